@@ -1,0 +1,264 @@
+/*
+ * flexiai.h - completions from large language models with automatic
+ * failover and circuit breakers shared by every process on a host (file
+ * store) or across hosts (Redis).
+ *
+ * Reading order:
+ *   1. Build a configuration: flexiai_config_new(), flexiai_config_load(),
+ *      flexiai_config_set() for command-line overrides, then
+ *      flexiai_config_validate().  Problems are kept as "FILE:LINE: message"
+ *      diagnostics.
+ *   2. Make a client from it: flexiai_client_new().
+ *   3. Run a request: fill a flexiai_request (messages, optional text
+ *      callback for streaming) and call flexiai_complete(); read the
+ *      flexiai_result, then flexiai_result_free().
+ *   4. Inspect or change breakers: flexiai_breaker_status(),
+ *      flexiai_breaker_reset(), flexiai_breaker_open(),
+ *      flexiai_breaker_watch().
+ *
+ * The library never prints.  Warnings and per-attempt notes go to the log
+ * callback set with flexiai_client_set_log().
+ *
+ * Return codes are the sysexits-style codes the commands exit with, so a
+ * caller can pass them straight to exit().
+ */
+#ifndef FLEXIAI_H
+#define FLEXIAI_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FLEXIAI_OK 0
+#define FLEXIAI_EUSAGE 64       /* bad flag or argument */
+#define FLEXIAI_EDATA 65        /* input or request rejected as invalid */
+#define FLEXIAI_ENOINPUT 66     /* no prompt, missing file */
+#define FLEXIAI_EUNAVAILABLE 69 /* no provider answered, mixed reasons */
+#define FLEXIAI_ESOFTWARE 70    /* internal error */
+#define FLEXIAI_ETEMPFAIL 75    /* every failure was transient */
+#define FLEXIAI_ENOPERM 77      /* every provider refused our credentials */
+#define FLEXIAI_ECONFIG 78      /* configuration error */
+#define FLEXIAI_EINTR 130       /* interrupted */
+
+const char *flexiai_version(void);
+
+/* ---- configuration ---------------------------------------------------- */
+
+typedef struct flexiai_config flexiai_config;
+
+flexiai_config *flexiai_config_new(void);
+void flexiai_config_free(flexiai_config *cfg);
+
+/*
+ * Read the system file, then the user file (or `path` when not NULL, as
+ * for -c FILE; FLEXIAI_CONFIG is honoured when path is NULL), then the
+ * FLEXIAI_* environment.  `sysconf_path` NULL means the built-in
+ * $(sysconfdir)/flexiai/config.ini.  Returns FLEXIAI_OK, or FLEXIAI_ECONFIG
+ * with diagnostics recorded (a missing -c file is an error; missing default
+ * files are not).
+ */
+int flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
+                        const char *path);
+
+/* Set one value with origin "flag" (validated like any other value). */
+int flexiai_config_set(flexiai_config *cfg, const char *section,
+                       const char *key, const char *value);
+
+/*
+ * Check every value and build the effective settings.  With
+ * `resolve_secrets`, run every provider's api_key_cmd now (config check);
+ * otherwise keys are resolved when a provider is first used.  Returns
+ * FLEXIAI_OK or FLEXIAI_ECONFIG.  Warnings (e.g. a group-readable file
+ * holding api_key) are diagnostics with is_error == 0.
+ */
+int flexiai_config_validate(flexiai_config *cfg, int resolve_secrets);
+
+typedef struct flexiai_diag {
+    int is_error;
+    const char *text; /* "FILE:LINE: message" or "env NAME: message" */
+} flexiai_diag;
+
+size_t flexiai_config_ndiags(const flexiai_config *cfg);
+const flexiai_diag *flexiai_config_diag(const flexiai_config *cfg, size_t i);
+
+/* One effective value, for `config show`.  Secrets are masked. */
+typedef struct flexiai_config_entry {
+    const char *section; /* "defaults", "provider.openai", ... */
+    const char *key;
+    const char *value;  /* masked when secret; "" when unset */
+    const char *origin; /* "default", "FILE:LINE", "env NAME", "flag" */
+    int is_secret;
+} flexiai_config_entry;
+
+/* Effective entries in display order; valid until the config is freed. */
+size_t flexiai_config_entries(flexiai_config *cfg,
+                              const flexiai_config_entry **entries);
+
+/* Configured provider names in failover order (after validate). */
+size_t flexiai_config_providers(const flexiai_config *cfg,
+                                const char *const **names);
+
+/* ---- client and requests ---------------------------------------------- */
+
+typedef struct flexiai_client flexiai_client;
+
+enum flexiai_log_level {
+    FLEXIAI_LOG_WARN = 1,  /* once-per-process warnings (store fallback) */
+    FLEXIAI_LOG_NOTICE,    /* failover notices (chat shows them) */
+    FLEXIAI_LOG_ATTEMPT,   /* one line per attempt (-v) */
+    FLEXIAI_LOG_DEBUG
+};
+typedef void (*flexiai_log_fn)(void *ud, int level, const char *msg);
+
+/* Returns NULL and sets *errmsg (caller frees) when the store cannot be
+ * prepared at all; Redis being down is not such a failure. */
+flexiai_client *flexiai_client_new(flexiai_config *cfg, char **errmsg);
+void flexiai_client_free(flexiai_client *c);
+void flexiai_client_set_log(flexiai_client *c, flexiai_log_fn fn, void *ud);
+
+typedef struct flexiai_message {
+    const char *role; /* "system", "user" or "assistant" */
+    const char *content;
+} flexiai_message;
+
+/* Text pieces as they arrive; return non-zero to stop the request. */
+typedef int (*flexiai_text_fn)(void *ud, const char *text, size_t len);
+
+enum flexiai_stream_error_mode {
+    FLEXIAI_STREAM_CONTINUE = 0, /* ask the next provider to continue */
+    FLEXIAI_STREAM_FAIL = 1      /* keep the partial text, fail with 75 */
+};
+
+typedef struct flexiai_request {
+    const flexiai_message *messages;
+    size_t nmessages;
+    const char *provider; /* only this provider (NULL: all, in order) */
+    int no_failover;      /* only the first usable provider */
+    int stream;           /* 1: stream through on_text */
+    int on_stream_error;  /* enum flexiai_stream_error_mode */
+    flexiai_text_fn on_text;
+    void *ud;
+    /* Set to non-zero (e.g. from a SIGINT handler) to abort at once. */
+    volatile sig_atomic_t *cancel;
+} flexiai_request;
+
+/* Error classes, as decided from status, headers and body. */
+enum flexiai_errclass {
+    FLEXIAI_E_NONE = 0,
+    FLEXIAI_E_CONNECT,
+    FLEXIAI_E_TIMEOUT,
+    FLEXIAI_E_RATE_LIMIT,
+    FLEXIAI_E_QUOTA,
+    FLEXIAI_E_OVERLOADED,
+    FLEXIAI_E_SERVER,
+    FLEXIAI_E_AUTH,
+    FLEXIAI_E_BAD_REQUEST,
+    FLEXIAI_E_CONTEXT_LENGTH,
+    FLEXIAI_E_STREAM_ERROR,
+    FLEXIAI_E_CONTENT_FILTER,
+    FLEXIAI_E_BREAKER_OPEN, /* skipped: breaker open, no traffic sent */
+    FLEXIAI_E_CONFIG,       /* provider unusable: key missing, cmd failed */
+    FLEXIAI_E_CANCELLED,
+    FLEXIAI_E_INTERNAL,
+    FLEXIAI_E__COUNT
+};
+const char *flexiai_errclass_name(int cls);
+int flexiai_errclass_from_name(const char *name); /* -1 if unknown */
+
+typedef struct flexiai_attempt {
+    char *provider;
+    char *model;
+    char *outcome;     /* "success", "error", "skipped", "retry",
+                          "interrupted" */
+    int errclass;      /* enum flexiai_errclass */
+    long http_status;  /* 0 when no HTTP answer */
+    double retry_after; /* seconds, -1 when none */
+    double latency_ms;
+    char *message;     /* short reason, never a secret; may be NULL */
+    char *url;         /* request URL without secrets; may be NULL */
+    int probe;         /* admitted as a half-open probe */
+    int continuation;  /* continued a broken stream */
+} flexiai_attempt;
+
+typedef struct flexiai_result {
+    char *text; /* whole answer (also for streamed requests) */
+    char *provider;
+    char *model;
+    char *finish_reason; /* stop|length|content_filter|tool_calls|error */
+    int has_usage;
+    long prompt_tokens, completion_tokens, total_tokens;
+    double latency_ms;
+    flexiai_attempt *attempts;
+    size_t nattempts;
+    int streamed_output; /* some text reached on_text */
+    char *error;         /* one-line reason when the call failed */
+} flexiai_result;
+
+/* Run a request with failover.  Returns FLEXIAI_OK or an exit code
+ * (65, 69, 75, 77, 78, 130, 70); *res is filled in every case. */
+int flexiai_complete(flexiai_client *c, const flexiai_request *req,
+                     flexiai_result *res);
+void flexiai_result_free(flexiai_result *res);
+
+/* ---- circuit breakers ------------------------------------------------- */
+
+typedef struct flexiai_breaker_info {
+    char *provider;
+    char *state; /* "closed", "open", "half_open" */
+    long failure_count;
+    long success_count;
+    double changed_at; /* epoch seconds; 0 when never changed */
+    double opened_at;
+    double retry_at;   /* open: when a probe may go; 0 when none */
+    char *changed_by;  /* worker id of the last change, may be NULL */
+    char *reason;      /* why it last changed, may be NULL */
+    char *backend;     /* "file" or "redis" */
+    int usable;        /* a request now would be admitted */
+} flexiai_breaker_info;
+
+/* Status of `names` (all configured providers when n == 0).  Returns 0,
+ * or 69 when the configured store could not answer (the rows then come
+ * from the fallback and say so in backend). */
+int flexiai_breaker_status(flexiai_client *c, const char *const *names,
+                           size_t n, flexiai_breaker_info **out,
+                           size_t *nout);
+void flexiai_breaker_info_free(flexiai_breaker_info *info, size_t n);
+
+int flexiai_breaker_reset(flexiai_client *c, const char *name);
+/* Open for `seconds` (<= 0: until reset). */
+int flexiai_breaker_open(flexiai_client *c, const char *name,
+                         double seconds);
+/* Name of the backend that answers now ("file" or "redis"). */
+const char *flexiai_breaker_backend(flexiai_client *c);
+/* 1 when the configured store is reachable. */
+int flexiai_breaker_store_ok(flexiai_client *c);
+
+/* One breaker event in the Python FlexiAI CircuitBreakerEvent shape. */
+typedef struct flexiai_event {
+    const char *provider;
+    const char *event_type; /* opened|closed|half_open|failure|success */
+    const char *worker_id;
+    const char *timestamp;  /* naive UTC isoformat */
+    long failure_count;     /* -1 when absent */
+    long success_count;
+    const char *json;       /* the raw message */
+} flexiai_event;
+
+/* Return non-zero from the callback to stop watching. */
+typedef int (*flexiai_event_fn)(void *ud, const flexiai_event *ev);
+
+/*
+ * Subscribe to breaker events (Redis only) and call `fn` for each until it
+ * returns non-zero or *stop becomes non-zero.  Reconnects with backoff,
+ * reporting through the log callback.  Returns 69 with the file store.
+ */
+int flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
+                          volatile sig_atomic_t *stop);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,433 @@
+/*
+ * fx.h - internal interfaces of libflexiai.  Not installed.
+ *
+ *   util.c            buffers, strings, clocks
+ *   config.c          INI + env + flags -> struct fx_settings
+ *   sse.c             incremental Server-Sent Events parser
+ *   http.c            libcurl transfer (one reused connection per process)
+ *   errclass.c        status/header based error classification helpers
+ *   provider-*.c      one struct fx_provider_ops each; providers.c lists them
+ *   breaker.c         the breaker state machine on a state document
+ *   store-file.c      state documents in locked files (one host)
+ *   store-redis.c     state documents in Redis via Lua scripts (many hosts)
+ *   client.c          failover: order, retries, backoff, breakers
+ */
+#ifndef FX_H
+#define FX_H
+
+#include "flexiai.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- util.c ----------------------------------------------------------- */
+
+typedef struct fx_buf {
+    char *data; /* always NUL-terminated when non-NULL */
+    size_t len, cap;
+} fx_buf;
+
+void fx_buf_init(fx_buf *b);
+void fx_buf_free(fx_buf *b);
+void fx_buf_reset(fx_buf *b); /* len = 0, keeps memory */
+void fx_buf_append(fx_buf *b, const void *p, size_t n); /* aborts on OOM */
+void fx_buf_puts(fx_buf *b, const char *s);
+void fx_buf_putc(fx_buf *b, char c);
+void fx_buf_printf(fx_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *fx_buf_steal(fx_buf *b); /* returns data ("" if empty), resets b */
+
+void *fx_xmalloc(size_t n);
+void *fx_xcalloc(size_t n, size_t m);
+void *fx_xrealloc(void *p, size_t n);
+char *fx_strdup(const char *s); /* NULL -> NULL */
+char *fx_strndup(const char *s, size_t n);
+char *fx_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *fx_vasprintf(const char *fmt, va_list ap);
+
+double fx_wallclock(void); /* epoch seconds */
+double fx_monotonic(void); /* seconds, arbitrary origin */
+void fx_sleep(double seconds, volatile sig_atomic_t *cancel);
+
+/* Trim ASCII white space in place, return s. */
+char *fx_trim(char *s);
+int fx_streq_nocase(const char *a, const char *b);
+/* Parse a number / boolean strictly; 0 on success, -1 malformed. */
+int fx_parse_double(const char *s, double *out);
+int fx_parse_long(const char *s, long *out);
+int fx_parse_bool(const char *s, int *out);
+/* Durations like "30", "1.5s", "500ms", "2m", "1h", "6m0s". */
+int fx_parse_duration(const char *s, double *seconds);
+
+/* ---- settings (config.c) ------------------------------------------------ */
+
+struct fx_provider_ops;
+
+/* Request parameters: [defaults], overridable per provider. */
+struct fx_params {
+    double temperature;     /* < 0: unset (provider default) */
+    long max_tokens;        /* <= 0: unset */
+    double top_p;           /* < 0: unset */
+    long top_k;             /* <= 0: unset */
+    double timeout;         /* seconds per attempt */
+    double connect_timeout; /* seconds */
+    double idle_timeout;    /* seconds without a byte while streaming */
+    char *system;           /* may be NULL */
+    char **stop;            /* NULL-terminated, may be NULL */
+};
+
+struct fx_provider {
+    char *name;
+    char *type; /* openai | anthropic | gemini | vertex */
+    const struct fx_provider_ops *ops;
+    char *model;
+    long priority; /* 0: none */
+    int file_order;
+    char *base_url;    /* NULL: the type's default */
+    char *api_version; /* Azure OpenAI when set */
+    char *project;     /* vertex */
+    char *location;    /* vertex */
+    int insecure;      /* TLS verification off */
+    char *api_key_env;
+    char *api_key_cmd;
+    char *api_key; /* from the file; secret */
+    /* resolved key (secret), filled by fx_provider_key() */
+    char *key;
+    int key_state; /* 0 unresolved, 1 ok, -1 failed */
+    char *key_error;
+    struct fx_params params;
+};
+
+enum fx_stream_mode { FX_STREAM_AUTO = 0, FX_STREAM_YES, FX_STREAM_NO };
+enum fx_backend { FX_BACKEND_FILE = 0, FX_BACKEND_REDIS };
+
+struct fx_sync {
+    int backend;
+    char *redis_url; /* secret parts masked only when shown */
+    char *redis_host;
+    long redis_port;
+    long redis_db;
+    char *redis_password; /* secret */
+    char *redis_username;
+    char *redis_unix; /* unix socket path, from unix:// urls */
+    int redis_ssl;
+    double redis_socket_timeout;
+    double redis_socket_connect_timeout;
+    char *key_prefix;
+    char *channel;
+    long state_ttl;
+    char *worker_id; /* always set after validate */
+    int publish_outcomes;
+    char *state_dir; /* ${XDG_STATE_HOME:-~/.local/state}/flexiai */
+};
+
+struct fx_settings {
+    struct fx_params defaults;
+    int stream_mode;     /* enum fx_stream_mode */
+    int on_stream_error; /* enum flexiai_stream_error_mode */
+    /* failover */
+    long retries;
+    double backoff_base, backoff_max, retry_after_max;
+    int failover_on_bad_request;
+    /* breaker */
+    long failure_threshold;
+    double recovery_timeout;
+    long half_open_max_calls;
+    double probe_timeout;   /* lease expiry for a probe */
+    unsigned count_mask;    /* bit (1u << errclass) counts as failure */
+    struct fx_sync sync;
+    /* providers in failover order */
+    struct fx_provider *providers;
+    size_t nproviders;
+};
+
+const struct fx_settings *fx_config_settings(const flexiai_config *cfg);
+/* Resolve a provider's key (api_key, api_key_env, api_key_cmd).  Returns 0
+ * and points *key at it (owned by the provider), or -1 with *err set to a
+ * message that never contains command output. */
+int fx_provider_key(struct fx_provider *p, const char **key, char **err);
+struct fx_provider *fx_settings_provider(const struct fx_settings *s,
+                                         const char *name);
+
+/* ---- sse.c ------------------------------------------------------------ */
+
+/* Called per dispatched event.  `event` is "" when no event: field was
+ * given (callers treat it as "message").  Return non-zero to stop. */
+typedef int (*fx_sse_fn)(void *ud, const char *event, const char *data,
+                         size_t len);
+
+struct fx_sse {
+    fx_buf line;  /* current partial line */
+    fx_buf data;  /* data lines of the current event, joined by LF */
+    fx_buf event; /* event type of the current event */
+    int has_data;
+    int last_was_cr; /* previous chunk ended in CR: skip a leading LF */
+    int stopped;
+};
+
+void fx_sse_init(struct fx_sse *p);
+void fx_sse_free(struct fx_sse *p);
+/* Feed any split of the byte stream.  Returns 0, or the callback's
+ * non-zero value (parsing stops). */
+int fx_sse_feed(struct fx_sse *p, const char *buf, size_t n, fx_sse_fn fn,
+                void *ud);
+/* End of body: returns 1 if an event or line was left incomplete. */
+int fx_sse_pending(const struct fx_sse *p);
+
+/* ---- responses, errors ------------------------------------------------ */
+
+struct fx_header {
+    char *name; /* lower-cased */
+    char *value;
+};
+
+struct fx_headers {
+    struct fx_header *items;
+    size_t n;
+};
+const char *fx_headers_get(const struct fx_headers *h, const char *name);
+void fx_headers_free(struct fx_headers *h);
+
+struct fx_error {
+    int cls;            /* enum flexiai_errclass */
+    long status;        /* HTTP status, 0 if none */
+    double retry_after; /* seconds to wait, -1 when not given */
+    char msg[256];      /* short, one line, no secrets */
+};
+void fx_error_set(struct fx_error *e, int cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+struct fx_response {
+    fx_buf text;
+    char *model;
+    char *finish_reason; /* normalised */
+    int has_usage;
+    long prompt_tokens, completion_tokens, total_tokens;
+};
+void fx_response_init(struct fx_response *r);
+void fx_response_free(struct fx_response *r);
+
+/* errclass.c: the generic part of classification, used by providers. */
+/* Status alone: 401/403 auth, 429 rate_limit, 503 overloaded, 5xx server,
+ * 400/404/413/422 bad_request, other 4xx bad_request. */
+int fx_class_from_status(long status);
+/* Retry delay from retry-after / retry-after-ms and the given reset
+ * headers (NULL-terminated list of names, values being durations like
+ * "6m0s" or RFC 3339 times); -1 when none. */
+double fx_retry_after(const struct fx_headers *h, const char *const *reset,
+                      double now);
+/* True when an error message says the prompt/context is too long. */
+int fx_says_too_long(const char *msg);
+/* Map a provider's finish value through a NULL-terminated table of
+ * {from, to} pairs; unknown values map to "stop"... see errclass.c. */
+
+/* ---- providers ------------------------------------------------------ */
+
+/* One attempt, as the failover engine asks for it. */
+struct fx_call {
+    const struct fx_provider *prov;
+    const char *key; /* resolved secret, may be NULL for keyless servers */
+    const char *model;
+    const flexiai_message *messages;
+    size_t nmessages;
+    const struct fx_params *params;
+    int stream;
+};
+
+struct fx_http_req {
+    char *url;          /* never contains a secret */
+    char **headers;     /* NULL-terminated "Name: value" lines */
+    char *body;
+};
+void fx_http_req_free(struct fx_http_req *r);
+
+/* Parse state of one streamed attempt. */
+struct fx_stream {
+    struct fx_response *resp;
+    flexiai_text_fn on_text; /* may be NULL */
+    void *ud;
+    int done;             /* the provider's end-of-stream marker seen */
+    int stop_requested;   /* on_text returned non-zero */
+    size_t emitted;       /* bytes passed to on_text */
+    struct fx_error err;  /* set when parse_event returns -1 */
+    int pstate;           /* provider private */
+};
+/* Emit text to the response buffer and the callback. */
+void fx_stream_text(struct fx_stream *st, const char *s, size_t n);
+
+struct fx_provider_ops {
+    const char *type;
+    /* Fill `out` for this call.  0, or -1 with *err. */
+    int (*build_request)(const struct fx_call *call, struct fx_http_req *out,
+                         char **err);
+    /* A complete 2xx body.  0, or -1 with err (stream_error for a
+     * malformed body or an error object, content_filter when blocked). */
+    int (*parse_response)(const char *body, size_t len,
+                          struct fx_response *out, struct fx_error *err);
+    /* One SSE event: 0 go on, 1 end of stream, -1 error (st->err). */
+    int (*parse_event)(struct fx_stream *st, const char *event,
+                       const char *data, size_t len);
+    /* A non-2xx answer (or 2xx with error body decided elsewhere). */
+    void (*classify)(long status, const char *body, size_t len,
+                     const struct fx_headers *h, double now,
+                     struct fx_error *err);
+    const char *default_base_url;
+};
+
+extern const struct fx_provider_ops fx_provider_openai;
+extern const struct fx_provider_ops fx_provider_anthropic;
+extern const struct fx_provider_ops fx_provider_gemini;
+extern const struct fx_provider_ops fx_provider_vertex;
+/* NULL when unknown. */
+const struct fx_provider_ops *fx_provider_ops_find(const char *type);
+extern const char *const fx_provider_types[]; /* NULL-terminated */
+
+/* ---- http.c ----------------------------------------------------------- */
+
+struct fx_http; /* one per client: reused connection */
+struct fx_http *fx_http_new(void);
+void fx_http_free(struct fx_http *h);
+
+struct fx_http_opts {
+    double timeout, connect_timeout, idle_timeout;
+    int insecure;
+    volatile sig_atomic_t *cancel;
+    /* streaming: 2xx bodies go through the SSE parser into parse_event */
+    const struct fx_provider_ops *ops;
+    struct fx_stream *stream; /* NULL: buffer the body */
+};
+
+struct fx_http_result {
+    long status;       /* 0: no HTTP answer */
+    fx_buf body;       /* whole body unless streamed 2xx */
+    struct fx_headers headers;
+    int transport_cls; /* FLEXIAI_E_NONE, _CONNECT, _TIMEOUT, _STREAM_ERROR
+                          (connection dropped), _CANCELLED */
+    char transport_msg[256];
+    int stream_incomplete; /* 2xx stream ended without end marker */
+    double elapsed_ms;
+};
+void fx_http_result_free(struct fx_http_result *r);
+/* Perform the transfer.  Returns 0 when an HTTP answer arrived (any
+ * status), -1 on transport failure (transport_cls says which). */
+int fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
+                    const struct fx_http_opts *opts,
+                    struct fx_http_result *res);
+
+/* ---- breaker.c: the state machine ------------------------------------- */
+
+enum fx_bstate { FX_CLOSED = 0, FX_OPEN, FX_HALF_OPEN };
+#define FX_MAX_PROBES 32
+
+/*
+ * The state document, stored as JSON (fx_bdoc_to_json / _from_json):
+ *   {"state":"open","failure_count":5,"success_count":0,
+ *    "opened_at":1795000000.123,"retry_at":1795000060.123,
+ *    "changed_at":1795000000.123,"changed_by":"host:123:1795000000123",
+ *    "reason":"failure_threshold","forced":false,
+ *    "probes":[{"worker":"host:9:17...","expires":1795000090.0}],
+ *    "version":1}
+ * state/failure_count/success_count are what Python FlexiAI workers read.
+ */
+struct fx_probe {
+    char worker[128];
+    double expires;
+};
+struct fx_bdoc {
+    int state;
+    long failure_count; /* consecutive counted failures */
+    long success_count;
+    double opened_at;
+    double retry_at;
+    double changed_at;
+    char changed_by[128];
+    char reason[64];
+    int forced; /* opened by hand: no probe before retry_at */
+    struct fx_probe probes[FX_MAX_PROBES];
+    int nprobes;
+};
+void fx_bdoc_init(struct fx_bdoc *d);
+char *fx_bdoc_to_json(const struct fx_bdoc *d);
+/* 0 ok, -1 malformed (d is then the closed default). */
+int fx_bdoc_from_json(const char *json, size_t len, struct fx_bdoc *d);
+const char *fx_bstate_name(int state);
+
+enum fx_bop_kind {
+    FX_BOP_ADMIT = 1, /* may a request go now? may take a probe lease */
+    FX_BOP_SUCCESS,
+    FX_BOP_FAILURE,  /* counted failure */
+    FX_BOP_OPEN_UNTIL, /* quota / long Retry-After: open until `until` */
+    FX_BOP_RESET,
+    FX_BOP_FORCE_OPEN /* by hand; until <= 0: until reset */
+};
+struct fx_bop {
+    int kind;
+    double now;
+    double until;
+    const char *worker;
+    int was_probe; /* success/failure of an admitted probe */
+    long failure_threshold;
+    double recovery_timeout;
+    long half_open_max_calls;
+    double probe_timeout;
+};
+enum fx_bevent {
+    FX_EV_NONE = 0,
+    FX_EV_OPENED,
+    FX_EV_CLOSED,
+    FX_EV_HALF_OPEN,
+    FX_EV_FAILURE,
+    FX_EV_SUCCESS
+};
+const char *fx_bevent_name(int ev);
+enum fx_admit { FX_ADMIT_NO = 0, FX_ADMIT_YES, FX_ADMIT_PROBE };
+/*
+ * Apply op to d.  Returns the transition event (FX_EV_NONE, _OPENED,
+ * _CLOSED, _HALF_OPEN); *admit is set for FX_BOP_ADMIT.  *changed says
+ * whether d must be written back.
+ */
+int fx_breaker_apply(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
+                     int *changed);
+/* Read-only: would a request be admitted now without taking a lease?
+ * (closed, or open/half_open with a free probe slot after retry_at) */
+int fx_breaker_usable(const struct fx_bdoc *d, double now,
+                      long half_open_max_calls);
+
+/* ---- stores ----------------------------------------------------------- */
+
+struct fx_store;
+struct fx_store_ops {
+    const char *name; /* "file", "redis" */
+    /* 0 ok; -1 with *err when the store is unusable */
+    int (*open)(struct fx_store **out, const struct fx_settings *s,
+                char **err);
+    void (*close)(struct fx_store *st);
+    /* Read many documents in one go.  Missing -> closed default.  A
+     * malformed document -> closed default, and *bad[i] = 1.
+     * Returns 0, or -1 with *err on store failure. */
+    int (*load)(struct fx_store *st, const char *const *providers, size_t n,
+                struct fx_bdoc *docs, int *bad, char **err);
+    /* Atomically read, fx_breaker_apply(op), write back, publish.
+     * Returns 0 with *event / *admit / *result filled, -1 with *err. */
+    int (*update)(struct fx_store *st, const char *provider,
+                  const struct fx_bop *op, struct fx_bdoc *result,
+                  int *event, int *admit, char **err);
+    /* Publish an event (no-op for the file store). */
+    int (*publish)(struct fx_store *st, const char *provider, int event,
+                   const struct fx_bdoc *d, char **err);
+};
+extern const struct fx_store_ops fx_store_file;
+extern const struct fx_store_ops fx_store_redis;
+
+/* The Python FlexiAI CircuitBreakerEvent JSON for an event. */
+char *fx_event_json(const char *provider, int event, const char *worker,
+                    double now, long failure_count, long success_count);
+/* Parse one; 0 ok, -1 malformed.  Strings point into *owned (free it). */
+int fx_event_parse(const char *json, flexiai_event *ev, void **owned);
+
+/* redis watch (store-redis.c) */
+int fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn,
+                   void *ud, volatile sig_atomic_t *stop, flexiai_log_fn log,
+                   void *log_ud);
+
+#endif

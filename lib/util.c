@@ -1,0 +1,316 @@
+/* util.c - buffers, strings, clocks and strict number parsing. */
+#include "config.h"
+
+#include "fx.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void
+oom(void)
+{
+    /* The library never prints; running out of memory is not recoverable
+     * for a command-line tool, so stop the way abort() would. */
+    abort();
+}
+
+void *
+fx_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        oom();
+    return p;
+}
+
+void *
+fx_xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (p == NULL)
+        oom();
+    return p;
+}
+
+void *
+fx_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL)
+        oom();
+    return q;
+}
+
+char *
+fx_strdup(const char *s)
+{
+    return s ? fx_strndup(s, strlen(s)) : NULL;
+}
+
+char *
+fx_strndup(const char *s, size_t n)
+{
+    char *p = fx_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *
+fx_vasprintf(const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return fx_strdup("");
+    char *p = fx_xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *
+fx_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = fx_vasprintf(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void
+fx_buf_init(fx_buf *b)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void
+fx_buf_free(fx_buf *b)
+{
+    free(b->data);
+    fx_buf_init(b);
+}
+
+void
+fx_buf_reset(fx_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+static void
+buf_reserve(fx_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->data = fx_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void
+fx_buf_append(fx_buf *b, const void *p, size_t n)
+{
+    buf_reserve(b, n);
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void
+fx_buf_puts(fx_buf *b, const char *s)
+{
+    fx_buf_append(b, s, strlen(s));
+}
+
+void
+fx_buf_putc(fx_buf *b, char c)
+{
+    fx_buf_append(b, &c, 1);
+}
+
+void
+fx_buf_printf(fx_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = fx_vasprintf(fmt, ap);
+    va_end(ap);
+    fx_buf_puts(b, s);
+    free(s);
+}
+
+char *
+fx_buf_steal(fx_buf *b)
+{
+    char *p = b->data ? b->data : fx_strdup("");
+    fx_buf_init(b);
+    return p;
+}
+
+double
+fx_wallclock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+fx_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+fx_sleep(double seconds, volatile sig_atomic_t *cancel)
+{
+    /* Sleep in short slices so a cancel flag (SIGINT) ends it promptly. */
+    double end = fx_monotonic() + seconds;
+    for (;;) {
+        if (cancel && *cancel)
+            return;
+        double left = end - fx_monotonic();
+        if (left <= 0)
+            return;
+        if (left > 0.05)
+            left = 0.05;
+        struct timespec ts = {(time_t)left, (long)((left - (time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+char *
+fx_trim(char *s)
+{
+    char *start = s;
+    while (*start && isspace((unsigned char)*start))
+        start++;
+    size_t n = strlen(start);
+    while (n > 0 && isspace((unsigned char)start[n - 1]))
+        n--;
+    memmove(s, start, n);
+    s[n] = '\0';
+    return s;
+}
+
+int
+fx_streq_nocase(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return 0;
+    return *a == *b;
+}
+
+int
+fx_parse_double(const char *s, double *out)
+{
+    char *end;
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int
+fx_parse_long(const char *s, long *out)
+{
+    char *end;
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int
+fx_parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1", NULL};
+    static const char *const no[] = {"no", "false", "off", "0", NULL};
+    if (s == NULL)
+        return -1;
+    for (int i = 0; yes[i]; i++)
+        if (fx_streq_nocase(s, yes[i])) {
+            *out = 1;
+            return 0;
+        }
+    for (int i = 0; no[i]; i++)
+        if (fx_streq_nocase(s, no[i])) {
+            *out = 0;
+            return 0;
+        }
+    return -1;
+}
+
+int
+fx_parse_duration(const char *s, double *seconds)
+{
+    /* A bare number is seconds; otherwise a sequence of NUMBER UNIT with
+     * units ms, s, m, h, d (Go-style "6m0s" as OpenAI sends). */
+    double total = 0;
+    const char *p = s;
+    if (s == NULL || *s == '\0')
+        return -1;
+    if (fx_parse_double(s, &total) == 0) {
+        if (total < 0)
+            return -1;
+        *seconds = total;
+        return 0;
+    }
+    total = 0;
+    while (*p) {
+        char *end;
+        errno = 0;
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            return -1;
+        double v = strtod(p, &end);
+        if (errno != 0 || end == p)
+            return -1;
+        p = end;
+        if (strncmp(p, "ms", 2) == 0) {
+            total += v / 1000.0;
+            p += 2;
+        } else if (*p == 's') {
+            total += v;
+            p++;
+        } else if (*p == 'm') {
+            total += v * 60;
+            p++;
+        } else if (*p == 'h') {
+            total += v * 3600;
+            p++;
+        } else if (*p == 'd') {
+            total += v * 86400;
+            p++;
+        } else {
+            return -1;
+        }
+    }
+    if (!isfinite(total) || total < 0)
+        return -1;
+    *seconds = total;
+    return 0;
+}
