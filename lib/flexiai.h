@@ -44,6 +44,8 @@ extern "C" {
 #define FLEXIAI_EINTR 130       /* interrupted */
 
 const char *flexiai_version(void);
+/* "libcurl/7.88.1 OpenSSL/3.0.15 cJSON/1.7.15 hiredis/0.14.1 inih/55" */
+const char *flexiai_libraries(void);
 
 /* ---- configuration ---------------------------------------------------- */
 
@@ -118,6 +120,8 @@ typedef void (*flexiai_log_fn)(void *ud, int level, const char *msg);
 flexiai_client *flexiai_client_new(flexiai_config *cfg, char **errmsg);
 void flexiai_client_free(flexiai_client *c);
 void flexiai_client_set_log(flexiai_client *c, flexiai_log_fn fn, void *ud);
+/* Message for the last failed breaker call on this client. */
+const char *flexiai_client_error(const flexiai_client *c);
 
 typedef struct flexiai_message {
     const char *role; /* "system", "user" or "assistant" */

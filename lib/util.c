@@ -189,7 +189,8 @@ fx_sleep(double seconds, volatile sig_atomic_t *cancel)
             return;
         if (left > 0.05)
             left = 0.05;
-        struct timespec ts = {(time_t)left, (long)((left - (time_t)left) * 1e9)};
+        struct timespec ts = {(time_t)left,
+                              (long)((left - (time_t)left) * 1e9)};
         nanosleep(&ts, NULL);
     }
 }

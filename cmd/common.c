@@ -1,0 +1,185 @@
+/* common.c - shared by every flexiai command. */
+#include "config.h"
+
+#include "common.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *fx_progname = "flexiai";
+int fx_quiet;
+int fx_verbose;
+
+void
+fx_cmd_init(const char *progname)
+{
+    fx_progname = progname;
+    /* A vanished Redis or provider must not kill us with SIGPIPE; a
+     * closed stdout is noticed by fx_out() instead. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[2048];
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "flexiai: %s%s\n", prefix, buf);
+    fflush(stderr);
+}
+
+void
+fx_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+void
+fx_warn(const char *fmt, ...)
+{
+    if (fx_quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void
+fx_die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+    exit(code);
+}
+
+void
+fx_usage_error(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    fx_err("%s (try '%s --help')", buf, fx_progname);
+    exit(FLEXIAI_EUSAGE);
+}
+
+size_t
+fx_print_diags(const flexiai_config *cfg, int warnings)
+{
+    size_t errors = 0;
+    for (size_t i = 0; i < flexiai_config_ndiags(cfg); i++) {
+        const flexiai_diag *d = flexiai_config_diag(cfg, i);
+        if (d->is_error) {
+            errors++;
+            fx_err("%s", d->text);
+        } else if (warnings && !fx_quiet) {
+            fx_err("%s", d->text);
+        }
+    }
+    return errors;
+}
+
+flexiai_config *
+fx_load_config(const char *path, void (*apply)(flexiai_config *, void *),
+               void *ud, int resolve_secrets)
+{
+    flexiai_config *cfg = flexiai_config_new();
+    const char *sys = getenv("FX_TEST_SYSCONF"); /* tests only */
+    flexiai_config_load(cfg, sys, path);
+    if (apply)
+        apply(cfg, ud);
+    int rc = flexiai_config_validate(cfg, resolve_secrets);
+    fx_print_diags(cfg, 1);
+    if (rc != FLEXIAI_OK) {
+        flexiai_config_free(cfg);
+        exit(FLEXIAI_ECONFIG);
+    }
+    return cfg;
+}
+
+void
+fx_log_cb(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    if (level == FLEXIAI_LOG_WARN && !fx_quiet)
+        fx_err("%s", msg);
+    else if (level == FLEXIAI_LOG_ATTEMPT && fx_verbose)
+        fx_err("%s", msg);
+    else if (level == FLEXIAI_LOG_DEBUG && fx_verbose > 1)
+        fx_err("%s", msg);
+}
+
+void
+fx_out(const char *s, size_t n)
+{
+    if (n == 0)
+        return;
+    if (fwrite(s, 1, n, stdout) != n) {
+        if (errno == EPIPE)
+            _exit(141);
+        fx_die(FLEXIAI_ESOFTWARE, "cannot write output: %s", strerror(errno));
+    }
+}
+
+void
+fx_outs(const char *s)
+{
+    fx_out(s, strlen(s));
+}
+
+void
+fx_out_flush(void)
+{
+    if (fflush(stdout) != 0) {
+        if (errno == EPIPE)
+            _exit(141);
+        fx_die(FLEXIAI_ESOFTWARE, "cannot write output: %s", strerror(errno));
+    }
+}
+
+void
+fx_print_version(const char *extra)
+{
+    printf("%s %s\n", fx_progname, flexiai_version());
+    printf("libraries: %s%s%s\n", flexiai_libraries(), extra ? " " : "",
+           extra ? extra : "");
+    fx_out_flush();
+}
+
+double
+fx_parse_cli_duration(const char *s)
+{
+    char *end;
+    if (s == NULL || *s == '\0')
+        return -1;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return -1;
+    if (*end == '\0' || strcmp(end, "s") == 0)
+        return v;
+    if (strcmp(end, "ms") == 0)
+        return v / 1000;
+    if (strcmp(end, "m") == 0)
+        return v * 60;
+    if (strcmp(end, "h") == 0)
+        return v * 3600;
+    if (strcmp(end, "d") == 0)
+        return v * 86400;
+    return -1;
+}

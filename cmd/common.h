@@ -1,0 +1,49 @@
+/* common.h - what every flexiai command shares: messages, exit codes,
+ * configuration loading, safe output. */
+#ifndef FX_CMD_COMMON_H
+#define FX_CMD_COMMON_H
+
+#include "flexiai.h"
+/* the commands link libflexiai statically and share its small helpers
+ * (buffers, strict number parsing), as curl's tool shares curlx */
+#include "fx.h"
+#include <stddef.h>
+#include <stdio.h>
+
+extern const char *fx_progname; /* "flexiai complete", ... for messages */
+extern int fx_quiet;            /* -q: no warnings */
+extern int fx_verbose;          /* -v: attempt trail */
+
+void fx_cmd_init(const char *progname);
+
+/* "flexiai: message" on stderr (one line; newlines flattened). */
+void fx_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fx_die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+void fx_usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/* Load and validate configuration; on error print every diagnostic and
+ * exit 78.  Warnings are printed unless -q.  `flags` are applied with
+ * flexiai_config_set() before validation by the caller through `apply`. */
+flexiai_config *fx_load_config(const char *path,
+                               void (*apply)(flexiai_config *, void *),
+                               void *ud, int resolve_secrets);
+/* Print diagnostics; returns number of errors. */
+size_t fx_print_diags(const flexiai_config *cfg, int warnings);
+
+/* Log callback for the library: prints according to -q/-v. */
+void fx_log_cb(void *ud, int level, const char *msg);
+
+/* Write to stdout; on a closed pipe end quietly (exit 141). */
+void fx_out(const char *s, size_t n);
+void fx_outs(const char *s);
+void fx_out_flush(void);
+
+void fx_print_version(const char *extra);
+
+/* Parse "90", "30s", "5m", "2h", "1d"; -1 on error. */
+double fx_parse_cli_duration(const char *s);
+
+#endif

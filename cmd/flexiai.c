@@ -1,0 +1,266 @@
+/*
+ * flexiai - the front command.  `flexiai CMD ...` runs flexiai-CMD found
+ * next to this binary first, then on PATH (git style).  `config show` and
+ * `config check` are built in.
+ */
+#include "config.h"
+
+#include "common.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const commands[][2] = {
+    {"complete", "one-shot completion: prompt in, answer out"},
+    {"chat", "interactive chat with streaming replies"},
+    {"breaker", "inspect, reset, open and watch circuit breakers"},
+    {"config", "show or check the effective configuration"},
+};
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: flexiai [--help] [--version] COMMAND [ARGS...]\n"
+            "\n"
+            "Talk to large language models with automatic failover.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(fp, "  %-10s %s\n", commands[i][0], commands[i][1]);
+    fprintf(fp,
+            "\n"
+            "config:\n"
+            "  flexiai config show [-c FILE] [--json]   effective values and "
+            "their origin\n"
+            "  flexiai config check [-c FILE]           validate; exit 78 on "
+            "problems\n"
+            "\n"
+            "'flexiai COMMAND --help' describes a command; see flexiai(1) and "
+            "flexiai.ini(5).\n"
+            "Exit codes: 0 ok, 64 usage, 65 invalid input, 66 no input, 69 "
+            "unavailable,\n"
+            "70 internal, 75 try later, 77 credentials refused, 78 "
+            "configuration, 130 interrupted.\n");
+}
+
+static void
+config_usage(FILE *fp)
+{
+    fprintf(fp, "usage: flexiai config show [-c FILE] [--json]\n"
+                "       flexiai config check [-c FILE] [-q]\n");
+}
+
+static int
+config_show(const char *path, int json)
+{
+    flexiai_config *cfg = flexiai_config_new();
+    flexiai_config_load(cfg, getenv("FX_TEST_SYSCONF"), path);
+    int rc = flexiai_config_validate(cfg, 0);
+    fx_print_diags(cfg, 1);
+    const flexiai_config_entry *ents;
+    size_t n = flexiai_config_entries(cfg, &ents);
+    if (json) {
+        cJSON *root = cJSON_CreateArray();
+        for (size_t i = 0; i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "section", ents[i].section);
+            cJSON_AddStringToObject(o, "key", ents[i].key);
+            cJSON_AddStringToObject(o, "value", ents[i].value);
+            cJSON_AddStringToObject(o, "origin", ents[i].origin);
+            cJSON_AddBoolToObject(o, "secret", ents[i].is_secret);
+            cJSON_AddItemToArray(root, o);
+        }
+        char *s = cJSON_Print(root);
+        fx_outs(s);
+        fx_outs("\n");
+        free(s);
+        cJSON_Delete(root);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            char *line;
+            /* multi-line values (continuations) stay on one line */
+            char *v = strdup(ents[i].value);
+            for (char *p = v; *p; p++)
+                if (*p == '\n')
+                    *p = ' ';
+            int len = asprintf(&line, "%s.%s = %s  ; %s\n", ents[i].section,
+                               ents[i].key, v, ents[i].origin);
+            free(v);
+            if (len > 0) {
+                fx_out(line, (size_t)len);
+                free(line);
+            }
+        }
+    }
+    fx_out_flush();
+    flexiai_config_free(cfg);
+    return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
+}
+
+static int
+config_check(const char *path)
+{
+    flexiai_config *cfg = flexiai_config_new();
+    flexiai_config_load(cfg, getenv("FX_TEST_SYSCONF"), path);
+    int rc = flexiai_config_validate(cfg, 1);
+    fx_print_diags(cfg, 1);
+    const char *const *names;
+    size_t np = flexiai_config_providers(cfg, &names);
+    if (rc == FLEXIAI_OK && np == 0)
+        fx_warn("no providers configured (add a [provider.NAME] section or "
+                "set OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY)");
+    flexiai_config_free(cfg);
+    return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
+}
+
+static int
+cmd_config(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    int json = 0, c;
+    fx_progname = "flexiai config";
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+c:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'q':
+            fx_quiet = 1;
+            break;
+        case 'h':
+            config_usage(stdout);
+            return 0;
+        default:
+            exit(FLEXIAI_EUSAGE);
+        }
+    }
+    if (optind >= argc)
+        fx_usage_error("config needs a subcommand: show or check");
+    const char *sub = argv[optind++];
+    /* options may also follow the subcommand */
+    while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'q':
+            fx_quiet = 1;
+            break;
+        case 'h':
+            config_usage(stdout);
+            return 0;
+        default:
+            exit(FLEXIAI_EUSAGE);
+        }
+    }
+    if (optind < argc)
+        fx_usage_error("unexpected argument '%s'", argv[optind]);
+    if (strcmp(sub, "show") == 0)
+        return config_show(path, json);
+    if (strcmp(sub, "check") == 0) {
+        if (json)
+            fx_usage_error("config check has no --json");
+        return config_check(path);
+    }
+    fx_usage_error("unknown config subcommand '%s' (show or check)", sub);
+}
+
+/* Directory of the running binary, for finding flexiai-CMD beside it. */
+static int
+self_dir(char *buf, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    return 0;
+}
+
+static int
+run_subcommand(const char *name, int argc, char **argv)
+{
+    char prog[256], path[PATH_MAX + 300], dir[PATH_MAX];
+    for (const char *p = name; *p; p++)
+        if (*p == '/' || *p == '.') {
+            fx_err("unknown command '%s' (see 'flexiai --help')", name);
+            return FLEXIAI_EUSAGE;
+        }
+    snprintf(prog, sizeof(prog), "flexiai-%s", name);
+    argv[0] = prog;
+    (void)argc;
+    if (self_dir(dir, sizeof(dir)) == 0) {
+        snprintf(path, sizeof(path), "%s/%s", dir, prog);
+        if (access(path, X_OK) == 0) {
+            execv(path, argv);
+            fx_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", path,
+                   strerror(errno));
+        }
+    }
+    execvp(prog, argv);
+    if (errno == ENOENT) {
+        fx_err("unknown command '%s' (see 'flexiai --help')", name);
+        return FLEXIAI_EUSAGE;
+    }
+    fx_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", prog, strerror(errno));
+}
+
+int
+main(int argc, char **argv)
+{
+    fx_cmd_init("flexiai");
+    if (argc < 2) {
+        usage(stderr);
+        return FLEXIAI_EUSAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        fx_print_version(NULL);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[2], "config") == 0) {
+            config_usage(stdout);
+            return 0;
+        }
+        char *args[] = {argv[2], "--help", NULL};
+        return run_subcommand(argv[2], 2, args);
+    }
+    if (cmd[0] == '-')
+        fx_usage_error("unknown option '%s'", cmd);
+    if (strcmp(cmd, "config") == 0)
+        return cmd_config(argc - 1, argv + 1);
+    return run_subcommand(cmd, argc - 1, argv + 1);
+}

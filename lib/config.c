@@ -1,0 +1,1612 @@
+/*
+ * config.c - configuration: built-in defaults, the system file, the user
+ * file (or -c FILE / FLEXIAI_CONFIG), FLEXIAI_* environment variables and
+ * command-line flags, later wins.  Every value remembers where it came
+ * from so `config show` can say so and `config check` can point at the
+ * line that is wrong.
+ */
+#include "config.h"
+
+#include "fx.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+/* ---- the schema ------------------------------------------------------- */
+
+enum key_type {
+    KT_STRING,
+    KT_SECRET,
+    KT_INT,
+    KT_NUMBER,
+    KT_BOOL,
+    KT_ENUM,
+    KT_LIST
+};
+
+struct key_def {
+    const char *section; /* "provider" stands for every [provider.NAME] */
+    const char *key;
+    int type;
+    const char *def; /* NULL: unset */
+    double min, max;
+    const char *choices; /* KT_ENUM: "a|b|c" */
+};
+
+#define NOLIM 0, 0
+#define ERRCLASS_LIST                                                          \
+    "connect, timeout, rate_limit, quota, overloaded, server, auth, "          \
+    "stream_error"
+
+/* Request parameters: valid in [defaults] and in every [provider.NAME]. */
+#define PARAM_KEYS(sec, d)                                                       \
+    {sec, "temperature", KT_NUMBER, d ? "0.7" : NULL, 0, 2, NULL},               \
+        {sec, "max_tokens", KT_INT, d ? "1024" : NULL, 1, 10000000, NULL},       \
+        {sec, "top_p", KT_NUMBER, NULL, 0, 1, NULL},                             \
+        {sec, "top_k", KT_INT, NULL, 1, 100000, NULL},                           \
+        {sec, "timeout", KT_NUMBER, d ? "120" : NULL, 0.001, 86400, NULL},       \
+        {sec, "connect_timeout", KT_NUMBER, d ? "10" : NULL, 0.001, 3600, NULL}, \
+        {sec, "idle_timeout", KT_NUMBER, d ? "60" : NULL, 0.001, 86400, NULL},   \
+        {sec, "system", KT_STRING, NULL, NOLIM, NULL},                           \
+    {                                                                            \
+        sec, "stop", KT_LIST, NULL, NOLIM, NULL                                  \
+    }
+
+static const struct key_def schema[] = {
+    PARAM_KEYS("defaults", 1),
+    {"defaults", "stream", KT_ENUM, "auto", NOLIM, "auto|yes|no"},
+    {"defaults", "on_stream_error", KT_ENUM, "continue", NOLIM,
+     "continue|fail"},
+
+    {"failover", "order", KT_LIST, NULL, NOLIM, NULL},
+    {"failover", "retries", KT_INT, "1", 0, 100, NULL},
+    {"failover", "backoff_base", KT_NUMBER, "0.5", 0, 3600, NULL},
+    {"failover", "backoff_max", KT_NUMBER, "8", 0, 86400, NULL},
+    {"failover", "retry_after_max", KT_NUMBER, "30", 0, 86400, NULL},
+    {"failover", "failover_on_bad_request", KT_BOOL, "no", NOLIM, NULL},
+
+    {"breaker", "failure_threshold", KT_INT, "5", 1, 1000000, NULL},
+    {"breaker", "recovery_timeout", KT_NUMBER, "60", 0, 31536000, NULL},
+    {"breaker", "half_open_max_calls", KT_INT, "1", 1, FX_MAX_PROBES, NULL},
+    {"breaker", "probe_timeout", KT_NUMBER, NULL, 0.001, 86400, NULL},
+    {"breaker", "count", KT_LIST, ERRCLASS_LIST, NOLIM, NULL},
+
+    {"sync", "backend", KT_ENUM, "file", NOLIM, "file|redis"},
+    {"sync", "redis_url", KT_SECRET, NULL, NOLIM, NULL},
+    {"sync", "redis_host", KT_STRING, "127.0.0.1", NOLIM, NULL},
+    {"sync", "redis_port", KT_INT, "6379", 1, 65535, NULL},
+    {"sync", "redis_db", KT_INT, "0", 0, 100000, NULL},
+    {"sync", "redis_password", KT_SECRET, NULL, NOLIM, NULL},
+    {"sync", "redis_username", KT_STRING, NULL, NOLIM, NULL},
+    {"sync", "redis_ssl", KT_BOOL, "no", NOLIM, NULL},
+    {"sync", "redis_socket_timeout", KT_NUMBER, "0.2", 0.001, 3600, NULL},
+    {"sync", "redis_socket_connect_timeout", KT_NUMBER, "0.2", 0.001, 3600,
+     NULL},
+    {"sync", "key_prefix", KT_STRING, "flexiai", NOLIM, NULL},
+    {"sync", "channel", KT_STRING, "flexiai:events", NOLIM, NULL},
+    {"sync", "state_ttl", KT_INT, "3600", 1, 315360000, NULL},
+    {"sync", "worker_id", KT_STRING, NULL, NOLIM, NULL},
+    {"sync", "publish_outcomes", KT_BOOL, "no", NOLIM, NULL},
+
+    {"provider", "type", KT_ENUM, NULL, NOLIM,
+     "openai|anthropic|gemini|vertex"},
+    {"provider", "model", KT_STRING, NULL, NOLIM, NULL},
+    {"provider", "priority", KT_INT, NULL, -1000000, 1000000, NULL},
+    {"provider", "api_key_env", KT_STRING, NULL, NOLIM, NULL},
+    {"provider", "api_key_cmd", KT_STRING, NULL, NOLIM, NULL},
+    {"provider", "api_key", KT_SECRET, NULL, NOLIM, NULL},
+    {"provider", "base_url", KT_STRING, NULL, NOLIM, NULL},
+    {"provider", "api_version", KT_STRING, NULL, NOLIM, NULL},
+    {"provider", "project", KT_STRING, NULL, NOLIM, NULL},
+    {"provider", "location", KT_STRING, NULL, NOLIM, NULL},
+    {"provider", "insecure", KT_BOOL, NULL, NOLIM, NULL},
+    PARAM_KEYS("provider", 0),
+};
+#define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
+
+static const char *const fixed_sections[] = {"defaults", "failover", "breaker",
+                                             "sync", NULL};
+
+/* ---- raw values ------------------------------------------------------- */
+
+struct entry {
+    char *section;
+    char *key;
+    char *value;
+    char *origin;            /* "FILE:LINE", "env NAME", "flag", "default" */
+    int from_file_mode_open; /* api_key in a group/world readable file */
+};
+
+struct section_seen {
+    char *name;
+    char *where; /* "FILE:LINE" of its header */
+};
+
+struct flexiai_config {
+    struct entry *entries;
+    size_t nentries;
+    struct section_seen *sections; /* provider sections in file order */
+    size_t nsections;
+    flexiai_diag *diags;
+    size_t ndiags;
+    struct fx_settings settings;
+    int validated;
+    flexiai_config_entry *shown;
+    size_t nshown;
+    char **shown_strings;
+    size_t nshown_strings;
+    char **provider_names;
+    size_t nprovider_names;
+};
+
+static const struct key_def *
+find_def(const char *section, const char *key)
+{
+    const char *sec =
+        strncmp(section, "provider.", 9) == 0 ? "provider" : section;
+    for (size_t i = 0; i < NSCHEMA; i++)
+        if (strcmp(schema[i].section, sec) == 0 &&
+            strcmp(schema[i].key, key) == 0)
+            return &schema[i];
+    return NULL;
+}
+
+static int
+known_section(const char *section)
+{
+    for (int i = 0; fixed_sections[i]; i++)
+        if (strcmp(section, fixed_sections[i]) == 0)
+            return 1;
+    return strncmp(section, "provider.", 9) == 0 && section[9] != '\0';
+}
+
+static void add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = fx_vasprintf(fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; i < cfg->ndiags; i++)
+        if (strcmp(cfg->diags[i].text, text) == 0) {
+            free(text);
+            return;
+        }
+    cfg->diags =
+        fx_xrealloc(cfg->diags, (cfg->ndiags + 1) * sizeof(*cfg->diags));
+    cfg->diags[cfg->ndiags].is_error = is_error;
+    cfg->diags[cfg->ndiags].text = text;
+    cfg->ndiags++;
+}
+
+static struct entry *
+find_entry(const flexiai_config *cfg, const char *section, const char *key)
+{
+    for (size_t i = 0; i < cfg->nentries; i++)
+        if (strcmp(cfg->entries[i].section, section) == 0 &&
+            strcmp(cfg->entries[i].key, key) == 0)
+            return &cfg->entries[i];
+    return NULL;
+}
+
+static void
+note_section(flexiai_config *cfg, const char *name, const char *where)
+{
+    for (size_t i = 0; i < cfg->nsections; i++)
+        if (strcmp(cfg->sections[i].name, name) == 0)
+            return;
+    cfg->sections = fx_xrealloc(cfg->sections,
+                                (cfg->nsections + 1) * sizeof(*cfg->sections));
+    cfg->sections[cfg->nsections].name = fx_strdup(name);
+    cfg->sections[cfg->nsections].where = fx_strdup(where);
+    cfg->nsections++;
+}
+
+/* Record a value; a later one replaces an earlier one with its origin. */
+static void
+set_entry(flexiai_config *cfg, const char *section, const char *key,
+          const char *value, const char *origin)
+{
+    struct entry *e = find_entry(cfg, section, key);
+    if (e == NULL) {
+        cfg->entries = fx_xrealloc(cfg->entries,
+                                   (cfg->nentries + 1) * sizeof(*cfg->entries));
+        e = &cfg->entries[cfg->nentries++];
+        e->section = fx_strdup(section);
+        e->key = fx_strdup(key);
+    } else {
+        free(e->value);
+        free(e->origin);
+    }
+    e->value = fx_strdup(value);
+    e->origin = fx_strdup(origin);
+    e->from_file_mode_open = 0;
+    if (strncmp(section, "provider.", 9) == 0)
+        note_section(cfg, section, origin);
+    cfg->validated = 0;
+}
+
+/* ---- "did you mean" ------------------------------------------------- */
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 99;
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] =
+                sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof(prev));
+    }
+    return prev[lb];
+}
+
+static const char *
+suggest_key(const char *section, const char *key)
+{
+    const char *sec =
+        strncmp(section, "provider.", 9) == 0 ? "provider" : section;
+    const char *best = NULL;
+    size_t best_d = 4;
+    for (size_t i = 0; i < NSCHEMA; i++) {
+        if (strcmp(schema[i].section, sec) != 0)
+            continue;
+        size_t d = edit_distance(key, schema[i].key);
+        if (d < best_d) {
+            best_d = d;
+            best = schema[i].key;
+        }
+    }
+    return best;
+}
+
+static const char *
+suggest_section(const char *section)
+{
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (int i = 0; fixed_sections[i]; i++) {
+        size_t d = edit_distance(section, fixed_sections[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = fixed_sections[i];
+        }
+    }
+    if (best == NULL && strncmp(section, "providers.", 10) == 0)
+        return "provider.NAME";
+    if (best == NULL && strcmp(section, "provider") == 0)
+        return "provider.NAME";
+    return best;
+}
+
+/* ---- INI files -------------------------------------------------------- */
+
+struct file_ctx {
+    flexiai_config *cfg;
+    const char *path;
+    FILE *fp;
+    int line;           /* number of the line last handed to inih */
+    int open_to_others; /* file mode allows group/other read */
+    char cur_section[256];
+    int section_ok;
+};
+
+/* Reads lines for inih, counting them so the handler knows where it is,
+ * and catching what inih would only report as "error on line N". */
+static char *
+file_reader(char *str, int num, void *stream)
+{
+    struct file_ctx *fc = stream;
+    char *s = fgets(str, num, fc->fp);
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    /* A line longer than inih's buffer arrives in pieces; count it once. */
+    static int continuing;
+    if (!continuing)
+        fc->line++;
+    continuing = n > 0 && s[n - 1] != '\n';
+    if (continuing && feof(fc->fp))
+        continuing = 0;
+
+    char *p = s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (p == s && *p == '[') {
+        char *end = strchr(p, ']');
+        if (end == NULL) {
+            add_diag(fc->cfg, 1, "%s:%d: malformed section header", fc->path,
+                     fc->line);
+            fc->section_ok = 0;
+            fc->cur_section[0] = '\0';
+            return s;
+        }
+        size_t len = (size_t)(end - p - 1);
+        if (len >= sizeof(fc->cur_section))
+            len = sizeof(fc->cur_section) - 1;
+        memcpy(fc->cur_section, p + 1, len);
+        fc->cur_section[len] = '\0';
+        fx_trim(fc->cur_section);
+        char where[PATH_MAX + 32];
+        snprintf(where, sizeof(where), "%s:%d", fc->path, fc->line);
+        if (!known_section(fc->cur_section)) {
+            const char *sugg = suggest_section(fc->cur_section);
+            if (sugg)
+                add_diag(fc->cfg, 1,
+                         "%s: unknown section [%s] (did you mean [%s]?)", where,
+                         fc->cur_section, sugg);
+            else
+                add_diag(fc->cfg, 1, "%s: unknown section [%s]", where,
+                         fc->cur_section);
+            fc->section_ok = 0;
+        } else {
+            fc->section_ok = 1;
+            if (strncmp(fc->cur_section, "provider.", 9) == 0)
+                note_section(fc->cfg, fc->cur_section, where);
+        }
+    } else if (p == s && *p && *p != ';' && *p != '#' && *p != '\n' &&
+               *p != '\r' && strpbrk(p, "=:") == NULL) {
+        add_diag(fc->cfg, 1, "%s:%d: expected 'key = value'", fc->path,
+                 fc->line);
+    }
+    return s;
+}
+
+static int
+file_handler(void *user, const char *section, const char *name,
+             const char *value)
+{
+    struct file_ctx *fc = user;
+    char where[PATH_MAX + 32];
+    snprintf(where, sizeof(where), "%s:%d", fc->path, fc->line);
+    if (section[0] == '\0') {
+        add_diag(fc->cfg, 1, "%s: '%s' outside any section", where, name);
+        return 1;
+    }
+    if (!fc->section_ok)
+        return 1; /* the section header was already reported */
+    if (find_def(section, name) == NULL) {
+        const char *sugg = suggest_key(section, name);
+        if (sugg)
+            add_diag(fc->cfg, 1,
+                     "%s: unknown key '%s' in [%s] (did you mean '%s'?)", where,
+                     name, section, sugg);
+        else
+            add_diag(fc->cfg, 1, "%s: unknown key '%s' in [%s]", where, name,
+                     section);
+        return 1;
+    }
+    /* inih calls us again for continuation lines: append them. */
+    struct entry *prev = find_entry(fc->cfg, section, name);
+    if (prev && strncmp(prev->origin, fc->path, strlen(fc->path)) == 0 &&
+        prev->origin[strlen(fc->path)] == ':' &&
+        atoi(prev->origin + strlen(fc->path) + 1) == fc->line - 1) {
+        char *joined = fx_asprintf("%s\n%s", prev->value, value);
+        char *origin = fx_strdup(prev->origin);
+        set_entry(fc->cfg, section, name, joined, origin);
+        free(joined);
+        free(origin);
+    } else {
+        set_entry(fc->cfg, section, name, value, where);
+    }
+    if (strcmp(name, "api_key") == 0 && fc->open_to_others)
+        add_diag(fc->cfg, 0,
+                 "%s: warning: api_key in a file readable by group or others "
+                 "(chmod 600 %s)",
+                 where, fc->path);
+    return 1;
+}
+
+/* 0: read (or absent and optional), -1: error recorded */
+static int
+read_file(flexiai_config *cfg, const char *path, int required)
+{
+    struct file_ctx fc;
+    memset(&fc, 0, sizeof(fc));
+    fc.cfg = cfg;
+    fc.path = path;
+    fc.fp = fopen(path, "r");
+    if (fc.fp == NULL) {
+        if (errno == ENOENT && !required)
+            return 0;
+        add_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(fc.fp), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            add_diag(cfg, 1, "%s: cannot read: Is a directory", path);
+            fclose(fc.fp);
+            return -1;
+        }
+        fc.open_to_others = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+    }
+#if HAVE_DECL_INI_MAX_LINE && HAVE_DECL_INI_ALLOW_REALLOC &&                   \
+    HAVE_DECL_INI_USE_STACK
+    ini_use_stack = 0;
+    ini_allow_realloc = 1;
+    ini_max_line = 1 << 20;
+#endif
+    int rc = ini_parse_stream(file_reader, &fc, file_handler, &fc);
+    fclose(fc.fp);
+    if (rc < 0) {
+        add_diag(cfg, 1, "%s: cannot parse (out of memory)", path);
+        return -1;
+    }
+    /* rc > 0: a line inih rejected; our reader has reported those it can
+     * name better, so only add one if nothing was said about that line. */
+    if (rc > 0) {
+        char prefix[PATH_MAX + 32];
+        snprintf(prefix, sizeof(prefix), "%s:%d:", path, rc);
+        int said = 0;
+        for (size_t i = 0; i < cfg->ndiags; i++)
+            if (strncmp(cfg->diags[i].text, prefix, strlen(prefix)) == 0)
+                said = 1;
+        if (!said)
+            add_diag(cfg, 1, "%s:%d: syntax error", path, rc);
+    }
+    return 0;
+}
+
+/* ---- environment ------------------------------------------------------ */
+
+static void
+env_name_part(char *dst, size_t size, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < size; i++) {
+        char c = src[i];
+        dst[i] = (c == '.' || c == '-') ? '_' : (char)toupper((unsigned char)c);
+    }
+    dst[i] = '\0';
+}
+
+static void
+env_fixed_section(flexiai_config *cfg, const char *var, const char *section,
+                  const char *keypart, const char *value)
+{
+    char origin[512];
+    snprintf(origin, sizeof(origin), "env %s", var);
+    for (size_t i = 0; i < NSCHEMA; i++) {
+        if (strcmp(schema[i].section, section) != 0)
+            continue;
+        char up[128];
+        env_name_part(up, sizeof(up), schema[i].key);
+        if (strcmp(up, keypart) == 0) {
+            set_entry(cfg, section, schema[i].key, value, origin);
+            return;
+        }
+    }
+    char lower[128];
+    size_t n = 0;
+    for (; keypart[n] && n + 1 < sizeof(lower); n++)
+        lower[n] = (char)tolower((unsigned char)keypart[n]);
+    lower[n] = '\0';
+    const char *sugg = suggest_key(section, lower);
+    if (sugg) {
+        char up[128];
+        env_name_part(up, sizeof(up), sugg);
+        char secup[32];
+        env_name_part(secup, sizeof(secup), section);
+        add_diag(cfg, 1,
+                 "env %s: unknown key '%s' in [%s] (did you mean "
+                 "FLEXIAI_%s_%s?)",
+                 var, lower, section, secup, up);
+    } else {
+        add_diag(cfg, 1, "env %s: unknown key '%s' in [%s]", var, lower,
+                 section);
+    }
+}
+
+static void
+env_provider(flexiai_config *cfg, const char *var, const char *rest,
+             const char *value)
+{
+    /* rest is NAME_KEY; the key is the longest provider key that ends it. */
+    const struct key_def *best = NULL;
+    size_t rlen = strlen(rest), best_len = 0;
+    for (size_t i = 0; i < NSCHEMA; i++) {
+        if (strcmp(schema[i].section, "provider") != 0)
+            continue;
+        char up[128];
+        env_name_part(up, sizeof(up), schema[i].key);
+        size_t klen = strlen(up);
+        if (klen + 2 <= rlen && rest[rlen - klen - 1] == '_' &&
+            strcmp(rest + rlen - klen, up) == 0 && klen > best_len) {
+            best = &schema[i];
+            best_len = klen;
+        }
+    }
+    if (best == NULL) {
+        add_diag(cfg, 1, "env %s: no provider key at the end of the name", var);
+        return;
+    }
+    char namepart[256];
+    size_t nlen = rlen - best_len - 1;
+    if (nlen >= sizeof(namepart))
+        nlen = sizeof(namepart) - 1;
+    memcpy(namepart, rest, nlen);
+    namepart[nlen] = '\0';
+    /* An existing [provider.NAME] whose name maps to this wins. */
+    char section[300];
+    section[0] = '\0';
+    for (size_t i = 0; i < cfg->nsections; i++) {
+        char up[256];
+        env_name_part(up, sizeof(up), cfg->sections[i].name + 9);
+        if (strcmp(up, namepart) == 0) {
+            snprintf(section, sizeof(section), "%s", cfg->sections[i].name);
+            break;
+        }
+    }
+    if (section[0] == '\0') {
+        snprintf(section, sizeof(section), "provider.");
+        size_t off = strlen(section);
+        for (size_t i = 0; namepart[i] && off + 1 < sizeof(section); i++)
+            section[off++] = (char)tolower((unsigned char)namepart[i]);
+        section[off] = '\0';
+    }
+    char origin[512];
+    snprintf(origin, sizeof(origin), "env %s", var);
+    set_entry(cfg, section, best->key, value, origin);
+}
+
+static void
+read_env(flexiai_config *cfg)
+{
+    for (char **ep = environ; ep && *ep; ep++) {
+        if (strncmp(*ep, "FLEXIAI_", 8) != 0)
+            continue;
+        const char *eq = strchr(*ep, '=');
+        if (eq == NULL)
+            continue;
+        char var[256];
+        size_t vlen = (size_t)(eq - *ep);
+        if (vlen >= sizeof(var))
+            continue;
+        memcpy(var, *ep, vlen);
+        var[vlen] = '\0';
+        const char *value = eq + 1;
+        const char *rest = var + 8;
+        int matched = 0;
+        for (int i = 0; fixed_sections[i]; i++) {
+            char up[32];
+            env_name_part(up, sizeof(up), fixed_sections[i]);
+            size_t ul = strlen(up);
+            if (strncmp(rest, up, ul) == 0 && rest[ul] == '_') {
+                env_fixed_section(cfg, var, fixed_sections[i], rest + ul + 1,
+                                  value);
+                matched = 1;
+                break;
+            }
+        }
+        if (!matched && strncmp(rest, "PROVIDER_", 9) == 0)
+            env_provider(cfg, var, rest + 9, value);
+        /* Anything else (FLEXIAI_CONFIG, other tools' variables) is not a
+         * setting and is left alone. */
+    }
+}
+
+/* With no [provider.*] at all, the providers' standard variables. */
+static void
+implicit_providers(flexiai_config *cfg)
+{
+    static const struct {
+        const char *var, *name, *type, *model;
+    } std[] = {
+        {"OPENAI_API_KEY", "openai", "openai", "gpt-4o-mini"},
+        {"ANTHROPIC_API_KEY", "anthropic", "anthropic",
+         "claude-3-5-haiku-latest"},
+        {"GEMINI_API_KEY", "gemini", "gemini", "gemini-2.0-flash"},
+        {"GOOGLE_API_KEY", "gemini", "gemini", "gemini-2.0-flash"},
+    };
+    if (cfg->nsections > 0)
+        return;
+    int prio = 1;
+    for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++) {
+        const char *v = getenv(std[i].var);
+        if (v == NULL || *v == '\0')
+            continue;
+        char section[64], origin[64], prio_s[16];
+        snprintf(section, sizeof(section), "provider.%s", std[i].name);
+        if (find_entry(cfg, section, "type"))
+            continue; /* GOOGLE_API_KEY after GEMINI_API_KEY */
+        snprintf(origin, sizeof(origin), "env %s", std[i].var);
+        snprintf(prio_s, sizeof(prio_s), "%d", prio++);
+        set_entry(cfg, section, "type", std[i].type, origin);
+        set_entry(cfg, section, "model", std[i].model, origin);
+        set_entry(cfg, section, "api_key_env", std[i].var, origin);
+        set_entry(cfg, section, "priority", prio_s, origin);
+        if (strcmp(std[i].name, "openai") == 0 && getenv("OPENAI_BASE_URL") &&
+            *getenv("OPENAI_BASE_URL"))
+            set_entry(cfg, section, "base_url", getenv("OPENAI_BASE_URL"),
+                      "env OPENAI_BASE_URL");
+    }
+}
+
+/* ---- public: new / load / set ----------------------------------------- */
+
+flexiai_config *
+flexiai_config_new(void)
+{
+    return fx_xcalloc(1, sizeof(flexiai_config));
+}
+
+static void
+free_params(struct fx_params *p)
+{
+    free(p->system);
+    if (p->stop) {
+        for (char **s = p->stop; *s; s++)
+            free(*s);
+        free(p->stop);
+    }
+    memset(p, 0, sizeof(*p));
+}
+
+static void
+free_provider(struct fx_provider *p)
+{
+    free(p->name);
+    free(p->type);
+    free(p->model);
+    free(p->base_url);
+    free(p->api_version);
+    free(p->project);
+    free(p->location);
+    free(p->api_key_env);
+    free(p->api_key_cmd);
+    if (p->api_key) {
+        memset(p->api_key, 0, strlen(p->api_key));
+        free(p->api_key);
+    }
+    if (p->key) {
+        memset(p->key, 0, strlen(p->key));
+        free(p->key);
+    }
+    free(p->key_error);
+    free_params(&p->params);
+}
+
+static void
+free_settings(struct fx_settings *s)
+{
+    free_params(&s->defaults);
+    for (size_t i = 0; i < s->nproviders; i++)
+        free_provider(&s->providers[i]);
+    free(s->providers);
+    struct fx_sync *y = &s->sync;
+    free(y->redis_url);
+    free(y->redis_host);
+    if (y->redis_password) {
+        memset(y->redis_password, 0, strlen(y->redis_password));
+        free(y->redis_password);
+    }
+    free(y->redis_username);
+    free(y->redis_unix);
+    free(y->key_prefix);
+    free(y->channel);
+    free(y->worker_id);
+    free(y->state_dir);
+    memset(s, 0, sizeof(*s));
+}
+
+static void
+free_shown(flexiai_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nshown_strings; i++)
+        free(cfg->shown_strings[i]);
+    free(cfg->shown_strings);
+    free(cfg->shown);
+    cfg->shown = NULL;
+    cfg->shown_strings = NULL;
+    cfg->nshown = cfg->nshown_strings = 0;
+}
+
+void
+flexiai_config_free(flexiai_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        struct entry *e = &cfg->entries[i];
+        free(e->section);
+        free(e->key);
+        if (e->value) {
+            memset(e->value, 0, strlen(e->value));
+            free(e->value);
+        }
+        free(e->origin);
+    }
+    free(cfg->entries);
+    for (size_t i = 0; i < cfg->nsections; i++) {
+        free(cfg->sections[i].name);
+        free(cfg->sections[i].where);
+    }
+    free(cfg->sections);
+    for (size_t i = 0; i < cfg->ndiags; i++)
+        free((char *)cfg->diags[i].text);
+    free(cfg->diags);
+    free_settings(&cfg->settings);
+    free_shown(cfg);
+    free(cfg->provider_names);
+    free(cfg);
+}
+
+static int
+has_errors(const flexiai_config *cfg)
+{
+    for (size_t i = 0; i < cfg->ndiags; i++)
+        if (cfg->diags[i].is_error)
+            return 1;
+    return 0;
+}
+
+int
+flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
+                    const char *path)
+{
+    char buf[PATH_MAX];
+    if (sysconf_path == NULL) {
+        snprintf(buf, sizeof(buf), "%s/flexiai/config.ini", SYSCONFDIR);
+        sysconf_path = buf;
+    }
+    read_file(cfg, sysconf_path, 0);
+
+    const char *env_path = getenv("FLEXIAI_CONFIG");
+    if (path == NULL && env_path && *env_path)
+        path = env_path;
+    if (path) {
+        read_file(cfg, path, 1);
+    } else {
+        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *home = getenv("HOME");
+        if (xdg && *xdg == '/')
+            snprintf(buf, sizeof(buf), "%s/flexiai/config.ini", xdg);
+        else if (home && *home)
+            snprintf(buf, sizeof(buf), "%s/.config/flexiai/config.ini", home);
+        else
+            buf[0] = '\0';
+        if (buf[0])
+            read_file(cfg, buf, 0);
+    }
+    read_env(cfg);
+    implicit_providers(cfg);
+    return has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
+}
+
+int
+flexiai_config_set(flexiai_config *cfg, const char *section, const char *key,
+                   const char *value)
+{
+    if (!known_section(section) || find_def(section, key) == NULL) {
+        add_diag(cfg, 1, "flag: unknown setting %s.%s", section, key);
+        return FLEXIAI_ECONFIG;
+    }
+    set_entry(cfg, section, key, value, "flag");
+    return FLEXIAI_OK;
+}
+
+size_t
+flexiai_config_ndiags(const flexiai_config *cfg)
+{
+    return cfg->ndiags;
+}
+
+const flexiai_diag *
+flexiai_config_diag(const flexiai_config *cfg, size_t i)
+{
+    return i < cfg->ndiags ? &cfg->diags[i] : NULL;
+}
+
+/* ---- typed values ----------------------------------------------------- */
+
+/* The effective raw value of section.key: entry, else the schema default
+ * (provider sections fall back to nothing; callers merge [defaults]). */
+static const char *
+raw_value(const flexiai_config *cfg, const char *section, const char *key,
+          const struct entry **from)
+{
+    const struct entry *e = find_entry(cfg, section, key);
+    if (from)
+        *from = e;
+    if (e)
+        return e->value;
+    const struct key_def *d = find_def(section, key);
+    return d ? d->def : NULL;
+}
+
+static const char *
+where_of(const struct entry *e)
+{
+    return e ? e->origin : "default";
+}
+
+/* Parse and range-check a value; report against its origin.  Returns 0 on
+ * success (out filled), -1 when reported. */
+static int
+check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
+            const char *value, const struct entry *e, double *num)
+{
+    const char *w = where_of(e);
+    if (value == NULL)
+        return 0;
+    switch (d->type) {
+    case KT_INT: {
+        long v;
+        if (fx_parse_long(value, &v) != 0) {
+            add_diag(cfg, 1, "%s: %s.%s: '%s' is not a whole number", w,
+                     section, d->key, value);
+            return -1;
+        }
+        if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {
+            add_diag(cfg, 1, "%s: %s.%s: %ld is out of range (%g to %g)", w,
+                     section, d->key, v, d->min, d->max);
+            return -1;
+        }
+        *num = (double)v;
+        return 0;
+    }
+    case KT_NUMBER: {
+        double v;
+        if (fx_parse_double(value, &v) != 0) {
+            add_diag(cfg, 1, "%s: %s.%s: '%s' is not a number", w, section,
+                     d->key, value);
+            return -1;
+        }
+        if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {
+            add_diag(cfg, 1, "%s: %s.%s: %g is out of range (%g to %g)", w,
+                     section, d->key, v, d->min, d->max);
+            return -1;
+        }
+        *num = v;
+        return 0;
+    }
+    case KT_BOOL: {
+        int b;
+        if (fx_parse_bool(value, &b) != 0) {
+            add_diag(cfg, 1,
+                     "%s: %s.%s: '%s' is not a boolean (yes/no, true/false, "
+                     "on/off, 1/0)",
+                     w, section, d->key, value);
+            return -1;
+        }
+        *num = b;
+        return 0;
+    }
+    case KT_ENUM: {
+        const char *c = d->choices;
+        int idx = 0;
+        while (c && *c) {
+            const char *bar = strchr(c, '|');
+            size_t n = bar ? (size_t)(bar - c) : strlen(c);
+            if (strlen(value) == n && strncmp(value, c, n) == 0) {
+                *num = idx;
+                return 0;
+            }
+            idx++;
+            c = bar ? bar + 1 : NULL;
+        }
+        if (strcmp(d->key, "type") == 0)
+            add_diag(cfg, 1,
+                     "%s: %s.%s: unknown provider type '%s' (one of %s)", w,
+                     section, d->key, value, d->choices);
+        else
+            add_diag(cfg, 1, "%s: %s.%s: '%s' is not one of %s", w, section,
+                     d->key, value, d->choices);
+        return -1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Split "a, b ,c" into a NULL-terminated array (NULL when empty). */
+static char **
+split_list(const char *value)
+{
+    if (value == NULL)
+        return NULL;
+    char *copy = fx_strdup(value);
+    char **out = NULL;
+    size_t n = 0;
+    for (char *tok = strtok(copy, ",\n"); tok; tok = strtok(NULL, ",\n")) {
+        fx_trim(tok);
+        if (*tok == '\0')
+            continue;
+        out = fx_xrealloc(out, (n + 2) * sizeof(*out));
+        out[n++] = fx_strdup(tok);
+        out[n] = NULL;
+    }
+    free(copy);
+    return out;
+}
+
+static void
+free_list(char **list)
+{
+    if (list == NULL)
+        return;
+    for (char **s = list; *s; s++)
+        free(*s);
+    free(list);
+}
+
+static double
+get_number(flexiai_config *cfg, const char *section, const char *key,
+           double fallback)
+{
+    const struct entry *e;
+    const char *v = raw_value(cfg, section, key, &e);
+    const struct key_def *d = find_def(section, key);
+    double num;
+    if (v == NULL || d == NULL)
+        return fallback;
+    if (check_value(cfg, d, section, v, e, &num) != 0) {
+        /* fall back to the schema default so later code has sane values */
+        if (e && d->def && fx_parse_double(d->def, &num) == 0)
+            return num;
+        if (e && d->def && fx_parse_bool(d->def, (int[]){0}) == 0) {
+            int b = 0;
+            fx_parse_bool(d->def, &b);
+            return b;
+        }
+        return fallback;
+    }
+    return num;
+}
+
+static char *
+get_string(flexiai_config *cfg, const char *section, const char *key)
+{
+    const char *v = raw_value(cfg, section, key, NULL);
+    return (v && *v) ? fx_strdup(v) : NULL;
+}
+
+/* A [defaults] value given on the command line beats every provider's. */
+static int
+flag_default(const flexiai_config *cfg, const char *key)
+{
+    const struct entry *e = find_entry(cfg, "defaults", key);
+    return e && strcmp(e->origin, "flag") == 0;
+}
+
+/* Params for `section`, each unset one inherited from `base`. */
+static void
+read_params(flexiai_config *cfg, const char *section,
+            const struct fx_params *base, struct fx_params *p)
+{
+#define NUM_PARAM(field, key, unset)                                           \
+    do {                                                                       \
+        const struct entry *e_;                                                \
+        const char *v_ = raw_value(cfg, section, key, &e_);                    \
+        if (base && (e_ == NULL || flag_default(cfg, key)))                    \
+            p->field = base->field;                                            \
+        else if (v_ == NULL)                                                   \
+            p->field = unset;                                                  \
+        else                                                                   \
+            p->field = get_number(cfg, section, key, unset);                   \
+    } while (0)
+    NUM_PARAM(temperature, "temperature", -1);
+    NUM_PARAM(max_tokens, "max_tokens", 0);
+    NUM_PARAM(top_p, "top_p", -1);
+    NUM_PARAM(top_k, "top_k", 0);
+    NUM_PARAM(timeout, "timeout", 120);
+    NUM_PARAM(connect_timeout, "connect_timeout", 10);
+    NUM_PARAM(idle_timeout, "idle_timeout", 60);
+#undef NUM_PARAM
+    const struct entry *e;
+    const char *sys = raw_value(cfg, section, "system", &e);
+    if (base && (e == NULL || flag_default(cfg, "system")))
+        p->system = fx_strdup(base->system);
+    else
+        p->system = (sys && *sys) ? fx_strdup(sys) : NULL;
+    const char *stop = raw_value(cfg, section, "stop", &e);
+    if (base && (e == NULL || flag_default(cfg, "stop"))) {
+        p->stop = NULL;
+        if (base->stop) {
+            size_t n = 0;
+            while (base->stop[n])
+                n++;
+            p->stop = fx_xcalloc(n + 1, sizeof(char *));
+            for (size_t i = 0; i < n; i++)
+                p->stop[i] = fx_strdup(base->stop[i]);
+        }
+    } else {
+        p->stop = split_list(stop);
+    }
+}
+
+/* redis://[user:password@]host[:port][/db], rediss://…, unix:///path?db=N */
+static int
+parse_redis_url(const char *url, struct fx_sync *y, char **why)
+{
+    const char *rest;
+    if (strncmp(url, "unix://", 7) == 0) {
+        rest = url + 7;
+        const char *q = strchr(rest, '?');
+        size_t n = q ? (size_t)(q - rest) : strlen(rest);
+        if (n == 0 || rest[0] != '/') {
+            *why = fx_strdup("unix:// needs an absolute socket path");
+            return -1;
+        }
+        free(y->redis_unix);
+        y->redis_unix = fx_strndup(rest, n);
+        if (q) {
+            long db;
+            if (strncmp(q, "?db=", 4) != 0 || fx_parse_long(q + 4, &db) != 0 ||
+                db < 0) {
+                *why = fx_strdup("unix:// query must be ?db=N");
+                return -1;
+            }
+            y->redis_db = db;
+        }
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8) == 0) {
+        rest = url + 8;
+    } else if (strncmp(url, "rediss://", 9) == 0) {
+        rest = url + 9;
+        y->redis_ssl = 1;
+    } else {
+        *why = fx_strdup("scheme must be redis://, rediss:// or unix://");
+        return -1;
+    }
+    const char *at = strrchr(rest, '@');
+    const char *hostpart = rest;
+    if (at) {
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        if (colon) {
+            if (colon > rest) {
+                free(y->redis_username);
+                y->redis_username = fx_strndup(rest, (size_t)(colon - rest));
+            }
+            free(y->redis_password);
+            y->redis_password = fx_strndup(colon + 1, (size_t)(at - colon - 1));
+        } else {
+            /* redis://password@host is how some clients write it */
+            free(y->redis_password);
+            y->redis_password = fx_strndup(rest, (size_t)(at - rest));
+        }
+        hostpart = at + 1;
+    }
+    const char *slash = strchr(hostpart, '/');
+    size_t hlen = slash ? (size_t)(slash - hostpart) : strlen(hostpart);
+    char *hp = fx_strndup(hostpart, hlen);
+    char *colon = strrchr(hp, ':');
+    if (colon && strchr(hp, ']') == NULL) {
+        long port;
+        if (fx_parse_long(colon + 1, &port) != 0 || port < 1 || port > 65535) {
+            free(hp);
+            *why = fx_strdup("bad port");
+            return -1;
+        }
+        y->redis_port = port;
+        *colon = '\0';
+    }
+    if (*hp) {
+        free(y->redis_host);
+        y->redis_host = fx_strdup(hp);
+    }
+    free(hp);
+    if (slash && slash[1]) {
+        long db;
+        if (fx_parse_long(slash + 1, &db) != 0 || db < 0) {
+            *why = fx_strdup("bad database number");
+            return -1;
+        }
+        y->redis_db = db;
+    }
+    return 0;
+}
+
+static char *
+default_state_dir(void)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg == '/')
+        return fx_asprintf("%s/flexiai", xdg);
+    if (home && *home)
+        return fx_asprintf("%s/.local/state/flexiai", home);
+    return fx_asprintf("/tmp/flexiai-%ld", (long)getuid());
+}
+
+static char *
+default_worker_id(void)
+{
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    return fx_asprintf("%s:%ld:%lld", host, (long)getpid(),
+                       (long long)(fx_wallclock() * 1000.0));
+}
+
+static void
+read_sync(flexiai_config *cfg, struct fx_sync *y)
+{
+    y->backend = (int)get_number(cfg, "sync", "backend", 0);
+    y->redis_host = get_string(cfg, "sync", "redis_host");
+    y->redis_port = (long)get_number(cfg, "sync", "redis_port", 6379);
+    y->redis_db = (long)get_number(cfg, "sync", "redis_db", 0);
+    y->redis_password = get_string(cfg, "sync", "redis_password");
+    y->redis_username = get_string(cfg, "sync", "redis_username");
+    y->redis_ssl = (int)get_number(cfg, "sync", "redis_ssl", 0);
+    y->redis_socket_timeout =
+        get_number(cfg, "sync", "redis_socket_timeout", 0.2);
+    y->redis_socket_connect_timeout =
+        get_number(cfg, "sync", "redis_socket_connect_timeout", 0.2);
+    y->key_prefix = get_string(cfg, "sync", "key_prefix");
+    if (y->key_prefix == NULL)
+        y->key_prefix = fx_strdup("flexiai");
+    y->channel = get_string(cfg, "sync", "channel");
+    if (y->channel == NULL)
+        y->channel = fx_strdup("flexiai:events");
+    y->state_ttl = (long)get_number(cfg, "sync", "state_ttl", 3600);
+    y->worker_id = get_string(cfg, "sync", "worker_id");
+    if (y->worker_id == NULL)
+        y->worker_id = default_worker_id();
+    y->publish_outcomes = (int)get_number(cfg, "sync", "publish_outcomes", 0);
+    y->state_dir = default_state_dir();
+
+    const struct entry *e;
+    const char *url = raw_value(cfg, "sync", "redis_url", &e);
+    if (url && *url) {
+        char *why = NULL;
+        y->redis_url = fx_strdup(url);
+        if (parse_redis_url(url, y, &why) != 0) {
+            /* never echo the URL: it may hold the password */
+            add_diag(cfg, 1, "%s: sync.redis_url: malformed (%s)", where_of(e),
+                     why);
+            free(why);
+        }
+    }
+#ifndef HAVE_HIREDIS_SSL
+    if (y->redis_ssl && y->backend == FX_BACKEND_REDIS) {
+        const struct entry *se = find_entry(cfg, "sync", "redis_ssl");
+        add_diag(cfg, 1,
+                 "%s: sync: TLS to Redis (rediss:// or redis_ssl) is not "
+                 "available: this build's hiredis has no TLS support",
+                 where_of(se ? se : e));
+    }
+#endif
+}
+
+/* Check every entry of the fixed sections for type and range. */
+static void
+check_all_entries(flexiai_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        const struct entry *e = &cfg->entries[i];
+        const struct key_def *d = find_def(e->section, e->key);
+        double num;
+        if (d)
+            check_value(cfg, d, e->section, e->value, e, &num);
+    }
+}
+
+static int
+provider_cmp(const void *a, const void *b)
+{
+    const struct fx_provider *x = a, *y = b;
+    /* providers with a priority first, lower number first; then file order */
+    int xp = x->priority != 0, yp = y->priority != 0;
+    if (xp != yp)
+        return yp - xp;
+    if (xp && x->priority != y->priority)
+        return x->priority < y->priority ? -1 : 1;
+    return x->file_order - y->file_order;
+}
+
+static void
+read_providers(flexiai_config *cfg, struct fx_settings *s)
+{
+    s->providers = fx_xcalloc(cfg->nsections + 1, sizeof(struct fx_provider));
+    for (size_t i = 0; i < cfg->nsections; i++) {
+        const char *sec = cfg->sections[i].name;
+        struct fx_provider *p = &s->providers[s->nproviders++];
+        p->name = fx_strdup(sec + 9);
+        p->file_order = (int)i;
+        p->type = get_string(cfg, sec, "type");
+        p->model = get_string(cfg, sec, "model");
+        p->priority = (long)get_number(cfg, sec, "priority", 0);
+        p->base_url = get_string(cfg, sec, "base_url");
+        p->api_version = get_string(cfg, sec, "api_version");
+        p->project = get_string(cfg, sec, "project");
+        p->location = get_string(cfg, sec, "location");
+        p->insecure = (int)get_number(cfg, sec, "insecure", 0);
+        p->api_key_env = get_string(cfg, sec, "api_key_env");
+        p->api_key_cmd = get_string(cfg, sec, "api_key_cmd");
+        p->api_key = get_string(cfg, sec, "api_key");
+        read_params(cfg, sec, &s->defaults, &p->params);
+        if (p->type == NULL) {
+            add_diag(cfg, 1, "%s: [%s] has no type (one of %s)",
+                     cfg->sections[i].where, sec,
+                     "openai|anthropic|gemini|vertex");
+        } else {
+            p->ops = fx_provider_ops_find(p->type);
+        }
+        if (p->model == NULL)
+            add_diag(cfg, 1, "%s: [%s] has no model", cfg->sections[i].where,
+                     sec);
+        if (p->type && strcmp(p->type, "vertex") == 0 && p->project == NULL)
+            add_diag(cfg, 1, "%s: [%s] vertex needs project",
+                     cfg->sections[i].where, sec);
+        if (strchr(p->name, '/') || p->name[0] == '.' || p->name[0] == '\0')
+            add_diag(cfg, 1,
+                     "%s: [%s]: provider names may not contain '/' "
+                     "or start with '.'",
+                     cfg->sections[i].where, sec);
+    }
+    qsort(s->providers, s->nproviders, sizeof(*s->providers), provider_cmp);
+
+    /* [failover] order: the named providers first, in that order. */
+    const struct entry *oe;
+    const char *order = raw_value(cfg, "failover", "order", &oe);
+    char **names = split_list(order);
+    size_t placed = 0;
+    for (size_t k = 0; names && names[k]; k++) {
+        size_t j;
+        for (j = placed; j < s->nproviders; j++)
+            if (strcmp(s->providers[j].name, names[k]) == 0)
+                break;
+        if (j == s->nproviders) {
+            int earlier = 0;
+            for (size_t m = 0; m < placed; m++)
+                if (strcmp(s->providers[m].name, names[k]) == 0)
+                    earlier = 1;
+            if (!earlier)
+                add_diag(cfg, 1, "%s: failover.order: no provider named '%s'",
+                         where_of(oe), names[k]);
+            continue;
+        }
+        struct fx_provider tmp = s->providers[j];
+        memmove(&s->providers[placed + 1], &s->providers[placed],
+                (j - placed) * sizeof(tmp));
+        s->providers[placed++] = tmp;
+    }
+    free_list(names);
+}
+
+static unsigned
+read_count_mask(flexiai_config *cfg)
+{
+    const struct entry *e;
+    const char *v = raw_value(cfg, "breaker", "count", &e);
+    char **names = split_list(v);
+    unsigned mask = 0;
+    for (size_t i = 0; names && names[i]; i++) {
+        int cls = flexiai_errclass_from_name(names[i]);
+        if (cls <= 0 || cls >= FLEXIAI_E_BREAKER_OPEN)
+            add_diag(cfg, 1, "%s: breaker.count: unknown error class '%s'",
+                     where_of(e), names[i]);
+        else
+            mask |= 1u << cls;
+    }
+    free_list(names);
+    return mask;
+}
+
+int
+flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
+{
+    free_settings(&cfg->settings);
+    free_shown(cfg);
+    struct fx_settings *s = &cfg->settings;
+
+    check_all_entries(cfg);
+    read_params(cfg, "defaults", NULL, &s->defaults);
+    s->stream_mode = (int)get_number(cfg, "defaults", "stream", 0);
+    s->on_stream_error = (int)get_number(cfg, "defaults", "on_stream_error", 0);
+    s->retries = (long)get_number(cfg, "failover", "retries", 1);
+    s->backoff_base = get_number(cfg, "failover", "backoff_base", 0.5);
+    s->backoff_max = get_number(cfg, "failover", "backoff_max", 8);
+    s->retry_after_max = get_number(cfg, "failover", "retry_after_max", 30);
+    s->failover_on_bad_request =
+        (int)get_number(cfg, "failover", "failover_on_bad_request", 0);
+    s->failure_threshold =
+        (long)get_number(cfg, "breaker", "failure_threshold", 5);
+    s->recovery_timeout = get_number(cfg, "breaker", "recovery_timeout", 60);
+    s->half_open_max_calls =
+        (long)get_number(cfg, "breaker", "half_open_max_calls", 1);
+    s->probe_timeout =
+        get_number(cfg, "breaker", "probe_timeout",
+                   s->defaults.timeout + s->defaults.connect_timeout);
+    s->count_mask = read_count_mask(cfg);
+    read_sync(cfg, &s->sync);
+    read_providers(cfg, s);
+
+    if (resolve_secrets) {
+        for (size_t i = 0; i < s->nproviders; i++) {
+            const char *key;
+            char *err = NULL;
+            struct fx_provider *p = &s->providers[i];
+            if (p->ops == NULL)
+                continue;
+            if (fx_provider_key(p, &key, &err) != 0) {
+                char sec[300];
+                snprintf(sec, sizeof(sec), "provider.%s", p->name);
+                const struct entry *e = find_entry(cfg, sec, "api_key_cmd");
+                if (e == NULL)
+                    e = find_entry(cfg, sec, "api_key_env");
+                add_diag(cfg, 1, "%s: %s", where_of(e), err);
+                free(err);
+            }
+        }
+    }
+    free(cfg->provider_names);
+    cfg->provider_names = fx_xcalloc(s->nproviders + 1, sizeof(char *));
+    for (size_t i = 0; i < s->nproviders; i++)
+        cfg->provider_names[i] = s->providers[i].name;
+    cfg->nprovider_names = s->nproviders;
+    cfg->validated = 1;
+    return has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
+}
+
+const struct fx_settings *
+fx_config_settings(const flexiai_config *cfg)
+{
+    return &cfg->settings;
+}
+
+struct fx_provider *
+fx_settings_provider(const struct fx_settings *s, const char *name)
+{
+    for (size_t i = 0; i < s->nproviders; i++)
+        if (strcmp(s->providers[i].name, name) == 0)
+            return &s->providers[i];
+    return NULL;
+}
+
+size_t
+flexiai_config_providers(const flexiai_config *cfg, const char *const **names)
+{
+    *names = (const char *const *)cfg->provider_names;
+    return cfg->nprovider_names;
+}
+
+/* ---- secrets ---------------------------------------------------------- */
+
+/* Run `cmd` with /bin/sh; first line of stdout.  The output is never put
+ * in a message: it may be the key. */
+static int
+run_key_cmd(const char *cmd, char **out, int *status)
+{
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 2);
+        }
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    fx_buf b;
+    fx_buf_init(&b);
+    char tmp[4096];
+    ssize_t n;
+    while ((n = read(pfd[0], tmp, sizeof(tmp))) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (b.len < (1 << 20))
+            fx_buf_append(&b, tmp, (size_t)n);
+    }
+    close(pfd[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    char *s = fx_buf_steal(&b);
+    char *nl = strpbrk(s, "\r\n");
+    if (nl)
+        *nl = '\0';
+    *out = s;
+    return 0;
+}
+
+int
+fx_provider_key(struct fx_provider *p, const char **key, char **err)
+{
+    if (p->key_state == 1) {
+        *key = p->key;
+        return 0;
+    }
+    if (p->key_state == -1) {
+        *err = fx_strdup(p->key_error);
+        return -1;
+    }
+    char *value = NULL;
+    char *why = NULL;
+    if (p->api_key_cmd) {
+        int status = 0;
+        if (run_key_cmd(p->api_key_cmd, &value, &status) != 0)
+            why = fx_asprintf("provider '%s': api_key_cmd could not be run",
+                              p->name);
+        else if (status != 0)
+            why = fx_asprintf(
+                "provider '%s': api_key_cmd failed (exit status %d)", p->name,
+                status);
+        else if (value[0] == '\0')
+            why = fx_asprintf("provider '%s': api_key_cmd printed no key",
+                              p->name);
+    } else if (p->api_key) {
+        value = fx_strdup(p->api_key);
+    } else {
+        const char *var = p->api_key_env;
+        int explicit_var = var != NULL;
+        if (var == NULL && p->type) {
+            if (strcmp(p->type, "openai") == 0)
+                var = "OPENAI_API_KEY";
+            else if (strcmp(p->type, "anthropic") == 0)
+                var = "ANTHROPIC_API_KEY";
+            else if (strcmp(p->type, "gemini") == 0)
+                var = getenv("GEMINI_API_KEY") ? "GEMINI_API_KEY"
+                                               : "GOOGLE_API_KEY";
+        }
+        const char *v = var ? getenv(var) : NULL;
+        if (v && *v) {
+            value = fx_strdup(v);
+        } else if (explicit_var) {
+            why = fx_asprintf("provider '%s': api_key_env %s is not set",
+                              p->name, var);
+        } else if (p->type && strcmp(p->type, "openai") != 0) {
+            /* OpenAI-compatible local servers need no key; others do. */
+            why = fx_asprintf("provider '%s': no API key (set %s, or "
+                              "api_key_env / api_key_cmd)",
+                              p->name, var ? var : "api_key_cmd");
+        }
+    }
+    if (why) {
+        if (value) {
+            memset(value, 0, strlen(value));
+            free(value);
+        }
+        p->key_state = -1;
+        p->key_error = why;
+        *err = fx_strdup(why);
+        return -1;
+    }
+    p->key = value; /* may be NULL: keyless server */
+    p->key_state = 1;
+    *key = p->key;
+    return 0;
+}
+
+/* ---- show ------------------------------------------------------------- */
+
+static const char *
+keep(flexiai_config *cfg, char *s)
+{
+    cfg->shown_strings = fx_xrealloc(
+        cfg->shown_strings, (cfg->nshown_strings + 1) * sizeof(char *));
+    cfg->shown_strings[cfg->nshown_strings++] = s;
+    return s;
+}
+
+static const char *
+masked(flexiai_config *cfg, const char *key, const char *value)
+{
+    if (value == NULL || *value == '\0')
+        return "";
+    if (strcmp(key, "redis_url") == 0) {
+        /* keep the address visible, hide the password */
+        const char *scheme = strstr(value, "://");
+        const char *at = strrchr(value, '@');
+        if (scheme && at && at > scheme) {
+            const char *colon =
+                memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+            fx_buf b;
+            fx_buf_init(&b);
+            if (colon) {
+                fx_buf_append(&b, value, (size_t)(colon - value) + 1);
+                fx_buf_puts(&b, "****");
+            } else {
+                fx_buf_append(&b, value, (size_t)(scheme - value) + 3);
+                fx_buf_puts(&b, "****");
+            }
+            fx_buf_puts(&b, at);
+            return keep(cfg, fx_buf_steal(&b));
+        }
+        return value;
+    }
+    return "****";
+}
+
+static void
+show_add(flexiai_config *cfg, const char *section, const char *key,
+         const char *value, const char *origin, int secret)
+{
+    cfg->shown =
+        fx_xrealloc(cfg->shown, (cfg->nshown + 1) * sizeof(*cfg->shown));
+    flexiai_config_entry *s = &cfg->shown[cfg->nshown++];
+    s->section = section;
+    s->key = key;
+    s->value = secret ? masked(cfg, key, value) : (value ? value : "");
+    s->origin = origin;
+    s->is_secret = secret;
+}
+
+size_t
+flexiai_config_entries(flexiai_config *cfg,
+                       const flexiai_config_entry **entries)
+{
+    free_shown(cfg);
+    for (int si = 0; fixed_sections[si]; si++) {
+        for (size_t i = 0; i < NSCHEMA; i++) {
+            const struct key_def *d = &schema[i];
+            if (strcmp(d->section, fixed_sections[si]) != 0)
+                continue;
+            const struct entry *e;
+            const char *v = raw_value(cfg, d->section, d->key, &e);
+            if (strcmp(d->section, "sync") == 0 &&
+                strcmp(d->key, "worker_id") == 0 && e == NULL)
+                v = "(hostname:pid:milliseconds)";
+            show_add(cfg, d->section, d->key, v, where_of(e),
+                     d->type == KT_SECRET);
+        }
+    }
+    /* providers in failover order when validated, else file order */
+    for (size_t pi = 0; pi < cfg->nsections; pi++) {
+        const char *sec = cfg->sections[pi].name;
+        if (cfg->validated && pi < cfg->settings.nproviders) {
+            sec = keep(cfg, fx_asprintf("provider.%s",
+                                        cfg->settings.providers[pi].name));
+        }
+        for (size_t i = 0; i < NSCHEMA; i++) {
+            const struct key_def *d = &schema[i];
+            if (strcmp(d->section, "provider") != 0)
+                continue;
+            const struct entry *e = find_entry(cfg, sec, d->key);
+            if (e == NULL)
+                continue;
+            show_add(cfg, sec, d->key, e->value, e->origin,
+                     d->type == KT_SECRET);
+        }
+    }
+    *entries = cfg->shown;
+    return cfg->nshown;
+}

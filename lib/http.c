@@ -1,0 +1,535 @@
+/*
+ * http.c - one HTTP transfer at a time over libcurl.
+ *
+ * A struct fx_http keeps one easy handle inside one multi handle for the
+ * life of the client, so connections (and TLS sessions, DNS answers) are
+ * reused from one attempt to the next: a chat session or a failover back
+ * to the same host pays the handshake once.  Each transfer runs in a
+ * curl_multi_poll() loop with a short timeout so a cancel flag set by a
+ * signal handler, and our own idle timer, are looked at every 50 ms.
+ *
+ * Streamed 2xx bodies go through the SSE parser into the provider's
+ * parse_event() as bytes arrive; everything else is buffered.
+ */
+#include "config.h"
+
+#include "fx.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#define POLL_MS 50
+#define BODY_MAX (8u * 1024 * 1024) /* error pages and answers are smaller */
+#define HEADERS_MAX 256
+/* After the end-of-stream marker, wait this long for the server to finish
+ * the body: a cleanly ended response leaves the connection reusable. */
+#define DRAIN_SECONDS 0.2
+
+struct fx_http {
+    CURLM *multi;
+    CURL *easy;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Everything one transfer's callbacks need. */
+struct transfer {
+    const struct fx_http_opts *opts;
+    struct fx_http_result *res;
+    struct fx_sse sse;
+    long status;       /* from the last status line seen */
+    int decided;       /* body handling chosen (first body byte) */
+    int streaming;     /* 2xx stream: body goes to the SSE parser */
+    int json_fallback; /* 2xx stream answered with a plain JSON body */
+    long events;       /* SSE events dispatched */
+    int ended;         /* end marker seen: drain the rest */
+    double ended_at;
+    int stopped;      /* we aborted the transfer on purpose */
+    double last_byte; /* monotonic time of the last byte received */
+};
+
+struct fx_http *
+fx_http_new(void)
+{
+    struct fx_http *h;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return NULL;
+    h = fx_xcalloc(1, sizeof *h);
+    h->multi = curl_multi_init();
+    h->easy = curl_easy_init();
+    if (h->multi == NULL || h->easy == NULL) {
+        fx_http_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void
+fx_http_free(struct fx_http *h)
+{
+    if (h == NULL)
+        return;
+    if (h->easy)
+        curl_easy_cleanup(h->easy);
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
+    free(h);
+    curl_global_cleanup();
+}
+
+void
+fx_http_result_free(struct fx_http_result *r)
+{
+    if (r == NULL)
+        return;
+    fx_buf_free(&r->body);
+    fx_headers_free(&r->headers);
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+static void
+add_header(struct fx_headers *hs, const char *name, size_t nlen,
+           const char *value, size_t vlen)
+{
+    if (hs->n >= HEADERS_MAX)
+        return;
+    /* Grow in powers of two. */
+    if (hs->n == 0 || (hs->n & (hs->n - 1)) == 0)
+        hs->items = fx_xrealloc(hs->items,
+                                (hs->n ? hs->n * 2 : 16) * sizeof *hs->items);
+    struct fx_header *item = &hs->items[hs->n++];
+    item->name = fx_strndup(name, nlen);
+    for (char *c = item->name; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    item->value = fx_strndup(value, vlen);
+}
+
+static size_t
+on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct transfer *t = ud;
+    size_t len = size * nitems;
+
+    t->last_byte = fx_monotonic();
+    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        /* A new response (after 100 Continue, a proxy's CONNECT...):
+         * only the final one's headers matter. */
+        fx_headers_free(&t->res->headers);
+        const char *sp = memchr(buf, ' ', len);
+        t->status = 0;
+        for (const char *c = sp ? sp + 1 : buf + len;
+             c < buf + len && isdigit((unsigned char)*c); c++)
+            t->status = t->status * 10 + (*c - '0');
+        return len;
+    }
+    const char *colon = memchr(buf, ':', len);
+    if (colon == NULL || colon == buf)
+        return len; /* the blank line, or obsolete folding */
+    const char *v = colon + 1, *end = buf + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && isspace((unsigned char)end[-1]))
+        end--;
+    add_header(&t->res->headers, buf, (size_t)(colon - buf), v,
+               (size_t)(end - v));
+    return len;
+}
+
+static int
+starts_nocase(const char *s, const char *prefix)
+{
+    for (; *prefix; s++, prefix++)
+        if (tolower((unsigned char)*s) != tolower((unsigned char)*prefix))
+            return 0;
+    return 1;
+}
+
+/* At the first body byte: stream it or buffer it? */
+static void
+decide_body(struct transfer *t)
+{
+    const struct fx_http_opts *o = t->opts;
+    t->decided = 1;
+    if (o->stream == NULL || o->ops == NULL || t->status / 100 != 2)
+        return;
+    /* A server (or proxy) that ignored "stream": a whole JSON answer. */
+    const char *ct = fx_headers_get(&t->res->headers, "content-type");
+    if (ct && starts_nocase(ct, "application/json"))
+        t->json_fallback = 1;
+    else
+        t->streaming = 1;
+}
+
+/* SSE dispatch: 0 go on, 1 end marker, -1 error, 2 stop requested. */
+static int
+on_event(void *ud, const char *event, const char *data, size_t len)
+{
+    struct transfer *t = ud;
+    struct fx_stream *st = t->opts->stream;
+    t->events++;
+    int rc = t->opts->ops->parse_event(st, event, data, len);
+    if (rc != 0)
+        return rc;
+    return st->stop_requested ? 2 : 0;
+}
+
+static size_t
+on_body(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct transfer *t = ud;
+    size_t len = size * nitems;
+
+    t->last_byte = fx_monotonic();
+    if (!t->decided)
+        decide_body(t);
+    if (t->ended)
+        return len; /* after the end marker: drain and ignore */
+    if (t->streaming) {
+        int rc = fx_sse_feed(&t->sse, buf, len, on_event, t);
+        if (rc == 1) {
+            t->ended = 1;
+            t->ended_at = t->last_byte;
+            return len;
+        }
+        if (rc != 0) {
+            /* -1: the error is in stream->err; 2: the caller stops. */
+            t->stopped = 1;
+            return 0;
+        }
+        return len;
+    }
+    if (t->res->body.len + len > BODY_MAX) {
+        t->stopped = 1; /* keep what we have; the parse will say */
+        return 0;
+    }
+    fx_buf_append(&t->res->body, buf, len);
+    return len;
+}
+
+/* ---- the transfer ------------------------------------------------------- */
+
+static struct curl_slist *
+header_list(const struct fx_http_req *req)
+{
+    struct curl_slist *list = NULL, *next;
+    for (size_t i = 0; req->headers && req->headers[i]; i++) {
+        next = curl_slist_append(list, req->headers[i]);
+        if (next == NULL)
+            abort(); /* out of memory, as fx_xmalloc */
+        list = next;
+    }
+    /* No "Expect: 100-continue" round trip for bigger bodies. */
+    next = curl_slist_append(list, "Expect:");
+    if (next == NULL)
+        abort();
+    return next;
+}
+
+static void
+set_options(struct fx_http *h, const struct fx_http_req *req,
+            const struct fx_http_opts *o, struct curl_slist *headers,
+            struct transfer *t)
+{
+    CURL *e = h->easy;
+
+    /* Reset options, not connections: the cache lives in the multi. */
+    curl_easy_reset(e);
+    h->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    if (req->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)strlen(req->body));
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "flexiai/" PACKAGE_VERSION);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (o->connect_timeout > 0)
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)(o->connect_timeout * 1000 + 0.5));
+    if (o->timeout > 0)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                         (long)(o->timeout * 1000 + 0.5));
+    if (o->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+}
+
+/* Which transport errors mean what to the failover engine. */
+static int
+transport_class(CURLcode cc, long status)
+{
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return FLEXIAI_E_TIMEOUT;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_WEIRD_SERVER_REPLY:
+        return FLEXIAI_E_STREAM_ERROR;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED:
+        return FLEXIAI_E_CONNECT;
+    default:
+        /* Anything else: before an answer we never really got through;
+         * after one, the answer broke. */
+        return status ? FLEXIAI_E_STREAM_ERROR : FLEXIAI_E_CONNECT;
+    }
+}
+
+static void
+transport_error(struct fx_http *h, const struct fx_http_opts *o, CURLcode cc,
+                long status, struct fx_http_result *res)
+{
+    size_t cap = sizeof res->transport_msg;
+    res->transport_cls = transport_class(cc, status);
+    if (res->transport_cls == FLEXIAI_E_TIMEOUT) {
+        curl_off_t pretransfer = 0;
+        curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+        int connected = pretransfer > 0 || status != 0;
+        if (!connected && o->connect_timeout > 0 &&
+            (o->timeout <= 0 || o->connect_timeout < o->timeout))
+            snprintf(res->transport_msg, cap, "connect timeout after %gs",
+                     o->connect_timeout);
+        else
+            snprintf(res->transport_msg, cap, "timed out after %gs",
+                     o->timeout);
+    } else if (res->transport_cls == FLEXIAI_E_STREAM_ERROR) {
+        snprintf(res->transport_msg, cap, "connection closed by server");
+    } else {
+        /* curl's text names the host and port, never headers or body */
+        snprintf(res->transport_msg, cap, "%s",
+                 h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+    }
+}
+
+/* Providers whose streams end with an explicit marker.  Gemini and
+ * Vertex AI have none: the end of the body is the end of the stream. */
+static int
+has_end_marker(const struct fx_provider_ops *ops)
+{
+    return ops->type && strcmp(ops->type, "gemini") != 0 &&
+           strcmp(ops->type, "vertex") != 0;
+}
+
+/* A 2xx answer to a streaming request that came as one JSON body. */
+static void
+finish_json_fallback(struct transfer *t)
+{
+    struct fx_stream *st = t->opts->stream;
+    struct fx_response r;
+    fx_response_init(&r);
+    if (t->opts->ops->parse_response(t->res->body.data, t->res->body.len, &r,
+                                     &st->err) < 0) {
+        t->res->stream_incomplete = 1;
+        fx_response_free(&r);
+        return;
+    }
+    fx_stream_text(st, r.text.data ? r.text.data : "", r.text.len);
+    if (r.model) {
+        free(st->resp->model);
+        st->resp->model = r.model;
+        r.model = NULL;
+    }
+    if (r.finish_reason) {
+        free(st->resp->finish_reason);
+        st->resp->finish_reason = r.finish_reason;
+        r.finish_reason = NULL;
+    }
+    if (r.has_usage) {
+        st->resp->has_usage = 1;
+        st->resp->prompt_tokens = r.prompt_tokens;
+        st->resp->completion_tokens = r.completion_tokens;
+        st->resp->total_tokens = r.total_tokens;
+    }
+    st->done = 1;
+    fx_response_free(&r);
+}
+
+/* Decide stream_incomplete for a 2xx answer to a streaming request. */
+static void
+finish_stream(struct transfer *t, int broken)
+{
+    struct fx_stream *st = t->opts->stream;
+    struct fx_http_result *res = t->res;
+
+    if (t->json_fallback) {
+        if (!broken)
+            finish_json_fallback(t);
+        else
+            res->stream_incomplete = 1;
+        return;
+    }
+    if (st->stop_requested && st->err.cls == FLEXIAI_E_NONE) {
+        res->stream_incomplete = 0; /* the caller stopped it */
+        return;
+    }
+    if (st->err.cls != FLEXIAI_E_NONE || broken)
+        res->stream_incomplete = 1;
+    else if (has_end_marker(t->opts->ops))
+        res->stream_incomplete = !st->done;
+    else
+        res->stream_incomplete = fx_sse_pending(&t->sse) || t->events == 0;
+}
+
+int
+fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
+                const struct fx_http_opts *opts, struct fx_http_result *res)
+{
+    static const struct fx_http_opts no_opts;
+    const struct fx_http_opts *o = opts ? opts : &no_opts;
+    struct transfer t;
+    double start = fx_monotonic();
+    int cancelled = 0, idle_fired = 0, drained = 0, armed = 0, rc = 0;
+    int running = 1;
+    CURLcode cc = CURLE_OK;
+    CURLMcode mc;
+
+    memset(res, 0, sizeof *res);
+    fx_buf_init(&res->body);
+    memset(&t, 0, sizeof t);
+    t.opts = o;
+    t.res = res;
+    t.last_byte = start;
+    fx_sse_init(&t.sse);
+
+    struct curl_slist *headers = header_list(req);
+    set_options(h, req, o, headers, &t);
+
+    mc = curl_multi_add_handle(h->multi, h->easy);
+    if (mc != CURLM_OK) {
+        res->transport_cls = FLEXIAI_E_CONNECT;
+        snprintf(res->transport_msg, sizeof res->transport_msg, "%s",
+                 curl_multi_strerror(mc));
+        curl_slist_free_all(headers);
+        fx_sse_free(&t.sse);
+        res->elapsed_ms = (fx_monotonic() - start) * 1000;
+        return -1;
+    }
+
+    while (running) {
+        mc = curl_multi_perform(h->multi, &running);
+        if (mc != CURLM_OK || !running)
+            break;
+        double now = fx_monotonic();
+        if (o->cancel && *o->cancel) {
+            cancelled = 1;
+            break;
+        }
+        if (t.ended && now - t.ended_at > DRAIN_SECONDS) {
+            drained = 1;
+            break;
+        }
+        if (o->stream && o->idle_timeout > 0) {
+            /* The idle clock starts once the request is on its way, so
+             * connecting is covered by connect_timeout alone. */
+            if (!armed) {
+                curl_off_t pre = 0;
+                curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+                if (pre > 0) {
+                    armed = 1;
+                    if (t.last_byte == start) /* nothing received yet */
+                        t.last_byte = now;
+                }
+            }
+            if (armed && now - t.last_byte > o->idle_timeout) {
+                idle_fired = 1;
+                break;
+            }
+        }
+        mc = curl_multi_poll(h->multi, NULL, 0, POLL_MS, NULL);
+        if (mc != CURLM_OK)
+            break;
+    }
+
+    int completed = 0;
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->easy) {
+            cc = msg->data.result;
+            completed = 1;
+        }
+    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &res->status);
+    if (res->status == 0)
+        res->status = t.status;
+    /* Removing a handle mid-transfer closes just that connection. */
+    curl_multi_remove_handle(h->multi, h->easy);
+    curl_slist_free_all(headers);
+
+    int stream_2xx = o->stream && o->ops && res->status / 100 == 2;
+    int broken = 0;
+    if (cancelled) {
+        res->transport_cls = FLEXIAI_E_CANCELLED;
+        snprintf(res->transport_msg, sizeof res->transport_msg, "cancelled");
+        rc = -1;
+    } else if (idle_fired) {
+        res->transport_cls = FLEXIAI_E_TIMEOUT;
+        snprintf(res->transport_msg, sizeof res->transport_msg,
+                 "no data for %gs", o->idle_timeout);
+        rc = -1;
+        broken = 1;
+    } else if (drained) {
+        rc = 0; /* end marker seen; the server just did not close */
+    } else if (mc != CURLM_OK && !completed) {
+        res->transport_cls =
+            res->status ? FLEXIAI_E_STREAM_ERROR : FLEXIAI_E_CONNECT;
+        snprintf(res->transport_msg, sizeof res->transport_msg, "%s",
+                 curl_multi_strerror(mc));
+        rc = -1;
+        broken = 1;
+    } else if (cc == CURLE_WRITE_ERROR && t.stopped) {
+        rc = 0; /* we stopped it: end marker, error event or caller */
+    } else if (cc != CURLE_OK) {
+        transport_error(h, o, cc, res->status, res);
+        rc = -1;
+        broken = 1;
+    } else if (res->status == 0) {
+        res->transport_cls = FLEXIAI_E_STREAM_ERROR;
+        snprintf(res->transport_msg, sizeof res->transport_msg,
+                 "no HTTP answer");
+        rc = -1;
+    }
+    if (stream_2xx && !cancelled)
+        finish_stream(&t, broken);
+
+    fx_sse_free(&t.sse);
+    res->elapsed_ms = (fx_monotonic() - start) * 1000;
+    return rc;
+}

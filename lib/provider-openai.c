@@ -1,0 +1,328 @@
+/*
+ * provider-openai.c - OpenAI Chat Completions, compatible servers (vLLM,
+ * llama.cpp, Ollama...) and Azure OpenAI (when api_version is set).
+ */
+#include "config.h"
+
+#include "fx.h"
+#include "provider-common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OPENAI_BASE_URL "https://api.openai.com/v1"
+
+static const struct fx_finish_map finish_map[] = {
+    {"stop", "stop"},
+    {"length", "length"},
+    {"content_filter", "content_filter"},
+    {"tool_calls", "tool_calls"},
+    {"function_call", "tool_calls"},
+    {NULL, NULL},
+};
+
+/* Reasoning models reject max_tokens and want max_completion_tokens. */
+static int
+wants_max_completion_tokens(const char *model)
+{
+    static const char *const prefixes[] = {"o1", "o3", "o4", "gpt-5", NULL};
+    for (int i = 0; prefixes[i]; i++)
+        if (strncmp(model, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+add_message(cJSON *messages, const char *role, const char *content)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", role ? role : "user");
+    cJSON_AddStringToObject(m, "content", content ? content : "");
+    cJSON_AddItemToArray(messages, m);
+}
+
+static char *
+build_body(const struct fx_call *call, const char *model)
+{
+    const struct fx_params *pp = fx_call_params(call);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *messages;
+    int has_system = 0;
+
+    cJSON_AddStringToObject(root, "model", model);
+    messages = cJSON_AddArrayToObject(root, "messages");
+    for (size_t i = 0; i < call->nmessages; i++)
+        if (call->messages[i].role &&
+            strcmp(call->messages[i].role, "system") == 0)
+            has_system = 1;
+    if (pp->system && *pp->system && !has_system)
+        add_message(messages, "system", pp->system);
+    for (size_t i = 0; i < call->nmessages; i++)
+        add_message(messages, call->messages[i].role,
+                    call->messages[i].content);
+
+    if (pp->temperature >= 0)
+        cJSON_AddNumberToObject(root, "temperature", pp->temperature);
+    if (pp->max_tokens > 0)
+        cJSON_AddNumberToObject(root,
+                                wants_max_completion_tokens(model)
+                                    ? "max_completion_tokens"
+                                    : "max_tokens",
+                                (double)pp->max_tokens);
+    if (pp->top_p >= 0)
+        cJSON_AddNumberToObject(root, "top_p", pp->top_p);
+    if (pp->stop && pp->stop[0]) {
+        cJSON *stop = cJSON_AddArrayToObject(root, "stop");
+        for (size_t i = 0; pp->stop[i]; i++)
+            cJSON_AddItemToArray(stop, cJSON_CreateString(pp->stop[i]));
+    }
+    if (call->stream) {
+        cJSON_AddTrueToObject(root, "stream");
+        cJSON *so = cJSON_AddObjectToObject(root, "stream_options");
+        cJSON_AddTrueToObject(so, "include_usage");
+    }
+    return fx_json_finish(root);
+}
+
+static int
+openai_build_request(const struct fx_call *call, struct fx_http_req *out,
+                     char **err)
+{
+    const struct fx_provider *p = call->prov;
+    int azure = p->api_version && *p->api_version;
+    const char *model;
+    int has_key;
+    fx_buf url;
+
+    memset(out, 0, sizeof *out);
+    if ((model = fx_call_model(call, err)) == NULL)
+        return -1;
+    for (size_t i = 0; i < call->nmessages; i++)
+        if (fx_role_check(call->messages[i].role, err) < 0)
+            return -1;
+    if ((has_key = fx_key_usable(call->key, err)) < 0)
+        return -1;
+    if (azure && (p->base_url == NULL || *p->base_url == '\0')) {
+        *err = fx_strdup("Azure OpenAI (api_version set) needs base_url");
+        return -1;
+    }
+
+    char *base = fx_base_url(p, OPENAI_BASE_URL);
+    fx_buf_init(&url);
+    fx_buf_puts(&url, base);
+    free(base);
+    if (azure) {
+        fx_buf_puts(&url, "/openai/deployments/");
+        fx_url_escape(&url, model);
+        fx_buf_puts(&url, "/chat/completions?api-version=");
+        fx_url_escape(&url, p->api_version);
+    } else {
+        fx_buf_puts(&url, "/chat/completions");
+    }
+    out->url = fx_buf_steal(&url);
+    out->body = build_body(call, model);
+
+    if (has_key && azure)
+        fx_req_header(out, "api-key: %s", call->key);
+    else if (has_key)
+        fx_req_header(out, "Authorization: Bearer %s", call->key);
+    fx_req_header(out, "Content-Type: application/json");
+    if (call->stream)
+        fx_req_header(out, "Accept: text/event-stream");
+    return 0;
+}
+
+/* {"error": {...}} or {"error": "text"}: fill code/message, 1 if found. */
+static int
+error_fields(const cJSON *root, const char **code, const char **type,
+             const char **message)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+    *code = *type = *message = NULL;
+    if (cJSON_IsString(e)) {
+        *message = e->valuestring;
+        return 1;
+    }
+    if (!cJSON_IsObject(e))
+        return 0;
+    *code = fx_json_str(e, "code");
+    *type = fx_json_str(e, "type");
+    *message = fx_json_str(e, "message");
+    return 1;
+}
+
+static void
+read_usage(const cJSON *usage, struct fx_response *out)
+{
+    long prompt = 0, completion = 0, total = 0;
+    if (!cJSON_IsObject(usage))
+        return;
+    int got = fx_json_count(usage, "prompt_tokens", &prompt) == 0;
+    got |= fx_json_count(usage, "completion_tokens", &completion) == 0;
+    if (fx_json_count(usage, "total_tokens", &total) < 0)
+        total = prompt + completion;
+    else
+        got = 1;
+    if (!got)
+        return;
+    out->has_usage = 1;
+    out->prompt_tokens = prompt;
+    out->completion_tokens = completion;
+    out->total_tokens = total;
+}
+
+static int
+openai_parse_response(const char *body, size_t len, struct fx_response *out,
+                      struct fx_error *err)
+{
+    const char *code, *type, *message;
+    cJSON *root = fx_json_parse(body, len);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        fx_error_set(err, FLEXIAI_E_STREAM_ERROR, "malformed JSON in response");
+        return -1;
+    }
+    if (error_fields(root, &code, &type, &message)) {
+        fx_error_detail(err, FLEXIAI_E_STREAM_ERROR,
+                        "error in 200 response: ", NULL,
+                        message ? message : (code ? code : type));
+        cJSON_Delete(root);
+        return -1;
+    }
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    const cJSON *choice = cJSON_GetArrayItem(choices, 0);
+    if (!cJSON_IsArray(choices) || !cJSON_IsObject(choice)) {
+        cJSON_Delete(root);
+        fx_error_set(err, FLEXIAI_E_STREAM_ERROR, "response has no choices");
+        return -1;
+    }
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
+    const char *text = NULL, *finish = NULL;
+    if (cJSON_IsObject(msg)) {
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
+        if (cJSON_IsString(content)) {
+            text = content->valuestring;
+        } else if (!cJSON_IsNull(content) && content != NULL) {
+            cJSON_Delete(root);
+            fx_error_set(err, FLEXIAI_E_STREAM_ERROR,
+                         "response content is not text");
+            return -1;
+        } else if ((text = fx_json_str(msg, "refusal")) != NULL) {
+            finish = "content_filter";
+        }
+    } else if ((text = fx_json_str(choice, "text")) == NULL) {
+        /* old completions-style servers put the text on the choice */
+        cJSON_Delete(root);
+        fx_error_set(err, FLEXIAI_E_STREAM_ERROR, "response has no message");
+        return -1;
+    }
+
+    if (text)
+        fx_buf_puts(&out->text, text);
+    if (finish == NULL)
+        finish = fx_finish_normalise(fx_json_str(choice, "finish_reason"),
+                                     finish_map);
+    /* A complete answer without a reason finished normally. */
+    fx_response_set_finish(out, finish ? finish : "stop");
+    fx_response_set_model(out, fx_json_str(root, "model"));
+    read_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), out);
+    cJSON_Delete(root);
+    return 0;
+}
+
+static int
+openai_parse_event(struct fx_stream *st, const char *event, const char *data,
+                   size_t len)
+{
+    const char *code, *type, *message;
+    /* "[DONE]" ends the stream; tolerate surrounding blanks. */
+    while (len > 0 && (*data == ' ' || *data == '\t')) {
+        data++;
+        len--;
+    }
+    while (len > 0 && (data[len - 1] == ' ' || data[len - 1] == '\t'))
+        len--;
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        st->done = 1;
+        return 1;
+    }
+    if (len == 0)
+        return 0; /* keep-alive */
+
+    cJSON *root = fx_json_parse(data, len);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        fx_error_set(&st->err, FLEXIAI_E_STREAM_ERROR,
+                     "malformed JSON in stream event");
+        return -1;
+    }
+    if (error_fields(root, &code, &type, &message)) {
+        fx_error_detail(&st->err, FLEXIAI_E_STREAM_ERROR, "",
+                        code ? code : type, message);
+        cJSON_Delete(root);
+        return -1;
+    }
+    fx_response_set_model(st->resp, fx_json_str(root, "model"));
+
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    const cJSON *choice = cJSON_GetArrayItem(choices, 0);
+    if (cJSON_IsObject(choice)) {
+        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+        const cJSON *content =
+            cJSON_GetObjectItemCaseSensitive(delta, "content");
+        if (cJSON_IsString(content))
+            fx_stream_text(st, content->valuestring,
+                           strlen(content->valuestring));
+        fx_response_set_finish(
+            st->resp, fx_finish_normalise(fx_json_str(choice, "finish_reason"),
+                                          finish_map));
+    }
+    read_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), st->resp);
+    cJSON_Delete(root);
+    return 0;
+}
+
+static void
+openai_classify(long status, const char *body, size_t len,
+                const struct fx_headers *h, double now, struct fx_error *err)
+{
+    static const char *const reset[] = {"x-ratelimit-reset-requests",
+                                        "x-ratelimit-reset-tokens", NULL};
+    const char *code, *type, *message;
+    cJSON *root = fx_classify_start(status, body, len, h, now, reset, err);
+    if (root == NULL)
+        return;
+
+    int cls = err->cls;
+    if (!error_fields(root, &code, &type, &message)) {
+        /* Compatible servers: {"message": ...} or {"detail": ...}. */
+        message = fx_json_str(root, "message");
+        if (message == NULL)
+            message = fx_json_str(root, "detail");
+    }
+    const char *what = code ? code : type;
+    if ((code && strcmp(code, "insufficient_quota") == 0) ||
+        (type && strcmp(type, "insufficient_quota") == 0))
+        cls = FLEXIAI_E_QUOTA;
+    else if ((code && strcmp(code, "rate_limit_exceeded") == 0) ||
+             (type && strcmp(type, "rate_limit_exceeded") == 0))
+        cls = FLEXIAI_E_RATE_LIMIT;
+    else if (code && strcmp(code, "context_length_exceeded") == 0)
+        cls = FLEXIAI_E_CONTEXT_LENGTH;
+    else if (cls == FLEXIAI_E_BAD_REQUEST && fx_says_too_long(message))
+        cls = FLEXIAI_E_CONTEXT_LENGTH;
+    else if (code && (strcmp(code, "content_filter") == 0 ||
+                      strcmp(code, "content_policy_violation") == 0))
+        cls = FLEXIAI_E_CONTENT_FILTER; /* Azure's filter, 400 */
+    fx_error_http(err, cls, status, what, message);
+    cJSON_Delete(root);
+}
+
+const struct fx_provider_ops fx_provider_openai = {
+    .type = "openai",
+    .build_request = openai_build_request,
+    .parse_response = openai_parse_response,
+    .parse_event = openai_parse_event,
+    .classify = openai_classify,
+    .default_base_url = OPENAI_BASE_URL,
+};

@@ -1,0 +1,369 @@
+/*
+ * store-file.c - breaker state documents in locked files, shared by every
+ * flexiai process on one host.
+ *
+ * Layout under {state_dir}/breakers/ (created 0700 as needed):
+ *
+ *   {provider}.json    the state document (fx_bdoc_to_json)
+ *   {provider}.lock    lock file, never renamed or removed, so an fcntl
+ *                      lock on it means the same thing to every process
+ *
+ * An update takes an exclusive lock on the .lock file, reads the document,
+ * applies the operation, writes the result to {provider}.json.tmp.{pid}
+ * and renames it over the document.  Readers (load) take no lock: rename
+ * is atomic, so they see the old or the new document, never half of one.
+ *
+ * No fsync: an update must cost well under a millisecond and runs on every
+ * failure, probe and recovery.  Without it a power cut can lose the last
+ * updates or leave an empty document; an empty or malformed document reads
+ * as a closed breaker, which is the safe default (at worst a dead provider
+ * gets a few more requests until it opens again).  A process crash cannot
+ * tear a document, since the rename happens after the data is written.
+ */
+#include "config.h"
+
+#include "fx.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Documents are a few hundred bytes; anything far larger is not ours. */
+#define MAX_DOC_SIZE (1024 * 1024)
+
+struct fx_store {
+    char *dir; /* {state_dir}/breakers */
+};
+
+/* Provider names become file names: no directories, no hidden files. */
+static int
+valid_name(const char *name)
+{
+    return name && *name && *name != '.' && strchr(name, '/') == NULL;
+}
+
+/* mkdir -p, creating missing components with mode 0700. */
+static int
+make_dirs(const char *path)
+{
+    char *p = fx_strdup(path);
+    int rc = 0;
+
+    for (char *s = p + 1; rc == 0; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+            rc = -1;
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    if (rc == 0) {
+        /* EEXIST may have been a file in the way */
+        struct stat st;
+        if (stat(p, &st) < 0)
+            rc = -1;
+        else if (!S_ISDIR(st.st_mode)) {
+            errno = ENOTDIR;
+            rc = -1;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+/*
+ * Read the whole file into *out (NUL-terminated).  0 ok, -1 with errno.
+ */
+static int
+read_file(const char *path, char **out, size_t *outlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+
+    fx_buf b;
+    fx_buf_init(&b);
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || b.len + (size_t)n > MAX_DOC_SIZE) {
+            int saved = n < 0 ? errno : EFBIG;
+            fx_buf_free(&b);
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        fx_buf_append(&b, chunk, (size_t)n);
+    }
+    close(fd);
+    *outlen = b.len;
+    *out = fx_buf_steal(&b);
+    return 0;
+}
+
+enum { DOC_OK = 0, DOC_MISSING, DOC_MALFORMED, DOC_UNREADABLE };
+
+/* Read one document; anything but DOC_OK leaves the closed default. */
+static int
+read_doc(const char *path, struct fx_bdoc *d)
+{
+    char *text;
+    size_t len;
+
+    fx_bdoc_init(d);
+    if (read_file(path, &text, &len) < 0)
+        return errno == ENOENT ? DOC_MISSING : DOC_UNREADABLE;
+    int rc = fx_bdoc_from_json(text, len, d) < 0 ? DOC_MALFORMED : DOC_OK;
+    free(text);
+    return rc;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Write text to tmp, then rename it over path.  -1 with errno; the
+ * temporary file is gone either way. */
+static int
+replace_file(const char *tmp, const char *path, const char *text)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = write_all(fd, text, strlen(text));
+    int saved = errno;
+    if (close(fd) < 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && rename(tmp, path) < 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        errno = saved;
+    }
+    return rc;
+}
+
+/* Exclusive lock for the whole file, waiting for other writers.  Open file
+ * description locks also exclude other threads of this process; classic
+ * POSIX locks are the fallback on kernels without them. */
+static int
+lock_file(int fd)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+#ifdef F_OFD_SETLKW
+    for (;;) {
+        if (fcntl(fd, F_OFD_SETLKW, &fl) == 0)
+            return 0;
+        if (errno != EINTR)
+            break;
+    }
+    if (errno != EINVAL)
+        return -1;
+#endif
+    for (;;) {
+        if (fcntl(fd, F_SETLKW, &fl) == 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/* Open (creating it and the directory as needed) and lock the lock file.
+ * Returns the descriptor, or -1 with errno. */
+static int
+open_locked(const struct fx_store *st, const char *lockpath)
+{
+    int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {
+        /* the directory is created lazily: a read-only state dir at
+         * open time must not fail requests, and it may be fixed later */
+        if (make_dirs(st->dir) < 0)
+            return -1;
+        fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    }
+    if (fd < 0)
+        return -1;
+    if (lock_file(fd) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int
+file_open(struct fx_store **out, const struct fx_settings *s, char **err)
+{
+    *out = NULL;
+    if (s == NULL || s->sync.state_dir == NULL || !*s->sync.state_dir) {
+        if (err)
+            *err = fx_strdup("no state directory for breaker state");
+        return -1;
+    }
+    struct fx_store *st = fx_xcalloc(1, sizeof(*st));
+    st->dir = fx_asprintf("%s/breakers", s->sync.state_dir);
+    /* best effort; update retries and reports a real problem */
+    (void)make_dirs(st->dir);
+    *out = st;
+    return 0;
+}
+
+static void
+file_close(struct fx_store *st)
+{
+    if (st == NULL)
+        return;
+    free(st->dir);
+    free(st);
+}
+
+/*
+ * Never fails: a missing document is a closed breaker, a malformed or
+ * unreadable one (or an impossible provider name) is a closed breaker
+ * flagged in bad[i].
+ */
+static int
+file_load(struct fx_store *st, const char *const *providers, size_t n,
+          struct fx_bdoc *docs, int *bad, char **err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int is_bad;
+        if (!valid_name(providers[i])) {
+            fx_bdoc_init(&docs[i]);
+            is_bad = 1;
+        } else {
+            char *path = fx_asprintf("%s/%s.json", st->dir, providers[i]);
+            int status = read_doc(path, &docs[i]);
+            is_bad = status == DOC_MALFORMED || status == DOC_UNREADABLE;
+            free(path);
+        }
+        if (bad)
+            bad[i] = is_bad;
+    }
+    return 0;
+}
+
+/* Lock, read, apply, write back.  See file_update. */
+static int
+update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
+           struct fx_bdoc *doc, int *event, int *admit, char **err)
+{
+    char *path = fx_asprintf("%s/%s.json", st->dir, provider);
+    char *lockpath = fx_asprintf("%s/%s.lock", st->dir, provider);
+    int fd = open_locked(st, lockpath);
+    int lock_errno = errno;
+    int changed = 0, rc = 0;
+
+    /* Without the lock, still read and apply so the caller gets a sensible
+     * answer; it just cannot be recorded. */
+    int status = read_doc(path, doc);
+    *event = fx_breaker_apply(doc, op, admit, &changed);
+    if (status == DOC_MALFORMED)
+        changed = 1; /* repair it now rather than on some later change */
+
+    if (fd < 0) {
+        if (err)
+            *err = fx_asprintf("cannot write breaker state %s: %s", path,
+                               strerror(lock_errno));
+        rc = -1;
+    } else if (changed) {
+        char *text = fx_bdoc_to_json(doc);
+        char *tmp = fx_asprintf("%s.tmp.%ld", path, (long)getpid());
+        if (replace_file(tmp, path, text) < 0) {
+            if (err)
+                *err = fx_asprintf("cannot write breaker state %s: %s", path,
+                                   strerror(errno));
+            rc = -1;
+        }
+        free(tmp);
+        free(text);
+    }
+    if (fd >= 0)
+        close(fd); /* releases the lock */
+    free(lockpath);
+    free(path);
+    return rc;
+}
+
+/*
+ * Returns 0, or -1 with *err when the state could not be locked or written
+ * (read-only or full disk, permissions) or the provider name cannot be a
+ * file name.  In every case *result, *event and *admit hold the outcome of
+ * the operation applied to the document as it was read (the closed default
+ * when even reading failed), so the caller can carry on with it in memory.
+ */
+static int
+file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
+            struct fx_bdoc *result, int *event, int *admit, char **err)
+{
+    struct fx_bdoc doc;
+    int adm = FX_ADMIT_NO, ev, rc;
+
+    if (valid_name(provider)) {
+        rc = update_doc(st, provider, op, &doc, &ev, &adm, err);
+    } else {
+        int changed;
+        fx_bdoc_init(&doc);
+        ev = fx_breaker_apply(&doc, op, &adm, &changed);
+        if (err)
+            *err = fx_asprintf("invalid provider name for breaker state: "
+                               "'%s'",
+                               provider ? provider : "");
+        rc = -1;
+    }
+    if (result)
+        *result = doc;
+    if (event)
+        *event = ev;
+    if (admit)
+        *admit = adm;
+    return rc;
+}
+
+static int
+file_publish(struct fx_store *st, const char *provider, int event,
+             const struct fx_bdoc *d, char **err)
+{
+    /* Watchers need Redis; on one host the document is the news. */
+    return 0;
+}
+
+const struct fx_store_ops fx_store_file = {
+    .name = "file",
+    .open = file_open,
+    .close = file_close,
+    .load = file_load,
+    .update = file_update,
+    .publish = file_publish,
+};
