@@ -1,4 +1,480 @@
-/* chat-commands.c - slash commands of the chat REPL (placeholder). */
+/*
+ * chat-commands.c - the chat REPL's slash commands.
+ *
+ * Each command is one entry of chat_cmds[]: its name, argument usage, a
+ * line of help, what tab completion offers, and the function that runs
+ * it.  The dispatcher, /help and completion only walk the table, so adding
+ * a command is adding a function and an entry.
+ *
+ * Commands print results on stdout, confirmations through chat_info()
+ * (terminal only, so a script's stdout stays replies) and failures as one
+ * "flexiai: ..." line, returning the exit code the failure deserves.
+ */
 #include "config.h"
 
 #include "chat.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int
+bad_usage(const char *name)
+{
+    const struct chat_cmd *cmd = chat_cmd_find(name, strlen(name), NULL);
+    if (cmd && cmd->args[0])
+        fx_err("usage: /%s %s", cmd->name, cmd->args);
+    else
+        fx_err("usage: /%s (takes no arguments)", name);
+    return FLEXIAI_EUSAGE;
+}
+
+static int
+no_args(const char *name, const char *args)
+{
+    if (args[0] == '\0')
+        return 0;
+    return bad_usage(name);
+}
+
+/* The first word of *args (NUL-terminated in place); *args moves past it. */
+static char *
+next_word(char **args)
+{
+    char *p = *args;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0')
+        return NULL;
+    char *word = p;
+    while (*p && !isspace((unsigned char)*p))
+        p++;
+    if (*p)
+        *p++ = '\0';
+    while (isspace((unsigned char)*p))
+        p++;
+    *args = p;
+    return word;
+}
+
+static int
+unknown_provider(const struct chat *c, const char *name)
+{
+    const char *const *names;
+    size_t n = chat_providers(c, &names);
+    fx_buf list;
+    fx_buf_init(&list);
+    for (size_t i = 0; i < n; i++)
+        fx_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
+    fx_err("no provider named '%s' (configured: %s)", name,
+           list.len ? list.data : "none");
+    fx_buf_free(&list);
+    return FLEXIAI_EUSAGE;
+}
+
+/* ---- the commands ----------------------------------------------------- */
+
+static int
+cmd_help(struct chat *c, char *args)
+{
+    (void)c;
+    if (args[0]) {
+        const char *name = args[0] == '/' ? args + 1 : args;
+        int ambiguous = 0;
+        const struct chat_cmd *cmd =
+            chat_cmd_find(name, strlen(name), &ambiguous);
+        if (cmd == NULL) {
+            fx_err("%s command '/%s' (try /help)",
+                   ambiguous ? "ambiguous" : "unknown", name);
+            return FLEXIAI_EUSAGE;
+        }
+        printf("/%s%s%s\n    %s\n", cmd->name, cmd->args[0] ? " " : "",
+               cmd->args, cmd->help);
+        fflush(stdout);
+        return 0;
+    }
+    size_t width = 0;
+    for (size_t i = 0; i < chat_ncmds; i++) {
+        size_t w = strlen(chat_cmds[i].name) + 1 +
+                   (chat_cmds[i].args[0] ? strlen(chat_cmds[i].args) + 1 : 0);
+        if (w > width)
+            width = w;
+    }
+    for (size_t i = 0; i < chat_ncmds; i++) {
+        char head[128];
+        snprintf(head, sizeof(head), "/%s%s%s", chat_cmds[i].name,
+                 chat_cmds[i].args[0] ? " " : "", chat_cmds[i].args);
+        printf("  %-*s  %s\n", (int)width, head, chat_cmds[i].help);
+    }
+    printf("\nA line ending in \\ continues on the next line; \"\"\" opens "
+           "and closes a block.\nA line starting with // sends the rest "
+           "starting with /.  Ctrl-C stops a reply,\nCtrl-D or /exit "
+           "leaves.  Commands may be shortened to a unique prefix.\n");
+    fflush(stdout);
+    return 0;
+}
+
+static int
+cmd_system(struct chat *c, char *args)
+{
+    if (args[0] == '\0') {
+        const char *sys = chat_system(c);
+        if (sys == NULL) {
+            const struct fx_settings *s = fx_config_settings(c->cfg);
+            sys = s->defaults.system;
+            if (sys && *sys) {
+                printf("%s\n", sys);
+                chat_info(c, "(from the configuration)");
+            } else {
+                chat_info(c, "no system prompt");
+            }
+        } else {
+            printf("%s\n", sys);
+        }
+        fflush(stdout);
+        return 0;
+    }
+    if (strcmp(args, "-") == 0) {
+        chat_set_system(c, NULL);
+        chat_info(c, "system prompt removed");
+    } else {
+        chat_set_system(c, args);
+        chat_info(c, "system prompt set");
+    }
+    chat_save_session(c);
+    return 0;
+}
+
+static int
+cmd_model(struct chat *c, char *args)
+{
+    const char *prov = chat_shown_provider(c);
+    if (prov == NULL) {
+        fx_err("no provider is configured");
+        return FLEXIAI_ECONFIG;
+    }
+    if (args[0] == '\0') {
+        printf("%s:%s\n", prov, chat_provider_model(c, prov));
+        fflush(stdout);
+        return 0;
+    }
+    if (strpbrk(args, " \t"))
+        return bad_usage("model");
+    /* the provider name may go away when the client is rebuilt */
+    char *name = fx_strdup(prov);
+    int rc = chat_set_model(c, name, args);
+    if (rc == 0)
+        chat_info(c, "model of %s: %s", name, args);
+    free(name);
+    return rc;
+}
+
+static int
+cmd_provider(struct chat *c, char *args)
+{
+    if (args[0] == '\0') {
+        if (c->provider) {
+            printf("%s\n", c->provider);
+        } else {
+            const char *const *names;
+            size_t n = chat_providers(c, &names);
+            printf("auto (failover order:");
+            for (size_t i = 0; i < n; i++)
+                printf("%s %s", i ? "," : "", names[i]);
+            printf(")\n");
+        }
+        fflush(stdout);
+        return 0;
+    }
+    if (strpbrk(args, " \t"))
+        return bad_usage("provider");
+    if (strcmp(args, "auto") == 0) {
+        free(c->provider);
+        c->provider = NULL;
+        chat_info(c, "provider: auto (failover in configured order)");
+        return 0;
+    }
+    if (!chat_provider_known(c, args))
+        return unknown_provider(c, args);
+    free(c->provider);
+    c->provider = fx_strdup(args);
+    chat_info(c, "provider: %s (no failover)", args);
+    return 0;
+}
+
+static void
+describe_state(const flexiai_breaker_info *b, double now, char *out,
+               size_t len)
+{
+    if (strcmp(b->state, "closed") == 0) {
+        if (b->failure_count > 0)
+            snprintf(out, len, "closed (%ld failure%s)", b->failure_count,
+                     b->failure_count == 1 ? "" : "s");
+        else
+            snprintf(out, len, "closed");
+    } else if (strcmp(b->state, "open") == 0 && b->retry_at > now) {
+        snprintf(out, len, "open (probe in %.0fs%s%s)", b->retry_at - now,
+                 b->reason ? ", " : "", b->reason ? b->reason : "");
+    } else if (strcmp(b->state, "open") == 0 && b->retry_at > 0) {
+        snprintf(out, len, "open (probe due%s%s)", b->reason ? ", " : "",
+                 b->reason ? b->reason : "");
+    } else if (strcmp(b->state, "open") == 0) {
+        snprintf(out, len, "open (until reset%s%s)", b->reason ? ", " : "",
+                 b->reason ? b->reason : "");
+    } else {
+        snprintf(out, len, "%s", b->state);
+    }
+}
+
+static int
+cmd_providers(struct chat *c, char *args)
+{
+    if (no_args("providers", args))
+        return FLEXIAI_EUSAGE;
+    flexiai_breaker_info *info = NULL;
+    size_t n = 0;
+    int rc = flexiai_breaker_status(c->client, NULL, 0, &info, &n);
+    if (rc != 0 && n == 0) {
+        fx_err("cannot read breaker state: %s",
+               flexiai_client_error(c->client));
+        return rc;
+    }
+    size_t wname = 4, wmodel = 5;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(info[i].provider);
+        if (l > wname)
+            wname = l;
+        l = strlen(chat_provider_model(c, info[i].provider));
+        if (l > wmodel)
+            wmodel = l;
+    }
+    const char *shown = chat_shown_provider(c);
+    double now = (double)time(NULL);
+    printf("  %-*s  %-*s  %s\n", (int)wname, "NAME", (int)wmodel, "MODEL",
+           "BREAKER");
+    for (size_t i = 0; i < n; i++) {
+        char state[256];
+        describe_state(&info[i], now, state, sizeof(state));
+        int active = shown && strcmp(shown, info[i].provider) == 0;
+        printf("%c %-*s  %-*s  %s\n", active ? '*' : ' ', (int)wname,
+               info[i].provider, (int)wmodel,
+               chat_provider_model(c, info[i].provider), state);
+    }
+    fflush(stdout);
+    if (rc != 0)
+        fx_err("breaker store unreachable; state from the %s store",
+               n ? info[0].backend : "fallback");
+    flexiai_breaker_info_free(info, n);
+    return 0;
+}
+
+static int
+cmd_breaker(struct chat *c, char *args)
+{
+    char *verb = next_word(&args);
+    char *name = next_word(&args);
+    if (verb == NULL || strcmp(verb, "reset") != 0 || name == NULL ||
+        args[0] != '\0')
+        return bad_usage("breaker");
+    if (!chat_provider_known(c, name))
+        return unknown_provider(c, name);
+    int rc = flexiai_breaker_reset(c->client, name);
+    if (rc != 0) {
+        fx_err("cannot reset %s: %s", name, flexiai_client_error(c->client));
+        return rc;
+    }
+    chat_info(c, "breaker of %s reset (closed)", name);
+    return 0;
+}
+
+static int
+cmd_retry(struct chat *c, char *args)
+{
+    if (no_args("retry", args))
+        return FLEXIAI_EUSAGE;
+    char *question = NULL;
+    if (c->last_question) {
+        /* the last turn failed: it never entered the conversation */
+        question = c->last_question;
+        c->last_question = NULL;
+    } else {
+        size_t n = c->nmsgs;
+        if (n > 0 && strcmp(c->msgs[n - 1].role, "assistant") == 0)
+            chat_pop(c);
+        n = c->nmsgs;
+        if (n > 0 && strcmp(c->msgs[n - 1].role, "user") == 0) {
+            question = fx_strdup(c->msgs[n - 1].content);
+            chat_pop(c);
+        }
+    }
+    if (question == NULL) {
+        fx_err("nothing to retry");
+        return FLEXIAI_ENOINPUT;
+    }
+    int rc = chat_turn(c, question);
+    free(question);
+    return rc;
+}
+
+static int
+cmd_undo(struct chat *c, char *args)
+{
+    if (no_args("undo", args))
+        return FLEXIAI_EUSAGE;
+    size_t n = c->nmsgs;
+    if (n == 0 || strcmp(c->msgs[n - 1].role, "system") == 0) {
+        fx_err("nothing to undo");
+        return FLEXIAI_ENOINPUT;
+    }
+    if (strcmp(c->msgs[n - 1].role, "assistant") == 0)
+        chat_pop(c);
+    n = c->nmsgs;
+    if (n > 0 && strcmp(c->msgs[n - 1].role, "user") == 0)
+        chat_pop(c);
+    free(c->last_question);
+    c->last_question = NULL;
+    chat_info(c, "dropped the last exchange");
+    chat_save_session(c);
+    return 0;
+}
+
+static int
+cmd_clear(struct chat *c, char *args)
+{
+    if (no_args("clear", args))
+        return FLEXIAI_EUSAGE;
+    chat_clear(c, 1);
+    free(c->last_question);
+    c->last_question = NULL;
+    chat_info(c, "conversation cleared%s",
+              chat_system(c) ? " (the system prompt stays)" : "");
+    chat_save_session(c);
+    return 0;
+}
+
+static int
+cmd_save(struct chat *c, char *args)
+{
+    if (args[0] == '\0')
+        return bad_usage("save");
+    char *path = chat_expand_path(args);
+    char *err = NULL;
+    int rc = chat_write_file(path, c, &err);
+    if (rc != 0) {
+        fx_err("%s", err);
+        free(err);
+    } else {
+        chat_info(c, "saved %zu message%s to %s", c->nmsgs,
+                  c->nmsgs == 1 ? "" : "s", path);
+    }
+    free(path);
+    return rc;
+}
+
+static int
+cmd_load(struct chat *c, char *args)
+{
+    if (args[0] == '\0')
+        return bad_usage("load");
+    char *path = chat_expand_path(args);
+    char *err = NULL;
+    struct chat_msg *msgs;
+    size_t n;
+    int rc = chat_read_file(path, &msgs, &n, &err);
+    if (rc != 0) {
+        fx_err("%s", err);
+        free(err);
+        free(path);
+        return rc;
+    }
+    chat_replace(c, msgs, n);
+    free(c->last_question);
+    c->last_question = NULL;
+    chat_info(c, "loaded %zu message%s from %s", n, n == 1 ? "" : "s", path);
+    free(path);
+    chat_save_session(c);
+    return 0;
+}
+
+static int
+cmd_exit(struct chat *c, char *args)
+{
+    if (no_args("exit", args))
+        return FLEXIAI_EUSAGE;
+    c->quit = 1;
+    return 0;
+}
+
+const struct chat_cmd chat_cmds[] = {
+    {"help", "[COMMAND]", "list the commands, or explain one",
+     CHAT_COMPLETE_COMMAND, cmd_help},
+    {"system", "[TEXT|-]", "show the system prompt, set it, or remove it (-)",
+     CHAT_COMPLETE_NONE, cmd_system},
+    {"model", "[NAME]", "show or set the model of the provider in the prompt",
+     CHAT_COMPLETE_NONE, cmd_model},
+    {"provider", "[NAME|auto]",
+     "show or choose the provider (auto: failover in configured order)",
+     CHAT_COMPLETE_PROVIDER, cmd_provider},
+    {"providers", "", "list the configured providers with breaker state",
+     CHAT_COMPLETE_NONE, cmd_providers},
+    {"breaker", "reset NAME", "close a provider's circuit breaker",
+     CHAT_COMPLETE_BREAKER, cmd_breaker},
+    {"retry", "", "ask the last question again", CHAT_COMPLETE_NONE,
+     cmd_retry},
+    {"undo", "", "drop the last exchange", CHAT_COMPLETE_NONE, cmd_undo},
+    {"clear", "", "start the conversation afresh (keeps the system prompt)",
+     CHAT_COMPLETE_NONE, cmd_clear},
+    {"save", "FILE", "write the conversation as JSON", CHAT_COMPLETE_FILE,
+     cmd_save},
+    {"load", "FILE", "replace the conversation with a saved one",
+     CHAT_COMPLETE_FILE, cmd_load},
+    {"exit", "", "leave (as Ctrl-D does)", CHAT_COMPLETE_NONE, cmd_exit},
+};
+const size_t chat_ncmds = sizeof(chat_cmds) / sizeof(chat_cmds[0]);
+
+const struct chat_cmd *
+chat_cmd_find(const char *name, size_t len, int *ambiguous)
+{
+    const struct chat_cmd *found = NULL;
+    int matches = 0;
+    if (ambiguous)
+        *ambiguous = 0;
+    if (len == 0)
+        return NULL;
+    for (size_t i = 0; i < chat_ncmds; i++) {
+        if (strncmp(chat_cmds[i].name, name, len) != 0)
+            continue;
+        if (chat_cmds[i].name[len] == '\0')
+            return &chat_cmds[i];
+        found = &chat_cmds[i];
+        matches++;
+    }
+    if (matches == 1)
+        return found;
+    if (matches > 1 && ambiguous)
+        *ambiguous = 1;
+    return NULL;
+}
+
+int
+chat_command(struct chat *c, const char *line)
+{
+    const char *p = line;
+    while (isspace((unsigned char)*p))
+        p++;
+    p++; /* the slash */
+    size_t len = strcspn(p, " \t\n");
+    int ambiguous = 0;
+    const struct chat_cmd *cmd = chat_cmd_find(p, len, &ambiguous);
+    if (cmd == NULL) {
+        fx_err("%s command '/%.*s' (try /help)",
+               ambiguous ? "ambiguous" : "unknown", (int)len, p);
+        return FLEXIAI_EUSAGE;
+    }
+    char *args = fx_strdup(p + len);
+    int rc = cmd->exec(c, fx_trim(args));
+    free(args);
+    return rc;
+}

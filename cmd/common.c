@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <getopt.h>
 #include <unistd.h>
 
 const char *fx_progname = "flexiai";
@@ -23,6 +24,7 @@ fx_cmd_init(const char *progname)
     /* A vanished Redis or provider must not kill us with SIGPIPE; a
      * closed stdout is noticed by fx_out() instead. */
     signal(SIGPIPE, SIG_IGN);
+    opterr = 0;
 }
 
 static void
@@ -182,4 +184,15 @@ fx_parse_cli_duration(const char *s)
     if (strcmp(end, "d") == 0)
         return v * 86400;
     return -1;
+}
+
+void
+fx_bad_option(char **argv)
+{
+    /* getopt ran with opterr = 0: say it our way, on one line */
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (optopt && arg[0] == '-' && arg[1] != '-' && strchr(arg, optopt))
+        fx_usage_error("option -%c: unknown, or missing its argument",
+                       optopt);
+    fx_usage_error("option '%s': unknown, or missing its argument", arg);
 }

@@ -46,4 +46,7 @@ void fx_print_version(const char *extra);
 /* Parse "90", "30s", "5m", "2h", "1d"; -1 on error. */
 double fx_parse_cli_duration(const char *s);
 
+/* After getopt returned an error (opterr is 0): one line, exit 64. */
+void fx_bad_option(char **argv) __attribute__((noreturn));
+
 #endif

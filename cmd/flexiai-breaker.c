@@ -247,7 +247,7 @@ cmd_status(flexiai_client *c, int argc, char **argv)
             usage(stdout);
             return 0;
         } else
-            exit(FLEXIAI_EUSAGE);
+            fx_bad_option(argv);
     }
     if (json && prom)
         fx_usage_error("--json and --prometheus exclude each other");
@@ -287,7 +287,7 @@ cmd_reset(flexiai_client *c, flexiai_config *cfg, int argc, char **argv)
             usage(stdout);
             return 0;
         } else
-            exit(FLEXIAI_EUSAGE);
+            fx_bad_option(argv);
     }
     const char *const *names = (const char *const *)argv + optind;
     size_t n = (size_t)(argc - optind);
@@ -330,7 +330,7 @@ cmd_open(flexiai_client *c, int argc, char **argv)
             usage(stdout);
             return 0;
         } else
-            exit(FLEXIAI_EUSAGE);
+            fx_bad_option(argv);
     }
     if (argc - optind != 1)
         fx_usage_error("open needs exactly one provider name");
@@ -463,7 +463,7 @@ cmd_watch(flexiai_client *c, int argc, char **argv)
             usage(stdout);
             return 0;
         } else
-            exit(FLEXIAI_EUSAGE);
+            fx_bad_option(argv);
     }
     w.names = argv + optind;
     w.nnames = argc - optind;
@@ -510,7 +510,7 @@ main(int argc, char **argv)
             fx_print_version(NULL);
             return 0;
         default:
-            exit(FLEXIAI_EUSAGE);
+            fx_bad_option(argv);
         }
     }
     if (optind >= argc)

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,7 +215,7 @@ result_json(const flexiai_result *r, int code)
     } else {
         cJSON_AddNullToObject(root, "usage");
     }
-    cJSON_AddNumberToObject(root, "latency_ms", (double)(long)r->latency_ms);
+    cJSON_AddNumberToObject(root, "latency_ms", round(r->latency_ms * 10) / 10);
     cJSON *arr = cJSON_AddArrayToObject(root, "attempts");
     for (size_t i = 0; i < r->nattempts; i++) {
         const flexiai_attempt *a = &r->attempts[i];
@@ -237,7 +238,7 @@ result_json(const flexiai_result *r, int code)
                                         1000.0);
         else
             cJSON_AddNullToObject(o, "retry_after");
-        cJSON_AddNumberToObject(o, "latency_ms", (double)(long)a->latency_ms);
+        cJSON_AddNumberToObject(o, "latency_ms", round(a->latency_ms * 10) / 10);
         if (a->message)
             cJSON_AddStringToObject(o, "message", a->message);
         cJSON_AddBoolToObject(o, "probe", a->probe);
@@ -366,7 +367,7 @@ main(int argc, char **argv)
             fx_print_version(NULL);
             return 0;
         default:
-            exit(FLEXIAI_EUSAGE);
+            fx_bad_option(argv);
         }
     }
     /* Numeric flags are checked like config values, but a bad flag is a

@@ -149,7 +149,7 @@ cmd_config(int argc, char **argv)
             config_usage(stdout);
             return 0;
         default:
-            exit(FLEXIAI_EUSAGE);
+            fx_bad_option(argv);
         }
     }
     if (optind >= argc)
@@ -171,7 +171,7 @@ cmd_config(int argc, char **argv)
             config_usage(stdout);
             return 0;
         default:
-            exit(FLEXIAI_EUSAGE);
+            fx_bad_option(argv);
         }
     }
     if (optind < argc)

@@ -62,7 +62,6 @@ struct fx_store {
     int publish_outcomes;
     int broken;   /* the connection failed: fail fast from now on */
     char sha[41]; /* SHA-1 of the update script, hex */
-    int repaired; /* the last update overwrote a malformed document */
 };
 
 /*
@@ -959,7 +958,10 @@ redis_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
     redisReply *r = NULL;
 
     fx_bdoc_init(&doc);
-    st->repaired = 0;
+    if (provider == NULL) {
+        set_err(err, "%s: no provider name", st->where);
+        goto fallback;
+    }
     if (check_usable(st, err) < 0)
         goto fallback;
     const char *worker = op->worker ? op->worker : st->worker;
@@ -1027,7 +1029,9 @@ redis_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
     }
     ev = (int)r->element[0]->integer;
     adm = (int)r->element[1]->integer;
-    st->repaired = r->element[3]->integer != 0;
+    /* element[3] says a malformed document (or a key of another type) was
+     * overwritten.  Nothing to add here: the client reports malformed
+     * state from load(), which every request does before updating. */
     rc = 0;
     goto done;
 

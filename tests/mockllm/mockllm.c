@@ -346,7 +346,7 @@ script_parse(const char *spec, char *err, size_t errlen)
         NUM("chunks", chunks, 1, 1000000)
         NUM("delay_ms", delay_ms, 0, MAX_DELAY_MS)
         NUM("wait_ms", wait_ms, 0, MAX_DELAY_MS)
-        NUM("status", status, 100, 999)
+        NUM("status", status, 200, 599)
         NUM("truncate_after", truncate_after, 0, LONG_MAX)
         NUM("error_event_after", error_event_after, 0, LONG_MAX)
         NUM("fail_first", fail_first, 0, LONG_MAX)
@@ -651,6 +651,28 @@ timer_stop(void)
     T.h = NULL;
 }
 
+/*
+ * After a delay: has the client gone away meanwhile?  (MHD does not watch
+ * suspended connections, and the first write after the peer closed
+ * usually succeeds, so look before writing.)
+ */
+static int
+peer_closed(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char b;
+    ssize_t n;
+    if (!ci)
+        return 0;
+    n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return 1;
+    if (n < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE))
+        return 1;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* per-request state                                                   */
 
@@ -871,8 +893,10 @@ default_message(enum kind k, long status, const char *type)
     case 400:
         return "Invalid request (mock)";
     case 401:
-        return k == K_OPENAI ? "Incorrect API key provided (mock)."
-                             : "invalid x-api-key (mock)";
+        return k == K_OPENAI      ? "Incorrect API key provided (mock)."
+               : k == K_ANTHROPIC ? "invalid x-api-key (mock)"
+                                  : "API key not valid. Please pass a valid "
+                                    "API key. (mock)";
     case 403:
         return "Permission denied (mock)";
     case 404:
@@ -977,6 +1001,7 @@ struct chat {
     int include_usage; /* openai stream_options.include_usage */
     const char *model; /* from the body or URL */
     struct buf echo;   /* text of the last user message */
+    struct buf tmp;    /* scratch */
     long prompt_words;
 };
 
@@ -1287,7 +1312,6 @@ validate_anthropic(const cJSON *j, struct chat *ch, struct vctx *v)
     int i = 0;
     const char *prev = NULL;
     char pn[64];
-    struct buf tmp = {0};
 
     if (!cJSON_IsObject(j))
         return verr(v, NULL, "Input should be a valid dictionary or object");
@@ -1344,21 +1368,16 @@ validate_anthropic(const cJSON *j, struct chat *ch, struct vctx *v)
         prev = role->valuestring;
         content = cJSON_GetObjectItemCaseSensitive(m, "content");
         snprintf(pn, sizeof pn, "messages.%d.content", i);
-        if (!content) {
-            free(tmp.p);
+        if (!content)
             return verr(v, "messages", "%s: Field required", pn);
-        }
-        if (anthropic_text(v, content, pn, &tmp, &ch->prompt_words)) {
-            free(tmp.p);
+        if (anthropic_text(v, content, pn, &ch->tmp, &ch->prompt_words))
             return -1;
-        }
         if (is_user) {
             ch->echo.len = 0;
-            buf_add(&ch->echo, tmp.p ? tmp.p : "", tmp.len);
+            buf_add(&ch->echo, ch->tmp.p ? ch->tmp.p : "", ch->tmp.len);
         }
         i++;
     }
-    free(tmp.p);
     if ((x = cJSON_GetObjectItemCaseSensitive(j, "system")) &&
         anthropic_text(v, x, "system", NULL, &ch->prompt_words))
         return -1;
@@ -1472,7 +1491,6 @@ validate_gemini(const cJSON *j, struct chat *ch, struct vctx *v)
     const cJSON *contents, *c, *x, *gc;
     int i = 0;
     char where[64];
-    struct buf tmp = {0};
 
     if (!cJSON_IsObject(j))
         return verr(v, NULL,
@@ -1520,17 +1538,14 @@ validate_gemini(const cJSON *j, struct chat *ch, struct vctx *v)
                         cJSON_IsString(role) ? "'" : "");
         snprintf(where, sizeof where, "contents[%d]", i);
         if (gemini_parts(v, cJSON_GetObjectItemCaseSensitive(c, "parts"),
-                         where, &tmp, &ch->prompt_words)) {
-            free(tmp.p);
+                         where, &ch->tmp, &ch->prompt_words))
             return -1;
-        }
         if (!strcmp(role->valuestring, "user")) {
             ch->echo.len = 0;
-            buf_add(&ch->echo, tmp.p ? tmp.p : "", tmp.len);
+            buf_add(&ch->echo, ch->tmp.p ? ch->tmp.p : "", ch->tmp.len);
         }
         i++;
     }
-    free(tmp.p);
     x = opt(j, "systemInstruction");
     if (!x)
         x = opt(j, "system_instruction");
@@ -1965,6 +1980,8 @@ stream_reader(void *cls, uint64_t pos, char *out, size_t max)
                 return 0;
             s->waited_idx = s->idx;
             s->due = 0;
+            if (peer_closed(s->conn))
+                return MHD_CONTENT_READER_END_WITH_ERROR;
         }
         left = e->len - s->off;
         k = left < max - got ? left : max - got;
@@ -2609,6 +2626,7 @@ out:
     }
     cJSON_Delete(j);
     free(ch.echo.p);
+    free(ch.tmp.p);
     free(url_model);
     return ret;
 }
@@ -2662,6 +2680,12 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
         /* woken early: sleep again */
         if (timer_suspend(c, r->wait_until))
             return MHD_YES;
+    }
+    if (r->state == ST_WAITING && peer_closed(c)) {
+        /* the client gave up while we were waiting: count as aborted */
+        r->state = ST_DONE;
+        r->responded = 1;
+        return MHD_NO;
     }
     r->state = ST_DONE;
     return answer_provider(c, r, &t, method);

@@ -35,10 +35,10 @@
 
 struct server {
     pid_t pid;
-    int port;              /* 0: unix socket only */
-    char sock[128];        /* unix socket path, "" for TCP */
-    const char *password;  /* requirepass, or NULL */
-    int acl_user;          /* add user alice with password pw */
+    int port;             /* 0: unix socket only */
+    char sock[128];       /* unix socket path, "" for TCP */
+    const char *password; /* requirepass, or NULL */
+    int acl_user;         /* add user alice with password pw */
 };
 
 static const char *redis_bin;
@@ -153,8 +153,8 @@ start_server(struct server *sv)
     int n = 0;
 
     snprintf(port, sizeof(port), "%d", sv->port);
-    snprintf(logfile, sizeof(logfile), "%s/redis-%d-%s.log", tmpdir,
-             sv->port, sv->sock[0] ? "unix" : "tcp");
+    snprintf(logfile, sizeof(logfile), "%s/redis-%d-%s.log", tmpdir, sv->port,
+             sv->sock[0] ? "unix" : "tcp");
     argv[n++] = redis_bin;
     argv[n++] = "--port";
     argv[n++] = port;
@@ -431,16 +431,16 @@ test_round_trip(const struct server *a)
     ok(ttl > 100, "TTL refreshed by a write (%lld)", ttl);
 
     op.now = T0 + 2.123456;
-    ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 &&
-           ev == FX_EV_OPENED && doc.state == FX_OPEN,
+    ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 && ev == FX_EV_OPENED &&
+           doc.state == FX_OPEN,
        "third failure opens (threshold 3)");
     is_str(doc.reason, "failure_threshold", "reason failure_threshold");
     ok(doc.opened_at == T0 + 2.123456 && doc.retry_at == T0 + 2.123456 + 60,
        "opened_at and retry_at exact to the bit");
 
     char *msg = next_message(sub);
-    char *expect = fx_event_json("openai", FX_EV_OPENED, WORKER,
-                                 T0 + 2.123456, 3, 0);
+    char *expect =
+        fx_event_json("openai", FX_EV_OPENED, WORKER, T0 + 2.123456, 3, 0);
     is_str(msg, expect, "opened event equals fx_event_json byte for byte");
     free(msg);
     free(expect);
@@ -456,8 +456,8 @@ test_round_trip(const struct server *a)
     free(b_json);
 
     op = mkop(FX_BOP_ADMIT, T0 + 30, &s, "other:1:1");
-    ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 &&
-           adm == FX_ADMIT_NO && ev == FX_EV_NONE,
+    ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 && adm == FX_ADMIT_NO &&
+           ev == FX_EV_NONE,
        "admit refused before retry_at");
     op.now = T0 + 63;
     ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 &&
@@ -465,17 +465,18 @@ test_round_trip(const struct server *a)
            doc.state == FX_HALF_OPEN && doc.nprobes == 1,
        "admit after retry_at: half-open probe lease");
     is_str(doc.probes[0].worker, "other:1:1", "lease holder");
-    ok(doc.probes[0].expires == T0 + 63 + 30, "lease expires after probe_timeout");
+    ok(doc.probes[0].expires == T0 + 63 + 30,
+       "lease expires after probe_timeout");
     msg = next_message(sub);
-    expect = fx_event_json("openai", FX_EV_HALF_OPEN, "other:1:1", T0 + 63,
-                           3, 0);
+    expect =
+        fx_event_json("openai", FX_EV_HALF_OPEN, "other:1:1", T0 + 63, 3, 0);
     is_str(msg, expect, "half_open event");
     free(msg);
     free(expect);
 
     op = mkop(FX_BOP_RESET, T0 + 64, &s, WORKER);
-    ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 &&
-           ev == FX_EV_CLOSED && doc.state == FX_CLOSED && doc.nprobes == 0,
+    ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 && ev == FX_EV_CLOSED &&
+           doc.state == FX_CLOSED && doc.nprobes == 0,
        "reset closes");
     msg = next_message(sub);
     expect = fx_event_json("openai", FX_EV_CLOSED, WORKER, T0 + 64, 0, 0);
@@ -520,8 +521,8 @@ test_python_shape(const struct server *a)
         return;
     }
     /* 2026-11-23T09:47:19.873279 UTC */
-    struct fx_bop op = mkop(FX_BOP_FAILURE, 1795427239.873279, &s,
-                            "host:12:1795000000123");
+    struct fx_bop op =
+        mkop(FX_BOP_FAILURE, 1795427239.873279, &s, "host:12:1795000000123");
     for (int i = 0; i < 5; i++)
         update(st, "openai", &op, &doc, &ev, &adm);
     char *msg = next_message(sub);
@@ -548,10 +549,11 @@ test_python_shape(const struct server *a)
     op = mkop(FX_BOP_FORCE_OPEN, T0 + 0.0000005, &s, worker);
     update(st, prov, &op, &doc, &ev, &adm);
     msg = next_message(sub);
-    char *expect = fx_event_json(prov, FX_EV_OPENED, worker, T0 + 0.0000005,
-                                 0, 0);
-    is_str(msg, expect, "escaped names and rounded microseconds as "
-                        "fx_event_json");
+    char *expect =
+        fx_event_json(prov, FX_EV_OPENED, worker, T0 + 0.0000005, 0, 0);
+    is_str(msg, expect,
+           "escaped names and rounded microseconds as "
+           "fx_event_json");
     ok(contains(msg, "\\u00fc\\ud83d\\ude00\\u007f\\t"),
        "non-ASCII as \\u escapes with surrogate pairs");
     free(msg);
@@ -623,7 +625,8 @@ test_prefixes(const struct server *a)
     ok(integer_cmd(c, "EXISTS %s", "flexiai:state:p") == 1,
        "default prefix is flexiai");
     fx_store_redis.load(st2, names, 1, &doc, &bad, &err);
-    ok(doc.failure_count == 0 && integer_cmd(c, "EXISTS %s", "iso2:state:p") == 0,
+    ok(doc.failure_count == 0 &&
+           integer_cmd(c, "EXISTS %s", "iso2:state:p") == 0,
        "another prefix does not see it");
     fx_store_redis.load(st1, names, 1, &doc, &bad, &err);
     ok(doc.failure_count == 1, "its own prefix does");
@@ -668,8 +671,8 @@ test_malformed(const struct server *a)
        "the malformed document was rewritten valid");
     free(raw);
     ok(integer_cmd(c, "TTL %s", "mal:state:m") > 0, "with a TTL");
-    ok(fx_store_redis.load(st, names, 3, docs, bad, &err) == 0 &&
-           bad[0] == 0 && bad[1] == 0,
+    ok(fx_store_redis.load(st, names, 3, docs, bad, &err) == 0 && bad[0] == 0 &&
+           bad[1] == 0,
        "no longer bad");
     fx_store_redis.close(st);
     redisFree(c);
@@ -746,8 +749,8 @@ test_parse_agreement(const struct server *a)
 
             run(c, "SET %s %s", "agree:state:d", corpus[i]);
             fx_store_redis.load(st, names, 1, &got, &bad, &err);
-            int twin_bad = fx_bdoc_from_json(corpus[i], strlen(corpus[i]),
-                                             &twin) < 0;
+            int twin_bad =
+                fx_bdoc_from_json(corpus[i], strlen(corpus[i]), &twin) < 0;
             tev = fx_breaker_apply(&twin, &op, &tadm, &changed);
             update(st, "d", &op, &got, &ev, &adm);
             char *g = fx_bdoc_to_json(&got), *t = fx_bdoc_to_json(&twin);
@@ -853,7 +856,8 @@ test_twin(const struct server *a)
         op.was_probe = rand() % 2;
         op.failure_threshold = 1 + rand() % 4;
         op.recovery_timeout = (rand() % 5) * 1.5;
-        op.half_open_max_calls = rand() % 12 == 0 ? 40 : rand() % 4 - (rand() % 8 == 0);
+        op.half_open_max_calls =
+            rand() % 12 == 0 ? 40 : rand() % 4 - (rand() % 8 == 0);
         op.probe_timeout = (rand() % 4) * 0.75;
 
         struct fx_bdoc got;
@@ -899,8 +903,8 @@ test_twin(const struct server *a)
 /* Run `op` in n children at once, each with its own store; returns how
  * many got each admit value in counts[3]; -1 when a child failed. */
 static int
-fork_updates(const struct fx_settings *s, const char *provider, int kind,
-             int n, int counts[3])
+fork_updates(const struct fx_settings *s, const char *provider, int kind, int n,
+             int counts[3])
 {
     pid_t *pids = fx_xcalloc((size_t)n, sizeof(*pids));
     int failed = 0, go[2];
@@ -977,7 +981,8 @@ test_concurrency(const struct server *a)
                "exactly half_open_max_calls probes");
         is_int(counts[FX_ADMIT_NO], 30 - max, "the others are refused");
         char *msg = next_message(sub);
-        ok(contains(msg, "\"event_type\": \"half_open\""), "one half_open event");
+        ok(contains(msg, "\"event_type\": \"half_open\""),
+           "one half_open event");
         free(msg);
         ok(no_more_messages(sub), "only one");
         redisFree(sub);
@@ -1001,7 +1006,8 @@ test_connect_errors(const struct server *a, const struct server *u,
     settings_init(&s, a, "err");
     s.sync.redis_port = dead;
     s.sync.redis_password = (char *)"pw-SECRET-123";
-    s.sync.redis_url = fx_asprintf("redis://:pw-SECRET-123@127.0.0.1:%d/0", dead);
+    s.sync.redis_url =
+        fx_asprintf("redis://:pw-SECRET-123@127.0.0.1:%d/0", dead);
     double t = fx_monotonic();
     ok(fx_store_redis.open(&st, &s, &err) < 0 && st == NULL,
        "open fails on a closed port");
@@ -1020,8 +1026,7 @@ test_connect_errors(const struct server *a, const struct server *u,
     ok(st != NULL, "open on a unix socket");
     if (st) {
         struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
-        ok(update(st, "x", &op, &doc, &ev, &adm) == 0 &&
-               doc.failure_count == 1,
+        ok(update(st, "x", &op, &doc, &ev, &adm) == 0 && doc.failure_count == 1,
            "update over the unix socket");
         fx_store_redis.close(st);
     }
@@ -1042,8 +1047,7 @@ test_connect_errors(const struct server *a, const struct server *u,
     ok(st != NULL, "AUTH as ACL user alice");
     if (st) {
         struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
-        ok(update(st, "x", &op, &doc, &ev, &adm) == 0 &&
-               doc.failure_count == 2,
+        ok(update(st, "x", &op, &doc, &ev, &adm) == 0 && doc.failure_count == 2,
            "update as alice");
         fx_store_redis.close(st);
         st = NULL;
@@ -1094,6 +1098,66 @@ test_connect_errors(const struct server *a, const struct server *u,
     ok(integer_cmd(c, "EXISTS %s", "db:state:x") == 1, "in db 5");
     redisFree(c);
     fx_store_redis.close(st);
+}
+
+/* A server that accepts connections and never answers. */
+static void
+test_timeout(void)
+{
+    struct fx_settings s;
+    struct fx_store *st = NULL;
+    struct fx_bdoc doc;
+    int bad;
+    char *err = NULL;
+    const char *names[] = {"x"};
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(fd, 16) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+        ok(0, "listening socket for the timeout test");
+        return;
+    }
+    struct server mute = {0};
+    mute.port = ntohs(sa.sin_port);
+    settings_init(&s, &mute, "mute");
+    s.sync.redis_socket_timeout = 0.2;
+    st = open_store(&s);
+    ok(st != NULL, "open without AUTH costs no round trip");
+    double t = fx_monotonic();
+    ok(st && fx_store_redis.load(st, names, 1, &doc, &bad, &err) < 0,
+       "load from a mute server fails");
+    double took = fx_monotonic() - t;
+    ok(took >= 0.15 && took < 1.0, "after redis_socket_timeout (%.0f ms)",
+       took * 1e3);
+    ok(contains(err, "timed out"), "says so: %s", err ? err : "(null)");
+    free(err);
+    err = NULL;
+    t = fx_monotonic();
+    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
+    int ev, adm;
+    ok(st && fx_store_redis.update(st, "x", &op, &doc, &ev, &adm, &err) < 0 &&
+           fx_monotonic() - t < 0.05,
+       "later calls fail at once");
+    ok(doc.failure_count == 1 && ev == FX_EV_NONE,
+       "with the operation applied in memory");
+    free(err);
+    err = NULL;
+    fx_store_redis.close(st);
+
+    s.sync.redis_password = (char *)"pw-SECRET";
+    st = NULL;
+    t = fx_monotonic();
+    ok(fx_store_redis.open(&st, &s, &err) < 0 && contains(err, "timed out") &&
+           !contains(err, "SECRET") && fx_monotonic() - t < 1.0,
+       "AUTH to a mute server times out: %s", err ? err : "(null)");
+    free(err);
+    close(fd);
 }
 
 static void
@@ -1210,8 +1274,7 @@ wait_events(struct watcher *w, int n, double seconds)
     struct timespec ts;
     deadline_in(&ts, seconds);
     pthread_mutex_lock(&w->mu);
-    while (w->nevents < n &&
-           pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0)
+    while (w->nevents < n && pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0)
         ;
     int got = w->nevents >= n;
     pthread_mutex_unlock(&w->mu);
@@ -1326,8 +1389,8 @@ test_watch(struct server *a)
     char *json = fx_event_json("after", FX_EV_OPENED, "py:1:2", T0, 5, 0);
     run(c, "PUBLISH %s %s", CHANNEL, json);
     free(json);
-    ok(wait_events(&w, before + 1, 2) && strcmp(w.last_provider, "after") == 0 &&
-           w.last_fc == 5,
+    ok(wait_events(&w, before + 1, 2) &&
+           strcmp(w.last_provider, "after") == 0 && w.last_fc == 5,
        "and the next event still arrives");
     redisFree(c);
 
@@ -1442,6 +1505,7 @@ main(void)
     test_twin(&a);
     test_concurrency(&a);
     test_connect_errors(&a, &u, &p);
+    test_timeout();
     test_script_flush(&a);
     test_watch(&a);
     return tap_done();

@@ -1,0 +1,20 @@
+/*
+ * fuzz-gemini.c - libFuzzer target: gemini responses, error bodies and streams
+ * (see fuzz-provider.h).
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ilib \
+ *       tests/fuzz/fuzz-gemini.c lib/provider-*.c lib/providers.c \
+ *       lib/errclass.c lib/sse.c lib/util.c -lcjson -lcurl -lm \
+ *       -o fuzz-gemini
+ *   ./fuzz-gemini tests/fuzz/corpus/gemini
+ */
+#include "fuzz-provider.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_provider(&fx_provider_gemini, data, size);
+    return 0;
+}
