@@ -160,7 +160,7 @@ cmd_model(struct chat *c, char *args)
         fflush(stdout);
         return 0;
     }
-    if (strpbrk(args, " \t"))
+    if (strpbrk(args, " \t\n"))
         return bad_usage("model");
     /* the provider name may go away when the client is rebuilt */
     char *name = fx_strdup(prov);
@@ -188,7 +188,7 @@ cmd_provider(struct chat *c, char *args)
         fflush(stdout);
         return 0;
     }
-    if (strpbrk(args, " \t"))
+    if (strpbrk(args, " \t\n"))
         return bad_usage("provider");
     if (strcmp(args, "auto") == 0) {
         free(c->provider);
@@ -205,8 +205,7 @@ cmd_provider(struct chat *c, char *args)
 }
 
 static void
-describe_state(const flexiai_breaker_info *b, double now, char *out,
-               size_t len)
+describe_state(const flexiai_breaker_info *b, double now, char *out, size_t len)
 {
     if (strcmp(b->state, "closed") == 0) {
         if (b->failure_count > 0)
@@ -421,8 +420,7 @@ const struct chat_cmd chat_cmds[] = {
      CHAT_COMPLETE_NONE, cmd_providers},
     {"breaker", "reset NAME", "close a provider's circuit breaker",
      CHAT_COMPLETE_BREAKER, cmd_breaker},
-    {"retry", "", "ask the last question again", CHAT_COMPLETE_NONE,
-     cmd_retry},
+    {"retry", "", "ask the last question again", CHAT_COMPLETE_NONE, cmd_retry},
     {"undo", "", "drop the last exchange", CHAT_COMPLETE_NONE, cmd_undo},
     {"clear", "", "start the conversation afresh (keeps the system prompt)",
      CHAT_COMPLETE_NONE, cmd_clear},

@@ -43,10 +43,10 @@ struct chat {
 
     char *session_path; /* --session: saved after every change; may be NULL */
 
-    int interactive; /* stdin is a terminal: readline, prompts */
-    int colour;      /* dim notices, bold prompt */
-    int quit;        /* /exit or end of input */
-    int last_rc;     /* exit code of the last turn or command */
+    int interactive;   /* stdin is a terminal: readline, prompts */
+    int colour;        /* dim notices, bold prompt */
+    int quit;          /* /exit or end of input */
+    int last_rc;       /* exit code of the last turn or command */
     int at_line_start; /* output cursor is at column 0 */
 };
 
@@ -72,14 +72,16 @@ int chat_turn(struct chat *c, const char *text);
 void chat_push(struct chat *c, const char *role, const char *content);
 void chat_pop(struct chat *c); /* drops the last message */
 void chat_clear(struct chat *c, int keep_system);
-const char *chat_system(const struct chat *c); /* NULL when none */
+const char *chat_system(const struct chat *c);          /* NULL when none */
 void chat_set_system(struct chat *c, const char *text); /* NULL: remove */
+/* Takes msgs (from chat_read_file) over. */
 void chat_replace(struct chat *c, struct chat_msg *msgs, size_t n);
 
 /* Conversation files: the [{role, content}] array `complete --messages`
- * reads.  Read: 0, or 66 (missing) / 65 (malformed) with *err set (the
- * caller frees).  Write: atomically (temp file + rename), mode 0600; 0 or
- * 73-ish failure as 70 with *err. */
+ * reads.  Both return 0, or an exit code with *err set (the caller frees
+ * it): reading 66 when the file cannot be read, 65 when it is malformed;
+ * writing (atomically: a temporary file renamed over it, mode 0600) 66
+ * when it cannot be written. */
 int chat_read_file(const char *path, struct chat_msg **msgs, size_t *n,
                    char **err);
 int chat_write_file(const char *path, const struct chat *c, char **err);

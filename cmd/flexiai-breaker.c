@@ -237,7 +237,7 @@ cmd_status(flexiai_client *c, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int json = 0, prom = 0, ch;
-    optind = 1;
+    optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (ch == 'j')
             json = 1;
@@ -279,7 +279,7 @@ cmd_reset(flexiai_client *c, flexiai_config *cfg, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int all = 0, ch;
-    optind = 1;
+    optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (ch == 'a')
             all = 1;
@@ -320,7 +320,7 @@ cmd_open(flexiai_client *c, int argc, char **argv)
     };
     double seconds = 0;
     int ch;
-    optind = 1;
+    optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (ch == 'f') {
             seconds = fx_parse_cli_duration(optarg);
@@ -455,7 +455,7 @@ cmd_watch(flexiai_client *c, int argc, char **argv)
     };
     struct watch_ctx w = {0, NULL, 0};
     int ch;
-    optind = 1;
+    optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (ch == 'j')
             w.json = 1;

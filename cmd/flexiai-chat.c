@@ -1,27 +1,1499 @@
-/* flexiai-chat - interactive REPL (placeholder until the chat lands). */
+/*
+ * flexiai-chat - an interactive conversation with failover, on GNU
+ * Readline.
+ *
+ * At a terminal: readline's callback interface inside a poll() loop over
+ * stdin, a self-pipe for signals and a pipe fed by the breaker-event
+ * watcher thread, so Ctrl-C, window size changes and breaker events are
+ * handled between keystrokes without corrupting the line being edited.
+ * Replies stream while the line handler runs; Ctrl-C then sets the
+ * request's cancel flag and the library aborts the transfer.
+ *
+ * With stdin not a terminal: each input line is a user turn, each reply is
+ * followed by a blank line, no prompts or colours, so it can be scripted.
+ *
+ * The slash commands live in chat-commands.c.
+ */
 #include "config.h"
 
-#include "common.h"
+#include "chat.h"
 
-#include <readline/readline.h>
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <readline/tilde.h>
+
+#define HISTORY_MAX 2000 /* lines kept in the history file */
+#define INTERRUPTED_MARK " [interrupted]"
+#define DIM "\033[2m"
+#define BOLD "\033[1m"
+#define RESET "\033[0m"
+
+/* Set by SIGINT; the cancel flag of the running request. */
+static volatile sig_atomic_t interrupted;
+/* A request runs: SIGINT only cancels it, the prompt is not involved. */
+static volatile sig_atomic_t in_request;
+/* Self-pipe: the signal handlers write 'i' (SIGINT) or 'w' (SIGWINCH). */
+static int sig_pipe[2] = {-1, -1};
+
+/* Readline's callbacks take no user data. */
+static struct chat *g_chat;
+
+static void
+on_signal(int sig)
+{
+    int saved = errno;
+    char ch = sig == SIGINT ? 'i' : 'w';
+    if (sig == SIGINT)
+        interrupted = 1;
+    if (sig_pipe[1] >= 0 && !(sig == SIGINT && in_request)) {
+        ssize_t r = write(sig_pipe[1], &ch, 1);
+        (void)r; /* a full pipe already wakes the loop */
+    }
+    errno = saved;
+}
+
+static void
+usage(FILE *fp)
+{
+    fprintf(
+        fp,
+        "usage: flexiai chat [OPTIONS]\n"
+        "\n"
+        "Talk with a model.  Replies stream as they arrive; a provider that "
+        "fails is\nreplaced by the next one.  Type /help for the slash "
+        "commands.\n"
+        "\n"
+        "options:\n"
+        "  -c, --config FILE      configuration file instead of the user's\n"
+        "  -s, --system TEXT      system prompt\n"
+        "  -m, --model NAME       model (for -p's provider, else the first)\n"
+        "  -p, --provider NAME    use only this provider (/provider auto "
+        "undoes it)\n"
+        "      --session NAME     keep the conversation as session NAME and "
+        "resume it\n"
+        "      --load FILE        start from a saved conversation (JSON "
+        "messages)\n"
+        "  -t, --temperature N    sampling temperature (0-2)\n"
+        "      --max-tokens N     maximum tokens in an answer\n"
+        "      --timeout SECONDS  per-attempt timeout\n"
+        "  -v, --verbose          one stderr line per attempt\n"
+        "  -q, --quiet            no warnings or failover notices\n"
+        "  -h, --help             this help\n"
+        "  -V, --version          version and libraries\n"
+        "\n"
+        "With stdin not a terminal each line is one turn and each reply is "
+        "followed by\na blank line; the exit code is then that of the last "
+        "turn or command.\nSee flexiai-chat(1).\n");
+}
+
+/* ---- paths ------------------------------------------------------------ */
+
+static char *
+home_dir(void)
+{
+    const char *home = getenv("HOME");
+    if (home && *home)
+        return fx_strdup(home);
+    struct passwd *pw = getpwuid(getuid());
+    return fx_strdup(pw ? pw->pw_dir : "/");
+}
+
+/* ${VAR:-~/fallback}/flexiai; relative values are ignored, as XDG says. */
+static char *
+xdg_dir(const char *var, const char *fallback)
+{
+    const char *v = getenv(var);
+    if (v && v[0] == '/')
+        return fx_asprintf("%s/flexiai", v);
+    char *home = home_dir();
+    char *dir = fx_asprintf("%s/%s/flexiai", home, fallback);
+    free(home);
+    return dir;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int
+make_dirs(const char *path)
+{
+    char *p = fx_strdup(path);
+    for (char *s = p[0] == '/' ? p + 1 : p;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char saved = *s;
+        *s = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = saved;
+        if (saved == '\0')
+            break;
+    }
+    free(p);
+    return 0;
+}
+
+char *
+chat_expand_path(const char *path)
+{
+    return path[0] == '~' ? tilde_expand(path) : fx_strdup(path);
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+void
+chat_end_line(struct chat *c)
+{
+    if (!c->at_line_start) {
+        fx_outs("\n");
+        c->at_line_start = 1;
+    }
+    fx_out_flush();
+}
+
+void
+chat_info(struct chat *c, const char *fmt, ...)
+{
+    if (!c->interactive)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = fx_vasprintf(fmt, ap);
+    va_end(ap);
+    fx_outs(s);
+    fx_outs("\n");
+    fx_out_flush();
+    free(s);
+}
+
+static void
+notice_line(const struct chat *c, const char *msg)
+{
+    fprintf(stderr, "%sflexiai: %s%s\n", c->colour ? DIM : "", msg,
+            c->colour ? RESET : "");
+    fflush(stderr);
+}
+
+void
+chat_notice(struct chat *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = fx_vasprintf(fmt, ap);
+    va_end(ap);
+    for (char *p = s; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    chat_end_line(c);
+    notice_line(c, s);
+    free(s);
+}
+
+/* The library's log: failover notices dim, the rest as common.c does. */
+static void
+chat_log(void *ud, int level, const char *msg)
+{
+    struct chat *c = ud;
+    if (level == FLEXIAI_LOG_NOTICE) {
+        if (!fx_quiet)
+            chat_notice(c, "%s", msg);
+        return;
+    }
+    if ((level == FLEXIAI_LOG_WARN && !fx_quiet) ||
+        (level == FLEXIAI_LOG_ATTEMPT && fx_verbose) ||
+        (level == FLEXIAI_LOG_DEBUG && fx_verbose > 1)) {
+        chat_end_line(c);
+        fx_err("%s", msg);
+    }
+}
+
+/* ---- configuration and client ----------------------------------------- */
+
+static int
+provider_in(flexiai_config *cfg, const char *name)
+{
+    const char *const *names;
+    size_t n = flexiai_config_providers(cfg, &names);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+apply_flags(flexiai_config *cfg, const struct chat_flags *f)
+{
+    if (f->temperature)
+        flexiai_config_set(cfg, "defaults", "temperature", f->temperature);
+    if (f->max_tokens)
+        flexiai_config_set(cfg, "defaults", "max_tokens", f->max_tokens);
+    if (f->timeout)
+        flexiai_config_set(cfg, "defaults", "timeout", f->timeout);
+}
+
+/* Files, environment, flags, then -m for -p's provider (else the first),
+ * as complete does.  Returns FLEXIAI_OK or FLEXIAI_ECONFIG. */
+static int
+load_config(flexiai_config *cfg, const struct chat_flags *f, const char *model,
+            const char *provider)
+{
+    flexiai_config_load(cfg, getenv("FX_TEST_SYSCONF"), f->config);
+    apply_flags(cfg, f);
+    int rc = flexiai_config_validate(cfg, 0);
+    if (rc == FLEXIAI_OK && model) {
+        const char *const *names;
+        size_t n = flexiai_config_providers(cfg, &names);
+        const char *target = provider ? provider : (n ? names[0] : NULL);
+        if (target && provider_in(cfg, target)) {
+            char *sec = fx_asprintf("provider.%s", target);
+            flexiai_config_set(cfg, sec, "model", model);
+            free(sec);
+            rc = flexiai_config_validate(cfg, 0);
+        }
+    }
+    return rc;
+}
+
+static flexiai_client *
+new_client(struct chat *c)
+{
+    char *err = NULL;
+    flexiai_client *client = flexiai_client_new(c->cfg, &err);
+    if (client == NULL)
+        fx_die(FLEXIAI_ESOFTWARE, "%s", err ? err : "cannot start");
+    flexiai_client_set_log(client, chat_log, c);
+    return client;
+}
+
+size_t
+chat_providers(const struct chat *c, const char *const **names)
+{
+    return flexiai_config_providers(c->cfg, names);
+}
+
+int
+chat_provider_known(const struct chat *c, const char *name)
+{
+    return provider_in(c->cfg, name);
+}
+
+const char *
+chat_shown_provider(const struct chat *c)
+{
+    if (c->provider)
+        return c->provider;
+    if (c->last_provider && provider_in(c->cfg, c->last_provider))
+        return c->last_provider;
+    const char *const *names;
+    return flexiai_config_providers(c->cfg, &names) ? names[0] : NULL;
+}
+
+const char *
+chat_provider_model(const struct chat *c, const char *name)
+{
+    struct fx_provider *p =
+        fx_settings_provider(fx_config_settings(c->cfg), name);
+    return p && p->model ? p->model : "";
+}
+
+/* A validated configuration may not change under a client: free the
+ * client, change and re-validate, then build a new one. */
+int
+chat_set_model(struct chat *c, const char *provider, const char *model)
+{
+    char *sec = fx_asprintf("provider.%s", provider);
+    char *old = fx_strdup(chat_provider_model(c, provider));
+    size_t before = flexiai_config_ndiags(c->cfg);
+    flexiai_client_free(c->client);
+    c->client = NULL;
+
+    int rc = flexiai_config_set(c->cfg, sec, "model", model);
+    if (rc == FLEXIAI_OK)
+        rc = flexiai_config_validate(c->cfg, 0);
+    if (rc != FLEXIAI_OK) {
+        for (size_t i = before; i < flexiai_config_ndiags(c->cfg); i++) {
+            const flexiai_diag *d = flexiai_config_diag(c->cfg, i);
+            if (d->is_error) {
+                fx_err("%s", d->text);
+                break;
+            }
+        }
+        flexiai_config_set(c->cfg, sec, "model", old);
+        flexiai_config_validate(c->cfg, 0);
+        rc = FLEXIAI_EUSAGE;
+    }
+    c->client = new_client(c);
+    free(old);
+    free(sec);
+    return rc;
+}
+
+/* ---- the conversation ------------------------------------------------- */
+
+void
+chat_push(struct chat *c, const char *role, const char *content)
+{
+    if (c->nmsgs == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->msgs = fx_xrealloc(c->msgs, c->cap * sizeof(*c->msgs));
+    }
+    c->msgs[c->nmsgs].role = fx_strdup(role);
+    c->msgs[c->nmsgs].content = fx_strdup(content);
+    c->nmsgs++;
+}
+
+static void
+free_msgs(struct chat_msg *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].role);
+        free(msgs[i].content);
+    }
+    free(msgs);
+}
+
+void
+chat_pop(struct chat *c)
+{
+    if (c->nmsgs == 0)
+        return;
+    c->nmsgs--;
+    free(c->msgs[c->nmsgs].role);
+    free(c->msgs[c->nmsgs].content);
+}
+
+void
+chat_clear(struct chat *c, int keep_system)
+{
+    size_t keep = keep_system && chat_system(c) ? 1 : 0;
+    while (c->nmsgs > keep)
+        chat_pop(c);
+}
+
+const char *
+chat_system(const struct chat *c)
+{
+    if (c->nmsgs > 0 && strcmp(c->msgs[0].role, "system") == 0)
+        return c->msgs[0].content;
+    return NULL;
+}
+
+void
+chat_set_system(struct chat *c, const char *text)
+{
+    if (chat_system(c)) {
+        if (text) {
+            free(c->msgs[0].content);
+            c->msgs[0].content = fx_strdup(text);
+            return;
+        }
+        free(c->msgs[0].role);
+        free(c->msgs[0].content);
+        memmove(&c->msgs[0], &c->msgs[1], (c->nmsgs - 1) * sizeof(*c->msgs));
+        c->nmsgs--;
+        return;
+    }
+    if (text == NULL)
+        return;
+    chat_push(c, "system", text); /* makes room, then moves it first */
+    struct chat_msg sys = c->msgs[c->nmsgs - 1];
+    memmove(&c->msgs[1], &c->msgs[0], (c->nmsgs - 1) * sizeof(*c->msgs));
+    c->msgs[0] = sys;
+}
+
+void
+chat_replace(struct chat *c, struct chat_msg *msgs, size_t n)
+{
+    free_msgs(c->msgs, c->nmsgs);
+    c->msgs = msgs;
+    c->nmsgs = n;
+    c->cap = n;
+}
+
+/* ---- conversation files ----------------------------------------------- */
+
+static char *
+read_file(const char *path, char **err)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        *err = fx_asprintf("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fx_buf b;
+    fx_buf_init(&b);
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
+        fx_buf_append(&b, tmp, n);
+    int failed = ferror(fp);
+    fclose(fp);
+    if (failed) {
+        *err = fx_asprintf("%s: read error", path);
+        fx_buf_free(&b);
+        return NULL;
+    }
+    return fx_buf_steal(&b);
+}
+
+int
+chat_read_file(const char *path, struct chat_msg **out, size_t *nout,
+               char **err)
+{
+    char *text = read_file(path, err);
+    if (text == NULL)
+        return FLEXIAI_ENOINPUT;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (root == NULL) {
+        *err = fx_asprintf("%s: messages are not valid JSON", path);
+        return FLEXIAI_EDATA;
+    }
+    if (!cJSON_IsArray(root)) {
+        cJSON_Delete(root);
+        *err = fx_asprintf("%s: messages must be a JSON array", path);
+        return FLEXIAI_EDATA;
+    }
+    size_t count = (size_t)cJSON_GetArraySize(root);
+    struct chat_msg *msgs = fx_xcalloc(count + 1, sizeof(*msgs));
+    size_t i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, root)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role) ||
+            !cJSON_IsString(content)) {
+            *err = fx_asprintf(
+                "%s: message %zu needs string \"role\" and \"content\"", path,
+                i + 1);
+            break;
+        }
+        if (strcmp(role->valuestring, "system") != 0 &&
+            strcmp(role->valuestring, "user") != 0 &&
+            strcmp(role->valuestring, "assistant") != 0) {
+            *err = fx_asprintf(
+                "%s: message %zu has role '%s' (system, user or assistant)",
+                path, i + 1, role->valuestring);
+            break;
+        }
+        msgs[i].role = fx_strdup(role->valuestring);
+        msgs[i].content = fx_strdup(content->valuestring);
+        i++;
+    }
+    cJSON_Delete(root);
+    if (i < count) {
+        free_msgs(msgs, i);
+        return FLEXIAI_EDATA;
+    }
+    *out = msgs;
+    *nout = i;
+    return 0;
+}
+
+static int
+write_all(int fd, const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int
+chat_write_file(const char *path, const struct chat *c, char **err)
+{
+    /* one message per line: readable, and diffs well */
+    fx_buf json;
+    fx_buf_init(&json);
+    fx_buf_puts(&json, "[");
+    for (size_t i = 0; i < c->nmsgs; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "role", c->msgs[i].role);
+        cJSON_AddStringToObject(o, "content", c->msgs[i].content);
+        char *s = cJSON_PrintUnformatted(o);
+        fx_buf_printf(&json, "%s\n  %s", i ? "," : "", s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    fx_buf_puts(&json, c->nmsgs ? "\n]\n" : "]\n");
+
+    /* a temporary file next to the target, then rename(): a reader sees
+     * the old conversation or the new one, never half of one */
+    char *tmp = fx_asprintf("%s.XXXXXX", path);
+    int fd = mkstemp(tmp); /* mode 0600 */
+    int rc = 0;
+    if (fd < 0) {
+        *err = fx_asprintf("%s: %s", path, strerror(errno));
+        rc = FLEXIAI_ENOINPUT;
+    } else if (write_all(fd, json.data, json.len) != 0 || fsync(fd) != 0) {
+        *err = fx_asprintf("%s: %s", tmp, strerror(errno));
+        rc = FLEXIAI_ENOINPUT;
+        close(fd);
+        unlink(tmp);
+    } else if (close(fd) != 0 || rename(tmp, path) != 0) {
+        *err = fx_asprintf("%s: %s", path, strerror(errno));
+        rc = FLEXIAI_ENOINPUT;
+        unlink(tmp);
+    }
+    free(tmp);
+    fx_buf_free(&json);
+    return rc;
+}
+
+void
+chat_save_session(struct chat *c)
+{
+    if (c->session_path == NULL)
+        return;
+    char *dir = fx_strdup(c->session_path);
+    *strrchr(dir, '/') = '\0';
+    char *err = NULL;
+    if (make_dirs(dir) != 0)
+        err = fx_asprintf("%s: %s", dir, strerror(errno));
+    else
+        chat_write_file(c->session_path, c, &err);
+    if (err) {
+        chat_end_line(c);
+        fx_err("cannot save the session: %s", err);
+        free(err);
+    }
+    free(dir);
+}
+
+/* Length of s without trailing white space. */
+static size_t
+rtrim_len(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
+    return n;
+}
+
+/* ---- one turn --------------------------------------------------------- */
+
+static int
+on_text(void *ud, const char *text, size_t len)
+{
+    struct chat *c = ud;
+    if (len) {
+        fx_out(text, len);
+        fx_out_flush();
+        c->at_line_start = text[len - 1] == '\n';
+    }
+    return 0;
+}
+
+static void
+remember_provider(struct chat *c, const char *name)
+{
+    if (name == NULL)
+        return;
+    free(c->last_provider);
+    c->last_provider = fx_strdup(name);
+}
+
+static void
+turn_interrupted(struct chat *c, const char *question, flexiai_result *res)
+{
+    if (res->text && res->text[0]) {
+        /* keep what arrived, marked, so the model and a resumed session
+         * know the answer was cut short */
+        if (c->interactive)
+            fx_outs(c->colour ? DIM INTERRUPTED_MARK RESET : INTERRUPTED_MARK);
+        c->at_line_start = 0;
+        chat_end_line(c);
+        char *content = fx_asprintf("%.*s%s", (int)rtrim_len(res->text),
+                                    res->text, INTERRUPTED_MARK);
+        chat_push(c, "assistant", content);
+        free(content);
+        remember_provider(c, res->provider);
+    } else {
+        /* nothing arrived: the question is dropped, /retry asks again */
+        chat_pop(c);
+        c->last_question = fx_strdup(question);
+        chat_end_line(c);
+        if (c->interactive)
+            chat_notice(c, "interrupted (nothing received; /retry asks "
+                           "again)");
+    }
+    if (!c->interactive)
+        fx_err("interrupted");
+    chat_save_session(c);
+}
+
+int
+chat_turn(struct chat *c, const char *text)
+{
+    free(c->last_question);
+    c->last_question = NULL;
+    chat_push(c, "user", text);
+
+    flexiai_message *msgs = fx_xcalloc(c->nmsgs, sizeof(*msgs));
+    for (size_t i = 0; i < c->nmsgs; i++) {
+        msgs[i].role = c->msgs[i].role;
+        msgs[i].content = c->msgs[i].content;
+    }
+    const struct fx_settings *set = fx_config_settings(c->cfg);
+    flexiai_request req = {
+        .messages = msgs,
+        .nmessages = c->nmsgs,
+        .provider = c->provider,
+        .stream = set->stream_mode != FX_STREAM_NO,
+        .on_stream_error = set->on_stream_error,
+        .on_text = on_text,
+        .ud = c,
+        .cancel = &interrupted,
+    };
+    flexiai_result res;
+    c->at_line_start = 1;
+    if (c->interactive)
+        interrupted = 0; /* scripted, a SIGINT between turns still ends it */
+    in_request = 1;
+    int rc = flexiai_complete(c->client, &req, &res);
+    in_request = 0;
+    free(msgs);
+
+    if (rc == FLEXIAI_OK) {
+        if (!res.streamed_output && res.text)
+            on_text(c, res.text, strlen(res.text));
+        chat_end_line(c);
+        if (!c->interactive)
+            fx_outs("\n"); /* a blank line after each reply */
+        fx_out_flush();
+        chat_push(c, "assistant", res.text ? res.text : "");
+        remember_provider(c, res.provider);
+        chat_save_session(c);
+    } else if (rc == FLEXIAI_EINTR) {
+        turn_interrupted(c, text, &res);
+    } else {
+        int printed = !c->at_line_start || res.streamed_output;
+        chat_end_line(c);
+        if (printed && !c->interactive)
+            fx_outs("\n");
+        fx_out_flush();
+        chat_pop(c);
+        c->last_question = fx_strdup(text);
+        fx_err("%s", res.error ? res.error : "request failed");
+    }
+    flexiai_result_free(&res);
+    return rc;
+}
+
+/* ---- input: continuation lines and """ blocks ------------------------- */
+
+struct input {
+    fx_buf text;
+    int state; /* 0 idle, 1 after a trailing backslash, 2 inside """ */
+    int block; /* the input is a """ block: never a command */
+    int hide;  /* first line started with a space: not in history */
+};
+
+static void
+input_reset(struct input *in)
+{
+    fx_buf_reset(&in->text);
+    in->state = 0;
+    in->block = 0;
+    in->hide = 0;
+}
+
+static int
+input_pending(const struct input *in)
+{
+    return in->state != 0;
+}
+
+static int
+ends_with_quotes(const char *s, size_t n)
+{
+    return n >= 3 && memcmp(s + n - 3, "\"\"\"", 3) == 0;
+}
+
+/* Add one physical line; returns 1 when in->text holds a whole input. */
+static int
+input_feed(struct input *in, const char *line)
+{
+    if (in->state == 2) {
+        size_t n = rtrim_len(line);
+        if (ends_with_quotes(line, n)) {
+            fx_buf_append(&in->text, line, n - 3);
+            if (n == 3 && in->text.len > 0 &&
+                in->text.data[in->text.len - 1] == '\n')
+                in->text.data[--in->text.len] = '\0';
+            in->state = 0;
+            return 1;
+        }
+        fx_buf_puts(&in->text, line);
+        fx_buf_putc(&in->text, '\n');
+        return 0;
+    }
+    if (in->state == 0) {
+        in->hide = line[0] == ' ';
+        const char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (strncmp(p, "\"\"\"", 3) == 0) {
+            in->block = 1;
+            p += 3;
+            size_t n = rtrim_len(p);
+            if (ends_with_quotes(p, n)) { /* """one line""" */
+                fx_buf_append(&in->text, p, n - 3);
+                return 1;
+            }
+            if (n > 0) {
+                fx_buf_puts(&in->text, p);
+                fx_buf_putc(&in->text, '\n');
+            }
+            in->state = 2;
+            return 0;
+        }
+    }
+    size_t n = strlen(line);
+    if (n > 0 && line[n - 1] == '\\') {
+        fx_buf_append(&in->text, line, n - 1);
+        fx_buf_putc(&in->text, '\n');
+        in->state = 1;
+        return 0;
+    }
+    fx_buf_puts(&in->text, line);
+    in->state = 0;
+    return 1;
+}
+
+/* A whole input: a slash command, or a user turn. */
+static void
+handle_input(struct chat *c, const struct input *in)
+{
+    const char *text = in->text.data ? in->text.data : "";
+    if (!in->block) {
+        while (isspace((unsigned char)*text))
+            text++;
+        if (text[0] == '/' && text[1] != '/') {
+            c->last_rc = chat_command(c, text);
+            return;
+        }
+        if (text[0] == '/')
+            text++; /* "//..." sends "/..." */
+    }
+    if (rtrim_len(text) == 0)
+        return;
+    c->last_rc = chat_turn(c, text);
+}
+
+/* ---- scripted mode: stdin not a terminal ------------------------------ */
+
+static int
+run_piped(struct chat *c)
+{
+    struct input in = {0};
+    fx_buf_init(&in.text);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while (!c->quit && !interrupted) {
+        errno = 0;
+        len = getline(&line, &cap, stdin);
+        if (len < 0)
+            break;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (input_feed(&in, line)) {
+            handle_input(c, &in);
+            input_reset(&in);
+        }
+    }
+    if (!c->quit && !interrupted && input_pending(&in))
+        handle_input(c, &in); /* end of input closes an open block */
+    free(line);
+    fx_buf_free(&in.text);
+    if (interrupted)
+        return FLEXIAI_EINTR;
+    return c->last_rc;
+}
+
+/* ---- history ---------------------------------------------------------- */
+
+static char *history_path;
+
+static void
+history_init(void)
+{
+    char *dir = xdg_dir("XDG_STATE_HOME", ".local/state");
+    history_path = fx_asprintf("%s/history", dir);
+    int fd = -1;
+    if (make_dirs(dir) == 0)
+        fd =
+            open(history_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fx_warn("history not kept: %s: %s", history_path, strerror(errno));
+        free(history_path);
+        history_path = NULL;
+    } else {
+        fchmod(fd, 0600); /* what you typed is nobody else's business */
+        close(fd);
+        read_history(history_path);
+    }
+    free(dir);
+}
+
+/* As bash with ignorespace and ignoredups. */
+static void
+history_add(const char *line, int hide)
+{
+    if (hide || line[0] == '\0' || line[0] == ' ')
+        return;
+    HIST_ENTRY *last = history_length > 0
+                           ? history_get(history_base + history_length - 1)
+                           : NULL;
+    if (last && strcmp(last->line, line) == 0)
+        return;
+    add_history(line);
+    if (history_path)
+        append_history(1, history_path);
+}
+
+static void
+history_done(void)
+{
+    if (history_path)
+        history_truncate_file(history_path, HISTORY_MAX);
+    free(history_path);
+    history_path = NULL;
+}
+
+/* ---- tab completion --------------------------------------------------- */
+
+static char **compl_words; /* candidates of the current completion */
+static size_t compl_n;
+
+static void
+compl_add(const char *word)
+{
+    compl_words = fx_xrealloc(compl_words, (compl_n + 1) * sizeof(char *));
+    compl_words[compl_n++] = fx_strdup(word);
+}
+
+static void
+compl_reset(void)
+{
+    for (size_t i = 0; i < compl_n; i++)
+        free(compl_words[i]);
+    free(compl_words);
+    compl_words = NULL;
+    compl_n = 0;
+}
+
+static char *
+compl_generator(const char *text, int state)
+{
+    static size_t next, len;
+    if (state == 0) {
+        next = 0;
+        len = strlen(text);
+    }
+    while (next < compl_n) {
+        const char *w = compl_words[next++];
+        if (strncmp(w, text, len) == 0)
+            return strdup(w); /* readline frees it */
+    }
+    return NULL;
+}
+
+static void
+compl_providers(int with_auto)
+{
+    const char *const *names;
+    size_t n = chat_providers(g_chat, &names);
+    for (size_t i = 0; i < n; i++)
+        compl_add(names[i]);
+    if (with_auto)
+        compl_add("auto");
+}
+
+static struct input g_input; /* the input being typed at the terminal */
+
+static char **
+chat_completion(const char *text, int start, int end)
+{
+    (void)end;
+    rl_attempted_completion_over = 1; /* no file names in a question */
+    compl_reset();
+    if (input_pending(&g_input))
+        return NULL;
+    const char *line = rl_line_buffer;
+    int i = 0;
+    while (line[i] == ' ' || line[i] == '\t')
+        i++;
+    if (i == start) {
+        if (text[0] != '/')
+            return NULL;
+        for (size_t k = 0; k < chat_ncmds; k++) {
+            char *w = fx_asprintf("/%s", chat_cmds[k].name);
+            compl_add(w);
+            free(w);
+        }
+        return rl_completion_matches(text, compl_generator);
+    }
+    if (line[i] != '/')
+        return NULL;
+    const char *name = line + i + 1;
+    size_t len = strcspn(name, " \t");
+    const struct chat_cmd *cmd = chat_cmd_find(name, len, NULL);
+    if (cmd == NULL)
+        return NULL;
+    /* which argument: words between the command and the cursor's word */
+    int arg = 0;
+    for (int k = (int)(name - line) + (int)len; k < start; k++)
+        if (!isspace((unsigned char)line[k]) &&
+            (k == 0 || isspace((unsigned char)line[k - 1])))
+            arg++;
+    switch (cmd->complete) {
+    case CHAT_COMPLETE_FILE:
+        if (arg == 0)
+            rl_attempted_completion_over = 0; /* readline's file names */
+        return NULL;
+    case CHAT_COMPLETE_PROVIDER:
+        if (arg == 0)
+            compl_providers(1);
+        break;
+    case CHAT_COMPLETE_COMMAND:
+        if (arg == 0)
+            for (size_t k = 0; k < chat_ncmds; k++)
+                compl_add(chat_cmds[k].name);
+        break;
+    case CHAT_COMPLETE_BREAKER:
+        if (arg == 0)
+            compl_add("reset");
+        else if (arg == 1)
+            compl_providers(0);
+        break;
+    default:
+        break;
+    }
+    if (compl_n == 0)
+        return NULL;
+    return rl_completion_matches(text, compl_generator);
+}
+
+/* ---- the terminal: readline in a poll loop ---------------------------- */
+
+static char *main_prompt;
+
+static void
+update_prompt(struct chat *c)
+{
+    const char *prov = chat_shown_provider(c);
+    char *label = prov
+                      ? fx_asprintf("%s:%s", prov, chat_provider_model(c, prov))
+                      : fx_strdup("flexiai");
+    free(main_prompt);
+    /* \001 \002 tell readline the escapes take no room */
+    if (c->colour)
+        main_prompt =
+            fx_asprintf("\001" BOLD "\002%s\001" RESET "\002> ", label);
+    else
+        main_prompt = fx_asprintf("%s> ", label);
+    free(label);
+    rl_set_prompt(input_pending(&g_input) ? "... " : main_prompt);
+}
+
+static void
+on_line(char *line)
+{
+    struct chat *c = g_chat;
+    if (line == NULL) { /* Ctrl-D on an empty line */
+        fputs("\n", rl_outstream);
+        fflush(rl_outstream);
+        if (input_pending(&g_input))
+            handle_input(c, &g_input);
+        c->quit = 1;
+    } else {
+        if (!input_pending(&g_input))
+            g_input.hide = line[0] == ' ';
+        history_add(line, g_input.hide);
+        if (input_feed(&g_input, line)) {
+            handle_input(c, &g_input);
+            input_reset(&g_input);
+        }
+        free(line);
+    }
+    if (c->quit) {
+        /* no new prompt */
+        rl_callback_handler_remove();
+        return;
+    }
+    update_prompt(c);
+}
+
+/* Ctrl-C at the prompt: drop the line (and any unfinished multi-line
+ * input), print a newline and a fresh prompt, as bash does. */
+static void
+prompt_sigint(struct chat *c)
+{
+    rl_free_line_state();
+    rl_callback_sigcleanup();
+    rl_echo_signal_char(SIGINT);
+    rl_cleanup_after_signal();
+    input_reset(&g_input);
+    rl_replace_line("", 0);
+    rl_point = rl_end = rl_mark = 0;
+    fputs("\n", rl_outstream);
+    fflush(rl_outstream);
+    if (rl_editing_mode == 0) /* vi: back to insert mode */
+        rl_vi_insertion_mode(1, 0);
+    update_prompt(c);
+    rl_reset_after_signal();
+    rl_on_new_line();
+    rl_redisplay();
+}
+
+/* A line from elsewhere (breaker events) while the user edits: clear the
+ * visible input, print above it, redraw prompt and input as they were. */
+static void
+print_above_prompt(struct chat *c, const char *msg)
+{
+    rl_clear_visible_line();
+    fflush(rl_outstream); /* before stderr, or the clearing comes after */
+    notice_line(c, msg);
+    rl_forced_update_display();
+}
+
+static void
+drain_signals(struct chat *c)
+{
+    char buf[64];
+    ssize_t n = read(sig_pipe[0], buf, sizeof(buf));
+    int sigint = 0, winch = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] == 'i')
+            sigint = 1;
+        else
+            winch = 1;
+    }
+    if (winch)
+        rl_resize_terminal();
+    if (sigint) {
+        interrupted = 0;
+        prompt_sigint(c);
+    }
+}
+
+/* Lines from the watcher thread; a partial line waits for its end. */
+static void
+drain_events(struct chat *c, int fd, fx_buf *pending)
+{
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0)
+        return;
+    fx_buf_append(pending, buf, (size_t)n);
+    char *start = pending->data, *nl;
+    while ((nl = memchr(start, '\n',
+                        pending->len - (size_t)(start - pending->data)))) {
+        *nl = '\0';
+        if (!fx_quiet)
+            print_above_prompt(c, start);
+        start = nl + 1;
+    }
+    size_t rest = pending->len - (size_t)(start - pending->data);
+    memmove(pending->data, start, rest);
+    pending->len = rest;
+    pending->data[rest] = '\0';
+}
+
+static void
+run_terminal(struct chat *c, int event_fd)
+{
+    fx_buf pending;
+    fx_buf_init(&pending);
+    fx_buf_init(&g_input.text);
+    update_prompt(c);
+    rl_callback_handler_install(main_prompt, on_line);
+    while (!c->quit) {
+        struct pollfd fds[3] = {
+            {STDIN_FILENO, POLLIN, 0},
+            {sig_pipe[0], POLLIN, 0},
+            {event_fd, POLLIN, 0},
+        };
+        int n = poll(fds, event_fd >= 0 ? 3 : 2, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fx_err("poll: %s", strerror(errno));
+            break;
+        }
+        if (fds[1].revents & POLLIN)
+            drain_signals(c);
+        if (event_fd >= 0 && (fds[2].revents & POLLIN))
+            drain_events(c, event_fd, &pending);
+        if (fds[0].revents & POLLNVAL)
+            break;
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+            rl_callback_read_char();
+    }
+    if (!c->quit)
+        rl_callback_handler_remove();
+    fx_buf_free(&pending);
+    fx_buf_free(&g_input.text);
+    compl_reset();
+    free(main_prompt);
+    main_prompt = NULL;
+}
+
+/* ---- breaker events (Redis): a thread writes lines into a pipe -------- */
+
+struct watcher {
+    pthread_t thread;
+    flexiai_config *cfg; /* its own: the main one is re-validated */
+    flexiai_client *client;
+    int fd[2];
+    volatile sig_atomic_t stop;
+};
+
+static void
+watcher_say(struct watcher *w, const char *line)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf), "%s\n", line);
+    if (n > (int)sizeof(buf) - 1) {
+        n = (int)sizeof(buf) - 1;
+        buf[n - 1] = '\n';
+    }
+    /* non-blocking: when the main loop is busy and the pipe is full, a
+     * notice is dropped rather than the watcher stalled */
+    ssize_t r = write(w->fd[1], buf, (size_t)n);
+    (void)r;
+}
+
+static int
+watcher_event(void *ud, const flexiai_event *ev)
+{
+    struct watcher *w = ud;
+    if (strcmp(ev->event_type, "opened") != 0 &&
+        strcmp(ev->event_type, "closed") != 0)
+        return 0;
+    if (!provider_in(w->cfg, ev->provider))
+        return 0;
+    char line[400];
+    snprintf(line, sizeof(line), "breaker of %.100s %s%s%.150s%s", ev->provider,
+             ev->event_type, ev->worker_id[0] ? " (by " : "", ev->worker_id,
+             ev->worker_id[0] ? ")" : "");
+    watcher_say(w, line);
+    return 0;
+}
+
+static void
+watcher_log(void *ud, int level, const char *msg)
+{
+    if (level == FLEXIAI_LOG_WARN ||
+        (level == FLEXIAI_LOG_ATTEMPT && fx_verbose))
+        watcher_say(ud, msg);
+}
+
+static void *
+watcher_main(void *ud)
+{
+    struct watcher *w = ud;
+    flexiai_breaker_watch(w->client, watcher_event, w, &w->stop);
+    return NULL;
+}
+
+/* Start watching when [sync] backend = redis; NULL otherwise. */
+static struct watcher *
+watcher_start(struct chat *c, const char *model, const char *provider)
+{
+    const struct fx_settings *s = fx_config_settings(c->cfg);
+    if (s->sync.backend != FX_BACKEND_REDIS)
+        return NULL;
+    struct watcher *w = fx_xcalloc(1, sizeof(*w));
+    w->cfg = flexiai_config_new();
+    char *err = NULL;
+    if (load_config(w->cfg, &c->flags, model, provider) != FLEXIAI_OK ||
+        pipe(w->fd) != 0 ||
+        (w->client = flexiai_client_new(w->cfg, &err)) == NULL) {
+        fx_warn("breaker events not shown: %s", err ? err : "cannot start");
+        free(err);
+        flexiai_config_free(w->cfg);
+        free(w);
+        return NULL;
+    }
+    fcntl(w->fd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(w->fd[1], F_SETFD, FD_CLOEXEC);
+    fcntl(w->fd[0], F_SETFL, O_NONBLOCK);
+    fcntl(w->fd[1], F_SETFL, O_NONBLOCK);
+    flexiai_client_set_log(w->client, watcher_log, w);
+    /* the thread must not take SIGINT/SIGWINCH meant for the main loop */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&w->thread, NULL, watcher_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        fx_warn("breaker events not shown: %s", strerror(rc));
+        flexiai_client_free(w->client);
+        flexiai_config_free(w->cfg);
+        close(w->fd[0]);
+        close(w->fd[1]);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void
+watcher_stop(struct watcher *w)
+{
+    if (w == NULL)
+        return;
+    w->stop = 1;
+    pthread_join(w->thread, NULL);
+    flexiai_client_free(w->client);
+    flexiai_config_free(w->cfg);
+    close(w->fd[0]);
+    close(w->fd[1]);
+    free(w);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static int
+colour_wanted(void)
+{
+    const char *term = getenv("TERM");
+    if (getenv("NO_COLOR") != NULL)
+        return 0;
+    if (term == NULL || *term == '\0' || strcmp(term, "dumb") == 0)
+        return 0;
+    return isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+}
+
+static void
+check_session_name(const char *name)
+{
+    if (name[0] == '\0' || name[0] == '.' || strchr(name, '/'))
+        fx_usage_error("bad session name '%s' (no '/', no leading '.')", name);
+}
+
+static void
+install_signals(int interactive)
+{
+    if (interactive) {
+        if (pipe(sig_pipe) != 0)
+            fx_die(FLEXIAI_ESOFTWARE, "pipe: %s", strerror(errno));
+        for (int i = 0; i < 2; i++) {
+            fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
+            fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK);
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll() and read() wake */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    if (interactive)
+        sigaction(SIGWINCH, &sa, NULL);
+}
+
+static void
+init_readline(void)
+{
+    rl_readline_name = "flexiai"; /* for $if flexiai in inputrc */
+    rl_catch_signals = 0;         /* SIGINT and SIGWINCH are ours */
+    rl_catch_sigwinch = 0;
+    rl_change_environment = 0; /* no LINES/COLUMNS for api_key_cmd */
+    rl_attempted_completion_function = chat_completion;
+    if (!isatty(STDOUT_FILENO) && isatty(STDERR_FILENO))
+        rl_outstream = stderr; /* stdout is a pipe: prompts stay visible */
+}
 
 int
 main(int argc, char **argv)
 {
+    enum { OPT_SESSION = 256, OPT_LOAD, OPT_MAX_TOKENS, OPT_TIMEOUT };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"system", required_argument, NULL, 's'},
+        {"model", required_argument, NULL, 'm'},
+        {"provider", required_argument, NULL, 'p'},
+        {"session", required_argument, NULL, OPT_SESSION},
+        {"load", required_argument, NULL, OPT_LOAD},
+        {"temperature", required_argument, NULL, 't'},
+        {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct chat chat;
+    struct chat *c = &chat;
+    memset(c, 0, sizeof(*c));
+    g_chat = c;
+    const char *system = NULL, *model = NULL, *provider = NULL;
+    const char *session = NULL, *load = NULL;
     fx_cmd_init("flexiai chat");
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: flexiai chat [OPTIONS]\n");
+
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:s:m:p:t:vqhV", longopts, NULL)) !=
+           -1) {
+        switch (opt) {
+        case 'c':
+            c->flags.config = optarg;
+            break;
+        case 's':
+            system = optarg;
+            break;
+        case 'm':
+            model = optarg;
+            break;
+        case 'p':
+            provider = optarg;
+            break;
+        case OPT_SESSION:
+            session = optarg;
+            break;
+        case OPT_LOAD:
+            load = optarg;
+            break;
+        case 't':
+            c->flags.temperature = optarg;
+            break;
+        case OPT_MAX_TOKENS:
+            c->flags.max_tokens = optarg;
+            break;
+        case OPT_TIMEOUT:
+            c->flags.timeout = optarg;
+            break;
+        case 'v':
+            fx_verbose++;
+            break;
+        case 'q':
+            fx_quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
             return 0;
-        }
-        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+        case 'V': {
             char extra[64];
             snprintf(extra, sizeof(extra), "readline/%s", rl_library_version);
             fx_print_version(extra);
             return 0;
         }
+        default:
+            fx_bad_option(argv);
+        }
     }
-    fx_die(FLEXIAI_EUNAVAILABLE, "chat is not implemented yet");
+    if (optind < argc)
+        fx_usage_error("unexpected argument '%s'", argv[optind]);
+    {
+        double d;
+        long l;
+        const struct chat_flags *f = &c->flags;
+        if (f->temperature &&
+            (fx_parse_double(f->temperature, &d) || d < 0 || d > 2))
+            fx_usage_error("--temperature must be a number from 0 to 2");
+        if (f->max_tokens && (fx_parse_long(f->max_tokens, &l) || l < 1))
+            fx_usage_error("--max-tokens must be a positive whole number");
+        if (f->timeout && (fx_parse_double(f->timeout, &d) || d <= 0))
+            fx_usage_error("--timeout must be a positive number of seconds");
+    }
+    if (session)
+        check_session_name(session);
+
+    /* configuration, as complete loads it */
+    c->cfg = flexiai_config_new();
+    int rc = load_config(c->cfg, &c->flags, model, provider);
+    fx_print_diags(c->cfg, 1);
+    if (rc != FLEXIAI_OK) {
+        flexiai_config_free(c->cfg);
+        return FLEXIAI_ECONFIG;
+    }
+    if (provider && !provider_in(c->cfg, provider))
+        fx_usage_error("no provider named '%s'", provider);
+    c->provider = fx_strdup(provider);
+
+    c->interactive = isatty(STDIN_FILENO);
+    c->colour = c->interactive && colour_wanted();
+    c->at_line_start = 1;
+
+    /* the conversation to start from */
+    if (session) {
+        char *dir = xdg_dir("XDG_DATA_HOME", ".local/share");
+        c->session_path = fx_asprintf("%s/sessions/%s.json", dir, session);
+        free(dir);
+    }
+    const char *from = load ? load : NULL;
+    if (from == NULL && c->session_path && access(c->session_path, F_OK) == 0)
+        from = c->session_path;
+    if (from) {
+        struct chat_msg *msgs;
+        size_t n;
+        char *err = NULL;
+        rc = chat_read_file(from, &msgs, &n, &err);
+        if (rc != 0)
+            fx_die(rc, "%s", err);
+        chat_replace(c, msgs, n);
+    }
+    if (system)
+        chat_set_system(c, system);
+    if (c->session_path && (load || system))
+        chat_save_session(c); /* the session starts from there */
+
+    c->client = new_client(c);
+    install_signals(c->interactive);
+
+    if (c->interactive) {
+        init_readline();
+        history_init();
+        struct watcher *w = watcher_start(c, model, provider);
+        if (from && c->nmsgs)
+            chat_info(c, "%zu message%s from %s", c->nmsgs,
+                      c->nmsgs == 1 ? "" : "s", from);
+        run_terminal(c, w ? w->fd[0] : -1);
+        watcher_stop(w);
+        history_done();
+        rc = 0;
+    } else {
+        rc = run_piped(c);
+    }
+
+    flexiai_client_free(c->client);
+    flexiai_config_free(c->cfg);
+    free_msgs(c->msgs, c->nmsgs);
+    free(c->last_question);
+    free(c->provider);
+    free(c->last_provider);
+    free(c->session_path);
+    if (sig_pipe[0] >= 0) {
+        close(sig_pipe[0]);
+        close(sig_pipe[1]);
+    }
+    fx_out_flush();
+    return rc;
 }

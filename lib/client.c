@@ -153,7 +153,7 @@ static void
 redis_failed(flexiai_client *c, const char *why)
 {
     if (!c->warned_redis)
-        logf_(c, FLEXIAI_LOG_WARN, "redis: %s; using the file store", why);
+        logf_(c, FLEXIAI_LOG_WARN, "%s; using the file store", why);
     c->warned_redis = 1;
     c->redis_down = 1;
     if (c->store != c->file_store)
@@ -613,7 +613,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
     struct fx_error first_err;
     memset(&first_err, 0, sizeof(first_err));
 
-    for (size_t i = 0; i < n && rc < 0; i++) {
+    for (size_t i = 0; i < n && rc == -1; i++) {
         struct fx_provider *p = order[i];
         struct fx_bdoc *doc = &docs[i];
         int probe = 0;

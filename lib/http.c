@@ -229,6 +229,18 @@ header_list(const struct fx_http_req *req)
     return next;
 }
 
+/* Seconds to the milliseconds curl wants, kept in a sane range. */
+static long
+to_ms(double seconds)
+{
+    double ms = seconds * 1000 + 0.5;
+    if (ms < 1)
+        return 1;
+    if (ms > 2147483647.0)
+        return 2147483647L;
+    return (long)ms;
+}
+
 static void
 set_options(struct fx_http *h, const struct fx_http_req *req,
             const struct fx_http_opts *o, struct curl_slist *headers,
@@ -257,10 +269,9 @@ set_options(struct fx_http *h, const struct fx_http_req *req,
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (o->connect_timeout > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                         (long)(o->connect_timeout * 1000 + 0.5));
+                         to_ms(o->connect_timeout));
     if (o->timeout > 0)
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                         (long)(o->timeout * 1000 + 0.5));
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, to_ms(o->timeout));
     if (o->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

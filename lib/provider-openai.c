@@ -202,6 +202,15 @@ openai_parse_response(const char *body, size_t len, struct fx_response *out,
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
         if (cJSON_IsString(content)) {
             text = content->valuestring;
+        } else if (cJSON_IsArray(content)) {
+            /* some compatible servers send [{"type":"text","text":...}] */
+            const cJSON *part;
+            cJSON_ArrayForEach(part, content)
+            {
+                const char *t = fx_json_str(part, "text");
+                if (t)
+                    fx_buf_puts(&out->text, t);
+            }
         } else if (!cJSON_IsNull(content) && content != NULL) {
             cJSON_Delete(root);
             fx_error_set(err, FLEXIAI_E_STREAM_ERROR,

@@ -2239,6 +2239,8 @@ handle_control(struct MHD_Connection *c, struct req *r, const char *url,
     const char *p = url + 9; /* after "/_control" */
     int is_get = !strcmp(method, "GET"), is_post = !strcmp(method, "POST");
     r->no_abort = 1;
+    if (r->too_large)
+        return send_text(c, r, 413, "request body too large\n");
     if (!strcmp(p, "/health") && (is_get || is_post))
         return send_text(c, r, 200, "ok");
     if (!strcmp(p, "/reset") && is_post) {
@@ -2717,8 +2719,11 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
             if (!errno && *end == '\0' && n > 0) {
                 if (n > MAX_BODY) {
                     /* refuse early, without reading the body */
+                    enum MHD_Result ret;
                     r->too_large = 1;
-                    return handle_request(c, r, url, method);
+                    ret = handle_request(c, r, url, method);
+                    r->state = ST_DONE;
+                    return ret;
                 }
                 buf_reserve(&r->body, (size_t)n);
             }
@@ -2922,14 +2927,14 @@ main(int argc, char **argv)
         free_routes();
         return 1;
     }
-    printf("%u\n", (unsigned)info->port);
-    fflush(stdout);
     if (port_file && write_port_file(port_file, info->port)) {
         timer_stop();
         MHD_stop_daemon(d);
         free_routes();
         return 1;
     }
+    printf("%u\n", (unsigned)info->port);
+    fflush(stdout);
     if (!g_quiet)
         fprintf(stderr, "mockllm: listening on 127.0.0.1:%u (%ld threads)\n",
                 (unsigned)info->port, threads);

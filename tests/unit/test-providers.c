@@ -807,6 +807,19 @@ test_parse_openai(void)
     is_int(r.has_usage, 0, "openai parse: usage null");
     fx_response_free(&r);
 
+    is_int(parse("openai",
+                 "{\"choices\":[{\"message\":{\"content\":[{\"type\":"
+                 "\"text\",\"text\":\"part one, \"},{\"type\":\"text\","
+                 "\"text\":\"part two\"}]},\"finish_reason\":\"stop\"}]}",
+                 &r, &e),
+           0, "openai parse: content as an array of parts");
+    is_str(r.text.data, "part one, part two", "openai parse: parts joined");
+    fx_response_free(&r);
+    is_int(parse("openai", "{\"choices\":[{\"message\":{\"content\":5}}]}",
+                 &r, &e),
+           -1, "openai parse: content of the wrong type");
+    fx_response_free(&r);
+
     is_int(parse("openai", "{\"choices\":[", &r, &e), -1,
            "openai parse: truncated JSON");
     is_int(e.cls, FLEXIAI_E_STREAM_ERROR, "openai parse: stream_error class");

@@ -1160,6 +1160,24 @@ test_timeout(void)
     close(fd);
 }
 
+/* "calls=N" of one command in INFO commandstats, 0 when absent */
+static long
+command_calls(redisContext *c, const char *name)
+{
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    long calls = 0;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        char *key = fx_asprintf("cmdstat_%s:calls=", name);
+        const char *at = strstr(r->str, key);
+        if (at)
+            calls = strtol(at + strlen(key), NULL, 10);
+        free(key);
+    }
+    if (r)
+        freeReplyObject(r);
+    return calls;
+}
+
 static void
 test_script_flush(const struct server *a)
 {
@@ -1172,11 +1190,19 @@ test_script_flush(const struct server *a)
     redisContext *c = direct(a);
     struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
     update(st, "x", &op, &doc, &ev, &adm);
+    run(c, "CONFIG RESETSTAT", NULL, NULL);
+    update(st, "x", &op, &doc, &ev, &adm);
+    update(st, "x", &op, &doc, &ev, &adm);
+    ok(command_calls(c, "evalsha") == 2 && command_calls(c, "eval") == 0,
+       "a known script costs one EVALSHA per update (our SHA-1 is Redis's)");
     run(c, "SCRIPT FLUSH", NULL, NULL);
-    ok(update(st, "x", &op, &doc, &ev, &adm) == 0 && doc.failure_count == 2,
+    run(c, "CONFIG RESETSTAT", NULL, NULL);
+    ok(update(st, "x", &op, &doc, &ev, &adm) == 0 && doc.failure_count == 4,
        "update after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)");
-    ok(update(st, "x", &op, &doc, &ev, &adm) == 0 && doc.failure_count == 3,
-       "and EVALSHA works again");
+    ok(update(st, "x", &op, &doc, &ev, &adm) == 0 && doc.failure_count == 5,
+       "and the next one works too");
+    ok(command_calls(c, "eval") == 1 && command_calls(c, "evalsha") == 2,
+       "EVAL once, then EVALSHA again");
     redisFree(c);
     fx_store_redis.close(st);
 }

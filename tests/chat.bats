@@ -1,0 +1,635 @@
+#!/usr/bin/env bats
+# flexiai chat: the readline REPL driven in a real pseudo-terminal (tmux:
+# new-session -d with a fixed size, send-keys, capture-pane), and the
+# scripted mode with stdin not a terminal.
+
+load helpers
+
+setup() {
+    setup_env
+    unset TMUX TMUX_PANE
+    start_mockllm
+    {
+        printf '[failover]\nretries = 0\n\n'
+        provider_section a openai a
+        provider_section b openai b
+    } | write_config
+    TMUX_SOCKET=fxchat-$$-${BATS_TEST_NUMBER}
+    printf 'set -g remain-on-exit on\nset -g history-limit 5000\n' >"$TEST_HOME/tmux.conf"
+    CHAT_ENV=
+}
+
+teardown() {
+    tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null || true
+    teardown_env
+}
+
+PROMPT_A='^a:openai-model> ?$'
+PROMPT_B='^b:openai-model> ?$'
+
+tm() { tmux -L "$TMUX_SOCKET" -f "$TEST_HOME/tmux.conf" "$@"; }
+
+# chat_start [ARGS...]: `flexiai chat ARGS` in a 100x30 terminal (with
+# $CHAT_ENV in its environment); its exit code goes to $TEST_HOME/rc.
+chat_start() {
+    rm -f "$TEST_HOME/rc"
+    local args=
+    [ $# -eq 0 ] || args=$(printf '%q ' "$@")
+    tm new-session -d -x 100 -y 30 -s chat \
+        "env $CHAT_ENV flexiai chat $args 2>&1; echo \$? >$TEST_HOME/rc"
+    wait_last '> ?$'
+}
+
+# The screen, wrapped lines joined, with some scrollback.
+screen() { tm capture-pane -p -J -t chat -S -100; }
+screen_esc() { tm capture-pane -p -J -e -t chat -S -100; }
+last_line() { screen | sed '/^ *$/d' | tail -n 1; }
+
+# wait_screen REGEX [SECONDS]: until some line of the screen matches
+wait_screen() {
+    local i n=$((${2:-5} * 100))
+    for ((i = 0; i < n; i++)); do
+        screen | grep -Eq -- "$1" && return 0
+        sleep 0.01
+    done
+    echo "the screen never showed /$1/:" >&2
+    screen >&2
+    return 1
+}
+
+# wait_last REGEX [SECONDS]: until the last line matches
+wait_last() {
+    local i n=$((${2:-5} * 100))
+    for ((i = 0; i < n; i++)); do
+        last_line | grep -Eq -- "$1" && return 0
+        sleep 0.01
+    done
+    echo "the last line never matched /$1/:" >&2
+    screen >&2
+    return 1
+}
+
+type_text() { tm send-keys -t chat -l -- "$1"; }
+type_line() {
+    tm send-keys -t chat -l -- "$1"
+    tm send-keys -t chat Enter
+}
+keys() { tm send-keys -t chat "$@"; }
+
+# ask TEXT PROMPT_REGEX: a question the mock echoes; waits for the answer
+# on a line of its own and the next prompt
+ask() {
+    type_line "$1"
+    wait_screen "^$1\$"
+    wait_last "$2"
+}
+
+wait_exit() {
+    local i
+    for ((i = 0; i < 500; i++)); do
+        [ -s "$TEST_HOME/rc" ] && { CHAT_RC=$(cat "$TEST_HOME/rc"); return 0; }
+        sleep 0.01
+    done
+    echo "chat did not exit" >&2
+    screen >&2
+    return 1
+}
+
+# wait_aborted ROUTE N: until mockllm counted N transfers closed early
+wait_aborted() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ "$(mock_log "$1" | jq -r .aborted)" = "$2" ] && return 0
+        sleep 0.02
+    done
+    assert_equal "$(mock_log "$1" | jq -r .aborted)" "$2"
+}
+
+# the JSON user contents of the mock's last request on ROUTE
+last_user() { mock_last_body "$1" | jq -r '[.messages[] | select(.role == "user")] | last | .content'; }
+last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
+
+# ---- at a terminal ------------------------------------------------------
+
+@test "tty: the prompt shows provider and model; a reply is printed under it" {
+    chat_start
+    assert_equal "$(last_line)" "a:openai-model> "
+    ask "hello there" "$PROMPT_A"
+    assert_equal "$(mock_count a)" 1
+    assert_equal "$(mock_log a | jq -r .streamed)" 1
+    type_line "/exit"
+    wait_exit
+    assert_equal "$CHAT_RC" 0
+}
+
+@test "tty: a streamed reply appears incrementally" {
+    mock_script a "reply=alpha beta gamma delta epsilon zeta eta theta iota kappa,chunks=10,delay_ms=150"
+    chat_start
+    type_line "go"
+    wait_screen '^alpha'
+    first=$(screen | grep '^alpha')
+    sleep 0.5
+    second=$(screen | grep '^alpha')
+    [ "${#second}" -gt "${#first}" ]
+    [[ "$second" == "$first"* ]]
+    [[ "$second" != *kappa* ]]
+    wait_screen '^alpha .* kappa$'
+    wait_last "$PROMPT_A"
+}
+
+@test "tty: Ctrl-C in a slow stream returns to the prompt at once, aborts the transfer, keeps the partial reply" {
+    mock_script a "reply=one two three four five six seven eight nine ten eleven twelve,chunks=12,delay_ms=300"
+    chat_start
+    type_line "count"
+    wait_screen '^one two'
+    start=$(date +%s%N)
+    keys C-c
+    wait_last "$PROMPT_A" 2
+    elapsed=$((($(date +%s%N) - start) / 1000000))
+    echo "back at the prompt after $elapsed ms"
+    [ "$elapsed" -lt 200 ]
+    screen | grep -q '\[interrupted\]$'
+    # the server saw the connection go away, not a finished response
+    wait_aborted a 1
+    assert_equal "$(mock_count a)" 1
+    # the partial reply stays in the conversation, marked
+    type_line "/save $TEST_HOME/conv.json"
+    wait_last "$PROMPT_A"
+    run jq -r '.[-1].role + "|" + .[-1].content' "$TEST_HOME/conv.json"
+    [[ "$output" == "assistant|one two"*" [interrupted]" ]]
+    [[ "$output" != *twelve* ]]
+    # and goes with the next question
+    mock_script a ""
+    ask "next" "$PROMPT_A"
+    assert_equal "$(last_roles a)" "user,assistant,user"
+}
+
+@test "tty: Ctrl-C at the prompt clears the line and gives a fresh prompt" {
+    chat_start
+    type_text "never sent"
+    wait_screen 'never sent$'
+    keys C-c
+    wait_last "$PROMPT_A"
+    # an unfinished multi-line input goes too
+    type_line 'half \'
+    wait_last '^\.\.\. ?$'
+    keys C-c
+    wait_last "$PROMPT_A"
+    keys Enter
+    ask "sent" "$PROMPT_A"
+    assert_equal "$(mock_count a)" 1
+    assert_equal "$(last_user a)" "sent"
+}
+
+@test "tty: Ctrl-D and /exit leave with status 0" {
+    chat_start
+    keys C-d
+    wait_exit
+    assert_equal "$CHAT_RC" 0
+    tm kill-server
+    chat_start
+    type_line "/exit"
+    wait_exit
+    assert_equal "$CHAT_RC" 0
+}
+
+@test "tty: history survives a restart; a line starting with a space is not kept" {
+    chat_start
+    ask "first question" "$PROMPT_A"
+    type_line " secret question"
+    wait_screen '^secret question$'
+    wait_last "$PROMPT_A"
+    keys C-d
+    wait_exit
+    hist=$XDG_STATE_HOME/flexiai/history
+    [ -f "$hist" ]
+    assert_equal "$(stat -c %a "$hist")" 600
+    assert_equal "$(stat -c %a "$XDG_STATE_HOME/flexiai")" 700
+    grep -qx 'first question' "$hist"
+    ! grep -q secret "$hist"
+    tm kill-server
+    chat_start
+    keys Up
+    wait_last '^a:openai-model> first question$'
+}
+
+@test "tty: a line ending in backslash continues, triple quotes make a block" {
+    chat_start
+    type_line 'first line \'
+    wait_last '^\.\.\. ?$'
+    type_line 'second line'
+    wait_screen '^second line$'
+    wait_last "$PROMPT_A"
+    assert_equal "$(last_user a)" "$(printf 'first line \nsecond line')"
+    type_line '"""'
+    wait_last '^\.\.\. ?$'
+    type_line '/not a command'
+    type_line 'ends with \'
+    type_line '"""'
+    wait_screen '^ends with \\$'
+    wait_last "$PROMPT_A"
+    assert_equal "$(last_user a)" "$(printf '/not a command\nends with \\')"
+}
+
+@test "tty: tab completes slash commands, provider names and file paths" {
+    echo '[]' >"$TEST_HOME/conversation-saved.json"
+    chat_start
+    type_text "/he"
+    keys Tab
+    wait_last '^a:openai-model> /help $'
+    keys C-u
+    type_text "/pro"
+    keys Tab
+    wait_last '^a:openai-model> /provider$'
+    keys Tab Tab
+    wait_screen '^/provider +/providers *$'
+    keys C-u
+    type_text "/provider b"
+    keys Tab
+    wait_last '^a:openai-model> /provider b $'
+    keys C-u
+    type_text "/breaker r"
+    keys Tab
+    wait_last '^a:openai-model> /breaker reset $'
+    type_text "a"
+    keys Tab
+    wait_last '^a:openai-model> /breaker reset a $'
+    keys C-u
+    type_text "/load $TEST_HOME/conversation-s"
+    keys Tab
+    wait_last "/load $TEST_HOME/conversation-saved.json \$"
+    keys Enter
+    wait_last "$PROMPT_A"
+    # no file names in ordinary text
+    type_text "conv"
+    keys Tab Tab
+    sleep 0.2
+    assert_equal "$(last_line)" "a:openai-model> conv"
+}
+
+@test "tty: the editing mode comes from the user's inputrc (vi)" {
+    printf 'set editing-mode vi\nset keyseq-timeout 50\n' >"$HOME/.inputrc"
+    chat_start
+    type_text "hello"
+    keys Escape
+    sleep 0.2
+    keys 0 i
+    type_text "X"
+    keys Enter
+    wait_screen '^Xhello$'
+    assert_equal "$(last_user a)" "Xhello"
+}
+
+@test "tty: the prompt follows /provider, /model and who answered last" {
+    chat_start
+    type_line "/model other-model"
+    wait_last '^a:other-model> ?$'
+    type_line "/provider b"
+    wait_last "$PROMPT_B"
+    ask "to b" "$PROMPT_B"
+    assert_equal "$(mock_count b)" 1
+    assert_equal "$(mock_count a)" 0
+    type_line "/provider auto"
+    wait_last "$PROMPT_B" # b answered last
+    ask "to a" '^a:other-model> ?$'
+    assert_equal "$(mock_last_body a | jq -r .model)" other-model
+}
+
+@test "tty: failover shows one dim notice: who failed, why, who answered" {
+    mock_script a "status=500"
+    chat_start
+    type_line "hi"
+    wait_screen '^flexiai: a failed \(.*500.*\); answered by b$'
+    wait_last "$PROMPT_B"
+    assert_equal "$(screen | grep -c 'answered by')" 1
+    screen_esc | grep -q $'\e\\[2mflexiai: a failed'
+}
+
+@test "tty: NO_COLOR and TERM=dumb turn colour off" {
+    chat_start
+    screen_esc | grep -q $'\e\\[1ma:openai-model'
+    tm kill-server
+    CHAT_ENV="NO_COLOR=1"
+    chat_start
+    ! screen_esc | grep -q $'\e\\['
+    tm kill-server
+    CHAT_ENV="TERM=dumb"
+    chat_start
+    ! screen_esc | grep -q $'\e\\[1m'
+}
+
+@test "tty: a breaker event from Redis prints one dim line above the prompt, the input stays" {
+    command -v redis-server >/dev/null || skip "redis-server not installed"
+    start_redis
+    {
+        printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\n\n' "$REDIS_PORT"
+        printf '[failover]\nretries = 0\n\n'
+        provider_section a openai a
+        provider_section b openai b
+    } | write_config
+    chat_start
+    sleep 0.3 # the watcher subscribes
+    type_text "keep this"
+    keys Left Left
+    ev='{"provider_name": "a", "event_type": "opened", "worker_id": "w-1", "timestamp": "2030-01-01T00:00:00", "metadata": {}}'
+    other='{"provider_name": "elsewhere", "event_type": "opened", "worker_id": "w-1", "timestamp": "2030-01-01T00:00:00", "metadata": {}}'
+    redis-cli -p "$REDIS_PORT" publish flexiai:events "$other" >/dev/null
+    redis-cli -p "$REDIS_PORT" publish flexiai:events "$ev" >/dev/null
+    wait_screen '^flexiai: breaker of a opened'
+    assert_equal "$(screen | grep -c 'breaker of')" 1
+    screen_esc | grep -q $'\e\\[2mflexiai: breaker of a opened'
+    assert_equal "$(last_line)" "a:openai-model> keep this"
+    type_text "X"
+    keys Enter
+    wait_screen '^keep thXis$'
+    closed='{"provider_name": "a", "event_type": "closed", "worker_id": "w-1", "timestamp": "2030-01-01T00:00:00", "metadata": {}}'
+    redis-cli -p "$REDIS_PORT" publish flexiai:events "$closed" >/dev/null
+    wait_screen '^flexiai: breaker of a closed'
+    keys C-d
+    wait_exit
+    assert_equal "$CHAT_RC" 0
+}
+
+@test "tty: unknown command or bad argument prints one line and the session goes on" {
+    chat_start
+    type_line "/frobnicate"
+    wait_screen "^flexiai: unknown command '/frobnicate' \(try /help\)$"
+    type_line "/breaker open a"
+    wait_screen '^flexiai: usage: /breaker reset NAME$'
+    ask "still here" "$PROMPT_A"
+}
+
+@test "tty: /help lists every command" {
+    chat_start
+    type_line "/help"
+    for c in help system model provider providers breaker retry undo clear save load exit; do
+        wait_screen "^  /$c( |$)"
+    done
+}
+
+@test "tty: --session shows the resumed conversation's size" {
+    printf 'one\n' | flexiai chat --session s >/dev/null
+    chat_start --session s
+    wait_screen '^2 messages from .*/sessions/s\.json$'
+}
+
+# ---- scripted: stdin not a terminal -------------------------------------
+
+@test "piped: each line is a turn, each reply is followed by a blank line, no prompt" {
+    run --separate-stderr flexiai chat <<<$'one\n\ntwo'
+    assert_success
+    assert_output "$(printf 'one\n\ntwo\n')"
+    assert_equal "$stderr" ""
+    assert_equal "$(mock_count a)" 2
+    assert_equal "$(last_roles a)" "user,assistant,user"
+}
+
+@test "piped: continuation lines and blocks" {
+    run flexiai chat <<<$'a \\\nb\n"""\nx\n\ny\n"""\n"""inline"""'
+    assert_success
+    assert_equal "$(mock_count a)" 3
+    assert_equal "$(last_user a)" "inline"
+    assert_equal "$(mock_last_body a | jq -r '.messages[2].content')" "$(printf 'x\n\ny')"
+    assert_equal "$(mock_last_body a | jq -r '.messages[0].content')" "$(printf 'a \nb')"
+}
+
+@test "piped: // sends a line starting with a slash" {
+    run flexiai chat <<<'//etc/passwd is a path'
+    assert_success
+    assert_output "/etc/passwd is a path"
+}
+
+@test "piped: a failed turn prints one line; the exit code is the last turn's" {
+    mock_script a "status=500"
+    run --separate-stderr flexiai chat -p a <<<'x'
+    assert_failure 75
+    assert_output ""
+    assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+    [[ "$stderr" == "flexiai: "*500* ]]
+    # a failure then a success: 0, and the failed question is not kept
+    mock_script a "status=500,fail_first=1"
+    run --separate-stderr flexiai chat -p a <<<$'first\nsecond'
+    assert_success
+    assert_output "second"
+    assert_equal "$(last_roles a)" "user"
+    # a failed slash command counts too
+    run flexiai chat <<<$'hi\n/load /nonexistent/file.json'
+    assert_failure 66
+}
+
+@test "piped: SIGINT cancels the reply, keeps it marked, and ends with 130" {
+    mock_script a "reply=one two three four five six seven eight,chunks=8,delay_ms=300"
+    mkfifo "$TEST_HOME/in"
+    flexiai chat --session p <"$TEST_HOME/in" >"$TEST_HOME/out" 2>"$TEST_HOME/err" &
+    pid=$!
+    exec 7>"$TEST_HOME/in"
+    echo count >&7
+    for i in $(seq 200); do
+        grep -q 'one two' "$TEST_HOME/out" && break
+        sleep 0.02
+    done
+    kill -INT $pid
+    rc=0
+    wait $pid || rc=$?
+    exec 7>&-
+    assert_equal "$rc" 130
+    assert_equal "$(cat "$TEST_HOME/err")" "flexiai: interrupted"
+    f=$XDG_DATA_HOME/flexiai/sessions/p.json
+    run jq -r '.[-1].content' "$f"
+    [[ "$output" == "one two"*" [interrupted]" ]]
+    wait_aborted a 1
+}
+
+@test "piped: failover notice on stderr without colour" {
+    mock_script a "status=500"
+    run --separate-stderr flexiai chat <<<'hi'
+    assert_success
+    assert_output "hi"
+    [[ "$stderr" == "flexiai: a failed ("*"); answered by b" ]]
+    [[ "$stderr" != *$'\e'* ]]
+}
+
+@test "/system shows, sets and removes the system prompt; -s sets it" {
+    run --separate-stderr flexiai chat <<<$'/system\n/system Be brief.\n/system\nhi'
+    assert_success
+    assert_output "$(printf 'Be brief.\nhi\n')"
+    assert_equal "$(last_roles a)" "system,user"
+    assert_equal "$(mock_last_body a | jq -r '.messages[0].content')" "Be brief."
+    run flexiai chat -s "Be kind." <<<$'hi\n/system -\nagain'
+    assert_success
+    assert_equal "$(last_roles a)" "user,assistant,user"
+    run flexiai chat -s "Be kind." <<<$'/system'
+    assert_output "Be kind."
+}
+
+@test "/model and /provider show and change where questions go" {
+    run --separate-stderr flexiai chat <<<$'/model\n/provider\n/model m2\nq1\n/provider b\n/provider\nq2\n/provider nope'
+    assert_failure 64
+    assert_output "$(printf 'a:openai-model\nauto (failover order: a, b)\nq1\n\nb\nq2\n')"
+    [[ "$stderr" == "flexiai: no provider named 'nope' (configured: a, b)" ]]
+    assert_equal "$(mock_last_body a | jq -r .model)" m2
+    assert_equal "$(last_user a)" q1
+    assert_equal "$(last_user b)" q2
+    assert_equal "$(last_roles b)" "user,assistant,user"
+    # -m and -p as in complete
+    run flexiai chat -p b -m m3 <<<'q3'
+    assert_success
+    assert_equal "$(mock_last_body b | jq -r .model)" m3
+}
+
+@test "/providers shows breaker state; /breaker reset closes it" {
+    {
+        printf '[failover]\nretries = 0\n[breaker]\nfailure_threshold = 1\n\n'
+        provider_section a openai a
+        provider_section b openai b
+    } | write_config
+    mock_script a "status=500"
+    run --separate-stderr flexiai chat <<<$'hi\n/providers\n/breaker reset a\n/providers'
+    assert_success
+    [[ "${lines[1]}" =~ ^\ +NAME\ +MODEL\ +BREAKER$ ]]
+    [[ "${lines[2]}" =~ ^\ \ a\ +openai-model\ +open ]]
+    [[ "${lines[3]}" =~ ^\*\ b\ +openai-model\ +closed$ ]]
+    [[ "${lines[5]}" =~ ^\ \ a\ +openai-model\ +closed ]]
+    run flexiai chat <<<'/breaker reset nope'
+    assert_failure 64
+    run flexiai chat <<<'/breaker'
+    assert_failure 64
+}
+
+@test "/retry asks the last question again" {
+    mock_script a "status=500,fail_first=1"
+    run --separate-stderr flexiai chat -p a <<<$'question\n/retry'
+    assert_success
+    assert_output "question"
+    assert_equal "$(mock_count a)" 2
+    assert_equal "$(last_roles a)" "user"
+    # after an answer: the answer is replaced
+    run flexiai chat <<<$'one\ntwo\n/retry'
+    assert_success
+    assert_output "$(printf 'one\n\ntwo\n\ntwo\n')"
+    assert_equal "$(last_roles a)" "user,assistant,user"
+    assert_equal "$(last_user a)" two
+    run --separate-stderr flexiai chat <<<'/retry'
+    assert_failure 66
+    assert_equal "$stderr" "flexiai: nothing to retry"
+}
+
+@test "/undo drops the last exchange, /clear all but the system prompt" {
+    run flexiai chat <<<$'one\ntwo\n/undo\nthree'
+    assert_success
+    assert_equal "$(mock_last_body a | jq -r '[.messages[].content] | join(",")')" "one,one,three"
+    run flexiai chat -s sys <<<$'one\ntwo\n/clear\nthree'
+    assert_success
+    assert_equal "$(mock_last_body a | jq -r '[.messages[].content] | join(",")')" "sys,three"
+    run --separate-stderr flexiai chat <<<'/undo'
+    assert_failure 66
+    assert_equal "$stderr" "flexiai: nothing to undo"
+}
+
+@test "/save then /load round-trips; complete --messages reads the file" {
+    f=$TEST_HOME/saved.json
+    run flexiai chat -s "Be terse." <<<$'one\ntwo\n/save '"$f"
+    assert_success
+    assert_equal "$(stat -c %a "$f")" 600
+    assert_equal "$(jq -c '[.[].role]' "$f")" '["system","user","assistant","user","assistant"]'
+    assert_equal "$(jq -r '.[3].content' "$f")" two
+    run flexiai chat <<<$'/load '"$f"$'\nthree'
+    assert_success
+    assert_equal "$(mock_last_body a | jq -r '[.messages[].content] | join(",")')" "Be terse.,one,one,two,two,three"
+    run flexiai complete -p a --messages "$f" --no-stream </dev/null
+    assert_success
+    # ~ works, as the completion writes it
+    run flexiai chat <<<$'x\n/save ~/tilde.json'
+    assert_success
+    [ -f "$HOME/tilde.json" ]
+    # a missing or malformed file: one line, the session goes on
+    echo '{"not": "a list"}' >"$TEST_HOME/bad.json"
+    run --separate-stderr flexiai chat <<<$'/load '"$TEST_HOME"$'/bad.json\nafter'
+    assert_success
+    assert_output "after"
+    [[ "$stderr" == "flexiai: "*"must be a JSON array" ]]
+    run flexiai chat <<<$'/load '"$TEST_HOME"'/bad.json'
+    assert_failure 65
+}
+
+@test "--load starts from a saved conversation" {
+    printf '[{"role":"user","content":"earlier"},{"role":"assistant","content":"reply"}]' >"$TEST_HOME/c.json"
+    run flexiai chat --load "$TEST_HOME/c.json" <<<'now'
+    assert_success
+    assert_equal "$(last_roles a)" "user,assistant,user"
+    run --separate-stderr flexiai chat --load "$TEST_HOME/none.json" <<<'now'
+    assert_failure 66
+    echo 'not json' >"$TEST_HOME/bad.json"
+    run flexiai chat --load "$TEST_HOME/bad.json" <<<'now'
+    assert_failure 65
+}
+
+@test "--session keeps the conversation and resumes it" {
+    run flexiai chat --session work <<<'one'
+    assert_success
+    f=$XDG_DATA_HOME/flexiai/sessions/work.json
+    [ -f "$f" ]
+    assert_equal "$(stat -c %a "$f")" 600
+    assert_equal "$(stat -c %a "$XDG_DATA_HOME/flexiai/sessions")" 700
+    assert_equal "$(stat -c %a "$XDG_DATA_HOME/flexiai")" 700
+    assert_equal "$(jq length "$f")" 2
+    run flexiai chat --session work <<<'two'
+    assert_success
+    assert_equal "$(last_roles a)" "user,assistant,user"
+    assert_equal "$(jq -r '[.[].content] | join(",")' "$f")" "one,one,two,two"
+    # no temporary files are left behind
+    assert_equal "$(ls "$XDG_DATA_HOME/flexiai/sessions")" "work.json"
+    # the same JSON complete --messages takes
+    run flexiai complete -p a --messages "$f" --no-stream "three" </dev/null
+    assert_success
+}
+
+@test "--session rejects names with '/' or a leading '.'" {
+    for name in a/b ../x .hidden ""; do
+        run --separate-stderr flexiai chat --session "$name" </dev/null
+        assert_failure 64
+        [[ "$stderr" == "flexiai: bad session name"* ]]
+    done
+}
+
+@test "/exit stops reading input" {
+    run flexiai chat <<<$'one\n/exit\ntwo'
+    assert_success
+    assert_output "one"
+    assert_equal "$(mock_count a)" 1
+}
+
+@test "configuration errors exit 78, bad flags 64" {
+    printf '[defaults]\ntemperature = hot\n' | write_config
+    run --separate-stderr flexiai chat </dev/null
+    assert_failure 78
+    [[ "$stderr" == "flexiai: "* ]]
+    run flexiai chat -c "$TEST_HOME/missing.ini" </dev/null
+    assert_failure 78
+    provider_section a openai a | write_config
+    run flexiai chat -p nope </dev/null
+    assert_failure 64
+    run flexiai chat --bogus </dev/null
+    assert_failure 64
+    run flexiai chat -t 9 </dev/null
+    assert_failure 64
+    run flexiai chat extra </dev/null
+    assert_failure 64
+}
+
+@test "--help and --version (with readline's version)" {
+    run flexiai chat --help
+    assert_success
+    assert_line --partial "usage: flexiai chat"
+    assert_line --partial "--session NAME"
+    run flexiai chat -V
+    assert_success
+    assert_output --regexp 'readline/[0-9]+\.[0-9]+'
+}
+
+@test "empty input exits 0 and prints nothing" {
+    run --separate-stderr flexiai chat </dev/null
+    assert_success
+    assert_output ""
+    assert_equal "$stderr" ""
+}
