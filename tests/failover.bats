@@ -9,16 +9,16 @@ setup() {
     write_base
 }
 
-write_base() { # extra [failover]/[breaker] lines on stdin
+write_base() { # extra [failover] lines as arguments
     {
         printf '[failover]\nretries = 1\nbackoff_base = 0.01\nbackoff_max = 0.05\n'
-        printf '[breaker]\nfailure_threshold = 5\nrecovery_timeout = 60\n'
-        cat
-        printf '\n'
+        local line
+        for line in "$@"; do printf '%s\n' "$line"; done
+        printf '[breaker]\nfailure_threshold = 5\nrecovery_timeout = 60\n\n'
         provider_section primary openai p1 "priority = 1"
         provider_section secondary anthropic s1 "priority = 2"
     } | write_config
-} </dev/null
+}
 
 state_file() { echo "$XDG_STATE_HOME/flexiai/breakers/$1.json"; }
 state_of() { jq -r .state "$(state_file "$1")"; }
@@ -87,7 +87,7 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
 }
 
 @test "failover_on_bad_request = yes lets the next provider try" {
-    printf 'failover_on_bad_request = yes\n' | write_base
+    write_base "failover_on_bad_request = yes"
     mock_script p1 "status=422"
     run flexiai complete "hi" </dev/null
     assert_success
@@ -171,12 +171,14 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     for i in 1 2 3 4 5; do flexiai complete "x" </dev/null >/dev/null; done
     assert_equal "$(state_of primary)" "open"
     mock_reset
-    mock_script p1 "wait_ms=300"
+    mock_script p1 "wait_ms=2500"   # the probe is still running when the others decide
     sleep 1.1
+    pids=
     for i in $(seq 1 50); do
         flexiai complete "job $i" </dev/null >"$TEST_HOME/out.$i" 2>&1 &
+        pids="$pids $!"
     done
-    wait
+    wait $pids
     assert_equal "$(mock_count p1)" 1
     for i in $(seq 1 50); do
         assert_equal "$(cat "$TEST_HOME/out.$i")" "job $i"
@@ -189,10 +191,11 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     mock_script p1 "status=503"
     for i in 1 2 3 4 5; do flexiai complete "x" </dev/null >/dev/null; done
     mock_reset
-    mock_script p1 "wait_ms=500"
+    mock_script p1 "wait_ms=2500"
     sleep 1.1
-    for i in $(seq 1 30); do flexiai complete "j" </dev/null >/dev/null 2>&1 & done
-    wait
+    pids=
+    for i in $(seq 1 30); do flexiai complete "j" </dev/null >/dev/null 2>&1 & pids="$pids $!"; done
+    wait $pids
     assert_equal "$(mock_count p1)" 3
 }
 
@@ -211,8 +214,9 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
 @test "200 concurrent processes each recording a failure leave the count exactly right" {
     sed -i 's/^failure_threshold = 5/failure_threshold = 1000/; s/^retries = 1/retries = 0/' "$CONFIG"
     mock_script p1 "status=500"
-    for i in $(seq 1 200); do flexiai complete "x" </dev/null >/dev/null 2>&1 & done
-    wait
+    pids=
+    for i in $(seq 1 200); do flexiai complete "x" </dev/null >/dev/null 2>&1 & pids="$pids $!"; done
+    wait $pids
     assert_equal "$(failures_of primary)" 200
     assert_equal "$(mock_count p1)" 200
 }
@@ -254,23 +258,23 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
 
 @test "a stream dropped after some text is continued by the next provider" {
     mock_script p1 "truncate_after=2,chunks=4"
-    mock_script s1 "reply=gamma delta"
-    run --separate-stderr flexiai complete --stream "alpha beta ignored words" </dev/null
+    mock_script s1 "reply=%20cccc dddd"
+    run --separate-stderr flexiai complete --stream "aaaa bbbb xxxx yyyy" </dev/null
     assert_success
-    assert_output "alpha beta gamma delta"
+    assert_output "aaaa bbbb cccc dddd"
     body=$(mock_last_body s1)
     assert_equal "$(jq -r '.messages[-2].role' <<<"$body")" "assistant"
-    assert_equal "$(jq -r '.messages[-2].content' <<<"$body")" "alpha beta "
-    run flexiai complete --stream --json "alpha beta ignored words" </dev/null
+    assert_equal "$(jq -r ".messages[-2].content" <<<"$body")" "aaaa bbbb"
+    run flexiai complete --stream --json "aaaa bbbb xxxx yyyy" </dev/null
     assert_equal "$(jq -r '[.attempts[].continuation] | join(",")' <<<"$output")" "false,true"
-    assert_equal "$(jq -r .text <<<"$output")" "alpha beta gamma delta"
+    assert_equal "$(jq -r .text <<<"$output")" "aaaa bbbb cccc dddd"
 }
 
 @test "--on-stream-error=fail keeps the partial text and exits 75" {
     mock_script p1 "truncate_after=2,chunks=4"
-    run --separate-stderr flexiai complete --stream --on-stream-error=fail "alpha beta ignored words" </dev/null
+    run --separate-stderr flexiai complete --stream --on-stream-error=fail "aaaa bbbb xxxx yyyy" </dev/null
     assert_failure 75
-    assert_output "alpha beta "
+    assert_output "aaaa bbbb"
     assert_equal "$(mock_count s1)" 0
 }
 

@@ -59,7 +59,7 @@ teardown() { teardown_env; }
 # start_mockllm [--script NAME=SPEC ...]: sets MOCK_PORT, MOCK_URL
 start_mockllm() {
     [ -x "$MOCKLLM" ] || { echo "mockllm not built: $MOCKLLM" >&2; return 1; }
-    "$MOCKLLM" --quiet --port-file "$TEST_HOME/mock.port" "$@" >/dev/null 2>"$TEST_HOME/mock.err" &
+    "$MOCKLLM" --quiet --port-file "$TEST_HOME/mock.port" "$@" >/dev/null 2>"$TEST_HOME/mock.err" 3>&- &
     MOCK_PID=$!
     local i
     for i in $(seq 1 200); do
@@ -112,7 +112,7 @@ start_redis() {
     command -v "$server" >/dev/null || { echo "redis-server not found" >&2; return 1; }
     REDIS_PORT=$(dead_port)
     "$server" --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-        --daemonize no --dir "$TEST_HOME" "$@" >"$TEST_HOME/redis.log" 2>&1 &
+        --daemonize no --dir "$TEST_HOME" "$@" >"$TEST_HOME/redis.log" 2>&1 3>&- &
     REDIS_PID=$!
     local i
     for i in $(seq 1 200); do
@@ -121,4 +121,165 @@ start_redis() {
     done
     echo "redis-server did not start" >&2
     return 1
+}
+
+# ---- Redis helpers (tests/redis.bats) --------------------------------------
+
+# redis_cli ARGS...: redis-cli against the server of start_redis
+redis_cli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# start_redis_on PORT [extra redis-server args]: (re)start redis-server on a
+# given port (e.g. the one a previous start_redis picked); sets REDIS_PID
+start_redis_on() {
+    local port=$1
+    shift
+    REDIS_PORT=$port
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --dir "$TEST_HOME" "$@" >>"$TEST_HOME/redis.log" 2>&1 3>&- &
+    REDIS_PID=$!
+    local i
+    for i in $(seq 1 200); do
+        redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+        sleep 0.02
+    done
+    echo "redis-server did not start on port $port" >&2
+    return 1
+}
+
+# stop_redis: kill the server of start_redis and wait until it is gone
+stop_redis() {
+    [ -n "${REDIS_PID:-}" ] || return 0
+    kill "$REDIS_PID" 2>/dev/null
+    wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+    return 0
+}
+
+# start_redis_unix: redis-server on a unix socket only (no TCP); sets
+# REDIS_SOCK and REDIS_PID
+start_redis_unix() {
+    command -v redis-server >/dev/null || { echo "redis-server not found" >&2; return 1; }
+    REDIS_SOCK=$TEST_HOME/redis.sock
+    redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
+        --save '' --appendonly no --daemonize no --dir "$TEST_HOME" \
+        >"$TEST_HOME/redis.log" 2>&1 3>&- &
+    REDIS_PID=$!
+    local i
+    for i in $(seq 1 200); do
+        redis-cli -s "$REDIS_SOCK" ping 2>/dev/null | grep -q PONG && return 0
+        sleep 0.02
+    done
+    echo "redis-server (unix socket) did not start" >&2
+    return 1
+}
+
+# start_redis_auth DEFAULT_PASSWORD USER USER_PASSWORD: redis-server on TCP
+# with requirepass for the default user and an ACL user allowed everything;
+# sets REDIS_PORT and REDIS_PID
+start_redis_auth() {
+    command -v redis-server >/dev/null || { echo "redis-server not found" >&2; return 1; }
+    REDIS_PORT=$(dead_port)
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --dir "$TEST_HOME" --requirepass "$1" \
+        --user "$2" on ">$3" '~*' '&*' '+@all' >"$TEST_HOME/redis.log" 2>&1 3>&- &
+    REDIS_PID=$!
+    local i
+    for i in $(seq 1 200); do
+        redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$1" ping 2>/dev/null | grep -q PONG && return 0
+        sleep 0.02
+    done
+    echo "redis-server (auth) did not start" >&2
+    return 1
+}
+
+# wait_numsub CHANNEL N [redis-cli args]: wait (up to 10 s) until CHANNEL
+# has N subscribers
+wait_numsub() {
+    local ch=$1 n=$2 i
+    shift 2
+    for i in $(seq 1 500); do
+        [ "$(redis-cli -p "$REDIS_PORT" "$@" --raw PUBSUB NUMSUB "$ch" 2>/dev/null | sed -n 2p)" = "$n" ] && return 0
+        sleep 0.02
+    done
+    echo "channel $ch never had $n subscribers" >&2
+    return 1
+}
+
+# start_subscriber FILE [CHANNEL]: redis-cli SUBSCRIBE in the background,
+# raw replies to FILE (payloads are the lines starting with '{'); waits
+# until it is subscribed.  Adds its pid to BG_PIDS (see kill_bg).
+start_subscriber() {
+    local ch=${2:-flexiai:events}
+    redis-cli -p "$REDIS_PORT" --raw SUBSCRIBE "$ch" >"$1" 2>&1 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    wait_numsub "$ch" 1
+}
+
+# wait_lines FILE PATTERN N: wait (up to 10 s) until FILE has at least N
+# lines matching the extended regex PATTERN
+wait_lines() {
+    local i
+    for i in $(seq 1 500); do
+        [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+        sleep 0.02
+    done
+    echo "$1 never had $3 lines matching $2; it has:" >&2
+    cat "$1" >&2
+    return 1
+}
+
+# kill_bg: end the background processes recorded in BG_PIDS
+kill_bg() {
+    local p
+    for p in ${BG_PIDS:-}; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    BG_PIDS=
+    return 0
+}
+
+# start_blackhole MODE: a loopback TCP port that never answers; sets
+# BLACKHOLE_PORT and adds the server's pid to BG_PIDS.
+#   silent:  accepts every connection and never sends a byte
+#   backlog: listens with a full accept queue and never accepts, so a new
+#            connection is never established (its SYNs are dropped)
+start_blackhole() {
+    local f=$TEST_HOME/blackhole.port
+    rm -f "$f"
+    python3 -c '
+import os, socket, sys, time
+mode, f = sys.argv[1], sys.argv[2]
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+port = s.getsockname()[1]
+keep = []
+if mode == "silent":
+    s.listen(128)
+else:
+    s.listen(0)
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        keep.append(c)
+    time.sleep(0.2)
+with open(f + ".tmp", "w") as out:
+    out.write(str(port))
+os.rename(f + ".tmp", f)
+while True:
+    if mode == "silent":
+        c, _ = s.accept()
+        keep.append(c)
+    else:
+        time.sleep(3600)
+' "$1" "$f" >/dev/null 2>&1 3>&- &
+    BG_PIDS="${BG_PIDS:-} $!"
+    local i
+    for i in $(seq 1 200); do
+        [ -s "$f" ] && break
+        sleep 0.02
+    done
+    BLACKHOLE_PORT=$(cat "$f" 2>/dev/null)
+    [ -n "$BLACKHOLE_PORT" ]
 }

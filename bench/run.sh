@@ -1,0 +1,484 @@
+#!/bin/sh
+# make bench: speed and memory of flexiai against references measured in the
+# same run (see /work/shared/TESTING.md, "Performance").  Every comparison is
+# interleaved (the commands take turns, the first one alternating each round)
+# and quotes medians.  Nothing here talks to the internet: mockllm plays the
+# providers and a redis-server started here plays Redis, both on loopback.
+#
+#   sh bench/run.sh BUILDDIR        (what `make bench` runs)
+#
+# Environment: FX_BENCH_ROUNDS (rounds per comparison, default 200),
+# FX_BENCH_EVENTS (watch events, default 200), FX_BENCH_KEEP=1 (keep the
+# temporary directory and print its name).
+# Exit status: 0 when every target is met, 1 when one is missed, 2 when the
+# benchmark could not run (missing tool, failed command).
+set -eu
+
+top=$(cd "${1:-.}" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
+ROUNDS=${FX_BENCH_ROUNDS:-200}
+EVENTS=${FX_BENCH_EVENTS:-200}
+WARMUP=10
+
+die() {
+    printf 'bench: %s\n' "$*" >&2
+    exit 2
+}
+
+# ---- tools -----------------------------------------------------------------
+need() { # need PROGRAM DEBIAN-PACKAGE
+    command -v "$1" >/dev/null 2>&1 ||
+        die "'$1' not found: apt-get install -y $2"
+}
+need curl curl
+need wrk wrk
+need redis-server redis-server
+need redis-cli redis-tools
+need /usr/bin/time time
+need cc gcc
+need pkg-config pkg-config
+need jq jq
+need awk mawk
+need sort coreutils
+need mkfifo coreutils
+need ldd libc-bin
+for pc in libcurl libcjson hiredis inih; do
+    pkg-config --exists "$pc" ||
+        die "pkg-config cannot find $pc (apt-get install -y libcurl4-openssl-dev libcjson-dev libhiredis-dev libinih-dev)"
+done
+
+FLEXIAI=$top/cmd/flexiai
+MOCKLLM=$top/tests/mockllm/mockllm
+for f in "$FLEXIAI" "$top/cmd/flexiai-complete" "$top/cmd/flexiai-breaker"; do
+    [ -x "$f" ] || die "$f is not built (run make first)"
+done
+[ -x "$MOCKLLM" ] ||
+    die "$MOCKLLM is not built (needs libmicrohttpd: apt-get install -y libmicrohttpd-dev, then configure again)"
+[ -f "$top/lib/.libs/libfx.a" ] || die "$top/lib/.libs/libfx.a is not built"
+CURL=$(command -v curl)
+
+# ---- temporary directory, background processes -----------------------------
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/flexiai-bench.XXXXXX")
+pids=
+cleanup() {
+    st=$?
+    for p in $pids; do
+        kill "$p" 2>/dev/null || :
+    done
+    for p in $pids; do
+        wait "$p" 2>/dev/null || :
+    done
+    if [ "${FX_BENCH_KEEP:-0}" = 1 ]; then
+        printf 'bench: temporary files kept in %s\n' "$tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+    exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# everything flexiai and curl keep or read goes to the temporary directory
+export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" \
+    XDG_STATE_HOME="$tmp/state" XDG_DATA_HOME="$tmp/home/.local/share" \
+    XDG_CACHE_HOME="$tmp/home/.cache"
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
+export FX_TEST_SYSCONF="$tmp/none.ini" # no /etc/flexiai
+for v in $(env | sed -n 's/^\(FLEXIAI_[A-Za-z0-9_]*\)=.*/\1/p'); do
+    unset "$v"
+done
+unset OPENAI_API_KEY OPENAI_BASE_URL ANTHROPIC_API_KEY GEMINI_API_KEY \
+    GOOGLE_API_KEY http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY \
+    all_proxy NO_COLOR || :
+export LC_ALL=C
+
+# ---- output helpers --------------------------------------------------------
+summary=$tmp/summary
+: >"$summary"
+failed=0
+section() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+say() { printf '$ %s\n' "$*"; }
+# record SECTION FIGURE VALUE TARGET RESULT
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$summary"; }
+# check_le SECTION FIGURE VALUE LIMIT UNIT / check_ge ...: PASS or FAIL line
+check() {
+    op=$1 sec=$2 fig=$3 val=$4 lim=$5 unit=$6
+    if awk -v v="$val" -v l="$lim" -v op="$op" \
+        'BEGIN { exit !((op == "le" && v + 0 <= l + 0) || (op == "ge" && v + 0 >= l + 0)) }'; then
+        res=PASS
+    else
+        res=FAIL
+        failed=$((failed + 1))
+    fi
+    sym='<='
+    [ "$op" = ge ] && sym='>='
+    printf '%s  %s: %s%s (target %s %s%s)\n' "$res" "$fig" "$val" "$unit" "$sym" "$lim" "$unit"
+    record "$sec" "$fig" "$val$unit" "$sym $lim$unit" "$res"
+}
+check_le() { check le "$@"; }
+check_ge() { check ge "$@"; }
+info() { # info SECTION FIGURE VALUE
+    printf 'info  %s: %s\n' "$2" "$3"
+    record "$1" "$2" "$3" "-" "info"
+}
+# field FILE LINE-TAG KEY: a key=value figure from abrun's output
+field() {
+    awk -v tag="$2" -v k="$3" '$1 == tag {
+        for (i = 2; i <= NF; i++) { n = index($i, "="); if (substr($i, 1, n - 1) == k) print substr($i, n + 1) } }' "$1"
+}
+calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
+ms() { calc "$1 / 1000" 3; } # microseconds -> milliseconds
+
+# ---- helper programs -------------------------------------------------------
+section "building the helpers (bench/*.c)"
+CFLAGS_BENCH="-O2 -g -Wall -Wextra"
+say "cc $CFLAGS_BENCH -o abrun $src/bench/abrun.c"
+cc $CFLAGS_BENCH -o "$tmp/abrun" "$src/bench/abrun.c" || die "cannot build abrun"
+say "cc $CFLAGS_BENCH -o stamp $src/bench/stamp.c"
+cc $CFLAGS_BENCH -o "$tmp/stamp" "$src/bench/stamp.c" || die "cannot build stamp"
+libs=$(pkg-config --libs libcurl libcjson hiredis inih)
+say "cc $CFLAGS_BENCH -I $src/lib -I $top -o parse-sse $src/bench/parse-sse.c $top/lib/.libs/libfx.a $libs -lm"
+cc $CFLAGS_BENCH -I "$src/lib" -I "$top" -o "$tmp/parse-sse" "$src/bench/parse-sse.c" \
+    "$top/lib/.libs/libfx.a" $libs -lm || die "cannot build parse-sse"
+ABRUN=$tmp/abrun
+STAMP=$tmp/stamp
+
+# ---- mockllm ---------------------------------------------------------------
+"$MOCKLLM" --quiet --port-file "$tmp/mock.port" \
+    --script 'failing=status=503' >/dev/null 2>"$tmp/mock.err" &
+pids="$pids $!"
+i=0
+while [ ! -s "$tmp/mock.port" ] && [ $i -lt 250 ]; do
+    sleep 0.02
+    i=$((i + 1))
+done
+[ -s "$tmp/mock.port" ] || die "mockllm did not start: $(cat "$tmp/mock.err")"
+MOCK=http://127.0.0.1:$(cat "$tmp/mock.port")
+mock_count() { "$CURL" -sf "$MOCK/_control/log/$1" | jq -r .count; }
+printf 'mockllm on %s (%s)\n' "$MOCK" "$MOCKLLM"
+
+# provider_ini NAME ROUTE-URL: an OpenAI-format provider section
+provider_ini() {
+    printf '[provider.%s]\ntype = openai\nmodel = gpt-4o-mini\nbase_url = %s\napi_key = KEY\n\n' "$1" "$2"
+}
+# write_ini FILE: stdin to a 0600 configuration file
+write_ini() {
+    cat >"$1"
+    chmod 600 "$1"
+}
+
+PROMPT="Say hello to the benchmark"
+
+# ===========================================================================
+section "1. flexiai complete vs curl, same request to the same mockllm route"
+{
+    printf '[failover]\nretries = 0\n\n'
+    provider_ini primary "$MOCK/p/primary/v1"
+} | write_ini "$tmp/s1.ini"
+export FLEXIAI_CONFIG="$tmp/s1.ini"
+"$FLEXIAI" complete "$PROMPT" </dev/null >"$tmp/s1.out" 2>"$tmp/s1.err" ||
+    die "flexiai complete failed: $(cat "$tmp/s1.err")"
+# the exact body flexiai sent, for curl to send too
+body=$("$CURL" -sf "$MOCK/_control/log/primary" | jq -r .last_body)
+[ -n "$body" ] && [ "$body" != null ] || die "no body in the mockllm log"
+URL1=$MOCK/p/primary/v1/chat/completions
+printf 'request body (as flexiai sent it): %s\n' "$body"
+printf 'flexiai-complete shared libraries: %s\n' \
+    "$(ldd "$top/cmd/flexiai-complete" | awk '{print $1}' | tr '\n' ' ')"
+printf 'curl shared libraries: %s\n' "$(ldd "$CURL" | wc -l) (libcurl, TLS, HTTP/2, ...)"
+printf 'note: flexiai and flexiai-complete link lib/ statically but libcurl, cJSON, hiredis and inih dynamically;\n'
+printf '      `flexiai complete` is two images: the front execs flexiai-complete.\n'
+before=$(mock_count primary)
+say "abrun -n $ROUNDS -w $WARMUP -- \\"
+say "  curl -sS --fail -X POST -H 'Authorization: Bearer KEY' -H 'Content-Type: application/json' --data-binary '$body' $URL1 ::: \\"
+say "  flexiai complete '$PROMPT' ::: flexiai-complete '$PROMPT'     (stdin, stdout: /dev/null)"
+"$ABRUN" -n "$ROUNDS" -w "$WARMUP" -o "$tmp/s1.tsv" -e "$tmp/s1.err" -- \
+    "$CURL" -sS --fail -X POST -H "Authorization: Bearer KEY" \
+    -H "Content-Type: application/json" --data-binary "$body" "$URL1" ::: \
+    "$FLEXIAI" complete "$PROMPT" ::: \
+    "$top/cmd/flexiai-complete" "$PROMPT" >"$tmp/s1.txt" ||
+    die "section 1 runs failed: $(tail -5 "$tmp/s1.err")"
+cat "$tmp/s1.txt"
+after=$(mock_count primary)
+[ $((after - before)) -eq $((3 * (ROUNDS + WARMUP))) ] ||
+    die "mockllm counted $((after - before)) requests, expected $((3 * (ROUNDS + WARMUP)))"
+c_med=$(field "$tmp/s1.txt" cmd0 wall_med_us)
+f_med=$(field "$tmp/s1.txt" cmd1 wall_med_us)
+d_med=$(field "$tmp/s1.txt" cmd2 wall_med_us)
+ratio1=$(calc "$f_med / $c_med")
+printf 'median wall: curl %s ms, flexiai complete %s ms, flexiai-complete (no front) %s ms\n' \
+    "$(ms "$c_med")" "$(ms "$f_med")" "$(ms "$d_med")"
+printf 'median of per-round ratios: flexiai complete / curl %s, flexiai-complete / curl %s\n' \
+    "$(field "$tmp/s1.txt" ratio1 pair_med)" "$(field "$tmp/s1.txt" ratio2 pair_med)"
+info 1 "curl median wall" "$(ms "$c_med") ms"
+info 1 "flexiai complete median wall" "$(ms "$f_med") ms"
+info 1 "flexiai-complete (no front exec) median wall" "$(ms "$d_med") ms"
+info 1 "median CPU user+sys curl / flexiai complete" \
+    "$(ms "$(field "$tmp/s1.txt" cmd0 cpu_med_us)") / $(ms "$(field "$tmp/s1.txt" cmd1 cpu_med_us)") ms"
+check_le 1 "wall ratio flexiai complete / curl" "$ratio1" 1.05 ""
+info 1 "wall ratio flexiai-complete (no front) / curl" "$(calc "$d_med / $c_med")"
+c_rss=$(field "$tmp/s1.txt" cmd0 rss_med_kb)
+f_rss=$(field "$tmp/s1.txt" cmd1 rss_med_kb)
+# cross-check of peak RSS with GNU time, alternating
+: >"$tmp/s1.time"
+say "/usr/bin/time -f %M curl ... / /usr/bin/time -f %M flexiai complete ... (9 each, alternating)"
+for i in 1 2 3 4 5 6 7 8 9; do
+    /usr/bin/time -a -o "$tmp/s1.time.c" -f %M "$CURL" -sS --fail -X POST \
+        -H "Authorization: Bearer KEY" -H "Content-Type: application/json" \
+        --data-binary "$body" "$URL1" </dev/null >/dev/null
+    /usr/bin/time -a -o "$tmp/s1.time.f" -f %M "$FLEXIAI" complete "$PROMPT" </dev/null >/dev/null
+done
+t_c=$(sort -n "$tmp/s1.time.c" | sed -n 5p)
+t_f=$(sort -n "$tmp/s1.time.f" | sed -n 5p)
+printf 'peak RSS (median, KiB): wait4 in abrun: curl %s, flexiai %s; /usr/bin/time %%M: curl %s, flexiai %s\n' \
+    "$c_rss" "$f_rss" "$t_c" "$t_f"
+info 1 "peak RSS curl (median, wait4 / time %M)" "$c_rss / $t_c KiB"
+check_le 1 "peak RSS flexiai complete (median)" "$f_rss" "$c_rss" " KiB"
+
+# ===========================================================================
+section "2. streaming parse cost: 100000-chunk OpenAI SSE stream"
+yes 'lorem ipsum dolor sit amet' | tr '\n' ' ' | head -c 400000 >"$tmp/reply.txt" || :
+[ "$(wc -c <"$tmp/reply.txt")" -eq 400000 ] || die "cannot make the reply text"
+say "curl -X POST --data-binary 'chunks=100000,reply=<400000 bytes of lorem ipsum>' $MOCK/_control/script/stream"
+{
+    printf 'chunks=100000,reply='
+    cat "$tmp/reply.txt"
+} | "$CURL" -sf --data-binary @- "$MOCK/_control/script/stream" >/dev/null ||
+    die "cannot script the stream route"
+sbody='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}}'
+say "curl -sS --fail -N -H 'Authorization: Bearer KEY' -H 'Content-Type: application/json' --data-binary '$sbody' $MOCK/p/stream/v1/chat/completions -o stream.sse"
+"$CURL" -sS --fail -N -H "Authorization: Bearer KEY" -H "Content-Type: application/json" \
+    --data-binary "$sbody" "$MOCK/p/stream/v1/chat/completions" -o "$tmp/stream.sse" ||
+    die "cannot fetch the stream"
+nev=$(grep -c '^data: ' "$tmp/stream.sse")
+printf 'captured %s bytes, %s SSE events\n' "$(wc -c <"$tmp/stream.sse")" "$nev"
+say "parse-sse stream.sse 16384 5"
+"$tmp/parse-sse" "$tmp/stream.sse" 16384 5 >"$tmp/s2.txt" || die "parse-sse failed"
+cat "$tmp/s2.txt"
+per=$(awk '{ for (i = 1; i <= NF; i++) { n = index($i, "="); if (substr($i, 1, n - 1) == "median_per_event_ns") print substr($i, n + 1) } }' "$tmp/s2.txt")
+sse_only=$(awk '{ for (i = 1; i <= NF; i++) { n = index($i, "="); if (substr($i, 1, n - 1) == "sse_only_median_per_event_ns") print substr($i, n + 1) } }' "$tmp/s2.txt")
+info 2 "fx_sse_feed alone, CPU per event (median of 5)" "$(calc "$sse_only / 1000" 3) us"
+check_le 2 "fx_sse_feed + openai parse_event, CPU per chunk (median of 5, 16 KiB pieces)" \
+    "$(calc "$per / 1000" 3)" 5 " us"
+
+# end to end: the real process
+{
+    printf '[failover]\nretries = 0\n\n'
+    provider_ini stream "$MOCK/p/stream/v1"
+} | write_ini "$tmp/s2.ini"
+say "FLEXIAI_CONFIG=s2.ini /usr/bin/time -f '%e %U %S %M' flexiai complete --stream x >/dev/null"
+FLEXIAI_CONFIG=$tmp/s2.ini /usr/bin/time -o "$tmp/s2.time" -f '%e %U %S %M' \
+    "$FLEXIAI" complete --stream x </dev/null >/dev/null 2>"$tmp/s2.err" ||
+    die "flexiai complete --stream failed: $(cat "$tmp/s2.err")"
+read -r e2e_wall e2e_user e2e_sys e2e_rss <"$tmp/s2.time"
+say "/usr/bin/time -f '%e %U %S %M' curl -sS --fail -N ... -o /dev/null   (reference: the same stream, not parsed)"
+/usr/bin/time -o "$tmp/s2c.time" -f '%e %U %S %M' "$CURL" -sS --fail -N \
+    -H "Authorization: Bearer KEY" -H "Content-Type: application/json" \
+    --data-binary "$sbody" "$MOCK/p/stream/v1/chat/completions" -o /dev/null ||
+    die "curl stream failed"
+read -r c2_wall c2_user c2_sys c2_rss <"$tmp/s2c.time"
+printf 'flexiai complete --stream: wall %ss user %ss sys %ss peak RSS %s KiB\n' "$e2e_wall" "$e2e_user" "$e2e_sys" "$e2e_rss"
+printf 'curl (reference):          wall %ss user %ss sys %ss peak RSS %s KiB\n' "$c2_wall" "$c2_user" "$c2_sys" "$c2_rss"
+info 2 "flexiai complete --stream end to end: (user+sys) per chunk" \
+    "$(calc "($e2e_user + $e2e_sys) * 1e6 / 100000" 2) us (user ${e2e_user}s sys ${e2e_sys}s, wall ${e2e_wall}s, RSS ${e2e_rss} KiB)"
+info 2 "curl on the same stream (reference): (user+sys) per chunk" \
+    "$(calc "($c2_user + $c2_sys) * 1e6 / 100000" 2) us (RSS ${c2_rss} KiB)"
+
+# ===========================================================================
+section "3. failover cost: dead primary (connection refused) vs direct secondary"
+DEAD=$("$STAMP" freeport)
+{
+    printf '[failover]\nretries = 0\n\n[breaker]\nfailure_threshold = 1000000\n\n'
+    provider_ini primary "http://127.0.0.1:$DEAD/v1"
+    provider_ini secondary "$MOCK/p/secondary/v1"
+} | write_ini "$tmp/s3.ini"
+export FLEXIAI_CONFIG="$tmp/s3.ini"
+st3=$tmp/state3 st3open=$tmp/state3open
+mkdir -p "$st3" "$st3open"
+say "XDG_STATE_HOME=state3open flexiai breaker open primary"
+XDG_STATE_HOME=$st3open "$FLEXIAI" breaker open primary >/dev/null ||
+    die "flexiai breaker open failed"
+before=$(mock_count secondary)
+say "abrun -n $ROUNDS -w $WARMUP -- \\"
+say "  flexiai complete -p secondary '$PROMPT' ::: \\"
+say "  flexiai complete '$PROMPT'   (primary: 127.0.0.1:$DEAD, nothing listens) ::: \\"
+say "  XDG_STATE_HOME=state3open flexiai complete '$PROMPT'   (primary's breaker open)"
+"$ABRUN" -n "$ROUNDS" -w "$WARMUP" -o "$tmp/s3.tsv" -e "$tmp/s3.err" -- \
+    XDG_STATE_HOME="$st3" "$FLEXIAI" complete -p secondary "$PROMPT" ::: \
+    XDG_STATE_HOME="$st3" "$FLEXIAI" complete "$PROMPT" ::: \
+    XDG_STATE_HOME="$st3open" "$FLEXIAI" complete "$PROMPT" >"$tmp/s3.txt" ||
+    die "section 3 runs failed: $(tail -5 "$tmp/s3.err")"
+cat "$tmp/s3.txt"
+after=$(mock_count secondary)
+[ $((after - before)) -eq $((3 * (ROUNDS + WARMUP))) ] ||
+    die "secondary got $((after - before)) requests, expected $((3 * (ROUNDS + WARMUP)))"
+# every failover run must really have tried the dead primary
+fc=$(XDG_STATE_HOME=$st3 "$FLEXIAI" breaker status --json primary | jq -r '.[0].failure_count')
+fs=$(XDG_STATE_HOME=$st3 "$FLEXIAI" breaker status --json primary | jq -r '.[0].state')
+os=$(XDG_STATE_HOME=$st3open "$FLEXIAI" breaker status --json primary | jq -r '.[0].state')
+printf 'primary breaker after the runs: %s with %s failures (expected closed, %s); open variant: %s\n' \
+    "$fs" "$fc" $((ROUNDS + WARMUP)) "$os"
+[ "$fs" = closed ] && [ "$fc" -eq $((ROUNDS + WARMUP)) ] && [ "$os" = open ] ||
+    die "the failover runs did not all try the primary, or the open breaker closed"
+s_med=$(field "$tmp/s3.txt" cmd0 wall_med_us)
+fo_med=$(field "$tmp/s3.txt" cmd1 wall_med_us)
+op_med=$(field "$tmp/s3.txt" cmd2 wall_med_us)
+printf 'median wall: direct secondary %s ms, failover %s ms, breaker open %s ms\n' \
+    "$(ms "$s_med")" "$(ms "$fo_med")" "$(ms "$op_med")"
+printf 'median of per-round figures: failover/direct %s, open-breaker - direct %s us\n' \
+    "$(field "$tmp/s3.txt" ratio1 pair_med)" "$(field "$tmp/s3.txt" ratio2 diff_pair_med_us)"
+info 3 "direct secondary / failover / open breaker median wall" \
+    "$(ms "$s_med") / $(ms "$fo_med") / $(ms "$op_med") ms"
+check_le 3 "wall ratio failover (dead primary) / direct secondary" "$(calc "$fo_med / $s_med")" 1.2 ""
+check_le 3 "open-breaker overhead: median(open) - median(direct)" \
+    "$(ms "$(calc "$op_med - $s_med" 1)")" 0.5 " ms"
+
+# ===========================================================================
+section "4. Redis store vs file store"
+RPORT=$("$STAMP" freeport)
+say "redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no"
+redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
+pids="$pids $!"
+i=0
+until redis-cli -p "$RPORT" ping 2>/dev/null | grep -q PONG; do
+    i=$((i + 1))
+    [ $i -lt 250 ] || die "redis-server did not start: $(tail -3 "$tmp/redis.log")"
+    sleep 0.02
+done
+REDIS_URL=redis://127.0.0.1:$RPORT
+sync_redis() { printf '[sync]\nbackend = redis\nredis_url = %s\n\n' "$REDIS_URL"; }
+common4() { printf '[failover]\nretries = 0\n\n[breaker]\nfailure_threshold = 1000000\n\n'; }
+{ common4; provider_ini primary "$MOCK/p/primary/v1"; } | write_ini "$tmp/s4a-file.ini"
+{ common4; sync_redis; provider_ini primary "$MOCK/p/primary/v1"; } | write_ini "$tmp/s4a-redis.ini"
+{ common4; provider_ini failing "$MOCK/p/failing/v1"; provider_ini secondary "$MOCK/p/secondary/v1"; } |
+    write_ini "$tmp/s4b-file.ini"
+{ common4; sync_redis; provider_ini failing "$MOCK/p/failing/v1"; provider_ini secondary "$MOCK/p/secondary/v1"; } |
+    write_ini "$tmp/s4b-redis.ini"
+unset FLEXIAI_CONFIG
+st4=$tmp/state4
+mkdir -p "$st4"
+for variant in a b; do
+    if [ $variant = a ]; then
+        what="each request: one breaker load, success on the first provider, no write"
+    else
+        what="each request: primary answers 503 (failure written), secondary answers"
+    fi
+    printf '\nvariant %s: %s\n' "$variant" "$what"
+    say "abrun -n $ROUNDS -w $WARMUP -- FLEXIAI_CONFIG=s4$variant-file.ini flexiai complete '$PROMPT' ::: FLEXIAI_CONFIG=s4$variant-redis.ini flexiai complete '$PROMPT'"
+    "$ABRUN" -n "$ROUNDS" -w "$WARMUP" -o "$tmp/s4$variant.tsv" -e "$tmp/s4$variant.err" -- \
+        XDG_STATE_HOME="$st4" FLEXIAI_CONFIG="$tmp/s4$variant-file.ini" "$FLEXIAI" complete "$PROMPT" ::: \
+        XDG_STATE_HOME="$st4" FLEXIAI_CONFIG="$tmp/s4$variant-redis.ini" "$FLEXIAI" complete "$PROMPT" \
+        >"$tmp/s4$variant.txt" || die "section 4 runs failed: $(tail -5 "$tmp/s4$variant.err")"
+    cat "$tmp/s4$variant.txt"
+    if grep -i 'redis' "$tmp/s4$variant.err" | grep -qi 'file store'; then
+        die "flexiai fell back to the file store: $(grep -i redis "$tmp/s4$variant.err" | head -2)"
+    fi
+    fm=$(field "$tmp/s4$variant.txt" cmd0 wall_med_us)
+    rm_=$(field "$tmp/s4$variant.txt" cmd1 wall_med_us)
+    printf 'median wall: file %s ms, redis %s ms; median of per-round ratios %s\n' \
+        "$(ms "$fm")" "$(ms "$rm_")" "$(field "$tmp/s4$variant.txt" ratio1 pair_med)"
+    info 4 "variant $variant: file / redis median wall" "$(ms "$fm") / $(ms "$rm_") ms"
+    if [ $variant = a ]; then
+        check_le 4 "wall ratio redis / file, breaker load only (variant a)" "$(calc "$rm_ / $fm")" 1.15 ""
+    else
+        check_le 4 "wall ratio redis / file, a failure written per request (variant b)" "$(calc "$rm_ / $fm")" 1.15 ""
+    fi
+done
+rfc=$(redis-cli -p "$RPORT" get flexiai:state:failing | jq -r .failure_count)
+ffc=$(XDG_STATE_HOME=$st4 FLEXIAI_CONFIG=$tmp/s4b-file.ini "$FLEXIAI" breaker status --json failing | jq -r '.[0].failure_count')
+printf 'failures recorded for the failing primary: redis %s, file %s (expected %s each)\n' \
+    "$rfc" "$ffc" $((ROUNDS + WARMUP))
+[ "$rfc" -eq $((ROUNDS + WARMUP)) ] && [ "$ffc" -eq $((ROUNDS + WARMUP)) ] ||
+    die "not every variant-b request recorded its failure"
+
+# ===========================================================================
+section "5. watch latency: flexiai breaker open -> flexiai breaker watch --json"
+{ sync_redis; provider_ini primary "$MOCK/p/primary/v1"; } | write_ini "$tmp/s5.ini"
+export FLEXIAI_CONFIG="$tmp/s5.ini"
+mkfifo "$tmp/watch.fifo"
+"$STAMP" lines <"$tmp/watch.fifo" >"$tmp/events.txt" &
+pids="$pids $!"
+say "flexiai breaker watch --json > fifo & stamp lines < fifo > events.txt &"
+"$FLEXIAI" breaker watch --json >"$tmp/watch.fifo" 2>"$tmp/watch.err" &
+pids="$pids $!"
+# ready when an event sent now arrives
+i=0
+until grep -q '"bench-ready"' "$tmp/events.txt" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || die "flexiai breaker watch shows no events: $(cat "$tmp/watch.err")"
+    "$FLEXIAI" breaker open bench-ready >/dev/null 2>&1 || :
+    sleep 0.1
+done
+: >"$tmp/sent.txt"
+say "for i in 1..$EVENTS: stamp run flexiai breaker open bench-\$i   (stamp: CLOCK_REALTIME just before the spawn)"
+i=1
+while [ $i -le "$EVENTS" ]; do
+    t0=$("$STAMP" run "$FLEXIAI" breaker open "bench-$i") ||
+        die "flexiai breaker open bench-$i failed"
+    printf 'bench-%s %s\n' "$i" "$t0" >>"$tmp/sent.txt"
+    i=$((i + 1))
+done
+i=0
+while [ "$(grep -c '"bench-[0-9]*"' "$tmp/events.txt")" -lt "$EVENTS" ]; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || die "only $(grep -c '"bench-[0-9]*"' "$tmp/events.txt") of $EVENTS events arrived"
+    sleep 0.05
+done
+# arrival - sender stamp (end to end, includes the start-up of
+# `flexiai breaker open`), and arrival - the event's own timestamp
+awk 'NR == FNR { sent[$1] = $2; next }
+    {
+        if (match($0, /"provider_name": "bench-[0-9]+"/) == 0) next
+        name = substr($0, RSTART + 18, RLENGTH - 19)
+        if (!(name in sent)) next
+        printf "%.3f %.3f\n", ($1 - sent[name]) / 1e6, ($2 < 0 ? -1 : ($1 - $2) / 1e6)
+    }' "$tmp/sent.txt" "$tmp/events.txt" >"$tmp/lat.txt"
+n5=$(wc -l <"$tmp/lat.txt")
+[ "$n5" -eq "$EVENTS" ] || die "matched $n5 events of $EVENTS"
+pct() { # pct COLUMN P: nearest-rank percentile of lat.txt
+    awk -v c="$1" '{ print $c }' "$tmp/lat.txt" | sort -n |
+        awk -v p="$2" '{ v[NR] = $1 } END { k = int(p / 100 * NR + 0.999999); if (k < 1) k = 1; print v[k] }'
+}
+e50=$(pct 1 50) e99=$(pct 1 99) p50=$(pct 2 50) p99=$(pct 2 99)
+printf 'end to end (stamp before spawning flexiai breaker open -> line read from watch): p50 %s ms, p99 %s ms, max %s ms\n' \
+    "$e50" "$e99" "$(pct 1 100)"
+printf 'from the event timestamp (taken in the opener just before its EVALSHA/PUBLISH) -> line read: p50 %s ms, p99 %s ms, max %s ms\n' \
+    "$p50" "$p99" "$(pct 2 100)"
+info 5 "watch latency end to end incl. process start (p50 / p99)" "$e50 / $e99 ms"
+info 5 "watch latency from event timestamp, p50" "$p50 ms"
+check_le 5 "watch latency from event timestamp, p99" "$p99" 5 " ms"
+info 5 "end-to-end p99 against the same 5 ms" \
+    "$(awk -v v="$e99" 'BEGIN { print (v <= 5 ? "within" : "over") }')"
+
+# ===========================================================================
+section "6. mockllm throughput (wrk, keep-alive)"
+cat >"$tmp/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = [==[$body]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer KEY"
+LUA
+say "wrk -t2 -c32 -d5s -s post.lua $MOCK/p/wrk/v1/chat/completions   (post.lua: POST the section-1 body)"
+wrk -t2 -c32 -d5s -s "$tmp/post.lua" "$MOCK/p/wrk/v1/chat/completions" >"$tmp/wrk.txt" 2>&1 ||
+    die "wrk failed: $(cat "$tmp/wrk.txt")"
+cat "$tmp/wrk.txt"
+if grep -q 'Non-2xx' "$tmp/wrk.txt"; then
+    die "mockllm answered errors under wrk"
+fi
+rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk.txt")
+[ -n "$rps" ] || die "no Requests/sec in wrk's output"
+check_ge 6 "mockllm requests/s (wrk -t2 -c32, keep-alive)" "$rps" 20000 ""
+
+# ===========================================================================
+section "summary"
+printf '%s, %s, %s CPUs, rounds=%s, events=%s\n' "$(uname -srm)" \
+    "$("$FLEXIAI" --version 2>/dev/null | head -1)" "$(nproc 2>/dev/null || echo '?')" "$ROUNDS" "$EVENTS"
+awk -F '\t' 'BEGIN { printf "%-3s %-78s %-44s %-10s %s\n", "#", "figure", "measured", "target", "result" }
+    { printf "%-3s %-78s %-44s %-10s %s\n", $1, $2, $3, $4, $5 }' "$summary"
+if [ "$failed" -gt 0 ]; then
+    printf '\n%d target(s) missed\n' "$failed"
+    exit 1
+fi
+printf '\nall targets met\n'
