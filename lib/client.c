@@ -440,9 +440,8 @@ one_attempt(flexiai_client *c, struct fx_provider *p, const char *key,
                              hr.transport_msg[0] ? hr.transport_msg
                                                  : "stream broken");
             } else if (hr.stream_incomplete ||
-                       (out->resp.finish_reason == NULL &&
-                        p->ops->default_base_url &&
-                        strstr(p->ops->default_base_url, "google"))) {
+                       (p->ops->finish_ends_stream &&
+                        out->resp.finish_reason == NULL)) {
                 /* Gemini has no end marker: its last event carries the
                  * finish reason, so a stream without one was cut short */
                 fx_error_set(&out->err, FLEXIAI_E_STREAM_ERROR,

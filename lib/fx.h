@@ -272,6 +272,9 @@ struct fx_provider_ops {
                      const struct fx_headers *h, double now,
                      struct fx_error *err);
     const char *default_base_url;
+    /* The stream has no end marker: it is complete only when a finish
+     * reason arrived (Gemini, Vertex). */
+    int finish_ends_stream;
 };
 
 extern const struct fx_provider_ops fx_provider_openai;

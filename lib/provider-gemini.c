@@ -382,4 +382,5 @@ const struct fx_provider_ops fx_provider_gemini = {
     .parse_event = fx_gemini_parse_event,
     .classify = fx_gemini_classify,
     .default_base_url = GEMINI_BASE_URL,
+    .finish_ends_stream = 1,
 };

@@ -95,4 +95,5 @@ const struct fx_provider_ops fx_provider_vertex = {
     /* The default location's host; others are derived from location. */
     .default_base_url =
         "https://" VERTEX_DEFAULT_LOCATION "-aiplatform.googleapis.com",
+    .finish_ends_stream = 1,
 };

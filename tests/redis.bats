@@ -1,0 +1,645 @@
+#!/usr/bin/env bats
+# The circuit breakers shared through Redis: state documents, events in the
+# Python FlexiAI format, fallback to the file store when Redis is in trouble.
+
+load helpers
+
+setup() {
+    setup_env
+    BG_PIDS=
+    start_mockllm
+    start_redis
+    write_base
+}
+
+teardown() {
+    kill_bg
+    teardown_env
+}
+
+write_base() {
+    {
+        printf '[failover]\nretries = 0\nbackoff_base = 0.01\nbackoff_max = 0.05\n'
+        printf '[breaker]\nfailure_threshold = 2\nrecovery_timeout = 60\n'
+        printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\n' "$REDIS_PORT"
+        printf 'redis_socket_timeout = 0.5\nredis_socket_connect_timeout = 0.5\nstate_ttl = 600\n\n'
+        provider_section primary openai p1 "priority = 1"
+        provider_section secondary anthropic s1 "priority = 2"
+    } | write_config
+} </dev/null
+
+# ini_set SECTION KEY VALUE [FILE]: replace the key's line, or add it at the
+# top of the section
+ini_set() {
+    local f=${4:-$CONFIG}
+    if grep -q "^$2 = " "$f"; then
+        sed -i "s|^$2 = .*|$2 = $3|" "$f"
+    else
+        sed -i "/^\[$1\]\$/a $2 = $3" "$f"
+    fi
+}
+
+doc() { redis_cli GET "flexiai:state:$1"; }
+doc_field() { doc "$1" | jq -r ".$2"; }
+file_doc() { echo "$XDG_STATE_HOME/flexiai/breakers/$1.json"; }
+
+open_primary_by_failures() {
+    mock_script p1 "status=503"
+    flexiai complete "a" </dev/null >/dev/null
+    flexiai complete "b" </dev/null >/dev/null
+}
+
+# The published events (payload lines of start_subscriber's file)
+events() { grep '^{' "$1"; }
+
+# python_dumps_equal: every stdin line is what Python's json.dumps() writes
+# for the object it holds (key order, ", " and ": " separators)
+python_dumps_equal() {
+    python3 -c '
+import json, sys
+for line in sys.stdin.read().splitlines():
+    if json.dumps(json.loads(line)) != line:
+        print("not json.dumps() bytes: " + line)
+        sys.exit(1)
+'
+}
+
+EVENT_RE='^\{"provider_name": "([^"]+)", "event_type": "(opened|closed|half_open|failure|success)", "worker_id": "([^"]+)", "timestamp": "([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?)", "metadata": \{"failure_count": ([0-9]+), "success_count": ([0-9]+)\}, "__event_type__": "CircuitBreakerEvent"\}$'
+
+# ---- 1 ------------------------------------------------------------------
+
+@test "two processes see each other's breaker state through Redis, not a shared file" {
+    mock_script p1 "status=503"
+    run flexiai complete "a" </dev/null
+    assert_success
+    assert_output "a"
+    run flexiai complete "b" </dev/null
+    assert_success
+    assert_output "b"
+
+    other=$TEST_HOME/other-state
+    run --separate-stderr env XDG_STATE_HOME="$other" flexiai breaker status --json
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -r '.[0].provider' <<<"$output")" primary
+    assert_equal "$(jq -r '.[0].state' <<<"$output")" open
+    assert_equal "$(jq -r '.[0].failure_count' <<<"$output")" 2
+    assert_equal "$(jq -r '.[0].reason' <<<"$output")" failure_threshold
+    assert_equal "$(jq -r '.[0].usable' <<<"$output")" false
+    assert_equal "$(jq -r '.[0].backend' <<<"$output")" redis
+    assert_equal "$(jq -r '.[1].state' <<<"$output")" closed
+    assert_equal "$(jq -r '.[1].backend' <<<"$output")" redis
+
+    # a third process with yet another state directory skips the primary
+    run --separate-stderr env XDG_STATE_HOME="$TEST_HOME/third" flexiai complete --json "c" </dev/null
+    assert_success
+    assert_equal "$(jq -r .provider <<<"$output")" secondary
+    assert_equal "$(jq -r '.attempts[0].outcome' <<<"$output")" skipped
+    assert_equal "$(mock_count p1)" 2
+
+    # the key, in the Python layout, with our TTL
+    assert_equal "$(redis_cli TYPE flexiai:state:primary)" string
+    assert_equal "$(doc_field primary state)" open
+    assert_equal "$(doc_field primary failure_count)" 2
+    assert_equal "$(doc_field primary success_count)" 0
+    ttl=$(redis_cli TTL flexiai:state:primary)
+    [ "$ttl" -gt 0 ] && [ "$ttl" -le 600 ]
+    # and no state file anywhere: the state lives in Redis only
+    [ ! -e "$(file_doc primary)" ]
+    [ ! -e "$other/flexiai/breakers/primary.json" ]
+}
+
+# ---- 2 ------------------------------------------------------------------
+
+@test "200 concurrent processes each recording a failure leave failure_count exactly 200" {
+    ini_set breaker failure_threshold 1000
+    mock_script p1 "status=500"
+    pids=
+    for i in $(seq 1 200); do
+        flexiai complete "x $i" </dev/null >"$TEST_HOME/out.$i" 2>"$TEST_HOME/err.$i" &
+        pids="$pids $!"
+    done
+    failed=0
+    for p in $pids; do wait "$p" || failed=$((failed + 1)); done
+    assert_equal "$failed" 0
+    assert_equal "$(mock_count p1)" 200
+    assert_equal "$(doc_field primary failure_count)" 200
+    assert_equal "$(doc_field primary state)" closed
+    for i in $(seq 1 200); do
+        assert_equal "$(cat "$TEST_HOME/out.$i")" "x $i"
+    done
+    assert_equal "$(cat "$TEST_HOME"/err.* | head -3)" ""
+}
+
+# ---- 3 ------------------------------------------------------------------
+
+@test "after the recovery timeout, 50 concurrent processes send exactly half_open_max_calls probes and all answer" {
+    ini_set breaker recovery_timeout 1
+    ini_set breaker half_open_max_calls 2
+    open_primary_by_failures
+    assert_equal "$(doc_field primary state)" open
+    mock_reset
+    mock_script p1 "wait_ms=1500"
+    sleep 1.1
+    pids=
+    for i in $(seq 1 50); do
+        flexiai complete "job $i" </dev/null >"$TEST_HOME/out.$i" 2>&1 &
+        pids="$pids $!"
+    done
+    failed=0
+    for p in $pids; do wait "$p" || failed=$((failed + 1)); done
+    assert_equal "$failed" 0
+    assert_equal "$(mock_count p1)" 2
+    assert_equal "$(mock_count s1)" 48
+    for i in $(seq 1 50); do
+        assert_equal "$(cat "$TEST_HOME/out.$i")" "job $i"
+    done
+    assert_equal "$(doc_field primary state)" closed
+    assert_equal "$(doc_field primary reason)" probe_succeeded
+    assert_equal "$(doc_field primary 'probes | length')" 0
+}
+
+# ---- 4 ------------------------------------------------------------------
+
+@test "Redis killed in the middle of 100 sequential requests: no answer lost, one warning per process, none with -q" {
+    ini_set breaker failure_threshold 1000
+    mock_script p1 "status=503"
+    for i in $(seq 1 50); do
+        flexiai complete "job $i" </dev/null >"$TEST_HOME/out" 2>"$TEST_HOME/err" ||
+            fail "request $i exited $?"
+        assert_equal "$(cat "$TEST_HOME/out")" "job $i"
+        assert_equal "$(cat "$TEST_HOME/err")" ""
+    done
+    assert_equal "$(doc_field primary failure_count)" 50
+
+    # request 51 is connected to Redis and waiting for the primary when
+    # Redis goes away: its failure update finds the connection dead
+    mock_script p1 "status=503,wait_ms=500"
+    flexiai complete "job 51" </dev/null >"$TEST_HOME/out" 2>"$TEST_HOME/err" 3>&- &
+    job=$!
+    sleep 0.25
+    stop_redis
+    wait "$job" || fail "request 51 exited $?"
+    assert_equal "$(cat "$TEST_HOME/out")" "job 51"
+    assert_equal "$(wc -l <"$TEST_HOME/err")" 1
+    grep -qE '^flexiai: redis 127\.0\.0\.1:[0-9]+: .*; using the file store$' "$TEST_HOME/err" ||
+        fail "unexpected stderr: $(cat "$TEST_HOME/err")"
+
+    mock_script p1 "status=503"
+    for i in $(seq 52 100); do
+        q=
+        [ "$i" -gt 75 ] && q=-q
+        flexiai complete $q "job $i" </dev/null >"$TEST_HOME/out" 2>"$TEST_HOME/err" ||
+            fail "request $i exited $?"
+        assert_equal "$(cat "$TEST_HOME/out")" "job $i"
+        if [ -z "$q" ]; then
+            assert_equal "$(wc -l <"$TEST_HOME/err")" 1
+            grep -qE '^flexiai: redis 127\.0\.0\.1:[0-9]+: .*; using the file store$' "$TEST_HOME/err" ||
+                fail "request $i: unexpected stderr: $(cat "$TEST_HOME/err")"
+        else
+            assert_equal "$(cat "$TEST_HOME/err")" ""
+        fi
+    done
+    # the file store carried on counting: 51..100
+    assert_equal "$(jq -r .failure_count "$(file_doc primary)")" 50
+    assert_equal "$(mock_count s1)" 100
+}
+
+# ---- 5 ------------------------------------------------------------------
+
+@test "watch reconnects after a Redis restart and keeps printing events" {
+    flexiai breaker watch >"$TEST_HOME/watch.out" 2>"$TEST_HOME/watch.err" 3>&- &
+    watch_pid=$!
+    BG_PIDS="$BG_PIDS $watch_pid"
+    wait_numsub flexiai:events 1
+    run flexiai breaker open primary
+    assert_success
+    wait_lines "$TEST_HOME/watch.out" ' primary +opened +worker=' 1
+
+    port=$REDIS_PORT
+    stop_redis
+    wait_lines "$TEST_HOME/watch.err" '^flexiai: .*redis connection lost' 1
+    start_redis_on "$port"
+    wait_numsub flexiai:events 1
+    wait_lines "$TEST_HOME/watch.err" '^flexiai: .*reconnected' 1
+
+    run flexiai breaker reset primary
+    assert_success
+    run flexiai breaker open secondary --for 1h
+    assert_success
+    wait_lines "$TEST_HOME/watch.out" ' secondary +opened +worker=' 1
+    run cat "$TEST_HOME/watch.out"
+    assert_line --index 0 --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}  primary +opened +worker=[^ ]+ failures=0 successes=0$'
+    assert_line --index 1 --regexp '^[0-9-]+ [0-9:]+  primary +closed +worker=[^ ]+ failures=0 successes=0$'
+    assert_line --index 2 --regexp '^[0-9-]+ [0-9:]+  secondary +opened +worker='
+    [ "${#lines[@]}" -eq 3 ]
+    # said once that it lost the connection, once that it is back
+    run cat "$TEST_HOME/watch.err"
+    [ "${#lines[@]}" -eq 2 ] || fail "stderr: $output"
+
+    kill -TERM "$watch_pid"
+    rc=0
+    wait "$watch_pid" || rc=$?
+    assert_equal "$rc" 0
+}
+
+# ---- 6 ------------------------------------------------------------------
+
+@test "key_prefix isolates two configurations on the same Redis" {
+    ini_set sync key_prefix team-a
+    cp "$CONFIG" "$TEST_HOME/b.ini"
+    ini_set sync key_prefix team-b "$TEST_HOME/b.ini"
+    open_primary_by_failures
+    assert_equal "$(redis_cli GET team-a:state:primary | jq -r .state)" open
+    assert_equal "$(redis_cli EXISTS team-b:state:primary)" 0
+    assert_equal "$(redis_cli EXISTS flexiai:state:primary)" 0
+
+    run --separate-stderr flexiai breaker -c "$TEST_HOME/b.ini" status --json
+    assert_success
+    assert_equal "$(jq -r '.[0].state' <<<"$output")" closed
+    assert_equal "$(jq -r '.[0].backend' <<<"$output")" redis
+    # B still sends to the primary, and counts its own failure
+    run flexiai complete -c "$TEST_HOME/b.ini" "from b" </dev/null
+    assert_success
+    assert_output "from b"
+    assert_equal "$(mock_count p1)" 3
+    assert_equal "$(redis_cli GET team-b:state:primary | jq -r .failure_count)" 1
+    assert_equal "$(redis_cli GET team-a:state:primary | jq -r .failure_count)" 2
+    # B's reset does not close A's breaker
+    run flexiai breaker -c "$TEST_HOME/b.ini" reset primary
+    assert_success
+    run flexiai breaker status --json primary
+    assert_equal "$(jq -r '.[0].state' <<<"$output")" open
+}
+
+# ---- 7 ------------------------------------------------------------------
+
+@test "an event published by a Python worker is printed by watch, and by watch --json byte for byte" {
+    flexiai breaker watch >"$TEST_HOME/text.out" 2>"$TEST_HOME/text.err" 3>&- &
+    BG_PIDS="$BG_PIDS $!"
+    flexiai breaker watch --json >"$TEST_HOME/json.out" 2>"$TEST_HOME/json.err" 3>&- &
+    BG_PIDS="$BG_PIDS $!"
+    wait_numsub flexiai:events 2
+    ev='{"provider_name": "openai", "event_type": "opened", "worker_id": "web-1:42:1795000000000", "timestamp": "2026-11-23T09:47:19.873279", "metadata": {"failure_count": 5, "success_count": 0}, "__event_type__": "CircuitBreakerEvent"}'
+    assert_equal "$(redis_cli PUBLISH flexiai:events "$ev")" 2
+    wait_lines "$TEST_HOME/text.out" 'openai' 1
+    wait_lines "$TEST_HOME/json.out" '^\{' 1
+    run cat "$TEST_HOME/text.out"
+    assert_output --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}  openai +opened +worker=web-1:42:1795000000000 failures=5 successes=0$'
+    printf '%s\n' "$ev" | cmp - "$TEST_HOME/json.out"
+    assert_equal "$(cat "$TEST_HOME/text.err" "$TEST_HOME/json.err")" ""
+}
+
+# ---- 8 ------------------------------------------------------------------
+
+@test "a malformed state document or a key of the wrong type is reported once and treated as closed" {
+    redis_cli SET flexiai:state:primary 'not json' >/dev/null
+    run --separate-stderr flexiai complete "hi" </dev/null
+    assert_success
+    assert_output "hi"
+    assert_equal "$(mock_count p1)" 1
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "stderr: $stderr"
+    [[ "$stderr" == "flexiai: breaker state of 'primary'"*"malformed"* ]]
+
+    redis_cli DEL flexiai:state:primary >/dev/null
+    redis_cli LPUSH flexiai:state:primary a b >/dev/null
+    run --separate-stderr flexiai breaker status --json primary
+    assert_success
+    assert_equal "$(jq -r '.[0].state' <<<"$output")" closed
+    assert_equal "$(jq -r '.[0].backend' <<<"$output")" redis
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "stderr: $stderr"
+    [[ "$stderr" == "flexiai: breaker state of 'primary'"*"malformed"* ]]
+    run --separate-stderr flexiai complete "again" </dev/null
+    assert_success
+    assert_output "again"
+    assert_equal "$(mock_count p1)" 2
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "stderr: $stderr"
+    [[ "$stderr" == "flexiai: breaker state of 'primary'"*"malformed"* ]]
+}
+
+# ---- 9 ------------------------------------------------------------------
+
+@test "reset publishes a closed event and open publishes opened, in the Python FlexiAI bytes" {
+    start_subscriber "$TEST_HOME/sub.out"
+    run --separate-stderr flexiai breaker reset primary
+    assert_success
+    assert_output ""
+    wait_lines "$TEST_HOME/sub.out" '^\{' 1
+    run flexiai breaker open primary --for 10m
+    assert_success
+    wait_lines "$TEST_HOME/sub.out" '^\{' 2
+
+    events "$TEST_HOME/sub.out" >"$TEST_HOME/events"
+    [ "$(wc -l <"$TEST_HOME/events")" -eq 2 ] || fail "events: $(cat "$TEST_HOME/events")"
+    host=$(hostname)
+    n=0
+    while IFS= read -r line; do
+        n=$((n + 1))
+        [[ "$line" =~ $EVENT_RE ]] || fail "not the Python shape: $line"
+        assert_equal "${BASH_REMATCH[1]}" primary
+        [ "$n" -eq 1 ] && assert_equal "${BASH_REMATCH[2]}" closed
+        [ "$n" -eq 2 ] && assert_equal "${BASH_REMATCH[2]}" opened
+        [[ "${BASH_REMATCH[3]}" =~ ^$host:[0-9]+:[0-9]{13}$ ]] || fail "worker_id: ${BASH_REMATCH[3]}"
+        assert_equal "${BASH_REMATCH[6]}:${BASH_REMATCH[7]}" "0:0"
+        # naive UTC: within a few seconds of now
+        python3 -c '
+import datetime, sys
+t = datetime.datetime.fromisoformat(sys.argv[1])
+assert t.tzinfo is None
+d = abs((datetime.datetime.utcnow() - t).total_seconds())
+sys.exit(0 if d < 10 else 1)' "${BASH_REMATCH[4]}" || fail "timestamp not naive UTC now: ${BASH_REMATCH[4]}"
+    done <"$TEST_HOME/events"
+    python_dumps_equal <"$TEST_HOME/events"
+    # the first one, exactly (but for the variable parts)
+    first=$(head -1 "$TEST_HOME/events")
+    w=$(jq -r .worker_id <<<"$first")
+    ts=$(jq -r .timestamp <<<"$first")
+    assert_equal "$first" "{\"provider_name\": \"primary\", \"event_type\": \"closed\", \"worker_id\": \"$w\", \"timestamp\": \"$ts\", \"metadata\": {\"failure_count\": 0, \"success_count\": 0}, \"__event_type__\": \"CircuitBreakerEvent\"}"
+}
+
+# ---- 10 -----------------------------------------------------------------
+
+@test "a Redis on a unix socket works (and its ?db=N)" {
+    stop_redis
+    start_redis_unix
+    ini_set sync redis_url "unix://$REDIS_SOCK"
+    mock_script p1 "status=503"
+    run --separate-stderr flexiai complete "a" </dev/null
+    assert_success
+    assert_equal "$stderr" ""
+    flexiai complete "b" </dev/null >/dev/null
+    assert_equal "$(redis-cli -s "$REDIS_SOCK" GET flexiai:state:primary | jq -r .state)" open
+    run --separate-stderr flexiai breaker status primary
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line --index 1 --regexp '^primary +open +2 .* redis$'
+
+    ini_set sync redis_url "unix://$REDIS_SOCK?db=2"
+    run --separate-stderr flexiai breaker open secondary
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(redis-cli -s "$REDIS_SOCK" -n 2 GET flexiai:state:secondary | jq -r .state)" open
+    assert_equal "$(redis-cli -s "$REDIS_SOCK" -n 0 EXISTS flexiai:state:secondary)" 0
+}
+
+@test "requirepass and an ACL user work; a wrong password falls back with one warning and is never shown" {
+    stop_redis
+    start_redis_auth 'def-Pw-91' alice 'alice-Pw-27'
+    acli() { redis-cli -p "$REDIS_PORT" --no-auth-warning --user alice --pass 'alice-Pw-27' "$@"; }
+
+    # ACL user in the URL
+    ini_set sync redis_url "redis://alice:alice-Pw-27@127.0.0.1:$REDIS_PORT/0"
+    mock_script p1 "status=503"
+    run --separate-stderr flexiai complete "a" </dev/null
+    assert_success
+    assert_output "a"
+    assert_equal "$stderr" ""
+    flexiai complete "b" </dev/null >/dev/null
+    assert_equal "$(acli GET flexiai:state:primary | jq -r .state)" open
+    run --separate-stderr flexiai -v breaker status primary
+    assert_success
+    assert_line --index 1 --regexp ' redis$'
+    refute_output --partial 'alice-Pw-27'
+    [[ "$stderr" != *alice-Pw-27* ]]
+    run --separate-stderr flexiai config show
+    refute_output --partial 'alice-Pw-27'
+    [[ "$stderr" != *alice-Pw-27* ]]
+
+    # the default user's password, as redis_password
+    ini_set sync redis_url "redis://127.0.0.1:$REDIS_PORT/0"
+    ini_set sync redis_password 'def-Pw-91'
+    run --separate-stderr flexiai breaker status --json primary
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -r '.[0].backend' <<<"$output")" redis
+    assert_equal "$(jq -r '.[0].state' <<<"$output")" open
+    run --separate-stderr flexiai config show
+    refute_output --partial 'def-Pw-91'
+
+    # the ACL user as redis_username + redis_password
+    ini_set sync redis_username alice
+    ini_set sync redis_password 'alice-Pw-27'
+    run --separate-stderr flexiai breaker reset primary
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(acli GET flexiai:state:primary | jq -r .state)" closed
+
+    # a wrong password: answers from the file store, says so once, never
+    # shows the password
+    sed -i '/^redis_username = /d; /^redis_password = /d' "$CONFIG"
+    ini_set sync redis_url "redis://alice:Wrong-Pw-55@127.0.0.1:$REDIS_PORT/0"
+    mock_reset
+    run --separate-stderr flexiai complete -v "hi" </dev/null
+    assert_success
+    assert_output "hi"
+    [[ "$stderr" != *Wrong-Pw-55* ]] || fail "password in stderr: $stderr"
+    [ "$(grep -c 'using the file store' <<<"$stderr")" -eq 1 ] || fail "stderr: $stderr"
+    run --separate-stderr flexiai complete "hi" </dev/null
+    assert_success
+    assert_output "hi"
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "stderr: $stderr"
+    [[ "$stderr" == "flexiai: "*"using the file store" ]]
+    [[ "$stderr" != *Wrong-Pw-55* ]]
+    run --separate-stderr flexiai breaker -v status
+    assert_line --index 1 --regexp ' file$'
+    [[ "$output$stderr" != *Wrong-Pw-55* ]] || fail "password shown: $stderr"
+    run --separate-stderr flexiai breaker check
+    assert_failure 3
+    [[ "$output$stderr" != *Wrong-Pw-55* ]]
+    run --separate-stderr flexiai breaker reset primary
+    assert_failure 75
+    [[ "$output$stderr" != *Wrong-Pw-55* ]]
+    run --separate-stderr flexiai config show
+    [[ "$output$stderr" != *Wrong-Pw-55* ]] || fail "config show: $output"
+    assert_output --partial "redis://alice:****@127.0.0.1:$REDIS_PORT/0"
+    run --separate-stderr flexiai config check
+    [[ "$output$stderr" != *Wrong-Pw-55* ]]
+
+    # a wrong redis_password key: the same
+    ini_set sync redis_url "redis://127.0.0.1:$REDIS_PORT/0"
+    ini_set sync redis_password 'Wrong-Pw-66'
+    run --separate-stderr flexiai complete -v "hi" </dev/null
+    assert_success
+    assert_output "hi"
+    [[ "$stderr" != *Wrong-Pw-66* ]]
+    [ "$(grep -c 'using the file store' <<<"$stderr")" -eq 1 ]
+    run --separate-stderr flexiai config show
+    [[ "$output$stderr" != *Wrong-Pw-66* ]] || fail "config show: $output"
+}
+
+# ---- 11 -----------------------------------------------------------------
+
+@test "Redis down: check exits 3, status says the file store answered, reset and open fail; watch needs Redis" {
+    run --separate-stderr flexiai breaker status
+    assert_line --index 1 --regexp '^primary +closed .* redis$'
+    assert_line --index 2 --regexp '^secondary +closed .* redis$'
+
+    ini_set sync redis_url "redis://127.0.0.1:$(dead_port)/0"
+    run --separate-stderr flexiai breaker check
+    assert_failure 3
+    assert_output "BREAKERS UNKNOWN - breaker store unreachable"
+    run --separate-stderr flexiai breaker status
+    assert_success
+    assert_line --index 1 --regexp '^primary +closed .* file$'
+    assert_line --index 2 --regexp '^secondary +closed .* file$'
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "stderr: $stderr"
+    [[ "$stderr" == "flexiai: redis 127.0.0.1:"*"using the file store" ]]
+    run --separate-stderr flexiai breaker status --json
+    assert_equal "$(jq -r 'map(.backend) | unique | join(",")' <<<"$output")" file
+    run --separate-stderr flexiai breaker reset primary
+    assert_failure 75
+    [[ "$stderr" == *"flexiai: "*"not changed"* ]]
+    run --separate-stderr flexiai breaker open primary
+    assert_failure 75
+    [ ! -e "$(file_doc primary)" ] || [ "$(jq -r .state "$(file_doc primary)")" != open ]
+
+    ini_set sync backend file
+    run --separate-stderr flexiai breaker watch
+    assert_failure 69
+    assert_output ""
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    [[ "$stderr" == "flexiai: "*"Redis"* ]]
+}
+
+# ---- 12 -----------------------------------------------------------------
+
+@test "Redis trouble costs at most about the socket timeouts: refused, never established, never answering" {
+    ini_set sync redis_socket_timeout 0.2
+    ini_set sync redis_socket_connect_timeout 0.2
+    mock_script p1 "status=503"
+    start_blackhole backlog
+    backlog=$BLACKHOLE_PORT
+    start_blackhole silent
+    silent=$BLACKHOLE_PORT
+    for port in "$(dead_port)" "$backlog" "$silent"; do
+        ini_set sync redis_url "redis://127.0.0.1:$port/0"
+        start=$(date +%s.%N)
+        run --separate-stderr flexiai complete "hi" </dev/null
+        end=$(date +%s.%N)
+        assert_success
+        assert_output "hi"
+        [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "port $port: stderr: $stderr"
+        [[ "$stderr" == *"using the file store" ]]
+        awk -v s="$start" -v e="$end" 'BEGIN { exit !(e - s < 1.5) }' ||
+            fail "port $port: took $(awk -v s="$start" -v e="$end" 'BEGIN { print e - s }') s"
+    done
+}
+
+# ---- 13 -----------------------------------------------------------------
+
+# drive: the operator's round of status/open/check/reset; a transcript of
+# what the user sees, with times and the backend column left out
+drive() {
+    local out=$1 rc
+    : >"$out"
+    step() {
+        rc=0
+        "$@" >"$TEST_HOME/step.out" 2>"$TEST_HOME/step.err" </dev/null || rc=$?
+        printf '$ %s -> %s\n' "$*" "$rc" >>"$out"
+        cat "$TEST_HOME/step.err" >>"$out"
+    }
+    snap() {
+        flexiai breaker status --json |
+            jq -c 'map({provider, state, failure_count, success_count, reason, usable, timed: (.retry_at != null)})' >>"$out"
+        flexiai breaker status | awk 'NR > 1 { print $1, $2, $3, ($0 ~ /until reset/) ? "until-reset" : "" }' >>"$out"
+    }
+    step flexiai breaker check; cat "$TEST_HOME/step.out" >>"$out"
+    step flexiai breaker open primary --for 10m; snap
+    step flexiai breaker check; cat "$TEST_HOME/step.out" >>"$out"
+    step flexiai breaker open secondary; snap
+    step flexiai breaker check; cat "$TEST_HOME/step.out" >>"$out"
+    step flexiai complete "x"
+    step flexiai breaker reset primary; snap
+    step flexiai breaker check; cat "$TEST_HOME/step.out" >>"$out"
+    step flexiai breaker reset --all; snap
+    step flexiai breaker check; cat "$TEST_HOME/step.out" >>"$out"
+    step flexiai complete "y"; cat "$TEST_HOME/step.out" >>"$out"
+}
+
+@test "status, reset, open and check behave against Redis exactly as against the file store" {
+    drive "$TEST_HOME/redis.txt"
+    # what Redis holds afterwards
+    assert_equal "$(doc_field primary state)" closed
+    assert_equal "$(doc_field primary reason)" reset
+    assert_equal "$(doc_field secondary forced)" false
+    [ ! -e "$(file_doc primary)" ]
+
+    ini_set sync backend file
+    drive "$TEST_HOME/file.txt"
+    assert_equal "$(jq -r .reason "$(file_doc primary)")" reset
+    diff -u "$TEST_HOME/file.txt" "$TEST_HOME/redis.txt"
+    grep -q 'BREAKERS CRITICAL' "$TEST_HOME/redis.txt"
+    grep -q 'until-reset' "$TEST_HOME/redis.txt"
+}
+
+@test "open, reset and status change and read the Redis documents" {
+    now=$(date +%s)
+    run --separate-stderr flexiai breaker open primary --for 10m
+    assert_success
+    assert_equal "$stderr" ""
+    d=$(doc primary)
+    assert_equal "$(jq -r .state <<<"$d")" open
+    assert_equal "$(jq -r .forced <<<"$d")" true
+    assert_equal "$(jq -r .reason <<<"$d")" manual
+    retry=$(jq -r '.retry_at | floor' <<<"$d")
+    [ "$retry" -ge $((now + 595)) ] && [ "$retry" -le $((now + 602)) ]
+    [[ "$(jq -r .changed_by <<<"$d")" == "$(hostname):"*":"* ]]
+    ttl=$(redis_cli TTL flexiai:state:primary)
+    [ "$ttl" -gt 590 ] && [ "$ttl" -le 600 ]
+    run flexiai breaker status primary
+    assert_line --index 1 --regexp '^primary +open +0 +[0-9-]+ [0-9:]+ +[0-9-]+ [0-9:]+ \(in (59[0-9]|600)s\) +redis$'
+    run flexiai breaker check
+    assert_failure 1
+    assert_output "BREAKERS WARNING - primary open, secondary closed | closed=1 usable=1 total=2"
+
+    # what a Python worker writes is read too
+    redis_cli SET flexiai:state:secondary '{"state": "open", "failure_count": 7, "success_count": 0}' >/dev/null
+    run flexiai breaker status --json secondary
+    assert_equal "$(jq -r '.[0].state' <<<"$output")" open
+    assert_equal "$(jq -r '.[0].failure_count' <<<"$output")" 7
+    run flexiai breaker check
+    assert_failure 1 # an open breaker with no retry time admits a probe
+
+    run flexiai breaker open secondary
+    assert_success
+    assert_equal "$(doc_field secondary retry_at)" 0
+    assert_equal "$(doc_field secondary forced)" true
+    run flexiai breaker check
+    assert_failure 2
+    assert_output --partial "BREAKERS CRITICAL"
+
+    run flexiai breaker reset --all
+    assert_success
+    for p in primary secondary; do
+        assert_equal "$(doc_field $p state)" closed
+        assert_equal "$(doc_field $p failure_count)" 0
+        assert_equal "$(doc_field $p reason)" reset
+    done
+    run flexiai breaker check
+    assert_success
+    assert_output "BREAKERS OK - primary closed, secondary closed | closed=2 usable=2 total=2"
+}
+
+# ---- 14 -----------------------------------------------------------------
+
+@test "publish_outcomes = yes publishes a failure or success event for every outcome" {
+    start_subscriber "$TEST_HOME/sub.out"
+    mock_script p1 "status=503"
+    # default: only state changes are published
+    run flexiai complete "a" </dev/null
+    assert_success
+    ini_set sync publish_outcomes yes
+    run flexiai complete "b" </dev/null
+    assert_success
+    assert_output "b"
+    wait_lines "$TEST_HOME/sub.out" '^\{' 3
+    sleep 0.2
+    events "$TEST_HOME/sub.out" >"$TEST_HOME/events"
+    run jq -r '[.provider_name, .event_type, .metadata.failure_count] | map(tostring) | join(" ")' "$TEST_HOME/events"
+    assert_equal "$output" "$(printf '%s\n' 'primary failure 2' 'primary opened 2' 'secondary success 0')"
+    while IFS= read -r line; do
+        [[ "$line" =~ $EVENT_RE ]] || fail "not the Python shape: $line"
+    done <"$TEST_HOME/events"
+    python_dumps_equal <"$TEST_HOME/events"
+    # the worker that published them is the process that did the request
+    assert_equal "$(jq -r .worker_id "$TEST_HOME/events" | sort -u | wc -l)" 1
+}
