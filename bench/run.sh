@@ -47,13 +47,11 @@ for pc in libcurl libcjson hiredis inih; do
         die "pkg-config cannot find $pc (apt-get install -y libcurl4-openssl-dev libcjson-dev libhiredis-dev libinih-dev)"
 done
 
-FLEXIAI=$top/cmd/flexiai
-MOCKLLM=$top/tests/mockllm/mockllm
-for f in "$FLEXIAI" "$top/cmd/flexiai-complete" "$top/cmd/flexiai-breaker"; do
+for f in "$top/cmd/flexiai" "$top/cmd/flexiai-complete" "$top/cmd/flexiai-breaker"; do
     [ -x "$f" ] || die "$f is not built (run make first)"
 done
-[ -x "$MOCKLLM" ] ||
-    die "$MOCKLLM is not built (needs libmicrohttpd: apt-get install -y libmicrohttpd-dev, then configure again)"
+[ -x "$top/tests/mockllm/mockllm" ] ||
+    die "$top/tests/mockllm/mockllm is not built (needs libmicrohttpd: apt-get install -y libmicrohttpd-dev, then configure again)"
 [ -f "$top/lib/.libs/libfx.a" ] || die "$top/lib/.libs/libfx.a is not built"
 CURL=$(command -v curl)
 
@@ -76,8 +74,22 @@ cleanup() {
     exit "$st"
 }
 trap cleanup EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT
+trap 'trap "" PIPE; exit 141' PIPE
 trap 'exit 143' TERM
+
+# A snapshot of the programs, so that a rebuild during the run cannot swap
+# them under us (the front finds flexiai-complete next to itself).
+mkdir "$tmp/bin"
+for f in flexiai flexiai-complete flexiai-breaker; do
+    cp "$top/cmd/$f" "$tmp/bin/$f"
+done
+cp "$top/tests/mockllm/mockllm" "$tmp/bin/mockllm"
+cp "$top/lib/.libs/libfx.a" "$tmp/libfx.a"
+FLEXIAI=$tmp/bin/flexiai
+MOCKLLM=$tmp/bin/mockllm
+"$FLEXIAI" --version >/dev/null 2>&1 || die "$FLEXIAI --version fails (a build in progress?)"
 
 # everything flexiai and curl keep or read goes to the temporary directory
 export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" \
@@ -130,6 +142,8 @@ field() {
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 ms() { calc "$1 / 1000" 3; } # microseconds -> milliseconds
 
+load0=$(cat /proc/loadavg 2>/dev/null || echo '?')
+
 # ---- helper programs -------------------------------------------------------
 section "building the helpers (bench/*.c)"
 CFLAGS_BENCH="-O2 -g -Wall -Wextra"
@@ -140,7 +154,7 @@ cc $CFLAGS_BENCH -o "$tmp/stamp" "$src/bench/stamp.c" || die "cannot build stamp
 libs=$(pkg-config --libs libcurl libcjson hiredis inih)
 say "cc $CFLAGS_BENCH -I $src/lib -I $top -o parse-sse $src/bench/parse-sse.c $top/lib/.libs/libfx.a $libs -lm"
 cc $CFLAGS_BENCH -I "$src/lib" -I "$top" -o "$tmp/parse-sse" "$src/bench/parse-sse.c" \
-    "$top/lib/.libs/libfx.a" $libs -lm || die "cannot build parse-sse"
+    "$tmp/libfx.a" $libs -lm || die "cannot build parse-sse"
 ABRUN=$tmp/abrun
 STAMP=$tmp/stamp
 
@@ -185,7 +199,7 @@ body=$("$CURL" -sf "$MOCK/_control/log/primary" | jq -r .last_body)
 URL1=$MOCK/p/primary/v1/chat/completions
 printf 'request body (as flexiai sent it): %s\n' "$body"
 printf 'flexiai-complete shared libraries: %s\n' \
-    "$(ldd "$top/cmd/flexiai-complete" | awk '{print $1}' | tr '\n' ' ')"
+    "$(ldd "$tmp/bin/flexiai-complete" | awk '{print $1}' | tr '\n' ' ')"
 printf 'curl shared libraries: %s\n' "$(ldd "$CURL" | wc -l) (libcurl, TLS, HTTP/2, ...)"
 printf 'note: flexiai and flexiai-complete link lib/ statically but libcurl, cJSON, hiredis and inih dynamically;\n'
 printf '      `flexiai complete` is two images: the front execs flexiai-complete.\n'
@@ -197,7 +211,7 @@ say "  flexiai complete '$PROMPT' ::: flexiai-complete '$PROMPT'     (stdin, std
     "$CURL" -sS --fail -X POST -H "Authorization: Bearer KEY" \
     -H "Content-Type: application/json" --data-binary "$body" "$URL1" ::: \
     "$FLEXIAI" complete "$PROMPT" ::: \
-    "$top/cmd/flexiai-complete" "$PROMPT" >"$tmp/s1.txt" ||
+    "$tmp/bin/flexiai-complete" "$PROMPT" >"$tmp/s1.txt" ||
     die "section 1 runs failed: $(tail -5 "$tmp/s1.err")"
 cat "$tmp/s1.txt"
 after=$(mock_count primary)
@@ -267,23 +281,30 @@ check_le 2 "fx_sse_feed + openai parse_event, CPU per chunk (median of 5, 16 KiB
     printf '[failover]\nretries = 0\n\n'
     provider_ini stream "$MOCK/p/stream/v1"
 } | write_ini "$tmp/s2.ini"
-say "FLEXIAI_CONFIG=s2.ini /usr/bin/time -f '%e %U %S %M' flexiai complete --stream x >/dev/null"
+say "FLEXIAI_CONFIG=s2.ini /usr/bin/time -f '%e %U %S %M' flexiai complete --stream x >s2.out"
 FLEXIAI_CONFIG=$tmp/s2.ini /usr/bin/time -o "$tmp/s2.time" -f '%e %U %S %M' \
-    "$FLEXIAI" complete --stream x </dev/null >/dev/null 2>"$tmp/s2.err" ||
+    "$FLEXIAI" complete --stream x </dev/null >"$tmp/s2.out" 2>"$tmp/s2.err" ||
     die "flexiai complete --stream failed: $(cat "$tmp/s2.err")"
 read -r e2e_wall e2e_user e2e_sys e2e_rss <"$tmp/s2.time"
-say "/usr/bin/time -f '%e %U %S %M' curl -sS --fail -N ... -o /dev/null   (reference: the same stream, not parsed)"
-/usr/bin/time -o "$tmp/s2c.time" -f '%e %U %S %M' "$CURL" -sS --fail -N \
-    -H "Authorization: Bearer KEY" -H "Content-Type: application/json" \
-    --data-binary "$sbody" "$MOCK/p/stream/v1/chat/completions" -o /dev/null ||
-    die "curl stream failed"
-read -r c2_wall c2_user c2_sys c2_rss <"$tmp/s2c.time"
-printf 'flexiai complete --stream: wall %ss user %ss sys %ss peak RSS %s KiB\n' "$e2e_wall" "$e2e_user" "$e2e_sys" "$e2e_rss"
-printf 'curl (reference):          wall %ss user %ss sys %ss peak RSS %s KiB\n' "$c2_wall" "$c2_user" "$c2_sys" "$c2_rss"
-info 2 "flexiai complete --stream end to end: (user+sys) per chunk" \
-    "$(calc "($e2e_user + $e2e_sys) * 1e6 / 100000" 2) us (user ${e2e_user}s sys ${e2e_sys}s, wall ${e2e_wall}s, RSS ${e2e_rss} KiB)"
-info 2 "curl on the same stream (reference): (user+sys) per chunk" \
-    "$(calc "($c2_user + $c2_sys) * 1e6 / 100000" 2) us (RSS ${c2_rss} KiB)"
+outlen=$(wc -c <"$tmp/s2.out")
+[ "$outlen" -ge 400000 ] && [ "$outlen" -le 400001 ] ||
+    die "flexiai complete --stream printed $outlen bytes, expected the 400000-byte reply"
+printf '/usr/bin/time: wall %ss user %ss sys %ss peak RSS %s KiB; output %s bytes\n' \
+    "$e2e_wall" "$e2e_user" "$e2e_sys" "$e2e_rss" "$outlen"
+say "abrun -n 3 -w 0 -- curl -sS --fail -N -H 'Authorization: Bearer KEY' -H 'Content-Type: application/json' --data-binary '$sbody' $MOCK/p/stream/v1/chat/completions ::: \\"
+say "  FLEXIAI_CONFIG=s2.ini flexiai complete --stream x     (stdout: /dev/null; CPU from wait4, us resolution)"
+"$ABRUN" -n 3 -w 0 -e "$tmp/s2.err" -- \
+    "$CURL" -sS --fail -N -H "Authorization: Bearer KEY" -H "Content-Type: application/json" \
+    --data-binary "$sbody" "$MOCK/p/stream/v1/chat/completions" ::: \
+    FLEXIAI_CONFIG="$tmp/s2.ini" "$FLEXIAI" complete --stream x >"$tmp/s2b.txt" ||
+    die "streams failed: $(tail -3 "$tmp/s2.err")"
+cat "$tmp/s2b.txt"
+c2cpu=$(field "$tmp/s2b.txt" cmd0 cpu_med_us)
+f2cpu=$(field "$tmp/s2b.txt" cmd1 cpu_med_us)
+info 2 "flexiai complete --stream end to end: (user+sys) per chunk (median of 3)" \
+    "$(calc "$f2cpu / 100000" 2) us (wall $(ms "$(field "$tmp/s2b.txt" cmd1 wall_med_us)") ms, RSS $(field "$tmp/s2b.txt" cmd1 rss_med_kb) KiB)"
+info 2 "curl on the same stream, reference: (user+sys) per chunk (median of 3)" \
+    "$(calc "$c2cpu / 100000" 2) us (wall $(ms "$(field "$tmp/s2b.txt" cmd0 wall_med_us)") ms, RSS $(field "$tmp/s2b.txt" cmd0 rss_med_kb) KiB)"
 
 # ===========================================================================
 section "3. failover cost: dead primary (connection refused) vs direct secondary"
@@ -397,20 +418,29 @@ printf 'failures recorded for the failing primary: redis %s, file %s (expected %
 section "5. watch latency: flexiai breaker open -> flexiai breaker watch --json"
 { sync_redis; provider_ini primary "$MOCK/p/primary/v1"; } | write_ini "$tmp/s5.ini"
 export FLEXIAI_CONFIG="$tmp/s5.ini"
-mkfifo "$tmp/watch.fifo"
+mkfifo "$tmp/watch.fifo" "$tmp/ref.fifo"
 "$STAMP" lines <"$tmp/watch.fifo" >"$tmp/events.txt" &
+pids="$pids $!"
+"$STAMP" lines <"$tmp/ref.fifo" >"$tmp/ref.txt" &
 pids="$pids $!"
 say "flexiai breaker watch --json > fifo & stamp lines < fifo > events.txt &"
 "$FLEXIAI" breaker watch --json >"$tmp/watch.fifo" 2>"$tmp/watch.err" &
 pids="$pids $!"
-# ready when an event sent now arrives
+# the reference: redis-cli subscribed to the same channel sees the same
+# events, so its latency is what this machine's pub/sub and scheduling cost
+say "redis-cli -p $RPORT --raw subscribe flexiai:events > fifo2 & stamp lines < fifo2 > ref.txt &   (reference)"
+redis-cli -p "$RPORT" --raw subscribe flexiai:events >"$tmp/ref.fifo" 2>"$tmp/ref.err" &
+pids="$pids $!"
+# ready when an event sent now reaches both
 i=0
-until grep -q '"bench-ready"' "$tmp/events.txt" 2>/dev/null; do
+until grep -q '"bench-ready"' "$tmp/events.txt" 2>/dev/null &&
+    grep -q '"bench-ready"' "$tmp/ref.txt" 2>/dev/null; do
     i=$((i + 1))
-    [ $i -lt 50 ] || die "flexiai breaker watch shows no events: $(cat "$tmp/watch.err")"
+    [ $i -lt 50 ] || die "no events seen: $(cat "$tmp/watch.err" "$tmp/ref.err")"
     "$FLEXIAI" breaker open bench-ready >/dev/null 2>&1 || :
     sleep 0.1
 done
+printf 'load average before: %s\n' "$(cat /proc/loadavg 2>/dev/null)"
 : >"$tmp/sent.txt"
 say "for i in 1..$EVENTS: stamp run flexiai breaker open bench-\$i   (stamp: CLOCK_REALTIME just before the spawn)"
 i=1
@@ -420,21 +450,32 @@ while [ $i -le "$EVENTS" ]; do
     printf 'bench-%s %s\n' "$i" "$t0" >>"$tmp/sent.txt"
     i=$((i + 1))
 done
-i=0
-while [ "$(grep -c '"bench-[0-9]*"' "$tmp/events.txt")" -lt "$EVENTS" ]; do
-    i=$((i + 1))
-    [ $i -lt 100 ] || die "only $(grep -c '"bench-[0-9]*"' "$tmp/events.txt") of $EVENTS events arrived"
-    sleep 0.05
+for f in events ref; do
+    i=0
+    while [ "$(grep -c '"bench-[0-9]*"' "$tmp/$f.txt")" -lt "$EVENTS" ]; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || die "$f: only $(grep -c '"bench-[0-9]*"' "$tmp/$f.txt") of $EVENTS events arrived"
+        sleep 0.05
+    done
 done
-# arrival - sender stamp (end to end, includes the start-up of
-# `flexiai breaker open`), and arrival - the event's own timestamp
-awk 'NR == FNR { sent[$1] = $2; next }
+# per event, in ms: arrival - sender stamp (end to end, includes the
+# start-up of `flexiai breaker open`); arrival - the event's own timestamp,
+# for flexiai's watch and for redis-cli; and the difference of those two
+awk 'FILENAME == ARGV[1] { sent[$1] = $2; next }
     {
         if (match($0, /"provider_name": "bench-[0-9]+"/) == 0) next
         name = substr($0, RSTART + 18, RLENGTH - 19)
-        if (!(name in sent)) next
-        printf "%.3f %.3f\n", ($1 - sent[name]) / 1e6, ($2 < 0 ? -1 : ($1 - $2) / 1e6)
-    }' "$tmp/sent.txt" "$tmp/events.txt" >"$tmp/lat.txt"
+        if (FILENAME == ARGV[2]) { arr[name] = $1; ts[name] = $2 } else ref[name] = $1
+    }
+    END {
+        for (name in sent) {
+            if (!(name in arr) || !(name in ref) || ts[name] < 0) continue
+            printf "%.3f %.3f %.3f %.3f\n", (arr[name] - sent[name]) / 1e6,
+                (arr[name] - ts[name]) / 1e6, (ref[name] - ts[name]) / 1e6,
+                (arr[name] - ref[name]) / 1e6
+        }
+    }' "$tmp/sent.txt" "$tmp/events.txt" "$tmp/ref.txt" >"$tmp/lat.txt"
+printf 'load average after: %s\n' "$(cat /proc/loadavg 2>/dev/null)"
 n5=$(wc -l <"$tmp/lat.txt")
 [ "$n5" -eq "$EVENTS" ] || die "matched $n5 events of $EVENTS"
 pct() { # pct COLUMN P: nearest-rank percentile of lat.txt
@@ -442,11 +483,18 @@ pct() { # pct COLUMN P: nearest-rank percentile of lat.txt
         awk -v p="$2" '{ v[NR] = $1 } END { k = int(p / 100 * NR + 0.999999); if (k < 1) k = 1; print v[k] }'
 }
 e50=$(pct 1 50) e99=$(pct 1 99) p50=$(pct 2 50) p99=$(pct 2 99)
+r50=$(pct 3 50) r99=$(pct 3 99) d50=$(pct 4 50) d99=$(pct 4 99)
 printf 'end to end (stamp before spawning flexiai breaker open -> line read from watch): p50 %s ms, p99 %s ms, max %s ms\n' \
     "$e50" "$e99" "$(pct 1 100)"
-printf 'from the event timestamp (taken in the opener just before its EVALSHA/PUBLISH) -> line read: p50 %s ms, p99 %s ms, max %s ms\n' \
-    "$p50" "$p99" "$(pct 2 100)"
+printf 'from the event timestamp (taken in the opener just before its EVALSHA, which PUBLISHes) -> line read:\n'
+printf '  flexiai breaker watch --json: p50 %s ms, p99 %s ms, max %s ms\n' "$p50" "$p99" "$(pct 2 100)"
+printf '  redis-cli subscribe (ref.):   p50 %s ms, p99 %s ms, max %s ms\n' "$r50" "$r99" "$(pct 3 100)"
+printf '  per event, flexiai - redis-cli: p50 %s ms, p99 %s ms\n' "$d50" "$d99"
+printf 'slowest 5 events (end-to-end, from timestamp, redis-cli, difference; ms):\n'
+sort -k2,2 -n -r "$tmp/lat.txt" | head -5 | sed 's/^/  /'
 info 5 "watch latency end to end incl. process start (p50 / p99)" "$e50 / $e99 ms"
+info 5 "redis-cli subscribe on the same events, reference (p50 / p99)" "$r50 / $r99 ms"
+info 5 "per event: flexiai watch - redis-cli (p50 / p99)" "$d50 / $d99 ms"
 info 5 "watch latency from event timestamp, p50" "$p50 ms"
 check_le 5 "watch latency from event timestamp, p99" "$p99" 5 " ms"
 
@@ -473,6 +521,8 @@ check_ge 6 "mockllm requests/s (wrk -t2 -c32, keep-alive)" "$rps" 20000 ""
 section "summary"
 printf '%s, %s, %s CPUs, rounds=%s, events=%s\n' "$(uname -srm)" \
     "$("$FLEXIAI" --version 2>/dev/null | head -1)" "$(nproc 2>/dev/null || echo '?')" "$ROUNDS" "$EVENTS"
+printf 'load average at the start: %s; now: %s (other work on the machine makes tails noisy)\n' \
+    "$load0" "$(cat /proc/loadavg 2>/dev/null)"
 awk -F '\t' 'BEGIN { printf "%-3s %-78s %-44s %-10s %s\n", "#", "figure", "measured", "target", "result" }
     { printf "%-3s %-78s %-44s %-10s %s\n", $1, $2, $3, $4, $5 }' "$summary"
 if [ "$failed" -gt 0 ]; then

@@ -671,8 +671,10 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
                             NULL, o.url);
                 res->attempts[res->nattempts - 1].probe = probe;
                 res->attempts[res->nattempts - 1].continuation = answer.len > 0;
+                /* a healthy provider's success changes nothing: skip the
+                 * store unless watchers asked to hear every outcome */
                 if (probe || doc->failure_count > 0 ||
-                    doc->state != FX_CLOSED) {
+                    doc->state != FX_CLOSED || s->sync.publish_outcomes) {
                     struct fx_bop op;
                     fill_op(c, &op, FX_BOP_SUCCESS);
                     op.was_probe = probe;
