@@ -1257,6 +1257,13 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         if (p->model == NULL)
             add_diag(cfg, 1, "%s: [%s] has no model", cfg->sections[i].where,
                      sec);
+        if (p->insecure) {
+            const struct entry *ie = find_entry(cfg, sec, "insecure");
+            add_diag(cfg, 0,
+                     "%s: warning: [%s] insecure = yes: TLS certificates are "
+                     "not verified",
+                     where_of(ie), sec);
+        }
         if (p->type && strcmp(p->type, "vertex") == 0 && p->project == NULL)
             add_diag(cfg, 1, "%s: [%s] vertex needs project",
                      cfg->sections[i].where, sec);
@@ -1315,6 +1322,51 @@ read_count_mask(flexiai_config *cfg)
     return mask;
 }
 
+/* "FILE:LINE: ..." -> FILE length and LINE; 0 when not of that form */
+static size_t
+diag_place(const char *text, long *line)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p != ':' || p[1] < '0' || p[1] > '9')
+            continue;
+        char *end;
+        long n = strtol(p + 1, &end, 10);
+        if (*end == ':') {
+            *line = n;
+            return (size_t)(p - text);
+        }
+    }
+    return 0;
+}
+
+static int
+diag_before(const flexiai_diag *a, const flexiai_diag *b)
+{
+    long la = 0, lb = 0;
+    size_t fa = diag_place(a->text, &la), fb = diag_place(b->text, &lb);
+    if (fa == 0 || fb == 0)
+        return fa != 0 && fb == 0; /* file problems before env ones */
+    int c = strncmp(a->text, b->text, fa < fb ? fa : fb);
+    if (c != 0 || fa != fb)
+        return 0; /* different files keep their reading order */
+    return la < lb;
+}
+
+/* Order problems by file and line, as a reader goes through the file. */
+static void
+sort_diags(flexiai_config *cfg)
+{
+    for (size_t i = 1; i < cfg->ndiags; i++) {
+        flexiai_diag d = cfg->diags[i];
+        size_t j = i;
+        while (j > 0 && diag_before(&d, &cfg->diags[j - 1])) {
+            cfg->diags[j] = cfg->diags[j - 1];
+            j--;
+        }
+        cfg->diags[j] = d;
+    }
+}
+
 int
 flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
 {
@@ -1368,6 +1420,7 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
         cfg->provider_names[i] = s->providers[i].name;
     cfg->nprovider_names = s->nproviders;
     cfg->validated = 1;
+    sort_diags(cfg);
     return has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
 }
 

@@ -186,3 +186,11 @@ INI
     [[ "$stderr" == *"no TLS support"* ]]
     [[ "$stderr" != *"pw@"* ]]
 }
+
+@test "insecure = yes is allowed with one warning" {
+    printf '[provider.a]\ntype = openai\nmodel = m\ninsecure = yes\n' | write_config
+    run --separate-stderr flexiai config check
+    assert_success
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    [[ "$stderr" == "flexiai: $CONFIG:4: warning: [provider.a] insecure = yes: TLS certificates are not verified" ]]
+}
