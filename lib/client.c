@@ -7,9 +7,7 @@
 
 #include "fx.h"
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <hiredis/hiredis.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,30 +33,6 @@ struct flexiai_client {
     unsigned seed;
     char *error;
 };
-
-const char *
-flexiai_version(void)
-{
-    return PACKAGE_VERSION;
-}
-
-const char *
-flexiai_libraries(void)
-{
-    static char buf[512];
-    if (buf[0] == '\0') {
-        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-        snprintf(buf, sizeof(buf),
-                 "libcurl/%s%s%s cJSON/%s hiredis/%d.%d.%d inih/%s", v->version,
-                 v->ssl_version ? " " : "",
-                 v->ssl_version ? v->ssl_version : "", cJSON_Version(),
-                 HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, INIH_VERSION);
-    }
-    return buf;
-}
-
-static void logf_(flexiai_client *c, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 static void
 logf_(flexiai_client *c, int level, const char *fmt, ...)
@@ -119,6 +93,12 @@ flexiai_client_new(flexiai_config *cfg, char **errmsg)
     }
     c->ops = &fx_store_file;
     c->store = c->file_store;
+    /* the provider tables live here, not in the configuration code, so
+     * that reading configuration pulls in no HTTP code */
+    struct fx_settings *ms = (struct fx_settings *)c->s;
+    for (size_t i = 0; i < ms->nproviders; i++)
+        if (ms->providers[i].type)
+            ms->providers[i].ops = fx_provider_ops_find(ms->providers[i].type);
     return c;
 }
 

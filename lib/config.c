@@ -120,6 +120,11 @@ static const struct key_def schema[] = {
 };
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
 
+/* The provider types the library has a table for (lib/providers.c lists
+ * the tables themselves; this list keeps configuration free of them). */
+static const char *const fx_provider_type_names[] = {
+    "openai", "anthropic", "gemini", "vertex", NULL};
+
 static const char *const fixed_sections[] = {"defaults", "failover", "breaker",
                                              "sync", NULL};
 
@@ -1251,8 +1256,6 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
             add_diag(cfg, 1, "%s: [%s] has no type (one of %s)",
                      cfg->sections[i].where, sec,
                      "openai|anthropic|gemini|vertex");
-        } else {
-            p->ops = fx_provider_ops_find(p->type);
         }
         if (p->model == NULL)
             add_diag(cfg, 1, "%s: [%s] has no model", cfg->sections[i].where,
@@ -1320,6 +1323,15 @@ read_count_mask(flexiai_config *cfg)
     }
     free_list(names);
     return mask;
+}
+
+static int
+known_type(const char *type)
+{
+    for (int i = 0; fx_provider_type_names[i]; i++)
+        if (strcmp(type, fx_provider_type_names[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* "FILE:LINE: ..." -> FILE length and LINE; 0 when not of that form */
@@ -1401,7 +1413,7 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
             const char *key;
             char *err = NULL;
             struct fx_provider *p = &s->providers[i];
-            if (p->ops == NULL)
+            if (p->type == NULL || !known_type(p->type))
                 continue;
             if (fx_provider_key(p, &key, &err) != 0) {
                 char sec[300];
@@ -1409,7 +1421,11 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
                 const struct entry *e = find_entry(cfg, sec, "api_key_cmd");
                 if (e == NULL)
                     e = find_entry(cfg, sec, "api_key_env");
-                add_diag(cfg, 1, "%s: %s", where_of(e), err);
+                const char *where = where_of(e);
+                for (size_t k = 0; e == NULL && k < cfg->nsections; k++)
+                    if (strcmp(cfg->sections[k].name, sec) == 0)
+                        where = cfg->sections[k].where;
+                add_diag(cfg, 1, "%s: %s", where, err);
                 free(err);
             }
         }
@@ -1548,9 +1564,14 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
                               p->name, var);
         } else if (p->type && strcmp(p->type, "openai") != 0) {
             /* OpenAI-compatible local servers need no key; others do. */
-            why = fx_asprintf("provider '%s': no API key (set %s, or "
-                              "api_key_env / api_key_cmd)",
-                              p->name, var ? var : "api_key_cmd");
+            if (var)
+                why = fx_asprintf("provider '%s': no API key (set %s, or "
+                                  "api_key_env / api_key_cmd)",
+                                  p->name, var);
+            else
+                why = fx_asprintf("provider '%s': no API key (set "
+                                  "api_key_cmd, api_key_env or api_key)",
+                                  p->name);
         }
     }
     if (why) {

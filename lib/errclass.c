@@ -17,44 +17,6 @@
 
 #include <curl/curl.h>
 
-static const char *const class_names[FLEXIAI_E__COUNT] = {
-    [FLEXIAI_E_NONE] = "none",
-    [FLEXIAI_E_CONNECT] = "connect",
-    [FLEXIAI_E_TIMEOUT] = "timeout",
-    [FLEXIAI_E_RATE_LIMIT] = "rate_limit",
-    [FLEXIAI_E_QUOTA] = "quota",
-    [FLEXIAI_E_OVERLOADED] = "overloaded",
-    [FLEXIAI_E_SERVER] = "server",
-    [FLEXIAI_E_AUTH] = "auth",
-    [FLEXIAI_E_BAD_REQUEST] = "bad_request",
-    [FLEXIAI_E_CONTEXT_LENGTH] = "context_length",
-    [FLEXIAI_E_STREAM_ERROR] = "stream_error",
-    [FLEXIAI_E_CONTENT_FILTER] = "content_filter",
-    [FLEXIAI_E_BREAKER_OPEN] = "breaker_open",
-    [FLEXIAI_E_CONFIG] = "config",
-    [FLEXIAI_E_CANCELLED] = "cancelled",
-    [FLEXIAI_E_INTERNAL] = "internal",
-};
-
-const char *
-flexiai_errclass_name(int cls)
-{
-    if (cls < 0 || cls >= FLEXIAI_E__COUNT)
-        return "internal";
-    return class_names[cls];
-}
-
-int
-flexiai_errclass_from_name(const char *name)
-{
-    if (name == NULL)
-        return -1;
-    for (int i = 0; i < FLEXIAI_E__COUNT; i++)
-        if (fx_streq_nocase(name, class_names[i]))
-            return i;
-    return -1;
-}
-
 void
 fx_error_set(struct fx_error *e, int cls, const char *fmt, ...)
 {

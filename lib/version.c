@@ -1,0 +1,71 @@
+/*
+ * version.c - names and versions that need no network code: error class
+ * names, the library version and the versions of the libraries it was
+ * built with.  Kept apart so the front command (which only reads
+ * configuration) does not load libcurl at all.
+ */
+#include "config.h"
+
+#include "fx.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curlver.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+
+static const char *const class_names[FLEXIAI_E__COUNT] = {
+    [FLEXIAI_E_NONE] = "none",
+    [FLEXIAI_E_CONNECT] = "connect",
+    [FLEXIAI_E_TIMEOUT] = "timeout",
+    [FLEXIAI_E_RATE_LIMIT] = "rate_limit",
+    [FLEXIAI_E_QUOTA] = "quota",
+    [FLEXIAI_E_OVERLOADED] = "overloaded",
+    [FLEXIAI_E_SERVER] = "server",
+    [FLEXIAI_E_AUTH] = "auth",
+    [FLEXIAI_E_BAD_REQUEST] = "bad_request",
+    [FLEXIAI_E_CONTEXT_LENGTH] = "context_length",
+    [FLEXIAI_E_STREAM_ERROR] = "stream_error",
+    [FLEXIAI_E_CONTENT_FILTER] = "content_filter",
+    [FLEXIAI_E_BREAKER_OPEN] = "breaker_open",
+    [FLEXIAI_E_CONFIG] = "config",
+    [FLEXIAI_E_CANCELLED] = "cancelled",
+    [FLEXIAI_E_INTERNAL] = "internal",
+};
+
+const char *
+flexiai_errclass_name(int cls)
+{
+    if (cls < 0 || cls >= FLEXIAI_E__COUNT)
+        return "internal";
+    return class_names[cls];
+}
+
+int
+flexiai_errclass_from_name(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (int i = 0; i < FLEXIAI_E__COUNT; i++)
+        if (fx_streq_nocase(name, class_names[i]))
+            return i;
+    return -1;
+}
+
+const char *
+flexiai_version(void)
+{
+    return PACKAGE_VERSION;
+}
+
+const char *
+flexiai_libraries(void)
+{
+    /* libcurl and hiredis as built against (their headers), so that
+     * printing this does not require loading them */
+    static char buf[256];
+    if (buf[0] == '\0')
+        snprintf(buf, sizeof(buf), "libcurl/%s cJSON/%s hiredis/%d.%d.%d inih/%s",
+                 LIBCURL_VERSION, cJSON_Version(), HIREDIS_MAJOR,
+                 HIREDIS_MINOR, HIREDIS_PATCH, INIH_VERSION);
+    return buf;
+}
