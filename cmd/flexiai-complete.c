@@ -450,8 +450,14 @@ main(int argc, char **argv)
         }
     }
     fx_print_diags(cfg, 1);
-    if (rc != FLEXIAI_OK)
+    if (rc != FLEXIAI_OK) {
+        flexiai_config_free(cfg);
+        free(msgs);
+        cJSON_Delete(keep);
+        fx_buf_free(&p);
+        fx_buf_free(&o.stops);
         return FLEXIAI_ECONFIG;
+    }
     if (o.provider) {
         const char *const *names;
         size_t np = flexiai_config_providers(cfg, &names);

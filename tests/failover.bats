@@ -171,7 +171,7 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     for i in 1 2 3 4 5; do flexiai complete "x" </dev/null >/dev/null; done
     assert_equal "$(state_of primary)" "open"
     mock_reset
-    mock_script p1 "wait_ms=2500"   # the probe is still running when the others decide
+    mock_script p1 "wait_ms=5000"   # the probe is still running when the others decide (even under ASan)
     sleep 1.1
     pids=
     for i in $(seq 1 50); do
@@ -191,7 +191,7 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     mock_script p1 "status=503"
     for i in 1 2 3 4 5; do flexiai complete "x" </dev/null >/dev/null; done
     mock_reset
-    mock_script p1 "wait_ms=2500"
+    mock_script p1 "wait_ms=5000"
     sleep 1.1
     pids=
     for i in $(seq 1 30); do flexiai complete "j" </dev/null >/dev/null 2>&1 & pids="$pids $!"; done

@@ -139,7 +139,7 @@ EVENT_RE='^\{"provider_name": "([^"]+)", "event_type": "(opened|closed|half_open
     open_primary_by_failures
     assert_equal "$(doc_field primary state)" open
     mock_reset
-    mock_script p1 "wait_ms=2500"
+    mock_script p1 "wait_ms=5000"   # probes still running when the others decide, even under ASan
     start_subscriber "$TEST_HOME/sub.out"
     sleep 1.1
     pids=

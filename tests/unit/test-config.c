@@ -83,8 +83,10 @@ test_precedence(void)
     char *where = fx_asprintf("%s:3", user);
     is_str(entry(cfg, "breaker", "half_open_max_calls")->origin, "flag",
            "origin of flag value");
-    is_str(entry(cfg, "breaker", "recovery_timeout")->origin,
-           fx_asprintf("%s:2", user), "origin of file value is FILE:LINE");
+    char *line2 = fx_asprintf("%s:2", user);
+    is_str(entry(cfg, "breaker", "recovery_timeout")->origin, line2,
+           "origin of file value is FILE:LINE");
+    free(line2);
     is_str(entry(cfg, "failover", "retries")->origin, "default",
            "origin of default");
     is_str(entry(cfg, "failover", "retries")->value, "1", "default value");
