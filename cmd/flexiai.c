@@ -120,8 +120,16 @@ config_check(const char *path)
     return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
 }
 
+struct config_opts {
+    const char *path;
+    int json;
+};
+
+/* Options of `config`, before or after its subcommand.  Returns 1 when
+ * --help was given. */
 static int
-cmd_config(int argc, char **argv)
+config_opts(int argc, char **argv, const char *optstring,
+            struct config_opts *o)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -130,58 +138,49 @@ cmd_config(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = NULL;
-    int json = 0, c;
-    fx_progname = "flexiai config";
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+c:qh", opts, NULL)) != -1) {
+    int c;
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            path = optarg;
+            o->path = optarg;
             break;
         case 'j':
-            json = 1;
+            o->json = 1;
             break;
         case 'q':
             fx_quiet = 1;
             break;
         case 'h':
             config_usage(stdout);
-            return 0;
+            return 1;
         default:
             fx_bad_option(argv);
         }
     }
+    return 0;
+}
+
+static int
+cmd_config(int argc, char **argv)
+{
+    struct config_opts o = {NULL, 0};
+    fx_progname = "flexiai config";
+    optind = 1;
+    if (config_opts(argc, argv, "+c:qh", &o))
+        return 0;
     if (optind >= argc)
         fx_usage_error("config needs a subcommand: show or check");
     const char *sub = argv[optind++];
-    /* options may also follow the subcommand */
-    while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'q':
-            fx_quiet = 1;
-            break;
-        case 'h':
-            config_usage(stdout);
-            return 0;
-        default:
-            fx_bad_option(argv);
-        }
-    }
+    if (config_opts(argc, argv, "c:qh", &o))
+        return 0;
     if (optind < argc)
         fx_usage_error("unexpected argument '%s'", argv[optind]);
     if (strcmp(sub, "show") == 0)
-        return config_show(path, json);
+        return config_show(o.path, o.json);
     if (strcmp(sub, "check") == 0) {
-        if (json)
+        if (o.json)
             fx_usage_error("config check has no --json");
-        return config_check(path);
+        return config_check(o.path);
     }
     fx_usage_error("unknown config subcommand '%s' (show or check)", sub);
 }
