@@ -7,6 +7,20 @@
 #
 #   sh bench/run.sh BUILDDIR        (what `make bench` runs)
 #
+# 1. `flexiai complete` vs curl posting the same body: wall ratio, peak RSS
+# 2. streaming parse cost per chunk (bench/parse-sse.c on lib/'s parser),
+#    and `flexiai complete --stream` end to end on 100000 chunks
+# 3. failover through a dead primary vs the secondary directly; the same
+#    with the primary's breaker open
+# 4. Redis store vs file store (breaker load only; a failure written)
+# 5. breaker event latency to `flexiai breaker watch --json`, with
+#    redis-cli subscribed to the same channel as the reference
+# 6. mockllm throughput with wrk, to show the mock is not the bottleneck
+# Helpers built here with cc: bench/abrun.c (interleaved runner: wall time,
+# CPU and peak RSS from wait4), bench/stamp.c (wall-clock stamps),
+# bench/parse-sse.c.  Every figure is printed with the command behind it;
+# a summary table with PASS/FAIL per target ends the run.
+#
 # Environment: FX_BENCH_ROUNDS (rounds per comparison, default 300),
 # FX_BENCH_EVENTS (watch events, default 200), FX_BENCH_KEEP=1 (keep the
 # temporary directory and print its name).
@@ -198,11 +212,12 @@ body=$("$CURL" -sf "$MOCK/_control/log/primary" | jq -r .last_body)
 [ -n "$body" ] && [ "$body" != null ] || die "no body in the mockllm log"
 URL1=$MOCK/p/primary/v1/chat/completions
 printf 'request body (as flexiai sent it): %s\n' "$body"
-printf 'flexiai-complete shared libraries: %s\n' \
-    "$(ldd "$tmp/bin/flexiai-complete" | awk '{print $1}' | tr '\n' ' ')"
-printf 'curl shared libraries: %s\n' "$(ldd "$CURL" | wc -l) (libcurl, TLS, HTTP/2, ...)"
-printf 'note: flexiai and flexiai-complete link lib/ statically but libcurl, cJSON, hiredis and inih dynamically;\n'
-printf '      `flexiai complete` is two images: the front execs flexiai-complete.\n'
+nlibs() { ldd "$1" | grep -c '=>'; }
+printf 'shared libraries loaded: flexiai (front) %s, flexiai-complete %s, curl %s\n' \
+    "$(nlibs "$FLEXIAI")" "$(nlibs "$tmp/bin/flexiai-complete")" "$(nlibs "$CURL")"
+printf 'flexiai-complete: %s\n' "$(ldd "$tmp/bin/flexiai-complete" | awk '/=>/ {print $1}' | tr '\n' ' ')"
+printf 'note: the commands link lib/ statically, libcurl, cJSON, hiredis, inih and libm dynamically;\n'
+printf '      `flexiai complete` is two program images: the front execs flexiai-complete.\n'
 before=$(mock_count primary)
 say "abrun -n $ROUNDS -w $WARMUP -- \\"
 say "  curl -sS --fail -X POST -H 'Authorization: Bearer KEY' -H 'Content-Type: application/json' --data-binary '$body' $URL1 ::: \\"
@@ -235,7 +250,6 @@ info 1 "wall ratio flexiai-complete (no front) / curl" "$(calc "$d_med / $c_med"
 c_rss=$(field "$tmp/s1.txt" cmd0 rss_med_kb)
 f_rss=$(field "$tmp/s1.txt" cmd1 rss_med_kb)
 # cross-check of peak RSS with GNU time, alternating
-: >"$tmp/s1.time"
 say "/usr/bin/time -f %M curl ... / /usr/bin/time -f %M flexiai complete ... (9 each, alternating)"
 for i in 1 2 3 4 5 6 7 8 9; do
     /usr/bin/time -a -o "$tmp/s1.time.c" -f %M "$CURL" -sS --fail -X POST \
@@ -248,6 +262,8 @@ t_f=$(sort -n "$tmp/s1.time.f" | sed -n 5p)
 printf 'peak RSS (median, KiB): wait4 in abrun: curl %s, flexiai %s; /usr/bin/time %%M: curl %s, flexiai %s\n' \
     "$c_rss" "$f_rss" "$t_c" "$t_f"
 info 1 "peak RSS curl (median, wait4 / time %M)" "$c_rss / $t_c KiB"
+info 1 "peak RSS flexiai complete (median, time %M) / flexiai-complete (wait4)" \
+    "$t_f / $(field "$tmp/s1.txt" cmd2 rss_med_kb) KiB"
 check_le 1 "peak RSS flexiai complete (median)" "$f_rss" "$c_rss" " KiB"
 
 # ===========================================================================
@@ -418,83 +434,83 @@ printf 'failures recorded for the failing primary: redis %s, file %s (expected %
 section "5. watch latency: flexiai breaker open -> flexiai breaker watch --json"
 { sync_redis; provider_ini primary "$MOCK/p/primary/v1"; } | write_ini "$tmp/s5.ini"
 export FLEXIAI_CONFIG="$tmp/s5.ini"
-mkfifo "$tmp/watch.fifo" "$tmp/ref.fifo"
-"$STAMP" lines <"$tmp/watch.fifo" >"$tmp/events.txt" &
-pids="$pids $!"
-"$STAMP" lines <"$tmp/ref.fifo" >"$tmp/ref.txt" &
-pids="$pids $!"
-say "flexiai breaker watch --json > fifo & stamp lines < fifo > events.txt &"
-"$FLEXIAI" breaker watch --json >"$tmp/watch.fifo" 2>"$tmp/watch.err" &
-pids="$pids $!"
-# the reference: redis-cli subscribed to the same channel sees the same
-# events, so its latency is what this machine's pub/sub and scheduling cost
-say "redis-cli -p $RPORT --raw subscribe flexiai:events > fifo2 & stamp lines < fifo2 > ref.txt &   (reference)"
-redis-cli -p "$RPORT" --raw subscribe flexiai:events >"$tmp/ref.fifo" 2>"$tmp/ref.err" &
-pids="$pids $!"
-# ready when an event sent now reaches both
-i=0
-until grep -q '"bench-ready"' "$tmp/events.txt" 2>/dev/null &&
-    grep -q '"bench-ready"' "$tmp/ref.txt" 2>/dev/null; do
-    i=$((i + 1))
-    [ $i -lt 50 ] || die "no events seen: $(cat "$tmp/watch.err" "$tmp/ref.err")"
-    "$FLEXIAI" breaker open bench-ready >/dev/null 2>&1 || :
-    sleep 0.1
-done
-printf 'load average before: %s\n' "$(cat /proc/loadavg 2>/dev/null)"
-: >"$tmp/sent.txt"
-say "for i in 1..$EVENTS: stamp run flexiai breaker open bench-\$i   (stamp: CLOCK_REALTIME just before the spawn)"
-i=1
-while [ $i -le "$EVENTS" ]; do
-    t0=$("$STAMP" run "$FLEXIAI" breaker open "bench-$i") ||
-        die "flexiai breaker open bench-$i failed"
-    printf 'bench-%s %s\n' "$i" "$t0" >>"$tmp/sent.txt"
-    i=$((i + 1))
-done
-for f in events ref; do
+# watch_pass NAME WATCHER-COMMAND...: run the watcher with its stdout into
+# `stamp lines`, open EVENTS breakers named NAME-i one after the other, and
+# write per event "end-to-end-ms from-timestamp-ms" to NAME.lat.  Both
+# watchers get a pass of their own, so neither competes with the other for
+# the two CPUs when an event arrives.
+watch_pass() {
+    name=$1
+    shift
+    mkfifo "$tmp/$name.fifo"
+    "$STAMP" lines <"$tmp/$name.fifo" >"$tmp/$name.events" &
+    stamp_pid=$!
+    pids="$pids $stamp_pid"
+    "$@" >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
+    watcher_pid=$!
+    pids="$pids $watcher_pid"
     i=0
-    while [ "$(grep -c '"bench-[0-9]*"' "$tmp/$f.txt")" -lt "$EVENTS" ]; do
+    until grep -q "\"$name-ready\"" "$tmp/$name.events" 2>/dev/null; do
         i=$((i + 1))
-        [ $i -lt 100 ] || die "$f: only $(grep -c '"bench-[0-9]*"' "$tmp/$f.txt") of $EVENTS events arrived"
+        [ $i -lt 50 ] || die "$name: no events seen: $(cat "$tmp/$name.err")"
+        "$FLEXIAI" breaker open "$name-ready" >/dev/null 2>&1 || :
+        sleep 0.1
+    done
+    : >"$tmp/$name.sent"
+    i=1
+    while [ $i -le "$EVENTS" ]; do
+        t0=$("$STAMP" run "$FLEXIAI" breaker open "$name-$i") ||
+            die "flexiai breaker open $name-$i failed"
+        printf '%s-%s %s\n' "$name" "$i" "$t0" >>"$tmp/$name.sent"
+        i=$((i + 1))
+    done
+    i=0
+    while [ "$(grep -c "\"$name-[0-9]*\"" "$tmp/$name.events")" -lt "$EVENTS" ]; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || die "$name: only $(grep -c "\"$name-[0-9]*\"" "$tmp/$name.events") of $EVENTS events arrived"
         sleep 0.05
     done
-done
-# per event, in ms: arrival - sender stamp (end to end, includes the
-# start-up of `flexiai breaker open`); arrival - the event's own timestamp,
-# for flexiai's watch and for redis-cli; and the difference of those two
-awk 'FILENAME == ARGV[1] { sent[$1] = $2; next }
-    {
-        if (match($0, /"provider_name": "bench-[0-9]+"/) == 0) next
-        name = substr($0, RSTART + 18, RLENGTH - 19)
-        if (FILENAME == ARGV[2]) { arr[name] = $1; ts[name] = $2 } else ref[name] = $1
-    }
-    END {
-        for (name in sent) {
-            if (!(name in arr) || !(name in ref) || ts[name] < 0) continue
-            printf "%.3f %.3f %.3f %.3f\n", (arr[name] - sent[name]) / 1e6,
-                (arr[name] - ts[name]) / 1e6, (ref[name] - ts[name]) / 1e6,
-                (arr[name] - ref[name]) / 1e6
-        }
-    }' "$tmp/sent.txt" "$tmp/events.txt" "$tmp/ref.txt" >"$tmp/lat.txt"
-printf 'load average after: %s\n' "$(cat /proc/loadavg 2>/dev/null)"
-n5=$(wc -l <"$tmp/lat.txt")
-[ "$n5" -eq "$EVENTS" ] || die "matched $n5 events of $EVENTS"
-pct() { # pct COLUMN P: nearest-rank percentile of lat.txt
-    awk -v c="$1" '{ print $c }' "$tmp/lat.txt" | sort -n |
-        awk -v p="$2" '{ v[NR] = $1 } END { k = int(p / 100 * NR + 0.999999); if (k < 1) k = 1; print v[k] }'
+    kill "$watcher_pid" 2>/dev/null || :
+    wait "$watcher_pid" 2>/dev/null || :
+    wait "$stamp_pid" 2>/dev/null || :
+    awk -v pre="$name" 'FILENAME == ARGV[1] { sent[$1] = $2; next }
+        {
+            if (match($0, "\"provider_name\": \"" pre "-[0-9]+\"") == 0) next
+            n = substr($0, RSTART + 18, RLENGTH - 19)
+            if (!(n in sent) || $2 < 0) next
+            printf "%.3f %.3f\n", ($1 - sent[n]) / 1e6, ($1 - $2) / 1e6
+        }' "$tmp/$name.sent" "$tmp/$name.events" >"$tmp/$name.lat"
+    n5=$(wc -l <"$tmp/$name.lat")
+    [ "$n5" -eq "$EVENTS" ] || die "$name: matched $n5 events of $EVENTS"
 }
-e50=$(pct 1 50) e99=$(pct 1 99) p50=$(pct 2 50) p99=$(pct 2 99)
-r50=$(pct 3 50) r99=$(pct 3 99) d50=$(pct 4 50) d99=$(pct 4 99)
-printf 'end to end (stamp before spawning flexiai breaker open -> line read from watch): p50 %s ms, p99 %s ms, max %s ms\n' \
-    "$e50" "$e99" "$(pct 1 100)"
+pct() { # pct FILE COLUMN P: nearest-rank percentile
+    awk -v c="$2" '{ print $c }' "$1" | sort -n |
+        awk -v p="$3" '{ v[NR] = $1 } END { k = int(p / 100 * NR + 0.999999); if (k < 1) k = 1; print v[k] }'
+}
+printf 'load average before: %s\n' "$(cat /proc/loadavg 2>/dev/null)"
+say "flexiai breaker watch --json > fifo & stamp lines < fifo > events &"
+say "for i in 1..$EVENTS: stamp run flexiai breaker open watch-\$i   (stamp: CLOCK_REALTIME just before the spawn)"
+watch_pass watch "$FLEXIAI" breaker watch --json
+# the reference: redis-cli subscribed to the same channel, same events
+say "redis-cli -p $RPORT --raw subscribe flexiai:events > fifo & stamp lines < fifo > events &   (reference)"
+say "for i in 1..$EVENTS: stamp run flexiai breaker open ref-\$i"
+watch_pass ref redis-cli -p "$RPORT" --raw subscribe flexiai:events
+printf 'load average after: %s\n' "$(cat /proc/loadavg 2>/dev/null)"
+e50=$(pct "$tmp/watch.lat" 1 50) e99=$(pct "$tmp/watch.lat" 1 99)
+p50=$(pct "$tmp/watch.lat" 2 50) p99=$(pct "$tmp/watch.lat" 2 99)
+re50=$(pct "$tmp/ref.lat" 1 50) re99=$(pct "$tmp/ref.lat" 1 99)
+r50=$(pct "$tmp/ref.lat" 2 50) r99=$(pct "$tmp/ref.lat" 2 99)
+printf 'end to end (stamp before spawning flexiai breaker open -> line read):\n'
+printf '  flexiai breaker watch --json: p50 %s ms, p99 %s ms, max %s ms\n' "$e50" "$e99" "$(pct "$tmp/watch.lat" 1 100)"
+printf '  redis-cli subscribe (ref.):   p50 %s ms, p99 %s ms, max %s ms\n' "$re50" "$re99" "$(pct "$tmp/ref.lat" 1 100)"
 printf 'from the event timestamp (taken in the opener just before its EVALSHA, which PUBLISHes) -> line read:\n'
-printf '  flexiai breaker watch --json: p50 %s ms, p99 %s ms, max %s ms\n' "$p50" "$p99" "$(pct 2 100)"
-printf '  redis-cli subscribe (ref.):   p50 %s ms, p99 %s ms, max %s ms\n' "$r50" "$r99" "$(pct 3 100)"
-printf '  per event, flexiai - redis-cli: p50 %s ms, p99 %s ms\n' "$d50" "$d99"
-printf 'slowest 5 events (end-to-end, from timestamp, redis-cli, difference; ms):\n'
-sort -k2,2 -n -r "$tmp/lat.txt" | head -5 | sed 's/^/  /'
+printf '  flexiai breaker watch --json: p50 %s ms, p90 %s ms, p99 %s ms, max %s ms\n' "$p50" \
+    "$(pct "$tmp/watch.lat" 2 90)" "$p99" "$(pct "$tmp/watch.lat" 2 100)"
+printf '  redis-cli subscribe (ref.):   p50 %s ms, p90 %s ms, p99 %s ms, max %s ms\n' "$r50" \
+    "$(pct "$tmp/ref.lat" 2 90)" "$r99" "$(pct "$tmp/ref.lat" 2 100)"
 info 5 "watch latency end to end incl. process start (p50 / p99)" "$e50 / $e99 ms"
-info 5 "redis-cli subscribe on the same events, reference (p50 / p99)" "$r50 / $r99 ms"
-info 5 "per event: flexiai watch - redis-cli (p50 / p99)" "$d50 / $d99 ms"
+info 5 "redis-cli subscribe, reference, end to end (p50 / p99)" "$re50 / $re99 ms"
+info 5 "redis-cli subscribe, reference, from event timestamp (p50 / p99)" "$r50 / $r99 ms"
 info 5 "watch latency from event timestamp, p50" "$p50 ms"
 check_le 5 "watch latency from event timestamp, p99" "$p99" 5 " ms"
 

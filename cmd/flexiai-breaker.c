@@ -86,7 +86,7 @@ next_text(const flexiai_breaker_info *b, double now, char *buf, size_t size)
     } else {
         char t[64];
         fmt_time(b->retry_at, t, sizeof(t));
-        snprintf(buf, size, "%s (in %.0fs)", t, ceil(b->retry_at - now));
+        snprintf(buf, size, "%s (in %lds)", t, (long)(b->retry_at - now) + 1);
     }
 }
 

@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +183,13 @@ on_text(void *ud, const char *text, size_t len)
     return 0;
 }
 
+/* milliseconds to one decimal (no libm: see bench/run.sh) */
+static double
+ms_tenths(double ms)
+{
+    return (double)(long long)(ms * 10 + 0.5) / 10;
+}
+
 static cJSON *
 result_json(const flexiai_result *r, int code)
 {
@@ -215,7 +221,7 @@ result_json(const flexiai_result *r, int code)
     } else {
         cJSON_AddNullToObject(root, "usage");
     }
-    cJSON_AddNumberToObject(root, "latency_ms", round(r->latency_ms * 10) / 10);
+    cJSON_AddNumberToObject(root, "latency_ms", ms_tenths(r->latency_ms));
     cJSON *arr = cJSON_AddArrayToObject(root, "attempts");
     for (size_t i = 0; i < r->nattempts; i++) {
         const flexiai_attempt *a = &r->attempts[i];
@@ -238,7 +244,7 @@ result_json(const flexiai_result *r, int code)
                                         1000.0);
         else
             cJSON_AddNullToObject(o, "retry_after");
-        cJSON_AddNumberToObject(o, "latency_ms", round(a->latency_ms * 10) / 10);
+        cJSON_AddNumberToObject(o, "latency_ms", ms_tenths(a->latency_ms));
         if (a->message)
             cJSON_AddStringToObject(o, "message", a->message);
         cJSON_AddBoolToObject(o, "probe", a->probe);
@@ -252,8 +258,16 @@ result_json(const flexiai_result *r, int code)
     return root;
 }
 
+#ifdef FX_COMPLETE_BUILTIN
+/* Built into the front command too (as git builds in its own commands):
+ * `flexiai complete` then costs one program start, not two. */
+int fx_complete_main(int argc, char **argv);
+int
+fx_complete_main(int argc, char **argv)
+#else
 int
 main(int argc, char **argv)
+#endif
 {
     enum {
         OPT_MESSAGES = 256,

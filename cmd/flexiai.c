@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+int fx_complete_main(int argc, char **argv);
+
 static const char *const commands[][2] = {
     {"complete", "one-shot completion: prompt in, answer out"},
     {"chat", "interactive chat with streaming replies"},
@@ -261,5 +263,7 @@ main(int argc, char **argv)
         fx_usage_error("unknown option '%s'", cmd);
     if (strcmp(cmd, "config") == 0)
         return cmd_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "complete") == 0) /* built in: see flexiai-complete.c */
+        return fx_complete_main(argc - 1, argv + 1);
     return run_subcommand(cmd, argc - 1, argv + 1);
 }

@@ -420,7 +420,7 @@ get_count(const cJSON *obj, const char *key, long *out)
     /* counts are whole and non-negative; the bound keeps the cast (and
      * later increments) defined even where long has 32 bits */
     if (!isfinite(v) || v < 0 || v > 1e15 || v > (double)(LONG_MAX / 2) ||
-        v != floor(v))
+        v != (double)(long long)v) /* whole: in range, the cast is exact */
         return -1;
     *out = (long)v;
     return 0;

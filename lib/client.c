@@ -315,7 +315,9 @@ static double
 backoff(flexiai_client *c, long attempt)
 {
     /* exponential with full jitter: uniform in [0, min(max, base*2^n)] */
-    double cap = c->s->backoff_base * pow(2.0, (double)attempt);
+    double cap = c->s->backoff_base;
+    for (long i = 0; i < attempt && cap < c->s->backoff_max; i++)
+        cap *= 2;
     if (cap > c->s->backoff_max)
         cap = c->s->backoff_max;
     double r = (double)rand_r(&c->seed) / ((double)RAND_MAX + 1.0);

@@ -117,7 +117,7 @@ put_isoformat(fx_buf *b, double now)
     struct tm tm;
     if (!isfinite(now) || now < 0 || now > 253402300799.0)
         now = 0; /* outside what datetime can represent */
-    long long total_us = llround(now * 1e6);
+    long long total_us = (long long)(now * 1e6 + 0.5); /* now >= 0 */
     time_t secs = (time_t)(total_us / 1000000);
     long us = (long)(total_us % 1000000);
 

@@ -1277,7 +1277,7 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
             }
             free(err);
             fx_sleep(delay, stop);
-            delay = fmin(delay * 2, WATCH_BACKOFF_MAX);
+            delay = delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
             continue;
         }
         if (trouble == LOST)
@@ -1297,7 +1297,7 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
         free(err);
         trouble = LOST;
         fx_sleep(delay, stop);
-        delay = fmin(delay * 2, WATCH_BACKOFF_MAX);
+        delay = delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
     }
     free(where);
     return 0;
