@@ -52,6 +52,7 @@ usage(FILE *fp)
         "options:\n"
         "  -c, --config FILE   configuration file instead of the user's\n"
         "  -q, --quiet         no warnings\n"
+        "  -v, --verbose       more detail on stderr\n"
         "  -h, --help          this help\n"
         "  -V, --version       version and libraries\n"
         "\n"

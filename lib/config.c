@@ -802,8 +802,10 @@ flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
         if (buf[0])
             read_file(cfg, buf, 0);
     }
-    read_env(cfg);
+    /* the standard key variables stand in for missing [provider.*]
+     * sections; FLEXIAI_PROVIDER_* variables can then adjust them */
     implicit_providers(cfg);
+    read_env(cfg);
     return has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
 }
 

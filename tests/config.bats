@@ -194,3 +194,10 @@ INI
     [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
     [[ "$stderr" == "flexiai: $CONFIG:4: warning: [provider.a] insecure = yes: TLS certificates are not verified" ]]
 }
+
+@test "FLEXIAI_PROVIDER_* variables adjust the providers made from the standard key variables" {
+    OPENAI_API_KEY=sk-abc FLEXIAI_PROVIDER_OPENAI_MODEL=gpt-4o run --separate-stderr flexiai config show
+    assert_success
+    assert_line "provider.openai.model = gpt-4o  ; env FLEXIAI_PROVIDER_OPENAI_MODEL"
+    assert_line "provider.openai.type = openai  ; env OPENAI_API_KEY"
+}
