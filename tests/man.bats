@@ -289,7 +289,7 @@ watch"
 # ---- zsh and fish ------------------------------------------------------------
 
 @test "zsh completion has valid syntax" {
-    command -v zsh >/dev/null || skip "zsh not installed"
+    command -v zsh >/dev/null || fail "zsh not installed (apt-get install zsh)"
     run zsh -n "$COMPDIR/_flexiai"
     assert_success
     assert_output ""
@@ -298,7 +298,7 @@ watch"
 }
 
 @test "fish completion has valid syntax and completes commands and providers" {
-    command -v fish >/dev/null || skip "fish not installed"
+    command -v fish >/dev/null || fail "fish not installed (apt-get install fish)"
     run fish -n "$COMPDIR/flexiai.fish"
     assert_success
     run fish -c "source '$COMPDIR/flexiai.fish'; complete -C 'flexiai br'"
