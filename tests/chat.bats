@@ -319,7 +319,7 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
 }
 
 @test "tty: a breaker event from Redis prints one dim line above the prompt, the input stays" {
-    command -v redis-server >/dev/null || skip "redis-server not installed"
+    command -v redis-server >/dev/null || fail "redis-server not installed (apt-get install redis-server)"
     start_redis
     {
         printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\n\n' "$REDIS_PORT"
