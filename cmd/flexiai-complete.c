@@ -190,6 +190,24 @@ ms_tenths(double ms)
     return (double)(long long)(ms * 10 + 0.5) / 10;
 }
 
+/* -v lines while a streamed answer is on the same terminal: start them on
+ * a line of their own instead of after the half-printed text. */
+static int stdout_err_same_tty;
+
+static void
+log_line(void *ud, int level, const char *msg)
+{
+    const struct out_state *o = ud;
+    int shown = (level == FLEXIAI_LOG_WARN && !fx_quiet) ||
+                (level == FLEXIAI_LOG_ATTEMPT && fx_verbose) ||
+                (level == FLEXIAI_LOG_DEBUG && fx_verbose > 1);
+    if (shown && stdout_err_same_tty && o->print && o->last != '\n') {
+        fx_out_flush();
+        fputc('\n', stderr);
+    }
+    fx_log_cb(NULL, level, msg);
+}
+
 static cJSON *
 result_json(const flexiai_result *r, int code)
 {
@@ -487,7 +505,7 @@ main(int argc, char **argv)
     flexiai_client *client = flexiai_client_new(cfg, &err);
     if (client == NULL)
         fx_die(FLEXIAI_ESOFTWARE, "%s", err ? err : "cannot start");
-    flexiai_client_set_log(client, fx_log_cb, NULL);
+
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -503,6 +521,8 @@ main(int argc, char **argv)
         o.on_stream_error = set->on_stream_error;
 
     struct out_state out = {.print = stream && !o.json, .last = '\n'};
+    stdout_err_same_tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+    flexiai_client_set_log(client, log_line, &out);
     flexiai_request req = {
         .messages = msgs,
         .nmessages = nmsgs,
