@@ -319,6 +319,7 @@ struct file_ctx {
     const char *path;
     FILE *fp;
     int line;           /* number of the line last handed to inih */
+    int continuing;     /* the last piece read did not end its line */
     int open_to_others; /* file mode allows group/other read */
     char cur_section[256];
     int section_ok;
@@ -334,13 +335,16 @@ file_reader(char *str, int num, void *stream)
     if (s == NULL)
         return NULL;
     size_t n = strlen(s);
-    /* A line longer than inih's buffer arrives in pieces; count it once. */
-    static int continuing;
-    if (!continuing)
+    /* A line longer than inih's buffer arrives in pieces; count it once,
+     * and look for headers and syntax only at its start. */
+    int starting = !fc->continuing;
+    if (starting)
         fc->line++;
-    continuing = n > 0 && s[n - 1] != '\n';
-    if (continuing && feof(fc->fp))
-        continuing = 0;
+    fc->continuing = n > 0 && s[n - 1] != '\n';
+    if (fc->continuing && feof(fc->fp))
+        fc->continuing = 0;
+    if (!starting)
+        return s;
 
     char *p = s;
     while (*p == ' ' || *p == '\t')

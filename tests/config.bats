@@ -201,3 +201,14 @@ INI
     assert_line "provider.openai.model = gpt-4o  ; env FLEXIAI_PROVIDER_OPENAI_MODEL"
     assert_line "provider.openai.type = openai  ; env OPENAI_API_KEY"
 }
+
+@test "a value longer than inih's line buffer is read whole, and later lines keep their numbers" {
+    long=$(printf 'x%.0s' $(seq 1 5000))
+    printf '[defaults]\nsystem = %s\n[breaker]\nfailure_threshold = nope\n' "$long" | write_config
+    run --separate-stderr flexiai config check
+    assert_failure 78
+    assert_equal "$stderr" "flexiai: $CONFIG:4: breaker.failure_threshold: 'nope' is not a whole number"
+    printf '[defaults]\nsystem = %s\n' "$long" | write_config
+    run flexiai config show
+    assert_line "defaults.system = $long  ; $CONFIG:2"
+}
