@@ -196,3 +196,19 @@ fx_bad_option(char **argv)
                        optopt);
     fx_usage_error("option '%s': unknown, or missing its argument", arg);
 }
+
+void
+fx_check_param_flags(const char *temperature, const char *max_tokens,
+                     const char *top_p, const char *timeout)
+{
+    double d;
+    long l;
+    if (temperature && (fx_parse_double(temperature, &d) || d < 0 || d > 2))
+        fx_usage_error("--temperature must be a number from 0 to 2");
+    if (top_p && (fx_parse_double(top_p, &d) || d < 0 || d > 1))
+        fx_usage_error("--top-p must be a number from 0 to 1");
+    if (max_tokens && (fx_parse_long(max_tokens, &l) || l < 1))
+        fx_usage_error("--max-tokens must be a positive whole number");
+    if (timeout && (fx_parse_double(timeout, &d) || d <= 0))
+        fx_usage_error("--timeout must be a positive number of seconds");
+}

@@ -46,6 +46,11 @@ void fx_print_version(const char *extra);
 /* Parse "90", "30s", "5m", "2h", "1d"; -1 on error. */
 double fx_parse_cli_duration(const char *s);
 
+/* Request flags (NULL when not given) are checked like configuration
+ * values, but a bad one is a usage error: one line, exit 64. */
+void fx_check_param_flags(const char *temperature, const char *max_tokens,
+                          const char *top_p, const char *timeout);
+
 /* After getopt returned an error (opterr is 0): one line, exit 64. */
 void fx_bad_option(char **argv) __attribute__((noreturn));
 

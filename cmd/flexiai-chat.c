@@ -1411,18 +1411,8 @@ main(int argc, char **argv)
     }
     if (optind < argc)
         fx_usage_error("unexpected argument '%s'", argv[optind]);
-    {
-        double d;
-        long l;
-        const struct chat_flags *f = &c->flags;
-        if (f->temperature &&
-            (fx_parse_double(f->temperature, &d) || d < 0 || d > 2))
-            fx_usage_error("--temperature must be a number from 0 to 2");
-        if (f->max_tokens && (fx_parse_long(f->max_tokens, &l) || l < 1))
-            fx_usage_error("--max-tokens must be a positive whole number");
-        if (f->timeout && (fx_parse_double(f->timeout, &d) || d <= 0))
-            fx_usage_error("--timeout must be a positive number of seconds");
-    }
+    fx_check_param_flags(c->flags.temperature, c->flags.max_tokens, NULL,
+                         c->flags.timeout);
     if (session)
         check_session_name(session);
 

@@ -404,18 +404,7 @@ main(int argc, char **argv)
     }
     /* Numeric flags are checked like config values, but a bad flag is a
      * usage error, not a configuration error. */
-    {
-        double d;
-        long l;
-        if (o.temperature && (fx_parse_double(o.temperature, &d) || d < 0 || d > 2))
-            fx_usage_error("--temperature must be a number from 0 to 2");
-        if (o.top_p && (fx_parse_double(o.top_p, &d) || d < 0 || d > 1))
-            fx_usage_error("--top-p must be a number from 0 to 1");
-        if (o.max_tokens && (fx_parse_long(o.max_tokens, &l) || l < 1))
-            fx_usage_error("--max-tokens must be a positive whole number");
-        if (o.timeout && (fx_parse_double(o.timeout, &d) || d <= 0))
-            fx_usage_error("--timeout must be a positive number of seconds");
-    }
+    fx_check_param_flags(o.temperature, o.max_tokens, o.top_p, o.timeout);
 
     /* the prompt */
     cJSON *keep = NULL;
