@@ -191,6 +191,10 @@ add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
     va_start(ap, fmt);
     char *text = fx_vasprintf(fmt, ap);
     va_end(ap);
+    /* one line each, whatever a value (say, a continued one) holds */
+    for (char *p = text; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
     for (size_t i = 0; i < cfg->ndiags; i++)
         if (strcmp(cfg->diags[i].text, text) == 0) {
             free(text);
@@ -1631,7 +1635,9 @@ masked(flexiai_config *cfg, const char *key, const char *value)
             fx_buf_puts(&b, at);
             return keep(cfg, fx_buf_steal(&b));
         }
-        return value;
+        /* no credentials in it, or not a URL we understand: then all of
+         * it may be a secret */
+        return strchr(value, '@') ? "****" : value;
     }
     return "****";
 }

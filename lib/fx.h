@@ -43,7 +43,8 @@ void *fx_xrealloc(void *p, size_t n);
 char *fx_strdup(const char *s); /* NULL -> NULL */
 char *fx_strndup(const char *s, size_t n);
 char *fx_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *fx_vasprintf(const char *fmt, va_list ap);
+char *fx_vasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 double fx_wallclock(void); /* epoch seconds */
 double fx_monotonic(void); /* seconds, arbitrary origin */
