@@ -212,3 +212,14 @@ INI
     run flexiai config show
     assert_line "defaults.system = $long  ; $CONFIG:2"
 }
+
+@test "a malformed redis_url is masked entirely; a continued bad value is still one line" {
+    printf '[sync]\nredis_url = redis:/u:pw-secret@h\n[defaults]\nmax_tokens = 1x\n  2\n' | write_config
+    run --separate-stderr flexiai config show
+    assert_failure 78
+    [[ "$output" != *"pw-secret"* ]]
+    [[ "$stderr" != *"pw-secret"* ]]
+    assert_line "sync.redis_url = ****  ; $CONFIG:2"
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 2 ]
+    [[ "$stderr" == *"$CONFIG:4: defaults.max_tokens: '1x 2' is not a whole number"* ]]
+}
