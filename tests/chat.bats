@@ -32,6 +32,10 @@ tm() { tmux -L "$TMUX_SOCKET" -f "$TEST_HOME/tmux.conf" "$@"; }
 # chat_start [ARGS...]: `flexiai chat ARGS` in a 100x30 terminal (with
 # $CHAT_ENV in its environment); its exit code goes to $TEST_HOME/rc.
 chat_start() {
+    # a fresh tmux server each time: starting one on the socket of a server
+    # that is still shutting down ("server exited unexpectedly") races
+    CHAT_STARTS=$((${CHAT_STARTS:-0} + 1))
+    TMUX_SOCKET=fxchat-$$-${BATS_TEST_NUMBER}-$CHAT_STARTS
     rm -f "$TEST_HOME/rc"
     local args=
     [ $# -eq 0 ] || args=$(printf '%q ' "$@")
