@@ -110,8 +110,7 @@ run_one(struct cmd *c, const char *errfile, double *wall, double *cpu,
     double t0 = now_us();
     int rc = posix_spawn(&pid, c->argv[0], &fa, NULL, c->argv, c->envp);
     if (rc != 0) {
-        fprintf(stderr, "abrun: cannot run %s: %s\n", c->argv[0],
-                strerror(rc));
+        fprintf(stderr, "abrun: cannot run %s: %s\n", c->argv[0], strerror(rc));
         exit(2);
     }
     int status;
@@ -143,10 +142,18 @@ main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "+n:w:o:e:")) != -1) {
         switch (opt) {
-        case 'n': rounds = atol(optarg); break;
-        case 'w': warmup = atol(optarg); break;
-        case 'o': out = optarg; break;
-        case 'e': errfile = optarg; break;
+        case 'n':
+            rounds = atol(optarg);
+            break;
+        case 'w':
+            warmup = atol(optarg);
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'e':
+            errfile = optarg;
+            break;
         default:
             fprintf(stderr, "usage: abrun [-n ROUNDS] [-w WARMUP] [-o TSV] "
                             "[-e ERRFILE] -- CMD... [::: CMD...]...\n");

@@ -142,8 +142,8 @@ main(int argc, char **argv)
     size_t events = 0, text = 0;
     int done = 0;
     for (int i = 0; i < runs; i++) {
-        double ns = one_pass(body, (size_t)size, piece, 1, &events, &done,
-                             &text);
+        double ns =
+            one_pass(body, (size_t)size, piece, 1, &events, &done, &text);
         if (!done) {
             fprintf(stderr, "parse-sse: the stream did not end with [DONE]\n");
             return 1;
@@ -154,9 +154,9 @@ main(int argc, char **argv)
     size_t ev2, text2;
     int done2;
     for (int i = 0; i < runs; i++)
-        per_null[i] = one_pass(body, (size_t)size, piece, 0, &ev2, &done2,
-                               &text2) /
-                      (double)ev2;
+        per_null[i] =
+            one_pass(body, (size_t)size, piece, 0, &ev2, &done2, &text2) /
+            (double)ev2;
     qsort(per, (size_t)runs, sizeof(double), cmp_double);
     qsort(per_null, (size_t)runs, sizeof(double), cmp_double);
     printf("events=%zu text_bytes=%zu body_bytes=%ld piece=%zu runs=%d\n",

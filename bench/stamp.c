@@ -147,6 +147,7 @@ main(int argc, char **argv)
         return do_run(argv + 2);
     if (argc == 2 && strcmp(argv[1], "lines") == 0)
         return do_lines();
-    fprintf(stderr, "usage: stamp now | run CMD [ARGS...] | lines | freeport\n");
+    fprintf(stderr,
+            "usage: stamp now | run CMD [ARGS...] | lines | freeport\n");
     return 2;
 }

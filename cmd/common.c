@@ -192,8 +192,7 @@ fx_bad_option(char **argv)
     /* getopt ran with opterr = 0: say it our way, on one line */
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
     if (optopt && arg[0] == '-' && arg[1] != '-' && strchr(arg, optopt))
-        fx_usage_error("option -%c: unknown, or missing its argument",
-                       optopt);
+        fx_usage_error("option -%c: unknown, or missing its argument", optopt);
     fx_usage_error("option '%s': unknown, or missing its argument", arg);
 }
 

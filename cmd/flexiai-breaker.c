@@ -29,7 +29,8 @@ on_signal(int sig)
 static void
 usage(FILE *fp)
 {
-    fprintf(fp,
+    fprintf(
+        fp,
         "usage: flexiai breaker [-c FILE] [-q] COMMAND [ARGS]\n"
         "\n"
         "commands:\n"
@@ -100,18 +101,18 @@ print_table(const flexiai_breaker_info *info, size_t n)
         if (strlen(info[i].provider) > w)
             w = strlen(info[i].provider);
     char line[1024];
-    int len = snprintf(line, sizeof(line), "%-*s  %-9s  %8s  %-19s  %-30s  %s\n",
-                       (int)w, "PROVIDER", "STATE", "FAILURES", "SINCE",
-                       "NEXT PROBE", "BACKEND");
+    int len = snprintf(
+        line, sizeof(line), "%-*s  %-9s  %8s  %-19s  %-30s  %s\n", (int)w,
+        "PROVIDER", "STATE", "FAILURES", "SINCE", "NEXT PROBE", "BACKEND");
     fx_out(line, (size_t)len);
     for (size_t i = 0; i < n; i++) {
         char since[64], next[96];
         fmt_time(info[i].changed_at, since, sizeof(since));
         next_text(&info[i], now, next, sizeof(next));
-        len = snprintf(line, sizeof(line),
-                       "%-*s  %-9s  %8ld  %-19s  %-30s  %s\n", (int)w,
-                       info[i].provider, info[i].state, info[i].failure_count,
-                       since, next, info[i].backend);
+        len =
+            snprintf(line, sizeof(line), "%-*s  %-9s  %8ld  %-19s  %-30s  %s\n",
+                     (int)w, info[i].provider, info[i].state,
+                     info[i].failure_count, since, next, info[i].backend);
         fx_out(line, (size_t)len);
     }
 }
@@ -128,12 +129,12 @@ print_json(const flexiai_breaker_info *info, size_t n)
                                 (double)info[i].failure_count);
         cJSON_AddNumberToObject(o, "success_count",
                                 (double)info[i].success_count);
-#define TIME_FIELD(name, v)                                                   \
-    do {                                                                      \
-        if ((v) > 0)                                                          \
-            cJSON_AddNumberToObject(o, name, (v));                            \
-        else                                                                  \
-            cJSON_AddNullToObject(o, name);                                   \
+#define TIME_FIELD(name, v)                                                    \
+    do {                                                                       \
+        if ((v) > 0)                                                           \
+            cJSON_AddNumberToObject(o, name, (v));                             \
+        else                                                                   \
+            cJSON_AddNullToObject(o, name);                                    \
     } while (0)
         TIME_FIELD("changed_at", info[i].changed_at);
         TIME_FIELD("opened_at", info[i].opened_at);
@@ -429,9 +430,9 @@ on_event(void *ud, const flexiai_event *ev)
     } else {
         char t[64];
         fmt_time(fx_wallclock(), t, sizeof(t));
-        char *line = fx_asprintf("%s  %-12s %-9s worker=%s", t, ev->provider,
-                                 ev->event_type,
-                                 ev->worker_id ? ev->worker_id : "-");
+        char *line =
+            fx_asprintf("%s  %-12s %-9s worker=%s", t, ev->provider,
+                        ev->event_type, ev->worker_id ? ev->worker_id : "-");
         fx_outs(line);
         free(line);
         if (ev->failure_count >= 0) {

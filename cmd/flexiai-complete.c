@@ -28,7 +28,8 @@ on_sigint(int sig)
 static void
 usage(FILE *fp)
 {
-    fprintf(fp,
+    fprintf(
+        fp,
         "usage: flexiai complete [OPTIONS] [PROMPT...]\n"
         "\n"
         "Send one prompt and print the answer.  The prompt is the arguments "
@@ -51,7 +52,8 @@ usage(FILE *fp)
         "      --on-stream-error=continue|fail\n"
         "                           after a stream broke: let the next "
         "provider continue\n"
-        "                           the answer (default), or stop with exit 75\n"
+        "                           the answer (default), or stop with exit "
+        "75\n"
         "      --json               print one JSON object with text, usage, "
         "attempts\n"
         "      --timeout SECONDS    per-attempt timeout\n"
@@ -495,7 +497,6 @@ main(int argc, char **argv)
     if (client == NULL)
         fx_die(FLEXIAI_ESOFTWARE, "%s", err ? err : "cannot start");
 
-
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_sigint;
@@ -504,8 +505,8 @@ main(int argc, char **argv)
     /* stream mode from config (a --stream/--no-stream flag is in it) */
     const struct fx_settings *set = fx_config_settings(cfg);
     int stream = set->stream_mode == FX_STREAM_YES ||
-                 (set->stream_mode == FX_STREAM_AUTO &&
-                  isatty(STDOUT_FILENO) && !o.json);
+                 (set->stream_mode == FX_STREAM_AUTO && isatty(STDOUT_FILENO) &&
+                  !o.json);
     if (o.on_stream_error < 0)
         o.on_stream_error = set->on_stream_error;
 

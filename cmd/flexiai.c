@@ -28,12 +28,11 @@ static const char *const commands[][2] = {
 static void
 usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: flexiai [--help] [--version] COMMAND [ARGS...]\n"
-            "\n"
-            "Talk to large language models with automatic failover.\n"
-            "\n"
-            "commands:\n");
+    fprintf(fp, "usage: flexiai [--help] [--version] COMMAND [ARGS...]\n"
+                "\n"
+                "Talk to large language models with automatic failover.\n"
+                "\n"
+                "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(fp, "  %-10s %s\n", commands[i][0], commands[i][1]);
     fprintf(fp,
@@ -130,8 +129,7 @@ struct config_opts {
 /* Options of `config`, before or after its subcommand.  Returns 1 when
  * --help was given. */
 static int
-config_opts(int argc, char **argv, const char *optstring,
-            struct config_opts *o)
+config_opts(int argc, char **argv, const char *optstring, struct config_opts *o)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},

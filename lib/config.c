@@ -122,8 +122,8 @@ static const struct key_def schema[] = {
 
 /* The provider types the library has a table for (lib/providers.c lists
  * the tables themselves; this list keeps configuration free of them). */
-static const char *const fx_provider_type_names[] = {
-    "openai", "anthropic", "gemini", "vertex", NULL};
+static const char *const fx_provider_type_names[] = {"openai", "anthropic",
+                                                     "gemini", "vertex", NULL};
 
 static const char *const fixed_sections[] = {"defaults", "failover", "breaker",
                                              "sync", NULL};

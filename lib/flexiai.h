@@ -108,9 +108,9 @@ size_t flexiai_config_providers(const flexiai_config *cfg,
 typedef struct flexiai_client flexiai_client;
 
 enum flexiai_log_level {
-    FLEXIAI_LOG_WARN = 1,  /* once-per-process warnings (store fallback) */
-    FLEXIAI_LOG_NOTICE,    /* failover notices (chat shows them) */
-    FLEXIAI_LOG_ATTEMPT,   /* one line per attempt (-v) */
+    FLEXIAI_LOG_WARN = 1, /* once-per-process warnings (store fallback) */
+    FLEXIAI_LOG_NOTICE,   /* failover notices (chat shows them) */
+    FLEXIAI_LOG_ATTEMPT,  /* one line per attempt (-v) */
     FLEXIAI_LOG_DEBUG
 };
 typedef void (*flexiai_log_fn)(void *ud, int level, const char *msg);
@@ -175,16 +175,16 @@ int flexiai_errclass_from_name(const char *name); /* -1 if unknown */
 typedef struct flexiai_attempt {
     char *provider;
     char *model;
-    char *outcome;     /* "success", "error", "skipped", "retry",
-                          "interrupted" */
-    int errclass;      /* enum flexiai_errclass */
-    long http_status;  /* 0 when no HTTP answer */
+    char *outcome;      /* "success", "error", "skipped", "retry",
+                           "interrupted" */
+    int errclass;       /* enum flexiai_errclass */
+    long http_status;   /* 0 when no HTTP answer */
     double retry_after; /* seconds, -1 when none */
     double latency_ms;
-    char *message;     /* short reason, never a secret; may be NULL */
-    char *url;         /* request URL without secrets; may be NULL */
-    int probe;         /* admitted as a half-open probe */
-    int continuation;  /* continued a broken stream */
+    char *message;    /* short reason, never a secret; may be NULL */
+    char *url;        /* request URL without secrets; may be NULL */
+    int probe;        /* admitted as a half-open probe */
+    int continuation; /* continued a broken stream */
 } flexiai_attempt;
 
 typedef struct flexiai_result {
@@ -216,25 +216,23 @@ typedef struct flexiai_breaker_info {
     long success_count;
     double changed_at; /* epoch seconds; 0 when never changed */
     double opened_at;
-    double retry_at;   /* open: when a probe may go; 0 when none */
-    char *changed_by;  /* worker id of the last change, may be NULL */
-    char *reason;      /* why it last changed, may be NULL */
-    char *backend;     /* "file" or "redis" */
-    int usable;        /* a request now would be admitted */
+    double retry_at;  /* open: when a probe may go; 0 when none */
+    char *changed_by; /* worker id of the last change, may be NULL */
+    char *reason;     /* why it last changed, may be NULL */
+    char *backend;    /* "file" or "redis" */
+    int usable;       /* a request now would be admitted */
 } flexiai_breaker_info;
 
 /* Status of `names` (all configured providers when n == 0).  Returns 0,
  * or 69 when the configured store could not answer (the rows then come
  * from the fallback and say so in backend). */
 int flexiai_breaker_status(flexiai_client *c, const char *const *names,
-                           size_t n, flexiai_breaker_info **out,
-                           size_t *nout);
+                           size_t n, flexiai_breaker_info **out, size_t *nout);
 void flexiai_breaker_info_free(flexiai_breaker_info *info, size_t n);
 
 int flexiai_breaker_reset(flexiai_client *c, const char *name);
 /* Open for `seconds` (<= 0: until reset). */
-int flexiai_breaker_open(flexiai_client *c, const char *name,
-                         double seconds);
+int flexiai_breaker_open(flexiai_client *c, const char *name, double seconds);
 /* Name of the backend that answers now ("file" or "redis"). */
 const char *flexiai_breaker_backend(flexiai_client *c);
 /* 1 when the configured store is reachable. */
@@ -245,10 +243,10 @@ typedef struct flexiai_event {
     const char *provider;
     const char *event_type; /* opened|closed|half_open|failure|success */
     const char *worker_id;
-    const char *timestamp;  /* naive UTC isoformat */
-    long failure_count;     /* -1 when absent */
+    const char *timestamp; /* naive UTC isoformat */
+    long failure_count;    /* -1 when absent */
     long success_count;
-    const char *json;       /* the raw message */
+    const char *json; /* the raw message */
 } flexiai_event;
 
 /* Return non-zero from the callback to stop watching. */

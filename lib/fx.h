@@ -134,8 +134,8 @@ struct fx_settings {
     long failure_threshold;
     double recovery_timeout;
     long half_open_max_calls;
-    double probe_timeout;   /* lease expiry for a probe */
-    unsigned count_mask;    /* bit (1u << errclass) counts as failure */
+    double probe_timeout; /* lease expiry for a probe */
+    unsigned count_mask;  /* bit (1u << errclass) counts as failure */
     struct fx_sync sync;
     /* providers in failover order */
     struct fx_provider *providers;
@@ -236,8 +236,8 @@ struct fx_call {
 };
 
 struct fx_http_req {
-    char *url;          /* never contains a secret */
-    char **headers;     /* NULL-terminated "Name: value" lines */
+    char *url;      /* never contains a secret */
+    char **headers; /* NULL-terminated "Name: value" lines */
     char *body;
 };
 void fx_http_req_free(struct fx_http_req *r);
@@ -247,11 +247,11 @@ struct fx_stream {
     struct fx_response *resp;
     flexiai_text_fn on_text; /* may be NULL */
     void *ud;
-    int done;             /* the provider's end-of-stream marker seen */
-    int stop_requested;   /* on_text returned non-zero */
-    size_t emitted;       /* bytes passed to on_text */
-    struct fx_error err;  /* set when parse_event returns -1 */
-    int pstate;           /* provider private */
+    int done;            /* the provider's end-of-stream marker seen */
+    int stop_requested;  /* on_text returned non-zero */
+    size_t emitted;      /* bytes passed to on_text */
+    struct fx_error err; /* set when parse_event returns -1 */
+    int pstate;          /* provider private */
 };
 /* Emit text to the response buffer and the callback. */
 void fx_stream_text(struct fx_stream *st, const char *s, size_t n);
@@ -263,8 +263,8 @@ struct fx_provider_ops {
                          char **err);
     /* A complete 2xx body.  0, or -1 with err (stream_error for a
      * malformed body or an error object, content_filter when blocked). */
-    int (*parse_response)(const char *body, size_t len,
-                          struct fx_response *out, struct fx_error *err);
+    int (*parse_response)(const char *body, size_t len, struct fx_response *out,
+                          struct fx_error *err);
     /* One SSE event: 0 go on, 1 end of stream, -1 error (st->err). */
     int (*parse_event)(struct fx_stream *st, const char *event,
                        const char *data, size_t len);
@@ -302,8 +302,8 @@ struct fx_http_opts {
 };
 
 struct fx_http_result {
-    long status;       /* 0: no HTTP answer */
-    fx_buf body;       /* whole body unless streamed 2xx */
+    long status; /* 0: no HTTP answer */
+    fx_buf body; /* whole body unless streamed 2xx */
     struct fx_headers headers;
     int transport_cls; /* FLEXIAI_E_NONE, _CONNECT, _TIMEOUT, _STREAM_ERROR
                           (connection dropped), _CANCELLED */
@@ -359,7 +359,7 @@ const char *fx_bstate_name(int state);
 enum fx_bop_kind {
     FX_BOP_ADMIT = 1, /* may a request go now? may take a probe lease */
     FX_BOP_SUCCESS,
-    FX_BOP_FAILURE,  /* counted failure */
+    FX_BOP_FAILURE,    /* counted failure */
     FX_BOP_OPEN_UNTIL, /* quota / long Retry-After: open until `until` */
     FX_BOP_RESET,
     FX_BOP_FORCE_OPEN /* by hand; until <= 0: until reset */
@@ -403,8 +403,7 @@ struct fx_store;
 struct fx_store_ops {
     const char *name; /* "file", "redis" */
     /* 0 ok; -1 with *err when the store is unusable */
-    int (*open)(struct fx_store **out, const struct fx_settings *s,
-                char **err);
+    int (*open)(struct fx_store **out, const struct fx_settings *s, char **err);
     void (*close)(struct fx_store *st);
     /* Read many documents in one go.  Missing -> closed default.  A
      * malformed document -> closed default, and *bad[i] = 1.
@@ -414,8 +413,8 @@ struct fx_store_ops {
     /* Atomically read, fx_breaker_apply(op), write back, publish.
      * Returns 0 with *event / *admit / *result filled, -1 with *err. */
     int (*update)(struct fx_store *st, const char *provider,
-                  const struct fx_bop *op, struct fx_bdoc *result,
-                  int *event, int *admit, char **err);
+                  const struct fx_bop *op, struct fx_bdoc *result, int *event,
+                  int *admit, char **err);
     /* Publish an event (no-op for the file store). */
     int (*publish)(struct fx_store *st, const char *provider, int event,
                    const struct fx_bdoc *d, char **err);
@@ -430,8 +429,8 @@ char *fx_event_json(const char *provider, int event, const char *worker,
 int fx_event_parse(const char *json, flexiai_event *ev, void **owned);
 
 /* redis watch (store-redis.c) */
-int fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn,
-                   void *ud, volatile sig_atomic_t *stop, flexiai_log_fn log,
+int fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
+                   volatile sig_atomic_t *stop, flexiai_log_fn log,
                    void *log_ud);
 
 #endif

@@ -67,8 +67,7 @@ struct fx_convo {
     struct fx_turn *turns;
     size_t nturns;
 };
-int fx_convo_build(const struct fx_call *call, struct fx_convo *c,
-                   char **err);
+int fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err);
 void fx_convo_free(struct fx_convo *c);
 
 /* ---- responses ---------------------------------------------------------- */
@@ -89,8 +88,8 @@ void fx_clean_message(char *dst, size_t cap, const char *src, size_t max);
 
 /* err->msg = "HTTP 429 rate_limit_exceeded: message" (code and message
  * optional) and err->cls = cls. */
-void fx_error_http(struct fx_error *err, int cls, long status,
-                   const char *code, const char *message);
+void fx_error_http(struct fx_error *err, int cls, long status, const char *code,
+                   const char *message);
 /* err->msg = "prefix" "code: message" with the same cleaning. */
 void fx_error_detail(struct fx_error *err, int cls, const char *prefix,
                      const char *code, const char *message);

@@ -124,7 +124,8 @@ read_doc(const char *path, struct fx_bdoc *d)
 
     fx_bdoc_init(d);
     if (read_file(path, &text, &len) < 0)
-        return (errno == ENOENT || errno == ENOTDIR) ? DOC_MISSING : DOC_UNREADABLE;
+        return (errno == ENOENT || errno == ENOTDIR) ? DOC_MISSING
+                                                     : DOC_UNREADABLE;
     int rc = fx_bdoc_from_json(text, len, d) < 0 ? DOC_MALFORMED : DOC_OK;
     free(text);
     return rc;

@@ -1277,7 +1277,8 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
             }
             free(err);
             fx_sleep(delay, stop);
-            delay = delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
+            delay =
+                delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
             continue;
         }
         if (trouble == LOST)

@@ -64,8 +64,9 @@ flexiai_libraries(void)
      * printing this does not require loading them */
     static char buf[256];
     if (buf[0] == '\0')
-        snprintf(buf, sizeof(buf), "libcurl/%s cJSON/%s hiredis/%d.%d.%d inih/%s",
-                 LIBCURL_VERSION, cJSON_Version(), HIREDIS_MAJOR,
-                 HIREDIS_MINOR, HIREDIS_PATCH, INIH_VERSION);
+        snprintf(buf, sizeof(buf),
+                 "libcurl/%s cJSON/%s hiredis/%d.%d.%d inih/%s",
+                 LIBCURL_VERSION, cJSON_Version(), HIREDIS_MAJOR, HIREDIS_MINOR,
+                 HIREDIS_PATCH, INIH_VERSION);
     return buf;
 }

@@ -1,6 +1,6 @@
 /*
- * fuzz-anthropic.c - libFuzzer target: anthropic responses, error bodies and streams
- * (see fuzz-provider.h).
+ * fuzz-anthropic.c - libFuzzer target: anthropic responses, error bodies and
+ * streams (see fuzz-provider.h).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ilib \
  *       tests/fuzz/fuzz-anthropic.c lib/provider-*.c lib/providers.c \

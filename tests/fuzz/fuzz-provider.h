@@ -54,8 +54,8 @@ fuzz_provider(const struct fx_provider_ops *ops, const uint8_t *data,
     struct fx_headers h = {hs, size % 4};
     memset(&e, 0, sizeof e);
     ops->classify(statuses[size % 8], body, size, &h, 1.8e9, &e);
-    if (memchr(e.msg, '\n', sizeof e.msg) || strnlen(e.msg, sizeof e.msg) ==
-                                                 sizeof e.msg)
+    if (memchr(e.msg, '\n', sizeof e.msg) ||
+        strnlen(e.msg, sizeof e.msg) == sizeof e.msg)
         abort(); /* one terminated line, always */
 
     struct fx_sse p;

@@ -122,8 +122,7 @@ pct_decode(const char *s, size_t n)
     char *out = xmalloc(n + 1);
     size_t i, o = 0;
     for (i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n &&
-            hexval((unsigned char)s[i + 1]) >= 0 &&
+        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
             hexval((unsigned char)s[i + 2]) >= 0) {
             out[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
                               hexval((unsigned char)s[i + 2]));
@@ -285,8 +284,7 @@ script_parse(const char *spec, char *err, size_t errlen)
             goto next; /* empty item */
         }
         if (klen >= sizeof key) {
-            snprintf(err, errlen, "unknown script item '%.*s'", (int)klen,
-                     ks);
+            snprintf(err, errlen, "unknown script item '%.*s'", (int)klen, ks);
             goto fail;
         }
         memcpy(key, ks, klen);
@@ -294,38 +292,38 @@ script_parse(const char *spec, char *err, size_t errlen)
         if (eq)
             val = pct_decode(eq + 1, len - klen - (size_t)(ks - p) - 1);
 
-#define FLAG(name, field)                                                    \
-    if (!strcmp(key, name)) {                                                \
-        if (val) {                                                           \
-            snprintf(err, errlen, "script item '%s' takes no value", name); \
-            goto fail_val;                                                   \
-        }                                                                    \
-        s->field = 1;                                                        \
-        goto next;                                                           \
+#define FLAG(name, field)                                                      \
+    if (!strcmp(key, name)) {                                                  \
+        if (val) {                                                             \
+            snprintf(err, errlen, "script item '%s' takes no value", name);    \
+            goto fail_val;                                                     \
+        }                                                                      \
+        s->field = 1;                                                          \
+        goto next;                                                             \
     }
-#define STR(name, field)                                                     \
-    if (!strcmp(key, name)) {                                                \
-        if (!val) {                                                          \
-            snprintf(err, errlen, "script item '%s' needs a value", name);  \
-            goto fail;                                                       \
-        }                                                                    \
-        free(s->field);                                                      \
-        s->field = val;                                                      \
-        val = NULL;                                                          \
-        goto next;                                                           \
+#define STR(name, field)                                                       \
+    if (!strcmp(key, name)) {                                                  \
+        if (!val) {                                                            \
+            snprintf(err, errlen, "script item '%s' needs a value", name);     \
+            goto fail;                                                         \
+        }                                                                      \
+        free(s->field);                                                        \
+        s->field = val;                                                        \
+        val = NULL;                                                            \
+        goto next;                                                             \
     }
-#define NUM(name, field, lo, hi)                                             \
-    if (!strcmp(key, name)) {                                                \
-        if (!val || parse_long(val, lo, hi, &n)) {                          \
-            snprintf(err, errlen,                                            \
-                     "script item '%s' needs an integer value in %ld..%ld",  \
-                     name, (long)(lo), (long)(hi));                          \
-            goto fail_val;                                                   \
-        }                                                                    \
-        s->field = n;                                                        \
-        free(val);                                                           \
-        val = NULL;                                                          \
-        goto next;                                                           \
+#define NUM(name, field, lo, hi)                                               \
+    if (!strcmp(key, name)) {                                                  \
+        if (!val || parse_long(val, lo, hi, &n)) {                             \
+            snprintf(err, errlen,                                              \
+                     "script item '%s' needs an integer value in %ld..%ld",    \
+                     name, (long)(lo), (long)(hi));                            \
+            goto fail_val;                                                     \
+        }                                                                      \
+        s->field = n;                                                          \
+        free(val);                                                             \
+        val = NULL;                                                            \
+        goto next;                                                             \
     }
         FLAG("drop", drop)
         FLAG("malformed", malformed)
@@ -522,8 +520,7 @@ static struct {
     size_t n, cap;
     int stop;
     pthread_t th;
-} T = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0,
-       0};
+} T = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, 0, 0};
 
 static void
 heap_push(struct tent e)
@@ -770,8 +767,8 @@ send_text(struct MHD_Connection *c, struct req *r, unsigned status,
 }
 
 static enum MHD_Result
-send_json(struct MHD_Connection *c, struct req *r, unsigned status,
-          cJSON *j, const struct script *hdrs)
+send_json(struct MHD_Connection *c, struct req *r, unsigned status, cJSON *j,
+          const struct script *hdrs)
 {
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -1010,8 +1007,7 @@ struct vctx {
     char param[96];
 };
 
-static int
-verr(struct vctx *v, const char *param, const char *fmt, ...)
+static int verr(struct vctx *v, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -1142,8 +1138,7 @@ validate_openai(const cJSON *j, struct chat *ch, int azure, struct vctx *v)
     model = cJSON_GetObjectItemCaseSensitive(j, "model");
     if (!model) {
         if (!azure)
-            return verr(v, "model",
-                        "you must provide a model parameter");
+            return verr(v, "model", "you must provide a model parameter");
     } else if (!cJSON_IsString(model) || !*model->valuestring) {
         return verr(v, "model",
                     "Invalid type for 'model': expected a non-empty string, "
@@ -1237,8 +1232,7 @@ validate_openai(const cJSON *j, struct chat *ch, int azure, struct vctx *v)
             ch->include_usage = cJSON_IsTrue(iu);
         }
     }
-    if ((x = opt(j, "temperature")) &&
-        check_number(v, x, "temperature", 0, 2))
+    if ((x = opt(j, "temperature")) && check_number(v, x, "temperature", 0, 2))
         return -1;
     if ((x = opt(j, "top_p")) && check_number(v, x, "top_p", 0, 1))
         return -1;
@@ -1410,29 +1404,52 @@ in_list(const char *s, const char *const *list)
     return 0;
 }
 
-static const char *const gemini_top_fields[] = {
-    "contents",       "systemInstruction", "system_instruction",
-    "generationConfig", "generation_config", "safetySettings",
-    "safety_settings", "tools",            "toolConfig",
-    "tool_config",    "cachedContent",     "cached_content",
-    "labels",         "model",             NULL};
+static const char *const gemini_top_fields[] = {"contents",
+                                                "systemInstruction",
+                                                "system_instruction",
+                                                "generationConfig",
+                                                "generation_config",
+                                                "safetySettings",
+                                                "safety_settings",
+                                                "tools",
+                                                "toolConfig",
+                                                "tool_config",
+                                                "cachedContent",
+                                                "cached_content",
+                                                "labels",
+                                                "model",
+                                                NULL};
 
-static const char *const gemini_gc_fields[] = {
-    "temperature",       "topP",
-    "top_p",             "topK",
-    "top_k",             "maxOutputTokens",
-    "max_output_tokens", "stopSequences",
-    "stop_sequences",    "candidateCount",
-    "candidate_count",   "responseMimeType",
-    "response_mime_type", "responseSchema",
-    "response_schema",   "presencePenalty",
-    "presence_penalty",  "frequencyPenalty",
-    "frequency_penalty", "seed",
-    "responseLogprobs",  "response_logprobs",
-    "logprobs",          "thinkingConfig",
-    "thinking_config",   "responseModalities",
-    "response_modalities", "mediaResolution",
-    "media_resolution",  NULL};
+static const char *const gemini_gc_fields[] = {"temperature",
+                                               "topP",
+                                               "top_p",
+                                               "topK",
+                                               "top_k",
+                                               "maxOutputTokens",
+                                               "max_output_tokens",
+                                               "stopSequences",
+                                               "stop_sequences",
+                                               "candidateCount",
+                                               "candidate_count",
+                                               "responseMimeType",
+                                               "response_mime_type",
+                                               "responseSchema",
+                                               "response_schema",
+                                               "presencePenalty",
+                                               "presence_penalty",
+                                               "frequencyPenalty",
+                                               "frequency_penalty",
+                                               "seed",
+                                               "responseLogprobs",
+                                               "response_logprobs",
+                                               "logprobs",
+                                               "thinkingConfig",
+                                               "thinking_config",
+                                               "responseModalities",
+                                               "response_modalities",
+                                               "mediaResolution",
+                                               "media_resolution",
+                                               NULL};
 
 /* Google: parts must be a non-empty array of {text: string} */
 static int
@@ -1442,8 +1459,9 @@ gemini_parts(struct vctx *v, const cJSON *parts, const char *where,
     const cJSON *p;
     int i = 0;
     if (!parts)
-        return verr(v, where, "* GenerateContentRequest.%s.parts: "
-                              "contents.parts must not be empty.",
+        return verr(v, where,
+                    "* GenerateContentRequest.%s.parts: "
+                    "contents.parts must not be empty.",
                     where);
     if (!cJSON_IsArray(parts))
         return verr(v, where,
@@ -1452,8 +1470,9 @@ gemini_parts(struct vctx *v, const cJSON *parts, const char *where,
                     "google.ai.generativelanguage.v1beta.Part), %s",
                     where, jtype(parts));
     if (cJSON_GetArraySize(parts) == 0)
-        return verr(v, where, "* GenerateContentRequest.%s.parts: "
-                              "contents.parts must not be empty.",
+        return verr(v, where,
+                    "* GenerateContentRequest.%s.parts: "
+                    "contents.parts must not be empty.",
                     where);
     if (out)
         out->len = 0;
@@ -1504,8 +1523,9 @@ validate_gemini(const cJSON *j, struct chat *ch, struct vctx *v)
     contents = cJSON_GetObjectItemCaseSensitive(j, "contents");
     if (!contents || cJSON_IsNull(contents) ||
         (cJSON_IsArray(contents) && cJSON_GetArraySize(contents) == 0))
-        return verr(v, "contents", "* GenerateContentRequest.contents: "
-                                   "contents is not specified");
+        return verr(v, "contents",
+                    "* GenerateContentRequest.contents: "
+                    "contents is not specified");
     if (!cJSON_IsArray(contents))
         return verr(v, "contents",
                     "Invalid JSON payload received. Invalid value at "
@@ -1533,12 +1553,11 @@ validate_gemini(const cJSON *j, struct chat *ch, struct vctx *v)
                         "Please use a valid role: user, model. (contents[%d] "
                         "has %s%.40s%s)",
                         i, cJSON_IsString(role) ? "'" : "",
-                        cJSON_IsString(role) ? role->valuestring
-                                             : jtype(role),
+                        cJSON_IsString(role) ? role->valuestring : jtype(role),
                         cJSON_IsString(role) ? "'" : "");
         snprintf(where, sizeof where, "contents[%d]", i);
-        if (gemini_parts(v, cJSON_GetObjectItemCaseSensitive(c, "parts"),
-                         where, &ch->tmp, &ch->prompt_words))
+        if (gemini_parts(v, cJSON_GetObjectItemCaseSensitive(c, "parts"), where,
+                         &ch->tmp, &ch->prompt_words))
             return -1;
         if (!strcmp(role->valuestring, "user")) {
             ch->echo.len = 0;
@@ -1897,8 +1916,8 @@ struct stream {
     size_t waited_idx; /* delay already served for this index */
     long delay_ms;
     uint64_t due;
-    int crlf;             /* Google style event terminator */
-    const char *missing;  /* field to delete from each event object */
+    int crlf;            /* Google style event terminator */
+    const char *missing; /* field to delete from each event object */
     char *missing_owned;
 };
 
@@ -2000,8 +2019,13 @@ stream_reader(void *cls, uint64_t pos, char *out, size_t max)
     return MHD_CONTENT_READER_END_OF_STREAM;
 }
 
-enum stream_mode { SM_NORMAL = 0, SM_TRUNCATE, SM_ERROR_EVENT, SM_MALFORMED,
-                   SM_ERROR_FIRST };
+enum stream_mode {
+    SM_NORMAL = 0,
+    SM_TRUNCATE,
+    SM_ERROR_EVENT,
+    SM_MALFORMED,
+    SM_ERROR_FIRST
+};
 
 static cJSON *
 openai_chunk(const struct answer *a, int with_usage_null)
@@ -2113,10 +2137,10 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
             break;
         case K_GEMINI:
         case K_VERTEX:
-            stream_add(s, NULL,
-                       gemini_obj(a, t, len,
-                                  mode == SM_NORMAL && i + 1 == limit),
-                       delay);
+            stream_add(
+                s, NULL,
+                gemini_obj(a, t, len, mode == SM_NORMAL && i + 1 == limit),
+                delay);
             break;
         default:
             o = openai_chunk(a, usage_null);
@@ -2255,8 +2279,8 @@ handle_control(struct MHD_Connection *c, struct req *r, const char *url,
         char *spec;
         if (!*name || strchr(name, '/') || strlen(name) > MAX_ROUTE_NAME)
             return send_text(c, r, 400, "bad route name\n");
-        while (blen && (r->body.p[blen - 1] == '\n' ||
-                        r->body.p[blen - 1] == '\r'))
+        while (blen &&
+               (r->body.p[blen - 1] == '\n' || r->body.p[blen - 1] == '\r'))
             blen--;
         spec = xstrndup(r->body.p ? r->body.p : "", blen);
         s = script_parse(spec, err, sizeof err);
@@ -2267,8 +2291,8 @@ handle_control(struct MHD_Connection *c, struct req *r, const char *url,
             memcpy(m, err, el);
             m[el] = '\n';
             m[el + 1] = '\0';
-            return send_buf(c, r, 400, "text/plain; charset=utf-8", m,
-                            el + 1, 1, NULL);
+            return send_buf(c, r, 400, "text/plain; charset=utf-8", m, el + 1,
+                            1, NULL);
         }
         if (set_script(name, strlen(name), s))
             return send_text(c, r, 503, "too many routes\n");
@@ -2361,8 +2385,8 @@ not_found(struct MHD_Connection *c, struct req *r, const char *method,
 }
 
 static enum MHD_Result
-answer_provider(struct MHD_Connection *c, struct req *r,
-                const struct target *t, const char *method)
+answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
+                const char *method)
 {
     const struct script *sc = r->script;
     const char *key = get_key(c, t->kind);
@@ -2378,18 +2402,17 @@ answer_provider(struct MHD_Connection *c, struct req *r,
     ch.kind = t->kind;
     v.msg[0] = v.param[0] = '\0';
 
-#define INVALID(status, type, ...)                                           \
-    do {                                                                     \
-        invalid = 1;                                                         \
-        snprintf(v.msg, sizeof v.msg, __VA_ARGS__);                          \
-        ret = send_error(c, r, t->kind, status, type, v.msg, NULL, NULL);    \
-        goto out;                                                            \
+#define INVALID(status, type, ...)                                             \
+    do {                                                                       \
+        invalid = 1;                                                           \
+        snprintf(v.msg, sizeof v.msg, __VA_ARGS__);                            \
+        ret = send_error(c, r, t->kind, status, type, v.msg, NULL, NULL);      \
+        goto out;                                                              \
     } while (0)
 
     if (r->too_large) {
         r->no_abort = 1;
-        INVALID(413, NULL, "Request body too large (limit %u bytes)",
-                MAX_BODY);
+        INVALID(413, NULL, "Request body too large (limit %u bytes)", MAX_BODY);
     }
     if (strcmp(method, "POST"))
         INVALID(405, NULL, "Method %.16s not allowed; use POST", method);
@@ -2411,32 +2434,33 @@ answer_provider(struct MHD_Connection *c, struct req *r,
         goto out;
     }
     if (sc && sc->key && strcmp(sc->key, key)) {
-        ret = send_error(
-            c, r, t->kind, 401, NULL,
-            t->kind == K_ANTHROPIC ? "invalid x-api-key"
-            : t->kind == K_GEMINI
-                ? "API key not valid. Please pass a valid API key."
-            : t->kind == K_VERTEX
-                ? "Request had invalid authentication credentials."
-                : "Incorrect API key provided.",
-            NULL, NULL);
+        ret = send_error(c, r, t->kind, 401, NULL,
+                         t->kind == K_ANTHROPIC ? "invalid x-api-key"
+                         : t->kind == K_GEMINI
+                             ? "API key not valid. Please pass a valid API key."
+                         : t->kind == K_VERTEX
+                             ? "Request had invalid authentication credentials."
+                             : "Incorrect API key provided.",
+                         NULL, NULL);
         goto out;
     }
     if (t->kind == K_ANTHROPIC && !header(c, "anthropic-version"))
         INVALID(400, NULL, "anthropic-version: header is required");
-    if (t->azure && !MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-                                                 "api-version")) {
+    if (t->azure &&
+        !MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "api-version")) {
         invalid = 1;
-        ret = send_404(c, r, "Resource not found (missing api-version query "
-                             "parameter)");
+        ret = send_404(c, r,
+                       "Resource not found (missing api-version query "
+                       "parameter)");
         goto out;
     }
 
     j = cJSON_ParseWithLength(r->body.p ? r->body.p : "", r->body.len);
     if (!j) {
         if (t->kind == K_ANTHROPIC)
-            INVALID(400, NULL, "There was an error parsing the body of your "
-                               "request: malformed JSON");
+            INVALID(400, NULL,
+                    "There was an error parsing the body of your "
+                    "request: malformed JSON");
         if (t->kind == K_OPENAI)
             INVALID(400, NULL,
                     "We could not parse the JSON body of your request. "
@@ -2500,7 +2524,7 @@ answer_provider(struct MHD_Connection *c, struct req *r,
         a.text = ch.echo.p ? ch.echo.p : "";
         a.text_len = ch.echo.len;
     }
-    a.finish = sc && sc->finish ? sc->finish
+    a.finish = sc && sc->finish         ? sc->finish
                : t->kind == K_ANTHROPIC ? "end_turn"
                : t->kind == K_OPENAI    ? "stop"
                                         : "STOP";
@@ -2517,8 +2541,8 @@ answer_provider(struct MHD_Connection *c, struct req *r,
            has no failing items */
         const struct script *hdrs =
             (sc && (failing || !sc->has_failing)) ? sc : NULL;
-        int sse = ch.stream && (t->kind == K_OPENAI || t->kind == K_ANTHROPIC ||
-                                ch.sse);
+        int sse = ch.stream &&
+                  (t->kind == K_OPENAI || t->kind == K_ANTHROPIC || ch.sse);
 
         if (failing && sc->drop) {
             r->no_abort = 1;
@@ -2531,8 +2555,7 @@ answer_provider(struct MHD_Connection *c, struct req *r,
                 "</head>\n<body><center><h1>502 Bad Gateway</h1></center>\n"
                 "<hr><center>nginx (mockllm)</center>\n</body></html>\n";
             ret = send_buf(c, r, sc->status ? (unsigned)sc->status : 502,
-                           "text/html", (char *)page, sizeof page - 1, 0,
-                           hdrs);
+                           "text/html", (char *)page, sizeof page - 1, 0, hdrs);
             goto out;
         }
         if (failing && sc->empty) {
@@ -2559,12 +2582,11 @@ answer_provider(struct MHD_Connection *c, struct req *r,
                 mode = SM_TRUNCATE;
                 after = sc->truncate_after;
             }
-            ret = send_stream(
-                c, r,
-                build_stream(&a, ch.include_usage, mode, after,
-                             sc ? sc->delay_ms : 0,
-                             failing ? sc->missing : NULL),
-                hdrs);
+            ret = send_stream(c, r,
+                              build_stream(&a, ch.include_usage, mode, after,
+                                           sc ? sc->delay_ms : 0,
+                                           failing ? sc->missing : NULL),
+                              hdrs);
             goto out;
         }
         if (failing && sc->malformed) {
@@ -2592,13 +2614,13 @@ answer_provider(struct MHD_Connection *c, struct req *r,
                 /* Google streamGenerateContent without alt=sse: a JSON
                    array of GenerateContentResponse objects */
                 struct piece *pc;
-                size_t np = split_pieces(a.text, a.text_len, sc ? sc->chunks : 0,
-                                         &pc), i;
+                size_t np = split_pieces(a.text, a.text_len,
+                                         sc ? sc->chunks : 0, &pc),
+                       i;
                 o = cJSON_CreateArray();
                 for (i = 0; i < np; i++)
-                    cJSON_AddItemToArray(
-                        o, gemini_obj(&a, a.text + pc[i].off, pc[i].len,
-                                      i + 1 == np));
+                    cJSON_AddItemToArray(o, gemini_obj(&a, a.text + pc[i].off,
+                                                       pc[i].len, i + 1 == np));
                 free(pc);
             } else {
                 o = full_response(&a);
@@ -2669,8 +2691,10 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
         pthread_mutex_unlock(&g_lock);
         if (!rt) {
             r->no_abort = 1;
-            return send_error(c, r, t.kind, 503, NULL, "mockllm: too many "
-                              "routes", NULL, NULL);
+            return send_error(c, r, t.kind, 503, NULL,
+                              "mockllm: too many "
+                              "routes",
+                              NULL, NULL);
         }
         if (r->script && r->script->wait_ms > 0 && !r->too_large) {
             r->state = ST_WAITING;
@@ -2695,9 +2719,8 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
 
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *c, const char *url,
-               const char *method, const char *version,
-               const char *upload_data, size_t *upload_data_size,
-               void **con_cls)
+               const char *method, const char *version, const char *upload_data,
+               size_t *upload_data_size, void **con_cls)
 {
     struct req *r = *con_cls;
     (void)cls;
@@ -2752,12 +2775,11 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: mockllm [--port N] [--port-file FILE] [--script "
-            "NAME=SPEC]...\n"
-            "               [--threads N] [--quiet]\n"
-            "See tests/mockllm/README.md for routes, SPEC items and "
-            "control endpoints.\n");
+    fprintf(f, "usage: mockllm [--port N] [--port-file FILE] [--script "
+               "NAME=SPEC]...\n"
+               "               [--threads N] [--quiet]\n"
+               "See tests/mockllm/README.md for routes, SPEC items and "
+               "control endpoints.\n");
 }
 
 static int
@@ -2906,9 +2928,9 @@ main(int argc, char **argv)
             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, access_handler, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)threads, MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),

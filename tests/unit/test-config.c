@@ -158,14 +158,14 @@ test_diagnostics(void)
 {
     char *f = write_file("bad.ini",
                          "[breaker]\n"
-                         "failure_treshold = 3\n"     /* 2: did you mean */
-                         "recovery_timeout = soon\n"  /* 3: not a number */
+                         "failure_treshold = 3\n"    /* 2: did you mean */
+                         "recovery_timeout = soon\n" /* 3: not a number */
                          "[failover]\n"
                          "failover_on_bad_request = maybe\n" /* 5: boolean */
-                         "retries = 1000\n"          /* 6: range */
-                         "[provider.x]\n"            /* 7: no model */
-                         "type = cohere\n"           /* 8: unknown type */
-                         "[provder.y]\n"             /* 9: unknown section */
+                         "retries = 1000\n"                  /* 6: range */
+                         "[provider.x]\n"                    /* 7: no model */
+                         "type = cohere\n" /* 8: unknown type */
+                         "[provder.y]\n"   /* 9: unknown section */
                          "model = m\n"
                          "[provider.z]\n"
                          "type = openai\n"
@@ -176,16 +176,16 @@ test_diagnostics(void)
     flexiai_config_load(cfg, "/nonexistent", f);
     is_int(flexiai_config_validate(cfg, 1), FLEXIAI_ECONFIG, "exit 78");
     char buf[512];
-#define EXPECT(line, want)                                                    \
-    do {                                                                      \
-        snprintf(buf, sizeof(buf), "%s:%d: ", f, line);                       \
-        int found_ = 0;                                                       \
-        for (size_t i_ = 0; i_ < flexiai_config_ndiags(cfg); i_++) {          \
-            const char *t_ = flexiai_config_diag(cfg, i_)->text;              \
-            if (strncmp(t_, buf, strlen(buf)) == 0 && strstr(t_, want))       \
-                found_ = 1;                                                   \
-        }                                                                     \
-        ok(found_, "line %d: %s", line, want);                                \
+#define EXPECT(line, want)                                                     \
+    do {                                                                       \
+        snprintf(buf, sizeof(buf), "%s:%d: ", f, line);                        \
+        int found_ = 0;                                                        \
+        for (size_t i_ = 0; i_ < flexiai_config_ndiags(cfg); i_++) {           \
+            const char *t_ = flexiai_config_diag(cfg, i_)->text;               \
+            if (strncmp(t_, buf, strlen(buf)) == 0 && strstr(t_, want))        \
+                found_ = 1;                                                    \
+        }                                                                      \
+        ok(found_, "line %d: %s", line, want);                                 \
     } while (0)
     EXPECT(2, "did you mean 'failure_threshold'");
     EXPECT(3, "'soon' is not a number");
@@ -219,11 +219,12 @@ test_diagnostics(void)
 static void
 test_secrets(void)
 {
-    char *f = write_file("sec.ini",
-                         "[sync]\nredis_url = redis://alice:hunter2@10.0.0.1:6380/2\n"
-                         "[provider.p]\ntype = anthropic\nmodel = m\n"
-                         "api_key = sk-very-secret\n",
-                         0644);
+    char *f =
+        write_file("sec.ini",
+                   "[sync]\nredis_url = redis://alice:hunter2@10.0.0.1:6380/2\n"
+                   "[provider.p]\ntype = anthropic\nmodel = m\n"
+                   "api_key = sk-very-secret\n",
+                   0644);
     flexiai_config *cfg = flexiai_config_new();
     flexiai_config_load(cfg, "/nonexistent", f);
     is_int(flexiai_config_validate(cfg, 0), 0, "valid with a warning only");
@@ -284,12 +285,13 @@ test_secrets(void)
 static void
 test_order(void)
 {
-    char *f = write_file("order.ini",
-                         "[failover]\norder = c\n"
-                         "[provider.a]\ntype = openai\nmodel = m\n"
-                         "[provider.b]\ntype = openai\nmodel = m\npriority = 1\n"
-                         "[provider.c]\ntype = openai\nmodel = m\n",
-                         0600);
+    char *f =
+        write_file("order.ini",
+                   "[failover]\norder = c\n"
+                   "[provider.a]\ntype = openai\nmodel = m\n"
+                   "[provider.b]\ntype = openai\nmodel = m\npriority = 1\n"
+                   "[provider.c]\ntype = openai\nmodel = m\n",
+                   0600);
     flexiai_config *cfg = flexiai_config_new();
     flexiai_config_load(cfg, "/nonexistent", f);
     is_int(flexiai_config_validate(cfg, 0), 0, "order config valid");

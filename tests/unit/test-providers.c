@@ -162,8 +162,7 @@ parse(const char *type, const char *body, struct fx_response *r,
 {
     fx_response_init(r);
     memset(e, 0, sizeof *e);
-    return fx_provider_ops_find(type)->parse_response(body, strlen(body), r,
-                                                      e);
+    return fx_provider_ops_find(type)->parse_response(body, strlen(body), r, e);
 }
 
 /* ---- streams ------------------------------------------------------------ */
@@ -244,10 +243,10 @@ static void
 test_errclass(void)
 {
     static const char *const names[] = {
-        "none",        "connect",        "timeout",      "rate_limit",
-        "quota",       "overloaded",     "server",       "auth",
-        "bad_request", "context_length", "stream_error", "content_filter",
-        "breaker_open", "config",        "cancelled",    "internal",
+        "none",         "connect",        "timeout",      "rate_limit",
+        "quota",        "overloaded",     "server",       "auth",
+        "bad_request",  "context_length", "stream_error", "content_filter",
+        "breaker_open", "config",         "cancelled",    "internal",
     };
     int bad = 0;
     for (int i = 0; i < FLEXIAI_E__COUNT; i++) {
@@ -300,8 +299,8 @@ test_errclass(void)
     is_str(e.msg, "a b  c 5", "fx_error_set formats on one line");
     is_int(e.cls, FLEXIAI_E_SERVER, "fx_error_set sets the class");
 
-    struct fx_headers h = headers("Content-Type", "text/plain", "x-a", "1",
-                                  NULL);
+    struct fx_headers h =
+        headers("Content-Type", "text/plain", "x-a", "1", NULL);
     is_str(fx_headers_get(&h, "content-type"), "text/plain",
            "header lookup ignores case");
     ok(fx_headers_get(&h, "x-b") == NULL, "missing header is NULL");
@@ -396,12 +395,8 @@ test_table(void)
 /* ---- request building --------------------------------------------------- */
 
 static const flexiai_message convo[] = {
-    {"system", "Be brief."},
-    {"user", "a"},
-    {"user", "b"},
-    {"assistant", "c"},
-    {"assistant", "d"},
-    {"user", "e"},
+    {"system", "Be brief."}, {"user", "a"},      {"user", "b"},
+    {"assistant", "c"},      {"assistant", "d"}, {"user", "e"},
 };
 
 static void
@@ -409,8 +404,8 @@ test_build_openai(void)
 {
     struct fx_provider p = make_provider("openai", "gpt-4o");
     struct fx_params pp = unset_params();
-    flexiai_message m[] = {{"user", "hi"}, {"assistant", "yo"},
-                           {"user", "more"}};
+    flexiai_message m[] = {
+        {"user", "hi"}, {"assistant", "yo"}, {"user", "more"}};
     char *stop[] = {"END", "STOP", NULL};
 
     struct built b = build(&p, "sk-test", m, 3, &pp, 0);
@@ -428,9 +423,10 @@ test_build_openai(void)
     is_str(jstr(b.body, "messages.0.role"), "user", "openai: role 0");
     is_str(jstr(b.body, "messages.1.role"), "assistant", "openai: role 1");
     is_str(jstr(b.body, "messages.2.content"), "more", "openai: content 2");
-    ok(jget(b.body, "temperature") == NULL && jget(b.body, "max_tokens") ==
-           NULL && jget(b.body, "top_p") == NULL &&
-           jget(b.body, "stop") == NULL && jget(b.body, "stream") == NULL,
+    ok(jget(b.body, "temperature") == NULL &&
+           jget(b.body, "max_tokens") == NULL &&
+           jget(b.body, "top_p") == NULL && jget(b.body, "stop") == NULL &&
+           jget(b.body, "stream") == NULL,
        "openai: unset parameters left out");
     built_free(&b);
 
@@ -470,7 +466,7 @@ test_build_openai(void)
            "openai: the conversation's own system message kept");
     built_free(&b);
 
-    const char *reasoning[] = {"o1", "o1-mini", "o3-mini", "o4-mini",
+    const char *reasoning[] = {"o1",    "o1-mini",    "o3-mini", "o4-mini",
                                "gpt-5", "gpt-5-nano", NULL};
     for (int i = 0; reasoning[i]; i++) {
         p.model = (char *)reasoning[i];
@@ -594,8 +590,8 @@ test_build_anthropic(void)
     ok(jnum(b.body, "temperature") == 0.2, "anthropic: temperature");
     ok(jnum(b.body, "top_p") == 0.8, "anthropic: top_p");
     ok(jnum(b.body, "top_k") == 5, "anthropic: top_k");
-    is_str(jstr(b.body, "stop_sequences.0"), "\n\nHuman:",
-           "anthropic: stop_sequences");
+    is_str(jstr(b.body, "stop_sequences.0"),
+           "\n\nHuman:", "anthropic: stop_sequences");
     ok(cJSON_IsTrue(jget(b.body, "stream")), "anthropic: stream");
     built_free(&b);
 
@@ -815,8 +811,8 @@ test_parse_openai(void)
            0, "openai parse: content as an array of parts");
     is_str(r.text.data, "part one, part two", "openai parse: parts joined");
     fx_response_free(&r);
-    is_int(parse("openai", "{\"choices\":[{\"message\":{\"content\":5}}]}",
-                 &r, &e),
+    is_int(parse("openai", "{\"choices\":[{\"message\":{\"content\":5}}]}", &r,
+                 &e),
            -1, "openai parse: content of the wrong type");
     fx_response_free(&r);
 
@@ -825,8 +821,8 @@ test_parse_openai(void)
     is_int(e.cls, FLEXIAI_E_STREAM_ERROR, "openai parse: stream_error class");
     is_str(e.msg, "malformed JSON in response", "openai parse: message");
     fx_response_free(&r);
-    is_int(parse("openai", "<html><body>Bad Gateway</body></html>", &r, &e),
-           -1, "openai parse: HTML");
+    is_int(parse("openai", "<html><body>Bad Gateway</body></html>", &r, &e), -1,
+           "openai parse: HTML");
     is_str(e.msg, "malformed JSON in response", "openai parse: HTML message");
     fx_response_free(&r);
     is_int(parse("openai", "{\"choices\":[]}", &r, &e), -1,
@@ -837,9 +833,9 @@ test_parse_openai(void)
            "openai parse: missing choices");
     is_str(e.msg, "response has no choices", "openai parse: missing message");
     fx_response_free(&r);
-    is_int(parse("openai", "{\"choices\":[{\"finish_reason\":\"stop\"}]}", &r,
-                 &e),
-           -1, "openai parse: choice without message");
+    is_int(
+        parse("openai", "{\"choices\":[{\"finish_reason\":\"stop\"}]}", &r, &e),
+        -1, "openai parse: choice without message");
     fx_response_free(&r);
     is_int(parse("openai",
                  "{\"error\":{\"message\":\"The server had an error\","
@@ -878,8 +874,8 @@ test_parse_anthropic(void)
     fx_response_free(&r);
 
     static const char *const fin[][2] = {
-        {"end_turn", "stop"},      {"stop_sequence", "stop"},
-        {"max_tokens", "length"},  {"tool_use", "tool_calls"},
+        {"end_turn", "stop"},          {"stop_sequence", "stop"},
+        {"max_tokens", "length"},      {"tool_use", "tool_calls"},
         {"refusal", "content_filter"}, {"pause_turn", "stop"},
     };
     for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
@@ -957,8 +953,8 @@ test_parse_gemini(void)
         fx_response_free(&r);
         free(b);
     }
-    is_int(parse("gemini",
-                 "{\"candidates\":[{\"finishReason\":\"SAFETY\"}]}", &r, &e),
+    is_int(parse("gemini", "{\"candidates\":[{\"finishReason\":\"SAFETY\"}]}",
+                 &r, &e),
            0, "gemini parse: candidate blocked without content");
     is_int(r.has_usage, 0, "gemini parse: no usage");
     fx_response_free(&r);
@@ -1075,7 +1071,8 @@ test_streams(void)
         int rc = run_stream("openai", openai_stream, seeds[s], &r, &f);
         is_int(rc, 1, "openai stream (seed %u): ends at [DONE]", seeds[s]);
         is_int(f.st.done, 1, "openai stream: done");
-        is_str(r.text.data, "Hello \xc3\xa9\xe6\x97\xa5", "openai stream: text");
+        is_str(r.text.data, "Hello \xc3\xa9\xe6\x97\xa5",
+               "openai stream: text");
         is_str(f.seen.data, r.text.data, "openai stream: on_text got it all");
         is_int((long)f.st.emitted, (long)r.text.len, "openai stream: emitted");
         is_str(r.finish_reason, "length", "openai stream: finish_reason");
@@ -1231,11 +1228,12 @@ test_classify_openai(void)
     is_int(e.cls, FLEXIAI_E_QUOTA, "openai insufficient_quota: quota");
     ok(e.retry_after == 360, "openai: x-ratelimit-reset-requests 6m0s");
 
-    e = classify("openai", 400,
-                 "{\"error\":{\"message\":\"This model's maximum context "
-                 "length is 8192 tokens.\",\"type\":\"invalid_request_error\","
-                 "\"param\":\"messages\",\"code\":\"context_length_exceeded\"}}",
-                 NULL, now);
+    e = classify(
+        "openai", 400,
+        "{\"error\":{\"message\":\"This model's maximum context "
+        "length is 8192 tokens.\",\"type\":\"invalid_request_error\","
+        "\"param\":\"messages\",\"code\":\"context_length_exceeded\"}}",
+        NULL, now);
     is_int(e.cls, FLEXIAI_E_CONTEXT_LENGTH, "openai context_length_exceeded");
     ok(e.retry_after == -1, "openai: no headers, retry_after -1");
     e = classify("openai", 400,
@@ -1312,8 +1310,7 @@ test_classify_openai(void)
        strlen(e.msg));
     ok(strncmp(e.msg, "HTTP 400 x: line word", 21) == 0,
        "long message starts right: %.30s", e.msg);
-    ok(strcmp(e.msg + strlen(e.msg) - 3, "...") == 0,
-       "truncation is marked");
+    ok(strcmp(e.msg + strlen(e.msg) - 3, "...") == 0, "truncation is marked");
     /* the cut is on a character boundary: no dangling lead byte */
     size_t n = strlen(e.msg) - 3;
     unsigned char last = (unsigned char)e.msg[n - 1];
@@ -1324,19 +1321,18 @@ static void
 test_classify_anthropic(void)
 {
     double now = 1795425600.0; /* 2026-11-23T09:20:00Z */
-    struct fx_error e = classify(
-        "anthropic", 529,
-        "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
-        "\"message\":\"Overloaded\"}}",
-        NULL, now);
+    struct fx_error e =
+        classify("anthropic", 529,
+                 "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                 "\"message\":\"Overloaded\"}}",
+                 NULL, now);
     is_int(e.cls, FLEXIAI_E_OVERLOADED, "anthropic 529: overloaded");
     is_str(e.msg, "HTTP 529 overloaded_error: Overloaded",
            "anthropic 529: message");
 
-    struct fx_headers h =
-        headers("anthropic-ratelimit-requests-reset", "2026-11-23T09:20:19Z",
-                "anthropic-ratelimit-tokens-reset", "2026-11-23T09:20:05Z",
-                NULL);
+    struct fx_headers h = headers(
+        "anthropic-ratelimit-requests-reset", "2026-11-23T09:20:19Z",
+        "anthropic-ratelimit-tokens-reset", "2026-11-23T09:20:05Z", NULL);
     e = classify("anthropic", 429,
                  "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\","
                  "\"message\":\"Number of request tokens has exceeded your "
@@ -1396,11 +1392,12 @@ test_classify_anthropic(void)
                  "\"message\":\"Internal server error\"}}",
                  NULL, now);
     is_int(e.cls, FLEXIAI_E_SERVER, "anthropic 500: server");
-    e = classify("anthropic", 413,
-                 "{\"type\":\"error\",\"error\":{\"type\":\"request_too_large\","
-                 "\"message\":\"Request exceeds the maximum allowed number of "
-                 "bytes.\"}}",
-                 NULL, now);
+    e = classify(
+        "anthropic", 413,
+        "{\"type\":\"error\",\"error\":{\"type\":\"request_too_large\","
+        "\"message\":\"Request exceeds the maximum allowed number of "
+        "bytes.\"}}",
+        NULL, now);
     is_int(e.cls, FLEXIAI_E_BAD_REQUEST, "anthropic 413: bad_request");
     e = classify("anthropic", 404,
                  "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\","
@@ -1418,14 +1415,16 @@ test_classify_gemini(void)
     const char *const types[] = {"gemini", "vertex"};
     for (int t = 0; t < 2; t++) {
         const char *ty = types[t];
-        struct fx_error e = classify(
-            ty, 429,
-            "{\"error\":{\"code\":429,\"message\":\"Resource has been "
-            "exhausted (e.g. check quota).\",\"status\":"
-            "\"RESOURCE_EXHAUSTED\"}}",
-            NULL, now);
-        is_int(e.cls, FLEXIAI_E_RATE_LIMIT, "%s: generic exhausted is rate "
-                                            "limit", ty);
+        struct fx_error e =
+            classify(ty, 429,
+                     "{\"error\":{\"code\":429,\"message\":\"Resource has been "
+                     "exhausted (e.g. check quota).\",\"status\":"
+                     "\"RESOURCE_EXHAUSTED\"}}",
+                     NULL, now);
+        is_int(e.cls, FLEXIAI_E_RATE_LIMIT,
+               "%s: generic exhausted is rate "
+               "limit",
+               ty);
         is_str(e.msg,
                "HTTP 429 RESOURCE_EXHAUSTED: Resource has been exhausted "
                "(e.g. check quota).",

@@ -94,8 +94,7 @@ test_basics(void)
     check("data: a\ndata: b\ndata: c\n\n", "[]a\nb\nc|", "multi-line data");
     check("data: a\r\ndata: b\r\n\r\n", "[]a\nb|", "CRLF endings");
     check("data: a\rdata: b\r\r", "[]a\nb|", "CR endings");
-    check("data: a\r\ndata: b\rdata: c\n\r\n", "[]a\nb\nc|",
-          "mixed endings");
+    check("data: a\r\ndata: b\rdata: c\n\r\n", "[]a\nb\nc|", "mixed endings");
     check(": ping\n\n", "", "comment only");
     check(":comment\ndata: x\n: another\n\n", "[]x|", "comments skipped");
     check("data\n\n", "[]|", "field without colon is data with empty value");
@@ -369,12 +368,13 @@ measure(void)
     fx_buf s;
     fx_buf_init(&s);
     for (long i = 0; i < chunks; i++)
-        fx_buf_printf(&s,
-                      "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion."
-                      "chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":"
-                      "[{\"index\":0,\"delta\":{\"content\":\" tok%ld\"},"
-                      "\"finish_reason\":null}]}\n\n",
-                      i);
+        fx_buf_printf(
+            &s,
+            "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion."
+            "chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":"
+            "[{\"index\":0,\"delta\":{\"content\":\" tok%ld\"},"
+            "\"finish_reason\":null}]}\n\n",
+            i);
     struct fx_sse p;
     long events = 0;
     size_t per = s.len / (size_t)chunks;

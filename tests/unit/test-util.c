@@ -38,8 +38,7 @@ main(void)
     ok(fx_parse_bool("Off", &v) == 0 && v == 0, "Off");
     ok(fx_parse_bool("maybe", &v) != 0, "maybe is not a boolean");
     ok(fx_parse_duration("6m0s", &d) == 0 && d == 360, "6m0s = 360 s");
-    ok(fx_parse_duration("20ms", &d) == 0 && d > 0.0199 && d < 0.0201,
-       "20ms");
+    ok(fx_parse_duration("20ms", &d) == 0 && d > 0.0199 && d < 0.0201, "20ms");
     ok(fx_parse_duration("1h30m", &d) == 0 && d == 5400, "1h30m");
     ok(fx_parse_duration("7", &d) == 0 && d == 7, "bare seconds");
     ok(fx_parse_duration("7x", &d) != 0, "7x refused");
