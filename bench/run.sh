@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench: speed and memory of flexiai against references measured in the
-# same run (see /work/shared/TESTING.md, "Performance").  Every comparison is
+# same run (see the README, "Benchmarks").  Every comparison is
 # interleaved (the commands take turns, the first one alternating each round)
 # and quotes medians.  Nothing here talks to the internet: mockllm plays the
 # providers and a redis-server started here plays Redis, both on loopback.

@@ -25,9 +25,9 @@ bad_usage(const char *name)
 {
     const struct chat_cmd *cmd = chat_cmd_find(name, strlen(name), NULL);
     if (cmd && cmd->args[0])
-        fx_err("usage: /%s %s", cmd->name, cmd->args);
+        tool_err("usage: /%s %s", cmd->name, cmd->args);
     else
-        fx_err("usage: /%s (takes no arguments)", name);
+        tool_err("usage: /%s (takes no arguments)", name);
     return FLEXIAI_EUSAGE;
 }
 
@@ -64,13 +64,13 @@ unknown_provider(const struct chat *c, const char *name)
 {
     const char *const *names;
     size_t n = chat_providers(c, &names);
-    fx_buf list;
-    fx_buf_init(&list);
+    fxu_buf list;
+    fxu_buf_init(&list);
     for (size_t i = 0; i < n; i++)
-        fx_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
-    fx_err("no provider named '%s' (configured: %s)", name,
+        fxu_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
+    tool_err("no provider named '%s' (configured: %s)", name,
            list.len ? list.data : "none");
-    fx_buf_free(&list);
+    fxu_buf_free(&list);
     return FLEXIAI_EUSAGE;
 }
 
@@ -86,7 +86,7 @@ cmd_help(struct chat *c, char *args)
         const struct chat_cmd *cmd =
             chat_cmd_find(name, strlen(name), &ambiguous);
         if (cmd == NULL) {
-            fx_err("%s command '/%s' (try /help)",
+            tool_err("%s command '/%s' (try /help)",
                    ambiguous ? "ambiguous" : "unknown", name);
             return FLEXIAI_EUSAGE;
         }
@@ -152,7 +152,7 @@ cmd_model(struct chat *c, char *args)
 {
     const char *prov = chat_shown_provider(c);
     if (prov == NULL) {
-        fx_err("no provider is configured");
+        tool_err("no provider is configured");
         return FLEXIAI_ECONFIG;
     }
     if (args[0] == '\0') {
@@ -163,7 +163,7 @@ cmd_model(struct chat *c, char *args)
     if (strpbrk(args, " \t\n"))
         return bad_usage("model");
     /* the provider name may go away when the client is rebuilt */
-    char *name = fx_strdup(prov);
+    char *name = fxu_strdup(prov);
     int rc = chat_set_model(c, name, args);
     if (rc == 0)
         chat_info(c, "model of %s: %s", name, args);
@@ -199,7 +199,7 @@ cmd_provider(struct chat *c, char *args)
     if (!chat_provider_known(c, args))
         return unknown_provider(c, args);
     free(c->provider);
-    c->provider = fx_strdup(args);
+    c->provider = fxu_strdup(args);
     chat_info(c, "provider: %s (no failover)", args);
     return 0;
 }
@@ -236,7 +236,7 @@ cmd_providers(struct chat *c, char *args)
     size_t n = 0;
     int rc = flexiai_breaker_status(c->client, NULL, 0, &info, &n);
     if (rc != 0 && n == 0) {
-        fx_err("cannot read breaker state: %s",
+        tool_err("cannot read breaker state: %s",
                flexiai_client_error(c->client));
         return rc;
     }
@@ -263,7 +263,7 @@ cmd_providers(struct chat *c, char *args)
     }
     fflush(stdout);
     if (rc != 0)
-        fx_err("breaker store unreachable; state from the %s store",
+        tool_err("breaker store unreachable; state from the %s store",
                n ? info[0].backend : "fallback");
     flexiai_breaker_info_free(info, n);
     return 0;
@@ -281,7 +281,7 @@ cmd_breaker(struct chat *c, char *args)
         return unknown_provider(c, name);
     int rc = flexiai_breaker_reset(c->client, name);
     if (rc != 0) {
-        fx_err("cannot reset %s: %s", name, flexiai_client_error(c->client));
+        tool_err("cannot reset %s: %s", name, flexiai_client_error(c->client));
         return rc;
     }
     chat_info(c, "breaker of %s reset (closed)", name);
@@ -304,12 +304,12 @@ cmd_retry(struct chat *c, char *args)
             chat_pop(c);
         n = c->nmsgs;
         if (n > 0 && strcmp(c->msgs[n - 1].role, "user") == 0) {
-            question = fx_strdup(c->msgs[n - 1].content);
+            question = fxu_strdup(c->msgs[n - 1].content);
             chat_pop(c);
         }
     }
     if (question == NULL) {
-        fx_err("nothing to retry");
+        tool_err("nothing to retry");
         return FLEXIAI_ENOINPUT;
     }
     int rc = chat_turn(c, question);
@@ -324,7 +324,7 @@ cmd_undo(struct chat *c, char *args)
         return FLEXIAI_EUSAGE;
     size_t n = c->nmsgs;
     if (n == 0 || strcmp(c->msgs[n - 1].role, "system") == 0) {
-        fx_err("nothing to undo");
+        tool_err("nothing to undo");
         return FLEXIAI_ENOINPUT;
     }
     if (strcmp(c->msgs[n - 1].role, "assistant") == 0)
@@ -362,7 +362,7 @@ cmd_save(struct chat *c, char *args)
     char *err = NULL;
     int rc = chat_write_file(path, c, &err);
     if (rc != 0) {
-        fx_err("%s", err);
+        tool_err("%s", err);
         free(err);
     } else {
         chat_info(c, "saved %zu message%s to %s", c->nmsgs,
@@ -383,7 +383,7 @@ cmd_load(struct chat *c, char *args)
     size_t n;
     int rc = chat_read_file(path, &msgs, &n, &err);
     if (rc != 0) {
-        fx_err("%s", err);
+        tool_err("%s", err);
         free(err);
         free(path);
         return rc;
@@ -467,12 +467,12 @@ chat_command(struct chat *c, const char *line)
     int ambiguous = 0;
     const struct chat_cmd *cmd = chat_cmd_find(p, len, &ambiguous);
     if (cmd == NULL) {
-        fx_err("%s command '/%.*s' (try /help)",
+        tool_err("%s command '/%.*s' (try /help)",
                ambiguous ? "ambiguous" : "unknown", (int)len, p);
         return FLEXIAI_EUSAGE;
     }
-    char *args = fx_strdup(p + len);
-    int rc = cmd->exec(c, fx_trim(args));
+    char *args = fxu_strdup(p + len);
+    int rc = cmd->exec(c, fxu_trim(args));
     free(args);
     return rc;
 }

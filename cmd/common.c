@@ -13,16 +13,16 @@
 #include <getopt.h>
 #include <unistd.h>
 
-const char *fx_progname = "flexiai";
-int fx_quiet;
-int fx_verbose;
+const char *tool_progname = "flexiai";
+int tool_quiet;
+int tool_verbose;
 
 void
-fx_cmd_init(const char *progname)
+tool_cmd_init(const char *progname)
 {
-    fx_progname = progname;
+    tool_progname = progname;
     /* A vanished Redis or provider must not kill us with SIGPIPE; a
-     * closed stdout is noticed by fx_out() instead. */
+     * closed stdout is noticed by tool_out() instead. */
     signal(SIGPIPE, SIG_IGN);
     opterr = 0;
 }
@@ -40,7 +40,7 @@ vmsg(const char *prefix, const char *fmt, va_list ap)
 }
 
 void
-fx_err(const char *fmt, ...)
+tool_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -49,9 +49,9 @@ fx_err(const char *fmt, ...)
 }
 
 void
-fx_warn(const char *fmt, ...)
+tool_warn(const char *fmt, ...)
 {
-    if (fx_quiet)
+    if (tool_quiet)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -60,7 +60,7 @@ fx_warn(const char *fmt, ...)
 }
 
 void
-fx_die(int code, const char *fmt, ...)
+tool_die(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -70,35 +70,35 @@ fx_die(int code, const char *fmt, ...)
 }
 
 void
-fx_usage_error(const char *fmt, ...)
+tool_usage_error(const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    fx_err("%s (try '%s --help')", buf, fx_progname);
+    tool_err("%s (try '%s --help')", buf, tool_progname);
     exit(FLEXIAI_EUSAGE);
 }
 
 size_t
-fx_print_diags(const flexiai_config *cfg, int warnings)
+tool_print_diags(const flexiai_config *cfg, int warnings)
 {
     size_t errors = 0;
     for (size_t i = 0; i < flexiai_config_ndiags(cfg); i++) {
         const flexiai_diag *d = flexiai_config_diag(cfg, i);
         if (d->is_error) {
             errors++;
-            fx_err("%s", d->text);
-        } else if (warnings && !fx_quiet) {
-            fx_err("%s", d->text);
+            tool_err("%s", d->text);
+        } else if (warnings && !tool_quiet) {
+            tool_err("%s", d->text);
         }
     }
     return errors;
 }
 
 flexiai_config *
-fx_load_config(const char *path, void (*apply)(flexiai_config *, void *),
+tool_load_config(const char *path, void (*apply)(flexiai_config *, void *),
                void *ud, int resolve_secrets)
 {
     flexiai_config *cfg = flexiai_config_new();
@@ -107,7 +107,7 @@ fx_load_config(const char *path, void (*apply)(flexiai_config *, void *),
     if (apply)
         apply(cfg, ud);
     int rc = flexiai_config_validate(cfg, resolve_secrets);
-    fx_print_diags(cfg, 1);
+    tool_print_diags(cfg, 1);
     if (rc != FLEXIAI_OK) {
         flexiai_config_free(cfg);
         exit(FLEXIAI_ECONFIG);
@@ -116,56 +116,56 @@ fx_load_config(const char *path, void (*apply)(flexiai_config *, void *),
 }
 
 void
-fx_log_cb(void *ud, int level, const char *msg)
+tool_log_cb(void *ud, int level, const char *msg)
 {
     (void)ud;
-    if (level == FLEXIAI_LOG_WARN && !fx_quiet)
-        fx_err("%s", msg);
-    else if (level == FLEXIAI_LOG_ATTEMPT && fx_verbose)
-        fx_err("%s", msg);
-    else if (level == FLEXIAI_LOG_DEBUG && fx_verbose > 1)
-        fx_err("%s", msg);
+    if (level == FLEXIAI_LOG_WARN && !tool_quiet)
+        tool_err("%s", msg);
+    else if (level == FLEXIAI_LOG_ATTEMPT && tool_verbose)
+        tool_err("%s", msg);
+    else if (level == FLEXIAI_LOG_DEBUG && tool_verbose > 1)
+        tool_err("%s", msg);
 }
 
 void
-fx_out(const char *s, size_t n)
+tool_out(const char *s, size_t n)
 {
     if (n == 0)
         return;
     if (fwrite(s, 1, n, stdout) != n) {
         if (errno == EPIPE)
             _exit(141);
-        fx_die(FLEXIAI_ESOFTWARE, "cannot write output: %s", strerror(errno));
+        tool_die(FLEXIAI_ESOFTWARE, "cannot write output: %s", strerror(errno));
     }
 }
 
 void
-fx_outs(const char *s)
+tool_outs(const char *s)
 {
-    fx_out(s, strlen(s));
+    tool_out(s, strlen(s));
 }
 
 void
-fx_out_flush(void)
+tool_out_flush(void)
 {
     if (fflush(stdout) != 0) {
         if (errno == EPIPE)
             _exit(141);
-        fx_die(FLEXIAI_ESOFTWARE, "cannot write output: %s", strerror(errno));
+        tool_die(FLEXIAI_ESOFTWARE, "cannot write output: %s", strerror(errno));
     }
 }
 
 void
-fx_print_version(const char *extra)
+tool_print_version(const char *extra)
 {
-    printf("%s %s\n", fx_progname, flexiai_version());
+    printf("%s %s\n", tool_progname, flexiai_version());
     printf("libraries: %s%s%s\n", flexiai_libraries(), extra ? " " : "",
            extra ? extra : "");
-    fx_out_flush();
+    tool_out_flush();
 }
 
 double
-fx_parse_cli_duration(const char *s)
+tool_parse_cli_duration(const char *s)
 {
     char *end;
     if (s == NULL || *s == '\0')
@@ -187,27 +187,27 @@ fx_parse_cli_duration(const char *s)
 }
 
 void
-fx_bad_option(char **argv)
+tool_bad_option(char **argv)
 {
     /* getopt ran with opterr = 0: say it our way, on one line */
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
     if (optopt && arg[0] == '-' && arg[1] != '-' && strchr(arg, optopt))
-        fx_usage_error("option -%c: unknown, or missing its argument", optopt);
-    fx_usage_error("option '%s': unknown, or missing its argument", arg);
+        tool_usage_error("option -%c: unknown, or missing its argument", optopt);
+    tool_usage_error("option '%s': unknown, or missing its argument", arg);
 }
 
 void
-fx_check_param_flags(const char *temperature, const char *max_tokens,
+tool_check_param_flags(const char *temperature, const char *max_tokens,
                      const char *top_p, const char *timeout)
 {
     double d;
     long l;
-    if (temperature && (fx_parse_double(temperature, &d) || d < 0 || d > 2))
-        fx_usage_error("--temperature must be a number from 0 to 2");
-    if (top_p && (fx_parse_double(top_p, &d) || d < 0 || d > 1))
-        fx_usage_error("--top-p must be a number from 0 to 1");
-    if (max_tokens && (fx_parse_long(max_tokens, &l) || l < 1))
-        fx_usage_error("--max-tokens must be a positive whole number");
-    if (timeout && (fx_parse_double(timeout, &d) || d <= 0))
-        fx_usage_error("--timeout must be a positive number of seconds");
+    if (temperature && (fxu_parse_double(temperature, &d) || d < 0 || d > 2))
+        tool_usage_error("--temperature must be a number from 0 to 2");
+    if (top_p && (fxu_parse_double(top_p, &d) || d < 0 || d > 1))
+        tool_usage_error("--top-p must be a number from 0 to 1");
+    if (max_tokens && (fxu_parse_long(max_tokens, &l) || l < 1))
+        tool_usage_error("--max-tokens must be a positive whole number");
+    if (timeout && (fxu_parse_double(timeout, &d) || d <= 0))
+        tool_usage_error("--timeout must be a positive number of seconds");
 }

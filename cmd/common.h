@@ -10,48 +10,48 @@
 #include <stddef.h>
 #include <stdio.h>
 
-extern const char *fx_progname; /* "flexiai complete", ... for messages */
-extern int fx_quiet;            /* -q: no warnings */
-extern int fx_verbose;          /* -v: attempt trail */
+extern const char *tool_progname; /* "flexiai complete", ... for messages */
+extern int tool_quiet;            /* -q: no warnings */
+extern int tool_verbose;          /* -v: attempt trail */
 
-void fx_cmd_init(const char *progname);
+void tool_cmd_init(const char *progname);
 
 /* "flexiai: message" on stderr (one line; newlines flattened). */
-void fx_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void fx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void fx_die(int code, const char *fmt, ...)
+void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tool_die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
-void fx_usage_error(const char *fmt, ...)
+void tool_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 /* Load and validate configuration; on error print every diagnostic and
  * exit 78.  Warnings are printed unless -q.  `flags` are applied with
  * flexiai_config_set() before validation by the caller through `apply`. */
-flexiai_config *fx_load_config(const char *path,
+flexiai_config *tool_load_config(const char *path,
                                void (*apply)(flexiai_config *, void *),
                                void *ud, int resolve_secrets);
 /* Print diagnostics; returns number of errors. */
-size_t fx_print_diags(const flexiai_config *cfg, int warnings);
+size_t tool_print_diags(const flexiai_config *cfg, int warnings);
 
 /* Log callback for the library: prints according to -q/-v. */
-void fx_log_cb(void *ud, int level, const char *msg);
+void tool_log_cb(void *ud, int level, const char *msg);
 
 /* Write to stdout; on a closed pipe end quietly (exit 141). */
-void fx_out(const char *s, size_t n);
-void fx_outs(const char *s);
-void fx_out_flush(void);
+void tool_out(const char *s, size_t n);
+void tool_outs(const char *s);
+void tool_out_flush(void);
 
-void fx_print_version(const char *extra);
+void tool_print_version(const char *extra);
 
 /* Parse "90", "30s", "5m", "2h", "1d"; -1 on error. */
-double fx_parse_cli_duration(const char *s);
+double tool_parse_cli_duration(const char *s);
 
 /* Request flags (NULL when not given) are checked like configuration
  * values, but a bad one is a usage error: one line, exit 64. */
-void fx_check_param_flags(const char *temperature, const char *max_tokens,
+void tool_check_param_flags(const char *temperature, const char *max_tokens,
                           const char *top_p, const char *timeout);
 
 /* After getopt returned an error (opterr is 0): one line, exit 64. */
-void fx_bad_option(char **argv) __attribute__((noreturn));
+void tool_bad_option(char **argv) __attribute__((noreturn));
 
 #endif

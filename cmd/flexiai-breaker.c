@@ -95,7 +95,7 @@ next_text(const flexiai_breaker_info *b, double now, char *buf, size_t size)
 static void
 print_table(const flexiai_breaker_info *info, size_t n)
 {
-    double now = fx_wallclock();
+    double now = fxu_wallclock();
     size_t w = 8;
     for (size_t i = 0; i < n; i++)
         if (strlen(info[i].provider) > w)
@@ -104,7 +104,7 @@ print_table(const flexiai_breaker_info *info, size_t n)
     int len = snprintf(
         line, sizeof(line), "%-*s  %-9s  %8s  %-19s  %-30s  %s\n", (int)w,
         "PROVIDER", "STATE", "FAILURES", "SINCE", "NEXT PROBE", "BACKEND");
-    fx_out(line, (size_t)len);
+    tool_out(line, (size_t)len);
     for (size_t i = 0; i < n; i++) {
         char since[64], next[96];
         fmt_time(info[i].changed_at, since, sizeof(since));
@@ -113,7 +113,7 @@ print_table(const flexiai_breaker_info *info, size_t n)
             snprintf(line, sizeof(line), "%-*s  %-9s  %8ld  %-19s  %-30s  %s\n",
                      (int)w, info[i].provider, info[i].state,
                      info[i].failure_count, since, next, info[i].backend);
-        fx_out(line, (size_t)len);
+        tool_out(line, (size_t)len);
     }
 }
 
@@ -153,23 +153,23 @@ print_json(const flexiai_breaker_info *info, size_t n)
         cJSON_AddItemToArray(arr, o);
     }
     char *s = cJSON_Print(arr);
-    fx_outs(s);
-    fx_outs("\n");
+    tool_outs(s);
+    tool_outs("\n");
     free(s);
     cJSON_Delete(arr);
 }
 
 static void
-prom_label(fx_buf *b, const char *v)
+prom_label(fxu_buf *b, const char *v)
 {
     for (; *v; v++) {
         if (*v == '\\' || *v == '"')
-            fx_buf_putc(b, '\\');
+            fxu_buf_putc(b, '\\');
         if (*v == '\n') {
-            fx_buf_puts(b, "\\n");
+            fxu_buf_puts(b, "\\n");
             continue;
         }
-        fx_buf_putc(b, *v);
+        fxu_buf_putc(b, *v);
     }
 }
 
@@ -178,16 +178,16 @@ static void
 print_prometheus(const flexiai_breaker_info *info, size_t n)
 {
     static const char *const states[] = {"closed", "open", "half_open"};
-    fx_buf b;
-    fx_buf_init(&b);
-    fx_buf_puts(&b, "# HELP flexiai_breaker_state Circuit breaker state "
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_puts(&b, "# HELP flexiai_breaker_state Circuit breaker state "
                     "(1 for the current state).\n"
                     "# TYPE flexiai_breaker_state gauge\n");
     for (size_t i = 0; i < n; i++)
         for (int s = 0; s < 3; s++) {
-            fx_buf_puts(&b, "flexiai_breaker_state{provider=\"");
+            fxu_buf_puts(&b, "flexiai_breaker_state{provider=\"");
             prom_label(&b, info[i].provider);
-            fx_buf_printf(&b, "\",state=\"%s\"} %d\n", states[s],
+            fxu_buf_printf(&b, "\",state=\"%s\"} %d\n", states[s],
                           strcmp(info[i].state, states[s]) == 0);
         }
     const struct {
@@ -203,30 +203,30 @@ print_prometheus(const flexiai_breaker_info *info, size_t n)
          "Unix time of the last state change (0: never).", 3},
     };
     for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
-        fx_buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
+        fxu_buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
                       gauges[g].help, gauges[g].name);
         for (size_t i = 0; i < n; i++) {
-            fx_buf_printf(&b, "%s{provider=\"", gauges[g].name);
+            fxu_buf_printf(&b, "%s{provider=\"", gauges[g].name);
             prom_label(&b, info[i].provider);
-            fx_buf_puts(&b, "\"} ");
+            fxu_buf_puts(&b, "\"} ");
             switch (gauges[g].which) {
             case 0:
-                fx_buf_printf(&b, "%ld\n", info[i].failure_count);
+                fxu_buf_printf(&b, "%ld\n", info[i].failure_count);
                 break;
             case 1:
-                fx_buf_printf(&b, "%d\n", info[i].usable);
+                fxu_buf_printf(&b, "%d\n", info[i].usable);
                 break;
             case 2:
-                fx_buf_printf(&b, "%.3f\n", info[i].retry_at);
+                fxu_buf_printf(&b, "%.3f\n", info[i].retry_at);
                 break;
             default:
-                fx_buf_printf(&b, "%.3f\n", info[i].changed_at);
+                fxu_buf_printf(&b, "%.3f\n", info[i].changed_at);
                 break;
             }
         }
     }
-    fx_out(b.data, b.len);
-    fx_buf_free(&b);
+    tool_out(b.data, b.len);
+    fxu_buf_free(&b);
 }
 
 static int
@@ -249,25 +249,25 @@ cmd_status(flexiai_client *c, int argc, char **argv)
             usage(stdout);
             return 0;
         } else
-            fx_bad_option(argv);
+            tool_bad_option(argv);
     }
     if (json && prom)
-        fx_usage_error("--json and --prometheus exclude each other");
+        tool_usage_error("--json and --prometheus exclude each other");
     flexiai_breaker_info *info;
     size_t n;
     int rc = flexiai_breaker_status(c, (const char *const *)argv + optind,
                                     (size_t)(argc - optind), &info, &n);
     if (rc == FLEXIAI_EUSAGE)
-        fx_usage_error("%s", flexiai_client_error(c));
+        tool_usage_error("%s", flexiai_client_error(c));
     if (n == 0 && !json && !prom)
-        fx_warn("no providers configured");
+        tool_warn("no providers configured");
     if (json)
         print_json(info, n);
     else if (prom)
         print_prometheus(info, n);
     else
         print_table(info, n);
-    fx_out_flush();
+    tool_out_flush();
     flexiai_breaker_info_free(info, n);
     return 0;
 }
@@ -289,23 +289,23 @@ cmd_reset(flexiai_client *c, flexiai_config *cfg, int argc, char **argv)
             usage(stdout);
             return 0;
         } else
-            fx_bad_option(argv);
+            tool_bad_option(argv);
     }
     const char *const *names = (const char *const *)argv + optind;
     size_t n = (size_t)(argc - optind);
     if (all && n)
-        fx_usage_error("give provider names or --all, not both");
+        tool_usage_error("give provider names or --all, not both");
     if (all)
         n = flexiai_config_providers(cfg, &names);
     else if (n == 0)
-        fx_usage_error("reset needs provider names or --all");
+        tool_usage_error("reset needs provider names or --all");
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         int r = flexiai_breaker_reset(c, names[i]);
         if (r == FLEXIAI_EUSAGE)
-            fx_usage_error("%s", flexiai_client_error(c));
+            tool_usage_error("%s", flexiai_client_error(c));
         if (r != 0) {
-            fx_err("%s", flexiai_client_error(c));
+            tool_err("%s", flexiai_client_error(c));
             rc = r;
         }
     }
@@ -325,22 +325,22 @@ cmd_open(flexiai_client *c, int argc, char **argv)
     optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (ch == 'f') {
-            seconds = fx_parse_cli_duration(optarg);
+            seconds = tool_parse_cli_duration(optarg);
             if (seconds <= 0)
-                fx_usage_error("--for needs a duration like 90, 30s, 10m, 2h");
+                tool_usage_error("--for needs a duration like 90, 30s, 10m, 2h");
         } else if (ch == 'h') {
             usage(stdout);
             return 0;
         } else
-            fx_bad_option(argv);
+            tool_bad_option(argv);
     }
     if (argc - optind != 1)
-        fx_usage_error("open needs exactly one provider name");
+        tool_usage_error("open needs exactly one provider name");
     int rc = flexiai_breaker_open(c, argv[optind], seconds);
     if (rc == FLEXIAI_EUSAGE)
-        fx_usage_error("%s", flexiai_client_error(c));
+        tool_usage_error("%s", flexiai_client_error(c));
     if (rc != 0)
-        fx_err("%s", flexiai_client_error(c));
+        tool_err("%s", flexiai_client_error(c));
     return rc;
 }
 
@@ -353,30 +353,30 @@ cmd_check(flexiai_client *c, int argc, char **argv)
         return 0;
     }
     if (argc > 1)
-        fx_usage_error("check takes no arguments");
+        tool_usage_error("check takes no arguments");
     if (!flexiai_breaker_store_ok(c)) {
-        fx_outs("BREAKERS UNKNOWN - breaker store unreachable\n");
-        fx_out_flush();
+        tool_outs("BREAKERS UNKNOWN - breaker store unreachable\n");
+        tool_out_flush();
         return 3;
     }
     flexiai_breaker_info *info;
     size_t n;
     int rc = flexiai_breaker_status(c, NULL, 0, &info, &n);
     if (rc != 0) {
-        fx_outs("BREAKERS UNKNOWN - breaker store unreachable\n");
-        fx_out_flush();
+        tool_outs("BREAKERS UNKNOWN - breaker store unreachable\n");
+        tool_out_flush();
         flexiai_breaker_info_free(info, n);
         return 3;
     }
     size_t closed = 0, usable = 0;
-    fx_buf detail;
-    fx_buf_init(&detail);
+    fxu_buf detail;
+    fxu_buf_init(&detail);
     for (size_t i = 0; i < n; i++) {
         if (strcmp(info[i].state, "closed") == 0)
             closed++;
         if (info[i].usable)
             usable++;
-        fx_buf_printf(&detail, "%s%s %s", i ? ", " : "", info[i].provider,
+        fxu_buf_printf(&detail, "%s%s %s", i ? ", " : "", info[i].provider,
                       info[i].state);
     }
     int code;
@@ -394,14 +394,14 @@ cmd_check(flexiai_client *c, int argc, char **argv)
         code = 2;
         word = "CRITICAL";
     }
-    char *line = fx_asprintf("BREAKERS %s - %s | closed=%zu usable=%zu "
+    char *line = fxu_asprintf("BREAKERS %s - %s | closed=%zu usable=%zu "
                              "total=%zu\n",
                              word, n ? detail.data : "no providers configured",
                              closed, usable, n);
-    fx_outs(line);
-    fx_out_flush();
+    tool_outs(line);
+    tool_out_flush();
     free(line);
-    fx_buf_free(&detail);
+    fxu_buf_free(&detail);
     flexiai_breaker_info_free(info, n);
     return code;
 }
@@ -425,25 +425,25 @@ on_event(void *ud, const flexiai_event *ev)
             return 0;
     }
     if (w->json) {
-        fx_outs(ev->json);
-        fx_outs("\n");
+        tool_outs(ev->json);
+        tool_outs("\n");
     } else {
         char t[64];
-        fmt_time(fx_wallclock(), t, sizeof(t));
+        fmt_time(fxu_wallclock(), t, sizeof(t));
         char *line =
-            fx_asprintf("%s  %-12s %-9s worker=%s", t, ev->provider,
+            fxu_asprintf("%s  %-12s %-9s worker=%s", t, ev->provider,
                         ev->event_type, ev->worker_id ? ev->worker_id : "-");
-        fx_outs(line);
+        tool_outs(line);
         free(line);
         if (ev->failure_count >= 0) {
-            line = fx_asprintf(" failures=%ld successes=%ld", ev->failure_count,
+            line = fxu_asprintf(" failures=%ld successes=%ld", ev->failure_count,
                                ev->success_count);
-            fx_outs(line);
+            tool_outs(line);
             free(line);
         }
-        fx_outs("\n");
+        tool_outs("\n");
     }
-    fx_out_flush();
+    tool_out_flush();
     return 0;
 }
 
@@ -465,7 +465,7 @@ cmd_watch(flexiai_client *c, int argc, char **argv)
             usage(stdout);
             return 0;
         } else
-            fx_bad_option(argv);
+            tool_bad_option(argv);
     }
     w.names = argv + optind;
     w.nnames = argc - optind;
@@ -476,7 +476,7 @@ cmd_watch(flexiai_client *c, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     int rc = flexiai_breaker_watch(c, on_event, &w, &stop_flag);
     if (rc != 0)
-        fx_err("%s", flexiai_client_error(c));
+        tool_err("%s", flexiai_client_error(c));
     return rc;
 }
 
@@ -493,46 +493,46 @@ main(int argc, char **argv)
     };
     const char *config = NULL;
     int ch;
-    fx_cmd_init("flexiai breaker");
+    tool_cmd_init("flexiai breaker");
     while ((ch = getopt_long(argc, argv, "+c:qvhV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             config = optarg;
             break;
         case 'q':
-            fx_quiet = 1;
+            tool_quiet = 1;
             break;
         case 'v':
-            fx_verbose++;
+            tool_verbose++;
             break;
         case 'h':
             usage(stdout);
             return 0;
         case 'V':
-            fx_print_version(NULL);
+            tool_print_version(NULL);
             return 0;
         default:
-            fx_bad_option(argv);
+            tool_bad_option(argv);
         }
     }
     if (optind >= argc)
-        fx_usage_error("missing command (status, reset, open, check, watch)");
+        tool_usage_error("missing command (status, reset, open, check, watch)");
     const char *sub = argv[optind];
     int subargc = argc - optind;
     char **subargv = argv + optind;
     if (strcmp(sub, "status") && strcmp(sub, "reset") && strcmp(sub, "open") &&
         strcmp(sub, "check") && strcmp(sub, "watch"))
-        fx_usage_error("unknown command '%s' (status, reset, open, check, "
+        tool_usage_error("unknown command '%s' (status, reset, open, check, "
                        "watch)",
                        sub);
 
-    flexiai_config *cfg = fx_load_config(config, NULL, NULL, 0);
+    flexiai_config *cfg = tool_load_config(config, NULL, NULL, 0);
     char *err = NULL;
     flexiai_client *c = flexiai_client_new(cfg, &err);
     if (c == NULL)
-        fx_die(strcmp(sub, "check") == 0 ? 3 : FLEXIAI_ESOFTWARE, "%s",
+        tool_die(strcmp(sub, "check") == 0 ? 3 : FLEXIAI_ESOFTWARE, "%s",
                err ? err : "cannot start");
-    flexiai_client_set_log(c, fx_log_cb, NULL);
+    flexiai_client_set_log(c, tool_log_cb, NULL);
 
     int rc;
     if (strcmp(sub, "status") == 0)

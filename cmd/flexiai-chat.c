@@ -109,9 +109,9 @@ home_dir(void)
 {
     const char *home = getenv("HOME");
     if (home && *home)
-        return fx_strdup(home);
+        return fxu_strdup(home);
     struct passwd *pw = getpwuid(getuid());
-    return fx_strdup(pw ? pw->pw_dir : "/");
+    return fxu_strdup(pw ? pw->pw_dir : "/");
 }
 
 /* ${VAR:-~/fallback}/flexiai; relative values are ignored, as XDG says. */
@@ -120,9 +120,9 @@ xdg_dir(const char *var, const char *fallback)
 {
     const char *v = getenv(var);
     if (v && v[0] == '/')
-        return fx_asprintf("%s/flexiai", v);
+        return fxu_asprintf("%s/flexiai", v);
     char *home = home_dir();
-    char *dir = fx_asprintf("%s/%s/flexiai", home, fallback);
+    char *dir = fxu_asprintf("%s/%s/flexiai", home, fallback);
     free(home);
     return dir;
 }
@@ -131,7 +131,7 @@ xdg_dir(const char *var, const char *fallback)
 static int
 make_dirs(const char *path)
 {
-    char *p = fx_strdup(path);
+    char *p = fxu_strdup(path);
     for (char *s = p[0] == '/' ? p + 1 : p;; s++) {
         if (*s != '/' && *s != '\0')
             continue;
@@ -152,7 +152,7 @@ make_dirs(const char *path)
 char *
 chat_expand_path(const char *path)
 {
-    return path[0] == '~' ? tilde_expand(path) : fx_strdup(path);
+    return path[0] == '~' ? tilde_expand(path) : fxu_strdup(path);
 }
 
 /* ---- output ----------------------------------------------------------- */
@@ -161,10 +161,10 @@ void
 chat_end_line(struct chat *c)
 {
     if (!c->at_line_start) {
-        fx_outs("\n");
+        tool_outs("\n");
         c->at_line_start = 1;
     }
-    fx_out_flush();
+    tool_out_flush();
 }
 
 void
@@ -174,11 +174,11 @@ chat_info(struct chat *c, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *s = fx_vasprintf(fmt, ap);
+    char *s = fxu_vasprintf(fmt, ap);
     va_end(ap);
-    fx_outs(s);
-    fx_outs("\n");
-    fx_out_flush();
+    tool_outs(s);
+    tool_outs("\n");
+    tool_out_flush();
     free(s);
 }
 
@@ -195,7 +195,7 @@ chat_notice(struct chat *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = fx_vasprintf(fmt, ap);
+    char *s = fxu_vasprintf(fmt, ap);
     va_end(ap);
     for (char *p = s; *p; p++)
         if (*p == '\n' || *p == '\r')
@@ -211,15 +211,15 @@ chat_log(void *ud, int level, const char *msg)
 {
     struct chat *c = ud;
     if (level == FLEXIAI_LOG_NOTICE) {
-        if (!fx_quiet)
+        if (!tool_quiet)
             chat_notice(c, "%s", msg);
         return;
     }
-    if ((level == FLEXIAI_LOG_WARN && !fx_quiet) ||
-        (level == FLEXIAI_LOG_ATTEMPT && fx_verbose) ||
-        (level == FLEXIAI_LOG_DEBUG && fx_verbose > 1)) {
+    if ((level == FLEXIAI_LOG_WARN && !tool_quiet) ||
+        (level == FLEXIAI_LOG_ATTEMPT && tool_verbose) ||
+        (level == FLEXIAI_LOG_DEBUG && tool_verbose > 1)) {
         chat_end_line(c);
-        fx_err("%s", msg);
+        tool_err("%s", msg);
     }
 }
 
@@ -261,7 +261,7 @@ load_config(flexiai_config *cfg, const struct chat_flags *f, const char *model,
         size_t n = flexiai_config_providers(cfg, &names);
         const char *target = provider ? provider : (n ? names[0] : NULL);
         if (target && provider_in(cfg, target)) {
-            char *sec = fx_asprintf("provider.%s", target);
+            char *sec = fxu_asprintf("provider.%s", target);
             flexiai_config_set(cfg, sec, "model", model);
             free(sec);
             rc = flexiai_config_validate(cfg, 0);
@@ -276,7 +276,7 @@ new_client(struct chat *c)
     char *err = NULL;
     flexiai_client *client = flexiai_client_new(c->cfg, &err);
     if (client == NULL)
-        fx_die(FLEXIAI_ESOFTWARE, "%s", err ? err : "cannot start");
+        tool_die(FLEXIAI_ESOFTWARE, "%s", err ? err : "cannot start");
     flexiai_client_set_log(client, chat_log, c);
     return client;
 }
@@ -317,8 +317,8 @@ chat_provider_model(const struct chat *c, const char *name)
 int
 chat_set_model(struct chat *c, const char *provider, const char *model)
 {
-    char *sec = fx_asprintf("provider.%s", provider);
-    char *old = fx_strdup(chat_provider_model(c, provider));
+    char *sec = fxu_asprintf("provider.%s", provider);
+    char *old = fxu_strdup(chat_provider_model(c, provider));
     size_t before = flexiai_config_ndiags(c->cfg);
     flexiai_client_free(c->client);
     c->client = NULL;
@@ -330,7 +330,7 @@ chat_set_model(struct chat *c, const char *provider, const char *model)
         for (size_t i = before; i < flexiai_config_ndiags(c->cfg); i++) {
             const flexiai_diag *d = flexiai_config_diag(c->cfg, i);
             if (d->is_error) {
-                fx_err("%s", d->text);
+                tool_err("%s", d->text);
                 break;
             }
         }
@@ -351,10 +351,10 @@ chat_push(struct chat *c, const char *role, const char *content)
 {
     if (c->nmsgs == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 16;
-        c->msgs = fx_xrealloc(c->msgs, c->cap * sizeof(*c->msgs));
+        c->msgs = fxu_xrealloc(c->msgs, c->cap * sizeof(*c->msgs));
     }
-    c->msgs[c->nmsgs].role = fx_strdup(role);
-    c->msgs[c->nmsgs].content = fx_strdup(content);
+    c->msgs[c->nmsgs].role = fxu_strdup(role);
+    c->msgs[c->nmsgs].content = fxu_strdup(content);
     c->nmsgs++;
 }
 
@@ -400,7 +400,7 @@ chat_set_system(struct chat *c, const char *text)
     if (chat_system(c)) {
         if (text) {
             free(c->msgs[0].content);
-            c->msgs[0].content = fx_strdup(text);
+            c->msgs[0].content = fxu_strdup(text);
             return;
         }
         free(c->msgs[0].role);
@@ -433,23 +433,23 @@ read_file(const char *path, char **err)
 {
     FILE *fp = fopen(path, "r");
     if (fp == NULL) {
-        *err = fx_asprintf("%s: %s", path, strerror(errno));
+        *err = fxu_asprintf("%s: %s", path, strerror(errno));
         return NULL;
     }
-    fx_buf b;
-    fx_buf_init(&b);
+    fxu_buf b;
+    fxu_buf_init(&b);
     char tmp[65536];
     size_t n;
     while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
-        fx_buf_append(&b, tmp, n);
+        fxu_buf_append(&b, tmp, n);
     int failed = ferror(fp);
     fclose(fp);
     if (failed) {
-        *err = fx_asprintf("%s: read error", path);
-        fx_buf_free(&b);
+        *err = fxu_asprintf("%s: read error", path);
+        fxu_buf_free(&b);
         return NULL;
     }
-    return fx_buf_steal(&b);
+    return fxu_buf_steal(&b);
 }
 
 int
@@ -462,16 +462,16 @@ chat_read_file(const char *path, struct chat_msg **out, size_t *nout,
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (root == NULL) {
-        *err = fx_asprintf("%s: messages are not valid JSON", path);
+        *err = fxu_asprintf("%s: messages are not valid JSON", path);
         return FLEXIAI_EDATA;
     }
     if (!cJSON_IsArray(root)) {
         cJSON_Delete(root);
-        *err = fx_asprintf("%s: messages must be a JSON array", path);
+        *err = fxu_asprintf("%s: messages must be a JSON array", path);
         return FLEXIAI_EDATA;
     }
     size_t count = (size_t)cJSON_GetArraySize(root);
-    struct chat_msg *msgs = fx_xcalloc(count + 1, sizeof(*msgs));
+    struct chat_msg *msgs = fxu_xcalloc(count + 1, sizeof(*msgs));
     size_t i = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, root)
@@ -480,7 +480,7 @@ chat_read_file(const char *path, struct chat_msg **out, size_t *nout,
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         if (!cJSON_IsObject(m) || !cJSON_IsString(role) ||
             !cJSON_IsString(content)) {
-            *err = fx_asprintf(
+            *err = fxu_asprintf(
                 "%s: message %zu needs string \"role\" and \"content\"", path,
                 i + 1);
             break;
@@ -488,13 +488,13 @@ chat_read_file(const char *path, struct chat_msg **out, size_t *nout,
         if (strcmp(role->valuestring, "system") != 0 &&
             strcmp(role->valuestring, "user") != 0 &&
             strcmp(role->valuestring, "assistant") != 0) {
-            *err = fx_asprintf(
+            *err = fxu_asprintf(
                 "%s: message %zu has role '%s' (system, user or assistant)",
                 path, i + 1, role->valuestring);
             break;
         }
-        msgs[i].role = fx_strdup(role->valuestring);
-        msgs[i].content = fx_strdup(content->valuestring);
+        msgs[i].role = fxu_strdup(role->valuestring);
+        msgs[i].content = fxu_strdup(content->valuestring);
         i++;
     }
     cJSON_Delete(root);
@@ -527,40 +527,40 @@ int
 chat_write_file(const char *path, const struct chat *c, char **err)
 {
     /* one message per line: readable, and diffs well */
-    fx_buf json;
-    fx_buf_init(&json);
-    fx_buf_puts(&json, "[");
+    fxu_buf json;
+    fxu_buf_init(&json);
+    fxu_buf_puts(&json, "[");
     for (size_t i = 0; i < c->nmsgs; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "role", c->msgs[i].role);
         cJSON_AddStringToObject(o, "content", c->msgs[i].content);
         char *s = cJSON_PrintUnformatted(o);
-        fx_buf_printf(&json, "%s\n  %s", i ? "," : "", s);
+        fxu_buf_printf(&json, "%s\n  %s", i ? "," : "", s);
         free(s);
         cJSON_Delete(o);
     }
-    fx_buf_puts(&json, c->nmsgs ? "\n]\n" : "]\n");
+    fxu_buf_puts(&json, c->nmsgs ? "\n]\n" : "]\n");
 
     /* a temporary file next to the target, then rename(): a reader sees
      * the old conversation or the new one, never half of one */
-    char *tmp = fx_asprintf("%s.XXXXXX", path);
+    char *tmp = fxu_asprintf("%s.XXXXXX", path);
     int fd = mkstemp(tmp); /* mode 0600 */
     int rc = 0;
     if (fd < 0) {
-        *err = fx_asprintf("%s: %s", path, strerror(errno));
+        *err = fxu_asprintf("%s: %s", path, strerror(errno));
         rc = FLEXIAI_ENOINPUT;
     } else if (write_all(fd, json.data, json.len) != 0 || fsync(fd) != 0) {
-        *err = fx_asprintf("%s: %s", tmp, strerror(errno));
+        *err = fxu_asprintf("%s: %s", tmp, strerror(errno));
         rc = FLEXIAI_ENOINPUT;
         close(fd);
         unlink(tmp);
     } else if (close(fd) != 0 || rename(tmp, path) != 0) {
-        *err = fx_asprintf("%s: %s", path, strerror(errno));
+        *err = fxu_asprintf("%s: %s", path, strerror(errno));
         rc = FLEXIAI_ENOINPUT;
         unlink(tmp);
     }
     free(tmp);
-    fx_buf_free(&json);
+    fxu_buf_free(&json);
     return rc;
 }
 
@@ -569,16 +569,16 @@ chat_save_session(struct chat *c)
 {
     if (c->session_path == NULL)
         return;
-    char *dir = fx_strdup(c->session_path);
+    char *dir = fxu_strdup(c->session_path);
     *strrchr(dir, '/') = '\0';
     char *err = NULL;
     if (make_dirs(dir) != 0)
-        err = fx_asprintf("%s: %s", dir, strerror(errno));
+        err = fxu_asprintf("%s: %s", dir, strerror(errno));
     else
         chat_write_file(c->session_path, c, &err);
     if (err) {
         chat_end_line(c);
-        fx_err("cannot save the session: %s", err);
+        tool_err("cannot save the session: %s", err);
         free(err);
     }
     free(dir);
@@ -601,8 +601,8 @@ on_text(void *ud, const char *text, size_t len)
 {
     struct chat *c = ud;
     if (len) {
-        fx_out(text, len);
-        fx_out_flush();
+        tool_out(text, len);
+        tool_out_flush();
         c->at_line_start = text[len - 1] == '\n';
     }
     return 0;
@@ -614,7 +614,7 @@ remember_provider(struct chat *c, const char *name)
     if (name == NULL)
         return;
     free(c->last_provider);
-    c->last_provider = fx_strdup(name);
+    c->last_provider = fxu_strdup(name);
 }
 
 static void
@@ -624,10 +624,10 @@ turn_interrupted(struct chat *c, const char *question, flexiai_result *res)
         /* keep what arrived, marked, so the model and a resumed session
          * know the answer was cut short */
         if (c->interactive)
-            fx_outs(c->colour ? DIM INTERRUPTED_MARK RESET : INTERRUPTED_MARK);
+            tool_outs(c->colour ? DIM INTERRUPTED_MARK RESET : INTERRUPTED_MARK);
         c->at_line_start = 0;
         chat_end_line(c);
-        char *content = fx_asprintf("%.*s%s", (int)rtrim_len(res->text),
+        char *content = fxu_asprintf("%.*s%s", (int)rtrim_len(res->text),
                                     res->text, INTERRUPTED_MARK);
         chat_push(c, "assistant", content);
         free(content);
@@ -635,14 +635,14 @@ turn_interrupted(struct chat *c, const char *question, flexiai_result *res)
     } else {
         /* nothing arrived: the question is dropped, /retry asks again */
         chat_pop(c);
-        c->last_question = fx_strdup(question);
+        c->last_question = fxu_strdup(question);
         chat_end_line(c);
         if (c->interactive)
             chat_notice(c, "interrupted (nothing received; /retry asks "
                            "again)");
     }
     if (!c->interactive)
-        fx_err("interrupted");
+        tool_err("interrupted");
     chat_save_session(c);
 }
 
@@ -653,7 +653,7 @@ chat_turn(struct chat *c, const char *text)
     c->last_question = NULL;
     chat_push(c, "user", text);
 
-    flexiai_message *msgs = fx_xcalloc(c->nmsgs, sizeof(*msgs));
+    flexiai_message *msgs = fxu_xcalloc(c->nmsgs, sizeof(*msgs));
     for (size_t i = 0; i < c->nmsgs; i++) {
         msgs[i].role = c->msgs[i].role;
         msgs[i].content = c->msgs[i].content;
@@ -683,8 +683,8 @@ chat_turn(struct chat *c, const char *text)
             on_text(c, res.text, strlen(res.text));
         chat_end_line(c);
         if (!c->interactive)
-            fx_outs("\n"); /* a blank line after each reply */
-        fx_out_flush();
+            tool_outs("\n"); /* a blank line after each reply */
+        tool_out_flush();
         chat_push(c, "assistant", res.text ? res.text : "");
         remember_provider(c, res.provider);
         chat_save_session(c);
@@ -694,11 +694,11 @@ chat_turn(struct chat *c, const char *text)
         int printed = !c->at_line_start || res.streamed_output;
         chat_end_line(c);
         if (printed && !c->interactive)
-            fx_outs("\n");
-        fx_out_flush();
+            tool_outs("\n");
+        tool_out_flush();
         chat_pop(c);
-        c->last_question = fx_strdup(text);
-        fx_err("%s", res.error ? res.error : "request failed");
+        c->last_question = fxu_strdup(text);
+        tool_err("%s", res.error ? res.error : "request failed");
     }
     flexiai_result_free(&res);
     return rc;
@@ -707,7 +707,7 @@ chat_turn(struct chat *c, const char *text)
 /* ---- input: continuation lines and """ blocks ------------------------- */
 
 struct input {
-    fx_buf text;
+    fxu_buf text;
     int state; /* 0 idle, 1 after a trailing backslash, 2 inside """ */
     int block; /* the input is a """ block: never a command */
     int hide;  /* first line started with a space: not in history */
@@ -716,7 +716,7 @@ struct input {
 static void
 input_reset(struct input *in)
 {
-    fx_buf_reset(&in->text);
+    fxu_buf_reset(&in->text);
     in->state = 0;
     in->block = 0;
     in->hide = 0;
@@ -741,15 +741,15 @@ input_feed(struct input *in, const char *line)
     if (in->state == 2) {
         size_t n = rtrim_len(line);
         if (ends_with_quotes(line, n)) {
-            fx_buf_append(&in->text, line, n - 3);
+            fxu_buf_append(&in->text, line, n - 3);
             if (n == 3 && in->text.len > 0 &&
                 in->text.data[in->text.len - 1] == '\n')
                 in->text.data[--in->text.len] = '\0';
             in->state = 0;
             return 1;
         }
-        fx_buf_puts(&in->text, line);
-        fx_buf_putc(&in->text, '\n');
+        fxu_buf_puts(&in->text, line);
+        fxu_buf_putc(&in->text, '\n');
         return 0;
     }
     if (in->state == 0) {
@@ -762,12 +762,12 @@ input_feed(struct input *in, const char *line)
             p += 3;
             size_t n = rtrim_len(p);
             if (ends_with_quotes(p, n)) { /* """one line""" */
-                fx_buf_append(&in->text, p, n - 3);
+                fxu_buf_append(&in->text, p, n - 3);
                 return 1;
             }
             if (n > 0) {
-                fx_buf_puts(&in->text, p);
-                fx_buf_putc(&in->text, '\n');
+                fxu_buf_puts(&in->text, p);
+                fxu_buf_putc(&in->text, '\n');
             }
             in->state = 2;
             return 0;
@@ -775,12 +775,12 @@ input_feed(struct input *in, const char *line)
     }
     size_t n = strlen(line);
     if (n > 0 && line[n - 1] == '\\') {
-        fx_buf_append(&in->text, line, n - 1);
-        fx_buf_putc(&in->text, '\n');
+        fxu_buf_append(&in->text, line, n - 1);
+        fxu_buf_putc(&in->text, '\n');
         in->state = 1;
         return 0;
     }
-    fx_buf_puts(&in->text, line);
+    fxu_buf_puts(&in->text, line);
     in->state = 0;
     return 1;
 }
@@ -811,7 +811,7 @@ static int
 run_piped(struct chat *c)
 {
     struct input in = {0};
-    fx_buf_init(&in.text);
+    fxu_buf_init(&in.text);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -830,7 +830,7 @@ run_piped(struct chat *c)
     if (!c->quit && !interrupted && input_pending(&in))
         handle_input(c, &in); /* end of input closes an open block */
     free(line);
-    fx_buf_free(&in.text);
+    fxu_buf_free(&in.text);
     if (interrupted)
         return FLEXIAI_EINTR;
     return c->last_rc;
@@ -844,13 +844,13 @@ static void
 history_init(void)
 {
     char *dir = xdg_dir("XDG_STATE_HOME", ".local/state");
-    history_path = fx_asprintf("%s/history", dir);
+    history_path = fxu_asprintf("%s/history", dir);
     int fd = -1;
     if (make_dirs(dir) == 0)
         fd =
             open(history_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fx_warn("history not kept: %s: %s", history_path, strerror(errno));
+        tool_warn("history not kept: %s: %s", history_path, strerror(errno));
         free(history_path);
         history_path = NULL;
     } else {
@@ -894,8 +894,8 @@ static size_t compl_n;
 static void
 compl_add(const char *word)
 {
-    compl_words = fx_xrealloc(compl_words, (compl_n + 1) * sizeof(char *));
-    compl_words[compl_n++] = fx_strdup(word);
+    compl_words = fxu_xrealloc(compl_words, (compl_n + 1) * sizeof(char *));
+    compl_words[compl_n++] = fxu_strdup(word);
 }
 
 static void
@@ -953,7 +953,7 @@ chat_completion(const char *text, int start, int end)
         if (text[0] != '/')
             return NULL;
         for (size_t k = 0; k < chat_ncmds; k++) {
-            char *w = fx_asprintf("/%s", chat_cmds[k].name);
+            char *w = fxu_asprintf("/%s", chat_cmds[k].name);
             compl_add(w);
             free(w);
         }
@@ -1009,15 +1009,15 @@ update_prompt(struct chat *c)
 {
     const char *prov = chat_shown_provider(c);
     char *label = prov
-                      ? fx_asprintf("%s:%s", prov, chat_provider_model(c, prov))
-                      : fx_strdup("flexiai");
+                      ? fxu_asprintf("%s:%s", prov, chat_provider_model(c, prov))
+                      : fxu_strdup("flexiai");
     free(main_prompt);
     /* \001 \002 tell readline the escapes take no room */
     if (c->colour)
         main_prompt =
-            fx_asprintf("\001" BOLD "\002%s\001" RESET "\002> ", label);
+            fxu_asprintf("\001" BOLD "\002%s\001" RESET "\002> ", label);
     else
-        main_prompt = fx_asprintf("%s> ", label);
+        main_prompt = fxu_asprintf("%s> ", label);
     free(label);
     rl_set_prompt(input_pending(&g_input) ? "... " : main_prompt);
 }
@@ -1105,18 +1105,18 @@ drain_signals(struct chat *c)
 
 /* Lines from the watcher thread; a partial line waits for its end. */
 static void
-drain_events(struct chat *c, int fd, fx_buf *pending)
+drain_events(struct chat *c, int fd, fxu_buf *pending)
 {
     char buf[4096];
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n <= 0)
         return;
-    fx_buf_append(pending, buf, (size_t)n);
+    fxu_buf_append(pending, buf, (size_t)n);
     char *start = pending->data, *nl;
     while ((nl = memchr(start, '\n',
                         pending->len - (size_t)(start - pending->data)))) {
         *nl = '\0';
-        if (!fx_quiet)
+        if (!tool_quiet)
             print_above_prompt(c, start);
         start = nl + 1;
     }
@@ -1129,9 +1129,9 @@ drain_events(struct chat *c, int fd, fx_buf *pending)
 static void
 run_terminal(struct chat *c, int event_fd)
 {
-    fx_buf pending;
-    fx_buf_init(&pending);
-    fx_buf_init(&g_input.text);
+    fxu_buf pending;
+    fxu_buf_init(&pending);
+    fxu_buf_init(&g_input.text);
     update_prompt(c);
     rl_callback_handler_install(main_prompt, on_line);
     while (!c->quit) {
@@ -1144,7 +1144,7 @@ run_terminal(struct chat *c, int event_fd)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            fx_err("poll: %s", strerror(errno));
+            tool_err("poll: %s", strerror(errno));
             break;
         }
         if (fds[1].revents & POLLIN)
@@ -1158,8 +1158,8 @@ run_terminal(struct chat *c, int event_fd)
     }
     if (!c->quit)
         rl_callback_handler_remove();
-    fx_buf_free(&pending);
-    fx_buf_free(&g_input.text);
+    fxu_buf_free(&pending);
+    fxu_buf_free(&g_input.text);
     compl_reset();
     free(main_prompt);
     main_prompt = NULL;
@@ -1211,7 +1211,7 @@ static void
 watcher_log(void *ud, int level, const char *msg)
 {
     if (level == FLEXIAI_LOG_WARN ||
-        (level == FLEXIAI_LOG_ATTEMPT && fx_verbose))
+        (level == FLEXIAI_LOG_ATTEMPT && tool_verbose))
         watcher_say(ud, msg);
 }
 
@@ -1230,13 +1230,13 @@ watcher_start(struct chat *c, const char *model, const char *provider)
     const struct fx_settings *s = fx_config_settings(c->cfg);
     if (s->sync.backend != FX_BACKEND_REDIS)
         return NULL;
-    struct watcher *w = fx_xcalloc(1, sizeof(*w));
+    struct watcher *w = fxu_xcalloc(1, sizeof(*w));
     w->cfg = flexiai_config_new();
     char *err = NULL;
     if (load_config(w->cfg, &c->flags, model, provider) != FLEXIAI_OK ||
         pipe(w->fd) != 0 ||
         (w->client = flexiai_client_new(w->cfg, &err)) == NULL) {
-        fx_warn("breaker events not shown: %s", err ? err : "cannot start");
+        tool_warn("breaker events not shown: %s", err ? err : "cannot start");
         free(err);
         flexiai_config_free(w->cfg);
         free(w);
@@ -1254,7 +1254,7 @@ watcher_start(struct chat *c, const char *model, const char *provider)
     int rc = pthread_create(&w->thread, NULL, watcher_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        fx_warn("breaker events not shown: %s", strerror(rc));
+        tool_warn("breaker events not shown: %s", strerror(rc));
         flexiai_client_free(w->client);
         flexiai_config_free(w->cfg);
         close(w->fd[0]);
@@ -1296,7 +1296,7 @@ static void
 check_session_name(const char *name)
 {
     if (name[0] == '\0' || name[0] == '.' || strchr(name, '/'))
-        fx_usage_error("bad session name '%s' (no '/', no leading '.')", name);
+        tool_usage_error("bad session name '%s' (no '/', no leading '.')", name);
 }
 
 static void
@@ -1304,7 +1304,7 @@ install_signals(int interactive)
 {
     if (interactive) {
         if (pipe(sig_pipe) != 0)
-            fx_die(FLEXIAI_ESOFTWARE, "pipe: %s", strerror(errno));
+            tool_die(FLEXIAI_ESOFTWARE, "pipe: %s", strerror(errno));
         for (int i = 0; i < 2; i++) {
             fcntl(sig_pipe[i], F_SETFD, FD_CLOEXEC);
             fcntl(sig_pipe[i], F_SETFL, O_NONBLOCK);
@@ -1357,7 +1357,7 @@ main(int argc, char **argv)
     g_chat = c;
     const char *system = NULL, *model = NULL, *provider = NULL;
     const char *session = NULL, *load = NULL;
-    fx_cmd_init("flexiai chat");
+    tool_cmd_init("flexiai chat");
 
     int opt;
     while ((opt = getopt_long(argc, argv, "c:s:m:p:t:vqhV", longopts, NULL)) !=
@@ -1391,10 +1391,10 @@ main(int argc, char **argv)
             c->flags.timeout = optarg;
             break;
         case 'v':
-            fx_verbose++;
+            tool_verbose++;
             break;
         case 'q':
-            fx_quiet = 1;
+            tool_quiet = 1;
             break;
         case 'h':
             usage(stdout);
@@ -1402,16 +1402,16 @@ main(int argc, char **argv)
         case 'V': {
             char extra[64];
             snprintf(extra, sizeof(extra), "readline/%s", rl_library_version);
-            fx_print_version(extra);
+            tool_print_version(extra);
             return 0;
         }
         default:
-            fx_bad_option(argv);
+            tool_bad_option(argv);
         }
     }
     if (optind < argc)
-        fx_usage_error("unexpected argument '%s'", argv[optind]);
-    fx_check_param_flags(c->flags.temperature, c->flags.max_tokens, NULL,
+        tool_usage_error("unexpected argument '%s'", argv[optind]);
+    tool_check_param_flags(c->flags.temperature, c->flags.max_tokens, NULL,
                          c->flags.timeout);
     if (session)
         check_session_name(session);
@@ -1419,14 +1419,14 @@ main(int argc, char **argv)
     /* configuration, as complete loads it */
     c->cfg = flexiai_config_new();
     int rc = load_config(c->cfg, &c->flags, model, provider);
-    fx_print_diags(c->cfg, 1);
+    tool_print_diags(c->cfg, 1);
     if (rc != FLEXIAI_OK) {
         flexiai_config_free(c->cfg);
         return FLEXIAI_ECONFIG;
     }
     if (provider && !provider_in(c->cfg, provider))
-        fx_usage_error("no provider named '%s'", provider);
-    c->provider = fx_strdup(provider);
+        tool_usage_error("no provider named '%s'", provider);
+    c->provider = fxu_strdup(provider);
 
     c->interactive = isatty(STDIN_FILENO);
     c->colour = c->interactive && colour_wanted();
@@ -1435,7 +1435,7 @@ main(int argc, char **argv)
     /* the conversation to start from */
     if (session) {
         char *dir = xdg_dir("XDG_DATA_HOME", ".local/share");
-        c->session_path = fx_asprintf("%s/sessions/%s.json", dir, session);
+        c->session_path = fxu_asprintf("%s/sessions/%s.json", dir, session);
         free(dir);
     }
     const char *from = load ? load : NULL;
@@ -1447,7 +1447,7 @@ main(int argc, char **argv)
         char *err = NULL;
         rc = chat_read_file(from, &msgs, &n, &err);
         if (rc != 0)
-            fx_die(rc, "%s", err);
+            tool_die(rc, "%s", err);
         chat_replace(c, msgs, n);
     }
     if (system)
@@ -1484,6 +1484,6 @@ main(int argc, char **argv)
         close(sig_pipe[0]);
         close(sig_pipe[1]);
     }
-    fx_out_flush();
+    tool_out_flush();
     return rc;
 }

@@ -78,7 +78,7 @@ struct opts {
     const char *max_tokens;
     const char *top_p;
     const char *timeout;
-    fx_buf stops;
+    fxu_buf stops;
     int nstops;
     int stream; /* -1 config, 0 no, 1 yes */
     int json;
@@ -108,15 +108,15 @@ apply_flags(flexiai_config *cfg, const struct opts *o)
 static char *
 read_all(FILE *fp, const char *what)
 {
-    fx_buf b;
-    fx_buf_init(&b);
+    fxu_buf b;
+    fxu_buf_init(&b);
     char tmp[65536];
     size_t n;
     while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
-        fx_buf_append(&b, tmp, n);
+        fxu_buf_append(&b, tmp, n);
     if (ferror(fp))
-        fx_die(FLEXIAI_ENOINPUT, "cannot read %s: %s", what, strerror(errno));
-    return fx_buf_steal(&b);
+        tool_die(FLEXIAI_ENOINPUT, "cannot read %s: %s", what, strerror(errno));
+    return fxu_buf_steal(&b);
 }
 
 /* --messages: a JSON array of {role, content}. */
@@ -129,7 +129,7 @@ load_messages(const char *path, size_t *n, cJSON **keep)
     } else {
         FILE *fp = fopen(path, "r");
         if (fp == NULL)
-            fx_die(FLEXIAI_ENOINPUT, "%s: %s", path, strerror(errno));
+            tool_die(FLEXIAI_ENOINPUT, "%s: %s", path, strerror(errno));
         text = read_all(fp, path);
         fclose(fp);
     }
@@ -137,11 +137,11 @@ load_messages(const char *path, size_t *n, cJSON **keep)
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (root == NULL)
-        fx_die(FLEXIAI_EDATA, "%s: messages are not valid JSON", name);
+        tool_die(FLEXIAI_EDATA, "%s: messages are not valid JSON", name);
     if (!cJSON_IsArray(root))
-        fx_die(FLEXIAI_EDATA, "%s: messages must be a JSON array", name);
+        tool_die(FLEXIAI_EDATA, "%s: messages must be a JSON array", name);
     size_t count = (size_t)cJSON_GetArraySize(root);
-    flexiai_message *msgs = fx_xcalloc(count + 1, sizeof(*msgs));
+    flexiai_message *msgs = fxu_xcalloc(count + 1, sizeof(*msgs));
     size_t i = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, root)
@@ -150,13 +150,13 @@ load_messages(const char *path, size_t *n, cJSON **keep)
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         if (!cJSON_IsObject(m) || !cJSON_IsString(role) ||
             !cJSON_IsString(content))
-            fx_die(FLEXIAI_EDATA,
+            tool_die(FLEXIAI_EDATA,
                    "%s: message %zu needs string \"role\" and \"content\"",
                    name, i + 1);
         if (strcmp(role->valuestring, "system") != 0 &&
             strcmp(role->valuestring, "user") != 0 &&
             strcmp(role->valuestring, "assistant") != 0)
-            fx_die(FLEXIAI_EDATA,
+            tool_die(FLEXIAI_EDATA,
                    "%s: message %zu has role '%s' (system, user or assistant)",
                    name, i + 1, role->valuestring);
         msgs[i].role = role->valuestring;
@@ -178,8 +178,8 @@ on_text(void *ud, const char *text, size_t len)
 {
     struct out_state *o = ud;
     if (o->print && len) {
-        fx_out(text, len);
-        fx_out_flush();
+        tool_out(text, len);
+        tool_out_flush();
         o->last = text[len - 1];
     }
     return 0;
@@ -200,14 +200,14 @@ static void
 log_line(void *ud, int level, const char *msg)
 {
     const struct out_state *o = ud;
-    int shown = (level == FLEXIAI_LOG_WARN && !fx_quiet) ||
-                (level == FLEXIAI_LOG_ATTEMPT && fx_verbose) ||
-                (level == FLEXIAI_LOG_DEBUG && fx_verbose > 1);
+    int shown = (level == FLEXIAI_LOG_WARN && !tool_quiet) ||
+                (level == FLEXIAI_LOG_ATTEMPT && tool_verbose) ||
+                (level == FLEXIAI_LOG_DEBUG && tool_verbose > 1);
     if (shown && stdout_err_same_tty && o->print && o->last != '\n') {
-        fx_out_flush();
+        tool_out_flush();
         fputc('\n', stderr);
     }
-    fx_log_cb(NULL, level, msg);
+    tool_log_cb(NULL, level, msg);
 }
 
 static cJSON *
@@ -281,9 +281,9 @@ result_json(const flexiai_result *r, int code)
 #ifdef FX_COMPLETE_BUILTIN
 /* Built into the front command too (as git builds in its own commands):
  * `flexiai complete` then costs one program start, not two. */
-int fx_complete_main(int argc, char **argv);
+int tool_complete_main(int argc, char **argv);
 int
-fx_complete_main(int argc, char **argv)
+tool_complete_main(int argc, char **argv)
 #else
 int
 main(int argc, char **argv)
@@ -327,8 +327,8 @@ main(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     o.stream = -1;
     o.on_stream_error = -1;
-    fx_buf_init(&o.stops);
-    fx_cmd_init("flexiai complete");
+    fxu_buf_init(&o.stops);
+    tool_cmd_init("flexiai complete");
 
     int c;
     while ((c = getopt_long(argc, argv, "c:s:m:p:t:vqhV", longopts, NULL)) !=
@@ -360,10 +360,10 @@ main(int argc, char **argv)
             break;
         case OPT_STOP:
             if (strchr(optarg, ',') || strchr(optarg, '\n'))
-                fx_usage_error("--stop text may not contain ',' or newline");
+                tool_usage_error("--stop text may not contain ',' or newline");
             if (o.nstops++)
-                fx_buf_putc(&o.stops, ',');
-            fx_buf_puts(&o.stops, optarg);
+                fxu_buf_putc(&o.stops, ',');
+            fxu_buf_puts(&o.stops, optarg);
             break;
         case OPT_STREAM:
             o.stream = 1;
@@ -386,65 +386,65 @@ main(int argc, char **argv)
             else if (strcmp(optarg, "fail") == 0)
                 o.on_stream_error = FLEXIAI_STREAM_FAIL;
             else
-                fx_usage_error("--on-stream-error must be continue or fail");
+                tool_usage_error("--on-stream-error must be continue or fail");
             break;
         case 'v':
-            fx_verbose++;
+            tool_verbose++;
             break;
         case 'q':
-            fx_quiet = 1;
+            tool_quiet = 1;
             break;
         case 'h':
             usage(stdout);
             return 0;
         case 'V':
-            fx_print_version(NULL);
+            tool_print_version(NULL);
             return 0;
         default:
-            fx_bad_option(argv);
+            tool_bad_option(argv);
         }
     }
     /* Numeric flags are checked like config values, but a bad flag is a
      * usage error, not a configuration error. */
-    fx_check_param_flags(o.temperature, o.max_tokens, o.top_p, o.timeout);
+    tool_check_param_flags(o.temperature, o.max_tokens, o.top_p, o.timeout);
 
     /* the prompt */
     cJSON *keep = NULL;
     flexiai_message *msgs = NULL;
     size_t nmsgs = 0;
     char *prompt = NULL;
-    fx_buf p;
-    fx_buf_init(&p);
+    fxu_buf p;
+    fxu_buf_init(&p);
     for (int i = optind; i < argc; i++) {
         if (i > optind)
-            fx_buf_putc(&p, ' ');
-        fx_buf_puts(&p, argv[i]);
+            fxu_buf_putc(&p, ' ');
+        fxu_buf_puts(&p, argv[i]);
     }
     if (o.messages) {
         msgs = load_messages(o.messages, &nmsgs, &keep);
         if (p.len) {
-            msgs = fx_xrealloc(msgs, (nmsgs + 1) * sizeof(*msgs));
+            msgs = fxu_xrealloc(msgs, (nmsgs + 1) * sizeof(*msgs));
             msgs[nmsgs].role = "user";
             msgs[nmsgs].content = p.data;
             nmsgs++;
         }
         if (nmsgs == 0)
-            fx_die(FLEXIAI_ENOINPUT, "%s: no messages", o.messages);
+            tool_die(FLEXIAI_ENOINPUT, "%s: no messages", o.messages);
     } else {
         if (!isatty(STDIN_FILENO)) {
             char *in = read_all(stdin, "stdin");
             if (*in) {
                 if (p.len)
-                    fx_buf_puts(&p, "\n\n");
-                fx_buf_puts(&p, in);
+                    fxu_buf_puts(&p, "\n\n");
+                fxu_buf_puts(&p, in);
             }
             free(in);
         }
         if (p.len == 0)
-            fx_die(FLEXIAI_ENOINPUT,
+            tool_die(FLEXIAI_ENOINPUT,
                    "no prompt (give it as arguments or on stdin)");
         prompt = p.data;
-        msgs = fx_xcalloc(1, sizeof(*msgs));
+        msgs = fxu_xcalloc(1, sizeof(*msgs));
         msgs[0].role = "user";
         msgs[0].content = prompt;
         nmsgs = 1;
@@ -472,13 +472,13 @@ main(int argc, char **argv)
             }
         }
     }
-    fx_print_diags(cfg, 1);
+    tool_print_diags(cfg, 1);
     if (rc != FLEXIAI_OK) {
         flexiai_config_free(cfg);
         free(msgs);
         cJSON_Delete(keep);
-        fx_buf_free(&p);
-        fx_buf_free(&o.stops);
+        fxu_buf_free(&p);
+        fxu_buf_free(&o.stops);
         return FLEXIAI_ECONFIG;
     }
     if (o.provider) {
@@ -489,13 +489,13 @@ main(int argc, char **argv)
             if (strcmp(names[i], o.provider) == 0)
                 known = 1;
         if (!known)
-            fx_usage_error("no provider named '%s'", o.provider);
+            tool_usage_error("no provider named '%s'", o.provider);
     }
 
     char *err = NULL;
     flexiai_client *client = flexiai_client_new(cfg, &err);
     if (client == NULL)
-        fx_die(FLEXIAI_ESOFTWARE, "%s", err ? err : "cannot start");
+        tool_die(FLEXIAI_ESOFTWARE, "%s", err ? err : "cannot start");
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -530,33 +530,33 @@ main(int argc, char **argv)
     if (o.json) {
         cJSON *j = result_json(&res, rc);
         char *s = cJSON_PrintUnformatted(j);
-        fx_outs(s);
-        fx_outs("\n");
+        tool_outs(s);
+        tool_outs("\n");
         free(s);
         cJSON_Delete(j);
     } else if (rc == FLEXIAI_OK && !res.streamed_output) {
-        fx_outs(res.text ? res.text : "");
+        tool_outs(res.text ? res.text : "");
         if (res.text == NULL || res.text[0] == '\0' ||
             res.text[strlen(res.text) - 1] != '\n')
-            fx_outs("\n");
+            tool_outs("\n");
     } else if (res.streamed_output || out.last != '\n') {
         /* streamed (fully or partly): end the line */
         if (out.last != '\n')
-            fx_outs("\n");
+            tool_outs("\n");
     }
-    fx_out_flush();
+    tool_out_flush();
     if (rc != FLEXIAI_OK) {
         if (rc == FLEXIAI_EINTR)
-            fx_err("interrupted");
+            tool_err("interrupted");
         else
-            fx_err("%s", res.error ? res.error : "request failed");
+            tool_err("%s", res.error ? res.error : "request failed");
     }
     flexiai_result_free(&res);
     flexiai_client_free(client);
     flexiai_config_free(cfg);
     free(msgs);
     cJSON_Delete(keep);
-    fx_buf_free(&p);
-    fx_buf_free(&o.stops);
+    fxu_buf_free(&p);
+    fxu_buf_free(&o.stops);
     return rc;
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int fx_complete_main(int argc, char **argv);
+int tool_complete_main(int argc, char **argv);
 
 static const char *const commands[][2] = {
     {"complete", "one-shot completion: prompt in, answer out"},
@@ -64,7 +64,7 @@ config_show(const char *path, int json)
     flexiai_config *cfg = flexiai_config_new();
     flexiai_config_load(cfg, getenv("FX_TEST_SYSCONF"), path);
     int rc = flexiai_config_validate(cfg, 0);
-    fx_print_diags(cfg, 1);
+    tool_print_diags(cfg, 1);
     const flexiai_config_entry *ents;
     size_t n = flexiai_config_entries(cfg, &ents);
     if (json) {
@@ -79,8 +79,8 @@ config_show(const char *path, int json)
             cJSON_AddItemToArray(root, o);
         }
         char *s = cJSON_Print(root);
-        fx_outs(s);
-        fx_outs("\n");
+        tool_outs(s);
+        tool_outs("\n");
         free(s);
         cJSON_Delete(root);
     } else {
@@ -95,12 +95,12 @@ config_show(const char *path, int json)
                                ents[i].key, v, ents[i].origin);
             free(v);
             if (len > 0) {
-                fx_out(line, (size_t)len);
+                tool_out(line, (size_t)len);
                 free(line);
             }
         }
     }
-    fx_out_flush();
+    tool_out_flush();
     flexiai_config_free(cfg);
     return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
 }
@@ -111,11 +111,11 @@ config_check(const char *path)
     flexiai_config *cfg = flexiai_config_new();
     flexiai_config_load(cfg, getenv("FX_TEST_SYSCONF"), path);
     int rc = flexiai_config_validate(cfg, 1);
-    fx_print_diags(cfg, 1);
+    tool_print_diags(cfg, 1);
     const char *const *names;
     size_t np = flexiai_config_providers(cfg, &names);
     if (rc == FLEXIAI_OK && np == 0)
-        fx_warn("no providers configured (add a [provider.NAME] section or "
+        tool_warn("no providers configured (add a [provider.NAME] section or "
                 "set OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY)");
     flexiai_config_free(cfg);
     return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
@@ -148,13 +148,13 @@ config_opts(int argc, char **argv, const char *optstring, struct config_opts *o)
             o->json = 1;
             break;
         case 'q':
-            fx_quiet = 1;
+            tool_quiet = 1;
             break;
         case 'h':
             config_usage(stdout);
             return 1;
         default:
-            fx_bad_option(argv);
+            tool_bad_option(argv);
         }
     }
     return 0;
@@ -164,25 +164,25 @@ static int
 cmd_config(int argc, char **argv)
 {
     struct config_opts o = {NULL, 0};
-    fx_progname = "flexiai config";
+    tool_progname = "flexiai config";
     optind = 1;
     if (config_opts(argc, argv, "+c:qh", &o))
         return 0;
     if (optind >= argc)
-        fx_usage_error("config needs a subcommand: show or check");
+        tool_usage_error("config needs a subcommand: show or check");
     const char *sub = argv[optind++];
     if (config_opts(argc, argv, "c:qh", &o))
         return 0;
     if (optind < argc)
-        fx_usage_error("unexpected argument '%s'", argv[optind]);
+        tool_usage_error("unexpected argument '%s'", argv[optind]);
     if (strcmp(sub, "show") == 0)
         return config_show(o.path, o.json);
     if (strcmp(sub, "check") == 0) {
         if (o.json)
-            fx_usage_error("config check has no --json");
+            tool_usage_error("config check has no --json");
         return config_check(o.path);
     }
-    fx_usage_error("unknown config subcommand '%s' (show or check)", sub);
+    tool_usage_error("unknown config subcommand '%s' (show or check)", sub);
 }
 
 /* Directory of the running binary, for finding flexiai-CMD beside it. */
@@ -206,7 +206,7 @@ run_subcommand(const char *name, int argc, char **argv)
     char prog[256], path[PATH_MAX + 300], dir[PATH_MAX];
     for (const char *p = name; *p; p++)
         if (*p == '/' || *p == '.') {
-            fx_err("unknown command '%s' (see 'flexiai --help')", name);
+            tool_err("unknown command '%s' (see 'flexiai --help')", name);
             return FLEXIAI_EUSAGE;
         }
     snprintf(prog, sizeof(prog), "flexiai-%s", name);
@@ -216,22 +216,22 @@ run_subcommand(const char *name, int argc, char **argv)
         snprintf(path, sizeof(path), "%s/%s", dir, prog);
         if (access(path, X_OK) == 0) {
             execv(path, argv);
-            fx_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", path,
+            tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", path,
                    strerror(errno));
         }
     }
     execvp(prog, argv);
     if (errno == ENOENT) {
-        fx_err("unknown command '%s' (see 'flexiai --help')", name);
+        tool_err("unknown command '%s' (see 'flexiai --help')", name);
         return FLEXIAI_EUSAGE;
     }
-    fx_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", prog, strerror(errno));
+    tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", prog, strerror(errno));
 }
 
 int
 main(int argc, char **argv)
 {
-    fx_cmd_init("flexiai");
+    tool_cmd_init("flexiai");
     if (argc < 2) {
         usage(stderr);
         return FLEXIAI_EUSAGE;
@@ -242,7 +242,7 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-        fx_print_version(NULL);
+        tool_print_version(NULL);
         return 0;
     }
     if (strcmp(cmd, "help") == 0) {
@@ -258,10 +258,10 @@ main(int argc, char **argv)
         return run_subcommand(argv[2], 2, args);
     }
     if (cmd[0] == '-')
-        fx_usage_error("unknown option '%s'", cmd);
+        tool_usage_error("unknown option '%s'", cmd);
     if (strcmp(cmd, "config") == 0)
         return cmd_config(argc - 1, argv + 1);
     if (strcmp(cmd, "complete") == 0) /* built in: see flexiai-complete.c */
-        return fx_complete_main(argc - 1, argv + 1);
+        return tool_complete_main(argc - 1, argv + 1);
     return run_subcommand(cmd, argc - 1, argv + 1);
 }

@@ -319,27 +319,27 @@ fx_breaker_usable(const struct fx_bdoc *d, double now, long half_open_max_calls)
 /* ---- JSON ------------------------------------------------------------- */
 
 static void
-put_string(fx_buf *b, const char *s)
+put_string(fxu_buf *b, const char *s)
 {
-    fx_buf_putc(b, '"');
+    fxu_buf_putc(b, '"');
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
-            fx_buf_putc(b, '\\');
-            fx_buf_putc(b, (char)c);
+            fxu_buf_putc(b, '\\');
+            fxu_buf_putc(b, (char)c);
         } else if (c < 0x20) {
-            fx_buf_printf(b, "\\u%04x", c);
+            fxu_buf_printf(b, "\\u%04x", c);
         } else {
-            fx_buf_putc(b, (char)c);
+            fxu_buf_putc(b, (char)c);
         }
     }
-    fx_buf_putc(b, '"');
+    fxu_buf_putc(b, '"');
 }
 
 /* The shortest %g form that reads back as the same double, so timestamps
  * keep their full (sub-millisecond) precision through a round trip. */
 static void
-put_number(fx_buf *b, double v)
+put_number(fxu_buf *b, double v)
 {
     char tmp[40];
     if (!isfinite(v))
@@ -349,39 +349,39 @@ put_number(fx_buf *b, double v)
         if (strtod(tmp, NULL) == v)
             break;
     }
-    fx_buf_puts(b, tmp);
+    fxu_buf_puts(b, tmp);
 }
 
 char *
 fx_bdoc_to_json(const struct fx_bdoc *d)
 {
-    fx_buf b;
-    fx_buf_init(&b);
-    fx_buf_puts(&b, "{\"state\":");
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_puts(&b, "{\"state\":");
     put_string(&b, fx_bstate_name(d->state));
-    fx_buf_printf(&b, ",\"failure_count\":%ld,\"success_count\":%ld",
+    fxu_buf_printf(&b, ",\"failure_count\":%ld,\"success_count\":%ld",
                   d->failure_count, d->success_count);
-    fx_buf_puts(&b, ",\"opened_at\":");
+    fxu_buf_puts(&b, ",\"opened_at\":");
     put_number(&b, d->opened_at);
-    fx_buf_puts(&b, ",\"retry_at\":");
+    fxu_buf_puts(&b, ",\"retry_at\":");
     put_number(&b, d->retry_at);
-    fx_buf_puts(&b, ",\"changed_at\":");
+    fxu_buf_puts(&b, ",\"changed_at\":");
     put_number(&b, d->changed_at);
-    fx_buf_puts(&b, ",\"changed_by\":");
+    fxu_buf_puts(&b, ",\"changed_by\":");
     put_string(&b, d->changed_by);
-    fx_buf_puts(&b, ",\"reason\":");
+    fxu_buf_puts(&b, ",\"reason\":");
     put_string(&b, d->reason);
-    fx_buf_puts(&b, d->forced ? ",\"forced\":true" : ",\"forced\":false");
-    fx_buf_puts(&b, ",\"probes\":[");
+    fxu_buf_puts(&b, d->forced ? ",\"forced\":true" : ",\"forced\":false");
+    fxu_buf_puts(&b, ",\"probes\":[");
     for (int i = 0; i < d->nprobes && i < FX_MAX_PROBES; i++) {
-        fx_buf_puts(&b, i ? ",{\"worker\":" : "{\"worker\":");
+        fxu_buf_puts(&b, i ? ",{\"worker\":" : "{\"worker\":");
         put_string(&b, d->probes[i].worker);
-        fx_buf_puts(&b, ",\"expires\":");
+        fxu_buf_puts(&b, ",\"expires\":");
         put_number(&b, d->probes[i].expires);
-        fx_buf_putc(&b, '}');
+        fxu_buf_putc(&b, '}');
     }
-    fx_buf_puts(&b, "],\"version\":1}");
-    return fx_buf_steal(&b);
+    fxu_buf_puts(&b, "],\"version\":1}");
+    return fxu_buf_steal(&b);
 }
 
 /*
@@ -544,7 +544,7 @@ fx_bdoc_from_json(const char *json, size_t len, struct fx_bdoc *d)
         return -1;
 
     /* cJSON wants a terminated string; the input may be any bytes */
-    char *copy = fx_strndup(json, len);
+    char *copy = fxu_strndup(json, len);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
     int rc = -1;

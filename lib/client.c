@@ -41,7 +41,7 @@ logf_(flexiai_client *c, int level, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = fx_vasprintf(fmt, ap);
+    char *msg = fxu_vasprintf(fmt, ap);
     va_end(ap);
     c->log(c->log_ud, level, msg);
     free(msg);
@@ -56,7 +56,7 @@ set_error(flexiai_client *c, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     free(c->error);
-    c->error = fx_vasprintf(fmt, ap);
+    c->error = fxu_vasprintf(fmt, ap);
     va_end(ap);
 }
 
@@ -73,15 +73,15 @@ flexiai_client_new(flexiai_config *cfg, char **errmsg)
     if (!curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
             if (errmsg)
-                *errmsg = fx_strdup("cannot initialise libcurl");
+                *errmsg = fxu_strdup("cannot initialise libcurl");
             return NULL;
         }
         curl_ready = 1;
     }
-    flexiai_client *c = fx_xcalloc(1, sizeof(*c));
+    flexiai_client *c = fxu_xcalloc(1, sizeof(*c));
     c->cfg = cfg;
     c->s = fx_config_settings(cfg);
-    c->seed = (unsigned)getpid() ^ (unsigned)(fx_monotonic() * 1e6);
+    c->seed = (unsigned)getpid() ^ (unsigned)(fxu_monotonic() * 1e6);
     char *err = NULL;
     if (fx_store_file.open(&c->file_store, c->s, &err) != 0) {
         if (errmsg)
@@ -167,8 +167,8 @@ warn_bad(flexiai_client *c, const char *provider)
         if (strcmp(c->warned_bad[i], provider) == 0)
             return;
     c->warned_bad =
-        fx_xrealloc(c->warned_bad, (c->nwarned_bad + 1) * sizeof(char *));
-    c->warned_bad[c->nwarned_bad++] = fx_strdup(provider);
+        fxu_xrealloc(c->warned_bad, (c->nwarned_bad + 1) * sizeof(char *));
+    c->warned_bad[c->nwarned_bad++] = fxu_strdup(provider);
     logf_(c, FLEXIAI_LOG_WARN,
           "breaker state of '%s' in the %s store is malformed; treated as "
           "closed",
@@ -180,7 +180,7 @@ store_load(flexiai_client *c, const char *const *names, size_t n,
            struct fx_bdoc *docs)
 {
     ensure_store(c);
-    int *bad = fx_xcalloc(n ? n : 1, sizeof(int));
+    int *bad = fxu_xcalloc(n ? n : 1, sizeof(int));
     char *err = NULL;
     if (c->ops->load(c->store, names, n, docs, bad, &err) != 0) {
         if (c->store != c->file_store) {
@@ -208,7 +208,7 @@ fill_op(const flexiai_client *c, struct fx_bop *op, int kind)
 {
     memset(op, 0, sizeof(*op));
     op->kind = kind;
-    op->now = fx_wallclock();
+    op->now = fxu_wallclock();
     op->worker = c->s->sync.worker_id;
     op->failure_threshold = c->s->failure_threshold;
     op->recovery_timeout = c->s->recovery_timeout;
@@ -262,19 +262,19 @@ add_attempt(flexiai_result *res, const char *provider, const char *model,
             const char *outcome, int cls, long status, double retry_after,
             double latency_ms, const char *message, const char *url)
 {
-    res->attempts = fx_xrealloc(res->attempts,
+    res->attempts = fxu_xrealloc(res->attempts,
                                 (res->nattempts + 1) * sizeof(*res->attempts));
     flexiai_attempt *a = &res->attempts[res->nattempts++];
     memset(a, 0, sizeof(*a));
-    a->provider = fx_strdup(provider);
-    a->model = fx_strdup(model);
-    a->outcome = fx_strdup(outcome);
+    a->provider = fxu_strdup(provider);
+    a->model = fxu_strdup(model);
+    a->outcome = fxu_strdup(outcome);
     a->errclass = cls;
     a->http_status = status;
     a->retry_after = retry_after;
     a->latency_ms = latency_ms;
-    a->message = fx_strdup(message);
-    a->url = fx_strdup(url);
+    a->message = fxu_strdup(message);
+    a->url = fxu_strdup(url);
 }
 
 static int
@@ -378,7 +378,7 @@ one_attempt(flexiai_client *c, struct fx_provider *p, const char *key,
         fx_http_req_free(&hreq);
         return;
     }
-    out->url = fx_strdup(hreq.url);
+    out->url = fxu_strdup(hreq.url);
     if (c->http == NULL)
         c->http = fx_http_new();
 
@@ -403,7 +403,7 @@ one_attempt(flexiai_client *c, struct fx_provider *p, const char *key,
     int rc = fx_http_perform(c->http, &hreq, &ho, &hr);
     out->latency_ms = hr.elapsed_ms;
     out->emitted = st.emitted;
-    double now = fx_wallclock();
+    double now = fxu_wallclock();
 
     if (hr.transport_cls == FLEXIAI_E_CANCELLED ||
         (req->cancel && *req->cancel)) {
@@ -502,8 +502,8 @@ final_code(const flexiai_result *res)
 static void
 summarise_failure(flexiai_result *res)
 {
-    fx_buf b;
-    fx_buf_init(&b);
+    fxu_buf b;
+    fxu_buf_init(&b);
     const char *last_provider = NULL;
     for (size_t i = 0; i < res->nattempts; i++) {
         const flexiai_attempt *a = &res->attempts[i];
@@ -512,14 +512,14 @@ summarise_failure(flexiai_result *res)
         if (last_provider && strcmp(last_provider, a->provider) == 0)
             continue;
         if (b.len)
-            fx_buf_puts(&b, "; ");
-        fx_buf_printf(&b, "%s: %s", a->provider, class_name(a->errclass));
+            fxu_buf_puts(&b, "; ");
+        fxu_buf_printf(&b, "%s: %s", a->provider, class_name(a->errclass));
         if (a->message && *a->message)
-            fx_buf_printf(&b, " (%s)", a->message);
+            fxu_buf_printf(&b, " (%s)", a->message);
         last_provider = a->provider;
     }
     free(res->error);
-    res->error = fx_buf_steal(&b);
+    res->error = fxu_buf_steal(&b);
 }
 
 static const char continue_prompt[] =
@@ -528,20 +528,20 @@ static const char continue_prompt[] =
 
 static void
 finish_success(flexiai_client *c, flexiai_result *res, struct fx_provider *p,
-               struct outcome *o, fx_buf *answer, double started)
+               struct outcome *o, fxu_buf *answer, double started)
 {
-    fx_buf_append(answer, o->resp.text.data ? o->resp.text.data : "",
+    fxu_buf_append(answer, o->resp.text.data ? o->resp.text.data : "",
                   o->resp.text.len);
-    res->text = fx_buf_steal(answer);
-    res->provider = fx_strdup(p->name);
-    res->model = fx_strdup(o->resp.model ? o->resp.model : p->model);
+    res->text = fxu_buf_steal(answer);
+    res->provider = fxu_strdup(p->name);
+    res->model = fxu_strdup(o->resp.model ? o->resp.model : p->model);
     res->finish_reason =
-        fx_strdup(o->resp.finish_reason ? o->resp.finish_reason : "stop");
+        fxu_strdup(o->resp.finish_reason ? o->resp.finish_reason : "stop");
     res->has_usage = o->resp.has_usage;
     res->prompt_tokens = o->resp.prompt_tokens;
     res->completion_tokens = o->resp.completion_tokens;
     res->total_tokens = o->resp.total_tokens;
-    res->latency_ms = (fx_monotonic() - started) * 1000.0;
+    res->latency_ms = (fxu_monotonic() - started) * 1000.0;
     (void)c;
 }
 
@@ -551,15 +551,15 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
 {
     memset(res, 0, sizeof(*res));
     const struct fx_settings *s = c->s;
-    double started = fx_monotonic();
+    double started = fxu_monotonic();
 
     if (req->nmessages == 0) {
-        res->error = fx_strdup("no messages");
+        res->error = fxu_strdup("no messages");
         return FLEXIAI_ENOINPUT;
     }
     /* the providers to try, in order */
     size_t n = 0;
-    struct fx_provider **order = fx_xcalloc(s->nproviders + 1, sizeof(*order));
+    struct fx_provider **order = fxu_xcalloc(s->nproviders + 1, sizeof(*order));
     for (size_t i = 0; i < s->nproviders; i++)
         if (req->provider == NULL ||
             strcmp(s->providers[i].name, req->provider) == 0)
@@ -567,26 +567,26 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
     if (n == 0) {
         free(order);
         if (req->provider) {
-            res->error = fx_asprintf("no provider named '%s'", req->provider);
+            res->error = fxu_asprintf("no provider named '%s'", req->provider);
             return FLEXIAI_EUSAGE;
         }
-        res->error = fx_strdup("no providers configured (add a "
+        res->error = fxu_strdup("no providers configured (add a "
                                "[provider.NAME] section or set "
                                "OPENAI_API_KEY)");
         return FLEXIAI_ECONFIG;
     }
-    const char **names = fx_xcalloc(n, sizeof(char *));
+    const char **names = fxu_xcalloc(n, sizeof(char *));
     for (size_t i = 0; i < n; i++)
         names[i] = order[i]->name;
-    struct fx_bdoc *docs = fx_xcalloc(n, sizeof(*docs));
+    struct fx_bdoc *docs = fxu_xcalloc(n, sizeof(*docs));
     store_load(c, names, n, docs);
 
     /* messages, grown with the partial answer when a stream breaks */
     size_t nmsgs = req->nmessages;
-    flexiai_message *msgs = fx_xcalloc(nmsgs + 2, sizeof(*msgs));
+    flexiai_message *msgs = fxu_xcalloc(nmsgs + 2, sizeof(*msgs));
     memcpy(msgs, req->messages, nmsgs * sizeof(*msgs));
-    fx_buf answer; /* text already shown from broken streams */
-    fx_buf_init(&answer);
+    fxu_buf answer; /* text already shown from broken streams */
+    fxu_buf_init(&answer);
     struct relay relay = {.req = req};
     int rc = -1;
     int tried_one = 0;
@@ -603,7 +603,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
         if (p->ops == NULL)
             continue;
 
-        double now = fx_wallclock();
+        double now = fxu_wallclock();
         if (doc->state != FX_CLOSED) {
             struct fx_bop op;
             int admit = FX_ADMIT_NO;
@@ -682,13 +682,13 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
             if (cls == FLEXIAI_E_CANCELLED) {
                 add_attempt(res, p->name, p->model, "interrupted", cls,
                             o.err.status, -1, o.latency_ms, o.err.msg, o.url);
-                fx_buf_append(&answer, o.resp.text.data ? o.resp.text.data : "",
+                fxu_buf_append(&answer, o.resp.text.data ? o.resp.text.data : "",
                               o.resp.text.len);
-                res->text = fx_buf_steal(&answer);
-                res->provider = fx_strdup(p->name);
-                res->model = fx_strdup(p->model);
+                res->text = fxu_buf_steal(&answer);
+                res->provider = fxu_strdup(p->name);
+                res->model = fxu_strdup(p->model);
                 res->streamed_output = relay.emitted_total > 0;
-                res->error = fx_strdup("interrupted");
+                res->error = fxu_strdup("interrupted");
                 fx_response_free(&o.resp);
                 free(o.url);
                 rc = FLEXIAI_EINTR;
@@ -696,7 +696,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
             }
 
             /* record the failure in the breaker */
-            double now2 = fx_wallclock();
+            double now2 = fxu_wallclock();
             int opened = 0;
             int skip_provider = 0;
             double ra = o.err.retry_after;
@@ -727,14 +727,14 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
             if (o.emitted > 0) {
                 /* text already reached the user: keep it, and either stop
                  * or ask the next provider to continue it */
-                fx_buf_append(&answer, o.resp.text.data, o.resp.text.len);
+                fxu_buf_append(&answer, o.resp.text.data, o.resp.text.len);
                 if (req->on_stream_error == FLEXIAI_STREAM_FAIL) {
-                    res->text = fx_buf_steal(&answer);
-                    res->provider = fx_strdup(p->name);
-                    res->model = fx_strdup(p->model);
-                    res->finish_reason = fx_strdup("error");
+                    res->text = fxu_buf_steal(&answer);
+                    res->provider = fxu_strdup(p->name);
+                    res->model = fxu_strdup(p->model);
+                    res->finish_reason = fxu_strdup("error");
                     res->streamed_output = 1;
-                    res->error = fx_asprintf("%s: stream broke after %zu bytes "
+                    res->error = fxu_asprintf("%s: stream broke after %zu bytes "
                                              "(%s)",
                                              p->name, o.emitted, o.err.msg);
                     rc = FLEXIAI_ETEMPFAIL;
@@ -763,7 +763,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
                               : backoff(c, attempt);
             logf_(c, FLEXIAI_LOG_ATTEMPT, "%s: retrying in %.2f s", p->name,
                   wait);
-            fx_sleep(wait, req->cancel);
+            fxu_sleep(wait, req->cancel);
             if (req->cancel && *req->cancel) {
                 add_attempt(res, p->name, p->model, "interrupted",
                             FLEXIAI_E_CANCELLED, 0, -1, 0, "interrupted", NULL);
@@ -779,7 +779,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
         if (rc != FLEXIAI_EDATA)
             rc = final_code(res);
         if (res->text == NULL && answer.len) {
-            res->text = fx_buf_steal(&answer);
+            res->text = fxu_buf_steal(&answer);
             res->streamed_output = 1;
         }
         summarise_failure(res);
@@ -787,8 +787,8 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
         summarise_failure(res);
     }
     if (res->latency_ms == 0)
-        res->latency_ms = (fx_monotonic() - started) * 1000.0;
-    fx_buf_free(&answer);
+        res->latency_ms = (fxu_monotonic() - started) * 1000.0;
+    fxu_buf_free(&answer);
     free(msgs);
     free(docs);
     free(names);
@@ -840,23 +840,23 @@ flexiai_breaker_status(flexiai_client *c, const char *const *names, size_t n,
             set_error(c, "invalid provider name '%s'", list[i]);
             return FLEXIAI_EUSAGE;
         }
-    struct fx_bdoc *docs = fx_xcalloc(n ? n : 1, sizeof(*docs));
+    struct fx_bdoc *docs = fxu_xcalloc(n ? n : 1, sizeof(*docs));
     if (n)
         store_load(c, list, n, docs);
-    flexiai_breaker_info *info = fx_xcalloc(n ? n : 1, sizeof(*info));
-    double now = fx_wallclock();
+    flexiai_breaker_info *info = fxu_xcalloc(n ? n : 1, sizeof(*info));
+    double now = fxu_wallclock();
     for (size_t i = 0; i < n; i++) {
-        info[i].provider = fx_strdup(list[i]);
-        info[i].state = fx_strdup(fx_bstate_name(docs[i].state));
+        info[i].provider = fxu_strdup(list[i]);
+        info[i].state = fxu_strdup(fx_bstate_name(docs[i].state));
         info[i].failure_count = docs[i].failure_count;
         info[i].success_count = docs[i].success_count;
         info[i].changed_at = docs[i].changed_at;
         info[i].opened_at = docs[i].opened_at;
         info[i].retry_at = docs[i].retry_at;
         info[i].changed_by =
-            docs[i].changed_by[0] ? fx_strdup(docs[i].changed_by) : NULL;
-        info[i].reason = docs[i].reason[0] ? fx_strdup(docs[i].reason) : NULL;
-        info[i].backend = fx_strdup(c->ops->name);
+            docs[i].changed_by[0] ? fxu_strdup(docs[i].changed_by) : NULL;
+        info[i].reason = docs[i].reason[0] ? fxu_strdup(docs[i].reason) : NULL;
+        info[i].backend = fxu_strdup(c->ops->name);
         info[i].usable =
             fx_breaker_usable(&docs[i], now, c->s->half_open_max_calls);
     }
@@ -919,7 +919,7 @@ flexiai_breaker_reset(flexiai_client *c, const char *name)
 int
 flexiai_breaker_open(flexiai_client *c, const char *name, double seconds)
 {
-    double until = seconds > 0 ? fx_wallclock() + seconds : 0;
+    double until = seconds > 0 ? fxu_wallclock() + seconds : 0;
     return admin_update(c, name, FX_BOP_FORCE_OPEN, until);
 }
 

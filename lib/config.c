@@ -189,7 +189,7 @@ add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *text = fx_vasprintf(fmt, ap);
+    char *text = fxu_vasprintf(fmt, ap);
     va_end(ap);
     /* one line each, whatever a value (say, a continued one) holds */
     for (char *p = text; *p; p++)
@@ -201,7 +201,7 @@ add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
             return;
         }
     cfg->diags =
-        fx_xrealloc(cfg->diags, (cfg->ndiags + 1) * sizeof(*cfg->diags));
+        fxu_xrealloc(cfg->diags, (cfg->ndiags + 1) * sizeof(*cfg->diags));
     cfg->diags[cfg->ndiags].is_error = is_error;
     cfg->diags[cfg->ndiags].text = text;
     cfg->ndiags++;
@@ -223,10 +223,10 @@ note_section(flexiai_config *cfg, const char *name, const char *where)
     for (size_t i = 0; i < cfg->nsections; i++)
         if (strcmp(cfg->sections[i].name, name) == 0)
             return;
-    cfg->sections = fx_xrealloc(cfg->sections,
+    cfg->sections = fxu_xrealloc(cfg->sections,
                                 (cfg->nsections + 1) * sizeof(*cfg->sections));
-    cfg->sections[cfg->nsections].name = fx_strdup(name);
-    cfg->sections[cfg->nsections].where = fx_strdup(where);
+    cfg->sections[cfg->nsections].name = fxu_strdup(name);
+    cfg->sections[cfg->nsections].where = fxu_strdup(where);
     cfg->nsections++;
 }
 
@@ -237,17 +237,17 @@ set_entry(flexiai_config *cfg, const char *section, const char *key,
 {
     struct entry *e = find_entry(cfg, section, key);
     if (e == NULL) {
-        cfg->entries = fx_xrealloc(cfg->entries,
+        cfg->entries = fxu_xrealloc(cfg->entries,
                                    (cfg->nentries + 1) * sizeof(*cfg->entries));
         e = &cfg->entries[cfg->nentries++];
-        e->section = fx_strdup(section);
-        e->key = fx_strdup(key);
+        e->section = fxu_strdup(section);
+        e->key = fxu_strdup(key);
     } else {
         free(e->value);
         free(e->origin);
     }
-    e->value = fx_strdup(value);
-    e->origin = fx_strdup(origin);
+    e->value = fxu_strdup(value);
+    e->origin = fxu_strdup(origin);
     e->from_file_mode_open = 0;
     if (strncmp(section, "provider.", 9) == 0)
         note_section(cfg, section, origin);
@@ -367,7 +367,7 @@ file_reader(char *str, int num, void *stream)
             len = sizeof(fc->cur_section) - 1;
         memcpy(fc->cur_section, p + 1, len);
         fc->cur_section[len] = '\0';
-        fx_trim(fc->cur_section);
+        fxu_trim(fc->cur_section);
         char where[PATH_MAX + 32];
         snprintf(where, sizeof(where), "%s:%d", fc->path, fc->line);
         if (!known_section(fc->cur_section)) {
@@ -422,8 +422,8 @@ file_handler(void *user, const char *section, const char *name,
     if (prev && strncmp(prev->origin, fc->path, strlen(fc->path)) == 0 &&
         prev->origin[strlen(fc->path)] == ':' &&
         atoi(prev->origin + strlen(fc->path) + 1) == fc->line - 1) {
-        char *joined = fx_asprintf("%s\n%s", prev->value, value);
-        char *origin = fx_strdup(prev->origin);
+        char *joined = fxu_asprintf("%s\n%s", prev->value, value);
+        char *origin = fxu_strdup(prev->origin);
         set_entry(fc->cfg, section, name, joined, origin);
         free(joined);
         free(origin);
@@ -669,7 +669,7 @@ implicit_providers(flexiai_config *cfg)
 flexiai_config *
 flexiai_config_new(void)
 {
-    return fx_xcalloc(1, sizeof(flexiai_config));
+    return fxu_xcalloc(1, sizeof(flexiai_config));
 }
 
 static void
@@ -876,7 +876,7 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
     switch (d->type) {
     case KT_INT: {
         long v;
-        if (fx_parse_long(value, &v) != 0) {
+        if (fxu_parse_long(value, &v) != 0) {
             add_diag(cfg, 1, "%s: %s.%s: '%s' is not a whole number", w,
                      section, d->key, value);
             return -1;
@@ -891,7 +891,7 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
     }
     case KT_NUMBER: {
         double v;
-        if (fx_parse_double(value, &v) != 0) {
+        if (fxu_parse_double(value, &v) != 0) {
             add_diag(cfg, 1, "%s: %s.%s: '%s' is not a number", w, section,
                      d->key, value);
             return -1;
@@ -906,7 +906,7 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
     }
     case KT_BOOL: {
         int b;
-        if (fx_parse_bool(value, &b) != 0) {
+        if (fxu_parse_bool(value, &b) != 0) {
             add_diag(cfg, 1,
                      "%s: %s.%s: '%s' is not a boolean (yes/no, true/false, "
                      "on/off, 1/0)",
@@ -949,15 +949,15 @@ split_list(const char *value)
 {
     if (value == NULL)
         return NULL;
-    char *copy = fx_strdup(value);
+    char *copy = fxu_strdup(value);
     char **out = NULL;
     size_t n = 0;
     for (char *tok = strtok(copy, ",\n"); tok; tok = strtok(NULL, ",\n")) {
-        fx_trim(tok);
+        fxu_trim(tok);
         if (*tok == '\0')
             continue;
-        out = fx_xrealloc(out, (n + 2) * sizeof(*out));
-        out[n++] = fx_strdup(tok);
+        out = fxu_xrealloc(out, (n + 2) * sizeof(*out));
+        out[n++] = fxu_strdup(tok);
         out[n] = NULL;
     }
     free(copy);
@@ -986,11 +986,11 @@ get_number(flexiai_config *cfg, const char *section, const char *key,
         return fallback;
     if (check_value(cfg, d, section, v, e, &num) != 0) {
         /* fall back to the schema default so later code has sane values */
-        if (e && d->def && fx_parse_double(d->def, &num) == 0)
+        if (e && d->def && fxu_parse_double(d->def, &num) == 0)
             return num;
-        if (e && d->def && fx_parse_bool(d->def, (int[]){0}) == 0) {
+        if (e && d->def && fxu_parse_bool(d->def, (int[]){0}) == 0) {
             int b = 0;
-            fx_parse_bool(d->def, &b);
+            fxu_parse_bool(d->def, &b);
             return b;
         }
         return fallback;
@@ -1002,7 +1002,7 @@ static char *
 get_string(flexiai_config *cfg, const char *section, const char *key)
 {
     const char *v = raw_value(cfg, section, key, NULL);
-    return (v && *v) ? fx_strdup(v) : NULL;
+    return (v && *v) ? fxu_strdup(v) : NULL;
 }
 
 /* A [defaults] value given on the command line beats every provider's. */
@@ -1040,9 +1040,9 @@ read_params(flexiai_config *cfg, const char *section,
     const struct entry *e;
     const char *sys = raw_value(cfg, section, "system", &e);
     if (base && (e == NULL || flag_default(cfg, "system")))
-        p->system = fx_strdup(base->system);
+        p->system = fxu_strdup(base->system);
     else
-        p->system = (sys && *sys) ? fx_strdup(sys) : NULL;
+        p->system = (sys && *sys) ? fxu_strdup(sys) : NULL;
     const char *stop = raw_value(cfg, section, "stop", &e);
     if (base && (e == NULL || flag_default(cfg, "stop"))) {
         p->stop = NULL;
@@ -1050,9 +1050,9 @@ read_params(flexiai_config *cfg, const char *section,
             size_t n = 0;
             while (base->stop[n])
                 n++;
-            p->stop = fx_xcalloc(n + 1, sizeof(char *));
+            p->stop = fxu_xcalloc(n + 1, sizeof(char *));
             for (size_t i = 0; i < n; i++)
-                p->stop[i] = fx_strdup(base->stop[i]);
+                p->stop[i] = fxu_strdup(base->stop[i]);
         }
     } else {
         p->stop = split_list(stop);
@@ -1069,16 +1069,16 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
         const char *q = strchr(rest, '?');
         size_t n = q ? (size_t)(q - rest) : strlen(rest);
         if (n == 0 || rest[0] != '/') {
-            *why = fx_strdup("unix:// needs an absolute socket path");
+            *why = fxu_strdup("unix:// needs an absolute socket path");
             return -1;
         }
         free(y->redis_unix);
-        y->redis_unix = fx_strndup(rest, n);
+        y->redis_unix = fxu_strndup(rest, n);
         if (q) {
             long db;
-            if (strncmp(q, "?db=", 4) != 0 || fx_parse_long(q + 4, &db) != 0 ||
+            if (strncmp(q, "?db=", 4) != 0 || fxu_parse_long(q + 4, &db) != 0 ||
                 db < 0) {
-                *why = fx_strdup("unix:// query must be ?db=N");
+                *why = fxu_strdup("unix:// query must be ?db=N");
                 return -1;
             }
             y->redis_db = db;
@@ -1091,7 +1091,7 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
         rest = url + 9;
         y->redis_ssl = 1;
     } else {
-        *why = fx_strdup("scheme must be redis://, rediss:// or unix://");
+        *why = fxu_strdup("scheme must be redis://, rediss:// or unix://");
         return -1;
     }
     const char *at = strrchr(rest, '@');
@@ -1101,26 +1101,26 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
         if (colon) {
             if (colon > rest) {
                 free(y->redis_username);
-                y->redis_username = fx_strndup(rest, (size_t)(colon - rest));
+                y->redis_username = fxu_strndup(rest, (size_t)(colon - rest));
             }
             free(y->redis_password);
-            y->redis_password = fx_strndup(colon + 1, (size_t)(at - colon - 1));
+            y->redis_password = fxu_strndup(colon + 1, (size_t)(at - colon - 1));
         } else {
             /* redis://password@host is how some clients write it */
             free(y->redis_password);
-            y->redis_password = fx_strndup(rest, (size_t)(at - rest));
+            y->redis_password = fxu_strndup(rest, (size_t)(at - rest));
         }
         hostpart = at + 1;
     }
     const char *slash = strchr(hostpart, '/');
     size_t hlen = slash ? (size_t)(slash - hostpart) : strlen(hostpart);
-    char *hp = fx_strndup(hostpart, hlen);
+    char *hp = fxu_strndup(hostpart, hlen);
     char *colon = strrchr(hp, ':');
     if (colon && strchr(hp, ']') == NULL) {
         long port;
-        if (fx_parse_long(colon + 1, &port) != 0 || port < 1 || port > 65535) {
+        if (fxu_parse_long(colon + 1, &port) != 0 || port < 1 || port > 65535) {
             free(hp);
-            *why = fx_strdup("bad port");
+            *why = fxu_strdup("bad port");
             return -1;
         }
         y->redis_port = port;
@@ -1128,13 +1128,13 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
     }
     if (*hp) {
         free(y->redis_host);
-        y->redis_host = fx_strdup(hp);
+        y->redis_host = fxu_strdup(hp);
     }
     free(hp);
     if (slash && slash[1]) {
         long db;
-        if (fx_parse_long(slash + 1, &db) != 0 || db < 0) {
-            *why = fx_strdup("bad database number");
+        if (fxu_parse_long(slash + 1, &db) != 0 || db < 0) {
+            *why = fxu_strdup("bad database number");
             return -1;
         }
         y->redis_db = db;
@@ -1148,10 +1148,10 @@ default_state_dir(void)
     const char *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     if (xdg && *xdg == '/')
-        return fx_asprintf("%s/flexiai", xdg);
+        return fxu_asprintf("%s/flexiai", xdg);
     if (home && *home)
-        return fx_asprintf("%s/.local/state/flexiai", home);
-    return fx_asprintf("/tmp/flexiai-%ld", (long)getuid());
+        return fxu_asprintf("%s/.local/state/flexiai", home);
+    return fxu_asprintf("/tmp/flexiai-%ld", (long)getuid());
 }
 
 static char *
@@ -1161,8 +1161,8 @@ default_worker_id(void)
     if (gethostname(host, sizeof(host)) != 0)
         snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = '\0';
-    return fx_asprintf("%s:%ld:%lld", host, (long)getpid(),
-                       (long long)(fx_wallclock() * 1000.0));
+    return fxu_asprintf("%s:%ld:%lld", host, (long)getpid(),
+                       (long long)(fxu_wallclock() * 1000.0));
 }
 
 static void
@@ -1181,10 +1181,10 @@ read_sync(flexiai_config *cfg, struct fx_sync *y)
         get_number(cfg, "sync", "redis_socket_connect_timeout", 0.2);
     y->key_prefix = get_string(cfg, "sync", "key_prefix");
     if (y->key_prefix == NULL)
-        y->key_prefix = fx_strdup("flexiai");
+        y->key_prefix = fxu_strdup("flexiai");
     y->channel = get_string(cfg, "sync", "channel");
     if (y->channel == NULL)
-        y->channel = fx_strdup("flexiai:events");
+        y->channel = fxu_strdup("flexiai:events");
     y->state_ttl = (long)get_number(cfg, "sync", "state_ttl", 3600);
     y->worker_id = get_string(cfg, "sync", "worker_id");
     if (y->worker_id == NULL)
@@ -1196,7 +1196,7 @@ read_sync(flexiai_config *cfg, struct fx_sync *y)
     const char *url = raw_value(cfg, "sync", "redis_url", &e);
     if (url && *url) {
         char *why = NULL;
-        y->redis_url = fx_strdup(url);
+        y->redis_url = fxu_strdup(url);
         if (parse_redis_url(url, y, &why) != 0) {
             /* never echo the URL: it may hold the password */
             add_diag(cfg, 1, "%s: sync.redis_url: malformed (%s)", where_of(e),
@@ -1244,11 +1244,11 @@ provider_cmp(const void *a, const void *b)
 static void
 read_providers(flexiai_config *cfg, struct fx_settings *s)
 {
-    s->providers = fx_xcalloc(cfg->nsections + 1, sizeof(struct fx_provider));
+    s->providers = fxu_xcalloc(cfg->nsections + 1, sizeof(struct fx_provider));
     for (size_t i = 0; i < cfg->nsections; i++) {
         const char *sec = cfg->sections[i].name;
         struct fx_provider *p = &s->providers[s->nproviders++];
-        p->name = fx_strdup(sec + 9);
+        p->name = fxu_strdup(sec + 9);
         p->file_order = (int)i;
         p->type = get_string(cfg, sec, "type");
         p->model = get_string(cfg, sec, "model");
@@ -1441,7 +1441,7 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
         }
     }
     free(cfg->provider_names);
-    cfg->provider_names = fx_xcalloc(s->nproviders + 1, sizeof(char *));
+    cfg->provider_names = fxu_xcalloc(s->nproviders + 1, sizeof(char *));
     for (size_t i = 0; i < s->nproviders; i++)
         cfg->provider_names[i] = s->providers[i].name;
     cfg->nprovider_names = s->nproviders;
@@ -1501,8 +1501,8 @@ run_key_cmd(const char *cmd, char **out, int *status)
         _exit(127);
     }
     close(pfd[1]);
-    fx_buf b;
-    fx_buf_init(&b);
+    fxu_buf b;
+    fxu_buf_init(&b);
     char tmp[4096];
     ssize_t n;
     while ((n = read(pfd[0], tmp, sizeof(tmp))) != 0) {
@@ -1512,14 +1512,14 @@ run_key_cmd(const char *cmd, char **out, int *status)
             break;
         }
         if (b.len < (1 << 20))
-            fx_buf_append(&b, tmp, (size_t)n);
+            fxu_buf_append(&b, tmp, (size_t)n);
     }
     close(pfd[0]);
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    char *s = fx_buf_steal(&b);
+    char *s = fxu_buf_steal(&b);
     char *nl = strpbrk(s, "\r\n");
     if (nl)
         *nl = '\0';
@@ -1535,7 +1535,7 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
         return 0;
     }
     if (p->key_state == -1) {
-        *err = fx_strdup(p->key_error);
+        *err = fxu_strdup(p->key_error);
         return -1;
     }
     char *value = NULL;
@@ -1543,17 +1543,17 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
     if (p->api_key_cmd) {
         int status = 0;
         if (run_key_cmd(p->api_key_cmd, &value, &status) != 0)
-            why = fx_asprintf("provider '%s': api_key_cmd could not be run",
+            why = fxu_asprintf("provider '%s': api_key_cmd could not be run",
                               p->name);
         else if (status != 0)
-            why = fx_asprintf(
+            why = fxu_asprintf(
                 "provider '%s': api_key_cmd failed (exit status %d)", p->name,
                 status);
         else if (value[0] == '\0')
-            why = fx_asprintf("provider '%s': api_key_cmd printed no key",
+            why = fxu_asprintf("provider '%s': api_key_cmd printed no key",
                               p->name);
     } else if (p->api_key) {
-        value = fx_strdup(p->api_key);
+        value = fxu_strdup(p->api_key);
     } else {
         const char *var = p->api_key_env;
         int explicit_var = var != NULL;
@@ -1568,18 +1568,18 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
         }
         const char *v = var ? getenv(var) : NULL;
         if (v && *v) {
-            value = fx_strdup(v);
+            value = fxu_strdup(v);
         } else if (explicit_var) {
-            why = fx_asprintf("provider '%s': api_key_env %s is not set",
+            why = fxu_asprintf("provider '%s': api_key_env %s is not set",
                               p->name, var);
         } else if (p->type && strcmp(p->type, "openai") != 0) {
             /* OpenAI-compatible local servers need no key; others do. */
             if (var)
-                why = fx_asprintf("provider '%s': no API key (set %s, or "
+                why = fxu_asprintf("provider '%s': no API key (set %s, or "
                                   "api_key_env / api_key_cmd)",
                                   p->name, var);
             else
-                why = fx_asprintf("provider '%s': no API key (set "
+                why = fxu_asprintf("provider '%s': no API key (set "
                                   "api_key_cmd, api_key_env or api_key)",
                                   p->name);
         }
@@ -1591,7 +1591,7 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
         }
         p->key_state = -1;
         p->key_error = why;
-        *err = fx_strdup(why);
+        *err = fxu_strdup(why);
         return -1;
     }
     p->key = value; /* may be NULL: keyless server */
@@ -1605,7 +1605,7 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
 static const char *
 keep(flexiai_config *cfg, char *s)
 {
-    cfg->shown_strings = fx_xrealloc(
+    cfg->shown_strings = fxu_xrealloc(
         cfg->shown_strings, (cfg->nshown_strings + 1) * sizeof(char *));
     cfg->shown_strings[cfg->nshown_strings++] = s;
     return s;
@@ -1623,17 +1623,17 @@ masked(flexiai_config *cfg, const char *key, const char *value)
         if (scheme && at && at > scheme) {
             const char *colon =
                 memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-            fx_buf b;
-            fx_buf_init(&b);
+            fxu_buf b;
+            fxu_buf_init(&b);
             if (colon) {
-                fx_buf_append(&b, value, (size_t)(colon - value) + 1);
-                fx_buf_puts(&b, "****");
+                fxu_buf_append(&b, value, (size_t)(colon - value) + 1);
+                fxu_buf_puts(&b, "****");
             } else {
-                fx_buf_append(&b, value, (size_t)(scheme - value) + 3);
-                fx_buf_puts(&b, "****");
+                fxu_buf_append(&b, value, (size_t)(scheme - value) + 3);
+                fxu_buf_puts(&b, "****");
             }
-            fx_buf_puts(&b, at);
-            return keep(cfg, fx_buf_steal(&b));
+            fxu_buf_puts(&b, at);
+            return keep(cfg, fxu_buf_steal(&b));
         }
         /* no credentials in it, or not a URL we understand: then all of
          * it may be a secret */
@@ -1647,7 +1647,7 @@ show_add(flexiai_config *cfg, const char *section, const char *key,
          const char *value, const char *origin, int secret)
 {
     cfg->shown =
-        fx_xrealloc(cfg->shown, (cfg->nshown + 1) * sizeof(*cfg->shown));
+        fxu_xrealloc(cfg->shown, (cfg->nshown + 1) * sizeof(*cfg->shown));
     flexiai_config_entry *s = &cfg->shown[cfg->nshown++];
     s->section = section;
     s->key = key;
@@ -1679,7 +1679,7 @@ flexiai_config_entries(flexiai_config *cfg,
     for (size_t pi = 0; pi < cfg->nsections; pi++) {
         const char *sec = cfg->sections[pi].name;
         if (cfg->validated && pi < cfg->settings.nproviders) {
-            sec = keep(cfg, fx_asprintf("provider.%s",
+            sec = keep(cfg, fxu_asprintf("provider.%s",
                                         cfg->settings.providers[pi].name));
         }
         for (size_t i = 0; i < NSCHEMA; i++) {

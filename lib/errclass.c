@@ -135,7 +135,7 @@ static int
 parse_retry_after(const char *v, double now, double *out)
 {
     double secs;
-    if (fx_parse_double(v, &secs) == 0) {
+    if (fxu_parse_double(v, &secs) == 0) {
         if (secs < 0)
             return -1;
         *out = secs;
@@ -154,7 +154,7 @@ static int
 parse_reset(const char *v, double now, double *out)
 {
     double secs, when;
-    if (fx_parse_duration(v, &secs) == 0) {
+    if (fxu_parse_duration(v, &secs) == 0) {
         *out = secs;
         return 0;
     }
@@ -176,7 +176,7 @@ fx_retry_after(const struct fx_headers *h, const char *const *reset, double now)
         return -1;
     /* The server's explicit answer wins; the -ms form is more precise. */
     v = fx_headers_get(h, "retry-after-ms");
-    if (v && fx_parse_double(v, &secs) == 0 && secs >= 0)
+    if (v && fxu_parse_double(v, &secs) == 0 && secs >= 0)
         return secs / 1000.0;
     v = fx_headers_get(h, "retry-after");
     if (v && parse_retry_after(v, now, &secs) == 0)
@@ -238,7 +238,7 @@ fx_headers_get(const struct fx_headers *h, const char *name)
     if (h == NULL || name == NULL)
         return NULL;
     for (size_t i = 0; i < h->n; i++)
-        if (fx_streq_nocase(h->items[i].name, name))
+        if (fxu_streq_nocase(h->items[i].name, name))
             return h->items[i].value;
     return NULL;
 }
@@ -260,7 +260,7 @@ fx_headers_free(struct fx_headers *h)
 void
 fx_response_init(struct fx_response *r)
 {
-    fx_buf_init(&r->text);
+    fxu_buf_init(&r->text);
     r->model = NULL;
     r->finish_reason = NULL;
     r->has_usage = 0;
@@ -270,7 +270,7 @@ fx_response_init(struct fx_response *r)
 void
 fx_response_free(struct fx_response *r)
 {
-    fx_buf_free(&r->text);
+    fxu_buf_free(&r->text);
     free(r->model);
     free(r->finish_reason);
     fx_response_init(r);
@@ -308,7 +308,7 @@ fx_stream_text(struct fx_stream *st, const char *s, size_t n)
 {
     if (n == 0)
         return;
-    fx_buf_append(&st->resp->text, s, n);
+    fxu_buf_append(&st->resp->text, s, n);
     if (st->on_text == NULL)
         return;
     st->emitted += n;

@@ -56,11 +56,11 @@ utf8_decode(const unsigned char *s, unsigned long *cp)
 /* A JSON string as Python's json.dumps(ensure_ascii=True) writes it.
  * Bytes that are not UTF-8 become U+FFFD, one per byte. */
 static void
-put_py_string(fx_buf *b, const char *str)
+put_py_string(fxu_buf *b, const char *str)
 {
     const unsigned char *s = (const unsigned char *)(str ? str : "");
 
-    fx_buf_putc(b, '"');
+    fxu_buf_putc(b, '"');
     while (*s) {
         unsigned long cp;
         size_t n = utf8_decode(s, &cp);
@@ -71,40 +71,40 @@ put_py_string(fx_buf *b, const char *str)
         s += n;
         switch (cp) {
         case '"':
-            fx_buf_puts(b, "\\\"");
+            fxu_buf_puts(b, "\\\"");
             break;
         case '\\':
-            fx_buf_puts(b, "\\\\");
+            fxu_buf_puts(b, "\\\\");
             break;
         case '\n':
-            fx_buf_puts(b, "\\n");
+            fxu_buf_puts(b, "\\n");
             break;
         case '\r':
-            fx_buf_puts(b, "\\r");
+            fxu_buf_puts(b, "\\r");
             break;
         case '\t':
-            fx_buf_puts(b, "\\t");
+            fxu_buf_puts(b, "\\t");
             break;
         case '\b':
-            fx_buf_puts(b, "\\b");
+            fxu_buf_puts(b, "\\b");
             break;
         case '\f':
-            fx_buf_puts(b, "\\f");
+            fxu_buf_puts(b, "\\f");
             break;
         default:
             if (cp >= 0x20 && cp <= 0x7E) {
-                fx_buf_putc(b, (char)cp);
+                fxu_buf_putc(b, (char)cp);
             } else if (cp < 0x10000) {
                 /* DEL too: Python escapes everything outside ' '..'~' */
-                fx_buf_printf(b, "\\u%04lx", cp);
+                fxu_buf_printf(b, "\\u%04lx", cp);
             } else {
                 cp -= 0x10000;
-                fx_buf_printf(b, "\\u%04lx\\u%04lx", 0xD800 | (cp >> 10),
+                fxu_buf_printf(b, "\\u%04lx\\u%04lx", 0xD800 | (cp >> 10),
                               0xDC00 | (cp & 0x3FF));
             }
         }
     }
-    fx_buf_putc(b, '"');
+    fxu_buf_putc(b, '"');
 }
 
 /*
@@ -112,7 +112,7 @@ put_py_string(fx_buf *b, const char *str)
  * nearest, and no fraction at all when they are exactly zero.
  */
 static void
-put_isoformat(fx_buf *b, double now)
+put_isoformat(fxu_buf *b, double now)
 {
     struct tm tm;
     if (!isfinite(now) || now < 0 || now > 253402300799.0)
@@ -122,32 +122,32 @@ put_isoformat(fx_buf *b, double now)
     long us = (long)(total_us % 1000000);
 
     gmtime_r(&secs, &tm);
-    fx_buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+    fxu_buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     if (us != 0)
-        fx_buf_printf(b, ".%06ld", us);
+        fxu_buf_printf(b, ".%06ld", us);
 }
 
 char *
 fx_event_json(const char *provider, int event, const char *worker, double now,
               long failure_count, long success_count)
 {
-    fx_buf b;
-    fx_buf_init(&b);
-    fx_buf_puts(&b, "{\"provider_name\": ");
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_puts(&b, "{\"provider_name\": ");
     put_py_string(&b, provider);
-    fx_buf_puts(&b, ", \"event_type\": ");
+    fxu_buf_puts(&b, ", \"event_type\": ");
     put_py_string(&b, fx_bevent_name(event));
-    fx_buf_puts(&b, ", \"worker_id\": ");
+    fxu_buf_puts(&b, ", \"worker_id\": ");
     put_py_string(&b, worker);
-    fx_buf_puts(&b, ", \"timestamp\": \"");
+    fxu_buf_puts(&b, ", \"timestamp\": \"");
     put_isoformat(&b, now);
-    fx_buf_printf(&b,
+    fxu_buf_printf(&b,
                   "\", \"metadata\": {\"failure_count\": %ld, "
                   "\"success_count\": %ld}, "
                   "\"__event_type__\": \"CircuitBreakerEvent\"}",
                   failure_count, success_count);
-    return fx_buf_steal(&b);
+    return fxu_buf_steal(&b);
 }
 
 /* metadata counts: -1 when absent or not a sensible number */
@@ -205,10 +205,10 @@ fx_event_parse(const char *json, flexiai_event *ev, void **owned)
         /* tolerate an epoch number from other writers */
         const cJSON *ts = cJSON_GetObjectItemCaseSensitive(root, "timestamp");
         if (cJSON_IsNumber(ts)) {
-            fx_buf tb;
-            fx_buf_init(&tb);
+            fxu_buf tb;
+            fxu_buf_init(&tb);
             put_isoformat(&tb, ts->valuedouble);
-            stamp_buf = fx_buf_steal(&tb);
+            stamp_buf = fxu_buf_steal(&tb);
         }
         stamp = stamp_buf ? stamp_buf : "";
     }
@@ -222,7 +222,7 @@ fx_event_parse(const char *json, flexiai_event *ev, void **owned)
     /* every string in one block the caller frees */
     size_t total = strlen(provider) + strlen(type) + strlen(worker) +
                    strlen(stamp) + strlen(json) + 5;
-    char *block = fx_xmalloc(total);
+    char *block = fxu_xmalloc(total);
     size_t pos = 0;
     ev->provider = stash(block, &pos, provider);
     ev->event_type = stash(block, &pos, type);

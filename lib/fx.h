@@ -1,7 +1,8 @@
 /*
  * fx.h - internal interfaces of libflexiai.  Not installed.
  *
- *   util.c            buffers, strings, clocks
+ *   fxu.c             buffers, strings, clocks, numbers (fxu.h: shared
+ *                     with the commands, as curl shares curlx)
  *   config.c          INI + env + flags -> struct fx_settings
  *   sse.c             incremental Server-Sent Events parser
  *   http.c            libcurl transfer (one reused connection per process)
@@ -16,49 +17,10 @@
 #define FX_H
 
 #include "flexiai.h"
+#include "fxu.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* ---- util.c ----------------------------------------------------------- */
-
-typedef struct fx_buf {
-    char *data; /* always NUL-terminated when non-NULL */
-    size_t len, cap;
-} fx_buf;
-
-void fx_buf_init(fx_buf *b);
-void fx_buf_free(fx_buf *b);
-void fx_buf_reset(fx_buf *b); /* len = 0, keeps memory */
-void fx_buf_append(fx_buf *b, const void *p, size_t n); /* aborts on OOM */
-void fx_buf_puts(fx_buf *b, const char *s);
-void fx_buf_putc(fx_buf *b, char c);
-void fx_buf_printf(fx_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-char *fx_buf_steal(fx_buf *b); /* returns data ("" if empty), resets b */
-
-void *fx_xmalloc(size_t n);
-void *fx_xcalloc(size_t n, size_t m);
-void *fx_xrealloc(void *p, size_t n);
-char *fx_strdup(const char *s); /* NULL -> NULL */
-char *fx_strndup(const char *s, size_t n);
-char *fx_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *fx_vasprintf(const char *fmt, va_list ap)
-    __attribute__((format(printf, 1, 0)));
-
-double fx_wallclock(void); /* epoch seconds */
-double fx_monotonic(void); /* seconds, arbitrary origin */
-void fx_sleep(double seconds, volatile sig_atomic_t *cancel);
-
-/* Trim ASCII white space in place, return s. */
-char *fx_trim(char *s);
-int fx_streq_nocase(const char *a, const char *b);
-/* Parse a number / boolean strictly; 0 on success, -1 malformed. */
-int fx_parse_double(const char *s, double *out);
-int fx_parse_long(const char *s, long *out);
-int fx_parse_bool(const char *s, int *out);
-/* Durations like "30", "1.5s", "500ms", "2m", "1h", "6m0s". */
-int fx_parse_duration(const char *s, double *seconds);
 
 /* ---- settings (config.c) ------------------------------------------------ */
 
@@ -158,9 +120,9 @@ typedef int (*fx_sse_fn)(void *ud, const char *event, const char *data,
                          size_t len);
 
 struct fx_sse {
-    fx_buf line;  /* current partial line */
-    fx_buf data;  /* data lines of the current event, joined by LF */
-    fx_buf event; /* event type of the current event */
+    fxu_buf line;  /* current partial line */
+    fxu_buf data;  /* data lines of the current event, joined by LF */
+    fxu_buf event; /* event type of the current event */
     int has_data;
     int last_was_cr; /* previous chunk ended in CR: skip a leading LF */
     int stopped;
@@ -199,7 +161,7 @@ void fx_error_set(struct fx_error *e, int cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 struct fx_response {
-    fx_buf text;
+    fxu_buf text;
     char *model;
     char *finish_reason; /* normalised */
     int has_usage;
@@ -303,7 +265,7 @@ struct fx_http_opts {
 
 struct fx_http_result {
     long status; /* 0: no HTTP answer */
-    fx_buf body; /* whole body unless streamed 2xx */
+    fxu_buf body; /* whole body unless streamed 2xx */
     struct fx_headers headers;
     int transport_cls; /* FLEXIAI_E_NONE, _CONNECT, _TIMEOUT, _STREAM_ERROR
                           (connection dropped), _CANCELLED */

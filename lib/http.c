@@ -57,7 +57,7 @@ fx_http_new(void)
     struct fx_http *h;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return NULL;
-    h = fx_xcalloc(1, sizeof *h);
+    h = fxu_xcalloc(1, sizeof *h);
     h->multi = curl_multi_init();
     h->easy = curl_easy_init();
     if (h->multi == NULL || h->easy == NULL) {
@@ -85,7 +85,7 @@ fx_http_result_free(struct fx_http_result *r)
 {
     if (r == NULL)
         return;
-    fx_buf_free(&r->body);
+    fxu_buf_free(&r->body);
     fx_headers_free(&r->headers);
 }
 
@@ -99,13 +99,13 @@ add_header(struct fx_headers *hs, const char *name, size_t nlen,
         return;
     /* Grow in powers of two. */
     if (hs->n == 0 || (hs->n & (hs->n - 1)) == 0)
-        hs->items = fx_xrealloc(hs->items,
+        hs->items = fxu_xrealloc(hs->items,
                                 (hs->n ? hs->n * 2 : 16) * sizeof *hs->items);
     struct fx_header *item = &hs->items[hs->n++];
-    item->name = fx_strndup(name, nlen);
+    item->name = fxu_strndup(name, nlen);
     for (char *c = item->name; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    item->value = fx_strndup(value, vlen);
+    item->value = fxu_strndup(value, vlen);
 }
 
 static size_t
@@ -114,7 +114,7 @@ on_header(char *buf, size_t size, size_t nitems, void *ud)
     struct transfer *t = ud;
     size_t len = size * nitems;
 
-    t->last_byte = fx_monotonic();
+    t->last_byte = fxu_monotonic();
     if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue, a proxy's CONNECT...):
          * only the final one's headers matter. */
@@ -183,7 +183,7 @@ on_body(char *buf, size_t size, size_t nitems, void *ud)
     struct transfer *t = ud;
     size_t len = size * nitems;
 
-    t->last_byte = fx_monotonic();
+    t->last_byte = fxu_monotonic();
     if (!t->decided)
         decide_body(t);
     if (t->ended)
@@ -206,7 +206,7 @@ on_body(char *buf, size_t size, size_t nitems, void *ud)
         t->stopped = 1; /* keep what we have; the parse will say */
         return 0;
     }
-    fx_buf_append(&t->res->body, buf, len);
+    fxu_buf_append(&t->res->body, buf, len);
     return len;
 }
 
@@ -219,7 +219,7 @@ header_list(const struct fx_http_req *req)
     for (size_t i = 0; req->headers && req->headers[i]; i++) {
         next = curl_slist_append(list, req->headers[i]);
         if (next == NULL)
-            abort(); /* out of memory, as fx_xmalloc */
+            abort(); /* out of memory, as fxu_xmalloc */
         list = next;
     }
     /* No "Expect: 100-continue" round trip for bigger bodies. */
@@ -426,14 +426,14 @@ fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
     static const struct fx_http_opts no_opts;
     const struct fx_http_opts *o = opts ? opts : &no_opts;
     struct transfer t;
-    double start = fx_monotonic();
+    double start = fxu_monotonic();
     int cancelled = 0, idle_fired = 0, drained = 0, armed = 0, rc = 0;
     int running = 1;
     CURLcode cc = CURLE_OK;
     CURLMcode mc;
 
     memset(res, 0, sizeof *res);
-    fx_buf_init(&res->body);
+    fxu_buf_init(&res->body);
     memset(&t, 0, sizeof t);
     t.opts = o;
     t.res = res;
@@ -450,7 +450,7 @@ fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
                  curl_multi_strerror(mc));
         curl_slist_free_all(headers);
         fx_sse_free(&t.sse);
-        res->elapsed_ms = (fx_monotonic() - start) * 1000;
+        res->elapsed_ms = (fxu_monotonic() - start) * 1000;
         return -1;
     }
 
@@ -458,7 +458,7 @@ fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
         mc = curl_multi_perform(h->multi, &running);
         if (mc != CURLM_OK || !running)
             break;
-        double now = fx_monotonic();
+        double now = fxu_monotonic();
         if (o->cancel && *o->cancel) {
             cancelled = 1;
             break;
@@ -541,6 +541,6 @@ fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
         finish_stream(&t, broken);
 
     fx_sse_free(&t.sse);
-    res->elapsed_ms = (fx_monotonic() - start) * 1000;
+    res->elapsed_ms = (fxu_monotonic() - start) * 1000;
     return rc;
 }

@@ -75,7 +75,7 @@ anthropic_build_request(const struct fx_call *call, struct fx_http_req *out,
         return -1;
 
     char *base = fx_base_url(call->prov, ANTHROPIC_BASE_URL);
-    out->url = fx_asprintf("%s/v1/messages", base);
+    out->url = fxu_asprintf("%s/v1/messages", base);
     free(base);
     out->body = build_body(call, model, &convo);
     fx_convo_free(&convo);
@@ -159,7 +159,7 @@ anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
         const char *text = fx_json_str(block, "text");
         /* thinking, tool_use... blocks carry no answer text */
         if (btype && strcmp(btype, "text") == 0 && text)
-            fx_buf_puts(&out->text, text);
+            fxu_buf_puts(&out->text, text);
     }
     const char *finish =
         fx_finish_normalise(fx_json_str(root, "stop_reason"), finish_map);

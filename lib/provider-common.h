@@ -31,7 +31,7 @@ void fx_response_set_model(struct fx_response *r, const char *model);
 /* Base URL of the provider (or `def`), trailing slashes removed. */
 char *fx_base_url(const struct fx_provider *p, const char *def);
 /* Append s percent-encoded for use as one URL path segment or query value. */
-void fx_url_escape(fx_buf *b, const char *s);
+void fx_url_escape(fxu_buf *b, const char *s);
 /* Append one "Name: value" line to r->headers. */
 void fx_req_header(struct fx_http_req *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -60,10 +60,10 @@ int fx_role_check(const char *role, char **err);
  */
 struct fx_turn {
     int assistant; /* 0 user, 1 assistant/model */
-    fx_buf text;
+    fxu_buf text;
 };
 struct fx_convo {
-    fx_buf system; /* len 0: none */
+    fxu_buf system; /* len 0: none */
     struct fx_turn *turns;
     size_t nturns;
 };

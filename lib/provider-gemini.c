@@ -87,7 +87,7 @@ gemini_build_request(const struct fx_call *call, struct fx_http_req *out,
 {
     const char *model;
     int has_key;
-    fx_buf url;
+    fxu_buf url;
 
     memset(out, 0, sizeof *out);
     if ((model = fx_call_model(call, err)) == NULL)
@@ -102,14 +102,14 @@ gemini_build_request(const struct fx_call *call, struct fx_http_req *out,
         return -1;
 
     char *base = fx_base_url(call->prov, GEMINI_BASE_URL);
-    fx_buf_init(&url);
-    fx_buf_puts(&url, base);
+    fxu_buf_init(&url);
+    fxu_buf_puts(&url, base);
     free(base);
-    fx_buf_puts(&url, "/v1beta/models/");
+    fxu_buf_puts(&url, "/v1beta/models/");
     fx_url_escape(&url, model);
-    fx_buf_puts(&url, call->stream ? ":streamGenerateContent?alt=sse"
+    fxu_buf_puts(&url, call->stream ? ":streamGenerateContent?alt=sse"
                                    : ":generateContent");
-    out->url = fx_buf_steal(&url);
+    out->url = fxu_buf_steal(&url);
     out->body = body;
 
     /* The key goes in a header, never in the URL (URLs get logged). */
@@ -168,7 +168,7 @@ candidate_text(const cJSON *cand, void (*emit)(void *, const char *), void *ud)
 static void
 emit_to_buf(void *ud, const char *text)
 {
-    fx_buf_puts(ud, text);
+    fxu_buf_puts(ud, text);
 }
 
 static void
@@ -292,7 +292,7 @@ read_details(const cJSON *e, struct details *d)
         const char *type = fx_json_str(item, "@type");
         const char *delay = fx_json_str(item, "retryDelay");
         double secs;
-        if (delay && fx_parse_duration(delay, &secs) == 0)
+        if (delay && fxu_parse_duration(delay, &secs) == 0)
             d->retry_delay = secs;
         if (type && strstr(type, "ErrorInfo"))
             d->reason = fx_json_str(item, "reason");

@@ -92,7 +92,7 @@ openai_build_request(const struct fx_call *call, struct fx_http_req *out,
     int azure = p->api_version && *p->api_version;
     const char *model;
     int has_key;
-    fx_buf url;
+    fxu_buf url;
 
     memset(out, 0, sizeof *out);
     if ((model = fx_call_model(call, err)) == NULL)
@@ -103,23 +103,23 @@ openai_build_request(const struct fx_call *call, struct fx_http_req *out,
     if ((has_key = fx_key_usable(call->key, err)) < 0)
         return -1;
     if (azure && (p->base_url == NULL || *p->base_url == '\0')) {
-        *err = fx_strdup("Azure OpenAI (api_version set) needs base_url");
+        *err = fxu_strdup("Azure OpenAI (api_version set) needs base_url");
         return -1;
     }
 
     char *base = fx_base_url(p, OPENAI_BASE_URL);
-    fx_buf_init(&url);
-    fx_buf_puts(&url, base);
+    fxu_buf_init(&url);
+    fxu_buf_puts(&url, base);
     free(base);
     if (azure) {
-        fx_buf_puts(&url, "/openai/deployments/");
+        fxu_buf_puts(&url, "/openai/deployments/");
         fx_url_escape(&url, model);
-        fx_buf_puts(&url, "/chat/completions?api-version=");
+        fxu_buf_puts(&url, "/chat/completions?api-version=");
         fx_url_escape(&url, p->api_version);
     } else {
-        fx_buf_puts(&url, "/chat/completions");
+        fxu_buf_puts(&url, "/chat/completions");
     }
-    out->url = fx_buf_steal(&url);
+    out->url = fxu_buf_steal(&url);
     out->body = build_body(call, model);
 
     if (has_key && azure)
@@ -209,7 +209,7 @@ openai_parse_response(const char *body, size_t len, struct fx_response *out,
             {
                 const char *t = fx_json_str(part, "text");
                 if (t)
-                    fx_buf_puts(&out->text, t);
+                    fxu_buf_puts(&out->text, t);
             }
         } else if (!cJSON_IsNull(content) && content != NULL) {
             cJSON_Delete(root);
@@ -227,7 +227,7 @@ openai_parse_response(const char *body, size_t len, struct fx_response *out,
     }
 
     if (text)
-        fx_buf_puts(&out->text, text);
+        fxu_buf_puts(&out->text, text);
     if (finish == NULL)
         finish = fx_finish_normalise(fx_json_str(choice, "finish_reason"),
                                      finish_map);

@@ -34,19 +34,19 @@ vertex_build_request(const struct fx_call *call, struct fx_http_req *out,
     const struct fx_provider *p = call->prov;
     const char *model, *location;
     int has_key;
-    fx_buf url;
+    fxu_buf url;
 
     memset(out, 0, sizeof *out);
     if ((model = fx_call_model(call, err)) == NULL)
         return -1;
     if (p->project == NULL || *p->project == '\0') {
-        *err = fx_strdup("vertex provider needs project");
+        *err = fxu_strdup("vertex provider needs project");
         return -1;
     }
     location =
         (p->location && *p->location) ? p->location : VERTEX_DEFAULT_LOCATION;
     if (!location_ok(location)) {
-        *err = fx_strdup("vertex location must be a region name like "
+        *err = fxu_strdup("vertex location must be a region name like "
                          "us-central1");
         return -1;
     }
@@ -56,26 +56,26 @@ vertex_build_request(const struct fx_call *call, struct fx_http_req *out,
     if (body == NULL)
         return -1;
 
-    fx_buf_init(&url);
+    fxu_buf_init(&url);
     if (p->base_url && *p->base_url) {
         char *base = fx_base_url(p, NULL);
-        fx_buf_puts(&url, base);
+        fxu_buf_puts(&url, base);
         free(base);
     } else if (strcmp(location, "global") == 0) {
         /* The global endpoint has no region prefix. */
-        fx_buf_puts(&url, "https://aiplatform.googleapis.com");
+        fxu_buf_puts(&url, "https://aiplatform.googleapis.com");
     } else {
-        fx_buf_printf(&url, "https://%s-aiplatform.googleapis.com", location);
+        fxu_buf_printf(&url, "https://%s-aiplatform.googleapis.com", location);
     }
-    fx_buf_puts(&url, "/v1/projects/");
+    fxu_buf_puts(&url, "/v1/projects/");
     fx_url_escape(&url, p->project);
-    fx_buf_puts(&url, "/locations/");
+    fxu_buf_puts(&url, "/locations/");
     fx_url_escape(&url, location);
-    fx_buf_puts(&url, "/publishers/google/models/");
+    fxu_buf_puts(&url, "/publishers/google/models/");
     fx_url_escape(&url, model);
-    fx_buf_puts(&url, call->stream ? ":streamGenerateContent?alt=sse"
+    fxu_buf_puts(&url, call->stream ? ":streamGenerateContent?alt=sse"
                                    : ":generateContent");
-    out->url = fx_buf_steal(&url);
+    out->url = fxu_buf_steal(&url);
     out->body = body;
 
     if (has_key)

@@ -55,7 +55,7 @@ fx_response_set_finish(struct fx_response *r, const char *normalised)
     if (normalised == NULL || *normalised == '\0')
         return;
     free(r->finish_reason);
-    r->finish_reason = fx_strdup(normalised);
+    r->finish_reason = fxu_strdup(normalised);
 }
 
 void
@@ -66,7 +66,7 @@ fx_response_set_model(struct fx_response *r, const char *model)
     if (r->model && strcmp(r->model, model) == 0)
         return;
     free(r->model);
-    r->model = fx_strdup(model);
+    r->model = fxu_strdup(model);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -78,20 +78,20 @@ fx_base_url(const struct fx_provider *p, const char *def)
     size_t n = strlen(base);
     while (n > 0 && base[n - 1] == '/')
         n--;
-    return fx_strndup(base, n);
+    return fxu_strndup(base, n);
 }
 
 void
-fx_url_escape(fx_buf *b, const char *s)
+fx_url_escape(fxu_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            fx_buf_putc(b, (char)c);
+            fxu_buf_putc(b, (char)c);
         } else {
             char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-            fx_buf_append(b, esc, 3);
+            fxu_buf_append(b, esc, 3);
         }
     }
 }
@@ -103,9 +103,9 @@ fx_req_header(struct fx_http_req *r, const char *fmt, ...)
     va_list ap;
     while (r->headers && r->headers[n])
         n++;
-    r->headers = fx_xrealloc(r->headers, (n + 2) * sizeof *r->headers);
+    r->headers = fxu_xrealloc(r->headers, (n + 2) * sizeof *r->headers);
     va_start(ap, fmt);
-    r->headers[n] = fx_vasprintf(fmt, ap);
+    r->headers[n] = fxu_vasprintf(fmt, ap);
     va_end(ap);
     r->headers[n + 1] = NULL;
 }
@@ -117,7 +117,7 @@ fx_key_usable(const char *key, char **err)
         return 0;
     for (const unsigned char *c = (const unsigned char *)key; *c; c++)
         if (*c < 0x20 || *c == 0x7f) {
-            *err = fx_strdup("API key contains control characters");
+            *err = fxu_strdup("API key contains control characters");
             return -1;
         }
     return 1;
@@ -129,7 +129,7 @@ fx_json_finish(cJSON *root)
     char *s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (s == NULL)
-        abort(); /* out of memory, as fx_xmalloc */
+        abort(); /* out of memory, as fxu_xmalloc */
     return s;
 }
 
@@ -152,7 +152,7 @@ fx_call_model(const struct fx_call *call, char **err)
     if ((model == NULL || *model == '\0') && call->prov)
         model = call->prov->model;
     if (model == NULL || *model == '\0') {
-        *err = fx_strdup("no model configured");
+        *err = fxu_strdup("no model configured");
         return NULL;
     }
     return model;
@@ -166,30 +166,30 @@ fx_role_check(const char *role, char **err)
         return 0;
     char shown[40];
     fx_clean_message(shown, sizeof shown, role, 24);
-    *err = fx_asprintf("unknown message role '%s'", shown);
+    *err = fxu_asprintf("unknown message role '%s'", shown);
     return -1;
 }
 
 static void
-join_paragraph(fx_buf *b, const char *text)
+join_paragraph(fxu_buf *b, const char *text)
 {
     if (b->len > 0)
-        fx_buf_puts(b, "\n\n");
-    fx_buf_puts(b, text);
+        fxu_buf_puts(b, "\n\n");
+    fxu_buf_puts(b, text);
 }
 
 int
 fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
 {
-    fx_buf_init(&c->system);
+    fxu_buf_init(&c->system);
     c->turns = NULL;
     c->nturns = 0;
 
     if (call->params && call->params->system && *call->params->system)
-        fx_buf_puts(&c->system, call->params->system);
+        fxu_buf_puts(&c->system, call->params->system);
 
     /* One extra slot for the placeholder user turn. */
-    c->turns = fx_xcalloc(call->nmessages + 1, sizeof *c->turns);
+    c->turns = fxu_xcalloc(call->nmessages + 1, sizeof *c->turns);
     for (size_t i = 0; i < call->nmessages; i++) {
         const flexiai_message *m = &call->messages[i];
         const char *text = m->content ? m->content : "";
@@ -204,25 +204,25 @@ fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
         }
         int assistant = m->role && strcmp(m->role, "assistant") == 0;
         if (c->nturns > 0 && c->turns[c->nturns - 1].assistant == assistant) {
-            fx_buf_puts(&c->turns[c->nturns - 1].text, "\n\n");
-            fx_buf_puts(&c->turns[c->nturns - 1].text, text);
+            fxu_buf_puts(&c->turns[c->nturns - 1].text, "\n\n");
+            fxu_buf_puts(&c->turns[c->nturns - 1].text, text);
             continue;
         }
         struct fx_turn *t = &c->turns[c->nturns++];
         t->assistant = assistant;
-        fx_buf_init(&t->text);
-        fx_buf_puts(&t->text, text);
+        fxu_buf_init(&t->text);
+        fxu_buf_puts(&t->text, text);
     }
     if (c->nturns == 0) {
         fx_convo_free(c);
-        *err = fx_strdup("no user or assistant message to send");
+        *err = fxu_strdup("no user or assistant message to send");
         return -1;
     }
     if (c->turns[0].assistant) {
         memmove(&c->turns[1], &c->turns[0], c->nturns * sizeof *c->turns);
         c->turns[0].assistant = 0;
-        fx_buf_init(&c->turns[0].text);
-        fx_buf_puts(&c->turns[0].text, "...");
+        fxu_buf_init(&c->turns[0].text);
+        fxu_buf_puts(&c->turns[0].text, "...");
         c->nturns++;
     }
     return 0;
@@ -231,9 +231,9 @@ fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
 void
 fx_convo_free(struct fx_convo *c)
 {
-    fx_buf_free(&c->system);
+    fxu_buf_free(&c->system);
     for (size_t i = 0; i < c->nturns; i++)
-        fx_buf_free(&c->turns[i].text);
+        fxu_buf_free(&c->turns[i].text);
     free(c->turns);
     c->turns = NULL;
     c->nturns = 0;
@@ -308,9 +308,9 @@ looks_secret(const char *w, size_t n)
 void
 fx_clean_message(char *dst, size_t cap, const char *src, size_t max)
 {
-    fx_buf flat, out;
-    fx_buf_init(&flat);
-    fx_buf_init(&out);
+    fxu_buf flat, out;
+    fxu_buf_init(&flat);
+    fxu_buf_init(&out);
 
     if (cap == 0)
         return;
@@ -321,9 +321,9 @@ fx_clean_message(char *dst, size_t cap, const char *src, size_t max)
         unsigned char u = (unsigned char)*c;
         if (u < 0x20 || u == 0x7f || u == ' ') {
             if (flat.len > 0 && flat.data[flat.len - 1] != ' ')
-                fx_buf_putc(&flat, ' ');
+                fxu_buf_putc(&flat, ' ');
         } else {
-            fx_buf_putc(&flat, (char)u);
+            fxu_buf_putc(&flat, (char)u);
         }
     }
     while (flat.len > 0 && flat.data[flat.len - 1] == ' ')
@@ -334,14 +334,14 @@ fx_clean_message(char *dst, size_t cap, const char *src, size_t max)
         while (j < flat.len && is_word_byte((unsigned char)flat.data[j]))
             j++;
         if (j == i) {
-            fx_buf_putc(&out, flat.data[i]);
+            fxu_buf_putc(&out, flat.data[i]);
             i++;
             continue;
         }
         if (looks_secret(flat.data + i, j - i))
-            fx_buf_puts(&out, "[redacted]");
+            fxu_buf_puts(&out, "[redacted]");
         else
-            fx_buf_append(&out, flat.data + i, j - i);
+            fxu_buf_append(&out, flat.data + i, j - i);
         i = j;
     }
 
@@ -367,8 +367,8 @@ fx_clean_message(char *dst, size_t cap, const char *src, size_t max)
         n += 3;
     }
     dst[n] = '\0';
-    fx_buf_free(&flat);
-    fx_buf_free(&out);
+    fxu_buf_free(&flat);
+    fxu_buf_free(&out);
 }
 
 /* Provider error codes are identifiers; keep them so. */

@@ -21,9 +21,9 @@
 void
 fx_sse_init(struct fx_sse *p)
 {
-    fx_buf_init(&p->line);
-    fx_buf_init(&p->data);
-    fx_buf_init(&p->event);
+    fxu_buf_init(&p->line);
+    fxu_buf_init(&p->data);
+    fxu_buf_init(&p->event);
     p->has_data = 0;
     p->last_was_cr = 0;
     p->stopped = 0;
@@ -32,9 +32,9 @@ fx_sse_init(struct fx_sse *p)
 void
 fx_sse_free(struct fx_sse *p)
 {
-    fx_buf_free(&p->line);
-    fx_buf_free(&p->data);
-    fx_buf_free(&p->event);
+    fxu_buf_free(&p->line);
+    fxu_buf_free(&p->data);
+    fxu_buf_free(&p->event);
     p->has_data = 0;
     p->last_was_cr = 0;
     p->stopped = 0;
@@ -50,8 +50,8 @@ dispatch(struct fx_sse *p, fx_sse_fn fn, void *ud)
         rc = fn(ud, event, data, p->data.len);
     }
     /* Per the spec the type is reset even when nothing was dispatched. */
-    fx_buf_reset(&p->data);
-    fx_buf_reset(&p->event);
+    fxu_buf_reset(&p->data);
+    fxu_buf_reset(&p->event);
     p->has_data = 0;
     return rc;
 }
@@ -80,12 +80,12 @@ process_line(struct fx_sse *p, const char *s, size_t n, fx_sse_fn fn, void *ud)
 
     if (namelen == 4 && memcmp(s, "data", 4) == 0) {
         if (p->has_data)
-            fx_buf_putc(&p->data, '\n');
-        fx_buf_append(&p->data, value, vlen);
+            fxu_buf_putc(&p->data, '\n');
+        fxu_buf_append(&p->data, value, vlen);
         p->has_data = 1;
     } else if (namelen == 5 && memcmp(s, "event", 5) == 0) {
-        fx_buf_reset(&p->event);
-        fx_buf_append(&p->event, value, vlen);
+        fxu_buf_reset(&p->event);
+        fxu_buf_append(&p->event, value, vlen);
     }
     /* id, retry and unknown fields are ignored */
     return 0;
@@ -130,13 +130,13 @@ fx_sse_feed(struct fx_sse *p, const char *buf, size_t n, fx_sse_fn fn, void *ud)
         int rc;
 
         if (eol == n) {
-            fx_buf_append(&p->line, buf + i, n - i);
+            fxu_buf_append(&p->line, buf + i, n - i);
             break;
         }
         if (p->line.len > 0) {
-            fx_buf_append(&p->line, buf + i, eol - i);
+            fxu_buf_append(&p->line, buf + i, eol - i);
             rc = process_line(p, p->line.data, p->line.len, fn, ud);
-            fx_buf_reset(&p->line);
+            fxu_buf_reset(&p->line);
         } else {
             rc = process_line(p, buf + i, eol - i, fn, ud);
         }

@@ -51,7 +51,7 @@ valid_name(const char *name)
 static int
 make_dirs(const char *path)
 {
-    char *p = fx_strdup(path);
+    char *p = fxu_strdup(path);
     int rc = 0;
 
     for (char *s = p + 1; rc == 0; s++) {
@@ -89,8 +89,8 @@ read_file(const char *path, char **out, size_t *outlen)
     if (fd < 0)
         return -1;
 
-    fx_buf b;
-    fx_buf_init(&b);
+    fxu_buf b;
+    fxu_buf_init(&b);
     char chunk[4096];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -98,18 +98,18 @@ read_file(const char *path, char **out, size_t *outlen)
             continue;
         if (n < 0 || b.len + (size_t)n > MAX_DOC_SIZE) {
             int saved = n < 0 ? errno : EFBIG;
-            fx_buf_free(&b);
+            fxu_buf_free(&b);
             close(fd);
             errno = saved;
             return -1;
         }
         if (n == 0)
             break;
-        fx_buf_append(&b, chunk, (size_t)n);
+        fxu_buf_append(&b, chunk, (size_t)n);
     }
     close(fd);
     *outlen = b.len;
-    *out = fx_buf_steal(&b);
+    *out = fxu_buf_steal(&b);
     return 0;
 }
 
@@ -229,11 +229,11 @@ file_open(struct fx_store **out, const struct fx_settings *s, char **err)
     *out = NULL;
     if (s == NULL || s->sync.state_dir == NULL || !*s->sync.state_dir) {
         if (err)
-            *err = fx_strdup("no state directory for breaker state");
+            *err = fxu_strdup("no state directory for breaker state");
         return -1;
     }
-    struct fx_store *st = fx_xcalloc(1, sizeof(*st));
-    st->dir = fx_asprintf("%s/breakers", s->sync.state_dir);
+    struct fx_store *st = fxu_xcalloc(1, sizeof(*st));
+    st->dir = fxu_asprintf("%s/breakers", s->sync.state_dir);
     /* best effort; update retries and reports a real problem */
     (void)make_dirs(st->dir);
     *out = st;
@@ -264,7 +264,7 @@ file_load(struct fx_store *st, const char *const *providers, size_t n,
             fx_bdoc_init(&docs[i]);
             is_bad = 1;
         } else {
-            char *path = fx_asprintf("%s/%s.json", st->dir, providers[i]);
+            char *path = fxu_asprintf("%s/%s.json", st->dir, providers[i]);
             int status = read_doc(path, &docs[i]);
             is_bad = status == DOC_MALFORMED || status == DOC_UNREADABLE;
             free(path);
@@ -280,8 +280,8 @@ static int
 update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
            struct fx_bdoc *doc, int *event, int *admit, char **err)
 {
-    char *path = fx_asprintf("%s/%s.json", st->dir, provider);
-    char *lockpath = fx_asprintf("%s/%s.lock", st->dir, provider);
+    char *path = fxu_asprintf("%s/%s.json", st->dir, provider);
+    char *lockpath = fxu_asprintf("%s/%s.lock", st->dir, provider);
     int fd = open_locked(st, lockpath);
     int lock_errno = errno;
     int changed = 0, rc = 0;
@@ -295,15 +295,15 @@ update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
 
     if (fd < 0) {
         if (err)
-            *err = fx_asprintf("cannot write breaker state %s: %s", path,
+            *err = fxu_asprintf("cannot write breaker state %s: %s", path,
                                strerror(lock_errno));
         rc = -1;
     } else if (changed) {
         char *text = fx_bdoc_to_json(doc);
-        char *tmp = fx_asprintf("%s.tmp.%ld", path, (long)getpid());
+        char *tmp = fxu_asprintf("%s.tmp.%ld", path, (long)getpid());
         if (replace_file(tmp, path, text) < 0) {
             if (err)
-                *err = fx_asprintf("cannot write breaker state %s: %s", path,
+                *err = fxu_asprintf("cannot write breaker state %s: %s", path,
                                    strerror(errno));
             rc = -1;
         }
@@ -338,7 +338,7 @@ file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
         fx_bdoc_init(&doc);
         ev = fx_breaker_apply(&doc, op, &adm, &changed);
         if (err)
-            *err = fx_asprintf("invalid provider name for breaker state: "
+            *err = fxu_asprintf("invalid provider name for breaker state: "
                                "'%s'",
                                provider ? provider : "");
         rc = -1;

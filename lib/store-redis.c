@@ -501,7 +501,7 @@ set_err(char **err, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     free(*err);
-    *err = fx_vasprintf(fmt, ap);
+    *err = fxu_vasprintf(fmt, ap);
     va_end(ap);
 }
 
@@ -515,7 +515,7 @@ log_warn(flexiai_log_fn log, void *ud, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = fx_vasprintf(fmt, ap);
+    char *msg = fxu_vasprintf(fmt, ap);
     va_end(ap);
     log(ud, FLEXIAI_LOG_WARN, msg);
     free(msg);
@@ -532,12 +532,12 @@ static char *
 server_name(const struct fx_sync *s)
 {
     if (s->redis_unix && *s->redis_unix)
-        return fx_asprintf("redis unix:%s", s->redis_unix);
+        return fxu_asprintf("redis unix:%s", s->redis_unix);
     const char *host = or_default(s->redis_host, DEFAULT_HOST);
     long port = s->redis_port > 0 ? s->redis_port : DEFAULT_PORT;
     if (strchr(host, ':'))
-        return fx_asprintf("redis [%s]:%ld", host, port);
-    return fx_asprintf("redis %s:%ld", host, port);
+        return fxu_asprintf("redis [%s]:%ld", host, port);
+    return fxu_asprintf("redis %s:%ld", host, port);
 }
 
 static struct timeval
@@ -727,11 +727,11 @@ redis_open(struct fx_store **out, const struct fx_settings *s, char **err)
         return -1;
     }
     const struct fx_sync *sync = &s->sync;
-    struct fx_store *st = fx_xcalloc(1, sizeof(*st));
+    struct fx_store *st = fxu_xcalloc(1, sizeof(*st));
     st->where = server_name(sync);
-    st->key_prefix = fx_strdup(or_default(sync->key_prefix, DEFAULT_PREFIX));
-    st->channel = fx_strdup(or_default(sync->channel, DEFAULT_CHANNEL));
-    st->worker = fx_strdup(or_default(sync->worker_id, ""));
+    st->key_prefix = fxu_strdup(or_default(sync->key_prefix, DEFAULT_PREFIX));
+    st->channel = fxu_strdup(or_default(sync->channel, DEFAULT_CHANNEL));
+    st->worker = fxu_strdup(or_default(sync->worker_id, ""));
     st->state_ttl = sync->state_ttl;
     st->publish_outcomes = sync->publish_outcomes != 0;
     sha1_hex(update_script, sizeof(update_script) - 1, st->sha);
@@ -761,7 +761,7 @@ redis_close(struct fx_store *st)
 static char *
 state_key(const struct fx_store *st, const char *provider)
 {
-    return fx_asprintf("%s:state:%s", st->key_prefix, provider);
+    return fxu_asprintf("%s:state:%s", st->key_prefix, provider);
 }
 
 /* Fail fast once the connection is gone. */
@@ -842,9 +842,9 @@ redis_load(struct fx_store *st, const char *const *providers, size_t n,
     if (check_usable(st, err) < 0)
         return -1;
 
-    const char **argv = fx_xcalloc(n + 1, sizeof(*argv));
-    char **keys = fx_xcalloc(n, sizeof(*keys));
-    redisReply **replies = fx_xcalloc(n + 1, sizeof(*replies));
+    const char **argv = fxu_xcalloc(n + 1, sizeof(*argv));
+    char **keys = fxu_xcalloc(n, sizeof(*keys));
+    redisReply **replies = fxu_xcalloc(n + 1, sizeof(*replies));
     argv[0] = "MGET";
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = keys[i] = state_key(st, providers[i]);
@@ -918,10 +918,10 @@ event_pieces(const char *provider, const char *worker, double now, char **head,
         free(json);
         return -1;
     }
-    *head = fx_strndup(json, (size_t)(b - json));
+    *head = fxu_strndup(json, (size_t)(b - json));
     b += strlen(name);
     c += strlen(count_key);
-    *mid = fx_strndup(b, (size_t)(c - b));
+    *mid = fxu_strndup(b, (size_t)(c - b));
     free(json);
     return 0;
 }
@@ -1069,7 +1069,7 @@ redis_publish(struct fx_store *st, const char *provider, int event,
     if (check_usable(st, err) < 0)
         return -1;
     char *json =
-        fx_event_json(provider, event, st->worker, fx_wallclock(),
+        fx_event_json(provider, event, st->worker, fxu_wallclock(),
                       d ? d->failure_count : 0, d ? d->success_count : 0);
     const char *argv[] = {"PUBLISH", st->channel, json};
     redisReply *r = command_argv(st, 3, argv, NULL, err);
@@ -1132,7 +1132,7 @@ static char *
 log_excerpt(const char *s, size_t len)
 {
     size_t max = 80, n = len < max ? len : max;
-    char *out = fx_xmalloc(n + 4);
+    char *out = fxu_xmalloc(n + 4);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
@@ -1199,7 +1199,7 @@ send_ping(redisContext *c)
 static int
 watch_read(struct watch *w, redisContext *c, const char *where, char **err)
 {
-    double last_rx = fx_monotonic(), ping_at = 0;
+    double last_rx = fxu_monotonic(), ping_at = 0;
 
     for (;;) {
         redisReply *r = NULL;
@@ -1223,7 +1223,7 @@ watch_read(struct watch *w, redisContext *c, const char *where, char **err)
             set_err(err, "%s: %s", where, strerror(errno));
             return -1;
         }
-        double now = fx_monotonic();
+        double now = fxu_monotonic();
         if (n > 0) {
             if (redisBufferRead(c) != REDIS_OK) {
                 set_err(err, "%s: %s", where, io_error(c));
@@ -1276,7 +1276,7 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
                 trouble = NEVER_CONNECTED;
             }
             free(err);
-            fx_sleep(delay, stop);
+            fxu_sleep(delay, stop);
             delay =
                 delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
             continue;
@@ -1297,7 +1297,7 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
         log_warn(log, log_ud, "redis connection lost (%s); reconnecting", err);
         free(err);
         trouble = LOST;
-        fx_sleep(delay, stop);
+        fxu_sleep(delay, stop);
         delay = delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
     }
     free(where);

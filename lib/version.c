@@ -46,7 +46,7 @@ flexiai_errclass_from_name(const char *name)
     if (name == NULL)
         return -1;
     for (int i = 0; i < FLEXIAI_E__COUNT; i++)
-        if (fx_streq_nocase(name, class_names[i]))
+        if (fxu_streq_nocase(name, class_names[i]))
             return i;
     return -1;
 }

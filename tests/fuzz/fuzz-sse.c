@@ -20,22 +20,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int
 record(void *ud, const char *event, const char *data, size_t len)
 {
-    fx_buf *out = ud;
+    fxu_buf *out = ud;
     if (data[len] != '\0')
         abort();
-    fx_buf_printf(out, "%zu:%s;%zu:", strlen(event), event, len);
-    fx_buf_append(out, data, len);
+    fxu_buf_printf(out, "%zu:%s;%zu:", strlen(event), event, len);
+    fxu_buf_append(out, data, len);
     return 0;
 }
 
-static fx_buf
+static fxu_buf
 run(const uint8_t *data, size_t size, int split, int *pending)
 {
     struct fx_sse p;
-    fx_buf out;
+    fxu_buf out;
     size_t at = 0, piece = 3;
     fx_sse_init(&p);
-    fx_buf_init(&out);
+    fxu_buf_init(&out);
     while (at < size) {
         piece = split ? 1 + (data[at] * 31u + piece) % (split * 8u) : size;
         if (piece > size - at)
@@ -52,14 +52,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int pending_whole, pending_split;
-    fx_buf whole = run(data, size, 0, &pending_whole);
+    fxu_buf whole = run(data, size, 0, &pending_whole);
     for (int split = 1; split <= 3; split++) {
-        fx_buf pieces = run(data, size, split, &pending_split);
+        fxu_buf pieces = run(data, size, split, &pending_split);
         if (pieces.len != whole.len || pending_whole != pending_split ||
             (whole.len && memcmp(whole.data, pieces.data, whole.len) != 0))
             abort();
-        fx_buf_free(&pieces);
+        fxu_buf_free(&pieces);
     }
-    fx_buf_free(&whole);
+    fxu_buf_free(&whole);
     return 0;
 }

@@ -533,16 +533,16 @@ test_json_lenient(void)
        "probe read");
 
     /* more leases than we hold: keep what fits */
-    fx_buf b;
-    fx_buf_init(&b);
-    fx_buf_puts(&b, "{\"state\":\"half_open\",\"probes\":[");
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_puts(&b, "{\"state\":\"half_open\",\"probes\":[");
     for (int i = 0; i < 40; i++)
-        fx_buf_printf(&b, "%s{\"worker\":\"w%d\",\"expires\":%d}", i ? "," : "",
+        fxu_buf_printf(&b, "%s{\"worker\":\"w%d\",\"expires\":%d}", i ? "," : "",
                       i, 1795000100 + i);
-    fx_buf_puts(&b, "]}");
+    fxu_buf_puts(&b, "]}");
     is_int(fx_bdoc_from_json(b.data, b.len, &d), 0, "40 leases parse");
     is_int(d.nprobes, FX_MAX_PROBES, "capped at FX_MAX_PROBES");
-    fx_buf_free(&b);
+    fxu_buf_free(&b);
 
     /* a long changed_by is truncated, not rejected */
     char big[400];

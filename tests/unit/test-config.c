@@ -15,7 +15,7 @@ static char dir[] = "/tmp/fx-config-test.XXXXXX";
 static char *
 write_file(const char *name, const char *text, int mode)
 {
-    char *path = fx_asprintf("%s/%s", dir, name);
+    char *path = fxu_asprintf("%s/%s", dir, name);
     FILE *fp = fopen(path, "w");
     fputs(text, fp);
     fclose(fp);
@@ -80,10 +80,10 @@ test_precedence(void)
     is_int(s->half_open_max_calls, 4, "flag beats the user file");
     is_str(entry(cfg, "breaker", "failure_threshold")->origin,
            "env FLEXIAI_BREAKER_FAILURE_THRESHOLD", "origin of env value");
-    char *where = fx_asprintf("%s:3", user);
+    char *where = fxu_asprintf("%s:3", user);
     is_str(entry(cfg, "breaker", "half_open_max_calls")->origin, "flag",
            "origin of flag value");
-    char *line2 = fx_asprintf("%s:2", user);
+    char *line2 = fxu_asprintf("%s:2", user);
     is_str(entry(cfg, "breaker", "recovery_timeout")->origin, line2,
            "origin of file value is FILE:LINE");
     free(line2);
@@ -315,7 +315,7 @@ main(void)
     test_diagnostics();
     test_secrets();
     test_order();
-    char *cmd = fx_asprintf("rm -rf '%s'", dir);
+    char *cmd = fxu_asprintf("rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cleanup failed\n");
     free(cmd);

@@ -134,9 +134,9 @@ headers(const char *first, ...)
     va_start(ap, first);
     while (name) {
         const char *value = va_arg(ap, const char *);
-        h.items = fx_xrealloc(h.items, (h.n + 1) * sizeof *h.items);
-        h.items[h.n].name = fx_strdup(name);
-        h.items[h.n].value = fx_strdup(value);
+        h.items = fxu_xrealloc(h.items, (h.n + 1) * sizeof *h.items);
+        h.items[h.n].name = fxu_strdup(name);
+        h.items[h.n].value = fxu_strdup(value);
         h.n++;
         name = va_arg(ap, const char *);
     }
@@ -171,7 +171,7 @@ struct feed {
     const struct fx_provider_ops *ops;
     struct fx_stream st;
     int last_rc;
-    fx_buf seen; /* what on_text got */
+    fxu_buf seen; /* what on_text got */
     int stop_at; /* on_text returns 1 at this call (0: never) */
     int calls;
 };
@@ -180,7 +180,7 @@ static int
 on_text(void *ud, const char *text, size_t len)
 {
     struct feed *f = ud;
-    fx_buf_append(&f->seen, text, len);
+    fxu_buf_append(&f->seen, text, len);
     f->calls++;
     return f->stop_at && f->calls >= f->stop_at;
 }
@@ -217,7 +217,7 @@ run_stream(const char *type, const char *stream, uint32_t seed,
     f->st.resp = resp;
     f->st.on_text = on_text;
     f->st.ud = f;
-    fx_buf_init(&f->seen);
+    fxu_buf_init(&f->seen);
     fx_sse_init(&p);
     while (at < n && rc == 0) {
         size_t piece = seed ? 1 + xorshift(&seed) % 40 : n;
@@ -233,7 +233,7 @@ run_stream(const char *type, const char *stream, uint32_t seed,
 static void
 feed_free(struct feed *f, struct fx_response *r)
 {
-    fx_buf_free(&f->seen);
+    fxu_buf_free(&f->seen);
     fx_response_free(r);
 }
 
@@ -357,7 +357,7 @@ test_errclass(void)
     struct feed f;
     fx_response_init(&r);
     memset(&f, 0, sizeof f);
-    fx_buf_init(&f.seen);
+    fxu_buf_init(&f.seen);
     f.st.resp = &r;
     f.st.on_text = on_text;
     f.st.ud = &f;
@@ -775,7 +775,7 @@ test_parse_openai(void)
         {"something_new", "stop"},
     };
     for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
-        char *b = fx_asprintf("{\"choices\":[{\"message\":{\"content\":\"x\"},"
+        char *b = fxu_asprintf("{\"choices\":[{\"message\":{\"content\":\"x\"},"
                               "\"finish_reason\":\"%s\"}]}",
                               fin[i][0]);
         parse("openai", b, &r, &e);
@@ -879,7 +879,7 @@ test_parse_anthropic(void)
         {"refusal", "content_filter"}, {"pause_turn", "stop"},
     };
     for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
-        char *b = fx_asprintf("{\"content\":[{\"type\":\"text\",\"text\":"
+        char *b = fxu_asprintf("{\"content\":[{\"type\":\"text\",\"text\":"
                               "\"x\"}],\"stop_reason\":\"%s\"}",
                               fin[i][0]);
         parse("anthropic", b, &r, &e);
@@ -945,7 +945,7 @@ test_parse_gemini(void)
         {"OTHER", "stop"},
     };
     for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
-        char *b = fx_asprintf("{\"candidates\":[{\"content\":{\"parts\":[{"
+        char *b = fxu_asprintf("{\"candidates\":[{\"content\":{\"parts\":[{"
                               "\"text\":\"x\"}]},\"finishReason\":\"%s\"}]}",
                               fin[i][0]);
         parse("gemini", b, &r, &e);
@@ -1297,14 +1297,14 @@ test_classify_openai(void)
     is_int(e.cls, FLEXIAI_E_CONTENT_FILTER, "azure content_filter 400");
 
     /* A long, multi-line message becomes one short line. */
-    fx_buf long_msg;
-    fx_buf_init(&long_msg);
-    fx_buf_puts(&long_msg, "{\"error\":{\"code\":\"x\",\"message\":\"line\\n");
+    fxu_buf long_msg;
+    fxu_buf_init(&long_msg);
+    fxu_buf_puts(&long_msg, "{\"error\":{\"code\":\"x\",\"message\":\"line\\n");
     for (int i = 0; i < 60; i++)
-        fx_buf_puts(&long_msg, "word \\u00e9 ");
-    fx_buf_puts(&long_msg, "\"}}");
+        fxu_buf_puts(&long_msg, "word \\u00e9 ");
+    fxu_buf_puts(&long_msg, "\"}}");
     e = classify("openai", 400, long_msg.data, NULL, now);
-    fx_buf_free(&long_msg);
+    fxu_buf_free(&long_msg);
     ok(strchr(e.msg, '\n') == NULL, "long message flattened");
     ok(strlen(e.msg) <= 20 + 150 + 3, "long message truncated (%zu)",
        strlen(e.msg));

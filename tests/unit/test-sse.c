@@ -11,7 +11,7 @@
 
 /* Events are recorded as "[type]data" followed by '|'. */
 struct rec {
-    fx_buf out;
+    fxu_buf out;
     int events;
     int stop_after; /* return 7 after this many events (0: never) */
 };
@@ -20,14 +20,14 @@ static int
 record(void *ud, const char *event, const char *data, size_t len)
 {
     struct rec *r = ud;
-    fx_buf_putc(&r->out, '[');
-    fx_buf_puts(&r->out, event);
-    fx_buf_putc(&r->out, ']');
-    fx_buf_append(&r->out, data, len);
-    fx_buf_putc(&r->out, '|');
+    fxu_buf_putc(&r->out, '[');
+    fxu_buf_puts(&r->out, event);
+    fxu_buf_putc(&r->out, ']');
+    fxu_buf_append(&r->out, data, len);
+    fxu_buf_putc(&r->out, '|');
     r->events++;
     if (data[len] != '\0') /* data must be NUL-terminated as well */
-        fx_buf_puts(&r->out, "<not terminated>");
+        fxu_buf_puts(&r->out, "<not terminated>");
     return r->stop_after && r->events >= r->stop_after ? 7 : 0;
 }
 
@@ -40,7 +40,7 @@ parse_cuts(const char *s, size_t n, const size_t *cuts, size_t ncuts,
     struct rec r = {{0}, 0, 0};
     size_t at = 0;
     fx_sse_init(&p);
-    fx_buf_init(&r.out);
+    fxu_buf_init(&r.out);
     for (size_t i = 0; i <= ncuts; i++) {
         size_t end = i < ncuts ? cuts[i] : n;
         fx_sse_feed(&p, s + at, end - at, record, &r);
@@ -49,7 +49,7 @@ parse_cuts(const char *s, size_t n, const size_t *cuts, size_t ncuts,
     if (pending)
         *pending = fx_sse_pending(&p);
     fx_sse_free(&p);
-    return fx_buf_steal(&r.out);
+    return fxu_buf_steal(&r.out);
 }
 
 static char *
@@ -64,11 +64,11 @@ parse_bytewise(const char *s)
     struct fx_sse p;
     struct rec r = {{0}, 0, 0};
     fx_sse_init(&p);
-    fx_buf_init(&r.out);
+    fxu_buf_init(&r.out);
     for (size_t i = 0; s[i]; i++)
         fx_sse_feed(&p, s + i, 1, record, &r);
     fx_sse_free(&p);
-    return fx_buf_steal(&r.out);
+    return fxu_buf_steal(&r.out);
 }
 
 static void
@@ -140,17 +140,17 @@ test_cr_across_chunks(void)
     fx_sse_feed(&p, "\r\n", 2, record, &r);
     is_str(r.out.data, "[]a|", "CR, empty feed, LF, CRLF");
     fx_sse_free(&p);
-    fx_buf_free(&r.out);
+    fxu_buf_free(&r.out);
 
     /* Only the LF immediately after is swallowed. */
     fx_sse_init(&p);
-    fx_buf_init(&r.out);
+    fxu_buf_init(&r.out);
     r.events = 0;
     fx_sse_feed(&p, "data: a\r", 8, record, &r);
     fx_sse_feed(&p, "\n\n", 2, record, &r);
     is_str(r.out.data, "[]a|", "CR | LF LF dispatches once");
     fx_sse_free(&p);
-    fx_buf_free(&r.out);
+    fxu_buf_free(&r.out);
 }
 
 static void
@@ -188,7 +188,7 @@ test_stop(void)
     struct rec r = {{0}, 0, 2};
     const char *s = "data: 1\n\ndata: 2\n\ndata: 3\n\n";
     fx_sse_init(&p);
-    fx_buf_init(&r.out);
+    fxu_buf_init(&r.out);
     int rc = fx_sse_feed(&p, s, strlen(s), record, &r);
     is_int(rc, 7, "callback's value returned");
     is_str(r.out.data, "[]1|[]2|", "parsing stopped after the second event");
@@ -196,7 +196,7 @@ test_stop(void)
     is_int(rc, 7, "later feeds keep returning it");
     is_int(r.events, 2, "and dispatch nothing");
     fx_sse_free(&p);
-    fx_buf_free(&r.out);
+    fxu_buf_free(&r.out);
 }
 
 /* A stream using every feature, with its expected record. */
@@ -331,26 +331,26 @@ static void
 test_long_lines(void)
 {
     /* A 100 kB data line arriving in 7-byte pieces. */
-    fx_buf s, want;
-    fx_buf_init(&s);
-    fx_buf_init(&want);
-    fx_buf_puts(&s, "data: ");
-    fx_buf_puts(&want, "[]");
+    fxu_buf s, want;
+    fxu_buf_init(&s);
+    fxu_buf_init(&want);
+    fxu_buf_puts(&s, "data: ");
+    fxu_buf_puts(&want, "[]");
     for (int i = 0; i < 100000; i++) {
         char c = (char)('a' + i % 26);
-        fx_buf_putc(&s, c);
-        fx_buf_putc(&want, c);
+        fxu_buf_putc(&s, c);
+        fxu_buf_putc(&want, c);
     }
-    fx_buf_puts(&s, "\r\n\r\n");
-    fx_buf_putc(&want, '|');
+    fxu_buf_puts(&s, "\r\n\r\n");
+    fxu_buf_putc(&want, '|');
     size_t cuts[20000], ncuts = 0;
     for (size_t at = 7; at < s.len && ncuts < 20000; at += 7)
         cuts[ncuts++] = at;
     char *got = parse_cuts(s.data, s.len, cuts, ncuts, NULL);
     ok(strcmp(got, want.data) == 0, "100 kB line in 7-byte pieces");
     free(got);
-    fx_buf_free(&s);
-    fx_buf_free(&want);
+    fxu_buf_free(&s);
+    fxu_buf_free(&want);
 }
 
 static int
@@ -365,10 +365,10 @@ static void
 measure(void)
 {
     const long chunks = 20000;
-    fx_buf s;
-    fx_buf_init(&s);
+    fxu_buf s;
+    fxu_buf_init(&s);
     for (long i = 0; i < chunks; i++)
-        fx_buf_printf(
+        fxu_buf_printf(
             &s,
             "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion."
             "chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":"
@@ -387,7 +387,7 @@ measure(void)
     }
     double us = (double)(clock() - t0) / CLOCKS_PER_SEC * 1e6 / chunks;
     fx_sse_free(&p);
-    fx_buf_free(&s);
+    fxu_buf_free(&s);
     is_int(events, chunks, "all events of the timing run dispatched");
     printf("# sse parse: %.3f us CPU per chunk\n", us);
 }

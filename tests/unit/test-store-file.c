@@ -91,7 +91,7 @@ remove_tree(const char *path)
         while (d && (de = readdir(d)) != NULL) {
             if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                 continue;
-            char *sub = fx_asprintf("%s/%s", path, de->d_name);
+            char *sub = fxu_asprintf("%s/%s", path, de->d_name);
             remove_tree(sub);
             free(sub);
         }
@@ -115,10 +115,10 @@ test_open_names(void)
     free(err);
     is_str(fx_store_file.name, "file", "store name");
 
-    char *dir = fx_asprintf("%s/names", root);
+    char *dir = fxu_asprintf("%s/names", root);
     st = open_store(dir);
     ok(st != NULL, "open");
-    char *bdir = fx_asprintf("%s/breakers", dir);
+    char *bdir = fxu_asprintf("%s/breakers", dir);
     struct stat sb;
     ok(stat(bdir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
            (sb.st_mode & 0777) == 0700,
@@ -156,7 +156,7 @@ test_open_names(void)
 static void
 test_update_load(void)
 {
-    char *dir = fx_asprintf("%s/basic", root);
+    char *dir = fxu_asprintf("%s/basic", root);
     struct fx_store *st = open_store(dir);
     char *err = NULL;
     struct fx_bdoc res;
@@ -194,8 +194,8 @@ test_update_load(void)
        "lease stored in the document");
 
     /* a no-op is not written: the file stays the same inode */
-    char *bdir = fx_asprintf("%s/breakers", dir);
-    char *path = fx_asprintf("%s/openai.json", bdir);
+    char *bdir = fxu_asprintf("%s/breakers", dir);
+    char *path = fxu_asprintf("%s/openai.json", bdir);
     struct stat before, after;
     stat(path, &before);
     op = mkop(FX_BOP_SUCCESS, T0 + 62, "late", 2); /* not the probe */
@@ -222,9 +222,9 @@ test_update_load(void)
 static void
 test_malformed(void)
 {
-    char *dir = fx_asprintf("%s/malformed", root);
+    char *dir = fxu_asprintf("%s/malformed", root);
     struct fx_store *st = open_store(dir);
-    char *path = fx_asprintf("%s/breakers/openai.json", dir);
+    char *path = fxu_asprintf("%s/breakers/openai.json", dir);
     char *err = NULL;
     write_text(path, "{\"state\":\"open\",\"failure_count\":");
 
@@ -264,7 +264,7 @@ test_malformed(void)
     /* a document that is a directory: unreadable, and the rename fails */
     unlink(path);
     mkdir(path, 0700);
-    char *inner = fx_asprintf("%s/keep", path);
+    char *inner = fxu_asprintf("%s/keep", path);
     write_text(inner, "x");
     fx_store_file.load(st, names, 1, docs, bad, &err);
     ok(bad[0] == 1 && docs[0].state == FX_CLOSED,
@@ -276,7 +276,7 @@ test_malformed(void)
            strstr(err, "openai.json"),
        "rename failure reported: %s", err ? err : "(none)");
     is_int(res.failure_count, 1, "result filled from the closed default");
-    char *bdir = fx_asprintf("%s/breakers", dir);
+    char *bdir = fxu_asprintf("%s/breakers", dir);
     is_int(count_tmp(bdir), 0, "temporary file removed after the failure");
     free(err);
     free(bdir);
@@ -302,7 +302,7 @@ static void
 test_concurrent_failures(void)
 {
     enum { N = 50 };
-    char *dir = fx_asprintf("%s/concurrent", root);
+    char *dir = fxu_asprintf("%s/concurrent", root);
     pid_t pids[N];
     int codes[N];
 
@@ -341,7 +341,7 @@ test_concurrent_failures(void)
            N);
     is_int(docs[0].state, FX_CLOSED, "threshold 1000: still closed");
     fx_store_file.close(st);
-    char *bdir = fx_asprintf("%s/breakers", dir);
+    char *bdir = fxu_asprintf("%s/breakers", dir);
     is_int(count_tmp(bdir), 0, "no temporary files after the run");
     free(bdir);
     free(dir);
@@ -351,7 +351,7 @@ static void
 test_concurrent_probe(void)
 {
     enum { N = 30 };
-    char *dir = fx_asprintf("%s/probe", root);
+    char *dir = fxu_asprintf("%s/probe", root);
     struct fx_store *st = open_store(dir);
     struct fx_bdoc res;
     int ev, admit;
@@ -449,7 +449,7 @@ readonly_child(void)
 
     if (mkdtemp(tmpl) == NULL)
         return 77;
-    char *bdir = fx_asprintf("%s/breakers", tmpl);
+    char *bdir = fxu_asprintf("%s/breakers", tmpl);
     struct fx_store *st = open_store(tmpl);
     struct fx_bop op = mkop(FX_BOP_FAILURE, T0, "w", 1);
     struct fx_bdoc res;
@@ -458,7 +458,7 @@ readonly_child(void)
     /* openai has its lock file and document already, claude has none */
     fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     chmod(bdir, 0500);
-    char *probe = fx_asprintf("%s/probe", bdir);
+    char *probe = fxu_asprintf("%s/probe", bdir);
     int fd = open(probe, O_WRONLY | O_CREAT, 0600);
     if (fd >= 0) { /* still writable: privileged after all */
         close(fd);
@@ -523,11 +523,11 @@ static void
 test_unwritable(void)
 {
     /* a state dir below a regular file: ENOTDIR, even for root */
-    char *x = fx_asprintf("%s/x", root);
+    char *x = fxu_asprintf("%s/x", root);
     mkdir(x, 0700);
-    char *file = fx_asprintf("%s/file", x);
+    char *file = fxu_asprintf("%s/file", x);
     write_text(file, "not a directory");
-    char *sub = fx_asprintf("%s/sub", file);
+    char *sub = fxu_asprintf("%s/sub", file);
     check_unwritable(sub, "state dir below a file");
     free(sub);
     free(file);
@@ -535,11 +535,11 @@ test_unwritable(void)
 
     test_readonly();
 
-    char *dir = fx_asprintf("%s/full", root);
-    char *bdir = fx_asprintf("%s/breakers", dir);
+    char *dir = fxu_asprintf("%s/full", root);
+    char *bdir = fxu_asprintf("%s/breakers", dir);
     /* a full disk, played by RLIMIT_FSIZE: the write fails after the
      * temporary file was created, and it must be removed */
-    char *path = fx_asprintf("%s/openai.json", bdir);
+    char *path = fxu_asprintf("%s/openai.json", bdir);
     unlink(path);
     fflush(stdout);
     pid_t pid = fork();
@@ -578,18 +578,18 @@ test_unwritable(void)
 static void
 test_speed(void)
 {
-    char *dir = fx_asprintf("%s/speed", root);
+    char *dir = fxu_asprintf("%s/speed", root);
     struct fx_store *st = open_store(dir);
     struct fx_bdoc res;
     int ev, admit;
     char *err = NULL;
     enum { N = 500 };
-    double start = fx_monotonic();
+    double start = fxu_monotonic();
     for (int i = 0; i < N; i++) {
         struct fx_bop op = mkop(FX_BOP_FAILURE, T0 + i, "w", 1000000);
         fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     }
-    double per = (fx_monotonic() - start) / N;
+    double per = (fxu_monotonic() - start) / N;
     printf("# update with write: %.1f us each\n", per * 1e6);
     /* generous bound: sanitizers and slow CI disks */
     ok(per < 0.005, "update is fast (%.1f us)", per * 1e6);

@@ -64,7 +64,7 @@ cleanup(void)
         return;
     for (int i = 0; i < nservers; i++)
         stop_server(servers[i]);
-    char *cmd = fx_asprintf("rm -rf '%s'", tmpdir);
+    char *cmd = fxu_asprintf("rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) {
         /* nothing to do about it */
     }
@@ -78,7 +78,7 @@ find_redis_server(void)
     if (env && *env && strcmp(env, "no") != 0)
         return access(env, X_OK) == 0 ? env : NULL;
     const char *path = getenv("PATH");
-    char *copy = fx_strdup(path ? path : "/usr/bin:/bin");
+    char *copy = fxu_strdup(path ? path : "/usr/bin:/bin");
     static char found[4096];
     const char *result = NULL;
     for (char *dir = strtok(copy, ":"); dir; dir = strtok(NULL, ":")) {
@@ -304,7 +304,7 @@ get_string(redisContext *c, const char *key)
     redisReply *r = redisCommand(c, "GET %s", key);
     char *s = NULL;
     if (r && r->type == REDIS_REPLY_STRING)
-        s = fx_strndup(r->str, r->len);
+        s = fxu_strndup(r->str, r->len);
     if (r)
         freeReplyObject(r);
     return s;
@@ -324,7 +324,7 @@ static char *
 status_cmd(redisContext *c, const char *fmt, const char *arg)
 {
     redisReply *r = redisCommand(c, fmt, arg);
-    char *s = fx_strdup(r && r->str ? r->str : "(none)");
+    char *s = fxu_strdup(r && r->str ? r->str : "(none)");
     if (r)
         freeReplyObject(r);
     return s;
@@ -360,7 +360,7 @@ next_message(redisContext *c)
         return NULL;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
         r->element[2]->type == REDIS_REPLY_STRING)
-        msg = fx_strndup(r->element[2]->str, r->element[2]->len);
+        msg = fxu_strndup(r->element[2]->str, r->element[2]->len);
     freeReplyObject(r);
     return msg;
 }
@@ -868,7 +868,7 @@ test_twin(const struct server *a)
             break;
         }
         char *g = fx_bdoc_to_json(&got), *t = fx_bdoc_to_json(&twins[p]);
-        char *key = fx_asprintf("twin:state:%s", names[p]);
+        char *key = fxu_asprintf("twin:state:%s", names[p]);
         char *raw = get_string(c, key);
         int stored_ok = raw == NULL || strcmp(raw, t) == 0;
         if (strcmp(g, t) != 0 || ev != tev || adm != tadm || !stored_ok) {
@@ -906,7 +906,7 @@ static int
 fork_updates(const struct fx_settings *s, const char *provider, int kind, int n,
              int counts[3])
 {
-    pid_t *pids = fx_xcalloc((size_t)n, sizeof(*pids));
+    pid_t *pids = fxu_xcalloc((size_t)n, sizeof(*pids));
     int failed = 0, go[2];
 
     counts[0] = counts[1] = counts[2] = 0;
@@ -926,7 +926,7 @@ fork_updates(const struct fx_settings *s, const char *provider, int kind, int n,
                 _exit(10);
             char worker[64];
             snprintf(worker, sizeof(worker), "child:%d:1", (int)getpid());
-            struct fx_bop op = mkop(kind, fx_wallclock(), s, worker);
+            struct fx_bop op = mkop(kind, fxu_wallclock(), s, worker);
             struct fx_bdoc doc;
             int ev, adm = 0;
             int rc = update(st, provider, &op, &doc, &ev, &adm);
@@ -971,8 +971,8 @@ test_concurrency(const struct server *a)
         snprintf(prov, sizeof(prov), "ho%ld", max);
         s.half_open_max_calls = max;
         s.failure_threshold = 1;
-        struct fx_bop op = mkop(FX_BOP_OPEN_UNTIL, fx_wallclock(), &s, WORKER);
-        op.until = fx_wallclock() - 1; /* already due for a probe */
+        struct fx_bop op = mkop(FX_BOP_OPEN_UNTIL, fxu_wallclock(), &s, WORKER);
+        op.until = fxu_wallclock() - 1; /* already due for a probe */
         update(st, prov, &op, &doc, &ev, &adm);
         redisContext *sub = subscriber(a);
         ok(fork_updates(&s, prov, FX_BOP_ADMIT, 30, counts) == 0,
@@ -1007,12 +1007,12 @@ test_connect_errors(const struct server *a, const struct server *u,
     s.sync.redis_port = dead;
     s.sync.redis_password = (char *)"pw-SECRET-123";
     s.sync.redis_url =
-        fx_asprintf("redis://:pw-SECRET-123@127.0.0.1:%d/0", dead);
-    double t = fx_monotonic();
+        fxu_asprintf("redis://:pw-SECRET-123@127.0.0.1:%d/0", dead);
+    double t = fxu_monotonic();
     ok(fx_store_redis.open(&st, &s, &err) < 0 && st == NULL,
        "open fails on a closed port");
-    ok(fx_monotonic() - t < 1.0, "fast");
-    char *want = fx_asprintf("redis 127.0.0.1:%d: Connection refused", dead);
+    ok(fxu_monotonic() - t < 1.0, "fast");
+    char *want = fxu_asprintf("redis 127.0.0.1:%d: Connection refused", dead);
     is_str(err, want, "error names the server and the reason");
     ok(err && !contains(err, "SECRET"), "no password in the error");
     free(want);
@@ -1129,20 +1129,20 @@ test_timeout(void)
     s.sync.redis_socket_timeout = 0.2;
     st = open_store(&s);
     ok(st != NULL, "open without AUTH costs no round trip");
-    double t = fx_monotonic();
+    double t = fxu_monotonic();
     ok(st && fx_store_redis.load(st, names, 1, &doc, &bad, &err) < 0,
        "load from a mute server fails");
-    double took = fx_monotonic() - t;
+    double took = fxu_monotonic() - t;
     ok(took >= 0.15 && took < 1.0, "after redis_socket_timeout (%.0f ms)",
        took * 1e3);
     ok(contains(err, "timed out"), "says so: %s", err ? err : "(null)");
     free(err);
     err = NULL;
-    t = fx_monotonic();
+    t = fxu_monotonic();
     struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
     int ev, adm;
     ok(st && fx_store_redis.update(st, "x", &op, &doc, &ev, &adm, &err) < 0 &&
-           fx_monotonic() - t < 0.05,
+           fxu_monotonic() - t < 0.05,
        "later calls fail at once");
     ok(doc.failure_count == 1 && ev == FX_EV_NONE,
        "with the operation applied in memory");
@@ -1152,9 +1152,9 @@ test_timeout(void)
 
     s.sync.redis_password = (char *)"pw-SECRET";
     st = NULL;
-    t = fx_monotonic();
+    t = fxu_monotonic();
     ok(fx_store_redis.open(&st, &s, &err) < 0 && contains(err, "timed out") &&
-           !contains(err, "SECRET") && fx_monotonic() - t < 1.0,
+           !contains(err, "SECRET") && fxu_monotonic() - t < 1.0,
        "AUTH to a mute server times out: %s", err ? err : "(null)");
     free(err);
     close(fd);
@@ -1167,7 +1167,7 @@ command_calls(redisContext *c, const char *name)
     redisReply *r = redisCommand(c, "INFO commandstats");
     long calls = 0;
     if (r && r->type == REDIS_REPLY_STRING) {
-        char *key = fx_asprintf("cmdstat_%s:calls=", name);
+        char *key = fxu_asprintf("cmdstat_%s:calls=", name);
         const char *at = strstr(r->str, key);
         if (at)
             calls = strtol(at + strlen(key), NULL, 10);
@@ -1217,10 +1217,10 @@ struct watcher {
     volatile sig_atomic_t stop;
     int rc, done;
     int nevents;
-    double last_at; /* fx_monotonic() when the callback ran */
+    double last_at; /* fxu_monotonic() when the callback ran */
     char last_provider[64], last_type[32], last_worker[64];
     long last_fc;
-    fx_buf log;
+    fxu_buf log;
 };
 
 static int
@@ -1229,7 +1229,7 @@ on_event(void *ud, const flexiai_event *ev)
     struct watcher *w = ud;
     pthread_mutex_lock(&w->mu);
     w->nevents++;
-    w->last_at = fx_monotonic();
+    w->last_at = fxu_monotonic();
     snprintf(w->last_provider, sizeof(w->last_provider), "%s", ev->provider);
     snprintf(w->last_type, sizeof(w->last_type), "%s", ev->event_type);
     snprintf(w->last_worker, sizeof(w->last_worker), "%s", ev->worker_id);
@@ -1244,7 +1244,7 @@ on_log(void *ud, int level, const char *msg)
 {
     struct watcher *w = ud;
     pthread_mutex_lock(&w->mu);
-    fx_buf_printf(&w->log, "%d %s\n", level, msg);
+    fxu_buf_printf(&w->log, "%d %s\n", level, msg);
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
@@ -1268,7 +1268,7 @@ watcher_start(struct watcher *w, const struct server *sv)
     memset(w, 0, sizeof(*w));
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    fx_buf_init(&w->log);
+    fxu_buf_init(&w->log);
     settings_init(&w->s, sv, "watch");
     w->s.sync.redis_socket_timeout = 0.2;
     w->s.sync.redis_socket_connect_timeout = 0.2;
@@ -1281,7 +1281,7 @@ watcher_free(struct watcher *w)
     pthread_join(w->thread, NULL);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
-    fx_buf_free(&w->log);
+    fxu_buf_free(&w->log);
 }
 
 static void
@@ -1338,8 +1338,8 @@ wait_done(struct watcher *w, double seconds)
 static int
 wait_subscribed(const struct server *sv, double seconds)
 {
-    double end = fx_monotonic() + seconds;
-    while (fx_monotonic() < end) {
+    double end = fxu_monotonic() + seconds;
+    while (fxu_monotonic() < end) {
         redisContext *c = direct(sv);
         long long n = 0;
         if (c) {
@@ -1384,8 +1384,8 @@ test_watch(struct server *a)
     int got_all = 1;
     for (int i = 0; i < ROUNDS && got_all; i++) {
         struct fx_bop op = mkop(i % 2 ? FX_BOP_RESET : FX_BOP_FAILURE,
-                                fx_wallclock(), &s, WORKER);
-        double t0 = fx_monotonic();
+                                fxu_wallclock(), &s, WORKER);
+        double t0 = fxu_monotonic();
         update(st, "lat", &op, &doc, &ev, &adm);
         got_all = wait_events(&w, i + 1, 2);
         pthread_mutex_lock(&w.mu);
@@ -1434,9 +1434,9 @@ test_watch(struct server *a)
     start_server(a);
     ok(wait_log(&w, "reconnected to redis", 10), "watch logs the reconnect");
     ok(wait_subscribed(a, 5), "and subscribes again");
-    double t = fx_monotonic();
+    double t = fxu_monotonic();
     ok(fx_store_redis.load(st, names, 1, &doc, &bad, &err) < 0 &&
-           contains(err, "unusable") && fx_monotonic() - t < 0.1,
+           contains(err, "unusable") && fxu_monotonic() - t < 0.1,
        "the broken store fails fast without reconnecting");
     free(err);
     err = NULL;
@@ -1453,11 +1453,11 @@ test_watch(struct server *a)
            strcmp(w.last_provider, "restarted") == 0,
        "events arrive after the restart");
 
-    t = fx_monotonic();
+    t = fxu_monotonic();
     w.stop = 1;
     ok(wait_done(&w, 1) && w.rc == 0, "stop ends the watch with 0");
-    ok(fx_monotonic() - t < 0.5, "promptly (%.0f ms)",
-       (fx_monotonic() - t) * 1e3);
+    ok(fxu_monotonic() - t < 0.5, "promptly (%.0f ms)",
+       (fxu_monotonic() - t) * 1e3);
     watcher_free(&w);
 
     /* the callback ends it */

@@ -9,41 +9,41 @@
 int
 main(void)
 {
-    fx_buf b;
-    fx_buf_init(&b);
+    fxu_buf b;
+    fxu_buf_init(&b);
     for (int i = 0; i < 1000; i++)
-        fx_buf_puts(&b, "ab");
+        fxu_buf_puts(&b, "ab");
     is_int(b.len, 2000, "buffer grows to 2000 bytes");
     ok(b.data[2000] == '\0', "buffer stays NUL-terminated");
-    fx_buf_printf(&b, "%d-%s", 42, "x");
+    fxu_buf_printf(&b, "%d-%s", 42, "x");
     is_str(b.data + 2000, "42-x", "printf appends");
-    char *s = fx_buf_steal(&b);
+    char *s = fxu_buf_steal(&b);
     ok(b.data == NULL && b.len == 0, "steal resets the buffer");
     free(s);
 
     double d;
     long l;
     int v;
-    ok(fx_parse_double("0.5", &d) == 0 && d == 0.5, "number 0.5");
-    ok(fx_parse_double("1e3", &d) == 0 && d == 1000, "number 1e3");
-    ok(fx_parse_double("abc", &d) != 0, "'abc' is not a number");
-    ok(fx_parse_double("1.5x", &d) != 0, "'1.5x' is not a number");
-    ok(fx_parse_double("", &d) != 0, "empty is not a number");
-    ok(fx_parse_double(" 1", &d) != 0, "leading space is not a number");
-    ok(fx_parse_double("nan", &d) != 0, "nan is refused");
-    ok(fx_parse_long("12", &l) == 0 && l == 12, "whole 12");
-    ok(fx_parse_long("1.0", &l) != 0, "'1.0' is not whole");
-    ok(fx_parse_long("99999999999999999999999", &l) != 0, "overflow refused");
-    ok(fx_parse_bool("yes", &v) == 0 && v == 1, "yes");
-    ok(fx_parse_bool("Off", &v) == 0 && v == 0, "Off");
-    ok(fx_parse_bool("maybe", &v) != 0, "maybe is not a boolean");
-    ok(fx_parse_duration("6m0s", &d) == 0 && d == 360, "6m0s = 360 s");
-    ok(fx_parse_duration("20ms", &d) == 0 && d > 0.0199 && d < 0.0201, "20ms");
-    ok(fx_parse_duration("1h30m", &d) == 0 && d == 5400, "1h30m");
-    ok(fx_parse_duration("7", &d) == 0 && d == 7, "bare seconds");
-    ok(fx_parse_duration("7x", &d) != 0, "7x refused");
-    ok(fx_parse_duration("-1", &d) != 0, "negative refused");
+    ok(fxu_parse_double("0.5", &d) == 0 && d == 0.5, "number 0.5");
+    ok(fxu_parse_double("1e3", &d) == 0 && d == 1000, "number 1e3");
+    ok(fxu_parse_double("abc", &d) != 0, "'abc' is not a number");
+    ok(fxu_parse_double("1.5x", &d) != 0, "'1.5x' is not a number");
+    ok(fxu_parse_double("", &d) != 0, "empty is not a number");
+    ok(fxu_parse_double(" 1", &d) != 0, "leading space is not a number");
+    ok(fxu_parse_double("nan", &d) != 0, "nan is refused");
+    ok(fxu_parse_long("12", &l) == 0 && l == 12, "whole 12");
+    ok(fxu_parse_long("1.0", &l) != 0, "'1.0' is not whole");
+    ok(fxu_parse_long("99999999999999999999999", &l) != 0, "overflow refused");
+    ok(fxu_parse_bool("yes", &v) == 0 && v == 1, "yes");
+    ok(fxu_parse_bool("Off", &v) == 0 && v == 0, "Off");
+    ok(fxu_parse_bool("maybe", &v) != 0, "maybe is not a boolean");
+    ok(fxu_parse_duration("6m0s", &d) == 0 && d == 360, "6m0s = 360 s");
+    ok(fxu_parse_duration("20ms", &d) == 0 && d > 0.0199 && d < 0.0201, "20ms");
+    ok(fxu_parse_duration("1h30m", &d) == 0 && d == 5400, "1h30m");
+    ok(fxu_parse_duration("7", &d) == 0 && d == 7, "bare seconds");
+    ok(fxu_parse_duration("7x", &d) != 0, "7x refused");
+    ok(fxu_parse_duration("-1", &d) != 0, "negative refused");
     char t[] = "  hi there \n";
-    is_str(fx_trim(t), "hi there", "trim");
+    is_str(fxu_trim(t), "hi there", "trim");
     return tap_done();
 }

@@ -1,7 +1,7 @@
-/* util.c - buffers, strings, clocks and strict number parsing. */
+/* fxu.c - buffers, strings, clocks and strict numbers (fxu.h). */
 #include "config.h"
 
-#include "fx.h"
+#include "fxu.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,7 +20,7 @@ oom(void)
 }
 
 void *
-fx_xmalloc(size_t n)
+fxu_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (p == NULL)
@@ -29,7 +29,7 @@ fx_xmalloc(size_t n)
 }
 
 void *
-fx_xcalloc(size_t n, size_t m)
+fxu_xcalloc(size_t n, size_t m)
 {
     void *p = calloc(n ? n : 1, m ? m : 1);
     if (p == NULL)
@@ -38,7 +38,7 @@ fx_xcalloc(size_t n, size_t m)
 }
 
 void *
-fx_xrealloc(void *p, size_t n)
+fxu_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (q == NULL)
@@ -47,60 +47,60 @@ fx_xrealloc(void *p, size_t n)
 }
 
 char *
-fx_strdup(const char *s)
+fxu_strdup(const char *s)
 {
-    return s ? fx_strndup(s, strlen(s)) : NULL;
+    return s ? fxu_strndup(s, strlen(s)) : NULL;
 }
 
 char *
-fx_strndup(const char *s, size_t n)
+fxu_strndup(const char *s, size_t n)
 {
-    char *p = fx_xmalloc(n + 1);
+    char *p = fxu_xmalloc(n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
 }
 
 char *
-fx_vasprintf(const char *fmt, va_list ap)
+fxu_vasprintf(const char *fmt, va_list ap)
 {
     va_list cp;
     va_copy(cp, ap);
     int n = vsnprintf(NULL, 0, fmt, cp);
     va_end(cp);
     if (n < 0)
-        return fx_strdup("");
-    char *p = fx_xmalloc((size_t)n + 1);
+        return fxu_strdup("");
+    char *p = fxu_xmalloc((size_t)n + 1);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     return p;
 }
 
 char *
-fx_asprintf(const char *fmt, ...)
+fxu_asprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *p = fx_vasprintf(fmt, ap);
+    char *p = fxu_vasprintf(fmt, ap);
     va_end(ap);
     return p;
 }
 
 void
-fx_buf_init(fx_buf *b)
+fxu_buf_init(fxu_buf *b)
 {
     b->data = NULL;
     b->len = b->cap = 0;
 }
 
 void
-fx_buf_free(fx_buf *b)
+fxu_buf_free(fxu_buf *b)
 {
     free(b->data);
-    fx_buf_init(b);
+    fxu_buf_init(b);
 }
 
 void
-fx_buf_reset(fx_buf *b)
+fxu_buf_reset(fxu_buf *b)
 {
     b->len = 0;
     if (b->data)
@@ -108,19 +108,19 @@ fx_buf_reset(fx_buf *b)
 }
 
 static void
-buf_reserve(fx_buf *b, size_t extra)
+buf_reserve(fxu_buf *b, size_t extra)
 {
     if (b->len + extra + 1 <= b->cap)
         return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1)
         cap *= 2;
-    b->data = fx_xrealloc(b->data, cap);
+    b->data = fxu_xrealloc(b->data, cap);
     b->cap = cap;
 }
 
 void
-fx_buf_append(fx_buf *b, const void *p, size_t n)
+fxu_buf_append(fxu_buf *b, const void *p, size_t n)
 {
     buf_reserve(b, n);
     if (n)
@@ -130,38 +130,38 @@ fx_buf_append(fx_buf *b, const void *p, size_t n)
 }
 
 void
-fx_buf_puts(fx_buf *b, const char *s)
+fxu_buf_puts(fxu_buf *b, const char *s)
 {
-    fx_buf_append(b, s, strlen(s));
+    fxu_buf_append(b, s, strlen(s));
 }
 
 void
-fx_buf_putc(fx_buf *b, char c)
+fxu_buf_putc(fxu_buf *b, char c)
 {
-    fx_buf_append(b, &c, 1);
+    fxu_buf_append(b, &c, 1);
 }
 
 void
-fx_buf_printf(fx_buf *b, const char *fmt, ...)
+fxu_buf_printf(fxu_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = fx_vasprintf(fmt, ap);
+    char *s = fxu_vasprintf(fmt, ap);
     va_end(ap);
-    fx_buf_puts(b, s);
+    fxu_buf_puts(b, s);
     free(s);
 }
 
 char *
-fx_buf_steal(fx_buf *b)
+fxu_buf_steal(fxu_buf *b)
 {
-    char *p = b->data ? b->data : fx_strdup("");
-    fx_buf_init(b);
+    char *p = b->data ? b->data : fxu_strdup("");
+    fxu_buf_init(b);
     return p;
 }
 
 double
-fx_wallclock(void)
+fxu_wallclock(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -169,7 +169,7 @@ fx_wallclock(void)
 }
 
 double
-fx_monotonic(void)
+fxu_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -177,14 +177,14 @@ fx_monotonic(void)
 }
 
 void
-fx_sleep(double seconds, volatile sig_atomic_t *cancel)
+fxu_sleep(double seconds, volatile sig_atomic_t *cancel)
 {
     /* Sleep in short slices so a cancel flag (SIGINT) ends it promptly. */
-    double end = fx_monotonic() + seconds;
+    double end = fxu_monotonic() + seconds;
     for (;;) {
         if (cancel && *cancel)
             return;
-        double left = end - fx_monotonic();
+        double left = end - fxu_monotonic();
         if (left <= 0)
             return;
         if (left > 0.05)
@@ -196,7 +196,7 @@ fx_sleep(double seconds, volatile sig_atomic_t *cancel)
 }
 
 char *
-fx_trim(char *s)
+fxu_trim(char *s)
 {
     char *start = s;
     while (*start && isspace((unsigned char)*start))
@@ -210,7 +210,7 @@ fx_trim(char *s)
 }
 
 int
-fx_streq_nocase(const char *a, const char *b)
+fxu_streq_nocase(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++)
         if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
@@ -219,7 +219,7 @@ fx_streq_nocase(const char *a, const char *b)
 }
 
 int
-fx_parse_double(const char *s, double *out)
+fxu_parse_double(const char *s, double *out)
 {
     char *end;
     if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
@@ -233,7 +233,7 @@ fx_parse_double(const char *s, double *out)
 }
 
 int
-fx_parse_long(const char *s, long *out)
+fxu_parse_long(const char *s, long *out)
 {
     char *end;
     if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
@@ -247,19 +247,19 @@ fx_parse_long(const char *s, long *out)
 }
 
 int
-fx_parse_bool(const char *s, int *out)
+fxu_parse_bool(const char *s, int *out)
 {
     static const char *const yes[] = {"yes", "true", "on", "1", NULL};
     static const char *const no[] = {"no", "false", "off", "0", NULL};
     if (s == NULL)
         return -1;
     for (int i = 0; yes[i]; i++)
-        if (fx_streq_nocase(s, yes[i])) {
+        if (fxu_streq_nocase(s, yes[i])) {
             *out = 1;
             return 0;
         }
     for (int i = 0; no[i]; i++)
-        if (fx_streq_nocase(s, no[i])) {
+        if (fxu_streq_nocase(s, no[i])) {
             *out = 0;
             return 0;
         }
@@ -267,7 +267,7 @@ fx_parse_bool(const char *s, int *out)
 }
 
 int
-fx_parse_duration(const char *s, double *seconds)
+fxu_parse_duration(const char *s, double *seconds)
 {
     /* A bare number is seconds; otherwise a sequence of NUMBER UNIT with
      * units ms, s, m, h, d (Go-style "6m0s" as OpenAI sends). */
@@ -275,7 +275,7 @@ fx_parse_duration(const char *s, double *seconds)
     const char *p = s;
     if (s == NULL || *s == '\0')
         return -1;
-    if (fx_parse_double(s, &total) == 0) {
+    if (fxu_parse_double(s, &total) == 0) {
         if (total < 0)
             return -1;
         *seconds = total;

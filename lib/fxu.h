@@ -1,0 +1,54 @@
+/*
+ * fxu.h - the small helpers that the library and the commands share:
+ * growable buffers, allocation that aborts on OOM, strings, clocks and
+ * strict number parsing.  Like curl's curlx, it is not part of the public
+ * API (flexiai.h) and not installed; the commands may use it and nothing
+ * else of the library's internals.
+ */
+#ifndef FXU_H
+#define FXU_H
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+
+typedef struct fxu_buf {
+    char *data; /* always NUL-terminated when non-NULL */
+    size_t len, cap;
+} fxu_buf;
+
+void fxu_buf_init(fxu_buf *b);
+void fxu_buf_free(fxu_buf *b);
+void fxu_buf_reset(fxu_buf *b); /* len = 0, keeps memory */
+void fxu_buf_append(fxu_buf *b, const void *p, size_t n); /* aborts on OOM */
+void fxu_buf_puts(fxu_buf *b, const char *s);
+void fxu_buf_putc(fxu_buf *b, char c);
+void fxu_buf_printf(fxu_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *fxu_buf_steal(fxu_buf *b); /* returns data ("" if empty), resets b */
+
+void *fxu_xmalloc(size_t n);
+void *fxu_xcalloc(size_t n, size_t m);
+void *fxu_xrealloc(void *p, size_t n);
+char *fxu_strdup(const char *s); /* NULL -> NULL */
+char *fxu_strndup(const char *s, size_t n);
+char *fxu_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *fxu_vasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+
+double fxu_wallclock(void); /* epoch seconds */
+double fxu_monotonic(void); /* seconds, arbitrary origin */
+void fxu_sleep(double seconds, volatile sig_atomic_t *cancel);
+
+/* Trim ASCII white space in place, return s. */
+char *fxu_trim(char *s);
+int fxu_streq_nocase(const char *a, const char *b);
+/* Parse a number / boolean strictly; 0 on success, -1 malformed. */
+int fxu_parse_double(const char *s, double *out);
+int fxu_parse_long(const char *s, long *out);
+int fxu_parse_bool(const char *s, int *out);
+/* Durations like "30", "1.5s", "500ms", "2m", "1h", "6m0s". */
+int fxu_parse_duration(const char *s, double *seconds);
+
+#endif
