@@ -69,7 +69,7 @@ unknown_provider(const struct chat *c, const char *name)
     for (size_t i = 0; i < n; i++)
         fxu_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
     tool_err("no provider named '%s' (configured: %s)", name,
-           list.len ? list.data : "none");
+             list.len ? list.data : "none");
     fxu_buf_free(&list);
     return FLEXIAI_EUSAGE;
 }
@@ -87,7 +87,7 @@ cmd_help(struct chat *c, char *args)
             chat_cmd_find(name, strlen(name), &ambiguous);
         if (cmd == NULL) {
             tool_err("%s command '/%s' (try /help)",
-                   ambiguous ? "ambiguous" : "unknown", name);
+                     ambiguous ? "ambiguous" : "unknown", name);
             return FLEXIAI_EUSAGE;
         }
         printf("/%s%s%s\n    %s\n", cmd->name, cmd->args[0] ? " " : "",
@@ -237,7 +237,7 @@ cmd_providers(struct chat *c, char *args)
     int rc = flexiai_breaker_status(c->client, NULL, 0, &info, &n);
     if (rc != 0 && n == 0) {
         tool_err("cannot read breaker state: %s",
-               flexiai_client_error(c->client));
+                 flexiai_client_error(c->client));
         return rc;
     }
     size_t wname = 4, wmodel = 5;
@@ -264,7 +264,7 @@ cmd_providers(struct chat *c, char *args)
     fflush(stdout);
     if (rc != 0)
         tool_err("breaker store unreachable; state from the %s store",
-               n ? info[0].backend : "fallback");
+                 n ? info[0].backend : "fallback");
     flexiai_breaker_info_free(info, n);
     return 0;
 }
@@ -468,7 +468,7 @@ chat_command(struct chat *c, const char *line)
     const struct chat_cmd *cmd = chat_cmd_find(p, len, &ambiguous);
     if (cmd == NULL) {
         tool_err("%s command '/%.*s' (try /help)",
-               ambiguous ? "ambiguous" : "unknown", (int)len, p);
+                 ambiguous ? "ambiguous" : "unknown", (int)len, p);
         return FLEXIAI_EUSAGE;
     }
     char *args = fxu_strdup(p + len);

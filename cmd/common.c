@@ -99,7 +99,7 @@ tool_print_diags(const flexiai_config *cfg, int warnings)
 
 flexiai_config *
 tool_load_config(const char *path, void (*apply)(flexiai_config *, void *),
-               void *ud, int resolve_secrets)
+                 void *ud, int resolve_secrets)
 {
     flexiai_config *cfg = flexiai_config_new();
     const char *sys = getenv("FX_TEST_SYSCONF"); /* tests only */
@@ -192,13 +192,14 @@ tool_bad_option(char **argv)
     /* getopt ran with opterr = 0: say it our way, on one line */
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
     if (optopt && arg[0] == '-' && arg[1] != '-' && strchr(arg, optopt))
-        tool_usage_error("option -%c: unknown, or missing its argument", optopt);
+        tool_usage_error("option -%c: unknown, or missing its argument",
+                         optopt);
     tool_usage_error("option '%s': unknown, or missing its argument", arg);
 }
 
 void
 tool_check_param_flags(const char *temperature, const char *max_tokens,
-                     const char *top_p, const char *timeout)
+                       const char *top_p, const char *timeout)
 {
     double d;
     long l;

@@ -28,8 +28,8 @@ void tool_usage_error(const char *fmt, ...)
  * exit 78.  Warnings are printed unless -q.  `flags` are applied with
  * flexiai_config_set() before validation by the caller through `apply`. */
 flexiai_config *tool_load_config(const char *path,
-                               void (*apply)(flexiai_config *, void *),
-                               void *ud, int resolve_secrets);
+                                 void (*apply)(flexiai_config *, void *),
+                                 void *ud, int resolve_secrets);
 /* Print diagnostics; returns number of errors. */
 size_t tool_print_diags(const flexiai_config *cfg, int warnings);
 
@@ -49,7 +49,7 @@ double tool_parse_cli_duration(const char *s);
 /* Request flags (NULL when not given) are checked like configuration
  * values, but a bad one is a usage error: one line, exit 64. */
 void tool_check_param_flags(const char *temperature, const char *max_tokens,
-                          const char *top_p, const char *timeout);
+                            const char *top_p, const char *timeout);
 
 /* After getopt returned an error (opterr is 0): one line, exit 64. */
 void tool_bad_option(char **argv) __attribute__((noreturn));

@@ -181,14 +181,14 @@ print_prometheus(const flexiai_breaker_info *info, size_t n)
     fxu_buf b;
     fxu_buf_init(&b);
     fxu_buf_puts(&b, "# HELP flexiai_breaker_state Circuit breaker state "
-                    "(1 for the current state).\n"
-                    "# TYPE flexiai_breaker_state gauge\n");
+                     "(1 for the current state).\n"
+                     "# TYPE flexiai_breaker_state gauge\n");
     for (size_t i = 0; i < n; i++)
         for (int s = 0; s < 3; s++) {
             fxu_buf_puts(&b, "flexiai_breaker_state{provider=\"");
             prom_label(&b, info[i].provider);
             fxu_buf_printf(&b, "\",state=\"%s\"} %d\n", states[s],
-                          strcmp(info[i].state, states[s]) == 0);
+                           strcmp(info[i].state, states[s]) == 0);
         }
     const struct {
         const char *name, *help;
@@ -204,7 +204,7 @@ print_prometheus(const flexiai_breaker_info *info, size_t n)
     };
     for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
         fxu_buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
-                      gauges[g].help, gauges[g].name);
+                       gauges[g].help, gauges[g].name);
         for (size_t i = 0; i < n; i++) {
             fxu_buf_printf(&b, "%s{provider=\"", gauges[g].name);
             prom_label(&b, info[i].provider);
@@ -327,7 +327,8 @@ cmd_open(flexiai_client *c, int argc, char **argv)
         if (ch == 'f') {
             seconds = tool_parse_cli_duration(optarg);
             if (seconds <= 0)
-                tool_usage_error("--for needs a duration like 90, 30s, 10m, 2h");
+                tool_usage_error(
+                    "--for needs a duration like 90, 30s, 10m, 2h");
         } else if (ch == 'h') {
             usage(stdout);
             return 0;
@@ -377,7 +378,7 @@ cmd_check(flexiai_client *c, int argc, char **argv)
         if (info[i].usable)
             usable++;
         fxu_buf_printf(&detail, "%s%s %s", i ? ", " : "", info[i].provider,
-                      info[i].state);
+                       info[i].state);
     }
     int code;
     const char *word;
@@ -395,9 +396,9 @@ cmd_check(flexiai_client *c, int argc, char **argv)
         word = "CRITICAL";
     }
     char *line = fxu_asprintf("BREAKERS %s - %s | closed=%zu usable=%zu "
-                             "total=%zu\n",
-                             word, n ? detail.data : "no providers configured",
-                             closed, usable, n);
+                              "total=%zu\n",
+                              word, n ? detail.data : "no providers configured",
+                              closed, usable, n);
     tool_outs(line);
     tool_out_flush();
     free(line);
@@ -432,12 +433,12 @@ on_event(void *ud, const flexiai_event *ev)
         fmt_time(fxu_wallclock(), t, sizeof(t));
         char *line =
             fxu_asprintf("%s  %-12s %-9s worker=%s", t, ev->provider,
-                        ev->event_type, ev->worker_id ? ev->worker_id : "-");
+                         ev->event_type, ev->worker_id ? ev->worker_id : "-");
         tool_outs(line);
         free(line);
         if (ev->failure_count >= 0) {
-            line = fxu_asprintf(" failures=%ld successes=%ld", ev->failure_count,
-                               ev->success_count);
+            line = fxu_asprintf(" failures=%ld successes=%ld",
+                                ev->failure_count, ev->success_count);
             tool_outs(line);
             free(line);
         }
@@ -523,15 +524,15 @@ main(int argc, char **argv)
     if (strcmp(sub, "status") && strcmp(sub, "reset") && strcmp(sub, "open") &&
         strcmp(sub, "check") && strcmp(sub, "watch"))
         tool_usage_error("unknown command '%s' (status, reset, open, check, "
-                       "watch)",
-                       sub);
+                         "watch)",
+                         sub);
 
     flexiai_config *cfg = tool_load_config(config, NULL, NULL, 0);
     char *err = NULL;
     flexiai_client *c = flexiai_client_new(cfg, &err);
     if (c == NULL)
         tool_die(strcmp(sub, "check") == 0 ? 3 : FLEXIAI_ESOFTWARE, "%s",
-               err ? err : "cannot start");
+                 err ? err : "cannot start");
     flexiai_client_set_log(c, tool_log_cb, NULL);
 
     int rc;

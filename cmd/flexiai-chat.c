@@ -624,11 +624,12 @@ turn_interrupted(struct chat *c, const char *question, flexiai_result *res)
         /* keep what arrived, marked, so the model and a resumed session
          * know the answer was cut short */
         if (c->interactive)
-            tool_outs(c->colour ? DIM INTERRUPTED_MARK RESET : INTERRUPTED_MARK);
+            tool_outs(c->colour ? DIM INTERRUPTED_MARK RESET
+                                : INTERRUPTED_MARK);
         c->at_line_start = 0;
         chat_end_line(c);
         char *content = fxu_asprintf("%.*s%s", (int)rtrim_len(res->text),
-                                    res->text, INTERRUPTED_MARK);
+                                     res->text, INTERRUPTED_MARK);
         chat_push(c, "assistant", content);
         free(content);
         remember_provider(c, res->provider);
@@ -1008,9 +1009,9 @@ static void
 update_prompt(struct chat *c)
 {
     const char *prov = chat_shown_provider(c);
-    char *label = prov
-                      ? fxu_asprintf("%s:%s", prov, chat_provider_model(c, prov))
-                      : fxu_strdup("flexiai");
+    char *label =
+        prov ? fxu_asprintf("%s:%s", prov, chat_provider_model(c, prov))
+             : fxu_strdup("flexiai");
     free(main_prompt);
     /* \001 \002 tell readline the escapes take no room */
     if (c->colour)
@@ -1296,7 +1297,8 @@ static void
 check_session_name(const char *name)
 {
     if (name[0] == '\0' || name[0] == '.' || strchr(name, '/'))
-        tool_usage_error("bad session name '%s' (no '/', no leading '.')", name);
+        tool_usage_error("bad session name '%s' (no '/', no leading '.')",
+                         name);
 }
 
 static void
@@ -1412,7 +1414,7 @@ main(int argc, char **argv)
     if (optind < argc)
         tool_usage_error("unexpected argument '%s'", argv[optind]);
     tool_check_param_flags(c->flags.temperature, c->flags.max_tokens, NULL,
-                         c->flags.timeout);
+                           c->flags.timeout);
     if (session)
         check_session_name(session);
 

@@ -151,14 +151,15 @@ load_messages(const char *path, size_t *n, cJSON **keep)
         if (!cJSON_IsObject(m) || !cJSON_IsString(role) ||
             !cJSON_IsString(content))
             tool_die(FLEXIAI_EDATA,
-                   "%s: message %zu needs string \"role\" and \"content\"",
-                   name, i + 1);
+                     "%s: message %zu needs string \"role\" and \"content\"",
+                     name, i + 1);
         if (strcmp(role->valuestring, "system") != 0 &&
             strcmp(role->valuestring, "user") != 0 &&
             strcmp(role->valuestring, "assistant") != 0)
-            tool_die(FLEXIAI_EDATA,
-                   "%s: message %zu has role '%s' (system, user or assistant)",
-                   name, i + 1, role->valuestring);
+            tool_die(
+                FLEXIAI_EDATA,
+                "%s: message %zu has role '%s' (system, user or assistant)",
+                name, i + 1, role->valuestring);
         msgs[i].role = role->valuestring;
         msgs[i].content = content->valuestring;
         i++;
@@ -442,7 +443,7 @@ main(int argc, char **argv)
         }
         if (p.len == 0)
             tool_die(FLEXIAI_ENOINPUT,
-                   "no prompt (give it as arguments or on stdin)");
+                     "no prompt (give it as arguments or on stdin)");
         prompt = p.data;
         msgs = fxu_xcalloc(1, sizeof(*msgs));
         msgs[0].role = "user";

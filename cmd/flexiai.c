@@ -116,7 +116,7 @@ config_check(const char *path)
     size_t np = flexiai_config_providers(cfg, &names);
     if (rc == FLEXIAI_OK && np == 0)
         tool_warn("no providers configured (add a [provider.NAME] section or "
-                "set OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY)");
+                  "set OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY)");
     flexiai_config_free(cfg);
     return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
 }
@@ -217,7 +217,7 @@ run_subcommand(const char *name, int argc, char **argv)
         if (access(path, X_OK) == 0) {
             execv(path, argv);
             tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", path,
-                   strerror(errno));
+                     strerror(errno));
         }
     }
     execvp(prog, argv);

@@ -360,7 +360,7 @@ fx_bdoc_to_json(const struct fx_bdoc *d)
     fxu_buf_puts(&b, "{\"state\":");
     put_string(&b, fx_bstate_name(d->state));
     fxu_buf_printf(&b, ",\"failure_count\":%ld,\"success_count\":%ld",
-                  d->failure_count, d->success_count);
+                   d->failure_count, d->success_count);
     fxu_buf_puts(&b, ",\"opened_at\":");
     put_number(&b, d->opened_at);
     fxu_buf_puts(&b, ",\"retry_at\":");

@@ -263,7 +263,7 @@ add_attempt(flexiai_result *res, const char *provider, const char *model,
             double latency_ms, const char *message, const char *url)
 {
     res->attempts = fxu_xrealloc(res->attempts,
-                                (res->nattempts + 1) * sizeof(*res->attempts));
+                                 (res->nattempts + 1) * sizeof(*res->attempts));
     flexiai_attempt *a = &res->attempts[res->nattempts++];
     memset(a, 0, sizeof(*a));
     a->provider = fxu_strdup(provider);
@@ -531,7 +531,7 @@ finish_success(flexiai_client *c, flexiai_result *res, struct fx_provider *p,
                struct outcome *o, fxu_buf *answer, double started)
 {
     fxu_buf_append(answer, o->resp.text.data ? o->resp.text.data : "",
-                  o->resp.text.len);
+                   o->resp.text.len);
     res->text = fxu_buf_steal(answer);
     res->provider = fxu_strdup(p->name);
     res->model = fxu_strdup(o->resp.model ? o->resp.model : p->model);
@@ -571,8 +571,8 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
             return FLEXIAI_EUSAGE;
         }
         res->error = fxu_strdup("no providers configured (add a "
-                               "[provider.NAME] section or set "
-                               "OPENAI_API_KEY)");
+                                "[provider.NAME] section or set "
+                                "OPENAI_API_KEY)");
         return FLEXIAI_ECONFIG;
     }
     const char **names = fxu_xcalloc(n, sizeof(char *));
@@ -682,8 +682,9 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
             if (cls == FLEXIAI_E_CANCELLED) {
                 add_attempt(res, p->name, p->model, "interrupted", cls,
                             o.err.status, -1, o.latency_ms, o.err.msg, o.url);
-                fxu_buf_append(&answer, o.resp.text.data ? o.resp.text.data : "",
-                              o.resp.text.len);
+                fxu_buf_append(&answer,
+                               o.resp.text.data ? o.resp.text.data : "",
+                               o.resp.text.len);
                 res->text = fxu_buf_steal(&answer);
                 res->provider = fxu_strdup(p->name);
                 res->model = fxu_strdup(p->model);
@@ -734,9 +735,10 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
                     res->model = fxu_strdup(p->model);
                     res->finish_reason = fxu_strdup("error");
                     res->streamed_output = 1;
-                    res->error = fxu_asprintf("%s: stream broke after %zu bytes "
-                                             "(%s)",
-                                             p->name, o.emitted, o.err.msg);
+                    res->error =
+                        fxu_asprintf("%s: stream broke after %zu bytes "
+                                     "(%s)",
+                                     p->name, o.emitted, o.err.msg);
                     rc = FLEXIAI_ETEMPFAIL;
                 } else {
                     msgs[req->nmessages].role = "assistant";

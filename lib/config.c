@@ -224,7 +224,7 @@ note_section(flexiai_config *cfg, const char *name, const char *where)
         if (strcmp(cfg->sections[i].name, name) == 0)
             return;
     cfg->sections = fxu_xrealloc(cfg->sections,
-                                (cfg->nsections + 1) * sizeof(*cfg->sections));
+                                 (cfg->nsections + 1) * sizeof(*cfg->sections));
     cfg->sections[cfg->nsections].name = fxu_strdup(name);
     cfg->sections[cfg->nsections].where = fxu_strdup(where);
     cfg->nsections++;
@@ -237,8 +237,8 @@ set_entry(flexiai_config *cfg, const char *section, const char *key,
 {
     struct entry *e = find_entry(cfg, section, key);
     if (e == NULL) {
-        cfg->entries = fxu_xrealloc(cfg->entries,
-                                   (cfg->nentries + 1) * sizeof(*cfg->entries));
+        cfg->entries = fxu_xrealloc(cfg->entries, (cfg->nentries + 1) *
+                                                      sizeof(*cfg->entries));
         e = &cfg->entries[cfg->nentries++];
         e->section = fxu_strdup(section);
         e->key = fxu_strdup(key);
@@ -1104,7 +1104,8 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
                 y->redis_username = fxu_strndup(rest, (size_t)(colon - rest));
             }
             free(y->redis_password);
-            y->redis_password = fxu_strndup(colon + 1, (size_t)(at - colon - 1));
+            y->redis_password =
+                fxu_strndup(colon + 1, (size_t)(at - colon - 1));
         } else {
             /* redis://password@host is how some clients write it */
             free(y->redis_password);
@@ -1162,7 +1163,7 @@ default_worker_id(void)
         snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = '\0';
     return fxu_asprintf("%s:%ld:%lld", host, (long)getpid(),
-                       (long long)(fxu_wallclock() * 1000.0));
+                        (long long)(fxu_wallclock() * 1000.0));
 }
 
 static void
@@ -1544,14 +1545,14 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
         int status = 0;
         if (run_key_cmd(p->api_key_cmd, &value, &status) != 0)
             why = fxu_asprintf("provider '%s': api_key_cmd could not be run",
-                              p->name);
+                               p->name);
         else if (status != 0)
             why = fxu_asprintf(
                 "provider '%s': api_key_cmd failed (exit status %d)", p->name,
                 status);
         else if (value[0] == '\0')
             why = fxu_asprintf("provider '%s': api_key_cmd printed no key",
-                              p->name);
+                               p->name);
     } else if (p->api_key) {
         value = fxu_strdup(p->api_key);
     } else {
@@ -1571,17 +1572,17 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
             value = fxu_strdup(v);
         } else if (explicit_var) {
             why = fxu_asprintf("provider '%s': api_key_env %s is not set",
-                              p->name, var);
+                               p->name, var);
         } else if (p->type && strcmp(p->type, "openai") != 0) {
             /* OpenAI-compatible local servers need no key; others do. */
             if (var)
                 why = fxu_asprintf("provider '%s': no API key (set %s, or "
-                                  "api_key_env / api_key_cmd)",
-                                  p->name, var);
+                                   "api_key_env / api_key_cmd)",
+                                   p->name, var);
             else
                 why = fxu_asprintf("provider '%s': no API key (set "
-                                  "api_key_cmd, api_key_env or api_key)",
-                                  p->name);
+                                   "api_key_cmd, api_key_env or api_key)",
+                                   p->name);
         }
     }
     if (why) {
@@ -1680,7 +1681,7 @@ flexiai_config_entries(flexiai_config *cfg,
         const char *sec = cfg->sections[pi].name;
         if (cfg->validated && pi < cfg->settings.nproviders) {
             sec = keep(cfg, fxu_asprintf("provider.%s",
-                                        cfg->settings.providers[pi].name));
+                                         cfg->settings.providers[pi].name));
         }
         for (size_t i = 0; i < NSCHEMA; i++) {
             const struct key_def *d = &schema[i];

@@ -100,7 +100,7 @@ put_py_string(fxu_buf *b, const char *str)
             } else {
                 cp -= 0x10000;
                 fxu_buf_printf(b, "\\u%04lx\\u%04lx", 0xD800 | (cp >> 10),
-                              0xDC00 | (cp & 0x3FF));
+                               0xDC00 | (cp & 0x3FF));
             }
         }
     }
@@ -123,7 +123,7 @@ put_isoformat(fxu_buf *b, double now)
 
     gmtime_r(&secs, &tm);
     fxu_buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     if (us != 0)
         fxu_buf_printf(b, ".%06ld", us);
 }
@@ -143,10 +143,10 @@ fx_event_json(const char *provider, int event, const char *worker, double now,
     fxu_buf_puts(&b, ", \"timestamp\": \"");
     put_isoformat(&b, now);
     fxu_buf_printf(&b,
-                  "\", \"metadata\": {\"failure_count\": %ld, "
-                  "\"success_count\": %ld}, "
-                  "\"__event_type__\": \"CircuitBreakerEvent\"}",
-                  failure_count, success_count);
+                   "\", \"metadata\": {\"failure_count\": %ld, "
+                   "\"success_count\": %ld}, "
+                   "\"__event_type__\": \"CircuitBreakerEvent\"}",
+                   failure_count, success_count);
     return fxu_buf_steal(&b);
 }
 

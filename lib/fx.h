@@ -264,7 +264,7 @@ struct fx_http_opts {
 };
 
 struct fx_http_result {
-    long status; /* 0: no HTTP answer */
+    long status;  /* 0: no HTTP answer */
     fxu_buf body; /* whole body unless streamed 2xx */
     struct fx_headers headers;
     int transport_cls; /* FLEXIAI_E_NONE, _CONNECT, _TIMEOUT, _STREAM_ERROR

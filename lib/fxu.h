@@ -12,7 +12,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-
 typedef struct fxu_buf {
     char *data; /* always NUL-terminated when non-NULL */
     size_t len, cap;

@@ -100,7 +100,7 @@ add_header(struct fx_headers *hs, const char *name, size_t nlen,
     /* Grow in powers of two. */
     if (hs->n == 0 || (hs->n & (hs->n - 1)) == 0)
         hs->items = fxu_xrealloc(hs->items,
-                                (hs->n ? hs->n * 2 : 16) * sizeof *hs->items);
+                                 (hs->n ? hs->n * 2 : 16) * sizeof *hs->items);
     struct fx_header *item = &hs->items[hs->n++];
     item->name = fxu_strndup(name, nlen);
     for (char *c = item->name; *c; c++)

@@ -108,7 +108,7 @@ gemini_build_request(const struct fx_call *call, struct fx_http_req *out,
     fxu_buf_puts(&url, "/v1beta/models/");
     fx_url_escape(&url, model);
     fxu_buf_puts(&url, call->stream ? ":streamGenerateContent?alt=sse"
-                                   : ":generateContent");
+                                    : ":generateContent");
     out->url = fxu_buf_steal(&url);
     out->body = body;
 

@@ -47,7 +47,7 @@ vertex_build_request(const struct fx_call *call, struct fx_http_req *out,
         (p->location && *p->location) ? p->location : VERTEX_DEFAULT_LOCATION;
     if (!location_ok(location)) {
         *err = fxu_strdup("vertex location must be a region name like "
-                         "us-central1");
+                          "us-central1");
         return -1;
     }
     if ((has_key = fx_key_usable(call->key, err)) < 0)
@@ -74,7 +74,7 @@ vertex_build_request(const struct fx_call *call, struct fx_http_req *out,
     fxu_buf_puts(&url, "/publishers/google/models/");
     fx_url_escape(&url, model);
     fxu_buf_puts(&url, call->stream ? ":streamGenerateContent?alt=sse"
-                                   : ":generateContent");
+                                    : ":generateContent");
     out->url = fxu_buf_steal(&url);
     out->body = body;
 

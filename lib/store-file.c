@@ -296,7 +296,7 @@ update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
     if (fd < 0) {
         if (err)
             *err = fxu_asprintf("cannot write breaker state %s: %s", path,
-                               strerror(lock_errno));
+                                strerror(lock_errno));
         rc = -1;
     } else if (changed) {
         char *text = fx_bdoc_to_json(doc);
@@ -304,7 +304,7 @@ update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
         if (replace_file(tmp, path, text) < 0) {
             if (err)
                 *err = fxu_asprintf("cannot write breaker state %s: %s", path,
-                                   strerror(errno));
+                                    strerror(errno));
             rc = -1;
         }
         free(tmp);
@@ -339,8 +339,8 @@ file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
         ev = fx_breaker_apply(&doc, op, &adm, &changed);
         if (err)
             *err = fxu_asprintf("invalid provider name for breaker state: "
-                               "'%s'",
-                               provider ? provider : "");
+                                "'%s'",
+                                provider ? provider : "");
         rc = -1;
     }
     if (result)

@@ -537,8 +537,8 @@ test_json_lenient(void)
     fxu_buf_init(&b);
     fxu_buf_puts(&b, "{\"state\":\"half_open\",\"probes\":[");
     for (int i = 0; i < 40; i++)
-        fxu_buf_printf(&b, "%s{\"worker\":\"w%d\",\"expires\":%d}", i ? "," : "",
-                      i, 1795000100 + i);
+        fxu_buf_printf(&b, "%s{\"worker\":\"w%d\",\"expires\":%d}",
+                       i ? "," : "", i, 1795000100 + i);
     fxu_buf_puts(&b, "]}");
     is_int(fx_bdoc_from_json(b.data, b.len, &d), 0, "40 leases parse");
     is_int(d.nprobes, FX_MAX_PROBES, "capped at FX_MAX_PROBES");

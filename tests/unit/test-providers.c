@@ -172,7 +172,7 @@ struct feed {
     struct fx_stream st;
     int last_rc;
     fxu_buf seen; /* what on_text got */
-    int stop_at; /* on_text returns 1 at this call (0: never) */
+    int stop_at;  /* on_text returns 1 at this call (0: never) */
     int calls;
 };
 
@@ -776,8 +776,8 @@ test_parse_openai(void)
     };
     for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
         char *b = fxu_asprintf("{\"choices\":[{\"message\":{\"content\":\"x\"},"
-                              "\"finish_reason\":\"%s\"}]}",
-                              fin[i][0]);
+                               "\"finish_reason\":\"%s\"}]}",
+                               fin[i][0]);
         parse("openai", b, &r, &e);
         is_str(r.finish_reason, fin[i][1], "openai finish %s", fin[i][0]);
         fx_response_free(&r);
@@ -880,8 +880,8 @@ test_parse_anthropic(void)
     };
     for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
         char *b = fxu_asprintf("{\"content\":[{\"type\":\"text\",\"text\":"
-                              "\"x\"}],\"stop_reason\":\"%s\"}",
-                              fin[i][0]);
+                               "\"x\"}],\"stop_reason\":\"%s\"}",
+                               fin[i][0]);
         parse("anthropic", b, &r, &e);
         is_str(r.finish_reason, fin[i][1], "anthropic finish %s", fin[i][0]);
         is_int(r.has_usage, 0, "anthropic parse: no usage (%s)", fin[i][0]);
@@ -946,8 +946,8 @@ test_parse_gemini(void)
     };
     for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
         char *b = fxu_asprintf("{\"candidates\":[{\"content\":{\"parts\":[{"
-                              "\"text\":\"x\"}]},\"finishReason\":\"%s\"}]}",
-                              fin[i][0]);
+                               "\"text\":\"x\"}]},\"finishReason\":\"%s\"}]}",
+                               fin[i][0]);
         parse("gemini", b, &r, &e);
         is_str(r.finish_reason, fin[i][1], "gemini finish %s", fin[i][0]);
         fx_response_free(&r);
