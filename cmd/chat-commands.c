@@ -122,8 +122,7 @@ cmd_system(struct chat *c, char *args)
     if (args[0] == '\0') {
         const char *sys = chat_system(c);
         if (sys == NULL) {
-            const struct fx_settings *s = fx_config_settings(c->cfg);
-            sys = s->defaults.system;
+            sys = flexiai_config_system(c->cfg);
             if (sys && *sys) {
                 printf("%s\n", sys);
                 chat_info(c, "(from the configuration)");

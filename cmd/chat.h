@@ -10,7 +10,7 @@
 #ifndef FX_CHAT_H
 #define FX_CHAT_H
 
-#include "common.h"
+#include "tool.h"
 
 #include <stddef.h>
 
@@ -20,16 +20,8 @@ struct chat_msg {
     char *content;
 };
 
-/* Flags that configure the client, kept to rebuild it (see chat_set_model). */
-struct chat_flags {
-    const char *config;
-    const char *temperature;
-    const char *max_tokens;
-    const char *timeout;
-};
-
 struct chat {
-    struct chat_flags flags;
+    struct tool_args args; /* the flags, kept to configure the watcher */
     flexiai_config *cfg;
     flexiai_client *client;
 

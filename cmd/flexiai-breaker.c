@@ -5,10 +5,9 @@
  */
 #include "config.h"
 
-#include "common.h"
+#include "tool.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,277 +25,79 @@ on_signal(int sig)
     stop_flag = 1;
 }
 
-static void
-usage(FILE *fp)
-{
-    fprintf(
-        fp,
-        "usage: flexiai breaker [-c FILE] [-q] COMMAND [ARGS]\n"
-        "\n"
-        "commands:\n"
-        "  status [NAME...] [--json | --prometheus]\n"
-        "                         state of each provider's breaker\n"
-        "  reset NAME... | --all  close breakers (announced to watchers)\n"
-        "  open NAME [--for DURATION]\n"
-        "                         open by hand (maintenance) until DURATION "
-        "passes\n"
-        "                         (e.g. 90, 30s, 10m, 2h) or until reset\n"
-        "  check                  monitoring check: exit 0 all closed, 1 some "
-        "open or\n"
-        "                         half-open but a provider usable, 2 none "
-        "usable, 3 store\n"
-        "                         unreachable\n"
-        "  watch [NAME...] [--json]\n"
-        "                         print breaker events as they happen "
-        "(needs Redis)\n"
-        "\n"
-        "options:\n"
-        "  -c, --config FILE   configuration file instead of the user's\n"
-        "  -q, --quiet         no warnings\n"
-        "  -v, --verbose       more detail on stderr\n"
-        "  -h, --help          this help\n"
-        "  -V, --version       version and libraries\n"
-        "\n"
-        "See flexiai-breaker(1).\n");
-}
+enum { OPT_JSON = TOOL_OPT_CMD, OPT_PROMETHEUS, OPT_ALL, OPT_FOR };
+
+/* What the subcommands' options set. */
+struct breaker_ctx {
+    flexiai_config *cfg;
+    flexiai_client *client;
+    int json, prometheus, all;
+    double seconds; /* open --for */
+};
 
 static void
-fmt_time(double t, char *buf, size_t size)
+on_option(void *ud, int id, const char *arg)
 {
-    if (t <= 0) {
-        snprintf(buf, size, "-");
-        return;
+    struct breaker_ctx *x = ud;
+    switch (id) {
+    case OPT_JSON:
+        x->json = 1;
+        break;
+    case OPT_PROMETHEUS:
+        x->prometheus = 1;
+        break;
+    case OPT_ALL:
+        x->all = 1;
+        break;
+    case OPT_FOR:
+        x->seconds = tool_parse_cli_duration(arg);
+        if (x->seconds <= 0)
+            tool_usage_error("--for needs a duration like 90, 30s, 10m, 2h");
+        break;
     }
-    time_t s = (time_t)t;
-    struct tm tm;
-    localtime_r(&s, &tm);
-    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-static void
-next_text(const flexiai_breaker_info *b, double now, char *buf, size_t size)
-{
-    if (strcmp(b->state, "closed") == 0) {
-        snprintf(buf, size, "-");
-    } else if (b->retry_at <= 0) {
-        if (b->reason && strcmp(b->reason, "manual") == 0)
-            snprintf(buf, size, "until reset");
-        else
-            snprintf(buf, size, "probe now");
-    } else if (b->retry_at <= now) {
-        snprintf(buf, size, "probe now");
-    } else {
-        char t[64];
-        fmt_time(b->retry_at, t, sizeof(t));
-        snprintf(buf, size, "%s (in %lds)", t, (long)(b->retry_at - now) + 1);
-    }
-}
-
-static void
-print_table(const flexiai_breaker_info *info, size_t n)
-{
-    double now = fxu_wallclock();
-    size_t w = 8;
-    for (size_t i = 0; i < n; i++)
-        if (strlen(info[i].provider) > w)
-            w = strlen(info[i].provider);
-    char line[1024];
-    int len = snprintf(
-        line, sizeof(line), "%-*s  %-9s  %8s  %-19s  %-30s  %s\n", (int)w,
-        "PROVIDER", "STATE", "FAILURES", "SINCE", "NEXT PROBE", "BACKEND");
-    tool_out(line, (size_t)len);
-    for (size_t i = 0; i < n; i++) {
-        char since[64], next[96];
-        fmt_time(info[i].changed_at, since, sizeof(since));
-        next_text(&info[i], now, next, sizeof(next));
-        len =
-            snprintf(line, sizeof(line), "%-*s  %-9s  %8ld  %-19s  %-30s  %s\n",
-                     (int)w, info[i].provider, info[i].state,
-                     info[i].failure_count, since, next, info[i].backend);
-        tool_out(line, (size_t)len);
-    }
-}
-
-static void
-print_json(const flexiai_breaker_info *info, size_t n)
-{
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "provider", info[i].provider);
-        cJSON_AddStringToObject(o, "state", info[i].state);
-        cJSON_AddNumberToObject(o, "failure_count",
-                                (double)info[i].failure_count);
-        cJSON_AddNumberToObject(o, "success_count",
-                                (double)info[i].success_count);
-#define TIME_FIELD(name, v)                                                    \
-    do {                                                                       \
-        if ((v) > 0)                                                           \
-            cJSON_AddNumberToObject(o, name, (v));                             \
-        else                                                                   \
-            cJSON_AddNullToObject(o, name);                                    \
-    } while (0)
-        TIME_FIELD("changed_at", info[i].changed_at);
-        TIME_FIELD("opened_at", info[i].opened_at);
-        TIME_FIELD("retry_at", info[i].retry_at);
-#undef TIME_FIELD
-        if (info[i].changed_by)
-            cJSON_AddStringToObject(o, "changed_by", info[i].changed_by);
-        else
-            cJSON_AddNullToObject(o, "changed_by");
-        if (info[i].reason)
-            cJSON_AddStringToObject(o, "reason", info[i].reason);
-        else
-            cJSON_AddNullToObject(o, "reason");
-        cJSON_AddBoolToObject(o, "usable", info[i].usable);
-        cJSON_AddStringToObject(o, "backend", info[i].backend);
-        cJSON_AddItemToArray(arr, o);
-    }
-    char *s = cJSON_Print(arr);
-    tool_outs(s);
-    tool_outs("\n");
-    free(s);
-    cJSON_Delete(arr);
-}
-
-static void
-prom_label(fxu_buf *b, const char *v)
-{
-    for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            fxu_buf_putc(b, '\\');
-        if (*v == '\n') {
-            fxu_buf_puts(b, "\\n");
-            continue;
-        }
-        fxu_buf_putc(b, *v);
-    }
-}
-
-/* The Prometheus text format, for node_exporter's textfile collector. */
-static void
-print_prometheus(const flexiai_breaker_info *info, size_t n)
-{
-    static const char *const states[] = {"closed", "open", "half_open"};
-    fxu_buf b;
-    fxu_buf_init(&b);
-    fxu_buf_puts(&b, "# HELP flexiai_breaker_state Circuit breaker state "
-                     "(1 for the current state).\n"
-                     "# TYPE flexiai_breaker_state gauge\n");
-    for (size_t i = 0; i < n; i++)
-        for (int s = 0; s < 3; s++) {
-            fxu_buf_puts(&b, "flexiai_breaker_state{provider=\"");
-            prom_label(&b, info[i].provider);
-            fxu_buf_printf(&b, "\",state=\"%s\"} %d\n", states[s],
-                           strcmp(info[i].state, states[s]) == 0);
-        }
-    const struct {
-        const char *name, *help;
-        int which;
-    } gauges[] = {
-        {"flexiai_breaker_failures", "Consecutive counted failures.", 0},
-        {"flexiai_breaker_usable", "1 when a request would be admitted now.",
-         1},
-        {"flexiai_breaker_retry_at_seconds",
-         "Unix time when an open breaker admits a probe (0: none).", 2},
-        {"flexiai_breaker_changed_at_seconds",
-         "Unix time of the last state change (0: never).", 3},
-    };
-    for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
-        fxu_buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
-                       gauges[g].help, gauges[g].name);
-        for (size_t i = 0; i < n; i++) {
-            fxu_buf_printf(&b, "%s{provider=\"", gauges[g].name);
-            prom_label(&b, info[i].provider);
-            fxu_buf_puts(&b, "\"} ");
-            switch (gauges[g].which) {
-            case 0:
-                fxu_buf_printf(&b, "%ld\n", info[i].failure_count);
-                break;
-            case 1:
-                fxu_buf_printf(&b, "%d\n", info[i].usable);
-                break;
-            case 2:
-                fxu_buf_printf(&b, "%.3f\n", info[i].retry_at);
-                break;
-            default:
-                fxu_buf_printf(&b, "%.3f\n", info[i].changed_at);
-                break;
-            }
-        }
-    }
-    tool_out(b.data, b.len);
-    fxu_buf_free(&b);
 }
 
 static int
-cmd_status(flexiai_client *c, int argc, char **argv)
+cmd_status(void *ctx, struct tool_args *a, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"prometheus", no_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int json = 0, prom = 0, ch;
-    optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (ch == 'j')
-            json = 1;
-        else if (ch == 'P')
-            prom = 1;
-        else if (ch == 'h') {
-            usage(stdout);
-            return 0;
-        } else
-            tool_bad_option(argv);
-    }
+    struct breaker_ctx *x = ctx;
+    flexiai_client *c = x->client;
+    int json = x->json, prom = x->prometheus;
+    (void)a;
     if (json && prom)
         tool_usage_error("--json and --prometheus exclude each other");
     flexiai_breaker_info *info;
     size_t n;
-    int rc = flexiai_breaker_status(c, (const char *const *)argv + optind,
-                                    (size_t)(argc - optind), &info, &n);
+    int rc = flexiai_breaker_status(c, (const char *const *)argv + 1,
+                                    (size_t)(argc - 1), &info, &n);
     if (rc == FLEXIAI_EUSAGE)
         tool_usage_error("%s", flexiai_client_error(c));
     if (n == 0 && !json && !prom)
         tool_warn("no providers configured");
     if (json)
-        print_json(info, n);
+        tool_breaker_json(info, n);
     else if (prom)
-        print_prometheus(info, n);
+        tool_breaker_prometheus(info, n);
     else
-        print_table(info, n);
+        tool_breaker_table(info, n);
     tool_out_flush();
     flexiai_breaker_info_free(info, n);
     return 0;
 }
 
 static int
-cmd_reset(flexiai_client *c, flexiai_config *cfg, int argc, char **argv)
+cmd_reset(void *ctx, struct tool_args *a, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"all", no_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int all = 0, ch;
-    optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (ch == 'a')
-            all = 1;
-        else if (ch == 'h') {
-            usage(stdout);
-            return 0;
-        } else
-            tool_bad_option(argv);
-    }
-    const char *const *names = (const char *const *)argv + optind;
-    size_t n = (size_t)(argc - optind);
+    struct breaker_ctx *x = ctx;
+    flexiai_client *c = x->client;
+    int all = x->all;
+    (void)a;
+    const char *const *names = (const char *const *)argv + 1;
+    size_t n = (size_t)(argc - 1);
     if (all && n)
         tool_usage_error("give provider names or --all, not both");
     if (all)
-        n = flexiai_config_providers(cfg, &names);
+        n = flexiai_config_providers(x->cfg, &names);
     else if (n == 0)
         tool_usage_error("reset needs provider names or --all");
     int rc = 0;
@@ -313,31 +114,14 @@ cmd_reset(flexiai_client *c, flexiai_config *cfg, int argc, char **argv)
 }
 
 static int
-cmd_open(flexiai_client *c, int argc, char **argv)
+cmd_open(void *ctx, struct tool_args *a, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"for", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    double seconds = 0;
-    int ch;
-    optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (ch == 'f') {
-            seconds = tool_parse_cli_duration(optarg);
-            if (seconds <= 0)
-                tool_usage_error(
-                    "--for needs a duration like 90, 30s, 10m, 2h");
-        } else if (ch == 'h') {
-            usage(stdout);
-            return 0;
-        } else
-            tool_bad_option(argv);
-    }
-    if (argc - optind != 1)
+    struct breaker_ctx *x = ctx;
+    flexiai_client *c = x->client;
+    (void)a;
+    if (argc != 2)
         tool_usage_error("open needs exactly one provider name");
-    int rc = flexiai_breaker_open(c, argv[optind], seconds);
+    int rc = flexiai_breaker_open(c, argv[1], x->seconds);
     if (rc == FLEXIAI_EUSAGE)
         tool_usage_error("%s", flexiai_client_error(c));
     if (rc != 0)
@@ -347,12 +131,12 @@ cmd_open(flexiai_client *c, int argc, char **argv)
 
 /* Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
 static int
-cmd_check(flexiai_client *c, int argc, char **argv)
+cmd_check(void *ctx, struct tool_args *a, int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        usage(stdout);
-        return 0;
-    }
+    struct breaker_ctx *x = ctx;
+    flexiai_client *c = x->client;
+    (void)a;
+    (void)argv;
     if (argc > 1)
         tool_usage_error("check takes no arguments");
     if (!flexiai_breaker_store_ok(c)) {
@@ -430,7 +214,7 @@ on_event(void *ud, const flexiai_event *ev)
         tool_outs("\n");
     } else {
         char t[64];
-        fmt_time(fxu_wallclock(), t, sizeof(t));
+        tool_fmt_time(fxu_wallclock(), t, sizeof(t));
         char *line =
             fxu_asprintf("%s  %-12s %-9s worker=%s", t, ev->provider,
                          ev->event_type, ev->worker_id ? ev->worker_id : "-");
@@ -449,104 +233,103 @@ on_event(void *ud, const flexiai_event *ev)
 }
 
 static int
-cmd_watch(flexiai_client *c, int argc, char **argv)
+cmd_watch(void *ctx, struct tool_args *a, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    struct watch_ctx w = {0, NULL, 0};
-    int ch;
-    optind = 0; /* glibc: start a fresh scan (main stopped at the name) */
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (ch == 'j')
-            w.json = 1;
-        else if (ch == 'h') {
-            usage(stdout);
-            return 0;
-        } else
-            tool_bad_option(argv);
-    }
-    w.names = argv + optind;
-    w.nnames = argc - optind;
+    struct breaker_ctx *x = ctx;
+    (void)a;
+    struct watch_ctx w = {x->json, argv + 1, argc - 1};
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int rc = flexiai_breaker_watch(c, on_event, &w, &stop_flag);
+    int rc = flexiai_breaker_watch(x->client, on_event, &w, &stop_flag);
     if (rc != 0)
-        tool_err("%s", flexiai_client_error(c));
+        tool_err("%s", flexiai_client_error(x->client));
     return rc;
 }
+
+#define OPT(id, name, arg, help)                                               \
+    {                                                                          \
+        id, 0, name, arg, help, 0, 0, NULL, NULL, NULL                         \
+    }
+#define OPT_END OPT(TOOL_OPT_END, NULL, NULL, NULL)
+
+static const struct tool_option status_opts[] = {
+    OPT(OPT_JSON, "json", NULL, "a JSON array, one object per provider"),
+    OPT(OPT_PROMETHEUS, "prometheus", NULL,
+        "the Prometheus text format (node_exporter's textfile collector)"),
+    OPT_END};
+static const struct tool_option reset_opts[] = {
+    OPT(OPT_ALL, "all", NULL, "every configured provider"), OPT_END};
+static const struct tool_option open_opts[] = {
+    OPT(OPT_FOR, "for", "DURATION",
+        "open until DURATION passes (90, 30s, 10m, 2h)"),
+    OPT_END};
+static const struct tool_option watch_opts[] = {
+    OPT(OPT_JSON, "json", NULL, "each event as its JSON message"), OPT_END};
+
+static const struct tool_subcommand breaker_subs[] = {
+    {"status", "[NAME...] [--json | --prometheus]",
+     "state of each provider's breaker", status_opts, cmd_status,
+     TOOL_COMP_PROVIDER},
+    {"reset", "NAME... | --all", "close breakers (announced to watchers)",
+     reset_opts, cmd_reset, TOOL_COMP_PROVIDER},
+    {"open", "NAME [--for DURATION]",
+     "open by hand (maintenance) until DURATION passes\n"
+     "(e.g. 90, 30s, 10m, 2h) or until reset",
+     open_opts, cmd_open, TOOL_COMP_PROVIDER},
+    {"check", "",
+     "monitoring check: exit 0 all closed, 1 some open or\n"
+     "half-open but a provider usable, 2 none usable, 3 store\n"
+     "unreachable",
+     NULL, cmd_check, TOOL_COMP_NONE},
+    {"watch", "[NAME...] [--json]",
+     "print breaker events as they happen (needs Redis)", watch_opts, cmd_watch,
+     TOOL_COMP_PROVIDER},
+    {NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct tool_option *const breaker_groups[] = {tool_opts_global,
+                                                           NULL};
+
+static const struct tool_command breaker_cmd = {
+    .name = "breaker",
+    .synopsis = "[-c FILE] [-q] COMMAND [ARGS]",
+    .groups = breaker_groups,
+    .subs = breaker_subs,
+    .footer = "'flexiai breaker COMMAND --help' describes a command.  See "
+              "flexiai-breaker(1).",
+};
 
 int
 main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *config = NULL;
-    int ch;
+    struct tool_args a;
+    struct breaker_ctx x;
+    memset(&x, 0, sizeof(x));
+    tool_args_init(&a);
     tool_cmd_init("flexiai breaker");
-    while ((ch = getopt_long(argc, argv, "+c:qvhV", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c':
-            config = optarg;
-            break;
-        case 'q':
-            tool_quiet = 1;
-            break;
-        case 'v':
-            tool_verbose++;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            tool_print_version(NULL);
-            return 0;
-        default:
-            tool_bad_option(argv);
-        }
-    }
-    if (optind >= argc)
-        tool_usage_error("missing command (status, reset, open, check, watch)");
-    const char *sub = argv[optind];
-    int subargc = argc - optind;
-    char **subargv = argv + optind;
-    if (strcmp(sub, "status") && strcmp(sub, "reset") && strcmp(sub, "open") &&
-        strcmp(sub, "check") && strcmp(sub, "watch"))
-        tool_usage_error("unknown command '%s' (status, reset, open, check, "
-                         "watch)",
-                         sub);
+    int first = tool_parse(&breaker_cmd, NULL, argc, argv, 1, &a, NULL, NULL);
+    char *names = tool_sub_names(&breaker_cmd);
+    if (first >= argc)
+        tool_usage_error("missing command (%s)", names);
+    const struct tool_subcommand *sub =
+        tool_find_sub(&breaker_cmd, argv[first]);
+    if (sub == NULL)
+        tool_usage_error("unknown command '%s' (%s)", argv[first], names);
+    free(names);
+    int n = argc - first;
+    char **v = argv + first;
+    int rest = tool_parse(&breaker_cmd, sub, n, v, 0, &a, on_option, &x);
 
-    flexiai_config *cfg = tool_load_config(config, NULL, NULL, 0);
-    char *err = NULL;
-    flexiai_client *c = flexiai_client_new(cfg, &err);
-    if (c == NULL)
-        tool_die(strcmp(sub, "check") == 0 ? 3 : FLEXIAI_ESOFTWARE, "%s",
-                 err ? err : "cannot start");
-    flexiai_client_set_log(c, tool_log_cb, NULL);
-
-    int rc;
-    if (strcmp(sub, "status") == 0)
-        rc = cmd_status(c, subargc, subargv);
-    else if (strcmp(sub, "reset") == 0)
-        rc = cmd_reset(c, cfg, subargc, subargv);
-    else if (strcmp(sub, "open") == 0)
-        rc = cmd_open(c, subargc, subargv);
-    else if (strcmp(sub, "check") == 0)
-        rc = cmd_check(c, subargc, subargv);
-    else
-        rc = cmd_watch(c, subargc, subargv);
-    flexiai_client_free(c);
-    flexiai_config_free(cfg);
+    x.cfg = tool_setup_config(&a, 0, NULL);
+    /* check speaks the monitoring convention: 3 is "unknown" */
+    x.client =
+        tool_setup_client(x.cfg, NULL, NULL, sub->run == cmd_check ? 3 : 0);
+    int rc = sub->run(&x, &a, 1 + n - rest, v + rest - 1);
+    flexiai_client_free(x.client);
+    flexiai_config_free(x.cfg);
+    tool_args_free(&a);
     return rc;
 }

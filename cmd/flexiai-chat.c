@@ -68,38 +68,56 @@ on_signal(int sig)
     errno = saved;
 }
 
-static void
-usage(FILE *fp)
+enum { OPT_SESSION = TOOL_OPT_CMD, OPT_LOAD };
+
+static const struct tool_option chat_opts[] = {
+    {OPT_SESSION, 0, "session", "NAME",
+     "keep the conversation as session NAME and resume it", 0, 0, NULL, NULL,
+     NULL},
+    {OPT_LOAD, 0, "load", "FILE",
+     "start from a saved conversation (JSON messages)", TOOL_COMP_FILE, 0, NULL,
+     NULL, NULL},
+    {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const struct tool_option *const chat_groups[] = {
+    chat_opts, tool_opts_request, tool_opts_global, NULL};
+
+static const char *
+readline_version(void)
 {
-    fprintf(
-        fp,
-        "usage: flexiai chat [OPTIONS]\n"
-        "\n"
+    static char extra[64];
+    snprintf(extra, sizeof(extra), "readline/%s", rl_library_version);
+    return extra;
+}
+
+static const struct tool_command chat_command_desc = {
+    .name = "chat",
+    .synopsis = "[OPTIONS]",
+    .description =
         "Talk with a model.  Replies stream as they arrive; a provider that "
-        "fails is\nreplaced by the next one.  Type /help for the slash "
-        "commands.\n"
-        "\n"
-        "options:\n"
-        "  -c, --config FILE      configuration file instead of the user's\n"
-        "  -s, --system TEXT      system prompt\n"
-        "  -m, --model NAME       model (for -p's provider, else the first)\n"
-        "  -p, --provider NAME    use only this provider (/provider auto "
-        "undoes it)\n"
-        "      --session NAME     keep the conversation as session NAME and "
-        "resume it\n"
-        "      --load FILE        start from a saved conversation (JSON "
-        "messages)\n"
-        "  -t, --temperature N    sampling temperature (0-2)\n"
-        "      --max-tokens N     maximum tokens in an answer\n"
-        "      --timeout SECONDS  per-attempt timeout\n"
-        "  -v, --verbose          one stderr line per attempt\n"
-        "  -q, --quiet            no warnings or failover notices\n"
-        "  -h, --help             this help\n"
-        "  -V, --version          version and libraries\n"
-        "\n"
+        "fails is\nreplaced by the next one (-p fixes one; /provider auto "
+        "undoes it).  Type /help\nfor the slash commands.",
+    .groups = chat_groups,
+    .footer =
         "With stdin not a terminal each line is one turn and each reply is "
         "followed by\na blank line; the exit code is then that of the last "
-        "turn or command.\nSee flexiai-chat(1).\n");
+        "turn or command.\nSee flexiai-chat(1).",
+    .version_extra = readline_version,
+};
+
+struct chat_opts {
+    const char *session, *load;
+};
+
+static void
+on_option(void *ud, int id, const char *arg)
+{
+    struct chat_opts *o = ud;
+    if (id == OPT_SESSION)
+        o->session = arg;
+    else if (id == OPT_LOAD)
+        o->load = arg;
 }
 
 /* ---- paths ------------------------------------------------------------ */
@@ -125,28 +143,6 @@ xdg_dir(const char *var, const char *fallback)
     char *dir = fxu_asprintf("%s/%s/flexiai", home, fallback);
     free(home);
     return dir;
-}
-
-/* mkdir -p with mode 0700 for what it creates. */
-static int
-make_dirs(const char *path)
-{
-    char *p = fxu_strdup(path);
-    for (char *s = p[0] == '/' ? p + 1 : p;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char saved = *s;
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *s = saved;
-        if (saved == '\0')
-            break;
-    }
-    free(p);
-    return 0;
 }
 
 char *
@@ -236,40 +232,6 @@ provider_in(flexiai_config *cfg, const char *name)
     return 0;
 }
 
-static void
-apply_flags(flexiai_config *cfg, const struct chat_flags *f)
-{
-    if (f->temperature)
-        flexiai_config_set(cfg, "defaults", "temperature", f->temperature);
-    if (f->max_tokens)
-        flexiai_config_set(cfg, "defaults", "max_tokens", f->max_tokens);
-    if (f->timeout)
-        flexiai_config_set(cfg, "defaults", "timeout", f->timeout);
-}
-
-/* Files, environment, flags, then -m for -p's provider (else the first),
- * as complete does.  Returns FLEXIAI_OK or FLEXIAI_ECONFIG. */
-static int
-load_config(flexiai_config *cfg, const struct chat_flags *f, const char *model,
-            const char *provider)
-{
-    flexiai_config_load(cfg, getenv("FX_TEST_SYSCONF"), f->config);
-    apply_flags(cfg, f);
-    int rc = flexiai_config_validate(cfg, 0);
-    if (rc == FLEXIAI_OK && model) {
-        const char *const *names;
-        size_t n = flexiai_config_providers(cfg, &names);
-        const char *target = provider ? provider : (n ? names[0] : NULL);
-        if (target && provider_in(cfg, target)) {
-            char *sec = fxu_asprintf("provider.%s", target);
-            flexiai_config_set(cfg, sec, "model", model);
-            free(sec);
-            rc = flexiai_config_validate(cfg, 0);
-        }
-    }
-    return rc;
-}
-
 static flexiai_client *
 new_client(struct chat *c)
 {
@@ -307,9 +269,8 @@ chat_shown_provider(const struct chat *c)
 const char *
 chat_provider_model(const struct chat *c, const char *name)
 {
-    struct fx_provider *p =
-        fx_settings_provider(fx_config_settings(c->cfg), name);
-    return p && p->model ? p->model : "";
+    const char *model = flexiai_config_provider_model(c->cfg, name);
+    return model ? model : "";
 }
 
 /* A validated configuration may not change under a client: free the
@@ -428,139 +389,36 @@ chat_replace(struct chat *c, struct chat_msg *msgs, size_t n)
 
 /* ---- conversation files ----------------------------------------------- */
 
-static char *
-read_file(const char *path, char **err)
-{
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL) {
-        *err = fxu_asprintf("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    fxu_buf b;
-    fxu_buf_init(&b);
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
-        fxu_buf_append(&b, tmp, n);
-    int failed = ferror(fp);
-    fclose(fp);
-    if (failed) {
-        *err = fxu_asprintf("%s: read error", path);
-        fxu_buf_free(&b);
-        return NULL;
-    }
-    return fxu_buf_steal(&b);
-}
-
 int
 chat_read_file(const char *path, struct chat_msg **out, size_t *nout,
                char **err)
 {
-    char *text = read_file(path, err);
-    if (text == NULL)
-        return FLEXIAI_ENOINPUT;
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    if (root == NULL) {
-        *err = fxu_asprintf("%s: messages are not valid JSON", path);
-        return FLEXIAI_EDATA;
-    }
-    if (!cJSON_IsArray(root)) {
-        cJSON_Delete(root);
-        *err = fxu_asprintf("%s: messages must be a JSON array", path);
-        return FLEXIAI_EDATA;
-    }
-    size_t count = (size_t)cJSON_GetArraySize(root);
-    struct chat_msg *msgs = fxu_xcalloc(count + 1, sizeof(*msgs));
-    size_t i = 0;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, root)
-    {
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        if (!cJSON_IsObject(m) || !cJSON_IsString(role) ||
-            !cJSON_IsString(content)) {
-            *err = fxu_asprintf(
-                "%s: message %zu needs string \"role\" and \"content\"", path,
-                i + 1);
-            break;
-        }
-        if (strcmp(role->valuestring, "system") != 0 &&
-            strcmp(role->valuestring, "user") != 0 &&
-            strcmp(role->valuestring, "assistant") != 0) {
-            *err = fxu_asprintf(
-                "%s: message %zu has role '%s' (system, user or assistant)",
-                path, i + 1, role->valuestring);
-            break;
-        }
-        msgs[i].role = fxu_strdup(role->valuestring);
-        msgs[i].content = fxu_strdup(content->valuestring);
-        i++;
-    }
-    cJSON_Delete(root);
-    if (i < count) {
-        free_msgs(msgs, i);
-        return FLEXIAI_EDATA;
+    struct tool_msgs m = {NULL, 0, 0};
+    int rc = tool_msgs_read(path, &m, err);
+    if (rc != 0)
+        return rc;
+    /* the strings move over to the chat's own messages */
+    struct chat_msg *msgs = fxu_xcalloc(m.n + 1, sizeof(*msgs));
+    for (size_t i = 0; i < m.n; i++) {
+        msgs[i].role = (char *)m.v[i].role;
+        msgs[i].content = (char *)m.v[i].content;
     }
     *out = msgs;
-    *nout = i;
-    return 0;
-}
-
-static int
-write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        s += w;
-        n -= (size_t)w;
-    }
+    *nout = m.n;
+    free(m.v);
     return 0;
 }
 
 int
 chat_write_file(const char *path, const struct chat *c, char **err)
 {
-    /* one message per line: readable, and diffs well */
-    fxu_buf json;
-    fxu_buf_init(&json);
-    fxu_buf_puts(&json, "[");
+    flexiai_message *v = fxu_xcalloc(c->nmsgs + 1, sizeof(*v));
     for (size_t i = 0; i < c->nmsgs; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "role", c->msgs[i].role);
-        cJSON_AddStringToObject(o, "content", c->msgs[i].content);
-        char *s = cJSON_PrintUnformatted(o);
-        fxu_buf_printf(&json, "%s\n  %s", i ? "," : "", s);
-        free(s);
-        cJSON_Delete(o);
+        v[i].role = c->msgs[i].role;
+        v[i].content = c->msgs[i].content;
     }
-    fxu_buf_puts(&json, c->nmsgs ? "\n]\n" : "]\n");
-
-    /* a temporary file next to the target, then rename(): a reader sees
-     * the old conversation or the new one, never half of one */
-    char *tmp = fxu_asprintf("%s.XXXXXX", path);
-    int fd = mkstemp(tmp); /* mode 0600 */
-    int rc = 0;
-    if (fd < 0) {
-        *err = fxu_asprintf("%s: %s", path, strerror(errno));
-        rc = FLEXIAI_ENOINPUT;
-    } else if (write_all(fd, json.data, json.len) != 0 || fsync(fd) != 0) {
-        *err = fxu_asprintf("%s: %s", tmp, strerror(errno));
-        rc = FLEXIAI_ENOINPUT;
-        close(fd);
-        unlink(tmp);
-    } else if (close(fd) != 0 || rename(tmp, path) != 0) {
-        *err = fxu_asprintf("%s: %s", path, strerror(errno));
-        rc = FLEXIAI_ENOINPUT;
-        unlink(tmp);
-    }
-    free(tmp);
-    fxu_buf_free(&json);
+    int rc = tool_msgs_write(path, v, c->nmsgs, err);
+    free(v);
     return rc;
 }
 
@@ -572,7 +430,7 @@ chat_save_session(struct chat *c)
     char *dir = fxu_strdup(c->session_path);
     *strrchr(dir, '/') = '\0';
     char *err = NULL;
-    if (make_dirs(dir) != 0)
+    if (fxu_make_dirs(dir) != 0)
         err = fxu_asprintf("%s: %s", dir, strerror(errno));
     else
         chat_write_file(c->session_path, c, &err);
@@ -659,13 +517,14 @@ chat_turn(struct chat *c, const char *text)
         msgs[i].role = c->msgs[i].role;
         msgs[i].content = c->msgs[i].content;
     }
-    const struct fx_settings *set = fx_config_settings(c->cfg);
     flexiai_request req = {
         .messages = msgs,
         .nmessages = c->nmsgs,
         .provider = c->provider,
-        .stream = set->stream_mode != FX_STREAM_NO,
-        .on_stream_error = set->on_stream_error,
+        .no_failover = c->args.no_failover,
+        /* a chat streams unless told stream = no */
+        .stream = flexiai_config_stream_mode(c->cfg) != FLEXIAI_STREAM_NEVER,
+        .on_stream_error = tool_on_stream_error(c->cfg, &c->args),
         .on_text = on_text,
         .ud = c,
         .cancel = &interrupted,
@@ -847,7 +706,7 @@ history_init(void)
     char *dir = xdg_dir("XDG_STATE_HOME", ".local/state");
     history_path = fxu_asprintf("%s/history", dir);
     int fd = -1;
-    if (make_dirs(dir) == 0)
+    if (fxu_make_dirs(dir) == 0)
         fd =
             open(history_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -1226,16 +1085,16 @@ watcher_main(void *ud)
 
 /* Start watching when [sync] backend = redis; NULL otherwise. */
 static struct watcher *
-watcher_start(struct chat *c, const char *model, const char *provider)
+watcher_start(struct chat *c)
 {
-    const struct fx_settings *s = fx_config_settings(c->cfg);
-    if (s->sync.backend != FX_BACKEND_REDIS)
+    if (strcmp(flexiai_config_backend(c->cfg), "redis") != 0)
         return NULL;
     struct watcher *w = fxu_xcalloc(1, sizeof(*w));
-    w->cfg = flexiai_config_new();
+    int rc;
+    w->cfg = tool_setup_config(&c->args,
+                               TOOL_SETUP_KEEP_ERRORS | TOOL_SETUP_SILENT, &rc);
     char *err = NULL;
-    if (load_config(w->cfg, &c->flags, model, provider) != FLEXIAI_OK ||
-        pipe(w->fd) != 0 ||
+    if (rc != FLEXIAI_OK || pipe(w->fd) != 0 ||
         (w->client = flexiai_client_new(w->cfg, &err)) == NULL) {
         tool_warn("breaker events not shown: %s", err ? err : "cannot start");
         free(err);
@@ -1252,7 +1111,7 @@ watcher_start(struct chat *c, const char *model, const char *provider)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&w->thread, NULL, watcher_main, w);
+    rc = pthread_create(&w->thread, NULL, watcher_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         tool_warn("breaker events not shown: %s", strerror(rc));
@@ -1336,98 +1195,32 @@ init_readline(void)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_SESSION = 256, OPT_LOAD, OPT_MAX_TOKENS, OPT_TIMEOUT };
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"system", required_argument, NULL, 's'},
-        {"model", required_argument, NULL, 'm'},
-        {"provider", required_argument, NULL, 'p'},
-        {"session", required_argument, NULL, OPT_SESSION},
-        {"load", required_argument, NULL, OPT_LOAD},
-        {"temperature", required_argument, NULL, 't'},
-        {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"verbose", no_argument, NULL, 'v'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
     struct chat chat;
     struct chat *c = &chat;
     memset(c, 0, sizeof(*c));
     g_chat = c;
-    const char *system = NULL, *model = NULL, *provider = NULL;
-    const char *session = NULL, *load = NULL;
+    struct chat_opts o = {NULL, NULL};
+    tool_args_init(&c->args);
     tool_cmd_init("flexiai chat");
-
-    int opt;
-    while ((opt = getopt_long(argc, argv, "c:s:m:p:t:vqhV", longopts, NULL)) !=
-           -1) {
-        switch (opt) {
-        case 'c':
-            c->flags.config = optarg;
+    int first = tool_parse(&chat_command_desc, NULL, argc, argv, 0, &c->args,
+                           on_option, &o);
+    if (first < argc)
+        tool_usage_error("unexpected argument '%s'", argv[first]);
+    const char *session = o.session, *load = o.load;
+    const char *system = NULL, *provider = c->args.provider;
+    /* -s is the conversation's system message, not a setting */
+    for (size_t i = 0; i < c->args.nover; i++)
+        if (strcmp(c->args.over[i].key, "system") == 0) {
+            system = c->args.over[i].value;
+            c->args.over[i] = c->args.over[--c->args.nover];
             break;
-        case 's':
-            system = optarg;
-            break;
-        case 'm':
-            model = optarg;
-            break;
-        case 'p':
-            provider = optarg;
-            break;
-        case OPT_SESSION:
-            session = optarg;
-            break;
-        case OPT_LOAD:
-            load = optarg;
-            break;
-        case 't':
-            c->flags.temperature = optarg;
-            break;
-        case OPT_MAX_TOKENS:
-            c->flags.max_tokens = optarg;
-            break;
-        case OPT_TIMEOUT:
-            c->flags.timeout = optarg;
-            break;
-        case 'v':
-            tool_verbose++;
-            break;
-        case 'q':
-            tool_quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V': {
-            char extra[64];
-            snprintf(extra, sizeof(extra), "readline/%s", rl_library_version);
-            tool_print_version(extra);
-            return 0;
         }
-        default:
-            tool_bad_option(argv);
-        }
-    }
-    if (optind < argc)
-        tool_usage_error("unexpected argument '%s'", argv[optind]);
-    tool_check_param_flags(c->flags.temperature, c->flags.max_tokens, NULL,
-                           c->flags.timeout);
     if (session)
         check_session_name(session);
 
-    /* configuration, as complete loads it */
-    c->cfg = flexiai_config_new();
-    int rc = load_config(c->cfg, &c->flags, model, provider);
-    tool_print_diags(c->cfg, 1);
-    if (rc != FLEXIAI_OK) {
-        flexiai_config_free(c->cfg);
-        return FLEXIAI_ECONFIG;
-    }
-    if (provider && !provider_in(c->cfg, provider))
-        tool_usage_error("no provider named '%s'", provider);
+    /* configuration, as every command loads it */
+    c->cfg = tool_setup_config(&c->args, 0, NULL);
+    int rc;
     c->provider = fxu_strdup(provider);
 
     c->interactive = isatty(STDIN_FILENO);
@@ -1463,7 +1256,7 @@ main(int argc, char **argv)
     if (c->interactive) {
         init_readline();
         history_init();
-        struct watcher *w = watcher_start(c, model, provider);
+        struct watcher *w = watcher_start(c);
         if (from && c->nmsgs)
             chat_info(c, "%zu message%s from %s", c->nmsgs,
                       c->nmsgs == 1 ? "" : "s", from);

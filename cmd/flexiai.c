@@ -5,11 +5,10 @@
  */
 #include "config.h"
 
-#include "common.h"
+#include "tool.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 int tool_complete_main(int argc, char **argv);
+extern const struct tool_command tool_cmd_complete;
 
 static const char *const commands[][2] = {
     {"complete", "one-shot completion: prompt in, answer out"},
@@ -51,20 +51,11 @@ usage(FILE *fp)
             "configuration, 130 interrupted.\n");
 }
 
-static void
-config_usage(FILE *fp)
-{
-    fprintf(fp, "usage: flexiai config show [-c FILE] [--json]\n"
-                "       flexiai config check [-c FILE] [-q]\n");
-}
-
 static int
-config_show(const char *path, int json)
+config_show(const struct tool_args *a, int json)
 {
-    flexiai_config *cfg = flexiai_config_new();
-    flexiai_config_load(cfg, getenv("FX_TEST_SYSCONF"), path);
-    int rc = flexiai_config_validate(cfg, 0);
-    tool_print_diags(cfg, 1);
+    int rc;
+    flexiai_config *cfg = tool_setup_config(a, TOOL_SETUP_KEEP_ERRORS, &rc);
     const flexiai_config_entry *ents;
     size_t n = flexiai_config_entries(cfg, &ents);
     if (json) {
@@ -106,12 +97,11 @@ config_show(const char *path, int json)
 }
 
 static int
-config_check(const char *path)
+config_check(const struct tool_args *a)
 {
-    flexiai_config *cfg = flexiai_config_new();
-    flexiai_config_load(cfg, getenv("FX_TEST_SYSCONF"), path);
-    int rc = flexiai_config_validate(cfg, 1);
-    tool_print_diags(cfg, 1);
+    int rc;
+    flexiai_config *cfg = tool_setup_config(
+        a, TOOL_SETUP_KEEP_ERRORS | TOOL_SETUP_RESOLVE_SECRETS, &rc);
     const char *const *names;
     size_t np = flexiai_config_providers(cfg, &names);
     if (rc == FLEXIAI_OK && np == 0)
@@ -121,68 +111,104 @@ config_check(const char *path)
     return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
 }
 
-struct config_opts {
-    const char *path;
-    int json;
+enum { OPT_JSON = TOOL_OPT_CMD };
+
+static int json_flag;
+
+static void
+config_option(void *ud, int id, const char *arg)
+{
+    (void)ud;
+    (void)arg;
+    if (id == OPT_JSON)
+        json_flag = 1;
+}
+
+static int
+run_show(void *ctx, struct tool_args *a, int argc, char **argv)
+{
+    (void)ctx;
+    if (argc > 1)
+        tool_usage_error("unexpected argument '%s'", argv[1]);
+    return config_show(a, json_flag);
+}
+
+static int
+run_check(void *ctx, struct tool_args *a, int argc, char **argv)
+{
+    (void)ctx;
+    if (argc > 1)
+        tool_usage_error("unexpected argument '%s'", argv[1]);
+    if (json_flag)
+        tool_usage_error("config check has no --json");
+    return config_check(a);
+}
+
+/* -c and -q go before or after the subcommand's name */
+#define CONFIG_OPT(id, s, name, arg, help, comp)                               \
+    {                                                                          \
+        id, s, name, arg, help, comp, 0, NULL, NULL, NULL                      \
+    }
+#define CONFIG_END CONFIG_OPT(TOOL_OPT_END, 0, NULL, NULL, NULL, 0)
+#define CONFIG_C                                                               \
+    CONFIG_OPT(TOOL_OPT_CONFIG, 'c', "config", "FILE",                         \
+               "configuration file instead of the user's", TOOL_COMP_FILE)
+#define CONFIG_Q                                                               \
+    CONFIG_OPT(TOOL_OPT_QUIET, 'q', "quiet", NULL, "no warnings", 0)
+#define CONFIG_JSON                                                            \
+    CONFIG_OPT(OPT_JSON, 0, "json", NULL, "a JSON array of the entries", 0)
+
+static const struct tool_option show_opts[] = {CONFIG_C, CONFIG_JSON, CONFIG_Q,
+                                               CONFIG_END};
+static const struct tool_option check_opts[] = {CONFIG_C, CONFIG_Q, CONFIG_END};
+static const struct tool_option config_opts[] = {
+    CONFIG_C, CONFIG_JSON, CONFIG_Q,
+    CONFIG_OPT(TOOL_OPT_HELP, 'h', "help", NULL, "this help", 0), CONFIG_END};
+static const struct tool_option *const config_groups[] = {config_opts, NULL};
+
+static const struct tool_subcommand config_subs[] = {
+    {"show", "[-c FILE] [--json]", "effective values and their origin",
+     show_opts, run_show, TOOL_COMP_NONE},
+    {"check", "[-c FILE] [-q]",
+     "validate (running api_key_cmd too); exit 78 on problems", check_opts,
+     run_check, TOOL_COMP_NONE},
+    {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
-/* Options of `config`, before or after its subcommand.  Returns 1 when
- * --help was given. */
-static int
-config_opts(int argc, char **argv, const char *optstring, struct config_opts *o)
-{
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            o->path = optarg;
-            break;
-        case 'j':
-            o->json = 1;
-            break;
-        case 'q':
-            tool_quiet = 1;
-            break;
-        case 'h':
-            config_usage(stdout);
-            return 1;
-        default:
-            tool_bad_option(argv);
-        }
-    }
-    return 0;
-}
+const struct tool_command tool_cmd_config = {
+    .name = "config",
+    .synopsis = "[-c FILE] show|check [OPTIONS]",
+    .description = "Show or check the effective configuration: built-in "
+                   "defaults, the system and\nuser files (or -c FILE), "
+                   "FLEXIAI_* variables.",
+    .groups = config_groups,
+    .subs = config_subs,
+    .footer = "See flexiai(1) and flexiai.ini(5).",
+};
 
 static int
 cmd_config(int argc, char **argv)
 {
-    struct config_opts o = {NULL, 0};
+    struct tool_args a;
+    tool_args_init(&a);
     tool_progname = "flexiai config";
-    optind = 1;
-    if (config_opts(argc, argv, "+c:qh", &o))
-        return 0;
-    if (optind >= argc)
+    int first = tool_parse(&tool_cmd_config, NULL, argc, argv, 1, &a,
+                           config_option, NULL);
+    if (first >= argc)
         tool_usage_error("config needs a subcommand: show or check");
-    const char *sub = argv[optind++];
-    if (config_opts(argc, argv, "c:qh", &o))
-        return 0;
-    if (optind < argc)
-        tool_usage_error("unexpected argument '%s'", argv[optind]);
-    if (strcmp(sub, "show") == 0)
-        return config_show(o.path, o.json);
-    if (strcmp(sub, "check") == 0) {
-        if (o.json)
-            tool_usage_error("config check has no --json");
-        return config_check(o.path);
-    }
-    tool_usage_error("unknown config subcommand '%s' (show or check)", sub);
+    const struct tool_subcommand *sub =
+        tool_find_sub(&tool_cmd_config, argv[first]);
+    if (sub == NULL)
+        tool_usage_error("unknown config subcommand '%s' (show or check)",
+                         argv[first]);
+    int n = argc - first;
+    char **v = argv + first;
+    int rest =
+        tool_parse(&tool_cmd_config, sub, n, v, 0, &a, config_option, NULL);
+    /* operands after the options: shift them behind the name */
+    int rc = sub->run(NULL, &a, 1 + (n - rest), v + rest - 1);
+    tool_args_free(&a);
+    return rc;
 }
 
 /* Directory of the running binary, for finding flexiai-CMD beside it. */
@@ -228,6 +254,35 @@ run_subcommand(const char *name, int argc, char **argv)
     tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", prog, strerror(errno));
 }
 
+/*
+ * Hidden: what the shell completions need.  With no argument the
+ * commands; with a command's name that command's options (tool-opts.c
+ * describes the format), asked of flexiai-CMD itself when it is not
+ * built in.
+ */
+static int
+completion_helper(int argc, char **argv)
+{
+    if (argc == 0) {
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+            char *line =
+                fxu_asprintf("cmd\t%s\t%s\n", commands[i][0], commands[i][1]);
+            tool_outs(line);
+            free(line);
+        }
+        tool_outs("opt\t-\t-h\t--help\tflag\nopt\t-\t-V\t--version\tflag\n");
+    } else if (strcmp(argv[0], "complete") == 0) {
+        tool_completion_data(&tool_cmd_complete, stdout);
+    } else if (strcmp(argv[0], "config") == 0) {
+        tool_completion_data(&tool_cmd_config, stdout);
+    } else {
+        char *args[] = {argv[0], "--completion-helper", NULL};
+        return run_subcommand(argv[0], 2, args);
+    }
+    tool_out_flush();
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -251,12 +306,15 @@ main(int argc, char **argv)
             return 0;
         }
         if (strcmp(argv[2], "config") == 0) {
-            config_usage(stdout);
+            tool_help(&tool_cmd_config, NULL, stdout);
+            tool_out_flush();
             return 0;
         }
         char *args[] = {argv[2], "--help", NULL};
         return run_subcommand(argv[2], 2, args);
     }
+    if (strcmp(cmd, "--completion-helper") == 0)
+        return completion_helper(argc - 2, argv + 2);
     if (cmd[0] == '-')
         tool_usage_error("unknown option '%s'", cmd);
     if (strcmp(cmd, "config") == 0)

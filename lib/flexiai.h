@@ -103,6 +103,39 @@ size_t flexiai_config_entries(flexiai_config *cfg,
 size_t flexiai_config_providers(const flexiai_config *cfg,
                                 const char *const **names);
 
+/*
+ * What a command needs to know of the effective settings (after
+ * flexiai_config_validate()).  Strings are owned by cfg.
+ */
+enum flexiai_stream_mode {
+    FLEXIAI_STREAM_AUTO = 0, /* [defaults] stream = auto: when a terminal
+                                reads the answer */
+    FLEXIAI_STREAM_ALWAYS,   /* stream = yes */
+    FLEXIAI_STREAM_NEVER     /* stream = no */
+};
+int flexiai_config_stream_mode(const flexiai_config *cfg);
+/* [defaults] on_stream_error: enum flexiai_stream_error_mode. */
+int flexiai_config_on_stream_error(const flexiai_config *cfg);
+/* [sync] backend: "file" or "redis". */
+const char *flexiai_config_backend(const flexiai_config *cfg);
+/* [defaults] system, or NULL when none. */
+const char *flexiai_config_system(const flexiai_config *cfg);
+/* 1 when `name` is a configured provider. */
+int flexiai_config_has_provider(const flexiai_config *cfg, const char *name);
+/* A provider's model ("" when it has none), NULL when unknown. */
+const char *flexiai_config_provider_model(const flexiai_config *cfg,
+                                          const char *name);
+
+/*
+ * The -m rule: `model` for `provider`, or for the first provider in
+ * failover order when provider is NULL.  Call after a successful
+ * flexiai_config_validate(); validates again.  Returns FLEXIAI_OK,
+ * FLEXIAI_EUSAGE when there is no such provider (nothing changed), or
+ * FLEXIAI_ECONFIG with diagnostics recorded.
+ */
+int flexiai_config_set_model(flexiai_config *cfg, const char *provider,
+                             const char *model);
+
 /* ---- client and requests ---------------------------------------------- */
 
 typedef struct flexiai_client flexiai_client;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void
 oom(void)
@@ -313,5 +315,53 @@ fxu_parse_duration(const char *s, double *seconds)
     if (!isfinite(total) || total < 0)
         return -1;
     *seconds = total;
+    return 0;
+}
+
+/* mkdir -p, creating missing components with mode 0700. */
+int
+fxu_make_dirs(const char *path)
+{
+    char *p = fxu_strdup(path);
+    int rc = 0;
+
+    for (char *s = p + 1; rc == 0; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+            rc = -1;
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    if (rc == 0) {
+        /* EEXIST may have been a file in the way */
+        struct stat st;
+        if (stat(p, &st) < 0)
+            rc = -1;
+        else if (!S_ISDIR(st.st_mode)) {
+            errno = ENOTDIR;
+            rc = -1;
+        }
+    }
+    free(p);
+    return rc;
+}
+
+int
+fxu_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
     return 0;
 }

@@ -50,4 +50,10 @@ int fxu_parse_bool(const char *s, int *out);
 /* Durations like "30", "1.5s", "500ms", "2m", "1h", "6m0s". */
 int fxu_parse_duration(const char *s, double *seconds);
 
+/* mkdir -p, creating missing components with mode 0700; -1 with errno
+ * (ENOTDIR when something else is in the way). */
+int fxu_make_dirs(const char *path);
+/* write(2) all of it, retrying on EINTR; -1 with errno. */
+int fxu_write_all(int fd, const void *p, size_t n);
+
 #endif

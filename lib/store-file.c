@@ -47,38 +47,6 @@ valid_name(const char *name)
     return name && *name && *name != '.' && strchr(name, '/') == NULL;
 }
 
-/* mkdir -p, creating missing components with mode 0700. */
-static int
-make_dirs(const char *path)
-{
-    char *p = fxu_strdup(path);
-    int rc = 0;
-
-    for (char *s = p + 1; rc == 0; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0700) < 0 && errno != EEXIST)
-            rc = -1;
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    if (rc == 0) {
-        /* EEXIST may have been a file in the way */
-        struct stat st;
-        if (stat(p, &st) < 0)
-            rc = -1;
-        else if (!S_ISDIR(st.st_mode)) {
-            errno = ENOTDIR;
-            rc = -1;
-        }
-    }
-    free(p);
-    return rc;
-}
-
 /*
  * Read the whole file into *out (NUL-terminated).  0 ok, -1 with errno.
  */
@@ -131,21 +99,6 @@ read_doc(const char *path, struct fx_bdoc *d)
     return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Write text to tmp, then rename it over path.  -1 with errno; the
  * temporary file is gone either way. */
 static int
@@ -154,7 +107,7 @@ replace_file(const char *tmp, const char *path, const char *text)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    int rc = write_all(fd, text, strlen(text));
+    int rc = fxu_write_all(fd, text, strlen(text));
     int saved = errno;
     if (close(fd) < 0 && rc == 0) {
         rc = -1;
@@ -208,7 +161,7 @@ open_locked(const struct fx_store *st, const char *lockpath)
     if (fd < 0 && errno == ENOENT) {
         /* the directory is created lazily: a read-only state dir at
          * open time must not fail requests, and it may be fixed later */
-        if (make_dirs(st->dir) < 0)
+        if (fxu_make_dirs(st->dir) < 0)
             return -1;
         fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     }
@@ -235,7 +188,7 @@ file_open(struct fx_store **out, const struct fx_settings *s, char **err)
     struct fx_store *st = fxu_xcalloc(1, sizeof(*st));
     st->dir = fxu_asprintf("%s/breakers", s->sync.state_dir);
     /* best effort; update retries and reports a real problem */
-    (void)make_dirs(st->dir);
+    (void)fxu_make_dirs(st->dir);
     *out = st;
     return 0;
 }

@@ -1,7 +1,11 @@
-/* common.c - shared by every flexiai command. */
+/*
+ * tool-msg.c - what every command says and writes: "flexiai:" lines on
+ * stderr, the library's log lines filtered by -q/-v, configuration
+ * diagnostics, stdout that notices a closed reader, --version.
+ */
 #include "config.h"
 
-#include "common.h"
+#include "tool.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -97,33 +101,26 @@ tool_print_diags(const flexiai_config *cfg, int warnings)
     return errors;
 }
 
-flexiai_config *
-tool_load_config(const char *path, void (*apply)(flexiai_config *, void *),
-                 void *ud, int resolve_secrets)
+int
+tool_log_shown(int level)
 {
-    flexiai_config *cfg = flexiai_config_new();
-    const char *sys = getenv("FX_TEST_SYSCONF"); /* tests only */
-    flexiai_config_load(cfg, sys, path);
-    if (apply)
-        apply(cfg, ud);
-    int rc = flexiai_config_validate(cfg, resolve_secrets);
-    tool_print_diags(cfg, 1);
-    if (rc != FLEXIAI_OK) {
-        flexiai_config_free(cfg);
-        exit(FLEXIAI_ECONFIG);
+    switch (level) {
+    case FLEXIAI_LOG_WARN:
+        return !tool_quiet;
+    case FLEXIAI_LOG_ATTEMPT:
+        return tool_verbose > 0;
+    case FLEXIAI_LOG_DEBUG:
+        return tool_verbose > 1;
+    default:
+        return 0;
     }
-    return cfg;
 }
 
 void
 tool_log_cb(void *ud, int level, const char *msg)
 {
     (void)ud;
-    if (level == FLEXIAI_LOG_WARN && !tool_quiet)
-        tool_err("%s", msg);
-    else if (level == FLEXIAI_LOG_ATTEMPT && tool_verbose)
-        tool_err("%s", msg);
-    else if (level == FLEXIAI_LOG_DEBUG && tool_verbose > 1)
+    if (tool_log_shown(level))
         tool_err("%s", msg);
 }
 
@@ -184,31 +181,4 @@ tool_parse_cli_duration(const char *s)
     if (strcmp(end, "d") == 0)
         return v * 86400;
     return -1;
-}
-
-void
-tool_bad_option(char **argv)
-{
-    /* getopt ran with opterr = 0: say it our way, on one line */
-    const char *arg = optind > 0 ? argv[optind - 1] : "?";
-    if (optopt && arg[0] == '-' && arg[1] != '-' && strchr(arg, optopt))
-        tool_usage_error("option -%c: unknown, or missing its argument",
-                         optopt);
-    tool_usage_error("option '%s': unknown, or missing its argument", arg);
-}
-
-void
-tool_check_param_flags(const char *temperature, const char *max_tokens,
-                       const char *top_p, const char *timeout)
-{
-    double d;
-    long l;
-    if (temperature && (fxu_parse_double(temperature, &d) || d < 0 || d > 2))
-        tool_usage_error("--temperature must be a number from 0 to 2");
-    if (top_p && (fxu_parse_double(top_p, &d) || d < 0 || d > 1))
-        tool_usage_error("--top-p must be a number from 0 to 1");
-    if (max_tokens && (fxu_parse_long(max_tokens, &l) || l < 1))
-        tool_usage_error("--max-tokens must be a positive whole number");
-    if (timeout && (fxu_parse_double(timeout, &d) || d <= 0))
-        tool_usage_error("--timeout must be a positive number of seconds");
 }

@@ -1,0 +1,206 @@
+/*
+ * tool-breaker.c - how breaker state reads, for `flexiai breaker status`
+ * (table, JSON, Prometheus) and for chat's /providers: one formatter.
+ */
+#include "config.h"
+
+#include "tool.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+tool_fmt_time(double t, char *buf, size_t size)
+{
+    if (t <= 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    time_t s = (time_t)t;
+    struct tm tm;
+    localtime_r(&s, &tm);
+    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void
+next_text(const flexiai_breaker_info *b, double now, char *buf, size_t size)
+{
+    if (strcmp(b->state, "closed") == 0) {
+        snprintf(buf, size, "-");
+    } else if (b->retry_at <= 0) {
+        if (b->reason && strcmp(b->reason, "manual") == 0)
+            snprintf(buf, size, "until reset");
+        else
+            snprintf(buf, size, "probe now");
+    } else if (b->retry_at <= now) {
+        snprintf(buf, size, "probe now");
+    } else {
+        char t[64];
+        tool_fmt_time(b->retry_at, t, sizeof(t));
+        snprintf(buf, size, "%s (in %lds)", t, (long)(b->retry_at - now) + 1);
+    }
+}
+
+void
+tool_breaker_table(const flexiai_breaker_info *info, size_t n)
+{
+    double now = fxu_wallclock();
+    size_t w = 8;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(info[i].provider) > w)
+            w = strlen(info[i].provider);
+    char line[1024];
+    int len = snprintf(
+        line, sizeof(line), "%-*s  %-9s  %8s  %-19s  %-30s  %s\n", (int)w,
+        "PROVIDER", "STATE", "FAILURES", "SINCE", "NEXT PROBE", "BACKEND");
+    tool_out(line, (size_t)len);
+    for (size_t i = 0; i < n; i++) {
+        char since[64], next[96];
+        tool_fmt_time(info[i].changed_at, since, sizeof(since));
+        next_text(&info[i], now, next, sizeof(next));
+        len =
+            snprintf(line, sizeof(line), "%-*s  %-9s  %8ld  %-19s  %-30s  %s\n",
+                     (int)w, info[i].provider, info[i].state,
+                     info[i].failure_count, since, next, info[i].backend);
+        tool_out(line, (size_t)len);
+    }
+}
+
+void
+tool_breaker_json(const flexiai_breaker_info *info, size_t n)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "provider", info[i].provider);
+        cJSON_AddStringToObject(o, "state", info[i].state);
+        cJSON_AddNumberToObject(o, "failure_count",
+                                (double)info[i].failure_count);
+        cJSON_AddNumberToObject(o, "success_count",
+                                (double)info[i].success_count);
+#define TIME_FIELD(name, v)                                                    \
+    do {                                                                       \
+        if ((v) > 0)                                                           \
+            cJSON_AddNumberToObject(o, name, (v));                             \
+        else                                                                   \
+            cJSON_AddNullToObject(o, name);                                    \
+    } while (0)
+        TIME_FIELD("changed_at", info[i].changed_at);
+        TIME_FIELD("opened_at", info[i].opened_at);
+        TIME_FIELD("retry_at", info[i].retry_at);
+#undef TIME_FIELD
+        if (info[i].changed_by)
+            cJSON_AddStringToObject(o, "changed_by", info[i].changed_by);
+        else
+            cJSON_AddNullToObject(o, "changed_by");
+        if (info[i].reason)
+            cJSON_AddStringToObject(o, "reason", info[i].reason);
+        else
+            cJSON_AddNullToObject(o, "reason");
+        cJSON_AddBoolToObject(o, "usable", info[i].usable);
+        cJSON_AddStringToObject(o, "backend", info[i].backend);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *s = cJSON_Print(arr);
+    tool_outs(s);
+    tool_outs("\n");
+    free(s);
+    cJSON_Delete(arr);
+}
+
+static void
+prom_label(fxu_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fxu_buf_putc(b, '\\');
+        if (*v == '\n') {
+            fxu_buf_puts(b, "\\n");
+            continue;
+        }
+        fxu_buf_putc(b, *v);
+    }
+}
+
+/* The Prometheus text format, for node_exporter's textfile collector. */
+void
+tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n)
+{
+    static const char *const states[] = {"closed", "open", "half_open"};
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_puts(&b, "# HELP flexiai_breaker_state Circuit breaker state "
+                     "(1 for the current state).\n"
+                     "# TYPE flexiai_breaker_state gauge\n");
+    for (size_t i = 0; i < n; i++)
+        for (int s = 0; s < 3; s++) {
+            fxu_buf_puts(&b, "flexiai_breaker_state{provider=\"");
+            prom_label(&b, info[i].provider);
+            fxu_buf_printf(&b, "\",state=\"%s\"} %d\n", states[s],
+                           strcmp(info[i].state, states[s]) == 0);
+        }
+    const struct {
+        const char *name, *help;
+        int which;
+    } gauges[] = {
+        {"flexiai_breaker_failures", "Consecutive counted failures.", 0},
+        {"flexiai_breaker_usable", "1 when a request would be admitted now.",
+         1},
+        {"flexiai_breaker_retry_at_seconds",
+         "Unix time when an open breaker admits a probe (0: none).", 2},
+        {"flexiai_breaker_changed_at_seconds",
+         "Unix time of the last state change (0: never).", 3},
+    };
+    for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
+        fxu_buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
+                       gauges[g].help, gauges[g].name);
+        for (size_t i = 0; i < n; i++) {
+            fxu_buf_printf(&b, "%s{provider=\"", gauges[g].name);
+            prom_label(&b, info[i].provider);
+            fxu_buf_puts(&b, "\"} ");
+            switch (gauges[g].which) {
+            case 0:
+                fxu_buf_printf(&b, "%ld\n", info[i].failure_count);
+                break;
+            case 1:
+                fxu_buf_printf(&b, "%d\n", info[i].usable);
+                break;
+            case 2:
+                fxu_buf_printf(&b, "%.3f\n", info[i].retry_at);
+                break;
+            default:
+                fxu_buf_printf(&b, "%.3f\n", info[i].changed_at);
+                break;
+            }
+        }
+    }
+    tool_out(b.data, b.len);
+    fxu_buf_free(&b);
+}
+
+void
+tool_breaker_describe(const flexiai_breaker_info *b, double now, char *out,
+                      size_t len)
+{
+    const char *sep = b->reason ? ", " : "";
+    const char *reason = b->reason ? b->reason : "";
+    if (strcmp(b->state, "closed") == 0) {
+        if (b->failure_count > 0)
+            snprintf(out, len, "closed (%ld failure%s)", b->failure_count,
+                     b->failure_count == 1 ? "" : "s");
+        else
+            snprintf(out, len, "closed");
+    } else if (strcmp(b->state, "open") == 0 && b->retry_at > now) {
+        snprintf(out, len, "open (probe in %.0fs%s%s)", b->retry_at - now, sep,
+                 reason);
+    } else if (strcmp(b->state, "open") == 0 && b->retry_at > 0) {
+        snprintf(out, len, "open (probe due%s%s)", sep, reason);
+    } else if (strcmp(b->state, "open") == 0) {
+        snprintf(out, len, "open (until reset%s%s)", sep, reason);
+    } else {
+        snprintf(out, len, "%s", b->state);
+    }
+}

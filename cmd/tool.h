@@ -1,0 +1,252 @@
+/*
+ * tool.h - the tool layer every flexiai command is built on, as curl's
+ * src/tool_*.c sit on libcurl: messages and output (tool-msg.c), option
+ * tables with generated --help and shell-completion data (tool-opts.c),
+ * the one set-up path from configuration to client (tool-setup.c), and
+ * conversation files (tool-msgfile.c).
+ *
+ * The commands use the public flexiai.h and the shared helpers of fxu.h,
+ * nothing else of the library.  Names here start with tool_.
+ */
+#ifndef FX_TOOL_H
+#define FX_TOOL_H
+
+#include "flexiai.h"
+#include "fxu.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* ---- messages and output (tool-msg.c) ---------------------------------- */
+
+extern const char *tool_progname; /* "flexiai complete", ... for messages */
+extern int tool_quiet;            /* -q: no warnings */
+extern int tool_verbose;          /* -v: attempt trail; -vv: debug */
+
+void tool_cmd_init(const char *progname);
+
+/* "flexiai: message" on stderr (one line; newlines flattened). */
+void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tool_die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+void tool_usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/* Is a library log line of this level shown under -q / -v? */
+int tool_log_shown(int level);
+/* Log callback for the library: prints what tool_log_shown() allows. */
+void tool_log_cb(void *ud, int level, const char *msg);
+/* Print a configuration's diagnostics (warnings unless -q or !warnings);
+ * returns the number of errors. */
+size_t tool_print_diags(const flexiai_config *cfg, int warnings);
+
+/* Write to stdout; on a closed pipe end quietly (exit 141). */
+void tool_out(const char *s, size_t n);
+void tool_outs(const char *s);
+void tool_out_flush(void);
+
+void tool_print_version(const char *extra);
+
+/* Parse "90", "30s", "5m", "2h", "1d"; -1 on error. */
+double tool_parse_cli_duration(const char *s);
+
+/* ---- option tables (tool-opts.c) ----------------------------------------- */
+
+/* Ids of the shared options; a command's own options start at
+ * TOOL_OPT_CMD. */
+enum tool_opt_id {
+    TOOL_OPT_END = 0,
+    /* global group */
+    TOOL_OPT_CONFIG,
+    TOOL_OPT_QUIET,
+    TOOL_OPT_VERBOSE,
+    TOOL_OPT_HELP,
+    TOOL_OPT_VERSION,
+    /* request group */
+    TOOL_OPT_SYSTEM,
+    TOOL_OPT_MODEL,
+    TOOL_OPT_PROVIDER,
+    TOOL_OPT_TEMPERATURE,
+    TOOL_OPT_MAX_TOKENS,
+    TOOL_OPT_TOP_P,
+    TOOL_OPT_STOP,
+    TOOL_OPT_TIMEOUT,
+    TOOL_OPT_STREAM,
+    TOOL_OPT_NO_STREAM,
+    TOOL_OPT_NO_FAILOVER,
+    TOOL_OPT_ON_STREAM_ERROR,
+    TOOL_OPT_CMD = 100
+};
+
+/* What a shell offers for an option's argument. */
+enum tool_comp {
+    TOOL_COMP_NONE = 0,
+    TOOL_COMP_FILE,         /* file names */
+    TOOL_COMP_FILE_OR_DASH, /* file names and "-" (stdin) */
+    TOOL_COMP_PROVIDER,     /* configured provider names */
+    TOOL_COMP_CHOICE        /* the words of `arg`, split at '|' */
+};
+
+enum tool_opt_flags {
+    TOOL_OPT_HIDDEN = 1, /* accepted, not listed in --help */
+    TOOL_OPT_EQUALS = 2  /* help shows --name=ARG */
+};
+
+struct tool_option {
+    int id;         /* enum tool_opt_id, or TOOL_OPT_CMD + n */
+    int short_name; /* 'c', or 0 */
+    const char *name;
+    const char *arg; /* "FILE", "continue|fail"; NULL: takes no argument */
+    const char *help;
+    int comp;  /* enum tool_comp */
+    int flags; /* enum tool_opt_flags */
+    /* Where the value goes: a configuration override (section, key) that
+     * the set-up path applies with origin "flag"; NULL when the command
+     * or the set-up path handles it by id. */
+    const char *section, *key;
+    /* A flag is checked like its configuration value, but a bad one is a
+     * usage error with this message (e.g. "--top-p must be a number from
+     * 0 to 1"); NULL when the configuration's own check is enough. */
+    const char *bad;
+};
+
+/* The shared groups, each ended by an entry with id TOOL_OPT_END. */
+extern const struct tool_option tool_opts_global[]; /* -c -q -v -h -V */
+extern const struct tool_option tool_opts_request[];
+
+/* A subcommand of a command with subcommands (breaker, config). */
+struct tool_args;
+struct tool_subcommand {
+    const char *name;
+    const char *synopsis;           /* arguments after the name */
+    const char *help;               /* one line (may wrap with \n) */
+    const struct tool_option *opts; /* its own options; may be NULL */
+    /* Run it: argv[1...] are its operands (argv[0] is not to be used). */
+    int (*run)(void *ctx, struct tool_args *a, int argc, char **argv);
+    int positional_comp; /* enum tool_comp for its NAME... arguments */
+};
+
+struct tool_command {
+    const char *name;     /* "complete": messages say "flexiai complete" */
+    const char *synopsis; /* "[OPTIONS] [PROMPT...]" */
+    const char *description;
+    /* option groups, NULL-terminated (tool_opts_global first) */
+    const struct tool_option *const *groups;
+    const struct tool_subcommand *subs; /* ends with a NULL name; or NULL */
+    const char *footer;                 /* after the options */
+    const char *(*version_extra)(void); /* e.g. "readline/8.2"; may be NULL */
+};
+
+/* What the shared groups collected.  Strings point into argv. */
+struct tool_args {
+    const char *config; /* -c */
+    const char *model;  /* -m */
+    const char *provider;
+    int no_failover;
+    int stream;          /* -1: from the configuration; 0 or 1 */
+    int on_stream_error; /* -1: from the configuration */
+    /* configuration overrides from flags, applied in order */
+    struct tool_override {
+        const char *section, *key, *value;
+    } over[16];
+    size_t nover;
+    fxu_buf stops; /* --stop values joined by ',' */
+    int nstops;
+};
+
+/* A command's own option: return 0, or exit through tool_usage_error(). */
+typedef void (*tool_opt_fn)(void *ud, int id, const char *arg);
+
+/*
+ * Parse argv[1...] against the command's groups (and, when `sub` is
+ * not NULL, that subcommand's options).  Shared options fill *a; the
+ * command's own go to fn.  -h prints the generated help and exits 0, -V
+ * the version, the hidden --completion-helper the completion data; a bad
+ * option is one line and exit 64.  `stop_at_operand`: stop at the first
+ * non-option (a subcommand's name).  Returns the index of the first
+ * operand.
+ */
+int tool_parse(const struct tool_command *cmd,
+               const struct tool_subcommand *sub, int argc, char **argv,
+               int stop_at_operand, struct tool_args *a, tool_opt_fn fn,
+               void *ud);
+void tool_args_init(struct tool_args *a);
+void tool_args_free(struct tool_args *a);
+
+/* The generated --help of a command (or of one of its subcommands). */
+void tool_help(const struct tool_command *cmd,
+               const struct tool_subcommand *sub, FILE *fp);
+/* Find a subcommand by exact name; NULL when unknown. */
+const struct tool_subcommand *tool_find_sub(const struct tool_command *cmd,
+                                            const char *name);
+/* "status, reset, open" */
+char *tool_sub_names(const struct tool_command *cmd);
+
+/* Completion data for the shells, one line each (see tool-opts.c). */
+void tool_completion_data(const struct tool_command *cmd, FILE *fp);
+
+/* ---- one set-up path (tool-setup.c) -------------------------------------- */
+
+enum tool_setup_flags {
+    TOOL_SETUP_RESOLVE_SECRETS = 1, /* run api_key_cmd now (config check) */
+    TOOL_SETUP_KEEP_ERRORS = 2,     /* return the config even when invalid */
+    TOOL_SETUP_SILENT = 4           /* print no diagnostics (a second copy) */
+};
+
+/*
+ * Load the configuration (files, environment), apply the flags in *a
+ * (overrides, then -m for -p's provider, else the first), validate and
+ * print diagnostics.  An invalid configuration exits 78 (unless
+ * TOOL_SETUP_KEEP_ERRORS: then *rc says so); a -p naming no configured
+ * provider exits 64.
+ */
+flexiai_config *tool_setup_config(const struct tool_args *a, int flags,
+                                  int *rc);
+/* A client for cfg with tool_log_cb (or `log`, when not NULL).  Exits 70
+ * (or `fail_code`) when the client cannot be made. */
+flexiai_client *tool_setup_client(flexiai_config *cfg, flexiai_log_fn log,
+                                  void *ud, int fail_code);
+/* Stream the answer?  From --stream/--no-stream, else the configuration
+ * (auto: when stdout is a terminal and `json` is off). */
+int tool_stream_wanted(const flexiai_config *cfg, const struct tool_args *a,
+                       int json);
+/* --on-stream-error, else the configuration. */
+int tool_on_stream_error(const flexiai_config *cfg, const struct tool_args *a);
+
+/* ---- breaker state as people and machines read it (tool-breaker.c) ---- */
+
+/* Local time "2026-11-26 12:03:10", "-" for t <= 0. */
+void tool_fmt_time(double t, char *buf, size_t size);
+/* One phrase: "closed", "closed (2 failures)", "open (probe in 57s,
+ * failure_threshold)", "open (until reset, manual)", "half_open". */
+void tool_breaker_describe(const flexiai_breaker_info *b, double now, char *out,
+                           size_t len);
+/* `breaker status`: a table, a JSON array, or Prometheus text. */
+void tool_breaker_table(const flexiai_breaker_info *info, size_t n);
+void tool_breaker_json(const flexiai_breaker_info *info, size_t n);
+void tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n);
+
+/* ---- conversation files (tool-msgfile.c) ------------------------------- */
+
+/* Messages whose role and content strings are owned by the list. */
+struct tool_msgs {
+    flexiai_message *v;
+    size_t n, cap;
+};
+void tool_msgs_push(struct tool_msgs *m, const char *role, const char *content);
+void tool_msgs_pop(struct tool_msgs *m);
+/* Drop message i. */
+void tool_msgs_remove(struct tool_msgs *m, size_t i);
+void tool_msgs_free(struct tool_msgs *m);
+
+/* Read a [{role, content}] array from `path` ("-": stdin) into *m (which
+ * must be empty).  0, or 66 (cannot read) / 65 (malformed) with *err set
+ * (the caller frees it). */
+int tool_msgs_read(const char *path, struct tool_msgs *m, char **err);
+/* Write one message per line, atomically (a temporary file beside it,
+ * renamed over it; mode 0600).  0, or 66 with *err set. */
+int tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
+                    char **err);
+
+#endif
