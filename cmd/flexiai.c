@@ -270,7 +270,8 @@ completion_helper(int argc, char **argv)
             tool_outs(line);
             free(line);
         }
-        tool_outs("opt\t-\t-h\t--help\tflag\nopt\t-\t-V\t--version\tflag\n");
+        tool_outs("opt\t-\t-h\t--help\tflag\tthis help\n"
+                  "opt\t-\t-V\t--version\tflag\tversion and libraries\n");
     } else if (strcmp(argv[0], "complete") == 0) {
         tool_completion_data(&tool_cmd_complete, stdout);
     } else if (strcmp(argv[0], "config") == 0) {

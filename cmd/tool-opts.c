@@ -227,16 +227,18 @@ comp_option(const char *where, const struct tool_option *o, FILE *fp)
         fprintf(fp, "choice:%s", o->arg);
     else
         fputs(comp_names[o->comp], fp);
-    fputc('\n', fp);
+    /* the first line of the help, for shells that show descriptions */
+    fprintf(fp, "\t%.*s\n", (int)strcspn(o->help, "\n"), o->help);
 }
 
 /*
  * One line per item, fields separated by tabs:
- *   opt  WHERE  -x  --name  KIND   WHERE: "-" (the command) or a
- *                                  subcommand; -x may be empty; KIND:
- *                                  flag, none, file, file-, provider or
- *                                  choice:a|b
- *   sub  NAME   KIND               a subcommand and what its operands are
+ *   opt  WHERE  -x  --name  KIND  HELP   WHERE: "-" (the command) or a
+ *                                        subcommand; -x may be empty;
+ *                                        KIND: flag, none, file, file-,
+ *                                        provider or choice:a|b
+ *   sub  NAME   KIND  HELP               a subcommand and what its
+ *                                        operands are
  */
 void
 tool_completion_data(const struct tool_command *cmd, FILE *fp)
@@ -248,8 +250,9 @@ tool_completion_data(const struct tool_command *cmd, FILE *fp)
             comp_option("-", s.opt[i], fp);
     for (const struct tool_subcommand *sub = cmd->subs; sub && sub->name;
          sub++) {
-        fprintf(fp, "sub\t%s\t%s\n", sub->name,
-                comp_names[sub->positional_comp]);
+        fprintf(fp, "sub\t%s\t%s\t%.*s\n", sub->name,
+                comp_names[sub->positional_comp], (int)strcspn(sub->help, "\n"),
+                sub->help);
         collect(cmd, sub, &s);
         for (size_t i = 0; i < s.n; i++)
             if (!(s.opt[i]->flags & TOOL_OPT_HIDDEN))

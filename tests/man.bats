@@ -347,3 +347,48 @@ missing_from_completion() {
     offered=$(bash_complete flexiai chat --)
     missing_from_completion "$help" "$offered"
 }
+
+# ---- the option tables ---------------------------------------------------------
+
+@test "every option in a command's table is in its man page" {
+    local cmd page text opt missing=
+    for cmd in complete chat breaker config; do
+        page=flexiai-$cmd.1
+        [ "$cmd" = config ] && page=flexiai.1
+        text=$(render "$page") || return 1
+        run flexiai --completion-helper "$cmd"
+        assert_success
+        [ "$(grep -c '^opt' <<<"$output")" -ge 5 ] || { echo "no options for $cmd" >&2; false; }
+        for opt in $(awk -F'\t' '$1 == "opt" { print $3; print $4 }' <<<"$output"); do
+            has_word "$text" "$opt" || missing="$missing $page:$opt"
+        done
+    done
+    [ -z "$missing" ] || { echo "not in the man pages:$missing" >&2; false; }
+}
+
+@test "complete and chat accept the same request options" {
+    local a b
+    a=$(flexiai --completion-helper complete | awk -F'\t' '$1 == "opt" { print $4 }' | sort)
+    b=$(flexiai --completion-helper chat | awk -F'\t' '$1 == "opt" { print $4 }' | sort)
+    # what complete has and chat lacks: only complete's own options
+    run comm -23 <(echo "$a") <(echo "$b")
+    assert_output "--json
+--messages"
+}
+
+@test "zsh completion offers the options of a breaker subcommand" {
+    command -v zsh >/dev/null || fail "zsh not installed (apt-get install zsh)"
+    command -v tmux >/dev/null || fail "tmux not installed (apt-get install tmux)"
+    local sock=$BATS_TEST_TMPDIR/zsh.sock screen= i
+    tmux -S "$sock" new-session -d -x 160 -y 30 "env PATH='$PATH' HOME='$HOME' zsh -f"
+    tmux -S "$sock" send-keys "fpath=('$COMPDIR' \$fpath); autoload -U compinit; compinit -u; PS1='> '" Enter
+    tmux -S "$sock" send-keys "flexiai breaker status --" Tab
+    for i in $(seq 50); do
+        screen=$(tmux -S "$sock" capture-pane -p)
+        grep -q -- '--prometheus' <<<"$screen" && break
+        sleep 0.1
+    done
+    tmux -S "$sock" kill-server 2>/dev/null || true
+    grep -q -- '--json .*-- a JSON array' <<<"$screen" || { echo "$screen" >&2; false; }
+    grep -q -- '--prometheus' <<<"$screen"
+}

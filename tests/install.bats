@@ -1,0 +1,63 @@
+#!/usr/bin/env bats
+# install.bats - what `make install` puts in place is enough on its own: a
+# program that includes only <flexiai.h> and is built with nothing but
+# `pkg-config flexiai` (against a staged install, DESTDIR) runs a request.
+
+load helpers
+
+setup_file() {
+    STAGE=$BATS_FILE_TMPDIR/stage
+    export STAGE
+    make -C "$BUILDDIR" -s install DESTDIR="$STAGE" >/dev/null 2>"$BATS_FILE_TMPDIR/install.err" ||
+        { cat "$BATS_FILE_TMPDIR/install.err" >&3; return 1; }
+}
+
+# pc_dir: where the staged flexiai.pc is
+pc_dir() {
+    dirname "$(find "$STAGE" -name flexiai.pc | head -1)"
+}
+
+@test "make install stages flexiai.h, flexiai.pc and the library, not the internals" {
+    run find "$STAGE" -name flexiai.h
+    assert_success
+    assert_output --partial include/flexiai.h
+    run find "$STAGE" -name 'fx.h' -o -name 'fxu.h' -o -name 'tool.h'
+    assert_output ""
+    [ -n "$(pc_dir)" ]
+    run find "$STAGE" -name 'libflexiai.so*'
+    [ -n "$output" ]
+}
+
+@test "a program using only flexiai.h builds with pkg-config flexiai and answers" {
+    start_mockllm
+    provider_section demo openai demo | write_config
+    local cflags libs libdir
+    # PKG_CONFIG_SYSROOT_DIR maps the .pc's prefix into the staged tree
+    cflags=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --cflags flexiai)
+    libs=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --libs flexiai)
+    [[ $cflags == *"$STAGE"* ]]
+    run ${FX_TEST_CC:-cc} ${FX_TEST_CFLAGS:-} -Wall -Wextra -Werror -o "$TEST_HOME/api-demo" \
+        "$SRCDIR/tests/install/api-demo.c" $cflags $libs
+    assert_success
+    libdir=${libs#-L}
+    libdir=${libdir%% *}
+    run env LD_LIBRARY_PATH="$libdir" "$TEST_HOME/api-demo" "$CONFIG" "say hi"
+    assert_success
+    # the answer, then: who answered, the model -m's rule set, the backend
+    assert_line --index 0 --regexp '.+'
+    assert_line "demo picked-by-api file no"
+    assert_equal "$(mock_last_body demo | jq -r .model)" picked-by-api
+}
+
+@test "the staged program sees the library's exit codes" {
+    printf '[provider.x]\ntype = nonsense\n' | write_config
+    local cflags libs
+    cflags=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --cflags flexiai)
+    libs=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --libs flexiai)
+    ${FX_TEST_CC:-cc} ${FX_TEST_CFLAGS:-} -o "$TEST_HOME/api-demo" "$SRCDIR/tests/install/api-demo.c" $cflags $libs
+    local libdir=${libs#-L}
+    libdir=${libdir%% *}
+    run env LD_LIBRARY_PATH="$libdir" "$TEST_HOME/api-demo" "$CONFIG" "hi"
+    assert_failure 78
+    assert_output --partial "api-demo: $CONFIG:2:"
+}
