@@ -393,7 +393,7 @@ int
 chat_read_file(const char *path, struct chat_msg **out, size_t *nout,
                char **err)
 {
-    struct tool_msgs m = {NULL, 0, 0};
+    struct tool_msgs m = {NULL, 0, 0, 0};
     int rc = tool_msgs_read(path, &m, err);
     if (rc != 0)
         return rc;

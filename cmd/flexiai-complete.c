@@ -69,18 +69,20 @@ on_option(void *ud, int id, const char *arg)
         o->json = 1;
 }
 
-static char *
-read_all(FILE *fp, const char *what)
+/* stdin, whole.  A NUL byte cannot travel in a prompt (the providers take
+ * JSON text): refuse it rather than cut the prompt short. */
+static void
+read_stdin(fxu_buf *b)
 {
-    fxu_buf b;
-    fxu_buf_init(&b);
     char tmp[65536];
     size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
-        fxu_buf_append(&b, tmp, n);
-    if (ferror(fp))
-        tool_die(FLEXIAI_ENOINPUT, "cannot read %s: %s", what, strerror(errno));
-    return fxu_buf_steal(&b);
+    while ((n = fread(tmp, 1, sizeof(tmp), stdin)) > 0)
+        fxu_buf_append(b, tmp, n);
+    if (ferror(stdin))
+        tool_die(FLEXIAI_ENOINPUT, "cannot read stdin: %s", strerror(errno));
+    if (b->len && memchr(b->data, '\0', b->len))
+        tool_die(FLEXIAI_EDATA, "stdin holds a NUL byte: a prompt must be "
+                                "text (nothing was sent)");
 }
 
 struct out_state {
@@ -100,13 +102,6 @@ on_text(void *ud, const char *text, size_t len)
     return 0;
 }
 
-/* milliseconds to one decimal (no libm: see bench/run.sh) */
-static double
-ms_tenths(double ms)
-{
-    return (double)(long long)(ms * 10 + 0.5) / 10;
-}
-
 /* -v lines while a streamed answer is on the same terminal: start them on
  * a line of their own instead of after the half-printed text. */
 static int stdout_err_same_tty;
@@ -121,74 +116,6 @@ log_line(void *ud, int level, const char *msg)
         fputc('\n', stderr);
     }
     tool_log_cb(NULL, level, msg);
-}
-
-static cJSON *
-result_json(const flexiai_result *r, int code)
-{
-    cJSON *root = cJSON_CreateObject();
-    if (r->text && code == 0)
-        cJSON_AddStringToObject(root, "text", r->text);
-    else if (r->text && *r->text)
-        cJSON_AddStringToObject(root, "text", r->text);
-    else
-        cJSON_AddNullToObject(root, "text");
-    if (r->provider)
-        cJSON_AddStringToObject(root, "provider", r->provider);
-    else
-        cJSON_AddNullToObject(root, "provider");
-    if (r->model)
-        cJSON_AddStringToObject(root, "model", r->model);
-    else
-        cJSON_AddNullToObject(root, "model");
-    if (r->finish_reason)
-        cJSON_AddStringToObject(root, "finish_reason", r->finish_reason);
-    else
-        cJSON_AddNullToObject(root, "finish_reason");
-    if (r->has_usage) {
-        cJSON *u = cJSON_AddObjectToObject(root, "usage");
-        cJSON_AddNumberToObject(u, "prompt_tokens", (double)r->prompt_tokens);
-        cJSON_AddNumberToObject(u, "completion_tokens",
-                                (double)r->completion_tokens);
-        cJSON_AddNumberToObject(u, "total_tokens", (double)r->total_tokens);
-    } else {
-        cJSON_AddNullToObject(root, "usage");
-    }
-    cJSON_AddNumberToObject(root, "latency_ms", ms_tenths(r->latency_ms));
-    cJSON *arr = cJSON_AddArrayToObject(root, "attempts");
-    for (size_t i = 0; i < r->nattempts; i++) {
-        const flexiai_attempt *a = &r->attempts[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", a->provider);
-        cJSON_AddStringToObject(o, "model", a->model ? a->model : "");
-        cJSON_AddStringToObject(o, "outcome", a->outcome);
-        if (a->http_status)
-            cJSON_AddNumberToObject(o, "http_status", (double)a->http_status);
-        else
-            cJSON_AddNullToObject(o, "http_status");
-        if (a->errclass)
-            cJSON_AddStringToObject(o, "error_class",
-                                    flexiai_errclass_name(a->errclass));
-        else
-            cJSON_AddNullToObject(o, "error_class");
-        if (a->retry_after >= 0)
-            cJSON_AddNumberToObject(o, "retry_after",
-                                    (double)(long)(a->retry_after * 1000) /
-                                        1000.0);
-        else
-            cJSON_AddNullToObject(o, "retry_after");
-        cJSON_AddNumberToObject(o, "latency_ms", ms_tenths(a->latency_ms));
-        if (a->message)
-            cJSON_AddStringToObject(o, "message", a->message);
-        cJSON_AddBoolToObject(o, "probe", a->probe);
-        cJSON_AddBoolToObject(o, "continuation", a->continuation);
-        cJSON_AddItemToArray(arr, o);
-    }
-    if (code != 0) {
-        cJSON_AddStringToObject(root, "error", r->error ? r->error : "");
-    }
-    cJSON_AddNumberToObject(root, "exit_code", code);
-    return root;
 }
 
 #ifdef FX_COMPLETE_BUILTIN
@@ -210,7 +137,8 @@ main(int argc, char **argv)
         tool_parse(&tool_cmd_complete, NULL, argc, argv, 0, &a, on_option, &o);
 
     /* the prompt */
-    struct tool_msgs msgs = {NULL, 0, 0};
+    struct tool_msgs msgs = {NULL, 0, 0, 0};
+    size_t replaced = 0;
     fxu_buf p;
     fxu_buf_init(&p);
     for (int i = first; i < argc; i++) {
@@ -223,24 +151,33 @@ main(int argc, char **argv)
         int mrc = tool_msgs_read(o.messages, &msgs, &err);
         if (mrc != 0)
             tool_die(mrc, "%s", err);
-        if (p.len)
-            tool_msgs_push(&msgs, "user", p.data);
+        if (p.len) {
+            char *clean = fxu_utf8_sanitize(p.data, p.len, &replaced);
+            tool_msgs_push(&msgs, "user", clean);
+            free(clean);
+        }
+        replaced += msgs.replaced;
         if (msgs.n == 0)
             tool_die(FLEXIAI_ENOINPUT, "%s: no messages", o.messages);
     } else {
         if (!isatty(STDIN_FILENO)) {
-            char *in = read_all(stdin, "stdin");
-            if (*in) {
+            fxu_buf in;
+            fxu_buf_init(&in);
+            read_stdin(&in);
+            if (in.len) {
                 if (p.len)
                     fxu_buf_puts(&p, "\n\n");
-                fxu_buf_puts(&p, in);
+                fxu_buf_append(&p, in.data, in.len);
             }
-            free(in);
+            fxu_buf_free(&in);
         }
         if (p.len == 0)
             tool_die(FLEXIAI_ENOINPUT,
                      "no prompt (give it as arguments or on stdin)");
-        tool_msgs_push(&msgs, "user", p.data);
+        /* invalid UTF-8 would make the request invalid JSON: U+FFFD */
+        char *clean = fxu_utf8_sanitize(p.data, p.len, &replaced);
+        tool_msgs_push(&msgs, "user", clean);
+        free(clean);
     }
     fxu_buf_free(&p);
 
@@ -270,8 +207,17 @@ main(int argc, char **argv)
     };
     flexiai_result res;
     int rc = flexiai_complete(client, &req, &res);
+    if (res.text) {
+        /* an answer in invalid UTF-8 is printed with U+FFFD, so that
+         * --json is always valid JSON */
+        size_t bad = 0;
+        char *clean = fxu_utf8_sanitize(res.text, strlen(res.text), &bad);
+        free(res.text);
+        res.text = clean;
+        replaced += bad;
+    }
     if (o.json) {
-        cJSON *j = result_json(&res, rc);
+        cJSON *j = tool_result_json(&res, rc, replaced);
         char *s = cJSON_PrintUnformatted(j);
         tool_outs(s);
         tool_outs("\n");

@@ -55,6 +55,7 @@ static int
 config_show(const struct tool_args *a, int json)
 {
     int rc;
+
     flexiai_config *cfg = tool_setup_config(a, TOOL_SETUP_KEEP_ERRORS, &rc);
     const flexiai_config_entry *ents;
     size_t n = flexiai_config_entries(cfg, &ents);
@@ -100,6 +101,7 @@ static int
 config_check(const struct tool_args *a)
 {
     int rc;
+
     flexiai_config *cfg = tool_setup_config(
         a, TOOL_SETUP_KEEP_ERRORS | TOOL_SETUP_RESOLVE_SECRETS, &rc);
     const char *const *names;
@@ -292,9 +294,11 @@ main(int argc, char **argv)
         usage(stderr);
         return FLEXIAI_EUSAGE;
     }
+
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
+        tool_out_flush();
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
@@ -304,6 +308,7 @@ main(int argc, char **argv)
     if (strcmp(cmd, "help") == 0) {
         if (argc < 3) {
             usage(stdout);
+            tool_out_flush();
             return 0;
         }
         if (strcmp(argv[2], "config") == 0) {

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <unistd.h>
 
@@ -21,9 +22,38 @@ const char *tool_progname = "flexiai";
 int tool_quiet;
 int tool_verbose;
 
+/*
+ * fds 0-2 closed at start would be taken by the next open() or socket():
+ * the answer or -v lines would then go into a Redis connection or a state
+ * file.  Fill each hole with /dev/null, opened so that the command's own
+ * use of it fails loudly: stdin reads nothing, and stdout and stderr are
+ * read-only, so writing the answer fails (EBADF) and exits 74.
+ */
+static int stdout_was_closed;
+
+static void
+guard_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        if (fd == STDOUT_FILENO)
+            stdout_was_closed = 1;
+        int nfd = open("/dev/null", O_RDONLY);
+        if (nfd < 0)
+            _exit(FLEXIAI_EIO); /* nothing can be said anywhere */
+        if (nfd != fd) {
+            /* a lower hole was filled first; put this one in its place */
+            dup2(nfd, fd);
+            close(nfd);
+        }
+    }
+}
+
 void
 tool_cmd_init(const char *progname)
 {
+    guard_std_fds();
     tool_progname = progname;
     /* A vanished Redis or provider must not kill us with SIGPIPE; a
      * closed stdout is noticed by tool_out() instead. */
@@ -124,16 +154,22 @@ tool_log_cb(void *ud, int level, const char *msg)
         tool_err("%s", msg);
 }
 
+static void
+output_failed(void)
+{
+    if (errno == EPIPE)
+        _exit(141); /* the reader went away: end quietly, as cat does */
+    tool_die(FLEXIAI_EIO, "cannot write output: %s",
+             stdout_was_closed ? "stdout is closed" : strerror(errno));
+}
+
 void
 tool_out(const char *s, size_t n)
 {
     if (n == 0)
         return;
-    if (fwrite(s, 1, n, stdout) != n) {
-        if (errno == EPIPE)
-            _exit(141);
-        tool_die(FLEXIAI_ESOFTWARE, "cannot write output: %s", strerror(errno));
-    }
+    if (fwrite(s, 1, n, stdout) != n)
+        output_failed();
 }
 
 void
@@ -145,11 +181,8 @@ tool_outs(const char *s)
 void
 tool_out_flush(void)
 {
-    if (fflush(stdout) != 0) {
-        if (errno == EPIPE)
-            _exit(141);
-        tool_die(FLEXIAI_ESOFTWARE, "cannot write output: %s", strerror(errno));
-    }
+    if (fflush(stdout) != 0 || ferror(stdout))
+        output_failed();
 }
 
 void

@@ -77,6 +77,19 @@ read_text(FILE *fp, const char *name, char **err)
     return fxu_buf_steal(&b);
 }
 
+/* A \u0000 escape in JSON text (not an escaped backslash before "u0000"):
+ * cJSON would cut the string there without a word. */
+static int
+has_nul_escape(const char *text)
+{
+    for (const char *p = text; (p = strchr(p, '\\')) != NULL;) {
+        if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
+            return 1;
+        p += p[1] ? 2 : 1; /* skip the escaped character */
+    }
+    return 0;
+}
+
 static int
 valid_role(const char *role)
 {
@@ -103,10 +116,24 @@ tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
     }
     if (text == NULL)
         return FLEXIAI_ENOINPUT;
-    cJSON *root = cJSON_Parse(text);
+    if (has_nul_escape(text)) {
+        free(text);
+        *err = fxu_asprintf("%s: a message contains \\u0000 (a NUL "
+                            "character cannot be sent)",
+                            name);
+        return FLEXIAI_EDATA;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(text, &end, 0);
+    int trailing = root && end && end[strspn(end, " \t\r\n")] != '\0';
     free(text);
     if (root == NULL) {
         *err = fxu_asprintf("%s: messages are not valid JSON", name);
+        return FLEXIAI_EDATA;
+    }
+    if (trailing) {
+        cJSON_Delete(root);
+        *err = fxu_asprintf("%s: something follows the JSON array", name);
         return FLEXIAI_EDATA;
     }
     if (!cJSON_IsArray(root)) {
@@ -132,7 +159,12 @@ tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
                 name, m->n + 1, role->valuestring);
             break;
         }
-        tool_msgs_push(m, role->valuestring, content->valuestring);
+        size_t bad = 0;
+        char *clean = fxu_utf8_sanitize(content->valuestring,
+                                        strlen(content->valuestring), &bad);
+        tool_msgs_push(m, role->valuestring, clean);
+        m->replaced += bad;
+        free(clean);
     }
     cJSON_Delete(root);
     if (*err) {

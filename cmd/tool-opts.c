@@ -347,6 +347,8 @@ shared_option(const struct tool_command *cmd, const struct tool_subcommand *sub,
         finish_output();
         break;
     case TOOL_OPT_MODEL:
+        if (*arg == '\0')
+            tool_usage_error("-m needs a model name");
         a->model = arg;
         break;
     case TOOL_OPT_PROVIDER:

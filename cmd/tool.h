@@ -227,12 +227,22 @@ void tool_breaker_table(const flexiai_breaker_info *info, size_t n);
 void tool_breaker_json(const flexiai_breaker_info *info, size_t n);
 void tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n);
 
+/* ---- a result as JSON (tool-result.c) --------------------------------- */
+
+/* The object `complete --json` prints: text, provider, model,
+ * finish_reason, usage, latency_ms, attempts, error, invalid_utf8_replaced
+ * (`replaced`), exit_code.  Caller deletes it. */
+struct cJSON;
+struct cJSON *tool_result_json(const flexiai_result *r, int code,
+                               size_t replaced);
+
 /* ---- conversation files (tool-msgfile.c) ------------------------------- */
 
 /* Messages whose role and content strings are owned by the list. */
 struct tool_msgs {
     flexiai_message *v;
     size_t n, cap;
+    size_t replaced; /* invalid UTF-8 bytes read as U+FFFD */
 };
 void tool_msgs_push(struct tool_msgs *m, const char *role, const char *content);
 void tool_msgs_pop(struct tool_msgs *m);
@@ -241,8 +251,9 @@ void tool_msgs_remove(struct tool_msgs *m, size_t i);
 void tool_msgs_free(struct tool_msgs *m);
 
 /* Read a [{role, content}] array from `path` ("-": stdin) into *m (which
- * must be empty).  0, or 66 (cannot read) / 65 (malformed) with *err set
- * (the caller frees it). */
+ * must be empty).  0, or 66 (cannot read) / 65 (malformed: not JSON,
+ * something after the array, a \u0000 escape, a bad message) with *err set
+ * (the caller frees it).  Invalid UTF-8 becomes U+FFFD (counted). */
 int tool_msgs_read(const char *path, struct tool_msgs *m, char **err);
 /* Write one message per line, atomically (a temporary file beside it,
  * renamed over it; mode 0600).  0, or 66 with *err set. */

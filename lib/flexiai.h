@@ -38,6 +38,8 @@ extern "C" {
 #define FLEXIAI_ENOINPUT 66     /* no prompt, missing file */
 #define FLEXIAI_EUNAVAILABLE 69 /* no provider answered, mixed reasons */
 #define FLEXIAI_ESOFTWARE 70    /* internal error */
+#define FLEXIAI_ECANTCREAT 73   /* cannot create an output file */
+#define FLEXIAI_EIO 74          /* cannot write output (closed or full) */
 #define FLEXIAI_ETEMPFAIL 75    /* every failure was transient */
 #define FLEXIAI_ENOPERM 77      /* every provider refused our credentials */
 #define FLEXIAI_ECONFIG 78      /* configuration error */

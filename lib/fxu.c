@@ -365,3 +365,58 @@ fxu_write_all(int fd, const void *buf, size_t n)
     }
     return 0;
 }
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 when it
+ * is not one (overlong forms, surrogates and code points above U+10FFFF
+ * are not). */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned cp, min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+char *
+fxu_utf8_sanitize(const char *s, size_t n, size_t *replaced)
+{
+    fxu_buf b;
+    fxu_buf_init(&b);
+    size_t count = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t len = utf8_seq(p + i, n - i);
+        if (len == 0) {
+            fxu_buf_puts(&b, "\xef\xbf\xbd"); /* U+FFFD */
+            count++;
+            i++;
+        } else {
+            fxu_buf_append(&b, p + i, len);
+            i += len;
+        }
+    }
+    if (replaced)
+        *replaced = count;
+    return fxu_buf_steal(&b);
+}

@@ -56,4 +56,8 @@ int fxu_make_dirs(const char *path);
 /* write(2) all of it, retrying on EINTR; -1 with errno. */
 int fxu_write_all(int fd, const void *p, size_t n);
 
+/* A copy of s[0..n) with every byte that does not start valid UTF-8
+ * replaced by U+FFFD; *replaced (may be NULL) counts them.  Caller frees. */
+char *fxu_utf8_sanitize(const char *s, size_t n, size_t *replaced);
+
 #endif

@@ -1,0 +1,96 @@
+/*
+ * tool-result.c - a request's result as one JSON object: what `complete
+ * --json` prints (and what batch lines and the ledger reuse).
+ */
+#include "config.h"
+
+#include "tool.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* milliseconds to one decimal (no libm: see bench/run.sh) */
+static double
+ms_tenths(double ms)
+{
+    return (double)(long long)(ms * 10 + 0.5) / 10;
+}
+
+/* Strings from the network may hold invalid UTF-8: as U+FFFD, so that the
+ * output is always valid JSON. */
+static void
+add_text(cJSON *o, const char *name, const char *s)
+{
+    char *clean = fxu_utf8_sanitize(s, strlen(s), NULL);
+    cJSON_AddStringToObject(o, name, clean);
+    free(clean);
+}
+
+cJSON *
+tool_result_json(const flexiai_result *r, int code, size_t replaced)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (r->text && code == 0)
+        add_text(root, "text", r->text);
+    else if (r->text && *r->text)
+        add_text(root, "text", r->text);
+    else
+        cJSON_AddNullToObject(root, "text");
+    if (r->provider)
+        add_text(root, "provider", r->provider);
+    else
+        cJSON_AddNullToObject(root, "provider");
+    if (r->model)
+        add_text(root, "model", r->model);
+    else
+        cJSON_AddNullToObject(root, "model");
+    if (r->finish_reason)
+        add_text(root, "finish_reason", r->finish_reason);
+    else
+        cJSON_AddNullToObject(root, "finish_reason");
+    if (r->has_usage) {
+        cJSON *u = cJSON_AddObjectToObject(root, "usage");
+        cJSON_AddNumberToObject(u, "prompt_tokens", (double)r->prompt_tokens);
+        cJSON_AddNumberToObject(u, "completion_tokens",
+                                (double)r->completion_tokens);
+        cJSON_AddNumberToObject(u, "total_tokens", (double)r->total_tokens);
+    } else {
+        cJSON_AddNullToObject(root, "usage");
+    }
+    cJSON_AddNumberToObject(root, "latency_ms", ms_tenths(r->latency_ms));
+    cJSON *arr = cJSON_AddArrayToObject(root, "attempts");
+    for (size_t i = 0; i < r->nattempts; i++) {
+        const flexiai_attempt *a = &r->attempts[i];
+        cJSON *o = cJSON_CreateObject();
+        add_text(o, "name", a->provider);
+        add_text(o, "model", a->model ? a->model : "");
+        add_text(o, "outcome", a->outcome);
+        if (a->http_status)
+            cJSON_AddNumberToObject(o, "http_status", (double)a->http_status);
+        else
+            cJSON_AddNullToObject(o, "http_status");
+        if (a->errclass)
+            add_text(o, "error_class", flexiai_errclass_name(a->errclass));
+        else
+            cJSON_AddNullToObject(o, "error_class");
+        if (a->retry_after >= 0)
+            cJSON_AddNumberToObject(o, "retry_after",
+                                    (double)(long)(a->retry_after * 1000) /
+                                        1000.0);
+        else
+            cJSON_AddNullToObject(o, "retry_after");
+        cJSON_AddNumberToObject(o, "latency_ms", ms_tenths(a->latency_ms));
+        if (a->message)
+            add_text(o, "message", a->message);
+        cJSON_AddBoolToObject(o, "probe", a->probe);
+        cJSON_AddBoolToObject(o, "continuation", a->continuation);
+        cJSON_AddItemToArray(arr, o);
+    }
+    if (code != 0) {
+        add_text(root, "error", r->error ? r->error : "");
+    }
+    cJSON_AddNumberToObject(root, "invalid_utf8_replaced", (double)replaced);
+    cJSON_AddNumberToObject(root, "exit_code", code);
+    return root;
+}
