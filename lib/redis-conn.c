@@ -129,12 +129,24 @@ timeout_of(double t)
 
 /* ---- raw I/O ------------------------------------------------------------ */
 
+/* TLS trouble is said to be TLS trouble */
+static long
+tls_result(long r, char **why)
+{
+    if (r == FX_RTLS_ERROR && *why) {
+        char *s = fxu_asprintf("TLS: %s", *why);
+        free(*why);
+        *why = s;
+    }
+    return r;
+}
+
 /* > 0 bytes, 0 closed, FX_RTLS_WANT (poll *want), FX_RTLS_ERROR (*why) */
 static long
 raw_read(struct fx_redis *c, char *buf, size_t n, short *want, char **why)
 {
     if (c->tls)
-        return fx_rtls_read(c->tls, buf, n, want, why);
+        return tls_result(fx_rtls_read(c->tls, buf, n, want, why), why);
     ssize_t r = recv(c->fd, buf, n, 0);
     if (r >= 0)
         return (long)r;
@@ -151,7 +163,7 @@ raw_write(struct fx_redis *c, const char *buf, size_t n, short *want,
           char **why)
 {
     if (c->tls)
-        return fx_rtls_write(c->tls, buf, n, want, why);
+        return tls_result(fx_rtls_write(c->tls, buf, n, want, why), why);
     ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
     if (r >= 0)
         return (long)r;
@@ -509,8 +521,10 @@ tls_start(struct fx_redis *c, const struct fx_redis_tls *tls, double deadline,
         }
         int w = wait_fd(c->fd, want, deadline, NULL);
         if (w <= 0) {
+            /* a plain Redis port takes the ClientHello for the start of a
+             * command and waits for the rest */
             set_err(err, "%s: TLS handshake %s", c->where,
-                    w == 0 ? "timed out" : strerror(errno));
+                    w == 0 ? "timed out (is it a TLS port?)" : strerror(errno));
             return -1;
         }
     }
@@ -642,6 +656,12 @@ int
 fx_redis_port(const struct fx_redis *c)
 {
     return c->port;
+}
+
+int
+fx_redis_fd(const struct fx_redis *c)
+{
+    return c->fd;
 }
 
 int

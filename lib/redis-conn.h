@@ -85,6 +85,10 @@ const char *fx_redis_where(const struct fx_redis *c);
 /* The address connected to (for Sentinel's answer); port 0 for unix. */
 const char *fx_redis_host(const struct fx_redis *c);
 int fx_redis_port(const struct fx_redis *c);
+/* The socket, for poll() beside other descriptors; -1 once dropped.
+ * With TLS, data may be buffered that poll() does not see: call
+ * fx_redis_next_message(c, 0, ...) until it returns 0 before polling. */
+int fx_redis_fd(const struct fx_redis *c);
 /* The connection failed (timeout, reset, protocol error): reconnect. */
 int fx_redis_broken(const struct fx_redis *c);
 

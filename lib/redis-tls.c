@@ -204,7 +204,9 @@ load_client_cert(SSL_CTX *ctx, const struct fx_redis_tls *o, char **why)
         what = key;
         ok = SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1;
     }
-    if (ok && SSL_CTX_check_private_key(ctx) != 1) {
+    if ((ok && SSL_CTX_check_private_key(ctx) != 1) ||
+        (!ok && what == key &&
+         ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)) {
         ERR_clear_error();
         *why =
             fxu_asprintf("key %s does not match certificate %s", key, o->cert);
