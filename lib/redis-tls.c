@@ -36,6 +36,11 @@ struct fx_rtls {
     char *name;      /* the name or address verified */
     int has_cert;    /* we offered a client certificate */
     int verify_peer; /* not insecure */
+    /* the server asked for a client certificate we do not have: with TLS
+     * 1.3 its refusal comes after the handshake, as an alert or, when our
+     * first command crosses it, as a reset that loses the alert */
+    int cert_requested;
+    int got_data; /* a record of data arrived: the handshake was accepted */
 };
 
 /* ---- the socket BIO ---------------------------------------------------- */
@@ -244,6 +249,15 @@ set_peer_name(struct fx_rtls *t, char **why)
     return 0;
 }
 
+static int
+client_cert_cb(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    struct fx_rtls *t = SSL_get_app_data(ssl);
+    if (t)
+        t->cert_requested = 1;
+    return 0; /* none: go on without */
+}
+
 int
 fx_rtls_new(struct fx_rtls **out, int fd, const struct fx_redis_tls *opts,
             const char *host, char **why)
@@ -273,12 +287,15 @@ fx_rtls_new(struct fx_rtls **out, int fd, const struct fx_redis_tls *opts,
         goto fail;
     if (load_client_cert(t->ctx, opts, why) < 0)
         goto fail;
+    if (!t->has_cert)
+        SSL_CTX_set_client_cert_cb(t->ctx, client_cert_cb);
     t->ssl = SSL_new(t->ctx);
     BIO *bio = t->ssl ? BIO_new(sock_method) : NULL;
     if (bio == NULL) {
         *why = ssl_reason("cannot set up TLS");
         goto fail;
     }
+    SSL_set_app_data(t->ssl, t);
     BIO_set_data(bio, (void *)(intptr_t)fd);
     SSL_set_bio(t->ssl, bio, bio);
     if (set_peer_name(t, why) < 0)
@@ -297,6 +314,13 @@ static long
 io_result(struct fx_rtls *t, int ret, short *want, char **why)
 {
     int e = SSL_get_error(t->ssl, ret);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE &&
+        t->cert_requested && !t->has_cert && !t->got_data) {
+        ERR_clear_error();
+        *why = fxu_strdup("the server requires a client certificate "
+                          "(set the TLS cert and key)");
+        return FX_RTLS_ERROR;
+    }
     switch (e) {
     case SSL_ERROR_WANT_READ:
         *want = POLLIN;
@@ -315,18 +339,9 @@ io_result(struct fx_rtls *t, int ret, short *want, char **why)
         *why = fxu_strdup(strerror(errno));
         ERR_clear_error();
         return FX_RTLS_ERROR;
-    default: {
-        int reason = ERR_GET_REASON(ERR_peek_last_error());
-        if (!t->has_cert && reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED) {
-            /* TLS 1.3: the server checks our certificate after our side of
-             * the handshake is done, so its refusal arrives here */
-            ERR_clear_error();
-            *why = fxu_strdup("the server requires a client certificate "
-                              "(set the TLS cert and key)");
-        } else
-            *why = ssl_reason("TLS error");
+    default:
+        *why = ssl_reason("TLS error");
         return FX_RTLS_ERROR;
-    }
     }
 }
 
@@ -354,8 +369,10 @@ fx_rtls_read(struct fx_rtls *t, void *buf, size_t n, short *want, char **why)
     ERR_clear_error();
     errno = 0;
     int ret = SSL_read_ex(t->ssl, buf, n, &got);
-    if (ret == 1)
+    if (ret == 1) {
+        t->got_data = 1;
         return (long)got;
+    }
     return io_result(t, ret, want, why);
 }
 
