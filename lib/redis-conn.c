@@ -15,24 +15,18 @@
 #include "fx.h"
 #include "redis-conn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 6379
 #define READ_CHUNK 16384
-#define STOP_CHECK_MS 100
 
 struct fx_redis {
     int fd;
@@ -88,37 +82,6 @@ check_usable(struct fx_redis *c, char **err)
     set_err(err, "%s: connection dropped after an earlier error (%s)", c->where,
             c->broken_why ? c->broken_why : "unknown");
     return -1;
-}
-
-/*
- * Wait until fd is ready for `events` or the deadline passes.  1 ready,
- * 0 timed out, -1 error (errno).  With stop, wakes every STOP_CHECK_MS to
- * look at it and returns 0 when set.
- */
-static int
-wait_fd(int fd, short events, double deadline, volatile sig_atomic_t *stop)
-{
-    for (;;) {
-        if (stop && *stop)
-            return 0;
-        int ms = -1;
-        if (deadline > 0) {
-            double left = deadline - fxu_monotonic();
-            if (left <= 0)
-                return 0;
-            ms = (int)ceil(left * 1e3);
-        }
-        if (stop && (ms < 0 || ms > STOP_CHECK_MS))
-            ms = STOP_CHECK_MS;
-        struct pollfd pfd = {fd, events, 0};
-        int n = poll(&pfd, 1, ms);
-        if (n > 0)
-            return 1; /* POLLERR / POLLHUP too: the next I/O says what */
-        if (n < 0 && errno != EINTR)
-            return -1;
-        if (n < 0 && stop && *stop)
-            return 0;
-    }
 }
 
 static double
@@ -197,7 +160,7 @@ write_out(struct fx_redis *c, double deadline, char **err)
             continue;
         }
         if (r == FX_RTLS_WANT) {
-            int w = wait_fd(c->fd, want, deadline, NULL);
+            int w = fx_rsock_wait(c->fd, want, deadline, NULL);
             if (w > 0)
                 continue;
             if (w == 0)
@@ -246,7 +209,7 @@ read_reply(struct fx_redis *c, double deadline, volatile sig_atomic_t *stop,
             continue;
         }
         if (n == FX_RTLS_WANT) {
-            int w = wait_fd(c->fd, want, deadline, stop);
+            int w = fx_rsock_wait(c->fd, want, deadline, stop);
             if (w > 0)
                 continue;
             if (w == 0 && quiet_timeout)
@@ -417,87 +380,6 @@ name_server(const struct fx_redis_opts *o, const char *host, int port)
     return fxu_asprintf("redis %s:%d", host, port);
 }
 
-/* Start a non-blocking connect to one address; wait for it.  The socket,
- * or -1 with *why. */
-static int
-connect_addr(const struct sockaddr *sa, socklen_t salen, double deadline,
-             char **why)
-{
-    int fd =
-        socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-        *why = fxu_strdup(strerror(errno));
-        return -1;
-    }
-    if (connect(fd, sa, salen) < 0) {
-        if (errno != EINPROGRESS && errno != EAGAIN) {
-            *why = fxu_strdup(strerror(errno));
-            close(fd);
-            return -1;
-        }
-        int w = wait_fd(fd, POLLOUT, deadline, NULL);
-        int soerr = 0;
-        socklen_t len = sizeof(soerr);
-        if (w > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-            soerr = errno;
-        if (w <= 0 || soerr != 0) {
-            *why = w == 0 ? fxu_strdup("connect timed out")
-                          : fxu_strdup(strerror(w < 0 ? errno : soerr));
-            close(fd);
-            return -1;
-        }
-    }
-    if (sa->sa_family != AF_UNIX) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    return fd;
-}
-
-static int
-connect_unix(const char *path, double deadline, char **why)
-{
-    struct sockaddr_un sun;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        *why = fxu_strdup("socket path too long");
-        return -1;
-    }
-    strcpy(sun.sun_path, path);
-    return connect_addr((struct sockaddr *)&sun, sizeof(sun), deadline, why);
-}
-
-/* Each address of host in turn, within one deadline. */
-static int
-connect_tcp(const char *host, int port, double deadline, char **why)
-{
-    struct addrinfo hints, *res = NULL;
-    char service[16];
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-    snprintf(service, sizeof(service), "%d", port);
-    int gai = getaddrinfo(host, service, &hints, &res);
-    if (gai == EAI_NONAME || gai == EAI_ADDRFAMILY) {
-        hints.ai_flags &= ~AI_ADDRCONFIG; /* ::1 on a host without IPv6 */
-        gai = getaddrinfo(host, service, &hints, &res);
-    }
-    if (gai != 0) {
-        *why = fxu_asprintf("cannot resolve %s: %s", host, gai_strerror(gai));
-        return -1;
-    }
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        free(*why);
-        *why = NULL;
-        fd = connect_addr(ai->ai_addr, ai->ai_addrlen, deadline, why);
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
 static int
 tls_start(struct fx_redis *c, const struct fx_redis_tls *tls, double deadline,
           char **err)
@@ -519,7 +401,7 @@ tls_start(struct fx_redis *c, const struct fx_redis_tls *tls, double deadline,
             free(why);
             return -1;
         }
-        int w = wait_fd(c->fd, want, deadline, NULL);
+        int w = fx_rsock_wait(c->fd, want, deadline, NULL);
         if (w <= 0) {
             /* a plain Redis port takes the ClientHello for the start of a
              * command and waits for the rest */
@@ -603,8 +485,8 @@ fx_redis_connect(struct fx_redis **out, const struct fx_redis_opts *o,
 
     double deadline = fxu_monotonic() + c->timeout;
     char *why = NULL;
-    c->fd = is_unix ? connect_unix(o->unix_path, deadline, &why)
-                    : connect_tcp(host, port, deadline, &why);
+    c->fd = is_unix ? fx_rsock_connect_unix(o->unix_path, deadline, &why)
+                    : fx_rsock_connect_tcp(host, port, deadline, &why);
     if (c->fd < 0) {
         set_err(err, "%s: %s", c->where, why ? why : "cannot connect");
         free(why);

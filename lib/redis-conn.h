@@ -5,6 +5,7 @@
  *
  *   redis-conn.c      connect with a deadline, AUTH/SELECT, commands,
  *                     pipelines, subscribe mode
+ *   redis-socket.c    non-blocking, close-on-exec connect; poll waits
  *   redis-tls.c       the TLS layer under it (certificates, verification)
  *   redis-sentinel.c  finding the master through Sentinel, and
  *                     fx_redis_open(), which picks direct or Sentinel
@@ -132,6 +133,18 @@ int fx_redis_is_readonly(const redisReply *r);
 /* An error reply that means "reconnect elsewhere": READONLY, or MASTERDOWN
  * / LOADING from a server between roles. */
 int fx_redis_wants_reresolve(const redisReply *r);
+
+/* ---- redis-socket.c: used by redis-conn.c only ------------------------- */
+
+/* Wait until fd is ready for events or the deadline (monotonic seconds,
+ * 0: none) passes: 1 ready, 0 timed out (or *stop), -1 error (errno).
+ * With stop, looks at it every 100 ms and after a signal. */
+int fx_rsock_wait(int fd, short events, double deadline,
+                  volatile sig_atomic_t *stop);
+/* A connected non-blocking, close-on-exec socket, or -1 with *why. */
+int fx_rsock_connect_tcp(const char *host, int port, double deadline,
+                         char **why);
+int fx_rsock_connect_unix(const char *path, double deadline, char **why);
 
 /* ---- redis-tls.c: used by redis-conn.c only ---------------------------- */
 
