@@ -25,13 +25,13 @@ on_signal(int sig)
     stop_flag = 1;
 }
 
-enum { OPT_JSON = TOOL_OPT_CMD, OPT_PROMETHEUS, OPT_ALL, OPT_FOR };
+enum { OPT_JSON = TOOL_OPT_CMD, OPT_PROMETHEUS, OPT_ALL, OPT_FOR, OPT_FORCE };
 
 /* What the subcommands' options set. */
 struct breaker_ctx {
     flexiai_config *cfg;
     flexiai_client *client;
-    int json, prometheus, all;
+    int json, prometheus, all, force;
     double seconds; /* open --for */
 };
 
@@ -49,12 +49,32 @@ on_option(void *ud, int id, const char *arg)
     case OPT_ALL:
         x->all = 1;
         break;
+    case OPT_FORCE:
+        x->force = 1;
+        break;
     case OPT_FOR:
         x->seconds = tool_parse_cli_duration(arg);
         if (x->seconds <= 0)
             tool_usage_error("--for needs a duration like 90, 30s, 10m, 2h");
         break;
     }
+}
+
+/* A breaker for a name that is no provider is one nobody uses: a typo
+ * there voids a maintenance window.  --force allows it (providers that
+ * only the Python fleet calls). */
+static void
+check_names(const struct breaker_ctx *x, char **names, int n)
+{
+    if (x->force)
+        return;
+    for (int i = 0; i < n; i++)
+        if (!flexiai_config_has_provider(x->cfg, names[i])) {
+            char *msg = tool_no_provider(x->cfg, names[i]);
+            tool_err("%s; --force acts on it anyway", msg);
+            free(msg);
+            exit(FLEXIAI_EUSAGE);
+        }
 }
 
 static int
@@ -66,23 +86,32 @@ cmd_status(void *ctx, struct tool_args *a, int argc, char **argv)
     (void)a;
     if (json && prom)
         tool_usage_error("--json and --prometheus exclude each other");
+    check_names(x, argv + 1, argc - 1);
     flexiai_breaker_info *info;
     size_t n;
     int rc = flexiai_breaker_status(c, (const char *const *)argv + 1,
                                     (size_t)(argc - 1), &info, &n);
     if (rc == FLEXIAI_EUSAGE)
         tool_usage_error("%s", flexiai_client_error(c));
-    if (n == 0 && !json && !prom)
-        tool_warn("no providers configured");
+    if (n == 0)
+        tool_err("no providers configured (nothing to show)");
+    /* what the fallback knows is printed, marked as such, and the exit
+     * code says the configured store did not answer (-q does not hide
+     * that) */
+    int store_ok = rc == FLEXIAI_OK;
     if (json)
-        tool_breaker_json(info, n);
+        tool_breaker_json(info, n, store_ok);
     else if (prom)
-        tool_breaker_prometheus(info, n);
+        tool_breaker_prometheus(info, n, flexiai_config_backend(x->cfg),
+                                store_ok);
     else
-        tool_breaker_table(info, n);
+        tool_breaker_table(info, n, store_ok);
     tool_out_flush();
     flexiai_breaker_info_free(info, n);
-    return 0;
+    if (!store_ok)
+        tool_err("the %s store did not answer: %s state shown",
+                 flexiai_config_backend(x->cfg), n ? "the fallback's" : "no");
+    return store_ok ? 0 : FLEXIAI_EUNAVAILABLE;
 }
 
 static int
@@ -96,10 +125,14 @@ cmd_reset(void *ctx, struct tool_args *a, int argc, char **argv)
     size_t n = (size_t)(argc - 1);
     if (all && n)
         tool_usage_error("give provider names or --all, not both");
-    if (all)
+    if (all) {
         n = flexiai_config_providers(x->cfg, &names);
-    else if (n == 0)
+        if (n == 0)
+            tool_err("no providers configured (nothing to reset)");
+    } else if (n == 0) {
         tool_usage_error("reset needs provider names or --all");
+    }
+    check_names(x, argv + 1, argc - 1);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         int r = flexiai_breaker_reset(c, names[i]);
@@ -121,6 +154,7 @@ cmd_open(void *ctx, struct tool_args *a, int argc, char **argv)
     (void)a;
     if (argc != 2)
         tool_usage_error("open needs exactly one provider name");
+    check_names(x, argv + 1, 1);
     int rc = flexiai_breaker_open(c, argv[1], x->seconds);
     if (rc == FLEXIAI_EUSAGE)
         tool_usage_error("%s", flexiai_client_error(c));
@@ -197,6 +231,18 @@ struct watch_ctx {
     int nnames;
 };
 
+/* One line of valid UTF-8 without control characters. */
+static int
+plain_line(const char *s)
+{
+    size_t bad = 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    free(fxu_utf8_sanitize(s, strlen(s), &bad));
+    return bad == 0;
+}
+
 static int
 on_event(void *ud, const flexiai_event *ev)
 {
@@ -209,17 +255,36 @@ on_event(void *ud, const flexiai_event *ev)
         if (!match)
             return 0;
     }
-    if (w->json) {
+    if (w->json && plain_line(ev->json)) {
+        /* the publisher's bytes, as the Python workers sent them */
         tool_outs(ev->json);
         tool_outs("\n");
+    } else if (w->json) {
+        /* re-encoded: one event per line, whatever the publisher sent */
+        cJSON *j = cJSON_Parse(ev->json);
+        char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+        char *clean = s ? fxu_utf8_sanitize(s, strlen(s), NULL) : NULL;
+        if (clean) {
+            tool_outs(clean);
+            tool_outs("\n");
+        }
+        free(clean);
+        free(s);
+        cJSON_Delete(j);
     } else {
         char t[64];
         tool_fmt_time(fxu_wallclock(), t, sizeof(t));
+        /* names and ids come from the network: no control characters */
+        char *prov = tool_printable(ev->provider);
+        char *type = tool_printable(ev->event_type);
+        char *worker = tool_printable(ev->worker_id ? ev->worker_id : "-");
         char *line =
-            fxu_asprintf("%s  %-12s %-9s worker=%s", t, ev->provider,
-                         ev->event_type, ev->worker_id ? ev->worker_id : "-");
+            fxu_asprintf("%s  %-12s %-9s worker=%s", t, prov, type, worker);
         tool_outs(line);
         free(line);
+        free(prov);
+        free(type);
+        free(worker);
         if (ev->failure_count >= 0) {
             line = fxu_asprintf(" failures=%ld successes=%ld",
                                 ev->failure_count, ev->success_count);
@@ -237,6 +302,7 @@ cmd_watch(void *ctx, struct tool_args *a, int argc, char **argv)
 {
     struct breaker_ctx *x = ctx;
     (void)a;
+    check_names(x, argv + 1, argc - 1);
     struct watch_ctx w = {x->json, argv + 1, argc - 1};
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -255,27 +321,33 @@ cmd_watch(void *ctx, struct tool_args *a, int argc, char **argv)
     }
 #define OPT_END OPT(TOOL_OPT_END, NULL, NULL, NULL)
 
+#define FORCE                                                                  \
+    OPT(OPT_FORCE, "force", NULL,                                              \
+        "accept names that are not configured providers")
+
 static const struct tool_option status_opts[] = {
     OPT(OPT_JSON, "json", NULL, "a JSON array, one object per provider"),
     OPT(OPT_PROMETHEUS, "prometheus", NULL,
         "the Prometheus text format (node_exporter's textfile collector)"),
-    OPT_END};
+    FORCE, OPT_END};
 static const struct tool_option reset_opts[] = {
-    OPT(OPT_ALL, "all", NULL, "every configured provider"), OPT_END};
+    OPT(OPT_ALL, "all", NULL, "every configured provider"), FORCE, OPT_END};
 static const struct tool_option open_opts[] = {
     OPT(OPT_FOR, "for", "DURATION",
         "open until DURATION passes (90, 30s, 10m, 2h)"),
-    OPT_END};
+    FORCE, OPT_END};
 static const struct tool_option watch_opts[] = {
-    OPT(OPT_JSON, "json", NULL, "each event as its JSON message"), OPT_END};
+    OPT(OPT_JSON, "json", NULL, "each event as its JSON message"), FORCE,
+    OPT_END};
 
 static const struct tool_subcommand breaker_subs[] = {
-    {"status", "[NAME...] [--json | --prometheus]",
+    {"status", "[--json | --prometheus] [--force] [NAME...]",
      "state of each provider's breaker", status_opts, cmd_status,
      TOOL_COMP_PROVIDER},
-    {"reset", "NAME... | --all", "close breakers (announced to watchers)",
-     reset_opts, cmd_reset, TOOL_COMP_PROVIDER},
-    {"open", "NAME [--for DURATION]",
+    {"reset", "[--force] NAME... | --all",
+     "close breakers (announced to watchers)", reset_opts, cmd_reset,
+     TOOL_COMP_PROVIDER},
+    {"open", "[--for DURATION] [--force] NAME",
      "open by hand (maintenance) until DURATION passes\n"
      "(e.g. 90, 30s, 10m, 2h) or until reset",
      open_opts, cmd_open, TOOL_COMP_PROVIDER},
@@ -284,7 +356,7 @@ static const struct tool_subcommand breaker_subs[] = {
      "half-open but a provider usable, 2 none usable, 3 store\n"
      "unreachable",
      NULL, cmd_check, TOOL_COMP_NONE},
-    {"watch", "[NAME...] [--json]",
+    {"watch", "[--json] [--force] [NAME...]",
      "print breaker events as they happen (needs Redis)", watch_opts, cmd_watch,
      TOOL_COMP_PROVIDER},
     {NULL, NULL, NULL, NULL, NULL, 0},

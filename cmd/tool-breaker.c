@@ -25,6 +25,39 @@ tool_fmt_time(double t, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+void
+tool_fmt_duration(double seconds, char *buf, size_t size)
+{
+    long s = seconds < 0     ? 0
+             : seconds > 9e8 ? 900000000L
+                             : (long)(seconds + 0.5);
+    if (s < 60)
+        snprintf(buf, size, "%lds", s);
+    else if (s < 3600)
+        snprintf(buf, size, "%ldm%02lds", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, size, "%ldh%02ldm", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, size, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
+}
+
+char *
+tool_printable(const char *s)
+{
+    fxu_buf b;
+    fxu_buf_init(&b);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
+         p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fxu_buf_printf(&b, "\\x%02x", *p);
+        else
+            fxu_buf_putc(&b, (char)*p);
+    }
+    char *clean = fxu_utf8_sanitize(b.data ? b.data : "", b.len, NULL);
+    fxu_buf_free(&b);
+    return clean;
+}
+
 static void
 next_text(const flexiai_breaker_info *b, double now, char *buf, size_t size)
 {
@@ -38,14 +71,15 @@ next_text(const flexiai_breaker_info *b, double now, char *buf, size_t size)
     } else if (b->retry_at <= now) {
         snprintf(buf, size, "probe now");
     } else {
-        char t[64];
+        char t[64], d[32];
         tool_fmt_time(b->retry_at, t, sizeof(t));
-        snprintf(buf, size, "%s (in %lds)", t, (long)(b->retry_at - now) + 1);
+        tool_fmt_duration(b->retry_at - now + 1, d, sizeof(d));
+        snprintf(buf, size, "%s (in %s)", t, d);
     }
 }
 
 void
-tool_breaker_table(const flexiai_breaker_info *info, size_t n)
+tool_breaker_table(const flexiai_breaker_info *info, size_t n, int store_ok)
 {
     double now = fxu_wallclock();
     size_t w = 8;
@@ -58,19 +92,22 @@ tool_breaker_table(const flexiai_breaker_info *info, size_t n)
         "PROVIDER", "STATE", "FAILURES", "SINCE", "NEXT PROBE", "BACKEND");
     tool_out(line, (size_t)len);
     for (size_t i = 0; i < n; i++) {
-        char since[64], next[96];
+        char since[64], next[160];
         tool_fmt_time(info[i].changed_at, since, sizeof(since));
         next_text(&info[i], now, next, sizeof(next));
-        len =
-            snprintf(line, sizeof(line), "%-*s  %-9s  %8ld  %-19s  %-30s  %s\n",
-                     (int)w, info[i].provider, info[i].state,
-                     info[i].failure_count, since, next, info[i].backend);
-        tool_out(line, (size_t)len);
+        char *name = tool_printable(info[i].provider);
+        char *row = fxu_asprintf(
+            "%-*s  %-9s  %8ld  %-19s  %-30s  %s%s\n", (int)w, name,
+            info[i].state, info[i].failure_count, since, next, info[i].backend,
+            store_ok ? "" : " (fallback: store down)");
+        tool_outs(row);
+        free(row);
+        free(name);
     }
 }
 
 void
-tool_breaker_json(const flexiai_breaker_info *info, size_t n)
+tool_breaker_json(const flexiai_breaker_info *info, size_t n, int store_ok)
 {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < n; i++) {
@@ -102,9 +139,11 @@ tool_breaker_json(const flexiai_breaker_info *info, size_t n)
             cJSON_AddNullToObject(o, "reason");
         cJSON_AddBoolToObject(o, "usable", info[i].usable);
         cJSON_AddStringToObject(o, "backend", info[i].backend);
+        cJSON_AddBoolToObject(o, "store_reachable", store_ok);
         cJSON_AddItemToArray(arr, o);
     }
-    char *s = cJSON_Print(arr);
+    /* one line, like every other --json */
+    char *s = cJSON_PrintUnformatted(arr);
     tool_outs(s);
     tool_outs("\n");
     free(s);
@@ -127,11 +166,18 @@ prom_label(fxu_buf *b, const char *v)
 
 /* The Prometheus text format, for node_exporter's textfile collector. */
 void
-tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n)
+tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n,
+                        const char *backend, int store_ok)
 {
     static const char *const states[] = {"closed", "open", "half_open"};
     fxu_buf b;
     fxu_buf_init(&b);
+    fxu_buf_printf(&b,
+                   "# HELP flexiai_breaker_store_up 1 when the configured "
+                   "breaker store answered (0: values from the fallback).\n"
+                   "# TYPE flexiai_breaker_store_up gauge\n"
+                   "flexiai_breaker_store_up{backend=\"%s\"} %d\n",
+                   backend, store_ok);
     fxu_buf_puts(&b, "# HELP flexiai_breaker_state Circuit breaker state "
                      "(1 for the current state).\n"
                      "# TYPE flexiai_breaker_state gauge\n");
@@ -139,7 +185,9 @@ tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n)
         for (int s = 0; s < 3; s++) {
             fxu_buf_puts(&b, "flexiai_breaker_state{provider=\"");
             prom_label(&b, info[i].provider);
-            fxu_buf_printf(&b, "\",state=\"%s\"} %d\n", states[s],
+            fxu_buf_printf(&b, "\",state=\"%s\",backend=\"", states[s]);
+            prom_label(&b, info[i].backend);
+            fxu_buf_printf(&b, "\"} %d\n",
                            strcmp(info[i].state, states[s]) == 0);
         }
     const struct {
@@ -194,8 +242,9 @@ tool_breaker_describe(const flexiai_breaker_info *b, double now, char *out,
         else
             snprintf(out, len, "closed");
     } else if (strcmp(b->state, "open") == 0 && b->retry_at > now) {
-        snprintf(out, len, "open (probe in %.0fs%s%s)", b->retry_at - now, sep,
-                 reason);
+        char d[32];
+        tool_fmt_duration(b->retry_at - now, d, sizeof(d));
+        snprintf(out, len, "open (probe in %s%s%s)", d, sep, reason);
     } else if (strcmp(b->state, "open") == 0 && b->retry_at > 0) {
         snprintf(out, len, "open (probe due%s%s)", sep, reason);
     } else if (strcmp(b->state, "open") == 0) {

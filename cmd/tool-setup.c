@@ -49,8 +49,11 @@ tool_setup_config(const struct tool_args *a, int flags, int *rcp)
         flexiai_config_free(cfg);
         exit(FLEXIAI_ECONFIG);
     }
-    if (a && a->provider && !flexiai_config_has_provider(cfg, a->provider))
-        tool_usage_error("no provider named '%s'", a->provider);
+    if (a && a->provider && !flexiai_config_has_provider(cfg, a->provider)) {
+        char *msg = tool_no_provider(cfg, a->provider);
+        tool_err("%s", msg);
+        exit(FLEXIAI_EUSAGE);
+    }
     return cfg;
 }
 
@@ -88,4 +91,71 @@ tool_on_stream_error(const flexiai_config *cfg, const struct tool_args *a)
     if (a && a->on_stream_error >= 0)
         return a->on_stream_error;
     return flexiai_config_on_stream_error(cfg);
+}
+
+/* Levenshtein distance, for did-you-mean; names are short. */
+static size_t
+distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *
+tool_suggest(const char *name, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = distance(name, names[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    /* a slip of the fingers, not another word */
+    size_t len = strlen(name);
+    size_t limit = len < 4 ? 1 : len < 8 ? 2 : 3;
+    return best_d <= limit ? best : NULL;
+}
+
+char *
+tool_no_provider(const flexiai_config *cfg, const char *name)
+{
+    const char *const *names;
+    size_t n = flexiai_config_providers(cfg, &names);
+    if (n == 0)
+        return fxu_asprintf("no provider '%s' (no providers are configured)",
+                            name);
+    const char *near = tool_suggest(name, names, n);
+    if (near)
+        return fxu_asprintf("no provider '%s' (did you mean '%s'?)", name,
+                            near);
+    fxu_buf list;
+    fxu_buf_init(&list);
+    for (size_t i = 0; i < n; i++)
+        fxu_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
+    char *msg =
+        fxu_asprintf("no provider '%s' (configured: %s)", name, list.data);
+    fxu_buf_free(&list);
+    return msg;
 }

@@ -211,6 +211,11 @@ flexiai_client *tool_setup_client(flexiai_config *cfg, flexiai_log_fn log,
  * (auto: when stdout is a terminal and `json` is off). */
 int tool_stream_wanted(const flexiai_config *cfg, const struct tool_args *a,
                        int json);
+/* The nearest of names[] to a mistyped name, NULL when none is near. */
+const char *tool_suggest(const char *name, const char *const *names, size_t n);
+/* "no provider 'primry' (did you mean 'primary'?)", or the configured
+ * names when none is near.  Caller frees. */
+char *tool_no_provider(const flexiai_config *cfg, const char *name);
 /* --on-stream-error, else the configuration. */
 int tool_on_stream_error(const flexiai_config *cfg, const struct tool_args *a);
 
@@ -223,9 +228,19 @@ void tool_fmt_time(double t, char *buf, size_t size);
 void tool_breaker_describe(const flexiai_breaker_info *b, double now, char *out,
                            size_t len);
 /* `breaker status`: a table, a JSON array, or Prometheus text. */
-void tool_breaker_table(const flexiai_breaker_info *info, size_t n);
-void tool_breaker_json(const flexiai_breaker_info *info, size_t n);
-void tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n);
+/* store_ok 0: the configured store (Redis) did not answer and the rows come
+ * from the fallback; each format says so. */
+void tool_breaker_table(const flexiai_breaker_info *info, size_t n,
+                        int store_ok);
+void tool_breaker_json(const flexiai_breaker_info *info, size_t n,
+                       int store_ok);
+void tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n,
+                             const char *backend, int store_ok);
+/* "57s", "9m56s", "2h03m", "3d04h". */
+void tool_fmt_duration(double seconds, char *buf, size_t size);
+/* Text from the network or a state file, safe for a terminal: control
+ * characters as \xNN, invalid UTF-8 as U+FFFD.  Caller frees. */
+char *tool_printable(const char *s);
 
 /* ---- a result as JSON (tool-result.c) --------------------------------- */
 

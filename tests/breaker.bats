@@ -32,7 +32,7 @@ open_primary_by_failures() {
     open_primary_by_failures
     run flexiai breaker status primary
     assert_success
-    assert_line --index 1 --regexp '^primary +open +2 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9-]+ [0-9:]+ \(in [0-9]+s\) +file$'
+    assert_line --index 1 --regexp '^primary +open +2 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9-]+ [0-9:]+ \(in ([0-9]+m)?[0-9]+s\) +file$'
     [ "${#lines[@]}" -eq 2 ]
 }
 
@@ -54,8 +54,9 @@ open_primary_by_failures() {
     open_primary_by_failures
     run flexiai breaker status --prometheus
     assert_success
-    assert_line 'flexiai_breaker_state{provider="primary",state="open"} 1'
-    assert_line 'flexiai_breaker_state{provider="primary",state="closed"} 0'
+    assert_line 'flexiai_breaker_store_up{backend="file"} 1'
+    assert_line 'flexiai_breaker_state{provider="primary",state="open",backend="file"} 1'
+    assert_line 'flexiai_breaker_state{provider="primary",state="closed",backend="file"} 0'
     assert_line 'flexiai_breaker_failures{provider="primary"} 2'
     assert_line 'flexiai_breaker_usable{provider="secondary"} 1'
     assert_line '# TYPE flexiai_breaker_state gauge'

@@ -283,6 +283,7 @@ watch"
     run bash_complete flexiai breaker status --
     assert_output "--json
 --prometheus
+--force
 --help"
 }
 

@@ -474,7 +474,8 @@ sys.exit(0 if d < 10 else 1)' "${m[4]}" || fail "timestamp not naive UTC now: ${
     [[ "$stderr" == "flexiai: "*"using the file store" ]]
     [[ "$stderr" != *Wrong-Pw-55* ]]
     run --separate-stderr flexiai breaker -v status
-    assert_line --index 1 --regexp ' file$'
+    assert_failure 69
+    assert_line --index 1 --regexp ' file \(fallback: store down\)$'
     [[ "$output$stderr" != *Wrong-Pw-55* ]] || fail "password shown: $stderr"
     run --separate-stderr flexiai breaker check
     assert_failure 3
@@ -511,14 +512,25 @@ sys.exit(0 if d < 10 else 1)' "${m[4]}" || fail "timestamp not naive UTC now: ${
     run --separate-stderr flexiai breaker check
     assert_failure 3
     assert_output "BREAKERS UNKNOWN - breaker store unreachable"
+    # what the fallback knows, marked as such, and exit 69 (-q or not)
     run --separate-stderr flexiai breaker status
-    assert_success
-    assert_line --index 1 --regexp '^primary +closed .* file$'
-    assert_line --index 2 --regexp '^secondary +closed .* file$'
-    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || fail "stderr: $stderr"
-    [[ "$stderr" == "flexiai: redis 127.0.0.1:"*"using the file store" ]]
+    assert_failure 69
+    assert_line --index 1 --regexp '^primary +closed .* file \(fallback: store down\)$'
+    assert_line --index 2 --regexp '^secondary +closed .* file \(fallback: store down\)$'
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 2 ] || fail "stderr: $stderr"
+    [[ "${stderr%%$'\n'*}" == "flexiai: redis 127.0.0.1:"*"using the file store" ]]
+    [[ "${stderr#*$'\n'}" == "flexiai: the redis store did not answer: the fallback's state shown" ]]
+    run --separate-stderr flexiai breaker -q status
+    assert_failure 69
+    assert_equal "$stderr" "flexiai: the redis store did not answer: the fallback's state shown"
     run --separate-stderr flexiai breaker status --json
+    assert_failure 69
     assert_equal "$(jq -r 'map(.backend) | unique | join(",")' <<<"$output")" file
+    assert_equal "$(jq -r 'map(.store_reachable) | unique | join(",")' <<<"$output")" false
+    run --separate-stderr flexiai breaker status --prometheus
+    assert_failure 69
+    assert_line 'flexiai_breaker_store_up{backend="redis"} 0'
+    assert_line --regexp '^flexiai_breaker_state\{provider="primary",state="closed",backend="file"\} 1$'
     run --separate-stderr flexiai breaker reset primary
     assert_failure 75
     [[ "$stderr" == *"flexiai: "*"not changed"* ]]
@@ -623,7 +635,7 @@ drive() {
     ttl=$(redis_cli TTL flexiai:state:primary)
     [ "$ttl" -gt 590 ] && [ "$ttl" -le 600 ]
     run flexiai breaker status primary
-    assert_line --index 1 --regexp '^primary +open +0 +[0-9-]+ [0-9:]+ +[0-9-]+ [0-9:]+ \(in (59[0-9]|600)s\) +redis$'
+    assert_line --index 1 --regexp '^primary +open +0 +[0-9-]+ [0-9:]+ +[0-9-]+ [0-9:]+ \(in (9m5[0-9]s|10m0[0-2]s)\) +redis$'
     run flexiai breaker check
     assert_failure 1
     assert_output "BREAKERS WARNING - primary open, secondary closed | closed=1 usable=1 total=2"
