@@ -101,7 +101,7 @@ unknown_provider(const struct chat_conv *c, const char *name)
     return FLEXIAI_EUSAGE;
 }
 
-/* ---- the commands ----------------------------------------------------- */
+/* ---- the commands -------------------------------------------------------- */
 
 static int
 cmd_help(struct chat_conv *c, char *args)

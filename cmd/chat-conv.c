@@ -77,7 +77,7 @@ chat_conv_free(struct chat_conv *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* ---- messages ----------------------------------------------------------- */
+/* ---- messages ------------------------------------------------------------ */
 
 void
 chat_conv_push(struct chat_conv *c, const char *role, const char *content)
@@ -183,8 +183,7 @@ chat_conv_take_retry(struct chat_conv *c)
     return question;
 }
 
-/* ---- providers ------------------------------------------------------------
- */
+/* ---- providers ----------------------------------------------------------- */
 
 size_t
 chat_conv_providers(const struct chat_conv *c, const char *const **names)
@@ -262,8 +261,7 @@ chat_conv_set_model(struct chat_conv *c, const char *provider,
     return rc;
 }
 
-/* ---- files ----------------------------------------------------------------
- */
+/* ---- files --------------------------------------------------------------- */
 
 int
 chat_conv_load(struct chat_conv *c, const char *path, char **err)
@@ -305,7 +303,7 @@ chat_conv_save_session(struct chat_conv *c)
     free(dir);
 }
 
-/* ---- one turn --------------------------------------------------------- */
+/* ---- one turn ------------------------------------------------------------ */
 
 static int
 on_text(void *ud, const char *text, size_t len)

@@ -70,7 +70,7 @@ void chat_conv_init(struct chat_conv *c, flexiai_config *cfg,
 void chat_conv_connect(struct chat_conv *c);
 void chat_conv_free(struct chat_conv *c);
 
-/* ---- messages ----------------------------------------------------------- */
+/* ---- messages ------------------------------------------------------------ */
 
 void chat_conv_push(struct chat_conv *c, const char *role, const char *content);
 void chat_conv_pop(struct chat_conv *c); /* drops the last message */
@@ -79,9 +79,10 @@ const char *chat_conv_last_role(const struct chat_conv *c);
 /* Drop every message (but the system prompt when keep_system) and the
  * failed question. */
 void chat_conv_clear(struct chat_conv *c, int keep_system);
-const char *chat_conv_system(const struct chat_conv *c); /* NULL: none */
-void chat_conv_set_system(struct chat_conv *c, const char *text); /* NULL:
-                                                                     remove */
+/* The system prompt (msgs.v[0] when set); NULL when none. */
+const char *chat_conv_system(const struct chat_conv *c);
+/* Set or replace it; NULL removes it. */
+void chat_conv_set_system(struct chat_conv *c, const char *text);
 /* Take the messages of *m over (*m is left empty). */
 void chat_conv_replace(struct chat_conv *c, struct tool_msgs *m);
 /* Drop the last exchange (an answer and its question); 0, or -1 when
@@ -91,8 +92,7 @@ int chat_conv_undo(struct chat_conv *c);
  * (its answer and it are dropped).  NULL when none; caller frees. */
 char *chat_conv_take_retry(struct chat_conv *c);
 
-/* ---- providers ------------------------------------------------------------
- */
+/* ---- providers ----------------------------------------------------------- */
 
 /* Configured provider names in failover order. */
 size_t chat_conv_providers(const struct chat_conv *c,
@@ -110,8 +110,7 @@ const char *chat_conv_model(const struct chat_conv *c, const char *name);
 int chat_conv_set_model(struct chat_conv *c, const char *provider,
                         const char *model);
 
-/* ---- files ----------------------------------------------------------------
- */
+/* ---- files --------------------------------------------------------------- */
 
 /* The conversation from / to a conversation file (tool_msgs_read/write).
  * Both return 0, or an exit code with *err set (the caller frees it). */
@@ -120,8 +119,7 @@ int chat_conv_save(const struct chat_conv *c, const char *path, char **err);
 /* Save the session file, if there is one (errors are reported). */
 void chat_conv_save_session(struct chat_conv *c);
 
-/* ---- output and turns -----------------------------------------------------
- */
+/* ---- output and turns ---------------------------------------------------- */
 
 void chat_conv_info(struct chat_conv *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

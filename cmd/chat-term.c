@@ -75,7 +75,7 @@ chat_xdg_dir(const char *var, const char *fallback)
     return fxu_asprintf("%s/%s/flexiai", home, fallback);
 }
 
-/* ---- signals ------------------------------------------------------------ */
+/* ---- signals ------------------------------------------------------------- */
 
 static void
 on_signal(int sig)
@@ -123,7 +123,7 @@ chat_signals_done(void)
     }
 }
 
-/* ---- a whole input ------------------------------------------------------ */
+/* ---- a whole input ------------------------------------------------------- */
 
 /* A slash command or a user turn; returns its exit code, or `rc` when the
  * input was blank. */
@@ -141,7 +141,7 @@ handle_input(struct chat_conv *c, const struct chat_input *in, int rc)
     }
 }
 
-/* ---- scripted mode: stdin not a terminal ------------------------------ */
+/* ---- scripted mode: stdin not a terminal --------------------------------- */
 
 int
 chat_run_piped(struct chat_conv *c)
@@ -171,7 +171,7 @@ chat_run_piped(struct chat_conv *c)
     return interrupted ? FLEXIAI_EINTR : rc;
 }
 
-/* ---- history ---------------------------------------------------------- */
+/* ---- history ------------------------------------------------------------- */
 
 static void
 history_init(void)
@@ -219,7 +219,7 @@ history_done(void)
     history_path = NULL;
 }
 
-/* ---- tab completion --------------------------------------------------- */
+/* ---- tab completion ------------------------------------------------------ */
 
 static char **compl_words; /* candidates of the current completion */
 static size_t compl_n;
@@ -338,7 +338,7 @@ chat_completion(const char *text, int start, int end)
     return rl_completion_matches(text, compl_generator);
 }
 
-/* ---- the terminal: readline in a poll loop ---------------------------- */
+/* ---- the terminal: readline in a poll loop ------------------------------- */
 
 static void
 update_prompt(void)

@@ -10,7 +10,7 @@
 
 #include "chat-conv.h"
 
-/* ---- output: stdout and stderr (chat-out.c) ---------------------------- */
+/* ---- output: stdout and stderr (chat-out.c) ------------------------------ */
 
 struct chat_screen {
     int interactive;   /* a person at a terminal: confirmations, marks */
@@ -27,7 +27,7 @@ void chat_screen_init(struct chat_screen *s, int interactive, int colour,
 /* A "flexiai: ..." line on stderr as it is, dim when colour is on. */
 void chat_screen_notice_line(const struct chat_screen *s, const char *msg);
 
-/* ---- the input loops (chat-term.c) ------------------------------------- */
+/* ---- the input loops (chat-term.c) --------------------------------------- */
 
 /* ${VAR:-~/fallback}/flexiai (XDG_STATE_HOME, XDG_DATA_HOME); caller
  * frees. */
@@ -51,7 +51,7 @@ void chat_term_done(void);
 /* "readline/8.2", for --version. */
 const char *chat_readline_version(void);
 
-/* ---- breaker events (chat-watch.c) -------------------------------------- */
+/* ---- breaker events (chat-watch.c) --------------------------------------- */
 
 struct chat_watcher;
 /* Watch the breaker events of the configured providers when [sync]

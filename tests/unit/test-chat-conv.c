@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- an output that records ------------------------------------------- */
+/* ---- an output that records ---------------------------------------------- */
 
 struct capture {
     fxu_buf text; /* replies, asides as <...>, line ends */
@@ -100,8 +100,7 @@ text(struct capture *k)
     return k->text.data ? k->text.data : "";
 }
 
-/* ---- set-up ---------------------------------------------------------------
- */
+/* ---- set-up -------------------------------------------------------------- */
 
 static char tmpdir[] = "/tmp/test-chat-conv.XXXXXX";
 
@@ -195,7 +194,7 @@ start_mockllm(int *port)
     return pid;
 }
 
-/* ---- the tests -------------------------------------------------------- */
+/* ---- the tests ----------------------------------------------------------- */
 
 static void
 test_messages(struct chat_conv *c)
