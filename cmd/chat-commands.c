@@ -1,24 +1,26 @@
 /*
- * chat-commands.c - the chat REPL's slash commands.
+ * chat-commands.c - the slash commands of flexiai chat.
  *
  * Each command is one entry of chat_cmds[]: its name, argument usage, a
  * line of help, what tab completion offers, and the function that runs
  * it.  The dispatcher, /help and completion only walk the table, so adding
- * a command is adding a function and an entry.
+ * a command is adding a function and an entry.  Commands work on the
+ * conversation (chat-conv.h) and nothing else of the chat.
  *
- * Commands print results on stdout, confirmations through chat_info()
+ * Commands print results on stdout, confirmations through chat_conv_info()
  * (terminal only, so a script's stdout stays replies) and failures as one
  * "flexiai: ..." line, returning the exit code the failure deserves.
  */
 #include "config.h"
 
-#include "chat.h"
+#include "chat-commands.h"
 
 #include <ctype.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 static int
 bad_usage(const char *name)
@@ -59,11 +61,36 @@ next_word(char **args)
     return word;
 }
 
+/* A leading ~ or ~user, as the shell expands it; caller frees. */
+static char *
+expand_path(const char *path)
+{
+    if (path[0] != '~')
+        return fxu_strdup(path);
+    size_t len = strcspn(path + 1, "/");
+    const char *home = NULL;
+    if (len == 0) {
+        home = getenv("HOME");
+        if (home == NULL) {
+            struct passwd *pw = getpwuid(getuid());
+            home = pw ? pw->pw_dir : NULL;
+        }
+    } else {
+        char *user = fxu_strndup(path + 1, len);
+        struct passwd *pw = getpwnam(user);
+        free(user);
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (home == NULL)
+        return fxu_strdup(path); /* unknown user: as it was */
+    return fxu_asprintf("%s%s", home, path + 1 + len);
+}
+
 static int
-unknown_provider(const struct chat *c, const char *name)
+unknown_provider(const struct chat_conv *c, const char *name)
 {
     const char *const *names;
-    size_t n = chat_providers(c, &names);
+    size_t n = chat_conv_providers(c, &names);
     fxu_buf list;
     fxu_buf_init(&list);
     for (size_t i = 0; i < n; i++)
@@ -74,10 +101,10 @@ unknown_provider(const struct chat *c, const char *name)
     return FLEXIAI_EUSAGE;
 }
 
-/* ---- the commands ----------------------------------------------------- */
+/* ---- the commands -------------------------------------------------------- */
 
 static int
-cmd_help(struct chat *c, char *args)
+cmd_help(struct chat_conv *c, char *args)
 {
     (void)c;
     if (args[0]) {
@@ -117,17 +144,17 @@ cmd_help(struct chat *c, char *args)
 }
 
 static int
-cmd_system(struct chat *c, char *args)
+cmd_system(struct chat_conv *c, char *args)
 {
     if (args[0] == '\0') {
-        const char *sys = chat_system(c);
+        const char *sys = chat_conv_system(c);
         if (sys == NULL) {
             sys = flexiai_config_system(c->cfg);
             if (sys && *sys) {
                 printf("%s\n", sys);
-                chat_info(c, "(from the configuration)");
+                chat_conv_info(c, "(from the configuration)");
             } else {
-                chat_info(c, "no system prompt");
+                chat_conv_info(c, "no system prompt");
             }
         } else {
             printf("%s\n", sys);
@@ -136,26 +163,26 @@ cmd_system(struct chat *c, char *args)
         return 0;
     }
     if (strcmp(args, "-") == 0) {
-        chat_set_system(c, NULL);
-        chat_info(c, "system prompt removed");
+        chat_conv_set_system(c, NULL);
+        chat_conv_info(c, "system prompt removed");
     } else {
-        chat_set_system(c, args);
-        chat_info(c, "system prompt set");
+        chat_conv_set_system(c, args);
+        chat_conv_info(c, "system prompt set");
     }
-    chat_save_session(c);
+    chat_conv_save_session(c);
     return 0;
 }
 
 static int
-cmd_model(struct chat *c, char *args)
+cmd_model(struct chat_conv *c, char *args)
 {
-    const char *prov = chat_shown_provider(c);
+    const char *prov = chat_conv_shown_provider(c);
     if (prov == NULL) {
         tool_err("no provider is configured");
         return FLEXIAI_ECONFIG;
     }
     if (args[0] == '\0') {
-        printf("%s:%s\n", prov, chat_provider_model(c, prov));
+        printf("%s:%s\n", prov, chat_conv_model(c, prov));
         fflush(stdout);
         return 0;
     }
@@ -163,22 +190,22 @@ cmd_model(struct chat *c, char *args)
         return bad_usage("model");
     /* the provider name may go away when the client is rebuilt */
     char *name = fxu_strdup(prov);
-    int rc = chat_set_model(c, name, args);
+    int rc = chat_conv_set_model(c, name, args);
     if (rc == 0)
-        chat_info(c, "model of %s: %s", name, args);
+        chat_conv_info(c, "model of %s: %s", name, args);
     free(name);
     return rc;
 }
 
 static int
-cmd_provider(struct chat *c, char *args)
+cmd_provider(struct chat_conv *c, char *args)
 {
     if (args[0] == '\0') {
         if (c->provider) {
             printf("%s\n", c->provider);
         } else {
             const char *const *names;
-            size_t n = chat_providers(c, &names);
+            size_t n = chat_conv_providers(c, &names);
             printf("auto (failover order:");
             for (size_t i = 0; i < n; i++)
                 printf("%s %s", i ? "," : "", names[i]);
@@ -190,44 +217,19 @@ cmd_provider(struct chat *c, char *args)
     if (strpbrk(args, " \t\n"))
         return bad_usage("provider");
     if (strcmp(args, "auto") == 0) {
-        free(c->provider);
-        c->provider = NULL;
-        chat_info(c, "provider: auto (failover in configured order)");
+        chat_conv_set_provider(c, NULL);
+        chat_conv_info(c, "provider: auto (failover in configured order)");
         return 0;
     }
-    if (!chat_provider_known(c, args))
+    if (!chat_conv_provider_known(c, args))
         return unknown_provider(c, args);
-    free(c->provider);
-    c->provider = fxu_strdup(args);
-    chat_info(c, "provider: %s (no failover)", args);
+    chat_conv_set_provider(c, args);
+    chat_conv_info(c, "provider: %s (no failover)", args);
     return 0;
 }
 
-static void
-describe_state(const flexiai_breaker_info *b, double now, char *out, size_t len)
-{
-    if (strcmp(b->state, "closed") == 0) {
-        if (b->failure_count > 0)
-            snprintf(out, len, "closed (%ld failure%s)", b->failure_count,
-                     b->failure_count == 1 ? "" : "s");
-        else
-            snprintf(out, len, "closed");
-    } else if (strcmp(b->state, "open") == 0 && b->retry_at > now) {
-        snprintf(out, len, "open (probe in %.0fs%s%s)", b->retry_at - now,
-                 b->reason ? ", " : "", b->reason ? b->reason : "");
-    } else if (strcmp(b->state, "open") == 0 && b->retry_at > 0) {
-        snprintf(out, len, "open (probe due%s%s)", b->reason ? ", " : "",
-                 b->reason ? b->reason : "");
-    } else if (strcmp(b->state, "open") == 0) {
-        snprintf(out, len, "open (until reset%s%s)", b->reason ? ", " : "",
-                 b->reason ? b->reason : "");
-    } else {
-        snprintf(out, len, "%s", b->state);
-    }
-}
-
 static int
-cmd_providers(struct chat *c, char *args)
+cmd_providers(struct chat_conv *c, char *args)
 {
     if (no_args("providers", args))
         return FLEXIAI_EUSAGE;
@@ -244,21 +246,21 @@ cmd_providers(struct chat *c, char *args)
         size_t l = strlen(info[i].provider);
         if (l > wname)
             wname = l;
-        l = strlen(chat_provider_model(c, info[i].provider));
+        l = strlen(chat_conv_model(c, info[i].provider));
         if (l > wmodel)
             wmodel = l;
     }
-    const char *shown = chat_shown_provider(c);
-    double now = (double)time(NULL);
+    const char *shown = chat_conv_shown_provider(c);
+    double now = fxu_wallclock();
     printf("  %-*s  %-*s  %s\n", (int)wname, "NAME", (int)wmodel, "MODEL",
            "BREAKER");
     for (size_t i = 0; i < n; i++) {
         char state[256];
-        describe_state(&info[i], now, state, sizeof(state));
+        tool_breaker_describe(&info[i], now, state, sizeof(state));
         int active = shown && strcmp(shown, info[i].provider) == 0;
         printf("%c %-*s  %-*s  %s\n", active ? '*' : ' ', (int)wname,
                info[i].provider, (int)wmodel,
-               chat_provider_model(c, info[i].provider), state);
+               chat_conv_model(c, info[i].provider), state);
     }
     fflush(stdout);
     if (rc != 0)
@@ -269,135 +271,107 @@ cmd_providers(struct chat *c, char *args)
 }
 
 static int
-cmd_breaker(struct chat *c, char *args)
+cmd_breaker(struct chat_conv *c, char *args)
 {
     char *verb = next_word(&args);
     char *name = next_word(&args);
     if (verb == NULL || strcmp(verb, "reset") != 0 || name == NULL ||
         args[0] != '\0')
         return bad_usage("breaker");
-    if (!chat_provider_known(c, name))
+    if (!chat_conv_provider_known(c, name))
         return unknown_provider(c, name);
     int rc = flexiai_breaker_reset(c->client, name);
     if (rc != 0) {
         tool_err("cannot reset %s: %s", name, flexiai_client_error(c->client));
         return rc;
     }
-    chat_info(c, "breaker of %s reset (closed)", name);
+    chat_conv_info(c, "breaker of %s reset (closed)", name);
     return 0;
 }
 
 static int
-cmd_retry(struct chat *c, char *args)
+cmd_retry(struct chat_conv *c, char *args)
 {
     if (no_args("retry", args))
         return FLEXIAI_EUSAGE;
-    char *question = NULL;
-    if (c->last_question) {
-        /* the last turn failed: it never entered the conversation */
-        question = c->last_question;
-        c->last_question = NULL;
-    } else {
-        size_t n = c->nmsgs;
-        if (n > 0 && strcmp(c->msgs[n - 1].role, "assistant") == 0)
-            chat_pop(c);
-        n = c->nmsgs;
-        if (n > 0 && strcmp(c->msgs[n - 1].role, "user") == 0) {
-            question = fxu_strdup(c->msgs[n - 1].content);
-            chat_pop(c);
-        }
-    }
+    char *question = chat_conv_take_retry(c);
     if (question == NULL) {
         tool_err("nothing to retry");
         return FLEXIAI_ENOINPUT;
     }
-    int rc = chat_turn(c, question);
+    int rc = chat_conv_turn(c, question);
     free(question);
     return rc;
 }
 
 static int
-cmd_undo(struct chat *c, char *args)
+cmd_undo(struct chat_conv *c, char *args)
 {
     if (no_args("undo", args))
         return FLEXIAI_EUSAGE;
-    size_t n = c->nmsgs;
-    if (n == 0 || strcmp(c->msgs[n - 1].role, "system") == 0) {
+    if (chat_conv_undo(c) != 0) {
         tool_err("nothing to undo");
         return FLEXIAI_ENOINPUT;
     }
-    if (strcmp(c->msgs[n - 1].role, "assistant") == 0)
-        chat_pop(c);
-    n = c->nmsgs;
-    if (n > 0 && strcmp(c->msgs[n - 1].role, "user") == 0)
-        chat_pop(c);
-    free(c->last_question);
-    c->last_question = NULL;
-    chat_info(c, "dropped the last exchange");
-    chat_save_session(c);
+    chat_conv_info(c, "dropped the last exchange");
+    chat_conv_save_session(c);
     return 0;
 }
 
 static int
-cmd_clear(struct chat *c, char *args)
+cmd_clear(struct chat_conv *c, char *args)
 {
     if (no_args("clear", args))
         return FLEXIAI_EUSAGE;
-    chat_clear(c, 1);
-    free(c->last_question);
-    c->last_question = NULL;
-    chat_info(c, "conversation cleared%s",
-              chat_system(c) ? " (the system prompt stays)" : "");
-    chat_save_session(c);
+    chat_conv_clear(c, 1);
+    chat_conv_info(c, "conversation cleared%s",
+                   chat_conv_system(c) ? " (the system prompt stays)" : "");
+    chat_conv_save_session(c);
     return 0;
 }
 
 static int
-cmd_save(struct chat *c, char *args)
+cmd_save(struct chat_conv *c, char *args)
 {
     if (args[0] == '\0')
         return bad_usage("save");
-    char *path = chat_expand_path(args);
+    char *path = expand_path(args);
     char *err = NULL;
-    int rc = chat_write_file(path, c, &err);
+    int rc = chat_conv_save(c, path, &err);
     if (rc != 0) {
         tool_err("%s", err);
         free(err);
     } else {
-        chat_info(c, "saved %zu message%s to %s", c->nmsgs,
-                  c->nmsgs == 1 ? "" : "s", path);
+        chat_conv_info(c, "saved %zu message%s to %s", c->msgs.n,
+                       c->msgs.n == 1 ? "" : "s", path);
     }
     free(path);
     return rc;
 }
 
 static int
-cmd_load(struct chat *c, char *args)
+cmd_load(struct chat_conv *c, char *args)
 {
     if (args[0] == '\0')
         return bad_usage("load");
-    char *path = chat_expand_path(args);
+    char *path = expand_path(args);
     char *err = NULL;
-    struct chat_msg *msgs;
-    size_t n;
-    int rc = chat_read_file(path, &msgs, &n, &err);
+    int rc = chat_conv_load(c, path, &err);
     if (rc != 0) {
         tool_err("%s", err);
         free(err);
         free(path);
         return rc;
     }
-    chat_replace(c, msgs, n);
-    free(c->last_question);
-    c->last_question = NULL;
-    chat_info(c, "loaded %zu message%s from %s", n, n == 1 ? "" : "s", path);
+    chat_conv_info(c, "loaded %zu message%s from %s", c->msgs.n,
+                   c->msgs.n == 1 ? "" : "s", path);
     free(path);
-    chat_save_session(c);
+    chat_conv_save_session(c);
     return 0;
 }
 
 static int
-cmd_exit(struct chat *c, char *args)
+cmd_exit(struct chat_conv *c, char *args)
 {
     if (no_args("exit", args))
         return FLEXIAI_EUSAGE;
@@ -456,7 +430,7 @@ chat_cmd_find(const char *name, size_t len, int *ambiguous)
 }
 
 int
-chat_command(struct chat *c, const char *line)
+chat_command(struct chat_conv *c, const char *line)
 {
     const char *p = line;
     while (isspace((unsigned char)*p))

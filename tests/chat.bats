@@ -637,3 +637,23 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_output ""
     assert_equal "$stderr" ""
 }
+
+@test "--session that cannot be saved: one line per change, the conversation goes on" {
+    mkdir -p "$TEST_HOME/blocked"
+    echo 'a file, not a directory' >"$TEST_HOME/blocked/flexiai"
+    export XDG_DATA_HOME=$TEST_HOME/blocked
+    run --separate-stderr flexiai chat --session work <<<$'one\ntwo'
+    assert_success
+    assert_output "$(printf 'one\n\ntwo\n')"
+    assert_equal "${#stderr_lines[@]}" 2
+    [[ "${stderr_lines[0]}" == "flexiai: cannot save the session: "* ]]
+    assert_equal "$(last_roles a)" "user,assistant,user"
+}
+
+@test "/load of a bad file keeps the conversation as it was" {
+    run --separate-stderr flexiai chat <<<$'one\n/load '"$TEST_HOME"$'/none.json\ntwo'
+    assert_success
+    assert_output "$(printf 'one\n\ntwo\n')"
+    [[ "$stderr" == "flexiai: "*"none.json: No such file or directory" ]]
+    assert_equal "$(last_roles a)" "user,assistant,user"
+}

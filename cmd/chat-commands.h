@@ -1,0 +1,45 @@
+/*
+ * chat-commands.h - the slash commands of flexiai chat, one table entry
+ * each (name, argument usage, help, what to complete, exec function), the
+ * way tmux describes its commands.  They work on the conversation
+ * (chat-conv.h) alone; the terminal reads the table for /help-style tab
+ * completion.
+ */
+#ifndef FX_CHAT_COMMANDS_H
+#define FX_CHAT_COMMANDS_H
+
+#include "chat-conv.h"
+
+#include <stddef.h>
+
+/* What tab completion offers for a command's arguments. */
+enum chat_complete {
+    CHAT_COMPLETE_NONE = 0,
+    CHAT_COMPLETE_COMMAND,  /* /help CMD */
+    CHAT_COMPLETE_PROVIDER, /* provider names and "auto" */
+    CHAT_COMPLETE_BREAKER,  /* "reset", then provider names */
+    CHAT_COMPLETE_FILE      /* file paths */
+};
+
+struct chat_cmd {
+    const char *name; /* without the slash */
+    const char *args; /* usage of the arguments, "" when none */
+    const char *help; /* one line */
+    int complete;     /* enum chat_complete */
+    /* args: the rest of the line, trimmed ("" when none).  Returns 0 or an
+     * exit code after printing one line saying why. */
+    int (*exec)(struct chat_conv *c, char *args);
+};
+
+extern const struct chat_cmd chat_cmds[];
+extern const size_t chat_ncmds;
+
+/* Exact name, else a unique prefix; NULL when unknown or ambiguous (then
+ * *ambiguous says which). */
+const struct chat_cmd *chat_cmd_find(const char *name, size_t len,
+                                     int *ambiguous);
+/* Run a line starting with '/'.  Returns 0 or an exit code (64 for an
+ * unknown command or bad argument); the session goes on either way. */
+int chat_command(struct chat_conv *c, const char *line);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * chat-conv.h - the conversation of flexiai chat: its messages, which
+ * provider answers, model changes, the session file, and one turn.
+ *
+ * It knows nothing of readline, signals or the terminal: whatever it has
+ * to say goes through a struct chat_out of callbacks, so a test can run it
+ * and capture every byte.  chat-conv.c keeps no globals.
+ */
+#ifndef FX_CHAT_CONV_H
+#define FX_CHAT_CONV_H
+
+#include "tool.h"
+
+#include <signal.h>
+#include <stddef.h>
+
+/* Appended to a reply cut short by Ctrl-C, on screen and in the
+ * conversation, so the model and a resumed session know. */
+#define CHAT_INTERRUPTED_MARK " [interrupted]"
+
+/* Where the conversation's output goes.  Every function is required. */
+struct chat_out {
+    void *ud;
+    /* Reply text as it arrives (never empty). */
+    void (*text)(void *ud, const char *text, size_t len);
+    /* A remark that ends the reply's line and is no part of it (the
+     * interrupted mark): shown dimmed at a terminal only, but the line
+     * counts as unfinished either way. */
+    void (*aside)(void *ud, const char *text);
+    /* Leave the output at the start of a line (after a reply). */
+    void (*end_line)(void *ud);
+    /* A confirmation ("system prompt set"): at a terminal only. */
+    void (*info)(void *ud, const char *msg);
+    /* A "flexiai: ..." notice on stderr, dim when colour is on. */
+    void (*notice)(void *ud, const char *msg);
+    /* A "flexiai: ..." error on stderr. */
+    void (*error)(void *ud, const char *msg);
+    /* The library's log (failover notices, -v attempts). */
+    void (*log)(void *ud, int level, const char *msg);
+};
+
+struct chat_conv {
+    flexiai_config *cfg;          /* owned */
+    flexiai_client *client;       /* owned; rebuilt when a model changes */
+    const struct tool_args *args; /* --no-failover, --on-stream-error */
+    const struct chat_out *out;
+
+    /* the messages; a system prompt, when set, is msgs.v[0] */
+    struct tool_msgs msgs;
+    char *last_question; /* a turn that failed, for /retry */
+
+    char *provider;      /* only this provider; NULL: auto (failover) */
+    char *last_provider; /* who answered last, shown in auto mode */
+
+    char *session_path; /* saved after every change; may be NULL */
+
+    int interactive; /* a person at a terminal (else scripted) */
+    int quit;        /* /exit or end of input: the session ends */
+
+    /* The request's cancel flag (a SIGINT handler sets it) and a flag
+     * that is 1 while a request runs; either may be NULL. */
+    volatile sig_atomic_t *cancel, *busy;
+};
+
+/* Take cfg over; args and out must outlive the conversation. */
+void chat_conv_init(struct chat_conv *c, flexiai_config *cfg,
+                    const struct tool_args *args, const struct chat_out *out);
+/* Make the client the turns and breaker commands use (exit 70 when it
+ * cannot be made). */
+void chat_conv_connect(struct chat_conv *c);
+void chat_conv_free(struct chat_conv *c);
+
+/* ---- messages ------------------------------------------------------------ */
+
+void chat_conv_push(struct chat_conv *c, const char *role, const char *content);
+void chat_conv_pop(struct chat_conv *c); /* drops the last message */
+/* Role of the last message; NULL when there is none. */
+const char *chat_conv_last_role(const struct chat_conv *c);
+/* Drop every message (but the system prompt when keep_system) and the
+ * failed question. */
+void chat_conv_clear(struct chat_conv *c, int keep_system);
+/* The system prompt (msgs.v[0] when set); NULL when none. */
+const char *chat_conv_system(const struct chat_conv *c);
+/* Set or replace it; NULL removes it. */
+void chat_conv_set_system(struct chat_conv *c, const char *text);
+/* Take the messages of *m over (*m is left empty). */
+void chat_conv_replace(struct chat_conv *c, struct tool_msgs *m);
+/* Drop the last exchange (an answer and its question); 0, or -1 when
+ * there is nothing to drop. */
+int chat_conv_undo(struct chat_conv *c);
+/* The question to ask again: the failed one, else the last one asked
+ * (its answer and it are dropped).  NULL when none; caller frees. */
+char *chat_conv_take_retry(struct chat_conv *c);
+
+/* ---- providers ----------------------------------------------------------- */
+
+/* Configured provider names in failover order. */
+size_t chat_conv_providers(const struct chat_conv *c,
+                           const char *const **names);
+int chat_conv_provider_known(const struct chat_conv *c, const char *name);
+/* Only `name` answers from now on; NULL: failover in configured order. */
+void chat_conv_set_provider(struct chat_conv *c, const char *name);
+/* The provider the prompt shows: the fixed one, else who answered last,
+ * else the first in failover order.  NULL when none is configured. */
+const char *chat_conv_shown_provider(const struct chat_conv *c);
+/* Configured model of a provider ("" when unknown). */
+const char *chat_conv_model(const struct chat_conv *c, const char *name);
+/* Set a provider's model: reconfigure and rebuild the client.  Returns 0,
+ * or 64 after saying why (the old model then stays). */
+int chat_conv_set_model(struct chat_conv *c, const char *provider,
+                        const char *model);
+
+/* ---- files --------------------------------------------------------------- */
+
+/* The conversation from / to a conversation file (tool_msgs_read/write).
+ * Both return 0, or an exit code with *err set (the caller frees it). */
+int chat_conv_load(struct chat_conv *c, const char *path, char **err);
+int chat_conv_save(const struct chat_conv *c, const char *path, char **err);
+/* Save the session file, if there is one (errors are reported). */
+void chat_conv_save_session(struct chat_conv *c);
+
+/* ---- output and turns ---------------------------------------------------- */
+
+void chat_conv_info(struct chat_conv *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Run one user turn (the text becomes a user message, the reply an
+ * assistant message).  Returns 0 or the request's exit code; a failure has
+ * been reported and the question kept for /retry. */
+int chat_conv_turn(struct chat_conv *c, const char *text);
+
+#endif
