@@ -35,7 +35,27 @@ blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Cells between unescaped '|'s, outer pipes and blanks dropped. */
+/* Where the code span opened by the backticks at i ends (past its
+ * closing run), or the end of the opening run if it is not closed. */
+static size_t
+code_span_end(const char *s, size_t i, size_t b)
+{
+    size_t k = 0, q;
+    while (i + k < b && s[i + k] == '`')
+        k++;
+    for (q = i + k; q < b;) {
+        size_t m = 0;
+        while (q + m < b && s[q + m] == '`')
+            m++;
+        if (m == k)
+            return q + m;
+        q += m ? m : 1;
+    }
+    return i + k;
+}
+
+/* Cells between unescaped '|'s outside code spans (a friendlier reading
+ * than GFM's, which splits `a|b` too), outer pipes and blanks dropped. */
 static void
 split_row(struct row *r)
 {
@@ -53,6 +73,10 @@ split_row(struct row *r)
     r->ncells = 0;
     start = a;
     for (size_t i = a; i <= b; i++) {
+        if (i < b && s[i] == '`') {
+            i = code_span_end(s, i, b) - 1;
+            continue;
+        }
         if (i < b && !(s[i] == '|' && !(i > a && s[i - 1] == '\\')))
             continue;
         struct cell *c = &r->cells[r->ncells++];
