@@ -17,9 +17,12 @@
 #include <ctype.h>
 #include <string.h>
 
-/* A closer further than this from its opener is not looked for: bounds
- * the work a streamed line costs while an opener waits. */
-#define MAX_SPAN 4096
+/* A closer further than this from its opener is not looked for, and a
+ * run of delimiters is taken at most MAX_RUN at a time: both bound the
+ * work each piece of a streamed line costs while an opener waits, even
+ * when a model repeats itself for a megabyte. */
+#define MAX_SPAN 1024
+#define MAX_RUN 64
 
 enum { NOT_FOUND = -1, NEED_MORE = -2 };
 
@@ -220,9 +223,16 @@ static size_t
 run_len(const char *s, size_t at, size_t hi, char c)
 {
     size_t n = 0;
-    while (at + n < hi && s[at + n] == c)
+    while (at + n < hi && s[at + n] == c && n < MAX_RUN)
         n++;
     return n;
+}
+
+/* A run of m ending at hi might go on in the bytes still to come. */
+static int
+run_open(size_t at, size_t m, size_t hi, int complete)
+{
+    return !complete && m < MAX_RUN && at + m == hi;
 }
 
 /* The scan from an opener at `open` stops at lim; hitting it is final
@@ -245,7 +255,7 @@ code_close(const char *s, size_t open, size_t k, size_t hi, int complete)
         if (s[q] != '`')
             continue;
         m = run_len(s, q, hi, '`');
-        if (q + m == hi && !complete)
+        if (run_open(q, m, hi, complete))
             return NEED_MORE;
         if (m == k)
             return (long)q;
@@ -261,7 +271,7 @@ skip_code(const char *s, size_t q, size_t hi, int complete)
 {
     size_t m = run_len(s, q, hi, '`');
     long e;
-    if (q + m == hi && !complete)
+    if (run_open(q, m, hi, complete))
         return NEED_MORE;
     e = code_close(s, q, m, hi, complete);
     if (e == NEED_MORE)
@@ -307,7 +317,7 @@ emph_close(const char *s, size_t open, size_t k, char d, size_t hi,
             q = (size_t)e;
         } else if (s[q] == d) {
             size_t m = run_len(s, q, hi, d);
-            if (q + m == hi && !complete)
+            if (run_open(q, m, hi, complete))
                 return NEED_MORE;
             if (m == k && can_close(s, q, m, d, hi))
                 return (long)q;
@@ -371,7 +381,7 @@ code_span(struct md_out *o, const char *s, size_t pos, size_t hi, int complete)
     size_t k = run_len(s, pos, hi, '`'), a, b;
     unsigned inl = o->inl;
     long e;
-    if (pos + k == hi && !complete)
+    if (run_open(pos, k, hi, complete))
         return pos;
     e = code_close(s, pos, k, hi, complete);
     if (e == NEED_MORE)
@@ -403,7 +413,7 @@ emphasis(struct md_out *o, const char *s, size_t lo, size_t pos, size_t hi,
 {
     char d = s[pos];
     size_t k = run_len(s, pos, hi, d);
-    if (pos + k == hi && !complete)
+    if (run_open(pos, k, hi, complete))
         return pos;
     if (k <= 3 && can_open(s, lo, pos, k, d, hi)) {
         long e = emph_close(s, pos, k, d, hi, complete);

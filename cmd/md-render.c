@@ -21,6 +21,11 @@
 
 #define MAX_NEST 16  /* list levels told apart */
 #define RULE_COLS 40 /* rules and fence labels, when the terminal allows */
+/* Line prefixes are read at most this far (blanks, '#'s, fence runs, a
+ * rule, quote markers): a line a model repeats itself into for a megabyte
+ * then costs no more per piece than an ordinary one. */
+#define MAX_MARK 256
+#define MAX_QUOTES 16
 
 enum kind {
     K_BLANK,
@@ -70,7 +75,8 @@ void md_table_render(struct md_out *o, int width, const char *rows, size_t len,
 static size_t
 skip_blank(const char *s, size_t i, size_t n)
 {
-    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+    size_t start = i;
+    while (i < n && (s[i] == ' ' || s[i] == '\t') && i - start < MAX_MARK)
         i++;
     return i;
 }
@@ -79,7 +85,7 @@ static size_t
 run_of(const char *s, size_t i, size_t n, char c)
 {
     size_t r = 0;
-    while (i + r < n && s[i + r] == c)
+    while (i + r < n && s[i + r] == c && r < MAX_MARK)
         r++;
     return r;
 }
@@ -111,7 +117,8 @@ classify_fenced(const struct md_render *md, const char *s, size_t n,
     return 1;
 }
 
-/* A thematic break: three or more of '-', '*' or '_' and blanks only.
+/* A thematic break: three or more of '-', '*' or '_' and blanks only,
+ * MAX_MARK bytes at most.
  * Returns 1 yes, 0 no, -1 cannot tell yet. */
 static int
 is_rule(const char *s, size_t i, size_t n, int complete)
@@ -119,6 +126,8 @@ is_rule(const char *s, size_t i, size_t n, int complete)
     char c = s[i];
     int count = 0;
     if (c != '-' && c != '*' && c != '_')
+        return 0;
+    if (n - i > MAX_MARK)
         return 0;
     for (; i < n; i++) {
         if (s[i] == c)
@@ -146,7 +155,7 @@ classify(const struct md_render *md, const char *s, size_t n, int complete,
             k->kind = K_BLANK;
             return complete;
         }
-        if (s[j] != '>')
+        if (s[j] != '>' || k->quotes == MAX_QUOTES)
             break;
         k->quotes++;
         i = j + 1;
@@ -212,7 +221,7 @@ classify(const struct md_render *md, const char *s, size_t n, int complete,
     }
     if (isdigit((unsigned char)s[j])) {
         r = 0;
-        while (j + r < n && isdigit((unsigned char)s[j + r]))
+        while (j + r < n && isdigit((unsigned char)s[j + r]) && r < 10)
             r++;
         if (j + r == n ||
             (r <= 9 && j + r + 1 == n && (s[j + r] == '.' || s[j + r] == ')')))

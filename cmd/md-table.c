@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_SPAN 1024 /* as md-inline.c: a code span's closer is no further */
+
 enum align { LEFT, CENTER, RIGHT };
 
 struct cell {
@@ -43,7 +45,7 @@ code_span_end(const char *s, size_t i, size_t b)
     size_t k = 0, q;
     while (i + k < b && s[i + k] == '`')
         k++;
-    for (q = i + k; q < b;) {
+    for (q = i + k; q < b && q - i < MAX_SPAN;) {
         size_t m = 0;
         while (q + m < b && s[q + m] == '`')
             m++;

@@ -583,12 +583,84 @@ test_reuse(void)
     md_free(NULL);
 }
 
+/* Append n copies of piece to b. */
+static void
+rep(fxu_buf *b, int n, const char *piece)
+{
+    while (n-- > 0)
+        fxu_buf_puts(b, piece);
+}
+
+static void
+long_run(fxu_buf *in, fxu_buf *want, const char *name)
+{
+    char *whole = render_cuts(in->data, in->len, NULL, 0, W, 0);
+    char *vis = visible(whole), what[64] = "";
+    if (want)
+        is_str(vis, want->data, "%s", name);
+    ok(!splits_agree(in->data, in->len, W, 0, whole, what, sizeof(what)),
+       "%s: same output at every split%s%s", name, what[0] ? ", not " : "",
+       what);
+    free(vis);
+    free(whole);
+    fxu_buf_reset(in);
+    if (want)
+        fxu_buf_reset(want);
+}
+
+/* Prefixes are read a bounded distance (MAX_MARK, MAX_RUN): past it a
+ * line is ordinary text, the same whole or split. */
+static void
+test_long_runs(void)
+{
+    fxu_buf in, want;
+    fxu_buf_init(&in);
+    fxu_buf_init(&want);
+
+    rep(&in, 300, "-");
+    rep(&in, 1, "\n");
+    rep(&want, 300, "-");
+    rep(&want, 1, "\n");
+    long_run(&in, &want, "a line of 300 dashes is not a rule");
+
+    rep(&in, 256, "-");
+    rep(&want, 1, "{2}" RULE "*40{0}\n");
+    long_run(&in, &want, "a line of 256 is");
+
+    rep(&in, 300, " ");
+    rep(&in, 1, "# x\n");
+    rep(&want, 300, " ");
+    rep(&want, 1, "# x\n");
+    long_run(&in, &want, "300 blanks before '#': text");
+
+    rep(&in, 1, "```\n");
+    rep(&in, 300, "`");
+    rep(&in, 1, "\n```\nx\n");
+    rep(&want, 1, "{2}" RULE "*40{0}\n{36}");
+    rep(&want, 300, "`");
+    rep(&want, 1, "{0}\n{2}" RULE "*40{0}\nx\n");
+    long_run(&in, &want, "300 backticks do not close a fence");
+
+    rep(&in, 70, "*");
+    rep(&in, 1, "a*\n");
+    rep(&in, 20, "> ");
+    rep(&in, 1, "x\n");
+    rep(&in, 300, "#");
+    rep(&in, 1, "\n");
+    rep(&in, 12, "1");
+    rep(&in, 1, ". x\n");
+    long_run(&in, NULL, "long runs of '*', '>', '#' and digits");
+    fxu_buf_free(&in);
+    fxu_buf_free(&want);
+}
+
 int
 main(void)
 {
     test_corpus();
     test_latency();
     test_random();
+    test_long_runs();
     test_reuse();
     return tap_done();
 }
