@@ -1,6 +1,7 @@
 /*
- * md-inline.c - the inline half of the Markdown renderer: emphasis, code
- * spans, links and backslash escapes within one line, and the styled,
+ * md-inline.c - the inline half of the Markdown renderer: emphasis,
+ * ~~strikethrough~~, code spans, links and backslash escapes within one
+ * line, and the styled,
  * escaped output everything is written through (SGR sequences, control
  * characters made visible, UTF-8 checked and measured in columns).
  *
@@ -30,8 +31,9 @@ static const struct {
     unsigned bit;
     const char *sgr;
 } styles[] = {
-    {MD_S_BOLD, "1"},  {MD_S_DIM, "2"},   {MD_S_ITALIC, "3"},
-    {MD_S_UNDER, "4"}, {MD_S_HEAD, "35"}, {MD_S_CODE, "36"},
+    {MD_S_BOLD, "1"},  {MD_S_DIM, "2"},    {MD_S_ITALIC, "3"},
+    {MD_S_UNDER, "4"}, {MD_S_STRIKE, "9"}, {MD_S_HEAD, "35"},
+    {MD_S_CODE, "36"},
 };
 
 static void
@@ -415,13 +417,14 @@ emphasis(struct md_out *o, const char *s, size_t lo, size_t pos, size_t hi,
     size_t k = run_len(s, pos, hi, d);
     if (run_open(pos, k, hi, complete))
         return pos;
-    if (k <= 3 && can_open(s, lo, pos, k, d, hi)) {
+    if ((d == '~' ? k == 2 : k <= 3) && can_open(s, lo, pos, k, d, hi)) {
         long e = emph_close(s, pos, k, d, hi, complete);
         unsigned inl = o->inl;
         if (e == NEED_MORE)
             return pos;
         if (e != NOT_FOUND) {
-            o->inl |= k == 1   ? MD_S_ITALIC
+            o->inl |= d == '~' ? MD_S_STRIKE
+                      : k == 1 ? MD_S_ITALIC
                       : k == 2 ? MD_S_BOLD
                                : MD_S_BOLD | MD_S_ITALIC;
             md_inline(o, s, pos + k, pos + k, (size_t)e, 1);
@@ -504,7 +507,8 @@ escape(struct md_out *o, const char *s, size_t pos, size_t hi, int complete)
 static int
 is_markup(char c)
 {
-    return c == '\\' || c == '`' || c == '*' || c == '_' || c == '[';
+    return c == '\\' || c == '`' || c == '*' || c == '_' || c == '~' ||
+           c == '[';
 }
 
 size_t
@@ -522,6 +526,7 @@ md_inline(struct md_out *o, const char *s, size_t lo, size_t pos, size_t hi,
             break;
         case '*':
         case '_':
+        case '~':
             next = emphasis(o, s, lo, pos, hi, complete);
             break;
         case '[':

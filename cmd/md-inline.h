@@ -1,6 +1,7 @@
 /*
  * md-inline.h - internal to the Markdown renderer (md-render.c): styled,
- * escaped output and the inline markup of one line.
+ * escaped output and the inline markup of one line (md-inline.c), and
+ * the table writer (md-table.c).
  */
 #ifndef TOOL_MD_INLINE_H
 #define TOOL_MD_INLINE_H
@@ -14,8 +15,9 @@ enum {
     MD_S_DIM = 0x02,
     MD_S_ITALIC = 0x04,
     MD_S_UNDER = 0x08,
-    MD_S_HEAD = 0x10, /* heading colour */
-    MD_S_CODE = 0x20  /* code colour */
+    MD_S_STRIKE = 0x10,
+    MD_S_HEAD = 0x20, /* heading colour */
+    MD_S_CODE = 0x40  /* code colour */
 };
 
 /* Where rendered text goes and which style it is in.  The style in
@@ -51,5 +53,10 @@ size_t md_utf8_whole(const char *s, size_t n);
  * could still change. */
 size_t md_inline(struct md_out *o, const char *s, size_t lo, size_t pos,
                  size_t hi, int complete);
+
+/* Write the table whose `nrows` rows ('\n'-terminated) are rows[0, len):
+ * aligned if it fits `width` columns (0: any), else as the rows came. */
+void md_table_render(struct md_out *o, int width, const char *rows, size_t len,
+                     size_t nrows);
 
 #endif

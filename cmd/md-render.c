@@ -68,10 +68,6 @@ struct md_render {
     int list_depth;
 };
 
-/* md-table.c */
-void md_table_render(struct md_out *o, int width, const char *rows, size_t len,
-                     size_t nrows);
-
 static size_t
 skip_blank(const char *s, size_t i, size_t n)
 {

@@ -28,9 +28,6 @@ struct row {
     struct cell *cells;
 };
 
-void md_table_render(struct md_out *o, int width, const char *rows, size_t len,
-                     size_t nrows);
-
 static int
 blank(char c)
 {

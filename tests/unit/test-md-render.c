@@ -158,6 +158,9 @@ test_corpus(void)
     /* emphasis nests */
     CASE("emphasis nests", 80, 0, "**a *b* c** *x **y** z*\n",
          "{1}a {0}{1;3}b{0}{1} c{0} {3}x {0}{1;3}y{0}{3} z{0}\n");
+    /* strikethrough */
+    CASE("strikethrough", 80, 0, "~~gone~~ ~one~ ~~~x~~~ a ~~ b\n",
+         "{9}gone{0} ~one~ ~~~x~~~ a ~~ b\n");
     /* no emphasis inside words or around spaces */
     CASE("no emphasis inside words or around spaces", 80, 0,
          "snake_case_name 2 * 3 a*b*c\n", "snake_case_name 2 * 3 a{3}b{0}c\n");
