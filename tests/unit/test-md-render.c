@@ -1,119 +1,13 @@
 /* test-md-render.c - the streaming Markdown renderer: exact output for a
- * corpus of replies, and the same bytes however the reply is split
- * (every cut, every pair of cuts for short replies, byte by byte). */
+ * corpus of replies, each also rendered at every cut, every pair of cuts
+ * (short replies) and byte by byte; what shows before a line ends. */
 #include "config.h"
 
-#include "md-render.h"
 #include "tap.h"
 
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "md-harness.h"
 
-#define W 80                /* terminal width for most cases */
-#define RULE "\xe2\x94\x80" /* ─ */
-#define PAIRS_UP_TO 160     /* every pair of cuts for inputs up to this long */
-
-/* Render s[0, n) fed in pieces cut at cuts[]; the caller frees. */
-static char *
-render_cuts(const char *s, size_t n, const size_t *cuts, size_t ncuts,
-            int width, unsigned flags)
-{
-    md_render *md = md_new(width, flags);
-    fxu_buf out;
-    size_t at = 0;
-    fxu_buf_init(&out);
-    for (size_t i = 0; i <= ncuts; i++) {
-        size_t end = i < ncuts ? cuts[i] : n;
-        md_feed(md, s + at, end - at, &out);
-        at = end;
-    }
-    md_finish(md, &out);
-    md_free(md);
-    return fxu_buf_steal(&out);
-}
-
-static char *
-render_bytewise(const char *s, size_t n, int width, unsigned flags)
-{
-    md_render *md = md_new(width, flags);
-    fxu_buf out;
-    fxu_buf_init(&out);
-    for (size_t i = 0; i < n; i++)
-        md_feed(md, s + i, 1, &out);
-    md_finish(md, &out);
-    md_free(md);
-    return fxu_buf_steal(&out);
-}
-
-/* SGR sequences written as {1;35} and long rules as ─*40, so that
- * expectations can be read. */
-static char *
-visible(const char *s)
-{
-    fxu_buf b;
-    fxu_buf_init(&b);
-    for (; *s; s++) {
-        size_t n = strspn(s + 2, "0123456789;");
-        if (s[0] == '\033' && s[1] == '[' && s[2 + n] == 'm') {
-            fxu_buf_putc(&b, '{');
-            fxu_buf_append(&b, s + 2, n);
-            fxu_buf_putc(&b, '}');
-            s += 2 + n;
-        } else if (strncmp(s, RULE, 3) == 0) {
-            size_t run = 0;
-            while (strncmp(s + 3 * run, RULE, 3) == 0)
-                run++;
-            if (run < 4)
-                fxu_buf_append(&b, s, 3 * run);
-            else
-                fxu_buf_printf(&b, RULE "*%zu", run);
-            s += 3 * run - 1;
-        } else if (s[0] == '\033') {
-            fxu_buf_puts(&b, "<ESC>"); /* never expected */
-        } else {
-            fxu_buf_putc(&b, *s);
-        }
-    }
-    return fxu_buf_steal(&b);
-}
-
-/* Every split of the input renders as the whole does; 0 if so. */
-static int
-splits_agree(const char *s, size_t n, int width, unsigned flags,
-             const char *whole, char *what, size_t what_len)
-{
-    char *got;
-    int bad = 0;
-    for (size_t i = 0; i <= n && !bad; i++) {
-        got = render_cuts(s, n, &i, 1, width, flags);
-        if (strcmp(got, whole) != 0) {
-            snprintf(what, what_len, "cut at %zu", i);
-            bad = 1;
-        }
-        free(got);
-    }
-    for (size_t i = 0; n <= PAIRS_UP_TO && i <= n && !bad; i++)
-        for (size_t j = i; j <= n && !bad; j++) {
-            size_t cuts[2] = {i, j};
-            got = render_cuts(s, n, cuts, 2, width, flags);
-            if (strcmp(got, whole) != 0) {
-                snprintf(what, what_len, "cuts at %zu and %zu", i, j);
-                bad = 1;
-            }
-            free(got);
-        }
-    if (!bad) {
-        got = render_bytewise(s, n, width, flags);
-        if (strcmp(got, whole) != 0) {
-            snprintf(what, what_len, "byte by byte");
-            bad = 1;
-        }
-        free(got);
-    }
-    return bad;
-}
-
+/* The whole output, readable, is `want`; every split gives the same. */
 static void
 check_n(const char *name, const char *s, size_t n, int width, unsigned flags,
         const char *want)
@@ -488,84 +382,6 @@ test_latency(void)
         "the first line after a table ends it");
 }
 
-/* A small generator, the same on every platform. */
-static uint32_t
-next_rand(uint32_t *state)
-{
-    *state = *state * 1103515245u + 12345u;
-    return (*state >> 16) & 0x7fff;
-}
-
-/* Every escape sequence written is one of ours (SGR); none at all
- * without colour. */
-static int
-escapes_are_ours(const char *s, int plain)
-{
-    for (; *s; s++) {
-        if (*s != '\033')
-            continue;
-        if (plain || s[1] != '[')
-            return 0;
-        s += 2 + strspn(s + 2, "0123456789;");
-        if (*s != 'm')
-            return 0;
-    }
-    return 1;
-}
-
-/* Random replies made of Markdown's pieces: whole, byte by byte and at
- * random cuts must agree, and nothing but our escapes may get out. */
-static void
-test_random(void)
-{
-    static const char *const pieces[] = {
-        "*",  "**",      "_",    "`",    "```",  "~~~", "[",   "](",   "(",
-        ")",  "|",       "-",    "# ",   "> ",   "1. ", "\n",  "\r\n", " ",
-        "  ", "a",       "b ",   "é",    "中",   "\t",  "\\",  "|---", ":",
-        "\r", "\033[2J", "\x07", "\xc3", "\xff", "- ",  "x_y", "\x00"};
-    uint32_t seed = 12345;
-    int agree = 1, clean = 1, reported = 0;
-    for (int iter = 0; iter < 400; iter++) {
-        fxu_buf in;
-        size_t cuts[6];
-        unsigned flags = iter % 4 == 3 ? MD_NO_COLOR : 0;
-        int width = iter % 3 == 2 ? 12 : W;
-        fxu_buf_init(&in);
-        for (int i = 0, n = 5 + (int)(next_rand(&seed) % 60); i < n; i++) {
-            const char *p =
-                pieces[next_rand(&seed) % (sizeof(pieces) / sizeof(*pieces))];
-            fxu_buf_append(&in, p, p[0] ? strlen(p) : 1);
-        }
-        char *whole = render_cuts(in.data, in.len, NULL, 0, width, flags);
-        char *bytes = render_bytewise(in.data, in.len, width, flags);
-        for (size_t i = 0; i < 6; i++)
-            cuts[i] = next_rand(&seed) % (in.len + 1);
-        for (size_t i = 1; i < 6; i++) /* sorted */
-            for (size_t j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
-                size_t t = cuts[j];
-                cuts[j] = cuts[j - 1];
-                cuts[j - 1] = t;
-            }
-        char *cut = render_cuts(in.data, in.len, cuts, 6, width, flags);
-        if (strcmp(whole, bytes) != 0 || strcmp(whole, cut) != 0) {
-            agree = 0;
-            if (!reported++) {
-                char *v = visible(in.data);
-                printf("# differs for input: '%s'\n", v);
-                free(v);
-            }
-        }
-        if (!escapes_are_ours(whole, flags & MD_NO_COLOR))
-            clean = 0;
-        free(whole);
-        free(bytes);
-        free(cut);
-        fxu_buf_free(&in);
-    }
-    ok(agree, "400 random replies: whole, byte by byte and cut render alike");
-    ok(clean, "400 random replies: no escape sequence but our SGR");
-}
-
 static void
 test_reuse(void)
 {
@@ -586,84 +402,11 @@ test_reuse(void)
     md_free(NULL);
 }
 
-/* Append n copies of piece to b. */
-static void
-rep(fxu_buf *b, int n, const char *piece)
-{
-    while (n-- > 0)
-        fxu_buf_puts(b, piece);
-}
-
-static void
-long_run(fxu_buf *in, fxu_buf *want, const char *name)
-{
-    char *whole = render_cuts(in->data, in->len, NULL, 0, W, 0);
-    char *vis = visible(whole), what[64] = "";
-    if (want)
-        is_str(vis, want->data, "%s", name);
-    ok(!splits_agree(in->data, in->len, W, 0, whole, what, sizeof(what)),
-       "%s: same output at every split%s%s", name, what[0] ? ", not " : "",
-       what);
-    free(vis);
-    free(whole);
-    fxu_buf_reset(in);
-    if (want)
-        fxu_buf_reset(want);
-}
-
-/* Prefixes are read a bounded distance (MAX_MARK, MAX_RUN): past it a
- * line is ordinary text, the same whole or split. */
-static void
-test_long_runs(void)
-{
-    fxu_buf in, want;
-    fxu_buf_init(&in);
-    fxu_buf_init(&want);
-
-    rep(&in, 300, "-");
-    rep(&in, 1, "\n");
-    rep(&want, 300, "-");
-    rep(&want, 1, "\n");
-    long_run(&in, &want, "a line of 300 dashes is not a rule");
-
-    rep(&in, 256, "-");
-    rep(&want, 1, "{2}" RULE "*40{0}\n");
-    long_run(&in, &want, "a line of 256 is");
-
-    rep(&in, 300, " ");
-    rep(&in, 1, "# x\n");
-    rep(&want, 300, " ");
-    rep(&want, 1, "# x\n");
-    long_run(&in, &want, "300 blanks before '#': text");
-
-    rep(&in, 1, "```\n");
-    rep(&in, 300, "`");
-    rep(&in, 1, "\n```\nx\n");
-    rep(&want, 1, "{2}" RULE "*40{0}\n{36}");
-    rep(&want, 300, "`");
-    rep(&want, 1, "{0}\n{2}" RULE "*40{0}\nx\n");
-    long_run(&in, &want, "300 backticks do not close a fence");
-
-    rep(&in, 70, "*");
-    rep(&in, 1, "a*\n");
-    rep(&in, 20, "> ");
-    rep(&in, 1, "x\n");
-    rep(&in, 300, "#");
-    rep(&in, 1, "\n");
-    rep(&in, 12, "1");
-    rep(&in, 1, ". x\n");
-    long_run(&in, NULL, "long runs of '*', '>', '#' and digits");
-    fxu_buf_free(&in);
-    fxu_buf_free(&want);
-}
-
 int
 main(void)
 {
     test_corpus();
     test_latency();
-    test_random();
-    test_long_runs();
     test_reuse();
     return tap_done();
 }
