@@ -24,7 +24,7 @@ on_sigint(int sig)
     interrupted = 1;
 }
 
-enum { OPT_MESSAGES = TOOL_OPT_CMD, OPT_JSON };
+enum { OPT_MESSAGES = TOOL_OPT_CMD, OPT_JSON, OPT_NO_STDIN };
 
 static const struct tool_option complete_opts[] = {
     {OPT_MESSAGES, 0, "messages", "FILE|-",
@@ -34,6 +34,8 @@ static const struct tool_option complete_opts[] = {
      "print one JSON object with text, usage, "
      "attempts",
      0, 0, NULL, NULL, NULL},
+    {OPT_NO_STDIN, 'n', "no-stdin", NULL,
+     "do not read stdin (in a `while read` loop)", 0, 0, NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -57,6 +59,7 @@ const struct tool_command tool_cmd_complete = {
 struct opts {
     const char *messages;
     int json;
+    int no_stdin;
 };
 
 static void
@@ -67,6 +70,32 @@ on_option(void *ud, int id, const char *arg)
         o->messages = arg;
     else if (id == OPT_JSON)
         o->json = 1;
+    else if (id == OPT_NO_STDIN)
+        o->no_stdin = 1;
+}
+
+/* -s with a --messages file that has its own system message: the flag is
+ * the more explicit, so it replaces the file's (the same for every
+ * provider type), and a warning says so. */
+static void
+drop_file_system(struct tool_msgs *msgs, const struct tool_args *a,
+                 const char *path)
+{
+    int flag_system = 0;
+    for (size_t i = 0; i < a->nover; i++)
+        if (strcmp(a->over[i].key, "system") == 0)
+            flag_system = 1;
+    if (!flag_system)
+        return;
+    size_t dropped = 0;
+    for (size_t i = msgs->n; i-- > 0;)
+        if (strcmp(msgs->v[i].role, "system") == 0) {
+            tool_msgs_remove(msgs, i);
+            dropped++;
+        }
+    if (dropped)
+        tool_warn("-s replaces the system message of %s",
+                  strcmp(path, "-") == 0 ? "stdin" : path);
 }
 
 /* stdin, whole.  A NUL byte cannot travel in a prompt (the providers take
@@ -129,7 +158,7 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0};
+    struct opts o = {NULL, 0, 0};
     struct tool_args a;
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
@@ -159,8 +188,9 @@ main(int argc, char **argv)
         replaced += msgs.replaced;
         if (msgs.n == 0)
             tool_die(FLEXIAI_ENOINPUT, "%s: no messages", o.messages);
+        drop_file_system(&msgs, &a, o.messages);
     } else {
-        if (!isatty(STDIN_FILENO)) {
+        if (!o.no_stdin && !isatty(STDIN_FILENO)) {
             fxu_buf in;
             fxu_buf_init(&in);
             read_stdin(&in);
