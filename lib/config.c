@@ -974,9 +974,11 @@ free_list(char **list)
     free(list);
 }
 
+/* The value, or the schema default; `fallback` only for keys the schema
+ * gives no default (the "unset" of an optional key). */
 static double
-get_number(flexiai_config *cfg, const char *section, const char *key,
-           double fallback)
+get_number_or(flexiai_config *cfg, const char *section, const char *key,
+              double fallback)
 {
     const struct entry *e;
     const char *v = raw_value(cfg, section, key, &e);
@@ -998,11 +1000,29 @@ get_number(flexiai_config *cfg, const char *section, const char *key,
     return num;
 }
 
+/* A key the schema gives a default: that default is the only one. */
+static double
+get_number(flexiai_config *cfg, const char *section, const char *key)
+{
+    return get_number_or(cfg, section, key, 0);
+}
+
 static char *
 get_string(flexiai_config *cfg, const char *section, const char *key)
 {
     const char *v = raw_value(cfg, section, key, NULL);
     return (v && *v) ? fxu_strdup(v) : NULL;
+}
+
+/* A string that an empty value leaves at the schema default. */
+static char *
+get_string_or_default(flexiai_config *cfg, const char *section, const char *key)
+{
+    char *v = get_string(cfg, section, key);
+    const struct key_def *d = find_def(section, key);
+    if (v == NULL && d && d->def)
+        v = fxu_strdup(d->def);
+    return v;
 }
 
 /* A [defaults] value given on the command line beats every provider's. */
@@ -1027,7 +1047,7 @@ read_params(flexiai_config *cfg, const char *section,
         else if (v_ == NULL)                                                   \
             p->field = unset;                                                  \
         else                                                                   \
-            p->field = get_number(cfg, section, key, unset);                   \
+            p->field = get_number_or(cfg, section, key, unset);                \
     } while (0)
     NUM_PARAM(temperature, "temperature", -1);
     NUM_PARAM(max_tokens, "max_tokens", 0);
@@ -1169,28 +1189,23 @@ default_worker_id(void)
 static void
 read_sync(flexiai_config *cfg, struct fx_sync *y)
 {
-    y->backend = (int)get_number(cfg, "sync", "backend", 0);
-    y->redis_host = get_string(cfg, "sync", "redis_host");
-    y->redis_port = (long)get_number(cfg, "sync", "redis_port", 6379);
-    y->redis_db = (long)get_number(cfg, "sync", "redis_db", 0);
+    y->backend = (int)get_number(cfg, "sync", "backend");
+    y->redis_host = get_string_or_default(cfg, "sync", "redis_host");
+    y->redis_port = (long)get_number(cfg, "sync", "redis_port");
+    y->redis_db = (long)get_number(cfg, "sync", "redis_db");
     y->redis_password = get_string(cfg, "sync", "redis_password");
     y->redis_username = get_string(cfg, "sync", "redis_username");
-    y->redis_ssl = (int)get_number(cfg, "sync", "redis_ssl", 0);
-    y->redis_socket_timeout =
-        get_number(cfg, "sync", "redis_socket_timeout", 0.2);
+    y->redis_ssl = (int)get_number(cfg, "sync", "redis_ssl");
+    y->redis_socket_timeout = get_number(cfg, "sync", "redis_socket_timeout");
     y->redis_socket_connect_timeout =
-        get_number(cfg, "sync", "redis_socket_connect_timeout", 0.2);
-    y->key_prefix = get_string(cfg, "sync", "key_prefix");
-    if (y->key_prefix == NULL)
-        y->key_prefix = fxu_strdup("flexiai");
-    y->channel = get_string(cfg, "sync", "channel");
-    if (y->channel == NULL)
-        y->channel = fxu_strdup("flexiai:events");
-    y->state_ttl = (long)get_number(cfg, "sync", "state_ttl", 3600);
+        get_number(cfg, "sync", "redis_socket_connect_timeout");
+    y->key_prefix = get_string_or_default(cfg, "sync", "key_prefix");
+    y->channel = get_string_or_default(cfg, "sync", "channel");
+    y->state_ttl = (long)get_number(cfg, "sync", "state_ttl");
     y->worker_id = get_string(cfg, "sync", "worker_id");
     if (y->worker_id == NULL)
         y->worker_id = default_worker_id();
-    y->publish_outcomes = (int)get_number(cfg, "sync", "publish_outcomes", 0);
+    y->publish_outcomes = (int)get_number(cfg, "sync", "publish_outcomes");
     y->state_dir = default_state_dir();
 
     const struct entry *e;
@@ -1253,12 +1268,12 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->file_order = (int)i;
         p->type = get_string(cfg, sec, "type");
         p->model = get_string(cfg, sec, "model");
-        p->priority = (long)get_number(cfg, sec, "priority", 0);
+        p->priority = (long)get_number_or(cfg, sec, "priority", 0);
         p->base_url = get_string(cfg, sec, "base_url");
         p->api_version = get_string(cfg, sec, "api_version");
         p->project = get_string(cfg, sec, "project");
         p->location = get_string(cfg, sec, "location");
-        p->insecure = (int)get_number(cfg, sec, "insecure", 0);
+        p->insecure = (int)get_number_or(cfg, sec, "insecure", 0);
         p->api_key_env = get_string(cfg, sec, "api_key_env");
         p->api_key_cmd = get_string(cfg, sec, "api_key_cmd");
         p->api_key = get_string(cfg, sec, "api_key");
@@ -1399,22 +1414,22 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
 
     check_all_entries(cfg);
     read_params(cfg, "defaults", NULL, &s->defaults);
-    s->stream_mode = (int)get_number(cfg, "defaults", "stream", 0);
-    s->on_stream_error = (int)get_number(cfg, "defaults", "on_stream_error", 0);
-    s->retries = (long)get_number(cfg, "failover", "retries", 1);
-    s->backoff_base = get_number(cfg, "failover", "backoff_base", 0.5);
-    s->backoff_max = get_number(cfg, "failover", "backoff_max", 8);
-    s->retry_after_max = get_number(cfg, "failover", "retry_after_max", 30);
+    s->stream_mode = (int)get_number(cfg, "defaults", "stream");
+    s->on_stream_error = (int)get_number(cfg, "defaults", "on_stream_error");
+    s->retries = (long)get_number(cfg, "failover", "retries");
+    s->backoff_base = get_number(cfg, "failover", "backoff_base");
+    s->backoff_max = get_number(cfg, "failover", "backoff_max");
+    s->retry_after_max = get_number(cfg, "failover", "retry_after_max");
     s->failover_on_bad_request =
-        (int)get_number(cfg, "failover", "failover_on_bad_request", 0);
+        (int)get_number(cfg, "failover", "failover_on_bad_request");
     s->failure_threshold =
-        (long)get_number(cfg, "breaker", "failure_threshold", 5);
-    s->recovery_timeout = get_number(cfg, "breaker", "recovery_timeout", 60);
+        (long)get_number(cfg, "breaker", "failure_threshold");
+    s->recovery_timeout = get_number(cfg, "breaker", "recovery_timeout");
     s->half_open_max_calls =
-        (long)get_number(cfg, "breaker", "half_open_max_calls", 1);
+        (long)get_number(cfg, "breaker", "half_open_max_calls");
     s->probe_timeout =
-        get_number(cfg, "breaker", "probe_timeout",
-                   s->defaults.timeout + s->defaults.connect_timeout);
+        get_number_or(cfg, "breaker", "probe_timeout",
+                      s->defaults.timeout + s->defaults.connect_timeout);
     s->count_mask = read_count_mask(cfg);
     read_sync(cfg, &s->sync);
     read_providers(cfg, s);

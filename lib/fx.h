@@ -10,7 +10,11 @@
  *   provider-*.c      one struct fx_provider_ops each; providers.c lists them
  *   breaker.c         the breaker state machine on a state document
  *   store-file.c      state documents in locked files (one host)
- *   store-redis.c     state documents in Redis via Lua scripts (many hosts)
+ *   store-redis.c     state documents in Redis via breaker.lua (many hosts)
+ *   breaker.lua       the Redis side of breaker.c (built into breaker-lua.c)
+ *   sha1.c            SHA-1, to name the script for EVALSHA
+ *   redis-conn.c      Redis connections shared by the store and the watcher
+ *   redis-watch.c     flexiai_breaker_watch(): the events channel
  *   client.c          failover: order, retries, backoff, breakers
  */
 #ifndef FX_H
@@ -372,14 +376,11 @@ struct fx_store_ops {
      * Returns 0, or -1 with *err on store failure. */
     int (*load)(struct fx_store *st, const char *const *providers, size_t n,
                 struct fx_bdoc *docs, int *bad, char **err);
-    /* Atomically read, fx_breaker_apply(op), write back, publish.
+    /* Atomically read, fx_breaker_apply(op), write back, publish (Redis).
      * Returns 0 with *event / *admit / *result filled, -1 with *err. */
     int (*update)(struct fx_store *st, const char *provider,
                   const struct fx_bop *op, struct fx_bdoc *result, int *event,
                   int *admit, char **err);
-    /* Publish an event (no-op for the file store). */
-    int (*publish)(struct fx_store *st, const char *provider, int event,
-                   const struct fx_bdoc *d, char **err);
 };
 extern const struct fx_store_ops fx_store_file;
 extern const struct fx_store_ops fx_store_redis;
@@ -390,7 +391,13 @@ char *fx_event_json(const char *provider, int event, const char *worker,
 /* Parse one; 0 ok, -1 malformed.  Strings point into *owned (free it). */
 int fx_event_parse(const char *json, flexiai_event *ev, void **owned);
 
-/* redis watch (store-redis.c) */
+/* breaker.lua as a C string (generated breaker-lua.c) */
+extern const char fx_breaker_lua[];
+/* hex SHA-1 of data into out[41], as SCRIPT LOAD names a script (sha1.c) */
+void fx_sha1_hex(const void *data, size_t len, char out[41]);
+
+/* Subscribe to the events channel and deliver events until *stop or the
+ * callback says so, reconnecting with backoff (redis-watch.c). */
 int fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
                    volatile sig_atomic_t *stop, flexiai_log_fn log,
                    void *log_ud);
