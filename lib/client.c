@@ -93,12 +93,6 @@ flexiai_client_new(flexiai_config *cfg, char **errmsg)
     }
     c->ops = &fx_store_file;
     c->store = c->file_store;
-    /* the provider tables live here, not in the configuration code, so
-     * that reading configuration pulls in no HTTP code */
-    struct fx_settings *ms = (struct fx_settings *)c->s;
-    for (size_t i = 0; i < ms->nproviders; i++)
-        if (ms->providers[i].type)
-            ms->providers[i].ops = fx_provider_ops_find(ms->providers[i].type);
     return c;
 }
 

@@ -104,8 +104,8 @@ static const struct key_def schema[] = {
     {"sync", "worker_id", KT_STRING, NULL, NOLIM, NULL},
     {"sync", "publish_outcomes", KT_BOOL, "no", NOLIM, NULL},
 
-    {"provider", "type", KT_ENUM, NULL, NOLIM,
-     "openai|anthropic|gemini|vertex"},
+    /* choices NULL: the types lib/providers.c lists */
+    {"provider", "type", KT_ENUM, NULL, NOLIM, NULL},
     {"provider", "model", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "priority", KT_INT, NULL, -1000000, 1000000, NULL},
     {"provider", "api_key_env", KT_STRING, NULL, NOLIM, NULL},
@@ -119,11 +119,6 @@ static const struct key_def schema[] = {
     PARAM_KEYS("provider", 0),
 };
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
-
-/* The provider types the library has a table for (lib/providers.c lists
- * the tables themselves; this list keeps configuration free of them). */
-static const char *const fx_provider_type_names[] = {"openai", "anthropic",
-                                                     "gemini", "vertex", NULL};
 
 static const char *const fixed_sections[] = {"defaults", "failover", "breaker",
                                              "sync", NULL};
@@ -627,40 +622,44 @@ read_env(flexiai_config *cfg)
     }
 }
 
-/* With no [provider.*] at all, the providers' standard variables. */
+/* One zero-config provider, named after its type, for key variable var. */
+static void
+implicit_provider(flexiai_config *cfg, const struct fx_provider_ops *ops,
+                  const char *var, int *prio)
+{
+    char section[64], origin[64], prio_s[16];
+    snprintf(section, sizeof(section), "provider.%s", ops->type);
+    if (find_entry(cfg, section, "type"))
+        return; /* GOOGLE_API_KEY after GEMINI_API_KEY */
+    snprintf(origin, sizeof(origin), "env %s", var);
+    snprintf(prio_s, sizeof(prio_s), "%d", (*prio)++);
+    set_entry(cfg, section, "type", ops->type, origin);
+    set_entry(cfg, section, "model", ops->default_model, origin);
+    set_entry(cfg, section, "api_key_env", var, origin);
+    set_entry(cfg, section, "priority", prio_s, origin);
+    const char *base = ops->base_url_var ? getenv(ops->base_url_var) : NULL;
+    if (base && *base) {
+        snprintf(origin, sizeof(origin), "env %s", ops->base_url_var);
+        set_entry(cfg, section, "base_url", base, origin);
+    }
+}
+
+/* With no [provider.*] at all, the providers' standard key variables. */
 static void
 implicit_providers(flexiai_config *cfg)
 {
-    static const struct {
-        const char *var, *name, *type, *model;
-    } std[] = {
-        {"OPENAI_API_KEY", "openai", "openai", "gpt-4o-mini"},
-        {"ANTHROPIC_API_KEY", "anthropic", "anthropic",
-         "claude-3-5-haiku-latest"},
-        {"GEMINI_API_KEY", "gemini", "gemini", "gemini-2.0-flash"},
-        {"GOOGLE_API_KEY", "gemini", "gemini", "gemini-2.0-flash"},
-    };
     if (cfg->nsections > 0)
         return;
     int prio = 1;
-    for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++) {
-        const char *v = getenv(std[i].var);
-        if (v == NULL || *v == '\0')
+    for (int i = 0; fx_providers[i]; i++) {
+        const struct fx_provider_ops *ops = fx_providers[i];
+        if (ops->key_vars == NULL || ops->default_model == NULL)
             continue;
-        char section[64], origin[64], prio_s[16];
-        snprintf(section, sizeof(section), "provider.%s", std[i].name);
-        if (find_entry(cfg, section, "type"))
-            continue; /* GOOGLE_API_KEY after GEMINI_API_KEY */
-        snprintf(origin, sizeof(origin), "env %s", std[i].var);
-        snprintf(prio_s, sizeof(prio_s), "%d", prio++);
-        set_entry(cfg, section, "type", std[i].type, origin);
-        set_entry(cfg, section, "model", std[i].model, origin);
-        set_entry(cfg, section, "api_key_env", std[i].var, origin);
-        set_entry(cfg, section, "priority", prio_s, origin);
-        if (strcmp(std[i].name, "openai") == 0 && getenv("OPENAI_BASE_URL") &&
-            *getenv("OPENAI_BASE_URL"))
-            set_entry(cfg, section, "base_url", getenv("OPENAI_BASE_URL"),
-                      "env OPENAI_BASE_URL");
+        for (int k = 0; ops->key_vars[k]; k++) {
+            const char *v = getenv(ops->key_vars[k]);
+            if (v && *v)
+                implicit_provider(cfg, ops, ops->key_vars[k], &prio);
+        }
     }
 }
 
@@ -917,7 +916,8 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
         return 0;
     }
     case KT_ENUM: {
-        const char *c = d->choices;
+        const char *choices = d->choices ? d->choices : fx_provider_type_list();
+        const char *c = choices;
         int idx = 0;
         while (c && *c) {
             const char *bar = strchr(c, '|');
@@ -932,10 +932,10 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
         if (strcmp(d->key, "type") == 0)
             add_diag(cfg, 1,
                      "%s: %s.%s: unknown provider type '%s' (one of %s)", w,
-                     section, d->key, value, d->choices);
+                     section, d->key, value, choices);
         else
             add_diag(cfg, 1, "%s: %s.%s: '%s' is not one of %s", w, section,
-                     d->key, value, d->choices);
+                     d->key, value, choices);
         return -1;
     }
     default:
@@ -1278,10 +1278,10 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->api_key_cmd = get_string(cfg, sec, "api_key_cmd");
         p->api_key = get_string(cfg, sec, "api_key");
         read_params(cfg, sec, &s->defaults, &p->params);
+        p->ops = fx_provider_ops_find(p->type);
         if (p->type == NULL) {
             add_diag(cfg, 1, "%s: [%s] has no type (one of %s)",
-                     cfg->sections[i].where, sec,
-                     "openai|anthropic|gemini|vertex");
+                     cfg->sections[i].where, sec, fx_provider_type_list());
         }
         if (p->model == NULL)
             add_diag(cfg, 1, "%s: [%s] has no model", cfg->sections[i].where,
@@ -1293,9 +1293,13 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
                      "not verified",
                      where_of(ie), sec);
         }
-        if (p->type && strcmp(p->type, "vertex") == 0 && p->project == NULL)
-            add_diag(cfg, 1, "%s: [%s] vertex needs project",
-                     cfg->sections[i].where, sec);
+        for (int k = 0; p->ops && p->ops->required && p->ops->required[k];
+             k++) {
+            const char *v = raw_value(cfg, sec, p->ops->required[k], NULL);
+            if (v == NULL || *v == '\0')
+                add_diag(cfg, 1, "%s: [%s] %s needs %s", cfg->sections[i].where,
+                         sec, p->type, p->ops->required[k]);
+        }
         if (strchr(p->name, '/') || p->name[0] == '.' || p->name[0] == '\0')
             add_diag(cfg, 1,
                      "%s: [%s]: provider names may not contain '/' "
@@ -1349,15 +1353,6 @@ read_count_mask(flexiai_config *cfg)
     }
     free_list(names);
     return mask;
-}
-
-static int
-known_type(const char *type)
-{
-    for (int i = 0; fx_provider_type_names[i]; i++)
-        if (strcmp(type, fx_provider_type_names[i]) == 0)
-            return 1;
-    return 0;
 }
 
 /* "FILE:LINE: ..." -> FILE length and LINE; 0 when not of that form */
@@ -1439,7 +1434,7 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
             const char *key;
             char *err = NULL;
             struct fx_provider *p = &s->providers[i];
-            if (p->type == NULL || !known_type(p->type))
+            if (p->ops == NULL)
                 continue;
             if (fx_provider_key(p, &key, &err) != 0) {
                 char sec[300];
@@ -1543,6 +1538,21 @@ run_key_cmd(const char *cmd, char **out, int *status)
     return 0;
 }
 
+/* The type's key variable: the first one set, else the last one named
+ * (so that a message names GOOGLE_API_KEY when neither Gemini one is set).
+ * NULL for a type that has none. */
+static const char *
+standard_key_var(const struct fx_provider_ops *ops)
+{
+    if (ops == NULL || ops->key_vars == NULL || ops->key_vars[0] == NULL)
+        return NULL;
+    int k = 0;
+    for (; ops->key_vars[k]; k++)
+        if (getenv(ops->key_vars[k]))
+            return ops->key_vars[k];
+    return ops->key_vars[k - 1];
+}
+
 int
 fx_provider_key(struct fx_provider *p, const char **key, char **err)
 {
@@ -1573,22 +1583,15 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
     } else {
         const char *var = p->api_key_env;
         int explicit_var = var != NULL;
-        if (var == NULL && p->type) {
-            if (strcmp(p->type, "openai") == 0)
-                var = "OPENAI_API_KEY";
-            else if (strcmp(p->type, "anthropic") == 0)
-                var = "ANTHROPIC_API_KEY";
-            else if (strcmp(p->type, "gemini") == 0)
-                var = getenv("GEMINI_API_KEY") ? "GEMINI_API_KEY"
-                                               : "GOOGLE_API_KEY";
-        }
+        if (var == NULL)
+            var = standard_key_var(p->ops);
         const char *v = var ? getenv(var) : NULL;
         if (v && *v) {
             value = fxu_strdup(v);
         } else if (explicit_var) {
             why = fxu_asprintf("provider '%s': api_key_env %s is not set",
                                p->name, var);
-        } else if (p->type && strcmp(p->type, "openai") != 0) {
+        } else if (p->type && !(p->ops && p->ops->key_optional)) {
             /* OpenAI-compatible local servers need no key; others do. */
             if (var)
                 why = fxu_asprintf("provider '%s': no API key (set %s, or "

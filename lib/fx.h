@@ -222,8 +222,32 @@ struct fx_stream {
 /* Emit text to the response buffer and the callback. */
 void fx_stream_text(struct fx_stream *st, const char *s, size_t n);
 
+/*
+ * A provider type, described once: what configuration checks and implies
+ * and what the engine calls.  One per provider-*.c; providers.c lists them.
+ */
 struct fx_provider_ops {
-    const char *type;
+    const char *type; /* [provider.*] type = ... */
+
+    /* -- description, read by config.c and http.c -- */
+    /* Standard key variables, preferred first, NULL-terminated (NULL: the
+     * type has none).  A [provider.*] section without api_key_* uses the
+     * first one set; with no [provider.*] at all, each one set implies a
+     * provider named after the type (zero-config). */
+    const char *const *key_vars;
+    /* Variable whose value becomes base_url of the zero-config provider. */
+    const char *base_url_var;
+    const char *default_model; /* of the zero-config provider */
+    /* Settings this type cannot do without, NULL-terminated (may be NULL). */
+    const char *const *required;
+    /* Works without a key (OpenAI-compatible local servers). */
+    int key_optional;
+    const char *default_base_url;
+    /* The stream has no end marker: the end of the body ends it, and it is
+     * complete only when a finish reason arrived (Gemini, Vertex). */
+    int finish_ends_stream;
+
+    /* -- operations -- */
     /* Fill `out` for this call.  0, or -1 with *err. */
     int (*build_request)(const struct fx_call *call, struct fx_http_req *out,
                          char **err);
@@ -238,19 +262,18 @@ struct fx_provider_ops {
     void (*classify)(long status, const char *body, size_t len,
                      const struct fx_headers *h, double now,
                      struct fx_error *err);
-    const char *default_base_url;
-    /* The stream has no end marker: it is complete only when a finish
-     * reason arrived (Gemini, Vertex). */
-    int finish_ends_stream;
 };
 
 extern const struct fx_provider_ops fx_provider_openai;
 extern const struct fx_provider_ops fx_provider_anthropic;
 extern const struct fx_provider_ops fx_provider_gemini;
 extern const struct fx_provider_ops fx_provider_vertex;
+/* Every provider type, in zero-config order; NULL-terminated. */
+extern const struct fx_provider_ops *const fx_providers[];
 /* NULL when unknown. */
 const struct fx_provider_ops *fx_provider_ops_find(const char *type);
-extern const char *const fx_provider_types[]; /* NULL-terminated */
+/* "openai|anthropic|..." for messages. */
+const char *fx_provider_type_list(void);
 
 /* ---- http.c ----------------------------------------------------------- */
 

@@ -264,8 +264,12 @@ anthropic_classify(long status, const char *body, size_t len,
     cJSON_Delete(root);
 }
 
+static const char *const anthropic_key_vars[] = {"ANTHROPIC_API_KEY", NULL};
+
 const struct fx_provider_ops fx_provider_anthropic = {
     .type = "anthropic",
+    .key_vars = anthropic_key_vars,
+    .default_model = "claude-3-5-haiku-latest",
     .build_request = anthropic_build_request,
     .parse_response = anthropic_parse_response,
     .parse_event = anthropic_parse_event,

@@ -385,9 +385,11 @@ test_table(void)
                ops->parse_response && ops->parse_event && ops->classify &&
                ops->default_base_url,
            "ops for %s complete", types[i]);
-        is_str(fx_provider_types[i], types[i], "type %d listed", i);
+        ok(fx_providers[i] == ops, "type %d listed", i);
     }
-    ok(fx_provider_types[4] == NULL, "type list ends");
+    ok(fx_providers[4] == NULL, "type list ends");
+    is_str(fx_provider_type_list(), "openai|anthropic|gemini|vertex",
+           "type list for messages");
     ok(fx_provider_ops_find("cohere") == NULL, "unknown type");
     ok(fx_provider_ops_find(NULL) == NULL, "NULL type");
 }
