@@ -271,53 +271,6 @@ add_attempt(flexiai_result *res, const char *provider, const char *model,
     a->url = fxu_strdup(url);
 }
 
-static int
-retryable(int cls, size_t emitted)
-{
-    switch (cls) {
-    case FLEXIAI_E_CONNECT:
-    case FLEXIAI_E_TIMEOUT:
-    case FLEXIAI_E_RATE_LIMIT:
-    case FLEXIAI_E_OVERLOADED:
-    case FLEXIAI_E_SERVER:
-        return emitted == 0;
-    case FLEXIAI_E_STREAM_ERROR:
-        return emitted == 0;
-    default:
-        return 0;
-    }
-}
-
-static int
-transient(int cls)
-{
-    switch (cls) {
-    case FLEXIAI_E_CONNECT:
-    case FLEXIAI_E_TIMEOUT:
-    case FLEXIAI_E_RATE_LIMIT:
-    case FLEXIAI_E_OVERLOADED:
-    case FLEXIAI_E_SERVER:
-    case FLEXIAI_E_STREAM_ERROR:
-    case FLEXIAI_E_BREAKER_OPEN:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static double
-backoff(flexiai_client *c, long attempt)
-{
-    /* exponential with full jitter: uniform in [0, min(max, base*2^n)] */
-    double cap = c->s->backoff_base;
-    for (long i = 0; i < attempt && cap < c->s->backoff_max; i++)
-        cap *= 2;
-    if (cap > c->s->backoff_max)
-        cap = c->s->backoff_max;
-    double r = (double)rand_r(&c->seed) / ((double)RAND_MAX + 1.0);
-    return cap * r;
-}
-
 /* What the user's text callback sees; counts what reached the output. */
 struct relay {
     const flexiai_request *req;
@@ -456,43 +409,6 @@ class_name(int cls)
     return flexiai_errclass_name(cls);
 }
 
-/* Exit code for a request that nothing answered. */
-static int
-final_code(const flexiai_result *res)
-{
-    int all_transient = 1, all_auth = 1, all_invalid = 1, all_config = 1;
-    size_t counted = 0;
-    for (size_t i = 0; i < res->nattempts; i++) {
-        const flexiai_attempt *a = &res->attempts[i];
-        if (strcmp(a->outcome, "retry") == 0)
-            continue;
-        counted++;
-        if (a->errclass == FLEXIAI_E_CANCELLED)
-            return FLEXIAI_EINTR;
-        if (!transient(a->errclass))
-            all_transient = 0;
-        if (a->errclass != FLEXIAI_E_AUTH)
-            all_auth = 0;
-        if (a->errclass != FLEXIAI_E_BAD_REQUEST &&
-            a->errclass != FLEXIAI_E_CONTEXT_LENGTH &&
-            a->errclass != FLEXIAI_E_CONTENT_FILTER)
-            all_invalid = 0;
-        if (a->errclass != FLEXIAI_E_CONFIG)
-            all_config = 0;
-    }
-    if (counted == 0)
-        return FLEXIAI_EUNAVAILABLE;
-    if (all_transient)
-        return FLEXIAI_ETEMPFAIL;
-    if (all_auth)
-        return FLEXIAI_ENOPERM;
-    if (all_invalid)
-        return FLEXIAI_EDATA;
-    if (all_config)
-        return FLEXIAI_ECONFIG;
-    return FLEXIAI_EUNAVAILABLE;
-}
-
 static void
 summarise_failure(flexiai_result *res)
 {
@@ -539,25 +455,267 @@ finish_success(flexiai_client *c, flexiai_result *res, struct fx_provider *p,
     (void)c;
 }
 
+/* ---- one request with failover ---------------------------------------- */
+
+/* A request in progress. */
+struct run {
+    flexiai_client *c;
+    const flexiai_request *req;
+    flexiai_result *res;
+    struct fx_policy pol;
+    /* messages, grown with the partial answer when a stream breaks */
+    flexiai_message *msgs;
+    size_t nmsgs;
+    fxu_buf answer; /* text already shown from broken streams */
+    struct relay relay;
+    const struct fx_provider *first_failed;
+    struct fx_error first_err;
+    double started;
+};
+
+/* May p be tried now?  A breaker that is not closed must admit it (maybe
+ * as a probe); a refusal is recorded as a skipped attempt. */
+static int
+admit(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int *probe)
+{
+    *probe = 0;
+    if (doc->state == FX_CLOSED)
+        return 1;
+    double now = fxu_wallclock();
+    struct fx_bop op;
+    int admit = FX_ADMIT_NO;
+    fill_op(r->c, &op, FX_BOP_ADMIT);
+    int ev = store_update(r->c, p->name, &op, doc, &admit);
+    if (ev == FX_EV_HALF_OPEN)
+        logf_(r->c, FLEXIAI_LOG_DEBUG, "%s: breaker half-open", p->name);
+    if (admit == FX_ADMIT_NO) {
+        double wait = doc->retry_at > now ? doc->retry_at - now : -1;
+        char msg[96];
+        snprintf(msg, sizeof(msg), "breaker %s", fx_bstate_name(doc->state));
+        add_attempt(r->res, p->name, p->model, "skipped",
+                    FLEXIAI_E_BREAKER_OPEN, 0, wait, 0, msg, NULL);
+        logf_(r->c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, breaker %s", p->name,
+              p->model, fx_bstate_name(doc->state));
+        return 0;
+    }
+    *probe = admit == FX_ADMIT_PROBE;
+    return 1;
+}
+
+static void
+log_attempt(struct run *r, const struct fx_provider *p, const struct outcome *o)
+{
+    int cls = o->ok ? FLEXIAI_E_NONE : o->err.cls;
+    logf_(r->c, FLEXIAI_LOG_ATTEMPT, "%s %s POST %s -> %s%s%ld in %.0f ms%s%s",
+          p->name, p->model, o->url ? o->url : "-",
+          o->ok ? "" : class_name(cls), o->ok ? "HTTP " : " HTTP ",
+          o->err.status ? o->err.status : (o->ok ? 200L : 0L), o->latency_ms,
+          o->ok ? "" : ": ", o->ok ? "" : o->err.msg);
+}
+
+static void
+on_success(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int probe,
+           struct outcome *o)
+{
+    flexiai_result *res = r->res;
+    add_attempt(res, p->name, p->model, "success", 0,
+                o->err.status ? o->err.status : 200, -1, o->latency_ms, NULL,
+                o->url);
+    res->attempts[res->nattempts - 1].probe = probe;
+    res->attempts[res->nattempts - 1].continuation = r->answer.len > 0;
+    if (fx_failover_success_counts(doc, probe,
+                                   r->c->s->sync.publish_outcomes)) {
+        struct fx_bop op;
+        fill_op(r->c, &op, FX_BOP_SUCCESS);
+        op.was_probe = probe;
+        store_update(r->c, p->name, &op, NULL, NULL);
+    }
+    if (r->first_failed)
+        logf_(r->c, FLEXIAI_LOG_NOTICE, "%s failed (%s%s%s); answered by %s",
+              r->first_failed->name, class_name(r->first_err.cls),
+              r->first_err.msg[0] ? ": " : "", r->first_err.msg, p->name);
+    res->streamed_output = r->relay.emitted_total > 0;
+    finish_success(r->c, res, p, o, &r->answer, r->started);
+}
+
+static void
+on_cancel(struct run *r, struct fx_provider *p, struct outcome *o)
+{
+    flexiai_result *res = r->res;
+    add_attempt(res, p->name, p->model, "interrupted", FLEXIAI_E_CANCELLED,
+                o->err.status, -1, o->latency_ms, o->err.msg, o->url);
+    fxu_buf_append(&r->answer, o->resp.text.data ? o->resp.text.data : "",
+                   o->resp.text.len);
+    res->text = fxu_buf_steal(&r->answer);
+    res->provider = fxu_strdup(p->name);
+    res->model = fxu_strdup(p->model);
+    res->streamed_output = r->relay.emitted_total > 0;
+    res->error = fxu_strdup("interrupted");
+}
+
+/* Tell p's breaker about a failed attempt; fills t->breaker_*. */
+static void
+record_failure(struct run *r, struct fx_provider *p, struct fx_bdoc *doc,
+               struct fx_try *t)
+{
+    double until = 0;
+    t->breaker_op = fx_failover_breaker_op(&r->pol, t->cls, t->retry_after,
+                                           fxu_wallclock(), &until);
+    if (t->breaker_op == 0)
+        return;
+    struct fx_bop op;
+    fill_op(r->c, &op, t->breaker_op);
+    op.until = until;
+    op.was_probe = t->probe;
+    int ev = store_update(r->c, p->name, &op, doc, NULL);
+    t->breaker_opened = ev == FX_EV_OPENED || doc->state == FX_OPEN;
+}
+
+/* Text of a broken stream reached the user: keep it, and either end the
+ * request with it (stream error mode "fail") or have the next provider
+ * continue it. */
+static void
+keep_partial(struct run *r, struct fx_provider *p, struct outcome *o, int stop)
+{
+    flexiai_result *res = r->res;
+    fxu_buf_append(&r->answer, o->resp.text.data, o->resp.text.len);
+    if (stop) {
+        res->text = fxu_buf_steal(&r->answer);
+        res->provider = fxu_strdup(p->name);
+        res->model = fxu_strdup(p->model);
+        res->finish_reason = fxu_strdup("error");
+        res->streamed_output = 1;
+        res->error = fxu_asprintf("%s: stream broke after %zu bytes (%s)",
+                                  p->name, o->emitted, o->err.msg);
+        return;
+    }
+    size_t n = r->req->nmessages;
+    r->msgs[n].role = "assistant";
+    r->msgs[n].content = r->answer.data;
+    r->msgs[n + 1].role = "user";
+    r->msgs[n + 1].content = continue_prompt;
+    r->nmsgs = n + 2;
+}
+
+/* Attempts at p as failover.c directs.  Returns FLEXIAI_OK or the code
+ * that ends the request, or -1: on to the next provider. */
+static int
+try_provider(struct run *r, struct fx_provider *p, const char *key,
+             struct fx_bdoc *doc, int probe)
+{
+    for (long attempt = 0;; attempt++) {
+        struct outcome o;
+        one_attempt(r->c, p, key, r->msgs, r->nmsgs, r->req, &r->relay, &o);
+        log_attempt(r, p, &o);
+        struct fx_try t = {
+            .ok = o.ok,
+            .cls = o.ok ? FLEXIAI_E_NONE : o.err.cls,
+            .retry_after = o.err.retry_after,
+            .emitted = o.emitted,
+            .attempt = attempt,
+            .probe = probe,
+        };
+        if (!o.ok && r->first_failed == NULL) {
+            r->first_failed = p;
+            r->first_err = o.err;
+        }
+        if (!o.ok && t.cls != FLEXIAI_E_CANCELLED)
+            record_failure(r, p, doc, &t);
+        struct fx_decision d = fx_failover_decide(&r->pol, &t);
+
+        int rc = -1;
+        if (d.step == FX_STEP_DONE) {
+            on_success(r, p, doc, probe, &o);
+            rc = d.code;
+        } else if (t.cls == FLEXIAI_E_CANCELLED) {
+            on_cancel(r, p, &o);
+            rc = d.code;
+        } else {
+            flexiai_result *res = r->res;
+            add_attempt(res, p->name, p->model, d.outcome, t.cls, o.err.status,
+                        t.retry_after, o.latency_ms, o.err.msg, o.url);
+            res->attempts[res->nattempts - 1].probe = probe;
+            res->attempts[res->nattempts - 1].continuation = r->answer.len > 0;
+            if (t.emitted > 0)
+                keep_partial(r, p, &o, d.step == FX_STEP_STOP);
+            if (d.step == FX_STEP_STOP)
+                rc = d.code;
+        }
+        fx_response_free(&o.resp);
+        free(o.url);
+        if (d.step != FX_STEP_RETRY)
+            return rc;
+
+        double r01 = (double)rand_r(&r->c->seed) / ((double)RAND_MAX + 1.0);
+        double wait =
+            d.wait >= 0 ? d.wait : fx_failover_backoff(&r->pol, attempt, r01);
+        logf_(r->c, FLEXIAI_LOG_ATTEMPT, "%s: retrying in %.2f s", p->name,
+              wait);
+        fxu_sleep(wait, r->req->cancel);
+        if (r->req->cancel && *r->req->cancel) {
+            add_attempt(r->res, p->name, p->model, "interrupted",
+                        FLEXIAI_E_CANCELLED, 0, -1, 0, "interrupted", NULL);
+            return FLEXIAI_EINTR;
+        }
+    }
+}
+
+/* The providers to try, in order: all of them, or the one named. */
+static size_t
+providers_in_order(const struct fx_settings *s, const flexiai_request *req,
+                   struct fx_provider **order)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nproviders; i++)
+        if (req->provider == NULL ||
+            strcmp(s->providers[i].name, req->provider) == 0)
+            order[n++] = &s->providers[i];
+    return n;
+}
+
+/* Try each provider in turn until one answers or failover.c says stop. */
+static int
+run_providers(struct run *r, struct fx_provider **order, size_t n,
+              struct fx_bdoc *docs)
+{
+    int rc = -1, tried_one = 0;
+    for (size_t i = 0; i < n && rc == -1; i++) {
+        struct fx_provider *p = order[i];
+        int probe;
+        if (!fx_failover_may_try(&r->pol, tried_one))
+            break;
+        if (p->ops == NULL || !admit(r, p, &docs[i], &probe))
+            continue;
+        const char *key = NULL;
+        char *kerr = NULL;
+        if (fx_provider_key(p, &key, &kerr) != 0) {
+            add_attempt(r->res, p->name, p->model, "error", FLEXIAI_E_CONFIG, 0,
+                        -1, 0, kerr, NULL);
+            logf_(r->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name, kerr);
+            free(kerr);
+            continue;
+        }
+        tried_one = 1;
+        rc = try_provider(r, p, key, &docs[i], probe);
+    }
+    return rc;
+}
+
 int
 flexiai_complete(flexiai_client *c, const flexiai_request *req,
                  flexiai_result *res)
 {
     memset(res, 0, sizeof(*res));
     const struct fx_settings *s = c->s;
-    double started = fxu_monotonic();
+    struct run r = {.c = c, .req = req, .res = res};
+    r.started = fxu_monotonic();
 
     if (req->nmessages == 0) {
         res->error = fxu_strdup("no messages");
         return FLEXIAI_ENOINPUT;
     }
-    /* the providers to try, in order */
-    size_t n = 0;
     struct fx_provider **order = fxu_xcalloc(s->nproviders + 1, sizeof(*order));
-    for (size_t i = 0; i < s->nproviders; i++)
-        if (req->provider == NULL ||
-            strcmp(s->providers[i].name, req->provider) == 0)
-            order[n++] = &s->providers[i];
+    size_t n = providers_in_order(s, req, order);
     if (n == 0) {
         free(order);
         if (req->provider) {
@@ -575,207 +733,20 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
     struct fx_bdoc *docs = fxu_xcalloc(n, sizeof(*docs));
     store_load(c, names, n, docs);
 
-    /* messages, grown with the partial answer when a stream breaks */
-    size_t nmsgs = req->nmessages;
-    flexiai_message *msgs = fxu_xcalloc(nmsgs + 2, sizeof(*msgs));
-    memcpy(msgs, req->messages, nmsgs * sizeof(*msgs));
-    fxu_buf answer; /* text already shown from broken streams */
-    fxu_buf_init(&answer);
-    struct relay relay = {.req = req};
-    int rc = -1;
-    int tried_one = 0;
-    struct fx_provider *first_failed = NULL;
-    struct fx_error first_err;
-    memset(&first_err, 0, sizeof(first_err));
+    fx_policy_init(&r.pol, s, req);
+    r.nmsgs = req->nmessages;
+    r.msgs = fxu_xcalloc(r.nmsgs + 2, sizeof(*r.msgs));
+    memcpy(r.msgs, req->messages, r.nmsgs * sizeof(*r.msgs));
+    fxu_buf_init(&r.answer);
+    r.relay.req = req;
 
-    for (size_t i = 0; i < n && rc == -1; i++) {
-        struct fx_provider *p = order[i];
-        struct fx_bdoc *doc = &docs[i];
-        int probe = 0;
-        if ((req->no_failover || req->provider) && tried_one)
-            break;
-        if (p->ops == NULL)
-            continue;
-
-        double now = fxu_wallclock();
-        if (doc->state != FX_CLOSED) {
-            struct fx_bop op;
-            int admit = FX_ADMIT_NO;
-            fill_op(c, &op, FX_BOP_ADMIT);
-            int ev = store_update(c, p->name, &op, doc, &admit);
-            if (ev == FX_EV_HALF_OPEN)
-                logf_(c, FLEXIAI_LOG_DEBUG, "%s: breaker half-open", p->name);
-            if (admit == FX_ADMIT_NO) {
-                double wait = doc->retry_at > now ? doc->retry_at - now : -1;
-                char msg[96];
-                snprintf(msg, sizeof(msg), "breaker %s",
-                         fx_bstate_name(doc->state));
-                add_attempt(res, p->name, p->model, "skipped",
-                            FLEXIAI_E_BREAKER_OPEN, 0, wait, 0, msg, NULL);
-                logf_(c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, breaker %s",
-                      p->name, p->model, fx_bstate_name(doc->state));
-                continue;
-            }
-            probe = admit == FX_ADMIT_PROBE;
-        }
-
-        const char *key = NULL;
-        char *kerr = NULL;
-        if (fx_provider_key(p, &key, &kerr) != 0) {
-            add_attempt(res, p->name, p->model, "error", FLEXIAI_E_CONFIG, 0,
-                        -1, 0, kerr, NULL);
-            logf_(c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name, kerr);
-            free(kerr);
-            continue;
-        }
-        tried_one = 1;
-
-        for (long attempt = 0;; attempt++) {
-            struct outcome o;
-            one_attempt(c, p, key, msgs, nmsgs, req, &relay, &o);
-            int cls = o.ok ? FLEXIAI_E_NONE : o.err.cls;
-            logf_(c, FLEXIAI_LOG_ATTEMPT,
-                  "%s %s POST %s -> %s%s%ld in %.0f ms%s%s", p->name, p->model,
-                  o.url ? o.url : "-", o.ok ? "" : class_name(cls),
-                  o.ok ? "HTTP " : " HTTP ",
-                  o.err.status ? o.err.status : (o.ok ? 200L : 0L),
-                  o.latency_ms, o.ok ? "" : ": ", o.ok ? "" : o.err.msg);
-
-            if (o.ok) {
-                add_attempt(res, p->name, p->model, "success", 0,
-                            o.err.status ? o.err.status : 200, -1, o.latency_ms,
-                            NULL, o.url);
-                res->attempts[res->nattempts - 1].probe = probe;
-                res->attempts[res->nattempts - 1].continuation = answer.len > 0;
-                /* a healthy provider's success changes nothing: skip the
-                 * store unless watchers asked to hear every outcome */
-                if (probe || doc->failure_count > 0 ||
-                    doc->state != FX_CLOSED || s->sync.publish_outcomes) {
-                    struct fx_bop op;
-                    fill_op(c, &op, FX_BOP_SUCCESS);
-                    op.was_probe = probe;
-                    store_update(c, p->name, &op, NULL, NULL);
-                }
-                if (first_failed)
-                    logf_(c, FLEXIAI_LOG_NOTICE,
-                          "%s failed (%s%s%s); answered by %s",
-                          first_failed->name, class_name(first_err.cls),
-                          first_err.msg[0] ? ": " : "", first_err.msg, p->name);
-                res->streamed_output = relay.emitted_total > 0;
-                finish_success(c, res, p, &o, &answer, started);
-                rc = FLEXIAI_OK;
-                fx_response_free(&o.resp);
-                free(o.url);
-                break;
-            }
-
-            if (first_failed == NULL) {
-                first_failed = p;
-                first_err = o.err;
-            }
-            if (cls == FLEXIAI_E_CANCELLED) {
-                add_attempt(res, p->name, p->model, "interrupted", cls,
-                            o.err.status, -1, o.latency_ms, o.err.msg, o.url);
-                fxu_buf_append(&answer,
-                               o.resp.text.data ? o.resp.text.data : "",
-                               o.resp.text.len);
-                res->text = fxu_buf_steal(&answer);
-                res->provider = fxu_strdup(p->name);
-                res->model = fxu_strdup(p->model);
-                res->streamed_output = relay.emitted_total > 0;
-                res->error = fxu_strdup("interrupted");
-                fx_response_free(&o.resp);
-                free(o.url);
-                rc = FLEXIAI_EINTR;
-                break;
-            }
-
-            /* record the failure in the breaker */
-            double now2 = fxu_wallclock();
-            int opened = 0;
-            int skip_provider = 0;
-            double ra = o.err.retry_after;
-            if (cls == FLEXIAI_E_QUOTA ||
-                (ra > s->retry_after_max && ra >= 0)) {
-                struct fx_bop op;
-                fill_op(c, &op, FX_BOP_OPEN_UNTIL);
-                op.until = now2 + (ra > 0 ? ra : s->recovery_timeout);
-                op.was_probe = probe;
-                store_update(c, p->name, &op, doc, NULL);
-                opened = 1;
-                skip_provider = 1;
-            } else if (s->count_mask & (1u << cls)) {
-                struct fx_bop op;
-                fill_op(c, &op, FX_BOP_FAILURE);
-                op.was_probe = probe;
-                int ev = store_update(c, p->name, &op, doc, NULL);
-                opened = ev == FX_EV_OPENED || doc->state == FX_OPEN;
-            }
-
-            int can_retry = !opened && !probe && !skip_provider &&
-                            retryable(cls, o.emitted) && attempt < s->retries;
-            add_attempt(res, p->name, p->model, can_retry ? "retry" : "error",
-                        cls, o.err.status, ra, o.latency_ms, o.err.msg, o.url);
-            res->attempts[res->nattempts - 1].probe = probe;
-            res->attempts[res->nattempts - 1].continuation = answer.len > 0;
-
-            if (o.emitted > 0) {
-                /* text already reached the user: keep it, and either stop
-                 * or ask the next provider to continue it */
-                fxu_buf_append(&answer, o.resp.text.data, o.resp.text.len);
-                if (req->on_stream_error == FLEXIAI_STREAM_FAIL) {
-                    res->text = fxu_buf_steal(&answer);
-                    res->provider = fxu_strdup(p->name);
-                    res->model = fxu_strdup(p->model);
-                    res->finish_reason = fxu_strdup("error");
-                    res->streamed_output = 1;
-                    res->error =
-                        fxu_asprintf("%s: stream broke after %zu bytes "
-                                     "(%s)",
-                                     p->name, o.emitted, o.err.msg);
-                    rc = FLEXIAI_ETEMPFAIL;
-                } else {
-                    msgs[req->nmessages].role = "assistant";
-                    msgs[req->nmessages].content = answer.data;
-                    msgs[req->nmessages + 1].role = "user";
-                    msgs[req->nmessages + 1].content = continue_prompt;
-                    nmsgs = req->nmessages + 2;
-                }
-                fx_response_free(&o.resp);
-                free(o.url);
-                break;
-            }
-            fx_response_free(&o.resp);
-            free(o.url);
-
-            if (cls == FLEXIAI_E_BAD_REQUEST && !s->failover_on_bad_request) {
-                rc = -2; /* stop: the request itself is wrong */
-                break;
-            }
-            if (!can_retry)
-                break;
-            double wait = (ra >= 0 && ra <= s->retry_after_max)
-                              ? ra
-                              : backoff(c, attempt);
-            logf_(c, FLEXIAI_LOG_ATTEMPT, "%s: retrying in %.2f s", p->name,
-                  wait);
-            fxu_sleep(wait, req->cancel);
-            if (req->cancel && *req->cancel) {
-                add_attempt(res, p->name, p->model, "interrupted",
-                            FLEXIAI_E_CANCELLED, 0, -1, 0, "interrupted", NULL);
-                rc = FLEXIAI_EINTR;
-                break;
-            }
-        }
-    }
-
-    if (rc == -2)
-        rc = FLEXIAI_EDATA;
-    if (rc != FLEXIAI_OK && rc != FLEXIAI_EINTR && rc != FLEXIAI_ETEMPFAIL) {
-        if (rc != FLEXIAI_EDATA)
-            rc = final_code(res);
-        if (res->text == NULL && answer.len) {
-            res->text = fxu_buf_steal(&answer);
+    int rc = run_providers(&r, order, n, docs);
+    if (rc == -1 || rc == FLEXIAI_EDATA) {
+        /* nothing answered: the attempts say why */
+        if (rc == -1)
+            rc = fx_failover_exit(res->attempts, res->nattempts);
+        if (res->text == NULL && r.answer.len) {
+            res->text = fxu_buf_steal(&r.answer);
             res->streamed_output = 1;
         }
         summarise_failure(res);
@@ -783,9 +754,9 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
         summarise_failure(res);
     }
     if (res->latency_ms == 0)
-        res->latency_ms = (fxu_monotonic() - started) * 1000.0;
-    fxu_buf_free(&answer);
-    free(msgs);
+        res->latency_ms = (fxu_monotonic() - r.started) * 1000.0;
+    fxu_buf_free(&r.answer);
+    free(r.msgs);
     free(docs);
     free(names);
     free(order);

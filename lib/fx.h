@@ -15,7 +15,8 @@
  *   sha1.c            SHA-1, to name the script for EVALSHA
  *   redis-conn.c      Redis connections shared by the store and the watcher
  *   redis-watch.c     flexiai_breaker_watch(): the events channel
- *   client.c          failover: order, retries, backoff, breakers
+ *   failover.c        the failover decisions (no I/O)
+ *   client.c          failover engine: runs attempts, asks failover.c
  */
 #ifndef FX_H
 #define FX_H
@@ -385,6 +386,70 @@ int fx_breaker_apply(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
  * (closed, or open/half_open with a free probe slot after retry_at) */
 int fx_breaker_usable(const struct fx_bdoc *d, double now,
                       long half_open_max_calls);
+
+/* ---- failover.c: the decisions of the failover engine (no I/O) -------- */
+
+/* What one request's failover runs by: settings and request options. */
+struct fx_policy {
+    long retries; /* further attempts at one provider */
+    double backoff_base, backoff_max;
+    double retry_after_max; /* longer Retry-After: open the breaker */
+    double recovery_timeout;
+    int failover_on_bad_request;
+    int on_stream_error; /* enum flexiai_stream_error_mode */
+    int one_provider;    /* --no-failover, or a named provider */
+    unsigned count_mask; /* bit (1u << errclass) counts as failure */
+};
+void fx_policy_init(struct fx_policy *pol, const struct fx_settings *s,
+                    const flexiai_request *req);
+
+/* One finished attempt, as the decision needs it. */
+struct fx_try {
+    int ok;
+    int cls;            /* enum flexiai_errclass when !ok */
+    double retry_after; /* seconds, -1 when none */
+    size_t emitted;     /* bytes of this attempt that reached the output */
+    long attempt;       /* 0 for the first at this provider */
+    int probe;          /* admitted as a half-open probe */
+    int breaker_op;     /* what fx_failover_breaker_op() said (0: none) */
+    int breaker_opened; /* the store says the breaker is open now */
+};
+
+enum fx_step {
+    FX_STEP_DONE = 1, /* answered */
+    FX_STEP_RETRY,    /* same provider again after `wait` */
+    FX_STEP_NEXT,     /* next provider */
+    FX_STEP_CONTINUE, /* next provider, asked to continue the text shown */
+    FX_STEP_STOP      /* no further attempt; `code` is the exit code */
+};
+struct fx_decision {
+    int step;
+    const char *outcome; /* the attempt's record: success, retry, error,
+                            interrupted */
+    double wait;         /* FX_STEP_RETRY: the provider's Retry-After, or -1 to
+                            back off (fx_failover_backoff) */
+    int code;            /* FX_STEP_DONE, FX_STEP_STOP */
+};
+struct fx_decision fx_failover_decide(const struct fx_policy *pol,
+                                      const struct fx_try *t);
+
+/* May another provider be tried, one having been tried already? */
+int fx_failover_may_try(const struct fx_policy *pol, int tried_one);
+/* What a failure of class cls does to the breaker: 0, FX_BOP_FAILURE, or
+ * FX_BOP_OPEN_UNTIL with *until set (quota, or a Retry-After beyond
+ * retry_after_max). */
+int fx_failover_breaker_op(const struct fx_policy *pol, int cls,
+                           double retry_after, double now, double *until);
+/* Must a success be written to the store? */
+int fx_failover_success_counts(const struct fx_bdoc *doc, int probe,
+                               int publish_outcomes);
+/* Backoff before retry number attempt+1, r uniform in [0, 1). */
+double fx_failover_backoff(const struct fx_policy *pol, long attempt, double r);
+/* Exit code of a request no provider answered, from its attempts:
+ * 130 if cancelled, 69 with nothing tried, 75 all transient (breakers
+ * open included), 77 all auth, 65 all invalid requests, 78 all
+ * configuration, 69 mixed. */
+int fx_failover_exit(const flexiai_attempt *attempts, size_t n);
 
 /* ---- stores ----------------------------------------------------------- */
 
