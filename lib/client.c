@@ -1,64 +1,19 @@
 /*
- * client.c - a request with failover: providers in order, breakers
- * consulted before any traffic, retries with backoff on the same provider
- * for transient errors, and every outcome recorded in the shared store.
+ * client.c - the client, and a request with failover: providers in order,
+ * breakers consulted before any traffic, each attempt (attempt.c) followed
+ * by what failover.c decides, and every outcome recorded in the shared
+ * store (client-breakers.c).
  */
 #include "config.h"
 
+#include "client.h"
 #include "fx.h"
 
 #include <curl/curl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct flexiai_client {
-    flexiai_config *cfg;
-    const struct fx_settings *s;
-    struct fx_http *http;
-    /* the store that answers now, and the file store kept as fallback */
-    const struct fx_store_ops *ops;
-    struct fx_store *store;
-    struct fx_store *file_store;
-    int redis_tried;
-    int redis_down; /* configured but unreachable or failing */
-    int warned_redis;
-    int warned_write;
-    char **warned_bad; /* providers whose malformed state we reported */
-    size_t nwarned_bad;
-    flexiai_log_fn log;
-    void *log_ud;
-    unsigned seed;
-    char *error;
-};
-
-static void
-logf_(flexiai_client *c, int level, const char *fmt, ...)
-{
-    if (c->log == NULL)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = fxu_vasprintf(fmt, ap);
-    va_end(ap);
-    c->log(c->log_ud, level, msg);
-    free(msg);
-}
-
-static void set_error(flexiai_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_error(flexiai_client *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    free(c->error);
-    c->error = fxu_vasprintf(fmt, ap);
-    va_end(ap);
-}
 
 const char *
 flexiai_client_error(const flexiai_client *c)
@@ -121,134 +76,6 @@ flexiai_client_set_log(flexiai_client *c, flexiai_log_fn fn, void *ud)
     c->log_ud = ud;
 }
 
-/* ---- the store, with fallback ----------------------------------------- */
-
-static void
-redis_failed(flexiai_client *c, const char *why)
-{
-    if (!c->warned_redis)
-        logf_(c, FLEXIAI_LOG_WARN, "%s; using the file store", why);
-    c->warned_redis = 1;
-    c->redis_down = 1;
-    if (c->store != c->file_store)
-        c->ops->close(c->store);
-    c->ops = &fx_store_file;
-    c->store = c->file_store;
-}
-
-/* Connect to Redis the first time the store is needed. */
-static void
-ensure_store(flexiai_client *c)
-{
-    if (c->redis_tried || c->s->sync.backend != FX_BACKEND_REDIS)
-        return;
-    c->redis_tried = 1;
-    struct fx_store *st = NULL;
-    char *err = NULL;
-    if (fx_store_redis.open(&st, c->s, &err) != 0) {
-        redis_failed(c, err ? err : "unreachable");
-        free(err);
-        return;
-    }
-    c->ops = &fx_store_redis;
-    c->store = st;
-}
-
-static void
-warn_bad(flexiai_client *c, const char *provider)
-{
-    for (size_t i = 0; i < c->nwarned_bad; i++)
-        if (strcmp(c->warned_bad[i], provider) == 0)
-            return;
-    c->warned_bad =
-        fxu_xrealloc(c->warned_bad, (c->nwarned_bad + 1) * sizeof(char *));
-    c->warned_bad[c->nwarned_bad++] = fxu_strdup(provider);
-    logf_(c, FLEXIAI_LOG_WARN,
-          "breaker state of '%s' in the %s store is malformed; treated as "
-          "closed",
-          provider, c->ops->name);
-}
-
-static void
-store_load(flexiai_client *c, const char *const *names, size_t n,
-           struct fx_bdoc *docs)
-{
-    ensure_store(c);
-    int *bad = fxu_xcalloc(n ? n : 1, sizeof(int));
-    char *err = NULL;
-    if (c->ops->load(c->store, names, n, docs, bad, &err) != 0) {
-        if (c->store != c->file_store) {
-            redis_failed(c, err ? err : "load failed");
-            free(err);
-            err = NULL;
-            memset(bad, 0, n * sizeof(int));
-            if (c->ops->load(c->store, names, n, docs, bad, &err) != 0)
-                for (size_t i = 0; i < n; i++)
-                    fx_bdoc_init(&docs[i]);
-        } else {
-            for (size_t i = 0; i < n; i++)
-                fx_bdoc_init(&docs[i]);
-        }
-        free(err);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (bad[i])
-            warn_bad(c, names[i]);
-    free(bad);
-}
-
-static void
-fill_op(const flexiai_client *c, struct fx_bop *op, int kind)
-{
-    memset(op, 0, sizeof(*op));
-    op->kind = kind;
-    op->now = fxu_wallclock();
-    op->worker = c->s->sync.worker_id;
-    op->failure_threshold = c->s->failure_threshold;
-    op->recovery_timeout = c->s->recovery_timeout;
-    op->half_open_max_calls = c->s->half_open_max_calls;
-    op->probe_timeout = c->s->probe_timeout;
-}
-
-/* Apply op in the store; on store trouble carry on with the in-memory
- * result (a broken store never fails a request). Returns the event. */
-static int
-store_update(flexiai_client *c, const char *provider, const struct fx_bop *op,
-             struct fx_bdoc *doc, int *admit)
-{
-    ensure_store(c);
-    int event = FX_EV_NONE, adm = FX_ADMIT_NO;
-    char *err = NULL;
-    struct fx_bdoc result;
-    fx_bdoc_init(&result);
-    if (c->ops->update(c->store, provider, op, &result, &event, &adm, &err) !=
-        0) {
-        if (c->store != c->file_store) {
-            redis_failed(c, err ? err : "update failed");
-            free(err);
-            err = NULL;
-            fx_bdoc_init(&result);
-            event = FX_EV_NONE;
-            adm = FX_ADMIT_NO;
-            if (fx_store_file.update(c->store, provider, op, &result, &event,
-                                     &adm, &err) != 0 &&
-                !c->warned_write) {
-                c->warned_write = 1;
-                logf_(c, FLEXIAI_LOG_WARN, "%s", err ? err : "state not saved");
-            }
-        } else if (!c->warned_write) {
-            c->warned_write = 1;
-            logf_(c, FLEXIAI_LOG_WARN, "%s", err ? err : "state not saved");
-        }
-        free(err);
-    }
-    if (doc)
-        *doc = result;
-    if (admit)
-        *admit = adm;
-    return event;
-}
-
 /* ---- attempts --------------------------------------------------------- */
 
 static void
@@ -287,122 +114,6 @@ relay_text(void *ud, const char *text, size_t len)
     return 0;
 }
 
-struct outcome {
-    int ok;
-    struct fx_error err;
-    struct fx_response resp;
-    size_t emitted;
-    double latency_ms;
-    char *url;
-};
-
-static void
-one_attempt(flexiai_client *c, struct fx_provider *p, const char *key,
-            const flexiai_message *msgs, size_t nmsgs,
-            const flexiai_request *req, struct relay *relay,
-            struct outcome *out)
-{
-    memset(out, 0, sizeof(*out));
-    fx_response_init(&out->resp);
-    out->err.retry_after = -1;
-
-    struct fx_call call = {
-        .prov = p,
-        .key = key,
-        .model = p->model,
-        .messages = msgs,
-        .nmessages = nmsgs,
-        .params = &p->params,
-        .stream = req->stream,
-    };
-    struct fx_http_req hreq;
-    memset(&hreq, 0, sizeof(hreq));
-    char *berr = NULL;
-    if (p->ops->build_request(&call, &hreq, &berr) != 0) {
-        fx_error_set(&out->err, FLEXIAI_E_CONFIG, "%s",
-                     berr ? berr : "cannot build request");
-        free(berr);
-        fx_http_req_free(&hreq);
-        return;
-    }
-    out->url = fxu_strdup(hreq.url);
-    if (c->http == NULL)
-        c->http = fx_http_new();
-
-    struct fx_stream st;
-    memset(&st, 0, sizeof(st));
-    st.resp = &out->resp;
-    st.on_text = relay_text;
-    st.ud = relay;
-    st.err.retry_after = -1;
-
-    struct fx_http_opts ho = {
-        .timeout = p->params.timeout,
-        .connect_timeout = p->params.connect_timeout,
-        .idle_timeout = p->params.idle_timeout,
-        .insecure = p->insecure,
-        .cancel = req->cancel,
-        .ops = p->ops,
-        .stream = req->stream ? &st : NULL,
-    };
-    struct fx_http_result hr;
-    memset(&hr, 0, sizeof(hr));
-    int rc = fx_http_perform(c->http, &hreq, &ho, &hr);
-    out->latency_ms = hr.elapsed_ms;
-    out->emitted = st.emitted;
-    double now = fxu_wallclock();
-
-    if (hr.transport_cls == FLEXIAI_E_CANCELLED ||
-        (req->cancel && *req->cancel)) {
-        fx_error_set(&out->err, FLEXIAI_E_CANCELLED, "interrupted");
-    } else if (hr.status >= 200 && hr.status < 300) {
-        if (req->stream) {
-            if (st.err.cls != FLEXIAI_E_NONE) {
-                out->err = st.err;
-            } else if (st.stop_requested) {
-                fx_error_set(&out->err, FLEXIAI_E_CANCELLED, "stopped");
-            } else if (rc != 0) {
-                fx_error_set(&out->err,
-                             hr.transport_cls ? hr.transport_cls
-                                              : FLEXIAI_E_STREAM_ERROR,
-                             "%s",
-                             hr.transport_msg[0] ? hr.transport_msg
-                                                 : "stream broken");
-            } else if (hr.stream_incomplete ||
-                       (p->ops->finish_ends_stream &&
-                        out->resp.finish_reason == NULL)) {
-                /* Gemini has no end marker: its last event carries the
-                 * finish reason, so a stream without one was cut short */
-                fx_error_set(&out->err, FLEXIAI_E_STREAM_ERROR,
-                             "stream ended before the end marker");
-            } else {
-                out->ok = 1;
-            }
-        } else if (rc != 0) {
-            fx_error_set(&out->err,
-                         hr.transport_cls ? hr.transport_cls
-                                          : FLEXIAI_E_STREAM_ERROR,
-                         "%s", hr.transport_msg);
-        } else if (p->ops->parse_response(hr.body.data ? hr.body.data : "",
-                                          hr.body.len, &out->resp,
-                                          &out->err) == 0) {
-            out->ok = 1;
-        }
-        if (!out->ok)
-            out->err.status = hr.status;
-    } else if (rc != 0 && hr.status == 0) {
-        fx_error_set(&out->err,
-                     hr.transport_cls ? hr.transport_cls : FLEXIAI_E_CONNECT,
-                     "%s", hr.transport_msg);
-    } else {
-        p->ops->classify(hr.status, hr.body.data ? hr.body.data : "",
-                         hr.body.len, &hr.headers, now, &out->err);
-        out->err.status = hr.status;
-    }
-    fx_http_result_free(&hr);
-    fx_http_req_free(&hreq);
-}
-
 static const char *
 class_name(int cls)
 {
@@ -438,7 +149,7 @@ static const char continue_prompt[] =
 
 static void
 finish_success(flexiai_client *c, flexiai_result *res, struct fx_provider *p,
-               struct outcome *o, fxu_buf *answer, double started)
+               struct fx_outcome *o, fxu_buf *answer, double started)
 {
     fxu_buf_append(answer, o->resp.text.data ? o->resp.text.data : "",
                    o->resp.text.len);
@@ -484,18 +195,19 @@ admit(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int *probe)
     double now = fxu_wallclock();
     struct fx_bop op;
     int admit = FX_ADMIT_NO;
-    fill_op(r->c, &op, FX_BOP_ADMIT);
-    int ev = store_update(r->c, p->name, &op, doc, &admit);
+    fx_client_fill_op(r->c, &op, FX_BOP_ADMIT);
+    int ev = fx_client_store_update(r->c, p->name, &op, doc, &admit);
     if (ev == FX_EV_HALF_OPEN)
-        logf_(r->c, FLEXIAI_LOG_DEBUG, "%s: breaker half-open", p->name);
+        fx_client_log(r->c, FLEXIAI_LOG_DEBUG, "%s: breaker half-open",
+                      p->name);
     if (admit == FX_ADMIT_NO) {
         double wait = doc->retry_at > now ? doc->retry_at - now : -1;
         char msg[96];
         snprintf(msg, sizeof(msg), "breaker %s", fx_bstate_name(doc->state));
         add_attempt(r->res, p->name, p->model, "skipped",
                     FLEXIAI_E_BREAKER_OPEN, 0, wait, 0, msg, NULL);
-        logf_(r->c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, breaker %s", p->name,
-              p->model, fx_bstate_name(doc->state));
+        fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, breaker %s",
+                      p->name, p->model, fx_bstate_name(doc->state));
         return 0;
     }
     *probe = admit == FX_ADMIT_PROBE;
@@ -503,19 +215,21 @@ admit(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int *probe)
 }
 
 static void
-log_attempt(struct run *r, const struct fx_provider *p, const struct outcome *o)
+log_attempt(struct run *r, const struct fx_provider *p,
+            const struct fx_outcome *o)
 {
     int cls = o->ok ? FLEXIAI_E_NONE : o->err.cls;
-    logf_(r->c, FLEXIAI_LOG_ATTEMPT, "%s %s POST %s -> %s%s%ld in %.0f ms%s%s",
-          p->name, p->model, o->url ? o->url : "-",
-          o->ok ? "" : class_name(cls), o->ok ? "HTTP " : " HTTP ",
-          o->err.status ? o->err.status : (o->ok ? 200L : 0L), o->latency_ms,
-          o->ok ? "" : ": ", o->ok ? "" : o->err.msg);
+    fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT,
+                  "%s %s POST %s -> %s%s%ld in %.0f ms%s%s", p->name, p->model,
+                  o->url ? o->url : "-", o->ok ? "" : class_name(cls),
+                  o->ok ? "HTTP " : " HTTP ",
+                  o->err.status ? o->err.status : (o->ok ? 200L : 0L),
+                  o->latency_ms, o->ok ? "" : ": ", o->ok ? "" : o->err.msg);
 }
 
 static void
 on_success(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int probe,
-           struct outcome *o)
+           struct fx_outcome *o)
 {
     flexiai_result *res = r->res;
     add_attempt(res, p->name, p->model, "success", 0,
@@ -526,20 +240,21 @@ on_success(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int probe,
     if (fx_failover_success_counts(doc, probe,
                                    r->c->s->sync.publish_outcomes)) {
         struct fx_bop op;
-        fill_op(r->c, &op, FX_BOP_SUCCESS);
+        fx_client_fill_op(r->c, &op, FX_BOP_SUCCESS);
         op.was_probe = probe;
-        store_update(r->c, p->name, &op, NULL, NULL);
+        fx_client_store_update(r->c, p->name, &op, NULL, NULL);
     }
     if (r->first_failed)
-        logf_(r->c, FLEXIAI_LOG_NOTICE, "%s failed (%s%s%s); answered by %s",
-              r->first_failed->name, class_name(r->first_err.cls),
-              r->first_err.msg[0] ? ": " : "", r->first_err.msg, p->name);
+        fx_client_log(
+            r->c, FLEXIAI_LOG_NOTICE, "%s failed (%s%s%s); answered by %s",
+            r->first_failed->name, class_name(r->first_err.cls),
+            r->first_err.msg[0] ? ": " : "", r->first_err.msg, p->name);
     res->streamed_output = r->relay.emitted_total > 0;
     finish_success(r->c, res, p, o, &r->answer, r->started);
 }
 
 static void
-on_cancel(struct run *r, struct fx_provider *p, struct outcome *o)
+on_cancel(struct run *r, struct fx_provider *p, struct fx_outcome *o)
 {
     flexiai_result *res = r->res;
     add_attempt(res, p->name, p->model, "interrupted", FLEXIAI_E_CANCELLED,
@@ -564,10 +279,10 @@ record_failure(struct run *r, struct fx_provider *p, struct fx_bdoc *doc,
     if (t->breaker_op == 0)
         return;
     struct fx_bop op;
-    fill_op(r->c, &op, t->breaker_op);
+    fx_client_fill_op(r->c, &op, t->breaker_op);
     op.until = until;
     op.was_probe = t->probe;
-    int ev = store_update(r->c, p->name, &op, doc, NULL);
+    int ev = fx_client_store_update(r->c, p->name, &op, doc, NULL);
     t->breaker_opened = ev == FX_EV_OPENED || doc->state == FX_OPEN;
 }
 
@@ -575,7 +290,8 @@ record_failure(struct run *r, struct fx_provider *p, struct fx_bdoc *doc,
  * request with it (stream error mode "fail") or have the next provider
  * continue it. */
 static void
-keep_partial(struct run *r, struct fx_provider *p, struct outcome *o, int stop)
+keep_partial(struct run *r, struct fx_provider *p, struct fx_outcome *o,
+             int stop)
 {
     flexiai_result *res = r->res;
     fxu_buf_append(&r->answer, o->resp.text.data, o->resp.text.len);
@@ -604,8 +320,9 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
              struct fx_bdoc *doc, int probe)
 {
     for (long attempt = 0;; attempt++) {
-        struct outcome o;
-        one_attempt(r->c, p, key, r->msgs, r->nmsgs, r->req, &r->relay, &o);
+        struct fx_outcome o;
+        fx_attempt_run(&r->c->http, p, key, r->msgs, r->nmsgs, r->req,
+                       relay_text, &r->relay, &o);
         log_attempt(r, p, &o);
         struct fx_try t = {
             .ok = o.ok,
@@ -649,8 +366,8 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
         double r01 = (double)rand_r(&r->c->seed) / ((double)RAND_MAX + 1.0);
         double wait =
             d.wait >= 0 ? d.wait : fx_failover_backoff(&r->pol, attempt, r01);
-        logf_(r->c, FLEXIAI_LOG_ATTEMPT, "%s: retrying in %.2f s", p->name,
-              wait);
+        fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: retrying in %.2f s",
+                      p->name, wait);
         fxu_sleep(wait, r->req->cancel);
         if (r->req->cancel && *r->req->cancel) {
             add_attempt(r->res, p->name, p->model, "interrupted",
@@ -691,7 +408,7 @@ run_providers(struct run *r, struct fx_provider **order, size_t n,
         if (fx_provider_key(p, &key, &kerr) != 0) {
             add_attempt(r->res, p->name, p->model, "error", FLEXIAI_E_CONFIG, 0,
                         -1, 0, kerr, NULL);
-            logf_(r->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name, kerr);
+            fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name, kerr);
             free(kerr);
             continue;
         }
@@ -731,7 +448,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
     for (size_t i = 0; i < n; i++)
         names[i] = order[i]->name;
     struct fx_bdoc *docs = fxu_xcalloc(n, sizeof(*docs));
-    store_load(c, names, n, docs);
+    fx_client_store_load(c, names, n, docs);
 
     fx_policy_init(&r.pol, s, req);
     r.nmsgs = req->nmessages;
@@ -783,135 +500,4 @@ flexiai_result_free(flexiai_result *res)
     }
     free(res->attempts);
     memset(res, 0, sizeof(*res));
-}
-
-/* ---- breakers --------------------------------------------------------- */
-
-static int
-valid_name(const char *name)
-{
-    return name && *name && name[0] != '.' && strchr(name, '/') == NULL &&
-           strlen(name) < 200;
-}
-
-int
-flexiai_breaker_status(flexiai_client *c, const char *const *names, size_t n,
-                       flexiai_breaker_info **out, size_t *nout)
-{
-    const char *const *list = names;
-    if (n == 0) {
-        n = flexiai_config_providers(c->cfg, &list);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!valid_name(list[i])) {
-            set_error(c, "invalid provider name '%s'", list[i]);
-            return FLEXIAI_EUSAGE;
-        }
-    struct fx_bdoc *docs = fxu_xcalloc(n ? n : 1, sizeof(*docs));
-    if (n)
-        store_load(c, list, n, docs);
-    flexiai_breaker_info *info = fxu_xcalloc(n ? n : 1, sizeof(*info));
-    double now = fxu_wallclock();
-    for (size_t i = 0; i < n; i++) {
-        info[i].provider = fxu_strdup(list[i]);
-        info[i].state = fxu_strdup(fx_bstate_name(docs[i].state));
-        info[i].failure_count = docs[i].failure_count;
-        info[i].success_count = docs[i].success_count;
-        info[i].changed_at = docs[i].changed_at;
-        info[i].opened_at = docs[i].opened_at;
-        info[i].retry_at = docs[i].retry_at;
-        info[i].changed_by =
-            docs[i].changed_by[0] ? fxu_strdup(docs[i].changed_by) : NULL;
-        info[i].reason = docs[i].reason[0] ? fxu_strdup(docs[i].reason) : NULL;
-        info[i].backend = fxu_strdup(c->ops->name);
-        info[i].usable =
-            fx_breaker_usable(&docs[i], now, c->s->half_open_max_calls);
-    }
-    free(docs);
-    *out = info;
-    *nout = n;
-    if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down)
-        return FLEXIAI_EUNAVAILABLE;
-    return FLEXIAI_OK;
-}
-
-void
-flexiai_breaker_info_free(flexiai_breaker_info *info, size_t n)
-{
-    if (info == NULL)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(info[i].provider);
-        free(info[i].state);
-        free(info[i].changed_by);
-        free(info[i].reason);
-        free(info[i].backend);
-    }
-    free(info);
-}
-
-static int
-admin_update(flexiai_client *c, const char *name, int kind, double until)
-{
-    if (!valid_name(name)) {
-        set_error(c, "invalid provider name '%s'", name ? name : "");
-        return FLEXIAI_EUSAGE;
-    }
-    ensure_store(c);
-    if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down) {
-        set_error(c, "redis is unreachable; breaker '%s' not changed", name);
-        return FLEXIAI_ETEMPFAIL;
-    }
-    struct fx_bop op;
-    fill_op(c, &op, kind);
-    op.until = until;
-    struct fx_bdoc doc;
-    int ev = FX_EV_NONE, adm;
-    char *err = NULL;
-    if (c->ops->update(c->store, name, &op, &doc, &ev, &adm, &err) != 0) {
-        set_error(c, "%s", err ? err : "cannot change breaker state");
-        free(err);
-        return c->store == c->file_store ? FLEXIAI_ESOFTWARE
-                                         : FLEXIAI_ETEMPFAIL;
-    }
-    return FLEXIAI_OK;
-}
-
-int
-flexiai_breaker_reset(flexiai_client *c, const char *name)
-{
-    return admin_update(c, name, FX_BOP_RESET, 0);
-}
-
-int
-flexiai_breaker_open(flexiai_client *c, const char *name, double seconds)
-{
-    double until = seconds > 0 ? fxu_wallclock() + seconds : 0;
-    return admin_update(c, name, FX_BOP_FORCE_OPEN, until);
-}
-
-const char *
-flexiai_breaker_backend(flexiai_client *c)
-{
-    ensure_store(c);
-    return c->ops->name;
-}
-
-int
-flexiai_breaker_store_ok(flexiai_client *c)
-{
-    ensure_store(c);
-    return !(c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down);
-}
-
-int
-flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
-                      volatile sig_atomic_t *stop)
-{
-    if (c->s->sync.backend != FX_BACKEND_REDIS) {
-        set_error(c, "watching breaker events needs the Redis store "
-                     "([sync] backend = redis)");
-        return FLEXIAI_EUNAVAILABLE;
-    }
-    return fx_redis_watch(c->s, fn, ud, stop, c->log, c->log_ud);
 }

@@ -15,8 +15,12 @@
  *   sha1.c            SHA-1, to name the script for EVALSHA
  *   redis-conn.c      Redis connections shared by the store and the watcher
  *   redis-watch.c     flexiai_breaker_watch(): the events channel
+ *   attempt.c         one attempt: build, perform, classify
  *   failover.c        the failover decisions (no I/O)
- *   client.c          failover engine: runs attempts, asks failover.c
+ *   client.c          the client; failover engine: runs attempts, asks
+ *                     failover.c
+ *   client-breakers.c the client's store (Redis, file fallback) and the
+ *                     flexiai_breaker_* calls (client.h: shared by both)
  */
 #ifndef FX_H
 #define FX_H
@@ -307,6 +311,23 @@ void fx_http_result_free(struct fx_http_result *r);
 int fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
                     const struct fx_http_opts *opts,
                     struct fx_http_result *res);
+
+/* ---- attempt.c: one attempt at one provider ------------------------- */
+
+struct fx_outcome {
+    int ok;
+    struct fx_error err;     /* when !ok */
+    struct fx_response resp; /* the answer, or the text before a failure */
+    size_t emitted;          /* bytes passed to on_text */
+    double latency_ms;
+    char *url; /* without secrets; may be NULL */
+};
+/* Run one attempt on *http (created when NULL); streamed text goes to
+ * on_text.  out is always filled: free out->resp and out->url. */
+void fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
+                    const char *key, const flexiai_message *msgs, size_t nmsgs,
+                    const flexiai_request *req, flexiai_text_fn on_text,
+                    void *ud, struct fx_outcome *out);
 
 /* ---- breaker.c: the state machine ------------------------------------- */
 
