@@ -167,6 +167,13 @@ find_def(const char *section, const char *key)
     return NULL;
 }
 
+const char *
+fx_config_default(const char *section, const char *key)
+{
+    const struct key_def *d = find_def(section, key);
+    return d ? d->def : NULL;
+}
+
 static int
 known_section(const char *section)
 {
