@@ -1,64 +1,19 @@
 /*
- * client.c - a request with failover: providers in order, breakers
- * consulted before any traffic, retries with backoff on the same provider
- * for transient errors, and every outcome recorded in the shared store.
+ * client.c - the client, and a request with failover: providers in order,
+ * breakers consulted before any traffic, each attempt (attempt.c) followed
+ * by what failover.c decides, and every outcome recorded in the shared
+ * store (client-breakers.c).
  */
 #include "config.h"
 
+#include "client.h"
 #include "fx.h"
 
 #include <curl/curl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct flexiai_client {
-    flexiai_config *cfg;
-    const struct fx_settings *s;
-    struct fx_http *http;
-    /* the store that answers now, and the file store kept as fallback */
-    const struct fx_store_ops *ops;
-    struct fx_store *store;
-    struct fx_store *file_store;
-    int redis_tried;
-    int redis_down; /* configured but unreachable or failing */
-    int warned_redis;
-    int warned_write;
-    char **warned_bad; /* providers whose malformed state we reported */
-    size_t nwarned_bad;
-    flexiai_log_fn log;
-    void *log_ud;
-    unsigned seed;
-    char *error;
-};
-
-static void
-logf_(flexiai_client *c, int level, const char *fmt, ...)
-{
-    if (c->log == NULL)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = fxu_vasprintf(fmt, ap);
-    va_end(ap);
-    c->log(c->log_ud, level, msg);
-    free(msg);
-}
-
-static void set_error(flexiai_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_error(flexiai_client *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    free(c->error);
-    c->error = fxu_vasprintf(fmt, ap);
-    va_end(ap);
-}
 
 const char *
 flexiai_client_error(const flexiai_client *c)
@@ -93,12 +48,6 @@ flexiai_client_new(flexiai_config *cfg, char **errmsg)
     }
     c->ops = &fx_store_file;
     c->store = c->file_store;
-    /* the provider tables live here, not in the configuration code, so
-     * that reading configuration pulls in no HTTP code */
-    struct fx_settings *ms = (struct fx_settings *)c->s;
-    for (size_t i = 0; i < ms->nproviders; i++)
-        if (ms->providers[i].type)
-            ms->providers[i].ops = fx_provider_ops_find(ms->providers[i].type);
     return c;
 }
 
@@ -127,134 +76,6 @@ flexiai_client_set_log(flexiai_client *c, flexiai_log_fn fn, void *ud)
     c->log_ud = ud;
 }
 
-/* ---- the store, with fallback ----------------------------------------- */
-
-static void
-redis_failed(flexiai_client *c, const char *why)
-{
-    if (!c->warned_redis)
-        logf_(c, FLEXIAI_LOG_WARN, "%s; using the file store", why);
-    c->warned_redis = 1;
-    c->redis_down = 1;
-    if (c->store != c->file_store)
-        c->ops->close(c->store);
-    c->ops = &fx_store_file;
-    c->store = c->file_store;
-}
-
-/* Connect to Redis the first time the store is needed. */
-static void
-ensure_store(flexiai_client *c)
-{
-    if (c->redis_tried || c->s->sync.backend != FX_BACKEND_REDIS)
-        return;
-    c->redis_tried = 1;
-    struct fx_store *st = NULL;
-    char *err = NULL;
-    if (fx_store_redis.open(&st, c->s, &err) != 0) {
-        redis_failed(c, err ? err : "unreachable");
-        free(err);
-        return;
-    }
-    c->ops = &fx_store_redis;
-    c->store = st;
-}
-
-static void
-warn_bad(flexiai_client *c, const char *provider)
-{
-    for (size_t i = 0; i < c->nwarned_bad; i++)
-        if (strcmp(c->warned_bad[i], provider) == 0)
-            return;
-    c->warned_bad =
-        fxu_xrealloc(c->warned_bad, (c->nwarned_bad + 1) * sizeof(char *));
-    c->warned_bad[c->nwarned_bad++] = fxu_strdup(provider);
-    logf_(c, FLEXIAI_LOG_WARN,
-          "breaker state of '%s' in the %s store is malformed; treated as "
-          "closed",
-          provider, c->ops->name);
-}
-
-static void
-store_load(flexiai_client *c, const char *const *names, size_t n,
-           struct fx_bdoc *docs)
-{
-    ensure_store(c);
-    int *bad = fxu_xcalloc(n ? n : 1, sizeof(int));
-    char *err = NULL;
-    if (c->ops->load(c->store, names, n, docs, bad, &err) != 0) {
-        if (c->store != c->file_store) {
-            redis_failed(c, err ? err : "load failed");
-            free(err);
-            err = NULL;
-            memset(bad, 0, n * sizeof(int));
-            if (c->ops->load(c->store, names, n, docs, bad, &err) != 0)
-                for (size_t i = 0; i < n; i++)
-                    fx_bdoc_init(&docs[i]);
-        } else {
-            for (size_t i = 0; i < n; i++)
-                fx_bdoc_init(&docs[i]);
-        }
-        free(err);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (bad[i])
-            warn_bad(c, names[i]);
-    free(bad);
-}
-
-static void
-fill_op(const flexiai_client *c, struct fx_bop *op, int kind)
-{
-    memset(op, 0, sizeof(*op));
-    op->kind = kind;
-    op->now = fxu_wallclock();
-    op->worker = c->s->sync.worker_id;
-    op->failure_threshold = c->s->failure_threshold;
-    op->recovery_timeout = c->s->recovery_timeout;
-    op->half_open_max_calls = c->s->half_open_max_calls;
-    op->probe_timeout = c->s->probe_timeout;
-}
-
-/* Apply op in the store; on store trouble carry on with the in-memory
- * result (a broken store never fails a request). Returns the event. */
-static int
-store_update(flexiai_client *c, const char *provider, const struct fx_bop *op,
-             struct fx_bdoc *doc, int *admit)
-{
-    ensure_store(c);
-    int event = FX_EV_NONE, adm = FX_ADMIT_NO;
-    char *err = NULL;
-    struct fx_bdoc result;
-    fx_bdoc_init(&result);
-    if (c->ops->update(c->store, provider, op, &result, &event, &adm, &err) !=
-        0) {
-        if (c->store != c->file_store) {
-            redis_failed(c, err ? err : "update failed");
-            free(err);
-            err = NULL;
-            fx_bdoc_init(&result);
-            event = FX_EV_NONE;
-            adm = FX_ADMIT_NO;
-            if (fx_store_file.update(c->store, provider, op, &result, &event,
-                                     &adm, &err) != 0 &&
-                !c->warned_write) {
-                c->warned_write = 1;
-                logf_(c, FLEXIAI_LOG_WARN, "%s", err ? err : "state not saved");
-            }
-        } else if (!c->warned_write) {
-            c->warned_write = 1;
-            logf_(c, FLEXIAI_LOG_WARN, "%s", err ? err : "state not saved");
-        }
-        free(err);
-    }
-    if (doc)
-        *doc = result;
-    if (admit)
-        *admit = adm;
-    return event;
-}
-
 /* ---- attempts --------------------------------------------------------- */
 
 static void
@@ -277,53 +98,6 @@ add_attempt(flexiai_result *res, const char *provider, const char *model,
     a->url = fxu_strdup(url);
 }
 
-static int
-retryable(int cls, size_t emitted)
-{
-    switch (cls) {
-    case FLEXIAI_E_CONNECT:
-    case FLEXIAI_E_TIMEOUT:
-    case FLEXIAI_E_RATE_LIMIT:
-    case FLEXIAI_E_OVERLOADED:
-    case FLEXIAI_E_SERVER:
-        return emitted == 0;
-    case FLEXIAI_E_STREAM_ERROR:
-        return emitted == 0;
-    default:
-        return 0;
-    }
-}
-
-static int
-transient(int cls)
-{
-    switch (cls) {
-    case FLEXIAI_E_CONNECT:
-    case FLEXIAI_E_TIMEOUT:
-    case FLEXIAI_E_RATE_LIMIT:
-    case FLEXIAI_E_OVERLOADED:
-    case FLEXIAI_E_SERVER:
-    case FLEXIAI_E_STREAM_ERROR:
-    case FLEXIAI_E_BREAKER_OPEN:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-static double
-backoff(flexiai_client *c, long attempt)
-{
-    /* exponential with full jitter: uniform in [0, min(max, base*2^n)] */
-    double cap = c->s->backoff_base;
-    for (long i = 0; i < attempt && cap < c->s->backoff_max; i++)
-        cap *= 2;
-    if (cap > c->s->backoff_max)
-        cap = c->s->backoff_max;
-    double r = (double)rand_r(&c->seed) / ((double)RAND_MAX + 1.0);
-    return cap * r;
-}
-
 /* What the user's text callback sees; counts what reached the output. */
 struct relay {
     const flexiai_request *req;
@@ -340,163 +114,10 @@ relay_text(void *ud, const char *text, size_t len)
     return 0;
 }
 
-struct outcome {
-    int ok;
-    struct fx_error err;
-    struct fx_response resp;
-    size_t emitted;
-    double latency_ms;
-    char *url;
-};
-
-static void
-one_attempt(flexiai_client *c, struct fx_provider *p, const char *key,
-            const flexiai_message *msgs, size_t nmsgs,
-            const flexiai_request *req, struct relay *relay,
-            struct outcome *out)
-{
-    memset(out, 0, sizeof(*out));
-    fx_response_init(&out->resp);
-    out->err.retry_after = -1;
-
-    struct fx_call call = {
-        .prov = p,
-        .key = key,
-        .model = p->model,
-        .messages = msgs,
-        .nmessages = nmsgs,
-        .params = &p->params,
-        .stream = req->stream,
-    };
-    struct fx_http_req hreq;
-    memset(&hreq, 0, sizeof(hreq));
-    char *berr = NULL;
-    if (p->ops->build_request(&call, &hreq, &berr) != 0) {
-        fx_error_set(&out->err, FLEXIAI_E_CONFIG, "%s",
-                     berr ? berr : "cannot build request");
-        free(berr);
-        fx_http_req_free(&hreq);
-        return;
-    }
-    out->url = fxu_strdup(hreq.url);
-    if (c->http == NULL)
-        c->http = fx_http_new();
-
-    struct fx_stream st;
-    memset(&st, 0, sizeof(st));
-    st.resp = &out->resp;
-    st.on_text = relay_text;
-    st.ud = relay;
-    st.err.retry_after = -1;
-
-    struct fx_http_opts ho = {
-        .timeout = p->params.timeout,
-        .connect_timeout = p->params.connect_timeout,
-        .idle_timeout = p->params.idle_timeout,
-        .insecure = p->insecure,
-        .cancel = req->cancel,
-        .ops = p->ops,
-        .stream = req->stream ? &st : NULL,
-    };
-    struct fx_http_result hr;
-    memset(&hr, 0, sizeof(hr));
-    int rc = fx_http_perform(c->http, &hreq, &ho, &hr);
-    out->latency_ms = hr.elapsed_ms;
-    out->emitted = st.emitted;
-    double now = fxu_wallclock();
-
-    if (hr.transport_cls == FLEXIAI_E_CANCELLED ||
-        (req->cancel && *req->cancel)) {
-        fx_error_set(&out->err, FLEXIAI_E_CANCELLED, "interrupted");
-    } else if (hr.status >= 200 && hr.status < 300) {
-        if (req->stream) {
-            if (st.err.cls != FLEXIAI_E_NONE) {
-                out->err = st.err;
-            } else if (st.stop_requested) {
-                fx_error_set(&out->err, FLEXIAI_E_CANCELLED, "stopped");
-            } else if (rc != 0) {
-                fx_error_set(&out->err,
-                             hr.transport_cls ? hr.transport_cls
-                                              : FLEXIAI_E_STREAM_ERROR,
-                             "%s",
-                             hr.transport_msg[0] ? hr.transport_msg
-                                                 : "stream broken");
-            } else if (hr.stream_incomplete ||
-                       (p->ops->finish_ends_stream &&
-                        out->resp.finish_reason == NULL)) {
-                /* Gemini has no end marker: its last event carries the
-                 * finish reason, so a stream without one was cut short */
-                fx_error_set(&out->err, FLEXIAI_E_STREAM_ERROR,
-                             "stream ended before the end marker");
-            } else {
-                out->ok = 1;
-            }
-        } else if (rc != 0) {
-            fx_error_set(&out->err,
-                         hr.transport_cls ? hr.transport_cls
-                                          : FLEXIAI_E_STREAM_ERROR,
-                         "%s", hr.transport_msg);
-        } else if (p->ops->parse_response(hr.body.data ? hr.body.data : "",
-                                          hr.body.len, &out->resp,
-                                          &out->err) == 0) {
-            out->ok = 1;
-        }
-        if (!out->ok)
-            out->err.status = hr.status;
-    } else if (rc != 0 && hr.status == 0) {
-        fx_error_set(&out->err,
-                     hr.transport_cls ? hr.transport_cls : FLEXIAI_E_CONNECT,
-                     "%s", hr.transport_msg);
-    } else {
-        p->ops->classify(hr.status, hr.body.data ? hr.body.data : "",
-                         hr.body.len, &hr.headers, now, &out->err);
-        out->err.status = hr.status;
-    }
-    fx_http_result_free(&hr);
-    fx_http_req_free(&hreq);
-}
-
 static const char *
 class_name(int cls)
 {
     return flexiai_errclass_name(cls);
-}
-
-/* Exit code for a request that nothing answered. */
-static int
-final_code(const flexiai_result *res)
-{
-    int all_transient = 1, all_auth = 1, all_invalid = 1, all_config = 1;
-    size_t counted = 0;
-    for (size_t i = 0; i < res->nattempts; i++) {
-        const flexiai_attempt *a = &res->attempts[i];
-        if (strcmp(a->outcome, "retry") == 0)
-            continue;
-        counted++;
-        if (a->errclass == FLEXIAI_E_CANCELLED)
-            return FLEXIAI_EINTR;
-        if (!transient(a->errclass))
-            all_transient = 0;
-        if (a->errclass != FLEXIAI_E_AUTH)
-            all_auth = 0;
-        if (a->errclass != FLEXIAI_E_BAD_REQUEST &&
-            a->errclass != FLEXIAI_E_CONTEXT_LENGTH &&
-            a->errclass != FLEXIAI_E_CONTENT_FILTER)
-            all_invalid = 0;
-        if (a->errclass != FLEXIAI_E_CONFIG)
-            all_config = 0;
-    }
-    if (counted == 0)
-        return FLEXIAI_EUNAVAILABLE;
-    if (all_transient)
-        return FLEXIAI_ETEMPFAIL;
-    if (all_auth)
-        return FLEXIAI_ENOPERM;
-    if (all_invalid)
-        return FLEXIAI_EDATA;
-    if (all_config)
-        return FLEXIAI_ECONFIG;
-    return FLEXIAI_EUNAVAILABLE;
 }
 
 static void
@@ -528,7 +149,7 @@ static const char continue_prompt[] =
 
 static void
 finish_success(flexiai_client *c, flexiai_result *res, struct fx_provider *p,
-               struct outcome *o, fxu_buf *answer, double started)
+               struct fx_outcome *o, fxu_buf *answer, double started)
 {
     fxu_buf_append(answer, o->resp.text.data ? o->resp.text.data : "",
                    o->resp.text.len);
@@ -545,25 +166,273 @@ finish_success(flexiai_client *c, flexiai_result *res, struct fx_provider *p,
     (void)c;
 }
 
+/* ---- one request with failover ---------------------------------------- */
+
+/* A request in progress. */
+struct run {
+    flexiai_client *c;
+    const flexiai_request *req;
+    flexiai_result *res;
+    struct fx_policy pol;
+    /* messages, grown with the partial answer when a stream breaks */
+    flexiai_message *msgs;
+    size_t nmsgs;
+    fxu_buf answer; /* text already shown from broken streams */
+    struct relay relay;
+    const struct fx_provider *first_failed;
+    struct fx_error first_err;
+    double started;
+};
+
+/* May p be tried now?  A breaker that is not closed must admit it (maybe
+ * as a probe); a refusal is recorded as a skipped attempt. */
+static int
+admit(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int *probe)
+{
+    *probe = 0;
+    if (doc->state == FX_CLOSED)
+        return 1;
+    double now = fxu_wallclock();
+    struct fx_bop op;
+    int admit = FX_ADMIT_NO;
+    fx_client_fill_op(r->c, &op, FX_BOP_ADMIT);
+    int ev = fx_client_store_update(r->c, p->name, &op, doc, &admit);
+    if (ev == FX_EV_HALF_OPEN)
+        fx_client_log(r->c, FLEXIAI_LOG_DEBUG, "%s: breaker half-open",
+                      p->name);
+    if (admit == FX_ADMIT_NO) {
+        double wait = doc->retry_at > now ? doc->retry_at - now : -1;
+        char msg[96];
+        snprintf(msg, sizeof(msg), "breaker %s", fx_bstate_name(doc->state));
+        add_attempt(r->res, p->name, p->model, "skipped",
+                    FLEXIAI_E_BREAKER_OPEN, 0, wait, 0, msg, NULL);
+        fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, breaker %s",
+                      p->name, p->model, fx_bstate_name(doc->state));
+        return 0;
+    }
+    *probe = admit == FX_ADMIT_PROBE;
+    return 1;
+}
+
+static void
+log_attempt(struct run *r, const struct fx_provider *p,
+            const struct fx_outcome *o)
+{
+    int cls = o->ok ? FLEXIAI_E_NONE : o->err.cls;
+    fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT,
+                  "%s %s POST %s -> %s%s%ld in %.0f ms%s%s", p->name, p->model,
+                  o->url ? o->url : "-", o->ok ? "" : class_name(cls),
+                  o->ok ? "HTTP " : " HTTP ",
+                  o->err.status ? o->err.status : (o->ok ? 200L : 0L),
+                  o->latency_ms, o->ok ? "" : ": ", o->ok ? "" : o->err.msg);
+}
+
+static void
+on_success(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int probe,
+           struct fx_outcome *o)
+{
+    flexiai_result *res = r->res;
+    add_attempt(res, p->name, p->model, "success", 0,
+                o->err.status ? o->err.status : 200, -1, o->latency_ms, NULL,
+                o->url);
+    res->attempts[res->nattempts - 1].probe = probe;
+    res->attempts[res->nattempts - 1].continuation = r->answer.len > 0;
+    if (fx_failover_success_counts(doc, probe,
+                                   r->c->s->sync.publish_outcomes)) {
+        struct fx_bop op;
+        fx_client_fill_op(r->c, &op, FX_BOP_SUCCESS);
+        op.was_probe = probe;
+        fx_client_store_update(r->c, p->name, &op, NULL, NULL);
+    }
+    if (r->first_failed)
+        fx_client_log(
+            r->c, FLEXIAI_LOG_NOTICE, "%s failed (%s%s%s); answered by %s",
+            r->first_failed->name, class_name(r->first_err.cls),
+            r->first_err.msg[0] ? ": " : "", r->first_err.msg, p->name);
+    res->streamed_output = r->relay.emitted_total > 0;
+    finish_success(r->c, res, p, o, &r->answer, r->started);
+}
+
+static void
+on_cancel(struct run *r, struct fx_provider *p, struct fx_outcome *o)
+{
+    flexiai_result *res = r->res;
+    add_attempt(res, p->name, p->model, "interrupted", FLEXIAI_E_CANCELLED,
+                o->err.status, -1, o->latency_ms, o->err.msg, o->url);
+    fxu_buf_append(&r->answer, o->resp.text.data ? o->resp.text.data : "",
+                   o->resp.text.len);
+    res->text = fxu_buf_steal(&r->answer);
+    res->provider = fxu_strdup(p->name);
+    res->model = fxu_strdup(p->model);
+    res->streamed_output = r->relay.emitted_total > 0;
+    res->error = fxu_strdup("interrupted");
+}
+
+/* Tell p's breaker about a failed attempt; fills t->breaker_*. */
+static void
+record_failure(struct run *r, struct fx_provider *p, struct fx_bdoc *doc,
+               struct fx_try *t)
+{
+    double until = 0;
+    t->breaker_op = fx_failover_breaker_op(&r->pol, t->cls, t->retry_after,
+                                           fxu_wallclock(), &until);
+    if (t->breaker_op == 0)
+        return;
+    struct fx_bop op;
+    fx_client_fill_op(r->c, &op, t->breaker_op);
+    op.until = until;
+    op.was_probe = t->probe;
+    int ev = fx_client_store_update(r->c, p->name, &op, doc, NULL);
+    t->breaker_opened = ev == FX_EV_OPENED || doc->state == FX_OPEN;
+}
+
+/* Text of a broken stream reached the user: keep it, and either end the
+ * request with it (stream error mode "fail") or have the next provider
+ * continue it. */
+static void
+keep_partial(struct run *r, struct fx_provider *p, struct fx_outcome *o,
+             int stop)
+{
+    flexiai_result *res = r->res;
+    fxu_buf_append(&r->answer, o->resp.text.data, o->resp.text.len);
+    if (stop) {
+        res->text = fxu_buf_steal(&r->answer);
+        res->provider = fxu_strdup(p->name);
+        res->model = fxu_strdup(p->model);
+        res->finish_reason = fxu_strdup("error");
+        res->streamed_output = 1;
+        res->error = fxu_asprintf("%s: stream broke after %zu bytes (%s)",
+                                  p->name, o->emitted, o->err.msg);
+        return;
+    }
+    size_t n = r->req->nmessages;
+    r->msgs[n].role = "assistant";
+    r->msgs[n].content = r->answer.data;
+    r->msgs[n + 1].role = "user";
+    r->msgs[n + 1].content = continue_prompt;
+    r->nmsgs = n + 2;
+}
+
+/* Attempts at p as failover.c directs.  Returns FLEXIAI_OK or the code
+ * that ends the request, or -1: on to the next provider. */
+static int
+try_provider(struct run *r, struct fx_provider *p, const char *key,
+             struct fx_bdoc *doc, int probe)
+{
+    for (long attempt = 0;; attempt++) {
+        struct fx_outcome o;
+        fx_attempt_run(&r->c->http, p, key, r->msgs, r->nmsgs, r->req,
+                       relay_text, &r->relay, &o);
+        log_attempt(r, p, &o);
+        struct fx_try t = {
+            .ok = o.ok,
+            .cls = o.ok ? FLEXIAI_E_NONE : o.err.cls,
+            .retry_after = o.err.retry_after,
+            .emitted = o.emitted,
+            .attempt = attempt,
+            .probe = probe,
+        };
+        if (!o.ok && r->first_failed == NULL) {
+            r->first_failed = p;
+            r->first_err = o.err;
+        }
+        if (!o.ok && t.cls != FLEXIAI_E_CANCELLED)
+            record_failure(r, p, doc, &t);
+        struct fx_decision d = fx_failover_decide(&r->pol, &t);
+
+        int rc = -1;
+        if (d.step == FX_STEP_DONE) {
+            on_success(r, p, doc, probe, &o);
+            rc = d.code;
+        } else if (t.cls == FLEXIAI_E_CANCELLED) {
+            on_cancel(r, p, &o);
+            rc = d.code;
+        } else {
+            flexiai_result *res = r->res;
+            add_attempt(res, p->name, p->model, d.outcome, t.cls, o.err.status,
+                        t.retry_after, o.latency_ms, o.err.msg, o.url);
+            res->attempts[res->nattempts - 1].probe = probe;
+            res->attempts[res->nattempts - 1].continuation = r->answer.len > 0;
+            if (t.emitted > 0)
+                keep_partial(r, p, &o, d.step == FX_STEP_STOP);
+            if (d.step == FX_STEP_STOP)
+                rc = d.code;
+        }
+        fx_response_free(&o.resp);
+        free(o.url);
+        if (d.step != FX_STEP_RETRY)
+            return rc;
+
+        double r01 = (double)rand_r(&r->c->seed) / ((double)RAND_MAX + 1.0);
+        double wait =
+            d.wait >= 0 ? d.wait : fx_failover_backoff(&r->pol, attempt, r01);
+        fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: retrying in %.2f s",
+                      p->name, wait);
+        fxu_sleep(wait, r->req->cancel);
+        if (r->req->cancel && *r->req->cancel) {
+            add_attempt(r->res, p->name, p->model, "interrupted",
+                        FLEXIAI_E_CANCELLED, 0, -1, 0, "interrupted", NULL);
+            return FLEXIAI_EINTR;
+        }
+    }
+}
+
+/* The providers to try, in order: all of them, or the one named. */
+static size_t
+providers_in_order(const struct fx_settings *s, const flexiai_request *req,
+                   struct fx_provider **order)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nproviders; i++)
+        if (req->provider == NULL ||
+            strcmp(s->providers[i].name, req->provider) == 0)
+            order[n++] = &s->providers[i];
+    return n;
+}
+
+/* Try each provider in turn until one answers or failover.c says stop. */
+static int
+run_providers(struct run *r, struct fx_provider **order, size_t n,
+              struct fx_bdoc *docs)
+{
+    int rc = -1, tried_one = 0;
+    for (size_t i = 0; i < n && rc == -1; i++) {
+        struct fx_provider *p = order[i];
+        int probe;
+        if (!fx_failover_may_try(&r->pol, tried_one))
+            break;
+        if (p->ops == NULL || !admit(r, p, &docs[i], &probe))
+            continue;
+        const char *key = NULL;
+        char *kerr = NULL;
+        if (fx_provider_key(p, &key, &kerr) != 0) {
+            add_attempt(r->res, p->name, p->model, "error", FLEXIAI_E_CONFIG, 0,
+                        -1, 0, kerr, NULL);
+            fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name, kerr);
+            free(kerr);
+            continue;
+        }
+        tried_one = 1;
+        rc = try_provider(r, p, key, &docs[i], probe);
+    }
+    return rc;
+}
+
 int
 flexiai_complete(flexiai_client *c, const flexiai_request *req,
                  flexiai_result *res)
 {
     memset(res, 0, sizeof(*res));
     const struct fx_settings *s = c->s;
-    double started = fxu_monotonic();
+    struct run r = {.c = c, .req = req, .res = res};
+    r.started = fxu_monotonic();
 
     if (req->nmessages == 0) {
         res->error = fxu_strdup("no messages");
         return FLEXIAI_ENOINPUT;
     }
-    /* the providers to try, in order */
-    size_t n = 0;
     struct fx_provider **order = fxu_xcalloc(s->nproviders + 1, sizeof(*order));
-    for (size_t i = 0; i < s->nproviders; i++)
-        if (req->provider == NULL ||
-            strcmp(s->providers[i].name, req->provider) == 0)
-            order[n++] = &s->providers[i];
+    size_t n = providers_in_order(s, req, order);
     if (n == 0) {
         free(order);
         if (req->provider) {
@@ -579,209 +448,22 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
     for (size_t i = 0; i < n; i++)
         names[i] = order[i]->name;
     struct fx_bdoc *docs = fxu_xcalloc(n, sizeof(*docs));
-    store_load(c, names, n, docs);
+    fx_client_store_load(c, names, n, docs);
 
-    /* messages, grown with the partial answer when a stream breaks */
-    size_t nmsgs = req->nmessages;
-    flexiai_message *msgs = fxu_xcalloc(nmsgs + 2, sizeof(*msgs));
-    memcpy(msgs, req->messages, nmsgs * sizeof(*msgs));
-    fxu_buf answer; /* text already shown from broken streams */
-    fxu_buf_init(&answer);
-    struct relay relay = {.req = req};
-    int rc = -1;
-    int tried_one = 0;
-    struct fx_provider *first_failed = NULL;
-    struct fx_error first_err;
-    memset(&first_err, 0, sizeof(first_err));
+    fx_policy_init(&r.pol, s, req);
+    r.nmsgs = req->nmessages;
+    r.msgs = fxu_xcalloc(r.nmsgs + 2, sizeof(*r.msgs));
+    memcpy(r.msgs, req->messages, r.nmsgs * sizeof(*r.msgs));
+    fxu_buf_init(&r.answer);
+    r.relay.req = req;
 
-    for (size_t i = 0; i < n && rc == -1; i++) {
-        struct fx_provider *p = order[i];
-        struct fx_bdoc *doc = &docs[i];
-        int probe = 0;
-        if ((req->no_failover || req->provider) && tried_one)
-            break;
-        if (p->ops == NULL)
-            continue;
-
-        double now = fxu_wallclock();
-        if (doc->state != FX_CLOSED) {
-            struct fx_bop op;
-            int admit = FX_ADMIT_NO;
-            fill_op(c, &op, FX_BOP_ADMIT);
-            int ev = store_update(c, p->name, &op, doc, &admit);
-            if (ev == FX_EV_HALF_OPEN)
-                logf_(c, FLEXIAI_LOG_DEBUG, "%s: breaker half-open", p->name);
-            if (admit == FX_ADMIT_NO) {
-                double wait = doc->retry_at > now ? doc->retry_at - now : -1;
-                char msg[96];
-                snprintf(msg, sizeof(msg), "breaker %s",
-                         fx_bstate_name(doc->state));
-                add_attempt(res, p->name, p->model, "skipped",
-                            FLEXIAI_E_BREAKER_OPEN, 0, wait, 0, msg, NULL);
-                logf_(c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, breaker %s",
-                      p->name, p->model, fx_bstate_name(doc->state));
-                continue;
-            }
-            probe = admit == FX_ADMIT_PROBE;
-        }
-
-        const char *key = NULL;
-        char *kerr = NULL;
-        if (fx_provider_key(p, &key, &kerr) != 0) {
-            add_attempt(res, p->name, p->model, "error", FLEXIAI_E_CONFIG, 0,
-                        -1, 0, kerr, NULL);
-            logf_(c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name, kerr);
-            free(kerr);
-            continue;
-        }
-        tried_one = 1;
-
-        for (long attempt = 0;; attempt++) {
-            struct outcome o;
-            one_attempt(c, p, key, msgs, nmsgs, req, &relay, &o);
-            int cls = o.ok ? FLEXIAI_E_NONE : o.err.cls;
-            logf_(c, FLEXIAI_LOG_ATTEMPT,
-                  "%s %s POST %s -> %s%s%ld in %.0f ms%s%s", p->name, p->model,
-                  o.url ? o.url : "-", o.ok ? "" : class_name(cls),
-                  o.ok ? "HTTP " : " HTTP ",
-                  o.err.status ? o.err.status : (o.ok ? 200L : 0L),
-                  o.latency_ms, o.ok ? "" : ": ", o.ok ? "" : o.err.msg);
-
-            if (o.ok) {
-                add_attempt(res, p->name, p->model, "success", 0,
-                            o.err.status ? o.err.status : 200, -1, o.latency_ms,
-                            NULL, o.url);
-                res->attempts[res->nattempts - 1].probe = probe;
-                res->attempts[res->nattempts - 1].continuation = answer.len > 0;
-                /* a healthy provider's success changes nothing: skip the
-                 * store unless watchers asked to hear every outcome */
-                if (probe || doc->failure_count > 0 ||
-                    doc->state != FX_CLOSED || s->sync.publish_outcomes) {
-                    struct fx_bop op;
-                    fill_op(c, &op, FX_BOP_SUCCESS);
-                    op.was_probe = probe;
-                    store_update(c, p->name, &op, NULL, NULL);
-                }
-                if (first_failed)
-                    logf_(c, FLEXIAI_LOG_NOTICE,
-                          "%s failed (%s%s%s); answered by %s",
-                          first_failed->name, class_name(first_err.cls),
-                          first_err.msg[0] ? ": " : "", first_err.msg, p->name);
-                res->streamed_output = relay.emitted_total > 0;
-                finish_success(c, res, p, &o, &answer, started);
-                rc = FLEXIAI_OK;
-                fx_response_free(&o.resp);
-                free(o.url);
-                break;
-            }
-
-            if (first_failed == NULL) {
-                first_failed = p;
-                first_err = o.err;
-            }
-            if (cls == FLEXIAI_E_CANCELLED) {
-                add_attempt(res, p->name, p->model, "interrupted", cls,
-                            o.err.status, -1, o.latency_ms, o.err.msg, o.url);
-                fxu_buf_append(&answer,
-                               o.resp.text.data ? o.resp.text.data : "",
-                               o.resp.text.len);
-                res->text = fxu_buf_steal(&answer);
-                res->provider = fxu_strdup(p->name);
-                res->model = fxu_strdup(p->model);
-                res->streamed_output = relay.emitted_total > 0;
-                res->error = fxu_strdup("interrupted");
-                fx_response_free(&o.resp);
-                free(o.url);
-                rc = FLEXIAI_EINTR;
-                break;
-            }
-
-            /* record the failure in the breaker */
-            double now2 = fxu_wallclock();
-            int opened = 0;
-            int skip_provider = 0;
-            double ra = o.err.retry_after;
-            if (cls == FLEXIAI_E_QUOTA ||
-                (ra > s->retry_after_max && ra >= 0)) {
-                struct fx_bop op;
-                fill_op(c, &op, FX_BOP_OPEN_UNTIL);
-                op.until = now2 + (ra > 0 ? ra : s->recovery_timeout);
-                op.was_probe = probe;
-                store_update(c, p->name, &op, doc, NULL);
-                opened = 1;
-                skip_provider = 1;
-            } else if (s->count_mask & (1u << cls)) {
-                struct fx_bop op;
-                fill_op(c, &op, FX_BOP_FAILURE);
-                op.was_probe = probe;
-                int ev = store_update(c, p->name, &op, doc, NULL);
-                opened = ev == FX_EV_OPENED || doc->state == FX_OPEN;
-            }
-
-            int can_retry = !opened && !probe && !skip_provider &&
-                            retryable(cls, o.emitted) && attempt < s->retries;
-            add_attempt(res, p->name, p->model, can_retry ? "retry" : "error",
-                        cls, o.err.status, ra, o.latency_ms, o.err.msg, o.url);
-            res->attempts[res->nattempts - 1].probe = probe;
-            res->attempts[res->nattempts - 1].continuation = answer.len > 0;
-
-            if (o.emitted > 0) {
-                /* text already reached the user: keep it, and either stop
-                 * or ask the next provider to continue it */
-                fxu_buf_append(&answer, o.resp.text.data, o.resp.text.len);
-                if (req->on_stream_error == FLEXIAI_STREAM_FAIL) {
-                    res->text = fxu_buf_steal(&answer);
-                    res->provider = fxu_strdup(p->name);
-                    res->model = fxu_strdup(p->model);
-                    res->finish_reason = fxu_strdup("error");
-                    res->streamed_output = 1;
-                    res->error =
-                        fxu_asprintf("%s: stream broke after %zu bytes "
-                                     "(%s)",
-                                     p->name, o.emitted, o.err.msg);
-                    rc = FLEXIAI_ETEMPFAIL;
-                } else {
-                    msgs[req->nmessages].role = "assistant";
-                    msgs[req->nmessages].content = answer.data;
-                    msgs[req->nmessages + 1].role = "user";
-                    msgs[req->nmessages + 1].content = continue_prompt;
-                    nmsgs = req->nmessages + 2;
-                }
-                fx_response_free(&o.resp);
-                free(o.url);
-                break;
-            }
-            fx_response_free(&o.resp);
-            free(o.url);
-
-            if (cls == FLEXIAI_E_BAD_REQUEST && !s->failover_on_bad_request) {
-                rc = -2; /* stop: the request itself is wrong */
-                break;
-            }
-            if (!can_retry)
-                break;
-            double wait = (ra >= 0 && ra <= s->retry_after_max)
-                              ? ra
-                              : backoff(c, attempt);
-            logf_(c, FLEXIAI_LOG_ATTEMPT, "%s: retrying in %.2f s", p->name,
-                  wait);
-            fxu_sleep(wait, req->cancel);
-            if (req->cancel && *req->cancel) {
-                add_attempt(res, p->name, p->model, "interrupted",
-                            FLEXIAI_E_CANCELLED, 0, -1, 0, "interrupted", NULL);
-                rc = FLEXIAI_EINTR;
-                break;
-            }
-        }
-    }
-
-    if (rc == -2)
-        rc = FLEXIAI_EDATA;
-    if (rc != FLEXIAI_OK && rc != FLEXIAI_EINTR && rc != FLEXIAI_ETEMPFAIL) {
-        if (rc != FLEXIAI_EDATA)
-            rc = final_code(res);
-        if (res->text == NULL && answer.len) {
-            res->text = fxu_buf_steal(&answer);
+    int rc = run_providers(&r, order, n, docs);
+    if (rc == -1 || rc == FLEXIAI_EDATA) {
+        /* nothing answered: the attempts say why */
+        if (rc == -1)
+            rc = fx_failover_exit(res->attempts, res->nattempts);
+        if (res->text == NULL && r.answer.len) {
+            res->text = fxu_buf_steal(&r.answer);
             res->streamed_output = 1;
         }
         summarise_failure(res);
@@ -789,9 +471,9 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
         summarise_failure(res);
     }
     if (res->latency_ms == 0)
-        res->latency_ms = (fxu_monotonic() - started) * 1000.0;
-    fxu_buf_free(&answer);
-    free(msgs);
+        res->latency_ms = (fxu_monotonic() - r.started) * 1000.0;
+    fxu_buf_free(&r.answer);
+    free(r.msgs);
     free(docs);
     free(names);
     free(order);
@@ -818,135 +500,4 @@ flexiai_result_free(flexiai_result *res)
     }
     free(res->attempts);
     memset(res, 0, sizeof(*res));
-}
-
-/* ---- breakers --------------------------------------------------------- */
-
-static int
-valid_name(const char *name)
-{
-    return name && *name && name[0] != '.' && strchr(name, '/') == NULL &&
-           strlen(name) < 200;
-}
-
-int
-flexiai_breaker_status(flexiai_client *c, const char *const *names, size_t n,
-                       flexiai_breaker_info **out, size_t *nout)
-{
-    const char *const *list = names;
-    if (n == 0) {
-        n = flexiai_config_providers(c->cfg, &list);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!valid_name(list[i])) {
-            set_error(c, "invalid provider name '%s'", list[i]);
-            return FLEXIAI_EUSAGE;
-        }
-    struct fx_bdoc *docs = fxu_xcalloc(n ? n : 1, sizeof(*docs));
-    if (n)
-        store_load(c, list, n, docs);
-    flexiai_breaker_info *info = fxu_xcalloc(n ? n : 1, sizeof(*info));
-    double now = fxu_wallclock();
-    for (size_t i = 0; i < n; i++) {
-        info[i].provider = fxu_strdup(list[i]);
-        info[i].state = fxu_strdup(fx_bstate_name(docs[i].state));
-        info[i].failure_count = docs[i].failure_count;
-        info[i].success_count = docs[i].success_count;
-        info[i].changed_at = docs[i].changed_at;
-        info[i].opened_at = docs[i].opened_at;
-        info[i].retry_at = docs[i].retry_at;
-        info[i].changed_by =
-            docs[i].changed_by[0] ? fxu_strdup(docs[i].changed_by) : NULL;
-        info[i].reason = docs[i].reason[0] ? fxu_strdup(docs[i].reason) : NULL;
-        info[i].backend = fxu_strdup(c->ops->name);
-        info[i].usable =
-            fx_breaker_usable(&docs[i], now, c->s->half_open_max_calls);
-    }
-    free(docs);
-    *out = info;
-    *nout = n;
-    if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down)
-        return FLEXIAI_EUNAVAILABLE;
-    return FLEXIAI_OK;
-}
-
-void
-flexiai_breaker_info_free(flexiai_breaker_info *info, size_t n)
-{
-    if (info == NULL)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(info[i].provider);
-        free(info[i].state);
-        free(info[i].changed_by);
-        free(info[i].reason);
-        free(info[i].backend);
-    }
-    free(info);
-}
-
-static int
-admin_update(flexiai_client *c, const char *name, int kind, double until)
-{
-    if (!valid_name(name)) {
-        set_error(c, "invalid provider name '%s'", name ? name : "");
-        return FLEXIAI_EUSAGE;
-    }
-    ensure_store(c);
-    if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down) {
-        set_error(c, "redis is unreachable; breaker '%s' not changed", name);
-        return FLEXIAI_ETEMPFAIL;
-    }
-    struct fx_bop op;
-    fill_op(c, &op, kind);
-    op.until = until;
-    struct fx_bdoc doc;
-    int ev = FX_EV_NONE, adm;
-    char *err = NULL;
-    if (c->ops->update(c->store, name, &op, &doc, &ev, &adm, &err) != 0) {
-        set_error(c, "%s", err ? err : "cannot change breaker state");
-        free(err);
-        return c->store == c->file_store ? FLEXIAI_ESOFTWARE
-                                         : FLEXIAI_ETEMPFAIL;
-    }
-    return FLEXIAI_OK;
-}
-
-int
-flexiai_breaker_reset(flexiai_client *c, const char *name)
-{
-    return admin_update(c, name, FX_BOP_RESET, 0);
-}
-
-int
-flexiai_breaker_open(flexiai_client *c, const char *name, double seconds)
-{
-    double until = seconds > 0 ? fxu_wallclock() + seconds : 0;
-    return admin_update(c, name, FX_BOP_FORCE_OPEN, until);
-}
-
-const char *
-flexiai_breaker_backend(flexiai_client *c)
-{
-    ensure_store(c);
-    return c->ops->name;
-}
-
-int
-flexiai_breaker_store_ok(flexiai_client *c)
-{
-    ensure_store(c);
-    return !(c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down);
-}
-
-int
-flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
-                      volatile sig_atomic_t *stop)
-{
-    if (c->s->sync.backend != FX_BACKEND_REDIS) {
-        set_error(c, "watching breaker events needs the Redis store "
-                     "([sync] backend = redis)");
-        return FLEXIAI_EUNAVAILABLE;
-    }
-    return fx_redis_watch(c->s, fn, ud, stop, c->log, c->log_ud);
 }

@@ -104,8 +104,8 @@ static const struct key_def schema[] = {
     {"sync", "worker_id", KT_STRING, NULL, NOLIM, NULL},
     {"sync", "publish_outcomes", KT_BOOL, "no", NOLIM, NULL},
 
-    {"provider", "type", KT_ENUM, NULL, NOLIM,
-     "openai|anthropic|gemini|vertex"},
+    /* choices NULL: the types lib/providers.c lists */
+    {"provider", "type", KT_ENUM, NULL, NOLIM, NULL},
     {"provider", "model", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "priority", KT_INT, NULL, -1000000, 1000000, NULL},
     {"provider", "api_key_env", KT_STRING, NULL, NOLIM, NULL},
@@ -119,11 +119,6 @@ static const struct key_def schema[] = {
     PARAM_KEYS("provider", 0),
 };
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
-
-/* The provider types the library has a table for (lib/providers.c lists
- * the tables themselves; this list keeps configuration free of them). */
-static const char *const fx_provider_type_names[] = {"openai", "anthropic",
-                                                     "gemini", "vertex", NULL};
 
 static const char *const fixed_sections[] = {"defaults", "failover", "breaker",
                                              "sync", NULL};
@@ -170,6 +165,13 @@ find_def(const char *section, const char *key)
             strcmp(schema[i].key, key) == 0)
             return &schema[i];
     return NULL;
+}
+
+const char *
+fx_config_default(const char *section, const char *key)
+{
+    const struct key_def *d = find_def(section, key);
+    return d ? d->def : NULL;
 }
 
 static int
@@ -627,40 +629,44 @@ read_env(flexiai_config *cfg)
     }
 }
 
-/* With no [provider.*] at all, the providers' standard variables. */
+/* One zero-config provider, named after its type, for key variable var. */
+static void
+implicit_provider(flexiai_config *cfg, const struct fx_provider_ops *ops,
+                  const char *var, int *prio)
+{
+    char section[64], origin[64], prio_s[16];
+    snprintf(section, sizeof(section), "provider.%s", ops->type);
+    if (find_entry(cfg, section, "type"))
+        return; /* GOOGLE_API_KEY after GEMINI_API_KEY */
+    snprintf(origin, sizeof(origin), "env %s", var);
+    snprintf(prio_s, sizeof(prio_s), "%d", (*prio)++);
+    set_entry(cfg, section, "type", ops->type, origin);
+    set_entry(cfg, section, "model", ops->default_model, origin);
+    set_entry(cfg, section, "api_key_env", var, origin);
+    set_entry(cfg, section, "priority", prio_s, origin);
+    const char *base = ops->base_url_var ? getenv(ops->base_url_var) : NULL;
+    if (base && *base) {
+        snprintf(origin, sizeof(origin), "env %s", ops->base_url_var);
+        set_entry(cfg, section, "base_url", base, origin);
+    }
+}
+
+/* With no [provider.*] at all, the providers' standard key variables. */
 static void
 implicit_providers(flexiai_config *cfg)
 {
-    static const struct {
-        const char *var, *name, *type, *model;
-    } std[] = {
-        {"OPENAI_API_KEY", "openai", "openai", "gpt-4o-mini"},
-        {"ANTHROPIC_API_KEY", "anthropic", "anthropic",
-         "claude-3-5-haiku-latest"},
-        {"GEMINI_API_KEY", "gemini", "gemini", "gemini-2.0-flash"},
-        {"GOOGLE_API_KEY", "gemini", "gemini", "gemini-2.0-flash"},
-    };
     if (cfg->nsections > 0)
         return;
     int prio = 1;
-    for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++) {
-        const char *v = getenv(std[i].var);
-        if (v == NULL || *v == '\0')
+    for (int i = 0; fx_providers[i]; i++) {
+        const struct fx_provider_ops *ops = fx_providers[i];
+        if (ops->key_vars == NULL || ops->default_model == NULL)
             continue;
-        char section[64], origin[64], prio_s[16];
-        snprintf(section, sizeof(section), "provider.%s", std[i].name);
-        if (find_entry(cfg, section, "type"))
-            continue; /* GOOGLE_API_KEY after GEMINI_API_KEY */
-        snprintf(origin, sizeof(origin), "env %s", std[i].var);
-        snprintf(prio_s, sizeof(prio_s), "%d", prio++);
-        set_entry(cfg, section, "type", std[i].type, origin);
-        set_entry(cfg, section, "model", std[i].model, origin);
-        set_entry(cfg, section, "api_key_env", std[i].var, origin);
-        set_entry(cfg, section, "priority", prio_s, origin);
-        if (strcmp(std[i].name, "openai") == 0 && getenv("OPENAI_BASE_URL") &&
-            *getenv("OPENAI_BASE_URL"))
-            set_entry(cfg, section, "base_url", getenv("OPENAI_BASE_URL"),
-                      "env OPENAI_BASE_URL");
+        for (int k = 0; ops->key_vars[k]; k++) {
+            const char *v = getenv(ops->key_vars[k]);
+            if (v && *v)
+                implicit_provider(cfg, ops, ops->key_vars[k], &prio);
+        }
     }
 }
 
@@ -917,7 +923,8 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
         return 0;
     }
     case KT_ENUM: {
-        const char *c = d->choices;
+        const char *choices = d->choices ? d->choices : fx_provider_type_list();
+        const char *c = choices;
         int idx = 0;
         while (c && *c) {
             const char *bar = strchr(c, '|');
@@ -932,10 +939,10 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
         if (strcmp(d->key, "type") == 0)
             add_diag(cfg, 1,
                      "%s: %s.%s: unknown provider type '%s' (one of %s)", w,
-                     section, d->key, value, d->choices);
+                     section, d->key, value, choices);
         else
             add_diag(cfg, 1, "%s: %s.%s: '%s' is not one of %s", w, section,
-                     d->key, value, d->choices);
+                     d->key, value, choices);
         return -1;
     }
     default:
@@ -974,9 +981,11 @@ free_list(char **list)
     free(list);
 }
 
+/* The value, or the schema default; `fallback` only for keys the schema
+ * gives no default (the "unset" of an optional key). */
 static double
-get_number(flexiai_config *cfg, const char *section, const char *key,
-           double fallback)
+get_number_or(flexiai_config *cfg, const char *section, const char *key,
+              double fallback)
 {
     const struct entry *e;
     const char *v = raw_value(cfg, section, key, &e);
@@ -998,11 +1007,29 @@ get_number(flexiai_config *cfg, const char *section, const char *key,
     return num;
 }
 
+/* A key the schema gives a default: that default is the only one. */
+static double
+get_number(flexiai_config *cfg, const char *section, const char *key)
+{
+    return get_number_or(cfg, section, key, 0);
+}
+
 static char *
 get_string(flexiai_config *cfg, const char *section, const char *key)
 {
     const char *v = raw_value(cfg, section, key, NULL);
     return (v && *v) ? fxu_strdup(v) : NULL;
+}
+
+/* A string that an empty value leaves at the schema default. */
+static char *
+get_string_or_default(flexiai_config *cfg, const char *section, const char *key)
+{
+    char *v = get_string(cfg, section, key);
+    const struct key_def *d = find_def(section, key);
+    if (v == NULL && d && d->def)
+        v = fxu_strdup(d->def);
+    return v;
 }
 
 /* A [defaults] value given on the command line beats every provider's. */
@@ -1027,7 +1054,7 @@ read_params(flexiai_config *cfg, const char *section,
         else if (v_ == NULL)                                                   \
             p->field = unset;                                                  \
         else                                                                   \
-            p->field = get_number(cfg, section, key, unset);                   \
+            p->field = get_number_or(cfg, section, key, unset);                \
     } while (0)
     NUM_PARAM(temperature, "temperature", -1);
     NUM_PARAM(max_tokens, "max_tokens", 0);
@@ -1169,28 +1196,23 @@ default_worker_id(void)
 static void
 read_sync(flexiai_config *cfg, struct fx_sync *y)
 {
-    y->backend = (int)get_number(cfg, "sync", "backend", 0);
-    y->redis_host = get_string(cfg, "sync", "redis_host");
-    y->redis_port = (long)get_number(cfg, "sync", "redis_port", 6379);
-    y->redis_db = (long)get_number(cfg, "sync", "redis_db", 0);
+    y->backend = (int)get_number(cfg, "sync", "backend");
+    y->redis_host = get_string_or_default(cfg, "sync", "redis_host");
+    y->redis_port = (long)get_number(cfg, "sync", "redis_port");
+    y->redis_db = (long)get_number(cfg, "sync", "redis_db");
     y->redis_password = get_string(cfg, "sync", "redis_password");
     y->redis_username = get_string(cfg, "sync", "redis_username");
-    y->redis_ssl = (int)get_number(cfg, "sync", "redis_ssl", 0);
-    y->redis_socket_timeout =
-        get_number(cfg, "sync", "redis_socket_timeout", 0.2);
+    y->redis_ssl = (int)get_number(cfg, "sync", "redis_ssl");
+    y->redis_socket_timeout = get_number(cfg, "sync", "redis_socket_timeout");
     y->redis_socket_connect_timeout =
-        get_number(cfg, "sync", "redis_socket_connect_timeout", 0.2);
-    y->key_prefix = get_string(cfg, "sync", "key_prefix");
-    if (y->key_prefix == NULL)
-        y->key_prefix = fxu_strdup("flexiai");
-    y->channel = get_string(cfg, "sync", "channel");
-    if (y->channel == NULL)
-        y->channel = fxu_strdup("flexiai:events");
-    y->state_ttl = (long)get_number(cfg, "sync", "state_ttl", 3600);
+        get_number(cfg, "sync", "redis_socket_connect_timeout");
+    y->key_prefix = get_string_or_default(cfg, "sync", "key_prefix");
+    y->channel = get_string_or_default(cfg, "sync", "channel");
+    y->state_ttl = (long)get_number(cfg, "sync", "state_ttl");
     y->worker_id = get_string(cfg, "sync", "worker_id");
     if (y->worker_id == NULL)
         y->worker_id = default_worker_id();
-    y->publish_outcomes = (int)get_number(cfg, "sync", "publish_outcomes", 0);
+    y->publish_outcomes = (int)get_number(cfg, "sync", "publish_outcomes");
     y->state_dir = default_state_dir();
 
     const struct entry *e;
@@ -1253,20 +1275,20 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->file_order = (int)i;
         p->type = get_string(cfg, sec, "type");
         p->model = get_string(cfg, sec, "model");
-        p->priority = (long)get_number(cfg, sec, "priority", 0);
+        p->priority = (long)get_number_or(cfg, sec, "priority", 0);
         p->base_url = get_string(cfg, sec, "base_url");
         p->api_version = get_string(cfg, sec, "api_version");
         p->project = get_string(cfg, sec, "project");
         p->location = get_string(cfg, sec, "location");
-        p->insecure = (int)get_number(cfg, sec, "insecure", 0);
+        p->insecure = (int)get_number_or(cfg, sec, "insecure", 0);
         p->api_key_env = get_string(cfg, sec, "api_key_env");
         p->api_key_cmd = get_string(cfg, sec, "api_key_cmd");
         p->api_key = get_string(cfg, sec, "api_key");
         read_params(cfg, sec, &s->defaults, &p->params);
+        p->ops = fx_provider_ops_find(p->type);
         if (p->type == NULL) {
             add_diag(cfg, 1, "%s: [%s] has no type (one of %s)",
-                     cfg->sections[i].where, sec,
-                     "openai|anthropic|gemini|vertex");
+                     cfg->sections[i].where, sec, fx_provider_type_list());
         }
         if (p->model == NULL)
             add_diag(cfg, 1, "%s: [%s] has no model", cfg->sections[i].where,
@@ -1278,9 +1300,13 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
                      "not verified",
                      where_of(ie), sec);
         }
-        if (p->type && strcmp(p->type, "vertex") == 0 && p->project == NULL)
-            add_diag(cfg, 1, "%s: [%s] vertex needs project",
-                     cfg->sections[i].where, sec);
+        for (int k = 0; p->ops && p->ops->required && p->ops->required[k];
+             k++) {
+            const char *v = raw_value(cfg, sec, p->ops->required[k], NULL);
+            if (v == NULL || *v == '\0')
+                add_diag(cfg, 1, "%s: [%s] %s needs %s", cfg->sections[i].where,
+                         sec, p->type, p->ops->required[k]);
+        }
         if (strchr(p->name, '/') || p->name[0] == '.' || p->name[0] == '\0')
             add_diag(cfg, 1,
                      "%s: [%s]: provider names may not contain '/' "
@@ -1334,15 +1360,6 @@ read_count_mask(flexiai_config *cfg)
     }
     free_list(names);
     return mask;
-}
-
-static int
-known_type(const char *type)
-{
-    for (int i = 0; fx_provider_type_names[i]; i++)
-        if (strcmp(type, fx_provider_type_names[i]) == 0)
-            return 1;
-    return 0;
 }
 
 /* "FILE:LINE: ..." -> FILE length and LINE; 0 when not of that form */
@@ -1399,22 +1416,22 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
 
     check_all_entries(cfg);
     read_params(cfg, "defaults", NULL, &s->defaults);
-    s->stream_mode = (int)get_number(cfg, "defaults", "stream", 0);
-    s->on_stream_error = (int)get_number(cfg, "defaults", "on_stream_error", 0);
-    s->retries = (long)get_number(cfg, "failover", "retries", 1);
-    s->backoff_base = get_number(cfg, "failover", "backoff_base", 0.5);
-    s->backoff_max = get_number(cfg, "failover", "backoff_max", 8);
-    s->retry_after_max = get_number(cfg, "failover", "retry_after_max", 30);
+    s->stream_mode = (int)get_number(cfg, "defaults", "stream");
+    s->on_stream_error = (int)get_number(cfg, "defaults", "on_stream_error");
+    s->retries = (long)get_number(cfg, "failover", "retries");
+    s->backoff_base = get_number(cfg, "failover", "backoff_base");
+    s->backoff_max = get_number(cfg, "failover", "backoff_max");
+    s->retry_after_max = get_number(cfg, "failover", "retry_after_max");
     s->failover_on_bad_request =
-        (int)get_number(cfg, "failover", "failover_on_bad_request", 0);
+        (int)get_number(cfg, "failover", "failover_on_bad_request");
     s->failure_threshold =
-        (long)get_number(cfg, "breaker", "failure_threshold", 5);
-    s->recovery_timeout = get_number(cfg, "breaker", "recovery_timeout", 60);
+        (long)get_number(cfg, "breaker", "failure_threshold");
+    s->recovery_timeout = get_number(cfg, "breaker", "recovery_timeout");
     s->half_open_max_calls =
-        (long)get_number(cfg, "breaker", "half_open_max_calls", 1);
+        (long)get_number(cfg, "breaker", "half_open_max_calls");
     s->probe_timeout =
-        get_number(cfg, "breaker", "probe_timeout",
-                   s->defaults.timeout + s->defaults.connect_timeout);
+        get_number_or(cfg, "breaker", "probe_timeout",
+                      s->defaults.timeout + s->defaults.connect_timeout);
     s->count_mask = read_count_mask(cfg);
     read_sync(cfg, &s->sync);
     read_providers(cfg, s);
@@ -1424,7 +1441,7 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
             const char *key;
             char *err = NULL;
             struct fx_provider *p = &s->providers[i];
-            if (p->type == NULL || !known_type(p->type))
+            if (p->ops == NULL)
                 continue;
             if (fx_provider_key(p, &key, &err) != 0) {
                 char sec[300];
@@ -1528,6 +1545,21 @@ run_key_cmd(const char *cmd, char **out, int *status)
     return 0;
 }
 
+/* The type's key variable: the first one set, else the last one named
+ * (so that a message names GOOGLE_API_KEY when neither Gemini one is set).
+ * NULL for a type that has none. */
+static const char *
+standard_key_var(const struct fx_provider_ops *ops)
+{
+    if (ops == NULL || ops->key_vars == NULL || ops->key_vars[0] == NULL)
+        return NULL;
+    int k = 0;
+    for (; ops->key_vars[k]; k++)
+        if (getenv(ops->key_vars[k]))
+            return ops->key_vars[k];
+    return ops->key_vars[k - 1];
+}
+
 int
 fx_provider_key(struct fx_provider *p, const char **key, char **err)
 {
@@ -1558,22 +1590,15 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
     } else {
         const char *var = p->api_key_env;
         int explicit_var = var != NULL;
-        if (var == NULL && p->type) {
-            if (strcmp(p->type, "openai") == 0)
-                var = "OPENAI_API_KEY";
-            else if (strcmp(p->type, "anthropic") == 0)
-                var = "ANTHROPIC_API_KEY";
-            else if (strcmp(p->type, "gemini") == 0)
-                var = getenv("GEMINI_API_KEY") ? "GEMINI_API_KEY"
-                                               : "GOOGLE_API_KEY";
-        }
+        if (var == NULL)
+            var = standard_key_var(p->ops);
         const char *v = var ? getenv(var) : NULL;
         if (v && *v) {
             value = fxu_strdup(v);
         } else if (explicit_var) {
             why = fxu_asprintf("provider '%s': api_key_env %s is not set",
                                p->name, var);
-        } else if (p->type && strcmp(p->type, "openai") != 0) {
+        } else if (p->type && !(p->ops && p->ops->key_optional)) {
             /* OpenAI-compatible local servers need no key; others do. */
             if (var)
                 why = fxu_asprintf("provider '%s': no API key (set %s, or "

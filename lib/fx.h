@@ -10,8 +10,17 @@
  *   provider-*.c      one struct fx_provider_ops each; providers.c lists them
  *   breaker.c         the breaker state machine on a state document
  *   store-file.c      state documents in locked files (one host)
- *   store-redis.c     state documents in Redis via Lua scripts (many hosts)
- *   client.c          failover: order, retries, backoff, breakers
+ *   store-redis.c     state documents in Redis via breaker.lua (many hosts)
+ *   breaker.lua       the Redis side of breaker.c (built into breaker-lua.c)
+ *   sha1.c            SHA-1, to name the script for EVALSHA
+ *   redis-conn.c      Redis connections shared by the store and the watcher
+ *   redis-watch.c     flexiai_breaker_watch(): the events channel
+ *   attempt.c         one attempt: build, perform, classify
+ *   failover.c        the failover decisions (no I/O)
+ *   client.c          the client; failover engine: runs attempts, asks
+ *                     failover.c
+ *   client-breakers.c the client's store (Redis, file fallback) and the
+ *                     flexiai_breaker_* calls (client.h: shared by both)
  */
 #ifndef FX_H
 #define FX_H
@@ -105,6 +114,10 @@ struct fx_settings {
 };
 
 const struct fx_settings *fx_config_settings(const flexiai_config *cfg);
+/* A key's default as the schema gives it (NULL: none), for code that must
+ * fill in a value the settings left unset: the schema holds the only copy
+ * of every default. */
+const char *fx_config_default(const char *section, const char *key);
 /* Resolve a provider's key (api_key, api_key_env, api_key_cmd).  Returns 0
  * and points *key at it (owned by the provider), or -1 with *err set to a
  * message that never contains command output. */
@@ -218,8 +231,32 @@ struct fx_stream {
 /* Emit text to the response buffer and the callback. */
 void fx_stream_text(struct fx_stream *st, const char *s, size_t n);
 
+/*
+ * A provider type, described once: what configuration checks and implies
+ * and what the engine calls.  One per provider-*.c; providers.c lists them.
+ */
 struct fx_provider_ops {
-    const char *type;
+    const char *type; /* [provider.*] type = ... */
+
+    /* -- description, read by config.c and http.c -- */
+    /* Standard key variables, preferred first, NULL-terminated (NULL: the
+     * type has none).  A [provider.*] section without api_key_* uses the
+     * first one set; with no [provider.*] at all, each one set implies a
+     * provider named after the type (zero-config). */
+    const char *const *key_vars;
+    /* Variable whose value becomes base_url of the zero-config provider. */
+    const char *base_url_var;
+    const char *default_model; /* of the zero-config provider */
+    /* Settings this type cannot do without, NULL-terminated (may be NULL). */
+    const char *const *required;
+    /* Works without a key (OpenAI-compatible local servers). */
+    int key_optional;
+    const char *default_base_url;
+    /* The stream has no end marker: the end of the body ends it, and it is
+     * complete only when a finish reason arrived (Gemini, Vertex). */
+    int finish_ends_stream;
+
+    /* -- operations -- */
     /* Fill `out` for this call.  0, or -1 with *err. */
     int (*build_request)(const struct fx_call *call, struct fx_http_req *out,
                          char **err);
@@ -234,19 +271,18 @@ struct fx_provider_ops {
     void (*classify)(long status, const char *body, size_t len,
                      const struct fx_headers *h, double now,
                      struct fx_error *err);
-    const char *default_base_url;
-    /* The stream has no end marker: it is complete only when a finish
-     * reason arrived (Gemini, Vertex). */
-    int finish_ends_stream;
 };
 
 extern const struct fx_provider_ops fx_provider_openai;
 extern const struct fx_provider_ops fx_provider_anthropic;
 extern const struct fx_provider_ops fx_provider_gemini;
 extern const struct fx_provider_ops fx_provider_vertex;
+/* Every provider type, in zero-config order; NULL-terminated. */
+extern const struct fx_provider_ops *const fx_providers[];
 /* NULL when unknown. */
 const struct fx_provider_ops *fx_provider_ops_find(const char *type);
-extern const char *const fx_provider_types[]; /* NULL-terminated */
+/* "openai|anthropic|..." for messages. */
+const char *fx_provider_type_list(void);
 
 /* ---- http.c ----------------------------------------------------------- */
 
@@ -279,6 +315,23 @@ void fx_http_result_free(struct fx_http_result *r);
 int fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
                     const struct fx_http_opts *opts,
                     struct fx_http_result *res);
+
+/* ---- attempt.c: one attempt at one provider ------------------------- */
+
+struct fx_outcome {
+    int ok;
+    struct fx_error err;     /* when !ok */
+    struct fx_response resp; /* the answer, or the text before a failure */
+    size_t emitted;          /* bytes passed to on_text */
+    double latency_ms;
+    char *url; /* without secrets; may be NULL */
+};
+/* Run one attempt on *http (created when NULL); streamed text goes to
+ * on_text.  out is always filled: free out->resp and out->url. */
+void fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
+                    const char *key, const flexiai_message *msgs, size_t nmsgs,
+                    const flexiai_request *req, flexiai_text_fn on_text,
+                    void *ud, struct fx_outcome *out);
 
 /* ---- breaker.c: the state machine ------------------------------------- */
 
@@ -359,6 +412,70 @@ int fx_breaker_apply(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
 int fx_breaker_usable(const struct fx_bdoc *d, double now,
                       long half_open_max_calls);
 
+/* ---- failover.c: the decisions of the failover engine (no I/O) -------- */
+
+/* What one request's failover runs by: settings and request options. */
+struct fx_policy {
+    long retries; /* further attempts at one provider */
+    double backoff_base, backoff_max;
+    double retry_after_max; /* longer Retry-After: open the breaker */
+    double recovery_timeout;
+    int failover_on_bad_request;
+    int on_stream_error; /* enum flexiai_stream_error_mode */
+    int one_provider;    /* --no-failover, or a named provider */
+    unsigned count_mask; /* bit (1u << errclass) counts as failure */
+};
+void fx_policy_init(struct fx_policy *pol, const struct fx_settings *s,
+                    const flexiai_request *req);
+
+/* One finished attempt, as the decision needs it. */
+struct fx_try {
+    int ok;
+    int cls;            /* enum flexiai_errclass when !ok */
+    double retry_after; /* seconds, -1 when none */
+    size_t emitted;     /* bytes of this attempt that reached the output */
+    long attempt;       /* 0 for the first at this provider */
+    int probe;          /* admitted as a half-open probe */
+    int breaker_op;     /* what fx_failover_breaker_op() said (0: none) */
+    int breaker_opened; /* the store says the breaker is open now */
+};
+
+enum fx_step {
+    FX_STEP_DONE = 1, /* answered */
+    FX_STEP_RETRY,    /* same provider again after `wait` */
+    FX_STEP_NEXT,     /* next provider */
+    FX_STEP_CONTINUE, /* next provider, asked to continue the text shown */
+    FX_STEP_STOP      /* no further attempt; `code` is the exit code */
+};
+struct fx_decision {
+    int step;
+    const char *outcome; /* the attempt's record: success, retry, error,
+                            interrupted */
+    double wait;         /* FX_STEP_RETRY: the provider's Retry-After, or -1 to
+                            back off (fx_failover_backoff) */
+    int code;            /* FX_STEP_DONE, FX_STEP_STOP */
+};
+struct fx_decision fx_failover_decide(const struct fx_policy *pol,
+                                      const struct fx_try *t);
+
+/* May another provider be tried, one having been tried already? */
+int fx_failover_may_try(const struct fx_policy *pol, int tried_one);
+/* What a failure of class cls does to the breaker: 0, FX_BOP_FAILURE, or
+ * FX_BOP_OPEN_UNTIL with *until set (quota, or a Retry-After beyond
+ * retry_after_max). */
+int fx_failover_breaker_op(const struct fx_policy *pol, int cls,
+                           double retry_after, double now, double *until);
+/* Must a success be written to the store? */
+int fx_failover_success_counts(const struct fx_bdoc *doc, int probe,
+                               int publish_outcomes);
+/* Backoff before retry number attempt+1, r uniform in [0, 1). */
+double fx_failover_backoff(const struct fx_policy *pol, long attempt, double r);
+/* Exit code of a request no provider answered, from its attempts:
+ * 130 if cancelled, 69 with nothing tried, 75 all transient (breakers
+ * open included), 77 all auth, 65 all invalid requests, 78 all
+ * configuration, 69 mixed. */
+int fx_failover_exit(const flexiai_attempt *attempts, size_t n);
+
 /* ---- stores ----------------------------------------------------------- */
 
 struct fx_store;
@@ -372,14 +489,11 @@ struct fx_store_ops {
      * Returns 0, or -1 with *err on store failure. */
     int (*load)(struct fx_store *st, const char *const *providers, size_t n,
                 struct fx_bdoc *docs, int *bad, char **err);
-    /* Atomically read, fx_breaker_apply(op), write back, publish.
+    /* Atomically read, fx_breaker_apply(op), write back, publish (Redis).
      * Returns 0 with *event / *admit / *result filled, -1 with *err. */
     int (*update)(struct fx_store *st, const char *provider,
                   const struct fx_bop *op, struct fx_bdoc *result, int *event,
                   int *admit, char **err);
-    /* Publish an event (no-op for the file store). */
-    int (*publish)(struct fx_store *st, const char *provider, int event,
-                   const struct fx_bdoc *d, char **err);
 };
 extern const struct fx_store_ops fx_store_file;
 extern const struct fx_store_ops fx_store_redis;
@@ -390,7 +504,13 @@ char *fx_event_json(const char *provider, int event, const char *worker,
 /* Parse one; 0 ok, -1 malformed.  Strings point into *owned (free it). */
 int fx_event_parse(const char *json, flexiai_event *ev, void **owned);
 
-/* redis watch (store-redis.c) */
+/* breaker.lua as a C string (generated breaker-lua.c) */
+extern const char fx_breaker_lua[];
+/* hex SHA-1 of data into out[41], as SCRIPT LOAD names a script (sha1.c) */
+void fx_sha1_hex(const void *data, size_t len, char out[41]);
+
+/* Subscribe to the events channel and deliver events until *stop or the
+ * callback says so, reconnecting with backoff (redis-watch.c). */
 int fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
                    volatile sig_atomic_t *stop, flexiai_log_fn log,
                    void *log_ud);

@@ -350,13 +350,12 @@ transport_error(struct fx_http *h, const struct fx_http_opts *o, CURLcode cc,
     }
 }
 
-/* Providers whose streams end with an explicit marker.  Gemini and
- * Vertex AI have none: the end of the body is the end of the stream. */
+/* Providers whose streams end with an explicit marker; for the others
+ * (Gemini, Vertex AI) the end of the body is the end of the stream. */
 static int
 has_end_marker(const struct fx_provider_ops *ops)
 {
-    return ops->type && strcmp(ops->type, "gemini") != 0 &&
-           strcmp(ops->type, "vertex") != 0;
+    return !ops->finish_ends_stream;
 }
 
 /* A 2xx answer to a streaming request that came as one JSON body. */

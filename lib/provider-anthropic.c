@@ -11,8 +11,6 @@
 
 #define ANTHROPIC_BASE_URL "https://api.anthropic.com"
 #define ANTHROPIC_VERSION "2023-06-01"
-/* max_tokens is required by the API; this is used when none is set. */
-#define ANTHROPIC_DEFAULT_MAX_TOKENS 1024
 
 static const struct fx_finish_map finish_map[] = {
     {"end_turn", "stop"},          {"stop_sequence", "stop"},
@@ -28,9 +26,13 @@ build_body(const struct fx_call *call, const char *model,
     cJSON *root = cJSON_CreateObject();
 
     cJSON_AddStringToObject(root, "model", model);
-    cJSON_AddNumberToObject(root, "max_tokens",
-                            pp->max_tokens > 0 ? (double)pp->max_tokens
-                                               : ANTHROPIC_DEFAULT_MAX_TOKENS);
+    /* the API requires max_tokens: unset, send flexiai's default */
+    long max_tokens = pp->max_tokens;
+    if (max_tokens <= 0 &&
+        fxu_parse_long(fx_config_default("defaults", "max_tokens"),
+                       &max_tokens) != 0)
+        max_tokens = 0;
+    cJSON_AddNumberToObject(root, "max_tokens", (double)max_tokens);
     if (c->system.len > 0)
         cJSON_AddStringToObject(root, "system", c->system.data);
     cJSON *messages = cJSON_AddArrayToObject(root, "messages");
@@ -264,8 +266,12 @@ anthropic_classify(long status, const char *body, size_t len,
     cJSON_Delete(root);
 }
 
+static const char *const anthropic_key_vars[] = {"ANTHROPIC_API_KEY", NULL};
+
 const struct fx_provider_ops fx_provider_anthropic = {
     .type = "anthropic",
+    .key_vars = anthropic_key_vars,
+    .default_model = "claude-3-5-haiku-latest",
     .build_request = anthropic_build_request,
     .parse_response = anthropic_parse_response,
     .parse_event = anthropic_parse_event,

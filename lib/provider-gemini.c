@@ -375,8 +375,13 @@ fx_gemini_classify(long status, const char *body, size_t len,
     cJSON_Delete(root);
 }
 
+static const char *const gemini_key_vars[] = {"GEMINI_API_KEY",
+                                              "GOOGLE_API_KEY", NULL};
+
 const struct fx_provider_ops fx_provider_gemini = {
     .type = "gemini",
+    .key_vars = gemini_key_vars,
+    .default_model = "gemini-2.0-flash",
     .build_request = gemini_build_request,
     .parse_response = fx_gemini_parse_response,
     .parse_event = fx_gemini_parse_event,

@@ -327,8 +327,14 @@ openai_classify(long status, const char *body, size_t len,
     cJSON_Delete(root);
 }
 
+static const char *const openai_key_vars[] = {"OPENAI_API_KEY", NULL};
+
 const struct fx_provider_ops fx_provider_openai = {
     .type = "openai",
+    .key_vars = openai_key_vars,
+    .base_url_var = "OPENAI_BASE_URL",
+    .default_model = "gpt-4o-mini",
+    .key_optional = 1,
     .build_request = openai_build_request,
     .parse_response = openai_parse_response,
     .parse_event = openai_parse_event,

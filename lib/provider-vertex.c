@@ -86,8 +86,12 @@ vertex_build_request(const struct fx_call *call, struct fx_http_req *out,
     return 0;
 }
 
+/* The key is an access token, from api_key_cmd: no standard variable. */
+static const char *const vertex_required[] = {"project", NULL};
+
 const struct fx_provider_ops fx_provider_vertex = {
     .type = "vertex",
+    .required = vertex_required,
     .build_request = vertex_build_request,
     .parse_response = fx_gemini_parse_response,
     .parse_event = fx_gemini_parse_event,

@@ -1,7 +1,8 @@
 /*
  * providers.c - the table of provider types, and the helpers the
  * provider-*.c files share (see provider-common.h).  Adding a provider is
- * adding its file and one line to each table below.
+ * adding its file (one struct fx_provider_ops) and one line to the table
+ * below; configuration and the engine read everything else from the ops.
  */
 #include "config.h"
 
@@ -14,10 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const fx_provider_types[] = {"openai", "anthropic", "gemini",
-                                         "vertex", NULL};
-
-static const struct fx_provider_ops *const all_ops[] = {
+const struct fx_provider_ops *const fx_providers[] = {
     &fx_provider_openai,
     &fx_provider_anthropic,
     &fx_provider_gemini,
@@ -30,10 +28,25 @@ fx_provider_ops_find(const char *type)
 {
     if (type == NULL)
         return NULL;
-    for (int i = 0; all_ops[i]; i++)
-        if (strcmp(all_ops[i]->type, type) == 0)
-            return all_ops[i];
+    for (int i = 0; fx_providers[i]; i++)
+        if (strcmp(fx_providers[i]->type, type) == 0)
+            return fx_providers[i];
     return NULL;
+}
+
+const char *
+fx_provider_type_list(void)
+{
+    static char list[256];
+    if (list[0] == '\0') {
+        for (int i = 0; fx_providers[i]; i++) {
+            if (i > 0)
+                strncat(list, "|", sizeof(list) - strlen(list) - 1);
+            strncat(list, fx_providers[i]->type,
+                    sizeof(list) - strlen(list) - 1);
+        }
+    }
+    return list;
 }
 
 /* ---- finish reasons ----------------------------------------------------- */

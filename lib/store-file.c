@@ -305,19 +305,10 @@ file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
     return rc;
 }
 
-static int
-file_publish(struct fx_store *st, const char *provider, int event,
-             const struct fx_bdoc *d, char **err)
-{
-    /* Watchers need Redis; on one host the document is the news. */
-    return 0;
-}
-
 const struct fx_store_ops fx_store_file = {
     .name = "file",
     .open = file_open,
     .close = file_close,
     .load = file_load,
     .update = file_update,
-    .publish = file_publish,
 };

@@ -272,7 +272,8 @@ beta-2"
     assert_output "continue
 fail"
     run bash_complete flexiai complete --no
-    assert_output "--no-failover
+    assert_output "--no-stdin
+--no-failover
 --no-stream"
     run bash_complete flexiai breaker ''
     assert_output "status
@@ -374,7 +375,8 @@ missing_from_completion() {
     # what complete has and chat lacks: only complete's own options
     run comm -23 <(echo "$a") <(echo "$b")
     assert_output "--json
---messages"
+--messages
+--no-stdin"
 }
 
 @test "zsh completion offers the options of a breaker subcommand" {

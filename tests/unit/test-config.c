@@ -304,6 +304,82 @@ test_order(void)
     free(f);
 }
 
+/* Providers described by their ops tables: zero-config, key variables,
+ * required settings. */
+static void
+test_provider_tables(void)
+{
+    setenv("OPENAI_API_KEY", "sk-o", 1);
+    setenv("ANTHROPIC_API_KEY", "sk-a", 1);
+    setenv("GEMINI_API_KEY", "g-1", 1);
+    setenv("GOOGLE_API_KEY", "g-2", 1);
+    setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1", 1);
+    setenv("XDG_CONFIG_HOME", dir, 1); /* no user file: zero-config */
+    flexiai_config *cfg = flexiai_config_new();
+    flexiai_config_load(cfg, "/nonexistent/sys.ini", NULL);
+    is_int(flexiai_config_validate(cfg, 0), 0, "zero-config is valid");
+    const char *const *names;
+    size_t n = flexiai_config_providers(cfg, &names);
+    ok(n == 3 && strcmp(names[0], "openai") == 0 &&
+           strcmp(names[1], "anthropic") == 0 &&
+           strcmp(names[2], "gemini") == 0,
+       "zero-config: openai, anthropic, gemini, in table order");
+    const struct fx_settings *s = fx_config_settings(cfg);
+    const struct fx_provider *p = fx_settings_provider(s, "gemini");
+    ok(p && strcmp(p->model, "gemini-2.0-flash") == 0 &&
+           strcmp(p->api_key_env, "GEMINI_API_KEY") == 0 &&
+           p->ops == &fx_provider_gemini,
+       "gemini: default model, GEMINI_API_KEY preferred, ops set");
+    is_str(entry(cfg, "provider.gemini", "type")->origin, "env GEMINI_API_KEY",
+           "origin names the variable");
+    p = fx_settings_provider(s, "openai");
+    ok(p && p->base_url && strcmp(p->base_url, "http://127.0.0.1:9/v1") == 0,
+       "OPENAI_BASE_URL reaches the zero-config openai provider");
+    is_str(entry(cfg, "provider.openai", "base_url")->origin,
+           "env OPENAI_BASE_URL", "...with its origin");
+    flexiai_config_free(cfg);
+    unsetenv("GEMINI_API_KEY");
+    unsetenv("OPENAI_API_KEY");
+    unsetenv("ANTHROPIC_API_KEY");
+    unsetenv("OPENAI_BASE_URL");
+
+    cfg = flexiai_config_new();
+    flexiai_config_load(cfg, "/nonexistent/sys.ini", NULL);
+    flexiai_config_validate(cfg, 0);
+    p = fx_settings_provider(fx_config_settings(cfg), "gemini");
+    ok(p && strcmp(p->api_key_env, "GOOGLE_API_KEY") == 0,
+       "GOOGLE_API_KEY alone makes the gemini provider");
+    flexiai_config_free(cfg);
+    unsetenv("GOOGLE_API_KEY");
+    unsetenv("XDG_CONFIG_HOME");
+
+    char *f = write_file("types.ini",
+                         "[provider.g]\ntype = gemini\nmodel = m\n"
+                         "[provider.v]\ntype = vertex\nmodel = m\n"
+                         "[provider.local]\ntype = openai\nmodel = m\n",
+                         0600);
+    cfg = flexiai_config_new();
+    flexiai_config_load(cfg, "/nonexistent/sys.ini", f);
+    is_int(flexiai_config_validate(cfg, 0), FLEXIAI_ECONFIG,
+           "vertex without project is an error");
+    ok(has_diag(cfg, "[provider.v] vertex needs project"),
+       "...that says what is missing");
+    s = fx_config_settings(cfg);
+    const char *key = NULL;
+    char *err = NULL;
+    ok(fx_provider_key(fx_settings_provider(s, "g"), &key, &err) != 0 && err &&
+           strstr(err, "set GOOGLE_API_KEY"),
+       "gemini without a key names GOOGLE_API_KEY");
+    free(err);
+    err = NULL;
+    ok(fx_provider_key(fx_settings_provider(s, "local"), &key, &err) == 0 &&
+           key == NULL,
+       "openai works without a key");
+    free(err);
+    flexiai_config_free(cfg);
+    free(f);
+}
+
 int
 main(void)
 {
@@ -315,6 +391,7 @@ main(void)
     test_diagnostics();
     test_secrets();
     test_order();
+    test_provider_tables();
     char *cmd = fxu_asprintf("rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cleanup failed\n");

@@ -385,9 +385,40 @@ test_table(void)
                ops->parse_response && ops->parse_event && ops->classify &&
                ops->default_base_url,
            "ops for %s complete", types[i]);
-        is_str(fx_provider_types[i], types[i], "type %d listed", i);
+        ok(fx_providers[i] == ops, "type %d listed", i);
     }
-    ok(fx_provider_types[4] == NULL, "type list ends");
+    ok(fx_providers[4] == NULL, "type list ends");
+    is_str(fx_provider_type_list(), "openai|anthropic|gemini|vertex",
+           "type list for messages");
+    /* what configuration reads from the tables */
+    for (int i = 0; fx_providers[i]; i++) {
+        const struct fx_provider_ops *ops = fx_providers[i];
+        ok(ops->key_vars == NULL || ops->default_model != NULL,
+           "%s: a type with key variables has a zero-config model", ops->type);
+    }
+    ok(fx_provider_openai.key_optional && !fx_provider_anthropic.key_optional &&
+           !fx_provider_gemini.key_optional && !fx_provider_vertex.key_optional,
+       "only openai works without a key (local servers)");
+    is_str(fx_provider_openai.key_vars[0], "OPENAI_API_KEY", "openai key var");
+    is_str(fx_provider_openai.base_url_var, "OPENAI_BASE_URL",
+           "openai base URL var");
+    is_str(fx_provider_anthropic.key_vars[0], "ANTHROPIC_API_KEY",
+           "anthropic key var");
+    ok(strcmp(fx_provider_gemini.key_vars[0], "GEMINI_API_KEY") == 0 &&
+           strcmp(fx_provider_gemini.key_vars[1], "GOOGLE_API_KEY") == 0 &&
+           fx_provider_gemini.key_vars[2] == NULL,
+       "gemini: GEMINI_API_KEY before GOOGLE_API_KEY");
+    ok(fx_provider_vertex.key_vars == NULL,
+       "vertex: no key variable (access token from api_key_cmd)");
+    ok(fx_provider_vertex.required &&
+           strcmp(fx_provider_vertex.required[0], "project") == 0 &&
+           fx_provider_vertex.required[1] == NULL,
+       "vertex needs project");
+    ok(!fx_provider_openai.finish_ends_stream &&
+           !fx_provider_anthropic.finish_ends_stream &&
+           fx_provider_gemini.finish_ends_stream &&
+           fx_provider_vertex.finish_ends_stream,
+       "gemini and vertex streams have no end marker");
     ok(fx_provider_ops_find("cohere") == NULL, "unknown type");
     ok(fx_provider_ops_find(NULL) == NULL, "NULL type");
 }

@@ -145,8 +145,6 @@ test_open_names(void)
     struct fx_bdoc def;
     fx_bdoc_init(&def);
     ok(memcmp(&docs[1], &def, sizeof(def)) == 0, "missing doc: closed default");
-    is_int(fx_store_file.publish(st, "ok", FX_EV_OPENED, &docs[1], &err), 0,
-           "publish is a no-op");
     fx_store_file.close(st);
     fx_store_file.close(NULL);
     free(bdir);

@@ -1,0 +1,278 @@
+/*
+ * client-breakers.c - a client's breakers: the store it talks to (Redis
+ * when configured, falling back to the file store for the rest of the
+ * process when Redis fails), warnings about malformed state, and the
+ * public flexiai_breaker_* calls.  client.c consults the store through
+ * the fx_client_* functions here; nothing here calls into client.c.
+ */
+#include "config.h"
+
+#include "client.h"
+#include "fx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the store, with fallback ----------------------------------------- */
+
+static void
+redis_failed(flexiai_client *c, const char *why)
+{
+    if (!c->warned_redis)
+        fx_client_log(c, FLEXIAI_LOG_WARN, "%s; using the file store", why);
+    c->warned_redis = 1;
+    c->redis_down = 1;
+    if (c->store != c->file_store)
+        c->ops->close(c->store);
+    c->ops = &fx_store_file;
+    c->store = c->file_store;
+}
+
+/* Connect to Redis the first time the store is needed. */
+void
+fx_client_ensure_store(flexiai_client *c)
+{
+    if (c->redis_tried || c->s->sync.backend != FX_BACKEND_REDIS)
+        return;
+    c->redis_tried = 1;
+    struct fx_store *st = NULL;
+    char *err = NULL;
+    if (fx_store_redis.open(&st, c->s, &err) != 0) {
+        redis_failed(c, err ? err : "unreachable");
+        free(err);
+        return;
+    }
+    c->ops = &fx_store_redis;
+    c->store = st;
+}
+
+static void
+warn_bad(flexiai_client *c, const char *provider)
+{
+    for (size_t i = 0; i < c->nwarned_bad; i++)
+        if (strcmp(c->warned_bad[i], provider) == 0)
+            return;
+    c->warned_bad =
+        fxu_xrealloc(c->warned_bad, (c->nwarned_bad + 1) * sizeof(char *));
+    c->warned_bad[c->nwarned_bad++] = fxu_strdup(provider);
+    fx_client_log(
+        c, FLEXIAI_LOG_WARN,
+        "breaker state of '%s' in the %s store is malformed; treated as "
+        "closed",
+        provider, c->ops->name);
+}
+
+void
+fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
+                     struct fx_bdoc *docs)
+{
+    fx_client_ensure_store(c);
+    int *bad = fxu_xcalloc(n ? n : 1, sizeof(int));
+    char *err = NULL;
+    if (c->ops->load(c->store, names, n, docs, bad, &err) != 0) {
+        if (c->store != c->file_store) {
+            redis_failed(c, err ? err : "load failed");
+            free(err);
+            err = NULL;
+            memset(bad, 0, n * sizeof(int));
+            if (c->ops->load(c->store, names, n, docs, bad, &err) != 0)
+                for (size_t i = 0; i < n; i++)
+                    fx_bdoc_init(&docs[i]);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                fx_bdoc_init(&docs[i]);
+        }
+        free(err);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (bad[i])
+            warn_bad(c, names[i]);
+    free(bad);
+}
+
+void
+fx_client_fill_op(const flexiai_client *c, struct fx_bop *op, int kind)
+{
+    memset(op, 0, sizeof(*op));
+    op->kind = kind;
+    op->now = fxu_wallclock();
+    op->worker = c->s->sync.worker_id;
+    op->failure_threshold = c->s->failure_threshold;
+    op->recovery_timeout = c->s->recovery_timeout;
+    op->half_open_max_calls = c->s->half_open_max_calls;
+    op->probe_timeout = c->s->probe_timeout;
+}
+
+/* Apply op in the store; on store trouble carry on with the in-memory
+ * result (a broken store never fails a request). Returns the event. */
+int
+fx_client_store_update(flexiai_client *c, const char *provider,
+                       const struct fx_bop *op, struct fx_bdoc *doc, int *admit)
+{
+    fx_client_ensure_store(c);
+    int event = FX_EV_NONE, adm = FX_ADMIT_NO;
+    char *err = NULL;
+    struct fx_bdoc result;
+    fx_bdoc_init(&result);
+    if (c->ops->update(c->store, provider, op, &result, &event, &adm, &err) !=
+        0) {
+        if (c->store != c->file_store) {
+            redis_failed(c, err ? err : "update failed");
+            free(err);
+            err = NULL;
+            fx_bdoc_init(&result);
+            event = FX_EV_NONE;
+            adm = FX_ADMIT_NO;
+            if (fx_store_file.update(c->store, provider, op, &result, &event,
+                                     &adm, &err) != 0 &&
+                !c->warned_write) {
+                c->warned_write = 1;
+                fx_client_log(c, FLEXIAI_LOG_WARN, "%s",
+                              err ? err : "state not saved");
+            }
+        } else if (!c->warned_write) {
+            c->warned_write = 1;
+            fx_client_log(c, FLEXIAI_LOG_WARN, "%s",
+                          err ? err : "state not saved");
+        }
+        free(err);
+    }
+    if (doc)
+        *doc = result;
+    if (admit)
+        *admit = adm;
+    return event;
+}
+
+/* ---- breakers --------------------------------------------------------- */
+
+static int
+valid_name(const char *name)
+{
+    return name && *name && name[0] != '.' && strchr(name, '/') == NULL &&
+           strlen(name) < 200;
+}
+
+int
+flexiai_breaker_status(flexiai_client *c, const char *const *names, size_t n,
+                       flexiai_breaker_info **out, size_t *nout)
+{
+    const char *const *list = names;
+    if (n == 0) {
+        n = flexiai_config_providers(c->cfg, &list);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!valid_name(list[i])) {
+            fx_client_error_set(c, "invalid provider name '%s'", list[i]);
+            return FLEXIAI_EUSAGE;
+        }
+    struct fx_bdoc *docs = fxu_xcalloc(n ? n : 1, sizeof(*docs));
+    if (n)
+        fx_client_store_load(c, list, n, docs);
+    flexiai_breaker_info *info = fxu_xcalloc(n ? n : 1, sizeof(*info));
+    double now = fxu_wallclock();
+    for (size_t i = 0; i < n; i++) {
+        info[i].provider = fxu_strdup(list[i]);
+        info[i].state = fxu_strdup(fx_bstate_name(docs[i].state));
+        info[i].failure_count = docs[i].failure_count;
+        info[i].success_count = docs[i].success_count;
+        info[i].changed_at = docs[i].changed_at;
+        info[i].opened_at = docs[i].opened_at;
+        info[i].retry_at = docs[i].retry_at;
+        info[i].changed_by =
+            docs[i].changed_by[0] ? fxu_strdup(docs[i].changed_by) : NULL;
+        info[i].reason = docs[i].reason[0] ? fxu_strdup(docs[i].reason) : NULL;
+        info[i].backend = fxu_strdup(c->ops->name);
+        info[i].usable =
+            fx_breaker_usable(&docs[i], now, c->s->half_open_max_calls);
+    }
+    free(docs);
+    *out = info;
+    *nout = n;
+    if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down)
+        return FLEXIAI_EUNAVAILABLE;
+    return FLEXIAI_OK;
+}
+
+void
+flexiai_breaker_info_free(flexiai_breaker_info *info, size_t n)
+{
+    if (info == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(info[i].provider);
+        free(info[i].state);
+        free(info[i].changed_by);
+        free(info[i].reason);
+        free(info[i].backend);
+    }
+    free(info);
+}
+
+static int
+admin_update(flexiai_client *c, const char *name, int kind, double until)
+{
+    if (!valid_name(name)) {
+        fx_client_error_set(c, "invalid provider name '%s'", name ? name : "");
+        return FLEXIAI_EUSAGE;
+    }
+    fx_client_ensure_store(c);
+    if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down) {
+        fx_client_error_set(c, "redis is unreachable; breaker '%s' not changed",
+                            name);
+        return FLEXIAI_ETEMPFAIL;
+    }
+    struct fx_bop op;
+    fx_client_fill_op(c, &op, kind);
+    op.until = until;
+    struct fx_bdoc doc;
+    int ev = FX_EV_NONE, adm;
+    char *err = NULL;
+    if (c->ops->update(c->store, name, &op, &doc, &ev, &adm, &err) != 0) {
+        fx_client_error_set(c, "%s", err ? err : "cannot change breaker state");
+        free(err);
+        return c->store == c->file_store ? FLEXIAI_ESOFTWARE
+                                         : FLEXIAI_ETEMPFAIL;
+    }
+    return FLEXIAI_OK;
+}
+
+int
+flexiai_breaker_reset(flexiai_client *c, const char *name)
+{
+    return admin_update(c, name, FX_BOP_RESET, 0);
+}
+
+int
+flexiai_breaker_open(flexiai_client *c, const char *name, double seconds)
+{
+    double until = seconds > 0 ? fxu_wallclock() + seconds : 0;
+    return admin_update(c, name, FX_BOP_FORCE_OPEN, until);
+}
+
+const char *
+flexiai_breaker_backend(flexiai_client *c)
+{
+    fx_client_ensure_store(c);
+    return c->ops->name;
+}
+
+int
+flexiai_breaker_store_ok(flexiai_client *c)
+{
+    fx_client_ensure_store(c);
+    return !(c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down);
+}
+
+int
+flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
+                      volatile sig_atomic_t *stop)
+{
+    if (c->s->sync.backend != FX_BACKEND_REDIS) {
+        fx_client_error_set(c, "watching breaker events needs the Redis store "
+                               "([sync] backend = redis)");
+        return FLEXIAI_EUNAVAILABLE;
+    }
+    return fx_redis_watch(c->s, fn, ud, stop, c->log, c->log_ud);
+}

@@ -1,0 +1,78 @@
+/*
+ * client.h - what client.c (requests with failover) and client-breakers.c
+ * (the store and the breaker calls) share: the client itself, its log
+ * and error message, and the store as the request engine uses it.
+ */
+#ifndef FX_CLIENT_H
+#define FX_CLIENT_H
+
+#include "fx.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+/* The opaque flexiai_client of flexiai.h. */
+struct flexiai_client {
+    flexiai_config *cfg;
+    const struct fx_settings *s;
+    struct fx_http *http;
+    /* the store that answers now, and the file store kept as fallback */
+    const struct fx_store_ops *ops;
+    struct fx_store *store;
+    struct fx_store *file_store;
+    int redis_tried;
+    int redis_down; /* configured but unreachable or failing */
+    int warned_redis;
+    int warned_write;
+    char **warned_bad; /* providers whose malformed state we reported */
+    size_t nwarned_bad;
+    flexiai_log_fn log;
+    void *log_ud;
+    unsigned seed;
+    char *error;
+};
+
+/* The library never prints: messages go to the caller's log callback. */
+static inline void fx_client_log(flexiai_client *c, int level, const char *fmt,
+                                 ...) __attribute__((format(printf, 3, 4)));
+
+static inline void
+fx_client_log(flexiai_client *c, int level, const char *fmt, ...)
+{
+    if (c->log == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = fxu_vasprintf(fmt, ap);
+    va_end(ap);
+    c->log(c->log_ud, level, msg);
+    free(msg);
+}
+
+static inline void fx_client_error_set(flexiai_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline void
+fx_client_error_set(flexiai_client *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    free(c->error);
+    c->error = fxu_vasprintf(fmt, ap);
+    va_end(ap);
+}
+
+/* Connect to Redis the first time the store is needed. */
+void fx_client_ensure_store(flexiai_client *c);
+/* Load n documents; store trouble gives closed defaults, never a failure. */
+void fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
+                          struct fx_bdoc *docs);
+/* An operation of the given kind with the client's breaker settings. */
+void fx_client_fill_op(const flexiai_client *c, struct fx_bop *op, int kind);
+/* Apply op in the store; on store trouble carry on with the in-memory
+ * result (a broken store never fails a request).  Returns the event. */
+int fx_client_store_update(flexiai_client *c, const char *provider,
+                           const struct fx_bop *op, struct fx_bdoc *doc,
+                           int *admit);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * redis-watch.c - flexiai_breaker_watch() for the Redis store: subscribe to
+ * the events channel and hand each CircuitBreakerEvent to the caller,
+ * reconnecting with backoff when the connection is lost.
+ */
+#include "config.h"
+
+#include "fx.h"
+#include "redis-hiredis.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* how often the loop looks at *stop, the reconnect backoff, and the
+ * keepalive that notices a silently dead connection */
+#define WATCH_POLL_MS 200
+#define WATCH_BACKOFF_MIN 0.1
+#define WATCH_BACKOFF_MAX 5.0
+#define WATCH_PING_IDLE 30.0
+#define WATCH_PING_WAIT 10.0
+
+static void log_warn(flexiai_log_fn log, void *ud, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+log_warn(flexiai_log_fn log, void *ud, const char *fmt, ...)
+{
+    if (log == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = fxu_vasprintf(fmt, ap);
+    va_end(ap);
+    log(ud, FLEXIAI_LOG_WARN, msg);
+    free(msg);
+}
+
+static int
+is_stopped(volatile sig_atomic_t *stop)
+{
+    return stop && *stop;
+}
+
+static redisContext *
+watch_subscribe(const struct fx_sync *s, const char *where, const char *channel,
+                char **err)
+{
+    redisContext *c = fx_redis_hiredis_connect(s, where, err);
+    if (c == NULL)
+        return NULL;
+    const char *argv[] = {"SUBSCRIBE", channel};
+    struct fx_pipe_guard g;
+    fx_redis_pipe_guard_on(&g);
+    redisReply *r = redisCommandArgv(c, 2, argv, NULL);
+    fx_redis_pipe_guard_off(&g);
+    if (r == NULL) {
+        fx_redis_set_err(err, "%s: %s", where, fx_redis_io_error(c));
+        redisFree(c);
+        return NULL;
+    }
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+             r->element[0]->type == REDIS_REPLY_STRING &&
+             strcmp(r->element[0]->str, "subscribe") == 0;
+    if (!ok)
+        fx_redis_set_err(err, "%s: SUBSCRIBE failed: %s", where,
+                         fx_redis_reply_text(r));
+    freeReplyObject(r);
+    if (!ok) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A message as it may appear in a one-line log: printable, shortened. */
+static char *
+log_excerpt(const char *s, size_t len)
+{
+    size_t max = 80, n = len < max ? len : max;
+    char *out = fxu_xmalloc(n + 4);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    strcpy(out + n, len > max ? "..." : "");
+    return out;
+}
+
+struct watch {
+    const char *channel;
+    flexiai_event_fn fn;
+    void *ud;
+    volatile sig_atomic_t *stop;
+    flexiai_log_fn log;
+    void *log_ud;
+};
+
+/* One pushed reply.  Returns non-zero when the callback asks to stop. */
+static int
+watch_message(struct watch *w, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        strcmp(r->element[0]->str, "message") != 0 ||
+        r->element[2]->type != REDIS_REPLY_STRING)
+        return 0; /* subscribe confirmations, pongs */
+
+    const redisReply *payload = r->element[2];
+    flexiai_event ev;
+    void *owned = NULL;
+    if (strlen(payload->str) != payload->len ||
+        fx_event_parse(payload->str, &ev, &owned) < 0) {
+        char *text = log_excerpt(payload->str, payload->len);
+        log_warn(w->log, w->log_ud, "ignoring malformed event on %s: %s",
+                 w->channel, text);
+        free(text);
+        return 0;
+    }
+    int rc = w->fn ? w->fn(w->ud, &ev) : 0;
+    free(owned);
+    return rc;
+}
+
+static int
+send_ping(redisContext *c)
+{
+    struct fx_pipe_guard g;
+    int done = 0, rc = REDIS_OK;
+    if (redisAppendCommand(c, "PING") != REDIS_OK)
+        return REDIS_ERR;
+    fx_redis_pipe_guard_on(&g);
+    while (rc == REDIS_OK && !done)
+        rc = redisBufferWrite(c, &done);
+    fx_redis_pipe_guard_off(&g);
+    return rc;
+}
+
+/*
+ * Deliver messages until the callback or *stop ends it (1), or the
+ * connection is lost (-1 with *err).  poll() on the socket rather than
+ * hiredis's blocking read: a read timeout would poison the context, and a
+ * message waiting must be handed on at once.
+ */
+static int
+watch_read(struct watch *w, redisContext *c, const char *where, char **err)
+{
+    double last_rx = fxu_monotonic(), ping_at = 0;
+
+    for (;;) {
+        redisReply *r = NULL;
+        if (redisGetReplyFromReader(c, (void **)&r) != REDIS_OK) {
+            fx_redis_set_err(err, "%s: %s", where, fx_redis_io_error(c));
+            return -1;
+        }
+        if (r) {
+            int done = watch_message(w, r);
+            freeReplyObject(r);
+            if (done)
+                return 1;
+            continue;
+        }
+        if (is_stopped(w->stop))
+            return 1;
+
+        struct pollfd pfd = {c->fd, POLLIN, 0};
+        int n = poll(&pfd, 1, WATCH_POLL_MS);
+        if (n < 0 && errno != EINTR) {
+            fx_redis_set_err(err, "%s: %s", where, strerror(errno));
+            return -1;
+        }
+        double now = fxu_monotonic();
+        if (n > 0) {
+            if (redisBufferRead(c) != REDIS_OK) {
+                fx_redis_set_err(err, "%s: %s", where, fx_redis_io_error(c));
+                return -1;
+            }
+            last_rx = now;
+            ping_at = 0;
+            continue;
+        }
+        /* quiet: a PING tells a silent server from a vanished one */
+        if (ping_at == 0 && now - last_rx >= WATCH_PING_IDLE) {
+            if (send_ping(c) != REDIS_OK) {
+                fx_redis_set_err(err, "%s: %s", where, fx_redis_io_error(c));
+                return -1;
+            }
+            ping_at = now;
+        } else if (ping_at != 0 && now - ping_at >= WATCH_PING_WAIT) {
+            fx_redis_set_err(err, "%s: no answer to PING", where);
+            return -1;
+        }
+    }
+}
+
+/*
+ * Subscribe and deliver events until *stop or the callback says so.
+ * Neither a failed first connection nor a lost one ends the watch: it
+ * reconnects with backoff (100 ms doubling to 5 s) and says so through
+ * the log callback, once per outage.
+ */
+int
+fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
+               volatile sig_atomic_t *stop, flexiai_log_fn log, void *log_ud)
+{
+    if (s == NULL)
+        return FLEXIAI_ESOFTWARE;
+    const struct fx_sync *sync = &s->sync;
+    char *where = fx_redis_server_name(sync);
+    struct watch w = {sync->channel, fn, ud, stop, log, log_ud};
+    double delay = WATCH_BACKOFF_MIN;
+    enum { FINE, NEVER_CONNECTED, LOST } trouble = FINE;
+
+    while (!is_stopped(stop)) {
+        char *err = NULL;
+        redisContext *c = watch_subscribe(sync, where, w.channel, &err);
+        if (c == NULL) {
+            if (trouble == FINE) {
+                log_warn(log, log_ud, "cannot connect to redis (%s); retrying",
+                         err);
+                trouble = NEVER_CONNECTED;
+            }
+            free(err);
+            fxu_sleep(delay, stop);
+            delay =
+                delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
+            continue;
+        }
+        if (trouble == LOST)
+            log_warn(log, log_ud, "reconnected to redis");
+        else if (trouble == NEVER_CONNECTED)
+            log_warn(log, log_ud, "connected to redis");
+        trouble = FINE;
+        delay = WATCH_BACKOFF_MIN;
+
+        int rc = watch_read(&w, c, where, &err);
+        redisFree(c);
+        if (rc > 0) {
+            free(err);
+            break;
+        }
+        log_warn(log, log_ud, "redis connection lost (%s); reconnecting", err);
+        free(err);
+        trouble = LOST;
+        fxu_sleep(delay, stop);
+        delay = delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
+    }
+    free(where);
+    return 0;
+}
