@@ -38,13 +38,13 @@
 #include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
-#define RETRY_SECONDS 30.0
 
 struct fx_ledger {
     sqlite3 *db;
     char *path;
     char *errstr;
     int in_tx;
+    double timeout; /* seconds a write waits for the lock */
     sqlite3_stmt *cache[FX_LEDGER_NSTMT];
 };
 
@@ -200,9 +200,9 @@ is_busy(int rc)
  * a few cases (WAL recovery, a snapshot gone stale), so retry those with a
  * short pause for a while before giving up. */
 static int
-retry_pause(double started)
+retry_pause(fx_ledger *l, double started)
 {
-    if (fxu_monotonic() - started > RETRY_SECONDS)
+    if (fxu_monotonic() - started > l->timeout)
         return 0;
     fxu_sleep(0.001 + (double)(rand() % 8) / 1000.0, NULL);
     return 1;
@@ -217,7 +217,7 @@ fx_ledger_exec(fx_ledger *l, const char *sql)
         int rc = sqlite3_exec(l->db, sql, NULL, NULL, &msg);
         if (rc == SQLITE_OK)
             return 0;
-        if (is_busy(rc) && retry_pause(started)) {
+        if (is_busy(rc) && retry_pause(l, started)) {
             sqlite3_free(msg);
             continue;
         }
@@ -236,7 +236,7 @@ fx_ledger_prepare(fx_ledger *l, const char *sql)
         int rc = sqlite3_prepare_v2(l->db, sql, -1, &st, NULL);
         if (rc == SQLITE_OK)
             return st;
-        if (is_busy(rc) && retry_pause(started))
+        if (is_busy(rc) && retry_pause(l, started))
             continue;
         fx_ledger_fail(l, "%s", sqlite3_errmsg(l->db));
         return NULL;
@@ -266,7 +266,7 @@ fx_ledger_step(fx_ledger *l, sqlite3_stmt *st)
         if (rc == SQLITE_ROW || rc == SQLITE_DONE)
             return rc;
         /* inside a transaction the whole transaction must be retried */
-        if (is_busy(rc) && !l->in_tx && retry_pause(started)) {
+        if (is_busy(rc) && !l->in_tx && retry_pause(l, started)) {
             sqlite3_reset(st);
             continue;
         }
@@ -431,7 +431,7 @@ fx_ledger_open(const char *path, int flags, char **err)
                        l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc));
         return open_failed(l, err);
     }
-    sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
+    fx_ledger_set_timeout(l, BUSY_TIMEOUT_MS / 1000.0);
     int version = fx_ledger_schema_version(l);
     if (version < 0)
         return open_failed(l, err);
@@ -465,6 +465,13 @@ fx_ledger_open(const char *path, int flags, char **err)
     if (!readonly && fx_ledger_exec(l, "PRAGMA synchronous = NORMAL") < 0)
         return open_failed(l, err);
     return l;
+}
+
+void
+fx_ledger_set_timeout(fx_ledger *l, double seconds)
+{
+    l->timeout = seconds;
+    sqlite3_busy_timeout(l->db, (int)(seconds * 1000));
 }
 
 void

@@ -60,6 +60,9 @@ fx_ledger *fx_ledger_open(const char *path, int flags, char **err);
 void fx_ledger_close(fx_ledger *l);
 /* The last error on this handle, "" when none. */
 const char *fx_ledger_error(const fx_ledger *l);
+/* How long a write waits for another writer's lock before it fails
+ * (default 5 s).  Logging must not hold up an answer for long. */
+void fx_ledger_set_timeout(fx_ledger *l, double seconds);
 /* PRAGMA user_version of the open database. */
 int fx_ledger_schema_version(fx_ledger *l);
 
