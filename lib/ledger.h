@@ -53,7 +53,8 @@ enum fx_ledger_open_flags {
     FX_LEDGER_WRITE = 1, /* create (dir 0700, file 0600), migrate */
 };
 
-/* Open (and for writing create and migrate) the database at `path`.
+/* Open (for writing, create) the database at `path`, migrating an older
+ * schema forward whenever the file is writable.
  * Returns NULL with *err (caller frees) set on failure: missing, corrupt,
  * unwritable, or made by a newer flexiai. */
 fx_ledger *fx_ledger_open(const char *path, int flags, char **err);
