@@ -119,6 +119,34 @@ part_cost(const struct fx_ledger_usage_query *q, sqlite3_stmt *st, double *cost)
     return 0;
 }
 
+/* Count `n` failures of class `name` (NULL: unknown) in `u`. */
+static void
+add_class(struct fx_ledger_usage *u, const char *name, long n)
+{
+    if (name == NULL)
+        name = "unknown";
+    for (size_t k = 0; k < u->nclasses; k++)
+        if (strcmp(u->failures_by_class[k].name, name) == 0) {
+            u->failures_by_class[k].n += n;
+            return;
+        }
+    u->failures_by_class =
+        fxu_xrealloc(u->failures_by_class,
+                     (u->nclasses + 1) * sizeof(*u->failures_by_class));
+    u->failures_by_class[u->nclasses].name = fxu_strdup(name);
+    u->failures_by_class[u->nclasses].n = n;
+    u->nclasses++;
+}
+
+static int
+cmp_count(const void *a, const void *b)
+{
+    return strcmp(((const struct fx_ledger_count *)a)->name,
+                  ((const struct fx_ledger_count *)b)->name);
+}
+
+/* One pass over the covering index: rows per group, provider, model and
+ * failure class, folded here into one row per group. */
 static int
 add_totals(fx_ledger *l, const struct fx_ledger_usage_query *q,
            struct fx_ledger_usage **rows, size_t *n)
@@ -132,10 +160,10 @@ add_totals(fx_ledger *l, const struct fx_ledger_usage_query *q,
                        "  AND first_provider IS NOT provider),"
                        " sum(exit_code <> 0), ifnull(sum(prompt_tokens), 0),"
                        " ifnull(sum(completion_tokens), 0),"
-                       " sum(exit_code = 0 AND prompt_tokens IS NULL)"
-                       " FROM requests WHERE 1");
+                       " sum(exit_code = 0 AND prompt_tokens IS NULL),"
+                       " error_class FROM requests WHERE 1");
     put_range(&sql, q);
-    fxu_buf_puts(&sql, " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4");
+    fxu_buf_puts(&sql, " GROUP BY 1, 2, 3, 4, 5, 6, 14 ORDER BY 1, 2, 3, 4");
     sqlite3_stmt *st = fx_ledger_prepare(l, sql.data);
     fxu_buf_free(&sql);
     if (st == NULL)
@@ -159,10 +187,13 @@ add_totals(fx_ledger *l, const struct fx_ledger_usage_query *q,
             u->tag = col_text(st, 3);
             u->cost_known = 1;
         }
+        long failures = (long)sqlite3_column_int64(st, 9);
         u->requests += (long)sqlite3_column_int64(st, 6);
         u->answers += (long)sqlite3_column_int64(st, 7);
         u->failovers += (long)sqlite3_column_int64(st, 8);
-        u->failures += (long)sqlite3_column_int64(st, 9);
+        u->failures += failures;
+        if (failures)
+            add_class(u, (const char *)sqlite3_column_text(st, 13), failures);
         u->prompt_tokens += (long)sqlite3_column_int64(st, 10);
         u->completion_tokens += (long)sqlite3_column_int64(st, 11);
         double cost;
@@ -172,44 +203,10 @@ add_totals(fx_ledger *l, const struct fx_ledger_usage_query *q,
             u->cost += cost;
     }
     sqlite3_finalize(st);
+    for (size_t i = 0; i < *n; i++)
+        qsort((*rows)[i].failures_by_class, (*rows)[i].nclasses,
+              sizeof(struct fx_ledger_count), cmp_count);
     return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
-add_failure_classes(fx_ledger *l, const struct fx_ledger_usage_query *q,
-                    struct fx_ledger_usage *rows, size_t n)
-{
-    fxu_buf sql;
-    fxu_buf_init(&sql);
-    fxu_buf_puts(&sql, "SELECT ");
-    put_keys(&sql, q->by);
-    fxu_buf_puts(&sql, ", ifnull(error_class, 'unknown'), count(*)"
-                       " FROM requests WHERE exit_code <> 0");
-    put_range(&sql, q);
-    fxu_buf_puts(&sql, " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5");
-    sqlite3_stmt *st = fx_ledger_prepare(l, sql.data);
-    fxu_buf_free(&sql);
-    if (st == NULL)
-        return -1;
-    bind_query(st, q);
-    size_t at = 0;
-    int rc;
-    while ((rc = fx_ledger_step(l, st)) == SQLITE_ROW) {
-        /* both queries sort by the keys: the group is at or after `at` */
-        while (at < n && !same_keys(&rows[at], st))
-            at++;
-        if (at == n)
-            break; /* written meanwhile; the totals did not see it */
-        struct fx_ledger_usage *u = &rows[at];
-        u->failures_by_class =
-            fxu_xrealloc(u->failures_by_class,
-                         (u->nclasses + 1) * sizeof(*u->failures_by_class));
-        u->failures_by_class[u->nclasses].name = col_text(st, 4);
-        u->failures_by_class[u->nclasses].n = (long)sqlite3_column_int64(st, 5);
-        u->nclasses++;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
 int
@@ -218,13 +215,7 @@ fx_ledger_usage(fx_ledger *l, const struct fx_ledger_usage_query *q,
 {
     *rows = NULL;
     *nrows = 0;
-    /* one read transaction: both queries see the same records */
-    if (fx_ledger_exec(l, "BEGIN") < 0)
-        return -1;
     int rc = add_totals(l, q, rows, nrows);
-    if (rc == 0)
-        rc = add_failure_classes(l, q, *rows, *nrows);
-    sqlite3_exec(fx_ledger_db(l), "COMMIT", NULL, NULL, NULL);
     if (rc < 0) {
         fx_ledger_usage_free(*rows, *nrows);
         *rows = NULL;
