@@ -268,11 +268,14 @@ fx_ledger_cached(fx_ledger *l, int slot, const char *sql)
 int
 fx_ledger_step(fx_ledger *l, sqlite3_stmt *st)
 {
-    double started = fxu_monotonic();
+    double started = 0; /* read the clock only when waiting: scans step a
+                           million times */
     for (;;) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW || rc == SQLITE_DONE)
             return rc;
+        if (started == 0)
+            started = fxu_monotonic();
         /* inside a transaction the whole transaction must be retried */
         if (is_busy(rc) && !l->in_tx && retry_pause(l, started)) {
             sqlite3_reset(st);

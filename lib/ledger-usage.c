@@ -1,10 +1,9 @@
 /*
- * ledger-usage.c - what the ledger adds up to: usage totals (requests,
- * answers, failovers, failures by class, tokens, cost) grouped by day,
- * provider, model and tag, as rows or a JSON array, and the same counters
- * in the Prometheus text exposition format.  Prices come from the caller
- * (the configuration); an answer with no known price makes its group's
- * cost unknown, never zero.
+ * ledger-usage.c - usage totals: requests, answers, failovers, failures by
+ * class, tokens and cost, grouped by any of day, provider, model and tag,
+ * as rows or a JSON array.  Prices come from the caller (the
+ * configuration); an answer with no known price or no token counts makes
+ * its group's cost unknown, never zero.
  */
 #include "config.h"
 
@@ -12,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,114 +27,81 @@ fx_ledger_by_from_name(const char *name)
     return 0;
 }
 
-/* The four key columns of a usage query, NULL where not grouped. */
-static void
-put_keys(fxu_buf *sql, unsigned by)
-{
-    /* a day number, made a date in C: date() per record costs more */
-    fxu_buf_puts(sql, by & FX_LEDGER_BY_DAY
-                          ? "CAST((time + ?) / 86400 AS INTEGER)"
-                          : "NULL");
-    fxu_buf_puts(sql, by & FX_LEDGER_BY_PROVIDER ? ", provider" : ", NULL");
-    fxu_buf_puts(sql, by & FX_LEDGER_BY_MODEL ? ", model" : ", NULL");
-    fxu_buf_puts(sql, by & FX_LEDGER_BY_TAG ? ", tag" : ", NULL");
-}
+/* Tally keys: [0] kind, [1..4] the group (day, provider, model, tag; -1
+ * when not grouped by it), then per kind: a part's provider and model
+ * (for cost), a failure's class. */
+enum { K_GROUP = 1, K_PART, K_CLASS };
+#define NO_DAY INT64_MIN
+
+struct run {
+    const struct fx_ledger_usage_query *q;
+    struct fx_tally *t;
+};
 
 static void
-put_range(fxu_buf *sql, const struct fx_ledger_usage_query *q)
+group_key(int64_t *key, int kind, const struct fx_ledger_usage_query *q,
+          const struct fx_ledger_row *r)
 {
-    if (q->since > 0)
-        fxu_buf_puts(sql, " AND time >= ?");
-    if (q->until > 0)
-        fxu_buf_puts(sql, " AND time < ?");
+    memset(key, 0, FX_TALLY_KEY * sizeof(*key));
+    key[0] = kind;
+    key[1] = q->by & FX_LEDGER_BY_DAY
+                 ? (int64_t)floor((r->time + (double)q->utc_offset) / 86400)
+                 : NO_DAY;
+    key[2] = q->by & FX_LEDGER_BY_PROVIDER ? r->provider : -1;
+    key[3] = q->by & FX_LEDGER_BY_MODEL ? r->model : -1;
+    key[4] = q->by & FX_LEDGER_BY_TAG ? r->tag : -1;
 }
 
 static void
-bind_query(sqlite3_stmt *st, const struct fx_ledger_usage_query *q)
+usage_row(void *ud, const struct fx_ledger_row *r)
 {
-    int i = 1;
-    if (q->by & FX_LEDGER_BY_DAY)
-        sqlite3_bind_int64(st, i++, q->utc_offset);
-    if (q->since > 0)
-        sqlite3_bind_double(st, i++, q->since);
-    if (q->until > 0)
-        sqlite3_bind_double(st, i++, q->until);
+    struct run *run = ud;
+    int answered = r->exit_code == 0;
+    int64_t key[FX_TALLY_KEY];
+    group_key(key, K_GROUP, run->q, r);
+    struct fx_tally_acc *g = fx_tally_get(run->t, key);
+    g->requests++;
+    g->answers += answered;
+    g->failovers += answered && r->first && r->first != r->provider;
+    g->failures += !answered;
+    g->prompt_tokens += r->prompt_tokens;
+    g->completion_tokens += r->completion_tokens;
+    if (answered && r->provider) {
+        key[0] = K_PART;
+        key[5] = r->provider;
+        key[6] = r->model;
+        struct fx_tally_acc *p = fx_tally_get(run->t, key);
+        p->answers++;
+        p->no_usage += !r->has_usage;
+        p->prompt_tokens += r->prompt_tokens;
+        p->completion_tokens += r->completion_tokens;
+    } else if (!answered) {
+        key[0] = K_CLASS;
+        key[5] = r->error_class ? r->error_class
+                                : fx_tally_intern(run->t, "unknown");
+        fx_tally_get(run->t, key)->failures++;
+    }
 }
 
-static char *
-col_text(sqlite3_stmt *st, int i)
+/* Sort groups by day, then provider, model and tag (no value first). */
+static int
+cmp_name(const char *a, const char *b)
 {
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? fxu_strdup((const char *)s) : NULL;
-}
-
-/* The day key: a day number since the epoch as YYYY-MM-DD in `buf`. */
-static const char *
-day_text(sqlite3_stmt *st, char *buf, size_t size)
-{
-    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-        return NULL;
-    time_t secs = (time_t)sqlite3_column_int64(st, 0) * 86400;
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(buf, size, "%Y-%m-%d", &tm);
-    return buf;
+    if (a == NULL || b == NULL)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
 }
 
 static int
-same(const char *a, const char *b)
+cmp_rows(const void *pa, const void *pb)
 {
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static int
-same_keys(const struct fx_ledger_usage *u, sqlite3_stmt *st)
-{
-    char day[32];
-    return same(u->day, day_text(st, day, sizeof(day))) &&
-           same(u->provider, (const char *)sqlite3_column_text(st, 1)) &&
-           same(u->model, (const char *)sqlite3_column_text(st, 2)) &&
-           same(u->tag, (const char *)sqlite3_column_text(st, 3));
-}
-
-/* Cost of one (provider, model) part of a group: 0 when known, -1 not. */
-static int
-part_cost(const struct fx_ledger_usage_query *q, sqlite3_stmt *st, double *cost)
-{
-    const char *provider = (const char *)sqlite3_column_text(st, 4);
-    const char *model = (const char *)sqlite3_column_text(st, 5);
-    long answers = (long)sqlite3_column_int64(st, 7);
-    long no_usage = (long)sqlite3_column_int64(st, 12);
-    *cost = 0;
-    if (provider == NULL || answers == 0)
-        return 0; /* failures only: nothing billed */
-    double in = 0, out = 0;
-    if (no_usage > 0 || q->price == NULL ||
-        q->price(q->price_ud, provider, model ? model : "", &in, &out) != 0)
-        return -1;
-    *cost = ((double)sqlite3_column_int64(st, 10) * in +
-             (double)sqlite3_column_int64(st, 11) * out) /
-            1e6;
-    return 0;
-}
-
-/* Count `n` failures of class `name` (NULL: unknown) in `u`. */
-static void
-add_class(struct fx_ledger_usage *u, const char *name, long n)
-{
-    if (name == NULL)
-        name = "unknown";
-    for (size_t k = 0; k < u->nclasses; k++)
-        if (strcmp(u->failures_by_class[k].name, name) == 0) {
-            u->failures_by_class[k].n += n;
-            return;
-        }
-    u->failures_by_class =
-        fxu_xrealloc(u->failures_by_class,
-                     (u->nclasses + 1) * sizeof(*u->failures_by_class));
-    u->failures_by_class[u->nclasses].name = fxu_strdup(name);
-    u->failures_by_class[u->nclasses].n = n;
-    u->nclasses++;
+    const struct fx_ledger_usage *a = pa, *b = pb;
+    int c = cmp_name(a->day, b->day);
+    if (c == 0)
+        c = cmp_name(a->provider, b->provider);
+    if (c == 0)
+        c = cmp_name(a->model, b->model);
+    return c ? c : cmp_name(a->tag, b->tag);
 }
 
 static int
@@ -145,68 +111,102 @@ cmp_count(const void *a, const void *b)
                   ((const struct fx_ledger_count *)b)->name);
 }
 
-/* One pass over the covering index: rows per group, provider, model and
- * failure class, folded here into one row per group. */
-static int
-add_totals(fx_ledger *l, const struct fx_ledger_usage_query *q,
-           struct fx_ledger_usage **rows, size_t *n)
+static char *
+day_text(int64_t day)
 {
-    fxu_buf sql;
-    fxu_buf_init(&sql);
-    fxu_buf_puts(&sql, "SELECT ");
-    put_keys(&sql, q->by);
-    fxu_buf_puts(&sql, ", provider, model, count(*), sum(exit_code = 0),"
-                       " sum(exit_code = 0 AND first_provider IS NOT NULL"
-                       "  AND first_provider IS NOT provider),"
-                       " sum(exit_code <> 0), ifnull(sum(prompt_tokens), 0),"
-                       " ifnull(sum(completion_tokens), 0),"
-                       " sum(exit_code = 0 AND prompt_tokens IS NULL),"
-                       " error_class FROM requests WHERE 1");
-    put_range(&sql, q);
-    fxu_buf_puts(&sql, " GROUP BY 1, 2, 3, 4, 5, 6, 14 ORDER BY 1, 2, 3, 4");
-    sqlite3_stmt *st = fx_ledger_prepare(l, sql.data);
-    fxu_buf_free(&sql);
-    if (st == NULL)
-        return -1;
-    bind_query(st, q);
-    size_t cap = 0;
-    int rc;
-    while ((rc = fx_ledger_step(l, st)) == SQLITE_ROW) {
-        struct fx_ledger_usage *u = *n ? &(*rows)[*n - 1] : NULL;
-        if (u == NULL || !same_keys(u, st)) {
-            if (*n == cap) {
-                cap = cap ? 2 * cap : 16;
-                *rows = fxu_xrealloc(*rows, cap * sizeof(**rows));
-            }
-            u = &(*rows)[(*n)++];
-            memset(u, 0, sizeof(*u));
-            char day[32];
-            u->day = fxu_strdup(day_text(st, day, sizeof(day)));
-            u->provider = col_text(st, 1);
-            u->model = col_text(st, 2);
-            u->tag = col_text(st, 3);
-            u->cost_known = 1;
+    if (day == NO_DAY)
+        return NULL;
+    time_t secs = (time_t)(day * 86400);
+    struct tm tm;
+    char buf[32];
+    gmtime_r(&secs, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+    return fxu_strdup(buf);
+}
+
+static char *
+key_name(struct fx_tally *t, int64_t id)
+{
+    return id < 0 ? NULL : fxu_strdup(fx_tally_name(t, (int)id));
+}
+
+/* Rows from the K_GROUP counters, sorted; each counter's `row` set. */
+static struct fx_ledger_usage *
+make_rows(struct fx_tally *t, size_t *nrows)
+{
+    size_t n = 0, total = fx_tally_count(t);
+    struct fx_ledger_usage *rows = fxu_xcalloc(total + 1, sizeof(*rows));
+    for (size_t i = 0; i < total; i++) {
+        const int64_t *key = fx_tally_key(t, i);
+        if (key[0] != K_GROUP)
+            continue;
+        struct fx_tally_acc *g = fx_tally_at(t, i);
+        struct fx_ledger_usage *u = &rows[n++];
+        u->day = day_text(key[1]);
+        u->provider = key_name(t, key[2]);
+        u->model = key_name(t, key[3]);
+        u->tag = key_name(t, key[4]);
+        u->requests = g->requests;
+        u->answers = g->answers;
+        u->failovers = g->failovers;
+        u->failures = g->failures;
+        u->prompt_tokens = (long)g->prompt_tokens;
+        u->completion_tokens = (long)g->completion_tokens;
+        u->cost_known = 1;
+        /* where it will be after sorting: found again by its keys */
+        u->nclasses = i;
+    }
+    qsort(rows, n, sizeof(*rows), cmp_rows);
+    for (size_t r = 0; r < n; r++) {
+        fx_tally_at(t, rows[r].nclasses)->row = r;
+        rows[r].nclasses = 0;
+    }
+    *nrows = n;
+    return rows;
+}
+
+static struct fx_ledger_usage *
+row_of(struct fx_tally *t, struct fx_ledger_usage *rows, const int64_t *key)
+{
+    int64_t gkey[FX_TALLY_KEY];
+    memcpy(gkey, key, sizeof(gkey));
+    gkey[0] = K_GROUP;
+    gkey[5] = gkey[6] = gkey[7] = 0;
+    return &rows[fx_tally_get(t, gkey)->row];
+}
+
+static void
+add_parts(struct fx_tally *t, const struct fx_ledger_usage_query *q,
+          struct fx_ledger_usage *rows)
+{
+    size_t total = fx_tally_count(t);
+    for (size_t i = 0; i < total; i++) {
+        int64_t key[FX_TALLY_KEY];
+        memcpy(key, fx_tally_key(t, i), sizeof(key));
+        struct fx_tally_acc a = *fx_tally_at(t, i);
+        if (key[0] == K_GROUP)
+            continue;
+        struct fx_ledger_usage *u = row_of(t, rows, key);
+        if (key[0] == K_CLASS) {
+            u->failures_by_class = fxu_xrealloc(
+                u->failures_by_class,
+                (u->nclasses + 1) * sizeof(struct fx_ledger_count));
+            u->failures_by_class[u->nclasses].name =
+                fxu_strdup(fx_tally_name(t, (int)key[5]));
+            u->failures_by_class[u->nclasses++].n = a.failures;
+            continue;
         }
-        long failures = (long)sqlite3_column_int64(st, 9);
-        u->requests += (long)sqlite3_column_int64(st, 6);
-        u->answers += (long)sqlite3_column_int64(st, 7);
-        u->failovers += (long)sqlite3_column_int64(st, 8);
-        u->failures += failures;
-        if (failures)
-            add_class(u, (const char *)sqlite3_column_text(st, 13), failures);
-        u->prompt_tokens += (long)sqlite3_column_int64(st, 10);
-        u->completion_tokens += (long)sqlite3_column_int64(st, 11);
-        double cost;
-        if (part_cost(q, st, &cost) < 0)
+        const char *model = fx_tally_name(t, (int)key[6]);
+        double in = 0, out = 0;
+        if (a.no_usage > 0 || q->price == NULL ||
+            q->price(q->price_ud, fx_tally_name(t, (int)key[5]),
+                     model ? model : "", &in, &out) != 0)
             u->cost_known = 0;
         else
-            u->cost += cost;
+            u->cost += ((double)a.prompt_tokens * in +
+                        (double)a.completion_tokens * out) /
+                       1e6;
     }
-    sqlite3_finalize(st);
-    for (size_t i = 0; i < *n; i++)
-        qsort((*rows)[i].failures_by_class, (*rows)[i].nclasses,
-              sizeof(struct fx_ledger_count), cmp_count);
-    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int
@@ -215,13 +215,18 @@ fx_ledger_usage(fx_ledger *l, const struct fx_ledger_usage_query *q,
 {
     *rows = NULL;
     *nrows = 0;
-    int rc = add_totals(l, q, rows, nrows);
-    if (rc < 0) {
-        fx_ledger_usage_free(*rows, *nrows);
-        *rows = NULL;
-        *nrows = 0;
+    struct run run = {q, fx_tally_new()};
+    if (fx_ledger_scan(l, run.t, q->since, q->until, usage_row, &run) < 0) {
+        fx_tally_free(run.t);
+        return -1;
     }
-    return rc;
+    *rows = make_rows(run.t, nrows);
+    add_parts(run.t, q, *rows);
+    for (size_t i = 0; i < *nrows; i++)
+        qsort((*rows)[i].failures_by_class, (*rows)[i].nclasses,
+              sizeof(struct fx_ledger_count), cmp_count);
+    fx_tally_free(run.t);
+    return 0;
 }
 
 void
@@ -283,191 +288,4 @@ fx_ledger_usage_json(const struct fx_ledger_usage *rows, size_t n, unsigned by)
     char *s = cJSON_PrintUnformatted(arr);
     cJSON_Delete(arr);
     return s;
-}
-
-/* ---- Prometheus ----------------------------------------------------- */
-
-/* A label value: backslash, double quote and newline escaped. */
-static void
-put_label(fxu_buf *b, const char *name, const char *value, int first)
-{
-    fxu_buf_printf(b, "%s%s=\"", first ? "" : ",", name);
-    for (const char *p = value ? value : ""; *p; p++) {
-        if (*p == '\\')
-            fxu_buf_puts(b, "\\\\");
-        else if (*p == '"')
-            fxu_buf_puts(b, "\\\"");
-        else if (*p == '\n')
-            fxu_buf_puts(b, "\\n");
-        else
-            fxu_buf_putc(b, *p);
-    }
-    fxu_buf_putc(b, '"');
-}
-
-static void
-put_head(fxu_buf *b, const char *name, const char *type, const char *help)
-{
-    fxu_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static int
-prom_requests(fx_ledger *l, fxu_buf *b)
-{
-    put_head(b, "flexiai_requests_total", "counter",
-             "Requests logged, by the provider that answered (none when none"
-             " did) and outcome (success or the failure's error class).");
-    sqlite3_stmt *st = fx_ledger_prepare(
-        l, "SELECT ifnull(provider, 'none'), CASE WHEN exit_code = 0"
-           " THEN 'success' ELSE ifnull(error_class, 'unknown') END, count(*)"
-           " FROM requests GROUP BY 1, 2 ORDER BY 1, 2");
-    if (st == NULL)
-        return -1;
-    int rc;
-    while ((rc = fx_ledger_step(l, st)) == SQLITE_ROW) {
-        fxu_buf_puts(b, "flexiai_requests_total{");
-        put_label(b, "provider", (const char *)sqlite3_column_text(st, 0), 1);
-        put_label(b, "outcome", (const char *)sqlite3_column_text(st, 1), 0);
-        fxu_buf_printf(b, "} %lld\n", (long long)sqlite3_column_int64(st, 2));
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
-prom_failovers(fx_ledger *l, fxu_buf *b)
-{
-    put_head(b, "flexiai_failovers_total", "counter",
-             "Answers that did not come from the first provider tried.");
-    sqlite3_stmt *st = fx_ledger_prepare(
-        l, "SELECT first_provider, provider, count(*) FROM requests"
-           " WHERE exit_code = 0 AND first_provider IS NOT NULL"
-           " AND provider IS NOT NULL AND first_provider <> provider"
-           " GROUP BY 1, 2 ORDER BY 1, 2");
-    if (st == NULL)
-        return -1;
-    int rc;
-    while ((rc = fx_ledger_step(l, st)) == SQLITE_ROW) {
-        fxu_buf_puts(b, "flexiai_failovers_total{");
-        put_label(b, "from", (const char *)sqlite3_column_text(st, 0), 1);
-        put_label(b, "to", (const char *)sqlite3_column_text(st, 1), 0);
-        fxu_buf_printf(b, "} %lld\n", (long long)sqlite3_column_int64(st, 2));
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Tokens and, where every answer has a price and token counts, cost. */
-static int
-prom_tokens(fx_ledger *l, fxu_buf *b, fx_ledger_price_fn price, void *ud)
-{
-    fxu_buf cost;
-    fxu_buf_init(&cost);
-    put_head(b, "flexiai_tokens_total", "counter",
-             "Tokens of answered requests, by provider, model and direction"
-             " (input or output).");
-    put_head(&cost, "flexiai_cost_total", "counter",
-             "Cost of answered requests from the configured prices, where"
-             " known.");
-    sqlite3_stmt *st = fx_ledger_prepare(
-        l, "SELECT provider, ifnull(model, ''), ifnull(sum(prompt_tokens), 0),"
-           " ifnull(sum(completion_tokens), 0), sum(prompt_tokens IS NULL)"
-           " FROM requests WHERE exit_code = 0 AND provider IS NOT NULL"
-           " GROUP BY 1, 2 ORDER BY 1, 2");
-    if (st == NULL) {
-        fxu_buf_free(&cost);
-        return -1;
-    }
-    int rc;
-    while ((rc = fx_ledger_step(l, st)) == SQLITE_ROW) {
-        const char *p = (const char *)sqlite3_column_text(st, 0);
-        const char *m = (const char *)sqlite3_column_text(st, 1);
-        long long in = sqlite3_column_int64(st, 2);
-        long long out = sqlite3_column_int64(st, 3);
-        for (int dir = 0; dir < 2; dir++) {
-            fxu_buf_puts(b, "flexiai_tokens_total{");
-            put_label(b, "provider", p, 1);
-            put_label(b, "model", m, 0);
-            put_label(b, "direction", dir ? "output" : "input", 0);
-            fxu_buf_printf(b, "} %lld\n", dir ? out : in);
-        }
-        double pin, pout;
-        if (sqlite3_column_int64(st, 4) == 0 && price &&
-            price(ud, p, m, &pin, &pout) == 0) {
-            fxu_buf_puts(&cost, "flexiai_cost_total{");
-            put_label(&cost, "provider", p, 1);
-            put_label(&cost, "model", m, 0);
-            fxu_buf_printf(&cost, "} %.9g\n",
-                           ((double)in * pin + (double)out * pout) / 1e6);
-        }
-    }
-    sqlite3_finalize(st);
-    fxu_buf_puts(b, cost.data);
-    fxu_buf_free(&cost);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1,  2.5,
-                                 5,    10,  30,   60,  120};
-#define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
-
-static int
-prom_latency(fx_ledger *l, fxu_buf *b)
-{
-    put_head(b, "flexiai_request_latency_seconds", "histogram",
-             "Time from the first attempt to the answer or the failure.");
-    fxu_buf sql;
-    fxu_buf_init(&sql);
-    fxu_buf_puts(&sql, "SELECT count(*), total(latency_ms) / 1000.0");
-    for (size_t i = 0; i < NBUCKETS; i++)
-        fxu_buf_printf(&sql, ", sum(latency_ms <= %g)", buckets[i] * 1000);
-    fxu_buf_puts(&sql, " FROM requests");
-    sqlite3_stmt *st = fx_ledger_prepare(l, sql.data);
-    fxu_buf_free(&sql);
-    if (st == NULL)
-        return -1;
-    int rc = fx_ledger_step(l, st);
-    if (rc == SQLITE_ROW) {
-        long long count = sqlite3_column_int64(st, 0);
-        for (size_t i = 0; i < NBUCKETS; i++)
-            fxu_buf_printf(b,
-                           "flexiai_request_latency_seconds_bucket{le=\"%g\"}"
-                           " %lld\n",
-                           buckets[i], sqlite3_column_int64(st, 2 + (int)i));
-        fxu_buf_printf(b,
-                       "flexiai_request_latency_seconds_bucket{le=\"+Inf\"}"
-                       " %lld\n",
-                       count);
-        fxu_buf_printf(b, "flexiai_request_latency_seconds_sum %.9g\n",
-                       sqlite3_column_double(st, 1));
-        fxu_buf_printf(b, "flexiai_request_latency_seconds_count %lld\n",
-                       count);
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : -1;
-}
-
-int
-fx_ledger_prometheus(fx_ledger *l, fx_ledger_price_fn price, void *ud,
-                     char **out)
-{
-    *out = NULL;
-    fxu_buf b;
-    fxu_buf_init(&b);
-    if (fx_ledger_exec(l, "BEGIN") < 0)
-        return -1;
-    int rc = prom_requests(l, &b);
-    if (rc == 0)
-        rc = prom_failovers(l, &b);
-    if (rc == 0)
-        rc = prom_tokens(l, &b, price, ud);
-    if (rc == 0)
-        rc = prom_latency(l, &b);
-    sqlite3_exec(fx_ledger_db(l), "COMMIT", NULL, NULL, NULL);
-    if (rc < 0) {
-        fxu_buf_free(&b);
-        return -1;
-    }
-    *out = fxu_buf_steal(&b);
-    return 0;
 }

@@ -7,7 +7,9 @@
  *   ledger-open.c     path, open, schema versions and migration, prune
  *   ledger-write.c    records: built from a flexiai_result, inserted
  *   ledger-query.c    filtered reads, conversations, text and JSON lines
- *   ledger-usage.c    usage totals with cost, Prometheus text format
+ *   ledger-tally.c    one pass over the records, counters per key tuple
+ *   ledger-usage.c    usage totals with cost, as rows or JSON
+ *   ledger-prometheus.c  the same counters in the Prometheus text format
  *
  * Like the rest of the library it never prints: a failing call returns -1
  * (or NULL) and fx_ledger_error() says why in one line.  Logging must never
@@ -283,6 +285,43 @@ int fx_ledger_step(fx_ledger *l, struct sqlite3_stmt *st);
 #define FX_LEDGER_NSTMT 8
 struct sqlite3_stmt *fx_ledger_cached(fx_ledger *l, int slot, const char *sql);
 int fx_ledger_in_transaction(fx_ledger *l);
+
+/* ledger-tally.c: interned strings (id 0 is NULL) and counters per key */
+#define FX_TALLY_KEY 8
+#define FX_TALLY_BUCKETS 12
+struct fx_tally;
+struct fx_tally_acc {
+    long requests, answers, failovers, failures, no_usage;
+    int64_t prompt_tokens, completion_tokens;
+    long buckets[FX_TALLY_BUCKETS];
+    double latency_sum;
+    size_t row; /* free for the caller */
+};
+struct fx_tally *fx_tally_new(void);
+void fx_tally_free(struct fx_tally *t);
+int fx_tally_intern(struct fx_tally *t, const char *s);
+const char *fx_tally_name(const struct fx_tally *t, int id);
+/* The counters of `key`, zeroed when new; valid until the next get. */
+struct fx_tally_acc *fx_tally_get(struct fx_tally *t,
+                                  const int64_t key[FX_TALLY_KEY]);
+size_t fx_tally_count(const struct fx_tally *t);
+const int64_t *fx_tally_key(const struct fx_tally *t, size_t i);
+struct fx_tally_acc *fx_tally_at(struct fx_tally *t, size_t i);
+
+/* What a tally reads of one record; strings as interned ids. */
+struct fx_ledger_row {
+    double time;
+    int provider, model, tag, first, error_class;
+    int exit_code;
+    int has_usage;
+    int64_t prompt_tokens, completion_tokens;
+    double latency_ms;
+};
+typedef void (*fx_ledger_row_fn)(void *ud, const struct fx_ledger_row *r);
+/* Every record with since <= time < until (0: unbounded), in one read of
+ * the requests_usage index.  0 or -1. */
+int fx_ledger_scan(fx_ledger *l, struct fx_tally *t, double since, double until,
+                   fx_ledger_row_fn fn, void *ud);
 void fx_ledger_set_in_transaction(fx_ledger *l, int on);
 
 #endif
