@@ -11,7 +11,8 @@
  *   usage --by day    over every record: < 1 s
  *   (also: logs -n 3, usage --by provider,model, Prometheus, for scale)
  *
- *   make bench/ledger-bench && bench/ledger-bench [-n RECORDS] [DB]
+ *   make ledger-bench     (or: make bench/ledger-bench &&
+ *                          bench/ledger-bench [-n RECORDS] [DB])
  *
  * With DB (a path) an existing ledger is reused and only filled up to
  * RECORDS; without, a temporary one is made and removed afterwards.
@@ -318,6 +319,11 @@ main(int argc, char **argv)
     double t = fxu_monotonic();
     fx_ledger_each(l, &f, ignore, NULL);
     printf("  logs -n 3: %.3f ms\n", (fxu_monotonic() - t) * 1000);
+    f.tag = "no-such-tag";
+    t = fxu_monotonic();
+    fx_ledger_each(l, &f, ignore, NULL);
+    printf("  logs --tag no-such-tag (every record looked at): %.1f ms\n",
+           (fxu_monotonic() - t) * 1000);
 
     size_t groups;
     double ms = time_usage(l, FX_LEDGER_BY_DAY, 5, &groups);

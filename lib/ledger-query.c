@@ -205,11 +205,14 @@ fx_ledger_each(fx_ledger *l, const struct fx_ledger_filter *f,
         fxu_buf_puts(&sql, " AND r.time >= ?");
     if (f->until > 0)
         fxu_buf_puts(&sql, " AND r.time < ?");
+    /* Without words, newest by time: the requests_usage index is in that
+     * order and holds provider, model, tag and exit code, so a filter that
+     * matches little reads the index, not every prompt and answer. */
     fxu_buf_puts(&sql, match ? " ORDER BY requests_fts.rowid DESC"
-                             : " ORDER BY r.id DESC");
+                             : " ORDER BY r.time DESC, r.id DESC");
     if (f->limit > 0)
         fxu_buf_printf(&sql, " LIMIT %ld", f->limit);
-    fxu_buf_puts(&sql, ") ORDER BY id");
+    fxu_buf_puts(&sql, match ? ") ORDER BY id" : ") ORDER BY time, id");
 
     sqlite3_stmt *st = fx_ledger_prepare(l, sql.data);
     fxu_buf_free(&sql);

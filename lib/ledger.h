@@ -167,7 +167,8 @@ struct fx_ledger_filter {
     long limit;        /* the latest `limit` records; <= 0: all */
 };
 
-/* Called per record, oldest first; return non-zero to stop. */
+/* Called per record, oldest first (by time; with words by id, which is
+ * the order of writing); return non-zero to stop. */
 typedef int (*fx_ledger_record_fn)(void *ud, const struct fx_ledger_record *r);
 
 /* The latest f->limit records matching f, delivered oldest first.
