@@ -223,8 +223,9 @@ fx_ledger_usage(fx_ledger *l, const struct fx_ledger_usage_query *q,
     *rows = make_rows(run.t, nrows);
     add_parts(run.t, q, *rows);
     for (size_t i = 0; i < *nrows; i++)
-        qsort((*rows)[i].failures_by_class, (*rows)[i].nclasses,
-              sizeof(struct fx_ledger_count), cmp_count);
+        if ((*rows)[i].nclasses > 1)
+            qsort((*rows)[i].failures_by_class, (*rows)[i].nclasses,
+                  sizeof(struct fx_ledger_count), cmp_count);
     fx_tally_free(run.t);
     return 0;
 }
