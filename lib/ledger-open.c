@@ -464,9 +464,9 @@ fx_ledger_open(const char *path, int flags, char **err)
                            version);
             return open_failed(l, err);
         }
-        /* WAL is a property of the file, set once, outside a
-         * transaction. */
-        if (version == 0 && fx_ledger_exec(l, "PRAGMA journal_mode = WAL") < 0)
+        /* WAL is a property of the file, set outside a transaction: on
+         * a new file, and on an old one that may not have it yet. */
+        if (fx_ledger_exec(l, "PRAGMA journal_mode = WAL") < 0)
             return open_failed(l, err);
         if (migrate(l) < 0)
             return open_failed(l, err);

@@ -380,6 +380,11 @@ test_migration(void)
     fx_ledger *l = open_at("v1.db", FX_LEDGER_WRITE);
     ok(l != NULL, "opened for writing");
     is_int(fx_ledger_schema_version(l), FX_LEDGER_SCHEMA, "migrated forward");
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(fx_ledger_db(l), "PRAGMA journal_mode", -1, &st, NULL);
+    sqlite3_step(st);
+    is_str((const char *)sqlite3_column_text(st, 0), "wal", "in WAL mode now");
+    sqlite3_finalize(st);
     struct fx_ledger_record r;
     is_int(fx_ledger_get(l, 1, &r), 0, "old record 1");
     ok(r.has_messages && r.nmessages == 1 &&
