@@ -516,37 +516,52 @@ fx_ledger_prune(fx_ledger *l, double before)
     return (long)sqlite3_changes(l->db);
 }
 
-long
-fx_ledger_autoprune(fx_ledger *l, double keep_seconds, double now)
+/* When the last automatic prune ran (0: never), or -1. */
+static double
+last_prune(fx_ledger *l)
 {
-    if (keep_seconds <= 0)
-        return 0;
-    if (fx_ledger_exec(l, "BEGIN IMMEDIATE") < 0)
-        return -1;
     sqlite3_stmt *st = fx_ledger_prepare(
         l, "SELECT CAST(value AS REAL) FROM meta WHERE key = 'last_prune'");
     if (st == NULL)
-        goto fail;
+        return -1;
     double last = 0;
     int rc = fx_ledger_step(l, st);
     if (rc == SQLITE_ROW)
         last = sqlite3_column_double(st, 0);
     sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        goto fail;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? last : -1;
+}
+
+long
+fx_ledger_autoprune(fx_ledger *l, double keep_seconds, double now)
+{
+    if (keep_seconds <= 0)
+        return 0;
+    /* Nearly always not due: find that out without taking the lock. */
+    double last = last_prune(l);
+    if (last < 0)
+        return -1;
+    if (now - last < 86400)
+        return 0;
+    if (fx_ledger_exec(l, "BEGIN IMMEDIATE") < 0)
+        return -1;
     long deleted = 0;
+    last = last_prune(l); /* another process may have just done it */
+    if (last < 0)
+        goto fail;
     if (now - last >= 86400) {
         l->in_tx = 1;
         deleted = fx_ledger_prune(l, now - keep_seconds);
         l->in_tx = 0;
         if (deleted < 0)
             goto fail;
-        st = fx_ledger_prepare(l, "INSERT OR REPLACE INTO meta(key, value)"
-                                  " VALUES ('last_prune', ?)");
+        sqlite3_stmt *st =
+            fx_ledger_prepare(l, "INSERT OR REPLACE INTO meta(key, value)"
+                                 " VALUES ('last_prune', ?)");
         if (st == NULL)
             goto fail;
         sqlite3_bind_double(st, 1, now);
-        rc = fx_ledger_step(l, st);
+        int rc = fx_ledger_step(l, st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)
             goto fail;
@@ -555,6 +570,7 @@ fx_ledger_autoprune(fx_ledger *l, double keep_seconds, double now)
         goto fail;
     return deleted;
 fail:
+    l->in_tx = 0;
     sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
 }

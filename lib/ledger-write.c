@@ -288,6 +288,25 @@ fx_ledger_insert(fx_ledger *l, struct fx_ledger_record *rec, int mode)
 }
 
 int
+fx_ledger_append(const char *path, struct fx_ledger_record *rec, int mode,
+                 double keep_seconds, char **err)
+{
+    *err = NULL;
+    if (mode == FX_LEDGER_OFF)
+        return 0;
+    fx_ledger *l = fx_ledger_open(path, FX_LEDGER_WRITE, err);
+    if (l == NULL)
+        return -1;
+    int rc = fx_ledger_insert(l, rec, mode);
+    if (rc == 0 && fx_ledger_autoprune(l, keep_seconds, fxu_wallclock()) < 0)
+        rc = -1;
+    if (rc < 0)
+        *err = fxu_strdup(fx_ledger_error(l));
+    fx_ledger_close(l);
+    return rc;
+}
+
+int
 fx_ledger_begin(fx_ledger *l)
 {
     /* IMMEDIATE takes the write lock now (waiting for it under the busy

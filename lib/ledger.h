@@ -7,6 +7,7 @@
  *   ledger-open.c     path, open, schema versions and migration, prune
  *   ledger-write.c    records: built from a flexiai_result, inserted
  *   ledger-query.c    filtered reads, conversations, text and JSON lines
+ *   ledger-time.c     dates and durations as users type them
  *   ledger-tally.c    one pass over the records, counters per key tuple
  *   ledger-usage.c    usage totals with cost, as rows or JSON
  *   ledger-prometheus.c  the same counters in the Prometheus text format
@@ -77,6 +78,15 @@ long fx_ledger_prune(fx_ledger *l, double before);
  * deleted (0 when not due), or -1. */
 long fx_ledger_autoprune(fx_ledger *l, double keep_seconds, double now);
 
+/* ---- times (ledger-time.c) ------------------------------------------ */
+
+/* --since, --until, prune --before: "2026-11-01", "2026-11-01 14:30[:05]",
+ * "2026-11-01T14:30:05Z" (without Z: local time), a duration back from
+ * `now` ("2h", "90d", "1w", "1h30m") or "@EPOCH".  0 or -1. */
+int fx_ledger_parse_when(const char *s, double now, double *out);
+/* [log] keep: a duration with a unit ("90d", "12w", "36h").  0 or -1. */
+int fx_ledger_parse_keep(const char *s, double *seconds);
+
 /* ---- records (ledger-write.c) ---------------------------------------- */
 
 struct fx_ledger_message {
@@ -146,6 +156,15 @@ void fx_ledger_record_free(struct fx_ledger_record *rec); /* its contents */
  * system prompt, messages and text are not stored.  Outside a
  * transaction the insert is its own transaction.  0 or -1. */
 int fx_ledger_insert(fx_ledger *l, struct fx_ledger_record *rec, int mode);
+/*
+ * What a one-shot command (complete, a chat turn) calls after a request:
+ * open (creating) the ledger at `path`, insert `rec` in `mode`, apply
+ * [log] keep (autoprune; keep_seconds <= 0: never) and close.  0, or -1
+ * with *err (caller frees): a warning for the user, never a reason to
+ * withhold the answer or change the exit code.
+ */
+int fx_ledger_append(const char *path, struct fx_ledger_record *rec, int mode,
+                     double keep_seconds, char **err);
 /* Group inserts (batch): one write transaction until commit.  Other
  * writers wait meanwhile, so commit at least every second or so. */
 int fx_ledger_begin(fx_ledger *l);

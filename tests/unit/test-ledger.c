@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- tests --------------------------------------------------------- */
 
@@ -416,6 +418,73 @@ test_migration(void)
     free(path);
 }
 
+static void
+test_times(void)
+{
+    double t = 0;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    ok(fx_ledger_parse_when("2026-09-21", T0, &t) == 0 && t == 1789948800,
+       "a date: local midnight");
+    ok(fx_ledger_parse_when("2026-09-21 14:13:20", T0, &t) == 0 && t == T0,
+       "date and time");
+    ok(fx_ledger_parse_when("2026-09-21T14:13", T0, &t) == 0 && t == T0 - 20,
+       "date T hours:minutes");
+    setenv("TZ", "EST5", 1);
+    tzset();
+    ok(fx_ledger_parse_when("2026-09-21", T0, &t) == 0 &&
+           t == 1789948800 + 5 * 3600,
+       "local time is the TZ's");
+    ok(fx_ledger_parse_when("2026-09-21T14:13:20Z", T0, &t) == 0 && t == T0,
+       "Z: UTC whatever the TZ");
+    unsetenv("TZ");
+    tzset();
+    ok(fx_ledger_parse_when("2h", T0, &t) == 0 && t == T0 - 7200,
+       "2h: two hours ago");
+    ok(fx_ledger_parse_when("1w", T0, &t) == 0 && t == T0 - 7 * DAY,
+       "1w: a week ago");
+    ok(fx_ledger_parse_when("1h30m", T0, &t) == 0 && t == T0 - 5400, "1h30m");
+    ok(fx_ledger_parse_when("@1790000000", 0, &t) == 0 && t == T0, "@EPOCH");
+    const char *bad[] = {"2026",        "yesterday", "2026-13-01", "2026-1-1",
+                         "2026-09-21x", "2h later",  "",           "-2h"};
+    int rejected = 0;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        rejected += fx_ledger_parse_when(bad[i], T0, &t) < 0;
+    is_int(rejected, 8, "malformed times rejected (a bare number too)");
+    ok(fx_ledger_parse_keep("90d", &t) == 0 && t == 90 * DAY, "keep = 90d");
+    ok(fx_ledger_parse_keep("90", &t) < 0, "keep = 90: a unit is needed");
+}
+
+/* The one call a one-shot command makes. */
+static void
+test_append(void)
+{
+    flexiai_result r;
+    memset(&r, 0, sizeof(r));
+    r.text = "an answer";
+    flexiai_message msg = {"user", "a question"};
+    struct fx_ledger_meta meta = {0, "complete", NULL, NULL, NULL, 0};
+    struct fx_ledger_record rec;
+    fx_ledger_record_from_result(&rec, &r, &msg, 1, &meta);
+    char *path = fxu_asprintf("%s/append/logs.db", root);
+    char *err = NULL;
+    is_int(fx_ledger_append(path, &rec, FX_LEDGER_OFF, 0, &err), 0,
+           "mode off: nothing to do");
+    ok(access(path, F_OK) < 0, "mode off: no file made");
+    is_int(fx_ledger_append(path, &rec, FX_LEDGER_FULL, 90 * DAY, &err), 0,
+           "append: created and written");
+    ok(rec.id == 1 && err == NULL, "append: id 1, no error");
+    char *bad = fxu_asprintf("%s/append/logs.db/below-a-file.db", root);
+    is_int(fx_ledger_append(bad, &rec, FX_LEDGER_FULL, 0, &err), -1,
+           "append below a file: -1");
+    ok(err && strstr(err, "Not a directory"), "and a reason (%s)",
+       err ? err : "");
+    free(err);
+    free(bad);
+    free(path);
+    fx_ledger_record_free(&rec);
+}
+
 int
 main(void)
 {
@@ -431,6 +500,8 @@ main(void)
     test_prune();
     test_conversations();
     test_migration();
+    test_times();
+    test_append();
     char *cmd = fxu_asprintf("rm -rf '%s'", root);
     ok(system(cmd) == 0, "temporary directory removed");
     free(cmd);
