@@ -503,7 +503,7 @@ fx_ledger_record_text(const struct fx_ledger_record *r, int attempts)
                        r->model ? r->model : "");
     else
         fxu_buf_printf(&b, "  failed (exit %d, %s)", r->exit_code,
-                       r->error_class ? r->error_class : "?");
+                       r->error_class ? r->error_class : "unknown");
     if (r->finish_reason)
         fxu_buf_printf(&b, ", %s", r->finish_reason);
     if (r->has_usage)
