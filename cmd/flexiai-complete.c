@@ -147,6 +147,40 @@ log_line(void *ud, int level, const char *msg)
     tool_log_cb(NULL, level, msg);
 }
 
+/*
+ * An answer spliced from two providers is never silent: one line says
+ * where it joins.  An answer from another provider than the first tried
+ * is said on a terminal only (scripts have -v and --json for that).
+ */
+static void
+say_who_answered(const flexiai_result *res)
+{
+    if (res->nattempts < 2 || res->provider == NULL)
+        return;
+    const flexiai_attempt *last = &res->attempts[res->nattempts - 1];
+    if (last->continuation) {
+        size_t shown = 0;
+        const flexiai_attempt *broke = NULL;
+        for (size_t i = 0; i + 1 < res->nattempts; i++) {
+            shown += res->attempts[i].text_bytes;
+            if (res->attempts[i].text_bytes)
+                broke = &res->attempts[i];
+        }
+        if (broke)
+            tool_err("%s broke off after %zu bytes (%s); %s continued the "
+                     "answer",
+                     broke->provider, shown,
+                     flexiai_errclass_name(broke->errclass), res->provider);
+        return;
+    }
+    const flexiai_attempt *first = &res->attempts[0];
+    if (!isatty(STDERR_FILENO) || strcmp(first->provider, res->provider) == 0)
+        return;
+    tool_err("answered by %s (%s: %s)", res->provider, first->provider,
+             first->errclass ? flexiai_errclass_name(first->errclass)
+                             : first->outcome);
+}
+
 #ifdef FX_COMPLETE_BUILTIN
 /* Built into the front command too (as git builds in its own commands):
  * `flexiai complete` then costs one program start, not two. */
@@ -264,6 +298,8 @@ main(int argc, char **argv)
             tool_outs("\n");
     }
     tool_out_flush();
+    if (rc == FLEXIAI_OK && !tool_quiet)
+        say_who_answered(&res);
     if (rc != FLEXIAI_OK) {
         if (rc == FLEXIAI_EINTR)
             tool_err("interrupted");

@@ -85,6 +85,7 @@ tool_result_json(const flexiai_result *r, int code, size_t replaced)
             add_text(o, "message", a->message);
         cJSON_AddBoolToObject(o, "probe", a->probe);
         cJSON_AddBoolToObject(o, "continuation", a->continuation);
+        cJSON_AddNumberToObject(o, "text_bytes", (double)a->text_bytes);
         cJSON_AddItemToArray(arr, o);
     }
     if (code != 0) {

@@ -181,6 +181,9 @@ struct run {
     struct relay relay;
     const struct fx_provider *first_failed;
     struct fx_error first_err;
+    /* the last stream that broke after showing text, for the notice */
+    const struct fx_provider *broke;
+    int broke_cls;
     double started;
 };
 
@@ -244,7 +247,15 @@ on_success(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int probe,
         op.was_probe = probe;
         fx_client_store_update(r->c, p->name, &op, NULL, NULL);
     }
-    if (r->first_failed)
+    res->attempts[res->nattempts - 1].text_bytes = o->resp.text.len;
+    if (r->broke)
+        /* text was spliced: say whose answer it is, and where it joins */
+        fx_client_log(r->c, FLEXIAI_LOG_NOTICE,
+                      "%s broke off after %zu bytes (%s); %s continued the "
+                      "answer",
+                      r->broke->name, r->answer.len, class_name(r->broke_cls),
+                      p->name);
+    else if (r->first_failed)
         fx_client_log(
             r->c, FLEXIAI_LOG_NOTICE, "%s failed (%s%s%s); answered by %s",
             r->first_failed->name, class_name(r->first_err.cls),
@@ -353,8 +364,12 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
                         t.retry_after, o.latency_ms, o.err.msg, o.url);
             res->attempts[res->nattempts - 1].probe = probe;
             res->attempts[res->nattempts - 1].continuation = r->answer.len > 0;
-            if (t.emitted > 0)
+            res->attempts[res->nattempts - 1].text_bytes = t.emitted;
+            if (t.emitted > 0) {
+                r->broke = p;
+                r->broke_cls = t.cls;
                 keep_partial(r, p, &o, d.step == FX_STEP_STOP);
+            }
             if (d.step == FX_STEP_STOP)
                 rc = d.code;
         }

@@ -216,10 +216,11 @@ typedef struct flexiai_attempt {
     long http_status;   /* 0 when no HTTP answer */
     double retry_after; /* seconds, -1 when none */
     double latency_ms;
-    char *message;    /* short reason, never a secret; may be NULL */
-    char *url;        /* request URL without secrets; may be NULL */
-    int probe;        /* admitted as a half-open probe */
-    int continuation; /* continued a broken stream */
+    char *message;     /* short reason, never a secret; may be NULL */
+    char *url;         /* request URL without secrets; may be NULL */
+    int probe;         /* admitted as a half-open probe */
+    int continuation;  /* continued a broken stream */
+    size_t text_bytes; /* answer text this attempt delivered */
 } flexiai_attempt;
 
 typedef struct flexiai_result {

@@ -262,12 +262,32 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     run --separate-stderr flexiai complete --stream "aaaa bbbb xxxx yyyy" </dev/null
     assert_success
     assert_output "aaaa bbbb cccc dddd"
+    # never silent: one line says where the answer was spliced
+    assert_equal "$stderr" "flexiai: primary broke off after 9 bytes (stream_error); secondary continued the answer"
     body=$(mock_last_body s1)
     assert_equal "$(jq -r '.messages[-2].role' <<<"$body")" "assistant"
     assert_equal "$(jq -r ".messages[-2].content" <<<"$body")" "aaaa bbbb"
-    run flexiai complete --stream --json "aaaa bbbb xxxx yyyy" </dev/null
+    run --separate-stderr flexiai complete --stream --json "aaaa bbbb xxxx yyyy" </dev/null
     assert_equal "$(jq -r '[.attempts[].continuation] | join(",")' <<<"$output")" "false,true"
+    assert_equal "$(jq -r '[.attempts[].text_bytes] | join(",")' <<<"$output")" "9,10"
     assert_equal "$(jq -r .text <<<"$output")" "aaaa bbbb cccc dddd"
+    run --separate-stderr flexiai complete -q --stream "aaaa bbbb xxxx yyyy" </dev/null
+    assert_success
+    assert_equal "$stderr" ""
+}
+
+@test "on a terminal, an answer from another provider than the first says so; not in a pipe" {
+    mock_script p1 "status=503"
+    # script(1) gives the command a terminal for stdout and stderr
+    run script -qec "flexiai complete --no-stream 'hi there' </dev/null" /dev/null
+    assert_success
+    assert_output --partial "hi there"
+    assert_output --partial "flexiai: answered by secondary (primary: overloaded)"
+    run script -qec "flexiai complete -q --no-stream 'hi there' </dev/null" /dev/null
+    refute_output --partial "answered by"
+    run --separate-stderr flexiai complete --no-stream "hi there" </dev/null
+    assert_success
+    assert_equal "$stderr" ""
 }
 
 @test "--on-stream-error=fail keeps the partial text and exits 75" {
