@@ -37,6 +37,9 @@ struct vctx {
     size_t nrefs, caprefs;
 };
 
+static int fail(struct vctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 fail(struct vctx *c, const char *fmt, ...)
 {
@@ -50,6 +53,9 @@ fail(struct vctx *c, const char *fmt, ...)
     }
     return 0;
 }
+
+static int stop(struct vctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 stop(struct vctx *c, const char *fmt, ...)

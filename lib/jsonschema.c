@@ -167,6 +167,9 @@ fx_js_equal(const cJSON *a, const cJSON *b)
 
 /* ---- errors and locations ----------------------------------------------- */
 
+static void *cfail(struct cctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void *
 cfail(struct cctx *c, const char *fmt, ...)
 {

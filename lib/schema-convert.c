@@ -166,6 +166,9 @@ struct gctx {
     size_t nodes;
 };
 
+static void note(struct gctx *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 note(struct gctx *g, const char *fmt, ...)
 {
