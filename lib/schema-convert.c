@@ -396,7 +396,15 @@ gemini_keyword(struct gctx *g, cJSON *out, const cJSON *m, fxu_buf *path)
     } else if (strcmp(kw, "additionalProperties") == 0 && cJSON_IsFalse(m)) {
         /* Gemini never adds properties of its own: nothing is lost */
     } else if (!listed(gemini_silent, kw) && strcmp(kw, "allOf") != 0) {
-        note(g, "%s at %s dropped", kw, path->data);
+        /* unknown members may hold anything, even a newline */
+        cJSON *name = cJSON_CreateString(kw);
+        char *shown = fx_js_render(name, 60);
+        if (strlen(shown) == strlen(kw) + 2 && strstr(shown, kw) == shown + 1)
+            note(g, "%s at %s dropped", kw, path->data);
+        else
+            note(g, "%s at %s dropped", shown, path->data);
+        free(shown);
+        cJSON_Delete(name);
     }
 }
 

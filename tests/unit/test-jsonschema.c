@@ -585,6 +585,11 @@ test_gemini(void)
            "\"propertyOrdering\":[\"a\",\"b\"],\"required\":[\"b\"]}",
            "allOf merged");
     is_str(note, "(none)", "allOf merging needs no note");
+    gemini("{\"a\\nb\":1,\"multipleOf\":2}", &note);
+    is_str(note,
+           "gemini responseSchema: \"a\\nb\" at $ dropped; multipleOf at $ "
+           "dropped",
+           "an odd member name is quoted in the note (found by fuzz-schema)");
 }
 
 int
