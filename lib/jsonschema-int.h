@@ -1,7 +1,8 @@
 /*
  * jsonschema-int.h - the compiled form of a JSON Schema, shared by the
  * compiler (jsonschema.c, which builds it) and the validator
- * (jsonschema-validate.c, which only reads it).  Not installed.
+ * (jsonschema-validate.c, which only reads it), and the helpers of
+ * jsonschema-util.c.  Not installed.
  */
 #ifndef FX_JSONSCHEMA_INT_H
 #define FX_JSONSCHEMA_INT_H
@@ -108,5 +109,9 @@ char *fx_js_render(const cJSON *v, size_t max);
 /* Deep equality with numbers compared by value (1 == 1.0) and objects
  * regardless of member order. */
 int fx_js_equal(const cJSON *a, const cJSON *b);
+
+/* Why regcomp should not be given this pattern (too long, repetition
+ * counts that multiply into a huge automaton, back-references), or NULL. */
+const char *fx_js_pattern_too_costly(const char *src);
 
 #endif

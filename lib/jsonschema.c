@@ -3,7 +3,6 @@
  * checks every keyword and its value once, compiles the regexes, resolves
  * local $refs to nodes and refuses what the validator does not implement,
  * so that validation (jsonschema-validate.c) never meets a surprise.
- * Also the small JSON helpers both sides share: paths, rendering, equality.
  */
 #include "config.h"
 
@@ -15,155 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Patterns are POSIX EREs compiled by the C library; bound what a hostile
- * schema can make regcomp build. */
-#define MAX_PATTERN_LEN 4096
-#define MAX_REPEAT_PRODUCT 100000.0
-
-static const char *const asserting_keywords[] = {
-    "type",
-    "properties",
-    "required",
-    "additionalProperties",
-    "items",
-    "additionalItems",
-    "contains",
-    "enum",
-    "const",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "minItems",
-    "maxItems",
-    "uniqueItems",
-    "minProperties",
-    "maxProperties",
-    "patternProperties",
-    "propertyNames",
-    "anyOf",
-    "oneOf",
-    "allOf",
-    "not",
-    "if",
-    "then",
-    "else",
-    "definitions",
-    "$defs",
-    "$ref",
-    NULL,
-};
-
-/* Accepted and not asserted. */
-static const char *const annotation_keywords[] = {
-    "format",
-    "title",
-    "description",
-    "default",
-    "examples",
-    "$schema",
-    "$id",
-    "$comment",
-    "readOnly",
-    "writeOnly",
-    "contentMediaType",
-    "contentEncoding",
-    NULL,
-};
+/* Keywords the validator asserts, then annotations it accepts and ignores;
+ * space-separated so that one strstr() finds a name. */
+static const char asserting_keywords[] =
+    " type properties required additionalProperties items additionalItems"
+    " contains enum const minimum maximum exclusiveMinimum exclusiveMaximum"
+    " multipleOf minLength maxLength pattern minItems maxItems uniqueItems"
+    " minProperties maxProperties patternProperties propertyNames anyOf"
+    " oneOf allOf not if then else definitions $defs $ref ";
+static const char annotation_keywords[] =
+    " format title description default examples $schema $id $comment"
+    " readOnly writeOnly contentMediaType contentEncoding ";
 
 struct cctx {
     struct fx_schema *s;
     char *err;
     fxu_buf loc; /* where in the schema we are: "$.properties.x" */
+    /* what the document's local $refs point at, found before compiling */
+    const cJSON **targets;
+    size_t ntargets;
 };
-
-/* ---- shared helpers ----------------------------------------------------- */
-
-static int
-is_plain_name(const char *s)
-{
-    if (!(isalpha((unsigned char)*s) || *s == '_' || *s == '$'))
-        return 0;
-    for (s++; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '$' ||
-              *s == '-'))
-            return 0;
-    return 1;
-}
-
-void
-fx_js_path_key(fxu_buf *path, const char *name)
-{
-    if (is_plain_name(name)) {
-        fxu_buf_printf(path, ".%s", name);
-        return;
-    }
-    cJSON *str = cJSON_CreateString(name);
-    char *quoted = str ? cJSON_PrintUnformatted(str) : NULL;
-    fxu_buf_printf(path, "[%s]", quoted ? quoted : "\"?\"");
-    cJSON_free(quoted);
-    cJSON_Delete(str);
-}
-
-void
-fx_js_path_index(fxu_buf *path, size_t i)
-{
-    fxu_buf_printf(path, "[%zu]", i);
-}
-
-char *
-fx_js_render(const cJSON *v, size_t max)
-{
-    char *text = cJSON_PrintUnformatted(v);
-    if (text == NULL)
-        return fxu_strdup("?");
-    size_t len = strlen(text);
-    if (len <= max) {
-        char *copy = fxu_strdup(text);
-        cJSON_free(text);
-        return copy;
-    }
-    /* cut on a UTF-8 character boundary */
-    size_t cut = max;
-    while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
-        cut--;
-    char *out = fxu_asprintf("%.*s...", (int)cut, text);
-    cJSON_free(text);
-    return out;
-}
-
-int
-fx_js_equal(const cJSON *a, const cJSON *b)
-{
-    if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
-        return a->valuedouble == b->valuedouble;
-    if ((a->type & 0xFF) != (b->type & 0xFF))
-        return 0;
-    if (cJSON_IsString(a))
-        return strcmp(a->valuestring, b->valuestring) == 0;
-    if (cJSON_IsArray(a)) {
-        const cJSON *x = a->child, *y = b->child;
-        for (; x && y; x = x->next, y = y->next)
-            if (!fx_js_equal(x, y))
-                return 0;
-        return x == NULL && y == NULL;
-    }
-    if (cJSON_IsObject(a)) {
-        if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
-            return 0;
-        for (const cJSON *x = a->child; x; x = x->next) {
-            const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
-            if (y == NULL || !fx_js_equal(x, y))
-                return 0;
-        }
-        return 1;
-    }
-    return 1; /* null, true, false */
-}
 
 /* ---- errors and locations ----------------------------------------------- */
 
@@ -200,10 +70,13 @@ loc_pop(struct cctx *c, size_t mark)
 /* ---- keyword values ----------------------------------------------------- */
 
 static int
-in_list(const char *const *list, const char *name)
+in_list(const char *list, const char *name)
 {
-    for (; *list; list++)
-        if (strcmp(*list, name) == 0)
+    size_t len = strlen(name);
+    if (len == 0 || strchr(name, ' '))
+        return 0;
+    for (const char *at = strstr(list, name); at; at = strstr(at + 1, name))
+        if (at[-1] == ' ' && at[len] == ' ')
             return 1;
     return 0;
 }
@@ -285,32 +158,6 @@ compile_limit(struct cctx *c, const cJSON *j, const char *kw, int count,
     return 0;
 }
 
-/* Refuse what glibc's regcomp could turn into a huge automaton, and
- * back-references (an extension, exponential to match). */
-static const char *
-pattern_too_costly(const char *src)
-{
-    if (strlen(src) > MAX_PATTERN_LEN)
-        return "longer than 4096 bytes";
-    double product = 1;
-    for (const char *p = src; *p; p++) {
-        if (*p == '\\' && p[1]) {
-            if (p[1] >= '1' && p[1] <= '9')
-                return "back-references are not supported";
-            p++;
-        } else if (*p == '{' && isdigit((unsigned char)p[1])) {
-            char *end;
-            double bound = strtod(p + 1, &end);
-            if (*end == ',' && isdigit((unsigned char)end[1]))
-                bound = strtod(end + 1, &end);
-            product *= bound > 1 ? bound : 1;
-            if (product > MAX_REPEAT_PRODUCT)
-                return "repetition counts too large";
-        }
-    }
-    return NULL;
-}
-
 /* Compile src (a string) into *re; what names the keyword in messages. */
 static int
 compile_regex(struct cctx *c, const char *src, const char *what, regex_t *re)
@@ -318,7 +165,7 @@ compile_regex(struct cctx *c, const char *src, const char *what, regex_t *re)
     cJSON *str = cJSON_CreateString(src);
     char *shown = fx_js_render(str, 80);
     cJSON_Delete(str);
-    const char *why = pattern_too_costly(src);
+    const char *why = fx_js_pattern_too_costly(src);
     int rc = why ? 0 : regcomp(re, src, REG_EXTENDED | REG_NOSUB);
     if (why) {
         cfail(c, "%s %s at %s: %s", what, shown, c->loc.data, why);
@@ -554,6 +401,46 @@ compile_subschemas(struct cctx *c, struct fx_jsnode *n, const cJSON *j)
     return 0;
 }
 
+static int
+contains_item(const cJSON *tree, const cJSON *item)
+{
+    if (tree == item)
+        return 1;
+    for (const cJSON *e = tree->child; e; e = e->next)
+        if (contains_item(e, item))
+            return 1;
+    return 0;
+}
+
+/* A member that is no keyword is refused, unless a $ref points into it:
+ * then it is a place where subschemas are kept, as "definitions" is. */
+static int
+holds_ref_target(struct cctx *c, const cJSON *member)
+{
+    for (size_t i = 0; i < c->ntargets; i++)
+        if (contains_item(member, c->targets[i]))
+            return 1;
+    return 0;
+}
+
+/* Every string "$ref" member in the document, resolved where it can be
+ * (an unresolvable one is reported when its schema is compiled). */
+static void
+collect_ref_targets(struct cctx *c, const cJSON *j, fxu_buf *scratch)
+{
+    for (const cJSON *e = j->child; e; e = e->next) {
+        if (e->string && strcmp(e->string, "$ref") == 0 && cJSON_IsString(e)) {
+            const cJSON *t = fx_js_pointer(c->s->doc, e->valuestring, scratch);
+            if (t) {
+                c->targets = fxu_xrealloc(c->targets, (c->ntargets + 1) *
+                                                          sizeof(*c->targets));
+                c->targets[c->ntargets++] = t;
+            }
+        }
+        collect_ref_targets(c, e, scratch);
+    }
+}
+
 static struct fx_jsnode *
 compile_node(struct cctx *c, const cJSON *j)
 {
@@ -568,7 +455,8 @@ compile_node(struct cctx *c, const cJSON *j)
     n->boolean = -1;
     for (const cJSON *m = j->child; m; m = m->next)
         if (!in_list(asserting_keywords, m->string) &&
-            !in_list(annotation_keywords, m->string)) {
+            !in_list(annotation_keywords, m->string) &&
+            !holds_ref_target(c, m)) {
             cJSON *name = cJSON_CreateString(m->string);
             char *shown = fx_js_render(name, 60);
             cfail(c, "unsupported keyword %s at %s", shown, c->loc.data);
@@ -603,56 +491,6 @@ compile_node(struct cctx *c, const cJSON *j)
 }
 
 /* ---- $ref resolution ---------------------------------------------------- */
-
-static int
-hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = tolower(ch);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-const cJSON *
-fx_js_pointer(const cJSON *root, const char *ref, fxu_buf *loc)
-{
-    fxu_buf token;
-    fxu_buf_init(&token);
-    const cJSON *at = root;
-    fxu_buf_reset(loc);
-    fxu_buf_putc(loc, '$');
-    if (ref[0] != '#')
-        return NULL;
-    const char *p = ref + 1; /* after '#' */
-    while (at && *p == '/') {
-        fxu_buf_reset(&token);
-        for (p++; *p && *p != '/'; p++) {
-            int ch = (unsigned char)*p;
-            if (ch == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-                ch = hexval(p[1]) * 16 + hexval(p[2]);
-                p += 2;
-            }
-            if (ch == '~' && (p[1] == '0' || p[1] == '1'))
-                ch = *++p == '0' ? '~' : '/';
-            fxu_buf_putc(&token, (char)ch);
-        }
-        const char *name = token.data ? token.data : "";
-        if (cJSON_IsObject(at)) {
-            at = cJSON_GetObjectItemCaseSensitive(at, name);
-            fx_js_path_key(loc, name);
-        } else if (cJSON_IsArray(at) && name[0] &&
-                   strspn(name, "0123456789") == strlen(name) &&
-                   (name[0] != '0' || name[1] == '\0') && strlen(name) < 10) {
-            long i = atol(name);
-            at = cJSON_GetArrayItem(at, (int)i);
-            fx_js_path_index(loc, (size_t)i);
-        } else {
-            at = NULL;
-        }
-    }
-    fxu_buf_free(&token);
-    return at;
-}
 
 static struct fx_jsnode *
 node_for(struct fx_schema *s, const cJSON *j)
@@ -719,11 +557,18 @@ fx_schema_compile(const cJSON *schema, char **err)
     c.s->doc = schema ? cJSON_Duplicate(schema, 1) : NULL;
     fxu_buf_init(&c.loc);
     fxu_buf_putc(&c.loc, '$');
-    if (c.s->doc == NULL)
+    if (c.s->doc == NULL) {
         cfail(&c, "no schema");
-    else if ((c.s->root = compile_node(&c, c.s->doc)) != NULL)
-        resolve_refs(&c);
+    } else {
+        fxu_buf scratch;
+        fxu_buf_init(&scratch);
+        collect_ref_targets(&c, c.s->doc, &scratch);
+        fxu_buf_free(&scratch);
+        if ((c.s->root = compile_node(&c, c.s->doc)) != NULL)
+            resolve_refs(&c);
+    }
     fxu_buf_free(&c.loc);
+    free(c.targets);
     if (c.err) {
         fx_schema_free(c.s);
         if (err)

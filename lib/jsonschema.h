@@ -5,6 +5,7 @@
  *
  *   jsonschema.c          compile: keyword checks, regexes, local $refs
  *   jsonschema-validate.c validate an instance, one-line error messages
+ *   jsonschema-util.c     paths, rendering, equality, pointers (shared)
  *   schema-dsl.c          'name type: description, ...' -> JSON Schema,
  *                         the "multi" wrapper, SPEC (file | {json} | DSL)
  *   schema-convert.c      OpenAI strictness check, Gemini responseSchema

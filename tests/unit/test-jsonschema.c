@@ -172,6 +172,14 @@ test_refs(void)
            "$ref with ~1, ~0 and %%25");
     is_str(check(escapes, "{\"z\":1}"), "$.z: expected boolean, got integer",
            "$ref with %%25: failure");
+    is_str(check("{\"my-defs\":{\"n\":{\"type\":\"integer\"}},"
+                 "\"items\":{\"$ref\":\"#/my-defs/n\"}}",
+                 "[1,\"2\"]"),
+           "$[1]: expected integer, got string",
+           "a member that is no keyword may hold $ref targets");
+    is_str(compile_error("{\"my-defs\":{\"n\":{}},\"other\":{}}"),
+           "unsupported keyword \"my-defs\" at $",
+           "unreferenced, it is refused");
     is_str(check("{\"definitions\":{\"n\":{\"type\":\"integer\"}},"
                  "\"items\":{\"$ref\":\"#/definitions/n\"}}",
                  "[1,\"2\"]"),
