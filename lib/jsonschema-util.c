@@ -15,7 +15,7 @@
 /* Patterns are POSIX EREs compiled by the C library; bound what a hostile
  * schema can make regcomp build. */
 #define MAX_PATTERN_LEN 4096
-#define MAX_REPEAT_PRODUCT 100000.0
+#define MAX_PATTERN_NODES 20000.0
 
 static int
 is_plain_name(const char *s)
@@ -153,28 +153,92 @@ fx_js_pointer(const cJSON *root, const char *ref, fxu_buf *loc)
 
 /* ---- patterns ----------------------------------------------------------- */
 
-/* Refuse what glibc's regcomp could turn into a huge automaton, and
- * back-references (an extension, exponential to match). */
+/* Past a bracket expression "[...]" that starts at p, classes like
+ * [:alpha:] included; at the NUL when it is unterminated. */
+static const char *
+skip_bracket(const char *p)
+{
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++;
+    while (*p && *p != ']') {
+        if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+            char close[3] = {p[1], ']', '\0'};
+            const char *end = strstr(p + 2, close);
+            p = end ? end + 2 : p + strlen(p);
+        } else {
+            p++;
+        }
+    }
+    return *p ? p + 1 : p;
+}
+
+/* How many copies of the last element a quantifier at p makes in glibc's
+ * parse tree ("a+" becomes "aa*", "a{2,5}" five copies); 0 when p holds
+ * no quantifier.  *len is its length. */
+static double
+quantifier(const char *p, size_t *len)
+{
+    *len = 1;
+    if (*p == '*' || *p == '?')
+        return 1;
+    if (*p == '+')
+        return 2;
+    if (*p != '{' || !isdigit((unsigned char)p[1]))
+        return 0;
+    char *end;
+    double copies = strtod(p + 1, &end);
+    if (*end == ',' && isdigit((unsigned char)end[1]))
+        copies = strtod(end + 1, &end);
+    else if (*end == ',')
+        end++, copies++; /* "{n,}": n copies and a starred one */
+    const char *close = strchr(end, '}');
+    *len = close ? (size_t)(close - p) + 1 : strlen(p);
+    return copies > 1 ? copies : 1;
+}
+
+/* Refuse what glibc's regcomp would expand into a huge tree (nested and
+ * stacked repetitions multiply: "((a{9}){9}){9}", "a+++++...") and
+ * back-references (an extension, exponential to match).  The estimate
+ * follows the nesting of groups, so a long but flat pattern is fine. */
 const char *
 fx_js_pattern_too_costly(const char *src)
 {
     if (strlen(src) > MAX_PATTERN_LEN)
         return "longer than 4096 bytes";
-    double product = 1;
-    for (const char *p = src; *p; p++) {
-        if (*p == '\\' && p[1]) {
-            if (p[1] >= '1' && p[1] <= '9')
-                return "back-references are not supported";
+    double size[MAX_PATTERN_LEN + 1], last[MAX_PATTERN_LEN + 1];
+    size_t depth = 0;
+    size[0] = last[0] = 0;
+    for (const char *p = src; *p;) {
+        size_t len;
+        double copies = quantifier(p, &len);
+        if (copies > 0) {
+            size[depth] += last[depth] * (copies - 1);
+            last[depth] *= copies;
+            p += len;
+        } else if (*p == '(') {
+            size[++depth] = 0;
+            last[depth] = 0;
             p++;
-        } else if (*p == '{' && isdigit((unsigned char)p[1])) {
-            char *end;
-            double bound = strtod(p + 1, &end);
-            if (*end == ',' && isdigit((unsigned char)end[1]))
-                bound = strtod(end + 1, &end);
-            product *= bound > 1 ? bound : 1;
-            if (product > MAX_REPEAT_PRODUCT)
-                return "repetition counts too large";
+        } else if (*p == ')' && depth > 0) {
+            depth--;
+            last[depth] = size[depth + 1] + 1;
+            size[depth] += last[depth];
+            p++;
+        } else {
+            if (*p == '\\' && p[1] >= '1' && p[1] <= '9')
+                return "back-references are not supported";
+            const char *next = *p == '['            ? skip_bracket(p)
+                               : *p == '\\' && p[1] ? p + 2
+                                                    : p + 1;
+            last[depth] = 1;
+            size[depth] += 1;
+            p = next;
         }
+        if (size[depth] > MAX_PATTERN_NODES)
+            return "repetitions make it too large";
     }
     return NULL;
 }

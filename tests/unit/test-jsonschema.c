@@ -249,8 +249,20 @@ test_compile_errors(void)
               "back-references are not supported") != NULL,
        "back-references refused");
     ok(strstr(compile_error("{\"pattern\":\"((a{1000}){1000}){1000}\"}"),
-              "repetition counts too large") != NULL,
-       "huge repetitions refused");
+              "repetitions make it too large") != NULL,
+       "nested repetitions refused");
+    ok(strstr(compile_error("{\"pattern\":\"a++++++++++++++++++++++\"}"),
+              "repetitions make it too large") != NULL,
+       "stacked + refused (glibc doubles the tree for each)");
+    ok(strstr(compile_error("{\"pattern\":\"((((((((((((((((((((((a+)+)+)+)+)+"
+                            ")+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\"}"),
+              "repetitions make it too large") != NULL,
+       "nested + refused (found by fuzz-schema: 2 GB in regcomp)");
+    is_str(compile_error("{\"pattern\":\"^[a-z]+-[0-9]+ [A-Z]+ [a-z]+-[0-9]+ "
+                         "[A-Z]+ [a-z]+-[0-9]+ [A-Z]+ [a-z]+-[0-9]+ [A-Z]+ "
+                         "[a-z]+-[0-9]+ [A-Z]+ [a-z]+-[0-9]+ [A-Z]+ [0-9]{1,"
+                         "9000}[[:alpha:]+]+$\"}"),
+           "compiles", "a long flat pattern with many + is fine");
     is_str(compile_error("{\"minimum\":\"1\"}"),
            "\"minimum\" at $ must be a number", "minimum must be a number");
     is_str(compile_error("{\"maxLength\":-1}"),
