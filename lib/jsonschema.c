@@ -22,6 +22,14 @@ static const char asserting_keywords[] =
     " multipleOf minLength maxLength pattern minItems maxItems uniqueItems"
     " minProperties maxProperties patternProperties propertyNames anyOf"
     " oneOf allOf not if then else definitions $defs $ref ";
+/* Keywords of other drafts (or draft 7's "dependencies") that we do not
+ * assert: refused even when a $ref points into them, so that a schema
+ * never loses an assertion silently. */
+static const char unsupported_keywords[] =
+    " dependencies dependentRequired dependentSchemas prefixItems"
+    " unevaluatedItems unevaluatedProperties minContains maxContains"
+    " contentSchema $anchor $recursiveRef $recursiveAnchor $dynamicRef"
+    " $dynamicAnchor $vocabulary ";
 static const char annotation_keywords[] =
     " format title description default examples $schema $id $comment"
     " readOnly writeOnly contentMediaType contentEncoding ";
@@ -456,7 +464,8 @@ compile_node(struct cctx *c, const cJSON *j)
     for (const cJSON *m = j->child; m; m = m->next)
         if (!in_list(asserting_keywords, m->string) &&
             !in_list(annotation_keywords, m->string) &&
-            !holds_ref_target(c, m)) {
+            (in_list(unsupported_keywords, m->string) ||
+             !holds_ref_target(c, m))) {
             cJSON *name = cJSON_CreateString(m->string);
             char *shown = fx_js_render(name, 60);
             cfail(c, "unsupported keyword %s at %s", shown, c->loc.data);

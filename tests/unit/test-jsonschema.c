@@ -180,6 +180,10 @@ test_refs(void)
     is_str(compile_error("{\"my-defs\":{\"n\":{}},\"other\":{}}"),
            "unsupported keyword \"my-defs\" at $",
            "unreferenced, it is refused");
+    is_str(compile_error("{\"dependencies\":{\"a\":{\"required\":[\"b\"]}},"
+                         "\"not\":{\"$ref\":\"#/dependencies/a\"}}"),
+           "unsupported keyword \"dependencies\" at $",
+           "a keyword we do not assert is refused even when referenced");
     is_str(check("{\"definitions\":{\"n\":{\"type\":\"integer\"}},"
                  "\"items\":{\"$ref\":\"#/definitions/n\"}}",
                  "[1,\"2\"]"),
