@@ -20,11 +20,16 @@
  * Annotations accepted and not asserted: format, title, description,
  * default, examples, $schema, $id, $comment, readOnly, writeOnly,
  * contentMediaType, contentEncoding.  Any other keyword, and any $ref that
- * is not a JSON pointer into the same document, is refused at compile time.
+ * is not a JSON pointer into the same document, is refused at compile time
+ * (a member that is no keyword of any draft but that a $ref points into is
+ * taken as a place to keep subschemas, like "definitions").
  *
  * "pattern" and "patternProperties" are POSIX extended regular expressions
  * (regcomp with REG_EXTENDED), not ECMA-262: no \d, \w, lookaround or
- * lazy quantifiers.  Matching is unanchored, as in JSON Schema.
+ * lazy quantifiers; character classes and "." follow the process's
+ * LC_CTYPE.  Matching is unanchored, as in JSON Schema.  Patterns that
+ * glibc would expand into a huge automaton (nested or stacked repetitions)
+ * and back-references are refused at compile time.
  *
  * Messages are single lines: compile errors name the keyword and its place
  * in the schema ("unsupported keyword \"dependencies\" at $.properties.x"),
@@ -53,11 +58,12 @@ const cJSON *fx_schema_json(const fx_schema *s);
  * message saying so.  err may be NULL. */
 int fx_schema_validate(const fx_schema *s, const cJSON *instance, char **err);
 
-/* Parse the DSL: comma-separated fields "name [type][: description]",
+/* Parse the DSL: comma-separated fields "name [type][: description]"
+ * (so a description cannot hold a comma; it may hold colons),
  * type str (default), int, float, bool or [T] for arrays of those
  * (also string, integer, number, boolean).  Returns a strict object schema
  * (every property required, additionalProperties false), or NULL with
- * *err (one line). */
+ * *err (one line).  err must not be NULL. */
 cJSON *fx_schema_from_dsl(const char *dsl, char **err);
 
 /* Wrap a schema as {"type":"object","properties":{"items":{"type":"array",
@@ -73,8 +79,9 @@ cJSON *fx_schema_multi(cJSON *schema);
  *   FLEXIAI_ENOINPUT (66)  the file is missing or unreadable
  *   FLEXIAI_EDATA (65)     the file holds no valid JSON / JSON Schema
  *   FLEXIAI_EUSAGE (64)    inline JSON or DSL is malformed
- * The result is also compiled once to check it, so a 0 return means
- * fx_schema_compile() will accept it. */
+ * A schema from a file or inline is compiled once to check it, so a 0
+ * return means fx_schema_compile() will accept *out.  out and err must
+ * not be NULL. */
 int fx_schema_load_spec(const char *spec, cJSON **out, char **err);
 
 /* OpenAI strict mode: every object schema (one with "type" object or

@@ -397,7 +397,9 @@ write_file(const char *path, const char *text)
 static void
 test_spec(void)
 {
-    char dir[] = "/tmp/fx-test-jsonschema.XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char *dir = fxu_asprintf("%s/fx-test-jsonschema.XXXXXX",
+                             tmp && tmp[0] ? tmp : "/tmp");
     ok(mkdtemp(dir) != NULL, "temporary directory");
     char *good = fxu_asprintf("%s/good.json", dir);
     char *bad = fxu_asprintf("%s/bad.json", dir);
@@ -475,6 +477,7 @@ test_spec(void)
     unlink(bad);
     unlink(odd);
     rmdir(dir);
+    free(dir);
     free(good);
     free(bad);
     free(odd);
