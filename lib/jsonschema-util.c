@@ -15,7 +15,8 @@
 /* Patterns are POSIX EREs compiled by the C library; bound what a hostile
  * schema can make regcomp build. */
 #define MAX_PATTERN_LEN 4096
-#define MAX_PATTERN_NODES 20000.0
+#define MAX_PATTERN_NODES 5000.0
+#define MAX_PATTERN_DEPTH 100
 
 static int
 is_plain_name(const char *s)
@@ -177,11 +178,14 @@ skip_bracket(const char *p)
 
 /* How many copies of the last element a quantifier at p makes in glibc's
  * parse tree ("a+" becomes "aa*", "a{2,5}" five copies); 0 when p holds
- * no quantifier.  *len is its length. */
+ * no quantifier.  *len is its length, *optional whether it lets the
+ * element match nothing, *unbounded whether it repeats without limit. */
 static double
-quantifier(const char *p, size_t *len)
+quantifier(const char *p, size_t *len, int *optional, int *unbounded)
 {
     *len = 1;
+    *optional = *p == '*' || *p == '?';
+    *unbounded = *p == '*' || *p == '+';
     if (*p == '*' || *p == '?')
         return 1;
     if (*p == '+')
@@ -189,43 +193,84 @@ quantifier(const char *p, size_t *len)
     if (*p != '{' || !isdigit((unsigned char)p[1]))
         return 0;
     char *end;
-    double copies = strtod(p + 1, &end);
+    double low = strtod(p + 1, &end), copies = low;
+    *optional = low == 0;
     if (*end == ',' && isdigit((unsigned char)end[1]))
         copies = strtod(end + 1, &end);
     else if (*end == ',')
-        end++, copies++; /* "{n,}": n copies and a starred one */
+        end++, copies++, *unbounded = 1; /* "{n,}": n copies and a star */
     const char *close = strchr(end, '}');
     *len = close ? (size_t)(close - p) + 1 : strlen(p);
     return copies > 1 ? copies : 1;
 }
 
-/* Refuse what glibc's regcomp would expand into a huge tree (nested and
- * stacked repetitions multiply: "((a{9}){9}){9}", "a+++++...") and
- * back-references (an extension, exponential to match).  The estimate
- * follows the nesting of groups, so a long but flat pattern is fine. */
+/* One open group while a pattern is scanned. */
+struct pgroup {
+    double size;      /* tree nodes so far */
+    double last;      /* nodes of the last element */
+    int before_empty; /* the elements before the last can match "" */
+    int last_empty;   /* the last element can match "" */
+    int alt_empty;    /* an earlier alternative can match "" */
+};
+
+static void
+element(struct pgroup *g, double nodes, int empty)
+{
+    g->before_empty = g->before_empty && g->last_empty;
+    g->last = nodes;
+    g->last_empty = empty;
+    g->size += nodes;
+}
+
+/* Refuse what would make glibc's regcomp build a huge tree or spend
+ * minutes on its epsilon closures: repetitions that multiply as groups
+ * nest ("((a{9}){9}){9}", "a+" is "aa*"), a group that can match the empty
+ * string repeated without bound ("(a*)+"), stacked repetition operators
+ * (undefined in POSIX), and back-references (exponential to match).  A
+ * long but flat pattern is fine. */
 const char *
 fx_js_pattern_too_costly(const char *src)
 {
     if (strlen(src) > MAX_PATTERN_LEN)
         return "longer than 4096 bytes";
-    double size[MAX_PATTERN_LEN + 1], last[MAX_PATTERN_LEN + 1];
+    struct pgroup stack[MAX_PATTERN_DEPTH + 1] = {{0, 0, 1, 1, 0}};
     size_t depth = 0;
-    size[0] = last[0] = 0;
+    int after_quantifier = 0;
     for (const char *p = src; *p;) {
+        struct pgroup *g = &stack[depth];
         size_t len;
-        double copies = quantifier(p, &len);
+        int optional, unbounded;
+        double copies = quantifier(p, &len, &optional, &unbounded);
         if (copies > 0) {
-            size[depth] += last[depth] * (copies - 1);
-            last[depth] *= copies;
+            if (after_quantifier)
+                return "stacked repetition operators (undefined in POSIX "
+                       "ERE)";
+            if (unbounded && g->last_empty && g->last > 0)
+                return "a group that can match the empty string is "
+                       "repeated without bound";
+            g->size += g->last * (copies - 1);
+            g->last *= copies;
+            g->last_empty = g->last_empty || optional;
+            after_quantifier = 1;
             p += len;
         } else if (*p == '(') {
-            size[++depth] = 0;
-            last[depth] = 0;
+            if (depth == MAX_PATTERN_DEPTH)
+                return "groups nested too deeply";
+            stack[++depth] = (struct pgroup){0, 0, 1, 1, 0};
+            after_quantifier = 0;
+            p++;
+        } else if (*p == '|') {
+            g->alt_empty = g->alt_empty || (g->before_empty && g->last_empty);
+            g->before_empty = g->last_empty = 1;
+            g->size += 1;
+            g->last = 0;
+            after_quantifier = 0;
             p++;
         } else if (*p == ')' && depth > 0) {
-            depth--;
-            last[depth] = size[depth + 1] + 1;
-            size[depth] += last[depth];
+            int empty = g->alt_empty || (g->before_empty && g->last_empty);
+            double nodes = g->size + 1;
+            element(&stack[--depth], nodes, empty);
+            after_quantifier = 0;
             p++;
         } else {
             if (*p == '\\' && p[1] >= '1' && p[1] <= '9')
@@ -233,11 +278,11 @@ fx_js_pattern_too_costly(const char *src)
             const char *next = *p == '['            ? skip_bracket(p)
                                : *p == '\\' && p[1] ? p + 2
                                                     : p + 1;
-            last[depth] = 1;
-            size[depth] += 1;
+            element(g, 1, *p == '^' || *p == '$');
+            after_quantifier = 0;
             p = next;
         }
-        if (size[depth] > MAX_PATTERN_NODES)
+        if (stack[depth].size > MAX_PATTERN_NODES)
             return "repetitions make it too large";
     }
     return NULL;
