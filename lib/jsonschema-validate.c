@@ -142,6 +142,8 @@ check_type(struct vctx *c, const struct fx_jsnode *n, const cJSON *x)
 {
     if (n->types == 0 || (type_bits(x) & n->types))
         return 1;
+    if (c->quiet)
+        return 0;
     fxu_buf want;
     fxu_buf_init(&want);
     type_list(&want, n->types);
@@ -192,6 +194,8 @@ static int
 check_enum_const(struct vctx *c, const struct fx_jsnode *n, const cJSON *x)
 {
     if (n->const_val && !fx_js_equal(n->const_val, x)) {
+        if (c->quiet)
+            return 0; /* nobody reads it: spare the rendering */
         char *got = fx_js_render(x, SHOWN),
              *want = fx_js_render(n->const_val, SHOWN);
         fail(c, "%s is not the constant %s", got, want);
@@ -204,6 +208,8 @@ check_enum_const(struct vctx *c, const struct fx_jsnode *n, const cJSON *x)
     for (const cJSON *e = n->enum_vals->child; e; e = e->next)
         if (fx_js_equal(e, x))
             return 1;
+    if (c->quiet)
+        return 0;
     char *got = fx_js_render(x, SHOWN),
          *want = fx_js_render(n->enum_vals, 2 * SHOWN);
     fail(c, "%s is not one of %s", got, want);
@@ -235,6 +241,8 @@ check_number(struct vctx *c, const struct fx_jsnode *n, const cJSON *x)
     }
     if (msg == NULL)
         return 1;
+    if (c->quiet)
+        return 0;
     char *got = fx_js_render(x, SHOWN), *want = fx_js_render(limit, SHOWN);
     fail(c, "%s %s %s", got, msg, want);
     free(got);
