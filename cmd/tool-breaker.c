@@ -25,22 +25,6 @@ tool_fmt_time(double t, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-void
-tool_fmt_duration(double seconds, char *buf, size_t size)
-{
-    long s = seconds < 0     ? 0
-             : seconds > 9e8 ? 900000000L
-                             : (long)(seconds + 0.5);
-    if (s < 60)
-        snprintf(buf, size, "%lds", s);
-    else if (s < 3600)
-        snprintf(buf, size, "%ldm%02lds", s / 60, s % 60);
-    else if (s < 86400)
-        snprintf(buf, size, "%ldh%02ldm", s / 3600, s % 3600 / 60);
-    else
-        snprintf(buf, size, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
-}
-
 char *
 tool_printable(const char *s)
 {
@@ -73,7 +57,7 @@ next_text(const flexiai_breaker_info *b, double now, char *buf, size_t size)
     } else {
         char t[64], d[32];
         tool_fmt_time(b->retry_at, t, sizeof(t));
-        tool_fmt_duration(b->retry_at - now + 1, d, sizeof(d));
+        fxu_fmt_duration(b->retry_at - now + 1, d, sizeof(d));
         snprintf(buf, size, "%s (in %s)", t, d);
     }
 }
@@ -243,7 +227,7 @@ tool_breaker_describe(const flexiai_breaker_info *b, double now, char *out,
             snprintf(out, len, "closed");
     } else if (strcmp(b->state, "open") == 0 && b->retry_at > now) {
         char d[32];
-        tool_fmt_duration(b->retry_at - now, d, sizeof(d));
+        fxu_fmt_duration(b->retry_at - now, d, sizeof(d));
         snprintf(out, len, "open (probe in %s%s%s)", d, sep, reason);
     } else if (strcmp(b->state, "open") == 0 && b->retry_at > 0) {
         snprintf(out, len, "open (probe due%s%s)", sep, reason);

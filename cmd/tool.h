@@ -236,8 +236,6 @@ void tool_breaker_json(const flexiai_breaker_info *info, size_t n,
                        int store_ok);
 void tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n,
                              const char *backend, int store_ok);
-/* "57s", "9m56s", "2h03m", "3d04h". */
-void tool_fmt_duration(double seconds, char *buf, size_t size);
 /* Text from the network or a state file, safe for a terminal: control
  * characters as \xNN, invalid UTF-8 as U+FFFD.  Caller frees. */
 char *tool_printable(const char *s);

@@ -204,9 +204,20 @@ apply_success(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
     return FX_EV_NONE;
 }
 
+static void
+note_error(struct fx_bdoc *d, const struct fx_bop *op)
+{
+    if (op->err_class == NULL || op->err_class[0] == '\0')
+        return;
+    copy_trunc(d->last_class, sizeof(d->last_class), op->err_class);
+    copy_trunc(d->last_error, sizeof(d->last_error),
+               op->err_msg ? op->err_msg : "");
+}
+
 static int
 apply_failure(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
 {
+    note_error(d, op);
     d->failure_count++;
     *changed = 1;
     if (d->state == FX_CLOSED) {
@@ -227,6 +238,7 @@ static int
 apply_open_until(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
 {
     int ev = FX_EV_NONE;
+    note_error(d, op);
     d->failure_count++;
     if (d->state != FX_OPEN) {
         d->state = FX_OPEN;
@@ -371,6 +383,12 @@ fx_bdoc_to_json(const struct fx_bdoc *d)
     put_string(&b, d->changed_by);
     fxu_buf_puts(&b, ",\"reason\":");
     put_string(&b, d->reason);
+    if (d->last_class[0]) {
+        fxu_buf_puts(&b, ",\"last_class\":");
+        put_string(&b, d->last_class);
+        fxu_buf_puts(&b, ",\"last_error\":");
+        put_string(&b, d->last_error);
+    }
     fxu_buf_puts(&b, d->forced ? ",\"forced\":true" : ",\"forced\":false");
     fxu_buf_puts(&b, ",\"probes\":[");
     for (int i = 0; i < d->nprobes && i < FX_MAX_PROBES; i++) {
@@ -527,6 +545,10 @@ doc_from_object(const cJSON *obj, struct fx_bdoc *d)
     char *by = d->changed_by, *reason = d->reason;
     if (get_string(obj, "changed_by", by, sizeof(d->changed_by)) < 0 ||
         get_string(obj, "reason", reason, sizeof(d->reason)) < 0)
+        return -1;
+    char *cls = d->last_class, *msg = d->last_error;
+    if (get_string(obj, "last_class", cls, sizeof(d->last_class)) < 0 ||
+        get_string(obj, "last_error", msg, sizeof(d->last_error)) < 0)
         return -1;
     if (get_bool(obj, "forced", &d->forced) < 0 || get_probes(obj, d) < 0)
         return -1;

@@ -2,7 +2,8 @@
 -- Mirrors fx_breaker_apply() in breaker.c; change both together.
 -- KEYS[1] state key.  ARGV: op, now, until, worker, was_probe,
 -- failure_threshold, recovery_timeout, half_open_max_calls, probe_timeout,
--- state_ttl, channel, publish_outcomes, event head, event middle.
+-- state_ttl, channel, publish_outcomes, event head, event middle,
+-- error class, error message (failure and open-until: the last error).
 -- Returns {event, admit, document, malformed}.
 local key = KEYS[1]
 local op = tonumber(ARGV[1])
@@ -19,6 +20,8 @@ local channel = ARGV[11]
 local outcomes = ARGV[12] == '1'
 local ev_head = ARGV[13]
 local ev_mid = ARGV[14]
+local err_class = ARGV[15] or ''
+local err_msg = ARGV[16] or ''
 
 local function finite(v)
   return type(v) == 'number' and v == v and v ~= math.huge and v ~= -math.huge
@@ -77,7 +80,8 @@ end
 local function closed_doc()
   return {state = 'closed', failure_count = 0, success_count = 0,
           opened_at = 0, retry_at = 0, changed_at = 0, changed_by = '',
-          reason = '', forced = false, probes = {}}
+          reason = '', last_class = '', last_error = '', forced = false,
+          probes = {}}
 end
 
 -- the checks of fx_bdoc_from_json()
@@ -95,6 +99,8 @@ local function decode(raw)
   get_time(t, 'changed_at', d)
   get_string(t, 'changed_by', d, 128)
   get_string(t, 'reason', d, 64)
+  get_string(t, 'last_class', d, 32)
+  get_string(t, 'last_error', d, 200)
   local f = t.forced
   if not absent(f) then
     if type(f) == 'boolean' then
@@ -174,6 +180,13 @@ local function to_open(reason)
   d.probes = {}
 end
 
+-- the last counted failure, to explain a skip (note_error in breaker.c)
+local function note_error()
+  if err_class == '' then return end
+  d.last_class = cstr(err_class, 32)
+  d.last_error = cstr(err_msg, 200)
+end
+
 local function to_closed()
   d.state = 'closed'
   d.failure_count = 0
@@ -222,6 +235,7 @@ elseif op == 2 then -- success
     event = 2
   end
 elseif op == 3 then -- failure
+  note_error()
   d.failure_count = d.failure_count + 1
   changed = true
   if d.state == 'closed' then
@@ -234,6 +248,7 @@ elseif op == 3 then -- failure
     event = 1
   end
 elseif op == 4 then -- open until
+  note_error()
   d.failure_count = d.failure_count + 1
   if d.state ~= 'open' then
     d.state = 'open'
@@ -303,6 +318,8 @@ local parts = {'{"state":', str(d.state),
   ',"opened_at":', num(d.opened_at), ',"retry_at":', num(d.retry_at),
   ',"changed_at":', num(d.changed_at), ',"changed_by":', str(d.changed_by),
   ',"reason":', str(d.reason),
+  d.last_class ~= '' and (',"last_class":' .. str(d.last_class) ..
+    ',"last_error":' .. str(d.last_error)) or '',
   d.forced and ',"forced":true' or ',"forced":false', ',"probes":['}
 for i, p in ipairs(d.probes) do
   parts[#parts + 1] = (i > 1 and ',' or '') .. '{"worker":' .. str(p.worker) ..

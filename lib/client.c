@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *
@@ -134,8 +135,11 @@ summarise_failure(flexiai_result *res)
             continue;
         if (b.len)
             fxu_buf_puts(&b, "; ");
-        fxu_buf_printf(&b, "%s: %s", a->provider, class_name(a->errclass));
-        if (a->message && *a->message)
+        if (a->errclass == FLEXIAI_E_BREAKER_OPEN && a->message)
+            fxu_buf_printf(&b, "%s: %s", a->provider, a->message);
+        else
+            fxu_buf_printf(&b, "%s: %s", a->provider, class_name(a->errclass));
+        if (a->errclass != FLEXIAI_E_BREAKER_OPEN && a->message && *a->message)
             fxu_buf_printf(&b, " (%s)", a->message);
         last_provider = a->provider;
     }
@@ -187,6 +191,54 @@ struct run {
     double started;
 };
 
+static void
+clock_time(double t, char *buf, size_t size)
+{
+    time_t s = (time_t)t;
+    struct tm tm;
+    if (t <= 0 || localtime_r(&s, &tm) == NULL ||
+        strftime(buf, size, "%H:%M:%S", &tm) == 0)
+        snprintf(buf, size, "-");
+}
+
+/*
+ * Why a provider was skipped, in words an operator can act on:
+ *   skipped, breaker open since 12:03:10 after 5 x connect (Could not
+ *   resolve host: api.openai.com); next probe 12:04:45 (in 57s);
+ *   'flexiai breaker reset primary' closes it
+ */
+static void
+explain_skip(const struct fx_bdoc *d, const char *name, double now, char *buf,
+             size_t size)
+{
+    char since[16], next[16], in[32];
+    clock_time(d->opened_at, since, sizeof(since));
+    clock_time(d->retry_at, next, sizeof(next));
+    fxu_fmt_duration(d->retry_at - now, in, sizeof(in));
+    fxu_buf b;
+    fxu_buf_init(&b);
+    if (d->forced) {
+        fxu_buf_printf(&b, "skipped, breaker opened by hand at %s", since);
+        if (d->retry_at > 0)
+            fxu_buf_printf(&b, " until %s (in %s)", next, in);
+        else
+            fxu_buf_puts(&b, " until reset");
+    } else if (d->state == FX_HALF_OPEN || d->retry_at <= now) {
+        fxu_buf_puts(&b, "skipped, breaker half-open: another process holds "
+                         "the probe");
+    } else {
+        fxu_buf_printf(&b, "skipped, breaker open since %s", since);
+        if (d->last_class[0])
+            fxu_buf_printf(&b, " after %ld x %s%s%s%s", d->failure_count,
+                           d->last_class, d->last_error[0] ? " (" : "",
+                           d->last_error, d->last_error[0] ? ")" : "");
+        fxu_buf_printf(&b, "; next probe %s (in %s)", next, in);
+    }
+    fxu_buf_printf(&b, "; 'flexiai breaker reset %s' closes it", name);
+    snprintf(buf, size, "%s", b.data);
+    fxu_buf_free(&b);
+}
+
 /* May p be tried now?  A breaker that is not closed must admit it (maybe
  * as a probe); a refusal is recorded as a skipped attempt. */
 static int
@@ -205,12 +257,12 @@ admit(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int *probe)
                       p->name);
     if (admit == FX_ADMIT_NO) {
         double wait = doc->retry_at > now ? doc->retry_at - now : -1;
-        char msg[96];
-        snprintf(msg, sizeof(msg), "breaker %s", fx_bstate_name(doc->state));
+        char msg[512];
+        explain_skip(doc, p->name, now, msg, sizeof(msg));
         add_attempt(r->res, p->name, p->model, "skipped",
                     FLEXIAI_E_BREAKER_OPEN, 0, wait, 0, msg, NULL);
-        fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, breaker %s",
-                      p->name, p->model, fx_bstate_name(doc->state));
+        fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s %s: %s", p->name, p->model,
+                      msg);
         return 0;
     }
     *probe = admit == FX_ADMIT_PROBE;
@@ -282,7 +334,7 @@ on_cancel(struct run *r, struct fx_provider *p, struct fx_outcome *o)
 /* Tell p's breaker about a failed attempt; fills t->breaker_*. */
 static void
 record_failure(struct run *r, struct fx_provider *p, struct fx_bdoc *doc,
-               struct fx_try *t)
+               struct fx_try *t, const struct fx_error *err)
 {
     double until = 0;
     t->breaker_op = fx_failover_breaker_op(&r->pol, t->cls, t->retry_after,
@@ -293,6 +345,8 @@ record_failure(struct run *r, struct fx_provider *p, struct fx_bdoc *doc,
     fx_client_fill_op(r->c, &op, t->breaker_op);
     op.until = until;
     op.was_probe = t->probe;
+    op.err_class = flexiai_errclass_name(t->cls);
+    op.err_msg = err->msg;
     int ev = fx_client_store_update(r->c, p->name, &op, doc, NULL);
     t->breaker_opened = ev == FX_EV_OPENED || doc->state == FX_OPEN;
 }
@@ -348,7 +402,7 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
             r->first_err = o.err;
         }
         if (!o.ok && t.cls != FLEXIAI_E_CANCELLED)
-            record_failure(r, p, doc, &t);
+            record_failure(r, p, doc, &t, &o.err);
         struct fx_decision d = fx_failover_decide(&r->pol, &t);
 
         int rc = -1;

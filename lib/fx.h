@@ -361,6 +361,9 @@ struct fx_bdoc {
     double changed_at;
     char changed_by[128];
     char reason[64];
+    /* the last counted failure, to explain a skip: its class and message */
+    char last_class[32];
+    char last_error[200];
     int forced; /* opened by hand: no probe before retry_at */
     struct fx_probe probes[FX_MAX_PROBES];
     int nprobes;
@@ -389,6 +392,9 @@ struct fx_bop {
     double recovery_timeout;
     long half_open_max_calls;
     double probe_timeout;
+    /* FAILURE and OPEN_UNTIL: what failed (NULL: keep the last one) */
+    const char *err_class;
+    const char *err_msg;
 };
 enum fx_bevent {
     FX_EV_NONE = 0,

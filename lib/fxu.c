@@ -420,3 +420,20 @@ fxu_utf8_sanitize(const char *s, size_t n, size_t *replaced)
         *replaced = count;
     return fxu_buf_steal(&b);
 }
+
+void
+fxu_fmt_duration(double seconds, char *buf, size_t size)
+{
+    /* checked before the conversion: a huge or NaN value cannot overflow */
+    long s = !(seconds > 0)  ? 0
+             : seconds > 9e8 ? 900000000L
+                             : (long)(seconds + 0.5);
+    if (s < 60)
+        snprintf(buf, size, "%lds", s);
+    else if (s < 3600)
+        snprintf(buf, size, "%ldm%02lds", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(buf, size, "%ldh%02ldm", s / 3600, s % 3600 / 60);
+    else
+        snprintf(buf, size, "%ldd%02ldh", s / 86400, s % 86400 / 3600);
+}

@@ -60,4 +60,7 @@ int fxu_write_all(int fd, const void *p, size_t n);
  * replaced by U+FFFD; *replaced (may be NULL) counts them.  Caller frees. */
 char *fxu_utf8_sanitize(const char *s, size_t n, size_t *replaced);
 
+/* "57s", "9m56s", "2h03m", "3d04h" (negative: "0s"). */
+void fxu_fmt_duration(double seconds, char *buf, size_t size);
+
 #endif

@@ -354,6 +354,8 @@ redis_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
         st->publish_outcomes ? "1" : "0",
         head,
         mid,
+        op->err_class ? op->err_class : "",
+        op->err_msg ? op->err_msg : "",
     };
     int argc = (int)(sizeof(argv) / sizeof(argv[0]));
     r = command_argv(st, argc, argv, NULL, err);

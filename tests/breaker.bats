@@ -182,3 +182,32 @@ open_primary_by_failures() {
     [ "$(stat -c %a "$XDG_STATE_HOME/flexiai/breakers")" = 700 ]
     ! ls "$XDG_STATE_HOME/flexiai/breakers" | grep -q tmp
 }
+
+@test "a skip explains itself: since when, after what, when the next probe goes, how to close it" {
+    mock_script p1 "status=503,error_message=upstream%20down"
+    flexiai complete "a" </dev/null >/dev/null
+    flexiai complete "b" </dev/null >/dev/null
+    # the last real error is kept in the state document
+    local doc=$XDG_STATE_HOME/flexiai/breakers/primary.json
+    assert_equal "$(jq -r .last_class "$doc")" overloaded
+    assert_equal "$(jq -r .last_error "$doc")" "HTTP 503 server_error: upstream down"
+    run --separate-stderr flexiai complete -v "c" </dev/null
+    assert_success
+    assert_output "c"
+    [[ "$stderr" =~ "primary openai-model: skipped, breaker open since "[0-9]{2}:[0-9]{2}:[0-9]{2}" after 2 x overloaded (HTTP 503 server_error: upstream down); next probe "[0-9]{2}:[0-9]{2}:[0-9]{2}" (in "[0-9a-z]+"); 'flexiai breaker reset primary' closes it" ]] ||
+        fail "stderr: $stderr"
+    # with no provider left, the exit line says the same
+    mock_script s1 "status=503"
+    run --separate-stderr flexiai complete "d" </dev/null
+    assert_failure 75
+    [[ "$stderr" == "flexiai: primary: skipped, breaker open since "*"; 'flexiai breaker reset primary' closes it; secondary: overloaded"* ]] ||
+        fail "stderr: $stderr"
+}
+
+@test "a breaker opened by hand says so, and until when" {
+    flexiai breaker open --for 10m primary
+    run --separate-stderr flexiai complete -v -p primary "c" </dev/null
+    assert_failure 75
+    [[ "$stderr" == *"primary: skipped, breaker opened by hand at "*" until "*" (in "*"); 'flexiai breaker reset primary' closes it" ]] ||
+        fail "stderr: $stderr"
+}
