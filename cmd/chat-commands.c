@@ -86,18 +86,13 @@ expand_path(const char *path)
     return fxu_asprintf("%s%s", home, path + 1 + len);
 }
 
+/* "no provider 'nope' (did you mean 'a'?)", as the other commands say. */
 static int
 unknown_provider(const struct chat_conv *c, const char *name)
 {
-    const char *const *names;
-    size_t n = chat_conv_providers(c, &names);
-    fxu_buf list;
-    fxu_buf_init(&list);
-    for (size_t i = 0; i < n; i++)
-        fxu_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
-    tool_err("no provider named '%s' (configured: %s)", name,
-             list.len ? list.data : "none");
-    fxu_buf_free(&list);
+    char *msg = tool_no_provider(c->cfg, name);
+    tool_err("%s", msg);
+    free(msg);
     return FLEXIAI_EUSAGE;
 }
 

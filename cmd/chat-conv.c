@@ -266,7 +266,7 @@ chat_conv_set_model(struct chat_conv *c, const char *provider,
 int
 chat_conv_load(struct chat_conv *c, const char *path, char **err)
 {
-    struct tool_msgs m = {NULL, 0, 0};
+    struct tool_msgs m = {NULL, 0, 0, 0};
     int rc = tool_msgs_read(path, &m, err);
     if (rc != 0)
         return rc;

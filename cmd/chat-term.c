@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,21 +57,6 @@ chat_readline_version(void)
     static char extra[64];
     snprintf(extra, sizeof(extra), "readline/%s", rl_library_version);
     return extra;
-}
-
-char *
-chat_xdg_dir(const char *var, const char *fallback)
-{
-    /* relative values are ignored, as XDG says */
-    const char *v = getenv(var);
-    if (v && v[0] == '/')
-        return fxu_asprintf("%s/flexiai", v);
-    const char *home = getenv("HOME");
-    if (home == NULL || *home == '\0') {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : "/";
-    }
-    return fxu_asprintf("%s/%s/flexiai", home, fallback);
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -176,7 +160,7 @@ chat_run_piped(struct chat_conv *c)
 static void
 history_init(void)
 {
-    char *dir = chat_xdg_dir("XDG_STATE_HOME", ".local/state");
+    char *dir = tool_xdg_dir("XDG_STATE_HOME", ".local/state");
     history_path = fxu_asprintf("%s/history", dir);
     int fd = -1;
     if (fxu_make_dirs(dir) == 0)

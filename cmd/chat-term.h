@@ -29,10 +29,6 @@ void chat_screen_notice_line(const struct chat_screen *s, const char *msg);
 
 /* ---- the input loops (chat-term.c) --------------------------------------- */
 
-/* ${VAR:-~/fallback}/flexiai (XDG_STATE_HOME, XDG_DATA_HOME); caller
- * frees. */
-char *chat_xdg_dir(const char *var, const char *fallback);
-
 /* Install the SIGINT handler (and SIGWINCH with the self-pipe at a
  * terminal) and point c->cancel and c->busy at the flags it keeps. */
 void chat_signals_init(struct chat_conv *c);

@@ -129,7 +129,7 @@ main(int argc, char **argv)
     c->interactive = interactive;
     chat_conv_set_provider(c, args.provider);
     if (o.session) {
-        char *dir = chat_xdg_dir("XDG_DATA_HOME", ".local/share");
+        char *dir = tool_xdg_dir("XDG_DATA_HOME", ".local/share");
         c->session_path = fxu_asprintf("%s/sessions/%s.json", dir, o.session);
         free(dir);
     }

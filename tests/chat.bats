@@ -470,7 +470,7 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     run --separate-stderr flexiai chat <<<$'/model\n/provider\n/model m2\nq1\n/provider b\n/provider\nq2\n/provider nope'
     assert_failure 64
     assert_output "$(printf 'a:openai-model\nauto (failover order: a, b)\nq1\n\nb\nq2\n')"
-    [[ "$stderr" == "flexiai: no provider named 'nope' (configured: a, b)" ]]
+    [[ "$stderr" == "flexiai: no provider 'nope' (configured: a, b)" ]]
     assert_equal "$(mock_last_body a | jq -r .model)" m2
     assert_equal "$(last_user a)" q1
     assert_equal "$(last_user b)" q2
@@ -496,6 +496,9 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     [[ "${lines[5]}" =~ ^\ \ a\ +openai-model\ +closed ]]
     run flexiai chat <<<'/breaker reset nope'
     assert_failure 64
+    run --separate-stderr flexiai chat <<<'/breaker reset b2'
+    assert_failure 64
+    assert_equal "$stderr" "flexiai: no provider 'b2' (did you mean 'b'?)"
     run flexiai chat <<<'/breaker'
     assert_failure 64
 }
