@@ -96,6 +96,37 @@ unknown_provider(const struct chat_conv *c, const char *name)
     return FLEXIAI_EUSAGE;
 }
 
+/* "/p: /provider or /providers?" for an ambiguous prefix, "unknown
+ * command" otherwise; returns 64. */
+static int
+no_such_command(const char *name, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < chat_ncmds; i++)
+        if (strncmp(chat_cmds[i].name, name, len) == 0)
+            n++;
+    if (len == 0 || n < 2) {
+        tool_err("unknown command '/%.*s' (try /help)", (int)len, name);
+        return FLEXIAI_EUSAGE;
+    }
+    fxu_buf list;
+    fxu_buf_init(&list);
+    size_t k = 0;
+    for (size_t i = 0; i < chat_ncmds; i++) {
+        if (strncmp(chat_cmds[i].name, name, len) != 0)
+            continue;
+        k++;
+        fxu_buf_printf(&list, "%s/%s",
+                       k == 1   ? ""
+                       : k == n ? " or "
+                                : ", ",
+                       chat_cmds[i].name);
+    }
+    tool_err("/%.*s: %s?", (int)len, name, list.data);
+    fxu_buf_free(&list);
+    return FLEXIAI_EUSAGE;
+}
+
 /* ---- the commands -------------------------------------------------------- */
 
 static int
@@ -104,15 +135,10 @@ cmd_help(struct chat_conv *c, char *args)
     (void)c;
     if (args[0]) {
         const char *name = args[0] == '/' ? args + 1 : args;
-        int ambiguous = 0;
-        const struct chat_cmd *cmd =
-            chat_cmd_find(name, strlen(name), &ambiguous);
-        if (cmd == NULL) {
-            tool_err("%s command '/%s' (try /help)",
-                     ambiguous ? "ambiguous" : "unknown", name);
-            return FLEXIAI_EUSAGE;
-        }
-        printf("/%s%s%s\n    %s\n", cmd->name, cmd->args[0] ? " " : "",
+        const struct chat_cmd *cmd = chat_cmd_find(name, strlen(name), NULL);
+        if (cmd == NULL)
+            return no_such_command(name, strlen(name));
+        printf("usage: /%s%s%s\n%s\n", cmd->name, cmd->args[0] ? " " : "",
                cmd->args, cmd->help);
         fflush(stdout);
         return 0;
@@ -432,13 +458,9 @@ chat_command(struct chat_conv *c, const char *line)
         p++;
     p++; /* the slash */
     size_t len = strcspn(p, " \t\n");
-    int ambiguous = 0;
-    const struct chat_cmd *cmd = chat_cmd_find(p, len, &ambiguous);
-    if (cmd == NULL) {
-        tool_err("%s command '/%.*s' (try /help)",
-                 ambiguous ? "ambiguous" : "unknown", (int)len, p);
-        return FLEXIAI_EUSAGE;
-    }
+    const struct chat_cmd *cmd = chat_cmd_find(p, len, NULL);
+    if (cmd == NULL)
+        return no_such_command(p, len);
     char *args = fxu_strdup(p + len);
     int rc = cmd->exec(c, fxu_trim(args));
     free(args);

@@ -276,31 +276,52 @@ chat_conv_load(struct chat_conv *c, const char *path, char **err)
     return 0;
 }
 
+/* tool_msgs_write() names its temporary file "PATH.XXXXXX" when writing
+ * it fails; the person asked for PATH, so say PATH. */
+static void
+name_the_target(const char *path, char **err)
+{
+    size_t len = strlen(path);
+    const char *msg = *err;
+    if (strncmp(msg, path, len) != 0 || msg[len] != '.')
+        return;
+    const char *why = strstr(msg + len, ": ");
+    char *fixed = fxu_asprintf("%s%s", path, why ? why : "");
+    free(*err);
+    *err = fixed;
+}
+
 int
 chat_conv_save(const struct chat_conv *c, const char *path, char **err)
 {
-    return tool_msgs_write(path, c->msgs.v, c->msgs.n, err);
+    if (tool_msgs_write(path, c->msgs.v, c->msgs.n, err) == 0)
+        return 0;
+    name_the_target(path, err);
+    return FLEXIAI_ECANTCREAT;
 }
 
-void
+int
 chat_conv_save_session(struct chat_conv *c)
 {
     if (c->session_path == NULL)
-        return;
+        return 0;
     char *dir = fxu_strdup(c->session_path);
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
     char *err = NULL;
     if (slash && fxu_make_dirs(dir) != 0)
-        err = fxu_asprintf("%s: %s", dir, strerror(errno));
+        err = fxu_asprintf("%s: %s", c->session_path, strerror(errno));
     else
         chat_conv_save(c, c->session_path, &err);
+    int rc = 0;
     if (err) {
         say_error(c, "cannot save the session: %s", err);
         free(err);
+        rc = c->save_failed = FLEXIAI_ECANTCREAT;
     }
     free(dir);
+    return rc;
 }
 
 /* ---- one turn ------------------------------------------------------------ */

@@ -53,6 +53,7 @@ struct chat_conv {
     char *last_provider; /* who answered last, shown in auto mode */
 
     char *session_path; /* saved after every change; may be NULL */
+    int save_failed;    /* 73 once saving the session failed */
 
     int interactive; /* a person at a terminal (else scripted) */
     int quit;        /* /exit or end of input: the session ends */
@@ -113,11 +114,13 @@ int chat_conv_set_model(struct chat_conv *c, const char *provider,
 /* ---- files --------------------------------------------------------------- */
 
 /* The conversation from / to a conversation file (tool_msgs_read/write).
- * Both return 0, or an exit code with *err set (the caller frees it). */
+ * Both return 0, or an exit code with *err set (the caller frees it):
+ * saving fails with 73 (cannot create) and names `path`. */
 int chat_conv_load(struct chat_conv *c, const char *path, char **err);
 int chat_conv_save(const struct chat_conv *c, const char *path, char **err);
-/* Save the session file, if there is one (errors are reported). */
-void chat_conv_save_session(struct chat_conv *c);
+/* Save the session file, if there is one.  0, or 73 after saying why
+ * (and then save_failed is 73 too). */
+int chat_conv_save_session(struct chat_conv *c);
 
 /* ---- output and turns ---------------------------------------------------- */
 

@@ -153,6 +153,9 @@ main(int argc, char **argv)
         chat_term_done();
     } else {
         rc = chat_run_piped(c);
+        /* a script must learn that the session it relies on is not kept */
+        if (c->save_failed && rc != FLEXIAI_EINTR)
+            rc = c->save_failed;
     }
 
     chat_conv_free(c);

@@ -641,16 +641,43 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$stderr" ""
 }
 
-@test "--session that cannot be saved: one line per change, the conversation goes on" {
+@test "--session that cannot be saved: one line per change naming the file, the conversation goes on, exit 73" {
     mkdir -p "$TEST_HOME/blocked"
     echo 'a file, not a directory' >"$TEST_HOME/blocked/flexiai"
     export XDG_DATA_HOME=$TEST_HOME/blocked
     run --separate-stderr flexiai chat --session work <<<$'one\ntwo'
-    assert_success
+    assert_failure 73
     assert_output "$(printf 'one\n\ntwo\n')"
     assert_equal "${#stderr_lines[@]}" 2
-    [[ "${stderr_lines[0]}" == "flexiai: cannot save the session: "* ]]
+    assert_equal "${stderr_lines[0]}" "flexiai: cannot save the session: $TEST_HOME/blocked/flexiai/sessions/work.json: Not a directory"
     assert_equal "$(last_roles a)" "user,assistant,user"
+}
+
+@test "a failed /save prints one line naming the file and exits 73" {
+    echo 'a file' >"$TEST_HOME/plain"
+    run --separate-stderr flexiai chat <<<$'hi\n/save '"$TEST_HOME/plain/conv.json"
+    assert_failure 73
+    assert_equal "$stderr" "flexiai: $TEST_HOME/plain/conv.json: Not a directory"
+    # the session goes on after it: the exit code is the last command's
+    run flexiai chat <<<$'/save '"$TEST_HOME/plain/conv.json"$'\nhi'
+    assert_success
+}
+
+@test "an ambiguous command lists its candidates; /help CMD explains one" {
+    run --separate-stderr flexiai chat <<<'/p'
+    assert_failure 64
+    assert_equal "$stderr" "flexiai: /p: /provider or /providers?"
+    run --separate-stderr flexiai chat <<<'/help s'
+    assert_failure 64
+    assert_equal "$stderr" "flexiai: /s: /system or /save?"
+    run --separate-stderr flexiai chat <<<'/help breaker'
+    assert_success
+    assert_output "$(printf 'usage: /breaker reset NAME\nclose a provider'"'"'s circuit breaker')"
+    run --separate-stderr flexiai chat <<<'/help /prov'
+    assert_failure 64
+    run --separate-stderr flexiai chat <<<'/help providers'
+    assert_success
+    assert_line --index 0 'usage: /providers'
 }
 
 @test "/load of a bad file keeps the conversation as it was" {
