@@ -37,6 +37,10 @@ struct chat_out {
     void (*error)(void *ud, const char *msg);
     /* The library's log (failover notices, -v attempts). */
     void (*log)(void *ud, int level, const char *msg);
+    /* Markdown rendering of replies: `want` 1 asks for it, 0 turns it
+     * off, -1 only asks.  Returns 1 when replies are rendered, else 0 with
+     * *why saying why not ("turned off", "stdout is not a terminal"). */
+    int (*render)(void *ud, int want, const char **why);
 };
 
 struct chat_conv {
@@ -126,6 +130,12 @@ int chat_conv_save_session(struct chat_conv *c);
 
 void chat_conv_info(struct chat_conv *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A "flexiai: ..." error line (red at a colour terminal). */
+void chat_conv_error(struct chat_conv *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The line that greets a person at a terminal: who answers, how to get
+ * help, leave and type several lines.  Caller frees. */
+char *chat_conv_greeting(const struct chat_conv *c);
 
 /* Run one user turn (the text becomes a user message, the reply an
  * assistant message).  Returns 0 or the request's exit code; a failure has

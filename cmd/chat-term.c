@@ -110,7 +110,8 @@ chat_signals_done(void)
 /* ---- a whole input ------------------------------------------------------- */
 
 /* A slash command or a user turn; returns its exit code, or `rc` when the
- * input was blank. */
+ * input was blank.  At a terminal a blank line parts a reply from the
+ * next prompt. */
 static int
 handle_input(struct chat_conv *c, const struct chat_input *in, int rc)
 {
@@ -119,7 +120,13 @@ handle_input(struct chat_conv *c, const struct chat_input *in, int rc)
     case CHAT_INPUT_COMMAND:
         return chat_command(c, text);
     case CHAT_INPUT_TURN:
-        return chat_conv_turn(c, text);
+        rc = chat_conv_turn(c, text);
+        if (c->interactive) {
+            fflush(stderr);
+            fputs("\n", rl_outstream);
+            fflush(rl_outstream);
+        }
+        return rc;
     default:
         return rc;
     }
@@ -269,6 +276,12 @@ compl_args(const struct chat_cmd *cmd, int arg)
         if (arg == 0)
             for (size_t k = 0; k < chat_ncmds; k++)
                 compl_add(chat_cmds[k].name);
+        break;
+    case CHAT_COMPLETE_RENDER:
+        if (arg == 0) {
+            compl_add("on");
+            compl_add("off");
+        }
         break;
     case CHAT_COMPLETE_BREAKER:
         if (arg == 0)

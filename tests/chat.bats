@@ -354,6 +354,88 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$CHAT_RC" 0
 }
 
+@test "tty: a one-line greeting says who answers and how to get help, leave and type several lines" {
+    chat_start
+    wait_screen '^flexiai chat: a:openai-model \(failover: a, b\) — /help for commands, Ctrl-D to leave, \\ or """ for several lines$'
+    assert_equal "$(screen | grep -c '^flexiai chat:')" 1
+    tm kill-server
+    chat_start -p b
+    wait_screen '^flexiai chat: b:openai-model \(no failover\) — /help'
+}
+
+@test "tty: a blank line parts a reply from the next prompt" {
+    chat_start
+    ask "first" "$PROMPT_A"
+    screen >"$TEST_HOME/screen"
+    # the reply, an empty line, the prompt
+    assert_equal "$(grep -A2 -x first "$TEST_HOME/screen" | sed -n 2p)" ""
+    grep -A2 -x first "$TEST_HOME/screen" | sed -n 3p | grep -Eq "$PROMPT_A"
+}
+
+@test "tty: errors are red, and not with NO_COLOR" {
+    chat_start
+    type_line "/frobnicate"
+    wait_screen "^flexiai: unknown command"
+    screen_esc | grep -q $'\e\\[31mflexiai: unknown command'
+    mock_script a "status=400"
+    type_line "hi"
+    wait_screen "^flexiai: a: "
+    screen_esc | grep -q $'\e\\[31mflexiai: a: '
+    tm kill-server
+    CHAT_ENV="NO_COLOR=1"
+    chat_start
+    type_line "/frobnicate"
+    wait_screen "^flexiai: unknown command"
+    ! screen_esc | grep -q $'\e\\['
+}
+
+MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k | v |%0A|---|---|%0A| x | 1 |%0A%0A```%0Araw **stays**%0A```'
+
+@test "tty: Markdown in a reply is rendered as it streams" {
+    mock_script a "reply=$MD_REPLY,chunks=9"
+    chat_start --session md
+    type_line "show me"
+    wait_screen '^This is bold and code\.$'
+    wait_last "$PROMPT_A"
+    screen_esc | grep -q $'\e\\[1mbold'
+    screen | grep -q '^• one$'
+    screen | grep -Eq '^ *│? *k *│ *v'
+    screen | grep -q '^raw \*\*stays\*\*$'
+    ! screen | grep -q 'is \*\*bold\*\*'
+    # the conversation keeps the raw text
+    jq -r '.[1].content' "$XDG_DATA_HOME/flexiai/sessions/md.json" | grep -q 'This is \*\*bold\*\* and `code`\.'
+}
+
+@test "tty: no rendering with NO_COLOR, --no-render or /render off; /render says which" {
+    mock_script a "reply=This is **bold**."
+    CHAT_ENV="NO_COLOR=1"
+    chat_start
+    type_line "q"
+    wait_screen '^This is \*\*bold\*\*\.$'
+    wait_last "$PROMPT_A"
+    type_line "/render"
+    wait_screen '^off \(NO_COLOR is set\)$'
+    tm kill-server
+    CHAT_ENV=
+    chat_start --no-render
+    type_line "q"
+    wait_screen '^This is \*\*bold\*\*\.$'
+    wait_last "$PROMPT_A"
+    type_line "/render"
+    wait_screen '^off \(turned off\)$'
+    type_line "/render on"
+    wait_screen '^Markdown rendering on$'
+    type_line "q"
+    wait_screen '^This is bold\.$'
+    wait_last "$PROMPT_A"
+    type_line "/render off"
+    wait_screen '^Markdown rendering off'
+    type_line "/render"
+    wait_screen '^off \(turned off\)$'
+    type_line "/render maybe"
+    wait_screen '^flexiai: usage: /render \[on\|off\]$'
+}
+
 @test "tty: unknown command or bad argument prints one line and the session goes on" {
     chat_start
     type_line "/frobnicate"
@@ -366,7 +448,7 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
 @test "tty: /help lists every command" {
     chat_start
     type_line "/help"
-    for c in help system model provider providers breaker retry undo clear save load exit; do
+    for c in help system model provider providers breaker retry undo clear save load render exit; do
         wait_screen "^  /$c( |$)"
     done
 }
@@ -386,6 +468,14 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$stderr" ""
     assert_equal "$(mock_count a)" 2
     assert_equal "$(last_roles a)" "user,assistant,user"
+}
+
+@test "piped: no greeting, no rendering; /render says why" {
+    mock_script a "reply=This is **bold**."
+    run --separate-stderr flexiai chat <<<$'q\n/render on\n/render'
+    assert_success
+    assert_output "$(printf 'This is **bold**.\n\noff (stdout is not a terminal)\n')"
+    assert_equal "$stderr" ""
 }
 
 @test "piped: continuation lines and blocks" {
