@@ -301,8 +301,13 @@ cmd_breaker(struct chat_conv *c, char *args)
         return bad_usage(c, "breaker");
     if (!chat_conv_provider_known(c, name))
         return unknown_provider(c, name);
+    /* before: the event may reach the watcher before the call returns */
+    if (c->on_reset)
+        c->on_reset(c->on_reset_ud, name);
     int rc = flexiai_breaker_reset(c->client, name);
     if (rc != 0) {
+        if (c->on_reset)
+            c->on_reset(c->on_reset_ud, NULL);
         chat_conv_error(c, "cannot reset %s: %s", name,
                         flexiai_client_error(c->client));
         return rc;

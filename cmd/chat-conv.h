@@ -62,6 +62,12 @@ struct chat_conv {
     int interactive; /* a person at a terminal (else scripted) */
     int quit;        /* /exit or end of input: the session ends */
 
+    /* Told of each breaker this chat is about to reset (NULL: the reset
+     * failed), so that the watcher of breaker events keeps the echo from
+     * Redis quiet; may be NULL. */
+    void (*on_reset)(void *ud, const char *provider);
+    void *on_reset_ud;
+
     /* The request's cancel flag (a SIGINT handler sets it) and a flag
      * that is 1 while a request runs; either may be NULL. */
     volatile sig_atomic_t *cancel, *busy;

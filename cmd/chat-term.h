@@ -63,6 +63,10 @@ struct chat_watcher;
  * otherwise or when it cannot start (a warning says why). */
 struct chat_watcher *chat_watch_start(const flexiai_config *cfg,
                                       const struct tool_args *args);
+/* This chat resets the breaker of `provider` (a struct chat_conv
+ * on_reset callback; NULL: the reset failed): the "closed" event that
+ * follows within a few seconds is not shown, the command says so. */
+void chat_watch_reset_done(void *w, const char *provider);
 /* The descriptor to poll: one line per event. */
 int chat_watch_fd(const struct chat_watcher *w);
 void chat_watch_stop(struct chat_watcher *w); /* NULL: nothing */

@@ -152,6 +152,8 @@ main(int argc, char **argv)
     if (interactive) {
         chat_term_init(c, &screen);
         struct chat_watcher *w = chat_watch_start(c->cfg, &args);
+        c->on_reset = chat_watch_reset_done;
+        c->on_reset_ud = w;
         char *hello = chat_conv_greeting(c);
         chat_conv_info(c, "%s", hello);
         free(hello);
@@ -159,6 +161,7 @@ main(int argc, char **argv)
             chat_conv_info(c, "%zu message%s from %s", c->msgs.n,
                            c->msgs.n == 1 ? "" : "s", from);
         chat_term_run(chat_watch_fd(w));
+        c->on_reset = NULL;
         chat_watch_stop(w);
         chat_term_done();
     } else {

@@ -436,6 +436,34 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
     wait_screen '^flexiai: usage: /render \[on\|off\]$'
 }
 
+@test "tty: /breaker reset prints one line, not also its own echo from Redis; other processes' events still show" {
+    command -v redis-server >/dev/null || fail "redis-server not installed (apt-get install redis-server)"
+    start_redis
+    {
+        printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\n\n' "$REDIS_PORT"
+        printf '[failover]\nretries = 0\n[breaker]\nfailure_threshold = 1\n\n'
+        provider_section a openai a
+        provider_section b openai b
+    } | write_config
+    chat_start
+    sleep 0.3 # the watcher subscribes
+    flexiai breaker open a
+    wait_screen '^flexiai: breaker of a opened'
+    type_line "/breaker reset a"
+    wait_screen '^breaker of a reset \(closed\)$'
+    # the echo would arrive within milliseconds; give it time to show
+    sleep 1
+    assert_equal "$(screen | grep -c 'of a .*closed')" 1
+    # a reset by another process is still shown
+    flexiai breaker open b
+    wait_screen '^flexiai: breaker of b opened'
+    flexiai breaker reset b
+    wait_screen '^flexiai: breaker of b closed'
+    keys C-d
+    wait_exit
+    assert_equal "$CHAT_RC" 0
+}
+
 @test "tty: unknown command or bad argument prints one line and the session goes on" {
     chat_start
     type_line "/frobnicate"
