@@ -309,6 +309,21 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     screen_esc | grep -q $'\e\\[2mflexiai: a failed'
 }
 
+@test "tty: a reply broken off and continued by another provider: one dim notice line of its own naming both" {
+    mock_script a "reply=one two three four,error_event_after=2"
+    mock_script b "reply=rest of it."
+    chat_start
+    type_line "go"
+    wait_last "$PROMPT_B"
+    screen >"$TEST_HOME/screen"
+    # the library's line as it is, whatever its wording, on a line of its own
+    run grep -c '^flexiai: a failed .*\bb$' "$TEST_HOME/screen"
+    assert_output 1
+    screen_esc | grep -q $'\e\\[2mflexiai: a failed'
+    # the reply is not cut by it
+    grep -q '^one two rest of it\.$' "$TEST_HOME/screen"
+}
+
 @test "tty: NO_COLOR and TERM=dumb turn colour off" {
     chat_start
     screen_esc | grep -q $'\e\\[1ma:openai-model'
