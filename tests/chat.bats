@@ -158,7 +158,7 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$(mock_count a)" 1
     # the partial reply stays in the conversation, marked
     type_line "/save $TEST_HOME/conv.json"
-    wait_last "$PROMPT_A"
+    wait_screen "^saved [0-9]+ messages to $TEST_HOME/conv.json\$"
     run jq -r '.[-1].role + "|" + .[-1].content' "$TEST_HOME/conv.json"
     [[ "$output" == "assistant|one two"*" [interrupted]" ]]
     [[ "$output" != *twelve* ]]
