@@ -154,9 +154,11 @@ main(int argc, char **argv)
         struct chat_watcher *w = chat_watch_start(c->cfg, &args);
         c->on_reset = chat_watch_reset_done;
         c->on_reset_ud = w;
-        char *hello = chat_conv_greeting(c);
-        chat_conv_info(c, "%s", hello);
-        free(hello);
+        if (isatty(STDOUT_FILENO)) { /* not into a file of replies */
+            char *hello = chat_conv_greeting(c);
+            chat_conv_info(c, "%s", hello);
+            free(hello);
+        }
         if (from && c->msgs.n)
             chat_conv_info(c, "%zu message%s from %s", c->msgs.n,
                            c->msgs.n == 1 ? "" : "s", from);
