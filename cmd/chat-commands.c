@@ -23,22 +23,22 @@
 #include <unistd.h>
 
 static int
-bad_usage(const char *name)
+bad_usage(struct chat_conv *c, const char *name)
 {
     const struct chat_cmd *cmd = chat_cmd_find(name, strlen(name), NULL);
     if (cmd && cmd->args[0])
-        tool_err("usage: /%s %s", cmd->name, cmd->args);
+        chat_conv_error(c, "usage: /%s %s", cmd->name, cmd->args);
     else
-        tool_err("usage: /%s (takes no arguments)", name);
+        chat_conv_error(c, "usage: /%s (takes no arguments)", name);
     return FLEXIAI_EUSAGE;
 }
 
 static int
-no_args(const char *name, const char *args)
+no_args(struct chat_conv *c, const char *name, const char *args)
 {
     if (args[0] == '\0')
         return 0;
-    return bad_usage(name);
+    return bad_usage(c, name);
 }
 
 /* The first word of *args (NUL-terminated in place); *args moves past it. */
@@ -86,17 +86,44 @@ expand_path(const char *path)
     return fxu_asprintf("%s%s", home, path + 1 + len);
 }
 
+/* "no provider 'nope' (did you mean 'a'?)", as the other commands say. */
 static int
-unknown_provider(const struct chat_conv *c, const char *name)
+unknown_provider(struct chat_conv *c, const char *name)
 {
-    const char *const *names;
-    size_t n = chat_conv_providers(c, &names);
+    char *msg = tool_no_provider(c->cfg, name);
+    chat_conv_error(c, "%s", msg);
+    free(msg);
+    return FLEXIAI_EUSAGE;
+}
+
+/* "/p: /provider or /providers?" for an ambiguous prefix, "unknown
+ * command" otherwise; returns 64. */
+static int
+no_such_command(struct chat_conv *c, const char *name, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < chat_ncmds; i++)
+        if (strncmp(chat_cmds[i].name, name, len) == 0)
+            n++;
+    if (len == 0 || n < 2) {
+        chat_conv_error(c, "unknown command '/%.*s' (try /help)", (int)len,
+                        name);
+        return FLEXIAI_EUSAGE;
+    }
     fxu_buf list;
     fxu_buf_init(&list);
-    for (size_t i = 0; i < n; i++)
-        fxu_buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
-    tool_err("no provider named '%s' (configured: %s)", name,
-             list.len ? list.data : "none");
+    size_t k = 0;
+    for (size_t i = 0; i < chat_ncmds; i++) {
+        if (strncmp(chat_cmds[i].name, name, len) != 0)
+            continue;
+        k++;
+        fxu_buf_printf(&list, "%s/%s",
+                       k == 1   ? ""
+                       : k == n ? " or "
+                                : ", ",
+                       chat_cmds[i].name);
+    }
+    chat_conv_error(c, "/%.*s: %s?", (int)len, name, list.data);
     fxu_buf_free(&list);
     return FLEXIAI_EUSAGE;
 }
@@ -106,18 +133,12 @@ unknown_provider(const struct chat_conv *c, const char *name)
 static int
 cmd_help(struct chat_conv *c, char *args)
 {
-    (void)c;
     if (args[0]) {
         const char *name = args[0] == '/' ? args + 1 : args;
-        int ambiguous = 0;
-        const struct chat_cmd *cmd =
-            chat_cmd_find(name, strlen(name), &ambiguous);
-        if (cmd == NULL) {
-            tool_err("%s command '/%s' (try /help)",
-                     ambiguous ? "ambiguous" : "unknown", name);
-            return FLEXIAI_EUSAGE;
-        }
-        printf("/%s%s%s\n    %s\n", cmd->name, cmd->args[0] ? " " : "",
+        const struct chat_cmd *cmd = chat_cmd_find(name, strlen(name), NULL);
+        if (cmd == NULL)
+            return no_such_command(c, name, strlen(name));
+        printf("usage: /%s%s%s\n%s\n", cmd->name, cmd->args[0] ? " " : "",
                cmd->args, cmd->help);
         fflush(stdout);
         return 0;
@@ -178,7 +199,7 @@ cmd_model(struct chat_conv *c, char *args)
 {
     const char *prov = chat_conv_shown_provider(c);
     if (prov == NULL) {
-        tool_err("no provider is configured");
+        chat_conv_error(c, "no provider is configured");
         return FLEXIAI_ECONFIG;
     }
     if (args[0] == '\0') {
@@ -187,7 +208,7 @@ cmd_model(struct chat_conv *c, char *args)
         return 0;
     }
     if (strpbrk(args, " \t\n"))
-        return bad_usage("model");
+        return bad_usage(c, "model");
     /* the provider name may go away when the client is rebuilt */
     char *name = fxu_strdup(prov);
     int rc = chat_conv_set_model(c, name, args);
@@ -215,7 +236,7 @@ cmd_provider(struct chat_conv *c, char *args)
         return 0;
     }
     if (strpbrk(args, " \t\n"))
-        return bad_usage("provider");
+        return bad_usage(c, "provider");
     if (strcmp(args, "auto") == 0) {
         chat_conv_set_provider(c, NULL);
         chat_conv_info(c, "provider: auto (failover in configured order)");
@@ -231,14 +252,14 @@ cmd_provider(struct chat_conv *c, char *args)
 static int
 cmd_providers(struct chat_conv *c, char *args)
 {
-    if (no_args("providers", args))
+    if (no_args(c, "providers", args))
         return FLEXIAI_EUSAGE;
     flexiai_breaker_info *info = NULL;
     size_t n = 0;
     int rc = flexiai_breaker_status(c->client, NULL, 0, &info, &n);
     if (rc != 0 && n == 0) {
-        tool_err("cannot read breaker state: %s",
-                 flexiai_client_error(c->client));
+        chat_conv_error(c, "cannot read breaker state: %s",
+                        flexiai_client_error(c->client));
         return rc;
     }
     size_t wname = 4, wmodel = 5;
@@ -264,8 +285,8 @@ cmd_providers(struct chat_conv *c, char *args)
     }
     fflush(stdout);
     if (rc != 0)
-        tool_err("breaker store unreachable; state from the %s store",
-                 n ? info[0].backend : "fallback");
+        chat_conv_error(c, "breaker store unreachable; state from the %s store",
+                        n ? info[0].backend : "fallback");
     flexiai_breaker_info_free(info, n);
     return 0;
 }
@@ -277,12 +298,18 @@ cmd_breaker(struct chat_conv *c, char *args)
     char *name = next_word(&args);
     if (verb == NULL || strcmp(verb, "reset") != 0 || name == NULL ||
         args[0] != '\0')
-        return bad_usage("breaker");
+        return bad_usage(c, "breaker");
     if (!chat_conv_provider_known(c, name))
         return unknown_provider(c, name);
+    /* before: the event may reach the watcher before the call returns */
+    if (c->on_reset)
+        c->on_reset(c->on_reset_ud, name);
     int rc = flexiai_breaker_reset(c->client, name);
     if (rc != 0) {
-        tool_err("cannot reset %s: %s", name, flexiai_client_error(c->client));
+        if (c->on_reset)
+            c->on_reset(c->on_reset_ud, NULL);
+        chat_conv_error(c, "cannot reset %s: %s", name,
+                        flexiai_client_error(c->client));
         return rc;
     }
     chat_conv_info(c, "breaker of %s reset (closed)", name);
@@ -292,11 +319,11 @@ cmd_breaker(struct chat_conv *c, char *args)
 static int
 cmd_retry(struct chat_conv *c, char *args)
 {
-    if (no_args("retry", args))
+    if (no_args(c, "retry", args))
         return FLEXIAI_EUSAGE;
     char *question = chat_conv_take_retry(c);
     if (question == NULL) {
-        tool_err("nothing to retry");
+        chat_conv_error(c, "nothing to retry");
         return FLEXIAI_ENOINPUT;
     }
     int rc = chat_conv_turn(c, question);
@@ -307,10 +334,10 @@ cmd_retry(struct chat_conv *c, char *args)
 static int
 cmd_undo(struct chat_conv *c, char *args)
 {
-    if (no_args("undo", args))
+    if (no_args(c, "undo", args))
         return FLEXIAI_EUSAGE;
     if (chat_conv_undo(c) != 0) {
-        tool_err("nothing to undo");
+        chat_conv_error(c, "nothing to undo");
         return FLEXIAI_ENOINPUT;
     }
     chat_conv_info(c, "dropped the last exchange");
@@ -321,7 +348,7 @@ cmd_undo(struct chat_conv *c, char *args)
 static int
 cmd_clear(struct chat_conv *c, char *args)
 {
-    if (no_args("clear", args))
+    if (no_args(c, "clear", args))
         return FLEXIAI_EUSAGE;
     chat_conv_clear(c, 1);
     chat_conv_info(c, "conversation cleared%s",
@@ -334,12 +361,12 @@ static int
 cmd_save(struct chat_conv *c, char *args)
 {
     if (args[0] == '\0')
-        return bad_usage("save");
+        return bad_usage(c, "save");
     char *path = expand_path(args);
     char *err = NULL;
     int rc = chat_conv_save(c, path, &err);
     if (rc != 0) {
-        tool_err("%s", err);
+        chat_conv_error(c, "%s", err);
         free(err);
     } else {
         chat_conv_info(c, "saved %zu message%s to %s", c->msgs.n,
@@ -353,12 +380,12 @@ static int
 cmd_load(struct chat_conv *c, char *args)
 {
     if (args[0] == '\0')
-        return bad_usage("load");
+        return bad_usage(c, "load");
     char *path = expand_path(args);
     char *err = NULL;
     int rc = chat_conv_load(c, path, &err);
     if (rc != 0) {
-        tool_err("%s", err);
+        chat_conv_error(c, "%s", err);
         free(err);
         free(path);
         return rc;
@@ -371,9 +398,33 @@ cmd_load(struct chat_conv *c, char *args)
 }
 
 static int
+cmd_render(struct chat_conv *c, char *args)
+{
+    const char *why = NULL;
+    if (args[0] == '\0') {
+        if (c->out->render(c->out->ud, -1, &why))
+            printf("on\n");
+        else
+            printf("off (%s)\n", why);
+        fflush(stdout);
+        return 0;
+    }
+    int want = strcmp(args, "on") == 0 ? 1 : strcmp(args, "off") == 0 ? 0 : -1;
+    if (want < 0)
+        return bad_usage(c, "render");
+    if (c->out->render(c->out->ud, want, &why))
+        chat_conv_info(c, "Markdown rendering on");
+    else if (want)
+        chat_conv_info(c, "Markdown rendering stays off: %s", why);
+    else
+        chat_conv_info(c, "Markdown rendering off: replies as they come");
+    return 0;
+}
+
+static int
 cmd_exit(struct chat_conv *c, char *args)
 {
-    if (no_args("exit", args))
+    if (no_args(c, "exit", args))
         return FLEXIAI_EUSAGE;
     c->quit = 1;
     return 0;
@@ -401,6 +452,9 @@ const struct chat_cmd chat_cmds[] = {
      cmd_save},
     {"load", "FILE", "replace the conversation with a saved one",
      CHAT_COMPLETE_FILE, cmd_load},
+    {"render", "[on|off]",
+     "show or switch Markdown rendering of replies (a terminal only)",
+     CHAT_COMPLETE_RENDER, cmd_render},
     {"exit", "", "leave (as Ctrl-D does)", CHAT_COMPLETE_NONE, cmd_exit},
 };
 const size_t chat_ncmds = sizeof(chat_cmds) / sizeof(chat_cmds[0]);
@@ -437,13 +491,9 @@ chat_command(struct chat_conv *c, const char *line)
         p++;
     p++; /* the slash */
     size_t len = strcspn(p, " \t\n");
-    int ambiguous = 0;
-    const struct chat_cmd *cmd = chat_cmd_find(p, len, &ambiguous);
-    if (cmd == NULL) {
-        tool_err("%s command '/%.*s' (try /help)",
-                 ambiguous ? "ambiguous" : "unknown", (int)len, p);
-        return FLEXIAI_EUSAGE;
-    }
+    const struct chat_cmd *cmd = chat_cmd_find(p, len, NULL);
+    if (cmd == NULL)
+        return no_such_command(c, p, len);
     char *args = fxu_strdup(p + len);
     int rc = cmd->exec(c, fxu_trim(args));
     free(args);

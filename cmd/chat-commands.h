@@ -18,7 +18,8 @@ enum chat_complete {
     CHAT_COMPLETE_COMMAND,  /* /help CMD */
     CHAT_COMPLETE_PROVIDER, /* provider names and "auto" */
     CHAT_COMPLETE_BREAKER,  /* "reset", then provider names */
-    CHAT_COMPLETE_FILE      /* file paths */
+    CHAT_COMPLETE_FILE,     /* file paths */
+    CHAT_COMPLETE_RENDER    /* "on", "off" */
 };
 
 struct chat_cmd {

@@ -16,11 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void say_error(struct chat_conv *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say_error(struct chat_conv *c, const char *fmt, ...)
+void
+chat_conv_error(struct chat_conv *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -39,6 +36,33 @@ chat_conv_info(struct chat_conv *c, const char *fmt, ...)
     va_end(ap);
     c->out->info(c->out->ud, s);
     free(s);
+}
+
+char *
+chat_conv_greeting(const struct chat_conv *c)
+{
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_puts(&b, "flexiai chat: ");
+    const char *prov = chat_conv_shown_provider(c);
+    if (prov == NULL) {
+        fxu_buf_puts(&b, "no provider configured");
+    } else {
+        fxu_buf_printf(&b, "%s:%s", prov, chat_conv_model(c, prov));
+        const char *const *names;
+        size_t n = chat_conv_providers(c, &names);
+        if (c->provider || (c->args && c->args->no_failover) || n < 2) {
+            fxu_buf_puts(&b, " (no failover)");
+        } else {
+            fxu_buf_puts(&b, " (failover: ");
+            for (size_t i = 0; i < n; i++)
+                fxu_buf_printf(&b, "%s%s", i ? ", " : "", names[i]);
+            fxu_buf_puts(&b, ")");
+        }
+    }
+    fxu_buf_puts(&b, " \xe2\x80\x94 /help for commands, Ctrl-D to leave, \\ or "
+                     "\"\"\" for several lines");
+    return fxu_buf_steal(&b);
 }
 
 static void
@@ -247,7 +271,7 @@ chat_conv_set_model(struct chat_conv *c, const char *provider,
         for (size_t i = before; i < flexiai_config_ndiags(c->cfg); i++) {
             const flexiai_diag *d = flexiai_config_diag(c->cfg, i);
             if (d->is_error) {
-                say_error(c, "%s", d->text);
+                chat_conv_error(c, "%s", d->text);
                 break;
             }
         }
@@ -276,31 +300,52 @@ chat_conv_load(struct chat_conv *c, const char *path, char **err)
     return 0;
 }
 
+/* tool_msgs_write() names its temporary file "PATH.XXXXXX" when writing
+ * it fails; the person asked for PATH, so say PATH. */
+static void
+name_the_target(const char *path, char **err)
+{
+    size_t len = strlen(path);
+    const char *msg = *err;
+    if (strncmp(msg, path, len) != 0 || msg[len] != '.')
+        return;
+    const char *why = strstr(msg + len, ": ");
+    char *fixed = fxu_asprintf("%s%s", path, why ? why : "");
+    free(*err);
+    *err = fixed;
+}
+
 int
 chat_conv_save(const struct chat_conv *c, const char *path, char **err)
 {
-    return tool_msgs_write(path, c->msgs.v, c->msgs.n, err);
+    if (tool_msgs_write(path, c->msgs.v, c->msgs.n, err) == 0)
+        return 0;
+    name_the_target(path, err);
+    return FLEXIAI_ECANTCREAT;
 }
 
-void
+int
 chat_conv_save_session(struct chat_conv *c)
 {
     if (c->session_path == NULL)
-        return;
+        return 0;
     char *dir = fxu_strdup(c->session_path);
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
     char *err = NULL;
     if (slash && fxu_make_dirs(dir) != 0)
-        err = fxu_asprintf("%s: %s", dir, strerror(errno));
+        err = fxu_asprintf("%s: %s", c->session_path, strerror(errno));
     else
         chat_conv_save(c, c->session_path, &err);
+    int rc = 0;
     if (err) {
-        say_error(c, "cannot save the session: %s", err);
+        chat_conv_error(c, "cannot save the session: %s", err);
         free(err);
+        rc = c->save_failed = FLEXIAI_ECANTCREAT;
     }
     free(dir);
+    return rc;
 }
 
 /* ---- one turn ------------------------------------------------------------ */
@@ -410,7 +455,7 @@ chat_conv_turn(struct chat_conv *c, const char *text)
             o->text(o->ud, "\n", 1);
         chat_conv_pop(c);
         c->last_question = fxu_strdup(question);
-        say_error(c, "%s", res.error ? res.error : "request failed");
+        chat_conv_error(c, "%s", res.error ? res.error : "request failed");
     }
     flexiai_result_free(&res);
     free(question);

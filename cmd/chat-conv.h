@@ -37,6 +37,10 @@ struct chat_out {
     void (*error)(void *ud, const char *msg);
     /* The library's log (failover notices, -v attempts). */
     void (*log)(void *ud, int level, const char *msg);
+    /* Markdown rendering of replies: `want` 1 asks for it, 0 turns it
+     * off, -1 only asks.  Returns 1 when replies are rendered, else 0 with
+     * *why saying why not ("turned off", "stdout is not a terminal"). */
+    int (*render)(void *ud, int want, const char **why);
 };
 
 struct chat_conv {
@@ -53,9 +57,16 @@ struct chat_conv {
     char *last_provider; /* who answered last, shown in auto mode */
 
     char *session_path; /* saved after every change; may be NULL */
+    int save_failed;    /* 73 once saving the session failed */
 
     int interactive; /* a person at a terminal (else scripted) */
     int quit;        /* /exit or end of input: the session ends */
+
+    /* Told of each breaker this chat is about to reset (NULL: the reset
+     * failed), so that the watcher of breaker events keeps the echo from
+     * Redis quiet; may be NULL. */
+    void (*on_reset)(void *ud, const char *provider);
+    void *on_reset_ud;
 
     /* The request's cancel flag (a SIGINT handler sets it) and a flag
      * that is 1 while a request runs; either may be NULL. */
@@ -113,16 +124,24 @@ int chat_conv_set_model(struct chat_conv *c, const char *provider,
 /* ---- files --------------------------------------------------------------- */
 
 /* The conversation from / to a conversation file (tool_msgs_read/write).
- * Both return 0, or an exit code with *err set (the caller frees it). */
+ * Both return 0, or an exit code with *err set (the caller frees it):
+ * saving fails with 73 (cannot create) and names `path`. */
 int chat_conv_load(struct chat_conv *c, const char *path, char **err);
 int chat_conv_save(const struct chat_conv *c, const char *path, char **err);
-/* Save the session file, if there is one (errors are reported). */
-void chat_conv_save_session(struct chat_conv *c);
+/* Save the session file, if there is one.  0, or 73 after saying why
+ * (and then save_failed is 73 too). */
+int chat_conv_save_session(struct chat_conv *c);
 
 /* ---- output and turns ---------------------------------------------------- */
 
 void chat_conv_info(struct chat_conv *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A "flexiai: ..." error line (red at a colour terminal). */
+void chat_conv_error(struct chat_conv *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The line that greets a person at a terminal: who answers, how to get
+ * help, leave and type several lines.  Caller frees. */
+char *chat_conv_greeting(const struct chat_conv *c);
 
 /* Run one user turn (the text becomes a user message, the reply an
  * assistant message).  Returns 0 or the request's exit code; a failure has

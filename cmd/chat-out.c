@@ -1,6 +1,7 @@
 /*
- * chat-out.c - where flexiai chat writes: replies on stdout, notices and
- * errors on stderr (dim at a colour terminal), confirmations only at a
+ * chat-out.c - where flexiai chat writes: replies on stdout (Markdown
+ * rendered by md-render.c when stdout is a terminal), notices dim and
+ * errors red on stderr at a colour terminal, confirmations only at a
  * terminal, and the newline that keeps a notice off a reply's line.  This
  * is the struct chat_out the conversation talks through.
  */
@@ -11,16 +12,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define DIM "\033[2m"
+#define RED "\033[31m"
 #define RESET "\033[0m"
+
+/* NO_COLOR set and not empty (no-color.org) */
+static int
+no_color(void)
+{
+    const char *v = getenv("NO_COLOR");
+    return v != NULL && *v != '\0';
+}
 
 int
 chat_colour_wanted(void)
 {
     const char *term = getenv("TERM");
-    if (getenv("NO_COLOR") != NULL)
+    if (no_color())
         return 0;
     if (term == NULL || *term == '\0' || strcmp(term, "dumb") == 0)
         return 0;
@@ -28,14 +39,35 @@ chat_colour_wanted(void)
 }
 
 static void
-end_line(void *ud)
+write_out(struct chat_screen *s, const char *t, size_t len)
 {
-    struct chat_screen *s = ud;
+    if (len == 0)
+        return;
+    tool_out(t, len);
+    tool_out_flush();
+    s->at_line_start = t[len - 1] == '\n';
+}
+
+/* Leave the cursor at the start of a line, a reply's rendering going on
+ * after it (a notice in the middle of a reply). */
+static void
+break_line(struct chat_screen *s)
+{
     if (!s->at_line_start) {
         tool_outs("\n");
         s->at_line_start = 1;
     }
     tool_out_flush();
+}
+
+/* The terminal's width for this reply's tables; 0: unknown. */
+static int
+term_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 0;
 }
 
 static void
@@ -44,15 +76,42 @@ text(void *ud, const char *t, size_t len)
     struct chat_screen *s = ud;
     if (len == 0)
         return;
-    tool_out(t, len);
-    tool_out_flush();
-    s->at_line_start = t[len - 1] == '\n';
+    if (s->render_ok <= 0 || !s->render_on) {
+        write_out(s, t, len);
+        return;
+    }
+    if (s->md == NULL) /* a reply begins: the width may have changed */
+        s->md = md_new(term_width(), s->colour ? 0 : MD_NO_COLOR);
+    fxu_buf_reset(&s->rendered);
+    md_feed(s->md, t, len, &s->rendered);
+    write_out(s, s->rendered.data, s->rendered.len);
+}
+
+/* The reply is complete or cut short: render what the renderer holds. */
+static void
+finish_reply(struct chat_screen *s)
+{
+    if (s->md == NULL)
+        return;
+    fxu_buf_reset(&s->rendered);
+    md_finish(s->md, &s->rendered);
+    write_out(s, s->rendered.data, s->rendered.len);
+    md_free(s->md);
+    s->md = NULL;
+}
+
+static void
+end_line(void *ud)
+{
+    finish_reply(ud);
+    break_line(ud);
 }
 
 static void
 aside(void *ud, const char *t)
 {
     struct chat_screen *s = ud;
+    finish_reply(s);
     if (s->interactive) {
         if (s->colour)
             tool_outs(DIM);
@@ -82,14 +141,22 @@ chat_screen_notice_line(const struct chat_screen *s, const char *msg)
     fflush(stderr);
 }
 
-static void
-notice(void *ud, const char *msg)
+/* msg on one line; caller frees */
+static char *
+one_line(const char *msg)
 {
     char *line = fxu_strdup(msg);
     for (char *p = line; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    end_line(ud);
+    return line;
+}
+
+static void
+notice(void *ud, const char *msg)
+{
+    char *line = one_line(msg);
+    break_line(ud);
     chat_screen_notice_line(ud, line);
     free(line);
 }
@@ -97,8 +164,29 @@ notice(void *ud, const char *msg)
 static void
 error(void *ud, const char *msg)
 {
-    end_line(ud);
-    tool_err("%s", msg);
+    struct chat_screen *s = ud;
+    break_line(s);
+    if (!s->colour) {
+        tool_err("%s", msg);
+        return;
+    }
+    char *line = one_line(msg);
+    fprintf(stderr, RED "flexiai: %s" RESET "\n", line);
+    fflush(stderr);
+    free(line);
+}
+
+static int
+render(void *ud, int want, const char **why)
+{
+    struct chat_screen *s = ud;
+    if (want >= 0)
+        s->render_on = want;
+    *why = s->render_ok == 0  ? "stdout is not a terminal"
+           : s->render_ok < 0 ? "NO_COLOR is set"
+           : !s->render_on    ? "turned off"
+                              : NULL;
+    return *why == NULL;
 }
 
 /* The library's log: failover notices dim, the rest as tool_log_cb. */
@@ -123,6 +211,10 @@ chat_screen_init(struct chat_screen *s, int interactive, int colour,
     s->interactive = interactive;
     s->colour = colour;
     s->at_line_start = 1;
+    s->render_ok = !isatty(STDOUT_FILENO) ? 0 : no_color() ? -1 : 1;
+    s->render_on = 1;
+    s->md = NULL;
+    fxu_buf_init(&s->rendered);
     out->ud = s;
     out->text = text;
     out->aside = aside;
@@ -131,4 +223,13 @@ chat_screen_init(struct chat_screen *s, int interactive, int colour,
     out->notice = notice;
     out->error = error;
     out->log = lib_log;
+    out->render = render;
+}
+
+void
+chat_screen_free(struct chat_screen *s)
+{
+    md_free(s->md);
+    s->md = NULL;
+    fxu_buf_free(&s->rendered);
 }

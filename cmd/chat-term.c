@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,21 +57,6 @@ chat_readline_version(void)
     static char extra[64];
     snprintf(extra, sizeof(extra), "readline/%s", rl_library_version);
     return extra;
-}
-
-char *
-chat_xdg_dir(const char *var, const char *fallback)
-{
-    /* relative values are ignored, as XDG says */
-    const char *v = getenv(var);
-    if (v && v[0] == '/')
-        return fxu_asprintf("%s/flexiai", v);
-    const char *home = getenv("HOME");
-    if (home == NULL || *home == '\0') {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : "/";
-    }
-    return fxu_asprintf("%s/%s/flexiai", home, fallback);
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -126,7 +110,8 @@ chat_signals_done(void)
 /* ---- a whole input ------------------------------------------------------- */
 
 /* A slash command or a user turn; returns its exit code, or `rc` when the
- * input was blank. */
+ * input was blank.  At a terminal a blank line parts a reply from the
+ * next prompt. */
 static int
 handle_input(struct chat_conv *c, const struct chat_input *in, int rc)
 {
@@ -135,7 +120,13 @@ handle_input(struct chat_conv *c, const struct chat_input *in, int rc)
     case CHAT_INPUT_COMMAND:
         return chat_command(c, text);
     case CHAT_INPUT_TURN:
-        return chat_conv_turn(c, text);
+        rc = chat_conv_turn(c, text);
+        if (c->interactive) {
+            fflush(stderr);
+            fputs("\n", rl_outstream);
+            fflush(rl_outstream);
+        }
+        return rc;
     default:
         return rc;
     }
@@ -176,7 +167,7 @@ chat_run_piped(struct chat_conv *c)
 static void
 history_init(void)
 {
-    char *dir = chat_xdg_dir("XDG_STATE_HOME", ".local/state");
+    char *dir = tool_xdg_dir("XDG_STATE_HOME", ".local/state");
     history_path = fxu_asprintf("%s/history", dir);
     int fd = -1;
     if (fxu_make_dirs(dir) == 0)
@@ -285,6 +276,12 @@ compl_args(const struct chat_cmd *cmd, int arg)
         if (arg == 0)
             for (size_t k = 0; k < chat_ncmds; k++)
                 compl_add(chat_cmds[k].name);
+        break;
+    case CHAT_COMPLETE_RENDER:
+        if (arg == 0) {
+            compl_add("on");
+            compl_add("off");
+        }
         break;
     case CHAT_COMPLETE_BREAKER:
         if (arg == 0)

@@ -9,29 +9,33 @@
 #define FX_CHAT_TERM_H
 
 #include "chat-conv.h"
+#include "md-render.h"
 
 /* ---- output: stdout and stderr (chat-out.c) ------------------------------ */
 
 struct chat_screen {
     int interactive;   /* a person at a terminal: confirmations, marks */
-    int colour;        /* dim notices, bold prompt */
+    int colour;        /* dim notices, red errors, bold prompt */
     int at_line_start; /* output cursor is at column 0 */
+    /* Markdown: 1 when stdout is a terminal, -1 when NO_COLOR says no,
+     * 0 when stdout is not a terminal; render_on is --no-render and
+     * /render. */
+    int render_ok, render_on;
+    md_render *md;    /* the reply being rendered; NULL between replies */
+    fxu_buf rendered; /* what md_feed() made of the last piece */
 };
 
 /* Colour when both stdout and stderr are terminals, TERM is not dumb and
- * NO_COLOR is not set. */
+ * NO_COLOR is not set (or empty). */
 int chat_colour_wanted(void);
 /* Fill *out with callbacks writing to the terminal described by *s. */
 void chat_screen_init(struct chat_screen *s, int interactive, int colour,
                       struct chat_out *out);
+void chat_screen_free(struct chat_screen *s);
 /* A "flexiai: ..." line on stderr as it is, dim when colour is on. */
 void chat_screen_notice_line(const struct chat_screen *s, const char *msg);
 
 /* ---- the input loops (chat-term.c) --------------------------------------- */
-
-/* ${VAR:-~/fallback}/flexiai (XDG_STATE_HOME, XDG_DATA_HOME); caller
- * frees. */
-char *chat_xdg_dir(const char *var, const char *fallback);
 
 /* Install the SIGINT handler (and SIGWINCH with the self-pipe at a
  * terminal) and point c->cancel and c->busy at the flags it keeps. */
@@ -59,6 +63,10 @@ struct chat_watcher;
  * otherwise or when it cannot start (a warning says why). */
 struct chat_watcher *chat_watch_start(const flexiai_config *cfg,
                                       const struct tool_args *args);
+/* This chat resets the breaker of `provider` (a struct chat_conv
+ * on_reset callback; NULL: the reset failed): the "closed" event that
+ * follows within a few seconds is not shown, the command says so. */
+void chat_watch_reset_done(void *w, const char *provider);
 /* The descriptor to poll: one line per event. */
 int chat_watch_fd(const struct chat_watcher *w);
 void chat_watch_stop(struct chat_watcher *w); /* NULL: nothing */

@@ -2,7 +2,8 @@
  * chat-watch.c - breaker events for flexiai chat: when [sync] backend =
  * redis, a thread of its own follows flexiai_breaker_watch() and writes
  * one line per opened or closed breaker into a non-blocking pipe that the
- * terminal loop polls, so events show between keystrokes.
+ * terminal loop polls, so events show between keystrokes.  The echo of a
+ * reset made by this chat's /breaker reset is left out.
  */
 #include "config.h"
 
@@ -16,13 +17,51 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How long after our own reset its "closed" event is taken for its echo:
+ * the event comes in milliseconds; a late one is shown, which is honest. */
+#define OWN_RESET_WINDOW 5.0
+
 struct chat_watcher {
     pthread_t thread;
     flexiai_config *cfg; /* its own: the main one is re-validated */
     flexiai_client *client;
     int fd[2];
     volatile sig_atomic_t stop;
+    /* our last reset, from the main thread: provider and when */
+    pthread_mutex_t lock;
+    char reset_provider[128];
+    double reset_at;
 };
+
+void
+chat_watch_reset_done(void *ud, const char *provider)
+{
+    struct chat_watcher *w = ud;
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    snprintf(w->reset_provider, sizeof(w->reset_provider), "%s",
+             provider ? provider : "");
+    w->reset_at = fxu_monotonic();
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Is this "closed" event the echo of our own reset?  Each reset mutes one
+ * event. */
+static int
+own_reset_echo(struct chat_watcher *w, const flexiai_event *ev)
+{
+    int echo = 0;
+    pthread_mutex_lock(&w->lock);
+    if (w->reset_provider[0] && strcmp(ev->event_type, "closed") == 0 &&
+        strcmp(ev->provider, w->reset_provider) == 0 &&
+        fxu_monotonic() - w->reset_at < OWN_RESET_WINDOW) {
+        echo = 1;
+        w->reset_provider[0] = '\0';
+    }
+    pthread_mutex_unlock(&w->lock);
+    return echo;
+}
 
 static void
 watcher_say(struct chat_watcher *w, const char *line)
@@ -47,6 +86,8 @@ watcher_event(void *ud, const flexiai_event *ev)
         strcmp(ev->event_type, "closed") != 0)
         return 0;
     if (!flexiai_config_has_provider(w->cfg, ev->provider))
+        return 0;
+    if (own_reset_echo(w, ev))
         return 0;
     char line[400];
     snprintf(line, sizeof(line), "breaker of %.100s %s%s%.150s%s", ev->provider,
@@ -78,6 +119,7 @@ chat_watch_start(const flexiai_config *cfg, const struct tool_args *args)
     if (strcmp(flexiai_config_backend(cfg), "redis") != 0)
         return NULL;
     struct chat_watcher *w = fxu_xcalloc(1, sizeof(*w));
+    pthread_mutex_init(&w->lock, NULL);
     int rc;
     w->cfg = tool_setup_config(args, TOOL_SETUP_KEEP_ERRORS | TOOL_SETUP_SILENT,
                                &rc);
@@ -87,6 +129,7 @@ chat_watch_start(const flexiai_config *cfg, const struct tool_args *args)
         tool_warn("breaker events not shown: %s", err ? err : "cannot start");
         free(err);
         flexiai_config_free(w->cfg);
+        pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
     }
@@ -107,6 +150,7 @@ chat_watch_start(const flexiai_config *cfg, const struct tool_args *args)
         flexiai_config_free(w->cfg);
         close(w->fd[0]);
         close(w->fd[1]);
+        pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
     }
@@ -130,5 +174,6 @@ chat_watch_stop(struct chat_watcher *w)
     flexiai_config_free(w->cfg);
     close(w->fd[0]);
     close(w->fd[1]);
+    pthread_mutex_destroy(&w->lock);
     free(w);
 }

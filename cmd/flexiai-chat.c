@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_SESSION = TOOL_OPT_CMD, OPT_LOAD };
+enum { OPT_SESSION = TOOL_OPT_CMD, OPT_LOAD, OPT_NO_RENDER };
 
 static const struct tool_option chat_opts[] = {
     {OPT_SESSION, 0, "session", "NAME",
@@ -26,6 +26,9 @@ static const struct tool_option chat_opts[] = {
      NULL},
     {OPT_LOAD, 0, "load", "FILE",
      "start from a saved conversation (JSON messages)", TOOL_COMP_FILE, 0, NULL,
+     NULL, NULL},
+    {OPT_NO_RENDER, 0, "no-render", NULL,
+     "show replies as they come, without rendering their Markdown", 0, 0, NULL,
      NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
@@ -50,6 +53,7 @@ static const struct tool_command chat_command_desc = {
 
 struct chat_opts {
     const char *session, *load;
+    int no_render;
 };
 
 static void
@@ -60,6 +64,8 @@ on_option(void *ud, int id, const char *arg)
         o->session = arg;
     else if (id == OPT_LOAD)
         o->load = arg;
+    else if (id == OPT_NO_RENDER)
+        o->no_render = 1;
 }
 
 static void
@@ -104,7 +110,7 @@ int
 main(int argc, char **argv)
 {
     struct tool_args args;
-    struct chat_opts o = {NULL, NULL};
+    struct chat_opts o = {NULL, NULL, 0};
     tool_args_init(&args);
     tool_cmd_init("flexiai chat");
     int first = tool_parse(&chat_command_desc, NULL, argc, argv, 0, &args,
@@ -123,13 +129,14 @@ main(int argc, char **argv)
     struct chat_out out;
     chat_screen_init(&screen, interactive, interactive && chat_colour_wanted(),
                      &out);
+    screen.render_on = !o.no_render;
     struct chat_conv conv;
     struct chat_conv *c = &conv;
     chat_conv_init(c, cfg, &args, &out);
     c->interactive = interactive;
     chat_conv_set_provider(c, args.provider);
     if (o.session) {
-        char *dir = chat_xdg_dir("XDG_DATA_HOME", ".local/share");
+        char *dir = tool_xdg_dir("XDG_DATA_HOME", ".local/share");
         c->session_path = fxu_asprintf("%s/sessions/%s.json", dir, o.session);
         free(dir);
     }
@@ -145,17 +152,29 @@ main(int argc, char **argv)
     if (interactive) {
         chat_term_init(c, &screen);
         struct chat_watcher *w = chat_watch_start(c->cfg, &args);
+        c->on_reset = chat_watch_reset_done;
+        c->on_reset_ud = w;
+        if (isatty(STDOUT_FILENO)) { /* not into a file of replies */
+            char *hello = chat_conv_greeting(c);
+            chat_conv_info(c, "%s", hello);
+            free(hello);
+        }
         if (from && c->msgs.n)
             chat_conv_info(c, "%zu message%s from %s", c->msgs.n,
                            c->msgs.n == 1 ? "" : "s", from);
         chat_term_run(chat_watch_fd(w));
+        c->on_reset = NULL;
         chat_watch_stop(w);
         chat_term_done();
     } else {
         rc = chat_run_piped(c);
+        /* a script must learn that the session it relies on is not kept */
+        if (c->save_failed && rc != FLEXIAI_EINTR)
+            rc = c->save_failed;
     }
 
     chat_conv_free(c);
+    chat_screen_free(&screen);
     chat_signals_done();
     tool_args_free(&args);
     tool_out_flush();

@@ -240,6 +240,12 @@ void tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n,
  * characters as \xNN, invalid UTF-8 as U+FFFD.  Caller frees. */
 char *tool_printable(const char *s);
 
+/* ---- where files go (tool-paths.c) ------------------------------------ */
+
+/* ${VAR:-~/fallback}/flexiai, e.g. ("XDG_STATE_HOME", ".local/state");
+ * a relative VAR is ignored.  Caller frees. */
+char *tool_xdg_dir(const char *var, const char *fallback);
+
 /* ---- a result as JSON (tool-result.c) --------------------------------- */
 
 /* The object `complete --json` prints: text, provider, model,

@@ -158,7 +158,7 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$(mock_count a)" 1
     # the partial reply stays in the conversation, marked
     type_line "/save $TEST_HOME/conv.json"
-    wait_last "$PROMPT_A"
+    wait_screen "^saved [0-9]+ messages to $TEST_HOME/conv.json\$"
     run jq -r '.[-1].role + "|" + .[-1].content' "$TEST_HOME/conv.json"
     [[ "$output" == "assistant|one two"*" [interrupted]" ]]
     [[ "$output" != *twelve* ]]
@@ -309,6 +309,21 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     screen_esc | grep -q $'\e\\[2mflexiai: a failed'
 }
 
+@test "tty: a reply broken off and continued by another provider: one dim notice line of its own naming both" {
+    mock_script a "reply=one two three four,error_event_after=2"
+    mock_script b "reply=rest of it."
+    chat_start
+    type_line "go"
+    wait_last "$PROMPT_B"
+    screen >"$TEST_HOME/screen"
+    # the library's line as it is, whatever its wording, on a line of its own
+    run grep -c '^flexiai: a failed .*\bb$' "$TEST_HOME/screen"
+    assert_output 1
+    screen_esc | grep -q $'\e\\[2mflexiai: a failed'
+    # the reply is not cut by it
+    grep -q '^one two rest of it\.$' "$TEST_HOME/screen"
+}
+
 @test "tty: NO_COLOR and TERM=dumb turn colour off" {
     chat_start
     screen_esc | grep -q $'\e\\[1ma:openai-model'
@@ -354,6 +369,116 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$CHAT_RC" 0
 }
 
+@test "tty: a one-line greeting says who answers and how to get help, leave and type several lines" {
+    chat_start
+    wait_screen '^flexiai chat: a:openai-model \(failover: a, b\) — /help for commands, Ctrl-D to leave, \\ or """ for several lines$'
+    assert_equal "$(screen | grep -c '^flexiai chat:')" 1
+    tm kill-server
+    chat_start -p b
+    wait_screen '^flexiai chat: b:openai-model \(no failover\) — /help'
+}
+
+@test "tty: a blank line parts a reply from the next prompt" {
+    chat_start
+    ask "first" "$PROMPT_A"
+    screen >"$TEST_HOME/screen"
+    # the reply, an empty line, the prompt
+    assert_equal "$(grep -A2 -x first "$TEST_HOME/screen" | sed -n 2p)" ""
+    grep -A2 -x first "$TEST_HOME/screen" | sed -n 3p | grep -Eq "$PROMPT_A"
+}
+
+@test "tty: errors are red, and not with NO_COLOR" {
+    chat_start
+    type_line "/frobnicate"
+    wait_screen "^flexiai: unknown command"
+    screen_esc | grep -q $'\e\\[31mflexiai: unknown command'
+    mock_script a "status=400"
+    type_line "hi"
+    wait_screen "^flexiai: a: "
+    screen_esc | grep -q $'\e\\[31mflexiai: a: '
+    tm kill-server
+    CHAT_ENV="NO_COLOR=1"
+    chat_start
+    type_line "/frobnicate"
+    wait_screen "^flexiai: unknown command"
+    ! screen_esc | grep -q $'\e\\['
+}
+
+MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k | v |%0A|---|---|%0A| x | 1 |%0A%0A```%0Araw **stays**%0A```'
+
+@test "tty: Markdown in a reply is rendered as it streams" {
+    mock_script a "reply=$MD_REPLY,chunks=9"
+    chat_start --session md
+    type_line "show me"
+    wait_screen '^This is bold and code\.$'
+    wait_last "$PROMPT_A"
+    screen_esc | grep -q $'\e\\[1mbold'
+    screen | grep -q '^• one$'
+    screen | grep -Eq '^ *│? *k *│ *v'
+    screen | grep -q '^raw \*\*stays\*\*$'
+    ! screen | grep -q 'is \*\*bold\*\*'
+    # the conversation keeps the raw text
+    jq -r '.[1].content' "$XDG_DATA_HOME/flexiai/sessions/md.json" | grep -q 'This is \*\*bold\*\* and `code`\.'
+}
+
+@test "tty: no rendering with NO_COLOR, --no-render or /render off; /render says which" {
+    mock_script a "reply=This is **bold**."
+    CHAT_ENV="NO_COLOR=1"
+    chat_start
+    type_line "q"
+    wait_screen '^This is \*\*bold\*\*\.$'
+    wait_last "$PROMPT_A"
+    type_line "/render"
+    wait_screen '^off \(NO_COLOR is set\)$'
+    tm kill-server
+    CHAT_ENV=
+    chat_start --no-render
+    type_line "q"
+    wait_screen '^This is \*\*bold\*\*\.$'
+    wait_last "$PROMPT_A"
+    type_line "/render"
+    wait_screen '^off \(turned off\)$'
+    type_line "/render on"
+    wait_screen '^Markdown rendering on$'
+    type_line "q"
+    wait_screen '^This is bold\.$'
+    wait_last "$PROMPT_A"
+    type_line "/render off"
+    wait_screen '^Markdown rendering off'
+    type_line "/render"
+    wait_screen '^off \(turned off\)$'
+    type_line "/render maybe"
+    wait_screen '^flexiai: usage: /render \[on\|off\]$'
+}
+
+@test "tty: /breaker reset prints one line, not also its own echo from Redis; other processes' events still show" {
+    command -v redis-server >/dev/null || fail "redis-server not installed (apt-get install redis-server)"
+    start_redis
+    {
+        printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\n\n' "$REDIS_PORT"
+        printf '[failover]\nretries = 0\n[breaker]\nfailure_threshold = 1\n\n'
+        provider_section a openai a
+        provider_section b openai b
+    } | write_config
+    chat_start
+    sleep 0.3 # the watcher subscribes
+    flexiai breaker open a
+    wait_screen '^flexiai: breaker of a opened'
+    type_line "/breaker reset a"
+    wait_screen '^breaker of a reset \(closed\)$'
+    # the echo would arrive within milliseconds; give it time to show
+    sleep 1
+    assert_equal "$(screen | grep -c 'of a .*closed')" 1
+    # a reset by another process is still shown
+    flexiai breaker open b
+    wait_screen '^flexiai: breaker of b opened'
+    flexiai breaker reset b
+    wait_screen '^flexiai: breaker of b closed'
+    keys C-d
+    wait_exit
+    assert_equal "$CHAT_RC" 0
+}
+
 @test "tty: unknown command or bad argument prints one line and the session goes on" {
     chat_start
     type_line "/frobnicate"
@@ -366,7 +491,7 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
 @test "tty: /help lists every command" {
     chat_start
     type_line "/help"
-    for c in help system model provider providers breaker retry undo clear save load exit; do
+    for c in help system model provider providers breaker retry undo clear save load render exit; do
         wait_screen "^  /$c( |$)"
     done
 }
@@ -386,6 +511,14 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$stderr" ""
     assert_equal "$(mock_count a)" 2
     assert_equal "$(last_roles a)" "user,assistant,user"
+}
+
+@test "piped: no greeting, no rendering; /render says why" {
+    mock_script a "reply=This is **bold**."
+    run --separate-stderr flexiai chat <<<$'q\n/render on\n/render'
+    assert_success
+    assert_output "$(printf 'This is **bold**.\n\noff (stdout is not a terminal)\n')"
+    assert_equal "$stderr" ""
 }
 
 @test "piped: continuation lines and blocks" {
@@ -470,7 +603,7 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     run --separate-stderr flexiai chat <<<$'/model\n/provider\n/model m2\nq1\n/provider b\n/provider\nq2\n/provider nope'
     assert_failure 64
     assert_output "$(printf 'a:openai-model\nauto (failover order: a, b)\nq1\n\nb\nq2\n')"
-    [[ "$stderr" == "flexiai: no provider named 'nope' (configured: a, b)" ]]
+    [[ "$stderr" == "flexiai: no provider 'nope' (configured: a, b)" ]]
     assert_equal "$(mock_last_body a | jq -r .model)" m2
     assert_equal "$(last_user a)" q1
     assert_equal "$(last_user b)" q2
@@ -496,6 +629,9 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     [[ "${lines[5]}" =~ ^\ \ a\ +openai-model\ +closed ]]
     run flexiai chat <<<'/breaker reset nope'
     assert_failure 64
+    run --separate-stderr flexiai chat <<<'/breaker reset b2'
+    assert_failure 64
+    assert_equal "$stderr" "flexiai: no provider 'b2' (did you mean 'b'?)"
     run flexiai chat <<<'/breaker'
     assert_failure 64
 }
@@ -638,16 +774,43 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$stderr" ""
 }
 
-@test "--session that cannot be saved: one line per change, the conversation goes on" {
+@test "--session that cannot be saved: one line per change naming the file, the conversation goes on, exit 73" {
     mkdir -p "$TEST_HOME/blocked"
     echo 'a file, not a directory' >"$TEST_HOME/blocked/flexiai"
     export XDG_DATA_HOME=$TEST_HOME/blocked
     run --separate-stderr flexiai chat --session work <<<$'one\ntwo'
-    assert_success
+    assert_failure 73
     assert_output "$(printf 'one\n\ntwo\n')"
     assert_equal "${#stderr_lines[@]}" 2
-    [[ "${stderr_lines[0]}" == "flexiai: cannot save the session: "* ]]
+    assert_equal "${stderr_lines[0]}" "flexiai: cannot save the session: $TEST_HOME/blocked/flexiai/sessions/work.json: Not a directory"
     assert_equal "$(last_roles a)" "user,assistant,user"
+}
+
+@test "a failed /save prints one line naming the file and exits 73" {
+    echo 'a file' >"$TEST_HOME/plain"
+    run --separate-stderr flexiai chat <<<$'hi\n/save '"$TEST_HOME/plain/conv.json"
+    assert_failure 73
+    assert_equal "$stderr" "flexiai: $TEST_HOME/plain/conv.json: Not a directory"
+    # the session goes on after it: the exit code is the last command's
+    run flexiai chat <<<$'/save '"$TEST_HOME/plain/conv.json"$'\nhi'
+    assert_success
+}
+
+@test "an ambiguous command lists its candidates; /help CMD explains one" {
+    run --separate-stderr flexiai chat <<<'/p'
+    assert_failure 64
+    assert_equal "$stderr" "flexiai: /p: /provider or /providers?"
+    run --separate-stderr flexiai chat <<<'/help s'
+    assert_failure 64
+    assert_equal "$stderr" "flexiai: /s: /system or /save?"
+    run --separate-stderr flexiai chat <<<'/help breaker'
+    assert_success
+    assert_output "$(printf 'usage: /breaker reset NAME\nclose a provider'"'"'s circuit breaker')"
+    run --separate-stderr flexiai chat <<<'/help /prov'
+    assert_failure 64
+    run --separate-stderr flexiai chat <<<'/help providers'
+    assert_success
+    assert_line --index 0 'usage: /providers'
 }
 
 @test "/load of a bad file keeps the conversation as it was" {

@@ -79,6 +79,15 @@ cap_log(void *ud, int level, const char *msg)
         cap_notice(ud, msg);
 }
 
+static int
+cap_render(void *ud, int want, const char **why)
+{
+    (void)ud;
+    (void)want;
+    *why = "stdout is not a terminal";
+    return 0;
+}
+
 static void
 cap_reset(struct capture *k)
 {
@@ -334,6 +343,22 @@ test_providers(struct chat_conv *c, struct capture *k)
     cap_reset(k);
     chat_conv_info(c, "%d message%s", 2, "s");
     is_str(said(k), "I: 2 messages\n", "info goes to the output");
+
+    const char *help = " \xe2\x80\x94 /help for commands, Ctrl-D to leave, "
+                       "\\ or \"\"\" for several lines";
+    char *want = fxu_asprintf(
+        "flexiai chat: bad:bad-model (failover: bad, good, slow)%s", help);
+    char *hello = chat_conv_greeting(c);
+    is_str(hello, want, "greeting: model, failover order, how to go on");
+    free(hello);
+    free(want);
+    chat_conv_set_provider(c, "slow");
+    want = fxu_asprintf("flexiai chat: slow:slow-model (no failover)%s", help);
+    hello = chat_conv_greeting(c);
+    is_str(hello, want, "greeting with a fixed provider: no failover");
+    free(hello);
+    free(want);
+    chat_conv_set_provider(c, NULL);
 }
 
 static void
@@ -424,8 +449,9 @@ main(void)
     struct capture k = {.at_line_start = 1};
     fxu_buf_init(&k.text);
     fxu_buf_init(&k.said);
-    struct chat_out out = {&k,       cap_text,   cap_aside, cap_end_line,
-                           cap_info, cap_notice, cap_error, cap_log};
+    struct chat_out out = {&k,           cap_text, cap_aside,
+                           cap_end_line, cap_info, cap_notice,
+                           cap_error,    cap_log,  cap_render};
     struct tool_args args;
     tool_args_init(&args);
     tool_cmd_init("test-chat-conv");
