@@ -100,15 +100,27 @@ add_attempt(flexiai_result *res, const char *provider, const char *model,
 }
 
 /* What the user's text callback sees; counts what reached the output. */
+struct run;
+static void failover_notice(struct run *r, const struct fx_provider *p);
+
 struct relay {
     const flexiai_request *req;
     size_t emitted_total;
+    /* who is answering after a failure: said before its first text, so a
+     * reader knows whose words stream in */
+    struct run *run;
+    const struct fx_provider *current;
+    int notice_due;
 };
 
 static int
 relay_text(void *ud, const char *text, size_t len)
 {
     struct relay *r = ud;
+    if (r->notice_due && len) {
+        r->notice_due = 0;
+        failover_notice(r->run, r->current);
+    }
     r->emitted_total += len;
     if (r->req->on_text)
         return r->req->on_text(r->req->ud, text, len);
@@ -300,18 +312,9 @@ on_success(struct run *r, struct fx_provider *p, struct fx_bdoc *doc, int probe,
         fx_client_store_update(r->c, p->name, &op, NULL, NULL);
     }
     res->attempts[res->nattempts - 1].text_bytes = o->resp.text.len;
-    if (r->broke)
-        /* text was spliced: say whose answer it is, and where it joins */
-        fx_client_log(r->c, FLEXIAI_LOG_NOTICE,
-                      "%s broke off after %zu bytes (%s); %s continued the "
-                      "answer",
-                      r->broke->name, r->answer.len, class_name(r->broke_cls),
-                      p->name);
-    else if (r->first_failed)
-        fx_client_log(
-            r->c, FLEXIAI_LOG_NOTICE, "%s failed (%s%s%s); answered by %s",
-            r->first_failed->name, class_name(r->first_err.cls),
-            r->first_err.msg[0] ? ": " : "", r->first_err.msg, p->name);
+    if (r->relay.notice_due) /* nothing streamed: say it now */
+        failover_notice(r, p);
+    r->relay.notice_due = 0;
     res->streamed_output = r->relay.emitted_total > 0;
     finish_success(r->c, res, p, o, &r->answer, r->started);
 }
@@ -378,6 +381,23 @@ keep_partial(struct run *r, struct fx_provider *p, struct fx_outcome *o,
     r->nmsgs = n + 2;
 }
 
+static void
+failover_notice(struct run *r, const struct fx_provider *p)
+{
+    if (r->broke)
+        /* text was spliced: say whose answer it is, and where it joins */
+        fx_client_log(r->c, FLEXIAI_LOG_NOTICE,
+                      "%s broke off after %zu bytes (%s); %s continued the "
+                      "answer",
+                      r->broke->name, r->answer.len, class_name(r->broke_cls),
+                      p->name);
+    else if (r->first_failed)
+        fx_client_log(
+            r->c, FLEXIAI_LOG_NOTICE, "%s failed (%s%s%s); answered by %s",
+            r->first_failed->name, class_name(r->first_err.cls),
+            r->first_err.msg[0] ? ": " : "", r->first_err.msg, p->name);
+}
+
 /* Attempts at p as failover.c directs.  Returns FLEXIAI_OK or the code
  * that ends the request, or -1: on to the next provider. */
 static int
@@ -386,6 +406,8 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
 {
     for (long attempt = 0;; attempt++) {
         struct fx_outcome o;
+        r->relay.current = p;
+        r->relay.notice_due = r->broke != NULL || r->first_failed != NULL;
         fx_attempt_run(&r->c->http, p, key, r->msgs, r->nmsgs, r->req,
                        relay_text, &r->relay, &o);
         log_attempt(r, p, &o);
@@ -525,6 +547,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
     memcpy(r.msgs, req->messages, r.nmsgs * sizeof(*r.msgs));
     fxu_buf_init(&r.answer);
     r.relay.req = req;
+    r.relay.run = &r;
 
     int rc = run_providers(&r, order, n, docs);
     if (rc == -1 || rc == FLEXIAI_EDATA) {

@@ -307,6 +307,9 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     wait_last "$PROMPT_B"
     assert_equal "$(screen | grep -c 'answered by')" 1
     screen_esc | grep -q $'\e\\[2mflexiai: a failed'
+    # said before b's reply streams in, not after it
+    run grep -A1 'answered by b$' <(screen)
+    assert_line --index 1 "hi"
 }
 
 @test "tty: a reply broken off and continued by another provider: one dim notice line of its own naming both" {
@@ -316,12 +319,15 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     type_line "go"
     wait_last "$PROMPT_B"
     screen >"$TEST_HOME/screen"
-    # the library's line as it is, whatever its wording, on a line of its own
-    run grep -c '^flexiai: a failed .*\bb$' "$TEST_HOME/screen"
+    # one line of its own, "continued", naming both
+    run grep -c '^flexiai: a broke off after [0-9]* bytes (stream_error); b continued the answer$' "$TEST_HOME/screen"
     assert_output 1
-    screen_esc | grep -q $'\e\\[2mflexiai: a failed'
-    # the reply is not cut by it
-    grep -q '^one two rest of it\.$' "$TEST_HOME/screen"
+    screen_esc | grep -q $'\e\\[2mflexiai: a broke off'
+    # it stands where the answer was spliced: a's words above, b's below
+    run grep -A1 '^one two *$' "$TEST_HOME/screen"
+    assert_line --index 1 --regexp '^flexiai: a broke off'
+    run grep -B1 '^rest of it\.$' "$TEST_HOME/screen"
+    assert_line --index 0 --regexp 'b continued the answer$'
 }
 
 @test "tty: NO_COLOR and TERM=dumb turn colour off" {
