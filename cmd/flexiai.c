@@ -106,9 +106,11 @@ config_check(const struct tool_args *a)
         a, TOOL_SETUP_KEEP_ERRORS | TOOL_SETUP_RESOLVE_SECRETS, &rc);
     const char *const *names;
     size_t np = flexiai_config_providers(cfg, &names);
-    if (rc == FLEXIAI_OK && np == 0)
-        tool_warn("no providers configured (add a [provider.NAME] section or "
-                  "set OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY)");
+    if (rc == FLEXIAI_OK && np == 0) {
+        char *why = flexiai_config_why_no_providers(cfg);
+        tool_warn("%s", why);
+        free(why);
+    }
     flexiai_config_free(cfg);
     return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
 }

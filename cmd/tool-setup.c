@@ -95,40 +95,13 @@ tool_on_stream_error(const flexiai_config *cfg, const struct tool_args *a)
     return flexiai_config_on_stream_error(cfg);
 }
 
-/* Levenshtein distance, for did-you-mean; names are short. */
-static size_t
-distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return (size_t)-1;
-    size_t row[65];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 const char *
 tool_suggest(const char *name, const char *const *names, size_t n)
 {
     const char *best = NULL;
     size_t best_d = (size_t)-1;
     for (size_t i = 0; i < n; i++) {
-        size_t d = distance(name, names[i]);
+        size_t d = fxu_edit_distance(name, names[i]);
         if (d < best_d) {
             best_d = d;
             best = names[i];

@@ -22,6 +22,8 @@ redis_failed(flexiai_client *c, const char *why)
     if (!c->warned_redis)
         fx_client_log(c, FLEXIAI_LOG_WARN, "%s; using the file store", why);
     c->warned_redis = 1;
+    free(c->redis_why);
+    c->redis_why = fxu_strdup(why);
     c->redis_down = 1;
     if (c->store != c->file_store)
         c->ops->close(c->store);
@@ -217,10 +219,16 @@ admin_update(flexiai_client *c, const char *name, int kind, double until)
         fx_client_error_set(c, "invalid provider name '%s'", name ? name : "");
         return FLEXIAI_EUSAGE;
     }
+    /* nothing falls back here: one error says why, no "using the file
+     * store" beside it */
+    int warned = c->warned_redis;
+    c->warned_redis = 1;
     fx_client_ensure_store(c);
+    c->warned_redis = warned;
     if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down) {
-        fx_client_error_set(c, "redis is unreachable; breaker '%s' not changed",
-                            name);
+        fx_client_error_set(
+            c, "%s; breaker '%s' not changed",
+            c->redis_why ? c->redis_why : "redis is unreachable", name);
         return FLEXIAI_ETEMPFAIL;
     }
     struct fx_bop op;

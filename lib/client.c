@@ -67,6 +67,7 @@ flexiai_client_free(flexiai_client *c)
         free(c->warned_bad[i]);
     free(c->warned_bad);
     free(c->error);
+    free(c->redis_why);
     free(c);
 }
 
@@ -530,9 +531,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
             res->error = fxu_asprintf("no provider named '%s'", req->provider);
             return FLEXIAI_EUSAGE;
         }
-        res->error = fxu_strdup("no providers configured (add a "
-                                "[provider.NAME] section or set "
-                                "OPENAI_API_KEY)");
+        res->error = flexiai_config_why_no_providers(c->cfg);
         return FLEXIAI_ECONFIG;
     }
     const char **names = fxu_xcalloc(n, sizeof(char *));

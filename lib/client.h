@@ -23,6 +23,7 @@ struct flexiai_client {
     int redis_tried;
     int redis_down; /* configured but unreachable or failing */
     int warned_redis;
+    char *redis_why; /* why Redis failed, for an admin command's error */
     int warned_write;
     char **warned_bad; /* providers whose malformed state we reported */
     size_t nwarned_bad;

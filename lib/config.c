@@ -153,6 +153,7 @@ struct flexiai_config {
     size_t nshown_strings;
     char **provider_names;
     size_t nprovider_names;
+    fxu_buf sources; /* the files looked at, for "no providers" */
 };
 
 static const struct key_def *
@@ -258,28 +259,6 @@ set_entry(flexiai_config *cfg, const char *section, const char *key,
 
 /* ---- "did you mean" ------------------------------------------------- */
 
-static size_t
-edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 99;
-    size_t prev[65], cur[65];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] =
-                sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, sizeof(prev));
-    }
-    return prev[lb];
-}
-
 static const char *
 suggest_key(const char *section, const char *key)
 {
@@ -290,7 +269,7 @@ suggest_key(const char *section, const char *key)
     for (size_t i = 0; i < NSCHEMA; i++) {
         if (strcmp(schema[i].section, sec) != 0)
             continue;
-        size_t d = edit_distance(key, schema[i].key);
+        size_t d = fxu_edit_distance(key, schema[i].key);
         if (d < best_d) {
             best_d = d;
             best = schema[i].key;
@@ -305,7 +284,7 @@ suggest_section(const char *section)
     const char *best = NULL;
     size_t best_d = 3;
     for (int i = 0; fixed_sections[i]; i++) {
-        size_t d = edit_distance(section, fixed_sections[i]);
+        size_t d = fxu_edit_distance(section, fixed_sections[i]);
         if (d < best_d) {
             best_d = d;
             best = fixed_sections[i];
@@ -531,13 +510,14 @@ env_fixed_section(flexiai_config *cfg, const char *var, const char *section,
         env_name_part(up, sizeof(up), sugg);
         char secup[32];
         env_name_part(secup, sizeof(secup), section);
-        add_diag(cfg, 1,
-                 "env %s: unknown key '%s' in [%s] (did you mean "
+        add_diag(cfg, 0,
+                 "env %s: unknown key '%s' in [%s], ignored (did you mean "
                  "FLEXIAI_%s_%s?)",
                  var, lower, section, secup, up);
     } else {
-        add_diag(cfg, 1, "env %s: unknown key '%s' in [%s]", var, lower,
-                 section);
+        /* the environment is shared with other programs: a warning */
+        add_diag(cfg, 0, "env %s: unknown key '%s' in [%s], ignored", var,
+                 lower, section);
     }
 }
 
@@ -561,7 +541,9 @@ env_provider(flexiai_config *cfg, const char *var, const char *rest,
         }
     }
     if (best == NULL) {
-        add_diag(cfg, 1, "env %s: no provider key at the end of the name", var);
+        add_diag(cfg, 0,
+                 "env %s: no provider key at the end of the name, ignored",
+                 var);
         return;
     }
     char namepart[256];
@@ -593,6 +575,50 @@ env_provider(flexiai_config *cfg, const char *var, const char *rest,
     set_entry(cfg, section, best->key, value, origin);
 }
 
+/* Variables that are ours but name no setting. */
+static const char *const env_other[] = {"FLEXIAI_CONFIG", "FLEXIAI_ALLOW_CORE",
+                                        NULL};
+
+/* A FLEXIAI_* variable that matches no section: most likely a typo of one
+ * that does (a warning with the nearest name), else another program's. */
+static void
+env_unknown(flexiai_config *cfg, const char *var)
+{
+    for (int i = 0; env_other[i]; i++)
+        if (strcmp(var, env_other[i]) == 0)
+            return;
+    const char *best = NULL;
+    size_t best_d = 4;
+    char best_name[200];
+    for (size_t i = 0; i < NSCHEMA; i++) {
+        if (strcmp(schema[i].section, "provider") == 0)
+            continue;
+        char sec[32], key[128], name[200];
+        env_name_part(sec, sizeof(sec), schema[i].section);
+        env_name_part(key, sizeof(key), schema[i].key);
+        snprintf(name, sizeof(name), "FLEXIAI_%s_%s", sec, key);
+        size_t d = fxu_edit_distance(var, name);
+        if (d < best_d) {
+            best_d = d;
+            snprintf(best_name, sizeof(best_name), "%s", name);
+            best = best_name;
+        }
+    }
+    for (int i = 0; env_other[i]; i++) {
+        size_t d = fxu_edit_distance(var, env_other[i]);
+        if (d < best_d) {
+            best_d = d;
+            snprintf(best_name, sizeof(best_name), "%s", env_other[i]);
+            best = best_name;
+        }
+    }
+    if (best)
+        add_diag(cfg, 0,
+                 "env %s: not a flexiai setting, ignored (did you "
+                 "mean %s?)",
+                 var, best);
+}
+
 static void
 read_env(flexiai_config *cfg)
 {
@@ -622,10 +648,12 @@ read_env(flexiai_config *cfg)
                 break;
             }
         }
-        if (!matched && strncmp(rest, "PROVIDER_", 9) == 0)
+        if (!matched && strncmp(rest, "PROVIDER_", 9) == 0) {
             env_provider(cfg, var, rest + 9, value);
-        /* Anything else (FLEXIAI_CONFIG, other tools' variables) is not a
-         * setting and is left alone. */
+            matched = 1;
+        }
+        if (!matched)
+            env_unknown(cfg, var);
     }
 }
 
@@ -754,6 +782,7 @@ flexiai_config_free(flexiai_config *cfg)
 {
     if (cfg == NULL)
         return;
+    fxu_buf_free(&cfg->sources);
     for (size_t i = 0; i < cfg->nentries; i++) {
         struct entry *e = &cfg->entries[i];
         free(e->section);
@@ -788,6 +817,19 @@ has_errors(const flexiai_config *cfg)
     return 0;
 }
 
+static void
+note_source(flexiai_config *cfg, const char *path)
+{
+    fxu_buf_printf(&cfg->sources, "%s%s%s", cfg->sources.len ? ", " : "", path,
+                   access(path, F_OK) == 0 ? "" : " (not found)");
+}
+
+const char *
+flexiai_config_sources(const flexiai_config *cfg)
+{
+    return cfg->sources.data ? cfg->sources.data : "";
+}
+
 int
 flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
                     const char *path)
@@ -798,6 +840,7 @@ flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
         sysconf_path = buf;
     }
     read_file(cfg, sysconf_path, 0);
+    note_source(cfg, sysconf_path);
 
     const char *env_path = getenv("FLEXIAI_CONFIG");
     if (path == NULL && env_path && *env_path)
@@ -813,8 +856,15 @@ flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
             snprintf(buf, sizeof(buf), "%s/.config/flexiai/config.ini", home);
         else
             buf[0] = '\0';
-        if (buf[0])
+        if (buf[0]) {
             read_file(cfg, buf, 0);
+            note_source(cfg, buf);
+        } else {
+            fxu_buf_printf(&cfg->sources,
+                           "%sno user file (HOME and "
+                           "XDG_CONFIG_HOME are unset)",
+                           cfg->sources.len ? ", " : "");
+        }
     }
     /* the standard key variables stand in for missing [provider.*]
      * sections; FLEXIAI_PROVIDER_* variables can then adjust them */

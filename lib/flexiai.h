@@ -101,6 +101,15 @@ typedef struct flexiai_config_entry {
 size_t flexiai_config_entries(flexiai_config *cfg,
                               const flexiai_config_entry **entries);
 
+/* The files flexiai_config_load() looked at, for messages: "/etc/flexiai/
+ * config.ini (not found), /home/u/.config/flexiai/config.ini", and a note
+ * when HOME and XDG_CONFIG_HOME are unset.  Owned by cfg. */
+const char *flexiai_config_sources(const flexiai_config *cfg);
+
+/* "no providers configured (looked in FILES, and at VARIABLES: all unset);
+ * add ..." for when flexiai_config_providers() finds none.  Caller frees. */
+char *flexiai_config_why_no_providers(const flexiai_config *cfg);
+
 /* Configured provider names in failover order (after validate). */
 size_t flexiai_config_providers(const flexiai_config *cfg,
                                 const char *const **names);

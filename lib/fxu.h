@@ -63,4 +63,7 @@ char *fxu_utf8_sanitize(const char *s, size_t n, size_t *replaced);
 /* "57s", "9m56s", "2h03m", "3d04h" (negative: "0s"). */
 void fxu_fmt_duration(double seconds, char *buf, size_t size);
 
+/* Levenshtein distance, for did-you-mean (99 for strings over 64 bytes). */
+size_t fxu_edit_distance(const char *a, const char *b);
+
 #endif

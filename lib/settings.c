@@ -74,3 +74,22 @@ flexiai_config_set_model(flexiai_config *cfg, const char *provider,
         rc = flexiai_config_validate(cfg, 0);
     return rc;
 }
+
+char *
+flexiai_config_why_no_providers(const flexiai_config *cfg)
+{
+    fxu_buf vars;
+    fxu_buf_init(&vars);
+    for (size_t i = 0; fx_providers[i]; i++) {
+        const char *const *v = fx_providers[i]->key_vars;
+        for (size_t j = 0; v && v[j]; j++)
+            fxu_buf_printf(&vars, "%s%s", vars.len ? ", " : "", v[j]);
+    }
+    char *msg = fxu_asprintf("no providers configured (looked in %s, and at "
+                             "%s: all unset); add a [provider.NAME] section "
+                             "or set one of those variables",
+                             flexiai_config_sources(cfg),
+                             vars.len ? vars.data : "no variables");
+    fxu_buf_free(&vars);
+    return msg;
+}

@@ -223,3 +223,22 @@ INI
     [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 2 ]
     [[ "$stderr" == *"$CONFIG:4: defaults.max_tokens: '1x 2' is not a whole number"* ]]
 }
+
+@test "unknown FLEXIAI_* variables are warnings with a did-you-mean, not errors" {
+    FLEXIAI_BREAKR_FAILURE_THRESHOLD=3 FLEXIAI_BREAKER_FAILURE_TRESHOLD=2 FLEXIAI_SOMETHING_ELSE=1 \
+        run --separate-stderr flexiai config check
+    assert_success
+    [[ "$stderr" == *"flexiai: env FLEXIAI_BREAKR_FAILURE_THRESHOLD: not a flexiai setting, ignored (did you mean FLEXIAI_BREAKER_FAILURE_THRESHOLD?)"* ]] || fail "$stderr"
+    [[ "$stderr" == *"flexiai: env FLEXIAI_BREAKER_FAILURE_TRESHOLD: unknown key 'failure_treshold' in [breaker], ignored (did you mean FLEXIAI_BREAKER_FAILURE_THRESHOLD?)"* ]] || fail "$stderr"
+    # another program's variable that is near nothing of ours: left alone
+    [[ "$stderr" != *FLEXIAI_SOMETHING_ELSE* ]]
+}
+
+@test "no providers configured names the files and variables it looked at" {
+    run --separate-stderr env -u HOME -u XDG_CONFIG_HOME flexiai complete hi </dev/null
+    assert_failure 78
+    [[ "$stderr" == "flexiai: no providers configured (looked in $FX_TEST_SYSCONF (not found), no user file (HOME and XDG_CONFIG_HOME are unset), and at OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GOOGLE_API_KEY: all unset); add a [provider.NAME] section or set one of those variables" ]] || fail "$stderr"
+    run --separate-stderr flexiai config check
+    assert_success
+    [[ "$stderr" == *"no providers configured (looked in $FX_TEST_SYSCONF (not found), $XDG_CONFIG_HOME/flexiai/config.ini (not found), and at"* ]] || fail "$stderr"
+}

@@ -533,7 +533,9 @@ sys.exit(0 if d < 10 else 1)' "${m[4]}" || fail "timestamp not naive UTC now: ${
     assert_line --regexp '^flexiai_breaker_state\{provider="primary",state="closed",backend="file"\} 1$'
     run --separate-stderr flexiai breaker reset primary
     assert_failure 75
-    [[ "$stderr" == *"flexiai: "*"not changed"* ]]
+    # one line that says why; no "using the file store" beside "not changed"
+    [[ "$stderr" == "flexiai: redis 127.0.0.1:"*"; breaker 'primary' not changed" ]] || fail "stderr: $stderr"
+    [[ "$stderr" != *"using the file store"* ]]
     run --separate-stderr flexiai breaker open primary
     assert_failure 75
     [ ! -e "$(file_doc primary)" ] || [ "$(jq -r .state "$(file_doc primary)")" != open ]
