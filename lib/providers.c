@@ -198,7 +198,16 @@ fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
     c->turns = NULL;
     c->nturns = 0;
 
-    if (call->params && call->params->system && *call->params->system)
+    /* One rule for every provider type: the conversation's own system
+     * message wins; [defaults] system (or -s) is used only when it has
+     * none, as the OpenAI builder does. */
+    int has_system = 0;
+    for (size_t i = 0; i < call->nmessages; i++)
+        if (call->messages[i].role &&
+            strcmp(call->messages[i].role, "system") == 0)
+            has_system = 1;
+    if (!has_system && call->params && call->params->system &&
+        *call->params->system)
         fxu_buf_puts(&c->system, call->params->system);
 
     /* One extra slot for the placeholder user turn. */

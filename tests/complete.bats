@@ -249,3 +249,27 @@ INI
     [[ "$output" != *"test-key-oa"* ]]
     ! grep -r "test-key-oa" "$XDG_STATE_HOME" 2>/dev/null
 }
+
+@test "-s with a --messages file that has its own system message: a warning, and the flag's prompt for every provider type" {
+    printf '[{"role":"system","content":"From the file."},{"role":"user","content":"hi"}]' >"$TEST_HOME/m.json"
+    run --separate-stderr flexiai complete -p oa -s "From the flag." --messages "$TEST_HOME/m.json"
+    assert_success
+    assert_equal "$stderr" "flexiai: warning: -s replaces the system message of $TEST_HOME/m.json"
+    assert_equal "$(mock_last_body oa | jq -c '[.messages[] | select(.role == "system") | .content]')" '["From the flag."]'
+    run --separate-stderr flexiai complete -p an -s "From the flag." --messages "$TEST_HOME/m.json"
+    assert_success
+    assert_equal "$(mock_last_body an | jq -r .system)" "From the flag."
+    # without -s, the file's own system message wins over [defaults] system
+    printf '[defaults]\nsystem = From the config.\n' >>"$CONFIG"
+    run --separate-stderr flexiai complete -p an --messages "$TEST_HOME/m.json"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(mock_last_body an | jq -r .system)" "From the file."
+}
+
+@test "-n keeps complete from reading stdin (the while-read pitfall)" {
+    run --separate-stderr bash -c 'printf "one\ntwo\n" | while read -r w; do flexiai complete -n -p oa --no-stream "word $w"; done'
+    assert_success
+    assert_output "word one
+word two"
+}

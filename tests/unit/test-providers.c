@@ -608,8 +608,9 @@ test_build_anthropic(void)
     b = build(&p, "k", m, 3, &pp, 1);
     is_str(b.req.url, "http://127.0.0.1:1234/v1/messages",
            "anthropic: base_url");
-    is_str(jstr(b.body, "system"), "First rule.\n\nSecond rule.",
-           "anthropic: system prompt and system messages joined");
+    is_str(jstr(b.body, "system"), "Second rule.",
+           "anthropic: the conversation's system message wins over the "
+           "configured one, as for openai");
     ok(jnum(b.body, "max_tokens") == 500, "anthropic: max_tokens");
     is_int(jsize(b.body, "messages"), 3,
            "anthropic: placeholder user turn before a leading assistant");
