@@ -9,7 +9,8 @@
 #include "fx.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curlver.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 
@@ -60,13 +61,19 @@ flexiai_version(void)
 const char *
 flexiai_libraries(void)
 {
-    /* libcurl and hiredis as built against (their headers), so that
-     * printing this does not require loading them */
-    static char buf[256];
-    if (buf[0] == '\0')
+    /* the TLS library is what the running libcurl reports (it is loaded
+     * anyway: complete is built into the front); OpenSSL also carries
+     * Redis TLS */
+    static char buf[384];
+    if (buf[0] == '\0') {
+        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
         snprintf(buf, sizeof(buf),
-                 "libcurl/%s cJSON/%s hiredis/%d.%d.%d inih/%s",
-                 LIBCURL_VERSION, cJSON_Version(), HIREDIS_MAJOR, HIREDIS_MINOR,
-                 HIREDIS_PATCH, INIH_VERSION);
+                 "libcurl/%s TLS/%s OpenSSL/%s cJSON/%s hiredis/%d.%d.%d "
+                 "inih/%s",
+                 v && v->version ? v->version : LIBCURL_VERSION,
+                 v && v->ssl_version ? v->ssl_version : "none",
+                 OpenSSL_version(OPENSSL_VERSION_STRING), cJSON_Version(),
+                 HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, INIH_VERSION);
+    }
     return buf;
 }

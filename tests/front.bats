@@ -20,6 +20,9 @@ load helpers
     assert_output --partial "cJSON/"
     assert_output --partial "hiredis/"
     assert_output --partial "inih/"
+    # the TLS library in use, as the man page says
+    assert_output --regexp 'libcurl/[0-9.]+ TLS/[A-Za-z]+/[0-9]'
+    assert_output --regexp ' OpenSSL/[0-9]'
 }
 
 @test "an unknown command prints one line and exits 64" {
