@@ -17,8 +17,11 @@
  *   redis-watch.c     flexiai_breaker_watch(): the events channel
  *   attempt.c         one attempt: build, perform, classify
  *   failover.c        the failover decisions (no I/O)
- *   client.c          the client; failover engine: runs attempts, asks
- *                     failover.c
+ *   client.c          the client; flexiai_complete() on the engine
+ *   engine.c          the request engine: requests as state machines on
+ *                     one curl multi handle (flexiai_batch_*); with
+ *                     engine-result.c (a request's record) and
+ *                     engine-limits.c (rpm, tpm, max_concurrency)
  *   client-breakers.c the client's store (Redis, file fallback) and the
  *                     flexiai_breaker_* calls (client.h: shared by both)
  */
@@ -55,11 +58,13 @@ struct fx_provider {
     char *model;
     long priority; /* 0: none */
     int file_order;
-    char *base_url;    /* NULL: the type's default */
-    char *api_version; /* Azure OpenAI when set */
-    char *project;     /* vertex */
-    char *location;    /* vertex */
-    int insecure;      /* TLS verification off */
+    char *base_url;       /* NULL: the type's default */
+    char *api_version;    /* Azure OpenAI when set */
+    char *project;        /* vertex */
+    char *location;       /* vertex */
+    int insecure;         /* TLS verification off */
+    long rpm, tpm;        /* requests, tokens per limit_window; 0: none */
+    long max_concurrency; /* requests in flight in one process; 0: none */
     char *api_key_env;
     char *api_key_cmd;
     char *api_key; /* from the file; secret */
@@ -100,6 +105,8 @@ struct fx_settings {
     /* failover */
     long retries;
     double backoff_base, backoff_max, retry_after_max;
+    double limit_wait_max; /* seconds a request waits for rpm/tpm */
+    double limit_window;   /* seconds rpm and tpm count over */
     int failover_on_bad_request;
     /* breaker */
     long failure_threshold;
@@ -316,6 +323,26 @@ int fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
                     const struct fx_http_opts *opts,
                     struct fx_http_result *res);
 
+/* One transfer on a caller's easy handle (a CURL *), for a caller that
+ * drives its own multi handle (engine.c).  fx_xfer_new() sets the handle's
+ * options; the caller adds it to its multi, calls fx_xfer_check() now and
+ * then (non-zero: end the transfer now, for that reason), and after
+ * removing the handle calls fx_xfer_finish() with why (0 when curl
+ * finished it), whether curl reported it done and its CURLcode.  finish
+ * fills res as fx_http_perform() does, frees x, and returns 0 or -1. */
+struct fx_xfer;
+enum {
+    FX_XFER_CANCELLED = 1,
+    FX_XFER_IDLE,
+    FX_XFER_DRAINED,
+    FX_XFER_MULTI_ERROR
+};
+struct fx_xfer *fx_xfer_new(void *easy, const struct fx_http_req *req,
+                            const struct fx_http_opts *opts,
+                            struct fx_http_result *res);
+int fx_xfer_check(struct fx_xfer *x, double now);
+int fx_xfer_finish(struct fx_xfer *x, int why, int completed, int curlcode);
+
 /* ---- attempt.c: one attempt at one provider ------------------------- */
 
 struct fx_outcome {
@@ -326,6 +353,26 @@ struct fx_outcome {
     double latency_ms;
     char *url; /* without secrets; may be NULL */
 };
+/* An attempt between its request being built and its answer classified:
+ * what the transfer needs (engine.c keeps one per request in flight). */
+struct fx_attempt_io {
+    struct fx_http_req hreq;
+    struct fx_stream st;
+    struct fx_http_opts ho;
+    struct fx_http_result hr;
+    int stream;
+    volatile sig_atomic_t *cancel;
+};
+/* Build the request for call.  0, or -1 with out->err set (class config:
+ * nothing to send; io needs no end).  out must stay in place until
+ * fx_attempt_end(): the stream parser writes into out->resp. */
+int fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
+                     const flexiai_request *req, flexiai_text_fn on_text,
+                     void *ud, struct fx_outcome *out);
+/* After the transfer (rc as fx_http_perform returns): classify what came
+ * back into out, free io's parts. */
+void fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p,
+                    int rc, struct fx_outcome *out);
 /* Run one attempt on *http (created when NULL); streamed text goes to
  * on_text.  out is always filled: free out->resp and out->url. */
 void fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
