@@ -77,6 +77,14 @@ write_line(struct batch_out *o, const char *line, size_t len)
         return 0;
     int err = n < 0 ? errno : ENOSPC;
     if (n > 0) {
+        /* the rest, to learn why (disk full, file size limit) */
+        ssize_t m = write(o->fd, line + n, len - (size_t)n);
+        if (m == (ssize_t)len - n)
+            return 0;
+        if (m < 0)
+            err = errno;
+        else
+            n += m;
         off_t end = lseek(o->fd, 0, SEEK_CUR);
         if (end >= n && ftruncate(o->fd, end - n) != 0)
             tool_err("%s: cannot remove a partial line: %s", o->name,

@@ -340,9 +340,11 @@ static int
 open_output(struct run *r)
 {
     int ends_nl = 1;
+    struct stat st;
     r->done = batch_idset_new();
-    if (batch_idset_load(r->done, r->o->output, &ends_nl) != 0 &&
-        errno != ENOENT)
+    /* only a regular file holds earlier answers (not /dev/full, a fifo) */
+    if (stat(r->o->output, &st) == 0 && S_ISREG(st.st_mode) &&
+        batch_idset_load(r->done, r->o->output, &ends_nl) != 0)
         tool_die(FLEXIAI_ENOINPUT, "%s: %s", r->o->output, strerror(errno));
     int fd =
         open(r->o->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);

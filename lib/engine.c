@@ -261,8 +261,11 @@ step_start(struct job *j, double now)
     j->x = fx_xfer_new(j->easy, &j->io.hreq, &j->io.ho, &j->io.hr);
     curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
 #if LIBCURL_VERSION_NUM >= 0x072b00
-    /* wait for a connection that may multiplex rather than open another */
-    curl_easy_setopt(j->easy, CURLOPT_PIPEWAIT, 1L);
+    /* https may offer HTTP/2: wait for a connection's handshake to tell
+     * rather than open another.  Plain http is HTTP/1.1 here, and waiting
+     * would queue every transfer behind the first answer. */
+    if (strncmp(j->io.hreq.url, "https:", 6) == 0)
+        curl_easy_setopt(j->easy, CURLOPT_PIPEWAIT, 1L);
 #endif
     b->inflight[j->pi]++;
     j->state = J_FLIGHT;

@@ -49,8 +49,8 @@ struct job {
     double limit_deadline;
     double wake_at;
     struct fx_params params;
-    long tokens; /* charged against tpm for the attempt in flight */
-    double charged_at;
+    long tokens;     /* charged against tpm for the attempt in flight */
+    long long lslot; /* the window slot it was charged to */
     /* in flight */
     CURL *easy;
     struct fx_xfer *x;

@@ -523,6 +523,49 @@ double fx_failover_backoff(const struct fx_policy *pol, long attempt, double r);
  * configuration, 69 mixed. */
 int fx_failover_exit(const flexiai_attempt *attempts, size_t n);
 
+/* ---- ratelimit.c: rpm and tpm windows (no I/O) ------------------------ */
+
+/*
+ * A provider's rate-limit document: requests and tokens granted per slot
+ * of limit_window / FX_LIMIT_SLOTS seconds.  A request is granted when the
+ * slots that overlap the last window, plus one more, hold fewer than rpm
+ * requests and tpm tokens: so no window of limit_window seconds (even one
+ * shifted by up to a slot, as arrivals are by the network) ever sees more.
+ * Stored as {"window":60,"slots":[[slot,requests,tokens],...]}; the Redis
+ * side (ratelimit.lua) is the same algorithm on the same document.
+ */
+#define FX_LIMIT_SLOTS 30
+#define FX_LIMIT_RING (FX_LIMIT_SLOTS + 2)
+struct fx_ldoc {
+    double window;
+    long long slot[FX_LIMIT_RING]; /* -1: empty */
+    double req[FX_LIMIT_RING], tok[FX_LIMIT_RING];
+};
+enum fx_lop_kind { FX_LOP_ACQUIRE = 1, FX_LOP_ADJUST };
+struct fx_lop {
+    int kind;
+    double now;     /* epoch seconds */
+    double window;  /* limit_window */
+    long rpm, tpm;  /* 0: none */
+    double cost;    /* ACQUIRE: estimated tokens */
+    long long slot; /* ADJUST: the slot ACQUIRE charged */
+    double delta;   /* ADJUST: reported - estimated tokens */
+};
+struct fx_lres {
+    int granted;
+    double wait;    /* not granted: seconds until it would be */
+    long long slot; /* granted: where the request was counted */
+};
+void fx_ldoc_init(struct fx_ldoc *d, double window);
+/* Apply op to d (slots that left the window are dropped first). */
+void fx_limit_apply(struct fx_ldoc *d, const struct fx_lop *op,
+                    struct fx_lres *res);
+char *fx_ldoc_to_json(const struct fx_ldoc *d);
+/* 0, or -1 when malformed (d is then empty). */
+int fx_ldoc_from_json(const char *json, size_t len, struct fx_ldoc *d);
+/* ratelimit.lua as a C string (generated ratelimit-lua.c) */
+extern const char fx_ratelimit_lua[];
+
 /* ---- stores ----------------------------------------------------------- */
 
 struct fx_store;
@@ -541,6 +584,11 @@ struct fx_store_ops {
     int (*update)(struct fx_store *st, const char *provider,
                   const struct fx_bop *op, struct fx_bdoc *result, int *event,
                   int *admit, char **err);
+    /* Atomically apply a rate-limit operation to the provider's limit
+     * document (ratelimit.c; Redis: ratelimit.lua).  0, or -1 with *err
+     * (res then says granted: a broken store never blocks traffic). */
+    int (*limit)(struct fx_store *st, const char *provider,
+                 const struct fx_lop *op, struct fx_lres *res, char **err);
 };
 extern const struct fx_store_ops fx_store_file;
 extern const struct fx_store_ops fx_store_redis;
