@@ -22,6 +22,7 @@ static const char *const commands[][2] = {
     {"complete", "one-shot completion: prompt in, answer out"},
     {"chat", "interactive chat with streaming replies"},
     {"breaker", "inspect, reset, open and watch circuit breakers"},
+    {"batch", "many prompts from JSONL at once, with resume"},
     {"config", "show or check the effective configuration"},
 };
 

@@ -1,5 +1,5 @@
-# fish completion for flexiai, flexiai-complete, flexiai-breaker and
-# flexiai-chat.
+# fish completion for flexiai, flexiai-complete, flexiai-breaker,
+# flexiai-chat and flexiai-batch.
 #
 # Provider names are read from the configuration with
 # `flexiai config show` (honouring a -c FILE already on the line).

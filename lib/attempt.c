@@ -2,7 +2,10 @@
  * attempt.c - one attempt at one provider: build the request, perform it
  * (streamed through the provider's event parser or buffered), and turn
  * what came back into a response or a classified error.  Decides nothing
- * about what follows (failover.c does) and touches no breaker (client.c).
+ * about what follows (failover.c does) and touches no breaker (engine.c).
+ * fx_attempt_begin() and fx_attempt_end() are the two halves, apart so the
+ * engine can run the transfer in between on its own multi handle;
+ * fx_attempt_run() is both around one blocking transfer.
  */
 #include "config.h"
 
@@ -11,79 +14,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-void
-fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
-               const char *key, const flexiai_message *msgs, size_t nmsgs,
-               const flexiai_request *req, flexiai_text_fn on_text, void *ud,
-               struct fx_outcome *out)
+int
+fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
+                 const flexiai_request *req, flexiai_text_fn on_text, void *ud,
+                 struct fx_outcome *out)
 {
+    const struct fx_provider *p = call->prov;
     memset(out, 0, sizeof(*out));
+    memset(io, 0, sizeof(*io));
     fx_response_init(&out->resp);
     out->err.retry_after = -1;
+    io->stream = call->stream;
+    io->cancel = req->cancel;
 
-    struct fx_call call = {
-        .prov = p,
-        .key = key,
-        .model = p->model,
-        .messages = msgs,
-        .nmessages = nmsgs,
-        .params = &p->params,
-        .stream = req->stream,
-    };
-    struct fx_http_req hreq;
-    memset(&hreq, 0, sizeof(hreq));
     char *berr = NULL;
-    if (p->ops->build_request(&call, &hreq, &berr) != 0) {
+    if (p->ops->build_request(call, &io->hreq, &berr) != 0) {
         fx_error_set(&out->err, FLEXIAI_E_CONFIG, "%s",
                      berr ? berr : "cannot build request");
         free(berr);
-        fx_http_req_free(&hreq);
-        return;
+        fx_http_req_free(&io->hreq);
+        return -1;
     }
-    out->url = fxu_strdup(hreq.url);
-    if (*http == NULL)
-        *http = fx_http_new();
+    out->url = fxu_strdup(io->hreq.url);
 
-    struct fx_stream st;
-    memset(&st, 0, sizeof(st));
-    st.resp = &out->resp;
-    st.on_text = on_text;
-    st.ud = ud;
-    st.err.retry_after = -1;
+    io->st.resp = &out->resp;
+    io->st.on_text = on_text;
+    io->st.ud = ud;
+    io->st.err.retry_after = -1;
 
-    struct fx_http_opts ho = {
-        .timeout = p->params.timeout,
-        .connect_timeout = p->params.connect_timeout,
-        .idle_timeout = p->params.idle_timeout,
-        .insecure = p->insecure,
-        .cancel = req->cancel,
-        .ops = p->ops,
-        .stream = req->stream ? &st : NULL,
-    };
-    struct fx_http_result hr;
-    memset(&hr, 0, sizeof(hr));
-    int rc = fx_http_perform(*http, &hreq, &ho, &hr);
-    out->latency_ms = hr.elapsed_ms;
-    out->emitted = st.emitted;
+    io->ho.timeout = call->params->timeout;
+    io->ho.connect_timeout = call->params->connect_timeout;
+    io->ho.idle_timeout = call->params->idle_timeout;
+    io->ho.insecure = p->insecure;
+    io->ho.cancel = req->cancel;
+    io->ho.ops = p->ops;
+    io->ho.stream = call->stream ? &io->st : NULL;
+    return 0;
+}
+
+void
+fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p, int rc,
+               struct fx_outcome *out)
+{
+    struct fx_http_result *hr = &io->hr;
+    struct fx_stream *st = &io->st;
+    out->latency_ms = hr->elapsed_ms;
+    out->emitted = st->emitted;
     double now = fxu_wallclock();
 
-    if (hr.transport_cls == FLEXIAI_E_CANCELLED ||
-        (req->cancel && *req->cancel)) {
+    if (hr->transport_cls == FLEXIAI_E_CANCELLED ||
+        (io->cancel && *io->cancel)) {
         fx_error_set(&out->err, FLEXIAI_E_CANCELLED, "interrupted");
-    } else if (hr.status >= 200 && hr.status < 300) {
-        if (req->stream) {
-            if (st.err.cls != FLEXIAI_E_NONE) {
-                out->err = st.err;
-            } else if (st.stop_requested) {
+    } else if (hr->status >= 200 && hr->status < 300) {
+        if (io->stream) {
+            if (st->err.cls != FLEXIAI_E_NONE) {
+                out->err = st->err;
+            } else if (st->stop_requested) {
                 fx_error_set(&out->err, FLEXIAI_E_CANCELLED, "stopped");
             } else if (rc != 0) {
                 fx_error_set(&out->err,
-                             hr.transport_cls ? hr.transport_cls
-                                              : FLEXIAI_E_STREAM_ERROR,
+                             hr->transport_cls ? hr->transport_cls
+                                               : FLEXIAI_E_STREAM_ERROR,
                              "%s",
-                             hr.transport_msg[0] ? hr.transport_msg
-                                                 : "stream broken");
-            } else if (hr.stream_incomplete ||
+                             hr->transport_msg[0] ? hr->transport_msg
+                                                  : "stream broken");
+            } else if (hr->stream_incomplete ||
                        (p->ops->finish_ends_stream &&
                         out->resp.finish_reason == NULL)) {
                 /* Gemini has no end marker: its last event carries the
@@ -95,25 +90,49 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
             }
         } else if (rc != 0) {
             fx_error_set(&out->err,
-                         hr.transport_cls ? hr.transport_cls
-                                          : FLEXIAI_E_STREAM_ERROR,
-                         "%s", hr.transport_msg);
-        } else if (p->ops->parse_response(hr.body.data ? hr.body.data : "",
-                                          hr.body.len, &out->resp,
+                         hr->transport_cls ? hr->transport_cls
+                                           : FLEXIAI_E_STREAM_ERROR,
+                         "%s", hr->transport_msg);
+        } else if (p->ops->parse_response(hr->body.data ? hr->body.data : "",
+                                          hr->body.len, &out->resp,
                                           &out->err) == 0) {
             out->ok = 1;
         }
         if (!out->ok)
-            out->err.status = hr.status;
-    } else if (rc != 0 && hr.status == 0) {
+            out->err.status = hr->status;
+    } else if (rc != 0 && hr->status == 0) {
         fx_error_set(&out->err,
-                     hr.transport_cls ? hr.transport_cls : FLEXIAI_E_CONNECT,
-                     "%s", hr.transport_msg);
+                     hr->transport_cls ? hr->transport_cls : FLEXIAI_E_CONNECT,
+                     "%s", hr->transport_msg);
     } else {
-        p->ops->classify(hr.status, hr.body.data ? hr.body.data : "",
-                         hr.body.len, &hr.headers, now, &out->err);
-        out->err.status = hr.status;
+        p->ops->classify(hr->status, hr->body.data ? hr->body.data : "",
+                         hr->body.len, &hr->headers, now, &out->err);
+        out->err.status = hr->status;
     }
-    fx_http_result_free(&hr);
-    fx_http_req_free(&hreq);
+    fx_http_result_free(hr);
+    fx_http_req_free(&io->hreq);
+}
+
+void
+fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
+               const char *key, const flexiai_message *msgs, size_t nmsgs,
+               const flexiai_request *req, flexiai_text_fn on_text, void *ud,
+               struct fx_outcome *out)
+{
+    struct fx_call call = {
+        .prov = p,
+        .key = key,
+        .model = p->model,
+        .messages = msgs,
+        .nmessages = nmsgs,
+        .params = &p->params,
+        .stream = req->stream,
+    };
+    struct fx_attempt_io io;
+    if (fx_attempt_begin(&io, &call, req, on_text, ud, out) != 0)
+        return;
+    if (*http == NULL)
+        *http = fx_http_new();
+    int rc = fx_http_perform(*http, &io.hreq, &io.ho, &io.hr);
+    fx_attempt_end(&io, p, rc, out);
 }

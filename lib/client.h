@@ -16,6 +16,7 @@ struct flexiai_client {
     flexiai_config *cfg;
     const struct fx_settings *s;
     struct fx_http *http;
+    struct flexiai_batch *engine; /* flexiai_complete()'s, made when needed */
     /* the store that answers now, and the file store kept as fallback */
     const struct fx_store_ops *ops;
     struct fx_store *store;

@@ -80,6 +80,9 @@ static const struct key_def schema[] = {
     {"failover", "backoff_max", KT_NUMBER, "8", 0, 86400, NULL},
     {"failover", "retry_after_max", KT_NUMBER, "30", 0, 86400, NULL},
     {"failover", "failover_on_bad_request", KT_BOOL, "no", NOLIM, NULL},
+    /* rate limits (engine-limits.c) */
+    {"failover", "limit_wait_max", KT_NUMBER, "30", 0, 86400, NULL},
+    {"failover", "limit_window", KT_NUMBER, "60", 0.01, 86400, NULL},
 
     {"breaker", "failure_threshold", KT_INT, "5", 1, 1000000, NULL},
     {"breaker", "recovery_timeout", KT_NUMBER, "60", 0, 31536000, NULL},
@@ -116,6 +119,9 @@ static const struct key_def schema[] = {
     {"provider", "project", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "location", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "insecure", KT_BOOL, NULL, NOLIM, NULL},
+    {"provider", "rpm", KT_INT, NULL, 1, 100000000, NULL},
+    {"provider", "tpm", KT_INT, NULL, 1, 1000000000000, NULL},
+    {"provider", "max_concurrency", KT_INT, NULL, 1, 1000000, NULL},
     PARAM_KEYS("provider", 0),
 };
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
@@ -1331,6 +1337,10 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->project = get_string(cfg, sec, "project");
         p->location = get_string(cfg, sec, "location");
         p->insecure = (int)get_number_or(cfg, sec, "insecure", 0);
+        p->rpm = (long)get_number_or(cfg, sec, "rpm", 0);
+        p->tpm = (long)get_number_or(cfg, sec, "tpm", 0);
+        p->max_concurrency =
+            (long)get_number_or(cfg, sec, "max_concurrency", 0);
         p->api_key_env = get_string(cfg, sec, "api_key_env");
         p->api_key_cmd = get_string(cfg, sec, "api_key_cmd");
         p->api_key = get_string(cfg, sec, "api_key");
@@ -1472,6 +1482,8 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
     s->backoff_base = get_number(cfg, "failover", "backoff_base");
     s->backoff_max = get_number(cfg, "failover", "backoff_max");
     s->retry_after_max = get_number(cfg, "failover", "retry_after_max");
+    s->limit_wait_max = get_number(cfg, "failover", "limit_wait_max");
+    s->limit_window = get_number(cfg, "failover", "limit_window");
     s->failover_on_bad_request =
         (int)get_number(cfg, "failover", "failover_on_bad_request");
     s->failure_threshold =

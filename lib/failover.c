@@ -59,6 +59,7 @@ transient(int cls)
     case FLEXIAI_E_SERVER:
     case FLEXIAI_E_STREAM_ERROR:
     case FLEXIAI_E_BREAKER_OPEN:
+    case FLEXIAI_E_RATE_LIMITED_LOCAL:
         return 1;
     default:
         return 0;

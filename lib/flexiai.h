@@ -191,6 +191,14 @@ typedef struct flexiai_request {
     void *ud;
     /* Set to non-zero (e.g. from a SIGINT handler) to abort at once. */
     volatile sig_atomic_t *cancel;
+    /* Per-request overrides of the configuration (zero: none).  `model`
+     * is for the provider named by `provider`, else for the first in
+     * failover order (the -m rule); `system` replaces [defaults] system. */
+    const char *model;
+    const char *system;
+    int has_temperature;
+    double temperature;
+    long max_tokens; /* > 0 */
 } flexiai_request;
 
 /* Error classes, as decided from status, headers and body. */
@@ -211,6 +219,8 @@ enum flexiai_errclass {
     FLEXIAI_E_CONFIG,       /* provider unusable: key missing, cmd failed */
     FLEXIAI_E_CANCELLED,
     FLEXIAI_E_INTERNAL,
+    FLEXIAI_E_RATE_LIMITED_LOCAL, /* skipped: our own rpm/tpm/concurrency
+                                     limit, no traffic sent */
     FLEXIAI_E__COUNT
 };
 const char *flexiai_errclass_name(int cls);
@@ -251,6 +261,58 @@ typedef struct flexiai_result {
 int flexiai_complete(flexiai_client *c, const flexiai_request *req,
                      flexiai_result *res);
 void flexiai_result_free(flexiai_result *res);
+
+/* ---- many requests at once ------------------------------------------- */
+
+/*
+ * A batch runs any number of requests at once in the calling thread: each
+ * is a state machine (build, send, parse or stream, classify, then retry,
+ * fail over or finish, by the same rules as flexiai_complete(), which is
+ * the one-request case of the same engine), and one curl multi handle
+ * moves all their transfers.  Connections are kept alive and reused from
+ * one request to the next; HTTP/2 servers get the requests multiplexed on
+ * one connection.  Breakers and rate limits are shared with every other
+ * process as for flexiai_complete().
+ *
+ *   flexiai_batch *b = flexiai_batch_new(client);
+ *   while (more work) {
+ *       while (more && flexiai_batch_pending(b) < 16)
+ *           flexiai_batch_submit(b, &req, my_item);   // copied
+ *       flexiai_batch_run(b, 1000);                  // until one is done
+ *       while (flexiai_batch_next(b, &res, &code, &tag)) {
+ *           ... use res and tag ...; flexiai_result_free(&res);
+ *       }
+ *   }
+ *   flexiai_batch_free(b);
+ *
+ * One batch belongs to one thread; the client must outlive it.
+ */
+typedef struct flexiai_batch flexiai_batch;
+
+flexiai_batch *flexiai_batch_new(flexiai_client *c);
+/* Cancels what is still running, drops uncollected results. */
+void flexiai_batch_free(flexiai_batch *b);
+/* Start a request.  The request and its messages are copied (the caller
+ * may free them at once); req->cancel, on_text and ud are kept as given
+ * (on_text is called from flexiai_batch_run()).  `tag` comes back with
+ * the result.  Returns FLEXIAI_OK, or FLEXIAI_EUSAGE for a request
+ * without messages. */
+int flexiai_batch_submit(flexiai_batch *b, const flexiai_request *req,
+                         void *tag);
+/* Move every request on until at least one is finished and not yet
+ * collected, nothing is pending, or timeout_ms passed (< 0: no limit).
+ * Returns the number of finished, uncollected requests. */
+size_t flexiai_batch_run(flexiai_batch *b, int timeout_ms);
+/* Take a finished request, oldest first: 1 with *res (free it with
+ * flexiai_result_free()), *code (what flexiai_complete() would have
+ * returned) and *tag filled; 0 when none is finished. */
+int flexiai_batch_next(flexiai_batch *b, flexiai_result *res, int *code,
+                       void **tag);
+/* Submitted and not yet collected. */
+size_t flexiai_batch_pending(const flexiai_batch *b);
+/* Stop every request now: transfers are aborted, each request finishes
+ * with FLEXIAI_EINTR (collect them as usual). */
+void flexiai_batch_cancel(flexiai_batch *b);
 
 /* ---- circuit breakers ------------------------------------------------- */
 

@@ -17,8 +17,11 @@
  *   redis-watch.c     flexiai_breaker_watch(): the events channel
  *   attempt.c         one attempt: build, perform, classify
  *   failover.c        the failover decisions (no I/O)
- *   client.c          the client; failover engine: runs attempts, asks
- *                     failover.c
+ *   client.c          the client; flexiai_complete() on the engine
+ *   engine.c          the request engine: requests as state machines on
+ *                     one curl multi handle (flexiai_batch_*); with
+ *                     engine-result.c (a request's record) and
+ *                     engine-limits.c (rpm, tpm, max_concurrency)
  *   client-breakers.c the client's store (Redis, file fallback) and the
  *                     flexiai_breaker_* calls (client.h: shared by both)
  */
@@ -55,11 +58,13 @@ struct fx_provider {
     char *model;
     long priority; /* 0: none */
     int file_order;
-    char *base_url;    /* NULL: the type's default */
-    char *api_version; /* Azure OpenAI when set */
-    char *project;     /* vertex */
-    char *location;    /* vertex */
-    int insecure;      /* TLS verification off */
+    char *base_url;       /* NULL: the type's default */
+    char *api_version;    /* Azure OpenAI when set */
+    char *project;        /* vertex */
+    char *location;       /* vertex */
+    int insecure;         /* TLS verification off */
+    long rpm, tpm;        /* requests, tokens per limit_window; 0: none */
+    long max_concurrency; /* requests in flight in one process; 0: none */
     char *api_key_env;
     char *api_key_cmd;
     char *api_key; /* from the file; secret */
@@ -100,6 +105,8 @@ struct fx_settings {
     /* failover */
     long retries;
     double backoff_base, backoff_max, retry_after_max;
+    double limit_wait_max; /* seconds a request waits for rpm/tpm */
+    double limit_window;   /* seconds rpm and tpm count over */
     int failover_on_bad_request;
     /* breaker */
     long failure_threshold;
@@ -316,6 +323,26 @@ int fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
                     const struct fx_http_opts *opts,
                     struct fx_http_result *res);
 
+/* One transfer on a caller's easy handle (a CURL *), for a caller that
+ * drives its own multi handle (engine.c).  fx_xfer_new() sets the handle's
+ * options; the caller adds it to its multi, calls fx_xfer_check() now and
+ * then (non-zero: end the transfer now, for that reason), and after
+ * removing the handle calls fx_xfer_finish() with why (0 when curl
+ * finished it), whether curl reported it done and its CURLcode.  finish
+ * fills res as fx_http_perform() does, frees x, and returns 0 or -1. */
+struct fx_xfer;
+enum {
+    FX_XFER_CANCELLED = 1,
+    FX_XFER_IDLE,
+    FX_XFER_DRAINED,
+    FX_XFER_MULTI_ERROR
+};
+struct fx_xfer *fx_xfer_new(void *easy, const struct fx_http_req *req,
+                            const struct fx_http_opts *opts,
+                            struct fx_http_result *res);
+int fx_xfer_check(struct fx_xfer *x, double now);
+int fx_xfer_finish(struct fx_xfer *x, int why, int completed, int curlcode);
+
 /* ---- attempt.c: one attempt at one provider ------------------------- */
 
 struct fx_outcome {
@@ -326,6 +353,26 @@ struct fx_outcome {
     double latency_ms;
     char *url; /* without secrets; may be NULL */
 };
+/* An attempt between its request being built and its answer classified:
+ * what the transfer needs (engine.c keeps one per request in flight). */
+struct fx_attempt_io {
+    struct fx_http_req hreq;
+    struct fx_stream st;
+    struct fx_http_opts ho;
+    struct fx_http_result hr;
+    int stream;
+    volatile sig_atomic_t *cancel;
+};
+/* Build the request for call.  0, or -1 with out->err set (class config:
+ * nothing to send; io needs no end).  out must stay in place until
+ * fx_attempt_end(): the stream parser writes into out->resp. */
+int fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
+                     const flexiai_request *req, flexiai_text_fn on_text,
+                     void *ud, struct fx_outcome *out);
+/* After the transfer (rc as fx_http_perform returns): classify what came
+ * back into out, free io's parts. */
+void fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p,
+                    int rc, struct fx_outcome *out);
 /* Run one attempt on *http (created when NULL); streamed text goes to
  * on_text.  out is always filled: free out->resp and out->url. */
 void fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
@@ -482,6 +529,49 @@ double fx_failover_backoff(const struct fx_policy *pol, long attempt, double r);
  * configuration, 69 mixed. */
 int fx_failover_exit(const flexiai_attempt *attempts, size_t n);
 
+/* ---- ratelimit.c: rpm and tpm windows (no I/O) ------------------------ */
+
+/*
+ * A provider's rate-limit document: requests and tokens granted per slot
+ * of limit_window / FX_LIMIT_SLOTS seconds.  A request is granted when the
+ * slots that overlap the last window, plus one more, hold fewer than rpm
+ * requests and tpm tokens: so no window of limit_window seconds (even one
+ * shifted by up to a slot, as arrivals are by the network) ever sees more.
+ * Stored as {"window":60,"slots":[[slot,requests,tokens],...]}; the Redis
+ * side (ratelimit.lua) is the same algorithm on the same document.
+ */
+#define FX_LIMIT_SLOTS 30
+#define FX_LIMIT_RING (FX_LIMIT_SLOTS + 2)
+struct fx_ldoc {
+    double window;
+    long long slot[FX_LIMIT_RING]; /* -1: empty */
+    double req[FX_LIMIT_RING], tok[FX_LIMIT_RING];
+};
+enum fx_lop_kind { FX_LOP_ACQUIRE = 1, FX_LOP_ADJUST };
+struct fx_lop {
+    int kind;
+    double now;     /* epoch seconds */
+    double window;  /* limit_window */
+    long rpm, tpm;  /* 0: none */
+    double cost;    /* ACQUIRE: estimated tokens */
+    long long slot; /* ADJUST: the slot ACQUIRE charged */
+    double delta;   /* ADJUST: reported - estimated tokens */
+};
+struct fx_lres {
+    int granted;
+    double wait;    /* not granted: seconds until it would be */
+    long long slot; /* granted: where the request was counted */
+};
+void fx_ldoc_init(struct fx_ldoc *d, double window);
+/* Apply op to d (slots that left the window are dropped first). */
+void fx_limit_apply(struct fx_ldoc *d, const struct fx_lop *op,
+                    struct fx_lres *res);
+char *fx_ldoc_to_json(const struct fx_ldoc *d);
+/* 0, or -1 when malformed (d is then empty). */
+int fx_ldoc_from_json(const char *json, size_t len, struct fx_ldoc *d);
+/* ratelimit.lua as a C string (generated ratelimit-lua.c) */
+extern const char fx_ratelimit_lua[];
+
 /* ---- stores ----------------------------------------------------------- */
 
 struct fx_store;
@@ -500,6 +590,11 @@ struct fx_store_ops {
     int (*update)(struct fx_store *st, const char *provider,
                   const struct fx_bop *op, struct fx_bdoc *result, int *event,
                   int *admit, char **err);
+    /* Atomically apply a rate-limit operation to the provider's limit
+     * document (ratelimit.c; Redis: ratelimit.lua).  0, or -1 with *err
+     * (res then says granted: a broken store never blocks traffic). */
+    int (*limit)(struct fx_store *st, const char *provider,
+                 const struct fx_lop *op, struct fx_lres *res, char **err);
 };
 extern const struct fx_store_ops fx_store_file;
 extern const struct fx_store_ops fx_store_redis;

@@ -10,6 +10,10 @@
  *
  * Streamed 2xx bodies go through the SSE parser into the provider's
  * parse_event() as bytes arrive; everything else is buffered.
+ *
+ * The transfer itself (fx_xfer_new/_check/_finish) runs on any easy handle
+ * in any multi handle: fx_http_perform() drives one, the request engine
+ * (engine.c) drives many at once on one multi handle.
  */
 #include "config.h"
 
@@ -32,11 +36,15 @@
 struct fx_http {
     CURLM *multi;
     CURL *easy;
-    char errbuf[CURL_ERROR_SIZE];
 };
 
 /* Everything one transfer's callbacks need. */
 struct transfer {
+    CURL *easy;
+    char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *headers;
+    double start;
+    int armed; /* idle clock running */
     const struct fx_http_opts *opts;
     struct fx_http_result *res;
     struct fx_sse sse;
@@ -242,16 +250,14 @@ to_ms(double seconds)
 }
 
 static void
-set_options(struct fx_http *h, const struct fx_http_req *req,
+set_options(CURL *e, const struct fx_http_req *req,
             const struct fx_http_opts *o, struct curl_slist *headers,
             struct transfer *t)
 {
-    CURL *e = h->easy;
-
     /* Reset options, not connections: the cache lives in the multi. */
     curl_easy_reset(e);
-    h->errbuf[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+    t->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_URL, req->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -325,14 +331,14 @@ transport_class(CURLcode cc, long status)
 }
 
 static void
-transport_error(struct fx_http *h, const struct fx_http_opts *o, CURLcode cc,
+transport_error(struct transfer *t, const struct fx_http_opts *o, CURLcode cc,
                 long status, struct fx_http_result *res)
 {
     size_t cap = sizeof res->transport_msg;
     res->transport_cls = transport_class(cc, status);
     if (res->transport_cls == FLEXIAI_E_TIMEOUT) {
         curl_off_t pretransfer = 0;
-        curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+        curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
         int connected = pretransfer > 0 || status != 0;
         if (!connected && o->connect_timeout > 0 &&
             (o->timeout <= 0 || o->connect_timeout < o->timeout))
@@ -346,7 +352,7 @@ transport_error(struct fx_http *h, const struct fx_http_opts *o, CURLcode cc,
     } else {
         /* curl's text names the host and port, never headers or body */
         snprintf(res->transport_msg, cap, "%s",
-                 h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+                 t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
     }
 }
 
@@ -418,116 +424,98 @@ finish_stream(struct transfer *t, int broken)
         res->stream_incomplete = fx_sse_pending(&t->sse) || t->events == 0;
 }
 
-int
-fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
-                const struct fx_http_opts *opts, struct fx_http_result *res)
+/* ---- one transfer on any multi handle (fx_http_perform, engine.c) ----- */
+
+struct fx_xfer {
+    struct transfer t;
+};
+
+struct fx_xfer *
+fx_xfer_new(void *easy, const struct fx_http_req *req,
+            const struct fx_http_opts *opts, struct fx_http_result *res)
 {
     static const struct fx_http_opts no_opts;
-    const struct fx_http_opts *o = opts ? opts : &no_opts;
-    struct transfer t;
-    double start = fxu_monotonic();
-    int cancelled = 0, idle_fired = 0, drained = 0, armed = 0, rc = 0;
-    int running = 1;
-    CURLcode cc = CURLE_OK;
-    CURLMcode mc;
-
+    struct fx_xfer *x = fxu_xcalloc(1, sizeof(*x));
+    struct transfer *t = &x->t;
     memset(res, 0, sizeof *res);
     fxu_buf_init(&res->body);
-    memset(&t, 0, sizeof t);
-    t.opts = o;
-    t.res = res;
-    t.last_byte = start;
-    fx_sse_init(&t.sse);
+    t->easy = easy;
+    t->opts = opts ? opts : &no_opts;
+    t->res = res;
+    t->start = fxu_monotonic();
+    t->last_byte = t->start;
+    fx_sse_init(&t->sse);
+    t->headers = header_list(req);
+    set_options(easy, req, t->opts, t->headers, t);
+    return x;
+}
 
-    struct curl_slist *headers = header_list(req);
-    set_options(h, req, o, headers, &t);
-
-    mc = curl_multi_add_handle(h->multi, h->easy);
-    if (mc != CURLM_OK) {
-        res->transport_cls = FLEXIAI_E_CONNECT;
-        snprintf(res->transport_msg, sizeof res->transport_msg, "%s",
-                 curl_multi_strerror(mc));
-        curl_slist_free_all(headers);
-        fx_sse_free(&t.sse);
-        res->elapsed_ms = (fxu_monotonic() - start) * 1000;
-        return -1;
-    }
-
-    while (running) {
-        mc = curl_multi_perform(h->multi, &running);
-        if (mc != CURLM_OK || !running)
-            break;
-        double now = fxu_monotonic();
-        if (o->cancel && *o->cancel) {
-            cancelled = 1;
-            break;
-        }
-        if (t.ended && now - t.ended_at > DRAIN_SECONDS) {
-            drained = 1;
-            break;
-        }
-        if (o->stream && o->idle_timeout > 0) {
-            /* The idle clock starts once the request is on its way, so
-             * connecting is covered by connect_timeout alone. */
-            if (!armed) {
-                curl_off_t pre = 0;
-                curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
-                if (pre > 0) {
-                    armed = 1;
-                    if (t.last_byte == start) /* nothing received yet */
-                        t.last_byte = now;
-                }
-            }
-            if (armed && now - t.last_byte > o->idle_timeout) {
-                idle_fired = 1;
-                break;
+int
+fx_xfer_check(struct fx_xfer *x, double now)
+{
+    struct transfer *t = &x->t;
+    const struct fx_http_opts *o = t->opts;
+    if (o->cancel && *o->cancel)
+        return FX_XFER_CANCELLED;
+    if (t->ended && now - t->ended_at > DRAIN_SECONDS)
+        return FX_XFER_DRAINED;
+    if (o->stream && o->idle_timeout > 0) {
+        /* The idle clock starts once the request is on its way, so
+         * connecting is covered by connect_timeout alone. */
+        if (!t->armed) {
+            curl_off_t pre = 0;
+            curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+            if (pre > 0) {
+                t->armed = 1;
+                if (t->last_byte == t->start) /* nothing received yet */
+                    t->last_byte = now;
             }
         }
-        mc = curl_multi_poll(h->multi, NULL, 0, POLL_MS, NULL);
-        if (mc != CURLM_OK)
-            break;
+        if (t->armed && now - t->last_byte > o->idle_timeout)
+            return FX_XFER_IDLE;
     }
+    return 0;
+}
 
-    int completed = 0;
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
-        if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->easy) {
-            cc = msg->data.result;
-            completed = 1;
-        }
-    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &res->status);
+int
+fx_xfer_finish(struct fx_xfer *x, int why, int completed, int curlcode)
+{
+    struct transfer *t = &x->t;
+    const struct fx_http_opts *o = t->opts;
+    struct fx_http_result *res = t->res;
+    CURLcode cc = (CURLcode)curlcode;
+    int rc = 0;
+
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &res->status);
     if (res->status == 0)
-        res->status = t.status;
-    /* Removing a handle mid-transfer closes just that connection. */
-    curl_multi_remove_handle(h->multi, h->easy);
-    curl_slist_free_all(headers);
+        res->status = t->status;
+    curl_slist_free_all(t->headers);
 
     int stream_2xx = o->stream && o->ops && res->status / 100 == 2;
     int broken = 0;
-    if (cancelled) {
+    if (why == FX_XFER_CANCELLED) {
         res->transport_cls = FLEXIAI_E_CANCELLED;
         snprintf(res->transport_msg, sizeof res->transport_msg, "cancelled");
         rc = -1;
-    } else if (idle_fired) {
+    } else if (why == FX_XFER_IDLE) {
         res->transport_cls = FLEXIAI_E_TIMEOUT;
         snprintf(res->transport_msg, sizeof res->transport_msg,
                  "no data for %gs", o->idle_timeout);
         rc = -1;
         broken = 1;
-    } else if (drained) {
+    } else if (why == FX_XFER_DRAINED) {
         rc = 0; /* end marker seen; the server just did not close */
-    } else if (mc != CURLM_OK && !completed) {
+    } else if (why == FX_XFER_MULTI_ERROR && !completed) {
         res->transport_cls =
             res->status ? FLEXIAI_E_STREAM_ERROR : FLEXIAI_E_CONNECT;
-        snprintf(res->transport_msg, sizeof res->transport_msg, "%s",
-                 curl_multi_strerror(mc));
+        snprintf(res->transport_msg, sizeof res->transport_msg,
+                 "transfer failed");
         rc = -1;
         broken = 1;
-    } else if (cc == CURLE_WRITE_ERROR && t.stopped) {
+    } else if (cc == CURLE_WRITE_ERROR && t->stopped) {
         rc = 0; /* we stopped it: end marker, error event or caller */
     } else if (cc != CURLE_OK) {
-        transport_error(h, o, cc, res->status, res);
+        transport_error(t, o, cc, res->status, res);
         rc = -1;
         broken = 1;
     } else if (res->status == 0) {
@@ -536,10 +524,50 @@ fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
                  "no HTTP answer");
         rc = -1;
     }
-    if (stream_2xx && !cancelled)
-        finish_stream(&t, broken);
+    if (stream_2xx && why != FX_XFER_CANCELLED)
+        finish_stream(t, broken);
 
-    fx_sse_free(&t.sse);
-    res->elapsed_ms = (fxu_monotonic() - start) * 1000;
+    fx_sse_free(&t->sse);
+    res->elapsed_ms = (fxu_monotonic() - t->start) * 1000;
+    free(x);
     return rc;
+}
+
+int
+fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
+                const struct fx_http_opts *opts, struct fx_http_result *res)
+{
+    struct fx_xfer *x = fx_xfer_new(h->easy, req, opts, res);
+    int running = 1, why = 0, completed = 0;
+    CURLcode cc = CURLE_OK;
+    CURLMcode mc = curl_multi_add_handle(h->multi, h->easy);
+    if (mc != CURLM_OK)
+        return fx_xfer_finish(x, FX_XFER_MULTI_ERROR, 0, CURLE_OK);
+
+    while (running) {
+        mc = curl_multi_perform(h->multi, &running);
+        if (mc != CURLM_OK) {
+            why = FX_XFER_MULTI_ERROR;
+            break;
+        }
+        if (!running)
+            break;
+        if ((why = fx_xfer_check(x, fxu_monotonic())) != 0)
+            break;
+        mc = curl_multi_poll(h->multi, NULL, 0, POLL_MS, NULL);
+        if (mc != CURLM_OK) {
+            why = FX_XFER_MULTI_ERROR;
+            break;
+        }
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->easy) {
+            cc = msg->data.result;
+            completed = 1;
+        }
+    /* Removing a handle mid-transfer closes just that connection. */
+    curl_multi_remove_handle(h->multi, h->easy);
+    return fx_xfer_finish(x, why, completed, cc);
 }

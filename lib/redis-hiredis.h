@@ -40,4 +40,18 @@ void fx_redis_pipe_guard_off(struct fx_pipe_guard *g);
 redisContext *fx_redis_hiredis_connect(const struct fx_sync *s,
                                        const char *where, char **err);
 
+/* store-redis.c: run one of our scripts (EVALSHA sha, EVAL script when
+ * the server lacks it) with the key {key_prefix}:{what}:{provider} and
+ * args on the store's connection.  The reply (free it), or NULL with *err
+ * when the connection failed (the store is then broken). */
+struct fx_store;
+redisReply *fx_store_redis_eval(struct fx_store *st, const char *script,
+                                const char *sha, const char *what,
+                                const char *provider, int nargs,
+                                const char **args, char **err);
+/* ratelimit-redis.c: the store's limit operation (ratelimit.lua). */
+int fx_ratelimit_redis(struct fx_store *st, const char *provider,
+                       const struct fx_lop *op, struct fx_lres *res,
+                       char **err);
+
 #endif

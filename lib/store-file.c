@@ -7,6 +7,7 @@
  *   {provider}.json    the state document (fx_bdoc_to_json)
  *   {provider}.lock    lock file, never renamed or removed, so an fcntl
  *                      lock on it means the same thing to every process
+ *   {provider}.limit   rpm/tpm counts (ratelimit.c), under the same lock
  *
  * An update takes an exclusive lock on the .lock file, reads the document,
  * applies the operation, writes the result to {provider}.json.tmp.{pid}
@@ -305,10 +306,67 @@ file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
     return rc;
 }
 
+/*
+ * Rate limits (ratelimit.c): {provider}.limit beside the state document,
+ * read, changed and replaced under the same {provider}.lock, so every
+ * process on the host counts against one window.  A store that cannot be
+ * locked or written grants the request (a broken store never stops
+ * traffic) and says why.
+ */
+static int
+file_limit(struct fx_store *st, const char *provider, const struct fx_lop *op,
+           struct fx_lres *res, char **err)
+{
+    struct fx_ldoc doc;
+    if (!valid_name(provider)) {
+        memset(res, 0, sizeof(*res));
+        res->granted = 1;
+        if (err)
+            *err = fxu_asprintf("invalid provider name for rate limits: '%s'",
+                                provider ? provider : "");
+        return -1;
+    }
+    char *path = fxu_asprintf("%s/%s.limit", st->dir, provider);
+    char *lockpath = fxu_asprintf("%s/%s.lock", st->dir, provider);
+    int rc = 0, fd = open_locked(st, lockpath);
+    char *text = NULL;
+    size_t len = 0;
+    if (fd < 0) {
+        memset(res, 0, sizeof(*res));
+        res->granted = 1;
+        if (err)
+            *err = fxu_asprintf("cannot lock rate limits %s: %s", lockpath,
+                                strerror(errno));
+        rc = -1;
+    } else {
+        if (read_file(path, &text, &len) < 0 ||
+            fx_ldoc_from_json(text, len, &doc) < 0)
+            fx_ldoc_init(&doc, op->window);
+        free(text);
+        fx_limit_apply(&doc, op, res);
+        text = fx_ldoc_to_json(&doc);
+        char *tmp = fxu_asprintf("%s.tmp.%ld", path, (long)getpid());
+        if (replace_file(tmp, path, text) < 0) {
+            if (err)
+                *err = fxu_asprintf("cannot write rate limits %s: %s", path,
+                                    strerror(errno));
+            res->granted = 1;
+            rc = -1;
+        }
+        free(tmp);
+        free(text);
+        close(fd); /* releases the lock */
+    }
+    free(lockpath);
+    free(path);
+    return rc;
+}
+
 const struct fx_store_ops fx_store_file = {
     .name = "file",
     .open = file_open,
     .close = file_close,
     .load = file_load,
     .update = file_update,
+    .limit = file_limit,
 };

@@ -408,6 +408,36 @@ done:
     return rc;
 }
 
+/* The hook for other scripts of ours on this store's connection (rate
+ * limits: ratelimit-redis.c).  See redis-hiredis.h. */
+redisReply *
+fx_store_redis_eval(struct fx_store *st, const char *script, const char *sha,
+                    const char *what, const char *provider, int nargs,
+                    const char **args, char **err)
+{
+    if (check_usable(st, err) < 0)
+        return NULL;
+    char *key = fxu_asprintf("%s:%s:%s", st->key_prefix, what, provider);
+    const char **argv = fxu_xcalloc((size_t)nargs + 4, sizeof(char *));
+    argv[0] = "EVALSHA";
+    argv[1] = sha;
+    argv[2] = "1";
+    argv[3] = key;
+    for (int i = 0; i < nargs; i++)
+        argv[4 + i] = args[i];
+    redisReply *r = command_argv(st, nargs + 4, argv, NULL, err);
+    if (r && is_noscript(r)) {
+        freeReplyObject(r);
+        argv[0] = "EVAL";
+        argv[1] = script;
+        r = command_argv(st, nargs + 4, argv, NULL, err);
+    }
+    free(argv);
+    free(key);
+    return r;
+}
+
 const struct fx_store_ops fx_store_redis = {
-    "redis", redis_open, redis_close, redis_load, redis_update,
+    "redis",    redis_open,   redis_close,
+    redis_load, redis_update, fx_ratelimit_redis,
 };

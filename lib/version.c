@@ -31,6 +31,7 @@ static const char *const class_names[FLEXIAI_E__COUNT] = {
     [FLEXIAI_E_CONFIG] = "config",
     [FLEXIAI_E_CANCELLED] = "cancelled",
     [FLEXIAI_E_INTERNAL] = "internal",
+    [FLEXIAI_E_RATE_LIMITED_LOCAL] = "rate_limited_local",
 };
 
 const char *

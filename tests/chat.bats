@@ -151,7 +151,9 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     wait_last "$PROMPT_A" 2
     elapsed=$((($(date +%s%N) - start) / 1000000))
     echo "back at the prompt after $elapsed ms"
-    [ "$elapsed" -lt 200 ]
+    # the rest of the reply would take 3 s: well under that means "at once"
+    # (a loose bound: this machine is shared, timings are no assertion)
+    [ "$elapsed" -lt 1000 ]
     screen | grep -q '\[interrupted\]$'
     # the server saw the connection go away, not a finished response
     wait_aborted a 1

@@ -61,3 +61,23 @@ pc_dir() {
     assert_failure 78
     assert_output --partial "api-demo: $CONFIG:2:"
 }
+
+@test "a program using only flexiai.h runs 100 requests at once through flexiai_batch" {
+    start_mockllm --script 'demo=wait_ms=50'
+    provider_section demo openai demo | write_config
+    local cflags libs libdir
+    cflags=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --cflags flexiai)
+    libs=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --libs flexiai)
+    run ${FX_TEST_CC:-cc} ${FX_TEST_CFLAGS:-} -Wall -Wextra -Werror -o "$TEST_HOME/batch-demo" \
+        "$SRCDIR/tests/install/batch-demo.c" $cflags $libs
+    assert_success
+    libdir=${libs#-L}
+    libdir=${libdir%% *}
+    run env LD_LIBRARY_PATH="$libdir" "$TEST_HOME/batch-demo" "$CONFIG" 100 100
+    assert_success
+    assert_line "done 100"
+    # every item answered once, with its own prompt echoed
+    [ "$(grep -cE '^([0-9]+) 0 item \1$' <<<"$output")" -eq 100 ]
+    [ "$(grep -E '^[0-9]+ ' <<<"$output" | cut -d' ' -f1 | sort -un | wc -l)" -eq 100 ]
+    assert_equal "$(mock_count demo)" 100
+}

@@ -107,6 +107,10 @@ two_providers() {
     lint flexiai-chat.1
 }
 
+@test "flexiai-batch.1 is clean under mandoc -Tlint -W warning" {
+    lint flexiai-batch.1
+}
+
 @test "flexiai.ini.5 is clean under mandoc -Tlint -W warning" {
     lint flexiai.ini.5
 }
@@ -117,7 +121,7 @@ two_providers() {
     for page in "$MANDIR"/*.[1-9]; do
         case ${page##*/} in
         flexiai.1 | flexiai-complete.1 | flexiai-breaker.1 | flexiai-chat.1 | \
-            flexiai.ini.5) continue ;; # tested above
+            flexiai-batch.1 | flexiai.ini.5) continue ;; # tested above
         esac
         [ -n "$("$m" -Tlint -W warning "$page" 2>&1)" ] && bad="$bad ${page##*/}"
     done
@@ -138,13 +142,19 @@ two_providers() {
     check_options flexiai-breaker.1 "$output"
 }
 
+@test "every option of flexiai-batch --help is in flexiai-batch.1" {
+    run flexiai-batch --help
+    assert_success
+    check_options flexiai-batch.1 "$output"
+}
+
 @test "every option and command of flexiai --help is in flexiai.1" {
     run flexiai --help
     assert_success
     check_options flexiai.1 "$output"
     local page cmd
     page=$(render flexiai.1)
-    for cmd in complete chat breaker config help show check; do
+    for cmd in complete chat breaker batch config help show check; do
         has_word "$page" "$cmd" || { echo "command $cmd not in flexiai.1" >&2; false; }
     done
 }

@@ -193,6 +193,7 @@ struct script {
     long error_event_after; /* -1: off */
     char *missing;
     long fail_first; /* -1: always */
+    long fail_every; /* 0: off; N: the failing items apply to every Nth */
     char *finish;
     char *model;
     char *key;
@@ -348,6 +349,7 @@ script_parse(const char *spec, char *err, size_t errlen)
         NUM("truncate_after", truncate_after, 0, LONG_MAX)
         NUM("error_event_after", error_event_after, 0, LONG_MAX)
         NUM("fail_first", fail_first, 0, LONG_MAX)
+        NUM("fail_every", fail_every, 1, LONG_MAX)
 #undef FLAG
 #undef STR
 #undef NUM
@@ -371,11 +373,14 @@ script_parse(const char *spec, char *err, size_t errlen)
 /* ------------------------------------------------------------------ */
 /* routes and their logs                                               */
 
+#define TIMES_MAX 4096 /* arrival times kept per route */
+
 struct route {
     char *name;
     struct script *script; /* NULL: default behaviour */
     unsigned long served;  /* valid requests since the script was set */
     unsigned long count, invalid, streamed, aborted;
+    double times[TIMES_MAX]; /* arrival times (epoch ms), a ring */
     struct buf last_body;
     struct buf last_path;
     int has_last;
@@ -488,6 +493,15 @@ route_log_json(const struct route *r)
     cJSON_AddNumberToObject(o, "invalid", (double)(r ? r->invalid : 0));
     cJSON_AddNumberToObject(o, "streamed", (double)(r ? r->streamed : 0));
     cJSON_AddNumberToObject(o, "aborted", (double)(r ? r->aborted : 0));
+    {
+        /* the arrival times of the last TIMES_MAX requests, oldest first */
+        cJSON *times = cJSON_AddArrayToObject(o, "times");
+        unsigned long n = r ? r->count : 0;
+        unsigned long first = n > TIMES_MAX ? n - TIMES_MAX : 0;
+        for (unsigned long i = first; i < n; i++)
+            cJSON_AddItemToArray(times,
+                                 cJSON_CreateNumber(r->times[i % TIMES_MAX]));
+    }
     if (r && r->has_last) {
         cJSON_AddItemToObject(
             o, "last_body",
@@ -2500,6 +2514,8 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
         if (sc && sc->has_failing) {
             unsigned long idx = r->route->served++;
             failing = sc->fail_first < 0 || idx < (unsigned long)sc->fail_first;
+            if (sc->fail_every > 0)
+                failing = idx % (unsigned long)sc->fail_every == 0;
         }
     } else if (sc && sc->has_failing) {
         failing = sc->fail_first != 0;
@@ -2673,6 +2689,10 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
         pthread_mutex_lock(&g_lock);
         rt = route_find(t.name, t.name_len, 1);
         if (rt) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            rt->times[rt->count % TIMES_MAX] =
+                (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
             rt->count++;
             rt->last_body.len = 0;
             if (r->too_large)

@@ -1,0 +1,316 @@
+/*
+ * batch-input.c - `flexiai batch` input: a JSONL line (or a --text line)
+ * made into a request, with a one-line reason when it cannot be; and the
+ * ids an earlier run already answered, read back from its output file.
+ */
+#include "config.h"
+
+#include "batch.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+batch_line_blank(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+            return 0;
+    return 1;
+}
+
+void
+batch_item_free(struct batch_item *it)
+{
+    free(it->id);
+    tool_msgs_free(&it->msgs);
+    free(it->model);
+    free(it->provider);
+    free(it->system);
+    free(it->error);
+    memset(it, 0, sizeof(*it));
+}
+
+/* The prompt with the positional prefix before it. */
+static void
+push_prompt(struct batch_item *it, const char *role, const char *text,
+            size_t len, const char *prefix)
+{
+    fxu_buf b;
+    fxu_buf_init(&b);
+    if (prefix && *prefix) {
+        fxu_buf_puts(&b, prefix);
+        fxu_buf_puts(&b, "\n\n");
+    }
+    fxu_buf_append(&b, text, len);
+    /* invalid UTF-8 would make the request invalid JSON: U+FFFD */
+    char *clean = fxu_utf8_sanitize(b.data ? b.data : "", b.len, NULL);
+    tool_msgs_push(&it->msgs, role, clean);
+    free(clean);
+    fxu_buf_free(&b);
+}
+
+static char *
+str_member(const cJSON *o, const char *name, int *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (v == NULL || cJSON_IsNull(v))
+        return NULL;
+    if (!cJSON_IsString(v)) {
+        *bad = 1;
+        return NULL;
+    }
+    return fxu_utf8_sanitize(v->valuestring, strlen(v->valuestring), NULL);
+}
+
+static int
+valid_role(const char *r)
+{
+    return strcmp(r, "user") == 0 || strcmp(r, "system") == 0 ||
+           strcmp(r, "assistant") == 0;
+}
+
+/* messages: [{role, content}], the prefix before the last user message. */
+static const char *
+take_messages(struct batch_item *it, const cJSON *arr, const char *prefix)
+{
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+        return "messages must be a non-empty array";
+    int last_user = -1, i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, arr)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (!cJSON_IsString(role) || !cJSON_IsString(content) ||
+            !valid_role(role->valuestring))
+            return "each message needs a role (system, user or assistant) "
+                   "and a string content";
+        if (strcmp(role->valuestring, "user") == 0)
+            last_user = i;
+        i++;
+    }
+    i = 0;
+    cJSON_ArrayForEach(m, arr)
+    {
+        const char *role =
+            cJSON_GetObjectItemCaseSensitive(m, "role")->valuestring;
+        const char *c =
+            cJSON_GetObjectItemCaseSensitive(m, "content")->valuestring;
+        push_prompt(it, role, c, strlen(c), i == last_user ? prefix : NULL);
+        i++;
+    }
+    return NULL;
+}
+
+static const char *
+take_object(struct batch_item *it, const cJSON *o, const char *prefix)
+{
+    int bad = 0;
+    const cJSON *v;
+    it->system = str_member(o, "system", &bad);
+    if (bad)
+        return "system must be a string";
+    it->model = str_member(o, "model", &bad);
+    if (bad)
+        return "model must be a string";
+    it->provider = str_member(o, "provider", &bad);
+    if (bad)
+        return "provider must be a string";
+    v = cJSON_GetObjectItemCaseSensitive(o, "temperature");
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 2)
+            return "temperature must be a number from 0 to 2";
+        it->has_temperature = 1;
+        it->temperature = v->valuedouble;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "max_tokens");
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+            v->valuedouble > 10000000 ||
+            v->valuedouble != (double)(long)v->valuedouble)
+            return "max_tokens must be a whole number from 1 to 10000000";
+        it->max_tokens = (long)v->valuedouble;
+    }
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(o, "messages");
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
+    if (msgs && !cJSON_IsNull(msgs))
+        return take_messages(it, msgs, prefix);
+    if (prompt == NULL || cJSON_IsNull(prompt))
+        return "no prompt (give \"prompt\" or \"messages\")";
+    if (!cJSON_IsString(prompt))
+        return "prompt must be a string";
+    if (prompt->valuestring[0] == '\0' && (prefix == NULL || !*prefix))
+        return "empty prompt";
+    push_prompt(it, "user", prompt->valuestring, strlen(prompt->valuestring),
+                prefix);
+    return NULL;
+}
+
+void
+batch_item_parse(struct batch_item *it, const char *line, size_t len, int text,
+                 const char *prefix)
+{
+    while (len && (line[len - 1] == '\r'))
+        len--;
+    if (text) {
+        it->id = fxu_asprintf("%ld", it->lineno);
+        if (memchr(line, '\0', len))
+            it->error = fxu_strdup("the line holds a NUL byte");
+        else
+            push_prompt(it, "user", line, len, prefix);
+        return;
+    }
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    while (o && end && end < line + len &&
+           (*end == ' ' || *end == '\t' || *end == '\r'))
+        end++;
+    if (o == NULL || (end && end < line + len) || !cJSON_IsObject(o)) {
+        it->id = fxu_asprintf("%ld", it->lineno);
+        it->error = fxu_strdup(o && cJSON_IsObject(o)
+                                   ? "something after the JSON object"
+                                   : "not a JSON object");
+        cJSON_Delete(o);
+        return;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const char *why = NULL;
+    if (id && (cJSON_IsString(id) || cJSON_IsNumber(id))) {
+        it->id = cJSON_PrintUnformatted(id);
+        char *clean = fxu_utf8_sanitize(it->id, strlen(it->id), NULL);
+        free(it->id);
+        it->id = clean;
+    } else {
+        it->id = fxu_asprintf("%ld", it->lineno);
+        if (id && !cJSON_IsNull(id))
+            why = "id must be a string or a number";
+    }
+    if (why == NULL)
+        why = take_object(it, o, prefix);
+    if (why) {
+        it->error = fxu_strdup(why);
+        tool_msgs_free(&it->msgs);
+    }
+    cJSON_Delete(o);
+}
+
+/* ---- ids already answered --------------------------------------------- */
+
+struct batch_idset {
+    char **slots;
+    size_t cap, n;
+};
+
+static uint64_t
+hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+struct batch_idset *
+batch_idset_new(void)
+{
+    struct batch_idset *s = fxu_xcalloc(1, sizeof(*s));
+    s->cap = 64;
+    s->slots = fxu_xcalloc(s->cap, sizeof(char *));
+    return s;
+}
+
+void
+batch_idset_free(struct batch_idset *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->cap; i++)
+        free(s->slots[i]);
+    free(s->slots);
+    free(s);
+}
+
+int
+batch_idset_has(const struct batch_idset *s, const char *id)
+{
+    for (size_t i = hash(id) & (s->cap - 1); s->slots[i];
+         i = (i + 1) & (s->cap - 1))
+        if (strcmp(s->slots[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+insert(char **slots, size_t cap, char *id)
+{
+    size_t i = hash(id) & (cap - 1);
+    while (slots[i])
+        i = (i + 1) & (cap - 1);
+    slots[i] = id;
+}
+
+void
+batch_idset_add(struct batch_idset *s, const char *id)
+{
+    if (batch_idset_has(s, id))
+        return;
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap * 2;
+        char **slots = fxu_xcalloc(cap, sizeof(char *));
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i])
+                insert(slots, cap, s->slots[i]);
+        free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    insert(s->slots, s->cap, fxu_strdup(id));
+    s->n++;
+}
+
+size_t
+batch_idset_count(const struct batch_idset *s)
+{
+    return s->n;
+}
+
+int
+batch_idset_load(struct batch_idset *s, const char *path, int *ends_nl)
+{
+    FILE *fp = fopen(path, "r");
+    *ends_nl = 1;
+    if (fp == NULL)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, fp)) > 0) {
+        *ends_nl = line[n - 1] == '\n';
+        /* a line that is not whole JSON is not an answer: retried */
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)n);
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        if (cJSON_IsNumber(code) && code->valuedouble == 0 && id &&
+            (cJSON_IsString(id) || cJSON_IsNumber(id))) {
+            char *text = cJSON_PrintUnformatted(id);
+            char *clean = fxu_utf8_sanitize(text, strlen(text), NULL);
+            batch_idset_add(s, clean);
+            free(clean);
+            free(text);
+        }
+        cJSON_Delete(o);
+    }
+    int err = ferror(fp) ? errno : 0;
+    free(line);
+    fclose(fp);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,90 @@
+/*
+ * batch.h - what the parts of `flexiai batch` share: an input line made
+ * into a request (batch-input.c), the ids already answered in the output
+ * file (batch-input.c), and the output: lines written whole, the reorder
+ * window, progress and summary (batch-out.c).
+ */
+#ifndef FX_BATCH_H
+#define FX_BATCH_H
+
+#include "tool.h"
+
+#include <stddef.h>
+
+/* ---- one item (batch-input.c) ------------------------------------------ */
+
+struct batch_item {
+    long seq;    /* output order, from 0 */
+    long lineno; /* in the input, from 1 */
+    char *id;    /* the id as JSON text: "\"t-1\"" or "42" */
+    struct tool_msgs msgs;
+    char *model, *provider, *system;
+    int has_temperature;
+    double temperature;
+    long max_tokens;
+    char *error; /* a bad line: why (then nothing is sent) */
+};
+
+/* Make an item of one input line (no newline).  A line that is not a
+ * JSON object with a prompt becomes an item with `error` set.  With
+ * `text`, the line is the prompt.  `prefix` (may be NULL) goes before the
+ * prompt, with a blank line between. */
+void batch_item_parse(struct batch_item *it, const char *line, size_t len,
+                      int text, const char *prefix);
+void batch_item_free(struct batch_item *it);
+/* Is this line blank (skipped, no output)? */
+int batch_line_blank(const char *line, size_t len);
+
+/* Ids with a successful line in an output file (resume). */
+struct batch_idset;
+struct batch_idset *batch_idset_new(void);
+void batch_idset_free(struct batch_idset *s);
+int batch_idset_has(const struct batch_idset *s, const char *id);
+void batch_idset_add(struct batch_idset *s, const char *id);
+size_t batch_idset_count(const struct batch_idset *s);
+/* Read an output file of an earlier run: ids of lines with exit_code 0.
+ * *ends_nl is 0 when the file does not end with a newline.  0, or -1
+ * with errno (ENOENT: no earlier run). */
+int batch_idset_load(struct batch_idset *s, const char *path, int *ends_nl);
+
+/* ---- output (batch-out.c) -------------------------------------------------
+ */
+
+struct batch_out;
+/* fd: the output (stdout or -o FILE opened O_APPEND); window: how many
+ * items may be finished ahead of the oldest unfinished one (ordered). */
+struct batch_out *batch_out_new(int fd, const char *name, int ordered,
+                                size_t window);
+void batch_out_free(struct batch_out *o);
+/* May an item with this seq be started (ordered: inside the window)? */
+int batch_out_room(const struct batch_out *o, long seq);
+/* An item finished with this line (ending in '\n'; taken over), or with
+ * no line (line NULL: interrupted, not written).  Returns 0, or
+ * FLEXIAI_EIO after a write error (reported once). */
+int batch_out_put(struct batch_out *o, long seq, char *line, size_t len);
+/* Write whatever finished, in order or not (at an interrupt). */
+int batch_out_flush_all(struct batch_out *o);
+
+/* Counts for progress and the summary. */
+struct batch_stats {
+    long answered, failed, bad, skipped, interrupted;
+    long total; /* -1: unknown */
+    double started;
+    /* failures by error class, answers by provider */
+    long by_class[FLEXIAI_E__COUNT + 1];
+    char **prov_names;
+    long *prov_counts;
+    size_t nprov;
+    int worst; /* exit code of the failed items taken together */
+};
+void batch_stats_init(struct batch_stats *st);
+void batch_stats_free(struct batch_stats *st);
+void batch_stats_add(struct batch_stats *st, const flexiai_result *r, int code);
+/* The progress line on stderr, at most 10 times a second unless `force`;
+ * `clear` removes it. */
+void batch_progress(struct batch_stats *st, int force);
+void batch_progress_clear(void);
+/* "flexiai: 9 998 answered, 2 failed (rate_limit), 0 skipped in 41.2 s" */
+void batch_summary(const struct batch_stats *st);
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * engine-result.c - a request's record as the engine keeps it: the copy
+ * of the caller's request, the attempts, the text kept from broken
+ * streams, and the result that flexiai_complete() and flexiai_batch_next()
+ * hand back (with its one-line error when nothing answered).
+ */
+#include "config.h"
+
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char continue_prompt[] =
+    "Your previous answer was cut off. Continue it exactly where it "
+    "stopped, without repeating anything.";
+
+int
+fx_job_copy(struct job *j, const flexiai_request *req)
+{
+    j->req = *req;
+    j->nowned = req->nmessages;
+    j->msgs = fxu_xcalloc(req->nmessages + 2, sizeof(*j->msgs));
+    for (size_t i = 0; i < req->nmessages; i++) {
+        j->msgs[i].role = fxu_strdup(req->messages[i].role);
+        j->msgs[i].content = fxu_strdup(req->messages[i].content);
+        if (j->msgs[i].role == NULL || j->msgs[i].content == NULL)
+            return -1;
+    }
+    j->nmsgs = req->nmessages;
+    j->req.messages = j->msgs;
+    j->provider = fxu_strdup(req->provider);
+    j->model = fxu_strdup(req->model);
+    j->system = fxu_strdup(req->system);
+    j->req.provider = j->provider;
+    j->req.model = j->model;
+    j->req.system = j->system;
+    return 0;
+}
+
+void
+fx_job_free(struct job *j)
+{
+    if (j == NULL)
+        return;
+    for (size_t i = 0; i < j->nowned; i++) {
+        free((char *)j->msgs[i].role);
+        free((char *)j->msgs[i].content);
+    }
+    free(j->msgs);
+    free(j->provider);
+    free(j->model);
+    free(j->system);
+    fxu_buf_free(&j->answer);
+    flexiai_result_free(&j->res);
+    free(j);
+}
+
+void
+fx_job_add_attempt(struct job *j, const struct fx_provider *p,
+                   const char *outcome, int cls, long status,
+                   double retry_after, double latency_ms, const char *message,
+                   const char *url)
+{
+    flexiai_result *res = &j->res;
+    res->attempts = fxu_xrealloc(res->attempts,
+                                 (res->nattempts + 1) * sizeof(*res->attempts));
+    flexiai_attempt *a = &res->attempts[res->nattempts++];
+    memset(a, 0, sizeof(*a));
+    a->provider = fxu_strdup(p->name);
+    a->model = fxu_strdup(j->p == p && j->cur_model ? j->cur_model : p->model);
+    a->outcome = fxu_strdup(outcome);
+    a->errclass = cls;
+    a->http_status = status;
+    a->retry_after = retry_after;
+    a->latency_ms = latency_ms;
+    a->message = fxu_strdup(message);
+    a->url = fxu_strdup(url);
+}
+
+void
+fx_job_success(struct job *j)
+{
+    flexiai_result *res = &j->res;
+    struct fx_outcome *o = &j->o;
+    fxu_buf_append(&j->answer, o->resp.text.data ? o->resp.text.data : "",
+                   o->resp.text.len);
+    res->text = fxu_buf_steal(&j->answer);
+    res->provider = fxu_strdup(j->p->name);
+    res->model = fxu_strdup(o->resp.model ? o->resp.model : j->cur_model);
+    res->finish_reason =
+        fxu_strdup(o->resp.finish_reason ? o->resp.finish_reason : "stop");
+    res->has_usage = o->resp.has_usage;
+    res->prompt_tokens = o->resp.prompt_tokens;
+    res->completion_tokens = o->resp.completion_tokens;
+    res->total_tokens = o->resp.total_tokens;
+    res->streamed_output = j->emitted_total > 0;
+    res->latency_ms = (fxu_monotonic() - j->started) * 1000.0;
+}
+
+void
+fx_job_cancelled(struct job *j)
+{
+    flexiai_result *res = &j->res;
+    struct fx_outcome *o = &j->o;
+    fxu_buf_append(&j->answer, o->resp.text.data ? o->resp.text.data : "",
+                   o->resp.text.len);
+    res->text = fxu_buf_steal(&j->answer);
+    res->provider = fxu_strdup(j->p->name);
+    res->model = fxu_strdup(j->cur_model);
+    res->streamed_output = j->emitted_total > 0;
+    free(res->error);
+    res->error = fxu_strdup("interrupted");
+}
+
+/* Text of a broken stream reached the user: keep it, and either end the
+ * request with it (stream error mode "fail") or have the next provider
+ * continue it. */
+void
+fx_job_keep_partial(struct job *j, int stop)
+{
+    flexiai_result *res = &j->res;
+    struct fx_outcome *o = &j->o;
+    fxu_buf_append(&j->answer, o->resp.text.data, o->resp.text.len);
+    if (stop) {
+        res->text = fxu_buf_steal(&j->answer);
+        res->provider = fxu_strdup(j->p->name);
+        res->model = fxu_strdup(j->cur_model);
+        res->finish_reason = fxu_strdup("error");
+        res->streamed_output = 1;
+        res->error = fxu_asprintf("%s: stream broke after %zu bytes (%s)",
+                                  j->p->name, o->emitted, o->err.msg);
+        return;
+    }
+    size_t n = j->req.nmessages;
+    j->msgs[n].role = "assistant";
+    j->msgs[n].content = j->answer.data;
+    j->msgs[n + 1].role = "user";
+    j->msgs[n + 1].content = continue_prompt;
+    j->nmsgs = n + 2;
+}
+
+static void
+summarise_failure(flexiai_result *res)
+{
+    fxu_buf b;
+    fxu_buf_init(&b);
+    const char *last_provider = NULL;
+    for (size_t i = 0; i < res->nattempts; i++) {
+        const flexiai_attempt *a = &res->attempts[i];
+        if (strcmp(a->outcome, "retry") == 0)
+            continue;
+        if (last_provider && strcmp(last_provider, a->provider) == 0)
+            continue;
+        if (b.len)
+            fxu_buf_puts(&b, "; ");
+        /* a skip's message explains itself (see explain_skip) */
+        if (a->errclass == FLEXIAI_E_BREAKER_OPEN && a->message)
+            fxu_buf_printf(&b, "%s: %s", a->provider, a->message);
+        else
+            fxu_buf_printf(&b, "%s: %s", a->provider,
+                           flexiai_errclass_name(a->errclass));
+        if (a->errclass != FLEXIAI_E_BREAKER_OPEN && a->message && *a->message)
+            fxu_buf_printf(&b, " (%s)", a->message);
+        last_provider = a->provider;
+    }
+    free(res->error);
+    res->error = fxu_buf_steal(&b);
+}
+
+int
+fx_job_conclude(struct job *j, int rc)
+{
+    flexiai_result *res = &j->res;
+    if (rc == -1 || rc == FLEXIAI_EDATA) {
+        /* nothing answered: the attempts say why */
+        if (rc == -1)
+            rc = fx_failover_exit(res->attempts, res->nattempts);
+        if (res->text == NULL && j->answer.len) {
+            res->text = fxu_buf_steal(&j->answer);
+            res->streamed_output = 1;
+        }
+        summarise_failure(res);
+    } else if (rc == FLEXIAI_ETEMPFAIL && res->error == NULL) {
+        summarise_failure(res);
+    }
+    if (res->latency_ms == 0)
+        res->latency_ms = (fxu_monotonic() - j->started) * 1000.0;
+    return rc;
+}

@@ -1,0 +1,184 @@
+/*
+ * ratelimit.c - rpm and tpm as counted windows, apart from all I/O: the
+ * document the stores keep per provider, and the one operation that
+ * grants a request (or says how long to wait) and corrects a token
+ * estimate afterwards.  The file store runs it under its lock; the Redis
+ * store runs ratelimit.lua, the same algorithm, in one script.
+ *
+ * Why counted slots and not a plain token bucket: a bucket of rpm tokens
+ * refilled at rpm per minute lets 2 x rpm requests through in the minute
+ * after a quiet one.  Counting every slot that overlaps the last window
+ * (plus one) keeps any window at rpm or less, for the price of up to two
+ * slots (2/30 of the window) of unused capacity.
+ */
+#include "config.h"
+
+#include "fx.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void
+fx_ldoc_init(struct fx_ldoc *d, double window)
+{
+    memset(d, 0, sizeof(*d));
+    d->window = window;
+    for (int i = 0; i < FX_LIMIT_RING; i++)
+        d->slot[i] = -1;
+}
+
+/* Seconds of one slot. */
+static double
+slot_len(double window)
+{
+    return window / FX_LIMIT_SLOTS;
+}
+
+/* When slot idx stops being counted: once the current slot is idx + RING. */
+static double
+leaves_at(long long idx, double window)
+{
+    return (double)(idx + FX_LIMIT_RING) * slot_len(window);
+}
+
+/* The slots counted now, oldest first, in order[]; returns how many. */
+static int
+counted(struct fx_ldoc *d, long long cur, int *order)
+{
+    int n = 0;
+    for (int i = 0; i < FX_LIMIT_RING; i++) {
+        if (d->slot[i] < 0)
+            continue;
+        if (d->slot[i] <= cur - FX_LIMIT_RING || d->slot[i] > cur) {
+            d->slot[i] = -1; /* left the window (or from a wrong clock) */
+            d->req[i] = d->tok[i] = 0;
+            continue;
+        }
+        int k = n++;
+        while (k > 0 && d->slot[order[k - 1]] > d->slot[i]) {
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = i;
+    }
+    return n;
+}
+
+/* How long until `over` units of sum have left the window. */
+static double
+wait_for(const struct fx_ldoc *d, const int *order, int n, const double *v,
+         double over, double now)
+{
+    double freed = 0;
+    for (int k = 0; k < n; k++) {
+        freed += v[order[k]];
+        if (freed >= over)
+            return leaves_at(d->slot[order[k]], d->window) - now;
+    }
+    return slot_len(d->window);
+}
+
+void
+fx_limit_apply(struct fx_ldoc *d, const struct fx_lop *op, struct fx_lres *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (d->window != op->window || !(op->window > 0))
+        fx_ldoc_init(d, op->window > 0 ? op->window : 60);
+    long long cur = (long long)floor(op->now / slot_len(d->window));
+    int order[FX_LIMIT_RING];
+    int n = counted(d, cur, order);
+
+    if (op->kind == FX_LOP_ADJUST) {
+        for (int k = 0; k < n; k++)
+            if (d->slot[order[k]] == op->slot) {
+                double *t = &d->tok[order[k]];
+                *t = *t + op->delta < 0 ? 0 : *t + op->delta;
+            }
+        res->granted = 1;
+        return;
+    }
+    double sumr = 0, sumt = 0;
+    for (int k = 0; k < n; k++) {
+        sumr += d->req[order[k]];
+        sumt += d->tok[order[k]];
+    }
+    double cost = op->cost < 0 ? 0 : op->cost;
+    if (op->tpm > 0 && cost > (double)op->tpm)
+        cost = (double)op->tpm; /* bigger than the budget: wait for all */
+    double wait = 0;
+    if (op->rpm > 0 && sumr + 1 > (double)op->rpm)
+        wait =
+            wait_for(d, order, n, d->req, sumr + 1 - (double)op->rpm, op->now);
+    if (op->tpm > 0 && sumt + cost > (double)op->tpm) {
+        double w = wait_for(d, order, n, d->tok, sumt + cost - (double)op->tpm,
+                            op->now);
+        if (w > wait)
+            wait = w;
+    }
+    if (wait > 0) {
+        res->wait = wait < 0.001 ? 0.001 : wait;
+        return;
+    }
+    int at = (int)(((cur % FX_LIMIT_RING) + FX_LIMIT_RING) % FX_LIMIT_RING);
+    if (d->slot[at] != cur) {
+        d->slot[at] = cur;
+        d->req[at] = d->tok[at] = 0;
+    }
+    d->req[at] += 1;
+    d->tok[at] += cost;
+    res->granted = 1;
+    res->slot = cur;
+}
+
+char *
+fx_ldoc_to_json(const struct fx_ldoc *d)
+{
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_printf(&b, "{\"window\":%.17g,\"slots\":[", d->window);
+    int first = 1;
+    for (int i = 0; i < FX_LIMIT_RING; i++) {
+        if (d->slot[i] < 0)
+            continue;
+        fxu_buf_printf(&b, "%s[%lld,%.17g,%.17g]", first ? "" : ",", d->slot[i],
+                       d->req[i], d->tok[i]);
+        first = 0;
+    }
+    fxu_buf_puts(&b, "]}");
+    return fxu_buf_steal(&b);
+}
+
+int
+fx_ldoc_from_json(const char *json, size_t len, struct fx_ldoc *d)
+{
+    fx_ldoc_init(d, 0);
+    cJSON *o = cJSON_ParseWithLength(json, len);
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "window");
+    const cJSON *slots = cJSON_GetObjectItemCaseSensitive(o, "slots");
+    if (!cJSON_IsNumber(w) || !cJSON_IsArray(slots)) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    d->window = w->valuedouble;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, slots)
+    {
+        if (cJSON_GetArraySize(s) != 3)
+            continue;
+        const cJSON *i = cJSON_GetArrayItem(s, 0);
+        const cJSON *r = cJSON_GetArrayItem(s, 1);
+        const cJSON *t = cJSON_GetArrayItem(s, 2);
+        if (!cJSON_IsNumber(i) || !cJSON_IsNumber(r) || !cJSON_IsNumber(t) ||
+            i->valuedouble < 0)
+            continue;
+        long long idx = (long long)i->valuedouble;
+        int at = (int)(idx % FX_LIMIT_RING);
+        d->slot[at] = idx;
+        d->req[at] = r->valuedouble;
+        d->tok[at] = t->valuedouble;
+    }
+    cJSON_Delete(o);
+    return 0;
+}

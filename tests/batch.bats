@@ -1,0 +1,371 @@
+#!/usr/bin/env bats
+# batch.bats - `flexiai batch` as a pipeline sees it: one JSON line per
+# item, in order or not, resumable, bad lines kept apart, per-item
+# failover through the shared breakers, rate limits shared by processes,
+# signals and full disks handled without half lines.
+
+load helpers
+
+# items N [PREFIX]: N JSONL items with ids PREFIX1..N and prompts "item i"
+items() {
+    local i
+    for i in $(seq 1 "$1"); do
+        printf '{"id":"%s%d","prompt":"item %d"}\n' "${2:-t}" "$i" "$i"
+    done
+}
+
+# answered FILE: ids of the successful lines, sorted
+answered() { jq -r 'select(.exit_code == 0) | .id' "$1" | sort; }
+
+# max_in_window ROUTE MS: the most requests the route saw in any MS window
+max_in_window() {
+    mock_log "$1" | jq --argjson w "$2" '[.times as $t | range(0; $t | length) as $i |
+        [$t[] | select(. >= $t[$i] and . <= $t[$i] + $w)] | length] | max // 0'
+}
+
+one_provider() {
+    start_mockllm "$@"
+    provider_section primary openai primary | write_config
+}
+
+@test "each item is one JSON line with its id and complete --json's fields, in input order" {
+    one_provider
+    items 5 >"$TEST_HOME/in.jsonl"
+    run flexiai batch -q -i "$TEST_HOME/in.jsonl"
+    assert_success
+    [ "${#lines[@]}" -eq 5 ]
+    assert_equal "$(jq -r .id <<<"$output" | tr '\n' ' ')" "t1 t2 t3 t4 t5 "
+    assert_equal "$(jq -r .text <<<"$output" | head -1)" "item 1"
+    for k in text provider model finish_reason usage latency_ms attempts invalid_utf8_replaced exit_code; do
+        assert_equal "$(jq -c "has(\"$k\")" <<<"${lines[0]}")" true
+    done
+    # flexiai batch is a command of the front, with its own help
+    run flexiai help batch
+    assert_success
+    assert_output --partial "--unordered"
+}
+
+@test "--ordered keeps input order while items finish out of order; --unordered writes them as they finish" {
+    start_mockllm --script 'slow=wait_ms=600'
+    { provider_section fast openai fast; provider_section slow openai slow; } | write_config
+    input='{"id":1,"prompt":"a","provider":"slow"}
+{"id":2,"prompt":"b"}
+{"id":3,"prompt":"c"}
+{"id":4,"prompt":"d"}'
+    run flexiai batch -q -j 4 <<<"$input"
+    assert_success
+    assert_equal "$(jq -r .id <<<"$output" | tr '\n' ' ')" "1 2 3 4 "
+    assert_equal "$(jq -r .provider <<<"${lines[0]}")" slow
+    run flexiai batch -q -j 4 --unordered <<<"$input"
+    assert_success
+    assert_equal "$(jq -r .id <<<"${lines[3]}")" 1
+    [ "$(jq -r .id <<<"$output" | sort | tr '\n' ' ')" = "1 2 3 4 " ]
+}
+
+@test "ids default to the line number; --text lines are prompts; PROMPT goes before each, after a blank line" {
+    one_provider
+    run flexiai batch "Label:" <<<'{"prompt":"x"}
+
+{"prompt":"y","id":7}'
+    assert_success
+    assert_equal "$(jq -r .id <<<"$output" | tr '\n' ' ')" "1 7 "
+    assert_equal "$(jq -r .text <<<"${lines[0]}")" "$(printf 'Label:\n\nx')"
+    run flexiai batch --text "Classify:" <<<'first ticket
+second ticket'
+    assert_success
+    assert_equal "$(jq -r .id <<<"${lines[1]}")" 2
+    assert_equal "$(jq -r .text <<<"${lines[1]}")" "$(printf 'Classify:\n\nsecond ticket')"
+}
+
+@test "per-item system, model, temperature, max_tokens and messages reach the request" {
+    one_provider
+    run flexiai batch -t 0.3 <<<'{"id":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],"model":"other-model","temperature":0.1,"max_tokens":5}'
+    assert_success
+    body=$(mock_last_body primary)
+    assert_equal "$(jq -r .model <<<"$body")" other-model
+    assert_equal "$(jq -r .temperature <<<"$body")" 0.1
+    assert_equal "$(jq -r .max_tokens <<<"$body")" 5
+    assert_equal "$(jq -r '.messages[0].content' <<<"$body")" "be brief"
+    run flexiai batch -t 0.3 <<<'{"prompt":"x","system":"S"}'
+    body=$(mock_last_body primary)
+    assert_equal "$(jq -r .temperature <<<"$body")" 0.3
+    assert_equal "$(jq -r '.messages[0].content' <<<"$body")" S
+}
+
+@test "bad lines get their own line with exit_code 65 and never stop the batch" {
+    one_provider
+    run flexiai batch <<<'{"id":"a","prompt":"fine"}
+not json
+{"id":"b"}
+{"id":{"x":1},"prompt":"p"}
+{"id":"c","prompt":"also fine","temperature":"hot"}
+{"id":"d","prompt":"last"}'
+    assert_failure 65
+    [ "${#lines[@]}" -ge 6 ]
+    out=$(grep '^{' <<<"$output")
+    assert_equal "$(jq -r '[.id, .exit_code] | @tsv' <<<"$out" | tr '\t\n' ': ')" "a:0 2:65 b:65 4:65 c:65 d:0 "
+    assert_equal "$(jq -r 'select(.id == 2) | .error' <<<"$out")" "line 2: not a JSON object"
+    assert_equal "$(jq -r 'select(.id == "b") | .error' <<<"$out")" 'line 3: no prompt (give "prompt" or "messages")'
+    assert_line --partial "2 answered, 0 failed, 4 bad lines, 0 skipped in"
+    assert_equal "$(mock_count primary)" 2
+}
+
+@test "-o FILE: a second run skips what was answered and retries what failed" {
+    start_mockllm --script 'primary=status=503,fail_first=3'
+    printf '[failover]\nretries = 0\n\n' | write_config
+    provider_section primary openai primary >>"$CONFIG"
+    items 10 >"$TEST_HOME/in.jsonl"
+    run flexiai batch -j 1 -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_failure 75
+    assert_output --partial "flexiai: 7 answered, 3 failed (overloaded), 0 skipped in"
+    run flexiai batch -j 1 -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    assert_output --partial "flexiai: 3 answered, 0 failed, 7 skipped in"
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | wc -l)" 10
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | uniq -d)" ""
+    assert_equal "$(mock_count primary)" 13
+    # -q: no summary
+    run flexiai batch -q -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    assert_output ""
+}
+
+@test "kill -9 mid-run, then the same command: no item lost, none answered twice" {
+    start_mockllm --script 'primary=wait_ms=100'
+    provider_section primary openai primary | write_config
+    items 60 >"$TEST_HOME/in.jsonl"
+    : >"$TEST_HOME/out.jsonl"
+    flexiai batch -j 4 -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl" 2>/dev/null 3>&- &
+    pid=$!
+    wait_lines "$TEST_HOME/out.jsonl" '"exit_code":0' 8
+    kill -9 "$pid"
+    wait "$pid" || :
+    before=$(answered "$TEST_HOME/out.jsonl" | wc -l)
+    [ "$before" -lt 60 ]
+    # every line in the file is whole JSON
+    run jq -c . "$TEST_HOME/out.jsonl"
+    assert_success
+    run flexiai batch -j 4 -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    assert_output --partial "$((60 - before)) answered, 0 failed, $before skipped"
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | wc -l)" 60
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | uniq -d)" ""
+    assert_equal "$(answered "$TEST_HOME/out.jsonl")" "$(jq -r .id "$TEST_HOME/in.jsonl" | sort)"
+}
+
+@test "SIGINT: no new items, in-flight ones cancelled, finished lines written, exit 130; a second run resumes" {
+    start_mockllm --script 'primary=wait_ms=300'
+    provider_section primary openai primary | write_config
+    items 40 >"$TEST_HOME/in.jsonl"
+    : >"$TEST_HOME/out.jsonl"
+    flexiai batch -j 4 -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl" 2>"$TEST_HOME/err" 3>&- &
+    pid=$!
+    wait_lines "$TEST_HOME/out.jsonl" '"exit_code":0' 4
+    kill -INT "$pid"
+    rc=0
+    wait "$pid" || rc=$?
+    assert_equal "$rc" 130
+    run cat "$TEST_HOME/err"
+    assert_output --regexp "interrupted"
+    n=$(wc -l <"$TEST_HOME/out.jsonl")
+    [ "$n" -lt 40 ]
+    # interrupted items are not written: every line is an answer
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | wc -l)" "$n"
+    requests=$(mock_count primary)
+    [ "$requests" -lt 40 ]
+    run flexiai batch -j 8 -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | wc -l)" 40
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | uniq -d)" ""
+}
+
+@test "a breaker that opens mid-batch reroutes the remaining items at once" {
+    start_mockllm --script 'primary=status=500'
+    printf '[failover]\nretries = 0\n\n[breaker]\nfailure_threshold = 3\n\n' | write_config
+    { provider_section primary openai primary; provider_section secondary openai secondary; } >>"$CONFIG"
+    items 20 >"$TEST_HOME/in.jsonl"
+    run flexiai batch -j 2 -i "$TEST_HOME/in.jsonl"
+    assert_success
+    out=$(grep '^{' <<<"$output")
+    assert_equal "$(jq -r .provider <<<"$out" | sort -u)" secondary
+    # three failures open it; at most one more was already in flight
+    n=$(mock_count primary)
+    [ "$n" -ge 3 ] && [ "$n" -le 4 ]
+    assert_equal "$(mock_count secondary)" 20
+    [ "$(jq -r 'select(.attempts[0].outcome == "skipped") | .id' <<<"$out" | wc -l)" -ge 16 ]
+    assert_equal "$(jq -r '.attempts[0].error_class' <<<"${lines[19]}")" breaker_open
+    run flexiai breaker status --json primary
+    assert_equal "$(jq -r '.[0].state' <<<"$output")" open
+}
+
+@test "half-open: one probe across two concurrent batches" {
+    start_mockllm --script 'primary=status=500' --script 'secondary=wait_ms=150'
+    printf '[failover]\nretries = 0\n\n[breaker]\nfailure_threshold = 1\nrecovery_timeout = 60\n\n' | write_config
+    { provider_section primary openai primary; provider_section secondary openai secondary; } >>"$CONFIG"
+    flexiai breaker open primary --for 1s
+    items 40 a >"$TEST_HOME/a.jsonl"
+    items 40 b >"$TEST_HOME/b.jsonl"
+    flexiai batch -j 4 -i "$TEST_HOME/a.jsonl" -o "$TEST_HOME/a.out" 2>/dev/null 3>&- &
+    pa=$!
+    flexiai batch -j 4 -i "$TEST_HOME/b.jsonl" -o "$TEST_HOME/b.out" 2>/dev/null 3>&- &
+    pb=$!
+    wait "$pa"
+    wait "$pb"
+    # the batches outlived the open period: exactly one probe went out
+    assert_equal "$(mock_count primary)" 1
+    assert_equal "$(cat "$TEST_HOME/a.out" "$TEST_HOME/b.out" | jq -r 'select(.attempts[0].probe) | .id' | wc -l)" 1
+    assert_equal "$(answered "$TEST_HOME/a.out" | wc -l)" 40
+    assert_equal "$(answered "$TEST_HOME/b.out" | wc -l)" 40
+}
+
+@test "rpm holds across two concurrent batch processes (mockllm's log: never more than rpm in a window)" {
+    start_mockllm
+    printf '[failover]\nlimit_window = 2\nlimit_wait_max = 60\n\n' | write_config
+    provider_section primary openai primary "rpm = 8" >>"$CONFIG"
+    items 16 a >"$TEST_HOME/a.jsonl"
+    items 16 b >"$TEST_HOME/b.jsonl"
+    flexiai batch -j 6 -i "$TEST_HOME/a.jsonl" -o "$TEST_HOME/a.out" 2>/dev/null 3>&- &
+    pa=$!
+    flexiai batch -j 6 -i "$TEST_HOME/b.jsonl" -o "$TEST_HOME/b.out" 2>/dev/null 3>&- &
+    pb=$!
+    wait "$pa"
+    wait "$pb"
+    assert_equal "$(answered "$TEST_HOME/a.out" | wc -l)" 16
+    assert_equal "$(answered "$TEST_HOME/b.out" | wc -l)" 16
+    assert_equal "$(mock_count primary)" 32
+    assert_equal "$(max_in_window primary 2000)" 8
+}
+
+@test "rpm in Redis: two batches count against one window" {
+    start_mockllm
+    start_redis
+    printf '[failover]\nlimit_window = 2\nlimit_wait_max = 60\n\n[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s\n\n' "$REDIS_PORT" | write_config
+    provider_section primary openai primary "rpm = 6" >>"$CONFIG"
+    items 12 a >"$TEST_HOME/a.jsonl"
+    items 12 b >"$TEST_HOME/b.jsonl"
+    flexiai batch -j 6 -i "$TEST_HOME/a.jsonl" -o "$TEST_HOME/a.out" 2>"$TEST_HOME/a.err" 3>&- &
+    pa=$!
+    XDG_STATE_HOME=$TEST_HOME/other-host flexiai batch -j 6 -i "$TEST_HOME/b.jsonl" -o "$TEST_HOME/b.out" 2>/dev/null 3>&- &
+    pb=$!
+    wait "$pa"
+    wait "$pb"
+    run cat "$TEST_HOME/a.err"
+    refute_output --partial "file store"
+    assert_equal "$(mock_count primary)" 24
+    assert_equal "$(max_in_window primary 2000)" 6
+    [ -n "$(redis_cli get flexiai:limit:primary)" ]
+}
+
+@test "a request over the limit waits up to limit_wait_max, else goes to the next provider without traffic" {
+    start_mockllm
+    printf '[failover]\nlimit_window = 60\nlimit_wait_max = 0\n\n' | write_config
+    { provider_section primary openai primary "rpm = 2"; provider_section secondary openai secondary; } >>"$CONFIG"
+    run flexiai batch -j 1 <<<"$(items 4)"
+    assert_success
+    assert_equal "$(mock_count primary)" 2
+    assert_equal "$(mock_count secondary)" 2
+    assert_equal "$(jq -r '.attempts[0].error_class' <<<"${lines[3]}")" rate_limited_local
+    # complete counts against the same window
+    run flexiai complete -p primary --json x </dev/null
+    assert_failure 75
+    assert_equal "$(jq -r '.attempts[0].error_class' <<<"$output")" rate_limited_local
+    assert_equal "$(mock_count primary)" 2
+}
+
+@test "tpm: the estimate (prompt bytes / 4 + max_tokens) is corrected with the reported usage" {
+    start_mockllm
+    printf '[failover]\nlimit_window = 60\nlimit_wait_max = 0\n\n' | write_config
+    provider_section primary openai primary "tpm = 120" >>"$CONFIG"
+    # 400 bytes, two words: estimated 100 + 1 tokens, reported 4
+    long=$(printf 'a%.0s' $(seq 1 397))
+    for i in 1 2 3 4 5; do printf '{"id":%d,"prompt":"%s b"}\n' "$i" "$long"; done >"$TEST_HOME/in.jsonl"
+    run flexiai batch -j 1 --max-tokens 1 -i "$TEST_HOME/in.jsonl"
+    assert_success
+    assert_equal "$(mock_count primary)" 5
+    # without usage the estimate stays: the second request would pass tpm
+    mock_script primary no_usage
+    run flexiai batch -j 1 --max-tokens 1 -i "$TEST_HOME/in.jsonl"
+    assert_failure 75
+    assert_equal "$(mock_count primary)" 6
+    assert_equal "$(jq -r 'select(.exit_code != 0) | .attempts[0].error_class' <<<"$(grep '^{' <<<"$output")" | sort -u)" rate_limited_local
+}
+
+@test "max_concurrency caps a provider's requests in flight" {
+    start_mockllm --script 'primary=wait_ms=200'
+    provider_section primary openai primary "max_concurrency = 2" | write_config
+    items 6 >"$TEST_HOME/in.jsonl"
+    run flexiai batch -j 6 -i "$TEST_HOME/in.jsonl"
+    assert_success
+    # two at a time: arrivals come in pairs 200 ms apart
+    assert_equal "$(max_in_window primary 150)" 2
+}
+
+@test "every provider type answers, streamed or not" {
+    start_mockllm
+    for type in openai anthropic gemini vertex; do
+        provider_section "$type" "$type" "$type" | write_config
+        run flexiai batch --text <<<'one
+two'
+        assert_success
+        assert_equal "$(jq -r .text <<<"${lines[1]}")" two
+        assert_equal "$(jq -r .provider <<<"${lines[1]}")" "$type"
+        run flexiai batch --stream --text <<<'three
+four'
+        assert_success
+        assert_equal "$(jq -r .text <<<"${lines[1]}")" four
+        assert_equal "$(mock_log "$type" | jq -r .streamed)" 2
+    done
+}
+
+@test "-o on a full disk: exit 74, one line on stderr, never a partial line" {
+    one_provider
+    items 3 >"$TEST_HOME/in.jsonl"
+    run flexiai batch -i "$TEST_HOME/in.jsonl" -o /dev/full
+    assert_failure 74
+    assert_line --partial "flexiai: /dev/full: No space left on device"
+    # a file size limit cuts a write short: the piece is taken back
+    run bash -c "ulimit -f 1; exec flexiai batch -i '$TEST_HOME/in.jsonl' -o '$TEST_HOME/out.jsonl'"
+    assert_failure 74
+    assert_line --partial "File too large"
+    [ -s "$TEST_HOME/out.jsonl" ]
+    assert_equal "$(tail -c 1 "$TEST_HOME/out.jsonl" | od -An -c | tr -d ' ')" '\n'
+    run jq -c . "$TEST_HOME/out.jsonl"
+    assert_success
+    # cannot create it at all: 73
+    run flexiai batch -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/no/such/dir/out"
+    assert_failure 73
+}
+
+@test "exit codes: 75 when every failure was transient, 77 credentials, 69 mixed" {
+    start_mockllm --script 'primary=status=503'
+    printf '[failover]\nretries = 0\n\n[breaker]\nfailure_threshold = 100\n\n' | write_config
+    provider_section primary openai primary >>"$CONFIG"
+    run flexiai batch <<<"$(items 3)"
+    assert_failure 75
+    assert_line --partial "0 answered, 3 failed (overloaded), 0 skipped"
+    mock_script primary 'status=401'
+    run flexiai batch <<<"$(items 2)"
+    assert_failure 77
+    mock_script primary 'status=401,fail_every=2'
+    run flexiai batch -j 1 <<<"$(items 2)"
+    assert_failure 77
+    mock_script primary 'status=503,fail_first=1'
+    run flexiai batch -j 1 <<<"$(printf '{"prompt":"x"}\n{"prompt":"y","provider":"nope"}\n')"
+    assert_failure 69
+}
+
+@test "progress: a line on stderr with done/total, rate, failures and providers; nothing but the summary otherwise" {
+    one_provider
+    items 5 >"$TEST_HOME/in.jsonl"
+    run flexiai batch --progress=yes -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    assert_output --partial "5/5 done"
+    assert_output --partial "primary 5"
+    run flexiai batch -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out2.jsonl"
+    assert_success
+    assert_output --regexp '^flexiai: 5 answered, 0 failed, 0 skipped in [0-9.]+ s$'
+    run flexiai batch --progress=maybe
+    assert_failure 64
+    run flexiai batch -j 0
+    assert_failure 64
+}

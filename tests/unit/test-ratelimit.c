@@ -1,0 +1,191 @@
+/* test-ratelimit.c - rpm and tpm windows (lib/ratelimit.c) without I/O:
+ * grants up to the limit, the wait until the next grant, no window ever
+ * over the limit under random arrivals, tpm corrections, the document's
+ * JSON; then the file store's limit operation shared by forked
+ * processes. */
+#include "config.h"
+
+#include "fx.h"
+
+#include "tap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T0 1795000000.0
+
+static struct fx_lop
+acquire(double now, double window, long rpm, long tpm, double cost)
+{
+    struct fx_lop op = {FX_LOP_ACQUIRE, now, window, rpm, tpm, cost, 0, 0};
+    return op;
+}
+
+static void
+test_rpm(void)
+{
+    struct fx_ldoc d;
+    struct fx_lres r;
+    fx_ldoc_init(&d, 60);
+    int granted = 0;
+    for (int i = 0; i < 15; i++) {
+        struct fx_lop op = acquire(T0 + i * 0.01, 60, 10, 0, 0);
+        fx_limit_apply(&d, &op, &r);
+        granted += r.granted;
+    }
+    is_int(granted, 10, "rpm 10: ten of fifteen at once are granted");
+    struct fx_lop op = acquire(T0 + 1, 60, 10, 0, 0);
+    fx_limit_apply(&d, &op, &r);
+    ok(!r.granted && r.wait > 59 && r.wait < 66,
+       "the eleventh waits about a window (%.2f s)", r.wait);
+    op = acquire(T0 + 1 + r.wait + 0.001, 60, 10, 0, 0);
+    fx_limit_apply(&d, &op, &r);
+    ok(r.granted, "granted once the wait is over");
+}
+
+/* Random arrivals for a while: no window of W (plus one slot) may hold
+ * more than rpm grants, and most of the capacity is used. */
+static void
+test_random_windows(void)
+{
+    struct fx_ldoc d;
+    struct fx_lres r;
+    double window = 2, slot = window / FX_LIMIT_SLOTS;
+    long rpm = 7;
+    double granted_at[4096];
+    int n = 0;
+    unsigned seed = 42;
+    fx_ldoc_init(&d, window);
+    double t = T0;
+    while (t < T0 + 60 && n < 4096) {
+        t += (double)rand_r(&seed) / RAND_MAX * 0.05;
+        struct fx_lop op = acquire(t, window, rpm, 0, 0);
+        fx_limit_apply(&d, &op, &r);
+        if (r.granted)
+            granted_at[n++] = t;
+    }
+    int worst = 0;
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        for (int j = i; j < n && granted_at[j] <= granted_at[i] + window + slot;
+             j++)
+            k++;
+        if (k > worst)
+            worst = k;
+    }
+    is_int(worst, rpm, "no window of W + one slot holds more than rpm grants");
+    ok(n >= (int)(rpm * 30 * 0.85),
+       "at least 85%% of the capacity used (%d grants in 30 windows)", n);
+}
+
+static void
+test_tpm(void)
+{
+    struct fx_ldoc d;
+    struct fx_lres r;
+    fx_ldoc_init(&d, 60);
+    struct fx_lop op = acquire(T0, 60, 0, 1000, 600);
+    fx_limit_apply(&d, &op, &r);
+    ok(r.granted, "600 of 1000 tokens granted");
+    long long slot = r.slot;
+    op = acquire(T0 + 1, 60, 0, 1000, 600);
+    fx_limit_apply(&d, &op, &r);
+    ok(!r.granted, "another 600 waits");
+    struct fx_lop adj = {FX_LOP_ADJUST, T0 + 2, 60, 0, 1000, 0, slot, -550};
+    fx_limit_apply(&d, &adj, &r);
+    op = acquire(T0 + 3, 60, 0, 1000, 600);
+    fx_limit_apply(&d, &op, &r);
+    ok(r.granted, "after the usage said 50, it fits");
+    op = acquire(T0 + 4, 60, 0, 1000, 5000);
+    fx_limit_apply(&d, &op, &r);
+    ok(!r.granted && r.wait > 0, "a request over the whole budget waits");
+    fx_ldoc_init(&d, 60);
+    fx_limit_apply(&d, &op, &r);
+    ok(r.granted, "... and goes alone in an empty window");
+}
+
+static void
+test_json(void)
+{
+    struct fx_ldoc d, e;
+    struct fx_lres r;
+    fx_ldoc_init(&d, 60);
+    for (int i = 0; i < 5; i++) {
+        struct fx_lop op = acquire(T0 + i * 3, 60, 100, 1000, 7);
+        fx_limit_apply(&d, &op, &r);
+    }
+    char *j = fx_ldoc_to_json(&d);
+    is_int(fx_ldoc_from_json(j, strlen(j), &e), 0, "the document reads back");
+    char *k = fx_ldoc_to_json(&e);
+    is_str(k, j, "same JSON after a round trip");
+    free(j);
+    free(k);
+    is_int(fx_ldoc_from_json("{\"slots\":3}", 11, &e), -1, "malformed: -1");
+    /* a different window starts afresh */
+    struct fx_lop op = acquire(T0 + 20, 30, 1, 0, 0);
+    fx_limit_apply(&d, &op, &r);
+    ok(r.granted, "a changed window starts a new count");
+}
+
+/* Four processes, one store, the same moment: rpm grants in all. */
+static void
+test_file_store(void)
+{
+    char tmpl[] = "/tmp/fx-ratelimit-XXXXXX";
+    if (mkdtemp(tmpl) == NULL) {
+        printf("Bail out! mkdtemp: %s\n", strerror(errno));
+        exit(1);
+    }
+    struct fx_settings s;
+    memset(&s, 0, sizeof(s));
+    s.sync.state_dir = tmpl;
+    int fds[2];
+    if (pipe(fds) != 0)
+        exit(1);
+    for (int p = 0; p < 4; p++) {
+        if (fork() == 0) {
+            struct fx_store *st = NULL;
+            char *err = NULL;
+            int mine = 0;
+            if (fx_store_file.open(&st, &s, &err) != 0)
+                _exit(1);
+            for (int i = 0; i < 25; i++) {
+                struct fx_lop op = acquire(T0, 60, 30, 0, 0);
+                struct fx_lres r;
+                if (fx_store_file.limit(st, "p", &op, &r, &err) == 0)
+                    mine += r.granted;
+            }
+            fx_store_file.close(st);
+            if (write(fds[1], &mine, sizeof(mine)) != sizeof(mine))
+                _exit(1);
+            _exit(0);
+        }
+    }
+    close(fds[1]);
+    int total = 0, mine;
+    while (read(fds[0], &mine, sizeof(mine)) == sizeof(mine))
+        total += mine;
+    close(fds[0]);
+    while (wait(NULL) > 0)
+        ;
+    is_int(total, 30, "100 tries from 4 processes under rpm 30: 30 granted");
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpl);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", tmpl);
+}
+
+int
+main(void)
+{
+    test_rpm();
+    test_random_windows();
+    test_tpm();
+    test_json();
+    test_file_store();
+    return tap_done();
+}
