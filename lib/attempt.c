@@ -1,7 +1,8 @@
 /*
  * attempt.c - one attempt at one provider: build the request, perform it
  * (streamed through the provider's event parser or buffered), and turn
- * what came back into a response or a classified error.  Decides nothing
+ * what came back into a response or a classified error (with a schema,
+ * an answer that does not match is invalid_output).  Decides nothing
  * about what follows (failover.c does) and touches no breaker (client.c).
  */
 #include "config.h"
@@ -20,6 +21,8 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
     memset(out, 0, sizeof(*out));
     fx_response_init(&out->resp);
     out->err.retry_after = -1;
+    /* an answer checked against a schema is checked whole: no streaming */
+    int stream = req->stream && req->schema == NULL;
 
     struct fx_call call = {
         .prov = p,
@@ -28,7 +31,8 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
         .messages = msgs,
         .nmessages = nmsgs,
         .params = &p->params,
-        .stream = req->stream,
+        .stream = stream,
+        .schema = req->schema,
     };
     struct fx_http_req hreq;
     memset(&hreq, 0, sizeof(hreq));
@@ -58,7 +62,7 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
         .insecure = p->insecure,
         .cancel = req->cancel,
         .ops = p->ops,
-        .stream = req->stream ? &st : NULL,
+        .stream = stream ? &st : NULL,
     };
     struct fx_http_result hr;
     memset(&hr, 0, sizeof(hr));
@@ -71,7 +75,7 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
         (req->cancel && *req->cancel)) {
         fx_error_set(&out->err, FLEXIAI_E_CANCELLED, "interrupted");
     } else if (hr.status >= 200 && hr.status < 300) {
-        if (req->stream) {
+        if (stream) {
             if (st.err.cls != FLEXIAI_E_NONE) {
                 out->err = st.err;
             } else if (st.stop_requested) {
@@ -102,6 +106,12 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
                                           hr.body.len, &out->resp,
                                           &out->err) == 0) {
             out->ok = 1;
+        }
+        if (out->ok && req->schema &&
+            fx_schema_check(req->schema, &out->resp, &out->json, &out->verr) !=
+                0) {
+            out->ok = 0;
+            fx_error_set(&out->err, FLEXIAI_E_INVALID_OUTPUT, "%s", out->verr);
         }
         if (!out->ok)
             out->err.status = hr.status;

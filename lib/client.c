@@ -2,7 +2,9 @@
  * client.c - the client, and a request with failover: providers in order,
  * breakers consulted before any traffic, each attempt (attempt.c) followed
  * by what failover.c decides, and every outcome recorded in the shared
- * store (client-breakers.c).
+ * store (client-breakers.c).  With a schema, an answer that does not
+ * match (attempt.c checks it) is retried with the validation error added
+ * to the conversation (repair()).
  */
 #include "config.h"
 
@@ -163,6 +165,9 @@ finish_success(flexiai_client *c, flexiai_result *res, struct fx_provider *p,
     res->completion_tokens = o->resp.completion_tokens;
     res->total_tokens = o->resp.total_tokens;
     res->latency_ms = (fxu_monotonic() - started) * 1000.0;
+    res->json = o->json;
+    o->json = NULL;
+    res->schema_valid = res->json != NULL;
     (void)c;
 }
 
@@ -185,6 +190,8 @@ struct run {
     const struct fx_provider *broke;
     int broke_cls;
     double started;
+    /* the invalid answer and the repair message of a schema retry */
+    char *repair_answer, *repair_msg;
 };
 
 /* May p be tried now?  A breaker that is not closed must admit it (maybe
@@ -324,12 +331,63 @@ keep_partial(struct run *r, struct fx_provider *p, struct fx_outcome *o,
     r->nmsgs = n + 2;
 }
 
+/* An answer did not match the schema: the next attempt at the same
+ * provider sees it and what was wrong with it. */
+static void
+repair(struct run *r, struct fx_outcome *o)
+{
+    free(r->repair_answer);
+    free(r->repair_msg);
+    r->repair_answer = fxu_strndup(o->resp.text.data ? o->resp.text.data : "",
+                                   o->resp.text.len);
+    r->repair_msg = fx_schema_repair_prompt(o->verr ? o->verr : o->err.msg);
+    size_t n = r->req->nmessages;
+    r->msgs[n].role = "assistant";
+    r->msgs[n].content = r->repair_answer;
+    r->msgs[n + 1].role = "user";
+    r->msgs[n + 1].content = r->repair_msg;
+    r->nmsgs = n + 2;
+}
+
+/* An answer that did not match still shows the provider works: unless
+ * [breaker] count lists invalid_output, it is a success to the breaker
+ * (which releases a probe's lease). */
+static void
+record_unmatched(struct run *r, struct fx_provider *p, struct fx_bdoc *doc,
+                 int probe)
+{
+    if (!fx_failover_success_counts(doc, probe, r->c->s->sync.publish_outcomes))
+        return;
+    struct fx_bop op;
+    fx_client_fill_op(r->c, &op, FX_BOP_SUCCESS);
+    op.was_probe = probe;
+    fx_client_store_update(r->c, p->name, &op, NULL, NULL);
+}
+
+/* Gemini's schema subset: say with -v what the conversion dropped. */
+static void
+note_schema(struct run *r, const struct fx_provider *p)
+{
+    const struct flexiai_schema *sc = r->req->schema;
+    if (sc == NULL || sc->gemini_note == NULL || p->ops == NULL ||
+        (strcmp(p->ops->type, "gemini") != 0 &&
+         strcmp(p->ops->type, "vertex") != 0) ||
+        (p->schema_mode != FX_SCHEMA_NATIVE &&
+         p->schema_mode != FX_SCHEMA_TOOL))
+        return;
+    fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: schema for Gemini: %s",
+                  p->name, sc->gemini_note);
+}
+
 /* Attempts at p as failover.c directs.  Returns FLEXIAI_OK or the code
  * that ends the request, or -1: on to the next provider. */
 static int
 try_provider(struct run *r, struct fx_provider *p, const char *key,
              struct fx_bdoc *doc, int probe)
 {
+    if (r->req->schema)
+        r->nmsgs = r->req->nmessages; /* no repair from another provider */
+    note_schema(r, p);
     for (long attempt = 0;; attempt++) {
         struct fx_outcome o;
         fx_attempt_run(&r->c->http, p, key, r->msgs, r->nmsgs, r->req,
@@ -349,6 +407,8 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
         }
         if (!o.ok && t.cls != FLEXIAI_E_CANCELLED)
             record_failure(r, p, doc, &t);
+        if (t.cls == FLEXIAI_E_INVALID_OUTPUT && t.breaker_op == 0)
+            record_unmatched(r, p, doc, probe);
         struct fx_decision d = fx_failover_decide(&r->pol, &t);
 
         int rc = -1;
@@ -365,6 +425,10 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
             res->attempts[res->nattempts - 1].probe = probe;
             res->attempts[res->nattempts - 1].continuation = r->answer.len > 0;
             res->attempts[res->nattempts - 1].text_bytes = t.emitted;
+            res->attempts[res->nattempts - 1].validation_error =
+                fxu_strdup(o.verr);
+            if (t.cls == FLEXIAI_E_INVALID_OUTPUT && d.step == FX_STEP_RETRY)
+                repair(r, &o);
             if (t.emitted > 0) {
                 r->broke = p;
                 r->broke_cls = t.cls;
@@ -375,6 +439,8 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
         }
         fx_response_free(&o.resp);
         free(o.url);
+        free(o.json);
+        free(o.verr);
         if (d.step != FX_STEP_RETRY)
             return rc;
 
@@ -433,6 +499,22 @@ run_providers(struct run *r, struct fx_provider **order, size_t n,
     return rc;
 }
 
+/* No answer matched the schema: the error is the last validation error,
+ * "openai: $.severity: ..." */
+static void
+last_validation_error(flexiai_result *res)
+{
+    for (size_t i = res->nattempts; i-- > 0;) {
+        const flexiai_attempt *a = &res->attempts[i];
+        if (a->validation_error) {
+            free(res->error);
+            res->error =
+                fxu_asprintf("%s: %s", a->provider, a->validation_error);
+            return;
+        }
+    }
+}
+
 int
 flexiai_complete(flexiai_client *c, const flexiai_request *req,
                  flexiai_result *res)
@@ -482,12 +564,16 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
             res->streamed_output = 1;
         }
         summarise_failure(res);
+        if (rc == FLEXIAI_EPROTOCOL)
+            last_validation_error(res);
     } else if (rc == FLEXIAI_ETEMPFAIL && res->error == NULL) {
         summarise_failure(res);
     }
     if (res->latency_ms == 0)
         res->latency_ms = (fxu_monotonic() - r.started) * 1000.0;
     fxu_buf_free(&r.answer);
+    free(r.repair_answer);
+    free(r.repair_msg);
     free(r.msgs);
     free(docs);
     free(names);
@@ -505,8 +591,10 @@ flexiai_result_free(flexiai_result *res)
     free(res->model);
     free(res->finish_reason);
     free(res->error);
+    free(res->json);
     for (size_t i = 0; i < res->nattempts; i++) {
         flexiai_attempt *a = &res->attempts[i];
+        free(a->validation_error);
         free(a->provider);
         free(a->model);
         free(a->outcome);

@@ -116,6 +116,8 @@ static const struct key_def schema[] = {
     {"provider", "project", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "location", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "insecure", KT_BOOL, NULL, NOLIM, NULL},
+    {"provider", "schema_mode", KT_ENUM, "native", NOLIM,
+     "native|tool|json|prompt"},
     PARAM_KEYS("provider", 0),
 };
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
@@ -1264,6 +1266,18 @@ provider_cmp(const void *a, const void *b)
     return x->file_order - y->file_order;
 }
 
+/* [provider.*] schema_mode as enum fx_schema_mode (checked elsewhere). */
+static int
+read_schema_mode(flexiai_config *cfg, const char *sec)
+{
+    static const char *const modes[] = {"native", "tool", "json", "prompt"};
+    const char *v = raw_value(cfg, sec, "schema_mode", NULL);
+    for (int i = 0; v && i < 4; i++)
+        if (strcmp(v, modes[i]) == 0)
+            return i;
+    return FX_SCHEMA_NATIVE;
+}
+
 static void
 read_providers(flexiai_config *cfg, struct fx_settings *s)
 {
@@ -1281,6 +1295,7 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->project = get_string(cfg, sec, "project");
         p->location = get_string(cfg, sec, "location");
         p->insecure = (int)get_number_or(cfg, sec, "insecure", 0);
+        p->schema_mode = read_schema_mode(cfg, sec);
         p->api_key_env = get_string(cfg, sec, "api_key_env");
         p->api_key_cmd = get_string(cfg, sec, "api_key_cmd");
         p->api_key = get_string(cfg, sec, "api_key");
@@ -1352,7 +1367,10 @@ read_count_mask(flexiai_config *cfg)
     unsigned mask = 0;
     for (size_t i = 0; names && names[i]; i++) {
         int cls = flexiai_errclass_from_name(names[i]);
-        if (cls <= 0 || cls >= FLEXIAI_E_BREAKER_OPEN)
+        /* invalid_output (a model's mistake, not an outage) counts only
+         * when listed here */
+        if (cls <= 0 ||
+            (cls >= FLEXIAI_E_BREAKER_OPEN && cls != FLEXIAI_E_INVALID_OUTPUT))
             add_diag(cfg, 1, "%s: breaker.count: unknown error class '%s'",
                      where_of(e), names[i]);
         else

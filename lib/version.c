@@ -30,6 +30,7 @@ static const char *const class_names[FLEXIAI_E__COUNT] = {
     [FLEXIAI_E_CONFIG] = "config",
     [FLEXIAI_E_CANCELLED] = "cancelled",
     [FLEXIAI_E_INTERNAL] = "internal",
+    [FLEXIAI_E_INVALID_OUTPUT] = "invalid_output",
 };
 
 const char *

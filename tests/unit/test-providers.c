@@ -243,10 +243,11 @@ static void
 test_errclass(void)
 {
     static const char *const names[] = {
-        "none",         "connect",        "timeout",      "rate_limit",
-        "quota",        "overloaded",     "server",       "auth",
-        "bad_request",  "context_length", "stream_error", "content_filter",
-        "breaker_open", "config",         "cancelled",    "internal",
+        "none",           "connect",        "timeout",      "rate_limit",
+        "quota",          "overloaded",     "server",       "auth",
+        "bad_request",    "context_length", "stream_error", "content_filter",
+        "breaker_open",   "config",         "cancelled",    "internal",
+        "invalid_output",
     };
     int bad = 0;
     for (int i = 0; i < FLEXIAI_E__COUNT; i++) {
