@@ -65,13 +65,54 @@ flexiai_schema_free(flexiai_schema *s)
     free(s);
 }
 
+/* Unformatted JSON indented by two spaces, one member per line (cJSON's
+ * own printer aligns with tabs). */
+static void
+indent(fxu_buf *b, int depth)
+{
+    fxu_buf_putc(b, '\n');
+    for (int i = 0; i < depth; i++)
+        fxu_buf_puts(b, "  ");
+}
+
 char *
 flexiai_schema_text(const flexiai_schema *s)
 {
-    char *out = cJSON_Print(fx_schema_json(s->compiled));
-    if (out == NULL)
-        abort(); /* out of memory, as fxu_xmalloc */
-    return out;
+    fxu_buf b;
+    fxu_buf_init(&b);
+    int depth = 0, in_str = 0;
+    for (const char *p = s->text; *p; p++) {
+        char c = *p;
+        if (in_str) {
+            fxu_buf_putc(&b, c);
+            if (c == '\\' && p[1])
+                fxu_buf_putc(&b, *++p);
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            fxu_buf_putc(&b, c);
+        } else if ((c == '{' || c == '[') && (p[1] == '}' || p[1] == ']')) {
+            fxu_buf_putc(&b, c);
+            fxu_buf_putc(&b, *++p);
+        } else if (c == '{' || c == '[') {
+            fxu_buf_putc(&b, c);
+            indent(&b, ++depth);
+        } else if (c == '}' || c == ']') {
+            indent(&b, --depth);
+            fxu_buf_putc(&b, c);
+        } else if (c == ',') {
+            fxu_buf_putc(&b, c);
+            indent(&b, depth);
+        } else if (c == ':') {
+            fxu_buf_puts(&b, ": ");
+        } else {
+            fxu_buf_putc(&b, c);
+        }
+    }
+    return fxu_buf_steal(&b);
 }
 
 /* ---- what request builders send ---------------------------------------- */
