@@ -262,3 +262,27 @@ SPEC='severity, summary: one line'
     done <"$TEST_HOME/log"
     assert_equal "$n" 3
 }
+
+@test "chat: /schema SPEC makes answers JSON, /schema off makes them text again" {
+    providers a:openai
+    mock_script a "reply=$(enc "$GOOD")"
+    run --separate-stderr flexiai chat <<<$'/schema severity, summary: one line\nClassify\n/schema off\nagain'
+    assert_success
+    assert_equal "${lines[0]}" "$GOOD"
+    assert_equal "$(mock_last_body a | jq -r .response_format)" null
+    # the first question carried the schema
+    run --separate-stderr flexiai chat <<<$'/schema severity, summary\nClassify'
+    assert_success
+    assert_equal "$(mock_last_body a | jq -r .response_format.type)" json_schema
+    run --separate-stderr flexiai chat <<<$'/schema {"type":"object","dependencies":{}}'
+    assert_failure 64
+    [[ "$stderr" == *'"dependencies"'* ]]
+}
+
+@test "chat: an answer that never matches fails the question with 76" {
+    providers a:openai
+    mock_script a "reply=no JSON here"
+    run --separate-stderr flexiai chat <<<$'/schema name\nhi'
+    assert_failure 76
+    assert_equal "$stderr" 'flexiai: a: the answer is not JSON: "no JSON here"'
+}
