@@ -127,6 +127,7 @@ test_check(void)
            "says which tool");
     free(verr);
     is_int(check(s, "  ", NULL, &json, &verr), -1, "an empty answer");
+    free(verr);
     flexiai_schema_free(s);
 
     s = load("name", 1);
