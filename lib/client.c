@@ -375,8 +375,8 @@ note_schema(struct run *r, const struct fx_provider *p)
         (p->schema_mode != FX_SCHEMA_NATIVE &&
          p->schema_mode != FX_SCHEMA_TOOL))
         return;
-    fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: schema for Gemini: %s",
-                  p->name, sc->gemini_note);
+    fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name,
+                  sc->gemini_note);
 }
 
 /* Attempts at p as failover.c directs.  Returns FLEXIAI_OK or the code
@@ -444,6 +444,12 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
         if (d.step != FX_STEP_RETRY)
             return rc;
 
+        if (t.cls == FLEXIAI_E_INVALID_OUTPUT) {
+            fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT,
+                          "%s: asking again, with the validation error",
+                          p->name);
+            continue;
+        }
         double r01 = (double)rand_r(&r->c->seed) / ((double)RAND_MAX + 1.0);
         double wait =
             d.wait >= 0 ? d.wait : fx_failover_backoff(&r->pol, attempt, r01);

@@ -152,7 +152,7 @@ SPEC='severity, summary: one line'
     run --separate-stderr flexiai complete -v --schema '{"type":"object","properties":{"n":{"type":"integer","multipleOf":2}},"required":["n"]}' "hi"
     assert_success
     assert_equal "$output" '{"n":4}'
-    [[ "$stderr" == *"g: schema for Gemini: "*multipleOf* ]]
+    [[ "$stderr" == *"g: gemini responseSchema: "*multipleOf*dropped* ]]
     [ "$(mock_last_body g | jq -r .generationConfig.responseSchema.properties.n.multipleOf)" = null ]
     # without -v, nothing on stderr
     run --separate-stderr flexiai complete --schema '{"type":"object","properties":{"n":{"type":"integer","multipleOf":2}},"required":["n"]}' "hi"
