@@ -364,21 +364,6 @@ record_unmatched(struct run *r, struct fx_provider *p, struct fx_bdoc *doc,
     fx_client_store_update(r->c, p->name, &op, NULL, NULL);
 }
 
-/* Gemini's schema subset: say with -v what the conversion dropped. */
-static void
-note_schema(struct run *r, const struct fx_provider *p)
-{
-    const struct flexiai_schema *sc = r->req->schema;
-    if (sc == NULL || sc->gemini_note == NULL || p->ops == NULL ||
-        (strcmp(p->ops->type, "gemini") != 0 &&
-         strcmp(p->ops->type, "vertex") != 0) ||
-        (p->schema_mode != FX_SCHEMA_NATIVE &&
-         p->schema_mode != FX_SCHEMA_TOOL))
-        return;
-    fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name,
-                  sc->gemini_note);
-}
-
 /* Attempts at p as failover.c directs.  Returns FLEXIAI_OK or the code
  * that ends the request, or -1: on to the next provider. */
 static int
@@ -387,7 +372,9 @@ try_provider(struct run *r, struct fx_provider *p, const char *key,
 {
     if (r->req->schema)
         r->nmsgs = r->req->nmessages; /* no repair from another provider */
-    note_schema(r, p);
+    const char *note = fx_schema_note(r->req->schema, p);
+    if (note)
+        fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name, note);
     for (long attempt = 0;; attempt++) {
         struct fx_outcome o;
         fx_attempt_run(&r->c->http, p, key, r->msgs, r->nmsgs, r->req,
@@ -505,22 +492,6 @@ run_providers(struct run *r, struct fx_provider **order, size_t n,
     return rc;
 }
 
-/* No answer matched the schema: the error is the last validation error,
- * "openai: $.severity: ..." */
-static void
-last_validation_error(flexiai_result *res)
-{
-    for (size_t i = res->nattempts; i-- > 0;) {
-        const flexiai_attempt *a = &res->attempts[i];
-        if (a->validation_error) {
-            free(res->error);
-            res->error =
-                fxu_asprintf("%s: %s", a->provider, a->validation_error);
-            return;
-        }
-    }
-}
-
 int
 flexiai_complete(flexiai_client *c, const flexiai_request *req,
                  flexiai_result *res)
@@ -571,7 +542,7 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
         }
         summarise_failure(res);
         if (rc == FLEXIAI_EPROTOCOL)
-            last_validation_error(res);
+            fx_schema_result_error(res);
     } else if (rc == FLEXIAI_ETEMPFAIL && res->error == NULL) {
         summarise_failure(res);
     }

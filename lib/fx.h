@@ -373,6 +373,13 @@ char *fx_schema_repair_prompt(const char *verr);
  * for multi the items array), or -1 with *verr (one line). */
 int fx_schema_check(const struct flexiai_schema *s,
                     const struct fx_response *resp, char **json, char **verr);
+/* What converting the schema for provider p dropped (Gemini and Vertex in
+ * native or tool mode), for a -v line; NULL when nothing was. */
+const char *fx_schema_note(const struct flexiai_schema *s,
+                           const struct fx_provider *p);
+/* No answer matched (exit 76): res->error becomes the last validation
+ * error, "openai: $.severity: ...". */
+void fx_schema_result_error(flexiai_result *res);
 
 /* ---- breaker.c: the state machine ------------------------------------- */
 

@@ -235,3 +235,31 @@ fx_schema_check(const struct flexiai_schema *s, const struct fx_response *resp,
         abort(); /* out of memory, as fxu_xmalloc */
     return 0;
 }
+
+/* ---- what the failover engine says -------------------------------------- */
+
+const char *
+fx_schema_note(const struct flexiai_schema *s, const struct fx_provider *p)
+{
+    if (s == NULL || s->gemini_note == NULL || p->ops == NULL ||
+        (strcmp(p->ops->type, "gemini") != 0 &&
+         strcmp(p->ops->type, "vertex") != 0) ||
+        (p->schema_mode != FX_SCHEMA_NATIVE &&
+         p->schema_mode != FX_SCHEMA_TOOL))
+        return NULL;
+    return s->gemini_note;
+}
+
+void
+fx_schema_result_error(flexiai_result *res)
+{
+    for (size_t i = res->nattempts; i-- > 0;) {
+        const flexiai_attempt *a = &res->attempts[i];
+        if (a->validation_error) {
+            free(res->error);
+            res->error =
+                fxu_asprintf("%s: %s", a->provider, a->validation_error);
+            return;
+        }
+    }
+}
