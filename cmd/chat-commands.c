@@ -345,6 +345,42 @@ cmd_undo(struct chat_conv *c, char *args)
     return 0;
 }
 
+/* /schema SPEC: answers are JSON matching SPEC (as complete --schema);
+ * /schema off ends it; /schema alone shows it. */
+static int
+cmd_schema(struct chat_conv *c, char *args)
+{
+    if (args[0] == '\0') {
+        if (c->schema == NULL) {
+            chat_conv_info(c, "no schema: answers are text");
+            return 0;
+        }
+        char *text = flexiai_schema_text(c->schema);
+        printf("%s\n", text);
+        fflush(stdout);
+        free(text);
+        return 0;
+    }
+    if (strcmp(args, "off") == 0) {
+        flexiai_schema_free(c->schema);
+        c->schema = NULL;
+        chat_conv_info(c, "schema off: answers are text");
+        return 0;
+    }
+    flexiai_schema *s = NULL;
+    char *err = NULL;
+    int rc = flexiai_schema_load(args, 0, &s, &err);
+    if (rc != FLEXIAI_OK) {
+        tool_err("%s", err ? err : "schema refused");
+        free(err);
+        return rc;
+    }
+    flexiai_schema_free(c->schema);
+    c->schema = s;
+    chat_conv_info(c, "schema set: answers are JSON matching it");
+    return 0;
+}
+
 static int
 cmd_clear(struct chat_conv *c, char *args)
 {
@@ -444,6 +480,9 @@ const struct chat_cmd chat_cmds[] = {
      CHAT_COMPLETE_NONE, cmd_providers},
     {"breaker", "reset NAME", "close a provider's circuit breaker",
      CHAT_COMPLETE_BREAKER, cmd_breaker},
+    {"schema", "[SPEC|off]",
+     "answer with JSON matching SPEC (as complete --schema), or text again",
+     CHAT_COMPLETE_FILE, cmd_schema},
     {"retry", "", "ask the last question again", CHAT_COMPLETE_NONE, cmd_retry},
     {"undo", "", "drop the last exchange", CHAT_COMPLETE_NONE, cmd_undo},
     {"clear", "", "start the conversation afresh (keeps the system prompt)",

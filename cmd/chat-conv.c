@@ -92,6 +92,7 @@ void
 chat_conv_free(struct chat_conv *c)
 {
     flexiai_client_free(c->client);
+    flexiai_schema_free(c->schema);
     flexiai_config_free(c->cfg);
     tool_msgs_free(&c->msgs);
     free(c->last_question);
@@ -428,6 +429,7 @@ chat_conv_turn(struct chat_conv *c, const char *text)
         .on_text = on_text,
         .ud = c,
         .cancel = c->cancel,
+        .schema = c->schema, /* (turns streaming off) */
     };
     flexiai_result res;
     if (c->interactive && c->cancel)
@@ -438,6 +440,11 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     if (c->busy)
         *c->busy = 0;
 
+    if (rc == FLEXIAI_OK && res.json) {
+        /* /schema: the validated JSON is the reply, on one line */
+        free(res.text);
+        res.text = fxu_strdup(res.json);
+    }
     if (rc == FLEXIAI_OK) {
         if (!res.streamed_output && res.text && res.text[0])
             o->text(o->ud, res.text, strlen(res.text));

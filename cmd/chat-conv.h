@@ -53,7 +53,9 @@ struct chat_conv {
     struct tool_msgs msgs;
     char *last_question; /* a turn that failed, for /retry */
 
-    char *provider;      /* only this provider; NULL: auto (failover) */
+    char *provider; /* only this provider; NULL: auto (failover) */
+    /* /schema: answers are JSON checked against it (NULL: off); owned */
+    flexiai_schema *schema;
     char *last_provider; /* who answered last, shown in auto mode */
 
     char *session_path; /* saved after every change; may be NULL */

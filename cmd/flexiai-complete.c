@@ -24,7 +24,14 @@ on_sigint(int sig)
     interrupted = 1;
 }
 
-enum { OPT_MESSAGES = TOOL_OPT_CMD, OPT_JSON, OPT_NO_STDIN };
+enum {
+    OPT_MESSAGES = TOOL_OPT_CMD,
+    OPT_JSON,
+    OPT_NO_STDIN,
+    OPT_SCHEMA,
+    OPT_SCHEMA_MULTI,
+    OPT_SCHEMA_SHOW
+};
 
 static const struct tool_option complete_opts[] = {
     {OPT_MESSAGES, 0, "messages", "FILE|-",
@@ -36,6 +43,16 @@ static const struct tool_option complete_opts[] = {
      0, 0, NULL, NULL, NULL},
     {OPT_NO_STDIN, 'n', "no-stdin", NULL,
      "do not read stdin (in a `while read` loop)", 0, 0, NULL, NULL, NULL},
+    {OPT_SCHEMA, 0, "schema", "SPEC",
+     "answer with JSON matching SPEC: a JSON Schema file, inline JSON "
+     "Schema, or 'name, age int: description, tags [str]'",
+     TOOL_COMP_FILE, 0, NULL, NULL, NULL},
+    {OPT_SCHEMA_MULTI, 0, "schema-multi", "SPEC",
+     "answer with a JSON array of objects matching SPEC", TOOL_COMP_FILE, 0,
+     NULL, NULL, NULL},
+    {OPT_SCHEMA_SHOW, 0, "schema-show", NULL,
+     "print the JSON Schema that --schema SPEC sends, and exit", 0, 0, NULL,
+     NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -52,14 +69,18 @@ const struct tool_command tool_cmd_complete = {
     .groups = complete_groups,
     .footer = "Exit codes: 0 ok, 64 usage, 65 invalid input or request "
               "rejected, 66 no prompt,\n69 unavailable, 75 every failure "
-              "transient (try later), 77 credentials refused,\n78 "
-              "configuration, 130 interrupted.  See flexiai-complete(1).",
+              "transient (try later), 76 no answer matched\n--schema, 77 "
+              "credentials refused, 78 configuration, 130 interrupted.  "
+              "See\nflexiai-complete(1).",
 };
 
 struct opts {
     const char *messages;
     int json;
     int no_stdin;
+    const char *schema; /* --schema or --schema-multi SPEC */
+    int multi;
+    int schema_show;
 };
 
 static void
@@ -72,6 +93,40 @@ on_option(void *ud, int id, const char *arg)
         o->json = 1;
     else if (id == OPT_NO_STDIN)
         o->no_stdin = 1;
+    else if (id == OPT_SCHEMA || id == OPT_SCHEMA_MULTI) {
+        o->schema = arg;
+        o->multi = id == OPT_SCHEMA_MULTI;
+    } else if (id == OPT_SCHEMA_SHOW)
+        o->schema_show = 1;
+}
+
+/* --schema / --schema-multi: refused up front (64 unsupported keyword or
+ * malformed, 66 missing file, 65 a file that is no JSON Schema);
+ * --schema-show prints it and exits. */
+static flexiai_schema *
+load_schema(const struct opts *o)
+{
+    if (o->schema == NULL) {
+        if (o->schema_show)
+            tool_die(FLEXIAI_EUSAGE, "--schema-show needs --schema SPEC or "
+                                     "--schema-multi SPEC");
+        return NULL;
+    }
+    flexiai_schema *schema = NULL;
+    char *err = NULL;
+    int rc = flexiai_schema_load(o->schema, o->multi, &schema, &err);
+    if (rc != FLEXIAI_OK)
+        tool_die(rc, "%s", err ? err : "schema refused");
+    if (o->schema_show) {
+        char *text = flexiai_schema_text(schema);
+        tool_outs(text);
+        tool_outs("\n");
+        tool_out_flush();
+        free(text);
+        flexiai_schema_free(schema);
+        exit(FLEXIAI_OK);
+    }
+    return schema;
 }
 
 /* -s with a --messages file that has its own system message: the flag is
@@ -192,12 +247,13 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0};
+    struct opts o = {NULL, 0, 0, NULL, 0, 0};
     struct tool_args a;
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
     int first =
         tool_parse(&tool_cmd_complete, NULL, argc, argv, 0, &a, on_option, &o);
+    flexiai_schema *schema = load_schema(&o);
 
     /* the prompt */
     struct tool_msgs msgs = {NULL, 0, 0, 0};
@@ -255,7 +311,8 @@ main(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
 
-    int stream = tool_stream_wanted(cfg, &a, o.json);
+    /* an answer checked against a schema is checked whole */
+    int stream = schema ? 0 : tool_stream_wanted(cfg, &a, o.json);
     out.print = stream && !o.json;
     stdout_err_same_tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
     flexiai_request req = {
@@ -268,6 +325,7 @@ main(int argc, char **argv)
         .on_text = on_text,
         .ud = &out,
         .cancel = &interrupted,
+        .schema = schema,
     };
     flexiai_result res;
     int rc = flexiai_complete(client, &req, &res);
@@ -287,6 +345,10 @@ main(int argc, char **argv)
         tool_outs("\n");
         free(s);
         cJSON_Delete(j);
+    } else if (rc == FLEXIAI_OK && res.json) {
+        /* exactly the validated JSON, on one line */
+        tool_outs(res.json);
+        tool_outs("\n");
     } else if (rc == FLEXIAI_OK && !res.streamed_output) {
         tool_outs(res.text ? res.text : "");
         if (res.text == NULL || res.text[0] == '\0' ||
@@ -307,6 +369,7 @@ main(int argc, char **argv)
             tool_err("%s", res.error ? res.error : "request failed");
     }
     flexiai_result_free(&res);
+    flexiai_schema_free(schema);
     flexiai_client_free(client);
     flexiai_config_free(cfg);
     tool_msgs_free(&msgs);

@@ -48,8 +48,8 @@ usage(FILE *fp)
             "flexiai.ini(5).\n"
             "Exit codes: 0 ok, 64 usage, 65 invalid input, 66 no input, 69 "
             "unavailable,\n"
-            "70 internal, 75 try later, 77 credentials refused, 78 "
-            "configuration, 130 interrupted.\n");
+            "70 internal, 75 try later, 76 no answer matched the schema, 77 "
+            "credentials refused,\n78 configuration, 130 interrupted.\n");
 }
 
 static int

@@ -86,11 +86,22 @@ tool_result_json(const flexiai_result *r, int code, size_t replaced)
         cJSON_AddBoolToObject(o, "probe", a->probe);
         cJSON_AddBoolToObject(o, "continuation", a->continuation);
         cJSON_AddNumberToObject(o, "text_bytes", (double)a->text_bytes);
+        if (a->validation_error)
+            add_text(o, "validation_error", a->validation_error);
         cJSON_AddItemToArray(arr, o);
     }
     if (code != 0) {
         add_text(root, "error", r->error ? r->error : "");
     }
+    /* structured output: the validated answer as data */
+    cJSON *data = r->json ? cJSON_Parse(r->json) : NULL;
+    int checked = data != NULL;
+    for (size_t i = 0; i < r->nattempts; i++)
+        checked |= r->attempts[i].validation_error != NULL;
+    if (data)
+        cJSON_AddItemToObject(root, "data", data);
+    if (checked)
+        cJSON_AddBoolToObject(root, "schema_valid", data != NULL);
     cJSON_AddNumberToObject(root, "invalid_utf8_replaced", (double)replaced);
     cJSON_AddNumberToObject(root, "exit_code", code);
     return root;

@@ -1,7 +1,8 @@
 /*
  * attempt.c - one attempt at one provider: build the request, perform it
  * (streamed through the provider's event parser or buffered), and turn
- * what came back into a response or a classified error.  Decides nothing
+ * what came back into a response or a classified error (with a schema,
+ * an answer that does not match is invalid_output).  Decides nothing
  * about what follows (failover.c does) and touches no breaker (engine.c).
  * fx_attempt_begin() and fx_attempt_end() are the two halves, apart so the
  * engine can run the transfer in between on its own multi handle;
@@ -26,6 +27,7 @@ fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
     out->err.retry_after = -1;
     io->stream = call->stream;
     io->cancel = req->cancel;
+    io->schema = call->schema;
 
     char *berr = NULL;
     if (p->ops->build_request(call, &io->hreq, &berr) != 0) {
@@ -98,6 +100,12 @@ fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p, int rc,
                                           &out->err) == 0) {
             out->ok = 1;
         }
+        if (out->ok && io->schema &&
+            fx_schema_check(io->schema, &out->resp, &out->json, &out->verr) !=
+                0) {
+            out->ok = 0;
+            fx_error_set(&out->err, FLEXIAI_E_INVALID_OUTPUT, "%s", out->verr);
+        }
         if (!out->ok)
             out->err.status = hr->status;
     } else if (rc != 0 && hr->status == 0) {
@@ -126,7 +134,9 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
         .messages = msgs,
         .nmessages = nmsgs,
         .params = &p->params,
-        .stream = req->stream,
+        /* an answer checked against a schema is checked whole */
+        .stream = req->stream && req->schema == NULL,
+        .schema = req->schema,
     };
     struct fx_attempt_io io;
     if (fx_attempt_begin(&io, &call, req, on_text, ud, out) != 0)

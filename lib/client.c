@@ -115,8 +115,10 @@ flexiai_result_free(flexiai_result *res)
     free(res->model);
     free(res->finish_reason);
     free(res->error);
+    free(res->json);
     for (size_t i = 0; i < res->nattempts; i++) {
         flexiai_attempt *a = &res->attempts[i];
+        free(a->validation_error);
         free(a->provider);
         free(a->model);
         free(a->outcome);

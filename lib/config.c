@@ -122,6 +122,8 @@ static const struct key_def schema[] = {
     {"provider", "rpm", KT_INT, NULL, 1, 100000000, NULL},
     {"provider", "tpm", KT_INT, NULL, 1, 1000000000000, NULL},
     {"provider", "max_concurrency", KT_INT, NULL, 1, 1000000, NULL},
+    {"provider", "schema_mode", KT_ENUM, "native", NOLIM,
+     "native|tool|json|prompt"},
     PARAM_KEYS("provider", 0),
 };
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
@@ -1320,6 +1322,18 @@ provider_cmp(const void *a, const void *b)
     return x->file_order - y->file_order;
 }
 
+/* [provider.*] schema_mode as enum fx_schema_mode (checked elsewhere). */
+static int
+read_schema_mode(flexiai_config *cfg, const char *sec)
+{
+    static const char *const modes[] = {"native", "tool", "json", "prompt"};
+    const char *v = raw_value(cfg, sec, "schema_mode", NULL);
+    for (int i = 0; v && i < 4; i++)
+        if (strcmp(v, modes[i]) == 0)
+            return i;
+    return FX_SCHEMA_NATIVE;
+}
+
 static void
 read_providers(flexiai_config *cfg, struct fx_settings *s)
 {
@@ -1341,6 +1355,7 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->tpm = (long)get_number_or(cfg, sec, "tpm", 0);
         p->max_concurrency =
             (long)get_number_or(cfg, sec, "max_concurrency", 0);
+        p->schema_mode = read_schema_mode(cfg, sec);
         p->api_key_env = get_string(cfg, sec, "api_key_env");
         p->api_key_cmd = get_string(cfg, sec, "api_key_cmd");
         p->api_key = get_string(cfg, sec, "api_key");
@@ -1412,7 +1427,10 @@ read_count_mask(flexiai_config *cfg)
     unsigned mask = 0;
     for (size_t i = 0; names && names[i]; i++) {
         int cls = flexiai_errclass_from_name(names[i]);
-        if (cls <= 0 || cls >= FLEXIAI_E_BREAKER_OPEN)
+        /* invalid_output (a model's mistake, not an outage) counts only
+         * when listed here */
+        if (cls <= 0 ||
+            (cls >= FLEXIAI_E_BREAKER_OPEN && cls != FLEXIAI_E_INVALID_OUTPUT))
             add_diag(cfg, 1, "%s: breaker.count: unknown error class '%s'",
                      where_of(e), names[i]);
         else

@@ -53,6 +53,10 @@ fx_job_free(struct job *j)
     free(j->model);
     free(j->system);
     fxu_buf_free(&j->answer);
+    free(j->repair_answer);
+    free(j->repair_msg);
+    free(j->o.json);
+    free(j->o.verr);
     flexiai_result_free(&j->res);
     free(j);
 }
@@ -97,6 +101,9 @@ fx_job_success(struct job *j)
     res->total_tokens = o->resp.total_tokens;
     res->streamed_output = j->emitted_total > 0;
     res->latency_ms = (fxu_monotonic() - j->started) * 1000.0;
+    res->json = o->json; /* the validated answer, with a schema */
+    o->json = NULL;
+    res->schema_valid = res->json != NULL;
 }
 
 void
@@ -182,6 +189,8 @@ fx_job_conclude(struct job *j, int rc)
             res->streamed_output = 1;
         }
         summarise_failure(res);
+        if (rc == FLEXIAI_EPROTOCOL)
+            fx_schema_result_error(res);
     } else if (rc == FLEXIAI_ETEMPFAIL && res->error == NULL) {
         summarise_failure(res);
     }

@@ -181,6 +181,30 @@ record_failure(struct job *j, struct fx_try *t, const struct fx_error *err)
     t->breaker_opened = ev == FX_EV_OPENED || doc->state == FX_OPEN;
 }
 
+/* An answer that did not match still shows the provider works: unless
+ * [breaker] count lists invalid_output, it is a success to the breaker
+ * (which releases a probe's lease). */
+static void record_success(struct job *j);
+
+/* An answer did not match the schema: the next attempt at the same
+ * provider sees it and what was wrong with it. */
+static void
+repair(struct job *j)
+{
+    struct fx_outcome *o = &j->o;
+    free(j->repair_answer);
+    free(j->repair_msg);
+    j->repair_answer = fxu_strndup(o->resp.text.data ? o->resp.text.data : "",
+                                   o->resp.text.len);
+    j->repair_msg = fx_schema_repair_prompt(o->verr ? o->verr : o->err.msg);
+    size_t n = j->req.nmessages;
+    j->msgs[n].role = "assistant";
+    j->msgs[n].content = j->repair_answer;
+    j->msgs[n + 1].role = "user";
+    j->msgs[n + 1].content = j->repair_msg;
+    j->nmsgs = n + 2;
+}
+
 static void
 record_success(struct job *j)
 {
@@ -263,6 +287,14 @@ step_next(struct job *j)
         j->tried_one = 1;
         j->key = key;
         j->attempt = 0;
+        if (j->req.schema) {
+            /* no repair carried over from another provider */
+            j->nmsgs = j->req.nmessages;
+            const char *note = fx_schema_note(j->req.schema, p);
+            if (note)
+                fx_client_log(j->b->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name,
+                              note);
+        }
         j->limit_deadline = 0;
         /* the -m rule: the model is for the named provider, or the first */
         int first = j->req.provider != NULL || j->pi == 0;
@@ -323,7 +355,9 @@ step_start(struct job *j, double now)
         .messages = j->msgs,
         .nmessages = j->nmsgs,
         .params = &j->params,
-        .stream = j->req.stream,
+        /* an answer checked against a schema is checked whole */
+        .stream = j->req.stream && j->req.schema == NULL,
+        .schema = j->req.schema,
     };
     j->notice_due = j->broke != NULL || j->first_failed != NULL;
     if (fx_attempt_begin(&j->io, &call, &j->req, relay_text, j, &j->o) != 0) {
@@ -409,6 +443,8 @@ handle_outcome(struct job *j)
     }
     if (!o->ok && t.cls != FLEXIAI_E_CANCELLED)
         record_failure(j, &t, &o->err);
+    if (t.cls == FLEXIAI_E_INVALID_OUTPUT && t.breaker_op == 0)
+        record_success(j); /* a model's mistake is not an outage */
     struct fx_decision d = fx_failover_decide(&j->pol, &t);
 
     int rc = -1;
@@ -437,6 +473,10 @@ handle_outcome(struct job *j)
         j->res.attempts[j->res.nattempts - 1].probe = j->probe;
         j->res.attempts[j->res.nattempts - 1].continuation = j->answer.len > 0;
         j->res.attempts[j->res.nattempts - 1].text_bytes = t.emitted;
+        j->res.attempts[j->res.nattempts - 1].validation_error =
+            fxu_strdup(o->verr);
+        if (t.cls == FLEXIAI_E_INVALID_OUTPUT && d.step == FX_STEP_RETRY)
+            repair(j);
         if (t.emitted > 0) {
             j->broke = j->p;
             j->broke_cls = t.cls;
@@ -448,8 +488,19 @@ handle_outcome(struct job *j)
     fx_response_free(&o->resp);
     free(o->url);
     o->url = NULL;
+    free(o->json);
+    o->json = NULL;
+    free(o->verr);
+    o->verr = NULL;
 
-    if (d.step == FX_STEP_RETRY) {
+    if (d.step == FX_STEP_RETRY && t.cls == FLEXIAI_E_INVALID_OUTPUT) {
+        /* asked again at once, with the validation error */
+        fx_client_log(j->b->c, FLEXIAI_LOG_ATTEMPT,
+                      "%s: asking again, with the validation error",
+                      j->p->name);
+        j->attempt++;
+        j->state = J_START;
+    } else if (d.step == FX_STEP_RETRY) {
         double r01 = (double)rand_r(&j->b->c->seed) / ((double)RAND_MAX + 1.0);
         double wait = d.wait >= 0
                           ? d.wait

@@ -41,6 +41,8 @@ struct job {
     int broke_cls;
     /* who answers after a failure is said before its first text */
     int notice_due;
+    /* the invalid answer and the repair message of a schema retry */
+    char *repair_answer, *repair_msg;
     double started;
     /* the provider being tried */
     size_t pi; /* index in the settings' providers */

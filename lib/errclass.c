@@ -263,6 +263,7 @@ fx_response_init(struct fx_response *r)
     fxu_buf_init(&r->text);
     r->model = NULL;
     r->finish_reason = NULL;
+    r->tool_name = NULL;
     r->has_usage = 0;
     r->prompt_tokens = r->completion_tokens = r->total_tokens = 0;
 }
@@ -273,6 +274,7 @@ fx_response_free(struct fx_response *r)
     fxu_buf_free(&r->text);
     free(r->model);
     free(r->finish_reason);
+    free(r->tool_name);
     fx_response_init(r);
 }
 

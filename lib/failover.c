@@ -114,6 +114,16 @@ fx_failover_decide(const struct fx_policy *pol, const struct fx_try *t)
         d.code = FLEXIAI_EINTR;
         return d;
     }
+    if (t->cls == FLEXIAI_E_INVALID_OUTPUT) {
+        /* the answer did not match the schema: once more here, with the
+         * validation error in the conversation, then the next provider */
+        int again = t->attempt == 0 && t->breaker_op != FX_BOP_OPEN_UNTIL &&
+                    !t->breaker_opened;
+        d.outcome = again ? "retry" : "error";
+        d.step = again ? FX_STEP_RETRY : FX_STEP_NEXT;
+        d.wait = again ? 0 : -1;
+        return d;
+    }
     int opened = t->breaker_op == FX_BOP_OPEN_UNTIL || t->breaker_opened;
     int can_retry = !opened && !t->probe && retryable(t->cls, t->emitted) &&
                     t->attempt < pol->retries;
@@ -162,7 +172,8 @@ fx_failover_backoff(const struct fx_policy *pol, long attempt, double r)
 int
 fx_failover_exit(const flexiai_attempt *attempts, size_t n)
 {
-    int all_transient = 1, all_auth = 1, all_invalid = 1, all_config = 1;
+    int all_transient = 1, all_auth = 1, all_invalid = 1, all_config = 1,
+        all_unmatched = 1;
     size_t counted = 0;
     for (size_t i = 0; i < n; i++) {
         const flexiai_attempt *a = &attempts[i];
@@ -182,9 +193,13 @@ fx_failover_exit(const flexiai_attempt *attempts, size_t n)
             all_invalid = 0;
         if (a->errclass != FLEXIAI_E_CONFIG)
             all_config = 0;
+        if (a->errclass != FLEXIAI_E_INVALID_OUTPUT)
+            all_unmatched = 0;
     }
     if (counted == 0)
         return FLEXIAI_EUNAVAILABLE;
+    if (all_unmatched)
+        return FLEXIAI_EPROTOCOL;
     if (all_transient)
         return FLEXIAI_ETEMPFAIL;
     if (all_auth)

@@ -41,9 +41,12 @@ extern "C" {
 #define FLEXIAI_ECANTCREAT 73   /* cannot create an output file */
 #define FLEXIAI_EIO 74          /* cannot write output (closed or full) */
 #define FLEXIAI_ETEMPFAIL 75    /* every failure was transient */
-#define FLEXIAI_ENOPERM 77      /* every provider refused our credentials */
-#define FLEXIAI_ECONFIG 78      /* configuration error */
-#define FLEXIAI_EINTR 130       /* interrupted */
+#define FLEXIAI_EPROTOCOL                                                      \
+    76                     /* every provider answered; no answer matched       \
+                              the request's schema */
+#define FLEXIAI_ENOPERM 77 /* every provider refused our credentials */
+#define FLEXIAI_ECONFIG 78 /* configuration error */
+#define FLEXIAI_EINTR 130  /* interrupted */
 
 const char *flexiai_version(void);
 /* "libcurl/7.88.1 OpenSSL/3.0.15 cJSON/1.7.15 hiredis/0.14.1 inih/55" */
@@ -172,6 +175,27 @@ typedef struct flexiai_message {
     const char *content;
 } flexiai_message;
 
+/*
+ * Structured output.  A schema is loaded once from a SPEC (a file holding
+ * a JSON Schema, inline JSON Schema text starting with '{', or the concise
+ * DSL 'name, age int: years, tags [str]') and may be attached to any
+ * number of requests.  With `multi`, the model is asked for an object
+ * {"items": [...]} whose items match the schema, and the result's json is
+ * that array.  See flexiai-complete(1) for the supported keywords.
+ */
+typedef struct flexiai_schema flexiai_schema;
+
+/* Returns FLEXIAI_OK with *out, or with *err (caller frees, one line):
+ * FLEXIAI_ENOINPUT the file is missing or unreadable, FLEXIAI_EDATA the
+ * file holds no valid JSON Schema, FLEXIAI_EUSAGE malformed inline JSON
+ * or DSL, or an unsupported keyword (named in *err). */
+int flexiai_schema_load(const char *spec, int multi, flexiai_schema **out,
+                        char **err);
+void flexiai_schema_free(flexiai_schema *s);
+/* The JSON Schema as sent to providers (for multi: the {"items": [...]}
+ * wrapper), pretty-printed; caller frees. */
+char *flexiai_schema_text(const flexiai_schema *s);
+
 /* Text pieces as they arrive; return non-zero to stop the request. */
 typedef int (*flexiai_text_fn)(void *ud, const char *text, size_t len);
 
@@ -199,6 +223,11 @@ typedef struct flexiai_request {
     int has_temperature;
     double temperature;
     long max_tokens; /* > 0 */
+    /* Structured output (NULL: none).  Each answer is checked against it;
+     * one that does not match is retried once at the same provider with
+     * the validation error added to the conversation, then the next
+     * provider is tried.  Streaming is off for such a request. */
+    const flexiai_schema *schema;
 } flexiai_request;
 
 /* Error classes, as decided from status, headers and body. */
@@ -221,6 +250,8 @@ enum flexiai_errclass {
     FLEXIAI_E_INTERNAL,
     FLEXIAI_E_RATE_LIMITED_LOCAL, /* skipped: our own rpm/tpm/concurrency
                                      limit, no traffic sent */
+    FLEXIAI_E_INVALID_OUTPUT,     /* the answer is not JSON or does not match
+                                     the request's schema */
     FLEXIAI_E__COUNT
 };
 const char *flexiai_errclass_name(int cls);
@@ -240,6 +271,10 @@ typedef struct flexiai_attempt {
     int probe;         /* admitted as a half-open probe */
     int continuation;  /* continued a broken stream */
     size_t text_bytes; /* answer text this attempt delivered */
+    /* invalid_output: why the answer did not match the schema, one line
+     * ("$.severity: \"urgent\" is not one of [\"low\",\"high\"]"); else
+     * NULL */
+    char *validation_error;
 } flexiai_attempt;
 
 typedef struct flexiai_result {
@@ -254,10 +289,14 @@ typedef struct flexiai_result {
     size_t nattempts;
     int streamed_output; /* some text reached on_text */
     char *error;         /* one-line reason when the call failed */
+    /* With a schema: the validated answer as JSON on one line (for multi:
+     * the array), and 1; otherwise NULL and 0. */
+    char *json;
+    int schema_valid;
 } flexiai_result;
 
 /* Run a request with failover.  Returns FLEXIAI_OK or an exit code
- * (65, 69, 75, 77, 78, 130, 70); *res is filled in every case. */
+ * (65, 69, 75, 76, 77, 78, 130, 70); *res is filled in every case. */
 int flexiai_complete(flexiai_client *c, const flexiai_request *req,
                      flexiai_result *res);
 void flexiai_result_free(flexiai_result *res);

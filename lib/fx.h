@@ -24,6 +24,8 @@
  *                     engine-limits.c (rpm, tpm, max_concurrency)
  *   client-breakers.c the client's store (Redis, file fallback) and the
  *                     flexiai_breaker_* calls (client.h: shared by both)
+ *   schema-output.c   flexiai_schema_*: a request's schema, and the check
+ *                     of an answer against it
  */
 #ifndef FX_H
 #define FX_H
@@ -65,6 +67,7 @@ struct fx_provider {
     int insecure;         /* TLS verification off */
     long rpm, tpm;        /* requests, tokens per limit_window; 0: none */
     long max_concurrency; /* requests in flight in one process; 0: none */
+    int schema_mode;      /* enum fx_schema_mode: how a schema is sent */
     char *api_key_env;
     char *api_key_cmd;
     char *api_key; /* from the file; secret */
@@ -76,6 +79,15 @@ struct fx_provider {
 };
 
 enum fx_stream_mode { FX_STREAM_AUTO = 0, FX_STREAM_YES, FX_STREAM_NO };
+/* [provider.*] schema_mode: the provider's native structured output, a
+ * forced tool call, a plain JSON object request, or the schema in the
+ * system prompt (the local check guarantees the result in every case). */
+enum fx_schema_mode {
+    FX_SCHEMA_NATIVE = 0,
+    FX_SCHEMA_TOOL,
+    FX_SCHEMA_JSON,
+    FX_SCHEMA_PROMPT
+};
 enum fx_backend { FX_BACKEND_FILE = 0, FX_BACKEND_REDIS };
 
 struct fx_sync {
@@ -181,7 +193,9 @@ void fx_error_set(struct fx_error *e, int cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 struct fx_response {
-    fxu_buf text;
+    fxu_buf text;    /* in tool mode: the forced tool's input, as JSON */
+    char *tool_name; /* a tool call to another tool than ours (schema tool
+                        mode), for the validation message; may be NULL */
     char *model;
     char *finish_reason; /* normalised */
     int has_usage;
@@ -215,6 +229,7 @@ struct fx_call {
     size_t nmessages;
     const struct fx_params *params;
     int stream;
+    const struct flexiai_schema *schema; /* structured output, may be NULL */
 };
 
 struct fx_http_req {
@@ -352,6 +367,10 @@ struct fx_outcome {
     size_t emitted;          /* bytes passed to on_text */
     double latency_ms;
     char *url; /* without secrets; may be NULL */
+    /* with a schema: the validated answer (ok), or the whole validation
+     * message (err.cls == FLEXIAI_E_INVALID_OUTPUT); may be NULL */
+    char *json;
+    char *verr;
 };
 /* An attempt between its request being built and its answer classified:
  * what the transfer needs (engine.c keeps one per request in flight). */
@@ -362,6 +381,7 @@ struct fx_attempt_io {
     struct fx_http_result hr;
     int stream;
     volatile sig_atomic_t *cancel;
+    const struct flexiai_schema *schema; /* check the answer against it */
 };
 /* Build the request for call.  0, or -1 with out->err set (class config:
  * nothing to send; io needs no end).  out must stay in place until
@@ -379,6 +399,35 @@ void fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
                     const char *key, const flexiai_message *msgs, size_t nmsgs,
                     const flexiai_request *req, flexiai_text_fn on_text,
                     void *ud, struct fx_outcome *out);
+
+/* ---- schema-output.c: structured output -------------------------------- */
+
+struct fx_schema;
+struct flexiai_schema {
+    struct fx_schema *compiled; /* what answers are checked against */
+    int multi;                  /* answers are {"items": [...]}: print it */
+    int strict;                 /* OpenAI strict mode is possible */
+    char *text;                 /* the schema sent, unformatted JSON */
+    char *gemini;               /* converted for Gemini's responseSchema */
+    char *gemini_note; /* what the conversion dropped, NULL when exact */
+};
+/* The name of the forced tool in schema_mode = tool. */
+#define FX_SCHEMA_TOOL_NAME "answer"
+/* The instruction put in the system prompt (json and prompt modes), and
+ * the repair message after an invalid answer; malloc'd. */
+char *fx_schema_instruction(const struct flexiai_schema *s);
+char *fx_schema_repair_prompt(const char *verr);
+/* Check a complete answer: 0 with *json (the validated JSON, one line;
+ * for multi the items array), or -1 with *verr (one line). */
+int fx_schema_check(const struct flexiai_schema *s,
+                    const struct fx_response *resp, char **json, char **verr);
+/* What converting the schema for provider p dropped (Gemini and Vertex in
+ * native or tool mode), for a -v line; NULL when nothing was. */
+const char *fx_schema_note(const struct flexiai_schema *s,
+                           const struct fx_provider *p);
+/* No answer matched (exit 76): res->error becomes the last validation
+ * error, "openai: $.severity: ...". */
+void fx_schema_result_error(flexiai_result *res);
 
 /* ---- breaker.c: the state machine ------------------------------------- */
 
@@ -524,9 +573,11 @@ int fx_failover_success_counts(const struct fx_bdoc *doc, int probe,
 /* Backoff before retry number attempt+1, r uniform in [0, 1). */
 double fx_failover_backoff(const struct fx_policy *pol, long attempt, double r);
 /* Exit code of a request no provider answered, from its attempts:
- * 130 if cancelled, 69 with nothing tried, 75 all transient (breakers
- * open included), 77 all auth, 65 all invalid requests, 78 all
- * configuration, 69 mixed. */
+ * 130 if cancelled, 69 with nothing tried, 76 every provider answered
+ * and no answer matched the schema (invalid_output), 75 all transient
+ * (breakers open included), 77 all auth, 65 all invalid requests, 78 all
+ * configuration, 69 mixed.  An invalid_output attempt is retried once at
+ * its provider (wait 0), then the next provider is tried. */
 int fx_failover_exit(const flexiai_attempt *attempts, size_t n);
 
 /* ---- ratelimit.c: rpm and tpm windows (no I/O) ------------------------ */

@@ -18,6 +18,35 @@ static const struct fx_finish_map finish_map[] = {
     {"refusal", "content_filter"}, {NULL, NULL},
 };
 
+/* Structured output: output_config.format json_schema, or a forced tool
+ * whose input_schema is the schema (older models, proxies).  json and
+ * prompt modes put the schema in the system prompt (build_body). */
+static void
+add_schema(cJSON *root, const struct fx_call *call)
+{
+    int mode = fx_call_schema_mode(call);
+    if (mode != FX_SCHEMA_NATIVE && mode != FX_SCHEMA_TOOL)
+        return;
+    cJSON *schema = fx_call_schema_json(call);
+    if (schema == NULL)
+        return;
+    if (mode == FX_SCHEMA_NATIVE) {
+        cJSON *fmt = cJSON_AddObjectToObject(
+            cJSON_AddObjectToObject(root, "output_config"), "format");
+        cJSON_AddStringToObject(fmt, "type", "json_schema");
+        cJSON_AddItemToObject(fmt, "schema", schema);
+        return;
+    }
+    cJSON *tool = cJSON_CreateObject();
+    cJSON_AddStringToObject(tool, "name", FX_SCHEMA_TOOL_NAME);
+    cJSON_AddStringToObject(tool, "description", "Give the answer.");
+    cJSON_AddItemToObject(tool, "input_schema", schema);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "tools"), tool);
+    cJSON *tc = cJSON_AddObjectToObject(root, "tool_choice");
+    cJSON_AddStringToObject(tc, "type", "tool");
+    cJSON_AddStringToObject(tc, "name", FX_SCHEMA_TOOL_NAME);
+}
+
 static char *
 build_body(const struct fx_call *call, const char *model,
            const struct fx_convo *c)
@@ -33,8 +62,16 @@ build_body(const struct fx_call *call, const char *model,
                        &max_tokens) != 0)
         max_tokens = 0;
     cJSON_AddNumberToObject(root, "max_tokens", (double)max_tokens);
-    if (c->system.len > 0)
-        cJSON_AddStringToObject(root, "system", c->system.data);
+    char *instruction = fx_call_schema_instruction(call);
+    if (c->system.len > 0 && instruction) {
+        char *sys = fxu_asprintf("%s\n\n%s", c->system.data, instruction);
+        cJSON_AddStringToObject(root, "system", sys);
+        free(sys);
+    } else if (c->system.len > 0 || instruction) {
+        cJSON_AddStringToObject(root, "system",
+                                instruction ? instruction : c->system.data);
+    }
+    free(instruction);
     cJSON *messages = cJSON_AddArrayToObject(root, "messages");
     for (size_t i = 0; i < c->nturns; i++) {
         cJSON *m = cJSON_CreateObject();
@@ -57,6 +94,7 @@ build_body(const struct fx_call *call, const char *model,
     }
     if (call->stream)
         cJSON_AddTrueToObject(root, "stream");
+    add_schema(root, call);
     return fx_json_finish(root);
 }
 
@@ -76,6 +114,18 @@ anthropic_build_request(const struct fx_call *call, struct fx_http_req *out,
     if (fx_convo_build(call, &convo, err) < 0)
         return -1;
 
+    /* api_version becomes a header: letters, digits, '-', '.', '_' only */
+    const char *version = call->prov->api_version && *call->prov->api_version
+                              ? call->prov->api_version
+                              : ANTHROPIC_VERSION;
+    if (strspn(version, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789-._") != strlen(version)) {
+        *err = fxu_strdup("api_version may hold only letters, digits, '-', "
+                          "'.' and '_'");
+        fx_convo_free(&convo);
+        return -1;
+    }
+
     char *base = fx_base_url(call->prov, ANTHROPIC_BASE_URL);
     out->url = fxu_asprintf("%s/v1/messages", base);
     free(base);
@@ -84,7 +134,7 @@ anthropic_build_request(const struct fx_call *call, struct fx_http_req *out,
 
     if (has_key)
         fx_req_header(out, "x-api-key: %s", call->key);
-    fx_req_header(out, "anthropic-version: " ANTHROPIC_VERSION);
+    fx_req_header(out, "anthropic-version: %s", version);
     fx_req_header(out, "content-type: application/json");
     if (call->stream)
         fx_req_header(out, "accept: text/event-stream");
@@ -131,6 +181,22 @@ read_usage(const cJSON *usage, struct fx_response *out)
     out->total_tokens = out->prompt_tokens + out->completion_tokens;
 }
 
+/* schema_mode = tool: the forced tool's input is the answer. */
+static void
+read_tool_use(const cJSON *block, struct fx_response *out)
+{
+    const char *name = fx_json_str(block, "name");
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
+    if (name && strcmp(name, FX_SCHEMA_TOOL_NAME) == 0 && input) {
+        char *s = cJSON_PrintUnformatted(input);
+        if (s)
+            fxu_buf_puts(&out->text, s);
+        free(s);
+    } else if (name && out->tool_name == NULL) {
+        out->tool_name = fxu_strdup(name);
+    }
+}
+
 static int
 anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
                          struct fx_error *err)
@@ -162,6 +228,8 @@ anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
         /* thinking, tool_use... blocks carry no answer text */
         if (btype && strcmp(btype, "text") == 0 && text)
             fxu_buf_puts(&out->text, text);
+        else if (btype && strcmp(btype, "tool_use") == 0)
+            read_tool_use(block, out);
     }
     const char *finish =
         fx_finish_normalise(fx_json_str(root, "stop_reason"), finish_map);

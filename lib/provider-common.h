@@ -103,6 +103,17 @@ cJSON *fx_classify_start(long status, const char *body, size_t len,
 /* Case-insensitive substring test (errclass.c); NULL hay gives 0. */
 int fx_contains_nocase(const char *hay, const char *needle);
 
+/* ---- structured output (schema-output.c) ------------------------------- */
+
+/* The request's schema as a new document (NULL: no schema); caller
+ * deletes. */
+cJSON *fx_call_schema_json(const struct fx_call *call);
+/* The provider's enum fx_schema_mode, or -1 when the call has no schema. */
+int fx_call_schema_mode(const struct fx_call *call);
+/* The system-prompt instruction for schema_mode json and prompt (NULL
+ * otherwise); caller frees. */
+char *fx_call_schema_instruction(const struct fx_call *call);
+
 /* ---- Gemini and Vertex AI (provider-gemini.c) ------------------------- */
 
 char *fx_gemini_body(const struct fx_call *call, char **err);

@@ -54,6 +54,13 @@ fx_gemini_body(const struct fx_call *call, char **err)
         cJSON_AddItemToObject(m, "parts", text_parts(c.turns[i].text.data));
         cJSON_AddItemToArray(contents, m);
     }
+    char *instruction = fx_call_schema_instruction(call);
+    if (instruction) {
+        if (c.system.len > 0)
+            fxu_buf_puts(&c.system, "\n\n");
+        fxu_buf_puts(&c.system, instruction);
+        free(instruction);
+    }
     if (c.system.len > 0) {
         cJSON *si = cJSON_AddObjectToObject(root, "systemInstruction");
         cJSON_AddItemToObject(si, "parts", text_parts(c.system.data));
@@ -74,6 +81,14 @@ fx_gemini_body(const struct fx_call *call, char **err)
         for (size_t i = 0; pp->stop[i]; i++)
             cJSON_AddItemToArray(stop, cJSON_CreateString(pp->stop[i]));
     }
+    /* structured output: JSON, with the schema converted to Google's
+     * subset (native; tool is taken as native), or JSON alone */
+    int mode = fx_call_schema_mode(call);
+    if (mode >= 0 && mode != FX_SCHEMA_PROMPT)
+        cJSON_AddStringToObject(gc, "responseMimeType", "application/json");
+    if (mode == FX_SCHEMA_NATIVE || mode == FX_SCHEMA_TOOL)
+        cJSON_AddItemToObject(gc, "responseSchema",
+                              cJSON_Parse(call->schema->gemini));
     if (cJSON_GetArraySize(gc) > 0)
         cJSON_AddItemToObject(root, "generationConfig", gc);
     else

@@ -41,6 +41,64 @@ add_message(cJSON *messages, const char *role, const char *content)
     cJSON_AddItemToArray(messages, m);
 }
 
+/* Structured output: response_format json_schema (strict when the schema
+ * allows it), a forced function call, or response_format json_object. */
+static void
+add_schema(cJSON *root, const struct fx_call *call)
+{
+    int mode = fx_call_schema_mode(call);
+    if (mode == FX_SCHEMA_JSON) {
+        cJSON *rf = cJSON_AddObjectToObject(root, "response_format");
+        cJSON_AddStringToObject(rf, "type", "json_object");
+    }
+    if (mode != FX_SCHEMA_NATIVE && mode != FX_SCHEMA_TOOL)
+        return;
+    cJSON *schema = fx_call_schema_json(call);
+    if (schema == NULL)
+        return;
+    if (mode == FX_SCHEMA_NATIVE) {
+        cJSON *rf = cJSON_AddObjectToObject(root, "response_format");
+        cJSON_AddStringToObject(rf, "type", "json_schema");
+        cJSON *js = cJSON_AddObjectToObject(rf, "json_schema");
+        cJSON_AddStringToObject(js, "name", FX_SCHEMA_TOOL_NAME);
+        cJSON_AddBoolToObject(js, "strict", call->schema->strict);
+        cJSON_AddItemToObject(js, "schema", schema);
+        return;
+    }
+    cJSON *fn = cJSON_CreateObject();
+    cJSON_AddStringToObject(fn, "name", FX_SCHEMA_TOOL_NAME);
+    cJSON_AddStringToObject(fn, "description", "Give the answer.");
+    cJSON_AddItemToObject(fn, "parameters", schema);
+    cJSON *tool = cJSON_CreateObject();
+    cJSON_AddStringToObject(tool, "type", "function");
+    cJSON_AddItemToObject(tool, "function", fn);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "tools"), tool);
+    cJSON *tc = cJSON_AddObjectToObject(root, "tool_choice");
+    cJSON_AddStringToObject(tc, "type", "function");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(tc, "function"), "name",
+                            FX_SCHEMA_TOOL_NAME);
+}
+
+/* schema_mode = tool: the forced call's arguments are the answer. */
+static void
+read_tool_call(const cJSON *msg, struct fx_response *out)
+{
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
+    const cJSON *call;
+    cJSON_ArrayForEach(call, calls)
+    {
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+        const char *name = fx_json_str(fn, "name");
+        const char *args = fx_json_str(fn, "arguments");
+        if (name && strcmp(name, FX_SCHEMA_TOOL_NAME) == 0 && args) {
+            fxu_buf_puts(&out->text, args);
+            return;
+        }
+        if (name && out->tool_name == NULL)
+            out->tool_name = fxu_strdup(name);
+    }
+}
+
 static char *
 build_body(const struct fx_call *call, const char *model)
 {
@@ -57,6 +115,10 @@ build_body(const struct fx_call *call, const char *model)
             has_system = 1;
     if (pp->system && *pp->system && !has_system)
         add_message(messages, "system", pp->system);
+    char *instruction = fx_call_schema_instruction(call);
+    if (instruction)
+        add_message(messages, "system", instruction);
+    free(instruction);
     for (size_t i = 0; i < call->nmessages; i++)
         add_message(messages, call->messages[i].role,
                     call->messages[i].content);
@@ -81,6 +143,7 @@ build_body(const struct fx_call *call, const char *model)
         cJSON *so = cJSON_AddObjectToObject(root, "stream_options");
         cJSON_AddTrueToObject(so, "include_usage");
     }
+    add_schema(root, call);
     return fx_json_finish(root);
 }
 
@@ -228,6 +291,8 @@ openai_parse_response(const char *body, size_t len, struct fx_response *out,
 
     if (text)
         fxu_buf_puts(&out->text, text);
+    else if (cJSON_IsObject(msg))
+        read_tool_call(msg, out);
     if (finish == NULL)
         finish = fx_finish_normalise(fx_json_str(choice, "finish_reason"),
                                      finish_map);

@@ -32,6 +32,7 @@ static const char *const class_names[FLEXIAI_E__COUNT] = {
     [FLEXIAI_E_CANCELLED] = "cancelled",
     [FLEXIAI_E_INTERNAL] = "internal",
     [FLEXIAI_E_RATE_LIMITED_LOCAL] = "rate_limited_local",
+    [FLEXIAI_E_INVALID_OUTPUT] = "invalid_output",
 };
 
 const char *

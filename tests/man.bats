@@ -386,7 +386,10 @@ missing_from_completion() {
     run comm -23 <(echo "$a") <(echo "$b")
     assert_output "--json
 --messages
---no-stdin"
+--no-stdin
+--schema
+--schema-multi
+--schema-show"
 }
 
 @test "zsh completion offers the options of a breaker subcommand" {

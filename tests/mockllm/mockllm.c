@@ -29,6 +29,8 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "mockllm-schema.h"
+
 #define MAX_BODY (16u * 1024u * 1024u)
 #define MAX_ROUTES 4096
 #define MAX_ROUTE_NAME 200
@@ -197,6 +199,8 @@ struct script {
     char *finish;
     char *model;
     char *key;
+    char *tool_reply; /* answer with a tool call whose input is this */
+    char *tool_name;  /* ... named this (default: the forced tool) */
     int has_failing;
 };
 
@@ -208,6 +212,8 @@ script_unref(struct script *s)
     if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     free(s->reply);
+    free(s->tool_reply);
+    free(s->tool_name);
     free(s->error_type);
     free(s->error_message);
     free(s->retry_after);
@@ -333,6 +339,8 @@ script_parse(const char *spec, char *err, size_t errlen)
         FLAG("empty", empty)
         FLAG("no_usage", no_usage)
         STR("reply", reply)
+        STR("tool_reply", tool_reply)
+        STR("tool_name", tool_name)
         STR("error_type", error_type)
         STR("error_message", error_message)
         STR("retry_after", retry_after)
@@ -1014,6 +1022,7 @@ struct chat {
     struct buf echo;   /* text of the last user message */
     struct buf tmp;    /* scratch */
     long prompt_words;
+    char tool[128]; /* the forced tool's name, "" when none */
 };
 
 struct vctx {
@@ -1258,6 +1267,9 @@ validate_openai(const cJSON *j, struct chat *ch, int azure, struct vctx *v)
     if ((x = opt(j, "stop")) && !cJSON_IsString(x) &&
         check_str_array(v, x, "stop"))
         return -1;
+    if (mock_schema_openai(j, v->msg, sizeof v->msg, v->param, sizeof v->param,
+                           ch->tool, sizeof ch->tool))
+        return -1;
     return 0;
 }
 
@@ -1406,6 +1418,9 @@ validate_anthropic(const cJSON *j, struct chat *ch, struct vctx *v)
             return verr(v, "stream", "stream: Input should be a valid boolean");
         ch->stream = cJSON_IsTrue(x);
     }
+    if (mock_schema_anthropic(j, v->msg, sizeof v->msg, ch->tool,
+                              sizeof ch->tool))
+        return -1;
     return 0;
 }
 
@@ -1449,6 +1464,8 @@ static const char *const gemini_gc_fields[] = {"temperature",
                                                "response_mime_type",
                                                "responseSchema",
                                                "response_schema",
+                                               "responseJsonSchema",
+                                               "response_json_schema",
                                                "presencePenalty",
                                                "presence_penalty",
                                                "frequencyPenalty",
@@ -1633,6 +1650,10 @@ validate_gemini(const cJSON *j, struct chat *ch, struct vctx *v)
         if ((x = GC("stopSequences", "stop_sequences")) &&
             check_str_array(v, x, "generationConfig.stopSequences"))
             return -1;
+        if (mock_schema_gemini(gc, v->msg, sizeof v->msg)) {
+            snprintf(v->param, sizeof v->param, "generationConfig");
+            return -1;
+        }
 #undef GC
     }
     return 0;
@@ -1815,6 +1836,8 @@ struct answer {
     int usage; /* include usage */
     long prompt, completion;
     const struct script *sc;
+    const char *tool_name;  /* answer with a tool call (non-streamed) */
+    const char *tool_input; /* its input, JSON text */
 };
 
 static cJSON *
@@ -1867,7 +1890,10 @@ full_response(const struct answer *a)
         cJSON_AddStringToObject(o, "role", "assistant");
         cJSON_AddStringToObject(o, "model", a->model);
         x = cJSON_AddArrayToObject(o, "content");
-        {
+        if (a->tool_input) {
+            cJSON_AddItemToArray(
+                x, mock_tool_answer(1, a->tool_name, a->tool_input));
+        } else {
             cJSON *b = cJSON_CreateObject();
             cJSON_AddStringToObject(b, "type", "text");
             cJSON_AddItemToObject(b, "text", str_n(a->text, a->text_len));
@@ -1896,7 +1922,15 @@ full_response(const struct answer *a)
             cJSON_AddNumberToObject(c, "index", 0);
             m = cJSON_AddObjectToObject(c, "message");
             cJSON_AddStringToObject(m, "role", "assistant");
-            cJSON_AddItemToObject(m, "content", str_n(a->text, a->text_len));
+            if (a->tool_input) {
+                cJSON_AddNullToObject(m, "content");
+                cJSON_AddItemToArray(
+                    cJSON_AddArrayToObject(m, "tool_calls"),
+                    mock_tool_answer(0, a->tool_name, a->tool_input));
+            } else {
+                cJSON_AddItemToObject(m, "content",
+                                      str_n(a->text, a->text_len));
+            }
             cJSON_AddNullToObject(c, "logprobs");
             cJSON_AddStringToObject(c, "finish_reason", a->finish);
             cJSON_AddItemToArray(x, c);
@@ -2539,6 +2573,12 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
     } else {
         a.text = ch.echo.p ? ch.echo.p : "";
         a.text_len = ch.echo.len;
+    }
+    if (sc && sc->tool_reply) {
+        a.tool_input = sc->tool_reply;
+        a.tool_name = sc->tool_name ? sc->tool_name
+                      : ch.tool[0]  ? ch.tool
+                                    : "answer";
     }
     a.finish = sc && sc->finish         ? sc->finish
                : t->kind == K_ANTHROPIC ? "end_turn"

@@ -1,7 +1,8 @@
 /* test-failover.c - the failover decisions of lib/failover.c, without any
  * I/O: the step after each attempt for every error class, retries and
- * their waits, breaker operations, mid-stream failures in both modes, and
- * the exit code of a request from its attempt history. */
+ * their waits, breaker operations, mid-stream failures in both modes, an
+ * answer that does not match its schema (invalid_output), and the exit
+ * code of a request from its attempt history. */
 #include "config.h"
 
 #include "fx.h"
@@ -506,6 +507,72 @@ test_requests(void)
            "no provider usable: 78");
 }
 
+/* invalid_output: once more at the same provider at once (the repair),
+ * then the next; never the breaker by default; 76 when it is all there
+ * was. */
+static void
+test_invalid_output(void)
+{
+    struct fx_policy pol = policy();
+    struct fx_try t = failed(FLEXIAI_E_INVALID_OUTPUT);
+    struct fx_decision d = fx_failover_decide(&pol, &t);
+    is_str(step_name(d.step), "retry", "invalid_output: retried once");
+    is_str(d.outcome, "retry", "invalid_output: recorded as retry");
+    ok(d.wait == 0, "invalid_output: the repair goes at once");
+    t.attempt = 1;
+    d = fx_failover_decide(&pol, &t);
+    is_str(step_name(d.step), "next", "invalid_output twice: next provider");
+    is_str(d.outcome, "error", "invalid_output twice: recorded as error");
+    pol.retries = 0;
+    t.attempt = 0;
+    d = fx_failover_decide(&pol, &t);
+    is_str(step_name(d.step), "retry",
+           "invalid_output: repaired even with retries = 0");
+    pol = policy();
+    t.probe = 1;
+    d = fx_failover_decide(&pol, &t);
+    is_str(step_name(d.step), "retry", "invalid_output of a probe: repaired");
+
+    double until = 0;
+    is_int(
+        fx_failover_breaker_op(&pol, FLEXIAI_E_INVALID_OUTPUT, -1, T0, &until),
+        0, "invalid_output: not a breaker failure by default");
+    pol.count_mask |= 1u << FLEXIAI_E_INVALID_OUTPUT;
+    is_int(
+        fx_failover_breaker_op(&pol, FLEXIAI_E_INVALID_OUTPUT, -1, T0, &until),
+        FX_BOP_FAILURE, "[breaker] count = invalid_output: counted");
+    t = failed(FLEXIAI_E_INVALID_OUTPUT);
+    t.breaker_opened = 1;
+    d = fx_failover_decide(&pol, &t);
+    is_str(step_name(d.step), "next",
+           "invalid_output that opened the breaker: next provider");
+
+    nhist = 0;
+    add("retry", FLEXIAI_E_INVALID_OUTPUT);
+    add("error", FLEXIAI_E_INVALID_OUTPUT);
+    add("retry", FLEXIAI_E_INVALID_OUTPUT);
+    add("error", FLEXIAI_E_INVALID_OUTPUT);
+    is_int(fx_failover_exit(hist, nhist), FLEXIAI_EPROTOCOL,
+           "every provider answered, none matched: 76");
+    nhist = 0;
+    add("error", FLEXIAI_E_INVALID_OUTPUT);
+    add("error", FLEXIAI_E_TIMEOUT);
+    is_int(fx_failover_exit(hist, nhist), FLEXIAI_EUNAVAILABLE,
+           "invalid_output and timeout: mixed, 69");
+
+    /* a whole request: invalid twice at the first, the second answers */
+    pol = policy();
+    static const int script[][4] = {
+        {FLEXIAI_E_INVALID_OUTPUT, FLEXIAI_E_INVALID_OUTPUT,
+         FLEXIAI_E_INVALID_OUTPUT, FLEXIAI_E_INVALID_OUTPUT},
+        {0, 0, 0, 0},
+    };
+    int tries;
+    is_int(simulate(&pol, script, 2, &tries), FLEXIAI_OK,
+           "invalid, repaired-invalid, then the next provider: 0");
+    is_int(tries, 3, "three attempts: two at the first, one at the second");
+}
+
 int
 main(void)
 {
@@ -520,5 +587,6 @@ main(void)
     test_success_counts();
     test_exit();
     test_requests();
+    test_invalid_output();
     return tap_done();
 }

@@ -260,6 +260,7 @@ test_errclass(void)
         "cancelled",
         "internal",
         "rate_limited_local",
+        "invalid_output",
     };
     int bad = 0;
     for (int i = 0; i < FLEXIAI_E__COUNT; i++) {
