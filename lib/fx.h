@@ -15,6 +15,8 @@
  *   sha1.c            SHA-1, to name the script for EVALSHA
  *   redis-conn.c      Redis connections shared by the store and the watcher
  *   redis-watch.c     flexiai_breaker_watch(): the events channel
+ *   redis-bridge.c    flexiai_breaker_sync(): other workers' events applied
+ *                     to the state documents via bridge.lua
  *   attempt.c         one attempt: build, perform, classify
  *   failover.c        the failover decisions (no I/O)
  *   client.c          the client; failover engine: runs attempts, asks
@@ -91,6 +93,15 @@ struct fx_sync {
     char *worker_id; /* always set after validate */
     int publish_outcomes;
     char *state_dir; /* ${XDG_STATE_HOME:-~/.local/state}/flexiai */
+    /* production Redis (issue 14): TLS, Sentinel, one bounded wait */
+    double redis_timeout; /* connect and each command; 0: the default */
+    char *redis_tls_ca, *redis_tls_cert, *redis_tls_key;
+    char *redis_tls_server_name;
+    int redis_tls_insecure;
+    char **redis_sentinels; /* NULL-terminated "host:port" list, or NULL */
+    char *redis_sentinel_master;
+    char *redis_sentinel_user;
+    char *redis_sentinel_password; /* secret */
 };
 
 struct fx_settings {
