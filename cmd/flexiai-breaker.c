@@ -25,13 +25,22 @@ on_signal(int sig)
     stop_flag = 1;
 }
 
-enum { OPT_JSON = TOOL_OPT_CMD, OPT_PROMETHEUS, OPT_ALL, OPT_FOR, OPT_FORCE };
+enum {
+    OPT_JSON = TOOL_OPT_CMD,
+    OPT_PROMETHEUS,
+    OPT_ALL,
+    OPT_FOR,
+    OPT_FORCE,
+    OPT_RECORD,
+    OPT_PROBE
+};
 
 /* What the subcommands' options set. */
 struct breaker_ctx {
     flexiai_config *cfg;
     flexiai_client *client;
     int json, prometheus, all, force;
+    int record, probe; /* probe --record, check --probe */
     double seconds; /* open --for */
 };
 
@@ -51,6 +60,12 @@ on_option(void *ud, int id, const char *arg)
         break;
     case OPT_FORCE:
         x->force = 1;
+        break;
+    case OPT_RECORD:
+        x->record = 1;
+        break;
+    case OPT_PROBE:
+        x->probe = 1;
         break;
     case OPT_FOR:
         x->seconds = tool_parse_cli_duration(arg);
@@ -163,6 +178,156 @@ cmd_open(void *ctx, struct tool_args *a, int argc, char **argv)
     return rc;
 }
 
+/* ---- probes ------------------------------------------------------------ */
+
+struct probe_tally {
+    size_t n, ok;
+    fxu_buf detail; /* "a ok 12ms, b failed (HTTP 401)" */
+};
+
+/* Probe each name (every provider when n is 0); print a line each unless
+ * quiet (check).  Nagios-style result: 0 all answered, 1 some, 2 none,
+ * 3 nothing to probe. */
+static int
+run_probes(struct breaker_ctx *x, const char *const *names, size_t n,
+           int quiet, struct probe_tally *t)
+{
+    if (n == 0)
+        n = flexiai_config_providers(x->cfg, &names);
+    fxu_buf_init(&t->detail);
+    t->n = n;
+    cJSON *arr = x->json && !quiet ? cJSON_CreateArray() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        flexiai_probe_result r;
+        int rc = flexiai_probe(x->client, names[i], x->record, &r);
+        if (rc == FLEXIAI_EUSAGE)
+            tool_usage_error("%s", flexiai_client_error(x->client));
+        if (r.ok)
+            t->ok++;
+        char *name = tool_printable(names[i]);
+        char *msg = tool_printable(r.message ? r.message : "");
+        const char *cred = r.credentials == 1   ? "credentials accepted"
+                           : r.credentials == 0 ? "credentials refused"
+                                                : "credentials unknown";
+        fxu_buf_printf(&t->detail, "%s%s %s %.0fms", i ? ", " : "", name,
+                       r.ok ? "ok" : "failed", r.latency_ms);
+        if (arr) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "provider", names[i]);
+            cJSON_AddBoolToObject(o, "ok", r.ok);
+            cJSON_AddBoolToObject(o, "reachable", r.reachable);
+            if (r.credentials < 0)
+                cJSON_AddNullToObject(o, "credentials_accepted");
+            else
+                cJSON_AddBoolToObject(o, "credentials_accepted",
+                                      r.credentials);
+            cJSON_AddNumberToObject(o, "http_status", (double)r.http_status);
+            cJSON_AddNumberToObject(o, "latency_ms", r.latency_ms);
+            cJSON_AddStringToObject(
+                o, "error", r.ok ? "" : flexiai_errclass_name(r.errclass));
+            if (r.message)
+                cJSON_AddStringToObject(o, "message", msg);
+            cJSON_AddItemToArray(arr, o);
+        } else if (!quiet) {
+            char *line = fxu_asprintf(
+                "%-12s %-11s  %-20s  %6.0f ms%s%s\n", name,
+                r.reachable ? "reachable" : "unreachable",
+                r.reachable ? cred : "-", r.latency_ms, r.ok ? "" : "  ",
+                r.ok ? "" : msg);
+            tool_outs(line);
+            free(line);
+        }
+        free(name);
+        free(msg);
+        flexiai_probe_free(&r);
+    }
+    if (arr) {
+        char *j = cJSON_PrintUnformatted(arr);
+        tool_outs(j);
+        tool_outs("\n");
+        free(j);
+        cJSON_Delete(arr);
+    }
+    tool_out_flush();
+    if (n == 0)
+        return 3;
+    return t->ok == n ? 0 : t->ok > 0 ? 1 : 2;
+}
+
+static int
+cmd_probe(void *ctx, struct tool_args *a, int argc, char **argv)
+{
+    struct breaker_ctx *x = ctx;
+    (void)a;
+    check_names(x, argv + 1, argc - 1);
+    struct probe_tally t;
+    const char *const *all;
+    if (argc == 1 && flexiai_config_providers(x->cfg, &all) == 0)
+        tool_err("no providers configured (nothing to probe)");
+    int code = run_probes(x, (const char *const *)argv + 1,
+                          (size_t)(argc - 1), 0, &t);
+    fxu_buf_free(&t.detail);
+    return code;
+}
+
+/* ---- sync: the bridge ---------------------------------------------------- */
+
+static void
+on_change(void *ud, const flexiai_sync_change *ch)
+{
+    const struct breaker_ctx *x = ud;
+    if (x->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "provider", ch->provider);
+        cJSON_AddStringToObject(o, "event_type", ch->event_type);
+        cJSON_AddStringToObject(o, "worker_id", ch->worker_id);
+        cJSON_AddStringToObject(o, "timestamp", ch->timestamp);
+        cJSON_AddStringToObject(o, "state", ch->state);
+        cJSON_AddNumberToObject(o, "failure_count", (double)ch->failure_count);
+        char *j = cJSON_PrintUnformatted(o);
+        char *clean = fxu_utf8_sanitize(j, strlen(j), NULL);
+        tool_outs(clean);
+        tool_outs("\n");
+        free(clean);
+        free(j);
+        cJSON_Delete(o);
+    } else {
+        char t[64];
+        tool_fmt_time(fxu_wallclock(), t, sizeof(t));
+        char *prov = tool_printable(ch->provider);
+        char *type = tool_printable(ch->event_type);
+        char *worker = tool_printable(ch->worker_id);
+        char *line = fxu_asprintf("%s  %-12s %-9s (%s by %s, failures=%ld)\n",
+                                  t, prov, ch->state, type, worker,
+                                  ch->failure_count);
+        tool_outs(line);
+        free(line);
+        free(prov);
+        free(type);
+        free(worker);
+    }
+    tool_out_flush();
+}
+
+static int
+cmd_sync(void *ctx, struct tool_args *a, int argc, char **argv)
+{
+    struct breaker_ctx *x = ctx;
+    (void)a;
+    (void)argv;
+    if (argc > 1)
+        tool_usage_error("sync takes no arguments");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = flexiai_breaker_sync(x->client, on_change, x, &stop_flag);
+    if (rc != 0)
+        tool_err("%s", flexiai_client_error(x->client));
+    return rc;
+}
+
 /* Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
 static int
 cmd_check(void *ctx, struct tool_args *a, int argc, char **argv)
@@ -213,10 +378,25 @@ cmd_check(void *ctx, struct tool_args *a, int argc, char **argv)
         code = 2;
         word = "CRITICAL";
     }
-    char *line = fxu_asprintf("BREAKERS %s - %s | closed=%zu usable=%zu "
-                              "total=%zu\n",
+    char *probes = NULL, *perf = NULL;
+    if (x->probe && n > 0) {
+        struct probe_tally t;
+        int pc = run_probes(x, NULL, 0, 1, &t);
+        if (pc > code && pc != 3) {
+            code = pc;
+            word = pc == 1 ? "WARNING" : "CRITICAL";
+        }
+        probes = fxu_asprintf("; probes: %s", t.detail.data ? t.detail.data : "");
+        perf = fxu_asprintf(" probed_ok=%zu", t.ok);
+        fxu_buf_free(&t.detail);
+    }
+    char *line = fxu_asprintf("BREAKERS %s - %s%s | closed=%zu usable=%zu "
+                              "total=%zu%s\n",
                               word, n ? detail.data : "no providers configured",
-                              closed, usable, n);
+                              probes ? probes : "", closed, usable, n,
+                              perf ? perf : "");
+    free(probes);
+    free(perf);
     tool_outs(line);
     tool_out_flush();
     free(line);
@@ -340,6 +520,20 @@ static const struct tool_option watch_opts[] = {
     OPT(OPT_JSON, "json", NULL, "each event as its JSON message"), FORCE,
     OPT_END};
 
+static const struct tool_option probe_opts[] = {
+    OPT(OPT_RECORD, "record", NULL,
+        "feed the outcome to the breaker (a success closes a half-open\n"
+        "breaker, a connection failure counts)"),
+    OPT(OPT_JSON, "json", NULL, "a JSON array, one object per provider"),
+    FORCE, OPT_END};
+static const struct tool_option check_opts[] = {
+    OPT(OPT_PROBE, "probe", NULL,
+        "also probe every provider (no tokens) and add the result"),
+    OPT_END};
+static const struct tool_option sync_opts[] = {
+    OPT(OPT_JSON, "json", NULL, "each change applied as a JSON object"),
+    OPT_END};
+
 static const struct tool_subcommand breaker_subs[] = {
     {"status", "[--json | --prometheus] [--force] [NAME...]",
      "state of each provider's breaker", status_opts, cmd_status,
@@ -351,11 +545,20 @@ static const struct tool_subcommand breaker_subs[] = {
      "open by hand (maintenance) until DURATION passes\n"
      "(e.g. 90, 30s, 10m, 2h) or until reset",
      open_opts, cmd_open, TOOL_COMP_PROVIDER},
-    {"check", "",
+    {"check", "[--probe]",
      "monitoring check: exit 0 all closed, 1 some open or\n"
      "half-open but a provider usable, 2 none usable, 3 store\n"
      "unreachable",
-     NULL, cmd_check, TOOL_COMP_NONE},
+     check_opts, cmd_check, TOOL_COMP_NONE},
+    {"probe", "[--record] [--json] [--force] [NAME...]",
+     "ask each provider something that costs no tokens: reachable,\n"
+     "credentials accepted, latency; exit 0 all answered, 1 some,\n"
+     "2 none, 3 nothing to probe",
+     probe_opts, cmd_probe, TOOL_COMP_PROVIDER},
+    {"sync", "[--json]",
+     "the bridge: apply other workers' (Python FlexiAI's) breaker\n"
+     "events to the shared state, until SIGTERM (needs Redis)",
+     sync_opts, cmd_sync, TOOL_COMP_NONE},
     {"watch", "[--json] [--force] [NAME...]",
      "print breaker events as they happen (needs Redis)", watch_opts, cmd_watch,
      TOOL_COMP_PROVIDER},
@@ -399,6 +602,8 @@ main(int argc, char **argv)
     /* check speaks the monitoring convention: 3 is "unknown" */
     x.client =
         tool_setup_client(x.cfg, NULL, NULL, sub->run == cmd_check ? 3 : 0);
+    if (x.json && x.prometheus)
+        tool_usage_error("--json and --prometheus exclude each other");
     int rc = sub->run(&x, &a, 1 + n - rest, v + rest - 1);
     flexiai_client_free(x.client);
     flexiai_config_free(x.cfg);

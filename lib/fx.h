@@ -271,6 +271,11 @@ struct fx_provider_ops {
     /* Fill `out` for this call.  0, or -1 with *err. */
     int (*build_request)(const struct fx_call *call, struct fx_http_req *out,
                          char **err);
+    /* A request that costs no tokens (a model list or the model's
+     * metadata: GET, body NULL) for `flexiai breaker probe`.  0, or -1
+     * with *err. */
+    int (*build_probe)(const struct fx_call *call, struct fx_http_req *out,
+                       char **err);
     /* A complete 2xx body.  0, or -1 with err (stream_error for a
      * malformed body or an error object, content_filter when blocked). */
     int (*parse_response)(const char *body, size_t len, struct fx_response *out,
@@ -517,6 +522,7 @@ int fx_event_parse(const char *json, flexiai_event *ev, void **owned);
 
 /* breaker.lua as a C string (generated breaker-lua.c) */
 extern const char fx_breaker_lua[];
+extern const char fx_bridge_lua[]; /* bridge.lua, for redis-bridge.c */
 /* hex SHA-1 of data into out[41], as SCRIPT LOAD names a script (sha1.c) */
 void fx_sha1_hex(const void *data, size_t len, char out[41]);
 
@@ -525,5 +531,12 @@ void fx_sha1_hex(const void *data, size_t len, char out[41]);
 int fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
                    volatile sig_atomic_t *stop, flexiai_log_fn log,
                    void *log_ud);
+/* flexiai_breaker_sync() for the Redis store (redis-bridge.c). */
+int fx_redis_bridge(const struct fx_settings *s, flexiai_sync_fn fn, void *ud,
+                    volatile sig_atomic_t *stop, flexiai_log_fn log,
+                    void *log_ud);
+/* Parse datetime.isoformat() (naive UTC; a "+00:00" or "Z" suffix is
+ * accepted) into epoch seconds.  0, or -1 when malformed (event.c). */
+int fx_event_time(const char *iso, double *out);
 
 #endif
