@@ -41,7 +41,7 @@ struct breaker_ctx {
     flexiai_client *client;
     int json, prometheus, all, force;
     int record, probe; /* probe --record, check --probe */
-    double seconds; /* open --for */
+    double seconds;    /* open --for */
 };
 
 static void
@@ -189,8 +189,8 @@ struct probe_tally {
  * quiet (check).  Nagios-style result: 0 all answered, 1 some, 2 none,
  * 3 nothing to probe. */
 static int
-run_probes(struct breaker_ctx *x, const char *const *names, size_t n,
-           int quiet, struct probe_tally *t)
+run_probes(struct breaker_ctx *x, const char *const *names, size_t n, int quiet,
+           struct probe_tally *t)
 {
     if (n == 0)
         n = flexiai_config_providers(x->cfg, &names);
@@ -219,8 +219,7 @@ run_probes(struct breaker_ctx *x, const char *const *names, size_t n,
             if (r.credentials < 0)
                 cJSON_AddNullToObject(o, "credentials_accepted");
             else
-                cJSON_AddBoolToObject(o, "credentials_accepted",
-                                      r.credentials);
+                cJSON_AddBoolToObject(o, "credentials_accepted", r.credentials);
             cJSON_AddNumberToObject(o, "http_status", (double)r.http_status);
             cJSON_AddNumberToObject(o, "latency_ms", r.latency_ms);
             cJSON_AddStringToObject(
@@ -229,11 +228,11 @@ run_probes(struct breaker_ctx *x, const char *const *names, size_t n,
                 cJSON_AddStringToObject(o, "message", msg);
             cJSON_AddItemToArray(arr, o);
         } else if (!quiet) {
-            char *line = fxu_asprintf(
-                "%-12s %-11s  %-20s  %6.0f ms%s%s\n", name,
-                r.reachable ? "reachable" : "unreachable",
-                r.reachable ? cred : "-", r.latency_ms, r.ok ? "" : "  ",
-                r.ok ? "" : msg);
+            char *line =
+                fxu_asprintf("%-12s %-11s  %-20s  %6.0f ms%s%s\n", name,
+                             r.reachable ? "reachable" : "unreachable",
+                             r.reachable ? cred : "-", r.latency_ms,
+                             r.ok ? "" : "  ", r.ok ? "" : msg);
             tool_outs(line);
             free(line);
         }
@@ -264,8 +263,8 @@ cmd_probe(void *ctx, struct tool_args *a, int argc, char **argv)
     const char *const *all;
     if (argc == 1 && flexiai_config_providers(x->cfg, &all) == 0)
         tool_err("no providers configured (nothing to probe)");
-    int code = run_probes(x, (const char *const *)argv + 1,
-                          (size_t)(argc - 1), 0, &t);
+    int code =
+        run_probes(x, (const char *const *)argv + 1, (size_t)(argc - 1), 0, &t);
     fxu_buf_free(&t.detail);
     return code;
 }
@@ -297,9 +296,9 @@ on_change(void *ud, const flexiai_sync_change *ch)
         char *prov = tool_printable(ch->provider);
         char *type = tool_printable(ch->event_type);
         char *worker = tool_printable(ch->worker_id);
-        char *line = fxu_asprintf("%s  %-12s %-9s (%s by %s, failures=%ld)\n",
-                                  t, prov, ch->state, type, worker,
-                                  ch->failure_count);
+        char *line =
+            fxu_asprintf("%s  %-12s %-9s (%s by %s, failures=%ld)\n", t, prov,
+                         ch->state, type, worker, ch->failure_count);
         tool_outs(line);
         free(line);
         free(prov);
@@ -386,15 +385,16 @@ cmd_check(void *ctx, struct tool_args *a, int argc, char **argv)
             code = pc;
             word = pc == 1 ? "WARNING" : "CRITICAL";
         }
-        probes = fxu_asprintf("; probes: %s", t.detail.data ? t.detail.data : "");
+        probes =
+            fxu_asprintf("; probes: %s", t.detail.data ? t.detail.data : "");
         perf = fxu_asprintf(" probed_ok=%zu", t.ok);
         fxu_buf_free(&t.detail);
     }
-    char *line = fxu_asprintf("BREAKERS %s - %s%s | closed=%zu usable=%zu "
-                              "total=%zu%s\n",
-                              word, n ? detail.data : "no providers configured",
-                              probes ? probes : "", closed, usable, n,
-                              perf ? perf : "");
+    char *line =
+        fxu_asprintf("BREAKERS %s - %s%s | closed=%zu usable=%zu "
+                     "total=%zu%s\n",
+                     word, n ? detail.data : "no providers configured",
+                     probes ? probes : "", closed, usable, n, perf ? perf : "");
     free(probes);
     free(perf);
     tool_outs(line);
@@ -524,8 +524,8 @@ static const struct tool_option probe_opts[] = {
     OPT(OPT_RECORD, "record", NULL,
         "feed the outcome to the breaker (a success closes a half-open\n"
         "breaker, a connection failure counts)"),
-    OPT(OPT_JSON, "json", NULL, "a JSON array, one object per provider"),
-    FORCE, OPT_END};
+    OPT(OPT_JSON, "json", NULL, "a JSON array, one object per provider"), FORCE,
+    OPT_END};
 static const struct tool_option check_opts[] = {
     OPT(OPT_PROBE, "probe", NULL,
         "also probe every provider (no tokens) and add the result"),

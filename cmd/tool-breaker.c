@@ -98,8 +98,8 @@ tool_breaker_table(const flexiai_breaker_info *info, size_t n, int store_ok)
         next_text(&info[i], now, next, sizeof(next));
         char *name = tool_printable(info[i].provider);
         /* who last changed it: a worker id, ours or a Python worker's */
-        char *by = tool_printable(info[i].changed_by ? info[i].changed_by
-                                                     : "-");
+        char *by =
+            tool_printable(info[i].changed_by ? info[i].changed_by : "-");
         char *row = fxu_asprintf(
             "%-*s  %-9s  %8ld  %-19s  %-30s  %-7s  %s%s\n", (int)w, name,
             info[i].state, info[i].failure_count, since, next, info[i].backend,

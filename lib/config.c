@@ -642,6 +642,12 @@ env_numbered_provider(flexiai_config *cfg, const char *var, const char *rest,
              rest);
     const char *name = getenv(namevar);
     if (name == NULL || *name == '\0') {
+        /* a [provider.N] of the file's: the usual mapping */
+        char own[32];
+        snprintf(own, sizeof(own), "provider.%.*s", (int)nd, rest);
+        for (size_t i = 0; i < cfg->nsections; i++)
+            if (strcmp(cfg->sections[i].name, own) == 0)
+                return 0;
         add_diag(cfg, 1, "env %s: no %s says which provider it is for", var,
                  namevar);
         return 1;
@@ -659,13 +665,16 @@ env_numbered_provider(flexiai_config *cfg, const char *var, const char *rest,
             return 1;
         }
         note_section(cfg, section, origin);
-        if (find_entry(cfg, section, "type") == NULL) {
+        char typevar[64];
+        snprintf(typevar, sizeof(typevar), "FLEXIAI_PROVIDER_%.*s_TYPE",
+                 (int)nd, rest);
+        if (find_entry(cfg, section, "type") == NULL &&
+            getenv(typevar) == NULL) {
             if (type == NULL)
                 add_diag(cfg, 1,
                          "env %s: cannot tell the type of provider '%s' "
-                         "(openai, anthropic, gemini, vertexai; or set "
-                         "FLEXIAI_PROVIDER_%s_TYPE)",
-                         var, name, section + 9);
+                         "(openai, anthropic, gemini, vertexai; or set %s)",
+                         var, name, typevar);
             else
                 set_entry(cfg, section, "type", type, origin);
         }

@@ -247,8 +247,8 @@ fx_event_time(const char *iso, double *out)
                &n) != 6 ||
         n != 19)
         return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || s > 60 || h < 0 || mi < 0 || s < 0)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        s > 60 || h < 0 || mi < 0 || s < 0)
         return -1;
     const char *p = iso + 19;
     double frac = 0, scale = 0.1;

@@ -326,14 +326,14 @@ int flexiai_breaker_sync(flexiai_client *c, flexiai_sync_fn fn, void *ud,
 /* What one probe found.  Strings are owned by the result. */
 typedef struct flexiai_probe_result {
     char *provider;
-    char *url;         /* without secrets; may be NULL */
-    int reachable;     /* an HTTP answer arrived */
-    int credentials;   /* 1 accepted, 0 refused (401/403), -1 unknown */
-    int ok;            /* reachable, credentials accepted, 2xx */
-    long http_status;  /* 0 when no answer */
-    int errclass;      /* enum flexiai_errclass; FLEXIAI_E_NONE when ok */
+    char *url;        /* without secrets; may be NULL */
+    int reachable;    /* an HTTP answer arrived */
+    int credentials;  /* 1 accepted, 0 refused (401/403), -1 unknown */
+    int ok;           /* reachable, credentials accepted, 2xx */
+    long http_status; /* 0 when no answer */
+    int errclass;     /* enum flexiai_errclass; FLEXIAI_E_NONE when ok */
     double latency_ms;
-    char *message;     /* one line, never a secret; NULL when ok */
+    char *message; /* one line, never a secret; NULL when ok */
 } flexiai_probe_result;
 
 /*

@@ -33,10 +33,27 @@ counts_as_failure(int cls)
            cls == FLEXIAI_E_SERVER || cls == FLEXIAI_E_OVERLOADED;
 }
 
+/* --record, before the probe: ask the breaker as a request would.  A
+ * closed breaker admits; an open one whose retry time has come turns
+ * half-open and gives this probe the lease; otherwise nothing is
+ * recorded (an open breaker is not closed by a probe it did not admit). */
+static int
+record_admit(flexiai_client *c, const char *name)
+{
+    struct fx_bop op;
+    int admit = FX_ADMIT_NO;
+    fx_client_fill_op(c, &op, FX_BOP_ADMIT);
+    fx_client_store_update(c, name, &op, NULL, &admit);
+    return admit;
+}
+
 static void
-record(flexiai_client *c, const char *name, const flexiai_probe_result *res)
+record(flexiai_client *c, const char *name, int admit,
+       const flexiai_probe_result *res)
 {
     int kind;
+    if (admit == FX_ADMIT_NO)
+        return;
     if (res->ok)
         kind = FX_BOP_SUCCESS;
     else if (counts_as_failure(res->errclass))
@@ -45,7 +62,7 @@ record(flexiai_client *c, const char *name, const flexiai_probe_result *res)
         return;
     struct fx_bop op;
     fx_client_fill_op(c, &op, kind);
-    op.was_probe = 1;
+    op.was_probe = admit == FX_ADMIT_PROBE;
     fx_client_store_update(c, name, &op, NULL, NULL);
 }
 
@@ -56,8 +73,7 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
     memset(res, 0, sizeof(*res));
     res->credentials = -1;
     res->provider = fxu_strdup(name ? name : "");
-    struct fx_provider *p =
-        name ? fx_settings_provider(c->s, name) : NULL;
+    struct fx_provider *p = name ? fx_settings_provider(c->s, name) : NULL;
     if (p == NULL) {
         set_message(res, "no such provider");
         fx_client_error_set(c, "no provider '%s'", name ? name : "");
@@ -100,6 +116,7 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
         return FLEXIAI_ECONFIG;
     }
     res->url = fxu_strdup(hreq.url);
+    int admit = rec ? record_admit(c, name) : FX_ADMIT_NO;
     if (c->http == NULL)
         c->http = fx_http_new();
     double timeout = p->params.timeout;
@@ -137,15 +154,13 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
             free(m);
         }
     } else {
-        res->errclass = hr.transport_cls != FLEXIAI_E_NONE
-                            ? hr.transport_cls
-                            : FLEXIAI_E_CONNECT;
-        set_message(res, hr.transport_msg[0] ? hr.transport_msg
-                                             : "no answer");
+        res->errclass = hr.transport_cls != FLEXIAI_E_NONE ? hr.transport_cls
+                                                           : FLEXIAI_E_CONNECT;
+        set_message(res, hr.transport_msg[0] ? hr.transport_msg : "no answer");
     }
     fx_http_result_free(&hr);
     if (rec)
-        record(c, name, res);
+        record(c, name, admit, res);
     return res->ok ? FLEXIAI_OK : FLEXIAI_EUNAVAILABLE;
 }
 

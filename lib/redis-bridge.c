@@ -124,12 +124,12 @@ on_event(void *ud, const flexiai_event *ev)
     snprintf(sc, sizeof(sc), "%ld", ev->success_count);
     snprintf(rec, sizeof(rec), "%.17g", b->s->recovery_timeout);
     snprintf(ttl, sizeof(ttl), "%ld", y->state_ttl);
-    const char *argv[] = {"EVALSHA", b->sha,   "1", key, ev->event_type,
-                          tsbuf,     ev->worker_id, fc,  sc,
-                          rec,       ttl};
+    const char *argv[] = {"EVALSHA", b->sha,        "1", key, ev->event_type,
+                          tsbuf,     ev->worker_id, fc,  sc,  rec,
+                          ttl};
     char *err = NULL;
-    redisReply *r = run_script(b, argv, (int)(sizeof(argv) / sizeof(*argv)),
-                               &err);
+    redisReply *r =
+        run_script(b, argv, (int)(sizeof(argv) / sizeof(*argv)), &err);
     if (r == NULL) {
         if (!b->warned)
             log_warn(b, "cannot apply a %s event for %s (%s)", ev->event_type,

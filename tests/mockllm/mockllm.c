@@ -2701,8 +2701,6 @@ answer_probe(struct MHD_Connection *c, struct req *r, struct target *t,
     unsigned long idx;
     int failing = 0;
 
-    if (t->kind == K_OPENAI && header(c, "anthropic-version"))
-        t->kind = K_ANTHROPIC;
     key = get_key(c, t->kind);
     snprintf(model, sizeof model, "%.*s", (int)t->model_len,
              t->model ? t->model : "");
@@ -2778,6 +2776,9 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
         return handle_control(c, r, url, method);
     if (classify(url, &t))
         return not_found(c, r, method, url);
+    /* GET /v1/models: Anthropic's when it says its API version */
+    if (t.probe && t.kind == K_OPENAI && header(c, "anthropic-version"))
+        t.kind = K_ANTHROPIC;
 
     if (r->state != ST_WAITING) {
         /* first time: log the request and pick up the script */
