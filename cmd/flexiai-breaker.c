@@ -550,6 +550,9 @@ static const struct tool_subcommand breaker_subs[] = {
      "half-open but a provider usable, 2 none usable, 3 store\n"
      "unreachable",
      check_opts, cmd_check, TOOL_COMP_NONE},
+    {"watch", "[--json] [--force] [NAME...]",
+     "print breaker events as they happen (needs Redis)", watch_opts, cmd_watch,
+     TOOL_COMP_PROVIDER},
     {"probe", "[--record] [--json] [--force] [NAME...]",
      "ask each provider something that costs no tokens: reachable,\n"
      "credentials accepted, latency; exit 0 all answered, 1 some,\n"
@@ -559,9 +562,6 @@ static const struct tool_subcommand breaker_subs[] = {
      "the bridge: apply other workers' (Python FlexiAI's) breaker\n"
      "events to the shared state, until SIGTERM (needs Redis)",
      sync_opts, cmd_sync, TOOL_COMP_NONE},
-    {"watch", "[--json] [--force] [NAME...]",
-     "print breaker events as they happen (needs Redis)", watch_opts, cmd_watch,
-     TOOL_COMP_PROVIDER},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
