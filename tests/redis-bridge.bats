@@ -194,3 +194,18 @@ wait_state() {
     assert_failure 69
     [[ "$stderr" == "flexiai: the bridge needs the Redis store ([sync] backend = redis)" ]]
 }
+
+@test "the systemd unit runs the bridge from bindir, hardened" {
+    unit=$BUILDDIR/contrib/flexiai-breaker-sync.service
+    [ -f "$unit" ]
+    bindir=$(sed -n 's/^bindir = //p' "$BUILDDIR/Makefile")
+    prefix=$(sed -n 's/^prefix = //p' "$BUILDDIR/Makefile")
+    bindir=${bindir//\$\{exec_prefix\}/$prefix}
+    grep -qxF "ExecStart=$bindir/flexiai breaker sync" "$unit"
+    for opt in DynamicUser=yes NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
+        PrivateTmp=yes 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' \
+        'SystemCallFilter=@system-service' 'CapabilityBoundingSet='; do
+        grep -qxF "$opt" "$unit"
+    done
+    ! grep -q '@[a-z]*@' "$unit"
+}
