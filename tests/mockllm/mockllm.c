@@ -2777,8 +2777,13 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
     if (classify(url, &t))
         return not_found(c, r, method, url);
     /* GET /v1/models: Anthropic's when it says its API version */
-    if (t.probe && t.kind == K_OPENAI && header(c, "anthropic-version"))
+    if (t.probe && t.kind == K_OPENAI && header(c, "anthropic-version")) {
         t.kind = K_ANTHROPIC;
+        if (t.name == kind_names[K_OPENAI]) {
+            t.name = kind_names[K_ANTHROPIC];
+            t.name_len = strlen(t.name);
+        }
+    }
 
     if (r->state != ST_WAITING) {
         /* first time: log the request and pick up the script */
