@@ -194,6 +194,7 @@ run_probes(struct breaker_ctx *x, const char *const *names, size_t n, int quiet,
 {
     if (n == 0)
         n = flexiai_config_providers(x->cfg, &names);
+    memset(t, 0, sizeof(*t));
     fxu_buf_init(&t->detail);
     t->n = n;
     cJSON *arr = x->json && !quiet ? cJSON_CreateArray() : NULL;
