@@ -190,9 +190,5 @@ int fx_redis_open_sync(struct fx_redis **out, const struct fx_sync *s,
                        char **err);
 /* The wait bounding each step for these settings, in seconds. */
 double fx_redis_sync_timeout(const struct fx_sync *s);
-/* How messages name the configured server before a connection exists:
- * "redis HOST:PORT", "redis unix:PATH", "redis sentinel master NAME".
- * Never the url or a password.  Caller frees. */
-char *fx_redis_sync_where(const struct fx_sync *s);
 
 #endif

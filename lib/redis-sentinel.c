@@ -247,21 +247,6 @@ fx_redis_sync_timeout(const struct fx_sync *s)
     return t > 0 ? t : FX_REDIS_DEFAULT_TIMEOUT;
 }
 
-char *
-fx_redis_sync_where(const struct fx_sync *s)
-{
-    if (s->redis_sentinels && s->redis_sentinels[0])
-        return fxu_asprintf("redis sentinel master %s",
-                            s->redis_sentinel_master ? s->redis_sentinel_master
-                                                     : "");
-    if (s->redis_unix && *s->redis_unix)
-        return fxu_asprintf("redis unix:%s", s->redis_unix);
-    const char *host = s->redis_host ? s->redis_host : "";
-    if (strchr(host, ':'))
-        return fxu_asprintf("redis [%s]:%ld", host, s->redis_port);
-    return fxu_asprintf("redis %s:%ld", host, s->redis_port);
-}
-
 int
 fx_redis_open_sync(struct fx_redis **out, const struct fx_sync *s, char **err)
 {
