@@ -17,6 +17,7 @@
  *   redis-watch.c     flexiai_breaker_watch(): the events channel
  *   redis-bridge.c    flexiai_breaker_sync(): other workers' events applied
  *                     to the state documents via bridge.lua
+ *   probe.c           flexiai_probe(): each provider's no-token request
  *   attempt.c         one attempt: build, perform, classify
  *   failover.c        the failover decisions (no I/O)
  *   client.c          the client; failover engine: runs attempts, asks
