@@ -1393,7 +1393,10 @@ test_watch(struct server *a)
     if (got_all) {
         qsort(lat, ROUNDS, sizeof(lat[0]), cmp_double);
         double p99 = lat[ROUNDS * 99 / 100];
-        ok(p99 <= 0.005, "latency p99 %.3f ms (median %.3f ms) <= 5 ms",
+        /* delivered as it arrives, not after a poll interval (100 ms):
+         * the tight figure belongs to make bench, a loaded machine running
+         * the whole suite in parallel must not fail this */
+        ok(p99 <= 0.05, "latency p99 %.3f ms (median %.3f ms) <= 50 ms",
            p99 * 1e3, lat[ROUNDS / 2] * 1e3);
     }
     pthread_mutex_lock(&w.mu);
