@@ -159,7 +159,7 @@ fails_over_once() {
 @test "TLS without the client certificate the server requires: one line, file store" {
     start_redis_tls yes
     write_tls_config "redis_tls_ca = $CERTS/ca.crt"
-    fails_over_once TLS
+    fails_over_once "set redis_tls_cert and redis_tls_key"
 }
 
 @test "redis_tls_insecure = yes skips verification, with a warning from config check" {
