@@ -365,8 +365,8 @@ static const struct tool_option watch_opts[] = {
 
 static const struct tool_option probe_opts[] = {
     OPT(OPT_RECORD, "record", NULL,
-        "feed the outcome to the breaker (a success closes a half-open\n"
-        "breaker, a connection failure counts)"),
+        "feed the outcome to the breaker (a success closes\n"
+        "a half-open breaker, a connection failure counts)"),
     OPT(OPT_JSON, "json", NULL, "a JSON array, one object per provider"), FORCE,
     OPT_END};
 static const struct tool_option check_opts[] = {
@@ -397,13 +397,14 @@ static const struct tool_subcommand breaker_subs[] = {
      "print breaker events as they happen (needs Redis)", watch_opts, cmd_watch,
      TOOL_COMP_PROVIDER},
     {"probe", "[--record] [--json] [--force] [NAME...]",
-     "ask each provider something that costs no tokens: reachable,\n"
-     "credentials accepted, latency; exit 0 all answered, 1 some,\n"
-     "2 none, 3 nothing to probe",
+     "ask each provider something that costs no tokens:\n"
+     "reachable, credentials accepted, latency; exit 0 all\n"
+     "answered, 1 some, 2 none, 3 nothing to probe",
      probe_opts, cmd_probe, TOOL_COMP_PROVIDER},
     {"sync", "[--json]",
-     "the bridge: apply other workers' (Python FlexiAI's) breaker\n"
-     "events to the shared state, until SIGTERM (needs Redis)",
+     "the bridge: apply other workers' (Python FlexiAI's)\n"
+     "breaker events to the shared state until SIGTERM\n"
+     "(needs Redis)",
      sync_opts, cmd_sync, TOOL_COMP_NONE},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
