@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "breaker.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -16,23 +17,23 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_flag;
+volatile sig_atomic_t stop_flag;
 
-static void
+void
 on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
 }
 
-enum { OPT_JSON = TOOL_OPT_CMD, OPT_PROMETHEUS, OPT_ALL, OPT_FOR, OPT_FORCE };
-
-/* What the subcommands' options set. */
-struct breaker_ctx {
-    flexiai_config *cfg;
-    flexiai_client *client;
-    int json, prometheus, all, force;
-    double seconds; /* open --for */
+enum {
+    OPT_JSON = TOOL_OPT_CMD,
+    OPT_PROMETHEUS,
+    OPT_ALL,
+    OPT_FOR,
+    OPT_FORCE,
+    OPT_RECORD,
+    OPT_PROBE
 };
 
 static void
@@ -52,6 +53,12 @@ on_option(void *ud, int id, const char *arg)
     case OPT_FORCE:
         x->force = 1;
         break;
+    case OPT_RECORD:
+        x->record = 1;
+        break;
+    case OPT_PROBE:
+        x->probe = 1;
+        break;
     case OPT_FOR:
         x->seconds = tool_parse_cli_duration(arg);
         if (x->seconds <= 0)
@@ -63,7 +70,7 @@ on_option(void *ud, int id, const char *arg)
 /* A breaker for a name that is no provider is one nobody uses: a typo
  * there voids a maintenance window.  --force allows it (providers that
  * only the Python fleet calls). */
-static void
+void
 check_names(const struct breaker_ctx *x, char **names, int n)
 {
     if (x->force)
@@ -213,10 +220,26 @@ cmd_check(void *ctx, struct tool_args *a, int argc, char **argv)
         code = 2;
         word = "CRITICAL";
     }
-    char *line = fxu_asprintf("BREAKERS %s - %s | closed=%zu usable=%zu "
-                              "total=%zu\n",
-                              word, n ? detail.data : "no providers configured",
-                              closed, usable, n);
+    char *probes = NULL, *perf = NULL;
+    if (x->probe && n > 0) {
+        struct probe_tally t;
+        int pc = run_probes(x, NULL, 0, 1, &t);
+        if (pc > code && pc != 3) {
+            code = pc;
+            word = pc == 1 ? "WARNING" : "CRITICAL";
+        }
+        probes =
+            fxu_asprintf("; probes: %s", t.detail.data ? t.detail.data : "");
+        perf = fxu_asprintf(" probed_ok=%zu", t.ok);
+        fxu_buf_free(&t.detail);
+    }
+    char *line =
+        fxu_asprintf("BREAKERS %s - %s%s | closed=%zu usable=%zu "
+                     "total=%zu%s\n",
+                     word, n ? detail.data : "no providers configured",
+                     probes ? probes : "", closed, usable, n, perf ? perf : "");
+    free(probes);
+    free(perf);
     tool_outs(line);
     tool_out_flush();
     free(line);
@@ -340,6 +363,20 @@ static const struct tool_option watch_opts[] = {
     OPT(OPT_JSON, "json", NULL, "each event as its JSON message"), FORCE,
     OPT_END};
 
+static const struct tool_option probe_opts[] = {
+    OPT(OPT_RECORD, "record", NULL,
+        "feed the outcome to the breaker (a success closes\n"
+        "a half-open breaker, a connection failure counts)"),
+    OPT(OPT_JSON, "json", NULL, "a JSON array, one object per provider"), FORCE,
+    OPT_END};
+static const struct tool_option check_opts[] = {
+    OPT(OPT_PROBE, "probe", NULL,
+        "also probe every provider (no tokens) and add the result"),
+    OPT_END};
+static const struct tool_option sync_opts[] = {
+    OPT(OPT_JSON, "json", NULL, "each change applied as a JSON object"),
+    OPT_END};
+
 static const struct tool_subcommand breaker_subs[] = {
     {"status", "[--json | --prometheus] [--force] [NAME...]",
      "state of each provider's breaker", status_opts, cmd_status,
@@ -351,14 +388,24 @@ static const struct tool_subcommand breaker_subs[] = {
      "open by hand (maintenance) until DURATION passes\n"
      "(e.g. 90, 30s, 10m, 2h) or until reset",
      open_opts, cmd_open, TOOL_COMP_PROVIDER},
-    {"check", "",
+    {"check", "[--probe]",
      "monitoring check: exit 0 all closed, 1 some open or\n"
      "half-open but a provider usable, 2 none usable, 3 store\n"
      "unreachable",
-     NULL, cmd_check, TOOL_COMP_NONE},
+     check_opts, cmd_check, TOOL_COMP_NONE},
     {"watch", "[--json] [--force] [NAME...]",
      "print breaker events as they happen (needs Redis)", watch_opts, cmd_watch,
      TOOL_COMP_PROVIDER},
+    {"probe", "[--record] [--json] [--force] [NAME...]",
+     "ask each provider something that costs no tokens:\n"
+     "reachable, credentials accepted, latency; exit 0 all\n"
+     "answered, 1 some, 2 none, 3 nothing to probe",
+     probe_opts, cmd_probe, TOOL_COMP_PROVIDER},
+    {"sync", "[--json]",
+     "the bridge: apply other workers' (Python FlexiAI's)\n"
+     "breaker events to the shared state until SIGTERM\n"
+     "(needs Redis)",
+     sync_opts, cmd_sync, TOOL_COMP_NONE},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
@@ -399,6 +446,8 @@ main(int argc, char **argv)
     /* check speaks the monitoring convention: 3 is "unknown" */
     x.client =
         tool_setup_client(x.cfg, NULL, NULL, sub->run == cmd_check ? 3 : 0);
+    if (x.json && x.prometheus)
+        tool_usage_error("--json and --prometheus exclude each other");
     int rc = sub->run(&x, &a, 1 + n - rest, v + rest - 1);
     flexiai_client_free(x.client);
     flexiai_config_free(x.cfg);

@@ -71,21 +71,26 @@ tool_breaker_table(const flexiai_breaker_info *info, size_t n, int store_ok)
         if (strlen(info[i].provider) > w)
             w = strlen(info[i].provider);
     char line[1024];
-    int len = snprintf(
-        line, sizeof(line), "%-*s  %-9s  %8s  %-19s  %-30s  %s\n", (int)w,
-        "PROVIDER", "STATE", "FAILURES", "SINCE", "NEXT PROBE", "BACKEND");
+    int len = snprintf(line, sizeof(line),
+                       "%-*s  %-9s  %8s  %-19s  %-30s  %-7s  %s\n", (int)w,
+                       "PROVIDER", "STATE", "FAILURES", "SINCE", "NEXT PROBE",
+                       "BACKEND", "CHANGED BY");
     tool_out(line, (size_t)len);
     for (size_t i = 0; i < n; i++) {
         char since[64], next[160];
         tool_fmt_time(info[i].changed_at, since, sizeof(since));
         next_text(&info[i], now, next, sizeof(next));
         char *name = tool_printable(info[i].provider);
+        /* who last changed it: a worker id, ours or a Python worker's */
+        char *by =
+            tool_printable(info[i].changed_by ? info[i].changed_by : "-");
         char *row = fxu_asprintf(
-            "%-*s  %-9s  %8ld  %-19s  %-30s  %s%s\n", (int)w, name,
+            "%-*s  %-9s  %8ld  %-19s  %-30s  %-7s  %s%s\n", (int)w, name,
             info[i].state, info[i].failure_count, since, next, info[i].backend,
-            store_ok ? "" : " (fallback: store down)");
+            by, store_ok ? "" : " (fallback: store down)");
         tool_outs(row);
         free(row);
+        free(by);
         free(name);
     }
 }

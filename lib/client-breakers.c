@@ -284,3 +284,15 @@ flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
     }
     return fx_redis_watch(c->s, fn, ud, stop, c->log, c->log_ud);
 }
+
+int
+flexiai_breaker_sync(flexiai_client *c, flexiai_sync_fn fn, void *ud,
+                     volatile sig_atomic_t *stop)
+{
+    if (c->s->sync.backend != FX_BACKEND_REDIS) {
+        fx_client_error_set(c, "the bridge needs the Redis store "
+                               "([sync] backend = redis)");
+        return FLEXIAI_EUNAVAILABLE;
+    }
+    return fx_redis_bridge(c->s, fn, ud, stop, c->log, c->log_ud);
+}

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,17 +91,30 @@ static const struct key_def schema[] = {
     {"breaker", "probe_timeout", KT_NUMBER, NULL, 0.001, 86400, NULL},
     {"breaker", "count", KT_LIST, ERRCLASS_LIST, NOLIM, NULL},
 
-    {"sync", "backend", KT_ENUM, "file", NOLIM, "file|redis"},
+    {"sync", "backend", KT_ENUM, "file", NOLIM, "file|redis|memory"},
     {"sync", "redis_url", KT_SECRET, NULL, NOLIM, NULL},
     {"sync", "redis_host", KT_STRING, "127.0.0.1", NOLIM, NULL},
     {"sync", "redis_port", KT_INT, "6379", 1, 65535, NULL},
-    {"sync", "redis_db", KT_INT, "0", 0, 100000, NULL},
+    {"sync", "redis_db", KT_INT, "0", 0, 100000, NULL}, /* REDIS_DB_MAX */
     {"sync", "redis_password", KT_SECRET, NULL, NOLIM, NULL},
     {"sync", "redis_username", KT_STRING, NULL, NOLIM, NULL},
     {"sync", "redis_ssl", KT_BOOL, "no", NOLIM, NULL},
-    {"sync", "redis_socket_timeout", KT_NUMBER, "0.2", 0.001, 3600, NULL},
-    {"sync", "redis_socket_connect_timeout", KT_NUMBER, "0.2", 0.001, 3600,
+    /* the Python FlexiAI's names; redis_timeout is ours and wins */
+    {"sync", "redis_socket_timeout", KT_NUMBER, NULL, 0.001, 3600, NULL},
+    {"sync", "redis_socket_connect_timeout", KT_NUMBER, NULL, 0.001, 3600,
      NULL},
+    {"sync", "redis_timeout", KT_NUMBER, "0.25", 0.001, 3600, NULL},
+    {"sync", "redis_tls_ca", KT_STRING, NULL, NOLIM, NULL},
+    {"sync", "redis_tls_cert", KT_STRING, NULL, NOLIM, NULL},
+    {"sync", "redis_tls_key", KT_STRING, NULL, NOLIM, NULL},
+    {"sync", "redis_tls_server_name", KT_STRING, NULL, NOLIM, NULL},
+    {"sync", "redis_tls_insecure", KT_BOOL, "no", NOLIM, NULL},
+    {"sync", "redis_sentinels", KT_LIST, NULL, NOLIM, NULL},
+    {"sync", "redis_sentinel_master", KT_STRING, NULL, NOLIM, NULL},
+    {"sync", "redis_sentinel_user", KT_STRING, NULL, NOLIM, NULL},
+    {"sync", "redis_sentinel_password", KT_SECRET, NULL, NOLIM, NULL},
+    /* the Python FlexiAI's switch: false means no shared state (file) */
+    {"sync", "enabled", KT_BOOL, NULL, NOLIM, NULL},
     {"sync", "key_prefix", KT_STRING, "flexiai", NOLIM, NULL},
     {"sync", "channel", KT_STRING, "flexiai:events", NOLIM, NULL},
     {"sync", "state_ttl", KT_INT, "3600", 1, 315360000, NULL},
@@ -627,6 +641,106 @@ env_unknown(flexiai_config *cfg, const char *var)
                  var, best);
 }
 
+/*
+ * The Python FlexiAI's numbered providers: FLEXIAI_PROVIDER_{N}_NAME names
+ * provider N (its type follows from the name: openai, anthropic, gemini,
+ * vertexai or vertex), FLEXIAI_PROVIDER_{N}_API_KEY / _MODEL / _PRIORITY
+ * (and any other provider key) set its keys.  Returns 1 when var is one of
+ * them (handled), 0 when not.
+ */
+static const char *
+python_type(const char *name)
+{
+    static const char *const map[][2] = {
+        {"openai", "openai"}, {"anthropic", "anthropic"}, {"gemini", "gemini"},
+        {"google", "gemini"}, {"vertexai", "vertex"},     {"vertex", "vertex"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasecmp(name, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+static int
+env_numbered_provider(flexiai_config *cfg, const char *var, const char *rest,
+                      const char *value)
+{
+    size_t nd = 0;
+    while (isdigit((unsigned char)rest[nd]))
+        nd++;
+    if (nd == 0 || rest[nd] != '_' || nd > 6)
+        return 0;
+    char origin[512], namevar[64];
+    snprintf(origin, sizeof(origin), "env %s", var);
+    snprintf(namevar, sizeof(namevar), "FLEXIAI_PROVIDER_%.*s_NAME", (int)nd,
+             rest);
+    const char *name = getenv(namevar);
+    if (name == NULL || *name == '\0') {
+        /* a [provider.N] of the file's: the usual mapping */
+        char own[32];
+        snprintf(own, sizeof(own), "provider.%.*s", (int)nd, rest);
+        for (size_t i = 0; i < cfg->nsections; i++)
+            if (strcmp(cfg->sections[i].name, own) == 0)
+                return 0;
+        add_diag(cfg, 1, "env %s: no %s says which provider it is for", var,
+                 namevar);
+        return 1;
+    }
+    char section[300];
+    size_t off = (size_t)snprintf(section, sizeof(section), "provider.");
+    for (size_t i = 0; name[i] && off + 1 < sizeof(section); i++)
+        section[off++] = (char)tolower((unsigned char)name[i]);
+    section[off] = '\0';
+    const char *key = rest + nd + 1;
+    if (strcmp(key, "NAME") == 0) {
+        const char *type = python_type(name);
+        if (name[0] == '.' || strchr(name, '/') || strpbrk(name, " \t")) {
+            add_diag(cfg, 1, "env %s: '%s' is not a provider name", var, name);
+            return 1;
+        }
+        note_section(cfg, section, origin);
+        char typevar[64];
+        snprintf(typevar, sizeof(typevar), "FLEXIAI_PROVIDER_%.*s_TYPE",
+                 (int)nd, rest);
+        if (find_entry(cfg, section, "type") == NULL &&
+            getenv(typevar) == NULL) {
+            if (type == NULL)
+                add_diag(cfg, 1,
+                         "env %s: cannot tell the type of provider '%s' "
+                         "(openai, anthropic, gemini, vertexai; or set %s)",
+                         var, name, typevar);
+            else
+                set_entry(cfg, section, "type", type, origin);
+        }
+        if (type && strcmp(type, "vertex") == 0) {
+            /* what the Google SDKs read */
+            const char *pv[][2] = {{"project", "GOOGLE_CLOUD_PROJECT"},
+                                   {"location", "GOOGLE_CLOUD_LOCATION"}};
+            for (size_t i = 0; i < 2; i++) {
+                const char *v = getenv(pv[i][1]);
+                char o[64];
+                snprintf(o, sizeof(o), "env %s", pv[i][1]);
+                if (v && *v && find_entry(cfg, section, pv[i][0]) == NULL)
+                    set_entry(cfg, section, pv[i][0], v, o);
+            }
+        }
+        return 1;
+    }
+    for (size_t i = 0; i < NSCHEMA; i++) {
+        if (strcmp(schema[i].section, "provider") != 0)
+            continue;
+        char up[128];
+        env_name_part(up, sizeof(up), schema[i].key);
+        if (strcmp(up, key) == 0) {
+            note_section(cfg, section, origin);
+            set_entry(cfg, section, schema[i].key, value, origin);
+            return 1;
+        }
+    }
+    add_diag(cfg, 1, "env %s: unknown provider key '%s'", var, key);
+    return 1;
+}
+
 static void
 read_env(flexiai_config *cfg)
 {
@@ -656,8 +770,15 @@ read_env(flexiai_config *cfg)
                 break;
             }
         }
+        /* the Python FlexiAI's FLEXIAI_DEFAULT_TEMPERATURE and
+         * FLEXIAI_DEFAULT_MAX_TOKENS: [defaults] under another name */
+        if (!matched && strncmp(rest, "DEFAULT_", 8) == 0) {
+            env_fixed_section(cfg, var, "defaults", rest + 8, value);
+            matched = 1;
+        }
         if (!matched && strncmp(rest, "PROVIDER_", 9) == 0) {
-            env_provider(cfg, var, rest + 9, value);
+            if (!env_numbered_provider(cfg, var, rest + 9, value))
+                env_provider(cfg, var, rest + 9, value);
             matched = 1;
         }
         if (!matched)
@@ -750,6 +871,8 @@ free_provider(struct fx_provider *p)
     free_params(&p->params);
 }
 
+static void free_list(char **list);
+
 static void
 free_settings(struct fx_settings *s)
 {
@@ -766,6 +889,18 @@ free_settings(struct fx_settings *s)
     }
     free(y->redis_username);
     free(y->redis_unix);
+    free(y->redis_tls_ca);
+    free(y->redis_tls_cert);
+    free(y->redis_tls_key);
+    free(y->redis_tls_server_name);
+    free_list(y->redis_sentinels);
+    free(y->redis_sentinel_master);
+    free(y->redis_sentinel_user);
+    if (y->redis_sentinel_password) {
+        memset(y->redis_sentinel_password, 0,
+               strlen(y->redis_sentinel_password));
+        free(y->redis_sentinel_password);
+    }
     free(y->key_prefix);
     free(y->channel);
     free(y->worker_id);
@@ -1144,7 +1279,18 @@ read_params(flexiai_config *cfg, const char *section,
     }
 }
 
-/* redis://[user:password@]host[:port][/db], rediss://…, unix:///path?db=N */
+/* The highest database number redis_url and redis_db accept (Redis's own
+ * default is 16 databases; servers configured with more are rare, and a
+ * number above this is a typo). */
+#define REDIS_DB_MAX 100000
+
+/*
+ * redis://[[user]:password@]host[:port][/db], rediss://... (TLS),
+ * unix:///path[?db=N].  Rejected: no host (redis://, redis://u:p@), an
+ * unclosed IPv6 bracket, a port or database that is not a number in
+ * range, anything after the database number.  *why never holds the URL
+ * (it may hold a password).
+ */
 static int
 parse_redis_url(const char *url, struct fx_sync *y, char **why)
 {
@@ -1162,8 +1308,9 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
         if (q) {
             long db;
             if (strncmp(q, "?db=", 4) != 0 || fxu_parse_long(q + 4, &db) != 0 ||
-                db < 0) {
-                *why = fxu_strdup("unix:// query must be ?db=N");
+                db < 0 || db > REDIS_DB_MAX) {
+                *why = fxu_asprintf("unix:// query must be ?db=N (0 to %d)",
+                                    REDIS_DB_MAX);
                 return -1;
             }
             y->redis_db = db;
@@ -1179,8 +1326,63 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
         *why = fxu_strdup("scheme must be redis://, rediss:// or unix://");
         return -1;
     }
+    /* the authority ends at the first '/' after the last '@' */
     const char *at = strrchr(rest, '@');
-    const char *hostpart = rest;
+    const char *hostpart = at ? at + 1 : rest;
+    const char *slash = strchr(hostpart, '/');
+    size_t hlen = slash ? (size_t)(slash - hostpart) : strlen(hostpart);
+    char *hp = fxu_strndup(hostpart, hlen);
+    char *host = hp, *portstr = NULL;
+    if (hp[0] == '[') {
+        char *close = strchr(hp, ']');
+        if (close == NULL || close == hp + 1) {
+            free(hp);
+            *why = fxu_strdup(close ? "empty IPv6 address"
+                                    : "unclosed '[' in the host");
+            return -1;
+        }
+        if (close[1] != '\0' && close[1] != ':') {
+            free(hp);
+            *why = fxu_strdup("unexpected text after ']'");
+            return -1;
+        }
+        *close = '\0';
+        host = hp + 1;
+        portstr = close[1] == ':' ? close + 2 : NULL;
+    } else {
+        char *colon = strchr(hp, ':');
+        if (colon && strchr(colon + 1, ':')) {
+            free(hp);
+            *why = fxu_strdup("an IPv6 address must be written in [brackets]");
+            return -1;
+        }
+        if (colon) {
+            *colon = '\0';
+            portstr = colon + 1;
+        }
+    }
+    if (*host == '\0') {
+        free(hp);
+        *why = fxu_strdup("no host");
+        return -1;
+    }
+    if (strpbrk(host, " \t[]@?#")) {
+        free(hp);
+        *why = fxu_strdup("bad character in the host");
+        return -1;
+    }
+    if (portstr) {
+        long port;
+        if (fxu_parse_long(portstr, &port) != 0 || port < 1 || port > 65535) {
+            free(hp);
+            *why = fxu_strdup("bad port (1 to 65535)");
+            return -1;
+        }
+        y->redis_port = port;
+    }
+    free(y->redis_host);
+    y->redis_host = fxu_strdup(host);
+    free(hp);
     if (at) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         if (colon) {
@@ -1196,31 +1398,12 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
             free(y->redis_password);
             y->redis_password = fxu_strndup(rest, (size_t)(at - rest));
         }
-        hostpart = at + 1;
     }
-    const char *slash = strchr(hostpart, '/');
-    size_t hlen = slash ? (size_t)(slash - hostpart) : strlen(hostpart);
-    char *hp = fxu_strndup(hostpart, hlen);
-    char *colon = strrchr(hp, ':');
-    if (colon && strchr(hp, ']') == NULL) {
-        long port;
-        if (fxu_parse_long(colon + 1, &port) != 0 || port < 1 || port > 65535) {
-            free(hp);
-            *why = fxu_strdup("bad port");
-            return -1;
-        }
-        y->redis_port = port;
-        *colon = '\0';
-    }
-    if (*hp) {
-        free(y->redis_host);
-        y->redis_host = fxu_strdup(hp);
-    }
-    free(hp);
     if (slash && slash[1]) {
         long db;
-        if (fxu_parse_long(slash + 1, &db) != 0 || db < 0) {
-            *why = fxu_strdup("bad database number");
+        if (fxu_parse_long(slash + 1, &db) != 0 || db < 0 ||
+            db > REDIS_DB_MAX) {
+            *why = fxu_asprintf("bad database number (0 to %d)", REDIS_DB_MAX);
             return -1;
         }
         y->redis_db = db;
@@ -1251,19 +1434,128 @@ default_worker_id(void)
                         (long long)(fxu_wallclock() * 1000.0));
 }
 
+/* The one wait bounding every Redis step: redis_timeout when given, else
+ * the larger of the Python FlexiAI's two timeouts when either is given,
+ * else the schema's default. */
+static double
+sync_timeout(flexiai_config *cfg, struct fx_sync *y)
+{
+    y->redis_socket_timeout =
+        get_number_or(cfg, "sync", "redis_socket_timeout", 0);
+    y->redis_socket_connect_timeout =
+        get_number_or(cfg, "sync", "redis_socket_connect_timeout", 0);
+    double t = get_number(cfg, "sync", "redis_timeout");
+    if (find_entry(cfg, "sync", "redis_timeout") == NULL &&
+        (y->redis_socket_timeout > 0 || y->redis_socket_connect_timeout > 0))
+        t = y->redis_socket_timeout > y->redis_socket_connect_timeout
+                ? y->redis_socket_timeout
+                : y->redis_socket_connect_timeout;
+    return t;
+}
+
+/* TLS and Sentinel: checked here so `config check` names the line. */
+static void
+read_sync_production(flexiai_config *cfg, struct fx_sync *y)
+{
+    y->redis_tls_ca = get_string(cfg, "sync", "redis_tls_ca");
+    y->redis_tls_cert = get_string(cfg, "sync", "redis_tls_cert");
+    y->redis_tls_key = get_string(cfg, "sync", "redis_tls_key");
+    y->redis_tls_server_name = get_string(cfg, "sync", "redis_tls_server_name");
+    y->redis_tls_insecure = (int)get_number(cfg, "sync", "redis_tls_insecure");
+    y->redis_sentinels =
+        split_list(raw_value(cfg, "sync", "redis_sentinels", NULL));
+    y->redis_sentinel_master = get_string(cfg, "sync", "redis_sentinel_master");
+    y->redis_sentinel_user = get_string(cfg, "sync", "redis_sentinel_user");
+    y->redis_sentinel_password =
+        get_string(cfg, "sync", "redis_sentinel_password");
+
+    const struct entry *e;
+    if ((y->redis_tls_cert != NULL) != (y->redis_tls_key != NULL)) {
+        e = find_entry(cfg, "sync",
+                       y->redis_tls_cert ? "redis_tls_cert" : "redis_tls_key");
+        add_diag(cfg, 1,
+                 "%s: sync: redis_tls_cert and redis_tls_key go together "
+                 "(a client certificate and its key)",
+                 where_of(e));
+    }
+    const char *const paths[] = {"redis_tls_ca", "redis_tls_cert",
+                                 "redis_tls_key"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = raw_value(cfg, "sync", paths[i], &e);
+        if (v && *v && access(v, R_OK) != 0)
+            add_diag(cfg, y->backend == FX_BACKEND_REDIS,
+                     "%s: sync.%s: cannot read %s: %s", where_of(e), paths[i],
+                     v, strerror(errno));
+    }
+    if (y->redis_tls_insecure && y->backend == FX_BACKEND_REDIS &&
+        (y->redis_ssl || y->redis_sentinels)) {
+        e = find_entry(cfg, "sync", "redis_tls_insecure");
+        add_diag(cfg, 0,
+                 "%s: sync.redis_tls_insecure: the Redis server's certificate "
+                 "is not verified",
+                 where_of(e));
+    }
+    if (y->redis_sentinels && y->redis_sentinel_master == NULL) {
+        e = find_entry(cfg, "sync", "redis_sentinels");
+        add_diag(cfg, 1,
+                 "%s: sync: redis_sentinels needs redis_sentinel_master",
+                 where_of(e));
+    } else if (y->redis_sentinels == NULL && y->redis_sentinel_master) {
+        e = find_entry(cfg, "sync", "redis_sentinel_master");
+        add_diag(cfg, 1,
+                 "%s: sync: redis_sentinel_master needs redis_sentinels",
+                 where_of(e));
+    }
+    for (char **a = y->redis_sentinels; a && *a; a++) {
+        const char *v = *a, *colon = NULL;
+        int ok = 1;
+        if (v[0] == '[') {
+            const char *close = strchr(v, ']');
+            ok =
+                close && close > v + 1 && (close[1] == '\0' || close[1] == ':');
+            colon = ok && close[1] == ':' ? close + 1 : NULL;
+        } else {
+            colon = strrchr(v, ':');
+            ok = colon != v && strchr(v, ':') == colon;
+        }
+        long port = 26379;
+        if (ok && colon)
+            ok = fxu_parse_long(colon + 1, &port) == 0 && port >= 1 &&
+                 port <= 65535;
+        if (!ok) {
+            e = find_entry(cfg, "sync", "redis_sentinels");
+            add_diag(cfg, 1,
+                     "%s: sync.redis_sentinels: '%s' is not HOST:PORT "
+                     "([IPv6]:PORT)",
+                     where_of(e), v);
+        }
+    }
+}
+
 static void
 read_sync(flexiai_config *cfg, struct fx_sync *y)
 {
     y->backend = (int)get_number(cfg, "sync", "backend");
+    if (y->backend > FX_BACKEND_REDIS) /* "memory": the Python one-process
+                                          store; ours is the file */
+        y->backend = FX_BACKEND_FILE;
+    /* the Python FlexiAI's switch: enabled with no backend given means
+     * Redis (its default); disabled means no shared state */
+    const struct entry *en = find_entry(cfg, "sync", "enabled");
+    if (en && en->value && *en->value) {
+        int on = (int)get_number_or(cfg, "sync", "enabled", 0);
+        if (!on)
+            y->backend = FX_BACKEND_FILE;
+        else if (find_entry(cfg, "sync", "backend") == NULL)
+            y->backend = FX_BACKEND_REDIS;
+    }
     y->redis_host = get_string_or_default(cfg, "sync", "redis_host");
     y->redis_port = (long)get_number(cfg, "sync", "redis_port");
     y->redis_db = (long)get_number(cfg, "sync", "redis_db");
     y->redis_password = get_string(cfg, "sync", "redis_password");
     y->redis_username = get_string(cfg, "sync", "redis_username");
     y->redis_ssl = (int)get_number(cfg, "sync", "redis_ssl");
-    y->redis_socket_timeout = get_number(cfg, "sync", "redis_socket_timeout");
-    y->redis_socket_connect_timeout =
-        get_number(cfg, "sync", "redis_socket_connect_timeout");
+    y->redis_timeout = sync_timeout(cfg, y);
     y->key_prefix = get_string_or_default(cfg, "sync", "key_prefix");
     y->channel = get_string_or_default(cfg, "sync", "channel");
     y->state_ttl = (long)get_number(cfg, "sync", "state_ttl");
@@ -1285,15 +1577,7 @@ read_sync(flexiai_config *cfg, struct fx_sync *y)
             free(why);
         }
     }
-#ifndef HAVE_HIREDIS_SSL
-    if (y->redis_ssl && y->backend == FX_BACKEND_REDIS) {
-        const struct entry *se = find_entry(cfg, "sync", "redis_ssl");
-        add_diag(cfg, 1,
-                 "%s: sync: TLS to Redis (rediss:// or redis_ssl) is not "
-                 "available: this build's hiredis has no TLS support",
-                 where_of(se ? se : e));
-    }
-#endif
+    read_sync_production(cfg, y);
 }
 
 /* Check every entry of the fixed sections for type and range. */

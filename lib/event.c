@@ -235,3 +235,48 @@ fx_event_parse(const char *json, flexiai_event *ev, void **owned)
     cJSON_Delete(root);
     return 0;
 }
+
+/* The inverse of put_isoformat(), for the bridge: "YYYY-MM-DDTHH:MM:SS"
+ * with an optional fraction (up to 6 digits) and an optional UTC suffix. */
+int
+fx_event_time(const char *iso, double *out)
+{
+    int y, mo, d, h, mi, s, n = 0;
+    if (iso == NULL ||
+        sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
+               &n) != 6 ||
+        n != 19)
+        return -1;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        s > 60 || h < 0 || mi < 0 || s < 0)
+        return -1;
+    const char *p = iso + 19;
+    double frac = 0, scale = 0.1;
+    if (*p == '.') {
+        p++;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 9) {
+            frac += (*p - '0') * scale;
+            scale /= 10;
+            p++;
+            digits++;
+        }
+        if (digits == 0)
+            return -1;
+    }
+    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && *p != '\0')
+        return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    *out = (double)t + frac;
+    return 0;
+}

@@ -406,6 +406,61 @@ typedef int (*flexiai_event_fn)(void *ud, const flexiai_event *ev);
 int flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
                           volatile sig_atomic_t *stop);
 
+/* ---- the bridge for Python FlexiAI workers ---------------------------- */
+
+/* One transition flexiai_breaker_sync() applied to the shared state. */
+typedef struct flexiai_sync_change {
+    const char *provider;
+    const char *event_type; /* opened | closed | half_open */
+    const char *worker_id;  /* the worker that published it */
+    const char *timestamp;  /* the event's, naive UTC isoformat */
+    const char *state;      /* the breaker's state now */
+    long failure_count;     /* in the document now */
+    const char *json;       /* the event as published */
+} flexiai_sync_change;
+typedef void (*flexiai_sync_fn)(void *ud, const flexiai_sync_change *ch);
+
+/*
+ * Subscribe to the events channel (Redis only) and apply every other
+ * worker's opened / closed / half_open event to the state documents, one
+ * atomic script per event; an event not newer than the document's last
+ * change is ignored, so replays, out-of-order delivery, several bridges
+ * and flexiai's own events change nothing.  `fn` (may be NULL) hears each
+ * change applied.  Reconnects with backoff (reported through the log
+ * callback) until *stop; returns 0 then, 69 with the file store.
+ */
+int flexiai_breaker_sync(flexiai_client *c, flexiai_sync_fn fn, void *ud,
+                         volatile sig_atomic_t *stop);
+
+/* ---- active probes ---------------------------------------------------- */
+
+/* What one probe found.  Strings are owned by the result. */
+typedef struct flexiai_probe_result {
+    char *provider;
+    char *url;        /* without secrets; may be NULL */
+    int reachable;    /* an HTTP answer arrived */
+    int credentials;  /* 1 accepted, 0 refused (401/403), -1 unknown */
+    int ok;           /* reachable, credentials accepted, 2xx */
+    long http_status; /* 0 when no answer */
+    int errclass;     /* enum flexiai_errclass; FLEXIAI_E_NONE when ok */
+    double latency_ms;
+    char *message; /* one line, never a secret; NULL when ok */
+} flexiai_probe_result;
+
+/*
+ * Ask provider `name` something that costs no tokens (OpenAI and
+ * compatible: GET {base}/models; Anthropic: GET /v1/models; Gemini:
+ * GET models/{model}; Vertex AI: the model's metadata).  With `record`,
+ * the outcome goes to the breaker as a half-open probe's would: a success
+ * closes a half-open breaker, a connection failure (connect, timeout,
+ * server error) counts as a failure.  Returns 0 when the probe succeeded,
+ * 69 when it did not (details in *res), 64 for an unknown provider, 78
+ * when its key cannot be resolved.  Free *res with flexiai_probe_free.
+ */
+int flexiai_probe(flexiai_client *c, const char *name, int record,
+                  flexiai_probe_result *res);
+void flexiai_probe_free(flexiai_probe_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,9 @@
  *   sha1.c            SHA-1, to name the script for EVALSHA
  *   redis-conn.c      Redis connections shared by the store and the watcher
  *   redis-watch.c     flexiai_breaker_watch(): the events channel
+ *   redis-bridge.c    flexiai_breaker_sync(): other workers' events applied
+ *                     to the state documents via bridge.lua
+ *   probe.c           flexiai_probe(): each provider's no-token request
  *   attempt.c         one attempt: build, perform, classify
  *   failover.c        the failover decisions (no I/O)
  *   client.c          the client; flexiai_complete() on the engine
@@ -108,6 +111,15 @@ struct fx_sync {
     char *worker_id; /* always set after validate */
     int publish_outcomes;
     char *state_dir; /* ${XDG_STATE_HOME:-~/.local/state}/flexiai */
+    /* production Redis (issue 14): TLS, Sentinel, one bounded wait */
+    double redis_timeout; /* connect and each command; 0: the default */
+    char *redis_tls_ca, *redis_tls_cert, *redis_tls_key;
+    char *redis_tls_server_name;
+    int redis_tls_insecure;
+    char **redis_sentinels; /* NULL-terminated "host:port" list, or NULL */
+    char *redis_sentinel_master;
+    char *redis_sentinel_user;
+    char *redis_sentinel_password; /* secret */
 };
 
 struct fx_settings {
@@ -282,6 +294,11 @@ struct fx_provider_ops {
     /* Fill `out` for this call.  0, or -1 with *err. */
     int (*build_request)(const struct fx_call *call, struct fx_http_req *out,
                          char **err);
+    /* A request that costs no tokens (a model list or the model's
+     * metadata: GET, body NULL) for `flexiai breaker probe`.  0, or -1
+     * with *err. */
+    int (*build_probe)(const struct fx_call *call, struct fx_http_req *out,
+                       char **err);
     /* A complete 2xx body.  0, or -1 with err (stream_error for a
      * malformed body or an error object, content_filter when blocked). */
     int (*parse_response)(const char *body, size_t len, struct fx_response *out,
@@ -658,6 +675,7 @@ int fx_event_parse(const char *json, flexiai_event *ev, void **owned);
 
 /* breaker.lua as a C string (generated breaker-lua.c) */
 extern const char fx_breaker_lua[];
+extern const char fx_bridge_lua[]; /* bridge.lua, for redis-bridge.c */
 /* hex SHA-1 of data into out[41], as SCRIPT LOAD names a script (sha1.c) */
 void fx_sha1_hex(const void *data, size_t len, char out[41]);
 
@@ -666,5 +684,12 @@ void fx_sha1_hex(const void *data, size_t len, char out[41]);
 int fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
                    volatile sig_atomic_t *stop, flexiai_log_fn log,
                    void *log_ud);
+/* flexiai_breaker_sync() for the Redis store (redis-bridge.c). */
+int fx_redis_bridge(const struct fx_settings *s, flexiai_sync_fn fn, void *ud,
+                    volatile sig_atomic_t *stop, flexiai_log_fn log,
+                    void *log_ud);
+/* Parse datetime.isoformat() (naive UTC; a "+00:00" or "Z" suffix is
+ * accepted) into epoch seconds.  0, or -1 when malformed (event.c). */
+int fx_event_time(const char *iso, double *out);
 
 #endif

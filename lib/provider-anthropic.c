@@ -141,6 +141,24 @@ anthropic_build_request(const struct fx_call *call, struct fx_http_req *out,
     return 0;
 }
 
+/* The probe: GET /v1/models costs no tokens. */
+static int
+anthropic_build_probe(const struct fx_call *call, struct fx_http_req *out,
+                      char **err)
+{
+    int has_key;
+    memset(out, 0, sizeof *out);
+    if ((has_key = fx_key_usable(call->key, err)) < 0)
+        return -1;
+    char *base = fx_base_url(call->prov, ANTHROPIC_BASE_URL);
+    out->url = fxu_asprintf("%s/v1/models", base);
+    free(base);
+    if (has_key)
+        fx_req_header(out, "x-api-key: %s", call->key);
+    fx_req_header(out, "anthropic-version: " ANTHROPIC_VERSION);
+    return 0;
+}
+
 /* {"type":"error","error":{"type","message"}}: 1 when it is one. */
 static int
 error_fields(const cJSON *root, const char **type, const char **message)
@@ -341,6 +359,7 @@ const struct fx_provider_ops fx_provider_anthropic = {
     .key_vars = anthropic_key_vars,
     .default_model = "claude-3-5-haiku-latest",
     .build_request = anthropic_build_request,
+    .build_probe = anthropic_build_probe,
     .parse_response = anthropic_parse_response,
     .parse_event = anthropic_parse_event,
     .classify = anthropic_classify,

@@ -136,6 +136,34 @@ gemini_build_request(const struct fx_call *call, struct fx_http_req *out,
     return 0;
 }
 
+/* The probe: GET /v1beta/models/{model}, the model's metadata (404 for
+ * an unknown model), costs no tokens. */
+static int
+gemini_build_probe(const struct fx_call *call, struct fx_http_req *out,
+                   char **err)
+{
+    const char *model;
+    int has_key;
+    memset(out, 0, sizeof *out);
+    if ((model = fx_call_model(call, err)) == NULL)
+        return -1;
+    if ((has_key = fx_key_usable(call->key, err)) < 0)
+        return -1;
+    if (strncmp(model, "models/", 7) == 0)
+        model += 7;
+    char *base = fx_base_url(call->prov, GEMINI_BASE_URL);
+    fxu_buf url;
+    fxu_buf_init(&url);
+    fxu_buf_puts(&url, base);
+    free(base);
+    fxu_buf_puts(&url, "/v1beta/models/");
+    fx_url_escape(&url, model);
+    out->url = fxu_buf_steal(&url);
+    if (has_key)
+        fx_req_header(out, "x-goog-api-key: %s", call->key);
+    return 0;
+}
+
 /* Google answers errors as {"error":{...}}, sometimes inside an array. */
 static const cJSON *
 error_object(const cJSON *root)
@@ -398,6 +426,7 @@ const struct fx_provider_ops fx_provider_gemini = {
     .key_vars = gemini_key_vars,
     .default_model = "gemini-2.0-flash",
     .build_request = gemini_build_request,
+    .build_probe = gemini_build_probe,
     .parse_response = fx_gemini_parse_response,
     .parse_event = fx_gemini_parse_event,
     .classify = fx_gemini_classify,

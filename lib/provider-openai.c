@@ -195,6 +195,42 @@ openai_build_request(const struct fx_call *call, struct fx_http_req *out,
     return 0;
 }
 
+/* The probe: GET {base}/models costs no tokens (Azure: the deployment
+ * list of the resource). */
+static int
+openai_build_probe(const struct fx_call *call, struct fx_http_req *out,
+                   char **err)
+{
+    const struct fx_provider *p = call->prov;
+    int azure = p->api_version && *p->api_version;
+    int has_key;
+
+    memset(out, 0, sizeof *out);
+    if ((has_key = fx_key_usable(call->key, err)) < 0)
+        return -1;
+    if (azure && (p->base_url == NULL || *p->base_url == '\0')) {
+        *err = fxu_strdup("Azure OpenAI (api_version set) needs base_url");
+        return -1;
+    }
+    char *base = fx_base_url(p, OPENAI_BASE_URL);
+    fxu_buf url;
+    fxu_buf_init(&url);
+    fxu_buf_puts(&url, base);
+    free(base);
+    if (azure) {
+        fxu_buf_puts(&url, "/openai/models?api-version=");
+        fx_url_escape(&url, p->api_version);
+    } else {
+        fxu_buf_puts(&url, "/models");
+    }
+    out->url = fxu_buf_steal(&url);
+    if (has_key && azure)
+        fx_req_header(out, "api-key: %s", call->key);
+    else if (has_key)
+        fx_req_header(out, "Authorization: Bearer %s", call->key);
+    return 0;
+}
+
 /* {"error": {...}} or {"error": "text"}: fill code/message, 1 if found. */
 static int
 error_fields(const cJSON *root, const char **code, const char **type,
@@ -401,6 +437,7 @@ const struct fx_provider_ops fx_provider_openai = {
     .default_model = "gpt-4o-mini",
     .key_optional = 1,
     .build_request = openai_build_request,
+    .build_probe = openai_build_probe,
     .parse_response = openai_parse_response,
     .parse_event = openai_parse_event,
     .classify = openai_classify,

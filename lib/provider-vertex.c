@@ -86,6 +86,24 @@ vertex_build_request(const struct fx_call *call, struct fx_http_req *out,
     return 0;
 }
 
+/* The probe: GET the publisher model's metadata (no tokens): the
+ * request's URL without the method suffix, no body. */
+static int
+vertex_build_probe(const struct fx_call *call, struct fx_http_req *out,
+                   char **err)
+{
+    struct fx_call c = *call;
+    c.stream = 0;
+    if (vertex_build_request(&c, out, err) != 0)
+        return -1;
+    char *colon = strrchr(out->url, ':');
+    if (colon && strcmp(colon, ":generateContent") == 0)
+        *colon = '\0';
+    free(out->body);
+    out->body = NULL;
+    return 0;
+}
+
 /* The key is an access token, from api_key_cmd: no standard variable. */
 static const char *const vertex_required[] = {"project", NULL};
 
@@ -93,6 +111,7 @@ const struct fx_provider_ops fx_provider_vertex = {
     .type = "vertex",
     .required = vertex_required,
     .build_request = vertex_build_request,
+    .build_probe = vertex_build_probe,
     .parse_response = fx_gemini_parse_response,
     .parse_event = fx_gemini_parse_event,
     .classify = fx_gemini_classify,

@@ -8,7 +8,7 @@
 #include "config.h"
 
 #include "fx.h"
-#include "redis-hiredis.h"
+#include "store-redis.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -53,8 +53,11 @@ fx_ratelimit_redis(struct fx_store *st, const char *provider,
              r->element[1]->type == REDIS_REPLY_STRING &&
              r->element[2]->type == REDIS_REPLY_INTEGER;
     if (!ok) {
-        fx_redis_set_err(err, "redis: rate limit for %s failed: %s", provider,
-                         fx_redis_reply_text(r));
+        if (err)
+            *err = fxu_asprintf("redis: rate limit for %s failed: %s", provider,
+                                r->type == REDIS_REPLY_ERROR && r->str
+                                    ? r->str
+                                    : "unexpected reply");
         freeReplyObject(r);
         return -1;
     }

@@ -180,4 +180,15 @@ int fx_redis_sentinel_resolve(const struct fx_redis_opts *opts, char **host,
 int fx_redis_open(struct fx_redis **out, const struct fx_redis_opts *opts,
                   char **err);
 
+/* ---- redis-sentinel.c: from the [sync] settings ------------------------ */
+
+struct fx_sync;
+/* fx_redis_open() with options built from [sync]: host/port or unix
+ * socket, AUTH, SELECT, redis_timeout, TLS (rediss://, redis_ssl,
+ * redis_tls_*), Sentinel (redis_sentinels, redis_sentinel_*). */
+int fx_redis_open_sync(struct fx_redis **out, const struct fx_sync *s,
+                       char **err);
+/* The wait bounding each step for these settings, in seconds. */
+double fx_redis_sync_timeout(const struct fx_sync *s);
+
 #endif

@@ -232,3 +232,53 @@ fx_redis_open(struct fx_redis **out, const struct fx_redis_opts *o, char **err)
     free(last);
     return -1;
 }
+
+/* ---- from the [sync] settings ------------------------------------------- */
+
+double
+fx_redis_sync_timeout(const struct fx_sync *s)
+{
+    if (s->redis_timeout > 0)
+        return s->redis_timeout;
+    /* settings filled by hand (tests): the Python FlexiAI's names */
+    double t = s->redis_socket_timeout > s->redis_socket_connect_timeout
+                   ? s->redis_socket_timeout
+                   : s->redis_socket_connect_timeout;
+    return t > 0 ? t : FX_REDIS_DEFAULT_TIMEOUT;
+}
+
+int
+fx_redis_open_sync(struct fx_redis **out, const struct fx_sync *s, char **err)
+{
+    struct fx_redis_opts o;
+    struct fx_redis_sentinel sen;
+    memset(&o, 0, sizeof(o));
+    memset(&sen, 0, sizeof(sen));
+    o.host = s->redis_host && *s->redis_host ? s->redis_host : NULL;
+    o.port = (int)s->redis_port;
+    o.unix_path = s->redis_unix && *s->redis_unix ? s->redis_unix : NULL;
+    o.username = s->redis_username;
+    o.password = s->redis_password;
+    o.db = s->redis_db;
+    o.timeout = fx_redis_sync_timeout(s);
+    o.tls.enabled = s->redis_ssl;
+    o.tls.ca = s->redis_tls_ca;
+    o.tls.cert = s->redis_tls_cert;
+    o.tls.key = s->redis_tls_key;
+    o.tls.server_name = s->redis_tls_server_name;
+    o.tls.insecure = s->redis_tls_insecure;
+    if (s->redis_sentinels && s->redis_sentinels[0]) {
+        size_t n = 0;
+        while (s->redis_sentinels[n])
+            n++;
+        sen.addrs = (const char *const *)s->redis_sentinels;
+        sen.naddrs = n;
+        sen.master_name = s->redis_sentinel_master;
+        sen.username = s->redis_sentinel_user;
+        sen.password = s->redis_sentinel_password;
+        sen.tls = s->redis_ssl;
+        o.sentinel = &sen;
+        o.unix_path = NULL;
+    }
+    return fx_redis_open(out, &o, err);
+}

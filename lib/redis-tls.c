@@ -149,7 +149,7 @@ handshake_reason(struct fx_rtls *t, int ssl_err)
         ERR_clear_error();
         if (!t->has_cert)
             return fxu_strdup("the server requires a client certificate "
-                              "(set the TLS cert and key)");
+                              "(set redis_tls_cert and redis_tls_key)");
     }
     if (reason == SSL_R_WRONG_VERSION_NUMBER) {
         ERR_clear_error();
@@ -318,7 +318,7 @@ io_result(struct fx_rtls *t, int ret, short *want, char **why)
         t->cert_requested && !t->has_cert && !t->got_data) {
         ERR_clear_error();
         *why = fxu_strdup("the server requires a client certificate "
-                          "(set the TLS cert and key)");
+                          "(set redis_tls_cert and redis_tls_key)");
         return FX_RTLS_ERROR;
     }
     switch (e) {

@@ -1,23 +1,22 @@
 /*
  * redis-watch.c - flexiai_breaker_watch() for the Redis store: subscribe to
  * the events channel and hand each CircuitBreakerEvent to the caller,
- * reconnecting with backoff when the connection is lost.
+ * reconnecting with backoff when the connection is lost.  Connections go
+ * through redis-conn (TCP, unix socket, TLS; through Sentinel when
+ * configured, so a reconnect after a failover finds the new master).
  */
 #include "config.h"
 
 #include "fx.h"
-#include "redis-hiredis.h"
+#include "redis-conn.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* how often the loop looks at *stop, the reconnect backoff, and the
- * keepalive that notices a silently dead connection */
-#define WATCH_POLL_MS 200
+/* the reconnect backoff, and the keepalive that notices a silently dead
+ * connection */
 #define WATCH_BACKOFF_MIN 0.1
 #define WATCH_BACKOFF_MAX 5.0
 #define WATCH_PING_IDLE 30.0
@@ -45,32 +44,14 @@ is_stopped(volatile sig_atomic_t *stop)
     return stop && *stop;
 }
 
-static redisContext *
-watch_subscribe(const struct fx_sync *s, const char *where, const char *channel,
-                char **err)
+static struct fx_redis *
+watch_subscribe(const struct fx_sync *s, const char *channel, char **err)
 {
-    redisContext *c = fx_redis_hiredis_connect(s, where, err);
-    if (c == NULL)
+    struct fx_redis *c = NULL;
+    if (fx_redis_open_sync(&c, s, err) != 0)
         return NULL;
-    const char *argv[] = {"SUBSCRIBE", channel};
-    struct fx_pipe_guard g;
-    fx_redis_pipe_guard_on(&g);
-    redisReply *r = redisCommandArgv(c, 2, argv, NULL);
-    fx_redis_pipe_guard_off(&g);
-    if (r == NULL) {
-        fx_redis_set_err(err, "%s: %s", where, fx_redis_io_error(c));
-        redisFree(c);
-        return NULL;
-    }
-    int ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-             r->element[0]->type == REDIS_REPLY_STRING &&
-             strcmp(r->element[0]->str, "subscribe") == 0;
-    if (!ok)
-        fx_redis_set_err(err, "%s: SUBSCRIBE failed: %s", where,
-                         fx_redis_reply_text(r));
-    freeReplyObject(r);
-    if (!ok) {
-        redisFree(c);
+    if (fx_redis_subscribe(c, 1, &channel, err) != 0) {
+        fx_redis_free(c);
         return NULL;
     }
     return c;
@@ -125,74 +106,41 @@ watch_message(struct watch *w, const redisReply *r)
     return rc;
 }
 
-static int
-send_ping(redisContext *c)
-{
-    struct fx_pipe_guard g;
-    int done = 0, rc = REDIS_OK;
-    if (redisAppendCommand(c, "PING") != REDIS_OK)
-        return REDIS_ERR;
-    fx_redis_pipe_guard_on(&g);
-    while (rc == REDIS_OK && !done)
-        rc = redisBufferWrite(c, &done);
-    fx_redis_pipe_guard_off(&g);
-    return rc;
-}
-
 /*
  * Deliver messages until the callback or *stop ends it (1), or the
- * connection is lost (-1 with *err).  poll() on the socket rather than
- * hiredis's blocking read: a read timeout would poison the context, and a
- * message waiting must be handed on at once.
+ * connection is lost (-1 with *err).  A quiet connection gets a PING: a
+ * silent server and a vanished one look the same otherwise.
  */
 static int
-watch_read(struct watch *w, redisContext *c, const char *where, char **err)
+watch_read(struct watch *w, struct fx_redis *c, char **err)
 {
-    double last_rx = fxu_monotonic(), ping_at = 0;
-
+    int pinged = 0;
     for (;;) {
         redisReply *r = NULL;
-        if (redisGetReplyFromReader(c, (void **)&r) != REDIS_OK) {
-            fx_redis_set_err(err, "%s: %s", where, fx_redis_io_error(c));
+        int rc = fx_redis_next_message(
+            c, pinged ? WATCH_PING_WAIT : WATCH_PING_IDLE, w->stop, &r, err);
+        if (rc < 0)
             return -1;
-        }
-        if (r) {
+        if (is_stopped(w->stop))
+            return 1;
+        if (rc > 0) {
+            pinged = 0;
             int done = watch_message(w, r);
             freeReplyObject(r);
             if (done)
                 return 1;
             continue;
         }
-        if (is_stopped(w->stop))
-            return 1;
-
-        struct pollfd pfd = {c->fd, POLLIN, 0};
-        int n = poll(&pfd, 1, WATCH_POLL_MS);
-        if (n < 0 && errno != EINTR) {
-            fx_redis_set_err(err, "%s: %s", where, strerror(errno));
+        if (pinged) {
+            free(*err);
+            *err = fxu_asprintf("%s: no answer to PING", fx_redis_where(c));
             return -1;
         }
-        double now = fxu_monotonic();
-        if (n > 0) {
-            if (redisBufferRead(c) != REDIS_OK) {
-                fx_redis_set_err(err, "%s: %s", where, fx_redis_io_error(c));
-                return -1;
-            }
-            last_rx = now;
-            ping_at = 0;
-            continue;
-        }
-        /* quiet: a PING tells a silent server from a vanished one */
-        if (ping_at == 0 && now - last_rx >= WATCH_PING_IDLE) {
-            if (send_ping(c) != REDIS_OK) {
-                fx_redis_set_err(err, "%s: %s", where, fx_redis_io_error(c));
-                return -1;
-            }
-            ping_at = now;
-        } else if (ping_at != 0 && now - ping_at >= WATCH_PING_WAIT) {
-            fx_redis_set_err(err, "%s: no answer to PING", where);
+        const char *argv[] = {"PING"};
+        if (fx_redis_append(c, 1, argv, NULL, err) != 0 ||
+            fx_redis_flush(c, err) != 0)
             return -1;
-        }
+        pinged = 1;
     }
 }
 
@@ -209,14 +157,13 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
     if (s == NULL)
         return FLEXIAI_ESOFTWARE;
     const struct fx_sync *sync = &s->sync;
-    char *where = fx_redis_server_name(sync);
     struct watch w = {sync->channel, fn, ud, stop, log, log_ud};
     double delay = WATCH_BACKOFF_MIN;
     enum { FINE, NEVER_CONNECTED, LOST } trouble = FINE;
 
     while (!is_stopped(stop)) {
         char *err = NULL;
-        redisContext *c = watch_subscribe(sync, where, w.channel, &err);
+        struct fx_redis *c = watch_subscribe(sync, w.channel, &err);
         if (c == NULL) {
             if (trouble == FINE) {
                 log_warn(log, log_ud, "cannot connect to redis (%s); retrying",
@@ -236,8 +183,8 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
         trouble = FINE;
         delay = WATCH_BACKOFF_MIN;
 
-        int rc = watch_read(&w, c, where, &err);
-        redisFree(c);
+        int rc = watch_read(&w, c, &err);
+        fx_redis_free(c);
         if (rc > 0) {
             free(err);
             break;
@@ -248,6 +195,5 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
         fxu_sleep(delay, stop);
         delay = delay * 2 < WATCH_BACKOFF_MAX ? delay * 2 : WATCH_BACKOFF_MAX;
     }
-    free(where);
     return 0;
 }

@@ -23,7 +23,11 @@
  *
  * A load is one round trip too (MGET and a TYPE per key, pipelined).
  *
- * One connection per store, made at open.  When it fails (refused, reset,
+ * One connection per store, made at open over redis-conn (TCP, unix socket
+ * or TLS, directly or through Sentinel), every step bounded by
+ * redis_timeout.  A READONLY (or MASTERDOWN/LOADING) reply means the
+ * master moved: the store reconnects once, re-resolving through Sentinel,
+ * and retries the command.  When the connection fails (refused, reset,
  * timed out) the store is marked broken and every later call fails at
  * once: the caller falls back to the file store for the rest of the
  * process rather than paying a timeout per breaker operation.
@@ -34,7 +38,8 @@
 #include "config.h"
 
 #include "fx.h"
-#include "redis-hiredis.h"
+#include "redis-conn.h"
+#include "store-redis.h"
 
 #include <errno.h>
 #include <math.h>
@@ -44,8 +49,9 @@
 #include <string.h>
 
 struct fx_store {
-    redisContext *c;
-    char *where; /* "redis HOST:PORT" or "redis unix:PATH" */
+    struct fx_redis *c;
+    const struct fx_sync *sync; /* for reconnecting */
+    char *where;                /* "redis HOST:PORT" or "redis unix:PATH" */
     char *key_prefix;
     char *channel;
     char *worker; /* worker id in events */
@@ -54,6 +60,32 @@ struct fx_store {
     int broken;   /* the connection failed: fail fast from now on */
     char sha[41]; /* SHA-1 of the update script, hex */
 };
+
+static void set_err(char **err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_err(char **err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    free(*err);
+    *err = fxu_vasprintf(fmt, ap);
+    va_end(ap);
+}
+
+/* An error or status reply as one line (Redis's are one line). */
+static const char *
+reply_text(const redisReply *r)
+{
+    if (r == NULL)
+        return "no reply";
+    if (r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STATUS)
+        return r->str ? r->str : "";
+    return "unexpected reply";
+}
 
 /* ---- the store ---------------------------------------------------------- */
 
@@ -64,23 +96,23 @@ redis_open(struct fx_store **out, const struct fx_settings *s, char **err)
 {
     *out = NULL;
     if (s == NULL) {
-        fx_redis_set_err(err, "redis: no settings");
+        set_err(err, "redis: no settings");
         return -1;
     }
     const struct fx_sync *sync = &s->sync;
     struct fx_store *st = fxu_xcalloc(1, sizeof(*st));
-    st->where = fx_redis_server_name(sync);
+    st->sync = sync;
     st->key_prefix = fxu_strdup(sync->key_prefix ? sync->key_prefix : "");
     st->channel = fxu_strdup(sync->channel ? sync->channel : "");
     st->worker = fxu_strdup(sync->worker_id ? sync->worker_id : "");
     st->state_ttl = sync->state_ttl;
     st->publish_outcomes = sync->publish_outcomes != 0;
     fx_sha1_hex(fx_breaker_lua, strlen(fx_breaker_lua), st->sha);
-    st->c = fx_redis_hiredis_connect(sync, st->where, err);
-    if (st->c == NULL) {
+    if (fx_redis_open_sync(&st->c, sync, err) != 0) {
         redis_close(st);
         return -1;
     }
+    st->where = fxu_strdup(fx_redis_where(st->c));
     *out = st;
     return 0;
 }
@@ -90,8 +122,7 @@ redis_close(struct fx_store *st)
 {
     if (st == NULL)
         return;
-    if (st->c)
-        redisFree(st->c);
+    fx_redis_free(st->c);
     free(st->where);
     free(st->key_prefix);
     free(st->channel);
@@ -109,56 +140,64 @@ state_key(const struct fx_store *st, const char *provider)
 static int
 check_usable(struct fx_store *st, char **err)
 {
-    if (st->broken || st->c == NULL || st->c->err) {
+    if (st->broken || st->c == NULL || fx_redis_broken(st->c)) {
         st->broken = 1;
-        fx_redis_set_err(err, "%s: connection unusable after an earlier error",
-                         st->where);
+        set_err(err, "%s: connection unusable after an earlier error",
+                st->where);
         return -1;
     }
     return 0;
 }
 
-/*
- * Read the replies of `n` pipelined commands into replies[].  On a
- * connection failure the store is broken: -1 with *err, replies freed.
- */
+/* The master moved (READONLY, MASTERDOWN, LOADING): reconnect, through
+ * Sentinel when configured.  0, or -1 with the store broken. */
 static int
-read_replies(struct fx_store *st, redisReply **replies, size_t n, char **err)
+reopen(struct fx_store *st, char **err)
 {
-    struct fx_pipe_guard g;
-    int rc = 0;
-
-    fx_redis_pipe_guard_on(&g);
-    for (size_t i = 0; i < n; i++) {
-        replies[i] = NULL;
-        if (rc == 0 && redisGetReply(st->c, (void **)&replies[i]) != REDIS_OK) {
-            st->broken = 1;
-            fx_redis_set_err(err, "%s: %s", st->where,
-                             fx_redis_io_error(st->c));
-            rc = -1;
-        }
+    struct fx_redis *c = NULL;
+    if (fx_redis_open_sync(&c, st->sync, err) != 0) {
+        st->broken = 1;
+        return -1;
     }
-    fx_redis_pipe_guard_off(&g);
-    if (rc < 0)
+    fx_redis_free(st->c);
+    st->c = c;
+    free(st->where);
+    st->where = fxu_strdup(fx_redis_where(c));
+    return 0;
+}
+
+/* n pipelined commands; on a failure the store is broken.  A reply asking
+ * to go elsewhere is retried once on a fresh connection. */
+static int
+pipeline(struct fx_store *st, const struct fx_redis_cmd *cmds, size_t n,
+         redisReply **replies, char **err)
+{
+    for (int attempt = 0;; attempt++) {
+        if (fx_redis_pipeline(st->c, cmds, n, replies, err) != 0) {
+            st->broken = 1;
+            return -1;
+        }
+        int moved = 0;
+        for (size_t i = 0; i < n; i++)
+            moved |= fx_redis_wants_reresolve(replies[i]);
+        if (!moved || attempt > 0)
+            return 0;
         for (size_t i = 0; i < n; i++) {
-            if (replies[i])
-                freeReplyObject(replies[i]);
+            freeReplyObject(replies[i]);
             replies[i] = NULL;
         }
-    return rc;
+        if (reopen(st, err) != 0)
+            return -1;
+    }
 }
 
 static redisReply *
 command_argv(struct fx_store *st, int argc, const char **argv,
              const size_t *lens, char **err)
 {
+    struct fx_redis_cmd cmd = {argc, argv, lens};
     redisReply *r = NULL;
-    if (redisAppendCommandArgv(st->c, argc, argv, lens) != REDIS_OK) {
-        st->broken = 1;
-        fx_redis_set_err(err, "%s: %s", st->where, fx_redis_io_error(st->c));
-        return NULL;
-    }
-    if (read_replies(st, &r, 1, err) < 0)
+    if (pipeline(st, &cmd, 1, &r, err) != 0)
         return NULL;
     return r;
 }
@@ -190,23 +229,22 @@ redis_load(struct fx_store *st, const char *const *providers, size_t n,
     argv[0] = "MGET";
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = keys[i] = state_key(st, providers[i]);
-    int ok = redisAppendCommandArgv(st->c, (int)n + 1, argv, NULL) == REDIS_OK;
-    for (size_t i = 0; ok && i < n; i++) {
-        const char *targv[] = {"TYPE", keys[i]};
-        ok = redisAppendCommandArgv(st->c, 2, targv, NULL) == REDIS_OK;
+    struct fx_redis_cmd *cmds = fxu_xcalloc(n + 1, sizeof(*cmds));
+    const char **targv = fxu_xcalloc(2 * n, sizeof(*targv));
+    cmds[0] = (struct fx_redis_cmd){(int)n + 1, argv, NULL};
+    for (size_t i = 0; i < n; i++) {
+        targv[2 * i] = "TYPE";
+        targv[2 * i + 1] = keys[i];
+        cmds[i + 1] = (struct fx_redis_cmd){2, targv + 2 * i, NULL};
     }
-    if (!ok) {
-        st->broken = 1;
-        fx_redis_set_err(err, "%s: %s", st->where, fx_redis_io_error(st->c));
+    if (pipeline(st, cmds, n + 1, replies, err) < 0)
         rc = -1;
-    } else if (read_replies(st, replies, n + 1, err) < 0) {
-        rc = -1;
-    }
+    free(cmds);
+    free(targv);
 
     const redisReply *mget = replies[0];
     if (rc == 0 && (mget->type != REDIS_REPLY_ARRAY || mget->elements != n)) {
-        fx_redis_set_err(err, "%s: MGET failed: %s", st->where,
-                         fx_redis_reply_text(mget));
+        set_err(err, "%s: MGET failed: %s", st->where, reply_text(mget));
         rc = -1;
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -311,15 +349,14 @@ redis_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
 
     fx_bdoc_init(&doc);
     if (provider == NULL) {
-        fx_redis_set_err(err, "%s: no provider name", st->where);
+        set_err(err, "%s: no provider name", st->where);
         goto fallback;
     }
     if (check_usable(st, err) < 0)
         goto fallback;
     const char *worker = op->worker ? op->worker : st->worker;
     if (event_pieces(provider, worker, op->now, &head, &mid) < 0) {
-        fx_redis_set_err(err, "%s: cannot build the event for %s", st->where,
-                         provider);
+        set_err(err, "%s: cannot build the event for %s", st->where, provider);
         goto fallback;
     }
 
@@ -370,16 +407,16 @@ redis_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
     if (r == NULL)
         goto fallback;
     if (r->type == REDIS_REPLY_ERROR || !script_result(r)) {
-        fx_redis_set_err(err, "%s: breaker update for %s failed: %s", st->where,
-                         provider, fx_redis_reply_text(r));
+        set_err(err, "%s: breaker update for %s failed: %s", st->where,
+                provider, reply_text(r));
         goto fallback;
     }
     const redisReply *d = r->element[2];
     if (fx_bdoc_from_json(d->str, d->len, &doc) < 0) {
-        fx_redis_set_err(err,
-                         "%s: breaker update for %s returned a malformed "
-                         "document",
-                         st->where, provider);
+        set_err(err,
+                "%s: breaker update for %s returned a malformed "
+                "document",
+                st->where, provider);
         goto fallback;
     }
     ev = (int)r->element[0]->integer;
@@ -409,7 +446,7 @@ done:
 }
 
 /* The hook for other scripts of ours on this store's connection (rate
- * limits: ratelimit-redis.c).  See redis-hiredis.h. */
+ * limits: ratelimit-redis.c).  See store-redis.h. */
 redisReply *
 fx_store_redis_eval(struct fx_store *st, const char *script, const char *sha,
                     const char *what, const char *provider, int nargs,

@@ -22,9 +22,9 @@ open_primary_by_failures() {
 @test "status: a table of every configured provider" {
     run --separate-stderr flexiai breaker status
     assert_success
-    assert_line --index 0 --regexp '^PROVIDER +STATE +FAILURES +SINCE +NEXT PROBE +BACKEND$'
-    assert_line --index 1 --regexp '^primary +closed +0 +- +- +file$'
-    assert_line --index 2 --regexp '^secondary +closed +0 +- +- +file$'
+    assert_line --index 0 --regexp '^PROVIDER +STATE +FAILURES +SINCE +NEXT PROBE +BACKEND +CHANGED BY$'
+    assert_line --index 1 --regexp '^primary +closed +0 +- +- +file +[^ ]+$'
+    assert_line --index 2 --regexp '^secondary +closed +0 +- +- +file +[^ ]+$'
     assert_equal "$stderr" ""
 }
 
@@ -32,7 +32,7 @@ open_primary_by_failures() {
     open_primary_by_failures
     run flexiai breaker status primary
     assert_success
-    assert_line --index 1 --regexp '^primary +open +2 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9-]+ [0-9:]+ \(in ([0-9]+m)?[0-9]+s\) +file$'
+    assert_line --index 1 --regexp '^primary +open +2 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9-]+ [0-9:]+ \(in ([0-9]+m)?[0-9]+s\) +file +[^ ]+$'
     [ "${#lines[@]}" -eq 2 ]
 }
 

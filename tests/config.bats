@@ -179,12 +179,14 @@ INI
     [[ "$stderr" == *"$CONFIG:2:"* ]]
 }
 
-@test "rediss:// is a configuration error in a build without hiredis TLS" {
+@test "rediss:// is accepted (TLS to Redis is built in) and its password is masked" {
     printf '[sync]\nbackend = redis\nredis_url = rediss://:pw@127.0.0.1:6380/0\n' | write_config
     run --separate-stderr flexiai config check
-    assert_failure 78
-    [[ "$stderr" == *"no TLS support"* ]]
-    [[ "$stderr" != *"pw@"* ]]
+    assert_success
+    run --separate-stderr flexiai config show
+    assert_success
+    [[ "$output" == *"rediss://:****@127.0.0.1:6380/0"* ]]
+    [[ "$output$stderr" != *"pw@"* ]]
 }
 
 @test "insecure = yes is allowed with one warning" {

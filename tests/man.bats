@@ -162,7 +162,7 @@ two_providers() {
 @test "every subcommand of flexiai-breaker is in flexiai-breaker.1" {
     local page sub
     page=$(render flexiai-breaker.1)
-    for sub in status reset open check watch; do
+    for sub in status reset open check watch probe sync; do
         has_word "$page" "$sub" || { echo "$sub not in flexiai-breaker.1" >&2; false; }
     done
 }
@@ -290,7 +290,9 @@ fail"
 reset
 open
 check
-watch"
+watch
+probe
+sync"
     run bash_complete flexiai breaker status --
     assert_output "--json
 --prometheus
@@ -347,7 +349,7 @@ missing_from_completion() {
     local help offered sub
     help=$(flexiai-breaker --help)
     offered=$(bash_complete flexiai breaker --)
-    for sub in status reset open check watch; do
+    for sub in status reset open check watch probe sync; do
         offered+=$'\n'$(bash_complete flexiai breaker "$sub" --)
     done
     missing_from_completion "$help" "$offered"

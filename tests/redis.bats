@@ -399,7 +399,7 @@ sys.exit(0 if d < 10 else 1)' "${m[4]}" || fail "timestamp not naive UTC now: ${
     run --separate-stderr flexiai breaker status primary
     assert_success
     assert_equal "$stderr" ""
-    assert_line --index 1 --regexp '^primary +open +2 .* redis$'
+    assert_line --index 1 --regexp '^primary +open +2 .* redis +[^ ]+$'
 
     ini_set sync redis_url "unix://$REDIS_SOCK?db=2"
     run --separate-stderr flexiai breaker open secondary
@@ -425,7 +425,7 @@ sys.exit(0 if d < 10 else 1)' "${m[4]}" || fail "timestamp not naive UTC now: ${
     assert_equal "$(acli GET flexiai:state:primary | jq -r .state)" open
     run --separate-stderr flexiai breaker -v status primary
     assert_success
-    assert_line --index 1 --regexp ' redis$'
+    assert_line --index 1 --regexp ' redis +[^ ]+$'
     refute_output --partial 'alice-Pw-27'
     [[ "$stderr" != *alice-Pw-27* ]]
     run --separate-stderr flexiai config show
@@ -475,7 +475,7 @@ sys.exit(0 if d < 10 else 1)' "${m[4]}" || fail "timestamp not naive UTC now: ${
     [[ "$stderr" != *Wrong-Pw-55* ]]
     run --separate-stderr flexiai breaker -v status
     assert_failure 69
-    assert_line --index 1 --regexp ' file \(fallback: store down\)$'
+    assert_line --index 1 --regexp ' file +[^ ]+ \(fallback: store down\)$'
     [[ "$output$stderr" != *Wrong-Pw-55* ]] || fail "password shown: $stderr"
     run --separate-stderr flexiai breaker check
     assert_failure 3
@@ -505,8 +505,8 @@ sys.exit(0 if d < 10 else 1)' "${m[4]}" || fail "timestamp not naive UTC now: ${
 
 @test "Redis down: check exits 3, status says the file store answered, reset and open fail; watch needs Redis" {
     run --separate-stderr flexiai breaker status
-    assert_line --index 1 --regexp '^primary +closed .* redis$'
-    assert_line --index 2 --regexp '^secondary +closed .* redis$'
+    assert_line --index 1 --regexp '^primary +closed .* redis +[^ ]+$'
+    assert_line --index 2 --regexp '^secondary +closed .* redis +[^ ]+$'
 
     ini_set sync redis_url "redis://127.0.0.1:$(dead_port)/0"
     run --separate-stderr flexiai breaker check
@@ -515,8 +515,8 @@ sys.exit(0 if d < 10 else 1)' "${m[4]}" || fail "timestamp not naive UTC now: ${
     # what the fallback knows, marked as such, and exit 69 (-q or not)
     run --separate-stderr flexiai breaker status
     assert_failure 69
-    assert_line --index 1 --regexp '^primary +closed .* file \(fallback: store down\)$'
-    assert_line --index 2 --regexp '^secondary +closed .* file \(fallback: store down\)$'
+    assert_line --index 1 --regexp '^primary +closed .* file +[^ ]+ \(fallback: store down\)$'
+    assert_line --index 2 --regexp '^secondary +closed .* file +[^ ]+ \(fallback: store down\)$'
     [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 2 ] || fail "stderr: $stderr"
     [[ "${stderr%%$'\n'*}" == "flexiai: redis 127.0.0.1:"*"using the file store" ]]
     [[ "${stderr#*$'\n'}" == "flexiai: the redis store did not answer: the fallback's state shown" ]]
@@ -639,7 +639,7 @@ drive() {
     ttl=$(redis_cli TTL flexiai:state:primary)
     [ "$ttl" -gt 590 ] && [ "$ttl" -le 600 ]
     run flexiai breaker status primary
-    assert_line --index 1 --regexp '^primary +open +0 +[0-9-]+ [0-9:]+ +[0-9-]+ [0-9:]+ \(in (9m5[0-9]s|10m0[0-2]s)\) +redis$'
+    assert_line --index 1 --regexp '^primary +open +0 +[0-9-]+ [0-9:]+ +[0-9-]+ [0-9:]+ \(in (9m5[0-9]s|10m0[0-2]s)\) +redis +[^ ]+$'
     run flexiai breaker check
     assert_failure 1
     assert_output "BREAKERS WARNING - primary open, secondary closed | closed=1 usable=1 total=2"

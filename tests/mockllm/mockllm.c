@@ -1670,6 +1670,7 @@ struct target {
     size_t model_len;
     int stream_method; /* :streamGenerateContent */
     int azure;
+    int probe; /* GET of a model list or a model: no tokens */
 };
 
 static int
@@ -1727,6 +1728,36 @@ classify(const char *url, struct target *t)
         p = s;
     }
     n = strlen(p);
+    /* the no-token probe routes (flexiai breaker probe): a model's
+     * metadata for Google, a model list for the others */
+    if (!strncmp(p, "/v1beta/models/", 15) && p[15] && !strchr(p + 15, ':') &&
+        !strchr(p + 15, '/')) {
+        t->kind = K_GEMINI;
+        t->probe = 1;
+        t->model = p + 15;
+        t->model_len = strlen(p + 15);
+        goto named;
+    }
+    if ((!strncmp(p, "/v1/projects/", 13) ||
+         !strncmp(p, "/v1beta1/projects/", 18))) {
+        const char *q = strchr(p + 1, '/');
+        if ((q = seg(q, "/projects/")) && (q = seg(q, "/locations/")) &&
+            !strncmp(q, "/publishers/google/models/", 26) && q[26] &&
+            !strchr(q + 26, ':') && !strchr(q + 26, '/')) {
+            t->kind = K_VERTEX;
+            t->probe = 1;
+            t->model = q + 26;
+            t->model_len = strlen(q + 26);
+            goto named;
+        }
+    }
+    if (has_suffix(p, n, "/models")) {
+        /* Anthropic's GET /v1/models is told apart by its header when
+         * answering (answer_probe) */
+        t->kind = K_OPENAI;
+        t->probe = 1;
+        goto named;
+    }
     if (has_suffix(p, n, "/chat/completions")) {
         t->kind = K_OPENAI;
         if (!strncmp(p, "/openai/deployments/", 20)) {
@@ -1758,6 +1789,7 @@ classify(const char *url, struct target *t)
     } else {
         return -1;
     }
+named:
     if (!t->name) {
         t->name = kind_names[t->kind];
         t->name_len = strlen(t->name);
@@ -2711,6 +2743,85 @@ out:
     return ret;
 }
 
+/* The probe routes: GET only, the key checks of a completion, a
+ * scripted status=, then a small model list or model.  No tokens. */
+static enum MHD_Result
+answer_probe(struct MHD_Connection *c, struct req *r, struct target *t,
+             const char *method)
+{
+    const struct script *sc = r->script;
+    const char *key;
+    cJSON *o, *arr, *m;
+    char model[200];
+    enum MHD_Result ret;
+    unsigned long idx;
+    int failing = 0;
+
+    key = get_key(c, t->kind);
+    snprintf(model, sizeof model, "%.*s", (int)t->model_len,
+             t->model ? t->model : "");
+    if (strcmp(method, "GET")) {
+        ret = send_error(c, r, t->kind, 405, NULL, "use GET for this route",
+                         NULL, NULL);
+        goto out;
+    }
+    if (!key || !*key || (sc && sc->key && strcmp(sc->key, key))) {
+        ret = send_error(c, r, t->kind, 401, NULL,
+                         !key || !*key ? "API key required"
+                                       : "Incorrect API key provided.",
+                         NULL, NULL);
+        goto out;
+    }
+    pthread_mutex_lock(&g_lock);
+    idx = r->route->served++;
+    pthread_mutex_unlock(&g_lock);
+    if (sc && sc->status)
+        failing = sc->fail_first < 0 || idx < (unsigned long)sc->fail_first;
+    if (failing) {
+        ret = send_error(c, r, t->kind, sc->status, sc->error_type,
+                         sc->error_message ? sc->error_message
+                                           : "probe failed (scripted)",
+                         NULL, sc);
+        goto out;
+    }
+    o = cJSON_CreateObject();
+    if (t->kind == K_GEMINI || t->kind == K_VERTEX) {
+        char *name = NULL;
+        size_t nl = strlen(model) + 32;
+        name = xmalloc(nl);
+        snprintf(name, nl, "%s%s",
+                 t->kind == K_GEMINI ? "models/" : "publishers/google/models/",
+                 model);
+        cJSON_AddStringToObject(o, "name", name);
+        free(name);
+        cJSON_AddStringToObject(o, "displayName", model);
+        arr = cJSON_AddArrayToObject(o, "supportedGenerationMethods");
+        cJSON_AddItemToArray(arr, cJSON_CreateString("generateContent"));
+    } else {
+        const char *id = t->kind == K_ANTHROPIC ? "claude-mock" : "mock-model";
+        arr = cJSON_AddArrayToObject(o, "data");
+        m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", id);
+        if (t->kind == K_ANTHROPIC) {
+            cJSON_AddStringToObject(m, "type", "model");
+            cJSON_AddStringToObject(m, "display_name", "Mock");
+            cJSON_AddItemToArray(arr, m);
+            cJSON_AddBoolToObject(o, "has_more", 0);
+            cJSON_AddStringToObject(o, "first_id", id);
+            cJSON_AddStringToObject(o, "last_id", id);
+        } else {
+            cJSON_AddStringToObject(m, "object", "model");
+            cJSON_AddStringToObject(m, "owned_by", "mockllm");
+            cJSON_AddItemToArray(arr, m);
+            cJSON_AddStringToObject(o, "object", "list");
+        }
+    }
+    ret = send_json(c, r, 200, o, NULL);
+out:
+    r->responded = 1;
+    return ret;
+}
+
 static enum MHD_Result
 handle_request(struct MHD_Connection *c, struct req *r, const char *url,
                const char *method)
@@ -2721,6 +2832,14 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
         return handle_control(c, r, url, method);
     if (classify(url, &t))
         return not_found(c, r, method, url);
+    /* GET /v1/models: Anthropic's when it says its API version */
+    if (t.probe && t.kind == K_OPENAI && header(c, "anthropic-version")) {
+        t.kind = K_ANTHROPIC;
+        if (t.name == kind_names[K_OPENAI]) {
+            t.name = kind_names[K_ANTHROPIC];
+            t.name_len = strlen(t.name);
+        }
+    }
 
     if (r->state != ST_WAITING) {
         /* first time: log the request and pick up the script */
@@ -2774,6 +2893,8 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
         return MHD_NO;
     }
     r->state = ST_DONE;
+    if (t.probe)
+        return answer_probe(c, r, &t, method);
     return answer_provider(c, r, &t, method);
 }
 

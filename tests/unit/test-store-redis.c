@@ -1074,12 +1074,13 @@ test_connect_errors(const struct server *a, const struct server *u,
     fx_store_redis.close(st);
     st = NULL;
 
-    /* TLS */
+    /* TLS to a server that speaks plain RESP: a failed handshake, one
+     * line naming the server (test-redis-conn covers working TLS) */
     settings_init(&s, a, "tls");
     s.sync.redis_ssl = 1;
-    ok(fx_store_redis.open(&st, &s, &err) < 0 &&
-           contains(err, "no TLS support for Redis"),
-       "redis_ssl refused: %s", err ? err : "(null)");
+    ok(fx_store_redis.open(&st, &s, &err) < 0 && err &&
+           contains(err, "redis ") && strchr(err, '\n') == NULL,
+       "redis_ssl to a plain server fails: %s", err ? err : "(null)");
     free(err);
     err = NULL;
 
@@ -1123,15 +1124,14 @@ test_timeout(void)
     struct server mute = {0};
     mute.port = ntohs(sa.sin_port);
     settings_init(&s, &mute, "mute");
-    s.sync.redis_socket_timeout = 0.2;
+    s.sync.redis_timeout = 0.2; /* the one wait for connect and commands */
     st = open_store(&s);
     ok(st != NULL, "open without AUTH costs no round trip");
     double t = fxu_monotonic();
     ok(st && fx_store_redis.load(st, names, 1, &doc, &bad, &err) < 0,
        "load from a mute server fails");
     double took = fxu_monotonic() - t;
-    ok(took >= 0.15 && took < 1.0, "after redis_socket_timeout (%.0f ms)",
-       took * 1e3);
+    ok(took >= 0.15 && took < 1.0, "after redis_timeout (%.0f ms)", took * 1e3);
     ok(contains(err, "timed out"), "says so: %s", err ? err : "(null)");
     free(err);
     err = NULL;
@@ -1393,7 +1393,10 @@ test_watch(struct server *a)
     if (got_all) {
         qsort(lat, ROUNDS, sizeof(lat[0]), cmp_double);
         double p99 = lat[ROUNDS * 99 / 100];
-        ok(p99 <= 0.005, "latency p99 %.3f ms (median %.3f ms) <= 5 ms",
+        /* delivered as it arrives, not after a poll interval (100 ms):
+         * the tight figure belongs to make bench, a loaded machine running
+         * the whole suite in parallel must not fail this */
+        ok(p99 <= 0.05, "latency p99 %.3f ms (median %.3f ms) <= 50 ms",
            p99 * 1e3, lat[ROUNDS / 2] * 1e3);
     }
     pthread_mutex_lock(&w.mu);
