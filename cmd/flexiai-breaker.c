@@ -252,7 +252,28 @@ struct watch_ctx {
     int json;
     char **names;
     int nnames;
+    flexiai_client *client; /* to read why a breaker changed */
 };
+
+/* Why the breaker last changed (manual, failure_threshold, retry_after,
+ * probe_failed, ...), read from its state document; caller frees. */
+static char *
+reason_of(flexiai_client *c, const flexiai_event *ev)
+{
+    if (ev->resync)
+        return fxu_strdup(ev->reason);
+    if (strcmp(ev->event_type, "opened") != 0 &&
+        strcmp(ev->event_type, "closed") != 0 &&
+        strcmp(ev->event_type, "half_open") != 0)
+        return NULL;
+    const char *name = ev->provider;
+    flexiai_breaker_info *info = NULL;
+    size_t n = 0;
+    flexiai_breaker_status(c, &name, 1, &info, &n);
+    char *reason = n && info[0].reason ? fxu_strdup(info[0].reason) : NULL;
+    flexiai_breaker_info_free(info, n);
+    return reason;
+}
 
 /* One line of valid UTF-8 without control characters. */
 static int
@@ -278,7 +299,25 @@ on_event(void *ud, const flexiai_event *ev)
         if (!match)
             return 0;
     }
-    if (w->json && plain_line(ev->json)) {
+    char *reason = reason_of(w->client, ev);
+    if (w->json && ev->resync) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "resync", 1);
+        cJSON_AddStringToObject(o, "provider_name", ev->provider);
+        cJSON_AddStringToObject(o, "event_type", ev->event_type);
+        if (reason)
+            cJSON_AddStringToObject(o, "reason", reason);
+        else
+            cJSON_AddNullToObject(o, "reason");
+        cJSON_AddNumberToObject(o, "failure_count", (double)ev->failure_count);
+        char *line = cJSON_PrintUnformatted(o);
+        char *clean = fxu_utf8_sanitize(line, strlen(line), NULL);
+        tool_outs(clean);
+        tool_outs("\n");
+        free(clean);
+        free(line);
+        cJSON_Delete(o);
+    } else if (w->json && plain_line(ev->json)) {
         /* the publisher's bytes, as the Python workers sent them */
         tool_outs(ev->json);
         tool_outs("\n");
@@ -301,13 +340,16 @@ on_event(void *ud, const flexiai_event *ev)
         char *prov = tool_printable(ev->provider);
         char *type = tool_printable(ev->event_type);
         char *worker = tool_printable(ev->worker_id ? ev->worker_id : "-");
-        char *line =
-            fxu_asprintf("%s  %-12s %-9s worker=%s", t, prov, type, worker);
+        char *why = tool_printable(reason ? reason : "");
+        char *line = fxu_asprintf("%s  %-12s %-9s%s%s%s worker=%s", t, prov,
+                                  type, ev->resync ? " resync" : "",
+                                  reason ? " reason=" : "", why, worker);
         tool_outs(line);
         free(line);
         free(prov);
         free(type);
         free(worker);
+        free(why);
         if (ev->failure_count >= 0) {
             line = fxu_asprintf(" failures=%ld successes=%ld",
                                 ev->failure_count, ev->success_count);
@@ -316,8 +358,19 @@ on_event(void *ud, const flexiai_event *ev)
         }
         tool_outs("\n");
     }
+    free(reason);
     tool_out_flush();
     return 0;
+}
+
+/* watch says where it listens (a NOTICE), unless -q */
+static void
+watch_log(void *ud, int level, const char *msg)
+{
+    if (level == FLEXIAI_LOG_NOTICE && !tool_quiet)
+        tool_err("%s", msg);
+    else
+        tool_log_cb(ud, level, msg);
 }
 
 static int
@@ -326,7 +379,8 @@ cmd_watch(void *ctx, struct tool_args *a, int argc, char **argv)
     struct breaker_ctx *x = ctx;
     (void)a;
     check_names(x, argv + 1, argc - 1);
-    struct watch_ctx w = {x->json, argv + 1, argc - 1};
+    struct watch_ctx w = {x->json, argv + 1, argc - 1, x->client};
+    flexiai_client_set_log(x->client, watch_log, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

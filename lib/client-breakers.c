@@ -273,6 +273,69 @@ flexiai_breaker_store_ok(flexiai_client *c)
     return !(c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down);
 }
 
+/* The user's callback, and the client to read state with for a resync. */
+struct watch_wrap {
+    flexiai_client *c;
+    flexiai_event_fn fn;
+    void *ud;
+};
+
+static int
+wrap_event(void *ud, const flexiai_event *ev)
+{
+    struct watch_wrap *w = ud;
+    return w->fn ? w->fn(w->ud, ev) : 0;
+}
+
+static const char *
+state_event(const char *state)
+{
+    if (strcmp(state, "open") == 0)
+        return "opened";
+    return state; /* closed, half_open */
+}
+
+/* Say where we listen; after a reconnect, events may have been missed:
+ * deliver every configured breaker's state, marked as a resync. */
+static void
+on_subscribed(void *ud, const char *where, int again)
+{
+    struct watch_wrap *w = ud;
+    fx_client_log(w->c, FLEXIAI_LOG_NOTICE, "watching %s on %s%s",
+                  w->c->s->sync.channel, where,
+                  again ? " again (resync: events may have been missed)" : "");
+    if (!again || w->fn == NULL)
+        return;
+    /* the store's own connection died with the old one: connect afresh
+     * (quietly: the watcher already said what happened) */
+    flexiai_client *c = w->c;
+    if (c->store && c->store != c->file_store)
+        c->ops->close(c->store);
+    c->store = c->file_store;
+    c->ops = &fx_store_file;
+    c->redis_down = 0;
+    c->redis_tried = 0;
+    flexiai_breaker_info *info = NULL;
+    size_t n = 0;
+    flexiai_breaker_status(w->c, NULL, 0, &info, &n);
+    for (size_t i = 0; i < n; i++) {
+        flexiai_event ev = {
+            .provider = info[i].provider,
+            .event_type = state_event(info[i].state),
+            .worker_id = info[i].changed_by,
+            .timestamp = NULL,
+            .failure_count = info[i].failure_count,
+            .success_count = info[i].success_count,
+            .json = NULL,
+            .resync = 1,
+            .reason = info[i].reason,
+        };
+        if (w->fn(w->ud, &ev) != 0)
+            break;
+    }
+    flexiai_breaker_info_free(info, n);
+}
+
 int
 flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
                       volatile sig_atomic_t *stop)
@@ -282,7 +345,9 @@ flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
                                "([sync] backend = redis)");
         return FLEXIAI_EUNAVAILABLE;
     }
-    return fx_redis_watch(c->s, fn, ud, stop, c->log, c->log_ud);
+    struct watch_wrap w = {c, fn, ud};
+    return fx_redis_watch(c->s, wrap_event, &w, stop, c->log, c->log_ud,
+                          on_subscribed);
 }
 
 int

@@ -392,7 +392,10 @@ typedef struct flexiai_event {
     const char *timestamp; /* naive UTC isoformat */
     long failure_count;    /* -1 when absent */
     long success_count;
-    const char *json; /* the raw message */
+    const char *json;   /* the raw message; NULL for a resync line */
+    int resync;         /* not an event: the state read after a reconnect,
+                           since events may have been missed */
+    const char *reason; /* resync: why it last changed; else NULL */
 } flexiai_event;
 
 /* Return non-zero from the callback to stop watching. */
@@ -401,7 +404,11 @@ typedef int (*flexiai_event_fn)(void *ud, const flexiai_event *ev);
 /*
  * Subscribe to breaker events (Redis only) and call `fn` for each until it
  * returns non-zero or *stop becomes non-zero.  Reconnects with backoff,
- * reporting through the log callback.  Returns 69 with the file store.
+ * reporting through the log callback.  Each time the subscription is made
+ * a FLEXIAI_LOG_NOTICE line says where ("watching flexiai:events on redis
+ * 127.0.0.1:6379"); after a reconnect `fn` first gets the current state of
+ * every configured breaker, with resync set.  Returns 69 with the file
+ * store.
  */
 int flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
                           volatile sig_atomic_t *stop);

@@ -680,10 +680,14 @@ extern const char fx_bridge_lua[]; /* bridge.lua, for redis-bridge.c */
 void fx_sha1_hex(const void *data, size_t len, char out[41]);
 
 /* Subscribe to the events channel and deliver events until *stop or the
- * callback says so, reconnecting with backoff (redis-watch.c). */
+ * callback says so, reconnecting with backoff (redis-watch.c).
+ * subscribed(ud, where, again) is called each time the subscription is
+ * made ("redis HOST:PORT"; again: after a lost connection, when events may
+ * have been missed); it may deliver events through fn itself. */
+typedef void (*fx_watch_subscribed_fn)(void *ud, const char *where, int again);
 int fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
                    volatile sig_atomic_t *stop, flexiai_log_fn log,
-                   void *log_ud);
+                   void *log_ud, fx_watch_subscribed_fn subscribed);
 /* flexiai_breaker_sync() for the Redis store (redis-bridge.c). */
 int fx_redis_bridge(const struct fx_settings *s, flexiai_sync_fn fn, void *ud,
                     volatile sig_atomic_t *stop, flexiai_log_fn log,

@@ -181,7 +181,7 @@ fx_redis_bridge(const struct fx_settings *s, flexiai_sync_fn fn, void *ud,
     b.log = log;
     b.log_ud = log_ud;
     fx_sha1_hex(fx_bridge_lua, strlen(fx_bridge_lua), b.sha);
-    int rc = fx_redis_watch(s, on_event, &b, stop, log, log_ud);
+    int rc = fx_redis_watch(s, on_event, &b, stop, log, log_ud, NULL);
     fx_redis_free(b.c);
     return rc;
 }

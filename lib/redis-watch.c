@@ -152,8 +152,10 @@ watch_read(struct watch *w, struct fx_redis *c, char **err)
  */
 int
 fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
-               volatile sig_atomic_t *stop, flexiai_log_fn log, void *log_ud)
+               volatile sig_atomic_t *stop, flexiai_log_fn log, void *log_ud,
+               fx_watch_subscribed_fn subscribed)
 {
+    int subscribed_before = 0;
     if (s == NULL)
         return FLEXIAI_ESOFTWARE;
     const struct fx_sync *sync = &s->sync;
@@ -182,6 +184,9 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
             log_warn(log, log_ud, "connected to redis");
         trouble = FINE;
         delay = WATCH_BACKOFF_MIN;
+        if (subscribed)
+            subscribed(ud, fx_redis_where(c), subscribed_before);
+        subscribed_before = 1;
 
         int rc = watch_read(&w, c, &err);
         fx_redis_free(c);

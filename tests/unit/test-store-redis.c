@@ -1250,7 +1250,7 @@ static void *
 watch_thread(void *arg)
 {
     struct watcher *w = arg;
-    int rc = fx_redis_watch(&w->s, on_event, w, &w->stop, on_log, w);
+    int rc = fx_redis_watch(&w->s, on_event, w, &w->stop, on_log, w, NULL);
     pthread_mutex_lock(&w->mu);
     w->rc = rc;
     w->done = 1;
