@@ -59,6 +59,9 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
         .cancel = req->cancel,
         .ops = p->ops,
         .stream = req->stream ? &st : NULL,
+        .max_response = p->params.max_response_bytes > 0
+                            ? (size_t)p->params.max_response_bytes
+                            : 0,
     };
     struct fx_http_result hr;
     memset(&hr, 0, sizeof(hr));

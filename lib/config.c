@@ -63,6 +63,8 @@ struct key_def {
         {sec, "timeout", KT_NUMBER, d ? "120" : NULL, 0.001, 86400, NULL},       \
         {sec, "connect_timeout", KT_NUMBER, d ? "10" : NULL, 0.001, 3600, NULL}, \
         {sec, "idle_timeout", KT_NUMBER, d ? "60" : NULL, 0.001, 86400, NULL},   \
+        {sec,  "max_response_bytes", KT_INT, d ? "16777216" : NULL,              \
+         1024, 1073741824,           NULL},                                      \
         {sec, "system", KT_STRING, NULL, NOLIM, NULL},                           \
     {                                                                            \
         sec, "stop", KT_LIST, NULL, NOLIM, NULL                                  \
@@ -1063,6 +1065,7 @@ read_params(flexiai_config *cfg, const char *section,
     NUM_PARAM(timeout, "timeout", 120);
     NUM_PARAM(connect_timeout, "connect_timeout", 10);
     NUM_PARAM(idle_timeout, "idle_timeout", 60);
+    NUM_PARAM(max_response_bytes, "max_response_bytes", 0);
 #undef NUM_PARAM
     const struct entry *e;
     const char *sys = raw_value(cfg, section, "system", &e);

@@ -37,15 +37,16 @@ struct fx_provider_ops;
 
 /* Request parameters: [defaults], overridable per provider. */
 struct fx_params {
-    double temperature;     /* < 0: unset (provider default) */
-    long max_tokens;        /* <= 0: unset */
-    double top_p;           /* < 0: unset */
-    long top_k;             /* <= 0: unset */
-    double timeout;         /* seconds per attempt */
-    double connect_timeout; /* seconds */
-    double idle_timeout;    /* seconds without a byte while streaming */
-    char *system;           /* may be NULL */
-    char **stop;            /* NULL-terminated, may be NULL */
+    double temperature;      /* < 0: unset (provider default) */
+    long max_tokens;         /* <= 0: unset */
+    double top_p;            /* < 0: unset */
+    long top_k;              /* <= 0: unset */
+    double timeout;          /* seconds per attempt */
+    double connect_timeout;  /* seconds */
+    double idle_timeout;     /* seconds without a byte while streaming */
+    long max_response_bytes; /* one answer, streamed or not; 0: 16 MiB */
+    char *system;            /* may be NULL */
+    char **stop;             /* NULL-terminated, may be NULL */
 };
 
 struct fx_provider {
@@ -140,6 +141,13 @@ struct fx_sse {
     int last_was_cr; /* previous chunk ended in CR: skip a leading LF */
     int stopped;
 };
+
+/* Limits on what one server can make the parser hold; past them
+ * fx_sse_feed returns FX_SSE_E_LINE or FX_SSE_E_EVENT. */
+#define FX_SSE_LINE_MAX (1u << 20) /* one line, without its end */
+#define FX_SSE_DATA_MAX (1u << 20) /* one event's data lines joined */
+#define FX_SSE_E_LINE (-2)
+#define FX_SSE_E_EVENT (-3)
 
 void fx_sse_init(struct fx_sse *p);
 void fx_sse_free(struct fx_sse *p);
@@ -297,6 +305,7 @@ struct fx_http_opts {
     /* streaming: 2xx bodies go through the SSE parser into parse_event */
     const struct fx_provider_ops *ops;
     struct fx_stream *stream; /* NULL: buffer the body */
+    size_t max_response;      /* bytes of one answer; 0: 16 MiB */
 };
 
 struct fx_http_result {

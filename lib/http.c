@@ -23,7 +23,8 @@
 #include <curl/curl.h>
 
 #define POLL_MS 50
-#define BODY_MAX (8u * 1024 * 1024) /* error pages and answers are smaller */
+/* A whole answer, streamed or not, unless max_response_bytes says */
+#define BODY_MAX_DEFAULT ((size_t)16 * 1024 * 1024)
 #define HEADERS_MAX 256
 /* After the end-of-stream marker, wait this long for the server to finish
  * the body: a cleanly ended response leaves the connection reusable. */
@@ -49,6 +50,8 @@ struct transfer {
     double ended_at;
     int stopped;      /* we aborted the transfer on purpose */
     double last_byte; /* monotonic time of the last byte received */
+    size_t received;  /* body bytes so far */
+    int too_big;      /* the body passed max_response: we stopped it */
 };
 
 struct fx_http *
@@ -178,6 +181,43 @@ on_event(void *ud, const char *event, const char *data, size_t len)
 }
 
 static size_t
+max_response(const struct fx_http_opts *o)
+{
+    return o->max_response ? o->max_response : BODY_MAX_DEFAULT;
+}
+
+/* "16 MiB", or the bytes when not a whole number of MiB. */
+static void
+size_text(char *dst, size_t cap, size_t bytes)
+{
+    if (bytes % (1024 * 1024) == 0)
+        snprintf(dst, cap, "%zu MiB", bytes / (1024 * 1024));
+    else
+        snprintf(dst, cap, "%zu bytes", bytes);
+}
+
+/* The limit a streamed answer ran into, in its error. */
+static void
+stream_limit(struct transfer *t, int rc)
+{
+    struct fx_error *e = &t->opts->stream->err;
+    char lim[64];
+    if (rc == FX_SSE_E_LINE) {
+        size_text(lim, sizeof lim, FX_SSE_LINE_MAX);
+        fx_error_set(e, FLEXIAI_E_STREAM_ERROR,
+                     "stream line longer than %s (limit of one line)", lim);
+    } else if (rc == FX_SSE_E_EVENT) {
+        size_text(lim, sizeof lim, FX_SSE_DATA_MAX);
+        fx_error_set(e, FLEXIAI_E_STREAM_ERROR,
+                     "stream event larger than %s (limit of one event)", lim);
+    } else {
+        size_text(lim, sizeof lim, max_response(t->opts));
+        fx_error_set(e, FLEXIAI_E_STREAM_ERROR,
+                     "response larger than %s (max_response_bytes)", lim);
+    }
+}
+
+static size_t
 on_body(char *buf, size_t size, size_t nitems, void *ud)
 {
     struct transfer *t = ud;
@@ -188,8 +228,21 @@ on_body(char *buf, size_t size, size_t nitems, void *ud)
         decide_body(t);
     if (t->ended)
         return len; /* after the end marker: drain and ignore */
+    t->received += len;
+    if (t->received > max_response(t->opts)) {
+        t->too_big = 1;
+        t->stopped = 1;
+        if (t->streaming)
+            stream_limit(t, 0);
+        return 0; /* keep what we have */
+    }
     if (t->streaming) {
         int rc = fx_sse_feed(&t->sse, buf, len, on_event, t);
+        if (rc == FX_SSE_E_LINE || rc == FX_SSE_E_EVENT) {
+            stream_limit(t, rc);
+            t->stopped = 1;
+            return 0;
+        }
         if (rc == 1) {
             t->ended = 1;
             t->ended_at = t->last_byte;
@@ -201,10 +254,6 @@ on_body(char *buf, size_t size, size_t nitems, void *ud)
             return 0;
         }
         return len;
-    }
-    if (t->res->body.len + len > BODY_MAX) {
-        t->stopped = 1; /* keep what we have; the parse will say */
-        return 0;
     }
     fxu_buf_append(&t->res->body, buf, len);
     return len;
@@ -499,6 +548,9 @@ fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
     curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &res->status);
     if (res->status == 0)
         res->status = t.status;
+    /* "100 Continue" and other 1xx are not an answer: no status at all */
+    if (res->status < 200)
+        res->status = 0;
     /* Removing a handle mid-transfer closes just that connection. */
     curl_multi_remove_handle(h->multi, h->easy);
     curl_slist_free_all(headers);
@@ -522,6 +574,16 @@ fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
             res->status ? FLEXIAI_E_STREAM_ERROR : FLEXIAI_E_CONNECT;
         snprintf(res->transport_msg, sizeof res->transport_msg, "%s",
                  curl_multi_strerror(mc));
+        rc = -1;
+        broken = 1;
+    } else if (cc == CURLE_WRITE_ERROR && t.too_big && !t.streaming &&
+               res->status / 100 == 2) {
+        /* a whole answer over the limit: say which limit, not "malformed" */
+        char lim[64];
+        size_text(lim, sizeof lim, max_response(o));
+        res->transport_cls = FLEXIAI_E_STREAM_ERROR;
+        snprintf(res->transport_msg, sizeof res->transport_msg,
+                 "response larger than %s (max_response_bytes)", lim);
         rc = -1;
         broken = 1;
     } else if (cc == CURLE_WRITE_ERROR && t.stopped) {
