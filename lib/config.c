@@ -85,6 +85,7 @@ static const struct key_def schema[] = {
 
     {"breaker", "failure_threshold", KT_INT, "5", 1, 1000000, NULL},
     {"breaker", "recovery_timeout", KT_NUMBER, "60", 0, 31536000, NULL},
+    {"breaker", "max_open", KT_NUMBER, "3600", 1, 2592000, NULL},
     {"breaker", "half_open_max_calls", KT_INT, "1", 1, FX_MAX_PROBES, NULL},
     {"breaker", "probe_timeout", KT_NUMBER, NULL, 0.001, 86400, NULL},
     {"breaker", "count", KT_LIST, ERRCLASS_LIST, NOLIM, NULL},
@@ -890,8 +891,8 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
             return -1;
         }
         if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {
-            add_diag(cfg, 1, "%s: %s.%s: %ld is out of range (%g to %g)", w,
-                     section, d->key, v, d->min, d->max);
+            add_diag(cfg, 1, "%s: %s.%s: %ld is out of range (%.15g to %.15g)",
+                     w, section, d->key, v, d->min, d->max);
             return -1;
         }
         *num = (double)v;
@@ -905,8 +906,9 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
             return -1;
         }
         if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {
-            add_diag(cfg, 1, "%s: %s.%s: %g is out of range (%g to %g)", w,
-                     section, d->key, v, d->min, d->max);
+            /* the value as written: 2.0000001 must not read "2" */
+            add_diag(cfg, 1, "%s: %s.%s: %s is out of range (%.15g to %.15g)",
+                     w, section, d->key, value, d->min, d->max);
             return -1;
         }
         *num = v;
@@ -1430,6 +1432,7 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
     s->failure_threshold =
         (long)get_number(cfg, "breaker", "failure_threshold");
     s->recovery_timeout = get_number(cfg, "breaker", "recovery_timeout");
+    s->max_open = get_number(cfg, "breaker", "max_open");
     s->half_open_max_calls =
         (long)get_number(cfg, "breaker", "half_open_max_calls");
     s->probe_timeout =

@@ -171,8 +171,25 @@ parse_reset(const char *v, double now, double *out)
     return -1;
 }
 
+/* Longest wait a header may ask for (a year): anything longer is treated
+ * as this, so no later sum or conversion can overflow. */
+#define RETRY_AFTER_CAP 31536000.0
+
+static double retry_after_raw(const struct fx_headers *h,
+                              const char *const *reset, double now);
+
 double
 fx_retry_after(const struct fx_headers *h, const char *const *reset, double now)
+{
+    double secs = retry_after_raw(h, reset, now);
+    if (!(secs <= RETRY_AFTER_CAP) && secs >= 0) /* huge or +inf */
+        secs = RETRY_AFTER_CAP;
+    return secs;
+}
+
+static double
+retry_after_raw(const struct fx_headers *h, const char *const *reset,
+                double now)
 {
     const char *v;
     double secs, best = -1;

@@ -105,6 +105,7 @@ struct fx_settings {
     /* breaker */
     long failure_threshold;
     double recovery_timeout;
+    double max_open; /* longest Retry-After open period */
     long half_open_max_calls;
     double probe_timeout; /* lease expiry for a probe */
     unsigned count_mask;  /* bit (1u << errclass) counts as failure */
@@ -375,6 +376,10 @@ struct fx_bdoc {
     int nprobes;
 };
 void fx_bdoc_init(struct fx_bdoc *d);
+struct fx_bop;
+/* Clamp times no correct writer could have set (far future, NaN) to their
+ * longest length from op->now; 1 when something changed. */
+int fx_bdoc_clamp(struct fx_bdoc *d, const struct fx_bop *op);
 char *fx_bdoc_to_json(const struct fx_bdoc *d);
 /* 0 ok, -1 malformed (d is then the closed default). */
 int fx_bdoc_from_json(const char *json, size_t len, struct fx_bdoc *d);
@@ -398,6 +403,7 @@ struct fx_bop {
     double recovery_timeout;
     long half_open_max_calls;
     double probe_timeout;
+    double max_open; /* 0: 3600; open periods trusted up to this */
 };
 enum fx_bevent {
     FX_EV_NONE = 0,
@@ -429,6 +435,7 @@ struct fx_policy {
     double backoff_base, backoff_max;
     double retry_after_max; /* longer Retry-After: open the breaker */
     double recovery_timeout;
+    double max_open; /* longest open period a Retry-After may ask for */
     int failover_on_bad_request;
     int on_stream_error; /* enum flexiai_stream_error_mode */
     int one_provider;    /* --no-failover, or a named provider */
