@@ -200,6 +200,8 @@ add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
     for (char *p = text; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+        else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?'; /* a value's control bytes never reach a terminal */
     for (size_t i = 0; i < cfg->ndiags; i++)
         if (strcmp(cfg->diags[i].text, text) == 0) {
             free(text);
@@ -323,12 +325,17 @@ suggest_section(const char *section)
 
 /* ---- INI files -------------------------------------------------------- */
 
+/* The longest line a configuration file may have, its end not counted;
+ * inih is given a larger buffer, so it never splits one line in two. */
+#define CONFIG_LINE_MAX 65536
+
 struct file_ctx {
     flexiai_config *cfg;
     const char *path;
     FILE *fp;
     int line;           /* number of the line last handed to inih */
     int continuing;     /* the last piece read did not end its line */
+    size_t line_len;    /* bytes of the current line so far */
     int open_to_others; /* file mode allows group/other read */
     char cur_section[256];
     int section_ok;
@@ -336,20 +343,67 @@ struct file_ctx {
 
 /* Reads lines for inih, counting them so the handler knows where it is,
  * and catching what inih would only report as "error on line N". */
+/* Skip to the end of the current line; a line too long or holding a NUL
+ * byte is reported once and handed to inih as an empty line, never in
+ * pieces that would read as settings of their own. */
+static char *
+bad_line(struct file_ctx *fc, char *str, const char *why)
+{
+    int c;
+    add_diag(fc->cfg, 1, "%s:%d: %s", fc->path, fc->line, why);
+    while ((c = getc(fc->fp)) != EOF && c != '\n')
+        ;
+    fc->continuing = 0;
+    fc->line_len = 0;
+    str[0] = '\n';
+    str[1] = '\0';
+    return str;
+}
+
+/* fgets that notices NUL bytes (*nul set) */
+static char *
+get_piece(FILE *fp, char *str, int num, int *nul)
+{
+    int i = 0, c = EOF;
+    *nul = 0;
+    while (i < num - 1 && (c = getc(fp)) != EOF) {
+        if (c == '\0')
+            *nul = 1;
+        str[i++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    str[i] = '\0';
+    return i == 0 && c == EOF ? NULL : str;
+}
+
 static char *
 file_reader(char *str, int num, void *stream)
 {
     struct file_ctx *fc = stream;
-    char *s = fgets(str, num, fc->fp);
+    int nul;
+    if (num < 2)
+        return NULL;
+    char *s = get_piece(fc->fp, str, num, &nul);
     if (s == NULL)
         return NULL;
     size_t n = strlen(s);
     /* A line longer than inih's buffer arrives in pieces; count it once,
      * and look for headers and syntax only at its start. */
     int starting = !fc->continuing;
-    if (starting)
+    if (starting) {
         fc->line++;
+        fc->line_len = 0;
+    }
+    if (nul)
+        return bad_line(fc, str, "NUL byte in the line");
+    fc->line_len += n;
     fc->continuing = n > 0 && s[n - 1] != '\n';
+    if (fc->line_len - (fc->continuing ? 0 : 1) > CONFIG_LINE_MAX) {
+        char why[64];
+        snprintf(why, sizeof why, "line too long (max %d)", CONFIG_LINE_MAX);
+        return bad_line(fc, str, why);
+    }
     if (fc->continuing && feof(fc->fp))
         fc->continuing = 0;
     if (!starting)
@@ -451,21 +505,29 @@ read_file(flexiai_config *cfg, const char *path, int required)
     memset(&fc, 0, sizeof(fc));
     fc.cfg = cfg;
     fc.path = path;
-    fc.fp = fopen(path, "r");
-    if (fc.fp == NULL) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
         if (errno == ENOENT && !required)
             return 0;
         add_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
         return -1;
     }
     struct stat st;
-    if (fstat(fileno(fc.fp), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            add_diag(cfg, 1, "%s: cannot read: Is a directory", path);
-            fclose(fc.fp);
-            return -1;
-        }
-        fc.open_to_others = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        /* a FIFO or /dev/zero would be read forever */
+        add_diag(cfg, 1, "%s: cannot read: %s", path,
+                 S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
+        close(fd);
+        return -1;
+    }
+    fc.open_to_others = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    fc.fp = fdopen(fd, "r");
+    if (fc.fp == NULL) {
+        add_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
+        close(fd);
+        return -1;
     }
 #if HAVE_DECL_INI_MAX_LINE && HAVE_DECL_INI_ALLOW_REALLOC &&                   \
     HAVE_DECL_INI_USE_STACK
@@ -1269,6 +1331,50 @@ provider_cmp(const void *a, const void *b)
     return x->file_order - y->file_order;
 }
 
+/* http:// or https://, then a host (a name, an address or [v6]) */
+static int
+base_url_ok(const char *url)
+{
+    const char *h;
+    if (strncmp(url, "http://", 7) == 0)
+        h = url + 7;
+    else if (strncmp(url, "https://", 8) == 0)
+        h = url + 8;
+    else
+        return 0;
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f)
+            return 0; /* blanks and control characters: never a URL */
+    const char *at = h + strcspn(h, "/?#");
+    const char *cred = memchr(h, '@', (size_t)(at - h));
+    if (cred)
+        h = cred + 1; /* user:password@ */
+    if (h == at || *h == ':')
+        return 0; /* no host */
+    if (*h == '[') {
+        const char *close = memchr(h, ']', (size_t)(at - h));
+        if (close == NULL || close == h + 1)
+            return 0;
+        h = close + 1;
+        if (h != at && *h != ':')
+            return 0;
+    }
+    const char *colon = *h == ':' ? h : memchr(h, ':', (size_t)(at - h));
+    if (colon) { /* a port: digits, 1 to 65535 */
+        long port = 0;
+        if (colon + 1 == at)
+            return 0;
+        for (const char *c = colon + 1; c < at; c++) {
+            if (!isdigit((unsigned char)*c) || port > 65535)
+                return 0;
+            port = port * 10 + (*c - '0');
+        }
+        if (port < 1 || port > 65535)
+            return 0;
+    }
+    return 1;
+}
+
 static void
 read_providers(flexiai_config *cfg, struct fx_settings *s)
 {
@@ -1312,11 +1418,27 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
                 add_diag(cfg, 1, "%s: [%s] %s needs %s", cfg->sections[i].where,
                          sec, p->type, p->ops->required[k]);
         }
-        if (strchr(p->name, '/') || p->name[0] == '.' || p->name[0] == '\0')
+        int ctl = 0;
+        for (const unsigned char *c = (const unsigned char *)p->name; *c; c++)
+            if (*c < 0x20 || *c == 0x7f)
+                ctl = 1;
+        if (ctl)
+            /* the name is not echoed: it would reach a terminal raw */
+            add_diag(cfg, 1,
+                     "%s: a provider name may not contain control characters",
+                     cfg->sections[i].where);
+        else if (strchr(p->name, '/') || p->name[0] == '.' ||
+                 p->name[0] == '\0')
             add_diag(cfg, 1,
                      "%s: [%s]: provider names may not contain '/' "
                      "or start with '.'",
                      cfg->sections[i].where, sec);
+        if (p->base_url && !base_url_ok(p->base_url))
+            add_diag(cfg, 1,
+                     "%s: %s.base_url: '%s' is not an http:// or https:// URL "
+                     "with a host",
+                     where_of(find_entry(cfg, sec, "base_url")), sec,
+                     p->base_url);
     }
     qsort(s->providers, s->nproviders, sizeof(*s->providers), provider_cmp);
 
