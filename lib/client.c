@@ -406,6 +406,13 @@ run_providers(struct run *r, struct fx_provider **order, size_t n,
         const char *key = NULL;
         char *kerr = NULL;
         if (fx_provider_key(p, &key, &kerr) != 0) {
+            if (r->req->cancel && *r->req->cancel) {
+                /* a signal while api_key_cmd ran: it was killed */
+                add_attempt(r->res, p->name, p->model, "interrupted",
+                            FLEXIAI_E_CANCELLED, 0, -1, 0, "interrupted", NULL);
+                free(kerr);
+                return FLEXIAI_EINTR;
+            }
             add_attempt(r->res, p->name, p->model, "error", FLEXIAI_E_CONFIG, 0,
                         -1, 0, kerr, NULL);
             fx_client_log(r->c, FLEXIAI_LOG_ATTEMPT, "%s: %s", p->name, kerr);

@@ -63,7 +63,8 @@ struct fx_provider {
     int insecure;      /* TLS verification off */
     char *api_key_env;
     char *api_key_cmd;
-    char *api_key; /* from the file; secret */
+    double api_key_timeout; /* seconds api_key_cmd may take */
+    char *api_key;          /* from the file; secret */
     /* resolved key (secret), filled by fx_provider_key() */
     char *key;
     int key_state; /* 0 unresolved, 1 ok, -1 failed */
