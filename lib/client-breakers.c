@@ -82,6 +82,11 @@ fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
         } else {
             for (size_t i = 0; i < n; i++)
                 fx_bdoc_init(&docs[i]);
+            if (!c->warned_write) { /* e.g. an untrusted state directory */
+                c->warned_write = 1;
+                fx_client_log(c, FLEXIAI_LOG_WARN, "%s",
+                              err ? err : "state not read");
+            }
         }
         free(err);
     }

@@ -16,6 +16,7 @@
 #include "fx.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,19 @@ to_ms(double seconds)
     return (long)ms;
 }
 
+/* Every socket curl opens is close-on-exec: a child (api_key_cmd, a
+ * pager) must never hold a provider connection. */
+static int
+on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)ud;
+    (void)purpose;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+        fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    return CURL_SOCKOPT_OK;
+}
+
 static void
 set_options(struct fx_http *h, const struct fx_http_req *req,
             const struct fx_http_opts *o, struct curl_slist *headers,
@@ -325,6 +339,7 @@ set_options(struct fx_http *h, const struct fx_http_req *req,
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
