@@ -525,8 +525,12 @@ read_file(flexiai_config *cfg, const char *path, int required)
         add_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    struct stat st, null_st;
+    /* /dev/null stays usable as "no configuration" */
+    int is_null = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+                  stat("/dev/null", &null_st) == 0 &&
+                  S_ISCHR(null_st.st_mode) && st.st_rdev == null_st.st_rdev;
+    if (!is_null && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
         /* a FIFO or /dev/zero would be read forever */
         add_diag(cfg, 1, "%s: cannot read: %s", path,
                  S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
