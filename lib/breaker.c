@@ -233,13 +233,7 @@ apply_open_until(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
         d->opened_at = op->now;
         ev = FX_EV_OPENED;
     }
-    /* whoever asked, never beyond max_open (or recovery_timeout) */
-    double span = op->max_open > 0 ? op->max_open : 3600;
-    if (op->recovery_timeout > span)
-        span = op->recovery_timeout;
     double until = op->until;
-    if (!(until <= op->now + span))
-        until = op->now + span;
     if (until > d->retry_at)
         d->retry_at = until;
     set_reason(d, "retry_after");
@@ -302,9 +296,6 @@ fx_breaker_apply(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
                  int *changed)
 {
     int ev = FX_EV_NONE, adm = FX_ADMIT_NO, ch = 0;
-
-    if (fx_bdoc_clamp(d, op))
-        ch = 1;
 
     if (drop_expired(d, op->now) > 0)
         ch = 1;

@@ -219,8 +219,10 @@ file_open(struct fx_store **out, const struct fx_settings *s, char **err)
     st->dir = fxu_asprintf("%s/breakers", s->sync.state_dir);
     /* the state directory itself, then breakers/ (for /tmp/flexiai-UID
      * both may exist already, made by someone else) */
-    if (strncmp(s->sync.state_dir, "/tmp/flexiai-", 13) == 0)
+    char *fallback = fxu_asprintf("/tmp/flexiai-%ld", (long)getuid());
+    if (strcmp(s->sync.state_dir, fallback) == 0)
         st->refused = untrusted_dir(s->sync.state_dir);
+    free(fallback);
     if (st->refused == NULL) {
         /* best effort; update retries and reports a real problem */
         (void)fxu_make_dirs(st->dir);
@@ -290,7 +292,12 @@ update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
     /* Without the lock, still read and apply so the caller gets a sensible
      * answer; it just cannot be recorded. */
     int status = read_doc(path, doc);
-    *event = fx_breaker_apply(doc, op, admit, &changed);
+    /* absurd times from another writer are cut back before use (and the
+     * repaired document is written back) */
+    changed = fx_bdoc_clamp(doc, op);
+    int applied = 0;
+    *event = fx_breaker_apply(doc, op, admit, &applied);
+    changed |= applied;
     if (status == DOC_MALFORMED)
         changed = 1; /* repair it now rather than on some later change */
 
