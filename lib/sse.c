@@ -136,6 +136,7 @@ fx_sse_feed(struct fx_sse *p, const char *buf, size_t n, fx_sse_fn fn, void *ud)
         int rc;
 
         if (p->line.len + (eol - i) > FX_SSE_LINE_MAX) {
+            fxu_buf_free(&p->line); /* give the memory back now */
             p->stopped = FX_SSE_E_LINE;
             return p->stopped;
         }
@@ -158,6 +159,8 @@ fx_sse_feed(struct fx_sse *p, const char *buf, size_t n, fx_sse_fn fn, void *ud)
                 i++;
         }
         if (rc != 0) {
+            if (rc == FX_SSE_E_EVENT)
+                fxu_buf_free(&p->data);
             p->stopped = rc;
             return rc;
         }
