@@ -1,7 +1,7 @@
 /*
  * fuzz-sse.c - libFuzzer target for the SSE parser: the events must be the
  * same whether the input arrives whole or in pieces (sizes taken from the
- * input), and nothing may crash or leak.  An input starting with 'L' is
+ * input), and nothing may crash or leak.  An input starting with "L!" is
  * repeated past the size limits (FX_SSE_LINE_MAX, FX_SSE_DATA_MAX): the
  * parser must stop with the same code either way and never hold more.
  *
@@ -60,12 +60,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int pending_whole, pending_split, stop_whole, stop_split;
     uint8_t *big = NULL;
-    if (size > 1 && data[0] == 'L') {
+    if (size > 2 && data[0] == 'L' && data[1] == '!') {
         /* the rest, repeated to just past twice the larger limit */
-        size_t unit = size - 1, want = 2 * FX_SSE_LINE_MAX + 7;
+        size_t unit = size - 2, want = 2 * FX_SSE_LINE_MAX + 7;
         big = malloc(want);
         for (size_t i = 0; i < want; i++)
-            big[i] = data[1 + i % unit];
+            big[i] = data[2 + i % unit];
         data = big;
         size = want;
     }
