@@ -106,8 +106,7 @@ fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
                                           &out->err) == 0) {
             out->ok = 1;
         }
-        if (!out->ok)
-            out->err.status = hr.status;
+        out->err.status = hr.status; /* the real 2xx (201...) too */
     } else if (rc != 0 && hr.status == 0) {
         fx_error_set(&out->err,
                      hr.transport_cls ? hr.transport_cls : FLEXIAI_E_CONNECT,

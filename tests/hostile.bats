@@ -371,6 +371,7 @@ hostile_provider() {
     run --separate-stderr flexiai complete --no-stream --json hi </dev/null
     assert_success
     assert_equal "$(jq -r .text <<<"$output")" fine
+    assert_equal "$(jq -r .attempts[0].http_status <<<"$output")" 201
 }
 
 @test "Anthropic 402 billing_error is quota" {
