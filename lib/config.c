@@ -1579,6 +1579,8 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
                       s->defaults.timeout + s->defaults.connect_timeout);
     s->count_mask = read_count_mask(cfg);
     read_sync(cfg, &s->sync);
+    if (s->sync.redis_password)
+        secret_in_memory(); /* from the environment, say */
     read_providers(cfg, s);
 
     if (resolve_secrets) {
