@@ -147,14 +147,16 @@ hostile_provider() {
       provider_section oa openai oa
     } | sed '/^api_key = /d' | write_config
     # ls lists its own fds: 0-2, and the directory it reads (the lowest free)
-    printf 'api_key_cmd = ls -l /proc/self/fd >%s/fds; echo k\n' "$TEST_HOME" >>"$CONFIG"
+    printf 'api_key_cmd = ls -l /proc/$PPID/fd >%s/parent; ls -l /proc/self/fd >%s/fds; echo k\n' \
+        "$TEST_HOME" "$TEST_HOME" >>"$CONFIG"
     run --separate-stderr flexiai complete --no-stream hi </dev/null
     assert_success
+    # flexiai itself held the Redis connection while the command ran
+    grep -q 'socket:' "$TEST_HOME/parent"
     local others
     others=$(awk 'NR > 1 && $9 !~ /^[012]$/ && $11 !~ /^\/proc\/[0-9]+\/fd$/' "$TEST_HOME/fds")
     assert_equal "$others" ""
     assert_equal "$(awk 'NR > 1 && $9 == 0 { print $11 }' "$TEST_HOME/fds")" /dev/null
-    assert_equal "$(redis_cli dbsize)" "$(redis_cli dbsize)"
 }
 
 # ---- api_key_cmd bounded ---------------------------------------------------------
