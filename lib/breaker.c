@@ -255,12 +255,8 @@ apply_force_open(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
     return FX_EV_OPENED;
 }
 
-/*
- * A document from a store is data from another process, maybe another
- * host with a skewed clock or a bug: never trust an open period or a lease
- * beyond the longest one a correct writer could have set, counted from
- * now.  Returns 1 when something was clamped.
- */
+/* A document is another process's data (a skewed clock, a bug): trust no
+ * open period or lease beyond what a correct writer could have set. */
 int
 fx_bdoc_clamp(struct fx_bdoc *d, const struct fx_bop *op)
 {

@@ -4,6 +4,7 @@
  *   fxu.c             buffers, strings, clocks, numbers (fxu.h: shared
  *                     with the commands, as curl shares curlx)
  *   config.c          INI + env + flags -> struct fx_settings
+ *   keycmd.c          api_key_cmd run bounded; no core dumps with secrets
  *   sse.c             incremental Server-Sent Events parser
  *   http.c            libcurl transfer (one reused connection per process)
  *   errclass.c        status/header based error classification helpers
@@ -127,6 +128,16 @@ const char *fx_config_default(const char *section, const char *key);
 int fx_provider_key(struct fx_provider *p, const char **key, char **err);
 struct fx_provider *fx_settings_provider(const struct fx_settings *s,
                                          const char *name);
+
+/* ---- keycmd.c --------------------------------------------------------- */
+
+/* Run an api_key_cmd with /bin/sh: its first line of stdout (up to the
+ * first newline, 64 KiB at most) within `timeout` seconds.  0 (*status:
+ * exit status), -1 could not run, -2 timed out, -3 SIGINT/SIGTERM came (the
+ * command was killed and the signal raised again). */
+int fx_run_key_cmd(const char *cmd, double timeout, char **out, int *status);
+/* A secret is in memory: no core dumps (unless FLEXIAI_ALLOW_CORE=1). */
+void fx_secret_in_memory(void);
 
 /* ---- sse.c ------------------------------------------------------------ */
 

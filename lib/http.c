@@ -197,25 +197,22 @@ size_text(char *dst, size_t cap, size_t bytes)
         snprintf(dst, cap, "%zu bytes", bytes);
 }
 
-/* The limit a streamed answer ran into, in its error. */
+/* The limit a streamed answer ran into (rc 0: the whole answer's). */
 static void
 stream_limit(struct transfer *t, int rc)
 {
-    struct fx_error *e = &t->opts->stream->err;
     char lim[64];
-    if (rc == FX_SSE_E_LINE) {
-        size_text(lim, sizeof lim, FX_SSE_LINE_MAX);
-        fx_error_set(e, FLEXIAI_E_STREAM_ERROR,
-                     "stream line longer than %s (limit of one line)", lim);
-    } else if (rc == FX_SSE_E_EVENT) {
-        size_text(lim, sizeof lim, FX_SSE_DATA_MAX);
-        fx_error_set(e, FLEXIAI_E_STREAM_ERROR,
-                     "stream event larger than %s (limit of one event)", lim);
-    } else {
-        size_text(lim, sizeof lim, max_response(t->opts));
-        fx_error_set(e, FLEXIAI_E_STREAM_ERROR,
-                     "response larger than %s (max_response_bytes)", lim);
-    }
+    size_text(lim, sizeof lim,
+              rc == FX_SSE_E_LINE    ? FX_SSE_LINE_MAX
+              : rc == FX_SSE_E_EVENT ? FX_SSE_DATA_MAX
+                                     : max_response(t->opts));
+    fx_error_set(&t->opts->stream->err, FLEXIAI_E_STREAM_ERROR,
+                 rc == FX_SSE_E_LINE
+                     ? "stream line longer than %s (limit of one line)"
+                 : rc == FX_SSE_E_EVENT
+                     ? "stream event larger than %s (limit of one event)"
+                     : "response larger than %s (max_response_bytes)",
+                 lim);
 }
 
 static size_t
