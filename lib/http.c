@@ -27,6 +27,7 @@
 /* A whole answer, streamed or not, unless max_response_bytes says */
 #define BODY_MAX_DEFAULT ((size_t)16 * 1024 * 1024)
 #define HEADERS_MAX 256
+#define HEADER_BYTES_MAX (64 * 1024) /* of one response's header lines */
 /* After the end-of-stream marker, wait this long for the server to finish
  * the body: a cleanly ended response leaves the connection reusable. */
 #define DRAIN_SECONDS 0.2
@@ -49,10 +50,11 @@ struct transfer {
     long events;       /* SSE events dispatched */
     int ended;         /* end marker seen: drain the rest */
     double ended_at;
-    int stopped;      /* we aborted the transfer on purpose */
-    double last_byte; /* monotonic time of the last byte received */
-    size_t received;  /* body bytes so far */
-    int too_big;      /* the body passed max_response: we stopped it */
+    int stopped;       /* we aborted the transfer on purpose */
+    double last_byte;  /* monotonic time of the last byte received */
+    size_t received;   /* body bytes so far */
+    size_t head_bytes; /* header bytes of the current response */
+    int too_big;       /* the body passed max_response: we stopped it */
 };
 
 struct fx_http *
@@ -119,6 +121,13 @@ on_header(char *buf, size_t size, size_t nitems, void *ud)
     size_t len = size * nitems;
 
     t->last_byte = fxu_monotonic();
+    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+        t->head_bytes = 0;
+    t->head_bytes += len;
+    if (t->head_bytes > HEADER_BYTES_MAX) {
+        t->too_big = 2; /* headers: we stop the transfer */
+        return 0;
+    }
     if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue, a proxy's CONNECT...):
          * only the final one's headers matter. */
@@ -586,6 +595,13 @@ fx_http_perform(struct fx_http *h, const struct fx_http_req *req,
             res->status ? FLEXIAI_E_STREAM_ERROR : FLEXIAI_E_CONNECT;
         snprintf(res->transport_msg, sizeof res->transport_msg, "%s",
                  curl_multi_strerror(mc));
+        rc = -1;
+        broken = 1;
+    } else if (t.too_big == 2) {
+        res->transport_cls = FLEXIAI_E_STREAM_ERROR;
+        snprintf(res->transport_msg, sizeof res->transport_msg,
+                 "response headers larger than %d KiB",
+                 HEADER_BYTES_MAX / 1024);
         rc = -1;
         broken = 1;
     } else if (cc == CURLE_WRITE_ERROR && t.too_big && !t.streaming &&

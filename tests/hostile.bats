@@ -225,6 +225,14 @@ hostile_provider() {
     assert_equal "$stderr" "flexiai: endless-json: stream_error (response larger than 16 MiB (max_response_bytes))"
 }
 
+@test "absurd response headers (1.6 MB, control bytes) are cut at 64 KiB, 75" {
+    start_hostile
+    hostile_provider absurd-headers
+    run --separate-stderr flexiai complete --no-stream hi </dev/null
+    assert_failure 75
+    assert_equal "$stderr" "flexiai: absurd-headers: stream_error (response headers larger than 64 KiB)"
+}
+
 @test "max_response_bytes caps a streamed answer of valid events" {
     start_hostile
     hostile_provider flood "max_response_bytes = 100000"
