@@ -61,8 +61,10 @@ on_option(void *ud, int id, const char *arg)
         break;
     case OPT_FOR:
         x->seconds = tool_parse_cli_duration(arg);
-        if (x->seconds <= 0)
+        if (!(x->seconds > 0)) /* also NaN */
             tool_usage_error("--for needs a duration like 90, 30s, 10m, 2h");
+        if (x->seconds > FLEXIAI_FORCE_OPEN_MAX)
+            tool_usage_error("--for is at most 30d (2592000 seconds)");
         break;
     }
 }

@@ -64,12 +64,21 @@ tool_cmd_init(const char *progname)
 static void
 vmsg(const char *prefix, const char *fmt, va_list ap)
 {
-    char buf[2048];
+    char buf[2048], out[2048 * 4];
+    size_t o = 0;
     vsnprintf(buf, sizeof(buf), fmt, ap);
-    for (char *p = buf; *p; p++)
+    /* one line, and nothing from a name or a server reaches the terminal
+     * raw: other control characters are shown as \xNN */
+    for (const unsigned char *p = (const unsigned char *)buf; *p; p++) {
         if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    fprintf(stderr, "flexiai: %s%s\n", prefix, buf);
+            out[o++] = ' ';
+        else if (*p < 0x20 || *p == 0x7f)
+            o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    out[o] = '\0';
+    fprintf(stderr, "flexiai: %s%s\n", prefix, out);
     fflush(stderr);
 }
 

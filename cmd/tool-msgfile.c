@@ -106,7 +106,7 @@ tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
     if (is_stdin) {
         text = read_text(stdin, name, err);
     } else {
-        FILE *fp = fopen(path, "r");
+        FILE *fp = fopen(path, "re");
         if (fp == NULL) {
             *err = fxu_asprintf("%s: %s", path, strerror(errno));
             return FLEXIAI_ENOINPUT;

@@ -52,7 +52,7 @@ tool_setup_config(const struct tool_args *a, int flags, int *rcp)
     if (a && a->provider && !flexiai_config_has_provider(cfg, a->provider)) {
         char *msg = tool_no_provider(cfg, a->provider);
         tool_err("%s", msg);
-        free(msg);
+        free(msg); /* LeakSanitizer counts it otherwise */
         flexiai_config_free(cfg);
         exit(FLEXIAI_EUSAGE);
     }

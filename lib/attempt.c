@@ -51,6 +51,9 @@ fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
     io->ho.cancel = req->cancel;
     io->ho.ops = p->ops;
     io->ho.stream = call->stream ? &io->st : NULL;
+    io->ho.max_response = call->params->max_response_bytes > 0
+                              ? (size_t)call->params->max_response_bytes
+                              : 0;
     return 0;
 }
 
@@ -106,8 +109,7 @@ fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p, int rc,
             out->ok = 0;
             fx_error_set(&out->err, FLEXIAI_E_INVALID_OUTPUT, "%s", out->verr);
         }
-        if (!out->ok)
-            out->err.status = hr->status;
+        out->err.status = hr->status; /* the real 2xx (201...) too */
     } else if (rc != 0 && hr->status == 0) {
         fx_error_set(&out->err,
                      hr->transport_cls ? hr->transport_cls : FLEXIAI_E_CONNECT,

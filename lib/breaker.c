@@ -245,8 +245,9 @@ apply_open_until(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
         d->opened_at = op->now;
         ev = FX_EV_OPENED;
     }
-    if (op->until > d->retry_at)
-        d->retry_at = op->until;
+    double until = op->until;
+    if (until > d->retry_at)
+        d->retry_at = until;
     set_reason(d, "retry_after");
     clear_probes(d);
     *changed = 1;
@@ -266,12 +267,47 @@ apply_force_open(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
     return FX_EV_OPENED;
 }
 
+/* A document is another process's data (a skewed clock, a bug): trust no
+ * open period or lease beyond what a correct writer could have set. */
+int
+fx_bdoc_clamp(struct fx_bdoc *d, const struct fx_bop *op)
+{
+    double now = op->now, n = 0;
+    double open_max = op->max_open > 0 ? op->max_open : 3600;
+    if (op->recovery_timeout > open_max)
+        open_max = op->recovery_timeout;
+    if (d->forced)
+        open_max = FLEXIAI_FORCE_OPEN_MAX;
+    double lease_max = op->probe_timeout > 0 ? op->probe_timeout : 86400;
+    if (!(d->retry_at <= now + open_max)) { /* also NaN */
+        d->retry_at = now + open_max;
+        n++;
+    }
+    for (int i = 0; i < d->nprobes; i++)
+        if (!(d->probes[i].expires <= now + lease_max)) {
+            d->probes[i].expires = now + lease_max;
+            n++;
+        }
+    if (!(d->opened_at <= now)) {
+        d->opened_at = now;
+        n++;
+    }
+    if (!(d->changed_at <= now)) {
+        d->changed_at = now;
+        n++;
+    }
+    return n > 0;
+}
+
 int
 fx_breaker_apply(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
                  int *changed)
 {
     int ev = FX_EV_NONE, adm = FX_ADMIT_NO, ch = 0;
 
+    /* another process's absurd times are not trusted (breaker.lua too) */
+    if (fx_bdoc_clamp(d, op))
+        ch = 1;
     if (drop_expired(d, op->now) > 0)
         ch = 1;
     switch (op->kind) {

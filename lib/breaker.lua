@@ -3,7 +3,8 @@
 -- KEYS[1] state key.  ARGV: op, now, until, worker, was_probe,
 -- failure_threshold, recovery_timeout, half_open_max_calls, probe_timeout,
 -- state_ttl, channel, publish_outcomes, event head, event middle,
--- error class, error message (failure and open-until: the last error).
+-- error class, error message (failure and open-until: the last error),
+-- max_open.
 -- Returns {event, admit, document, malformed}.
 local key = KEYS[1]
 local op = tonumber(ARGV[1])
@@ -22,6 +23,7 @@ local ev_head = ARGV[13]
 local ev_mid = ARGV[14]
 local err_class = ARGV[15] or ''
 local err_msg = ARGV[16] or ''
+local max_open = tonumber(ARGV[17]) or 0
 
 local function finite(v)
   return type(v) == 'number' and v == v and v ~= math.huge and v ~= -math.huge
@@ -195,6 +197,34 @@ local function to_closed()
   d.retry_at = 0
   d.forced = false
   d.probes = {}
+end
+
+-- one bad writer (a skewed clock, an absurd Retry-After) cannot wedge
+-- everyone: an open period or a lease is never trusted beyond its
+-- maximum length from now (fx_bdoc_clamp in breaker.c)
+do
+  local open_max = max_open > 0 and max_open or 3600
+  if recovery > open_max then open_max = recovery end
+  if d.forced then open_max = 2592000 end
+  local lease_max = probe_timeout > 0 and probe_timeout or 86400
+  if not (d.retry_at <= now + open_max) then
+    d.retry_at = now + open_max
+    changed = true
+  end
+  for _, p in ipairs(d.probes) do
+    if not (p.expires <= now + lease_max) then
+      p.expires = now + lease_max
+      changed = true
+    end
+  end
+  if not (d.opened_at <= now) then
+    d.opened_at = now
+    changed = true
+  end
+  if not (d.changed_at <= now) then
+    d.changed_at = now
+    changed = true
+  end
 end
 
 local kept = {}

@@ -84,6 +84,11 @@ fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
         } else {
             for (size_t i = 0; i < n; i++)
                 fx_bdoc_init(&docs[i]);
+            if (!c->warned_write) { /* e.g. an untrusted state directory */
+                c->warned_write = 1;
+                fx_client_log(c, FLEXIAI_LOG_WARN, "%s",
+                              err ? err : "state not read");
+            }
         }
         free(err);
     }
@@ -91,6 +96,11 @@ fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
         if (bad[i])
             warn_bad(c, names[i]);
     free(bad);
+    /* absurd times from another writer: cut back to what could be true */
+    struct fx_bop op;
+    fx_client_fill_op(c, &op, FX_BOP_ADMIT);
+    for (size_t i = 0; i < n; i++)
+        fx_bdoc_clamp(&docs[i], &op);
 }
 
 void
@@ -104,6 +114,7 @@ fx_client_fill_op(const flexiai_client *c, struct fx_bop *op, int kind)
     op->recovery_timeout = c->s->recovery_timeout;
     op->half_open_max_calls = c->s->half_open_max_calls;
     op->probe_timeout = c->s->probe_timeout;
+    op->max_open = c->s->max_open;
 }
 
 /* Apply op in the store; on store trouble carry on with the in-memory

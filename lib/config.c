@@ -64,6 +64,8 @@ struct key_def {
         {sec, "timeout", KT_NUMBER, d ? "120" : NULL, 0.001, 86400, NULL},       \
         {sec, "connect_timeout", KT_NUMBER, d ? "10" : NULL, 0.001, 3600, NULL}, \
         {sec, "idle_timeout", KT_NUMBER, d ? "60" : NULL, 0.001, 86400, NULL},   \
+        {sec,  "max_response_bytes", KT_INT, d ? "16777216" : NULL,              \
+         1024, 1073741824,           NULL},                                      \
         {sec, "system", KT_STRING, NULL, NOLIM, NULL},                           \
     {                                                                            \
         sec, "stop", KT_LIST, NULL, NOLIM, NULL                                  \
@@ -87,6 +89,7 @@ static const struct key_def schema[] = {
 
     {"breaker", "failure_threshold", KT_INT, "5", 1, 1000000, NULL},
     {"breaker", "recovery_timeout", KT_NUMBER, "60", 0, 31536000, NULL},
+    {"breaker", "max_open", KT_NUMBER, "3600", 1, 2592000, NULL},
     {"breaker", "half_open_max_calls", KT_INT, "1", 1, FX_MAX_PROBES, NULL},
     {"breaker", "probe_timeout", KT_NUMBER, NULL, 0.001, 86400, NULL},
     {"breaker", "count", KT_LIST, ERRCLASS_LIST, NOLIM, NULL},
@@ -127,6 +130,7 @@ static const struct key_def schema[] = {
     {"provider", "priority", KT_INT, NULL, -1000000, 1000000, NULL},
     {"provider", "api_key_env", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "api_key_cmd", KT_STRING, NULL, NOLIM, NULL},
+    {"provider", "api_key_timeout", KT_NUMBER, "10", 0.001, 3600, NULL},
     {"provider", "api_key", KT_SECRET, NULL, NOLIM, NULL},
     {"provider", "base_url", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "api_version", KT_STRING, NULL, NOLIM, NULL},
@@ -220,6 +224,8 @@ add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
     for (char *p = text; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+        else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?'; /* a value's control bytes never reach a terminal */
     for (size_t i = 0; i < cfg->ndiags; i++)
         if (strcmp(cfg->diags[i].text, text) == 0) {
             free(text);
@@ -321,12 +327,17 @@ suggest_section(const char *section)
 
 /* ---- INI files -------------------------------------------------------- */
 
+/* The longest line a configuration file may have, its end not counted;
+ * inih is given a larger buffer, so it never splits one line in two. */
+#define CONFIG_LINE_MAX 65536
+
 struct file_ctx {
     flexiai_config *cfg;
     const char *path;
     FILE *fp;
     int line;           /* number of the line last handed to inih */
     int continuing;     /* the last piece read did not end its line */
+    size_t line_len;    /* bytes of the current line so far */
     int open_to_others; /* file mode allows group/other read */
     char cur_section[256];
     int section_ok;
@@ -334,20 +345,67 @@ struct file_ctx {
 
 /* Reads lines for inih, counting them so the handler knows where it is,
  * and catching what inih would only report as "error on line N". */
+/* Skip to the end of the current line; a line too long or holding a NUL
+ * byte is reported once and handed to inih as an empty line, never in
+ * pieces that would read as settings of their own. */
+static char *
+bad_line(struct file_ctx *fc, char *str, const char *why)
+{
+    int c;
+    add_diag(fc->cfg, 1, "%s:%d: %s", fc->path, fc->line, why);
+    while ((c = getc(fc->fp)) != EOF && c != '\n')
+        ;
+    fc->continuing = 0;
+    fc->line_len = 0;
+    str[0] = '\n';
+    str[1] = '\0';
+    return str;
+}
+
+/* fgets that notices NUL bytes (*nul set) */
+static char *
+get_piece(FILE *fp, char *str, int num, int *nul)
+{
+    int i = 0, c = EOF;
+    *nul = 0;
+    while (i < num - 1 && (c = getc(fp)) != EOF) {
+        if (c == '\0')
+            *nul = 1;
+        str[i++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    str[i] = '\0';
+    return i == 0 && c == EOF ? NULL : str;
+}
+
 static char *
 file_reader(char *str, int num, void *stream)
 {
     struct file_ctx *fc = stream;
-    char *s = fgets(str, num, fc->fp);
+    int nul;
+    if (num < 2)
+        return NULL;
+    char *s = get_piece(fc->fp, str, num, &nul);
     if (s == NULL)
         return NULL;
     size_t n = strlen(s);
     /* A line longer than inih's buffer arrives in pieces; count it once,
      * and look for headers and syntax only at its start. */
     int starting = !fc->continuing;
-    if (starting)
+    if (starting) {
         fc->line++;
+        fc->line_len = 0;
+    }
+    if (nul)
+        return bad_line(fc, str, "NUL byte in the line");
+    fc->line_len += n;
     fc->continuing = n > 0 && s[n - 1] != '\n';
+    if (fc->line_len - (fc->continuing ? 0 : 1) > CONFIG_LINE_MAX) {
+        char why[64];
+        snprintf(why, sizeof why, "line too long (max %d)", CONFIG_LINE_MAX);
+        return bad_line(fc, str, why);
+    }
     if (fc->continuing && feof(fc->fp))
         fc->continuing = 0;
     if (!starting)
@@ -433,6 +491,9 @@ file_handler(void *user, const char *section, const char *name,
     } else {
         set_entry(fc->cfg, section, name, value, where);
     }
+    const struct key_def *kd = find_def(section, name);
+    if (kd && kd->type == KT_SECRET)
+        fx_secret_in_memory();
     if (strcmp(name, "api_key") == 0 && fc->open_to_others)
         add_diag(fc->cfg, 0,
                  "%s: warning: api_key in a file readable by group or others "
@@ -449,21 +510,33 @@ read_file(flexiai_config *cfg, const char *path, int required)
     memset(&fc, 0, sizeof(fc));
     fc.cfg = cfg;
     fc.path = path;
-    fc.fp = fopen(path, "r");
-    if (fc.fp == NULL) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
         if (errno == ENOENT && !required)
             return 0;
         add_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fstat(fileno(fc.fp), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            add_diag(cfg, 1, "%s: cannot read: Is a directory", path);
-            fclose(fc.fp);
-            return -1;
-        }
-        fc.open_to_others = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+    struct stat st, null_st;
+    /* /dev/null stays usable as "no configuration" */
+    int is_null = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+                  stat("/dev/null", &null_st) == 0 &&
+                  S_ISCHR(null_st.st_mode) && st.st_rdev == null_st.st_rdev;
+    if (!is_null && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        /* a FIFO or /dev/zero would be read forever */
+        add_diag(cfg, 1, "%s: cannot read: %s", path,
+                 S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
+        close(fd);
+        return -1;
+    }
+    fc.open_to_others = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    fc.fp = fdopen(fd, "r");
+    if (fc.fp == NULL) {
+        add_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
+        close(fd);
+        return -1;
     }
 #if HAVE_DECL_INI_MAX_LINE && HAVE_DECL_INI_ALLOW_REALLOC &&                   \
     HAVE_DECL_INI_USE_STACK
@@ -1081,8 +1154,8 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
             return -1;
         }
         if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {
-            add_diag(cfg, 1, "%s: %s.%s: %ld is out of range (%g to %g)", w,
-                     section, d->key, v, d->min, d->max);
+            add_diag(cfg, 1, "%s: %s.%s: %ld is out of range (%.15g to %.15g)",
+                     w, section, d->key, v, d->min, d->max);
             return -1;
         }
         *num = (double)v;
@@ -1096,8 +1169,9 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
             return -1;
         }
         if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {
-            add_diag(cfg, 1, "%s: %s.%s: %g is out of range (%g to %g)", w,
-                     section, d->key, v, d->min, d->max);
+            /* the value as written: 2.0000001 must not read "2" */
+            add_diag(cfg, 1, "%s: %s.%s: %s is out of range (%.15g to %.15g)",
+                     w, section, d->key, value, d->min, d->max);
             return -1;
         }
         *num = v;
@@ -1256,6 +1330,7 @@ read_params(flexiai_config *cfg, const char *section,
     NUM_PARAM(timeout, "timeout", 120);
     NUM_PARAM(connect_timeout, "connect_timeout", 10);
     NUM_PARAM(idle_timeout, "idle_timeout", 60);
+    NUM_PARAM(max_response_bytes, "max_response_bytes", 0);
 #undef NUM_PARAM
     const struct entry *e;
     const char *sys = raw_value(cfg, section, "system", &e);
@@ -1618,6 +1693,50 @@ read_schema_mode(flexiai_config *cfg, const char *sec)
     return FX_SCHEMA_NATIVE;
 }
 
+/* http:// or https://, then a host (a name, an address or [v6]) */
+static int
+base_url_ok(const char *url)
+{
+    const char *h;
+    if (strncmp(url, "http://", 7) == 0)
+        h = url + 7;
+    else if (strncmp(url, "https://", 8) == 0)
+        h = url + 8;
+    else
+        return 0;
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f)
+            return 0; /* blanks and control characters: never a URL */
+    const char *at = h + strcspn(h, "/?#");
+    const char *cred = memchr(h, '@', (size_t)(at - h));
+    if (cred)
+        h = cred + 1; /* user:password@ */
+    if (h == at || *h == ':')
+        return 0; /* no host */
+    if (*h == '[') {
+        const char *close = memchr(h, ']', (size_t)(at - h));
+        if (close == NULL || close == h + 1)
+            return 0;
+        h = close + 1;
+        if (h != at && *h != ':')
+            return 0;
+    }
+    const char *colon = *h == ':' ? h : memchr(h, ':', (size_t)(at - h));
+    if (colon) { /* a port: digits, 1 to 65535 */
+        long port = 0;
+        if (colon + 1 == at)
+            return 0;
+        for (const char *c = colon + 1; c < at; c++) {
+            if (!isdigit((unsigned char)*c) || port > 65535)
+                return 0;
+            port = port * 10 + (*c - '0');
+        }
+        if (port < 1 || port > 65535)
+            return 0;
+    }
+    return 1;
+}
+
 static void
 read_providers(flexiai_config *cfg, struct fx_settings *s)
 {
@@ -1642,6 +1761,7 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->schema_mode = read_schema_mode(cfg, sec);
         p->api_key_env = get_string(cfg, sec, "api_key_env");
         p->api_key_cmd = get_string(cfg, sec, "api_key_cmd");
+        p->api_key_timeout = get_number(cfg, sec, "api_key_timeout");
         p->api_key = get_string(cfg, sec, "api_key");
         read_params(cfg, sec, &s->defaults, &p->params);
         p->ops = fx_provider_ops_find(p->type);
@@ -1666,11 +1786,27 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
                 add_diag(cfg, 1, "%s: [%s] %s needs %s", cfg->sections[i].where,
                          sec, p->type, p->ops->required[k]);
         }
-        if (strchr(p->name, '/') || p->name[0] == '.' || p->name[0] == '\0')
+        int ctl = 0;
+        for (const unsigned char *c = (const unsigned char *)p->name; *c; c++)
+            if (*c < 0x20 || *c == 0x7f)
+                ctl = 1;
+        if (ctl)
+            /* the name is not echoed: it would reach a terminal raw */
+            add_diag(cfg, 1,
+                     "%s: a provider name may not contain control characters",
+                     cfg->sections[i].where);
+        else if (strchr(p->name, '/') || p->name[0] == '.' ||
+                 p->name[0] == '\0')
             add_diag(cfg, 1,
                      "%s: [%s]: provider names may not contain '/' "
                      "or start with '.'",
                      cfg->sections[i].where, sec);
+        if (p->base_url && !base_url_ok(p->base_url))
+            add_diag(cfg, 1,
+                     "%s: %s.base_url: '%s' is not an http:// or https:// URL "
+                     "with a host",
+                     where_of(find_entry(cfg, sec, "base_url")), sec,
+                     p->base_url);
     }
     qsort(s->providers, s->nproviders, sizeof(*s->providers), provider_cmp);
 
@@ -1791,6 +1927,7 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
     s->failure_threshold =
         (long)get_number(cfg, "breaker", "failure_threshold");
     s->recovery_timeout = get_number(cfg, "breaker", "recovery_timeout");
+    s->max_open = get_number(cfg, "breaker", "max_open");
     s->half_open_max_calls =
         (long)get_number(cfg, "breaker", "half_open_max_calls");
     s->probe_timeout =
@@ -1798,6 +1935,8 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
                       s->defaults.timeout + s->defaults.connect_timeout);
     s->count_mask = read_count_mask(cfg);
     read_sync(cfg, &s->sync);
+    if (s->sync.redis_password)
+        fx_secret_in_memory(); /* from the environment, say */
     read_providers(cfg, s);
 
     if (resolve_secrets) {
@@ -1856,59 +1995,6 @@ flexiai_config_providers(const flexiai_config *cfg, const char *const **names)
 
 /* ---- secrets ---------------------------------------------------------- */
 
-/* Run `cmd` with /bin/sh; first line of stdout.  The output is never put
- * in a message: it may be the key. */
-static int
-run_key_cmd(const char *cmd, char **out, int *status)
-{
-    int pfd[2];
-    if (pipe(pfd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 2);
-        }
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    fxu_buf b;
-    fxu_buf_init(&b);
-    char tmp[4096];
-    ssize_t n;
-    while ((n = read(pfd[0], tmp, sizeof(tmp))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (b.len < (1 << 20))
-            fxu_buf_append(&b, tmp, (size_t)n);
-    }
-    close(pfd[0]);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    char *s = fxu_buf_steal(&b);
-    char *nl = strpbrk(s, "\r\n");
-    if (nl)
-        *nl = '\0';
-    *out = s;
-    return 0;
-}
-
 /* The type's key variable: the first one set, else the last one named
  * (so that a message names GOOGLE_API_KEY when neither Gemini one is set).
  * NULL for a type that has none. */
@@ -1939,7 +2025,20 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
     char *why = NULL;
     if (p->api_key_cmd) {
         int status = 0;
-        if (run_key_cmd(p->api_key_cmd, &value, &status) != 0)
+        int rc = fx_run_key_cmd(
+            p->api_key_cmd, p->api_key_timeout > 0 ? p->api_key_timeout : 10,
+            &value, &status);
+        if (rc == -2)
+            why = fxu_asprintf(
+                "provider '%s': api_key_cmd timed out after "
+                "%gs (api_key_timeout)",
+                p->name, p->api_key_timeout > 0 ? p->api_key_timeout : 10);
+        else if (rc == -3) {
+            /* not remembered: the next request may run it again */
+            *err =
+                fxu_asprintf("provider '%s': api_key_cmd interrupted", p->name);
+            return -1;
+        } else if (rc != 0)
             why = fxu_asprintf("provider '%s': api_key_cmd could not be run",
                                p->name);
         else if (status != 0)
@@ -1986,6 +2085,8 @@ fx_provider_key(struct fx_provider *p, const char **key, char **err)
     }
     p->key = value; /* may be NULL: keyless server */
     p->key_state = 1;
+    if (value)
+        fx_secret_in_memory();
     *key = p->key;
     return 0;
 }

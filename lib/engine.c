@@ -276,6 +276,15 @@ step_next(struct job *j)
         const char *key = NULL;
         char *kerr = NULL;
         if (fx_provider_key(p, &key, &kerr) != 0) {
+            if (cancelled(j)) {
+                /* a signal while api_key_cmd ran: it was killed */
+                j->cur_model = NULL;
+                fx_job_add_attempt(j, p, "interrupted", FLEXIAI_E_CANCELLED, 0,
+                                   -1, 0, "interrupted", NULL);
+                free(kerr);
+                finish(j, FLEXIAI_EINTR);
+                return;
+            }
             j->cur_model = NULL;
             fx_job_add_attempt(j, p, "error", FLEXIAI_E_CONFIG, 0, -1, 0, kerr,
                                NULL);

@@ -40,6 +40,8 @@ fx_class_from_status(long status)
     case 401:
     case 403:
         return FLEXIAI_E_AUTH;
+    case 402: /* Payment Required: out of credit */
+        return FLEXIAI_E_QUOTA;
     case 408:
         return FLEXIAI_E_TIMEOUT;
     case 429:
@@ -53,6 +55,9 @@ fx_class_from_status(long status)
     if (status >= 500 && status < 600)
         return FLEXIAI_E_SERVER;
     if (status >= 400 && status < 500)
+        return FLEXIAI_E_BAD_REQUEST;
+    /* Redirects are not followed: base_url is wrong, and stays wrong. */
+    if (status >= 300 && status < 400)
         return FLEXIAI_E_BAD_REQUEST;
     /* 1xx/3xx as a final answer, or nonsense: the server misbehaved. */
     return FLEXIAI_E_SERVER;
@@ -166,8 +171,25 @@ parse_reset(const char *v, double now, double *out)
     return -1;
 }
 
+/* Longest wait a header may ask for (a year): anything longer is treated
+ * as this, so no later sum or conversion can overflow. */
+#define RETRY_AFTER_CAP 31536000.0
+
+static double retry_after_raw(const struct fx_headers *h,
+                              const char *const *reset, double now);
+
 double
 fx_retry_after(const struct fx_headers *h, const char *const *reset, double now)
+{
+    double secs = retry_after_raw(h, reset, now);
+    if (!(secs <= RETRY_AFTER_CAP) && secs >= 0) /* huge or +inf */
+        secs = RETRY_AFTER_CAP;
+    return secs;
+}
+
+static double
+retry_after_raw(const struct fx_headers *h, const char *const *reset,
+                double now)
 {
     const char *v;
     double secs, best = -1;

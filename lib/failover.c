@@ -23,6 +23,7 @@ fx_policy_init(struct fx_policy *pol, const struct fx_settings *s,
     pol->backoff_max = s->backoff_max;
     pol->retry_after_max = s->retry_after_max;
     pol->recovery_timeout = s->recovery_timeout;
+    pol->max_open = s->max_open;
     pol->failover_on_bad_request = s->failover_on_bad_request;
     pol->count_mask = s->count_mask;
     pol->on_stream_error = req->on_stream_error;
@@ -80,7 +81,11 @@ fx_failover_breaker_op(const struct fx_policy *pol, int cls, double retry_after,
      * breaker for that long rather than count towards the threshold */
     if (cls == FLEXIAI_E_QUOTA ||
         (retry_after >= 0 && retry_after > pol->retry_after_max)) {
-        *until = now + (retry_after > 0 ? retry_after : pol->recovery_timeout);
+        double wait = retry_after > 0 ? retry_after : pol->recovery_timeout;
+        /* never until 9999 because a server said so: max_open at most */
+        if (pol->max_open > 0 && wait > pol->max_open)
+            wait = pol->max_open;
+        *until = now + wait;
         return FX_BOP_OPEN_UNTIL;
     }
     if (cls >= 0 && cls < 32 && (pol->count_mask & (1u << cls)))

@@ -254,6 +254,10 @@ enum flexiai_errclass {
                                      the request's schema */
     FLEXIAI_E__COUNT
 };
+/* The longest a breaker may be opened by hand (breaker open --for), in
+ * seconds: 30 days.  A state document is never trusted beyond it. */
+#define FLEXIAI_FORCE_OPEN_MAX 2592000.0
+
 const char *flexiai_errclass_name(int cls);
 int flexiai_errclass_from_name(const char *name); /* -1 if unknown */
 

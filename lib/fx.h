@@ -4,6 +4,7 @@
  *   fxu.c             buffers, strings, clocks, numbers (fxu.h: shared
  *                     with the commands, as curl shares curlx)
  *   config.c          INI + env + flags -> struct fx_settings
+ *   keycmd.c          api_key_cmd run bounded; no core dumps with secrets
  *   sse.c             incremental Server-Sent Events parser
  *   http.c            libcurl transfer (one reused connection per process)
  *   errclass.c        status/header based error classification helpers
@@ -45,15 +46,16 @@ struct fx_provider_ops;
 
 /* Request parameters: [defaults], overridable per provider. */
 struct fx_params {
-    double temperature;     /* < 0: unset (provider default) */
-    long max_tokens;        /* <= 0: unset */
-    double top_p;           /* < 0: unset */
-    long top_k;             /* <= 0: unset */
-    double timeout;         /* seconds per attempt */
-    double connect_timeout; /* seconds */
-    double idle_timeout;    /* seconds without a byte while streaming */
-    char *system;           /* may be NULL */
-    char **stop;            /* NULL-terminated, may be NULL */
+    double temperature;      /* < 0: unset (provider default) */
+    long max_tokens;         /* <= 0: unset */
+    double top_p;            /* < 0: unset */
+    long top_k;              /* <= 0: unset */
+    double timeout;          /* seconds per attempt */
+    double connect_timeout;  /* seconds */
+    double idle_timeout;     /* seconds without a byte while streaming */
+    long max_response_bytes; /* one answer, streamed or not; 0: 16 MiB */
+    char *system;            /* may be NULL */
+    char **stop;             /* NULL-terminated, may be NULL */
 };
 
 struct fx_provider {
@@ -73,7 +75,8 @@ struct fx_provider {
     int schema_mode;      /* enum fx_schema_mode: how a schema is sent */
     char *api_key_env;
     char *api_key_cmd;
-    char *api_key; /* from the file; secret */
+    double api_key_timeout; /* seconds api_key_cmd may take */
+    char *api_key;          /* from the file; secret */
     /* resolved key (secret), filled by fx_provider_key() */
     char *key;
     int key_state; /* 0 unresolved, 1 ok, -1 failed */
@@ -135,6 +138,7 @@ struct fx_settings {
     /* breaker */
     long failure_threshold;
     double recovery_timeout;
+    double max_open; /* longest Retry-After open period */
     long half_open_max_calls;
     double probe_timeout; /* lease expiry for a probe */
     unsigned count_mask;  /* bit (1u << errclass) counts as failure */
@@ -156,6 +160,16 @@ int fx_provider_key(struct fx_provider *p, const char **key, char **err);
 struct fx_provider *fx_settings_provider(const struct fx_settings *s,
                                          const char *name);
 
+/* ---- keycmd.c --------------------------------------------------------- */
+
+/* Run an api_key_cmd with /bin/sh: its first line of stdout (up to the
+ * first newline, 64 KiB at most) within `timeout` seconds.  0 (*status:
+ * exit status), -1 could not run, -2 timed out, -3 SIGINT/SIGTERM came (the
+ * command was killed and the signal raised again). */
+int fx_run_key_cmd(const char *cmd, double timeout, char **out, int *status);
+/* A secret is in memory: no core dumps (unless FLEXIAI_ALLOW_CORE=1). */
+void fx_secret_in_memory(void);
+
 /* ---- sse.c ------------------------------------------------------------ */
 
 /* Called per dispatched event.  `event` is "" when no event: field was
@@ -171,6 +185,13 @@ struct fx_sse {
     int last_was_cr; /* previous chunk ended in CR: skip a leading LF */
     int stopped;
 };
+
+/* Limits on what one server can make the parser hold; past them
+ * fx_sse_feed returns FX_SSE_E_LINE or FX_SSE_E_EVENT. */
+#define FX_SSE_LINE_MAX (1u << 20) /* one line, without its end */
+#define FX_SSE_DATA_MAX (1u << 20) /* one event's data lines joined */
+#define FX_SSE_E_LINE (-2)
+#define FX_SSE_E_EVENT (-3)
 
 void fx_sse_init(struct fx_sse *p);
 void fx_sse_free(struct fx_sse *p);
@@ -336,6 +357,7 @@ struct fx_http_opts {
     /* streaming: 2xx bodies go through the SSE parser into parse_event */
     const struct fx_provider_ops *ops;
     struct fx_stream *stream; /* NULL: buffer the body */
+    size_t max_response;      /* bytes of one answer; 0: 16 MiB */
 };
 
 struct fx_http_result {
@@ -482,6 +504,10 @@ struct fx_bdoc {
     int nprobes;
 };
 void fx_bdoc_init(struct fx_bdoc *d);
+struct fx_bop;
+/* Clamp times no correct writer could have set (far future, NaN) to their
+ * longest length from op->now; 1 when something changed. */
+int fx_bdoc_clamp(struct fx_bdoc *d, const struct fx_bop *op);
 char *fx_bdoc_to_json(const struct fx_bdoc *d);
 /* 0 ok, -1 malformed (d is then the closed default). */
 int fx_bdoc_from_json(const char *json, size_t len, struct fx_bdoc *d);
@@ -508,6 +534,7 @@ struct fx_bop {
     /* FAILURE and OPEN_UNTIL: what failed (NULL: keep the last one) */
     const char *err_class;
     const char *err_msg;
+    double max_open; /* 0: 3600; open periods trusted up to this */
 };
 enum fx_bevent {
     FX_EV_NONE = 0,
@@ -539,6 +566,7 @@ struct fx_policy {
     double backoff_base, backoff_max;
     double retry_after_max; /* longer Retry-After: open the breaker */
     double recovery_timeout;
+    double max_open; /* longest open period a Retry-After may ask for */
     int failover_on_bad_request;
     int on_stream_error; /* enum flexiai_stream_error_mode */
     int one_provider;    /* --no-failover, or a named provider */

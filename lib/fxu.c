@@ -226,6 +226,10 @@ fxu_parse_double(const char *s, double *out)
     char *end;
     if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
         return -1;
+    /* decimal only: no 0x10, inf or nan, whatever strtod takes */
+    for (const char *c = s; *c; c++)
+        if (!isdigit((unsigned char)*c) && !strchr(".eE+-", *c))
+            return -1;
     errno = 0;
     double v = strtod(s, &end);
     if (errno != 0 || *end != '\0' || !isfinite(v))
@@ -278,7 +282,7 @@ fxu_parse_duration(const char *s, double *seconds)
     if (s == NULL || *s == '\0')
         return -1;
     if (fxu_parse_double(s, &total) == 0) {
-        if (total < 0)
+        if (total < 0 || total > FXU_DURATION_MAX)
             return -1;
         *seconds = total;
         return 0;
@@ -312,7 +316,7 @@ fxu_parse_duration(const char *s, double *seconds)
             return -1;
         }
     }
-    if (!isfinite(total) || total < 0)
+    if (!isfinite(total) || total < 0 || total > FXU_DURATION_MAX)
         return -1;
     *seconds = total;
     return 0;

@@ -48,6 +48,9 @@ int fxu_parse_double(const char *s, double *out);
 int fxu_parse_long(const char *s, long *out);
 int fxu_parse_bool(const char *s, int *out);
 /* Durations like "30", "1.5s", "500ms", "2m", "1h", "6m0s". */
+/* Durations above this (about 317 years) are refused, so no caller ever
+ * converts an absurd one to an integer. */
+#define FXU_DURATION_MAX 1e10
 int fxu_parse_duration(const char *s, double *seconds);
 
 /* mkdir -p, creating missing components with mode 0700; -1 with errno

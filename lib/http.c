@@ -20,6 +20,7 @@
 #include "fx.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,10 @@
 #include <curl/curl.h>
 
 #define POLL_MS 50
-#define BODY_MAX (8u * 1024 * 1024) /* error pages and answers are smaller */
+/* A whole answer, streamed or not, unless max_response_bytes says */
+#define BODY_MAX_DEFAULT ((size_t)16 * 1024 * 1024)
 #define HEADERS_MAX 256
+#define HEADER_BYTES_MAX (64 * 1024) /* of one response's header lines */
 /* After the end-of-stream marker, wait this long for the server to finish
  * the body: a cleanly ended response leaves the connection reusable. */
 #define DRAIN_SECONDS 0.2
@@ -55,8 +58,11 @@ struct transfer {
     long events;       /* SSE events dispatched */
     int ended;         /* end marker seen: drain the rest */
     double ended_at;
-    int stopped;      /* we aborted the transfer on purpose */
-    double last_byte; /* monotonic time of the last byte received */
+    int stopped;       /* we aborted the transfer on purpose */
+    double last_byte;  /* monotonic time of the last byte received */
+    size_t received;   /* body bytes so far */
+    size_t head_bytes; /* header bytes of the current response */
+    int too_big;       /* the body passed max_response: we stopped it */
 };
 
 struct fx_http *
@@ -123,6 +129,13 @@ on_header(char *buf, size_t size, size_t nitems, void *ud)
     size_t len = size * nitems;
 
     t->last_byte = fxu_monotonic();
+    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+        t->head_bytes = 0;
+    t->head_bytes += len;
+    if (t->head_bytes > HEADER_BYTES_MAX) {
+        t->too_big = 2; /* headers: we stop the transfer */
+        return 0;
+    }
     if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue, a proxy's CONNECT...):
          * only the final one's headers matter. */
@@ -186,6 +199,40 @@ on_event(void *ud, const char *event, const char *data, size_t len)
 }
 
 static size_t
+max_response(const struct fx_http_opts *o)
+{
+    return o->max_response ? o->max_response : BODY_MAX_DEFAULT;
+}
+
+/* "16 MiB", or the bytes when not a whole number of MiB. */
+static void
+size_text(char *dst, size_t cap, size_t bytes)
+{
+    if (bytes % (1024 * 1024) == 0)
+        snprintf(dst, cap, "%zu MiB", bytes / (1024 * 1024));
+    else
+        snprintf(dst, cap, "%zu bytes", bytes);
+}
+
+/* The limit a streamed answer ran into (rc 0: the whole answer's). */
+static void
+stream_limit(struct transfer *t, int rc)
+{
+    char lim[64];
+    size_text(lim, sizeof lim,
+              rc == FX_SSE_E_LINE    ? FX_SSE_LINE_MAX
+              : rc == FX_SSE_E_EVENT ? FX_SSE_DATA_MAX
+                                     : max_response(t->opts));
+    fx_error_set(&t->opts->stream->err, FLEXIAI_E_STREAM_ERROR,
+                 rc == FX_SSE_E_LINE
+                     ? "stream line longer than %s (limit of one line)"
+                 : rc == FX_SSE_E_EVENT
+                     ? "stream event larger than %s (limit of one event)"
+                     : "response larger than %s (max_response_bytes)",
+                 lim);
+}
+
+static size_t
 on_body(char *buf, size_t size, size_t nitems, void *ud)
 {
     struct transfer *t = ud;
@@ -196,8 +243,21 @@ on_body(char *buf, size_t size, size_t nitems, void *ud)
         decide_body(t);
     if (t->ended)
         return len; /* after the end marker: drain and ignore */
+    t->received += len;
+    if (t->received > max_response(t->opts)) {
+        t->too_big = 1;
+        t->stopped = 1;
+        if (t->streaming)
+            stream_limit(t, 0);
+        return 0; /* keep what we have */
+    }
     if (t->streaming) {
         int rc = fx_sse_feed(&t->sse, buf, len, on_event, t);
+        if (rc == FX_SSE_E_LINE || rc == FX_SSE_E_EVENT) {
+            stream_limit(t, rc);
+            t->stopped = 1;
+            return 0;
+        }
         if (rc == 1) {
             t->ended = 1;
             t->ended_at = t->last_byte;
@@ -209,10 +269,6 @@ on_body(char *buf, size_t size, size_t nitems, void *ud)
             return 0;
         }
         return len;
-    }
-    if (t->res->body.len + len > BODY_MAX) {
-        t->stopped = 1; /* keep what we have; the parse will say */
-        return 0;
     }
     fxu_buf_append(&t->res->body, buf, len);
     return len;
@@ -249,6 +305,19 @@ to_ms(double seconds)
     return (long)ms;
 }
 
+/* Every socket curl opens is close-on-exec: a child (api_key_cmd, a
+ * pager) must never hold a provider connection. */
+static int
+on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)ud;
+    (void)purpose;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+        fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    return CURL_SOCKOPT_OK;
+}
+
 static void
 set_options(CURL *e, const struct fx_http_req *req,
             const struct fx_http_opts *o, struct curl_slist *headers,
@@ -282,6 +351,7 @@ set_options(CURL *e, const struct fx_http_req *req,
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -489,6 +559,9 @@ fx_xfer_finish(struct fx_xfer *x, int why, int completed, int curlcode)
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &res->status);
     if (res->status == 0)
         res->status = t->status;
+    /* "100 Continue" and other 1xx are not an answer: no status at all */
+    if (res->status < 200)
+        res->status = 0;
     curl_slist_free_all(t->headers);
 
     int stream_2xx = o->stream && o->ops && res->status / 100 == 2;
@@ -510,6 +583,23 @@ fx_xfer_finish(struct fx_xfer *x, int why, int completed, int curlcode)
             res->status ? FLEXIAI_E_STREAM_ERROR : FLEXIAI_E_CONNECT;
         snprintf(res->transport_msg, sizeof res->transport_msg,
                  "transfer failed");
+        rc = -1;
+        broken = 1;
+    } else if (t->too_big == 2) {
+        res->transport_cls = FLEXIAI_E_STREAM_ERROR;
+        snprintf(res->transport_msg, sizeof res->transport_msg,
+                 "response headers larger than %d KiB",
+                 HEADER_BYTES_MAX / 1024);
+        rc = -1;
+        broken = 1;
+    } else if (cc == CURLE_WRITE_ERROR && t->too_big && !t->streaming &&
+               res->status / 100 == 2) {
+        /* a whole answer over the limit: say which limit, not "malformed" */
+        char lim[64];
+        size_text(lim, sizeof lim, max_response(o));
+        res->transport_cls = FLEXIAI_E_STREAM_ERROR;
+        snprintf(res->transport_msg, sizeof res->transport_msg,
+                 "response larger than %s (max_response_bytes)", lim);
         rc = -1;
         broken = 1;
     } else if (cc == CURLE_WRITE_ERROR && t->stopped) {

@@ -238,6 +238,13 @@ anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
         fx_error_set(err, FLEXIAI_E_STREAM_ERROR, "response has no content");
         return -1;
     }
+    if (cJSON_GetArraySize(content) == 0 &&
+        fx_json_str(root, "stop_reason") == NULL) {
+        cJSON_Delete(root);
+        fx_error_set(err, FLEXIAI_E_STREAM_ERROR,
+                     "response has no content (no blocks, no stop reason)");
+        return -1;
+    }
     const cJSON *block;
     cJSON_ArrayForEach(block, content)
     {
@@ -284,6 +291,7 @@ anthropic_parse_event(struct fx_stream *st, const char *event, const char *data,
         fx_error_detail(&st->err, FLEXIAI_E_STREAM_ERROR, "", type, message);
         rc = -1;
     } else if (strcmp(name, "message_start") == 0) {
+        st->pstate = 1; /* a message seen */
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
         fx_response_set_model(st->resp, fx_json_str(msg, "model"));
         read_usage(cJSON_GetObjectItemCaseSensitive(msg, "usage"), st->resp);
@@ -299,6 +307,10 @@ anthropic_parse_event(struct fx_stream *st, const char *event, const char *data,
             st->resp,
             fx_finish_normalise(fx_json_str(delta, "stop_reason"), finish_map));
         read_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), st->resp);
+    } else if (strcmp(name, "message_stop") == 0 && !st->pstate) {
+        fx_error_set(&st->err, FLEXIAI_E_STREAM_ERROR,
+                     "stream ended without any message");
+        rc = -1;
     } else if (strcmp(name, "message_stop") == 0) {
         st->done = 1;
         rc = 1;
@@ -333,6 +345,8 @@ anthropic_classify(long status, const char *body, size_t len,
         cls = FLEXIAI_E_OVERLOADED;
     else if (strcmp(type, "rate_limit_error") == 0)
         cls = FLEXIAI_E_RATE_LIMIT;
+    else if (strcmp(type, "billing_error") == 0 || status == 402)
+        cls = FLEXIAI_E_QUOTA; /* 402: out of credit, not a bad request */
     else if (strcmp(type, "authentication_error") == 0 ||
              strcmp(type, "permission_error") == 0)
         cls = FLEXIAI_E_AUTH;

@@ -280,6 +280,15 @@ fx_gemini_parse_response(const char *body, size_t len, struct fx_response *out,
         cJSON_Delete(root);
         return -1;
     }
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(cand, "content");
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(content, "parts")) &&
+        fx_json_str(cand, "finishReason") == NULL) {
+        /* nothing at all: not an empty answer, a broken one */
+        cJSON_Delete(root);
+        fx_error_set(err, FLEXIAI_E_STREAM_ERROR,
+                     "response has no content (no parts, no finish reason)");
+        return -1;
+    }
     candidate_text(cand, emit_to_buf, &out->text);
     const char *finish =
         fx_finish_normalise(fx_json_str(cand, "finishReason"), finish_map);

@@ -353,6 +353,12 @@ openai_parse_event(struct fx_stream *st, const char *event, const char *data,
     while (len > 0 && (data[len - 1] == ' ' || data[len - 1] == '\t'))
         len--;
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        if (!st->pstate) {
+            /* no choice in the whole stream: a broken answer, not "" */
+            fx_error_set(&st->err, FLEXIAI_E_STREAM_ERROR,
+                         "stream ended without any choice");
+            return -1;
+        }
         st->done = 1;
         return 1;
     }
@@ -377,6 +383,7 @@ openai_parse_event(struct fx_stream *st, const char *event, const char *data,
     const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
     const cJSON *choice = cJSON_GetArrayItem(choices, 0);
     if (cJSON_IsObject(choice)) {
+        st->pstate = 1; /* a choice seen */
         const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
         const cJSON *content =
             cJSON_GetObjectItemCaseSensitive(delta, "content");

@@ -452,6 +452,21 @@ fx_classify_start(long status, const char *body, size_t len,
     err->cls = fx_class_from_status(status);
     if (err->cls == FLEXIAI_E_NONE) /* 2xx with an error body */
         err->cls = FLEXIAI_E_STREAM_ERROR;
+    if (status >= 300 && status < 400) {
+        /* not followed: name where it points, control bytes shown as ? */
+        char where[160];
+        const char *loc = fx_headers_get(h, "location");
+        fx_clean_message(where, sizeof where, loc ? loc : "nowhere",
+                         loc ? strlen(loc) : 7);
+        for (char *c = where; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
+        fx_error_set(err, err->cls,
+                     "HTTP %ld redirect to %s (redirects are not followed: "
+                     "check base_url)",
+                     status, where);
+        return NULL;
+    }
 
     size_t blank = 0;
     while (body && blank < len && isspace((unsigned char)body[blank]))

@@ -78,6 +78,9 @@ struct watch {
     volatile sig_atomic_t *stop;
     flexiai_log_fn log;
     void *log_ud;
+    /* malformed-event warnings: at most one a second, with a count */
+    double warned_at;
+    long unwarned;
 };
 
 /* One pushed reply.  Returns non-zero when the callback asks to stop. */
@@ -95,10 +98,24 @@ watch_message(struct watch *w, const redisReply *r)
     void *owned = NULL;
     if (strlen(payload->str) != payload->len ||
         fx_event_parse(payload->str, &ev, &owned) < 0) {
+        /* a flood of junk must not flood the terminal */
+        double now = fxu_monotonic();
+        if (w->warned_at > 0 && now - w->warned_at < 1.0) {
+            w->unwarned++;
+            return 0;
+        }
         char *text = log_excerpt(payload->str, payload->len);
-        log_warn(w->log, w->log_ud, "ignoring malformed event on %s: %s",
-                 w->channel, text);
+        if (w->unwarned)
+            log_warn(w->log, w->log_ud,
+                     "ignoring malformed event on %s: %s (and %ld more "
+                     "since the last warning)",
+                     w->channel, text, w->unwarned);
+        else
+            log_warn(w->log, w->log_ud, "ignoring malformed event on %s: %s",
+                     w->channel, text);
         free(text);
+        w->warned_at = now;
+        w->unwarned = 0;
         return 0;
     }
     int rc = w->fn ? w->fn(w->ud, &ev) : 0;
@@ -159,7 +176,7 @@ fx_redis_watch(const struct fx_settings *s, flexiai_event_fn fn, void *ud,
     if (s == NULL)
         return FLEXIAI_ESOFTWARE;
     const struct fx_sync *sync = &s->sync;
-    struct watch w = {sync->channel, fn, ud, stop, log, log_ud};
+    struct watch w = {sync->channel, fn, ud, stop, log, log_ud, 0, 0};
     double delay = WATCH_BACKOFF_MIN;
     enum { FINE, NEVER_CONNECTED, LOST } trouble = FINE;
 

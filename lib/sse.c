@@ -8,6 +8,10 @@
  * dropped.  The parser is byte based, so a chunk boundary may fall
  * anywhere, including inside a UTF-8 sequence or between CR and LF.
  *
+ * Nothing a server sends can make it hold more than FX_SSE_LINE_MAX bytes
+ * of one line or FX_SSE_DATA_MAX bytes of one event's data: past either,
+ * parsing stops with FX_SSE_E_LINE or FX_SSE_E_EVENT.
+ *
  * Speed matters because a long answer arrives as tens of thousands of tiny
  * chunks: lines are found with memchr and handed over in place; bytes are
  * only copied when a line straddles two chunks.
@@ -79,6 +83,8 @@ process_line(struct fx_sse *p, const char *s, size_t n, fx_sse_fn fn, void *ud)
     }
 
     if (namelen == 4 && memcmp(s, "data", 4) == 0) {
+        if (p->data.len + vlen + 1 > FX_SSE_DATA_MAX)
+            return FX_SSE_E_EVENT;
         if (p->has_data)
             fxu_buf_putc(&p->data, '\n');
         fxu_buf_append(&p->data, value, vlen);
@@ -129,6 +135,11 @@ fx_sse_feed(struct fx_sse *p, const char *buf, size_t n, fx_sse_fn fn, void *ud)
         size_t eol = lf < cr ? lf : cr;
         int rc;
 
+        if (p->line.len + (eol - i) > FX_SSE_LINE_MAX) {
+            fxu_buf_free(&p->line); /* give the memory back now */
+            p->stopped = FX_SSE_E_LINE;
+            return p->stopped;
+        }
         if (eol == n) {
             fxu_buf_append(&p->line, buf + i, n - i);
             break;
@@ -148,6 +159,8 @@ fx_sse_feed(struct fx_sse *p, const char *buf, size_t n, fx_sse_fn fn, void *ud)
                 i++;
         }
         if (rc != 0) {
+            if (rc == FX_SSE_E_EVENT)
+                fxu_buf_free(&p->data);
             p->stopped = rc;
             return rc;
         }

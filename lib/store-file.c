@@ -38,8 +38,30 @@
 #define MAX_DOC_SIZE (1024 * 1024)
 
 struct fx_store {
-    char *dir; /* {state_dir}/breakers */
+    char *dir;     /* {state_dir}/breakers */
+    char *refused; /* why dir is not trusted; NULL: it is */
 };
+
+/* Whether a directory may hold our state: a real directory (no symlink),
+ * ours, writable by nobody else.  NULL, or why not. */
+static char *
+untrusted_dir(const char *dir)
+{
+    struct stat sb;
+    if (lstat(dir, &sb) != 0)
+        return NULL; /* absent: created 0700 when first written */
+    if (S_ISLNK(sb.st_mode))
+        return fxu_asprintf("state directory %s is a symbolic link", dir);
+    if (!S_ISDIR(sb.st_mode))
+        return fxu_asprintf("state directory %s is not a directory", dir);
+    if (sb.st_uid != getuid())
+        return fxu_asprintf("state directory %s belongs to another user", dir);
+    if (sb.st_mode & (S_IWGRP | S_IWOTH))
+        return fxu_asprintf("state directory %s is writable by group or "
+                            "others",
+                            dir);
+    return NULL;
+}
 
 /* Provider names become file names: no directories, no hidden files. */
 static int
@@ -54,9 +76,15 @@ valid_name(const char *name)
 static int
 read_file(const char *path, char **out, size_t *outlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return -1;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd); /* a FIFO or device in our directory is not a document */
+        errno = EINVAL;
+        return -1;
+    }
 
     fxu_buf b;
     fxu_buf_init(&b);
@@ -105,7 +133,8 @@ read_doc(const char *path, struct fx_bdoc *d)
 static int
 replace_file(const char *tmp, const char *path, const char *text)
 {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd =
+        open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -1;
     int rc = fxu_write_all(fd, text, strlen(text));
@@ -158,13 +187,14 @@ lock_file(int fd)
 static int
 open_locked(const struct fx_store *st, const char *lockpath)
 {
-    int fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    int fd = open(lockpath, flags, 0600);
     if (fd < 0 && errno == ENOENT) {
         /* the directory is created lazily: a read-only state dir at
          * open time must not fail requests, and it may be fixed later */
         if (fxu_make_dirs(st->dir) < 0)
             return -1;
-        fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        fd = open(lockpath, flags, 0600);
     }
     if (fd < 0)
         return -1;
@@ -188,8 +218,17 @@ file_open(struct fx_store **out, const struct fx_settings *s, char **err)
     }
     struct fx_store *st = fxu_xcalloc(1, sizeof(*st));
     st->dir = fxu_asprintf("%s/breakers", s->sync.state_dir);
-    /* best effort; update retries and reports a real problem */
-    (void)fxu_make_dirs(st->dir);
+    /* the state directory itself, then breakers/ (for /tmp/flexiai-UID
+     * both may exist already, made by someone else) */
+    char *fallback = fxu_asprintf("/tmp/flexiai-%ld", (long)getuid());
+    if (strcmp(s->sync.state_dir, fallback) == 0)
+        st->refused = untrusted_dir(s->sync.state_dir);
+    free(fallback);
+    if (st->refused == NULL) {
+        /* best effort; update retries and reports a real problem */
+        (void)fxu_make_dirs(st->dir);
+        st->refused = untrusted_dir(st->dir);
+    }
     *out = st;
     return 0;
 }
@@ -200,6 +239,7 @@ file_close(struct fx_store *st)
     if (st == NULL)
         return;
     free(st->dir);
+    free(st->refused);
     free(st);
 }
 
@@ -212,6 +252,16 @@ static int
 file_load(struct fx_store *st, const char *const *providers, size_t n,
           struct fx_bdoc *docs, int *bad, char **err)
 {
+    if (st->refused) {
+        for (size_t i = 0; i < n; i++) {
+            fx_bdoc_init(&docs[i]);
+            if (bad)
+                bad[i] = 0;
+        }
+        if (err)
+            *err = fxu_asprintf("%s: breaker state not used", st->refused);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         int is_bad;
         if (!valid_name(providers[i])) {
@@ -243,7 +293,12 @@ update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
     /* Without the lock, still read and apply so the caller gets a sensible
      * answer; it just cannot be recorded. */
     int status = read_doc(path, doc);
-    *event = fx_breaker_apply(doc, op, admit, &changed);
+    /* absurd times from another writer are cut back before use (and the
+     * repaired document is written back) */
+    changed = fx_bdoc_clamp(doc, op);
+    int applied = 0;
+    *event = fx_breaker_apply(doc, op, admit, &applied);
+    changed |= applied;
     if (status == DOC_MALFORMED)
         changed = 1; /* repair it now rather than on some later change */
 
@@ -285,7 +340,14 @@ file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
     struct fx_bdoc doc;
     int adm = FX_ADMIT_NO, ev, rc;
 
-    if (valid_name(provider)) {
+    if (st->refused) {
+        int changed;
+        fx_bdoc_init(&doc);
+        ev = fx_breaker_apply(&doc, op, &adm, &changed);
+        if (err)
+            *err = fxu_asprintf("%s: breaker state not used", st->refused);
+        rc = -1;
+    } else if (valid_name(provider)) {
         rc = update_doc(st, provider, op, &doc, &ev, &adm, err);
     } else {
         int changed;

@@ -361,7 +361,8 @@ redis_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
     }
 
     char kind[16], now[32], until[32], threshold[32], recovery[32],
-        max_calls[32], probe_timeout[32], ttl[32];
+        max_calls[32], probe_timeout[32], ttl[32], max_open[32];
+    fmt_double(max_open, sizeof(max_open), op->max_open);
     snprintf(kind, sizeof(kind), "%d", op->kind);
     fmt_double(now, sizeof(now), op->now);
     fmt_double(until, sizeof(until), op->until);
@@ -393,6 +394,7 @@ redis_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
         mid,
         op->err_class ? op->err_class : "",
         op->err_msg ? op->err_msg : "",
+        max_open,
     };
     int argc = (int)(sizeof(argv) / sizeof(argv[0]));
     r = command_argv(st, argc, argv, NULL, err);

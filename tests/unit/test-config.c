@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/fx-config-test.XXXXXX";
@@ -380,12 +382,48 @@ test_provider_tables(void)
     free(f);
 }
 
+/* In a child, resolve a key from the file; the child's exit status is
+ * PR_GET_DUMPABLE afterwards. */
+static int
+dumpable_after_key(const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        flexiai_config *cfg = flexiai_config_new();
+        flexiai_config_load(cfg, "/nonexistent", path);
+        flexiai_config_validate(cfg, 1);
+        int d = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+        flexiai_config_free(cfg);
+        _exit(d);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs first: dumpable state is inherited, and the other tests read keys. */
+static void
+test_dumpable(void)
+{
+    char *f = write_file("dump.ini",
+                         "[provider.p]\ntype = anthropic\nmodel = m\n"
+                         "api_key = sk-core\n",
+                         0600);
+    is_int(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1, "dumpable before any key");
+    setenv("FLEXIAI_ALLOW_CORE", "1", 1);
+    is_int(dumpable_after_key(f), 1, "FLEXIAI_ALLOW_CORE=1 keeps core dumps");
+    unsetenv("FLEXIAI_ALLOW_CORE");
+    is_int(dumpable_after_key(f), 0, "a process holding a key is not dumpable");
+    free(f);
+}
+
 int
 main(void)
 {
     if (mkdtemp(dir) == NULL)
         return 1;
     clear_env();
+    test_dumpable();
     test_precedence();
     test_env_providers();
     test_diagnostics();

@@ -353,6 +353,53 @@ test_long_lines(void)
     fxu_buf_free(&want);
 }
 
+/* Past FX_SSE_LINE_MAX / FX_SSE_DATA_MAX the parser stops, says which
+ * limit, and holds no more than the limit whatever the chunking. */
+static void
+test_limits(void)
+{
+    size_t big = FX_SSE_LINE_MAX + 10;
+    char *line = malloc(big);
+    memset(line, 'a', big);
+    memcpy(line, "data: ", 6);
+    struct fx_sse p;
+    struct rec r = {.stop_after = 0};
+    fxu_buf_init(&r.out);
+    fx_sse_init(&p);
+    int rc = 0;
+    for (size_t at = 0; at < big && rc == 0; at += 4096)
+        rc = fx_sse_feed(&p, line + at, big - at < 4096 ? big - at : 4096,
+                         record, &r);
+    is_int(rc, FX_SSE_E_LINE, "a line past 1 MiB in pieces: FX_SSE_E_LINE");
+    ok(p.line.len == 0, "...and its memory is given back");
+    is_int(fx_sse_feed(&p, "\n\n", 2, record, &r), FX_SSE_E_LINE,
+           "...and the parser stays stopped");
+    fx_sse_free(&p);
+    fx_sse_init(&p);
+    line[big - 1] = '\n';
+    is_int(fx_sse_feed(&p, line, big, record, &r), FX_SSE_E_LINE,
+           "a whole line past 1 MiB in one chunk: FX_SSE_E_LINE");
+    fx_sse_free(&p);
+
+    /* many short data lines of one event */
+    fx_sse_init(&p);
+    const char *piece = "data: 0123456789012345678901234567890123456789\n";
+    rc = 0;
+    size_t fed = 0;
+    while (rc == 0 && fed < 2 * FX_SSE_DATA_MAX) {
+        rc = fx_sse_feed(&p, piece, strlen(piece), record, &r);
+        fed += strlen(piece);
+    }
+    is_int(rc, FX_SSE_E_EVENT, "an event past 1 MiB of data: FX_SSE_E_EVENT");
+    /* 40 data bytes and a joining LF per piece of 47 */
+    ok(p.data.len == 0 && fed / 47 <= FX_SSE_DATA_MAX / 41 + 1,
+       "...stopped at the limit, memory given back");
+    is_int(r.events, 0, "nothing dispatched");
+    fx_sse_free(&p);
+    fxu_buf_free(&r.out);
+    free(line);
+}
+
 static int
 count_only(void *ud, const char *event, const char *data, size_t len)
 {
@@ -403,6 +450,7 @@ main(void)
     test_random_splits();
     test_utf8();
     test_long_lines();
+    test_limits();
     measure();
     return tap_done();
 }
