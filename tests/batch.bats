@@ -179,6 +179,22 @@ not json
     assert_equal "$(answered "$TEST_HOME/out.jsonl" | uniq -d)" ""
 }
 
+@test "SIGTERM is handled like SIGINT: exit 130, only whole answers in the file" {
+    start_mockllm --script 'primary=wait_ms=300'
+    provider_section primary openai primary | write_config
+    items 20 >"$TEST_HOME/in.jsonl"
+    : >"$TEST_HOME/out.jsonl"
+    flexiai batch -j 2 -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl" 2>/dev/null 3>&- &
+    pid=$!
+    wait_lines "$TEST_HOME/out.jsonl" '"exit_code":0' 2
+    kill -TERM "$pid"
+    rc=0
+    wait "$pid" || rc=$?
+    assert_equal "$rc" 130
+    [ "$(wc -l <"$TEST_HOME/out.jsonl")" -lt 20 ]
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | wc -l)" "$(wc -l <"$TEST_HOME/out.jsonl")"
+}
+
 @test "a breaker that opens mid-batch reroutes the remaining items at once" {
     start_mockllm --script 'primary=status=500'
     printf '[failover]\nretries = 0\n\n[breaker]\nfailure_threshold = 3\n\n' | write_config
