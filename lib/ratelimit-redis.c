@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "ratelimit.h"
 #include "redis-hiredis.h"
 
 #include <math.h>

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "ratelimit.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
