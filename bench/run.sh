@@ -16,6 +16,8 @@
 # 5. breaker event latency to `flexiai breaker watch --json`, with
 #    redis-cli subscribed to the same channel as the reference
 # 6. mockllm throughput with wrk, to show the mock is not the bottleneck
+# 7. `flexiai batch -j 64` items/s against mockllm, vs `xargs -P 8 flexiai
+#    complete` on the same items; peak RSS on a 1 000 000-line input
 # Helpers built here with cc: bench/abrun.c (interleaved runner: wall time,
 # CPU and peak RSS from wait4), bench/stamp.c (wall-clock stamps),
 # bench/parse-sse.c.  Every figure is printed with the command behind it;
@@ -61,7 +63,7 @@ for pc in libcurl libcjson hiredis inih; do
         die "pkg-config cannot find $pc (apt-get install -y libcurl4-openssl-dev libcjson-dev libhiredis-dev libinih-dev)"
 done
 
-for f in "$top/cmd/flexiai" "$top/cmd/flexiai-complete" "$top/cmd/flexiai-breaker"; do
+for f in "$top/cmd/flexiai" "$top/cmd/flexiai-complete" "$top/cmd/flexiai-breaker" "$top/cmd/flexiai-batch"; do
     [ -x "$f" ] || die "$f is not built (run make first)"
 done
 [ -x "$top/tests/mockllm/mockllm" ] ||
@@ -96,7 +98,7 @@ trap 'exit 143' TERM
 # A snapshot of the programs, so that a rebuild during the run cannot swap
 # them under us (the front finds flexiai-complete next to itself).
 mkdir "$tmp/bin"
-for f in flexiai flexiai-complete flexiai-breaker; do
+for f in flexiai flexiai-complete flexiai-breaker flexiai-batch; do
     cp "$top/cmd/$f" "$tmp/bin/$f"
 done
 cp "$top/tests/mockllm/mockllm" "$tmp/bin/mockllm"
@@ -532,6 +534,63 @@ fi
 rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk.txt")
 [ -n "$rps" ] || die "no Requests/sec in wrk's output"
 check_ge 6 "mockllm requests/s (wrk -t2 -c32, keep-alive)" "$rps" 20000 ""
+
+# ===========================================================================
+section "7. flexiai batch: items/s, vs xargs -P 8 flexiai complete, memory"
+{
+    printf '[failover]\nretries = 0\n\n'
+    provider_ini batch "$MOCK/p/batch/v1"
+} | write_ini "$tmp/s7.ini"
+export FLEXIAI_CONFIG="$tmp/s7.ini"
+BATCH_N=${FX_BENCH_BATCH_ITEMS:-100000}
+awk -v n="$BATCH_N" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":%d,\"prompt\":\"hello %d\"}\n", i, i }' >"$tmp/s7.jsonl"
+say "flexiai batch -q -j 64 -i s7.jsonl > s7.out   ($BATCH_N items, short non-streamed answers; 5 runs)"
+: >"$tmp/s7.rates"
+for run in 1 2 3 4 5; do
+    t0=$("$STAMP" now)
+    "$FLEXIAI" batch -q -j 64 -i "$tmp/s7.jsonl" >"$tmp/s7.out" 2>"$tmp/s7.err" ||
+        die "flexiai batch failed: $(tail -3 "$tmp/s7.err")"
+    t1=$("$STAMP" now)
+    n=$(grep -c '"exit_code":0' "$tmp/s7.out")
+    [ "$n" -eq "$BATCH_N" ] || die "flexiai batch answered $n of $BATCH_N"
+    calc "$BATCH_N / (($t1 - $t0) / 1e9)" 0 >>"$tmp/s7.rates"
+    printf '\n' >>"$tmp/s7.rates"
+    printf 'run %s: %s items in %s s\n' "$run" "$n" "$(calc "($t1 - $t0) / 1e9" 2)"
+done
+batch_rate=$(sort -n "$tmp/s7.rates" | sed -n 3p)
+printf 'items/s per run: %s\n' "$(sort -n "$tmp/s7.rates" | tr '\n' ' ')"
+check_ge 7 "flexiai batch -j 64 items/s (median of 5, mockllm on the same 2 CPUs)" "$batch_rate" 20000 ""
+
+XN=${FX_BENCH_XARGS_ITEMS:-2000}
+awk -v n="$XN" 'BEGIN { for (i = 1; i <= n; i++) printf "hello %d\n", i }' >"$tmp/s7.txt"
+say "xargs -P 8 -I{} flexiai complete {} < s7.txt > /dev/null   ($XN items; 3 runs)"
+: >"$tmp/s7.xrates"
+for run in 1 2 3; do
+    t0=$("$STAMP" now)
+    xargs -P 8 -I{} "$FLEXIAI" complete -n {} <"$tmp/s7.txt" >"$tmp/s7.xout" 2>"$tmp/s7.xerr" ||
+        die "xargs flexiai complete failed: $(tail -3 "$tmp/s7.xerr")"
+    t1=$("$STAMP" now)
+    [ "$(wc -l <"$tmp/s7.xout")" -eq "$XN" ] || die "xargs: $(wc -l <"$tmp/s7.xout") answers of $XN"
+    calc "$XN / (($t1 - $t0) / 1e9)" 1 >>"$tmp/s7.xrates"
+    printf '\n' >>"$tmp/s7.xrates"
+    printf 'run %s: %s items in %s s\n' "$run" "$XN" "$(calc "($t1 - $t0) / 1e9" 2)"
+done
+xargs_rate=$(sort -n "$tmp/s7.xrates" | sed -n 2p)
+info 7 "xargs -P 8 flexiai complete items/s (median of 3)" "$xargs_rate"
+check_ge 7 "ratio flexiai batch -j 64 / xargs -P 8 flexiai complete (items/s)" \
+    "$(calc "$batch_rate / $xargs_rate" 1)" 50 ""
+
+MEM_N=${FX_BENCH_MEM_ITEMS:-1000000}
+awk -v n="$MEM_N" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":%d,\"prompt\":\"hello %d\"}\n", i, i }' >"$tmp/s7m.jsonl"
+say "/usr/bin/time -f '%e %M' flexiai batch -q -j 64 -i s7m.jsonl -o s7m.out   ($MEM_N lines)"
+/usr/bin/time -o "$tmp/s7m.time" -f '%e %M' "$FLEXIAI" batch -q -j 64 -i "$tmp/s7m.jsonl" \
+    -o "$tmp/s7m.out" 2>"$tmp/s7m.err" || die "flexiai batch (memory) failed: $(tail -3 "$tmp/s7m.err")"
+read -r mem_wall mem_rss <"$tmp/s7m.time"
+[ "$(wc -l <"$tmp/s7m.out")" -eq "$MEM_N" ] || die "the memory run wrote $(wc -l <"$tmp/s7m.out") lines"
+printf 'wall %s s, peak RSS %s KiB, %s lines written\n' "$mem_wall" "$mem_rss" "$MEM_N"
+check_le 7 "flexiai batch -j 64 peak RSS on a $MEM_N-line input" "$(calc "$mem_rss / 1024" 1)" 64 " MB"
+rm -f "$tmp/s7m.jsonl" "$tmp/s7m.out" "$tmp/s7.out"
+unset FLEXIAI_CONFIG
 
 # ===========================================================================
 section "summary"

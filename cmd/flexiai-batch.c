@@ -439,6 +439,9 @@ main(int argc, char **argv)
         rc = FLEXIAI_EDATA;
 
     flexiai_batch_free(r.b);
+    free(in.line);
+    if (in.fp && in.fp != stdin)
+        fclose(in.fp);
     batch_out_free(r.out);
     if (o.output && close(fd) != 0 && rc == FLEXIAI_OK) {
         tool_err("%s: %s", o.output, strerror(errno));

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "engine.h"
+#include "ratelimit.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -534,9 +534,9 @@ static void
 advance(struct flexiai_batch *b, double *next_wake)
 {
     struct job *j = b->head, *nx;
+    double now = fxu_monotonic();
     for (; j; j = nx) {
         nx = j->next; /* j may move to the done list */
-        double now = fxu_monotonic();
         for (;;) {
             int st = j->state;
             if (st == J_FLIGHT) {

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "ratelimit.h"
 #include "store-redis.h"
 
 #include <math.h>
@@ -42,7 +43,7 @@ fx_ratelimit_redis(struct fx_store *st, const char *provider,
     snprintf(slot, sizeof(slot), "%lld", op->slot);
     num(delta, sizeof(delta), op->delta);
     /* the counts outlive their window by one, then go */
-    snprintf(ttl, sizeof(ttl), "%ld", (long)ceil(op->window * 2) + 1);
+    snprintf(ttl, sizeof(ttl), "%ld", (long)(op->window * 2) + 2);
     const char *args[] = {kind, now, window, rpm, tpm, cost, slot, delta, ttl};
     redisReply *r = fx_store_redis_eval(st, fx_ratelimit_lua, sha, "limit",
                                         provider, 9, args, err);

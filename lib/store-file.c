@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "ratelimit.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "ratelimit.h"
 
 #include "tap.h"
 
