@@ -24,7 +24,13 @@ on_sigint(int sig)
     interrupted = 1;
 }
 
-enum { OPT_MESSAGES = TOOL_OPT_CMD, OPT_JSON, OPT_NO_STDIN };
+enum {
+    OPT_MESSAGES = TOOL_OPT_CMD,
+    OPT_JSON,
+    OPT_NO_STDIN,
+    OPT_CONTINUE,
+    OPT_CID
+};
 
 static const struct tool_option complete_opts[] = {
     {OPT_MESSAGES, 0, "messages", "FILE|-",
@@ -36,6 +42,10 @@ static const struct tool_option complete_opts[] = {
      0, 0, NULL, NULL, NULL},
     {OPT_NO_STDIN, 'n', "no-stdin", NULL,
      "do not read stdin (in a `while read` loop)", 0, 0, NULL, NULL, NULL},
+    {OPT_CONTINUE, 'C', "continue", NULL,
+     "continue the latest conversation of the ledger", 0, 0, NULL, NULL, NULL},
+    {OPT_CID, 0, "cid", "ID", "continue conversation ID of the ledger", 0, 0,
+     NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -53,13 +63,16 @@ const struct tool_command tool_cmd_complete = {
     .footer = "Exit codes: 0 ok, 64 usage, 65 invalid input or request "
               "rejected, 66 no prompt,\n69 unavailable, 75 every failure "
               "transient (try later), 77 credentials refused,\n78 "
-              "configuration, 130 interrupted.  See flexiai-complete(1).",
+              "configuration, 130 interrupted; 66 also for an unknown\n"
+              "conversation (-C, --cid).  See flexiai-complete(1).",
 };
 
 struct opts {
     const char *messages;
     int json;
     int no_stdin;
+    int cont;        /* -C */
+    const char *cid; /* --cid */
 };
 
 static void
@@ -72,6 +85,65 @@ on_option(void *ud, int id, const char *arg)
         o->json = 1;
     else if (id == OPT_NO_STDIN)
         o->no_stdin = 1;
+    else if (id == OPT_CONTINUE)
+        o->cont = 1;
+    else if (id == OPT_CID) {
+        if (*arg == '\0')
+            tool_usage_error("--cid needs a conversation id");
+        o->cid = arg;
+    }
+}
+
+static int
+flag_system(const struct tool_args *a)
+{
+    for (size_t i = 0; i < a->nover; i++)
+        if (strcmp(a->over[i].key, "system") == 0)
+            return 1;
+    return 0;
+}
+
+/* -C, --cid: the conversation's messages from the ledger go before this
+ * prompt (its system prompt too, unless -s gives one).  An unknown
+ * conversation is exit 66, like a missing input; *cid is its id. */
+static void
+continue_conversation(const flexiai_config *cfg, const struct opts *o,
+                      const struct tool_args *a, struct tool_msgs *msgs,
+                      char **cid)
+{
+    char *err = NULL;
+    flexiai_ledger *l = flexiai_ledger_open(cfg, 0, &err);
+    if (l == NULL)
+        tool_die(FLEXIAI_ENOINPUT, "no conversation to continue: %s", err);
+    if (o->cid) {
+        *cid = strdup(o->cid);
+    } else {
+        int rc = flexiai_ledger_latest_cid(l, cid);
+        if (rc != 0)
+            tool_die(FLEXIAI_ENOINPUT, "no conversation to continue%s%s",
+                     rc < 0 ? ": " : " in the ledger",
+                     rc < 0 ? flexiai_ledger_error(l) : "");
+    }
+    flexiai_message *v;
+    size_t n;
+    int rc = flexiai_ledger_conversation(l, *cid, &v, &n);
+    if (rc == 1)
+        tool_die(FLEXIAI_ENOINPUT,
+                 "no conversation '%s' in the ledger (see flexiai logs)", *cid);
+    if (rc != 0)
+        tool_die(FLEXIAI_ENOINPUT, "cannot continue conversation '%s': %s",
+                 *cid, flexiai_ledger_error(l));
+    struct tool_msgs all = {NULL, 0, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        if (!(flag_system(a) && strcmp(v[i].role, "system") == 0))
+            tool_msgs_push(&all, v[i].role, v[i].content);
+    for (size_t i = 0; i < msgs->n; i++)
+        tool_msgs_push(&all, msgs->v[i].role, msgs->v[i].content);
+    all.replaced = msgs->replaced;
+    tool_msgs_free(msgs);
+    *msgs = all;
+    flexiai_ledger_messages_free(v, n);
+    flexiai_ledger_close(l);
 }
 
 /* -s with a --messages file that has its own system message: the flag is
@@ -81,11 +153,7 @@ static void
 drop_file_system(struct tool_msgs *msgs, const struct tool_args *a,
                  const char *path)
 {
-    int flag_system = 0;
-    for (size_t i = 0; i < a->nover; i++)
-        if (strcmp(a->over[i].key, "system") == 0)
-            flag_system = 1;
-    if (!flag_system)
+    if (!flag_system(a))
         return;
     size_t dropped = 0;
     for (size_t i = msgs->n; i-- > 0;)
@@ -158,7 +226,7 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0};
+    struct opts o = {NULL, 0, 0, 0, NULL};
     struct tool_args a;
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
@@ -213,6 +281,9 @@ main(int argc, char **argv)
 
     /* configuration: files, env, then flags */
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
+    char *cid = NULL;
+    if (o.cont || o.cid)
+        continue_conversation(cfg, &o, &a, &msgs, &cid);
     struct out_state out = {.print = 0, .last = '\n'};
     flexiai_client *client = tool_setup_client(cfg, log_line, &out, 0);
 
@@ -270,6 +341,9 @@ main(int argc, char **argv)
         else
             tool_err("%s", res.error ? res.error : "request failed");
     }
+    /* the answer is out: now its record (a failure is only a warning) */
+    tool_ledger_log(cfg, &a, "complete", cid, msgs.v, msgs.n, &res, rc);
+    free(cid);
     flexiai_result_free(&res);
     flexiai_client_free(client);
     flexiai_config_free(cfg);

@@ -23,6 +23,8 @@ static const char *const commands[][2] = {
     {"chat", "interactive chat with streaming replies"},
     {"breaker", "inspect, reset, open and watch circuit breakers"},
     {"config", "show or check the effective configuration"},
+    {"logs", "the request ledger: records, search, conversations"},
+    {"usage", "requests, failovers, tokens and cost from the ledger"},
 };
 
 static void
