@@ -108,7 +108,14 @@ flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
     if (path == NULL)
         return err;
     struct fx_ledger_record rec;
-    struct fx_ledger_meta meta = {.command = e->command,
+    /* the system prompt sent: a "system" message, else the configured
+     * one (-s sets it) */
+    const char *system = flexiai_config_system(cfg);
+    for (size_t i = 0; i < e->nmessages; i++)
+        if (strcmp(e->messages[i].role, "system") == 0)
+            system = NULL;
+    struct fx_ledger_meta meta = {.system = system,
+                                  .command = e->command,
                                   .tag = e->tag,
                                   .conversation_id = e->conversation_id,
                                   .exit_code = e->exit_code};
