@@ -131,9 +131,9 @@ print_line(void *ud, const char *line)
 static int
 run_list(flexiai_config *cfg, struct logs_ctx *x)
 {
-    /* a conversation or a search shows everything it finds unless -n */
+    /* a conversation is shown whole unless -n */
     if (!x->limit_given)
-        x->q.limit = (x->q.conversation_id || x->q.words) ? 0 : 3;
+        x->q.limit = x->q.conversation_id ? 0 : 3;
     flexiai_ledger *l = open_ledger(cfg, 0);
     if (l == NULL)
         return 0;

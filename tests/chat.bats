@@ -642,7 +642,8 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     mkdir -p "$TEST_HOME/blocked"
     echo 'a file, not a directory' >"$TEST_HOME/blocked/flexiai"
     export XDG_DATA_HOME=$TEST_HOME/blocked
-    run --separate-stderr flexiai chat --session work <<<$'one\ntwo'
+    # (--no-log: the ledger, under the same directory, would warn once too)
+    run --separate-stderr flexiai chat --no-log --session work <<<$'one\ntwo'
     assert_success
     assert_output "$(printf 'one\n\ntwo\n')"
     assert_equal "${#stderr_lines[@]}" 2
