@@ -307,6 +307,7 @@ main(int argc, char **argv)
         .cancel = &interrupted,
     };
     flexiai_result res;
+    tool_ledger_prepare(cfg, &a); /* opened while the request runs */
     int rc = flexiai_complete(client, &req, &res);
     if (res.text) {
         /* an answer in invalid UTF-8 is printed with U+FFFD, so that

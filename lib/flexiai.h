@@ -322,6 +322,12 @@ typedef struct flexiai_ledger_entry {
  * malloc'ed one-line reason for a warning. */
 char *flexiai_ledger_log(const flexiai_config *cfg,
                          const flexiai_ledger_entry *e);
+/* 0 when [log] mode = off. */
+int flexiai_ledger_enabled(const flexiai_config *cfg);
+/* The same into a ledger opened for writing (a batch's, or one opened
+ * while the request ran). */
+char *flexiai_ledger_append(flexiai_ledger *l, const flexiai_config *cfg,
+                            const flexiai_ledger_entry *e);
 /* The database path (malloc'ed), or NULL with *err set (caller frees). */
 char *flexiai_ledger_path(const flexiai_config *cfg, char **err);
 

@@ -91,8 +91,16 @@ cut_secrets(const flexiai_config *cfg, struct fx_ledger_record *r)
 /* ---- appending ------------------------------------------------------------
  */
 
-char *
-flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
+int
+flexiai_ledger_enabled(const flexiai_config *cfg)
+{
+    return log_mode(cfg) != FX_LEDGER_OFF;
+}
+
+/* Insert into l when not NULL, else open, insert and close. */
+static char *
+log_entry(fx_ledger *l, const flexiai_config *cfg,
+          const flexiai_ledger_entry *e)
 {
     int mode = log_mode(cfg);
     if (mode == FX_LEDGER_OFF)
@@ -101,19 +109,19 @@ flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
     const char *k = fx_config_value(cfg, "log", "keep");
     if (k && fx_ledger_parse_keep(k, &keep) != 0)
         return fxu_asprintf("[log] keep '%s' is not a duration like 90d "
-                            "(nothing pruned)",
+                            "(nothing logged)",
                             k);
     char *err = NULL;
-    char *path = flexiai_ledger_path(cfg, &err);
-    if (path == NULL)
+    char *path = NULL;
+    if (l == NULL && (path = flexiai_ledger_path(cfg, &err)) == NULL)
         return err;
-    struct fx_ledger_record rec;
     /* the system prompt sent: a "system" message, else the configured
      * one (-s sets it) */
     const char *system = flexiai_config_system(cfg);
     for (size_t i = 0; i < e->nmessages; i++)
         if (strcmp(e->messages[i].role, "system") == 0)
             system = NULL;
+    struct fx_ledger_record rec;
     struct fx_ledger_meta meta = {.system = system,
                                   .command = e->command,
                                   .tag = e->tag,
@@ -122,11 +130,30 @@ flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
     fx_ledger_record_from_result(&rec, e->result, e->messages, e->nmessages,
                                  &meta);
     cut_secrets(cfg, &rec);
-    if (fx_ledger_append(path, &rec, mode, keep, &err) != 0 && err == NULL)
+    if (l) {
+        if (fx_ledger_insert(l, &rec, mode) != 0 ||
+            fx_ledger_autoprune(l, keep, fxu_wallclock()) < 0)
+            err = fxu_strdup(fx_ledger_error(l));
+    } else if (fx_ledger_append(path, &rec, mode, keep, &err) != 0 &&
+               err == NULL) {
         err = fxu_strdup("cannot write the request ledger");
+    }
     fx_ledger_record_free(&rec);
     free(path);
     return err;
+}
+
+char *
+flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
+{
+    return log_entry(NULL, cfg, e);
+}
+
+char *
+flexiai_ledger_append(flexiai_ledger *l, const flexiai_config *cfg,
+                      const flexiai_ledger_entry *e)
+{
+    return log_entry(l->l, cfg, e);
 }
 
 /* ---- reading ----------------------------------------------------------------

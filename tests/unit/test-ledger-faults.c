@@ -155,6 +155,7 @@ test_concurrent(void)
                 free(err);
                 fx_ledger_close(l);
             }
+            fflush(stdout);
             _exit(bad);
         }
     }
