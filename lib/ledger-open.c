@@ -406,7 +406,20 @@ open_failed(fx_ledger *l, char **err)
     return NULL;
 }
 
-static int on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames);
+/* SQLite would checkpoint and delete the WAL at each close (two fsyncs per
+ * request); it stays, and a commit past 64 frames checkpoints and truncates
+ * it when no one else is busy: one fsync in several requests. */
+static int
+on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
+{
+    fx_ledger *l = ud;
+    if (frames < 64)
+        return SQLITE_OK;
+    sqlite3_busy_timeout(db, 0); /* busy: a later writer will do it */
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(db, (int)(l->timeout * 1000));
+    return SQLITE_OK;
+}
 
 fx_ledger *
 fx_ledger_open(const char *path, int flags, char **err)
@@ -433,7 +446,6 @@ fx_ledger_open(const char *path, int flags, char **err)
     }
     fx_ledger *l = fxu_xcalloc(1, sizeof(*l));
     l->path = fxu_strdup(path);
-    /* say it plainly before SQLite trips over a WAL it may not touch */
     if (writing && access(path, W_OK) != 0) {
         fx_ledger_fail(l, "attempt to write a readonly database (%s)",
                        strerror(errno));
@@ -488,29 +500,6 @@ fx_ledger_open(const char *path, int flags, char **err)
         sqlite3_wal_hook(l->db, on_wal_commit, l);
     }
     return l;
-}
-
-/*
- * One-shot writers (complete, a chat turn) open, append and close.  Left to
- * itself SQLite checkpoints the WAL into the database and deletes it when
- * the last connection closes: two fsyncs, milliseconds, on every request.
- * Instead a close leaves the WAL, and the commit that takes it past
- * WAL_FRAMES frames (about 8 records) checkpoints and truncates it, if no
- * one else is busy with the file: one fsync in several requests, and a
- * small WAL for the next process to read back when it opens.
- */
-#define WAL_FRAMES 64
-
-static int
-on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
-{
-    fx_ledger *l = ud;
-    if (frames < WAL_FRAMES)
-        return SQLITE_OK;
-    sqlite3_busy_timeout(db, 0); /* busy: a later writer will do it */
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    sqlite3_busy_timeout(db, (int)(l->timeout * 1000));
-    return SQLITE_OK;
 }
 
 void
