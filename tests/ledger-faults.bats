@@ -153,4 +153,5 @@ corrupt_db() {
     ! flexiai usage --prometheus | grep -q SENTINEL
     # the errors themselves were kept, without the keys
     flexiai logs show --json 3 | jq -e '.attempts | length == 3' >/dev/null
+    flexiai logs show --json 3 | jq -r '.attempts[].message' | grep -q 'redacted'
 }
