@@ -95,7 +95,7 @@ on_option(void *ud, int id, const char *arg)
 /* The ledger for reading; NULL (and nothing to read) when there is no
  * database yet.  A database that cannot be read is exit 66. */
 static flexiai_ledger *
-open_ledger(const flexiai_config *cfg, int write)
+open_ledger(flexiai_config *cfg, int write)
 {
     char *err = NULL;
     char *path = flexiai_ledger_path(cfg, &err);
@@ -106,8 +106,12 @@ open_ledger(const flexiai_config *cfg, int write)
     if (!exists)
         return NULL;
     flexiai_ledger *l = flexiai_ledger_open(cfg, write, &err);
-    if (l == NULL)
-        tool_die(write ? FLEXIAI_EIO : FLEXIAI_ENOINPUT, "%s", err);
+    if (l == NULL) {
+        tool_err("%s", err);
+        free(err);
+        flexiai_config_free(cfg);
+        exit(write ? FLEXIAI_EIO : FLEXIAI_ENOINPUT);
+    }
     return l;
 }
 

@@ -200,12 +200,15 @@ main(int argc, char **argv)
     if (path == NULL)
         tool_die(FLEXIAI_ENOINPUT, "%s", err);
     flexiai_ledger *l = NULL;
-    if (access(path, F_OK) == 0) {
-        l = flexiai_ledger_open(cfg, 0, &err);
-        if (l == NULL)
-            tool_die(FLEXIAI_ENOINPUT, "%s", err);
-    }
+    int exists = access(path, F_OK) == 0;
     free(path);
+    if (exists && (l = flexiai_ledger_open(cfg, 0, &err)) == NULL) {
+        tool_err("%s", err);
+        free(err);
+        flexiai_config_free(cfg);
+        tool_args_free(&a);
+        return FLEXIAI_ENOINPUT;
+    }
     char *out = NULL;
     int rc = 0;
     if (x.prometheus) {

@@ -406,21 +406,6 @@ open_failed(fx_ledger *l, char **err)
     return NULL;
 }
 
-/* SQLite would checkpoint and delete the WAL at each close (two fsyncs per
- * request); it stays, and a commit past 64 frames checkpoints and truncates
- * it when no one else is busy: one fsync in several requests. */
-static int
-on_wal_commit(void *ud, sqlite3 *db, const char *name, int frames)
-{
-    fx_ledger *l = ud;
-    if (frames < 64)
-        return SQLITE_OK;
-    sqlite3_busy_timeout(db, 0); /* busy: a later writer will do it */
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    sqlite3_busy_timeout(db, (int)(l->timeout * 1000));
-    return SQLITE_OK;
-}
-
 fx_ledger *
 fx_ledger_open(const char *path, int flags, char **err)
 {
@@ -446,11 +431,6 @@ fx_ledger_open(const char *path, int flags, char **err)
     }
     fx_ledger *l = fxu_xcalloc(1, sizeof(*l));
     l->path = fxu_strdup(path);
-    if (writing && access(path, W_OK) != 0) {
-        fx_ledger_fail(l, "attempt to write a readonly database (%s)",
-                       strerror(errno));
-        return open_failed(l, err);
-    }
     int rc = sqlite3_open_v2(path, &l->db,
                              (writing || access(path, W_OK) == 0
                                   ? SQLITE_OPEN_READWRITE
@@ -495,10 +475,6 @@ fx_ledger_open(const char *path, int flags, char **err)
      * the last records, never corrupt the file. */
     if (!readonly && fx_ledger_exec(l, "PRAGMA synchronous = NORMAL") < 0)
         return open_failed(l, err);
-    if (!readonly) {
-        sqlite3_db_config(l->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-        sqlite3_wal_hook(l->db, on_wal_commit, l);
-    }
     return l;
 }
 
