@@ -103,6 +103,7 @@ flag_system(const struct tool_args *a)
     return 0;
 }
 
+#ifndef FX_COMPLETE_BUILTIN
 /* -C, --cid: the conversation's messages from the ledger go before this
  * prompt (its system prompt too, unless -s gives one).  An unknown
  * conversation is exit 66, like a missing input; *cid is its id. */
@@ -115,6 +116,8 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
     flexiai_ledger *l = flexiai_ledger_open(cfg, 0, &err);
     if (l == NULL)
         tool_die(FLEXIAI_ENOINPUT, "no conversation to continue: %s", err);
+    if (flexiai_ledger_warning(l))
+        tool_warn("%s", flexiai_ledger_warning(l));
     if (o->cid) {
         *cid = strdup(o->cid);
     } else {
@@ -145,6 +148,7 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
     flexiai_ledger_messages_free(v, n);
     flexiai_ledger_close(l);
 }
+#endif
 
 /* -s with a --messages file that has its own system message: the flag is
  * the more explicit, so it replaces the file's (the same for every
@@ -219,6 +223,8 @@ log_line(void *ud, int level, const char *msg)
 /* Built into the front command too (as git builds in its own commands):
  * `flexiai complete` then costs one program start, not two. */
 int tool_complete_main(int argc, char **argv);
+/* flexiai.c: exec flexiai-NAME with argv (argv[0] is replaced) */
+int tool_front_exec(const char *name, int argc, char **argv);
 int
 tool_complete_main(int argc, char **argv)
 #else
@@ -230,8 +236,21 @@ main(int argc, char **argv)
     struct tool_args a;
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
+#ifdef FX_COMPLETE_BUILTIN
+    char **given = calloc((size_t)argc + 1, sizeof(*given));
+    if (given == NULL)
+        tool_die(FLEXIAI_ESOFTWARE, "out of memory");
+    memcpy(given, argv, (size_t)argc * sizeof(*argv));
+#endif
     int first =
         tool_parse(&tool_cmd_complete, NULL, argc, argv, 0, &a, on_option, &o);
+#ifdef FX_COMPLETE_BUILTIN
+    /* -C/--cid read the ledger's database, and SQLite is not linked into
+     * the front (what a plain complete starts): flexiai-complete does it */
+    if (o.cont || o.cid)
+        return tool_front_exec("complete", argc, given);
+    free(given);
+#endif
 
     /* the prompt */
     struct tool_msgs msgs = {NULL, 0, 0, 0};
@@ -282,8 +301,10 @@ main(int argc, char **argv)
     /* configuration: files, env, then flags */
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
     char *cid = NULL;
+#ifndef FX_COMPLETE_BUILTIN
     if (o.cont || o.cid)
         continue_conversation(cfg, &o, &a, &msgs, &cid);
+#endif
     struct out_state out = {.print = 0, .last = '\n'};
     flexiai_client *client = tool_setup_client(cfg, log_line, &out, 0);
 
@@ -307,7 +328,6 @@ main(int argc, char **argv)
         .cancel = &interrupted,
     };
     flexiai_result res;
-    tool_ledger_prepare(cfg, &a); /* opened while the request runs */
     int rc = flexiai_complete(client, &req, &res);
     if (res.text) {
         /* an answer in invalid UTF-8 is printed with U+FFFD, so that

@@ -101,9 +101,8 @@ open_ledger(flexiai_config *cfg, int write)
     char *path = flexiai_ledger_path(cfg, &err);
     if (path == NULL)
         tool_die(FLEXIAI_ENOINPUT, "%s", err);
-    int exists = access(path, F_OK) == 0;
     free(path);
-    if (!exists)
+    if (!flexiai_ledger_exists(cfg))
         return NULL;
     flexiai_ledger *l = flexiai_ledger_open(cfg, write, &err);
     if (l == NULL) {
@@ -112,6 +111,8 @@ open_ledger(flexiai_config *cfg, int write)
         flexiai_config_free(cfg);
         exit(write ? FLEXIAI_EIO : FLEXIAI_ENOINPUT);
     }
+    if (flexiai_ledger_warning(l))
+        tool_warn("%s", flexiai_ledger_warning(l));
     return l;
 }
 

@@ -200,15 +200,17 @@ main(int argc, char **argv)
     if (path == NULL)
         tool_die(FLEXIAI_ENOINPUT, "%s", err);
     flexiai_ledger *l = NULL;
-    int exists = access(path, F_OK) == 0;
     free(path);
-    if (exists && (l = flexiai_ledger_open(cfg, 0, &err)) == NULL) {
+    if (flexiai_ledger_exists(cfg) &&
+        (l = flexiai_ledger_open(cfg, 0, &err)) == NULL) {
         tool_err("%s", err);
         free(err);
         flexiai_config_free(cfg);
         tool_args_free(&a);
         return FLEXIAI_ENOINPUT;
     }
+    if (l && flexiai_ledger_warning(l))
+        tool_warn("%s", flexiai_ledger_warning(l));
     char *out = NULL;
     int rc = 0;
     if (x.prometheus) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 int tool_complete_main(int argc, char **argv);
+int tool_front_exec(const char *name, int argc, char **argv);
 extern const struct tool_command tool_cmd_complete;
 
 static const char *const commands[][2] = {
@@ -232,6 +233,12 @@ self_dir(char *buf, size_t size)
 
 static int
 run_subcommand(const char *name, int argc, char **argv)
+{
+    return tool_front_exec(name, argc, argv);
+}
+
+int
+tool_front_exec(const char *name, int argc, char **argv)
 {
     char prog[256], path[PATH_MAX + 300], dir[PATH_MAX];
     for (const char *p = name; *p; p++)

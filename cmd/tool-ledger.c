@@ -3,46 +3,19 @@
  * call after every request (complete, each chat turn) appends its record
  * through flexiai_ledger_log(), honouring --no-log and --tag, under the
  * process's conversation id.  Logging never costs an answer: a failure is
- * one warning line per process and changes no exit code, and the ledger is
- * opened (SQLite reading its schema and WAL, most of the cost) in a thread
- * while the request is on the network.
+ * one warning line per process and changes no exit code.  The record goes
+ * to the ledger's spool with one write (no SQLite in this process); the
+ * readers (logs, usage, -C/--cid) move it into the database.
  */
 #include "config.h"
 
 #include "tool.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 static char *process_cid;
 static int warned;
-
-/* the ledger being opened ahead of the request */
-static struct {
-    pthread_t thread;
-    int started;
-    const flexiai_config *cfg;
-    flexiai_ledger *l;
-    char *err;
-} ahead;
-
-static void *
-open_ahead(void *unused)
-{
-    (void)unused;
-    ahead.l = flexiai_ledger_open(ahead.cfg, 1, &ahead.err);
-    return NULL;
-}
-
-void
-tool_ledger_prepare(const flexiai_config *cfg, const struct tool_args *a)
-{
-    if (a->no_log || ahead.started || !flexiai_ledger_enabled(cfg))
-        return;
-    ahead.cfg = cfg;
-    ahead.started = pthread_create(&ahead.thread, NULL, open_ahead, NULL) == 0;
-}
 
 const char *
 tool_ledger_cid(void)
@@ -75,17 +48,7 @@ tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
         .result = res,
         .exit_code = rc,
     };
-    char *err;
-    if (ahead.started && ahead.cfg == cfg) {
-        pthread_join(ahead.thread, NULL);
-        ahead.started = 0;
-        err = ahead.l ? flexiai_ledger_append(ahead.l, cfg, &e) : ahead.err;
-        ahead.err = NULL;
-        flexiai_ledger_close(ahead.l);
-        ahead.l = NULL;
-    } else {
-        err = flexiai_ledger_log(cfg, &e);
-    }
+    char *err = flexiai_ledger_log(cfg, &e);
     if (err && !warned) {
         warned = 1;
         tool_warn("request not logged: %s", err);

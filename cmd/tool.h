@@ -291,10 +291,6 @@ void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
                      const char *command, const char *cid,
                      const flexiai_message *msgs, size_t n,
                      const flexiai_result *res, int rc);
-/* Before a request: open the ledger in a thread while it runs (nothing
- * with --no-log or [log] mode = off); the next tool_ledger_log() for the
- * same cfg joins it and appends there. */
-void tool_ledger_prepare(const flexiai_config *cfg, const struct tool_args *a);
 /* This process's conversation id (a chat session, one complete). */
 const char *tool_ledger_cid(void);
 

@@ -317,8 +317,10 @@ typedef struct flexiai_ledger_entry {
     int exit_code;
 } flexiai_ledger_entry;
 
-/* Append one record as the configuration says (nothing with mode = off;
- * [log] keep applied at most once a day).  NULL when done, else a
+/* Append one record as the configuration says (nothing with mode = off)
+ * to the ledger's spool, <path>.spool, with one write and no SQLite:
+ * flexiai_ledger_open() moves waiting records into the database (and
+ * applies [log] keep, at most once a day).  NULL when done, else a
  * malloc'ed one-line reason for a warning. */
 char *flexiai_ledger_log(const flexiai_config *cfg,
                          const flexiai_ledger_entry *e);
@@ -330,6 +332,9 @@ char *flexiai_ledger_append(flexiai_ledger *l, const flexiai_config *cfg,
                             const flexiai_ledger_entry *e);
 /* The database path (malloc'ed), or NULL with *err set (caller frees). */
 char *flexiai_ledger_path(const flexiai_config *cfg, char **err);
+/* 1 when there is something to read: the database, or records waiting in
+ * its spool; 0 when nothing was logged yet (or no path). */
+int flexiai_ledger_exists(const flexiai_config *cfg);
 
 /* Open the ledger (write: create it, migrate an older schema).  NULL with
  * *err set (caller frees) when missing, corrupt or unwritable. */
@@ -337,6 +342,9 @@ flexiai_ledger *flexiai_ledger_open(const flexiai_config *cfg, int write,
                                     char **err);
 void flexiai_ledger_close(flexiai_ledger *l);
 const char *flexiai_ledger_error(const flexiai_ledger *l);
+/* A warning from opening (records waiting in the spool could not all be
+ * moved into the database), NULL when none. */
+const char *flexiai_ledger_warning(const flexiai_ledger *l);
 
 /* A new conversation id (16 hex digits, malloc'ed). */
 char *flexiai_ledger_new_cid(void);

@@ -15,145 +15,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct flexiai_ledger {
     fx_ledger *l;
     char *err;
+    char *warning; /* the spool could not be imported, or had torn lines */
 };
-
-/* ---- settings ---------------------------------------------------------- */
-
-static int
-log_mode(const flexiai_config *cfg)
-{
-    const char *m = fx_config_value(cfg, "log", "mode");
-    int mode = m ? fx_ledger_mode_from_name(m) : FX_LEDGER_FULL;
-    return mode < 0 ? FX_LEDGER_FULL : mode;
-}
-
-char *
-flexiai_ledger_path(const flexiai_config *cfg, char **err)
-{
-    *err = NULL;
-    return fx_ledger_path(fx_config_value(cfg, "log", "path"), err);
-}
-
-/* ---- secrets ------------------------------------------------------------ */
-
-/* Replace every occurrence of secret in *s with "[redacted]". */
-static void
-cut_secret(char **s, const char *secret)
-{
-    size_t n = secret ? strlen(secret) : 0;
-    if (*s == NULL || n < 4 || strstr(*s, secret) == NULL)
-        return;
-    fxu_buf b;
-    fxu_buf_init(&b);
-    const char *p = *s, *hit;
-    while ((hit = strstr(p, secret)) != NULL) {
-        fxu_buf_append(&b, p, (size_t)(hit - p));
-        fxu_buf_puts(&b, "[redacted]");
-        p = hit + n;
-    }
-    fxu_buf_puts(&b, p);
-    free(*s);
-    *s = fxu_buf_steal(&b);
-}
-
-static void
-cut_everywhere(struct fx_ledger_record *r, const char *secret)
-{
-    if (secret == NULL || strlen(secret) < 4)
-        return;
-    cut_secret(&r->system, secret);
-    cut_secret(&r->text, secret);
-    cut_secret(&r->error, secret);
-    cut_secret(&r->tag, secret);
-    for (size_t i = 0; i < r->nmessages; i++)
-        cut_secret(&r->messages[i].content, secret);
-    for (size_t i = 0; i < r->nattempts; i++)
-        cut_secret(&r->attempts[i].message, secret);
-}
-
-static void
-cut_secrets(const flexiai_config *cfg, struct fx_ledger_record *r)
-{
-    const struct fx_settings *s = fx_config_settings(cfg);
-    if (s == NULL)
-        return;
-    for (size_t i = 0; i < s->nproviders; i++) {
-        cut_everywhere(r, s->providers[i].key);
-        cut_everywhere(r, s->providers[i].api_key);
-    }
-    cut_everywhere(r, s->sync.redis_password);
-}
-
-/* ---- appending ------------------------------------------------------------
- */
-
-int
-flexiai_ledger_enabled(const flexiai_config *cfg)
-{
-    return log_mode(cfg) != FX_LEDGER_OFF;
-}
-
-/* Insert into l when not NULL, else open, insert and close. */
-static char *
-log_entry(fx_ledger *l, const flexiai_config *cfg,
-          const flexiai_ledger_entry *e)
-{
-    int mode = log_mode(cfg);
-    if (mode == FX_LEDGER_OFF)
-        return NULL;
-    double keep = 0;
-    const char *k = fx_config_value(cfg, "log", "keep");
-    if (k && fx_ledger_parse_keep(k, &keep) != 0)
-        return fxu_asprintf("[log] keep '%s' is not a duration like 90d "
-                            "(nothing logged)",
-                            k);
-    char *err = NULL;
-    char *path = NULL;
-    if (l == NULL && (path = flexiai_ledger_path(cfg, &err)) == NULL)
-        return err;
-    /* the system prompt sent: a "system" message, else the configured
-     * one (-s sets it) */
-    const char *system = flexiai_config_system(cfg);
-    for (size_t i = 0; i < e->nmessages; i++)
-        if (strcmp(e->messages[i].role, "system") == 0)
-            system = NULL;
-    struct fx_ledger_record rec;
-    struct fx_ledger_meta meta = {.system = system,
-                                  .command = e->command,
-                                  .tag = e->tag,
-                                  .conversation_id = e->conversation_id,
-                                  .exit_code = e->exit_code};
-    fx_ledger_record_from_result(&rec, e->result, e->messages, e->nmessages,
-                                 &meta);
-    cut_secrets(cfg, &rec);
-    if (l) {
-        if (fx_ledger_insert(l, &rec, mode) != 0 ||
-            fx_ledger_autoprune(l, keep, fxu_wallclock()) < 0)
-            err = fxu_strdup(fx_ledger_error(l));
-    } else if (fx_ledger_append(path, &rec, mode, keep, &err) != 0 &&
-               err == NULL) {
-        err = fxu_strdup("cannot write the request ledger");
-    }
-    fx_ledger_record_free(&rec);
-    free(path);
-    return err;
-}
-
-char *
-flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
-{
-    return log_entry(NULL, cfg, e);
-}
 
 char *
 flexiai_ledger_append(flexiai_ledger *l, const flexiai_config *cfg,
                       const flexiai_ledger_entry *e)
 {
-    return log_entry(l->l, cfg, e);
+    struct fx_ledger_record rec;
+    int mode;
+    double keep;
+    char *err = fx_ledger_entry_record(cfg, e, &rec, &mode, &keep);
+    if (err || mode == FX_LEDGER_OFF)
+        return err;
+    if (fx_ledger_insert(l->l, &rec, mode) != 0 ||
+        fx_ledger_autoprune(l->l, keep, fxu_wallclock()) < 0)
+        err = fxu_strdup(fx_ledger_error(l->l));
+    fx_ledger_record_free(&rec);
+    return err;
 }
 
 /* ---- reading ----------------------------------------------------------------
@@ -165,13 +49,41 @@ flexiai_ledger_open(const flexiai_config *cfg, int write, char **err)
     char *path = flexiai_ledger_path(cfg, err);
     if (path == NULL)
         return NULL;
-    fx_ledger *fl =
-        fx_ledger_open(path, write ? FX_LEDGER_WRITE : FX_LEDGER_READ, err);
-    free(path);
+    char *warning = NULL;
+    fx_ledger *fl = NULL;
+    /* records waiting in the spool go into the database first */
+    if (fx_ledger_spool_pending(path)) {
+        double keep = 0;
+        const char *k = fx_config_value(cfg, "log", "keep");
+        if (k && fx_ledger_parse_keep(k, &keep) != 0)
+            keep = 0;
+        long damaged = 0;
+        fl = fx_ledger_open(path, FX_LEDGER_WRITE, &warning);
+        if (fl && fx_ledger_import(fl, path, keep, &damaged) < 0)
+            warning = fxu_strdup(fx_ledger_error(fl));
+        else if (fl && damaged > 0)
+            warning = fxu_asprintf("%ld damaged record%s in the spool (a "
+                                   "crash while writing?) set aside in "
+                                   "%s.spool.damaged",
+                                   damaged, damaged == 1 ? "" : "s", path);
+        if (warning) {
+            char *w =
+                fxu_asprintf("records waiting in %s.spool: %s", path, warning);
+            free(warning);
+            warning = w;
+        }
+    }
     if (fl == NULL)
+        fl =
+            fx_ledger_open(path, write ? FX_LEDGER_WRITE : FX_LEDGER_READ, err);
+    free(path);
+    if (fl == NULL) {
+        free(warning);
         return NULL;
+    }
     flexiai_ledger *l = fxu_xcalloc(1, sizeof(*l));
     l->l = fl;
+    l->warning = warning;
     return l;
 }
 
@@ -182,6 +94,7 @@ flexiai_ledger_close(flexiai_ledger *l)
         return;
     fx_ledger_close(l->l);
     free(l->err);
+    free(l->warning);
     free(l);
 }
 
@@ -191,10 +104,22 @@ flexiai_ledger_error(const flexiai_ledger *l)
     return l->err ? l->err : fx_ledger_error(l->l);
 }
 
-char *
-flexiai_ledger_new_cid(void)
+int
+flexiai_ledger_exists(const flexiai_config *cfg)
 {
-    return fx_ledger_new_cid();
+    char *err = NULL;
+    char *path = flexiai_ledger_path(cfg, &err);
+    free(err);
+    int exists =
+        path && (access(path, F_OK) == 0 || fx_ledger_spool_pending(path));
+    free(path);
+    return exists;
+}
+
+const char *
+flexiai_ledger_warning(const flexiai_ledger *l)
+{
+    return l->warning;
 }
 
 int

@@ -127,37 +127,6 @@ static const char migrate_v1[] =
 static const char rebuild_fts[] =
     "INSERT INTO requests_fts(requests_fts) VALUES ('rebuild');";
 
-int
-fx_ledger_mode_from_name(const char *name)
-{
-    if (name == NULL)
-        return -1;
-    if (strcmp(name, "full") == 0)
-        return FX_LEDGER_FULL;
-    if (strcmp(name, "usage") == 0)
-        return FX_LEDGER_USAGE;
-    if (strcmp(name, "off") == 0)
-        return FX_LEDGER_OFF;
-    return -1;
-}
-
-char *
-fx_ledger_path(const char *configured, char **err)
-{
-    if (configured && *configured)
-        return fxu_strdup(configured);
-    const char *xdg = getenv("XDG_DATA_HOME");
-    if (xdg && *xdg == '/')
-        return fxu_asprintf("%s/flexiai/logs.db", xdg);
-    const char *home = getenv("HOME");
-    if (home && *home)
-        return fxu_asprintf("%s/.local/share/flexiai/logs.db", home);
-    if (err)
-        *err = fxu_strdup("no log database path: neither XDG_DATA_HOME nor "
-                          "HOME is set");
-    return NULL;
-}
-
 /* ---- shared helpers ------------------------------------------------- */
 
 struct sqlite3 *
@@ -354,35 +323,6 @@ fail:
     return -1;
 }
 
-/* mkdir -p of the directory holding `path`, new components 0700. */
-static int
-make_parent(const char *path, char **err)
-{
-    char *dir = fxu_strdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir) {
-        free(dir);
-        return 0;
-    }
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-            *err = fxu_asprintf("%s: %s", dir, strerror(errno));
-            free(dir);
-            return -1;
-        }
-        *p = c;
-        if (c == '\0')
-            break;
-    }
-    free(dir);
-    return 0;
-}
-
 /* Create the file 0600 ourselves: SQLite would use 0644, and its -wal and
  * -shm files copy the mode of the database. */
 static int
@@ -421,7 +361,7 @@ fx_ledger_open(const char *path, int flags, char **err)
             return NULL;
         }
         char *e = NULL;
-        if (make_parent(path, &e) < 0 || create_file(path, &e) < 0) {
+        if (fx_ledger_make_parent(path, &e) < 0 || create_file(path, &e) < 0) {
             if (err)
                 *err = e;
             else

@@ -22,7 +22,8 @@ write_base() { # extra lines for the primary's section as arguments
 }
 
 DB() { echo "$XDG_DATA_HOME/flexiai/logs.db"; }
-sql() { sqlite3 "$(DB)" "$1"; }
+# records wait in logs.db.spool until a reader (logs, usage) moves them in
+sql() { flexiai usage >/dev/null && sqlite3 "$(DB)" "$1"; }
 nrec() { sql 'SELECT count(*) FROM requests'; }
 # the latest record as JSON
 last() { flexiai logs -n 1 --json; }
@@ -143,7 +144,13 @@ last() { flexiai logs -n 1 --json; }
 @test "[log] path puts the ledger elsewhere; logs path says where" {
     printf '[log]\npath = %s/elsewhere/my.db\n' "$TEST_HOME" >>"$CONFIG"
     flexiai complete "x" </dev/null >/dev/null
+    # the record waits beside it until a reader moves it in
+    [ -s "$TEST_HOME/elsewhere/my.db.spool" ]
+    assert_equal "$(stat -c %a "$TEST_HOME/elsewhere/my.db.spool")" 600
+    run flexiai logs --json
+    assert_equal "$(jq -r .messages[0].content <<<"$output")" x
     [ -s "$TEST_HOME/elsewhere/my.db" ]
+    [ ! -e "$TEST_HOME/elsewhere/my.db.spool" ]
     [ ! -e "$(DB)" ]
     run flexiai logs path
     assert_output "$TEST_HOME/elsewhere/my.db"
