@@ -553,6 +553,12 @@ say "abrun -n $ROUNDS -w $WARMUP -- flexiai complete --no-log '$PROMPT' ::: flex
     "$FLEXIAI" complete --no-log "$PROMPT" ::: "$FLEXIAI" complete "$PROMPT" >"$tmp/s7.txt" ||
     die "section 7 runs failed: $(tail -5 "$tmp/s7.err")"
 cat "$tmp/s7.txt"
+# complete appends to logs.db.spool; a reader moves the records in
+nspool=$(wc -l <"$XDG_DATA_HOME/flexiai/logs.db.spool" 2>/dev/null || echo 0)
+say "abrun -n 1 -- flexiai usage   (imports the $nspool spooled records)"
+"$ABRUN" -n 1 -w 0 -- "$FLEXIAI" usage >"$tmp/s7i.txt" || die "flexiai usage failed"
+info 7 "flexiai usage importing $nspool spooled records (wall)" \
+    "$(ms "$(field "$tmp/s7i.txt" cmd0 wall_med_us)") ms"
 n7=$(sqlite3 "$XDG_DATA_HOME/flexiai/logs.db" 'SELECT count(*) FROM requests' 2>/dev/null || echo '?')
 printf 'records written by the logged runs (and the first): %s\n' "$n7"
 info 7 "complete --no-log / complete (logged) median wall" \

@@ -20,7 +20,7 @@
  *            continuation)
  *   requests_usage  index covering what usage totals read
  *   requests_fts  FTS5 over requests(prompt, text), kept by triggers
- *   meta(key, value): last_prune
+ *   meta(key, value): last_prune, spool_done (ledger-import.c)
  *
  * Version 1 had requests(id, time, command, provider, model, prompt, text,
  * prompt_tokens, completion_tokens, latency_ms, exit_code) only.

@@ -201,7 +201,7 @@ static int
 append_once(const char *sp, const char *line, size_t len, char **err)
 {
     int fd =
-        open(sp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        open(sp, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         *err = fxu_asprintf("%s: %s", sp, strerror(errno));
         return -1;
