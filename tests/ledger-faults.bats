@@ -152,6 +152,9 @@ corrupt_db() {
     mock_script t1 "status=200,error_body,error_message=$k3"
     flexiai complete --json "stream and json" </dev/null >/dev/null 2>&1 || true
     flexiai complete --stream "streamed" </dev/null >/dev/null 2>&1 || true
+    # not in the spool where the records wait
+    [ -s "$(DB).spool" ]
+    ! grep -qa SENTINEL "$(DB).spool"
     assert_equal "$(nrec)" 6
     # not in the files (the WAL included), nor in what the readers print
     ! grep -rqa SENTINEL "$XDG_DATA_HOME"
