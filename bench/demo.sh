@@ -41,6 +41,8 @@ type = anthropic
 model = claude-3-5-haiku-latest
 base_url = http://127.0.0.1:$port/p/secondary
 api_key = demo-key-not-secret
+price_input = 0.80
+price_output = 4.00
 INI
 chmod 600 "$tmp/demo.ini"
 export FLEXIAI_CONFIG=$tmp/demo.ini
@@ -75,3 +77,11 @@ say 'flexiai breaker check; echo "exit $?"'
 set +e
 "$cmd/flexiai" breaker check
 echo "exit $?"
+
+# what the ledger kept of all that (flexiai-logs(1), flexiai-usage(1))
+say 'flexiai logs -n 5'
+"$cmd/flexiai" logs -n 5
+say 'flexiai logs -q disk'
+"$cmd/flexiai" logs -q disk
+say 'flexiai usage --by provider   # 23 tokens in at 0.80, 23 out at 4.00 per million'
+"$cmd/flexiai" usage --by provider

@@ -31,6 +31,7 @@ batch_item_free(struct batch_item *it)
     free(it->model);
     free(it->provider);
     free(it->system);
+    free(it->tag);
     free(it->error);
     memset(it, 0, sizeof(*it));
 }
@@ -121,6 +122,9 @@ take_object(struct batch_item *it, const cJSON *o, const char *prefix)
     it->provider = str_member(o, "provider", &bad);
     if (bad)
         return "provider must be a string";
+    it->tag = str_member(o, "tag", &bad);
+    if (bad)
+        return "tag must be a string";
     v = cJSON_GetObjectItemCaseSensitive(o, "temperature");
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 2)

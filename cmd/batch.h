@@ -19,6 +19,7 @@ struct batch_item {
     char *id;    /* the id as JSON text: "\"t-1\"" or "42" */
     struct tool_msgs msgs;
     char *model, *provider, *system;
+    char *tag; /* the ledger's tag for this item (else --tag) */
     int has_temperature;
     double temperature;
     long max_tokens;

@@ -439,6 +439,9 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     int rc = flexiai_complete(c->client, &req, &res);
     if (c->busy)
         *c->busy = 0;
+    /* one ledger record per turn, the session's conversation id */
+    tool_ledger_log(c->cfg, c->args, "chat", NULL, c->msgs.v, c->msgs.n, &res,
+                    rc);
 
     if (rc == FLEXIAI_OK && res.json) {
         /* /schema: the validated JSON is the reply, on one line */

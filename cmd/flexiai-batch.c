@@ -246,6 +246,7 @@ log_line(void *ud, int level, const char *msg)
 struct run {
     struct opts *o;
     struct tool_args *a;
+    const flexiai_config *cfg; /* for the ledger */
     const char *prefix;
     flexiai_batch *b;
     struct batch_out *out;
@@ -308,7 +309,8 @@ fill(struct run *r, struct input *in, long *seq)
             .max_tokens = it->max_tokens,
         };
         flexiai_batch_submit(r->b, &req, it);
-        tool_msgs_free(&it->msgs); /* the engine has its copy */
+        /* it->msgs stay until the item is collected: its ledger record
+         * needs them (memory bounded by the items in flight) */
     }
 }
 
@@ -325,8 +327,18 @@ collect(struct run *r)
         char *line = NULL;
         size_t len = 0;
         /* an item stopped by an interrupt is not written: it runs again */
-        if (code != FLEXIAI_EINTR)
+        if (code != FLEXIAI_EINTR) {
             line = result_line(it, &res, code, &len);
+            /* one ledger record per item, under its own tag if it has one */
+            struct tool_args la = *r->a;
+            if (it->tag)
+                la.tag = it->tag;
+            /* each item is a conversation of its own */
+            char *cid = la.no_log ? NULL : flexiai_ledger_new_cid();
+            tool_ledger_log(r->cfg, &la, "batch", cid, it->msgs.v, it->msgs.n,
+                            &res, code);
+            free(cid);
+        }
         if (batch_out_put(r->out, it->seq, line, len) != 0)
             r->ioerr = 1;
         flexiai_result_free(&res);
@@ -383,7 +395,7 @@ main(int argc, char **argv)
                                   "OPENAI_API_KEY)");
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
 
-    struct run r = {.o = &o, .a = &a, .prefix = prefix.data};
+    struct run r = {.o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data};
     batch_stats_init(&r.st);
     r.stream = tool_stream_wanted(cfg, &a, 1);
     r.on_stream_error = tool_on_stream_error(cfg, &a);

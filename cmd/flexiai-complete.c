@@ -30,7 +30,9 @@ enum {
     OPT_NO_STDIN,
     OPT_SCHEMA,
     OPT_SCHEMA_MULTI,
-    OPT_SCHEMA_SHOW
+    OPT_SCHEMA_SHOW,
+    OPT_CONTINUE,
+    OPT_CID
 };
 
 static const struct tool_option complete_opts[] = {
@@ -53,6 +55,10 @@ static const struct tool_option complete_opts[] = {
     {OPT_SCHEMA_SHOW, 0, "schema-show", NULL,
      "print the JSON Schema that --schema SPEC sends, and exit", 0, 0, NULL,
      NULL, NULL},
+    {OPT_CONTINUE, 'C', "continue", NULL,
+     "continue the latest conversation of the ledger", 0, 0, NULL, NULL, NULL},
+    {OPT_CID, 0, "cid", "ID", "continue conversation ID of the ledger", 0, 0,
+     NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -70,8 +76,9 @@ const struct tool_command tool_cmd_complete = {
     .footer = "Exit codes: 0 ok, 64 usage, 65 invalid input or request "
               "rejected, 66 no prompt,\n69 unavailable, 75 every failure "
               "transient (try later), 76 no answer matched\n--schema, 77 "
-              "credentials refused, 78 configuration, 130 interrupted.  "
-              "See\nflexiai-complete(1).",
+              "credentials refused, 78 configuration, 130 interrupted;\n66 "
+              "also for an unknown conversation (-C, --cid).  See\n"
+              "flexiai-complete(1).",
 };
 
 struct opts {
@@ -81,6 +88,8 @@ struct opts {
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
     int schema_show;
+    int cont;        /* -C */
+    const char *cid; /* --cid */
 };
 
 static void
@@ -98,6 +107,13 @@ on_option(void *ud, int id, const char *arg)
         o->multi = id == OPT_SCHEMA_MULTI;
     } else if (id == OPT_SCHEMA_SHOW)
         o->schema_show = 1;
+    else if (id == OPT_CONTINUE)
+        o->cont = 1;
+    else if (id == OPT_CID) {
+        if (*arg == '\0')
+            tool_usage_error("--cid needs a conversation id");
+        o->cid = arg;
+    }
 }
 
 /* --schema / --schema-multi: refused up front (64 unsupported keyword or
@@ -129,6 +145,62 @@ load_schema(const struct opts *o)
     return schema;
 }
 
+static int
+flag_system(const struct tool_args *a)
+{
+    for (size_t i = 0; i < a->nover; i++)
+        if (strcmp(a->over[i].key, "system") == 0)
+            return 1;
+    return 0;
+}
+
+#ifndef FX_COMPLETE_BUILTIN
+/* -C, --cid: the conversation's messages from the ledger go before this
+ * prompt (its system prompt too, unless -s gives one).  An unknown
+ * conversation is exit 66, like a missing input; *cid is its id. */
+static void
+continue_conversation(const flexiai_config *cfg, const struct opts *o,
+                      const struct tool_args *a, struct tool_msgs *msgs,
+                      char **cid)
+{
+    char *err = NULL;
+    flexiai_ledger *l = flexiai_ledger_open(cfg, 0, &err);
+    if (l == NULL)
+        tool_die(FLEXIAI_ENOINPUT, "no conversation to continue: %s", err);
+    if (flexiai_ledger_warning(l))
+        tool_warn("%s", flexiai_ledger_warning(l));
+    if (o->cid) {
+        *cid = strdup(o->cid);
+    } else {
+        int rc = flexiai_ledger_latest_cid(l, cid);
+        if (rc != 0)
+            tool_die(FLEXIAI_ENOINPUT, "no conversation to continue%s%s",
+                     rc < 0 ? ": " : " in the ledger",
+                     rc < 0 ? flexiai_ledger_error(l) : "");
+    }
+    flexiai_message *v;
+    size_t n;
+    int rc = flexiai_ledger_conversation(l, *cid, &v, &n);
+    if (rc == 1)
+        tool_die(FLEXIAI_ENOINPUT,
+                 "no conversation '%s' in the ledger (see flexiai logs)", *cid);
+    if (rc != 0)
+        tool_die(FLEXIAI_ENOINPUT, "cannot continue conversation '%s': %s",
+                 *cid, flexiai_ledger_error(l));
+    struct tool_msgs all = {NULL, 0, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        if (!(flag_system(a) && strcmp(v[i].role, "system") == 0))
+            tool_msgs_push(&all, v[i].role, v[i].content);
+    for (size_t i = 0; i < msgs->n; i++)
+        tool_msgs_push(&all, msgs->v[i].role, msgs->v[i].content);
+    all.replaced = msgs->replaced;
+    tool_msgs_free(msgs);
+    *msgs = all;
+    flexiai_ledger_messages_free(v, n);
+    flexiai_ledger_close(l);
+}
+#endif
+
 /* -s with a --messages file that has its own system message: the flag is
  * the more explicit, so it replaces the file's (the same for every
  * provider type), and a warning says so. */
@@ -136,11 +208,7 @@ static void
 drop_file_system(struct tool_msgs *msgs, const struct tool_args *a,
                  const char *path)
 {
-    int flag_system = 0;
-    for (size_t i = 0; i < a->nover; i++)
-        if (strcmp(a->over[i].key, "system") == 0)
-            flag_system = 1;
-    if (!flag_system)
+    if (!flag_system(a))
         return;
     size_t dropped = 0;
     for (size_t i = msgs->n; i-- > 0;)
@@ -240,6 +308,8 @@ say_who_answered(const flexiai_result *res)
 /* Built into the front command too (as git builds in its own commands):
  * `flexiai complete` then costs one program start, not two. */
 int tool_complete_main(int argc, char **argv);
+/* flexiai.c: exec flexiai-NAME with argv (argv[0] is replaced) */
+int tool_front_exec(const char *name, int argc, char **argv);
 int
 tool_complete_main(int argc, char **argv)
 #else
@@ -247,12 +317,25 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0, NULL, 0, 0};
+    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL};
     struct tool_args a;
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
+#ifdef FX_COMPLETE_BUILTIN
+    char **given = calloc((size_t)argc + 1, sizeof(*given));
+    if (given == NULL)
+        tool_die(FLEXIAI_ESOFTWARE, "out of memory");
+    memcpy(given, argv, (size_t)argc * sizeof(*argv));
+#endif
     int first =
         tool_parse(&tool_cmd_complete, NULL, argc, argv, 0, &a, on_option, &o);
+#ifdef FX_COMPLETE_BUILTIN
+    /* -C/--cid read the ledger's database, and SQLite is not linked into
+     * the front (what a plain complete starts): flexiai-complete does it */
+    if (o.cont || o.cid)
+        return tool_front_exec("complete", argc, given);
+    free(given);
+#endif
     flexiai_schema *schema = load_schema(&o);
 
     /* the prompt */
@@ -303,6 +386,11 @@ main(int argc, char **argv)
 
     /* configuration: files, env, then flags */
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
+    char *cid = NULL;
+#ifndef FX_COMPLETE_BUILTIN
+    if (o.cont || o.cid)
+        continue_conversation(cfg, &o, &a, &msgs, &cid);
+#endif
     struct out_state out = {.print = 0, .last = '\n'};
     flexiai_client *client = tool_setup_client(cfg, log_line, &out, 0);
 
@@ -368,6 +456,9 @@ main(int argc, char **argv)
         else
             tool_err("%s", res.error ? res.error : "request failed");
     }
+    /* the answer is out: now its record (a failure is only a warning) */
+    tool_ledger_log(cfg, &a, "complete", cid, msgs.v, msgs.n, &res, rc);
+    free(cid);
     flexiai_result_free(&res);
     flexiai_schema_free(schema);
     flexiai_client_free(client);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 int tool_complete_main(int argc, char **argv);
+int tool_front_exec(const char *name, int argc, char **argv);
 extern const struct tool_command tool_cmd_complete;
 
 static const char *const commands[][2] = {
@@ -24,6 +25,8 @@ static const char *const commands[][2] = {
     {"breaker", "inspect, reset, open and watch circuit breakers"},
     {"batch", "many prompts from JSONL at once, with resume"},
     {"config", "show or check the effective configuration"},
+    {"logs", "the request ledger: records, search, conversations"},
+    {"usage", "requests, failovers, tokens and cost from the ledger"},
 };
 
 static void
@@ -233,6 +236,12 @@ self_dir(char *buf, size_t size)
 
 static int
 run_subcommand(const char *name, int argc, char **argv)
+{
+    return tool_front_exec(name, argc, argv);
+}
+
+int
+tool_front_exec(const char *name, int argc, char **argv)
 {
     char prog[256], path[PATH_MAX + 300], dir[PATH_MAX];
     for (const char *p = name; *p; p++)

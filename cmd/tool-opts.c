@@ -61,6 +61,11 @@ const struct tool_option tool_opts_request[] = {
      "after a stream broke: let the next provider continue\n"
      "the answer (default), or stop with exit 75",
      TOOL_COMP_CHOICE, TOOL_OPT_EQUALS, NULL, NULL, NULL},
+    {TOOL_OPT_TAG, 0, "tag", "TEXT",
+     "tag the request's record in the ledger (flexiai logs)", 0, 0, NULL, NULL,
+     NULL},
+    {TOOL_OPT_NO_LOG, 0, "no-log", NULL,
+     "keep no record of this request in the ledger", 0, 0, NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -376,6 +381,14 @@ shared_option(const struct tool_command *cmd, const struct tool_subcommand *sub,
             a->on_stream_error = FLEXIAI_STREAM_FAIL;
         else
             tool_usage_error("--on-stream-error must be continue or fail");
+        break;
+    case TOOL_OPT_NO_LOG:
+        a->no_log = 1;
+        break;
+    case TOOL_OPT_TAG:
+        if (*arg == '\0')
+            tool_usage_error("--tag needs a text");
+        a->tag = arg;
         break;
     default:
         if (fn == NULL)

@@ -76,6 +76,8 @@ enum tool_opt_id {
     TOOL_OPT_NO_STREAM,
     TOOL_OPT_NO_FAILOVER,
     TOOL_OPT_ON_STREAM_ERROR,
+    TOOL_OPT_NO_LOG, /* the request ledger (tool-ledger.c) */
+    TOOL_OPT_TAG,
     TOOL_OPT_CMD = 100
 };
 
@@ -153,6 +155,8 @@ struct tool_args {
     size_t nover;
     fxu_buf stops; /* --stop values joined by ',' */
     int nstops;
+    int no_log;      /* --no-log: no record in the request ledger */
+    const char *tag; /* --tag TEXT for the ledger record; may be NULL */
 };
 
 /* A command's own option: return 0, or exit through tool_usage_error(). */
@@ -278,5 +282,20 @@ int tool_msgs_read(const char *path, struct tool_msgs *m, char **err);
  * renamed over it; mode 0600).  0, or 66 with *err set. */
 int tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
                     char **err);
+
+/* ---- the request ledger (tool-ledger.c) ------------------------------ */
+
+/*
+ * After a request: append its record to the ledger (unless --no-log or
+ * [log] mode = off) as `command` with --tag, under conversation `cid`
+ * (NULL: this process's own, tool_ledger_cid()).  msgs are the messages
+ * sent.  A failure is one warning per process; never fatal.
+ */
+void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
+                     const char *command, const char *cid,
+                     const flexiai_message *msgs, size_t n,
+                     const flexiai_result *res, int rc);
+/* This process's conversation id (a chat session, one complete). */
+const char *tool_ledger_cid(void);
 
 #endif

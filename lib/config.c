@@ -143,11 +143,29 @@ static const struct key_def schema[] = {
     {"provider", "schema_mode", KT_ENUM, "native", NOLIM,
      "native|tool|json|prompt"},
     PARAM_KEYS("provider", 0),
+
+    /* the request ledger (lib/ledger.h); keep is a duration ("90d") */
+    {"log", "path", KT_STRING, NULL, NOLIM, NULL},
+    {"log", "mode", KT_ENUM, "full", NOLIM, "full|usage|off"},
+    {"log", "keep", KT_STRING, NULL, NOLIM, NULL},
+    /* prices per million tokens, for `flexiai usage`; [price.MODEL] beats
+     * the provider's */
+    {"provider", "price_input", KT_NUMBER, NULL, 0, 1e9, NULL},
+    {"provider", "price_output", KT_NUMBER, NULL, 0, 1e9, NULL},
+    {"price", "price_input", KT_NUMBER, NULL, 0, 1e9, NULL},
+    {"price", "price_output", KT_NUMBER, NULL, 0, 1e9, NULL},
 };
 #define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
 
 static const char *const fixed_sections[] = {"defaults", "failover", "breaker",
-                                             "sync", NULL};
+                                             "sync",     "log",      NULL};
+
+/* [price.MODEL]: a section kind of its own, checked like [price] */
+static int
+is_price_section(const char *section)
+{
+    return strncmp(section, "price.", 6) == 0 && section[6] != '\0';
+}
 
 /* ---- raw values ------------------------------------------------------- */
 
@@ -187,6 +205,8 @@ find_def(const char *section, const char *key)
 {
     const char *sec =
         strncmp(section, "provider.", 9) == 0 ? "provider" : section;
+    if (is_price_section(section))
+        sec = "price";
     for (size_t i = 0; i < NSCHEMA; i++)
         if (strcmp(schema[i].section, sec) == 0 &&
             strcmp(schema[i].key, key) == 0)
@@ -207,6 +227,8 @@ known_section(const char *section)
     for (int i = 0; fixed_sections[i]; i++)
         if (strcmp(section, fixed_sections[i]) == 0)
             return 1;
+    if (is_price_section(section))
+        return 1;
     return strncmp(section, "provider.", 9) == 0 && section[9] != '\0';
 }
 
@@ -2186,4 +2208,13 @@ flexiai_config_entries(flexiai_config *cfg,
     }
     *entries = cfg->shown;
     return cfg->nshown;
+}
+
+/* ---- the request ledger's settings (lib/ledger-api.c) ----------------- */
+
+const char *
+fx_config_value(const flexiai_config *cfg, const char *section, const char *key)
+{
+    const char *v = raw_value(cfg, section, key, NULL);
+    return (v && *v) ? v : NULL;
 }

@@ -472,6 +472,114 @@ int flexiai_probe(flexiai_client *c, const char *name, int record,
                   flexiai_probe_result *res);
 void flexiai_probe_free(flexiai_probe_result *res);
 
+/* ---- request ledger --------------------------------------------------- */
+
+/*
+ * Every request a command runs can be appended to one SQLite database
+ * (WAL) at [log] path, default $XDG_DATA_HOME/flexiai/logs.db; [log] mode
+ * full | usage (no prompt or answer text) | off, [log] keep (e.g. 90d).
+ * flexiai_complete() itself never logs: the command appends the record
+ * once the request is over.  The schema is documented in flexiai-logs(1).
+ * Errors are one-line strings; logging must never cost an answer.
+ */
+typedef struct flexiai_ledger flexiai_ledger;
+
+typedef struct flexiai_ledger_entry {
+    const char *command;             /* "complete", "chat", "batch" */
+    const char *tag;                 /* --tag, may be NULL */
+    const char *conversation_id;     /* may be NULL */
+    const flexiai_message *messages; /* as sent, a system message included */
+    size_t nmessages;
+    const flexiai_result *result;
+    int exit_code;
+} flexiai_ledger_entry;
+
+/* Append one record as the configuration says (nothing with mode = off)
+ * to the ledger's spool, <path>.spool, with one write and no SQLite:
+ * flexiai_ledger_open() moves waiting records into the database (and
+ * applies [log] keep, at most once a day).  NULL when done, else a
+ * malloc'ed one-line reason for a warning. */
+char *flexiai_ledger_log(const flexiai_config *cfg,
+                         const flexiai_ledger_entry *e);
+/* 0 when [log] mode = off. */
+int flexiai_ledger_enabled(const flexiai_config *cfg);
+/* The same into a ledger opened for writing (a batch's, or one opened
+ * while the request ran). */
+char *flexiai_ledger_append(flexiai_ledger *l, const flexiai_config *cfg,
+                            const flexiai_ledger_entry *e);
+/* The database path (malloc'ed), or NULL with *err set (caller frees). */
+char *flexiai_ledger_path(const flexiai_config *cfg, char **err);
+/* 1 when there is something to read: the database, or records waiting in
+ * its spool; 0 when nothing was logged yet (or no path). */
+int flexiai_ledger_exists(const flexiai_config *cfg);
+
+/* Open the ledger (write: create it, migrate an older schema).  NULL with
+ * *err set (caller frees) when missing, corrupt or unwritable. */
+flexiai_ledger *flexiai_ledger_open(const flexiai_config *cfg, int write,
+                                    char **err);
+void flexiai_ledger_close(flexiai_ledger *l);
+const char *flexiai_ledger_error(const flexiai_ledger *l);
+/* A warning from opening (records waiting in the spool could not all be
+ * moved into the database), NULL when none. */
+const char *flexiai_ledger_warning(const flexiai_ledger *l);
+
+/* A new conversation id (16 hex digits, malloc'ed). */
+char *flexiai_ledger_new_cid(void);
+/* Latest conversation id: 0 (*cid malloc'ed), 1 when none, -1 error. */
+int flexiai_ledger_latest_cid(flexiai_ledger *l, char **cid);
+/* The messages that continue conversation `cid` (its system prompt first
+ * when it had one, its last answer last).  0, 1 when unknown, -1 (also
+ * when its text was not kept).  Free with flexiai_ledger_messages_free. */
+int flexiai_ledger_conversation(flexiai_ledger *l, const char *cid,
+                                flexiai_message **msgs, size_t *n);
+void flexiai_ledger_messages_free(flexiai_message *msgs, size_t n);
+
+/* "2026-11-01", "2026-11-01 14:30", "2h", "90d", "@EPOCH" -> epoch
+ * seconds.  0 or -1. */
+int flexiai_ledger_parse_when(const char *s, double *out);
+
+typedef struct flexiai_ledger_query {
+    double since, until; /* epoch seconds; 0: unbounded */
+    const char *provider, *model, *tag, *conversation_id;
+    const char *words; /* full-text search; NULL: none */
+    int failed;        /* only records with exit code not 0 */
+    long limit;        /* the latest `limit`; <= 0: all */
+} flexiai_ledger_query;
+
+enum flexiai_ledger_format {
+    FLEXIAI_LEDGER_TEXT = 0,    /* readable text, ends with a newline */
+    FLEXIAI_LEDGER_JSON = 1,    /* one JSON object, no newline */
+    FLEXIAI_LEDGER_ATTEMPTS = 2 /* text with the attempt trail */
+};
+/* Called per record, oldest first; return non-zero to stop. */
+typedef int (*flexiai_ledger_line_fn)(void *ud, const char *line);
+/* Records matching q, formatted.  The number delivered, or -1. */
+long flexiai_ledger_each(flexiai_ledger *l, const flexiai_ledger_query *q,
+                         int format, flexiai_ledger_line_fn fn, void *ud);
+/* One record by id.  0 (*out malloc'ed), 1 when no such id, -1. */
+int flexiai_ledger_show(flexiai_ledger *l, long long id, int format,
+                        char **out);
+/* Delete records older than `before` (epoch seconds): the number, or -1. */
+long flexiai_ledger_prune(flexiai_ledger *l, double before);
+
+enum flexiai_ledger_by {
+    FLEXIAI_LEDGER_BY_DAY = 1,
+    FLEXIAI_LEDGER_BY_PROVIDER = 2,
+    FLEXIAI_LEDGER_BY_MODEL = 4,
+    FLEXIAI_LEDGER_BY_TAG = 8
+};
+/* "day" | "provider" | "model" | "tag" -> bit; 0 when unknown. */
+int flexiai_ledger_by_from_name(const char *name);
+/* Usage totals grouped by `by` (bits) over [since, until) as a JSON array
+ * of objects (grouping keys, requests, answers, failovers, failures,
+ * failures_by_class, prompt_tokens, completion_tokens, cost: null when
+ * unknown), costs from the configured prices.  0 (*json malloc'ed) or -1. */
+int flexiai_ledger_usage(flexiai_ledger *l, const flexiai_config *cfg,
+                         unsigned by, double since, double until, char **json);
+/* Counters in the Prometheus text format.  0 (*out malloc'ed) or -1. */
+int flexiai_ledger_prometheus(flexiai_ledger *l, const flexiai_config *cfg,
+                              char **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -155,6 +155,10 @@ const struct fx_settings *fx_config_settings(const flexiai_config *cfg);
  * fill in a value the settings left unset: the schema holds the only copy
  * of every default. */
 const char *fx_config_default(const char *section, const char *key);
+/* The effective raw value of section.key (entry, else schema default);
+ * NULL when unset or empty.  For [log] and prices (lib/ledger-api.c). */
+const char *fx_config_value(const flexiai_config *cfg, const char *section,
+                            const char *key);
 /* Resolve a provider's key (api_key, api_key_env, api_key_cmd).  Returns 0
  * and points *key at it (owned by the provider), or -1 with *err set to a
  * message that never contains command output. */

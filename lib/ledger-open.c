@@ -20,7 +20,7 @@
  *            continuation)
  *   requests_usage  index covering what usage totals read
  *   requests_fts  FTS5 over requests(prompt, text), kept by triggers
- *   meta(key, value): last_prune
+ *   meta(key, value): last_prune, spool_done (ledger-import.c)
  *
  * Version 1 had requests(id, time, command, provider, model, prompt, text,
  * prompt_tokens, completion_tokens, latency_ms, exit_code) only.
@@ -98,6 +98,7 @@ static const char schema_v2_rest[] =
     " message TEXT,"
     " probe INTEGER NOT NULL DEFAULT 0,"
     " continuation INTEGER NOT NULL DEFAULT 0,"
+    " text_bytes INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY(request_id, seq)) WITHOUT ROWID;"
     "CREATE VIRTUAL TABLE requests_fts USING fts5(prompt, text,"
     " content='requests', content_rowid='id',"
@@ -126,37 +127,6 @@ static const char migrate_v1[] =
 
 static const char rebuild_fts[] =
     "INSERT INTO requests_fts(requests_fts) VALUES ('rebuild');";
-
-int
-fx_ledger_mode_from_name(const char *name)
-{
-    if (name == NULL)
-        return -1;
-    if (strcmp(name, "full") == 0)
-        return FX_LEDGER_FULL;
-    if (strcmp(name, "usage") == 0)
-        return FX_LEDGER_USAGE;
-    if (strcmp(name, "off") == 0)
-        return FX_LEDGER_OFF;
-    return -1;
-}
-
-char *
-fx_ledger_path(const char *configured, char **err)
-{
-    if (configured && *configured)
-        return fxu_strdup(configured);
-    const char *xdg = getenv("XDG_DATA_HOME");
-    if (xdg && *xdg == '/')
-        return fxu_asprintf("%s/flexiai/logs.db", xdg);
-    const char *home = getenv("HOME");
-    if (home && *home)
-        return fxu_asprintf("%s/.local/share/flexiai/logs.db", home);
-    if (err)
-        *err = fxu_strdup("no log database path: neither XDG_DATA_HOME nor "
-                          "HOME is set");
-    return NULL;
-}
 
 /* ---- shared helpers ------------------------------------------------- */
 
@@ -339,6 +309,11 @@ migrate(fx_ledger *l)
             fx_ledger_exec(l, schema_v2_rest) < 0 ||
             fx_ledger_exec(l, rebuild_fts) < 0)
             goto fail;
+    } else if (v == 2) {
+        /* version 3: attempts carry the text they delivered */
+        if (fx_ledger_exec(l, "ALTER TABLE attempts ADD COLUMN text_bytes"
+                              " INTEGER NOT NULL DEFAULT 0") < 0)
+            goto fail;
     } else if (v != FX_LEDGER_SCHEMA) {
         fx_ledger_fail(l, "schema version %d is not one this flexiai knows", v);
         goto fail;
@@ -352,35 +327,6 @@ migrate(fx_ledger *l)
 fail:
     sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
-}
-
-/* mkdir -p of the directory holding `path`, new components 0700. */
-static int
-make_parent(const char *path, char **err)
-{
-    char *dir = fxu_strdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL || slash == dir) {
-        free(dir);
-        return 0;
-    }
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-            *err = fxu_asprintf("%s: %s", dir, strerror(errno));
-            free(dir);
-            return -1;
-        }
-        *p = c;
-        if (c == '\0')
-            break;
-    }
-    free(dir);
-    return 0;
 }
 
 /* Create the file 0600 ourselves: SQLite would use 0644, and its -wal and
@@ -421,7 +367,7 @@ fx_ledger_open(const char *path, int flags, char **err)
             return NULL;
         }
         char *e = NULL;
-        if (make_parent(path, &e) < 0 || create_file(path, &e) < 0) {
+        if (fx_ledger_make_parent(path, &e) < 0 || create_file(path, &e) < 0) {
             if (err)
                 *err = e;
             else

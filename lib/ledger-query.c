@@ -93,7 +93,7 @@ read_attempts(fx_ledger *l, struct fx_ledger_record *r)
     sqlite3_stmt *st = fx_ledger_cached(
         l, ST_ATTEMPTS,
         "SELECT provider, model, outcome, error_class, http_status,"
-        " retry_after, latency_ms, message, probe, continuation"
+        " retry_after, latency_ms, message, probe, continuation, text_bytes"
         " FROM attempts WHERE request_id = ? ORDER BY seq");
     if (st == NULL)
         return -1;
@@ -118,6 +118,7 @@ read_attempts(fx_ledger *l, struct fx_ledger_record *r)
         a->message = col_text(st, 7);
         a->probe = sqlite3_column_int(st, 8);
         a->continuation = sqlite3_column_int(st, 9);
+        a->text_bytes = (long)sqlite3_column_int64(st, 10);
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -380,6 +381,7 @@ attempt_json(const struct fx_ledger_attempt *a)
         cJSON_AddStringToObject(o, "message", a->message);
     cJSON_AddBoolToObject(o, "probe", a->probe);
     cJSON_AddBoolToObject(o, "continuation", a->continuation);
+    cJSON_AddNumberToObject(o, "text_bytes", (double)a->text_bytes);
     return o;
 }
 

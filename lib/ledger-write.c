@@ -19,131 +19,6 @@
 
 enum { ST_REQUEST, ST_ATTEMPT };
 
-static void
-copy_attempt(struct fx_ledger_attempt *dst, const flexiai_attempt *a)
-{
-    dst->provider = fxu_strdup(a->provider ? a->provider : "");
-    dst->model = fxu_strdup(a->model);
-    dst->outcome = fxu_strdup(a->outcome ? a->outcome : "error");
-    dst->error_class =
-        a->errclass ? fxu_strdup(flexiai_errclass_name(a->errclass)) : NULL;
-    dst->http_status = a->http_status;
-    dst->retry_after = a->retry_after;
-    dst->latency_ms = a->latency_ms;
-    dst->message = fxu_strdup(a->message);
-    dst->probe = a->probe;
-    dst->continuation = a->continuation;
-}
-
-/* Why a failed request failed: the last attempt that says so, else what
- * the exit code means. */
-static const char *
-failure_class(const flexiai_result *res, int exit_code)
-{
-    for (size_t i = res ? res->nattempts : 0; i > 0; i--)
-        if (res->attempts[i - 1].errclass)
-            return flexiai_errclass_name(res->attempts[i - 1].errclass);
-    switch (exit_code) {
-    case FLEXIAI_ECONFIG:
-        return flexiai_errclass_name(FLEXIAI_E_CONFIG);
-    case FLEXIAI_EINTR:
-        return flexiai_errclass_name(FLEXIAI_E_CANCELLED);
-    case FLEXIAI_EDATA:
-        return flexiai_errclass_name(FLEXIAI_E_BAD_REQUEST);
-    default:
-        return flexiai_errclass_name(FLEXIAI_E_INTERNAL);
-    }
-}
-
-void
-fx_ledger_record_from_result(struct fx_ledger_record *rec,
-                             const flexiai_result *res,
-                             const flexiai_message *msgs, size_t nmsgs,
-                             const struct fx_ledger_meta *meta)
-{
-    memset(rec, 0, sizeof(*rec));
-    rec->time = meta->time > 0 ? meta->time : fxu_wallclock();
-    rec->command = fxu_strdup(meta->command ? meta->command : "complete");
-    rec->tag = fxu_strdup(meta->tag);
-    rec->conversation_id = fxu_strdup(meta->conversation_id);
-    rec->exit_code = meta->exit_code;
-    rec->system = fxu_strdup(meta->system);
-    rec->has_messages = 1;
-    rec->messages = fxu_xcalloc(nmsgs + 1, sizeof(*rec->messages));
-    for (size_t i = 0; i < nmsgs; i++) {
-        const char *role = msgs[i].role ? msgs[i].role : "user";
-        if (strcmp(role, "system") == 0) {
-            if (rec->system == NULL)
-                rec->system = fxu_strdup(msgs[i].content);
-            continue;
-        }
-        rec->messages[rec->nmessages].role = fxu_strdup(role);
-        rec->messages[rec->nmessages].content =
-            fxu_strdup(msgs[i].content ? msgs[i].content : "");
-        rec->nmessages++;
-    }
-    if (res == NULL)
-        return;
-    if (meta->exit_code == 0) {
-        rec->provider = fxu_strdup(res->provider);
-        rec->model = fxu_strdup(res->model);
-    } else {
-        rec->error = fxu_strdup(res->error);
-        rec->error_class = fxu_strdup(failure_class(res, meta->exit_code));
-    }
-    rec->text = fxu_strdup(res->text);
-    rec->finish_reason = fxu_strdup(res->finish_reason);
-    rec->has_usage = res->has_usage;
-    rec->prompt_tokens = res->prompt_tokens;
-    rec->completion_tokens = res->completion_tokens;
-    rec->latency_ms = res->latency_ms;
-    rec->attempts = fxu_xcalloc(res->nattempts + 1, sizeof(*rec->attempts));
-    rec->nattempts = res->nattempts;
-    for (size_t i = 0; i < res->nattempts; i++)
-        copy_attempt(&rec->attempts[i], &res->attempts[i]);
-    if (res->nattempts > 0)
-        rec->first_provider = fxu_strdup(rec->attempts[0].provider);
-}
-
-void
-fx_ledger_messages_free(struct fx_ledger_message *msgs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(msgs[i].role);
-        free(msgs[i].content);
-    }
-    free(msgs);
-}
-
-void
-fx_ledger_record_free(struct fx_ledger_record *rec)
-{
-    if (rec == NULL)
-        return;
-    free(rec->command);
-    free(rec->tag);
-    free(rec->conversation_id);
-    free(rec->provider);
-    free(rec->model);
-    free(rec->system);
-    fx_ledger_messages_free(rec->messages, rec->nmessages);
-    free(rec->text);
-    free(rec->finish_reason);
-    free(rec->error);
-    free(rec->error_class);
-    free(rec->first_provider);
-    for (size_t i = 0; i < rec->nattempts; i++) {
-        struct fx_ledger_attempt *a = &rec->attempts[i];
-        free(a->provider);
-        free(a->model);
-        free(a->outcome);
-        free(a->error_class);
-        free(a->message);
-    }
-    free(rec->attempts);
-    memset(rec, 0, sizeof(*rec));
-}
-
 static char *
 messages_json(const struct fx_ledger_record *rec)
 {
@@ -199,7 +74,8 @@ insert_attempts(fx_ledger *l, const struct fx_ledger_record *rec)
             l, ST_ATTEMPT,
             "INSERT INTO attempts(request_id, seq, provider, model, outcome,"
             " error_class, http_status, retry_after, latency_ms, message,"
-            " probe, continuation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+            " probe, continuation, text_bytes)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
         if (st == NULL)
             return -1;
         sqlite3_bind_int64(st, 1, rec->id);
@@ -216,6 +92,7 @@ insert_attempts(fx_ledger *l, const struct fx_ledger_record *rec)
         bind_text(st, 10, a->message);
         sqlite3_bind_int(st, 11, a->probe != 0);
         sqlite3_bind_int(st, 12, a->continuation != 0);
+        sqlite3_bind_int64(st, 13, a->text_bytes);
         if (fx_ledger_step(l, st) != SQLITE_DONE)
             return -1;
     }
@@ -333,24 +210,4 @@ fx_ledger_rollback(fx_ledger *l)
 {
     fx_ledger_set_in_transaction(l, 0);
     return fx_ledger_exec(l, "ROLLBACK");
-}
-
-char *
-fx_ledger_new_cid(void)
-{
-    unsigned char raw[8];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (got != (ssize_t)sizeof(raw)) {
-        unsigned long long x = (unsigned long long)(fxu_wallclock() * 1e6) ^
-                               ((unsigned long long)getpid() << 40);
-        for (size_t i = 0; i < sizeof(raw); i++)
-            raw[i] = (unsigned char)(x >> (8 * i));
-    }
-    char *cid = fxu_xmalloc(2 * sizeof(raw) + 1);
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(cid + 2 * i, 3, "%02x", raw[i]);
-    return cid;
 }

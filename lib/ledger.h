@@ -4,8 +4,11 @@
  * usage totals and Prometheus counters.  Internal to libflexiai; the
  * commands (complete, chat, batch, logs, usage) are its callers.
  *
- *   ledger-open.c     path, open, schema versions and migration, prune
- *   ledger-write.c    records: built from a flexiai_result, inserted
+ *   ledger-record.c   records built from a flexiai_result, path (no SQLite)
+ *   ledger-spool.c    the spool where records wait: append, lines (no SQLite)
+ *   ledger-import.c   the spool moved into the database by readers
+ *   ledger-open.c     open, schema versions and migration, prune
+ *   ledger-write.c    records inserted
  *   ledger-query.c    filtered reads, conversations, text and JSON lines
  *   ledger-time.c     dates and durations as users type them
  *   ledger-tally.c    one pass over the records, counters per key tuple
@@ -29,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FX_LEDGER_SCHEMA 2
+#define FX_LEDGER_SCHEMA 3
 
 /* [log] mode */
 enum fx_ledger_mode {
@@ -106,6 +109,7 @@ struct fx_ledger_attempt {
     char *message; /* may be NULL */
     int probe;
     int continuation;
+    long text_bytes; /* answer text the attempt delivered */
 };
 
 struct fx_ledger_record {
@@ -173,6 +177,43 @@ int fx_ledger_rollback(fx_ledger *l);
 
 /* A new conversation id: 16 random hex digits.  Caller frees. */
 char *fx_ledger_new_cid(void);
+
+/* mkdir -p of the directory holding `path`, new components 0700.  0 or
+ * -1 with *err. */
+int fx_ledger_make_parent(const char *path, char **err);
+
+/* ---- the spool (ledger-spool.c, ledger-import.c) --------------------- */
+
+/* <dbpath>.spool, where the request commands append; caller frees. */
+char *fx_ledger_spool_path(const char *dbpath);
+/* The record as one JSON line ending in a newline (mode usage: without
+ * system prompt, messages and answer).  Caller frees. */
+char *fx_ledger_spool_line(const struct fx_ledger_record *r, int mode);
+/* A line (without its newline) back into *r and its mode.  0 or -1. */
+int fx_ledger_spool_parse(const char *line, size_t len,
+                          struct fx_ledger_record *r, int *mode);
+/* Append the record to the spool of the ledger at dbpath with one locked
+ * write, creating the spool 0600 (directory 0700).  No SQLite: what a
+ * one-shot command calls.  0, or -1 with *err (caller frees). */
+int fx_ledger_spool_append(const char *dbpath, const struct fx_ledger_record *r,
+                           int mode, char **err);
+/* 1 when records wait in the spool of the ledger at dbpath. */
+int fx_ledger_spool_pending(const char *dbpath);
+/* Move the waiting records into l (opened for writing on dbpath) in one
+ * transaction, then apply [log] keep (keep_seconds <= 0: never).  Returns
+ * the number imported, or -1; *damaged counts torn lines set aside in
+ * <spool>.damaged. */
+long fx_ledger_import(fx_ledger *l, const char *dbpath, double keep_seconds,
+                      long *damaged);
+
+/* [log] mode, else full (ledger-log.c) */
+int fx_ledger_log_mode(const flexiai_config *cfg);
+/* The record of e, secrets cut out, with mode and keep (ledger-log.c);
+ * NULL or an error (caller frees). */
+char *fx_ledger_entry_record(const flexiai_config *cfg,
+                             const flexiai_ledger_entry *e,
+                             struct fx_ledger_record *rec, int *mode,
+                             double *keep);
 
 /* ---- queries (ledger-query.c) ---------------------------------------- */
 

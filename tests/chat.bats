@@ -786,7 +786,8 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
     mkdir -p "$TEST_HOME/blocked"
     echo 'a file, not a directory' >"$TEST_HOME/blocked/flexiai"
     export XDG_DATA_HOME=$TEST_HOME/blocked
-    run --separate-stderr flexiai chat --session work <<<$'one\ntwo'
+    # (--no-log: the ledger, under the same directory, would warn once too)
+    run --separate-stderr flexiai chat --no-log --session work <<<$'one\ntwo'
     assert_failure 73
     assert_output "$(printf 'one\n\ntwo\n')"
     assert_equal "${#stderr_lines[@]}" 2

@@ -154,7 +154,7 @@ two_providers() {
     check_options flexiai.1 "$output"
     local page cmd
     page=$(render flexiai.1)
-    for cmd in complete chat breaker batch config help show check; do
+    for cmd in complete chat breaker batch config logs usage help show check; do
         has_word "$page" "$cmd" || { echo "command $cmd not in flexiai.1" >&2; false; }
     done
 }
@@ -244,7 +244,7 @@ EOF
     run bash_complete flexiai ''
     assert_success
     local cmd
-    for cmd in complete chat breaker config; do
+    for cmd in complete chat breaker config logs usage; do
         assert_line "$cmd"
     done
 }
@@ -284,7 +284,8 @@ fail"
     run bash_complete flexiai complete --no
     assert_output "--no-stdin
 --no-failover
---no-stream"
+--no-stream
+--no-log"
     run bash_complete flexiai breaker ''
     assert_output "status
 reset
@@ -366,7 +367,7 @@ missing_from_completion() {
 
 @test "every option in a command's table is in its man page" {
     local cmd page text opt missing=
-    for cmd in complete chat breaker config; do
+    for cmd in complete chat breaker config logs usage; do
         page=flexiai-$cmd.1
         [ "$cmd" = config ] && page=flexiai.1
         text=$(render "$page") || return 1
@@ -386,7 +387,9 @@ missing_from_completion() {
     b=$(flexiai --completion-helper chat | awk -F'\t' '$1 == "opt" { print $4 }' | sort)
     # what complete has and chat lacks: only complete's own options
     run comm -23 <(echo "$a") <(echo "$b")
-    assert_output "--json
+    assert_output "--cid
+--continue
+--json
 --messages
 --no-stdin
 --schema

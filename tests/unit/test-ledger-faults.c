@@ -155,6 +155,7 @@ test_concurrent(void)
                 free(err);
                 fx_ledger_close(l);
             }
+            fflush(stdout);
             _exit(bad);
         }
     }
@@ -190,6 +191,76 @@ test_concurrent(void)
     free(path);
 }
 
+/* The spool: a record's line parses back to the same line; mode usage
+ * keeps no text in it; import moves every line once and deletes the
+ * spool; a torn line is set aside. */
+static void
+test_spool(void)
+{
+    char *path = fxu_asprintf("%s/spool.db", root);
+    flexiai_result r;
+    memset(&r, 0, sizeof(r));
+    add_attempt(&r, "p1", "error", FLEXIAI_E_RATE_LIMIT, 429, 12.5);
+    add_attempt(&r, "p2", "success", 0, 200, 800);
+    r.provider = strdup("p2");
+    r.model = strdup("m-1");
+    r.text = strdup("line one\nline \"two\" \xc3\xa9");
+    r.finish_reason = strdup("stop");
+    r.has_usage = 1;
+    r.prompt_tokens = 12;
+    r.completion_tokens = 34;
+    flexiai_message msgs[2] = {{"system", "Be brief."}, {"user", "q?"}};
+    struct fx_ledger_meta meta = {T0 + 0.125, "chat", "t", "c1", NULL, 0};
+    struct fx_ledger_record rec, back;
+    fx_ledger_record_from_result(&rec, &r, msgs, 2, &meta);
+    char *line = fx_ledger_spool_line(&rec, FX_LEDGER_FULL);
+    ok(line && strchr(line, '\n') == line + strlen(line) - 1,
+       "a record is one line");
+    int mode = -1;
+    is_int(fx_ledger_spool_parse(line, strlen(line) - 1, &back, &mode), 0,
+           "the line parses");
+    is_int(mode, FX_LEDGER_FULL, "with its mode");
+    char *again = fx_ledger_spool_line(&back, mode);
+    is_str(again, line, "and back to the same line");
+    is_str(back.first_provider, "p1", "first provider kept");
+    fx_ledger_record_free(&back);
+    free(again);
+    char *usage = fx_ledger_spool_line(&rec, FX_LEDGER_USAGE);
+    ok(strstr(usage, "line one") == NULL && strstr(usage, "q?") == NULL &&
+           strstr(usage, "Be brief") == NULL,
+       "mode usage: no text in the spool");
+    free(usage);
+    is_int(fx_ledger_spool_parse("{\"time\":1", 10, &back, &mode), -1,
+           "a torn line does not parse");
+    char *err = NULL;
+    is_int(fx_ledger_spool_append(path, &rec, FX_LEDGER_FULL, &err), 0,
+           "appended");
+    is_int(fx_ledger_spool_append(path, &rec, FX_LEDGER_USAGE, &err), 0,
+           "appended in mode usage");
+    char *sp = fx_ledger_spool_path(path);
+    is_int(file_mode(sp), 0600, "the spool is 0600");
+    FILE *f = fopen(sp, "a");
+    fputs("{\"time\":1,\"comm", f);
+    fclose(f);
+    is_int(fx_ledger_spool_pending(path), 1, "records are pending");
+    fx_ledger *l = fx_ledger_open(path, FX_LEDGER_WRITE, &err);
+    long damaged = -1;
+    is_int(fx_ledger_import(l, path, 0, &damaged), 2, "two imported");
+    is_int(damaged, 1, "one torn line set aside");
+    is_int(fx_ledger_spool_pending(path), 0, "nothing pending");
+    is_int(fx_ledger_import(l, path, 0, &damaged), 0, "nothing twice");
+    struct fx_ledger_filter fl = {0};
+    fl.words = "line";
+    is_int(fx_ledger_each(l, &fl, collect_none, NULL), 1,
+           "the full record is searchable, the usage one not");
+    fx_ledger_close(l);
+    fx_ledger_record_free(&rec);
+    flexiai_result_free(&r);
+    free(line);
+    free(sp);
+    free(path);
+}
+
 int
 main(void)
 {
@@ -201,6 +272,7 @@ main(void)
     test_readonly();
     test_full_and_locked();
     test_concurrent();
+    test_spool();
     char *cmd = fxu_asprintf("rm -rf '%s'", root);
     ok(system(cmd) == 0, "temporary directory removed");
     free(cmd);

@@ -1,0 +1,146 @@
+/*
+ * ledger-log.c - what a request command calls after a request
+ * (flexiai.h, "request ledger"): the record of the request, with every
+ * configured secret cut out, appended to the ledger's spool under the
+ * [log] settings (path, mode, keep).  No SQLite here: the readers
+ * (ledger-api.c) move the spool into the database.
+ */
+#include "config.h"
+
+#include "fx.h"
+#include "ledger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- settings ---------------------------------------------------------- */
+
+int
+fx_ledger_log_mode(const flexiai_config *cfg)
+{
+    const char *m = fx_config_value(cfg, "log", "mode");
+    int mode = m ? fx_ledger_mode_from_name(m) : FX_LEDGER_FULL;
+    return mode < 0 ? FX_LEDGER_FULL : mode;
+}
+
+char *
+flexiai_ledger_path(const flexiai_config *cfg, char **err)
+{
+    *err = NULL;
+    return fx_ledger_path(fx_config_value(cfg, "log", "path"), err);
+}
+
+/* ---- secrets ------------------------------------------------------------ */
+
+/* Replace every occurrence of secret in *s with "[redacted]". */
+static void
+cut_secret(char **s, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (*s == NULL || n < 4 || strstr(*s, secret) == NULL)
+        return;
+    fxu_buf b;
+    fxu_buf_init(&b);
+    const char *p = *s, *hit;
+    while ((hit = strstr(p, secret)) != NULL) {
+        fxu_buf_append(&b, p, (size_t)(hit - p));
+        fxu_buf_puts(&b, "[redacted]");
+        p = hit + n;
+    }
+    fxu_buf_puts(&b, p);
+    free(*s);
+    *s = fxu_buf_steal(&b);
+}
+
+static void
+cut_everywhere(struct fx_ledger_record *r, const char *secret)
+{
+    if (secret == NULL || strlen(secret) < 4)
+        return;
+    cut_secret(&r->system, secret);
+    cut_secret(&r->text, secret);
+    cut_secret(&r->error, secret);
+    cut_secret(&r->tag, secret);
+    for (size_t i = 0; i < r->nmessages; i++)
+        cut_secret(&r->messages[i].content, secret);
+    for (size_t i = 0; i < r->nattempts; i++)
+        cut_secret(&r->attempts[i].message, secret);
+}
+
+static void
+cut_secrets(const flexiai_config *cfg, struct fx_ledger_record *r)
+{
+    const struct fx_settings *s = fx_config_settings(cfg);
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->nproviders; i++) {
+        cut_everywhere(r, s->providers[i].key);
+        cut_everywhere(r, s->providers[i].api_key);
+    }
+    cut_everywhere(r, s->sync.redis_password);
+}
+
+/* ---- appending ----------------------------------------------------- */
+
+int
+flexiai_ledger_enabled(const flexiai_config *cfg)
+{
+    return fx_ledger_log_mode(cfg) != FX_LEDGER_OFF;
+}
+
+char *
+fx_ledger_entry_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
+                       struct fx_ledger_record *rec, int *mode, double *keep)
+{
+    memset(rec, 0, sizeof(*rec));
+    *mode = fx_ledger_log_mode(cfg);
+    *keep = 0;
+    if (*mode == FX_LEDGER_OFF)
+        return NULL;
+    const char *k = fx_config_value(cfg, "log", "keep");
+    if (k && fx_ledger_parse_keep(k, keep) != 0) {
+        *mode = FX_LEDGER_OFF;
+        return fxu_asprintf("[log] keep '%s' is not a duration like 90d "
+                            "(nothing logged)",
+                            k);
+    }
+    /* the system prompt sent: a "system" message, else the configured
+     * one (-s sets it) */
+    const char *system = flexiai_config_system(cfg);
+    for (size_t i = 0; i < e->nmessages; i++)
+        if (strcmp(e->messages[i].role, "system") == 0)
+            system = NULL;
+    struct fx_ledger_meta meta = {.system = system,
+                                  .command = e->command,
+                                  .tag = e->tag,
+                                  .conversation_id = e->conversation_id,
+                                  .exit_code = e->exit_code};
+    fx_ledger_record_from_result(rec, e->result, e->messages, e->nmessages,
+                                 &meta);
+    cut_secrets(cfg, rec);
+    return NULL;
+}
+
+char *
+flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
+{
+    struct fx_ledger_record rec;
+    int mode;
+    double keep;
+    char *err = fx_ledger_entry_record(cfg, e, &rec, &mode, &keep);
+    if (err || mode == FX_LEDGER_OFF)
+        return err;
+    char *path = flexiai_ledger_path(cfg, &err);
+    if (path && fx_ledger_spool_append(path, &rec, mode, &err) != 0 &&
+        err == NULL)
+        err = fxu_strdup("cannot write the request ledger's spool");
+    fx_ledger_record_free(&rec);
+    free(path);
+    return err;
+}
+
+char *
+flexiai_ledger_new_cid(void)
+{
+    return fx_ledger_new_cid();
+}

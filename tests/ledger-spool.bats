@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# Where a record waits before it reaches the ledger's database: complete
+# and chat append one line to logs.db.spool without opening SQLite (the
+# front command does not even link it); logs, usage and complete -C/--cid
+# move the spool into the database first.  Concurrent writers and readers
+# lose nothing and import nothing twice; a line torn by a crash is set
+# aside with one warning, never imported half.
+
+load helpers
+
+setup() {
+    setup_env
+    start_mockllm
+    {
+        printf '[failover]\nretries = 0\n'
+        provider_section primary openai p1 "priority = 1"
+    } | write_config
+}
+
+DB() { echo "$XDG_DATA_HOME/flexiai/logs.db"; }
+SPOOL() { echo "$(DB).spool"; }
+count() { sqlite3 "$(DB)" "$1"; }
+
+@test "complete appends to the spool; logs, usage and -C move it into the database" {
+    flexiai complete "first question" </dev/null >/dev/null
+    [ ! -e "$(DB)" ]
+    assert_equal "$(wc -l <"$(SPOOL)")" 1
+    assert_equal "$(stat -c %a "$(SPOOL)")" 600
+    assert_equal "$(stat -c %a "$(dirname "$(SPOOL)")")" 700
+    assert_equal "$(jq -r .messages[0][1] <"$(SPOOL)")" "first question"
+    # logs imports it
+    run --separate-stderr flexiai logs --json
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -r .messages[0].content <<<"$output")" "first question"
+    [ ! -e "$(SPOOL)" ]
+    assert_equal "$(count 'SELECT count(*) FROM requests')" 1
+    # usage imports it
+    flexiai complete "second" </dev/null >/dev/null
+    run flexiai usage --json
+    assert_equal "$(jq -r '.[0].requests' <<<"$output")" 2
+    [ ! -e "$(SPOOL)" ]
+    # complete -C (run by flexiai-complete) imports it before continuing
+    flexiai complete "third" </dev/null >/dev/null
+    run flexiai complete -C "and?" </dev/null
+    assert_success
+    assert_equal "$(mock_last_body p1 | jq -c '[.messages[] | .content]')" '["third","third","and?"]'
+    assert_equal "$(count 'SELECT count(*) FROM requests')" 3
+    assert_equal "$(wc -l <"$(SPOOL)")" 1 # the -C turn itself waits
+    # mode usage keeps no text even in the spool
+    FLEXIAI_LOG_MODE=usage flexiai complete "secret plan" </dev/null >/dev/null
+    ! grep -q "secret plan" "$(SPOOL)"
+    run flexiai logs -n 1 --json
+    assert_equal "$(jq -r '.text, .provider' <<<"$output" | paste -sd,)" "null,primary"
+}
+
+@test "the front command links no SQLite, and a plain complete opens no database" {
+    run ldd "$(command -v flexiai)"
+    assert_success
+    refute_output --partial sqlite
+    run ldd "$(command -v flexiai-complete)"
+    assert_output --partial libsqlite3
+    flexiai complete "x" </dev/null >/dev/null
+    [ ! -e "$(DB)" ]
+    [ ! -e "$(DB)-wal" ]
+}
+
+@test "50 concurrent writers and readers: every record once" {
+    local i pids= readers=
+    for i in $(seq 1 50); do
+        flexiai complete "writer $i" </dev/null >/dev/null 2>"$TEST_HOME/err.$i" &
+        pids="$pids $!"
+        if [ $((i % 10)) -eq 0 ]; then
+            flexiai logs -n 1 >/dev/null 2>"$TEST_HOME/rerr.$i" &
+            readers="$readers $!"
+        fi
+    done
+    local failed=0
+    for p in $pids $readers; do wait "$p" || failed=$((failed + 1)); done
+    assert_equal "$failed" 0
+    cat "$TEST_HOME"/err.* "$TEST_HOME"/rerr.* >&3
+    assert_equal "$(cat "$TEST_HOME"/err.* "$TEST_HOME"/rerr.* | wc -c)" 0
+    run flexiai usage --json
+    assert_equal "$(jq -r '.[0].requests' <<<"$output")" 50
+    assert_equal "$(count "SELECT count(DISTINCT prompt) FROM requests WHERE prompt LIKE 'writer %'")" 50
+    [ ! -e "$(SPOOL)" ]
+    ls "$(dirname "$(DB)")" | grep -v -E '^logs\.db(-wal|-shm)?$' && false
+    true
+}
+
+@test "a record torn by a crash is set aside with one warning, the rest imported" {
+    flexiai complete "before" </dev/null >/dev/null
+    # a writer killed mid-write: half a line, no newline
+    head -c 40 "$(SPOOL)" >"$TEST_HOME/torn"
+    cat "$TEST_HOME/torn" >>"$(SPOOL)"
+    flexiai complete "after" </dev/null >/dev/null
+    run --separate-stderr flexiai logs -n 5 --json
+    assert_success
+    assert_equal "$(jq -r .messages[0].content <<<"$output" | paste -sd,)" "before,after"
+    assert_equal "$(wc -l <<<"$stderr")" 1
+    [[ $stderr == "flexiai: warning: records waiting in $(DB).spool: 1 damaged record"* ]]
+    # not lost forever: kept for a human to look at
+    assert_equal "$(cat "$(SPOOL).damaged")" "$(cat "$TEST_HOME/torn")"
+    run --separate-stderr flexiai logs -n 5
+    assert_equal "$stderr" ""
+    # a torn last line alone (the crash was the last write)
+    cat "$TEST_HOME/torn" >>"$(SPOOL)"
+    run --separate-stderr flexiai usage --json
+    assert_success
+    assert_equal "$(jq -r '.[0].requests' <<<"$output")" 2
+    assert_equal "$(grep -c 'damaged' <<<"$stderr")" 1
+}
+
+@test "an import that crashed is finished by the next reader, nothing twice" {
+    flexiai complete "one" </dev/null >/dev/null
+    flexiai usage >/dev/null
+    # crashed after renaming the spool, before its commit: imported later
+    flexiai complete "two" </dev/null >/dev/null
+    mv "$(SPOOL)" "$(SPOOL).00000000000000aa"
+    # crashed after the commit, before deleting: never imported again
+    flexiai complete "three" </dev/null >/dev/null
+    flexiai usage >/dev/null
+    flexiai complete "four" </dev/null >/dev/null
+    local done
+    done=$(count "SELECT value FROM meta WHERE key = 'spool_done'")
+    [[ $done =~ ^[0-9a-f]{16} ]]
+    echo '{"time":1,"command":"complete","mode":"full","messages":[["user","ghost"]]}' \
+        >"$(SPOOL).${done:0:16}"
+    run --separate-stderr flexiai logs -n 10 --json
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(jq -r .messages[0].content <<<"$output" | paste -sd,)" "one,two,three,four"
+    ls "$(dirname "$(DB)")" | grep -v -E '^logs\.db(-wal|-shm)?$' && false
+    true
+}
