@@ -4,9 +4,11 @@
  * sets targets for, quoting medians:
  *
  *   log one request   fx_ledger_append (open, insert, keep check, close),
- *                     as a one-shot complete does, interleaved with open +
- *                     close alone (the reference): the difference must be
- *                     <= 0.5 ms, and the whole well under a millisecond
+ *                     interleaved with open + close alone (the reference):
+ *                     the difference must be <= 0.5 ms.  A one-shot
+ *                     complete no longer does this (it appends a line to
+ *                     logs.db.spool; bench/run.sh section 7 times that end
+ *                     to end): it is what a batch or an import pays
  *   logs -q WORD      full-text search, latest 3, for a rare word, a
  *                     common word and two words: < 100 ms
  *   usage --by day    over every record: < 1 s

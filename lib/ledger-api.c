@@ -1,11 +1,11 @@
 /*
- * ledger-api.c - the public face of the request ledger (flexiai.h,
- * "request ledger"): what the commands call after a request, and what
- * `flexiai logs` and `flexiai usage` read, over the internal fx_ledger_*
- * of lib/ledger.h.  It owns the [log] settings (path, mode, keep), the
- * prices of [provider.NAME] and [price.MODEL], and the last line of
- * defence for secrets: every configured key is cut out of a record before
- * it is written.
+ * ledger-api.c - the public face of the request ledger's database
+ * (flexiai.h, "request ledger"): opening it (moving the records waiting in
+ * the spool in first), what `flexiai logs`, `flexiai usage` and complete
+ * -C/--cid read, and appending into an open ledger (a batch), over the
+ * internal fx_ledger_* of lib/ledger.h.  It owns the prices of
+ * [provider.NAME] and [price.MODEL].  Appending to the spool, the [log]
+ * settings and the cutting of secrets are ledger-log.c's (no SQLite).
  */
 #include "config.h"
 

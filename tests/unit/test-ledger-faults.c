@@ -242,6 +242,24 @@ test_spool(void)
     FILE *f = fopen(sp, "a");
     fputs("{\"time\":1,\"comm", f);
     fclose(f);
+    /* a full disk (here: a file size limit) mid-record: an error, and
+     * the spool as it was, no half record */
+    struct stat before, after;
+    stat(sp, &before);
+    struct rlimit was, lim;
+    getrlimit(RLIMIT_FSIZE, &was);
+    lim = was;
+    lim.rlim_cur = (rlim_t)before.st_size + 20;
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    is_int(fx_ledger_spool_append(path, &rec, FX_LEDGER_FULL, &err), -1,
+           "a full disk is an error");
+    setrlimit(RLIMIT_FSIZE, &was);
+    ok(err && strstr(err, ".spool"), "naming the spool: %s", err ? err : "");
+    free(err);
+    err = NULL;
+    stat(sp, &after);
+    is_int((int)after.st_size, (int)before.st_size, "no half record left");
     is_int(fx_ledger_spool_pending(path), 1, "records are pending");
     fx_ledger *l = fx_ledger_open(path, FX_LEDGER_WRITE, &err);
     long damaged = -1;
