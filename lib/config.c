@@ -2169,6 +2169,32 @@ show_add(flexiai_config *cfg, const char *section, const char *key,
     s->is_secret = secret;
 }
 
+/* A redis_url sets host, port, db, user and password: config show says
+ * so, with the URL as their origin, instead of the unused defaults. */
+static int
+url_implies(const flexiai_config *cfg, const char *key, char *val,
+            size_t vsize, char *origin, size_t osize)
+{
+    const struct entry *u = find_entry(cfg, "sync", "redis_url");
+    const struct fx_sync *y = &cfg->settings.sync;
+    if (!cfg->validated || u == NULL || u->value == NULL || !*u->value)
+        return 0;
+    if (strcmp(key, "redis_host") == 0 && y->redis_host && !y->redis_unix)
+        snprintf(val, vsize, "%s", y->redis_host);
+    else if (strcmp(key, "redis_port") == 0 && !y->redis_unix)
+        snprintf(val, vsize, "%ld", y->redis_port);
+    else if (strcmp(key, "redis_db") == 0)
+        snprintf(val, vsize, "%ld", y->redis_db);
+    else if (strcmp(key, "redis_password") == 0 && y->redis_password)
+        snprintf(val, vsize, "%s", "(from the url)");
+    else if (strcmp(key, "redis_username") == 0 && y->redis_username)
+        snprintf(val, vsize, "%s", y->redis_username);
+    else
+        return 0;
+    snprintf(origin, osize, "redis_url (%s)", where_of(u));
+    return 1;
+}
+
 size_t
 flexiai_config_entries(flexiai_config *cfg,
                        const flexiai_config_entry **entries)
@@ -2184,6 +2210,15 @@ flexiai_config_entries(flexiai_config *cfg,
             if (strcmp(d->section, "sync") == 0 &&
                 strcmp(d->key, "worker_id") == 0 && e == NULL)
                 v = "(hostname:pid:milliseconds)";
+            char implied[64], origin[600];
+            if (e == NULL && strcmp(d->section, "sync") == 0 &&
+                url_implies(cfg, d->key, implied, sizeof(implied), origin,
+                            sizeof(origin))) {
+                show_add(cfg, d->section, d->key,
+                         keep(cfg, fxu_strdup(implied)),
+                         keep(cfg, fxu_strdup(origin)), 0);
+                continue;
+            }
             show_add(cfg, d->section, d->key, v, where_of(e),
                      d->type == KT_SECRET);
         }

@@ -244,3 +244,15 @@ INI
     assert_success
     [[ "$stderr" == *"no providers configured (looked in $FX_TEST_SYSCONF (not found), $XDG_CONFIG_HOME/flexiai/config.ini (not found), and at"* ]] || fail "$stderr"
 }
+
+@test "config show gives the host, port, db, user and password a redis_url implies, with the URL as origin" {
+    printf '[sync]\nredis_url = redis://bob:s3cret-pw@127.0.0.1:6380/4\n' | write_config
+    run --separate-stderr flexiai config show
+    assert_success
+    assert_line "sync.redis_host = 127.0.0.1  ; redis_url ($CONFIG:2)"
+    assert_line "sync.redis_port = 6380  ; redis_url ($CONFIG:2)"
+    assert_line "sync.redis_db = 4  ; redis_url ($CONFIG:2)"
+    assert_line "sync.redis_username = bob  ; redis_url ($CONFIG:2)"
+    assert_line "sync.redis_password = (from the url)  ; redis_url ($CONFIG:2)"
+    [[ "$output" != *s3cret-pw* ]]
+}
