@@ -717,3 +717,17 @@ drive() {
     done <"$TEST_HOME/events"
     python_dumps_equal <"$TEST_HOME/events"
 }
+
+@test "a flood of malformed events gives at most one warning a second, with a count" {
+    flexiai breaker watch >"$TEST_HOME/watch.out" 2>"$TEST_HOME/watch.err" 3>&- &
+    BG_PIDS="$BG_PIDS $!"
+    wait_numsub flexiai:events 1
+    for i in $(seq 1 30); do redis_cli PUBLISH flexiai:events "junk $i" >/dev/null; done
+    redis_cli PUBLISH flexiai:events '{"provider_name": "primary", "event_type": "closed", "worker_id": "w", "timestamp": "2026-11-23T09:47:19.873279", "metadata": {"failure_count": 0, "success_count": 0}, "__event_type__": "CircuitBreakerEvent"}' >/dev/null
+    wait_lines "$TEST_HOME/watch.out" ' primary +closed' 1
+    n=$(grep -c 'ignoring malformed event' "$TEST_HOME/watch.err")
+    [ "$n" -ge 1 ] && [ "$n" -le 2 ] || fail "$(cat "$TEST_HOME/watch.err")"
+    sleep 1.1
+    redis_cli PUBLISH flexiai:events "junk again" >/dev/null
+    wait_lines "$TEST_HOME/watch.err" 'more since the last warning' 1
+}
