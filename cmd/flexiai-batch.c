@@ -246,7 +246,9 @@ log_line(void *ud, int level, const char *msg)
 struct run {
     struct opts *o;
     struct tool_args *a;
-    const flexiai_config *cfg; /* for the ledger */
+    const flexiai_config *cfg;     /* for the ledger */
+    flexiai_ledger_writer *ledger; /* records, many per write */
+    int ledger_warned;
     const char *prefix;
     flexiai_batch *b;
     struct batch_out *out;
@@ -314,6 +316,42 @@ fill(struct run *r, struct input *in, long *seq)
     }
 }
 
+static void
+ledger_warn(struct run *r, char *err)
+{
+    if (err && !r->ledger_warned) {
+        r->ledger_warned = 1;
+        tool_warn("items not logged: %s", err);
+    }
+    free(err);
+}
+
+/* One ledger record per item, under its own tag if it has one; each item
+ * is a conversation of its own. */
+static void
+ledger_add(struct run *r, const struct batch_item *it,
+           const flexiai_result *res, int code)
+{
+    if (r->ledger == NULL)
+        return;
+    const char *tag = it->tag ? it->tag : r->a->tag;
+    /* a tag is text in a database and on terminals: valid UTF-8 */
+    char *clean = tag ? fxu_utf8_sanitize(tag, strlen(tag), NULL) : NULL;
+    char *cid = flexiai_ledger_new_cid();
+    flexiai_ledger_entry e = {
+        .command = "batch",
+        .tag = clean,
+        .conversation_id = cid,
+        .messages = it->msgs.v,
+        .nmessages = it->msgs.n,
+        .result = res,
+        .exit_code = code,
+    };
+    ledger_warn(r, flexiai_ledger_writer_add(r->ledger, &e));
+    free(cid);
+    free(clean);
+}
+
 /* Write the lines of the items that finished. */
 static void
 collect(struct run *r)
@@ -329,15 +367,7 @@ collect(struct run *r)
         /* an item stopped by an interrupt is not written: it runs again */
         if (code != FLEXIAI_EINTR) {
             line = result_line(it, &res, code, &len);
-            /* one ledger record per item, under its own tag if it has one */
-            struct tool_args la = *r->a;
-            if (it->tag)
-                la.tag = it->tag;
-            /* each item is a conversation of its own */
-            char *cid = la.no_log ? NULL : flexiai_ledger_new_cid();
-            tool_ledger_log(r->cfg, &la, "batch", cid, it->msgs.v, it->msgs.n,
-                            &res, code);
-            free(cid);
+            ledger_add(r, it, &res, code);
         }
         if (batch_out_put(r->out, it->seq, line, len) != 0)
             r->ioerr = 1;
@@ -398,6 +428,7 @@ main(int argc, char **argv)
     struct run r = {.o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data};
     batch_stats_init(&r.st);
     r.stream = tool_stream_wanted(cfg, &a, 1);
+    r.ledger = a.no_log ? NULL : flexiai_ledger_writer_new(cfg);
     r.on_stream_error = tool_on_stream_error(cfg, &a);
     int fd = o.output ? open_output(&r) : STDOUT_FILENO;
     size_t window = (size_t)o.jobs * 16 < 256 ? 256 : (size_t)o.jobs * 16;
@@ -433,6 +464,8 @@ main(int argc, char **argv)
     }
     if (interrupted && batch_out_flush_all(r.out) != 0)
         r.ioerr = 1;
+    ledger_warn(&r, flexiai_ledger_writer_flush(r.ledger));
+    flexiai_ledger_writer_free(r.ledger);
     if (show_progress) {
         batch_progress(&r.st, 1);
         batch_progress_clear();

@@ -2172,8 +2172,8 @@ show_add(flexiai_config *cfg, const char *section, const char *key,
 /* A redis_url sets host, port, db, user and password: config show says
  * so, with the URL as their origin, instead of the unused defaults. */
 static int
-url_implies(const flexiai_config *cfg, const char *key, char *val,
-            size_t vsize, char *origin, size_t osize)
+url_implies(const flexiai_config *cfg, const char *key, char *val, size_t vsize,
+            char *origin, size_t osize)
 {
     const struct entry *u = find_entry(cfg, "sync", "redis_url");
     const struct fx_sync *y = &cfg->settings.sync;

@@ -503,6 +503,18 @@ char *flexiai_ledger_log(const flexiai_config *cfg,
                          const flexiai_ledger_entry *e);
 /* 0 when [log] mode = off. */
 int flexiai_ledger_enabled(const flexiai_config *cfg);
+
+/* For many requests in one process (batch): records are kept in memory
+ * and appended to the spool together, one locked write per 256 records or
+ * 256 KiB (and at flush/free).  NULL from new when mode = off.  add and
+ * flush return NULL, or a malloc'ed one-line reason for a warning;
+ * records not yet flushed are lost if the process is killed. */
+typedef struct flexiai_ledger_writer flexiai_ledger_writer;
+flexiai_ledger_writer *flexiai_ledger_writer_new(const flexiai_config *cfg);
+char *flexiai_ledger_writer_add(flexiai_ledger_writer *w,
+                                const flexiai_ledger_entry *e);
+char *flexiai_ledger_writer_flush(flexiai_ledger_writer *w);
+void flexiai_ledger_writer_free(flexiai_ledger_writer *w);
 /* The same into a ledger opened for writing (a batch's, or one opened
  * while the request ran). */
 char *flexiai_ledger_append(flexiai_ledger *l, const flexiai_config *cfg,

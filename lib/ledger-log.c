@@ -144,3 +144,78 @@ flexiai_ledger_new_cid(void)
 {
     return fx_ledger_new_cid();
 }
+
+/* ---- many records, one write (batch) ---------------------------------- */
+
+#define WRITER_RECORDS 256
+#define WRITER_BYTES (256 * 1024)
+
+struct flexiai_ledger_writer {
+    const flexiai_config *cfg;
+    char *path;
+    fxu_buf lines;
+    size_t n;
+};
+
+flexiai_ledger_writer *
+flexiai_ledger_writer_new(const flexiai_config *cfg)
+{
+    if (fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
+        return NULL;
+    flexiai_ledger_writer *w = fxu_xcalloc(1, sizeof(*w));
+    w->cfg = cfg;
+    fxu_buf_init(&w->lines);
+    return w;
+}
+
+char *
+flexiai_ledger_writer_flush(flexiai_ledger_writer *w)
+{
+    char *err = NULL;
+    if (w == NULL || w->lines.len == 0)
+        return NULL;
+    if (w->path == NULL)
+        w->path = flexiai_ledger_path(w->cfg, &err);
+    if (w->path &&
+        fx_ledger_spool_append_lines(w->path, w->lines.data, w->lines.len,
+                                     &err) != 0 &&
+        err == NULL)
+        err = fxu_strdup("cannot write the request ledger's spool");
+    fxu_buf_reset(&w->lines);
+    w->n = 0;
+    return err;
+}
+
+char *
+flexiai_ledger_writer_add(flexiai_ledger_writer *w,
+                          const flexiai_ledger_entry *e)
+{
+    if (w == NULL)
+        return NULL;
+    struct fx_ledger_record rec;
+    int mode;
+    double keep;
+    char *err = fx_ledger_entry_record(w->cfg, e, &rec, &mode, &keep);
+    if (err || mode == FX_LEDGER_OFF)
+        return err;
+    char *line = fx_ledger_spool_line(&rec, mode);
+    fx_ledger_record_free(&rec);
+    if (line == NULL)
+        return fxu_strdup("out of memory");
+    fxu_buf_puts(&w->lines, line);
+    free(line);
+    if (++w->n >= WRITER_RECORDS || w->lines.len >= WRITER_BYTES)
+        return flexiai_ledger_writer_flush(w);
+    return NULL;
+}
+
+void
+flexiai_ledger_writer_free(flexiai_ledger_writer *w)
+{
+    if (w == NULL)
+        return;
+    free(flexiai_ledger_writer_flush(w)); /* the caller flushed to hear */
+    fxu_buf_free(&w->lines);
+    free(w->path);
+    free(w);
+}

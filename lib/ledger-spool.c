@@ -235,6 +235,26 @@ append_once(const char *sp, const char *line, size_t len, char **err)
 }
 
 int
+fx_ledger_spool_append_lines(const char *dbpath, const char *lines, size_t len,
+                             char **err)
+{
+    *err = NULL;
+    if (len == 0)
+        return 0;
+    char *sp = fx_ledger_spool_path(dbpath);
+    int rc = fx_ledger_make_parent(sp, err);
+    for (int i = 0; rc == 0 && i < 100; i++)
+        if ((rc = append_once(sp, lines, len, err)) != 1)
+            break;
+    if (rc == 1) {
+        *err = fxu_asprintf("%s: replaced too often", sp);
+        rc = -1;
+    }
+    free(sp);
+    return rc;
+}
+
+int
 fx_ledger_spool_append(const char *dbpath, const struct fx_ledger_record *r,
                        int mode, char **err)
 {
