@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -208,10 +209,8 @@ char *
 fx_ledger_new_cid(void)
 {
     unsigned char raw[8];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t got = fd >= 0 ? read(fd, raw, sizeof(raw)) : -1;
-    if (fd >= 0)
-        close(fd);
+    /* one system call, no descriptor (a batch makes one per item) */
+    ssize_t got = getrandom(raw, sizeof(raw), GRND_NONBLOCK);
     if (got != (ssize_t)sizeof(raw)) {
         unsigned long long x = (unsigned long long)(fxu_wallclock() * 1e6) ^
                                ((unsigned long long)getpid() << 40);
