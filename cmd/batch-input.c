@@ -32,6 +32,8 @@ batch_item_free(struct batch_item *it)
     free(it->provider);
     free(it->system);
     free(it->tag);
+    free(it->schema_spec);
+    flexiai_schema_free(it->schema);
     free(it->error);
     memset(it, 0, sizeof(*it));
 }
@@ -125,6 +127,16 @@ take_object(struct batch_item *it, const cJSON *o, const char *prefix)
     it->tag = str_member(o, "tag", &bad);
     if (bad)
         return "tag must be a string";
+    v = cJSON_GetObjectItemCaseSensitive(o, "schema");
+    if (v && !cJSON_IsNull(v)) {
+        /* a JSON Schema object, or a SPEC string as --schema takes */
+        if (cJSON_IsObject(v))
+            it->schema_spec = cJSON_PrintUnformatted(v);
+        else if (cJSON_IsString(v) && v->valuestring[0])
+            it->schema_spec = fxu_strdup(v->valuestring);
+        else
+            return "schema must be a JSON Schema object or a SPEC string";
+    }
     v = cJSON_GetObjectItemCaseSensitive(o, "temperature");
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 2)

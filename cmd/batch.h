@@ -23,6 +23,10 @@ struct batch_item {
     int has_temperature;
     double temperature;
     long max_tokens;
+    /* the line's own "schema": a SPEC as --schema takes (inline JSON for
+     * an object), loaded by the caller into `schema` (else --schema) */
+    char *schema_spec;
+    flexiai_schema *schema;
     char *error; /* a bad line: why (then nothing is sent) */
 };
 

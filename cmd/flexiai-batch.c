@@ -34,7 +34,9 @@ enum {
     OPT_ORDERED,
     OPT_UNORDERED,
     OPT_TEXT,
-    OPT_PROGRESS
+    OPT_PROGRESS,
+    OPT_SCHEMA,
+    OPT_SCHEMA_MULTI
 };
 
 static const struct tool_option batch_opts[] = {
@@ -55,6 +57,13 @@ static const struct tool_option batch_opts[] = {
     {OPT_PROGRESS, 0, "progress", "no|yes",
      "progress line on stderr (default: when it is a terminal)",
      TOOL_COMP_CHOICE, TOOL_OPT_EQUALS, NULL, NULL, NULL},
+    {OPT_SCHEMA, 0, "schema", "SPEC",
+     "answer with JSON matching SPEC: a JSON Schema file, inline JSON "
+     "Schema, or 'name, age int: description, tags [str]'",
+     TOOL_COMP_FILE, 0, NULL, NULL, NULL},
+    {OPT_SCHEMA_MULTI, 0, "schema-multi", "SPEC",
+     "answer with a JSON array of objects matching SPEC", TOOL_COMP_FILE, 0,
+     NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -67,15 +76,17 @@ const struct tool_command tool_cmd_batch = {
     .description =
         "Run many prompts at once.  Each input line is a JSON object with "
         "\"prompt\" or\n\"messages\" and optional \"id\", \"system\", "
-        "\"model\", \"provider\", \"temperature\",\n\"max_tokens\" (--text: "
-        "each line is a prompt).  PROMPT goes before every item's\nprompt, "
-        "after a blank line.  Each answer is one JSON line with \"id\" and "
-        "the\nfields of complete --json.",
+        "\"model\", \"provider\", \"temperature\",\n\"max_tokens\", "
+        "\"schema\" (--text: each line is a prompt).  PROMPT goes before\n"
+        "every item's prompt, after a blank line.  Each answer is one JSON "
+        "line with\n\"id\" and the fields of complete --json.",
     .groups = batch_groups,
     .footer = "Exit codes: 0 every item answered, 65 bad input lines only, "
-              "69/75/77 as complete\nfor the failed items together (75: all "
-              "transient, run again to resume),\n73 cannot create -o FILE, 74 "
-              "cannot write it, 130 interrupted.  See flexiai-batch(1).",
+              "69/75/76/77 as\ncomplete for the failed items together (75: "
+              "all transient, run again to\nresume; 76: no answer matched "
+              "the schema), 64/65/66 a bad --schema,\n73 cannot create -o "
+              "FILE, 74 cannot write it, 130 interrupted.  See\n"
+              "flexiai-batch(1).",
 };
 
 #define MAX_INPUTS 64
@@ -87,7 +98,9 @@ struct opts {
     size_t ninputs;
     int ordered;
     int text;
-    int progress; /* -1 auto */
+    int progress;       /* -1 auto */
+    const char *schema; /* --schema or --schema-multi SPEC */
+    int multi;
 };
 
 static void
@@ -118,6 +131,11 @@ on_option(void *ud, int id, const char *arg)
         break;
     case OPT_TEXT:
         o->text = 1;
+        break;
+    case OPT_SCHEMA:
+    case OPT_SCHEMA_MULTI:
+        o->schema = arg;
+        o->multi = id == OPT_SCHEMA_MULTI;
         break;
     case OPT_PROGRESS:
         if (strcmp(arg, "yes") == 0)
@@ -250,6 +268,7 @@ struct run {
     flexiai_ledger_writer *ledger; /* records, many per write */
     int ledger_warned;
     const char *prefix;
+    const flexiai_schema *schema; /* --schema, for items without their own */
     flexiai_batch *b;
     struct batch_out *out;
     struct batch_idset *done;
@@ -257,6 +276,20 @@ struct run {
     int stream, on_stream_error;
     int ioerr;
 };
+
+/* The line's own schema, with --schema-multi's mode: a bad one makes the
+ * item a bad line (65) that is never sent. */
+static void
+item_schema(const struct run *r, struct batch_item *it)
+{
+    char *err = NULL;
+    if (flexiai_schema_load(it->schema_spec, r->o->multi, &it->schema, &err) !=
+        FLEXIAI_OK) {
+        it->error = fxu_asprintf("schema: %s", err ? err : "refused");
+        it->schema = NULL;
+    }
+    free(err);
+}
 
 /* Start items until -j are in flight (or the reorder window is full). */
 static void
@@ -280,6 +313,8 @@ fill(struct run *r, struct input *in, long *seq)
             continue;
         }
         it->seq = (*seq)++;
+        if (it->error == NULL && it->schema_spec)
+            item_schema(r, it);
         if (it->error) {
             flexiai_result res;
             memset(&res, 0, sizeof(res));
@@ -309,6 +344,8 @@ fill(struct run *r, struct input *in, long *seq)
             .has_temperature = it->has_temperature,
             .temperature = it->temperature,
             .max_tokens = it->max_tokens,
+            /* kept by reference: lives with the item until collected */
+            .schema = it->schema ? it->schema : r->schema,
         };
         flexiai_batch_submit(r->b, &req, it);
         /* it->msgs stay until the item is collected: its ledger record
@@ -417,6 +454,16 @@ main(int argc, char **argv)
         fxu_buf_puts(&prefix, argv[i]);
     }
 
+    /* a bad --schema is refused before anything is read or sent (64
+     * unsupported keyword or malformed, 66 missing file, 65 no schema) */
+    flexiai_schema *schema = NULL;
+    if (o.schema) {
+        char *err = NULL;
+        int src = flexiai_schema_load(o.schema, o.multi, &schema, &err);
+        if (src != FLEXIAI_OK)
+            tool_die(src, "%s", err ? err : "schema refused");
+    }
+
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
     const char *const *names;
     if (flexiai_config_providers(cfg, &names) == 0)
@@ -425,7 +472,8 @@ main(int argc, char **argv)
                                   "OPENAI_API_KEY)");
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
 
-    struct run r = {.o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data};
+    struct run r = {
+        .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};
     batch_stats_init(&r.st);
     r.stream = tool_stream_wanted(cfg, &a, 1);
     r.ledger = a.no_log ? NULL : flexiai_ledger_writer_new(cfg);
@@ -496,6 +544,7 @@ main(int argc, char **argv)
     batch_stats_free(&r.st);
     fxu_buf_free(&prefix);
     flexiai_client_free(client);
+    flexiai_schema_free(schema);
     flexiai_config_free(cfg);
     tool_args_free(&a);
     return rc;

@@ -390,3 +390,122 @@ four'
     run flexiai batch -j 0
     assert_failure 64
 }
+
+# structured output: two providers, a repair retry each, quick backoff
+schema_providers() {
+    start_mockllm
+    {
+        printf '[failover]\nretries = 1\nbackoff_base = 0.01\nbackoff_max = 0.05\n\n'
+        provider_section a openai a
+        provider_section b anthropic b
+    } | write_config
+}
+# percent-encode commas for mockllm script values
+enc() { sed 's/%/%25/g; s/,/%2C/g' <<<"$1"; }
+GOOD='{"severity":"low","summary":"disk ok"}'
+SPEC='severity, summary: one line'
+
+@test "--schema: the primary answers prose, each item is repaired once, then fails over; every line has data" {
+    schema_providers
+    mock_script a "reply=Sure! Here is the classification."
+    mock_script b "reply=$(enc "$GOOD")"
+    run --separate-stderr flexiai batch -j 2 --schema "$SPEC" <<<"$(items 3)"
+    assert_success
+    [ "${#lines[@]}" -eq 3 ]
+    assert_equal "$(jq -r .id <<<"$output" | tr '\n' ' ')" "t1 t2 t3 "
+    assert_equal "$(jq -c .data <<<"$output" | sort -u)" "$GOOD"
+    assert_equal "$(jq -r .schema_valid <<<"$output" | sort -u)" true
+    assert_equal "$(jq -r '[.attempts[].outcome] | join(",")' <<<"$output" | sort -u)" retry,error,success
+    assert_equal "$(jq -r '.attempts[0].error_class' <<<"$output" | sort -u)" invalid_output
+    assert_equal "$(mock_count a)" 6
+    assert_equal "$(mock_count b)" 3
+    # what is sent carries the schema, not streamed even when asked for
+    mock_reset
+    mock_script b "reply=$(enc "$GOOD")"
+    run --separate-stderr flexiai batch --stream -p b --schema "$SPEC" <<<"$(items 1)"
+    assert_success
+    assert_equal "$(mock_last_body b | jq -c .output_config.format.schema.required)" '["severity","summary"]'
+    assert_equal "$(mock_last_body b | jq -r .stream)" null
+    # --schema-multi: data is the array
+    mock_script b "reply=$(enc '{"items":[{"name":"x"},{"name":"y"}]}')"
+    run --separate-stderr flexiai batch -p b --schema-multi name <<<"$(items 2)"
+    assert_success
+    assert_equal "$(jq -c .data <<<"$output" | sort -u)" '[{"name":"x"},{"name":"y"}]'
+}
+
+@test "a bad --schema is refused up front with complete's exit codes, nothing read or sent" {
+    schema_providers
+    run --separate-stderr flexiai batch --schema '{"type":"object","dependencies":{"a":["b"]}}' <<<"$(items 2)"
+    assert_failure 64
+    assert_equal "$output" ""
+    [[ "$stderr" == *'unsupported keyword "dependencies"'* ]]
+    run --separate-stderr flexiai batch --schema-multi 'name, age integr' <<<"$(items 2)"
+    assert_failure 64
+    run --separate-stderr flexiai batch --schema "$TEST_HOME/nope.json" <<<"$(items 2)"
+    assert_failure 66
+    assert_equal "$output" ""
+    printf 'not a schema\n' >"$TEST_HOME/s.json"
+    run --separate-stderr flexiai batch --schema "$TEST_HOME/s.json" -o "$TEST_HOME/out.jsonl" <<<"$(items 2)"
+    assert_failure 65
+    [ ! -e "$TEST_HOME/out.jsonl" ]
+    assert_equal "$(mock_count a)" 0
+    run flexiai batch --help
+    assert_output --partial "--schema-multi SPEC"
+}
+
+@test "an item's own schema (object or SPEC string) wins over --schema; items without one keep it" {
+    one_provider # answers with the prompt: the prompt is the JSON
+    {
+        printf '%s\n' '{"id":"g","prompt":"{\"name\":\"x\"}"}'
+        printf '%s\n' '{"id":"o","prompt":"{\"n\":1}","schema":{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}}'
+        printf '%s\n' '{"id":"s","prompt":"{\"n\":2,\"tags\":[\"a\"]}","schema":"n int, tags [str]"}'
+        printf '%s\n' '{"id":"w","prompt":"{\"name\":\"x\"}","schema":"n int"}'
+    } >"$TEST_HOME/in.jsonl"
+    run --separate-stderr flexiai batch -j 1 --schema name -i "$TEST_HOME/in.jsonl"
+    assert_failure 76
+    assert_equal "${lines[0]}" "$(jq -c . <<<"${lines[0]}")"
+    assert_equal "$(jq -c '[.id, .data, .schema_valid, .exit_code]' <<<"$output" | tr '\n' ' ')" \
+        '["g",{"name":"x"},true,0] ["o",{"n":1},true,0] ["s",{"n":2,"tags":["a"]},true,0] ["w",null,false,76] '
+    [[ "$(jq -r 'select(.id == "w") | .attempts[0].validation_error' <<<"$output")" == *'"n"'* ]]
+    # the schema sent is the item's own
+    assert_equal "$(mock_last_body primary | jq -c .response_format.json_schema.schema.required)" '["n"]'
+    # without --schema: an item with one gets data, the others plain text
+    printf '%s\n' '{"id":1,"prompt":"hello"}' '{"id":2,"prompt":"{\"n\":3}","schema":"n int"}' >"$TEST_HOME/in2.jsonl"
+    run --separate-stderr flexiai batch -i "$TEST_HOME/in2.jsonl"
+    assert_success
+    assert_equal "$(jq -c '[.text, has("data"), has("schema_valid")]' <<<"${lines[0]}")" '["hello",false,false]'
+    assert_equal "$(jq -c '[.data, .schema_valid]' <<<"${lines[1]}")" '[{"n":3},true]'
+}
+
+@test "a bad schema in one line is that line's error (65); the other items are answered" {
+    one_provider
+    {
+        printf '%s\n' '{"id":1,"prompt":"{\"n\":1}","schema":"n int"}'
+        printf '%s\n' '{"id":2,"prompt":"x","schema":{"type":"object","dependencies":{"a":["b"]}}}'
+        printf '%s\n' '{"id":3,"prompt":"x","schema":"{not json"}'
+        printf '%s\n' '{"id":4,"prompt":"x","schema":42}'
+        printf '%s\n' "{\"id\":5,\"prompt\":\"x\",\"schema\":\"$TEST_HOME/nope.json\"}"
+        printf '%s\n' '{"id":6,"prompt":"{\"n\":6}","schema":"n int"}'
+    } >"$TEST_HOME/in.jsonl"
+    run --separate-stderr flexiai batch -i "$TEST_HOME/in.jsonl"
+    assert_failure 65
+    [ "${#lines[@]}" -eq 6 ]
+    assert_equal "$(jq -c '[.id, .exit_code]' <<<"$output" | tr '\n' ' ')" '[1,0] [2,65] [3,65] [4,65] [5,65] [6,0] '
+    assert_equal "$(jq -c .data <<<"${lines[5]}")" '{"n":6}'
+    [[ "$(jq -r .error <<<"${lines[1]}")" == 'line 2: schema: '*'unsupported keyword "dependencies"'* ]]
+    [[ "$(jq -r .error <<<"${lines[3]}")" == *'schema must be a JSON Schema object or a SPEC string'* ]]
+    [[ "$(jq -r .error <<<"${lines[4]}")" == *nope.json* ]]
+    [[ "$stderr" == *'line 3: schema: '* ]]
+    assert_equal "$(mock_count primary)" 2
+}
+
+@test "--schema: no provider's answer ever matched: every line 76, the batch exits 76" {
+    schema_providers
+    mock_script a "reply=Sure! Here is the classification."
+    mock_script b "reply=$(enc '{"severity":"urgent"')"
+    run --separate-stderr flexiai batch --schema "$SPEC" <<<"$(items 3)"
+    assert_failure 76
+    [ "${#lines[@]}" -eq 3 ]
+    assert_equal "$(jq -c '[.exit_code, .schema_valid, has("data")]' <<<"$output" | sort -u)" '[76,false,false]'
+    [[ "$stderr" == *'0 answered, 3 failed (invalid_output)'* ]]
+}
