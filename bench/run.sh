@@ -299,9 +299,10 @@ info 2 "fx_sse_feed alone, CPU per event (median of 5)" "$(calc "$sse_only / 100
 check_le 2 "fx_sse_feed + openai parse_event, CPU per chunk (median of 5, 16 KiB pieces)" \
     "$(calc "$per / 1000" 3)" 5 " us"
 
-# end to end: the real process
+# end to end: the real process (100 000 chunks are more than the 16 MiB a
+# whole answer may have by default: raise max_response_bytes for this one)
 {
-    printf '[failover]\nretries = 0\n\n'
+    printf '[failover]\nretries = 0\n[defaults]\nmax_response_bytes = 1073741824\n\n'
     provider_ini stream "$MOCK/p/stream/v1"
 } | write_ini "$tmp/s2.ini"
 say "FLEXIAI_CONFIG=s2.ini /usr/bin/time -f '%e %U %S %M' flexiai complete --stream x >s2.out"

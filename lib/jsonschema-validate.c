@@ -218,6 +218,16 @@ check_enum_const(struct vctx *c, const struct fx_jsnode *n, const cJSON *x)
     return 0;
 }
 
+/* The nearest whole number, without libm (each library loaded costs every
+ * command's start-up): beyond 2^52 every double is whole already. */
+static double
+nearest(double q)
+{
+    if (!(q < 4503599627370496.0 && q > -4503599627370496.0))
+        return q;
+    return (double)(long long)(q < 0 ? q - 0.5 : q + 0.5);
+}
+
 static int
 check_number(struct vctx *c, const struct fx_jsnode *n, const cJSON *x)
 {
@@ -236,7 +246,8 @@ check_number(struct vctx *c, const struct fx_jsnode *n, const cJSON *x)
         limit = n->xmaximum.value;
     else if (n->multiple_of.value) {
         double q = d / n->multiple_of.v;
-        if (!isfinite(q) || fabs(q - nearbyint(q)) > 1e-9 * fmax(1, fabs(q)))
+        double scale = fabs(q) > 1 ? fabs(q) : 1;
+        if (!isfinite(q) || fabs(q - nearest(q)) > 1e-9 * scale)
             msg = "is not a multiple of", limit = n->multiple_of.value;
     }
     if (msg == NULL)
