@@ -461,13 +461,13 @@ watch_pass() {
     until grep -q "\"$name-ready\"" "$tmp/$name.events" 2>/dev/null; do
         i=$((i + 1))
         [ $i -lt 50 ] || die "$name: no events seen: $(cat "$tmp/$name.err")"
-        "$FLEXIAI" breaker open "$name-ready" >/dev/null 2>&1 || :
+        "$FLEXIAI" breaker open --force "$name-ready" >/dev/null 2>&1 || :
         sleep 0.1
     done
     : >"$tmp/$name.sent"
     i=1
     while [ $i -le "$EVENTS" ]; do
-        t0=$("$STAMP" run "$FLEXIAI" breaker open "$name-$i") ||
+        t0=$("$STAMP" run "$FLEXIAI" breaker open --force "$name-$i") ||
             die "flexiai breaker open $name-$i failed"
         printf '%s-%s %s\n' "$name" "$i" "$t0" >>"$tmp/$name.sent"
         i=$((i + 1))
@@ -497,7 +497,7 @@ pct() { # pct FILE COLUMN P: nearest-rank percentile
 }
 printf 'load average before: %s\n' "$(cat /proc/loadavg 2>/dev/null)"
 say "flexiai breaker watch --json > fifo & stamp lines < fifo > events &"
-say "for i in 1..$EVENTS: stamp run flexiai breaker open watch-\$i   (stamp: CLOCK_REALTIME just before the spawn)"
+say "for i in 1..$EVENTS: stamp run flexiai breaker open --force watch-\$i   (stamp: CLOCK_REALTIME just before the spawn)"
 watch_pass watch "$FLEXIAI" breaker watch --json
 # the reference: redis-cli subscribed to the same channel, same events
 say "redis-cli -p $RPORT --raw subscribe flexiai:events > fifo & stamp lines < fifo > events &   (reference)"
