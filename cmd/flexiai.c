@@ -22,7 +22,7 @@ extern const struct tool_command tool_cmd_complete;
 static const char *const commands[][2] = {
     {"complete", "one-shot completion: prompt in, answer out"},
     {"chat", "interactive chat with streaming replies"},
-    {"breaker", "inspect, reset, open and watch circuit breakers"},
+    {"breaker", "inspect, reset, open, watch, probe and sync breakers"},
     {"batch", "many prompts from JSONL at once, with resume"},
     {"config", "show or check the effective configuration"},
     {"logs", "the request ledger: records, search, conversations"},
@@ -51,8 +51,9 @@ usage(FILE *fp)
             "flexiai.ini(5).\n"
             "Exit codes: 0 ok, 64 usage, 65 invalid input, 66 no input, 69 "
             "unavailable,\n"
-            "70 internal, 75 try later, 76 no answer matched the schema, 77 "
-            "credentials refused,\n78 configuration, 130 interrupted.\n");
+            "70 internal, 73 cannot create a file, 74 cannot write output, 75 "
+            "try later,\n76 no answer matched the schema, 77 credentials "
+            "refused, 78 configuration,\n130 interrupted, 143 terminated.\n");
 }
 
 static int
