@@ -35,8 +35,6 @@ enum {
     OPT_UNORDERED,
     OPT_TEXT,
     OPT_PROGRESS,
-    OPT_SCHEMA,
-    OPT_SCHEMA_MULTI
 };
 
 static const struct tool_option batch_opts[] = {
@@ -57,18 +55,11 @@ static const struct tool_option batch_opts[] = {
     {OPT_PROGRESS, 0, "progress", "no|yes",
      "progress line on stderr (default: when it is a terminal)",
      TOOL_COMP_CHOICE, TOOL_OPT_EQUALS, NULL, NULL, NULL},
-    {OPT_SCHEMA, 0, "schema", "SPEC",
-     "answer with JSON matching SPEC: a JSON Schema file, inline JSON "
-     "Schema, or 'name, age int: description, tags [str]'",
-     TOOL_COMP_FILE, 0, NULL, NULL, NULL},
-    {OPT_SCHEMA_MULTI, 0, "schema-multi", "SPEC",
-     "answer with a JSON array of objects matching SPEC", TOOL_COMP_FILE, 0,
-     NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
 static const struct tool_option *const batch_groups[] = {
-    batch_opts, tool_opts_request, tool_opts_global, NULL};
+    batch_opts, tool_opts_schema, tool_opts_request, tool_opts_global, NULL};
 
 const struct tool_command tool_cmd_batch = {
     .name = "batch",
@@ -132,10 +123,10 @@ on_option(void *ud, int id, const char *arg)
     case OPT_TEXT:
         o->text = 1;
         break;
-    case OPT_SCHEMA:
-    case OPT_SCHEMA_MULTI:
+    case TOOL_OPT_SCHEMA:
+    case TOOL_OPT_SCHEMA_MULTI:
         o->schema = arg;
-        o->multi = id == OPT_SCHEMA_MULTI;
+        o->multi = id == TOOL_OPT_SCHEMA_MULTI;
         break;
     case OPT_PROGRESS:
         if (strcmp(arg, "yes") == 0)

@@ -28,8 +28,6 @@ enum {
     OPT_MESSAGES = TOOL_OPT_CMD,
     OPT_JSON,
     OPT_NO_STDIN,
-    OPT_SCHEMA,
-    OPT_SCHEMA_MULTI,
     OPT_SCHEMA_SHOW,
     OPT_CONTINUE,
     OPT_CID
@@ -45,13 +43,6 @@ static const struct tool_option complete_opts[] = {
      0, 0, NULL, NULL, NULL},
     {OPT_NO_STDIN, 'n', "no-stdin", NULL,
      "do not read stdin (in a `while read` loop)", 0, 0, NULL, NULL, NULL},
-    {OPT_SCHEMA, 0, "schema", "SPEC",
-     "answer with JSON matching SPEC: a JSON Schema file, inline JSON "
-     "Schema, or 'name, age int: description, tags [str]'",
-     TOOL_COMP_FILE, 0, NULL, NULL, NULL},
-    {OPT_SCHEMA_MULTI, 0, "schema-multi", "SPEC",
-     "answer with a JSON array of objects matching SPEC", TOOL_COMP_FILE, 0,
-     NULL, NULL, NULL},
     {OPT_SCHEMA_SHOW, 0, "schema-show", NULL,
      "print the JSON Schema that --schema SPEC sends, and exit", 0, 0, NULL,
      NULL, NULL},
@@ -63,7 +54,7 @@ static const struct tool_option complete_opts[] = {
 };
 
 static const struct tool_option *const complete_groups[] = {
-    complete_opts, tool_opts_request, tool_opts_global, NULL};
+    complete_opts, tool_opts_schema, tool_opts_request, tool_opts_global, NULL};
 
 const struct tool_command tool_cmd_complete = {
     .name = "complete",
@@ -102,9 +93,9 @@ on_option(void *ud, int id, const char *arg)
         o->json = 1;
     else if (id == OPT_NO_STDIN)
         o->no_stdin = 1;
-    else if (id == OPT_SCHEMA || id == OPT_SCHEMA_MULTI) {
+    else if (id == TOOL_OPT_SCHEMA || id == TOOL_OPT_SCHEMA_MULTI) {
         o->schema = arg;
-        o->multi = id == OPT_SCHEMA_MULTI;
+        o->multi = id == TOOL_OPT_SCHEMA_MULTI;
     } else if (id == OPT_SCHEMA_SHOW)
         o->schema_show = 1;
     else if (id == OPT_CONTINUE)

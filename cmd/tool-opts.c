@@ -69,6 +69,17 @@ const struct tool_option tool_opts_request[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
+const struct tool_option tool_opts_schema[] = {
+    {TOOL_OPT_SCHEMA, 0, "schema", "SPEC",
+     "answer with JSON matching SPEC: a JSON Schema file, inline JSON "
+     "Schema, or 'name, age int: description, tags [str]'",
+     TOOL_COMP_FILE, 0, NULL, NULL, NULL},
+    {TOOL_OPT_SCHEMA_MULTI, 0, "schema-multi", "SPEC",
+     "answer with a JSON array of objects matching SPEC", TOOL_COMP_FILE, 0,
+     NULL, NULL, NULL},
+    {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
 /* The options that --help after a subcommand's name accepts besides its
  * own. */
 static const struct tool_option sub_help[] = {

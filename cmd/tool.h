@@ -76,6 +76,9 @@ enum tool_opt_id {
     TOOL_OPT_NO_STREAM,
     TOOL_OPT_NO_FAILOVER,
     TOOL_OPT_ON_STREAM_ERROR,
+    /* structured output group (the command handles them) */
+    TOOL_OPT_SCHEMA,
+    TOOL_OPT_SCHEMA_MULTI,
     TOOL_OPT_NO_LOG, /* the request ledger (tool-ledger.c) */
     TOOL_OPT_TAG,
     TOOL_OPT_CMD = 100
@@ -116,6 +119,8 @@ struct tool_option {
 /* The shared groups, each ended by an entry with id TOOL_OPT_END. */
 extern const struct tool_option tool_opts_global[]; /* -c -q -v -h -V */
 extern const struct tool_option tool_opts_request[];
+/* --schema and --schema-multi (complete, batch) */
+extern const struct tool_option tool_opts_schema[];
 
 /* A subcommand of a command with subcommands (breaker, config). */
 struct tool_args;

@@ -148,6 +148,23 @@ local function num(v)
   return s
 end
 
+-- The document under key: a missing key is the closed default; a key of
+-- another type or a malformed document is the closed default too (and
+-- malformed is true: the caller overwrites it).
+local function read_doc(key)
+  local raw = redis.pcall('GET', key)
+  if type(raw) == 'table' then
+    return closed_doc(), true
+  elseif raw then
+    local okay, parsed = pcall(decode, raw)
+    if okay then
+      return parsed, false
+    end
+    return closed_doc(), true
+  end
+  return closed_doc(), false
+end
+
 -- the document as JSON, byte for byte what fx_bdoc_to_json() writes
 local function encode(d)
   local parts = {'{"state":', str(d.state),

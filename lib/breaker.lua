@@ -28,19 +28,7 @@ local max_open = tonumber(ARGV[17]) or 0
 
 -- read: a missing key is the closed default; a key of another type or a
 -- malformed document is the closed default too, and gets overwritten
-local d = closed_doc()
-local malformed = false
-local raw = redis.pcall('GET', key)
-if type(raw) == 'table' then
-  malformed = true
-elseif raw then
-  local okay, parsed = pcall(decode, raw)
-  if okay then
-    d = parsed
-  else
-    malformed = true
-  end
-end
+local d, malformed = read_doc(key)
 
 -- the state machine
 local changed = false

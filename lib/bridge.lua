@@ -19,19 +19,7 @@ local sc = tonumber(ARGV[5])
 local recovery = tonumber(ARGV[6])
 local ttl = tonumber(ARGV[7])
 
-local d = closed_doc()
-local malformed = false
-local raw = redis.pcall('GET', key)
-if type(raw) == 'table' then
-  malformed = true
-elseif raw then
-  local okay, parsed = pcall(decode, raw)
-  if okay then
-    d = parsed
-  else
-    malformed = true
-  end
-end
+local d = read_doc(key)
 
 -- microsecond slack: event times travel as isoformat() microseconds
 if not finite(ts) or ts <= d.changed_at + 0.000001 then
