@@ -16,8 +16,9 @@
 # 5. breaker event latency to `flexiai breaker watch --json`, with
 #    redis-cli subscribed to the same channel as the reference
 # 6. mockllm throughput with wrk, to show the mock is not the bottleneck
-# 7. `flexiai batch -j 64` items/s against mockllm, vs `xargs -P 8 flexiai
-#    complete` on the same items; peak RSS on a 1 000 000-line input
+# 7. `flexiai batch -j 64` items/s against mockllm, logged and --no-log
+#    (the ledger's cost), vs `xargs -P 8 flexiai complete` on the same
+#    items; peak RSS on a 1 000 000-line input
 # 8. the request ledger: complete --no-log vs logged (A/B), and flexiai
 #    logs -q / usage --by day over a ledger of a million records
 #    (FX_BENCH_LEDGER_RECORDS) filled by bench/ledger-bench
@@ -28,7 +29,8 @@
 #
 # Environment: FX_BENCH_ROUNDS (rounds per comparison, default 300),
 # FX_BENCH_EVENTS (watch events, default 200), FX_BENCH_KEEP=1 (keep the
-# temporary directory and print its name).
+# temporary directory and print its name), FX_BENCH_SECTIONS (the sections
+# to run, e.g. "7 8"; default all).
 # Exit status: 0 when every target is met, 1 when one is missed, 2 when the
 # benchmark could not run (missing tool, failed command).
 set -eu
@@ -36,6 +38,14 @@ set -eu
 top=$(cd "${1:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${FX_BENCH_ROUNDS:-300}
+SECTIONS=${FX_BENCH_SECTIONS:-1 2 3 4 5 6 7 8}
+# want N: section N is to run
+want() {
+    case " $SECTIONS " in
+    *" $1 "*) return 0 ;;
+    esac
+    return 1
+}
 EVENTS=${FX_BENCH_EVENTS:-200}
 WARMUP=10
 
@@ -206,6 +216,7 @@ write_ini() {
 PROMPT="Say hello to the benchmark"
 
 # ===========================================================================
+if want 1; then
 section "1. flexiai complete vs curl, same request to the same mockllm route"
 {
     printf '[failover]\nretries = 0\n\n'
@@ -273,7 +284,10 @@ info 1 "peak RSS flexiai complete (median, time %M) / flexiai-complete (wait4)" 
     "$t_f / $(field "$tmp/s1.txt" cmd2 rss_med_kb) KiB"
 check_le 1 "peak RSS flexiai complete (median)" "$f_rss" "$c_rss" " KiB"
 
+fi # section 1
+
 # ===========================================================================
+if want 2; then
 section "2. streaming parse cost: 100000-chunk OpenAI SSE stream"
 yes 'lorem ipsum dolor sit amet' | tr '\n' ' ' | head -c 400000 >"$tmp/reply.txt" || :
 [ "$(wc -c <"$tmp/reply.txt")" -eq 400000 ] || die "cannot make the reply text"
@@ -330,7 +344,10 @@ info 2 "flexiai complete --stream end to end: (user+sys) per chunk (median of 3)
 info 2 "curl on the same stream, reference: (user+sys) per chunk (median of 3)" \
     "$(calc "$c2cpu / 100000" 2) us (wall $(ms "$(field "$tmp/s2b.txt" cmd0 wall_med_us)") ms, RSS $(field "$tmp/s2b.txt" cmd0 rss_med_kb) KiB)"
 
+fi # section 2
+
 # ===========================================================================
+if want 3; then
 section "3. failover cost: dead primary (connection refused) vs direct secondary"
 DEAD=$("$STAMP" freeport)
 {
@@ -379,7 +396,10 @@ check_le 3 "wall ratio failover (dead primary) / direct secondary" "$(calc "$fo_
 check_le 3 "open-breaker overhead: median(open) - median(direct)" \
     "$(ms "$(calc "$op_med - $s_med" 1)")" 0.5 " ms"
 
+fi # section 3
+
 # ===========================================================================
+if want 4; then
 section "4. Redis store vs file store"
 RPORT=$("$STAMP" freeport)
 say "redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no"
@@ -438,7 +458,10 @@ printf 'failures recorded for the failing primary: redis %s, file %s (expected %
 [ "$rfc" -eq $((ROUNDS + WARMUP)) ] && [ "$ffc" -eq $((ROUNDS + WARMUP)) ] ||
     die "not every variant-b request recorded its failure"
 
+fi # section 4
+
 # ===========================================================================
+if want 5; then
 section "5. watch latency: flexiai breaker open -> flexiai breaker watch --json"
 { sync_redis; provider_ini primary "$MOCK/p/primary/v1"; } | write_ini "$tmp/s5.ini"
 export FLEXIAI_CONFIG="$tmp/s5.ini"
@@ -522,7 +545,10 @@ info 5 "redis-cli subscribe, reference, from event timestamp (p50 / p99)" "$r50 
 info 5 "watch latency from event timestamp, p50" "$p50 ms"
 check_le 5 "watch latency from event timestamp, p99" "$p99" 5 " ms"
 
+fi # section 5
+
 # ===========================================================================
+if want 6; then
 section "6. mockllm throughput (wrk, keep-alive)"
 cat >"$tmp/post.lua" <<LUA
 wrk.method = "POST"
@@ -541,7 +567,10 @@ rps=$(awk '/^Requests\/sec:/ { print $2 }' "$tmp/wrk.txt")
 [ -n "$rps" ] || die "no Requests/sec in wrk's output"
 check_ge 6 "mockllm requests/s (wrk -t2 -c32, keep-alive)" "$rps" 20000 ""
 
+fi # section 6
+
 # ===========================================================================
+if want 7; then
 section "7. flexiai batch: items/s, vs xargs -P 8 flexiai complete, memory"
 {
     printf '[failover]\nretries = 0\n\n'
@@ -550,22 +579,40 @@ section "7. flexiai batch: items/s, vs xargs -P 8 flexiai complete, memory"
 export FLEXIAI_CONFIG="$tmp/s7.ini"
 BATCH_N=${FX_BENCH_BATCH_ITEMS:-100000}
 awk -v n="$BATCH_N" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":%d,\"prompt\":\"hello %d\"}\n", i, i }' >"$tmp/s7.jsonl"
-say "flexiai batch -q -j 64 -i s7.jsonl > s7.out   ($BATCH_N items, short non-streamed answers; 5 runs)"
+say "flexiai batch -q -j 64 [--no-log] -i s7.jsonl > s7.out   ($BATCH_N items, short non-streamed answers; 5 runs each, interleaved)"
 : >"$tmp/s7.rates"
+: >"$tmp/s7.nrates"
+spool7=$XDG_DATA_HOME/flexiai/logs.db.spool
 for run in 1 2 3 4 5; do
-    t0=$("$STAMP" now)
-    "$FLEXIAI" batch -q -j 64 -i "$tmp/s7.jsonl" >"$tmp/s7.out" 2>"$tmp/s7.err" ||
-        die "flexiai batch failed: $(tail -3 "$tmp/s7.err")"
-    t1=$("$STAMP" now)
-    n=$(grep -c '"exit_code":0' "$tmp/s7.out")
-    [ "$n" -eq "$BATCH_N" ] || die "flexiai batch answered $n of $BATCH_N"
-    calc "$BATCH_N / (($t1 - $t0) / 1e9)" 0 >>"$tmp/s7.rates"
-    printf '\n' >>"$tmp/s7.rates"
-    printf 'run %s: %s items in %s s\n' "$run" "$n" "$(calc "($t1 - $t0) / 1e9" 2)"
+    for nolog in "" --no-log; do
+        rm -f "$spool7" # each logged run starts from an empty spool
+        t0=$("$STAMP" now)
+        "$FLEXIAI" batch -q -j 64 $nolog -i "$tmp/s7.jsonl" >"$tmp/s7.out" 2>"$tmp/s7.err" ||
+            die "flexiai batch $nolog failed: $(tail -3 "$tmp/s7.err")"
+        t1=$("$STAMP" now)
+        n=$(grep -c '"exit_code":0' "$tmp/s7.out")
+        [ "$n" -eq "$BATCH_N" ] || die "flexiai batch $nolog answered $n of $BATCH_N"
+        rates=$tmp/s7.rates
+        if [ -n "$nolog" ]; then
+            rates=$tmp/s7.nrates
+        else
+            logged=$(wc -l <"$spool7")
+            [ "$logged" -eq "$BATCH_N" ] || die "flexiai batch logged $logged of $BATCH_N items"
+        fi
+        calc "$BATCH_N / (($t1 - $t0) / 1e9)" 0 >>"$rates"
+        printf '\n' >>"$rates"
+        printf 'run %s%s: %s items in %s s\n' "$run" "${nolog:+ --no-log}" "$n" "$(calc "($t1 - $t0) / 1e9" 2)"
+    done
 done
+rm -f "$spool7"
 batch_rate=$(sort -n "$tmp/s7.rates" | sed -n 3p)
-printf 'items/s per run: %s\n' "$(sort -n "$tmp/s7.rates" | tr '\n' ' ')"
+nolog_rate=$(sort -n "$tmp/s7.nrates" | sed -n 3p)
+printf 'items/s per run, logged: %s\n' "$(sort -n "$tmp/s7.rates" | tr '\n' ' ')"
+printf 'items/s per run, --no-log: %s\n' "$(sort -n "$tmp/s7.nrates" | tr '\n' ' ')"
 check_ge 7 "flexiai batch -j 64 items/s (median of 5, mockllm on the same 2 CPUs)" "$batch_rate" 20000 ""
+info 7 "flexiai batch -j 64 --no-log items/s (median of 5)" "$nolog_rate"
+check_le 7 "ledger logging's cost to batch throughput (1 - logged/--no-log medians)" \
+    "$(calc "100 * (1 - $batch_rate / $nolog_rate)" 1)" 10 " %"
 
 XN=${FX_BENCH_XARGS_ITEMS:-2000}
 awk -v n="$XN" 'BEGIN { for (i = 1; i <= n; i++) printf "hello %d\n", i }' >"$tmp/s7.txt"
@@ -595,9 +642,13 @@ read -r mem_wall mem_rss <"$tmp/s7m.time"
 [ "$(wc -l <"$tmp/s7m.out")" -eq "$MEM_N" ] || die "the memory run wrote $(wc -l <"$tmp/s7m.out") lines"
 printf 'wall %s s, peak RSS %s KiB, %s lines written\n' "$mem_wall" "$mem_rss" "$MEM_N"
 check_le 7 "flexiai batch -j 64 peak RSS on a $MEM_N-line input" "$(calc "$mem_rss / 1024" 1)" 64 " MB"
-rm -f "$tmp/s7m.jsonl" "$tmp/s7m.out" "$tmp/s7.out"
+rm -f "$tmp/s7m.jsonl" "$tmp/s7m.out" "$tmp/s7.out" "$spool7"
 unset FLEXIAI_CONFIG
 
+fi # section 7
+
+# ===========================================================================
+if want 8; then
 section "8. the request ledger: logging cost, logs -q and usage over a million records"
 {
     printf '[failover]\nretries = 0\n\n'
@@ -653,6 +704,8 @@ check_le 8 "flexiai usage --by day over $LEDGER_RECORDS records (median wall)" \
 info 8 "flexiai usage --by provider,model (median wall)" "$(ms "$(field "$tmp/s7u.txt" cmd1 wall_med_us)") ms"
 unset FLEXIAI_CONFIG
 export XDG_DATA_HOME="$tmp/home/.local/share"
+
+fi # section 8
 
 # ===========================================================================
 section "summary"

@@ -88,11 +88,11 @@ flexiai_ledger_enabled(const flexiai_config *cfg)
     return fx_ledger_log_mode(cfg) != FX_LEDGER_OFF;
 }
 
-char *
-fx_ledger_entry_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
-                       struct fx_ledger_record *rec, int *mode, double *keep)
+/* [log] mode and keep; an unreadable keep turns logging off with an
+ * error (caller frees). */
+static char *
+log_settings(const flexiai_config *cfg, int *mode, double *keep)
 {
-    memset(rec, 0, sizeof(*rec));
     *mode = fx_ledger_log_mode(cfg);
     *keep = 0;
     if (*mode == FX_LEDGER_OFF)
@@ -104,6 +104,14 @@ fx_ledger_entry_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
                             "(nothing logged)",
                             k);
     }
+    return NULL;
+}
+
+/* The record of e with every secret cut out. */
+static void
+build_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
+             struct fx_ledger_record *rec)
+{
     /* the system prompt sent: a "system" message, else the configured
      * one (-s sets it) */
     const char *system = flexiai_config_system(cfg);
@@ -118,7 +126,17 @@ fx_ledger_entry_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
     fx_ledger_record_from_result(rec, e->result, e->messages, e->nmessages,
                                  &meta);
     cut_secrets(cfg, rec);
-    return NULL;
+}
+
+char *
+fx_ledger_entry_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
+                       struct fx_ledger_record *rec, int *mode, double *keep)
+{
+    memset(rec, 0, sizeof(*rec));
+    char *err = log_settings(cfg, mode, keep);
+    if (err == NULL && *mode != FX_LEDGER_OFF)
+        build_record(cfg, e, rec);
+    return err;
 }
 
 char *
@@ -152,6 +170,8 @@ flexiai_ledger_new_cid(void)
 
 struct flexiai_ledger_writer {
     const flexiai_config *cfg;
+    int mode;       /* [log] mode, read once */
+    char *settings; /* why nothing is logged ([log] keep), or NULL */
     char *path;
     fxu_buf lines;
     size_t n;
@@ -160,10 +180,15 @@ struct flexiai_ledger_writer {
 flexiai_ledger_writer *
 flexiai_ledger_writer_new(const flexiai_config *cfg)
 {
-    if (fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
+    int mode;
+    double keep;
+    char *err = log_settings(cfg, &mode, &keep);
+    if (mode == FX_LEDGER_OFF && err == NULL)
         return NULL;
     flexiai_ledger_writer *w = fxu_xcalloc(1, sizeof(*w));
     w->cfg = cfg;
+    w->mode = mode;
+    w->settings = err;
     fxu_buf_init(&w->lines);
     return w;
 }
@@ -192,18 +217,12 @@ flexiai_ledger_writer_add(flexiai_ledger_writer *w,
 {
     if (w == NULL)
         return NULL;
+    if (w->settings)
+        return fxu_strdup(w->settings);
     struct fx_ledger_record rec;
-    int mode;
-    double keep;
-    char *err = fx_ledger_entry_record(w->cfg, e, &rec, &mode, &keep);
-    if (err || mode == FX_LEDGER_OFF)
-        return err;
-    char *line = fx_ledger_spool_line(&rec, mode);
+    build_record(w->cfg, e, &rec);
+    fx_ledger_spool_put(&w->lines, &rec, w->mode);
     fx_ledger_record_free(&rec);
-    if (line == NULL)
-        return fxu_strdup("out of memory");
-    fxu_buf_puts(&w->lines, line);
-    free(line);
     if (++w->n >= WRITER_RECORDS || w->lines.len >= WRITER_BYTES)
         return flexiai_ledger_writer_flush(w);
     return NULL;
@@ -216,6 +235,7 @@ flexiai_ledger_writer_free(flexiai_ledger_writer *w)
         return;
     free(flexiai_ledger_writer_flush(w)); /* the caller flushed to hear */
     fxu_buf_free(&w->lines);
+    free(w->settings);
     free(w->path);
     free(w);
 }

@@ -11,6 +11,7 @@
 #include "ledger.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/random.h>
@@ -205,20 +206,50 @@ fx_ledger_record_free(struct fx_ledger_record *rec)
     memset(rec, 0, sizeof(*rec));
 }
 
+/* Random bytes are drawn 512 at a time (a batch makes an id per item:
+ * one system call each was a visible share of its logging cost); a pool
+ * per thread, refilled after a fork so that no two processes share ids. */
+static __thread unsigned char cid_pool[512];
+static __thread size_t cid_left;
+static pthread_once_t cid_once = PTHREAD_ONCE_INIT;
+
+static void
+cid_forget(void)
+{
+    cid_left = 0;
+}
+
+static void
+cid_atfork(void)
+{
+    pthread_atfork(NULL, NULL, cid_forget);
+}
+
 char *
 fx_ledger_new_cid(void)
 {
     unsigned char raw[8];
-    /* one system call, no descriptor (a batch makes one per item) */
-    ssize_t got = getrandom(raw, sizeof(raw), GRND_NONBLOCK);
-    if (got != (ssize_t)sizeof(raw)) {
+    pthread_once(&cid_once, cid_atfork);
+    if (cid_left < sizeof(raw)) {
+        ssize_t got = getrandom(cid_pool, sizeof(cid_pool), GRND_NONBLOCK);
+        cid_left = got > 0 ? (size_t)got : 0;
+    }
+    if (cid_left >= sizeof(raw)) {
+        cid_left -= sizeof(raw);
+        memcpy(raw, cid_pool + cid_left, sizeof(raw));
+        memset(cid_pool + cid_left, 0, sizeof(raw)); /* used once */
+    } else {
         unsigned long long x = (unsigned long long)(fxu_wallclock() * 1e6) ^
                                ((unsigned long long)getpid() << 40);
         for (size_t i = 0; i < sizeof(raw); i++)
             raw[i] = (unsigned char)(x >> (8 * i));
     }
+    static const char hex[] = "0123456789abcdef";
     char *cid = fxu_xmalloc(2 * sizeof(raw) + 1);
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(cid + 2 * i, 3, "%02x", raw[i]);
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        cid[2 * i] = hex[raw[i] >> 4];
+        cid[2 * i + 1] = hex[raw[i] & 15];
+    }
+    cid[2 * sizeof(raw)] = '\0';
     return cid;
 }

@@ -32,85 +32,199 @@ fx_ledger_spool_path(const char *dbpath)
     return fxu_asprintf("%s.spool", dbpath);
 }
 
+/* The line is written by hand, not through a cJSON tree: a batch logs
+ * every item, and building and printing a tree (its numbers above all:
+ * a print, a scan back, often a second print) was most of an item's
+ * logging cost.  The escaping is cJSON's, so its parser reads it back. */
+
 static void
-add_str(cJSON *o, const char *k, const char *v)
+put_raw(fxu_buf *b, const char *s, size_t n)
 {
-    if (v)
-        cJSON_AddStringToObject(o, k, v);
+    fxu_buf_append(b, s, n);
 }
 
-/* A number with a fixed count of decimals: one snprintf, where cJSON's
- * exact printing takes a print, a scan back and often a second print (a
- * batch logs every item: this is its hot path).  Times keep
- * microseconds, latencies a thousandth of a millisecond. */
+/* A JSON string: '"', '\\' and control characters escaped, other bytes
+ * as they are (the importer's cJSON reads them so). */
 static void
-add_fixed(cJSON *o, const char *name, double v, int decimals)
+put_quoted(fxu_buf *b, const char *s)
 {
-    char buf[64];
-    if (!(v == v) || v > 1e15 || v < -1e15)
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    put_raw(b, "\"", 1);
+    for (; *p; p++) {
+        char esc[6];
+        size_t n = 2;
+        esc[0] = '\\';
+        switch (*p) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            if (*p >= 0x20)
+                continue;
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            n = 6;
+        }
+        put_raw(b, (const char *)run, (size_t)(p - run));
+        put_raw(b, esc, n);
+        run = p + 1;
+    }
+    put_raw(b, (const char *)run, (size_t)(p - run));
+    put_raw(b, "\"", 1);
+}
+
+/* ,"name": (the first member of an object has no comma) */
+static void
+put_name(fxu_buf *b, const char *name)
+{
+    if (b->len > 0 && b->data[b->len - 1] != '{')
+        put_raw(b, ",", 1);
+    put_raw(b, "\"", 1);
+    fxu_buf_puts(b, name);
+    put_raw(b, "\":", 2);
+}
+
+static void
+put_str(fxu_buf *b, const char *name, const char *v)
+{
+    if (v) {
+        put_name(b, name);
+        put_quoted(b, v);
+    }
+}
+
+/* Digits of |v| into the end of buf; returns where they start. */
+static char *
+digits(char *end, unsigned long long v)
+{
+    do
+        *--end = (char)('0' + v % 10);
+    while (v /= 10);
+    return end;
+}
+
+static void
+put_long(fxu_buf *b, const char *name, long v)
+{
+    char buf[24], *end = buf + sizeof(buf);
+    unsigned long long u =
+        v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char *p = digits(end, u);
+    if (v < 0)
+        *--p = '-';
+    put_name(b, name);
+    put_raw(b, p, (size_t)(end - p));
+}
+
+/* A number with a fixed count of decimals (times keep microseconds,
+ * latencies a thousandth of a millisecond), rounded, with no printf:
+ * what cannot be a sane value (NaN, beyond 1e12) is written as 0. */
+static void
+put_fixed(fxu_buf *b, const char *name, double v, int decimals)
+{
+    static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    if (!(v == v) || v > 1e12 || v < -1e12)
         v = 0;
-    snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-    cJSON_AddRawToObject(o, name, buf);
+    int neg = v < 0;
+    double x = (neg ? -v : v) * scale[decimals] + 0.5;
+    unsigned long long u = (unsigned long long)x;
+    int nonzero = u > 0;
+    char buf[48], *end = buf + sizeof(buf), *p = end;
+    for (int i = 0; i < decimals; i++, u /= 10)
+        *--p = (char)('0' + u % 10);
+    if (decimals > 0)
+        *--p = '.';
+    p = digits(p, u);
+    if (neg && nonzero)
+        *--p = '-';
+    put_name(b, name);
+    put_raw(b, p, (size_t)(end - p));
+}
+
+void
+fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
+{
+    int full = mode == FX_LEDGER_FULL;
+    put_raw(b, "{", 1);
+    put_fixed(b, "time", r->time, 6);
+    put_str(b, "mode", full ? "full" : "usage");
+    put_str(b, "command", r->command);
+    put_str(b, "tag", r->tag);
+    put_str(b, "conversation_id", r->conversation_id);
+    put_str(b, "provider", r->provider);
+    put_str(b, "model", r->model);
+    if (full) {
+        put_str(b, "system", r->system);
+        put_str(b, "text", r->text);
+        put_name(b, "messages");
+        put_raw(b, "[", 1);
+        for (size_t i = 0; i < r->nmessages; i++) {
+            put_raw(b, i ? ",[" : "[", i ? 2 : 1);
+            put_quoted(b, r->messages[i].role ? r->messages[i].role : "");
+            put_raw(b, ",", 1);
+            put_quoted(b, r->messages[i].content ? r->messages[i].content : "");
+            put_raw(b, "]", 1);
+        }
+        put_raw(b, "]", 1);
+    }
+    put_str(b, "finish_reason", r->finish_reason);
+    if (r->has_usage) {
+        put_long(b, "prompt_tokens", r->prompt_tokens);
+        put_long(b, "completion_tokens", r->completion_tokens);
+    }
+    put_fixed(b, "latency_ms", r->latency_ms, 3);
+    put_long(b, "exit_code", r->exit_code);
+    put_str(b, "error", r->error);
+    put_str(b, "error_class", r->error_class);
+    put_str(b, "first_provider", r->first_provider);
+    put_name(b, "attempts");
+    put_raw(b, "[", 1);
+    for (size_t i = 0; i < r->nattempts; i++) {
+        const struct fx_ledger_attempt *a = &r->attempts[i];
+        put_raw(b, i ? ",{" : "{", i ? 2 : 1);
+        put_str(b, "provider", a->provider);
+        put_str(b, "model", a->model);
+        put_str(b, "outcome", a->outcome);
+        put_str(b, "error_class", a->error_class);
+        put_long(b, "http_status", a->http_status);
+        put_fixed(b, "retry_after", a->retry_after, 3);
+        put_fixed(b, "latency_ms", a->latency_ms, 3);
+        put_str(b, "message", a->message);
+        put_long(b, "probe", a->probe);
+        put_long(b, "continuation", a->continuation);
+        put_long(b, "text_bytes", a->text_bytes);
+        put_raw(b, "}", 1);
+    }
+    put_raw(b, "]}\n", 3);
 }
 
 char *
 fx_ledger_spool_line(const struct fx_ledger_record *r, int mode)
 {
-    int full = mode == FX_LEDGER_FULL;
-    cJSON *o = cJSON_CreateObject();
-    add_fixed(o, "time", r->time, 6);
-    add_str(o, "mode", full ? "full" : "usage");
-    add_str(o, "command", r->command);
-    add_str(o, "tag", r->tag);
-    add_str(o, "conversation_id", r->conversation_id);
-    add_str(o, "provider", r->provider);
-    add_str(o, "model", r->model);
-    if (full) {
-        add_str(o, "system", r->system);
-        add_str(o, "text", r->text);
-        cJSON *m = cJSON_AddArrayToObject(o, "messages");
-        for (size_t i = 0; i < r->nmessages; i++) {
-            cJSON *p = cJSON_CreateArray();
-            cJSON_AddItemToArray(p, cJSON_CreateString(r->messages[i].role));
-            cJSON_AddItemToArray(p, cJSON_CreateString(r->messages[i].content));
-            cJSON_AddItemToArray(m, p);
-        }
-    }
-    add_str(o, "finish_reason", r->finish_reason);
-    if (r->has_usage) {
-        cJSON_AddNumberToObject(o, "prompt_tokens", (double)r->prompt_tokens);
-        cJSON_AddNumberToObject(o, "completion_tokens",
-                                (double)r->completion_tokens);
-    }
-    add_fixed(o, "latency_ms", r->latency_ms, 3);
-    cJSON_AddNumberToObject(o, "exit_code", r->exit_code);
-    add_str(o, "error", r->error);
-    add_str(o, "error_class", r->error_class);
-    add_str(o, "first_provider", r->first_provider);
-    cJSON *at = cJSON_AddArrayToObject(o, "attempts");
-    for (size_t i = 0; i < r->nattempts; i++) {
-        const struct fx_ledger_attempt *a = &r->attempts[i];
-        cJSON *x = cJSON_CreateObject();
-        add_str(x, "provider", a->provider);
-        add_str(x, "model", a->model);
-        add_str(x, "outcome", a->outcome);
-        add_str(x, "error_class", a->error_class);
-        cJSON_AddNumberToObject(x, "http_status", (double)a->http_status);
-        add_fixed(x, "retry_after", a->retry_after, 3);
-        add_fixed(x, "latency_ms", a->latency_ms, 3);
-        add_str(x, "message", a->message);
-        cJSON_AddNumberToObject(x, "probe", a->probe);
-        cJSON_AddNumberToObject(x, "continuation", a->continuation);
-        cJSON_AddNumberToObject(x, "text_bytes", (double)a->text_bytes);
-        cJSON_AddItemToArray(at, x);
-    }
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (s == NULL)
-        return NULL;
-    char *line = fxu_asprintf("%s\n", s);
-    cJSON_free(s);
-    return line;
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fx_ledger_spool_put(&b, r, mode);
+    return fxu_buf_steal(&b);
 }
 
 static char *

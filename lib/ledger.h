@@ -189,6 +189,9 @@ char *fx_ledger_spool_path(const char *dbpath);
 /* The record as one JSON line ending in a newline (mode usage: without
  * system prompt, messages and answer).  Caller frees. */
 char *fx_ledger_spool_line(const struct fx_ledger_record *r, int mode);
+/* The same line appended to b (a batch gathers many). */
+void fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r,
+                         int mode);
 /* Append whole lines (each ending in a newline) in one locked write. */
 int fx_ledger_spool_append_lines(const char *dbpath, const char *lines,
                                  size_t len, char **err);

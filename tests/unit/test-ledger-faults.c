@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "ledger-fixture.h"
+#include <cjson/cJSON.h>
 
 #include <signal.h>
 #include <stdlib.h>
@@ -279,6 +280,64 @@ test_spool(void)
     free(path);
 }
 
+/* The hand-written spool line: every byte a provider may send comes
+ * back as it was (control characters, quotes, backslashes, bytes that
+ * are not UTF-8), every line is valid JSON for cJSON, and numbers that
+ * cannot be sane are written as 0 rather than as something unreadable. */
+static void
+test_spool_bytes(void)
+{
+    char text[300];
+    size_t n = 0;
+    for (int c = 1; c < 256; c++)
+        text[n++] = (char)c;
+    text[n] = '\0';
+    flexiai_result r;
+    memset(&r, 0, sizeof(r));
+    add_attempt(&r, "p\"1\\", "error", FLEXIAI_E_SERVER, 503, -0.0001);
+    r.attempts[0].retry_after = 1e300;
+    r.text = strdup(text);
+    r.has_usage = 1;
+    r.prompt_tokens = -5;
+    r.completion_tokens = 2147483647L;
+    r.latency_ms = 0.0 / 0.0;
+    flexiai_message msgs[1] = {{"user", "tab\there, nul-free \x01\x1f"}};
+    struct fx_ledger_meta meta = {T0 + 0.125, "batch", "t\n", NULL, NULL, 70};
+    struct fx_ledger_record rec, back;
+    fx_ledger_record_from_result(&rec, &r, msgs, 1, &meta);
+    rec.latency_ms = -2.5;
+    char *line = fx_ledger_spool_line(&rec, FX_LEDGER_FULL);
+    ok(line && strchr(line, '\n') == line + strlen(line) - 1,
+       "every byte escaped into one line");
+    cJSON *o = cJSON_Parse(line);
+    ok(cJSON_IsObject(o), "the line is JSON for cJSON");
+    cJSON_Delete(o);
+    int mode = -1;
+    is_int(fx_ledger_spool_parse(line, strlen(line) - 1, &back, &mode), 0,
+           "the line parses back");
+    is_str(back.text, text, "all 255 byte values come back");
+    is_str(back.tag, "t\n", "a tag with a newline comes back");
+    is_str(back.messages[0].content, msgs[0].content, "a message comes back");
+    is_str(back.attempts[0].provider, "p\"1\\", "quotes and backslashes");
+    ok(back.prompt_tokens == -5 && back.completion_tokens == 2147483647L,
+       "token counts as integers");
+    ok(strstr(line, "\"latency_ms\":-2.500,") != NULL,
+       "a negative number keeps its sign");
+    ok(strstr(line, "\"latency_ms\":0.000,") != NULL,
+       "a number rounding to zero has no sign");
+    ok(strstr(line, "\"retry_after\":0.000") != NULL,
+       "an absurd number is written as 0");
+    ok(strstr(line, "{\"time\":1790000000.125000,") != NULL,
+       "the time in microseconds");
+    char *again = fx_ledger_spool_line(&back, mode);
+    is_str(again, line, "and back to the same line");
+    free(again);
+    fx_ledger_record_free(&back);
+    fx_ledger_record_free(&rec);
+    flexiai_result_free(&r);
+    free(line);
+}
+
 int
 main(void)
 {
@@ -291,6 +350,7 @@ main(void)
     test_full_and_locked();
     test_concurrent();
     test_spool();
+    test_spool_bytes();
     char *cmd = fxu_asprintf("rm -rf '%s'", root);
     ok(system(cmd) == 0, "temporary directory removed");
     free(cmd);
