@@ -49,41 +49,19 @@ static void
 put_quoted(fxu_buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
+    /* the short escapes, by the byte they stand for */
+    static const char *const from = "\"\\\b\f\n\r\t", *const to = "\"\\bfnrt";
     const unsigned char *p = (const unsigned char *)s, *run = p;
     put_raw(b, "\"", 1);
     for (; *p; p++) {
-        char esc[6];
-        size_t n = 2;
-        esc[0] = '\\';
-        switch (*p) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            if (*p >= 0x20)
-                continue;
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[*p >> 4];
-            esc[5] = hex[*p & 15];
-            n = 6;
+        if (*p >= 0x20 && *p != '"' && *p != '\\')
+            continue;
+        char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+        const char *short_esc = strchr(from, *p);
+        size_t n = 6;
+        if (short_esc) {
+            esc[1] = to[short_esc - from];
+            n = 2;
         }
         put_raw(b, (const char *)run, (size_t)(p - run));
         put_raw(b, esc, n);
