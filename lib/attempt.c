@@ -48,6 +48,7 @@ fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
     io->ho.connect_timeout = call->params->connect_timeout;
     io->ho.idle_timeout = call->params->idle_timeout;
     io->ho.insecure = p->insecure;
+    io->ho.tls_ca = p->tls_ca;
     io->ho.cancel = req->cancel;
     io->ho.ops = p->ops;
     io->ho.stream = call->stream ? &io->st : NULL;

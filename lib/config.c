@@ -137,6 +137,7 @@ static const struct key_def schema[] = {
     {"provider", "project", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "location", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "insecure", KT_BOOL, NULL, NOLIM, NULL},
+    {"provider", "tls_ca", KT_STRING, NULL, NOLIM, NULL},
     {"provider", "rpm", KT_INT, NULL, 1, 100000000, NULL},
     {"provider", "tpm", KT_INT, NULL, 1, 1000000000000, NULL},
     {"provider", "max_concurrency", KT_INT, NULL, 1, 1000000, NULL},
@@ -952,6 +953,7 @@ free_provider(struct fx_provider *p)
     free(p->api_version);
     free(p->project);
     free(p->location);
+    free(p->tls_ca);
     free(p->api_key_env);
     free(p->api_key_cmd);
     if (p->api_key) {
@@ -1776,6 +1778,7 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->project = get_string(cfg, sec, "project");
         p->location = get_string(cfg, sec, "location");
         p->insecure = (int)get_number_or(cfg, sec, "insecure", 0);
+        p->tls_ca = get_string(cfg, sec, "tls_ca");
         p->rpm = (long)get_number_or(cfg, sec, "rpm", 0);
         p->tpm = (long)get_number_or(cfg, sec, "tpm", 0);
         p->max_concurrency =
@@ -1794,6 +1797,11 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         if (p->model == NULL)
             add_diag(cfg, 1, "%s: [%s] has no model", cfg->sections[i].where,
                      sec);
+        if (p->tls_ca && *p->tls_ca && access(p->tls_ca, R_OK) != 0) {
+            const struct entry *ce = find_entry(cfg, sec, "tls_ca");
+            add_diag(cfg, 1, "%s: [%s] tls_ca: cannot read %s: %s",
+                     where_of(ce), sec, p->tls_ca, strerror(errno));
+        }
         if (p->insecure) {
             const struct entry *ie = find_entry(cfg, sec, "insecure");
             add_diag(cfg, 0,

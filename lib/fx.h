@@ -72,6 +72,7 @@ struct fx_provider {
     char *project;        /* vertex */
     char *location;       /* vertex */
     int insecure;         /* TLS verification off */
+    char *tls_ca;         /* CA file or directory; NULL: the system's */
     long rpm, tpm;        /* requests, tokens per limit_window; 0: none */
     long max_concurrency; /* requests in flight in one process; 0: none */
     int schema_mode;      /* enum fx_schema_mode: how a schema is sent */
@@ -359,6 +360,7 @@ void fx_http_free(struct fx_http *h);
 struct fx_http_opts {
     double timeout, connect_timeout, idle_timeout;
     int insecure;
+    const char *tls_ca; /* CA file or directory; NULL: the system's */
     volatile sig_atomic_t *cancel;
     /* streaming: 2xx bodies go through the SSE parser into parse_event */
     const struct fx_provider_ops *ops;

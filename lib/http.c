@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 
@@ -350,6 +351,13 @@ set_options(CURL *e, const struct fx_http_req *req,
     if (o->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else if (o->tls_ca && *o->tls_ca) {
+        /* a directory of hashed certificates (openssl rehash), else a
+         * PEM file; either replaces the system's */
+        struct stat st;
+        int dir = stat(o->tls_ca, &st) == 0 && S_ISDIR(st.st_mode);
+        curl_easy_setopt(e, dir ? CURLOPT_CAPATH : CURLOPT_CAINFO, o->tls_ca);
+        curl_easy_setopt(e, dir ? CURLOPT_CAINFO : CURLOPT_CAPATH, NULL);
     }
     curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);

@@ -127,6 +127,7 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
         .connect_timeout = p->params.connect_timeout,
         .idle_timeout = 0,
         .insecure = p->insecure,
+        .tls_ca = p->tls_ca,
     };
     struct fx_http_result hr;
     memset(&hr, 0, sizeof(hr));

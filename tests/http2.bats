@@ -146,3 +146,34 @@ h2_provider() {
     assert_output 32
     assert_equal "$(awk '$4 == "POST" { print $1 }' "$H2_LOG" | sort -u | wc -l)" 1
 }
+
+@test "tls_ca verifies a private CA's server; without it the certificate is refused" {
+    {
+        printf '[failover]\nretries = 0\n\n'
+        printf '[provider.gw]\ntype = openai\nmodel = m\nbase_url = https://127.0.0.1:%s/p/gw/v1\napi_key = k-gw\ntls_ca = %s\n\n' \
+            "$H2_PORT" "$CERTS/server.crt"
+    } | write_config
+    run --separate-stderr flexiai complete --no-stream "verified" </dev/null
+    assert_success
+    assert_output "verified"
+    assert_equal "$stderr" ""
+    # a directory of hashed certificates works the same
+    mkdir "$TEST_HOME/cadir"
+    cp "$CERTS/server.crt" "$TEST_HOME/cadir/"
+    openssl rehash "$TEST_HOME/cadir"
+    FLEXIAI_PROVIDER_GW_TLS_CA=$TEST_HOME/cadir run --separate-stderr flexiai complete --no-stream "by dir" </dev/null
+    assert_success
+    assert_output "by dir"
+    # the system's CAs do not know this server: one line, nothing on stdout
+    sed -i '/^tls_ca/d' "$CONFIG"
+    run --separate-stderr flexiai complete --no-stream "x" </dev/null
+    assert_failure
+    assert_output ""
+    [[ "$stderr" == *certificate* ]]
+    assert_equal "$(wc -l <<<"$stderr")" 1
+    # a CA file that is not there is a configuration error (exit 78)
+    printf 'tls_ca = %s/nope.pem\n' "$TEST_HOME" >>"$CONFIG"
+    run --separate-stderr flexiai complete --no-stream "x" </dev/null
+    assert_failure 78
+    [[ "$stderr" == *"tls_ca: cannot read"*"nope.pem"* ]]
+}
