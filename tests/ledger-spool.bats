@@ -88,6 +88,32 @@ count() { sqlite3 "$(DB)" "$1"; }
     true
 }
 
+@test "a running batch, 50 completes and readers at once: every record once" {
+    seq 3000 | awk '{ printf "{\"id\":%d,\"prompt\":\"item %d\"}\n", $1, $1 }' >"$TEST_HOME/in.jsonl"
+    flexiai batch -q -j 16 --tag big -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl" \
+        2>"$TEST_HOME/batch.err" &
+    local batch=$! i pids= readers=
+    for i in $(seq 1 50); do
+        flexiai complete "writer $i" </dev/null >/dev/null 2>"$TEST_HOME/err.$i" &
+        pids="$pids $!"
+        if [ $((i % 10)) -eq 0 ]; then
+            flexiai logs -n 1 >/dev/null 2>"$TEST_HOME/rerr.$i" &
+            readers="$readers $!"
+        fi
+    done
+    local failed=0
+    for p in $batch $pids $readers; do wait "$p" || failed=$((failed + 1)); done
+    assert_equal "$failed" 0
+    assert_equal "$(cat "$TEST_HOME"/batch.err "$TEST_HOME"/err.* "$TEST_HOME"/rerr.* | wc -c)" 0
+    assert_equal "$(wc -l <"$TEST_HOME/out.jsonl")" 3000
+    run flexiai usage --by tag --json
+    assert_success
+    assert_equal "$(jq -r '.[] | select(.tag == "big") | .requests' <<<"$output")" 3000
+    assert_equal "$(count "SELECT count(*) FROM requests")" 3050
+    assert_equal "$(count "SELECT count(DISTINCT prompt) FROM requests")" 3050
+    [ ! -e "$(SPOOL)" ]
+}
+
 @test "a record torn by a crash is set aside with one warning, the rest imported" {
     flexiai complete "before" </dev/null >/dev/null
     # a writer killed mid-write: half a line, no newline
