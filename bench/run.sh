@@ -574,6 +574,9 @@ if want 7; then
 section "7. flexiai batch: items/s, vs xargs -P 8 flexiai complete, memory"
 {
     printf '[failover]\nretries = 0\n\n'
+    # no import started in the background after a logged run: it would
+    # run beside the next (--no-log) run and flatter the comparison
+    printf '[log]\nspool_max = 0\n\n'
     provider_ini batch "$MOCK/p/batch/v1"
 } | write_ini "$tmp/s7.ini"
 export FLEXIAI_CONFIG="$tmp/s7.ini"

@@ -504,7 +504,10 @@ main(int argc, char **argv)
     if (interrupted && batch_out_flush_all(r.out) != 0)
         r.ioerr = 1;
     ledger_warn(&r, flexiai_ledger_writer_flush(r.ledger));
+    int logged = r.ledger != NULL;
     flexiai_ledger_writer_free(r.ledger);
+    if (logged)
+        tool_ledger_import_if_due(cfg, &a);
     if (show_progress) {
         batch_progress(&r.st, 1);
         batch_progress_clear();

@@ -239,6 +239,31 @@ cmd_prune(void *ctx, struct tool_args *a, int argc, char **argv)
     return rc;
 }
 
+/* Move the records waiting in the spool into the database now: what a
+ * cron job may run, and what complete, chat and batch start in the
+ * background once the spool passes [log] spool_max. */
+static int
+cmd_import(void *ctx, struct tool_args *a, int argc, char **argv)
+{
+    (void)ctx;
+    if (argc > 1)
+        tool_usage_error("unexpected argument '%s'", argv[1]);
+    flexiai_config *cfg = tool_setup_config(a, 0, NULL);
+    flexiai_ledger *l = open_ledger(cfg, 1);
+    long n = l ? flexiai_ledger_imported(l) : 0;
+    int rc = l && flexiai_ledger_warning(l) ? FLEXIAI_EIO : 0;
+    if (!tool_quiet) {
+        char *msg =
+            fxu_asprintf("%ld record%s imported\n", n, n == 1 ? "" : "s");
+        tool_outs(msg);
+        free(msg);
+        tool_out_flush();
+    }
+    flexiai_ledger_close(l);
+    flexiai_config_free(cfg);
+    return rc;
+}
+
 #define OPT(id, s, name, arg, help, comp)                                      \
     {                                                                          \
         id, s, name, arg, help, comp, 0, NULL, NULL, NULL                      \
@@ -271,6 +296,9 @@ static const struct tool_option logs_opts[] = {
 static const struct tool_option show_opts[] = {
     OPT(OPT_JSON, 0, "json", NULL, "one JSON object", 0), OPT_CONFIG, OPT_END};
 static const struct tool_option path_opts[] = {OPT_CONFIG, OPT_END};
+static const struct tool_option import_opts[] = {
+    OPT_CONFIG, OPT(TOOL_OPT_QUIET, 0, "quiet", NULL, "do not say how many", 0),
+    OPT_END};
 static const struct tool_option prune_opts[] = {
     OPT(OPT_BEFORE, 0, "before", "WHEN",
         "delete records older than WHEN (a date, or 90d)", 0),
@@ -284,6 +312,8 @@ static const struct tool_subcommand logs_subs[] = {
      TOOL_COMP_NONE},
     {"prune", "--before DATE|DURATION", "delete older records", prune_opts,
      cmd_prune, TOOL_COMP_NONE},
+    {"import", "", "move the records waiting in the spool in now", import_opts,
+     cmd_import, TOOL_COMP_NONE},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
@@ -291,7 +321,7 @@ static const struct tool_option *const logs_groups[] = {logs_opts, NULL};
 
 static const struct tool_command logs_cmd = {
     .name = "logs",
-    .synopsis = "[OPTIONS] | show ID | path | prune --before WHEN",
+    .synopsis = "[OPTIONS] | show ID | path | prune --before WHEN | import",
     .description =
         "The request ledger: every complete and chat turn, with its "
         "attempts.  Without a\ncommand, the latest records (oldest first) "
@@ -299,7 +329,7 @@ static const struct tool_command logs_cmd = {
     .groups = logs_groups,
     .subs = logs_subs,
     .footer = "Exit codes: 0 ok, 64 usage, 66 no such record or the ledger "
-              "cannot be read,\n74 cannot write it (prune).  See "
+              "cannot be read,\n74 cannot write it (prune, import).  See "
               "flexiai-logs(1).",
 };
 

@@ -220,21 +220,6 @@ cmd_config(int argc, char **argv)
     return rc;
 }
 
-/* Directory of the running binary, for finding flexiai-CMD beside it. */
-static int
-self_dir(char *buf, size_t size)
-{
-    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (slash == NULL)
-        return -1;
-    *slash = '\0';
-    return 0;
-}
-
 static int
 run_subcommand(const char *name, int argc, char **argv)
 {
@@ -244,7 +229,7 @@ run_subcommand(const char *name, int argc, char **argv)
 int
 tool_front_exec(const char *name, int argc, char **argv)
 {
-    char prog[256], path[PATH_MAX + 300], dir[PATH_MAX];
+    char prog[256];
     for (const char *p = name; *p; p++)
         if (*p == '/' || *p == '.') {
             tool_err("unknown command '%s' (see 'flexiai --help')", name);
@@ -253,13 +238,10 @@ tool_front_exec(const char *name, int argc, char **argv)
     snprintf(prog, sizeof(prog), "flexiai-%s", name);
     argv[0] = prog;
     (void)argc;
-    if (self_dir(dir, sizeof(dir)) == 0) {
-        snprintf(path, sizeof(path), "%s/%s", dir, prog);
-        if (access(path, X_OK) == 0) {
-            execv(path, argv);
-            tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", path,
-                     strerror(errno));
-        }
+    char *path = tool_sibling(prog);
+    if (path) {
+        execv(path, argv);
+        tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", path, strerror(errno));
     }
     execvp(prog, argv);
     if (errno == ENOENT) {

@@ -5,14 +5,21 @@
  * process's conversation id.  Logging never costs an answer: a failure is
  * one warning line per process and changes no exit code.  The record goes
  * to the ledger's spool with one write (no SQLite in this process); the
- * readers (logs, usage, -C/--cid) move it into the database.
+ * readers (logs, usage, -C/--cid) move it into the database, and once
+ * the spool has passed [log] spool_max the request commands start
+ * `flexiai logs import` in the background, as git starts gc --auto.
  */
 #include "config.h"
 
 #include "tool.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *process_cid;
 static int warned;
@@ -23,6 +30,43 @@ tool_ledger_cid(void)
     if (process_cid == NULL)
         process_cid = flexiai_ledger_new_cid();
     return process_cid;
+}
+
+void
+tool_ledger_import_if_due(const flexiai_config *cfg, const struct tool_args *a)
+{
+    if (a->no_log || !flexiai_ledger_spool_due(cfg))
+        return;
+    char *path = tool_sibling("flexiai-logs");
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* the grandchild imports; this child ends at once, so nobody
+         * waits for the import and no zombie is left */
+        if (fork() != 0)
+            _exit(0);
+        setsid();
+        int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(71);
+        /* nothing of the parent's stays open: a pipe held here would keep
+         * a caller (cron, $(...)) waiting for the import */
+        closefrom(3);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        char *argv[] = {"flexiai-logs",          "import",          "--quiet",
+                        a->config ? "-c" : NULL, (char *)a->config, NULL};
+        if (path)
+            execv(path, argv);
+        else
+            execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (pid > 0)
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    free(path);
 }
 
 void
@@ -55,4 +99,5 @@ tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
     }
     free(err);
     free(tag);
+    tool_ledger_import_if_due(cfg, a);
 }

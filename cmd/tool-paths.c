@@ -1,14 +1,17 @@
 /*
  * tool-paths.c - where the commands keep their files: the XDG base
  * directories (history, sessions), with the fallbacks the specification
- * gives when a variable is unset or not absolute.
+ * gives when a variable is unset or not absolute; and the programs that
+ * stand beside the running one (flexiai-CMD).
  */
 #include "config.h"
 
 #include "tool.h"
 
+#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 char *
@@ -24,4 +27,25 @@ tool_xdg_dir(const char *var, const char *fallback)
         home = pw ? pw->pw_dir : "/";
     }
     return fxu_asprintf("%s/%s/flexiai", home, fallback);
+}
+
+/* PROG beside the running binary when it is there and executable
+ * (malloc'ed), else NULL: the caller looks it up on PATH. */
+char *
+tool_sibling(const char *prog)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return NULL;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = '\0';
+    char *path = fxu_asprintf("%s/%s", buf, prog);
+    if (access(path, X_OK) == 0)
+        return path;
+    free(path);
+    return NULL;
 }

@@ -254,6 +254,8 @@ char *tool_printable(const char *s);
 /* ${VAR:-~/fallback}/flexiai, e.g. ("XDG_STATE_HOME", ".local/state");
  * a relative VAR is ignored.  Caller frees. */
 char *tool_xdg_dir(const char *var, const char *fallback);
+/* PROG beside the running binary (malloc'ed), NULL when not there. */
+char *tool_sibling(const char *prog);
 
 /* ---- a result as JSON (tool-result.c) --------------------------------- */
 
@@ -296,6 +298,11 @@ int tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
  * (NULL: this process's own, tool_ledger_cid()).  msgs are the messages
  * sent.  A failure is one warning per process; never fatal.
  */
+/* Start `flexiai logs import` in the background when the ledger's spool
+ * has passed [log] spool_max (a child of init, its output to /dev/null);
+ * never waits for it. */
+void tool_ledger_import_if_due(const flexiai_config *cfg,
+                               const struct tool_args *a);
 void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
                      const char *command, const char *cid,
                      const flexiai_message *msgs, size_t n,

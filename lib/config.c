@@ -149,6 +149,8 @@ static const struct key_def schema[] = {
     {"log", "path", KT_STRING, NULL, NOLIM, NULL},
     {"log", "mode", KT_ENUM, "full", NOLIM, "full|usage|off"},
     {"log", "keep", KT_STRING, NULL, NOLIM, NULL},
+    /* bytes waiting in the spool that start an import in the background */
+    {"log", "spool_max", KT_INT, "33554432", 0, 1099511627776, NULL},
     /* prices per million tokens, for `flexiai usage`; [price.MODEL] beats
      * the provider's */
     {"provider", "price_input", KT_NUMBER, NULL, 0, 1e9, NULL},

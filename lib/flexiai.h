@@ -534,6 +534,13 @@ const char *flexiai_ledger_error(const flexiai_ledger *l);
 /* A warning from opening (records waiting in the spool could not all be
  * moved into the database), NULL when none. */
 const char *flexiai_ledger_warning(const flexiai_ledger *l);
+/* How many waiting records opening moved into the database. */
+long flexiai_ledger_imported(const flexiai_ledger *l);
+/* 1 when the spool holds [log] spool_max bytes or more (0 = never): time
+ * to move it into the database without waiting for a reader (the
+ * commands start `flexiai logs import` in the background, as git starts
+ * gc --auto). */
+int flexiai_ledger_spool_due(const flexiai_config *cfg);
 
 /* A new conversation id (16 hex digits, malloc'ed). */
 char *flexiai_ledger_new_cid(void);

@@ -21,6 +21,7 @@ struct flexiai_ledger {
     fx_ledger *l;
     char *err;
     char *warning; /* the spool could not be imported, or had torn lines */
+    long imported; /* records moved in from the spool when opened */
 };
 
 char *
@@ -51,6 +52,7 @@ flexiai_ledger_open(const flexiai_config *cfg, int write, char **err)
         return NULL;
     char *warning = NULL;
     fx_ledger *fl = NULL;
+    long imported = 0;
     /* records waiting in the spool go into the database first */
     if (fx_ledger_spool_pending(path)) {
         double keep = 0;
@@ -59,7 +61,7 @@ flexiai_ledger_open(const flexiai_config *cfg, int write, char **err)
             keep = 0;
         long damaged = 0;
         fl = fx_ledger_open(path, FX_LEDGER_WRITE, &warning);
-        if (fl && fx_ledger_import(fl, path, keep, &damaged) < 0)
+        if (fl && (imported = fx_ledger_import(fl, path, keep, &damaged)) < 0)
             warning = fxu_strdup(fx_ledger_error(fl));
         else if (fl && damaged > 0)
             warning = fxu_asprintf("%ld damaged record%s in the spool (a "
@@ -84,6 +86,7 @@ flexiai_ledger_open(const flexiai_config *cfg, int write, char **err)
     flexiai_ledger *l = fxu_xcalloc(1, sizeof(*l));
     l->l = fl;
     l->warning = warning;
+    l->imported = imported > 0 ? imported : 0;
     return l;
 }
 
@@ -120,6 +123,12 @@ const char *
 flexiai_ledger_warning(const flexiai_ledger *l)
 {
     return l->warning;
+}
+
+long
+flexiai_ledger_imported(const flexiai_ledger *l)
+{
+    return l->imported;
 }
 
 int

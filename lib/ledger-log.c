@@ -11,6 +11,7 @@
 #include "ledger.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 /* ---- settings ---------------------------------------------------------- */
@@ -161,6 +162,28 @@ char *
 flexiai_ledger_new_cid(void)
 {
     return fx_ledger_new_cid();
+}
+
+/* ---- the spool's size --------------------------------------------------- */
+
+int
+flexiai_ledger_spool_due(const flexiai_config *cfg)
+{
+    const char *v = fx_config_value(cfg, "log", "spool_max");
+    long long max = v ? strtoll(v, NULL, 10) : 0;
+    if (max <= 0 || fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
+        return 0;
+    char *err = NULL;
+    char *path = flexiai_ledger_path(cfg, &err);
+    free(err);
+    if (path == NULL)
+        return 0;
+    char *sp = fx_ledger_spool_path(path);
+    struct stat st;
+    int due = stat(sp, &st) == 0 && (long long)st.st_size >= max;
+    free(sp);
+    free(path);
+    return due;
 }
 
 /* ---- many records, one write (batch) ---------------------------------- */

@@ -350,12 +350,18 @@ fx_ledger_spool_append_lines(const char *dbpath, const char *lines, size_t len,
         return 0;
     char *sp = fx_ledger_spool_path(dbpath);
     int rc = fx_ledger_make_parent(sp, err);
-    for (int i = 0; rc == 0 && i < 100; i++)
-        if ((rc = append_once(sp, lines, len, err)) != 1)
+    /* an importer renaming the spool between our open and our lock sends
+     * us round again, to the new one (importers take turns, so this ends) */
+    for (int i = 0; rc == 0; i++) {
+        rc = append_once(sp, lines, len, err);
+        if (rc != 1)
             break;
-    if (rc == 1) {
-        *err = fxu_asprintf("%s: replaced too often", sp);
-        rc = -1;
+        if (i == 100) {
+            *err = fxu_asprintf("%s: replaced too often", sp);
+            rc = -1;
+        } else {
+            rc = 0;
+        }
     }
     free(sp);
     return rc;
@@ -369,20 +375,7 @@ fx_ledger_spool_append(const char *dbpath, const struct fx_ledger_record *r,
     if (mode == FX_LEDGER_OFF)
         return 0;
     char *line = fx_ledger_spool_line(r, mode);
-    if (line == NULL) {
-        *err = fxu_strdup("out of memory");
-        return -1;
-    }
-    char *sp = fx_ledger_spool_path(dbpath);
-    int rc = fx_ledger_make_parent(sp, err);
-    for (int i = 0; rc == 0 && i < 100; i++)
-        if ((rc = append_once(sp, line, strlen(line), err)) != 1)
-            break;
-    if (rc == 1) {
-        *err = fxu_asprintf("%s: replaced too often", sp);
-        rc = -1;
-    }
-    free(sp);
+    int rc = fx_ledger_spool_append_lines(dbpath, line, strlen(line), err);
     free(line);
     return rc;
 }

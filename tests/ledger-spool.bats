@@ -104,6 +104,7 @@ count() { sqlite3 "$(DB)" "$1"; }
     local failed=0
     for p in $batch $pids $readers; do wait "$p" || failed=$((failed + 1)); done
     assert_equal "$failed" 0
+    cat "$TEST_HOME"/batch.err "$TEST_HOME"/err.* "$TEST_HOME"/rerr.* >&3
     assert_equal "$(cat "$TEST_HOME"/batch.err "$TEST_HOME"/err.* "$TEST_HOME"/rerr.* | wc -c)" 0
     assert_equal "$(wc -l <"$TEST_HOME/out.jsonl")" 3000
     run flexiai usage --by tag --json
@@ -112,6 +113,56 @@ count() { sqlite3 "$(DB)" "$1"; }
     assert_equal "$(count "SELECT count(*) FROM requests")" 3050
     assert_equal "$(count "SELECT count(DISTINCT prompt) FROM requests")" 3050
     [ ! -e "$(SPOOL)" ]
+}
+
+# wait_gone FILE: up to 10 s for FILE to disappear
+wait_gone() {
+    local i
+    for i in $(seq 1 500); do
+        [ -e "$1" ] || return 0
+        sleep 0.02
+    done
+    echo "$1 is still there" >&2
+    return 1
+}
+
+@test "a spool past [log] spool_max is imported in the background, no reader needed" {
+    printf '[log]\nspool_max = 2000\n' >>"$CONFIG"
+    flexiai complete "first" </dev/null >/dev/null
+    [ -e "$(SPOOL)" ]
+    [ ! -e "$(DB)" ]
+    # the command's output ends when it does, not when the import does
+    run --separate-stderr bash -c 'for i in 1 2 3 4 5 6; do flexiai complete "more $i" </dev/null; done | cat'
+    assert_success
+    assert_equal "${#lines[@]}" 6
+    assert_equal "$stderr" ""
+    # imported without any reader, straight into the database; a record
+    # written while the import ran may wait in a new, small spool
+    local i in_db=0 waiting=0
+    for i in $(seq 1 500); do
+        in_db=$(count "SELECT count(*) FROM requests" 2>/dev/null || echo 0)
+        waiting=$(cat "$(SPOOL)" 2>/dev/null | wc -l)
+        [ "$in_db" -gt 0 ] && [ $((in_db + waiting)) -eq 7 ] && break
+        sleep 0.02
+    done
+    assert [ "$in_db" -ge 3 ]
+    assert_equal "$((in_db + waiting))" 7
+    # a batch starts it too, at its end; spool_max = 0 never does
+    seq 20 | awk '{ printf "{\"id\":%d,\"prompt\":\"item %d\"}\n", $1, $1 }' >"$TEST_HOME/in.jsonl"
+    flexiai batch -q -i "$TEST_HOME/in.jsonl" >/dev/null
+    wait_gone "$(SPOOL)"
+    assert_equal "$(count "SELECT count(*) FROM requests")" 27
+    sed -i 's/^spool_max = .*/spool_max = 0/' "$CONFIG"
+    flexiai batch -q -i "$TEST_HOME/in.jsonl" >/dev/null
+    sleep 0.5
+    [ -e "$(SPOOL)" ]
+    assert_equal "$(count "SELECT count(*) FROM requests")" 27
+    run flexiai logs import
+    assert_success
+    assert_output "20 records imported"
+    [ ! -e "$(SPOOL)" ]
+    run flexiai logs import
+    assert_output "0 records imported"
 }
 
 @test "a record torn by a crash is set aside with one warning, the rest imported" {

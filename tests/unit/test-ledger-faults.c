@@ -8,8 +8,10 @@
 #include <cjson/cJSON.h>
 
 #include <signal.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -338,6 +340,66 @@ test_spool_bytes(void)
     free(line);
 }
 
+/* A writer waiting for the spool's lock while an importer renames the
+ * spool away goes round to the new spool: its record is neither lost nor
+ * left in the renamed file the importer has already read. */
+static void
+test_spool_renamed(void)
+{
+    char *path = fxu_asprintf("%s/renamed/logs.db", root);
+    char *err = NULL;
+    is_int(fx_ledger_make_parent(path, &err), 0, "directory made");
+    char *sp = fx_ledger_spool_path(path);
+    char *taken = fxu_asprintf("%s.0123456789abcdef", sp);
+    int fd = open(sp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ok(fd >= 0 && flock(fd, LOCK_EX) == 0, "the importer holds the lock");
+    flexiai_result r;
+    memset(&r, 0, sizeof(r));
+    add_attempt(&r, "p1", "success", 0, 200, 5);
+    r.text = strdup("late record");
+    flexiai_message msgs[1] = {{"user", "q"}};
+    struct fx_ledger_meta meta = {T0, "complete", NULL, NULL, NULL, 0};
+    struct fx_ledger_record rec;
+    fx_ledger_record_from_result(&rec, &r, msgs, 1, &meta);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd); /* the lock stays the parent's */
+        char *e = NULL;
+        int rc = fx_ledger_spool_append(path, &rec, FX_LEDGER_FULL, &e);
+        if (rc != 0)
+            printf("# append: %s\n", e ? e : "?");
+        fflush(stdout);
+        _exit(rc != 0);
+    }
+    usleep(200000); /* the writer is waiting for the lock by now */
+    ok(rename(sp, taken) == 0, "the importer renames the spool");
+    close(fd); /* and lets go */
+    int status = -1;
+    waitpid(pid, &status, 0);
+    is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
+           "the writer's append succeeds");
+    struct stat st;
+    ok(stat(taken, &st) == 0 && st.st_size == 0,
+       "nothing went into the renamed spool");
+    fxu_buf b;
+    fxu_buf_init(&b);
+    FILE *f = fopen(sp, "r");
+    char chunk[4096];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fxu_buf_append(&b, chunk, n);
+    if (f)
+        fclose(f);
+    ok(b.data && strstr(b.data, "late record"), "the record is in the new one");
+    fxu_buf_free(&b);
+    fx_ledger_record_free(&rec);
+    flexiai_result_free(&r);
+    free(taken);
+    free(sp);
+    free(path);
+}
+
 int
 main(void)
 {
@@ -351,6 +413,7 @@ main(void)
     test_concurrent();
     test_spool();
     test_spool_bytes();
+    test_spool_renamed();
     char *cmd = fxu_asprintf("rm -rf '%s'", root);
     ok(system(cmd) == 0, "temporary directory removed");
     free(cmd);
