@@ -211,6 +211,18 @@ cmd_path(void *ctx, struct tool_args *a, int argc, char **argv)
     return 0;
 }
 
+/* "N records VERB" on stdout, unless --quiet */
+static void
+say_count(long n, const char *verb)
+{
+    if (tool_quiet)
+        return;
+    char *msg = fxu_asprintf("%ld record%s %s\n", n, n == 1 ? "" : "s", verb);
+    tool_outs(msg);
+    free(msg);
+    tool_out_flush();
+}
+
 static int
 cmd_prune(void *ctx, struct tool_args *a, int argc, char **argv)
 {
@@ -227,12 +239,8 @@ cmd_prune(void *ctx, struct tool_args *a, int argc, char **argv)
     if (n < 0) {
         tool_err("cannot prune the ledger: %s", flexiai_ledger_error(l));
         rc = FLEXIAI_EIO;
-    } else if (!tool_quiet) {
-        char *msg =
-            fxu_asprintf("%ld record%s deleted\n", n, n == 1 ? "" : "s");
-        tool_outs(msg);
-        free(msg);
-        tool_out_flush();
+    } else {
+        say_count(n, "deleted");
     }
     flexiai_ledger_close(l);
     flexiai_config_free(cfg);
@@ -252,13 +260,7 @@ cmd_import(void *ctx, struct tool_args *a, int argc, char **argv)
     flexiai_ledger *l = open_ledger(cfg, 1);
     long n = l ? flexiai_ledger_imported(l) : 0;
     int rc = l && flexiai_ledger_warning(l) ? FLEXIAI_EIO : 0;
-    if (!tool_quiet) {
-        char *msg =
-            fxu_asprintf("%ld record%s imported\n", n, n == 1 ? "" : "s");
-        tool_outs(msg);
-        free(msg);
-        tool_out_flush();
-    }
+    say_count(n, "imported");
     flexiai_ledger_close(l);
     flexiai_config_free(cfg);
     return rc;
