@@ -3,7 +3,8 @@
 # ALPN h2 in front of mockllm, with a certificate made here.  Requests and
 # streams answer as over HTTP/1.1, provider errors keep their class, and a
 # batch multiplexes its requests over one connection instead of opening one
-# per request in flight.
+# per request in flight; over plain HTTP/1.1 it keeps at most -j
+# connections alive and reuses them.
 
 load helpers
 
@@ -29,7 +30,8 @@ teardown() {
     teardown_env
 }
 
-# start_h2: nghttpx on H2_PORT in front of mockllm; its access log
+# start_h2: nghttpx in front of mockllm, TLS with h2 on H2_PORT and plain
+# HTTP/1.1 on H1_PORT; its access log
 # ($TEST_HOME/h2.log) has a line per request: client port, ALPN, status.
 start_h2() {
     command -v nghttpx >/dev/null || {
@@ -37,9 +39,11 @@ start_h2() {
         return 1
     }
     H2_PORT=$(dead_port)
+    H1_PORT=$(dead_port)
     H2_LOG=$TEST_HOME/h2.log
     nghttpx --conf=/dev/null --single-process --no-ocsp \
-        --frontend="127.0.0.1,$H2_PORT" --backend="127.0.0.1,$MOCK_PORT" \
+        --frontend="127.0.0.1,$H2_PORT" --frontend="127.0.0.1,$H1_PORT;no-tls" \
+        --backend="127.0.0.1,$MOCK_PORT" \
         --accesslog-file="$H2_LOG" \
         --accesslog-format='$remote_port $alpn $status $request' \
         --errorlog-file="$TEST_HOME/h2.err" \
@@ -176,4 +180,19 @@ h2_provider() {
     run --separate-stderr flexiai complete --no-stream "x" </dev/null
     assert_failure 78
     [[ "$stderr" == *"tls_ca: cannot read"*"nope.pem"* ]]
+}
+
+@test "over HTTP/1.1 a batch -j 4 reuses at most 4 connections for 200 items" {
+    printf '[provider.h1]\ntype = openai\nmodel = m\nbase_url = http://127.0.0.1:%s/p/h1/v1\napi_key = k-h1\n\n' \
+        "$H1_PORT" | write_config
+    seq 200 | awk '{ printf "{\"id\":%d,\"prompt\":\"item %d\"}\n", $1, $1 }' >"$TEST_HOME/in.jsonl"
+    run --separate-stderr flexiai batch -q -j 4 -i "$TEST_HOME/in.jsonl"
+    assert_success
+    assert_equal "$(jq -r 'select(.exit_code == 0) | .id' <<<"$output" | wc -l)" 200
+    assert_equal "$(awk '$4 == "POST"' "$H2_LOG" | wc -l)" 200
+    assert_equal "$(awk '$4 == "POST" { print $2 }' "$H2_LOG" | sort -u)" "http/1.1"
+    local conns
+    conns=$(awk '$4 == "POST" { print $1 }' "$H2_LOG" | sort -u | wc -l)
+    assert [ "$conns" -ge 1 ]
+    assert [ "$conns" -le 4 ]
 }
