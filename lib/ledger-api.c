@@ -68,6 +68,11 @@ flexiai_ledger_open(const flexiai_config *cfg, int write, char **err)
                                    "crash while writing?) set aside in "
                                    "%s.spool.damaged",
                                    damaged, damaged == 1 ? "" : "s", path);
+        if (fl && imported >= 0) {
+            char *stamp = fx_ledger_import_stamp(path);
+            unlink(stamp); /* the next full spool may start one at once */
+            free(stamp);
+        }
         if (warning) {
             char *w =
                 fxu_asprintf("records waiting in %s.spool: %s", path, warning);

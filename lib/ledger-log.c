@@ -11,7 +11,9 @@
 #include "ledger.h"
 
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 /* ---- settings ---------------------------------------------------------- */
@@ -181,6 +183,25 @@ flexiai_ledger_spool_due(const flexiai_config *cfg)
     char *sp = fx_ledger_spool_path(path);
     struct stat st;
     int due = stat(sp, &st) == 0 && (long long)st.st_size >= max;
+    if (due) {
+        /* one import started a minute at most: an import that fails (a
+         * corrupt database) is not started again by every request */
+        char *stamp = fx_ledger_import_stamp(path);
+        if (stat(stamp, &st) == 0 && fxu_wallclock() - (double)st.st_mtime < 60)
+            due = 0;
+        int fd =
+            due ? open(stamp,
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                       0600)
+                : -1;
+        if (fd >= 0) {
+            if (futimens(fd, NULL) < 0) {
+                /* the stamp is a hint: created, it is new enough */
+            }
+            close(fd);
+        }
+        free(stamp);
+    }
     free(sp);
     free(path);
     return due;

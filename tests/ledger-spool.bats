@@ -153,12 +153,40 @@ wait_count() {
     sleep 0.5
     [ -e "$(SPOOL)" ]
     assert_equal "$(count "SELECT count(*) FROM requests")" 27
+    [ ! -e "$(DB).spool.importing" ]
     run flexiai logs import
     assert_success
     assert_output "20 records imported"
     [ ! -e "$(SPOOL)" ]
     run flexiai logs import
     assert_output "0 records imported"
+}
+
+@test "an import that fails (corrupt database) is started again a minute later, not by every request" {
+    printf '[log]\nspool_max = 300\n' >>"$CONFIG"
+    mkdir -p "$(dirname "$(DB)")"
+    head -c 65536 /dev/urandom | base64 >"$(DB)"
+    local stamp
+    stamp="$(DB).spool.importing"
+    run --separate-stderr flexiai complete "first" </dev/null
+    assert_success
+    assert_output "first"
+    assert_equal "$stderr" ""
+    [ -e "$stamp" ]
+    # started 30 s ago and failed: not again yet
+    touch -d '-30 seconds' "$stamp"
+    local before
+    before=$(stat -c %Y "$stamp")
+    run --separate-stderr flexiai complete "second" </dev/null
+    assert_output "second"
+    assert_equal "$(stat -c %Y "$stamp")" "$before"
+    # two minutes ago: again
+    touch -d '-2 minutes' "$stamp"
+    before=$(stat -c %Y "$stamp")
+    flexiai complete "third" </dev/null >/dev/null
+    assert [ "$(stat -c %Y "$stamp")" -gt "$before" ]
+    # nothing was lost meanwhile: every record waits in the spool
+    assert_equal "$(grep -c '"command":"complete"' "$(SPOOL)")" 3
 }
 
 @test "a record torn by a crash is set aside with one warning, the rest imported" {
