@@ -325,9 +325,9 @@ static const struct tool_command logs_cmd = {
     .name = "logs",
     .synopsis = "[OPTIONS] | show ID | path | prune --before WHEN | import",
     .description =
-        "The request ledger: every complete and chat turn, with its "
-        "attempts.  Without a\ncommand, the latest records (oldest first) "
-        "that match every filter given.",
+        "The request ledger: every complete, chat turn and batch item, with "
+        "its attempts.\nWithout a command, the latest records (oldest "
+        "first) that match every filter\ngiven.",
     .groups = logs_groups,
     .subs = logs_subs,
     .footer = "Exit codes: 0 ok, 64 usage, 66 no such record or the ledger "
