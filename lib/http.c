@@ -382,23 +382,26 @@ transport_class(CURLcode cc, long status)
     case CURLE_BAD_CONTENT_ENCODING:
     case CURLE_WEIRD_SERVER_REPLY:
         return FLEXIAI_E_STREAM_ERROR;
+    /* the server's certificate is not trusted, or ours is unusable:
+     * trying later will not help, a person must look (exit 78, not 75) */
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return FLEXIAI_E_CONFIG;
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_SSL_ENGINE_SETFAILED:
     case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_USE_SSL_FAILED:
         return FLEXIAI_E_CONNECT;
     default:
@@ -427,6 +430,12 @@ transport_error(struct transfer *t, const struct fx_http_opts *o, CURLcode cc,
                      o->timeout);
     } else if (res->transport_cls == FLEXIAI_E_STREAM_ERROR) {
         snprintf(res->transport_msg, cap, "connection closed by server");
+    } else if (cc == CURLE_PEER_FAILED_VERIFICATION) {
+        static const char hint[] = "; a server with a private CA needs tls_ca";
+        int n = snprintf(res->transport_msg, cap, "%s",
+                         t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
+        if (n >= 0 && (size_t)n + sizeof(hint) <= cap)
+            memcpy(res->transport_msg + n, hint, sizeof(hint));
     } else {
         /* curl's text names the host and port, never headers or body */
         snprintf(res->transport_msg, cap, "%s",

@@ -168,13 +168,16 @@ h2_provider() {
     FLEXIAI_PROVIDER_GW_TLS_CA=$TEST_HOME/cadir run --separate-stderr flexiai complete --no-stream "by dir" </dev/null
     assert_success
     assert_output "by dir"
-    # the system's CAs do not know this server: one line, nothing on stdout
+    # the system's CAs do not know this server: one line, nothing on
+    # stdout, and not "try later" (75): trying later will not help
     sed -i '/^tls_ca/d' "$CONFIG"
     run --separate-stderr flexiai complete --no-stream "x" </dev/null
-    assert_failure
+    assert_failure 78
     assert_output ""
-    [[ "$stderr" == *certificate* ]]
+    [[ "$stderr" == "flexiai: gw: "*certificate*"needs tls_ca)" ]]
     assert_equal "$(wc -l <<<"$stderr")" 1
+    run --separate-stderr flexiai complete --json --no-stream "x" </dev/null
+    assert_equal "$(jq -r '.attempts[0].error_class' <<<"$output")" config
     # a CA file that is not there is a configuration error (exit 78)
     printf 'tls_ca = %s/nope.pem\n' "$TEST_HOME" >>"$CONFIG"
     run --separate-stderr flexiai complete --no-stream "x" </dev/null
