@@ -34,17 +34,6 @@ struct logs_ctx {
     const char *before;
 };
 
-static double
-when(const char *opt, const char *arg)
-{
-    double t;
-    if (flexiai_ledger_parse_when(arg, &t) != 0)
-        tool_usage_error("%s needs a date (2026-11-01, 2026-11-01 14:30) or a "
-                         "duration back from now (2h, 90d), not '%s'",
-                         opt, arg);
-    return t;
-}
-
 static void
 on_option(void *ud, int id, const char *arg)
 {
@@ -63,10 +52,10 @@ on_option(void *ud, int id, const char *arg)
         x->q.words = arg;
         break;
     case OPT_SINCE:
-        x->q.since = when("--since", arg);
+        x->q.since = tool_when("--since", arg);
         break;
     case OPT_UNTIL:
-        x->q.until = when("--until", arg);
+        x->q.until = tool_when("--until", arg);
         break;
     case OPT_PROVIDER:
         x->q.provider = arg;
@@ -231,7 +220,7 @@ cmd_prune(void *ctx, struct tool_args *a, int argc, char **argv)
         tool_usage_error("unexpected argument '%s'", argv[1]);
     if (x->before == NULL)
         tool_usage_error("prune needs --before DATE|DURATION (e.g. 90d)");
-    double before = when("--before", x->before);
+    double before = tool_when("--before", x->before);
     flexiai_config *cfg = tool_setup_config(a, 0, NULL);
     flexiai_ledger *l = open_ledger(cfg, 1);
     long n = l ? flexiai_ledger_prune(l, before) : 0;
@@ -266,10 +255,7 @@ cmd_import(void *ctx, struct tool_args *a, int argc, char **argv)
     return rc;
 }
 
-#define OPT(id, s, name, arg, help, comp)                                      \
-    {                                                                          \
-        id, s, name, arg, help, comp, 0, NULL, NULL, NULL                      \
-    }
+#define OPT TOOL_OPT
 #define OPT_END OPT(TOOL_OPT_END, 0, NULL, NULL, NULL, 0)
 #define OPT_CONFIG                                                             \
     OPT(TOOL_OPT_CONFIG, 'c', "config", "FILE",                                \

@@ -23,17 +23,6 @@ struct usage_ctx {
     int json, prometheus;
 };
 
-static double
-when(const char *opt, const char *arg)
-{
-    double t;
-    if (flexiai_ledger_parse_when(arg, &t) != 0)
-        tool_usage_error("%s needs a date (2026-11-01, 2026-11-01 14:30) or a "
-                         "duration back from now (2h, 90d), not '%s'",
-                         opt, arg);
-    return t;
-}
-
 static void
 add_by(struct usage_ctx *x, const char *list)
 {
@@ -64,10 +53,10 @@ on_option(void *ud, int id, const char *arg)
         add_by(x, arg);
         break;
     case OPT_SINCE:
-        x->since = when("--since", arg);
+        x->since = tool_when("--since", arg);
         break;
     case OPT_UNTIL:
-        x->until = when("--until", arg);
+        x->until = tool_when("--until", arg);
         break;
     case OPT_JSON:
         x->json = 1;
@@ -145,10 +134,7 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
     fxu_buf_free(&b);
 }
 
-#define OPT(id, s, name, arg, help, comp)                                      \
-    {                                                                          \
-        id, s, name, arg, help, comp, 0, NULL, NULL, NULL                      \
-    }
+#define OPT TOOL_OPT
 
 static const struct tool_option usage_opts[] = {
     OPT(OPT_BY, 0, "by", "day|provider|model|tag",

@@ -32,6 +32,17 @@ tool_ledger_cid(void)
     return process_cid;
 }
 
+double
+tool_when(const char *opt, const char *arg)
+{
+    double t;
+    if (flexiai_ledger_parse_when(arg, &t) != 0)
+        tool_usage_error("%s needs a date (2026-11-01, 2026-11-01 14:30) or a "
+                         "duration back from now (2h, 90d), not '%s'",
+                         opt, arg);
+    return t;
+}
+
 void
 tool_ledger_import_if_due(const flexiai_config *cfg, const struct tool_args *a)
 {

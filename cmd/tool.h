@@ -115,6 +115,11 @@ struct tool_option {
      * 0 to 1"); NULL when the configuration's own check is enough. */
     const char *bad;
 };
+/* A command's own option (no configuration key behind it). */
+#define TOOL_OPT(id, s, name, arg, help, comp)                                 \
+    {                                                                          \
+        id, s, name, arg, help, comp, 0, NULL, NULL, NULL                      \
+    }
 
 /* The shared groups, each ended by an entry with id TOOL_OPT_END. */
 extern const struct tool_option tool_opts_global[]; /* -c -q -v -h -V */
@@ -301,6 +306,9 @@ int tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
 /* Start `flexiai logs import` in the background when the ledger's spool
  * has passed [log] spool_max (a child of init, its output to /dev/null);
  * never waits for it. */
+/* --since/--until/--before WHEN (a date or a duration back from now) as
+ * epoch seconds; a usage error naming opt otherwise. */
+double tool_when(const char *opt, const char *arg);
 void tool_ledger_import_if_due(const flexiai_config *cfg,
                                const struct tool_args *a);
 void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
