@@ -181,12 +181,6 @@ flexiai_ledger_messages_free(flexiai_message *msgs, size_t n)
     free(msgs);
 }
 
-int
-flexiai_ledger_parse_when(const char *s, double *out)
-{
-    return fx_ledger_parse_when(s, fxu_wallclock(), out);
-}
-
 struct each_ctx {
     int format;
     flexiai_ledger_line_fn fn;

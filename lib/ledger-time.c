@@ -94,3 +94,11 @@ fx_ledger_parse_when(const char *s, double now, double *out)
     }
     return -1;
 }
+
+/* The public form, against the clock (flexiai.h); no SQLite here, so a
+ * command that only parses dates does not link the database. */
+int
+flexiai_ledger_parse_when(const char *s, double *out)
+{
+    return fx_ledger_parse_when(s, fxu_wallclock(), out);
+}
