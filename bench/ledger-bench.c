@@ -24,7 +24,7 @@
  */
 #include "config.h"
 
-#include "ledger.h"
+#include "ledger/ledger-int.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -14,6 +14,7 @@
  * to separate the SSE framing from the JSON decoding of each event.
  */
 #include "fx.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -90,7 +90,7 @@ cmd_probe(void *ctx, struct tool_args *a, int argc, char **argv)
 {
     struct breaker_ctx *x = ctx;
     (void)a;
-    check_names(x, argv + 1, argc - 1);
+    tool_breaker_check_names(x->cfg, x->force, argv + 1, argc - 1);
     struct probe_tally t;
     const char *const *all;
     if (argc == 1 && flexiai_config_providers(x->cfg, &all) == 0)
@@ -148,12 +148,8 @@ cmd_sync(void *ctx, struct tool_args *a, int argc, char **argv)
     (void)argv;
     if (argc > 1)
         tool_usage_error("sync takes no arguments");
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    int rc = flexiai_breaker_sync(x->client, on_change, x, &stop_flag);
+    tool_stop_on_signals();
+    int rc = flexiai_breaker_sync(x->client, on_change, x, &tool_stop);
     if (rc != 0)
         tool_err("%s", flexiai_client_error(x->client));
     return rc;

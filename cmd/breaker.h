@@ -1,7 +1,7 @@
 /*
- * breaker.h - what flexiai-breaker.c (the command, its table and status,
- * reset, open, check, watch) shares with breaker-probe.c (probe and
- * sync).
+ * breaker.h - what breaker-probe.c (probe and sync) offers flexiai-breaker.c
+ * (the command, its table and status, reset, open, check, watch); what
+ * both use is in the tool layer (tool-breaker.c).
  */
 #ifndef BREAKER_H
 #define BREAKER_H
@@ -18,12 +18,6 @@ struct breaker_ctx {
     int record, probe; /* probe --record, check --probe */
     double seconds;    /* open --for */
 };
-
-/* SIGINT / SIGTERM set stop_flag (watch, sync) */
-extern volatile sig_atomic_t stop_flag;
-void on_signal(int sig);
-/* Exit 64 for a name that is no configured provider, unless --force. */
-void check_names(const struct breaker_ctx *x, char **names, int n);
 
 /* ---- breaker-probe.c ---- */
 

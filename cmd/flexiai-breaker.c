@@ -17,15 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-volatile sig_atomic_t stop_flag;
-
-void
-on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 enum {
     OPT_JSON = TOOL_OPT_CMD,
     OPT_PROMETHEUS,
@@ -69,23 +60,6 @@ on_option(void *ud, int id, const char *arg)
     }
 }
 
-/* A breaker for a name that is no provider is one nobody uses: a typo
- * there voids a maintenance window.  --force allows it (providers that
- * only the Python fleet calls). */
-void
-check_names(const struct breaker_ctx *x, char **names, int n)
-{
-    if (x->force)
-        return;
-    for (int i = 0; i < n; i++)
-        if (!flexiai_config_has_provider(x->cfg, names[i])) {
-            char *msg = tool_no_provider(x->cfg, names[i]);
-            tool_err("%s; --force acts on it anyway", msg);
-            free(msg);
-            exit(FLEXIAI_EUSAGE);
-        }
-}
-
 static int
 cmd_status(void *ctx, struct tool_args *a, int argc, char **argv)
 {
@@ -95,7 +69,7 @@ cmd_status(void *ctx, struct tool_args *a, int argc, char **argv)
     (void)a;
     if (json && prom)
         tool_usage_error("--json and --prometheus exclude each other");
-    check_names(x, argv + 1, argc - 1);
+    tool_breaker_check_names(x->cfg, x->force, argv + 1, argc - 1);
     flexiai_breaker_info *info;
     size_t n;
     int rc = flexiai_breaker_status(c, (const char *const *)argv + 1,
@@ -141,7 +115,7 @@ cmd_reset(void *ctx, struct tool_args *a, int argc, char **argv)
     } else if (n == 0) {
         tool_usage_error("reset needs provider names or --all");
     }
-    check_names(x, argv + 1, argc - 1);
+    tool_breaker_check_names(x->cfg, x->force, argv + 1, argc - 1);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         int r = flexiai_breaker_reset(c, names[i]);
@@ -163,7 +137,7 @@ cmd_open(void *ctx, struct tool_args *a, int argc, char **argv)
     (void)a;
     if (argc != 2)
         tool_usage_error("open needs exactly one provider name");
-    check_names(x, argv + 1, 1);
+    tool_breaker_check_names(x->cfg, x->force, argv + 1, 1);
     int rc = flexiai_breaker_open(c, argv[1], x->seconds);
     if (rc == FLEXIAI_EUSAGE)
         tool_usage_error("%s", flexiai_client_error(c));
@@ -380,15 +354,11 @@ cmd_watch(void *ctx, struct tool_args *a, int argc, char **argv)
 {
     struct breaker_ctx *x = ctx;
     (void)a;
-    check_names(x, argv + 1, argc - 1);
+    tool_breaker_check_names(x->cfg, x->force, argv + 1, argc - 1);
     struct watch_ctx w = {x->json, argv + 1, argc - 1, x->client};
     flexiai_client_set_log(x->client, watch_log, NULL);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    int rc = flexiai_breaker_watch(x->client, on_event, &w, &stop_flag);
+    tool_stop_on_signals();
+    int rc = flexiai_breaker_watch(x->client, on_event, &w, &tool_stop);
     if (rc != 0)
         tool_err("%s", flexiai_client_error(x->client));
     return rc;

@@ -298,9 +298,6 @@ say_who_answered(const flexiai_result *res)
 #ifdef FX_COMPLETE_BUILTIN
 /* Built into the front command too (as git builds in its own commands):
  * `flexiai complete` then costs one program start, not two. */
-int tool_complete_main(int argc, char **argv);
-/* flexiai.c: exec flexiai-NAME with argv (argv[0] is replaced) */
-int tool_front_exec(const char *name, int argc, char **argv);
 int
 tool_complete_main(int argc, char **argv)
 #else
@@ -324,7 +321,7 @@ main(int argc, char **argv)
     /* -C/--cid read the ledger's database, and SQLite is not linked into
      * the front (what a plain complete starts): flexiai-complete does it */
     if (o.cont || o.cid)
-        return tool_front_exec("complete", argc, given);
+        return tool_exec_command("complete", argc, given);
     free(given);
 #endif
     flexiai_schema *schema = load_schema(&o);

@@ -15,10 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int tool_complete_main(int argc, char **argv);
-int tool_front_exec(const char *name, int argc, char **argv);
-extern const struct tool_command tool_cmd_complete;
-
 static const char *const commands[][2] = {
     {"complete", "one-shot completion: prompt in, answer out"},
     {"chat", "interactive chat with streaming replies"},
@@ -223,32 +219,7 @@ cmd_config(int argc, char **argv)
 static int
 run_subcommand(const char *name, int argc, char **argv)
 {
-    return tool_front_exec(name, argc, argv);
-}
-
-int
-tool_front_exec(const char *name, int argc, char **argv)
-{
-    char prog[256];
-    for (const char *p = name; *p; p++)
-        if (*p == '/' || *p == '.') {
-            tool_err("unknown command '%s' (see 'flexiai --help')", name);
-            return FLEXIAI_EUSAGE;
-        }
-    snprintf(prog, sizeof(prog), "flexiai-%s", name);
-    argv[0] = prog;
-    (void)argc;
-    char *path = tool_sibling(prog);
-    if (path) {
-        execv(path, argv);
-        tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", path, strerror(errno));
-    }
-    execvp(prog, argv);
-    if (errno == ENOENT) {
-        tool_err("unknown command '%s' (see 'flexiai --help')", name);
-        return FLEXIAI_EUSAGE;
-    }
-    tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", prog, strerror(errno));
+    return tool_exec_command(name, argc, argv);
 }
 
 /*

@@ -7,6 +7,7 @@
 #include "tool.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,4 +242,40 @@ tool_breaker_describe(const flexiai_breaker_info *b, double now, char *out,
     } else {
         snprintf(out, len, "%s", b->state);
     }
+}
+
+/* A breaker for a name that is no provider is one nobody uses: a typo
+ * there voids a maintenance window.  --force allows it (providers that
+ * only the Python fleet calls). */
+void
+tool_breaker_check_names(flexiai_config *cfg, int force, char **names, int n)
+{
+    if (force)
+        return;
+    for (int i = 0; i < n; i++)
+        if (!flexiai_config_has_provider(cfg, names[i])) {
+            char *msg = tool_no_provider(cfg, names[i]);
+            tool_err("%s; --force acts on it anyway", msg);
+            free(msg);
+            exit(FLEXIAI_EUSAGE);
+        }
+}
+
+volatile sig_atomic_t tool_stop;
+
+static void
+on_stop_signal(int sig)
+{
+    (void)sig;
+    tool_stop = 1;
+}
+
+void
+tool_stop_on_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }

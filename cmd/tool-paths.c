@@ -8,8 +8,10 @@
 
 #include "tool.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,4 +50,29 @@ tool_sibling(const char *prog)
         return path;
     free(path);
     return NULL;
+}
+
+int
+tool_exec_command(const char *name, int argc, char **argv)
+{
+    char prog[256];
+    for (const char *p = name; *p; p++)
+        if (*p == '/' || *p == '.') {
+            tool_err("unknown command '%s' (see 'flexiai --help')", name);
+            return FLEXIAI_EUSAGE;
+        }
+    snprintf(prog, sizeof(prog), "flexiai-%s", name);
+    argv[0] = prog;
+    (void)argc;
+    char *path = tool_sibling(prog);
+    if (path) {
+        execv(path, argv);
+        tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", path, strerror(errno));
+    }
+    execvp(prog, argv);
+    if (errno == ENOENT) {
+        tool_err("unknown command '%s' (see 'flexiai --help')", name);
+        return FLEXIAI_EUSAGE;
+    }
+    tool_die(FLEXIAI_ESOFTWARE, "cannot run %s: %s", prog, strerror(errno));
 }

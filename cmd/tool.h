@@ -14,6 +14,7 @@
 #include "flexiai.h"
 #include "fxu.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -250,6 +251,13 @@ void tool_breaker_json(const flexiai_breaker_info *info, size_t n,
                        int store_ok);
 void tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n,
                              const char *backend, int store_ok);
+/* Exit 64 for a name that is no configured provider, unless force. */
+void tool_breaker_check_names(flexiai_config *cfg, int force, char **names,
+                              int n);
+/* Until SIGINT or SIGTERM comes, tool_stop is 0 (breaker watch and sync,
+ * which stop on it). */
+extern volatile sig_atomic_t tool_stop;
+void tool_stop_on_signals(void);
 /* Text from the network or a state file, safe for a terminal: control
  * characters as \xNN, invalid UTF-8 as U+FFFD.  Caller frees. */
 char *tool_printable(const char *s);
@@ -261,6 +269,14 @@ char *tool_printable(const char *s);
 char *tool_xdg_dir(const char *var, const char *fallback);
 /* PROG beside the running binary (malloc'ed), NULL when not there. */
 char *tool_sibling(const char *prog);
+/* exec flexiai-NAME (beside this program, else on PATH) with argv, whose
+ * argv[0] is replaced; returns 64 only when there is no such command. */
+int tool_exec_command(const char *name, int argc, char **argv);
+
+/* ---- flexiai complete, built into the front too (flexiai-complete.c) --- */
+
+extern const struct tool_command tool_cmd_complete;
+int tool_complete_main(int argc, char **argv);
 
 /* ---- a result as JSON (tool-result.c) --------------------------------- */
 

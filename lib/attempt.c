@@ -11,6 +11,8 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
+#include "schema/schema.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -42,7 +42,7 @@ fx_bevent_name(int ev)
 }
 
 void
-fx_bdoc_init(struct fx_bdoc *d)
+fx_breaker_doc_init(struct fx_breaker_doc *d)
 {
     memset(d, 0, sizeof(*d));
     d->state = FX_CLOSED;
@@ -82,7 +82,7 @@ probe_cap(long half_open_max_calls)
 /* Drop leases whose holder did not report back in time (it crashed, or was
  * killed): a dead prober must not wedge the breaker.  Returns how many. */
 static int
-drop_expired(struct fx_bdoc *d, double now)
+drop_expired(struct fx_breaker_doc *d, double now)
 {
     int kept = 0, dropped = 0;
     for (int i = 0; i < d->nprobes; i++) {
@@ -99,7 +99,7 @@ drop_expired(struct fx_bdoc *d, double now)
 }
 
 static int
-live_probes(const struct fx_bdoc *d, double now)
+live_probes(const struct fx_breaker_doc *d, double now)
 {
     int n = 0;
     for (int i = 0; i < d->nprobes; i++)
@@ -109,20 +109,21 @@ live_probes(const struct fx_bdoc *d, double now)
 }
 
 static void
-clear_probes(struct fx_bdoc *d)
+clear_probes(struct fx_breaker_doc *d)
 {
     memset(d->probes, 0, sizeof(d->probes));
     d->nprobes = 0;
 }
 
 static void
-set_reason(struct fx_bdoc *d, const char *reason)
+set_reason(struct fx_breaker_doc *d, const char *reason)
 {
     copy_trunc(d->reason, sizeof(d->reason), reason);
 }
 
 static void
-to_open(struct fx_bdoc *d, const struct fx_bop *op, const char *reason)
+to_open(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
+        const char *reason)
 {
     d->state = FX_OPEN;
     d->opened_at = op->now;
@@ -132,7 +133,7 @@ to_open(struct fx_bdoc *d, const struct fx_bop *op, const char *reason)
 }
 
 static void
-to_closed(struct fx_bdoc *d)
+to_closed(struct fx_breaker_doc *d)
 {
     d->state = FX_CLOSED;
     d->failure_count = 0;
@@ -145,7 +146,8 @@ to_closed(struct fx_bdoc *d)
 
 /* Take a probe lease if a slot is free.  Returns FX_ADMIT_PROBE or _NO. */
 static int
-take_lease(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
+take_lease(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
+           int *changed)
 {
     if (d->nprobes >= probe_cap(op->half_open_max_calls))
         return FX_ADMIT_NO;
@@ -157,8 +159,8 @@ take_lease(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
 }
 
 static int
-apply_admit(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
-            int *changed)
+apply_admit(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
+            int *admit, int *changed)
 {
     switch (d->state) {
     case FX_CLOSED:
@@ -183,7 +185,8 @@ apply_admit(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
 }
 
 static int
-apply_success(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
+apply_success(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
+              int *changed)
 {
     if (d->state == FX_CLOSED) {
         /* a success on a healthy provider must not cost a write */
@@ -205,7 +208,7 @@ apply_success(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
 }
 
 static void
-note_error(struct fx_bdoc *d, const struct fx_bop *op)
+note_error(struct fx_breaker_doc *d, const struct fx_breaker_op *op)
 {
     if (op->err_class == NULL || op->err_class[0] == '\0')
         return;
@@ -215,7 +218,8 @@ note_error(struct fx_bdoc *d, const struct fx_bop *op)
 }
 
 static int
-apply_failure(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
+apply_failure(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
+              int *changed)
 {
     note_error(d, op);
     d->failure_count++;
@@ -235,7 +239,8 @@ apply_failure(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
 }
 
 static int
-apply_open_until(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
+apply_open_until(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
+                 int *changed)
 {
     int ev = FX_EV_NONE;
     note_error(d, op);
@@ -255,7 +260,8 @@ apply_open_until(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
 }
 
 static int
-apply_force_open(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
+apply_force_open(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
+                 int *changed)
 {
     d->state = FX_OPEN;
     d->forced = 1;
@@ -270,7 +276,7 @@ apply_force_open(struct fx_bdoc *d, const struct fx_bop *op, int *changed)
 /* A document is another process's data (a skewed clock, a bug): trust no
  * open period or lease beyond what a correct writer could have set. */
 int
-fx_bdoc_clamp(struct fx_bdoc *d, const struct fx_bop *op)
+fx_breaker_doc_clamp(struct fx_breaker_doc *d, const struct fx_breaker_op *op)
 {
     double now = op->now, n = 0;
     double open_max = op->max_open > 0 ? op->max_open : 3600;
@@ -300,30 +306,30 @@ fx_bdoc_clamp(struct fx_bdoc *d, const struct fx_bop *op)
 }
 
 int
-fx_breaker_apply(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
-                 int *changed)
+fx_breaker_apply(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
+                 int *admit, int *changed)
 {
     int ev = FX_EV_NONE, adm = FX_ADMIT_NO, ch = 0;
 
     /* another process's absurd times are not trusted (breaker.lua too) */
-    if (fx_bdoc_clamp(d, op))
+    if (fx_breaker_doc_clamp(d, op))
         ch = 1;
     if (drop_expired(d, op->now) > 0)
         ch = 1;
     switch (op->kind) {
-    case FX_BOP_ADMIT:
+    case FX_BREAKER_ADMIT:
         ev = apply_admit(d, op, &adm, &ch);
         break;
-    case FX_BOP_SUCCESS:
+    case FX_BREAKER_SUCCESS:
         ev = apply_success(d, op, &ch);
         break;
-    case FX_BOP_FAILURE:
+    case FX_BREAKER_FAILURE:
         ev = apply_failure(d, op, &ch);
         break;
-    case FX_BOP_OPEN_UNTIL:
+    case FX_BREAKER_OPEN_UNTIL:
         ev = apply_open_until(d, op, &ch);
         break;
-    case FX_BOP_RESET:
+    case FX_BREAKER_RESET:
         /* announced even when already closed: an operator's reset must
          * reach Python workers whatever our document said */
         to_closed(d);
@@ -331,7 +337,7 @@ fx_breaker_apply(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
         ch = 1;
         ev = FX_EV_CLOSED;
         break;
-    case FX_BOP_FORCE_OPEN:
+    case FX_BREAKER_FORCE_OPEN:
         ev = apply_force_open(d, op, &ch);
         break;
     default:
@@ -349,7 +355,8 @@ fx_breaker_apply(struct fx_bdoc *d, const struct fx_bop *op, int *admit,
 }
 
 int
-fx_breaker_usable(const struct fx_bdoc *d, double now, long half_open_max_calls)
+fx_breaker_usable(const struct fx_breaker_doc *d, double now,
+                  long half_open_max_calls)
 {
     int max = probe_cap(half_open_max_calls);
     switch (d->state) {
@@ -401,7 +408,7 @@ put_number(fxu_buf *b, double v)
 }
 
 char *
-fx_bdoc_to_json(const struct fx_bdoc *d)
+fx_breaker_doc_to_json(const struct fx_breaker_doc *d)
 {
     fxu_buf b;
     fxu_buf_init(&b);
@@ -542,7 +549,7 @@ get_probe(const cJSON *item, struct fx_probe *p)
 /* "probes": [ {...}, ... ], or {} for empty (Lua cjson encodes an empty
  * table as an object).  Leases beyond FX_MAX_PROBES are ignored. */
 static int
-get_probes(const cJSON *obj, struct fx_bdoc *d)
+get_probes(const cJSON *obj, struct fx_breaker_doc *d)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "probes");
     if (absent(arr))
@@ -565,7 +572,7 @@ get_probes(const cJSON *obj, struct fx_bdoc *d)
 }
 
 static int
-doc_from_object(const cJSON *obj, struct fx_bdoc *d)
+doc_from_object(const cJSON *obj, struct fx_breaker_doc *d)
 {
     const cJSON *version;
 
@@ -595,9 +602,9 @@ doc_from_object(const cJSON *obj, struct fx_bdoc *d)
 }
 
 int
-fx_bdoc_from_json(const char *json, size_t len, struct fx_bdoc *d)
+fx_breaker_doc_from_json(const char *json, size_t len, struct fx_breaker_doc *d)
 {
-    fx_bdoc_init(d);
+    fx_breaker_doc_init(d);
     if (json == NULL || len == 0)
         return -1;
 
@@ -617,6 +624,6 @@ fx_bdoc_from_json(const char *json, size_t len, struct fx_bdoc *d)
     cJSON_Delete(root);
     free(copy);
     if (rc < 0)
-        fx_bdoc_init(d);
+        fx_breaker_doc_init(d);
     return rc;
 }

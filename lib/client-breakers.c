@@ -9,6 +9,7 @@
 
 #include "client.h"
 #include "fx.h"
+#include "redis/redis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,7 @@ warn_bad(flexiai_client *c, const char *provider)
 
 void
 fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
-                     struct fx_bdoc *docs)
+                     struct fx_breaker_doc *docs)
 {
     fx_client_ensure_store(c);
     int *bad = fxu_xcalloc(n ? n : 1, sizeof(int));
@@ -80,10 +81,10 @@ fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
             memset(bad, 0, n * sizeof(int));
             if (c->ops->load(c->store, names, n, docs, bad, &err) != 0)
                 for (size_t i = 0; i < n; i++)
-                    fx_bdoc_init(&docs[i]);
+                    fx_breaker_doc_init(&docs[i]);
         } else {
             for (size_t i = 0; i < n; i++)
-                fx_bdoc_init(&docs[i]);
+                fx_breaker_doc_init(&docs[i]);
             if (!c->warned_write) { /* e.g. an untrusted state directory */
                 c->warned_write = 1;
                 fx_client_log(c, FLEXIAI_LOG_WARN, "%s",
@@ -97,14 +98,14 @@ fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
             warn_bad(c, names[i]);
     free(bad);
     /* absurd times from another writer: cut back to what could be true */
-    struct fx_bop op;
-    fx_client_fill_op(c, &op, FX_BOP_ADMIT);
+    struct fx_breaker_op op;
+    fx_client_fill_op(c, &op, FX_BREAKER_ADMIT);
     for (size_t i = 0; i < n; i++)
-        fx_bdoc_clamp(&docs[i], &op);
+        fx_breaker_doc_clamp(&docs[i], &op);
 }
 
 void
-fx_client_fill_op(const flexiai_client *c, struct fx_bop *op, int kind)
+fx_client_fill_op(const flexiai_client *c, struct fx_breaker_op *op, int kind)
 {
     memset(op, 0, sizeof(*op));
     op->kind = kind;
@@ -121,20 +122,21 @@ fx_client_fill_op(const flexiai_client *c, struct fx_bop *op, int kind)
  * result (a broken store never fails a request). Returns the event. */
 int
 fx_client_store_update(flexiai_client *c, const char *provider,
-                       const struct fx_bop *op, struct fx_bdoc *doc, int *admit)
+                       const struct fx_breaker_op *op,
+                       struct fx_breaker_doc *doc, int *admit)
 {
     fx_client_ensure_store(c);
     int event = FX_EV_NONE, adm = FX_ADMIT_NO;
     char *err = NULL;
-    struct fx_bdoc result;
-    fx_bdoc_init(&result);
+    struct fx_breaker_doc result;
+    fx_breaker_doc_init(&result);
     if (c->ops->update(c->store, provider, op, &result, &event, &adm, &err) !=
         0) {
         if (c->store != c->file_store) {
             redis_failed(c, err ? err : "update failed");
             free(err);
             err = NULL;
-            fx_bdoc_init(&result);
+            fx_breaker_doc_init(&result);
             event = FX_EV_NONE;
             adm = FX_ADMIT_NO;
             if (fx_store_file.update(c->store, provider, op, &result, &event,
@@ -180,7 +182,7 @@ flexiai_breaker_status(flexiai_client *c, const char *const *names, size_t n,
             fx_client_error_set(c, "invalid provider name '%s'", list[i]);
             return FLEXIAI_EUSAGE;
         }
-    struct fx_bdoc *docs = fxu_xcalloc(n ? n : 1, sizeof(*docs));
+    struct fx_breaker_doc *docs = fxu_xcalloc(n ? n : 1, sizeof(*docs));
     if (n)
         fx_client_store_load(c, list, n, docs);
     flexiai_breaker_info *info = fxu_xcalloc(n ? n : 1, sizeof(*info));
@@ -242,10 +244,10 @@ admin_update(flexiai_client *c, const char *name, int kind, double until)
             c->redis_why ? c->redis_why : "redis is unreachable", name);
         return FLEXIAI_ETEMPFAIL;
     }
-    struct fx_bop op;
+    struct fx_breaker_op op;
     fx_client_fill_op(c, &op, kind);
     op.until = until;
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int ev = FX_EV_NONE, adm;
     char *err = NULL;
     if (c->ops->update(c->store, name, &op, &doc, &ev, &adm, &err) != 0) {
@@ -260,14 +262,14 @@ admin_update(flexiai_client *c, const char *name, int kind, double until)
 int
 flexiai_breaker_reset(flexiai_client *c, const char *name)
 {
-    return admin_update(c, name, FX_BOP_RESET, 0);
+    return admin_update(c, name, FX_BREAKER_RESET, 0);
 }
 
 int
 flexiai_breaker_open(flexiai_client *c, const char *name, double seconds)
 {
     double until = seconds > 0 ? fxu_wallclock() + seconds : 0;
-    return admin_update(c, name, FX_BOP_FORCE_OPEN, until);
+    return admin_update(c, name, FX_BREAKER_FORCE_OPEN, until);
 }
 
 const char *

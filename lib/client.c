@@ -9,6 +9,7 @@
 
 #include "client.h"
 #include "fx.h"
+#include "http.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -103,28 +104,4 @@ flexiai_complete(flexiai_client *c, const flexiai_request *req,
     while (!flexiai_batch_next(c->engine, res, &rc, NULL))
         flexiai_batch_run(c->engine, -1);
     return rc;
-}
-
-void
-flexiai_result_free(flexiai_result *res)
-{
-    if (res == NULL)
-        return;
-    free(res->text);
-    free(res->provider);
-    free(res->model);
-    free(res->finish_reason);
-    free(res->error);
-    free(res->json);
-    for (size_t i = 0; i < res->nattempts; i++) {
-        flexiai_attempt *a = &res->attempts[i];
-        free(a->validation_error);
-        free(a->provider);
-        free(a->model);
-        free(a->outcome);
-        free(a->message);
-        free(a->url);
-    }
-    free(res->attempts);
-    memset(res, 0, sizeof(*res));
 }

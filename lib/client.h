@@ -6,6 +6,7 @@
 #ifndef FX_CLIENT_H
 #define FX_CLIENT_H
 
+#include "conf/conf.h"
 #include "fx.h"
 
 #include <stdarg.h>
@@ -68,13 +69,14 @@ fx_client_error_set(flexiai_client *c, const char *fmt, ...)
 void fx_client_ensure_store(flexiai_client *c);
 /* Load n documents; store trouble gives closed defaults, never a failure. */
 void fx_client_store_load(flexiai_client *c, const char *const *names, size_t n,
-                          struct fx_bdoc *docs);
+                          struct fx_breaker_doc *docs);
 /* An operation of the given kind with the client's breaker settings. */
-void fx_client_fill_op(const flexiai_client *c, struct fx_bop *op, int kind);
+void fx_client_fill_op(const flexiai_client *c, struct fx_breaker_op *op,
+                       int kind);
 /* Apply op in the store; on store trouble carry on with the in-memory
  * result (a broken store never fails a request).  Returns the event. */
 int fx_client_store_update(flexiai_client *c, const char *provider,
-                           const struct fx_bop *op, struct fx_bdoc *doc,
-                           int *admit);
+                           const struct fx_breaker_op *op,
+                           struct fx_breaker_doc *doc, int *admit);
 
 #endif

@@ -20,8 +20,8 @@
 /* Apply op in the client's store; Redis trouble falls back to the file
  * store's counts (and says so once); a store that cannot count grants. */
 static void
-store_limit(flexiai_client *c, const char *provider, const struct fx_lop *op,
-            struct fx_lres *res)
+store_limit(flexiai_client *c, const char *provider,
+            const struct fx_limit_op *op, struct fx_limit_result *res)
 {
     fx_client_ensure_store(c);
     char *err = NULL;
@@ -65,15 +65,15 @@ fx_limits_acquire(struct flexiai_batch *b, struct job *j, double now)
         return CONCURRENCY_POLL;
     if (p->rpm <= 0 && p->tpm <= 0)
         return 0;
-    struct fx_lop op = {
-        .kind = FX_LOP_ACQUIRE,
+    struct fx_limit_op op = {
+        .kind = FX_LIMIT_ACQUIRE,
         .now = fxu_wallclock(),
         .window = b->s->limit_window,
         .rpm = p->rpm,
         .tpm = p->tpm,
         .cost = p->tpm > 0 ? estimate(j) : 0,
     };
-    struct fx_lres res;
+    struct fx_limit_result res;
     store_limit(b->c, p->name, &op, &res);
     if (!res.granted)
         return res.wait > 0 ? res.wait : 0.001;
@@ -97,8 +97,8 @@ fx_limits_settle(struct flexiai_batch *b, struct job *j)
         used = 0; /* never reached the provider */
     else
         used = (double)j->tokens; /* no usage reported: keep the estimate */
-    struct fx_lop op = {
-        .kind = FX_LOP_ADJUST,
+    struct fx_limit_op op = {
+        .kind = FX_LIMIT_ADJUST,
         .now = fxu_wallclock(),
         .window = b->s->limit_window,
         .rpm = p->rpm,
@@ -109,6 +109,6 @@ fx_limits_settle(struct flexiai_batch *b, struct job *j)
     j->tokens = 0;
     if (op.delta == 0)
         return;
-    struct fx_lres res;
+    struct fx_limit_result res;
     store_limit(b->c, p->name, &op, &res);
 }

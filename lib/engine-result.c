@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "engine.h"
+#include "schema/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,4 +198,28 @@ fx_job_conclude(struct job *j, int rc)
     if (res->latency_ms == 0)
         res->latency_ms = (fxu_monotonic() - j->started) * 1000.0;
     return rc;
+}
+
+void
+flexiai_result_free(flexiai_result *res)
+{
+    if (res == NULL)
+        return;
+    free(res->text);
+    free(res->provider);
+    free(res->model);
+    free(res->finish_reason);
+    free(res->error);
+    free(res->json);
+    for (size_t i = 0; i < res->nattempts; i++) {
+        flexiai_attempt *a = &res->attempts[i];
+        free(a->validation_error);
+        free(a->provider);
+        free(a->model);
+        free(a->outcome);
+        free(a->message);
+        free(a->url);
+    }
+    free(res->attempts);
+    memset(res, 0, sizeof(*res));
 }

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "engine.h"
+#include "schema/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,18 @@
 #define DOC_TTL 0.1
 
 /* ---- lists ------------------------------------------------------------- */
+
+/* [defaults] max_tokens as the key table gives it, for an API that needs
+ * one */
+static long
+default_max_tokens(void)
+{
+    long value;
+    if (fxu_parse_long(fx_config_default("defaults", "max_tokens"), &value) !=
+        0)
+        value = 0;
+    return value;
+}
 
 static void
 unlink_job(struct job **head, struct job **tail, struct job *j)
@@ -66,7 +79,7 @@ finish(struct job *j, int rc)
 
 /* ---- breakers ---------------------------------------------------------- */
 
-static struct fx_bdoc *
+static struct fx_breaker_doc *
 cached_doc(struct flexiai_batch *b, size_t pi)
 {
     double now = fxu_monotonic();
@@ -98,8 +111,8 @@ clock_time(double t, char *buf, size_t size)
  *   'flexiai breaker reset primary' closes it
  */
 static void
-explain_skip(const struct fx_bdoc *d, const char *name, double now, char *buf,
-             size_t size)
+explain_skip(const struct fx_breaker_doc *d, const char *name, double now,
+             char *buf, size_t size)
 {
     char since[16], next[16], in[32];
     clock_time(d->opened_at, since, sizeof(since));
@@ -132,16 +145,17 @@ explain_skip(const struct fx_bdoc *d, const char *name, double now, char *buf,
 /* May p be tried now?  A breaker that is not closed must admit it (maybe
  * as a probe); a refusal is recorded as a skipped attempt. */
 static int
-admit(struct job *j, struct fx_provider *p, struct fx_bdoc *doc, int *probe)
+admit(struct job *j, struct fx_provider *p, struct fx_breaker_doc *doc,
+      int *probe)
 {
     *probe = 0;
     if (doc->state == FX_CLOSED)
         return 1;
     flexiai_client *c = j->b->c;
     double now = fxu_wallclock();
-    struct fx_bop op;
+    struct fx_breaker_op op;
     int adm = FX_ADMIT_NO;
-    fx_client_fill_op(c, &op, FX_BOP_ADMIT);
+    fx_client_fill_op(c, &op, FX_BREAKER_ADMIT);
     int ev = fx_client_store_update(c, p->name, &op, doc, &adm);
     if (ev == FX_EV_HALF_OPEN)
         fx_client_log(c, FLEXIAI_LOG_DEBUG, "%s: breaker half-open", p->name);
@@ -169,8 +183,8 @@ record_failure(struct job *j, struct fx_try *t, const struct fx_error *err)
                                            fxu_wallclock(), &until);
     if (t->breaker_op == 0)
         return;
-    struct fx_bop op;
-    struct fx_bdoc *doc = &j->b->docs[j->pi];
+    struct fx_breaker_op op;
+    struct fx_breaker_doc *doc = &j->b->docs[j->pi];
     fx_client_fill_op(j->b->c, &op, t->breaker_op);
     op.until = until;
     op.was_probe = t->probe;
@@ -208,12 +222,12 @@ repair(struct job *j)
 static void
 record_success(struct job *j)
 {
-    struct fx_bdoc *doc = &j->b->docs[j->pi];
+    struct fx_breaker_doc *doc = &j->b->docs[j->pi];
     if (!fx_failover_success_counts(doc, j->probe,
                                     j->b->s->sync.publish_outcomes))
         return;
-    struct fx_bop op;
-    fx_client_fill_op(j->b->c, &op, FX_BOP_SUCCESS);
+    struct fx_breaker_op op;
+    fx_client_fill_op(j->b->c, &op, FX_BREAKER_SUCCESS);
     op.was_probe = j->probe;
     fx_client_store_update(j->b->c, j->p->name, &op, doc, NULL);
 }
@@ -367,6 +381,7 @@ step_start(struct job *j, double now)
         /* an answer checked against a schema is checked whole */
         .stream = j->req.stream && j->req.schema == NULL,
         .schema = j->req.schema,
+        .default_max_tokens = default_max_tokens(),
     };
     j->notice_due = j->broke != NULL || j->first_failed != NULL;
     if (fx_attempt_begin(&j->io, &call, &j->req, relay_text, j, &j->o) != 0) {

@@ -8,6 +8,7 @@
 
 #include "client.h"
 #include "fx.h"
+#include "http.h"
 
 #include <curl/curl.h>
 
@@ -76,7 +77,7 @@ struct flexiai_batch {
     struct job *dhead, *dtail; /* finished, not collected */
     size_t nactive, ndone;
     /* breaker documents of every provider, reloaded when stale */
-    struct fx_bdoc *docs;
+    struct fx_breaker_doc *docs;
     double docs_at;
     long *inflight; /* per provider */
     volatile sig_atomic_t cancel_all;

@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include "fx.h"
-#include "provider-common.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -252,7 +251,7 @@ fx_says_too_long(const char *msg)
     return 0;
 }
 
-/* ---- headers, responses, requests, streams ----------------------------- */
+/* ---- headers, responses ----------------------------- */
 
 const char *
 fx_headers_get(const struct fx_headers *h, const char *name)
@@ -298,44 +297,4 @@ fx_response_free(struct fx_response *r)
     free(r->finish_reason);
     free(r->tool_name);
     fx_response_init(r);
-}
-
-/* Overwrite a secret before freeing; volatile so the stores stay. */
-static void
-wipe(char *s)
-{
-    volatile char *p = s;
-    while (*p)
-        *p++ = '\0';
-}
-
-void
-fx_http_req_free(struct fx_http_req *r)
-{
-    if (r == NULL)
-        return;
-    free(r->url);
-    for (size_t i = 0; r->headers && r->headers[i]; i++) {
-        /* Header lines may hold a key: wipe before freeing. */
-        wipe(r->headers[i]);
-        free(r->headers[i]);
-    }
-    free(r->headers);
-    free(r->body);
-    r->url = NULL;
-    r->headers = NULL;
-    r->body = NULL;
-}
-
-void
-fx_stream_text(struct fx_stream *st, const char *s, size_t n)
-{
-    if (n == 0)
-        return;
-    fxu_buf_append(&st->resp->text, s, n);
-    if (st->on_text == NULL)
-        return;
-    st->emitted += n;
-    if (st->on_text(st->ud, s, n) != 0)
-        st->stop_requested = 1;
 }

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include "conf/conf.h"
 #include "fx.h"
 
 #include <string.h>
@@ -86,15 +87,15 @@ fx_failover_breaker_op(const struct fx_policy *pol, int cls, double retry_after,
         if (pol->max_open > 0 && wait > pol->max_open)
             wait = pol->max_open;
         *until = now + wait;
-        return FX_BOP_OPEN_UNTIL;
+        return FX_BREAKER_OPEN_UNTIL;
     }
     if (cls >= 0 && cls < 32 && (pol->count_mask & (1u << cls)))
-        return FX_BOP_FAILURE;
+        return FX_BREAKER_FAILURE;
     return 0;
 }
 
 int
-fx_failover_success_counts(const struct fx_bdoc *doc, int probe,
+fx_failover_success_counts(const struct fx_breaker_doc *doc, int probe,
                            int publish_outcomes)
 {
     /* a healthy provider's success changes nothing: skip the store unless
@@ -122,14 +123,14 @@ fx_failover_decide(const struct fx_policy *pol, const struct fx_try *t)
     if (t->cls == FLEXIAI_E_INVALID_OUTPUT) {
         /* the answer did not match the schema: once more here, with the
          * validation error in the conversation, then the next provider */
-        int again = t->attempt == 0 && t->breaker_op != FX_BOP_OPEN_UNTIL &&
+        int again = t->attempt == 0 && t->breaker_op != FX_BREAKER_OPEN_UNTIL &&
                     !t->breaker_opened;
         d.outcome = again ? "retry" : "error";
         d.step = again ? FX_STEP_RETRY : FX_STEP_NEXT;
         d.wait = again ? 0 : -1;
         return d;
     }
-    int opened = t->breaker_op == FX_BOP_OPEN_UNTIL || t->breaker_opened;
+    int opened = t->breaker_op == FX_BREAKER_OPEN_UNTIL || t->breaker_opened;
     int can_retry = !opened && !t->probe && retryable(t->cls, t->emitted) &&
                     t->attempt < pol->retries;
     d.outcome = can_retry ? "retry" : "error";

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 
 #include <ctype.h>
 #include <fcntl.h>

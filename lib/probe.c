@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "fx.h"
+#include "http.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,9 @@ counts_as_failure(int cls)
 static int
 record_admit(flexiai_client *c, const char *name)
 {
-    struct fx_bop op;
+    struct fx_breaker_op op;
     int admit = FX_ADMIT_NO;
-    fx_client_fill_op(c, &op, FX_BOP_ADMIT);
+    fx_client_fill_op(c, &op, FX_BREAKER_ADMIT);
     fx_client_store_update(c, name, &op, NULL, &admit);
     return admit;
 }
@@ -55,12 +56,12 @@ record(flexiai_client *c, const char *name, int admit,
     if (admit == FX_ADMIT_NO)
         return;
     if (res->ok)
-        kind = FX_BOP_SUCCESS;
+        kind = FX_BREAKER_SUCCESS;
     else if (counts_as_failure(res->errclass))
-        kind = FX_BOP_FAILURE;
+        kind = FX_BREAKER_FAILURE;
     else
         return;
-    struct fx_bop op;
+    struct fx_breaker_op op;
     fx_client_fill_op(c, &op, kind);
     op.was_probe = admit == FX_ADMIT_PROBE;
     fx_client_store_update(c, name, &op, NULL, NULL);

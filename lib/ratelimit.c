@@ -21,7 +21,7 @@
 #include <string.h>
 
 void
-fx_ldoc_init(struct fx_ldoc *d, double window)
+fx_limit_doc_init(struct fx_limit_doc *d, double window)
 {
     memset(d, 0, sizeof(*d));
     d->window = window;
@@ -45,7 +45,7 @@ leaves_at(long long idx, double window)
 
 /* The slots counted now, oldest first, in order[]; returns how many. */
 static int
-counted(struct fx_ldoc *d, long long cur, int *order)
+counted(struct fx_limit_doc *d, long long cur, int *order)
 {
     int n = 0;
     for (int i = 0; i < FX_LIMIT_RING; i++) {
@@ -68,7 +68,7 @@ counted(struct fx_ldoc *d, long long cur, int *order)
 
 /* How long until `over` units of sum have left the window. */
 static double
-wait_for(const struct fx_ldoc *d, const int *order, int n, const double *v,
+wait_for(const struct fx_limit_doc *d, const int *order, int n, const double *v,
          double over, double now)
 {
     double freed = 0;
@@ -81,17 +81,18 @@ wait_for(const struct fx_ldoc *d, const int *order, int n, const double *v,
 }
 
 void
-fx_limit_apply(struct fx_ldoc *d, const struct fx_lop *op, struct fx_lres *res)
+fx_limit_apply(struct fx_limit_doc *d, const struct fx_limit_op *op,
+               struct fx_limit_result *res)
 {
     memset(res, 0, sizeof(*res));
     if (d->window != op->window || !(op->window > 0))
-        fx_ldoc_init(d, op->window > 0 ? op->window : 60);
+        fx_limit_doc_init(d, op->window > 0 ? op->window : 60);
     /* now is positive: truncation is floor (no libm, see bench/run.sh) */
     long long cur = (long long)(op->now / slot_len(d->window));
     int order[FX_LIMIT_RING];
     int n = counted(d, cur, order);
 
-    if (op->kind == FX_LOP_ADJUST) {
+    if (op->kind == FX_LIMIT_ADJUST) {
         for (int k = 0; k < n; k++)
             if (d->slot[order[k]] == op->slot) {
                 double *t = &d->tok[order[k]];
@@ -134,7 +135,7 @@ fx_limit_apply(struct fx_ldoc *d, const struct fx_lop *op, struct fx_lres *res)
 }
 
 char *
-fx_ldoc_to_json(const struct fx_ldoc *d)
+fx_limit_doc_to_json(const struct fx_limit_doc *d)
 {
     fxu_buf b;
     fxu_buf_init(&b);
@@ -152,9 +153,9 @@ fx_ldoc_to_json(const struct fx_ldoc *d)
 }
 
 int
-fx_ldoc_from_json(const char *json, size_t len, struct fx_ldoc *d)
+fx_limit_doc_from_json(const char *json, size_t len, struct fx_limit_doc *d)
 {
-    fx_ldoc_init(d, 0);
+    fx_limit_doc_init(d, 0);
     cJSON *o = cJSON_ParseWithLength(json, len);
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "window");
     const cJSON *slots = cJSON_GetObjectItemCaseSensitive(o, "slots");

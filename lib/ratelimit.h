@@ -21,13 +21,13 @@
  */
 #define FX_LIMIT_SLOTS 30
 #define FX_LIMIT_RING (FX_LIMIT_SLOTS + 2)
-struct fx_ldoc {
+struct fx_limit_doc {
     double window;
     long long slot[FX_LIMIT_RING]; /* -1: empty */
     double req[FX_LIMIT_RING], tok[FX_LIMIT_RING];
 };
-enum fx_lop_kind { FX_LOP_ACQUIRE = 1, FX_LOP_ADJUST };
-struct fx_lop {
+enum fx_limit_op_kind { FX_LIMIT_ACQUIRE = 1, FX_LIMIT_ADJUST };
+struct fx_limit_op {
     int kind;
     double now;     /* epoch seconds */
     double window;  /* limit_window */
@@ -36,19 +36,18 @@ struct fx_lop {
     long long slot; /* ADJUST: the slot ACQUIRE charged */
     double delta;   /* ADJUST: reported - estimated tokens */
 };
-struct fx_lres {
+struct fx_limit_result {
     int granted;
     double wait;    /* not granted: seconds until it would be */
     long long slot; /* granted: where the request was counted */
 };
-void fx_ldoc_init(struct fx_ldoc *d, double window);
+void fx_limit_doc_init(struct fx_limit_doc *d, double window);
 /* Apply op to d (slots that left the window are dropped first). */
-void fx_limit_apply(struct fx_ldoc *d, const struct fx_lop *op,
-                    struct fx_lres *res);
-char *fx_ldoc_to_json(const struct fx_ldoc *d);
+void fx_limit_apply(struct fx_limit_doc *d, const struct fx_limit_op *op,
+                    struct fx_limit_result *res);
+char *fx_limit_doc_to_json(const struct fx_limit_doc *d);
 /* 0, or -1 when malformed (d is then empty). */
-int fx_ldoc_from_json(const char *json, size_t len, struct fx_ldoc *d);
-/* ratelimit.lua as a C string (generated ratelimit-lua.c) */
-extern const char fx_ratelimit_lua[];
+int fx_limit_doc_from_json(const char *json, size_t len,
+                           struct fx_limit_doc *d);
 
 #endif

@@ -4,7 +4,7 @@
  *
  * Layout under {state_dir}/breakers/ (created 0700 as needed):
  *
- *   {provider}.json    the state document (fx_bdoc_to_json)
+ *   {provider}.json    the state document (fx_breaker_doc_to_json)
  *   {provider}.lock    lock file, never renamed or removed, so an fcntl
  *                      lock on it means the same thing to every process
  *   {provider}.limit   rpm/tpm counts (ratelimit.c), under the same lock
@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include "conf/conf.h"
 #include "fx.h"
 #include "ratelimit.h"
 
@@ -115,16 +116,17 @@ enum { DOC_OK = 0, DOC_MISSING, DOC_MALFORMED, DOC_UNREADABLE };
 
 /* Read one document; anything but DOC_OK leaves the closed default. */
 static int
-read_doc(const char *path, struct fx_bdoc *d)
+read_doc(const char *path, struct fx_breaker_doc *d)
 {
     char *text;
     size_t len;
 
-    fx_bdoc_init(d);
+    fx_breaker_doc_init(d);
     if (read_file(path, &text, &len) < 0)
         return (errno == ENOENT || errno == ENOTDIR) ? DOC_MISSING
                                                      : DOC_UNREADABLE;
-    int rc = fx_bdoc_from_json(text, len, d) < 0 ? DOC_MALFORMED : DOC_OK;
+    int rc =
+        fx_breaker_doc_from_json(text, len, d) < 0 ? DOC_MALFORMED : DOC_OK;
     free(text);
     return rc;
 }
@@ -251,11 +253,11 @@ file_close(struct fx_store *st)
  */
 static int
 file_load(struct fx_store *st, const char *const *providers, size_t n,
-          struct fx_bdoc *docs, int *bad, char **err)
+          struct fx_breaker_doc *docs, int *bad, char **err)
 {
     if (st->refused) {
         for (size_t i = 0; i < n; i++) {
-            fx_bdoc_init(&docs[i]);
+            fx_breaker_doc_init(&docs[i]);
             if (bad)
                 bad[i] = 0;
         }
@@ -266,7 +268,7 @@ file_load(struct fx_store *st, const char *const *providers, size_t n,
     for (size_t i = 0; i < n; i++) {
         int is_bad;
         if (!valid_name(providers[i])) {
-            fx_bdoc_init(&docs[i]);
+            fx_breaker_doc_init(&docs[i]);
             is_bad = 1;
         } else {
             char *path = fxu_asprintf("%s/%s.json", st->dir, providers[i]);
@@ -282,8 +284,9 @@ file_load(struct fx_store *st, const char *const *providers, size_t n,
 
 /* Lock, read, apply, write back.  See file_update. */
 static int
-update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
-           struct fx_bdoc *doc, int *event, int *admit, char **err)
+update_doc(struct fx_store *st, const char *provider,
+           const struct fx_breaker_op *op, struct fx_breaker_doc *doc,
+           int *event, int *admit, char **err)
 {
     char *path = fxu_asprintf("%s/%s.json", st->dir, provider);
     char *lockpath = fxu_asprintf("%s/%s.lock", st->dir, provider);
@@ -296,7 +299,7 @@ update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
     int status = read_doc(path, doc);
     /* absurd times from another writer are cut back before use (and the
      * repaired document is written back) */
-    changed = fx_bdoc_clamp(doc, op);
+    changed = fx_breaker_doc_clamp(doc, op);
     int applied = 0;
     *event = fx_breaker_apply(doc, op, admit, &applied);
     changed |= applied;
@@ -309,7 +312,7 @@ update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
                                 strerror(lock_errno));
         rc = -1;
     } else if (changed) {
-        char *text = fx_bdoc_to_json(doc);
+        char *text = fx_breaker_doc_to_json(doc);
         char *tmp = fxu_asprintf("%s.tmp.%ld", path, (long)getpid());
         if (replace_file(tmp, path, text) < 0) {
             if (err)
@@ -335,15 +338,16 @@ update_doc(struct fx_store *st, const char *provider, const struct fx_bop *op,
  * when even reading failed), so the caller can carry on with it in memory.
  */
 static int
-file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
-            struct fx_bdoc *result, int *event, int *admit, char **err)
+file_update(struct fx_store *st, const char *provider,
+            const struct fx_breaker_op *op, struct fx_breaker_doc *result,
+            int *event, int *admit, char **err)
 {
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int adm = FX_ADMIT_NO, ev, rc;
 
     if (st->refused) {
         int changed;
-        fx_bdoc_init(&doc);
+        fx_breaker_doc_init(&doc);
         ev = fx_breaker_apply(&doc, op, &adm, &changed);
         if (err)
             *err = fxu_asprintf("%s: breaker state not used", st->refused);
@@ -352,7 +356,7 @@ file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
         rc = update_doc(st, provider, op, &doc, &ev, &adm, err);
     } else {
         int changed;
-        fx_bdoc_init(&doc);
+        fx_breaker_doc_init(&doc);
         ev = fx_breaker_apply(&doc, op, &adm, &changed);
         if (err)
             *err = fxu_asprintf("invalid provider name for breaker state: "
@@ -377,10 +381,11 @@ file_update(struct fx_store *st, const char *provider, const struct fx_bop *op,
  * traffic) and says why.
  */
 static int
-file_limit(struct fx_store *st, const char *provider, const struct fx_lop *op,
-           struct fx_lres *res, char **err)
+file_limit(struct fx_store *st, const char *provider,
+           const struct fx_limit_op *op, struct fx_limit_result *res,
+           char **err)
 {
-    struct fx_ldoc doc;
+    struct fx_limit_doc doc;
     if (!valid_name(provider)) {
         memset(res, 0, sizeof(*res));
         res->granted = 1;
@@ -403,11 +408,11 @@ file_limit(struct fx_store *st, const char *provider, const struct fx_lop *op,
         rc = -1;
     } else {
         if (read_file(path, &text, &len) < 0 ||
-            fx_ldoc_from_json(text, len, &doc) < 0)
-            fx_ldoc_init(&doc, op->window);
+            fx_limit_doc_from_json(text, len, &doc) < 0)
+            fx_limit_doc_init(&doc, op->window);
         free(text);
         fx_limit_apply(&doc, op, res);
-        text = fx_ldoc_to_json(&doc);
+        text = fx_limit_doc_to_json(&doc);
         char *tmp = fxu_asprintf("%s.tmp.%ld", path, (long)getpid());
         if (replace_file(tmp, path, text) < 0) {
             if (err)

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 
 #include <stdint.h>
 #include <stdio.h>

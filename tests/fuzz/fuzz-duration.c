@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 
 #include <math.h>
 #include <stdint.h>

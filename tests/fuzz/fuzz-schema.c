@@ -10,7 +10,7 @@
  */
 #include "config.h"
 
-#include "jsonschema.h"
+#include "schema/schema.h"
 
 #include <stdint.h>
 #include <stdlib.h>

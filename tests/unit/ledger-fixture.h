@@ -3,7 +3,7 @@
 #ifndef LEDGER_FIXTURE_H
 #define LEDGER_FIXTURE_H
 
-#include "ledger.h"
+#include "ledger/ledger-int.h"
 
 #include "tap.h"
 

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 
 #include "tap.h"
 
@@ -20,10 +21,10 @@ static int last_admit, last_changed;
 
 /* Apply one operation with the test's breaker settings. */
 static int
-run(struct fx_bdoc *d, int kind, double now, const char *worker, int was_probe,
-    double until)
+run(struct fx_breaker_doc *d, int kind, double now, const char *worker,
+    int was_probe, double until)
 {
-    struct fx_bop op;
+    struct fx_breaker_op op;
     memset(&op, 0, sizeof(op));
     op.kind = kind;
     op.now = now;
@@ -50,18 +51,18 @@ reset_settings(void)
 
 /* Open a fresh doc by threshold failures at `now`. */
 static void
-open_doc(struct fx_bdoc *d, double now)
+open_doc(struct fx_breaker_doc *d, double now)
 {
-    fx_bdoc_init(d);
+    fx_breaker_doc_init(d);
     for (long i = 0; i < threshold; i++)
-        run(d, FX_BOP_FAILURE, now, "w", 0, 0);
+        run(d, FX_BREAKER_FAILURE, now, "w", 0, 0);
 }
 
 static int
-is_default(const struct fx_bdoc *d)
+is_default(const struct fx_breaker_doc *d)
 {
-    struct fx_bdoc def;
-    fx_bdoc_init(&def);
+    struct fx_breaker_doc def;
+    fx_breaker_doc_init(&def);
     return memcmp(d, &def, sizeof(def)) == 0;
 }
 
@@ -83,9 +84,9 @@ test_names(void)
 static void
 test_init(void)
 {
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     memset(&d, 0x5a, sizeof(d));
-    fx_bdoc_init(&d);
+    fx_breaker_doc_init(&d);
     ok(d.state == FX_CLOSED && d.failure_count == 0 && d.success_count == 0 &&
            d.opened_at == 0 && d.retry_at == 0 && d.changed_at == 0 &&
            d.changed_by[0] == 0 && d.reason[0] == 0 && d.forced == 0 &&
@@ -97,11 +98,11 @@ test_init(void)
 static void
 test_threshold(void)
 {
-    struct fx_bdoc d;
-    fx_bdoc_init(&d);
+    struct fx_breaker_doc d;
+    fx_breaker_doc_init(&d);
     int early_event = 0, all_changed = 1;
     for (int i = 1; i < 5; i++) {
-        int ev = run(&d, FX_BOP_FAILURE, T0 + i, "w1", 0, 0);
+        int ev = run(&d, FX_BREAKER_FAILURE, T0 + i, "w1", 0, 0);
         early_event |= ev;
         all_changed &= last_changed == 1;
     }
@@ -111,7 +112,7 @@ test_threshold(void)
     ok(all_changed, "each counted failure is a change");
     ok(fx_breaker_usable(&d, T0 + 4, 1), "still usable at 4 failures");
 
-    int ev = run(&d, FX_BOP_FAILURE, T0 + 5, "w5", 0, 0);
+    int ev = run(&d, FX_BREAKER_FAILURE, T0 + 5, "w5", 0, 0);
     is_int(ev, FX_EV_OPENED, "5th failure: OPENED");
     is_int(d.state, FX_OPEN, "open");
     is_int(d.failure_count, 5, "failure_count 5");
@@ -123,8 +124,8 @@ test_threshold(void)
 
     /* threshold 1: the first failure opens */
     threshold = 1;
-    fx_bdoc_init(&d);
-    is_int(run(&d, FX_BOP_FAILURE, T0, "w", 0, 0), FX_EV_OPENED,
+    fx_breaker_doc_init(&d);
+    is_int(run(&d, FX_BREAKER_FAILURE, T0, "w", 0, 0), FX_EV_OPENED,
            "threshold 1: first failure opens");
     reset_settings();
 }
@@ -132,31 +133,31 @@ test_threshold(void)
 static void
 test_success_closed(void)
 {
-    struct fx_bdoc d;
-    fx_bdoc_init(&d);
-    run(&d, FX_BOP_FAILURE, T0, "w", 0, 0);
-    run(&d, FX_BOP_FAILURE, T0 + 1, "w", 0, 0);
-    run(&d, FX_BOP_FAILURE, T0 + 2, "w", 0, 0);
-    int ev = run(&d, FX_BOP_SUCCESS, T0 + 3, "ok-worker", 0, 0);
+    struct fx_breaker_doc d;
+    fx_breaker_doc_init(&d);
+    run(&d, FX_BREAKER_FAILURE, T0, "w", 0, 0);
+    run(&d, FX_BREAKER_FAILURE, T0 + 1, "w", 0, 0);
+    run(&d, FX_BREAKER_FAILURE, T0 + 2, "w", 0, 0);
+    int ev = run(&d, FX_BREAKER_SUCCESS, T0 + 3, "ok-worker", 0, 0);
     is_int(ev, FX_EV_NONE, "success in closed: no event");
     is_int(d.failure_count, 0, "success resets the consecutive count");
     is_int(last_changed, 1, "...and must be written");
     is_str(d.changed_by, "ok-worker", "changed_by the succeeding worker");
 
-    ev = run(&d, FX_BOP_SUCCESS, T0 + 4, "other", 0, 0);
+    ev = run(&d, FX_BREAKER_SUCCESS, T0 + 4, "other", 0, 0);
     is_int(last_changed, 0, "success on a healthy breaker: no write");
     ok(d.changed_at == T0 + 3, "changed_at untouched without a change");
     is_str(d.changed_by, "ok-worker", "changed_by untouched");
 
     /* consecutive: 4 failures, success, 4 failures stays closed */
     for (int i = 0; i < 4; i++)
-        run(&d, FX_BOP_FAILURE, T0 + 10, "w", 0, 0);
-    run(&d, FX_BOP_SUCCESS, T0 + 11, "w", 0, 0);
+        run(&d, FX_BREAKER_FAILURE, T0 + 10, "w", 0, 0);
+    run(&d, FX_BREAKER_SUCCESS, T0 + 11, "w", 0, 0);
     for (int i = 0; i < 4; i++)
-        run(&d, FX_BOP_FAILURE, T0 + 12, "w", 0, 0);
+        run(&d, FX_BREAKER_FAILURE, T0 + 12, "w", 0, 0);
     is_int(d.state, FX_CLOSED, "4 + success + 4 failures: still closed");
 
-    ev = run(&d, FX_BOP_ADMIT, T0 + 13, "w", 0, 0);
+    ev = run(&d, FX_BREAKER_ADMIT, T0 + 13, "w", 0, 0);
     is_int(last_admit, FX_ADMIT_YES, "closed admits YES");
     is_int(last_changed, 0, "admit on closed changes nothing");
     is_int(ev, FX_EV_NONE, "admit on closed: no event");
@@ -165,15 +166,15 @@ test_success_closed(void)
 static void
 test_open_admits_nothing(void)
 {
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     open_doc(&d, T0);
     int any = 0, any_changed = 0;
     for (double t = T0; t < T0 + 60; t += 7.5) {
-        run(&d, FX_BOP_ADMIT, t, "w", 0, 0);
+        run(&d, FX_BREAKER_ADMIT, t, "w", 0, 0);
         any |= last_admit != FX_ADMIT_NO;
         any_changed |= last_changed;
     }
-    run(&d, FX_BOP_ADMIT, T0 + 59.999, "w", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 59.999, "w", 0, 0);
     any |= last_admit != FX_ADMIT_NO;
     ok(!any, "open admits nothing before retry_at");
     ok(!any_changed, "refusals change nothing");
@@ -185,7 +186,7 @@ test_open_admits_nothing(void)
 static void
 test_half_open_leases(long calls)
 {
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     char w[32];
     max_calls = calls;
     open_doc(&d, T0);
@@ -193,7 +194,7 @@ test_half_open_leases(long calls)
     int probes = 0, first_event = -1, others_no = 1;
     for (int i = 0; i < 10; i++) {
         snprintf(w, sizeof(w), "worker-%d", i);
-        int ev = run(&d, FX_BOP_ADMIT, T0 + 60, w, 0, 0);
+        int ev = run(&d, FX_BREAKER_ADMIT, T0 + 60, w, 0, 0);
         if (i == 0)
             first_event = ev;
         else if (ev != FX_EV_NONE)
@@ -221,37 +222,37 @@ test_half_open_leases(long calls)
 static void
 test_expired_lease(void)
 {
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     open_doc(&d, T0);
-    run(&d, FX_BOP_ADMIT, T0 + 60, "crasher", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 60, "crasher", 0, 0);
     is_int(last_admit, FX_ADMIT_PROBE, "prober takes the lease");
-    run(&d, FX_BOP_ADMIT, T0 + 89.9, "b", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 89.9, "b", 0, 0);
     is_int(last_admit, FX_ADMIT_NO, "slot busy while the lease lives");
     ok(!fx_breaker_usable(&d, T0 + 89.9, 1), "not usable while lease lives");
     ok(fx_breaker_usable(&d, T0 + 90, 1), "usable once the lease expired");
-    run(&d, FX_BOP_ADMIT, T0 + 90, "b", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 90, "b", 0, 0);
     is_int(last_admit, FX_ADMIT_PROBE,
            "expired lease frees the slot: crashed prober cannot wedge");
     is_int(d.nprobes, 1, "one lease, the new one");
     is_str(d.probes[0].worker, "b", "held by the new prober");
 
     /* dropping an expired lease alone is a change */
-    int ev = run(&d, FX_BOP_SUCCESS, T0 + 200, "late", 0, 0);
+    int ev = run(&d, FX_BREAKER_SUCCESS, T0 + 200, "late", 0, 0);
     is_int(ev, FX_EV_NONE, "non-probe success in half_open: no event");
     is_int(last_changed, 1, "...but the dropped lease must be written");
     is_int(d.nprobes, 0, "lease dropped");
     is_int(d.state, FX_HALF_OPEN, "still half_open");
-    run(&d, FX_BOP_SUCCESS, T0 + 201, "late", 0, 0);
+    run(&d, FX_BREAKER_SUCCESS, T0 + 201, "late", 0, 0);
     is_int(last_changed, 0, "non-probe success again: nothing changes");
 }
 
 static void
 test_probe_outcomes(void)
 {
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     open_doc(&d, T0);
-    run(&d, FX_BOP_ADMIT, T0 + 60, "p", 0, 0);
-    int ev = run(&d, FX_BOP_SUCCESS, T0 + 61, "p", 1, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 60, "p", 0, 0);
+    int ev = run(&d, FX_BREAKER_SUCCESS, T0 + 61, "p", 1, 0);
     is_int(ev, FX_EV_CLOSED, "probe success: CLOSED");
     ok(d.state == FX_CLOSED && d.failure_count == 0 && d.success_count == 0 &&
            d.retry_at == 0 && d.opened_at == 0 && d.forced == 0 &&
@@ -260,9 +261,9 @@ test_probe_outcomes(void)
     is_int(last_changed, 1, "written");
 
     open_doc(&d, T0);
-    run(&d, FX_BOP_ADMIT, T0 + 60, "p", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 60, "p", 0, 0);
     long before = d.failure_count;
-    ev = run(&d, FX_BOP_FAILURE, T0 + 62, "p", 1, 0);
+    ev = run(&d, FX_BREAKER_FAILURE, T0 + 62, "p", 1, 0);
     is_int(ev, FX_EV_OPENED, "probe failure: OPENED");
     is_int(d.state, FX_OPEN, "open again");
     ok(d.retry_at == T0 + 62 + 60, "new retry_at = now + recovery");
@@ -270,29 +271,29 @@ test_probe_outcomes(void)
     is_str(d.reason, "probe_failed", "reason probe_failed");
     is_int(d.nprobes, 0, "leases cleared");
     is_int(d.failure_count, before + 1, "failure counted");
-    run(&d, FX_BOP_ADMIT, T0 + 121, "q", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 121, "q", 0, 0);
     is_int(last_admit, FX_ADMIT_NO, "no admission before the new retry_at");
 
     /* non-probe outcomes while half-open */
     open_doc(&d, T0);
-    run(&d, FX_BOP_ADMIT, T0 + 60, "p", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 60, "p", 0, 0);
     before = d.failure_count;
-    ev = run(&d, FX_BOP_FAILURE, T0 + 61, "late", 0, 0);
+    ev = run(&d, FX_BREAKER_FAILURE, T0 + 61, "late", 0, 0);
     is_int(ev, FX_EV_NONE, "non-probe failure in half_open: no event");
     is_int(d.state, FX_HALF_OPEN, "stays half_open");
     is_int(d.failure_count, before + 1, "count incremented");
     is_int(d.nprobes, 1, "lease kept");
-    ev = run(&d, FX_BOP_SUCCESS, T0 + 61, "late", 0, 0);
+    ev = run(&d, FX_BREAKER_SUCCESS, T0 + 61, "late", 0, 0);
     ok(ev == FX_EV_NONE && last_changed == 0 && d.state == FX_HALF_OPEN,
        "non-probe success in half_open: nothing");
 
     /* late results while open */
     open_doc(&d, T0);
     double retry = d.retry_at;
-    ev = run(&d, FX_BOP_SUCCESS, T0 + 1, "late", 1, 0);
+    ev = run(&d, FX_BREAKER_SUCCESS, T0 + 1, "late", 1, 0);
     ok(ev == FX_EV_NONE && last_changed == 0 && d.state == FX_OPEN,
        "success while open: nothing (late result)");
-    ev = run(&d, FX_BOP_FAILURE, T0 + 2, "late", 0, 0);
+    ev = run(&d, FX_BREAKER_FAILURE, T0 + 2, "late", 0, 0);
     ok(ev == FX_EV_NONE && d.failure_count == 6 && d.retry_at == retry &&
            d.state == FX_OPEN,
        "failure while open: count only, no event, retry_at kept");
@@ -301,9 +302,9 @@ test_probe_outcomes(void)
 static void
 test_open_until(void)
 {
-    struct fx_bdoc d;
-    fx_bdoc_init(&d);
-    int ev = run(&d, FX_BOP_OPEN_UNTIL, T0, "q", 0, T0 + 3600);
+    struct fx_breaker_doc d;
+    fx_breaker_doc_init(&d);
+    int ev = run(&d, FX_BREAKER_OPEN_UNTIL, T0, "q", 0, T0 + 3600);
     is_int(ev, FX_EV_OPENED, "OPEN_UNTIL opens with 0 prior failures");
     is_int(d.state, FX_OPEN, "open");
     ok(d.retry_at == T0 + 3600, "retry_at = until");
@@ -312,18 +313,18 @@ test_open_until(void)
     is_str(d.reason, "retry_after", "reason retry_after");
     is_int(d.forced, 0, "not forced");
 
-    ev = run(&d, FX_BOP_OPEN_UNTIL, T0 + 10, "q", 0, T0 + 100);
+    ev = run(&d, FX_BREAKER_OPEN_UNTIL, T0 + 10, "q", 0, T0 + 100);
     is_int(ev, FX_EV_NONE, "already open: no event");
     ok(d.retry_at == T0 + 3600, "shorter until does not shorten retry_at");
     ok(d.opened_at == T0, "opened_at kept when already open");
-    ev = run(&d, FX_BOP_OPEN_UNTIL, T0 + 20, "q", 0, T0 + 7200);
+    ev = run(&d, FX_BREAKER_OPEN_UNTIL, T0 + 20, "q", 0, T0 + 7200);
     ok(d.retry_at == T0 + 7200, "longer until extends retry_at");
     is_int(d.failure_count, 3, "each counted");
 
     /* from half-open: clears leases */
     open_doc(&d, T0);
-    run(&d, FX_BOP_ADMIT, T0 + 60, "p", 0, 0);
-    ev = run(&d, FX_BOP_OPEN_UNTIL, T0 + 61, "q", 0, T0 + 500);
+    run(&d, FX_BREAKER_ADMIT, T0 + 60, "p", 0, 0);
+    ev = run(&d, FX_BREAKER_OPEN_UNTIL, T0 + 61, "q", 0, T0 + 500);
     is_int(ev, FX_EV_OPENED, "half_open -> OPEN_UNTIL: OPENED");
     ok(d.nprobes == 0 && d.retry_at == T0 + 500, "leases cleared, retry_at");
 }
@@ -331,66 +332,66 @@ test_open_until(void)
 static void
 test_force_open(void)
 {
-    struct fx_bdoc d;
-    fx_bdoc_init(&d);
-    int ev = run(&d, FX_BOP_FORCE_OPEN, T0, "op", 0, 0);
+    struct fx_breaker_doc d;
+    fx_breaker_doc_init(&d);
+    int ev = run(&d, FX_BREAKER_FORCE_OPEN, T0, "op", 0, 0);
     is_int(ev, FX_EV_OPENED, "force open: OPENED");
     ok(d.state == FX_OPEN && d.forced == 1 && d.retry_at == 0 &&
            d.opened_at == T0,
        "forced, retry_at 0 (until reset)");
     is_str(d.reason, "manual", "reason manual");
-    run(&d, FX_BOP_ADMIT, T0 + 1e6, "w", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 1e6, "w", 0, 0);
     is_int(last_admit, FX_ADMIT_NO, "forced until reset: never admitted");
     ok(!fx_breaker_usable(&d, T0 + 1e6, 1), "forced until reset: unusable");
 
-    fx_bdoc_init(&d);
-    run(&d, FX_BOP_FORCE_OPEN, T0, "op", 0, -5);
+    fx_breaker_doc_init(&d);
+    run(&d, FX_BREAKER_FORCE_OPEN, T0, "op", 0, -5);
     ok(d.retry_at == 0 && d.forced, "negative duration: until reset");
 
-    fx_bdoc_init(&d);
-    ev = run(&d, FX_BOP_FORCE_OPEN, T0, "op", 0, T0 + 300);
+    fx_breaker_doc_init(&d);
+    ev = run(&d, FX_BREAKER_FORCE_OPEN, T0, "op", 0, T0 + 300);
     ok(ev == FX_EV_OPENED && d.retry_at == T0 + 300 && d.forced,
        "force open with a duration");
-    run(&d, FX_BOP_ADMIT, T0 + 299, "w", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 299, "w", 0, 0);
     is_int(last_admit, FX_ADMIT_NO, "not admitted before until");
-    ev = run(&d, FX_BOP_ADMIT, T0 + 300, "w", 0, 0);
+    ev = run(&d, FX_BREAKER_ADMIT, T0 + 300, "w", 0, 0);
     ok(last_admit == FX_ADMIT_PROBE && ev == FX_EV_HALF_OPEN,
        "probe admitted at until");
 
     /* force open over half-open clears leases */
     open_doc(&d, T0);
-    run(&d, FX_BOP_ADMIT, T0 + 60, "p", 0, 0);
-    run(&d, FX_BOP_FORCE_OPEN, T0 + 61, "op", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 60, "p", 0, 0);
+    run(&d, FX_BREAKER_FORCE_OPEN, T0 + 61, "op", 0, 0);
     ok(d.nprobes == 0 && d.state == FX_OPEN, "force open clears leases");
 }
 
 static void
 test_reset(void)
 {
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     int ev;
 
-    fx_bdoc_init(&d);
-    ev = run(&d, FX_BOP_RESET, T0, "op", 0, 0);
+    fx_breaker_doc_init(&d);
+    ev = run(&d, FX_BREAKER_RESET, T0, "op", 0, 0);
     ok(ev == FX_EV_CLOSED && last_changed == 1,
        "reset of a closed breaker: CLOSED announced, written");
     is_str(d.reason, "reset", "reason reset");
 
     open_doc(&d, T0);
-    ev = run(&d, FX_BOP_RESET, T0 + 1, "op", 0, 0);
+    ev = run(&d, FX_BREAKER_RESET, T0 + 1, "op", 0, 0);
     ok(ev == FX_EV_CLOSED && d.state == FX_CLOSED && d.failure_count == 0 &&
            d.retry_at == 0 && d.opened_at == 0,
        "reset from open");
 
     open_doc(&d, T0);
-    run(&d, FX_BOP_ADMIT, T0 + 60, "p", 0, 0);
-    ev = run(&d, FX_BOP_RESET, T0 + 61, "op", 0, 0);
+    run(&d, FX_BREAKER_ADMIT, T0 + 60, "p", 0, 0);
+    ev = run(&d, FX_BREAKER_RESET, T0 + 61, "op", 0, 0);
     ok(ev == FX_EV_CLOSED && d.state == FX_CLOSED && d.nprobes == 0,
        "reset from half_open clears leases");
 
-    fx_bdoc_init(&d);
-    run(&d, FX_BOP_FORCE_OPEN, T0, "op", 0, 0);
-    ev = run(&d, FX_BOP_RESET, T0 + 1, "op2", 0, 0);
+    fx_breaker_doc_init(&d);
+    run(&d, FX_BREAKER_FORCE_OPEN, T0, "op", 0, 0);
+    ev = run(&d, FX_BREAKER_RESET, T0 + 1, "op2", 0, 0);
     ok(ev == FX_EV_CLOSED && d.state == FX_CLOSED && d.forced == 0 &&
            d.success_count == 0,
        "reset from forced open");
@@ -401,34 +402,34 @@ test_reset(void)
 static void
 test_changed_by(void)
 {
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     char longw[300];
-    fx_bdoc_init(&d);
-    run(&d, FX_BOP_FAILURE, T0 + 0.25, "host:1:2", 0, 0);
+    fx_breaker_doc_init(&d);
+    run(&d, FX_BREAKER_FAILURE, T0 + 0.25, "host:1:2", 0, 0);
     ok(d.changed_at == T0 + 0.25, "changed_at = now on change");
     is_str(d.changed_by, "host:1:2", "changed_by = worker");
 
     memset(longw, 'x', sizeof(longw) - 1);
     longw[sizeof(longw) - 1] = 0;
-    run(&d, FX_BOP_FAILURE, T0 + 1, longw, 0, 0);
+    run(&d, FX_BREAKER_FAILURE, T0 + 1, longw, 0, 0);
     is_int(strlen(d.changed_by), sizeof(d.changed_by) - 1,
            "long worker id truncated to fit");
 
     /* truncation never splits a UTF-8 character: 126 x then a 2-byte é */
     memset(longw, 'x', 126);
     strcpy(longw + 126, "\xc3\xa9yz");
-    run(&d, FX_BOP_FAILURE, T0 + 2, longw, 0, 0);
+    run(&d, FX_BREAKER_FAILURE, T0 + 2, longw, 0, 0);
     is_int(strlen(d.changed_by), 126, "truncated before a split character");
 
-    run(&d, FX_BOP_FAILURE, T0 + 3, NULL, 0, 0);
+    run(&d, FX_BREAKER_FAILURE, T0 + 3, NULL, 0, 0);
     is_str(d.changed_by, "", "NULL worker recorded as empty");
 }
 
 static void
 test_json_roundtrip(void)
 {
-    struct fx_bdoc d, e;
-    fx_bdoc_init(&d);
+    struct fx_breaker_doc d, e;
+    fx_breaker_doc_init(&d);
     d.state = FX_HALF_OPEN;
     d.failure_count = 7;
     d.success_count = 2;
@@ -444,7 +445,7 @@ test_json_roundtrip(void)
     d.probes[1].expires = 1795000090.999999;
     d.nprobes = 2;
 
-    char *js = fx_bdoc_to_json(&d);
+    char *js = fx_breaker_doc_to_json(&d);
     const char *head = "{\"state\":\"half_open\",\"failure_count\":7,";
     ok(strncmp(js, head, strlen(head)) == 0,
        "JSON starts with state and counts");
@@ -453,16 +454,16 @@ test_json_roundtrip(void)
            NULL,
        "probes array");
     ok(strstr(js, "\"version\":1}") != NULL, "version 1 at the end");
-    int rc = fx_bdoc_from_json(js, strlen(js), &e);
+    int rc = fx_breaker_doc_from_json(js, strlen(js), &e);
     is_int(rc, 0, "own JSON parses");
     ok(memcmp(&d, &e, sizeof(d)) == 0, "round trip keeps every field exactly");
-    char *js2 = fx_bdoc_to_json(&e);
+    char *js2 = fx_breaker_doc_to_json(&e);
     is_str(js2, js, "re-serialised identically");
     free(js);
     free(js2);
 
-    fx_bdoc_init(&d);
-    js = fx_bdoc_to_json(&d);
+    fx_breaker_doc_init(&d);
+    js = fx_breaker_doc_to_json(&d);
     is_str(js,
            "{\"state\":\"closed\",\"failure_count\":0,\"success_count\":0,"
            "\"opened_at\":0,\"retry_at\":0,\"changed_at\":0,"
@@ -472,28 +473,28 @@ test_json_roundtrip(void)
     free(js);
 
     /* timestamps keep at least millisecond precision through JSON */
-    fx_bdoc_init(&d);
+    fx_breaker_doc_init(&d);
     d.state = FX_OPEN;
     d.retry_at = 1795000000.001;
     d.opened_at = 1795000000.0004;
-    js = fx_bdoc_to_json(&d);
-    fx_bdoc_from_json(js, strlen(js), &e);
+    js = fx_breaker_doc_to_json(&d);
+    fx_breaker_doc_from_json(js, strlen(js), &e);
     ok(e.retry_at == d.retry_at && e.opened_at == d.opened_at,
        "sub-millisecond timestamps survive");
     free(js);
 }
 
 static int
-parses(const char *json, struct fx_bdoc *d)
+parses(const char *json, struct fx_breaker_doc *d)
 {
     memset(d, 0x77, sizeof(*d)); /* garbage the parser must overwrite */
-    return fx_bdoc_from_json(json, strlen(json), d);
+    return fx_breaker_doc_from_json(json, strlen(json), d);
 }
 
 static void
 test_json_lenient(void)
 {
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     is_int(
         parses("{\"state\":\"open\",\"failure_count\":5,\"success_count\":0}",
                &d),
@@ -502,7 +503,7 @@ test_json_lenient(void)
            d.forced == 0 && d.nprobes == 0 && d.changed_by[0] == 0,
        "open, retry_at 0, not forced");
     ok(fx_breaker_usable(&d, T0, 1), "non-forced open with retry_at 0 usable");
-    int ev = run(&d, FX_BOP_ADMIT, T0, "w", 0, 0);
+    int ev = run(&d, FX_BREAKER_ADMIT, T0, "w", 0, 0);
     ok(ev == FX_EV_HALF_OPEN && last_admit == FX_ADMIT_PROBE,
        "...and probed at once");
 
@@ -540,7 +541,7 @@ test_json_lenient(void)
         fxu_buf_printf(&b, "%s{\"worker\":\"w%d\",\"expires\":%d}",
                        i ? "," : "", i, 1795000100 + i);
     fxu_buf_puts(&b, "]}");
-    is_int(fx_bdoc_from_json(b.data, b.len, &d), 0, "40 leases parse");
+    is_int(fx_breaker_doc_from_json(b.data, b.len, &d), 0, "40 leases parse");
     is_int(d.nprobes, FX_MAX_PROBES, "capped at FX_MAX_PROBES");
     fxu_buf_free(&b);
 
@@ -599,19 +600,21 @@ test_json_malformed(void)
         "\xff\xfe{",
         NULL,
     };
-    struct fx_bdoc d;
+    struct fx_breaker_doc d;
     for (int i = 0; bad[i]; i++) {
         int rc = parses(bad[i], &d);
         ok(rc == -1 && is_default(&d), "malformed rejected: %s", bad[i]);
     }
     /* an embedded NUL inside the given length */
     static const char nul[] = "{\"state\":\"open\"}\0junk";
-    ok(fx_bdoc_from_json(nul, sizeof(nul) - 1, &d) == -1 && is_default(&d),
+    ok(fx_breaker_doc_from_json(nul, sizeof(nul) - 1, &d) == -1 &&
+           is_default(&d),
        "embedded NUL rejected");
     /* the length is honoured: a prefix of a valid document is invalid */
     const char *good = "{\"state\":\"open\"}";
-    ok(fx_bdoc_from_json(good, 10, &d) == -1, "length honoured");
-    ok(fx_bdoc_from_json(NULL, 0, &d) == -1 && is_default(&d), "NULL input");
+    ok(fx_breaker_doc_from_json(good, 10, &d) == -1, "length honoured");
+    ok(fx_breaker_doc_from_json(NULL, 0, &d) == -1 && is_default(&d),
+       "NULL input");
 }
 
 static const char *const python_event =

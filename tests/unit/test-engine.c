@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 
 #include "tap.h"
 

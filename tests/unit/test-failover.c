@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 
 #include "tap.h"
 
@@ -180,14 +181,14 @@ test_retries(void)
     is_str(step_name(d.step), "next", "a failed probe is not retried");
 
     t = failed(FLEXIAI_E_CONNECT);
-    t.breaker_op = FX_BOP_FAILURE;
+    t.breaker_op = FX_BREAKER_FAILURE;
     t.breaker_opened = 1;
     d = fx_failover_decide(&pol, &t);
     is_str(step_name(d.step), "next", "the failure opened the breaker: next");
     t.breaker_opened = 0;
     d = fx_failover_decide(&pol, &t);
     is_str(step_name(d.step), "retry", "counted but still closed: retry");
-    t.breaker_op = FX_BOP_OPEN_UNTIL;
+    t.breaker_op = FX_BREAKER_OPEN_UNTIL;
     d = fx_failover_decide(&pol, &t);
     is_str(step_name(d.step), "next", "opened until later: next");
 }
@@ -198,9 +199,9 @@ test_breaker_op(void)
     struct fx_policy pol = policy();
     double until = -1;
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_SERVER, -1, T0, &until),
-           FX_BOP_FAILURE, "server error counts");
+           FX_BREAKER_FAILURE, "server error counts");
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_AUTH, -1, T0, &until),
-           FX_BOP_FAILURE, "auth counts by default");
+           FX_BREAKER_FAILURE, "auth counts by default");
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_BAD_REQUEST, -1, T0, &until),
            0, "bad_request does not count");
     is_int(
@@ -210,24 +211,25 @@ test_breaker_op(void)
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_SERVER, -1, T0, &until), 0,
            "[breaker] count without server: not counted");
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_TIMEOUT, -1, T0, &until),
-           FX_BOP_FAILURE, "...timeout still is");
+           FX_BREAKER_FAILURE, "...timeout still is");
 
     pol = policy();
     until = -1;
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_QUOTA, -1, T0, &until),
-           FX_BOP_OPEN_UNTIL, "quota opens the breaker");
+           FX_BREAKER_OPEN_UNTIL, "quota opens the breaker");
     ok(until == T0 + 60, "...for recovery_timeout without Retry-After");
     fx_failover_breaker_op(&pol, FLEXIAI_E_QUOTA, 3600, T0, &until);
     ok(until == T0 + 3600, "...for Retry-After when given");
     fx_failover_breaker_op(&pol, FLEXIAI_E_QUOTA, 0, T0, &until);
     ok(until == T0 + 60, "...for recovery_timeout when Retry-After is 0");
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_RATE_LIMIT, 31, T0, &until),
-           FX_BOP_OPEN_UNTIL, "Retry-After beyond retry_after_max opens it");
+           FX_BREAKER_OPEN_UNTIL,
+           "Retry-After beyond retry_after_max opens it");
     ok(until == T0 + 31, "...until then");
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_RATE_LIMIT, 30, T0, &until),
-           FX_BOP_FAILURE, "Retry-After at retry_after_max only counts");
+           FX_BREAKER_FAILURE, "Retry-After at retry_after_max only counts");
     is_int(fx_failover_breaker_op(&pol, FLEXIAI_E_SERVER, 120, T0, &until),
-           FX_BOP_OPEN_UNTIL, "any class with a long Retry-After opens it");
+           FX_BREAKER_OPEN_UNTIL, "any class with a long Retry-After opens it");
 }
 
 static void
@@ -308,15 +310,15 @@ test_backoff(void)
 static void
 test_success_counts(void)
 {
-    struct fx_bdoc d;
-    fx_bdoc_init(&d);
+    struct fx_breaker_doc d;
+    fx_breaker_doc_init(&d);
     ok(!fx_failover_success_counts(&d, 0, 0),
        "healthy provider: no store write");
     ok(fx_failover_success_counts(&d, 0, 1), "publish_outcomes: written");
     ok(fx_failover_success_counts(&d, 1, 0), "probe: written");
     d.failure_count = 2;
     ok(fx_failover_success_counts(&d, 0, 0), "failures to clear: written");
-    fx_bdoc_init(&d);
+    fx_breaker_doc_init(&d);
     d.state = FX_HALF_OPEN;
     ok(fx_failover_success_counts(&d, 0, 0), "not closed: written");
 }
@@ -540,7 +542,7 @@ test_invalid_output(void)
     pol.count_mask |= 1u << FLEXIAI_E_INVALID_OUTPUT;
     is_int(
         fx_failover_breaker_op(&pol, FLEXIAI_E_INVALID_OUTPUT, -1, T0, &until),
-        FX_BOP_FAILURE, "[breaker] count = invalid_output: counted");
+        FX_BREAKER_FAILURE, "[breaker] count = invalid_output: counted");
     t = failed(FLEXIAI_E_INVALID_OUTPUT);
     t.breaker_opened = 1;
     d = fx_failover_decide(&pol, &t);

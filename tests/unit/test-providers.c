@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 #include "tap.h"
 
 #include <cjson/cJSON.h>
@@ -51,7 +52,14 @@ build(const struct fx_provider *p, const char *key, const flexiai_message *m,
       size_t n, const struct fx_params *params, int stream)
 {
     struct built b;
-    struct fx_call call = {p, key, p->model, m, n, params, stream};
+    struct fx_call call = {.prov = p,
+                           .key = key,
+                           .model = p->model,
+                           .messages = m,
+                           .nmessages = n,
+                           .params = params,
+                           .stream = stream,
+                           .default_max_tokens = 1024};
     memset(&b, 0, sizeof b);
     b.rc = p->ops->build_request(&call, &b.req, &b.err);
     b.body = b.req.body ? cJSON_Parse(b.req.body) : NULL;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 #include "ratelimit.h"
 
 #include "tap.h"
@@ -19,27 +20,28 @@
 
 #define T0 1795000000.0
 
-static struct fx_lop
+static struct fx_limit_op
 acquire(double now, double window, long rpm, long tpm, double cost)
 {
-    struct fx_lop op = {FX_LOP_ACQUIRE, now, window, rpm, tpm, cost, 0, 0};
+    struct fx_limit_op op = {
+        FX_LIMIT_ACQUIRE, now, window, rpm, tpm, cost, 0, 0};
     return op;
 }
 
 static void
 test_rpm(void)
 {
-    struct fx_ldoc d;
-    struct fx_lres r;
-    fx_ldoc_init(&d, 60);
+    struct fx_limit_doc d;
+    struct fx_limit_result r;
+    fx_limit_doc_init(&d, 60);
     int granted = 0;
     for (int i = 0; i < 15; i++) {
-        struct fx_lop op = acquire(T0 + i * 0.01, 60, 10, 0, 0);
+        struct fx_limit_op op = acquire(T0 + i * 0.01, 60, 10, 0, 0);
         fx_limit_apply(&d, &op, &r);
         granted += r.granted;
     }
     is_int(granted, 10, "rpm 10: ten of fifteen at once are granted");
-    struct fx_lop op = acquire(T0 + 1, 60, 10, 0, 0);
+    struct fx_limit_op op = acquire(T0 + 1, 60, 10, 0, 0);
     fx_limit_apply(&d, &op, &r);
     ok(!r.granted && r.wait > 59 && r.wait < 66,
        "the eleventh waits about a window (%.2f s)", r.wait);
@@ -53,18 +55,18 @@ test_rpm(void)
 static void
 test_random_windows(void)
 {
-    struct fx_ldoc d;
-    struct fx_lres r;
+    struct fx_limit_doc d;
+    struct fx_limit_result r;
     double window = 2, slot = window / FX_LIMIT_SLOTS;
     long rpm = 7;
     double granted_at[4096];
     int n = 0;
     unsigned seed = 42;
-    fx_ldoc_init(&d, window);
+    fx_limit_doc_init(&d, window);
     double t = T0;
     while (t < T0 + 60 && n < 4096) {
         t += (double)rand_r(&seed) / RAND_MAX * 0.05;
-        struct fx_lop op = acquire(t, window, rpm, 0, 0);
+        struct fx_limit_op op = acquire(t, window, rpm, 0, 0);
         fx_limit_apply(&d, &op, &r);
         if (r.granted)
             granted_at[n++] = t;
@@ -86,17 +88,18 @@ test_random_windows(void)
 static void
 test_tpm(void)
 {
-    struct fx_ldoc d;
-    struct fx_lres r;
-    fx_ldoc_init(&d, 60);
-    struct fx_lop op = acquire(T0, 60, 0, 1000, 600);
+    struct fx_limit_doc d;
+    struct fx_limit_result r;
+    fx_limit_doc_init(&d, 60);
+    struct fx_limit_op op = acquire(T0, 60, 0, 1000, 600);
     fx_limit_apply(&d, &op, &r);
     ok(r.granted, "600 of 1000 tokens granted");
     long long slot = r.slot;
     op = acquire(T0 + 1, 60, 0, 1000, 600);
     fx_limit_apply(&d, &op, &r);
     ok(!r.granted, "another 600 waits");
-    struct fx_lop adj = {FX_LOP_ADJUST, T0 + 2, 60, 0, 1000, 0, slot, -550};
+    struct fx_limit_op adj = {
+        FX_LIMIT_ADJUST, T0 + 2, 60, 0, 1000, 0, slot, -550};
     fx_limit_apply(&d, &adj, &r);
     op = acquire(T0 + 3, 60, 0, 1000, 600);
     fx_limit_apply(&d, &op, &r);
@@ -104,7 +107,7 @@ test_tpm(void)
     op = acquire(T0 + 4, 60, 0, 1000, 5000);
     fx_limit_apply(&d, &op, &r);
     ok(!r.granted && r.wait > 0, "a request over the whole budget waits");
-    fx_ldoc_init(&d, 60);
+    fx_limit_doc_init(&d, 60);
     fx_limit_apply(&d, &op, &r);
     ok(r.granted, "... and goes alone in an empty window");
 }
@@ -112,22 +115,24 @@ test_tpm(void)
 static void
 test_json(void)
 {
-    struct fx_ldoc d, e;
-    struct fx_lres r;
-    fx_ldoc_init(&d, 60);
+    struct fx_limit_doc d, e;
+    struct fx_limit_result r;
+    fx_limit_doc_init(&d, 60);
     for (int i = 0; i < 5; i++) {
-        struct fx_lop op = acquire(T0 + i * 3, 60, 100, 1000, 7);
+        struct fx_limit_op op = acquire(T0 + i * 3, 60, 100, 1000, 7);
         fx_limit_apply(&d, &op, &r);
     }
-    char *j = fx_ldoc_to_json(&d);
-    is_int(fx_ldoc_from_json(j, strlen(j), &e), 0, "the document reads back");
-    char *k = fx_ldoc_to_json(&e);
+    char *j = fx_limit_doc_to_json(&d);
+    is_int(fx_limit_doc_from_json(j, strlen(j), &e), 0,
+           "the document reads back");
+    char *k = fx_limit_doc_to_json(&e);
     is_str(k, j, "same JSON after a round trip");
     free(j);
     free(k);
-    is_int(fx_ldoc_from_json("{\"slots\":3}", 11, &e), -1, "malformed: -1");
+    is_int(fx_limit_doc_from_json("{\"slots\":3}", 11, &e), -1,
+           "malformed: -1");
     /* a different window starts afresh */
-    struct fx_lop op = acquire(T0 + 20, 30, 1, 0, 0);
+    struct fx_limit_op op = acquire(T0 + 20, 30, 1, 0, 0);
     fx_limit_apply(&d, &op, &r);
     ok(r.granted, "a changed window starts a new count");
 }
@@ -155,8 +160,8 @@ test_file_store(void)
             if (fx_store_file.open(&st, &s, &err) != 0)
                 _exit(1);
             for (int i = 0; i < 25; i++) {
-                struct fx_lop op = acquire(T0, 60, 30, 0, 0);
-                struct fx_lres r;
+                struct fx_limit_op op = acquire(T0, 60, 30, 0, 0);
+                struct fx_limit_result r;
                 if (fx_store_file.limit(st, "p", &op, &r, &err) == 0)
                     mine += r.granted;
             }

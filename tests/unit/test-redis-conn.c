@@ -6,7 +6,8 @@
 #include "config.h"
 
 #include "fx.h"
-#include "redis-conn.h"
+#include "http.h"
+#include "redis/redis-conn.h"
 #include "redis-servers.h"
 
 #include "tap.h"

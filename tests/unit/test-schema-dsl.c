@@ -7,7 +7,7 @@
 #include "config.h"
 
 #include "flexiai.h"
-#include "jsonschema.h"
+#include "schema/schema.h"
 #include "fxu.h"
 #include "tap.h"
 

@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
+#include "schema/schema.h"
 #include "tap.h"
 
 #include <cjson/cJSON.h>

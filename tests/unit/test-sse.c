@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 #include "tap.h"
 
 #include <stdint.h>

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
 
 #include "tap.h"
 
@@ -21,10 +22,10 @@
 
 static char root[] = "/tmp/fx-store-test-XXXXXX";
 
-static struct fx_bop
+static struct fx_breaker_op
 mkop(int kind, double now, const char *worker, long threshold)
 {
-    struct fx_bop op;
+    struct fx_breaker_op op;
     memset(&op, 0, sizeof(op));
     op.kind = kind;
     op.now = now;
@@ -126,8 +127,8 @@ test_open_names(void)
 
     static const char *const bad[] = {"a/b", ".hidden", "..", "", NULL};
     for (int i = 0; bad[i]; i++) {
-        struct fx_bop op = mkop(FX_BOP_FAILURE, T0, "w", 5);
-        struct fx_bdoc res;
+        struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, "w", 5);
+        struct fx_breaker_doc res;
         int ev = -1, admit = -1;
         err = NULL;
         int rc = fx_store_file.update(st, bad[i], &op, &res, &ev, &admit, &err);
@@ -136,14 +137,14 @@ test_open_names(void)
         free(err);
     }
     const char *names[] = {"a/b", "ok"};
-    struct fx_bdoc docs[2];
+    struct fx_breaker_doc docs[2];
     int badv[2] = {-1, -1};
     err = NULL;
     is_int(fx_store_file.load(st, names, 2, docs, badv, &err), 0,
            "load with an impossible name does not fail");
     ok(badv[0] == 1 && badv[1] == 0, "...the name is flagged bad");
-    struct fx_bdoc def;
-    fx_bdoc_init(&def);
+    struct fx_breaker_doc def;
+    fx_breaker_doc_init(&def);
     ok(memcmp(&docs[1], &def, sizeof(def)) == 0, "missing doc: closed default");
     fx_store_file.close(st);
     fx_store_file.close(NULL);
@@ -157,16 +158,16 @@ test_update_load(void)
     char *dir = fxu_asprintf("%s/basic", root);
     struct fx_store *st = open_store(dir);
     char *err = NULL;
-    struct fx_bdoc res;
+    struct fx_breaker_doc res;
     int ev = -1, admit = -1;
 
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, "worker-a", 2);
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, "worker-a", 2);
     is_int(fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err), 0,
            "update ok");
     ok(res.failure_count == 1 && ev == FX_EV_NONE, "result: 1 failure");
 
     const char *names[] = {"openai", "claude"};
-    struct fx_bdoc docs[2];
+    struct fx_breaker_doc docs[2];
     int bad[2];
     fx_store_file.load(st, names, 2, docs, bad, &err);
     ok(docs[0].failure_count == 1 && docs[0].state == FX_CLOSED,
@@ -176,14 +177,14 @@ test_update_load(void)
     ok(bad[0] == 0 && bad[1] == 0, "nothing bad");
     is_int(docs[1].state, FX_CLOSED, "untouched provider: closed");
 
-    op = mkop(FX_BOP_FAILURE, T0 + 1, "worker-b", 2);
+    op = mkop(FX_BREAKER_FAILURE, T0 + 1, "worker-b", 2);
     fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     is_int(ev, FX_EV_OPENED, "second failure opens (threshold 2)");
     fx_store_file.load(st, names, 1, docs, NULL, &err);
     ok(docs[0].state == FX_OPEN && docs[0].retry_at == T0 + 61,
        "load sees it open with retry_at");
 
-    op = mkop(FX_BOP_ADMIT, T0 + 61, "prober", 2);
+    op = mkop(FX_BREAKER_ADMIT, T0 + 61, "prober", 2);
     fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     ok(admit == FX_ADMIT_PROBE && ev == FX_EV_HALF_OPEN,
        "admit after recovery: probe lease");
@@ -196,12 +197,12 @@ test_update_load(void)
     char *path = fxu_asprintf("%s/openai.json", bdir);
     struct stat before, after;
     stat(path, &before);
-    op = mkop(FX_BOP_SUCCESS, T0 + 62, "late", 2); /* not the probe */
+    op = mkop(FX_BREAKER_SUCCESS, T0 + 62, "late", 2); /* not the probe */
     fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     stat(path, &after);
     ok(before.st_ino == after.st_ino, "unchanged document is not rewritten");
 
-    op = mkop(FX_BOP_SUCCESS, T0 + 63, "prober", 2);
+    op = mkop(FX_BREAKER_SUCCESS, T0 + 63, "prober", 2);
     op.was_probe = 1;
     fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     is_int(ev, FX_EV_CLOSED, "probe success closes");
@@ -227,15 +228,15 @@ test_malformed(void)
     write_text(path, "{\"state\":\"open\",\"failure_count\":");
 
     const char *names[] = {"openai"};
-    struct fx_bdoc docs[1];
+    struct fx_breaker_doc docs[1];
     int bad[1] = {0};
     is_int(fx_store_file.load(st, names, 1, docs, bad, &err), 0,
            "load with a malformed document succeeds");
     is_int(bad[0], 1, "malformed document reported in bad[]");
     is_int(docs[0].state, FX_CLOSED, "treated as closed");
 
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, "w", 5);
-    struct fx_bdoc res;
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, "w", 5);
+    struct fx_breaker_doc res;
     int ev, admit;
     is_int(fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err), 0,
            "update over a malformed document");
@@ -246,7 +247,7 @@ test_malformed(void)
 
     /* even an op that changes nothing repairs a malformed document */
     write_text(path, "garbage");
-    op = mkop(FX_BOP_ADMIT, T0, "w", 5);
+    op = mkop(FX_BREAKER_ADMIT, T0, "w", 5);
     fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     is_int(admit, FX_ADMIT_YES, "admit on a malformed (closed) doc");
     fx_store_file.load(st, names, 1, docs, bad, &err);
@@ -267,7 +268,7 @@ test_malformed(void)
     fx_store_file.load(st, names, 1, docs, bad, &err);
     ok(bad[0] == 1 && docs[0].state == FX_CLOSED,
        "unreadable document: bad, closed");
-    op = mkop(FX_BOP_FAILURE, T0, "w", 5);
+    op = mkop(FX_BREAKER_FAILURE, T0, "w", 5);
     err = NULL;
     int rc = fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     ok(rc == -1 && err && strstr(err, "cannot write breaker state") &&
@@ -310,11 +311,11 @@ test_concurrent_failures(void)
         if (pids[i] == 0) {
             struct fx_store *st = open_store(dir);
             char w[32];
-            struct fx_bdoc res;
+            struct fx_breaker_doc res;
             int ev, admit;
             char *err = NULL;
             snprintf(w, sizeof(w), "child-%d", i);
-            struct fx_bop op = mkop(FX_BOP_FAILURE, T0 + i, w, 1000);
+            struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0 + i, w, 1000);
             int rc = st ? fx_store_file.update(st, "openai", &op, &res, &ev,
                                                &admit, &err)
                         : -1;
@@ -331,7 +332,7 @@ test_concurrent_failures(void)
 
     struct fx_store *st = open_store(dir);
     const char *names[] = {"openai"};
-    struct fx_bdoc docs[1];
+    struct fx_breaker_doc docs[1];
     int bad[1];
     char *err = NULL;
     fx_store_file.load(st, names, 1, docs, bad, &err);
@@ -351,14 +352,14 @@ test_concurrent_probe(void)
     enum { N = 30 };
     char *dir = fxu_asprintf("%s/probe", root);
     struct fx_store *st = open_store(dir);
-    struct fx_bdoc res;
+    struct fx_breaker_doc res;
     int ev, admit;
     char *err = NULL;
     pid_t pids[N];
     int codes[N];
 
     for (int i = 0; i < 5; i++) {
-        struct fx_bop op = mkop(FX_BOP_FAILURE, T0, "w", 5);
+        struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, "w", 5);
         op.recovery_timeout = 0.0;
         fx_store_file.update(st, "gemini", &op, &res, &ev, &admit, &err);
     }
@@ -372,10 +373,10 @@ test_concurrent_probe(void)
             struct fx_store *cst = open_store(dir);
             char w[32];
             snprintf(w, sizeof(w), "child-%d", i);
-            struct fx_bop op = mkop(FX_BOP_ADMIT, T0 + 1, w, 5);
+            struct fx_breaker_op op = mkop(FX_BREAKER_ADMIT, T0 + 1, w, 5);
             op.recovery_timeout = 0.0;
             int a = -1, e;
-            struct fx_bdoc r;
+            struct fx_breaker_doc r;
             char *cerr = NULL;
             int rc = cst ? fx_store_file.update(cst, "gemini", &op, &r, &e, &a,
                                                 &cerr)
@@ -398,7 +399,7 @@ test_concurrent_probe(void)
 
     st = open_store(dir);
     const char *names[] = {"gemini"};
-    struct fx_bdoc docs[1];
+    struct fx_breaker_doc docs[1];
     fx_store_file.load(st, names, 1, docs, NULL, &err);
     ok(docs[0].state == FX_HALF_OPEN && docs[0].nprobes == 1,
        "document: half_open with one lease");
@@ -413,8 +414,8 @@ check_unwritable(const char *state_dir, const char *what)
     ok(st != NULL, "%s: open still succeeds", what);
     if (st == NULL)
         return;
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, "w", 1);
-    struct fx_bdoc res;
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, "w", 1);
+    struct fx_breaker_doc res;
     int ev = -1, admit = -1;
     char *err = NULL;
     int rc = fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
@@ -427,7 +428,7 @@ check_unwritable(const char *state_dir, const char *what)
     free(err);
 
     const char *names[] = {"openai"};
-    struct fx_bdoc docs[1];
+    struct fx_breaker_doc docs[1];
     err = NULL;
     is_int(fx_store_file.load(st, names, 1, docs, NULL, &err), 0,
            "%s: load does not fail", what);
@@ -449,8 +450,8 @@ readonly_child(void)
         return 77;
     char *bdir = fxu_asprintf("%s/breakers", tmpl);
     struct fx_store *st = open_store(tmpl);
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, "w", 1);
-    struct fx_bdoc res;
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, "w", 1);
+    struct fx_breaker_doc res;
     int ev = -1, admit = -1;
     char *err = NULL;
     /* openai has its lock file and document already, claude has none */
@@ -546,8 +547,8 @@ test_unwritable(void)
         signal(SIGXFSZ, SIG_IGN);
         setrlimit(RLIMIT_FSIZE, &rl);
         struct fx_store *cst = open_store(dir);
-        struct fx_bop op = mkop(FX_BOP_FAILURE, T0, "w", 5);
-        struct fx_bdoc res;
+        struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, "w", 5);
+        struct fx_breaker_doc res;
         int ev, admit, code = 0;
         char *err = NULL;
         if (fx_store_file.update(cst, "openai", &op, &res, &ev, &admit, &err) !=
@@ -578,13 +579,14 @@ test_speed(void)
 {
     char *dir = fxu_asprintf("%s/speed", root);
     struct fx_store *st = open_store(dir);
-    struct fx_bdoc res;
+    struct fx_breaker_doc res;
     int ev, admit;
     char *err = NULL;
     enum { N = 500 };
     double start = fxu_monotonic();
     for (int i = 0; i < N; i++) {
-        struct fx_bop op = mkop(FX_BOP_FAILURE, T0 + i, "w", 1000000);
+        struct fx_breaker_op op =
+            mkop(FX_BREAKER_FAILURE, T0 + i, "w", 1000000);
         fx_store_file.update(st, "openai", &op, &res, &ev, &admit, &err);
     }
     double per = (fxu_monotonic() - start) / N;

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include "fx.h"
+#include "http.h"
+#include "redis/redis.h"
 
 #include "tap.h"
 
@@ -257,10 +259,10 @@ settings_init(struct fx_settings *s, const struct server *sv,
     s->sync.worker_id = (char *)WORKER;
 }
 
-static struct fx_bop
+static struct fx_breaker_op
 mkop(int kind, double now, const struct fx_settings *s, const char *worker)
 {
-    struct fx_bop op;
+    struct fx_breaker_op op;
     memset(&op, 0, sizeof(op));
     op.kind = kind;
     op.now = now;
@@ -287,8 +289,9 @@ open_store(const struct fx_settings *s)
 
 /* update; prints the error and returns -1 on failure */
 static int
-update(struct fx_store *st, const char *provider, const struct fx_bop *op,
-       struct fx_bdoc *doc, int *event, int *admit)
+update(struct fx_store *st, const char *provider,
+       const struct fx_breaker_op *op, struct fx_breaker_doc *doc, int *event,
+       int *admit)
 {
     char *err = NULL;
     int rc = fx_store_redis.update(st, provider, op, doc, event, admit, &err);
@@ -389,7 +392,7 @@ static void
 test_round_trip(const struct server *a)
 {
     struct fx_settings s;
-    struct fx_bdoc doc, docs[2];
+    struct fx_breaker_doc doc, docs[2];
     int ev = -1, adm = -1, bad[2] = {9, 9};
     char *err = NULL;
     const char *names[] = {"openai", "claude"};
@@ -409,7 +412,7 @@ test_round_trip(const struct server *a)
            bad[0] == 0 && bad[1] == 0,
        "missing documents are closed defaults, not bad");
 
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0 + 0.25, &s, WORKER);
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0 + 0.25, &s, WORKER);
     ok(update(st, "openai", &op, &doc, &ev, &adm) == 0, "failure recorded");
     ok(ev == FX_EV_NONE && doc.failure_count == 1 && doc.state == FX_CLOSED,
        "one failure: closed, failure_count 1");
@@ -417,8 +420,9 @@ test_round_trip(const struct server *a)
     ok(doc.changed_at == T0 + 0.25, "changed_at is op.now");
 
     char *raw = get_string(c, "rt:state:openai");
-    char *want = fx_bdoc_to_json(&doc);
-    is_str(raw, want, "key rt:state:openai holds fx_bdoc_to_json's bytes");
+    char *want = fx_breaker_doc_to_json(&doc);
+    is_str(raw, want,
+           "key rt:state:openai holds fx_breaker_doc_to_json's bytes");
     free(raw);
     free(want);
     long long ttl = integer_cmd(c, "TTL %s", "rt:state:openai");
@@ -450,12 +454,13 @@ test_round_trip(const struct server *a)
            docs[0].state == FX_OPEN && docs[0].failure_count == 3 &&
            bad[0] == 0 && docs[1].state == FX_CLOSED,
        "load sees the open breaker");
-    char *a_json = fx_bdoc_to_json(&docs[0]), *b_json = fx_bdoc_to_json(&doc);
+    char *a_json = fx_breaker_doc_to_json(&docs[0]),
+         *b_json = fx_breaker_doc_to_json(&doc);
     is_str(a_json, b_json, "loaded document equals the update's result");
     free(a_json);
     free(b_json);
 
-    op = mkop(FX_BOP_ADMIT, T0 + 30, &s, "other:1:1");
+    op = mkop(FX_BREAKER_ADMIT, T0 + 30, &s, "other:1:1");
     ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 && adm == FX_ADMIT_NO &&
            ev == FX_EV_NONE,
        "admit refused before retry_at");
@@ -474,7 +479,7 @@ test_round_trip(const struct server *a)
     free(msg);
     free(expect);
 
-    op = mkop(FX_BOP_RESET, T0 + 64, &s, WORKER);
+    op = mkop(FX_BREAKER_RESET, T0 + 64, &s, WORKER);
     ok(update(st, "openai", &op, &doc, &ev, &adm) == 0 && ev == FX_EV_CLOSED &&
            doc.state == FX_CLOSED && doc.nprobes == 0,
        "reset closes");
@@ -501,7 +506,7 @@ static void
 test_python_shape(const struct server *a)
 {
     struct fx_settings s;
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int ev = 0, adm = 0;
 
     settings_init(&s, a, "shape");
@@ -514,8 +519,8 @@ test_python_shape(const struct server *a)
         return;
     }
     /* 2026-11-23T09:47:19.873279 UTC */
-    struct fx_bop op =
-        mkop(FX_BOP_FAILURE, 1795427239.873279, &s, "host:12:1795000000123");
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, 1795427239.873279, &s,
+                                   "host:12:1795000000123");
     for (int i = 0; i < 5; i++)
         update(st, "openai", &op, &doc, &ev, &adm);
     char *msg = next_message(sub);
@@ -529,7 +534,7 @@ test_python_shape(const struct server *a)
     free(msg);
 
     /* whole second: isoformat() leaves the fraction out */
-    op = mkop(FX_BOP_RESET, 1795427239.0, &s, "host:12:1795000000123");
+    op = mkop(FX_BREAKER_RESET, 1795427239.0, &s, "host:12:1795000000123");
     update(st, "openai", &op, &doc, &ev, &adm);
     msg = next_message(sub);
     ok(contains(msg, "\"timestamp\": \"2026-11-23T09:47:19\", "),
@@ -539,7 +544,7 @@ test_python_shape(const struct server *a)
     /* names that need escaping, as Python's ensure_ascii does it */
     const char *prov = "pr\"ov\\ü😀\x7f\t";
     const char *worker = "w\x01rk\xff\"er";
-    op = mkop(FX_BOP_FORCE_OPEN, T0 + 0.0000005, &s, worker);
+    op = mkop(FX_BREAKER_FORCE_OPEN, T0 + 0.0000005, &s, worker);
     update(st, prov, &op, &doc, &ev, &adm);
     msg = next_message(sub);
     char *expect =
@@ -557,7 +562,7 @@ test_python_shape(const struct server *a)
     s.sync.publish_outcomes = 1;
     s.failure_threshold = 2;
     st = open_store(&s);
-    op = mkop(FX_BOP_FAILURE, T0 + 1, &s, WORKER);
+    op = mkop(FX_BREAKER_FAILURE, T0 + 1, &s, WORKER);
     update(st, "oc", &op, &doc, &ev, &adm);
     msg = next_message(sub);
     expect = fx_event_json("oc", FX_EV_FAILURE, WORKER, T0 + 1, 1, 0);
@@ -572,17 +577,17 @@ test_python_shape(const struct server *a)
     ok(m1 && m2 && strcmp(m1, e1) == 0 && strcmp(m2, e2) == 0,
        "failure outcome, then opened");
     free(m1), free(m2), free(e1), free(e2);
-    op = mkop(FX_BOP_OPEN_UNTIL, T0 + 3, &s, WORKER);
+    op = mkop(FX_BREAKER_OPEN_UNTIL, T0 + 3, &s, WORKER);
     op.until = T0 + 100;
     update(st, "oc", &op, &doc, &ev, &adm);
     msg = next_message(sub);
     ok(contains(msg, "\"event_type\": \"failure\""),
        "open_until publishes a failure outcome");
     free(msg);
-    op = mkop(FX_BOP_RESET, T0 + 4, &s, WORKER);
+    op = mkop(FX_BREAKER_RESET, T0 + 4, &s, WORKER);
     update(st, "oc", &op, &doc, &ev, &adm);
     free(next_message(sub));
-    op = mkop(FX_BOP_SUCCESS, T0 + 5, &s, WORKER);
+    op = mkop(FX_BREAKER_SUCCESS, T0 + 5, &s, WORKER);
     update(st, "oc", &op, &doc, &ev, &adm);
     msg = next_message(sub);
     expect = fx_event_json("oc", FX_EV_SUCCESS, WORKER, T0 + 5, 0, 0);
@@ -599,7 +604,7 @@ static void
 test_prefixes(const struct server *a)
 {
     struct fx_settings s1, s2, s0;
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int ev, adm, bad = 0;
     const char *names[] = {"p"};
     char *err = NULL;
@@ -613,7 +618,7 @@ test_prefixes(const struct server *a)
     struct fx_store *st1 = open_store(&s1), *st2 = open_store(&s2),
                     *st0 = open_store(&s0);
     redisContext *c = direct(a);
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s1, WORKER);
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, &s1, WORKER);
     update(st1, "p", &op, &doc, &ev, &adm);
     update(st0, "p", &op, &doc, &ev, &adm);
     ok(integer_cmd(c, "EXISTS %s", "iso1:state:p") == 1,
@@ -637,7 +642,7 @@ static void
 test_malformed(const struct server *a)
 {
     struct fx_settings s;
-    struct fx_bdoc docs[3], doc;
+    struct fx_breaker_doc docs[3], doc;
     int bad[3], ev, adm;
     char *err = NULL;
     const char *names[] = {"m", "w", "fine"};
@@ -653,18 +658,18 @@ test_malformed(const struct server *a)
     ok(bad[1] == 1 && docs[1].state == FX_CLOSED, "list key: bad, closed");
     ok(bad[2] == 0, "missing key: not bad");
 
-    struct fx_bop op = mkop(FX_BOP_ADMIT, T0, &s, WORKER);
+    struct fx_breaker_op op = mkop(FX_BREAKER_ADMIT, T0, &s, WORKER);
     ok(update(st, "m", &op, &doc, &ev, &adm) == 0 && adm == FX_ADMIT_YES,
        "update over a malformed document admits (closed default)");
-    op.kind = FX_BOP_SUCCESS;
+    op.kind = FX_BREAKER_SUCCESS;
     ok(update(st, "w", &op, &doc, &ev, &adm) == 0,
        "update over a list key works");
     char *type = status_cmd(c, "TYPE %s", "mal:state:w");
     is_str(type, "string", "the list was replaced by a document");
     free(type);
     char *raw = get_string(c, "mal:state:m");
-    struct fx_bdoc check;
-    ok(raw && fx_bdoc_from_json(raw, strlen(raw), &check) == 0,
+    struct fx_breaker_doc check;
+    ok(raw && fx_breaker_doc_from_json(raw, strlen(raw), &check) == 0,
        "the malformed document was rewritten valid");
     free(raw);
     ok(integer_cmd(c, "TTL %s", "mal:state:m") > 0, "with a TTL");
@@ -677,7 +682,7 @@ test_malformed(const struct server *a)
 
 /*
  * Documents written by someone else: the script must accept and refuse
- * exactly what fx_bdoc_from_json does, and read them to the same values.
+ * exactly what fx_breaker_doc_from_json does, and read them to the same values.
  */
 static void
 test_parse_agreement(const struct server *a)
@@ -728,7 +733,8 @@ test_parse_agreement(const struct server *a)
         "{\"state\":\"closed\"",
         NULL,
     };
-    static const int kinds[] = {FX_BOP_ADMIT, FX_BOP_SUCCESS, FX_BOP_FAILURE};
+    static const int kinds[] = {FX_BREAKER_ADMIT, FX_BREAKER_SUCCESS,
+                                FX_BREAKER_FAILURE};
     struct fx_settings s;
     int mismatches = 0, cases = 0;
 
@@ -738,19 +744,20 @@ test_parse_agreement(const struct server *a)
     redisContext *c = direct(a);
     for (int i = 0; corpus[i]; i++) {
         for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-            struct fx_bdoc got, twin;
+            struct fx_breaker_doc got, twin;
             int ev = -1, adm = -1, tev, tadm, changed, bad = -1;
             const char *names[] = {"d"};
             char *err = NULL;
-            struct fx_bop op = mkop(kinds[k], T0 + 5, &s, WORKER);
+            struct fx_breaker_op op = mkop(kinds[k], T0 + 5, &s, WORKER);
 
             run(c, "SET %s %s", "agree:state:d", corpus[i]);
             fx_store_redis.load(st, names, 1, &got, &bad, &err);
-            int twin_bad =
-                fx_bdoc_from_json(corpus[i], strlen(corpus[i]), &twin) < 0;
+            int twin_bad = fx_breaker_doc_from_json(
+                               corpus[i], strlen(corpus[i]), &twin) < 0;
             tev = fx_breaker_apply(&twin, &op, &tadm, &changed);
             update(st, "d", &op, &got, &ev, &adm);
-            char *g = fx_bdoc_to_json(&got), *t = fx_bdoc_to_json(&twin);
+            char *g = fx_breaker_doc_to_json(&got),
+                 *t = fx_breaker_doc_to_json(&twin);
             char *raw = get_string(c, "agree:state:d");
             /* untouched exactly when valid and unchanged */
             int kept = raw && strcmp(raw, corpus[i]) == 0;
@@ -769,8 +776,8 @@ test_parse_agreement(const struct server *a)
             free(raw);
         }
     }
-    ok(mismatches == 0, "script and fx_bdoc_from_json agree on %d documents",
-       cases);
+    ok(mismatches == 0,
+       "script and fx_breaker_doc_from_json agree on %d documents", cases);
     fx_store_redis.close(st);
     redisFree(c);
 }
@@ -821,7 +828,7 @@ test_twin(const struct server *a)
         "\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac",
     };
     enum { NPROV = 4, STEPS = 3000 };
-    struct fx_bdoc twins[NPROV];
+    struct fx_breaker_doc twins[NPROV];
     struct fx_settings s;
     char names[NPROV][16];
     int mismatches = 0, events[8] = {0}, admits[3] = {0};
@@ -835,16 +842,16 @@ test_twin(const struct server *a)
     }
     srand(20261123);
     for (int i = 0; i < NPROV; i++) {
-        fx_bdoc_init(&twins[i]);
+        fx_breaker_doc_init(&twins[i]);
         snprintf(names[i], sizeof(names[i]), "t%d", i);
     }
     double clock = T0;
     for (int step = 0; step < STEPS; step++) {
         int p = rand() % NPROV;
-        struct fx_bop op;
+        struct fx_breaker_op op;
         memset(&op, 0, sizeof(op));
         op.kind = 1 + rand() % 6;
-        if (op.kind >= FX_BOP_OPEN_UNTIL && rand() % 2)
+        if (op.kind >= FX_BREAKER_OPEN_UNTIL && rand() % 2)
             op.kind = 1 + rand() % 3; /* mostly the everyday operations */
         clock += (rand() % 4000) / 1000.0;
         op.now = rand() % 20 ? clock : clock - 10; /* clocks disagree */
@@ -857,14 +864,15 @@ test_twin(const struct server *a)
             rand() % 12 == 0 ? 40 : rand() % 4 - (rand() % 8 == 0);
         op.probe_timeout = (rand() % 4) * 0.75;
 
-        struct fx_bdoc got;
+        struct fx_breaker_doc got;
         int ev = -1, adm = -1, tev, tadm, changed;
         tev = fx_breaker_apply(&twins[p], &op, &tadm, &changed);
         if (update(st, names[p], &op, &got, &ev, &adm) < 0) {
             mismatches++;
             break;
         }
-        char *g = fx_bdoc_to_json(&got), *t = fx_bdoc_to_json(&twins[p]);
+        char *g = fx_breaker_doc_to_json(&got),
+             *t = fx_breaker_doc_to_json(&twins[p]);
         char *key = fxu_asprintf("twin:state:%s", names[p]);
         char *raw = get_string(c, key);
         int stored_ok = raw == NULL || strcmp(raw, t) == 0;
@@ -923,8 +931,8 @@ fork_updates(const struct fx_settings *s, const char *provider, int kind, int n,
                 _exit(10);
             char worker[64];
             snprintf(worker, sizeof(worker), "child:%d:1", (int)getpid());
-            struct fx_bop op = mkop(kind, fxu_wallclock(), s, worker);
-            struct fx_bdoc doc;
+            struct fx_breaker_op op = mkop(kind, fxu_wallclock(), s, worker);
+            struct fx_breaker_doc doc;
             int ev, adm = 0;
             int rc = update(st, provider, &op, &doc, &ev, &adm);
             fx_store_redis.close(st);
@@ -950,14 +958,14 @@ static void
 test_concurrency(const struct server *a)
 {
     struct fx_settings s;
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int counts[3], bad, ev, adm;
     const char *names[] = {"busy"};
     char *err = NULL;
 
     settings_init(&s, a, "conc");
     s.failure_threshold = 1000;
-    ok(fork_updates(&s, "busy", FX_BOP_FAILURE, 100, counts) == 0,
+    ok(fork_updates(&s, "busy", FX_BREAKER_FAILURE, 100, counts) == 0,
        "100 processes record a failure each");
     struct fx_store *st = open_store(&s);
     fx_store_redis.load(st, names, 1, &doc, &bad, &err);
@@ -968,11 +976,12 @@ test_concurrency(const struct server *a)
         snprintf(prov, sizeof(prov), "ho%ld", max);
         s.half_open_max_calls = max;
         s.failure_threshold = 1;
-        struct fx_bop op = mkop(FX_BOP_OPEN_UNTIL, fxu_wallclock(), &s, WORKER);
+        struct fx_breaker_op op =
+            mkop(FX_BREAKER_OPEN_UNTIL, fxu_wallclock(), &s, WORKER);
         op.until = fxu_wallclock() - 1; /* already due for a probe */
         update(st, prov, &op, &doc, &ev, &adm);
         redisContext *sub = subscriber(a);
-        ok(fork_updates(&s, prov, FX_BOP_ADMIT, 30, counts) == 0,
+        ok(fork_updates(&s, prov, FX_BREAKER_ADMIT, 30, counts) == 0,
            "30 processes ask to be admitted after recovery (max %ld)", max);
         is_int(counts[FX_ADMIT_PROBE], max,
                "exactly half_open_max_calls probes");
@@ -993,7 +1002,7 @@ test_connect_errors(const struct server *a, const struct server *u,
 {
     struct fx_settings s;
     struct fx_store *st = NULL;
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int ev, adm, bad;
     char *err = NULL;
     const char *names[] = {"x"};
@@ -1022,7 +1031,7 @@ test_connect_errors(const struct server *a, const struct server *u,
     st = open_store(&s);
     ok(st != NULL, "open on a unix socket");
     if (st) {
-        struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
+        struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, &s, WORKER);
         ok(update(st, "x", &op, &doc, &ev, &adm) == 0 && doc.failure_count == 1,
            "update over the unix socket");
         fx_store_redis.close(st);
@@ -1034,7 +1043,7 @@ test_connect_errors(const struct server *a, const struct server *u,
     st = open_store(&s);
     ok(st != NULL, "AUTH with requirepass");
     if (st) {
-        struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
+        struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, &s, WORKER);
         ok(update(st, "x", &op, &doc, &ev, &adm) == 0, "update after AUTH");
         fx_store_redis.close(st);
     }
@@ -1043,7 +1052,7 @@ test_connect_errors(const struct server *a, const struct server *u,
     st = open_store(&s);
     ok(st != NULL, "AUTH as ACL user alice");
     if (st) {
-        struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
+        struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, &s, WORKER);
         ok(update(st, "x", &op, &doc, &ev, &adm) == 0 && doc.failure_count == 2,
            "update as alice");
         fx_store_redis.close(st);
@@ -1088,7 +1097,7 @@ test_connect_errors(const struct server *a, const struct server *u,
     settings_init(&s, a, "db");
     s.sync.redis_db = 5;
     st = open_store(&s);
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, &s, WORKER);
     ok(st && update(st, "x", &op, &doc, &ev, &adm) == 0, "update in db 5");
     redisContext *c = direct(a);
     ok(integer_cmd(c, "EXISTS %s", "db:state:x") == 0, "not in db 0");
@@ -1104,7 +1113,7 @@ test_timeout(void)
 {
     struct fx_settings s;
     struct fx_store *st = NULL;
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int bad;
     char *err = NULL;
     const char *names[] = {"x"};
@@ -1136,7 +1145,7 @@ test_timeout(void)
     free(err);
     err = NULL;
     t = fxu_monotonic();
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, &s, WORKER);
     int ev, adm;
     ok(st && fx_store_redis.update(st, "x", &op, &doc, &ev, &adm, &err) < 0 &&
            fxu_monotonic() - t < 0.05,
@@ -1179,13 +1188,13 @@ static void
 test_script_flush(const struct server *a)
 {
     struct fx_settings s;
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int ev, adm;
 
     settings_init(&s, a, "flush");
     struct fx_store *st = open_store(&s);
     redisContext *c = direct(a);
-    struct fx_bop op = mkop(FX_BOP_FAILURE, T0, &s, WORKER);
+    struct fx_breaker_op op = mkop(FX_BREAKER_FAILURE, T0, &s, WORKER);
     update(st, "x", &op, &doc, &ev, &adm);
     run(c, "CONFIG RESETSTAT", NULL, NULL);
     update(st, "x", &op, &doc, &ev, &adm);
@@ -1366,7 +1375,7 @@ test_watch(struct server *a)
 {
     struct watcher w;
     struct fx_settings s;
-    struct fx_bdoc doc;
+    struct fx_breaker_doc doc;
     int ev, adm;
 
     watcher_start(&w, a);
@@ -1380,8 +1389,9 @@ test_watch(struct server *a)
     double lat[ROUNDS];
     int got_all = 1;
     for (int i = 0; i < ROUNDS && got_all; i++) {
-        struct fx_bop op = mkop(i % 2 ? FX_BOP_RESET : FX_BOP_FAILURE,
-                                fxu_wallclock(), &s, WORKER);
+        struct fx_breaker_op op =
+            mkop(i % 2 ? FX_BREAKER_RESET : FX_BREAKER_FAILURE, fxu_wallclock(),
+                 &s, WORKER);
         double t0 = fxu_monotonic();
         update(st, "lat", &op, &doc, &ev, &adm);
         got_all = wait_events(&w, i + 1, 2);

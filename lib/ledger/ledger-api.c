@@ -1,0 +1,315 @@
+/*
+ * ledger-api.c - the public face of the request ledger's database
+ * (flexiai.h, "request ledger"): opening it (moving the records waiting in
+ * the spool in first), what `flexiai logs`, `flexiai usage` and complete
+ * -C/--cid read, and appending into an open ledger (a batch), over the
+ * internal fx_ledger_* of lib/ledger.h.  It owns the prices of
+ * [provider.NAME] and [price.MODEL].  Appending to the spool, the [log]
+ * settings and the cutting of secrets are ledger-log.c's (no SQLite).
+ */
+#include "config.h"
+
+#include "conf/conf.h"
+#include "fx.h"
+#include "ledger-int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct flexiai_ledger {
+    fx_ledger *l;
+    char *err;
+    char *warning; /* the spool could not be imported, or had torn lines */
+    long imported; /* records moved in from the spool when opened */
+};
+
+char *
+flexiai_ledger_append(flexiai_ledger *l, const flexiai_config *cfg,
+                      const flexiai_ledger_entry *e)
+{
+    struct fx_ledger_record rec;
+    int mode;
+    double keep;
+    char *err = fx_ledger_entry_record(cfg, e, &rec, &mode, &keep);
+    if (err || mode == FX_LEDGER_OFF)
+        return err;
+    if (fx_ledger_insert(l->l, &rec, mode) != 0 ||
+        fx_ledger_autoprune(l->l, keep, fxu_wallclock()) < 0)
+        err = fxu_strdup(fx_ledger_error(l->l));
+    fx_ledger_record_free(&rec);
+    return err;
+}
+
+/* ---- reading ----------------------------------------------------------------
+ */
+
+flexiai_ledger *
+flexiai_ledger_open(const flexiai_config *cfg, int write, char **err)
+{
+    char *path = flexiai_ledger_path(cfg, err);
+    if (path == NULL)
+        return NULL;
+    char *warning = NULL;
+    fx_ledger *fl = NULL;
+    long imported = 0;
+    /* records waiting in the spool go into the database first */
+    if (fx_ledger_spool_pending(path)) {
+        double keep = 0;
+        const char *k = fx_config_value(cfg, "log", "keep");
+        if (k && fx_ledger_parse_keep(k, &keep) != 0)
+            keep = 0;
+        long damaged = 0;
+        fl = fx_ledger_open(path, FX_LEDGER_WRITE, &warning);
+        if (fl && (imported = fx_ledger_import(fl, path, keep, &damaged)) < 0)
+            warning = fxu_strdup(fx_ledger_error(fl));
+        else if (fl && damaged > 0)
+            warning = fxu_asprintf("%ld damaged record%s in the spool (a "
+                                   "crash while writing?) set aside in "
+                                   "%s.spool.damaged",
+                                   damaged, damaged == 1 ? "" : "s", path);
+        if (fl && imported >= 0) {
+            char *stamp = fx_ledger_import_stamp(path);
+            unlink(stamp); /* the next full spool may start one at once */
+            free(stamp);
+        }
+        if (warning) {
+            char *w =
+                fxu_asprintf("records waiting in %s.spool: %s", path, warning);
+            free(warning);
+            warning = w;
+        }
+    }
+    if (fl == NULL)
+        fl =
+            fx_ledger_open(path, write ? FX_LEDGER_WRITE : FX_LEDGER_READ, err);
+    free(path);
+    if (fl == NULL) {
+        free(warning);
+        return NULL;
+    }
+    flexiai_ledger *l = fxu_xcalloc(1, sizeof(*l));
+    l->l = fl;
+    l->warning = warning;
+    l->imported = imported > 0 ? imported : 0;
+    return l;
+}
+
+void
+flexiai_ledger_close(flexiai_ledger *l)
+{
+    if (l == NULL)
+        return;
+    fx_ledger_close(l->l);
+    free(l->err);
+    free(l->warning);
+    free(l);
+}
+
+const char *
+flexiai_ledger_error(const flexiai_ledger *l)
+{
+    return l->err ? l->err : fx_ledger_error(l->l);
+}
+
+int
+flexiai_ledger_exists(const flexiai_config *cfg)
+{
+    char *err = NULL;
+    char *path = flexiai_ledger_path(cfg, &err);
+    free(err);
+    int exists =
+        path && (access(path, F_OK) == 0 || fx_ledger_spool_pending(path));
+    free(path);
+    return exists;
+}
+
+const char *
+flexiai_ledger_warning(const flexiai_ledger *l)
+{
+    return l->warning;
+}
+
+long
+flexiai_ledger_imported(const flexiai_ledger *l)
+{
+    return l->imported;
+}
+
+int
+flexiai_ledger_latest_cid(flexiai_ledger *l, char **cid)
+{
+    return fx_ledger_latest_cid(l->l, NULL, cid);
+}
+
+int
+flexiai_ledger_conversation(flexiai_ledger *l, const char *cid,
+                            flexiai_message **msgs, size_t *n)
+{
+    struct fx_ledger_message *m = NULL;
+    size_t nm = 0;
+    char *system = NULL;
+    *msgs = NULL;
+    *n = 0;
+    int rc = fx_ledger_conversation(l->l, cid, &m, &nm, &system);
+    if (rc != 0)
+        return rc;
+    flexiai_message *v = fxu_xcalloc(nm + 1, sizeof(*v));
+    size_t k = 0;
+    if (system) {
+        v[k].role = fxu_strdup("system");
+        v[k++].content = system;
+    }
+    for (size_t i = 0; i < nm; i++) {
+        v[k].role = m[i].role;
+        v[k++].content = m[i].content;
+        m[i].role = m[i].content = NULL;
+    }
+    fx_ledger_messages_free(m, nm);
+    *msgs = v;
+    *n = k;
+    return 0;
+}
+
+void
+flexiai_ledger_messages_free(flexiai_message *msgs, size_t n)
+{
+    for (size_t i = 0; msgs && i < n; i++) {
+        free((char *)msgs[i].role);
+        free((char *)msgs[i].content);
+    }
+    free(msgs);
+}
+
+struct each_ctx {
+    int format;
+    flexiai_ledger_line_fn fn;
+    void *ud;
+};
+
+static char *
+format_record(const struct fx_ledger_record *r, int format)
+{
+    if (format == FLEXIAI_LEDGER_JSON)
+        return fx_ledger_record_json(r);
+    return fx_ledger_record_text(r, format == FLEXIAI_LEDGER_ATTEMPTS);
+}
+
+static int
+each_record(void *ud, const struct fx_ledger_record *r)
+{
+    struct each_ctx *x = ud;
+    char *line = format_record(r, x->format);
+    int stop = x->fn(x->ud, line);
+    free(line);
+    return stop;
+}
+
+long
+flexiai_ledger_each(flexiai_ledger *l, const flexiai_ledger_query *q,
+                    int format, flexiai_ledger_line_fn fn, void *ud)
+{
+    struct fx_ledger_filter f = {.since = q->since,
+                                 .until = q->until,
+                                 .provider = q->provider,
+                                 .model = q->model,
+                                 .tag = q->tag,
+                                 .conversation_id = q->conversation_id,
+                                 .words = q->words,
+                                 .failed = q->failed,
+                                 .limit = q->limit};
+    struct each_ctx x = {format, fn, ud};
+    return fx_ledger_each(l->l, &f, each_record, &x);
+}
+
+int
+flexiai_ledger_show(flexiai_ledger *l, long long id, int format, char **out)
+{
+    struct fx_ledger_record r;
+    *out = NULL;
+    int rc = fx_ledger_get(l->l, (int64_t)id, &r);
+    if (rc != 0)
+        return rc;
+    *out = format_record(&r, format);
+    fx_ledger_record_free(&r);
+    return 0;
+}
+
+long
+flexiai_ledger_prune(flexiai_ledger *l, double before)
+{
+    return fx_ledger_prune(l->l, before);
+}
+
+/* ---- usage, cost, Prometheus ----------------------------------------------
+ */
+
+int
+flexiai_ledger_by_from_name(const char *name)
+{
+    return fx_ledger_by_from_name(name);
+}
+
+static int
+price_pair(const flexiai_config *cfg, const char *section, double *in,
+           double *out)
+{
+    const char *i = fx_config_value(cfg, section, "price_input");
+    const char *o = fx_config_value(cfg, section, "price_output");
+    if (i == NULL || o == NULL || fxu_parse_double(i, in) != 0 ||
+        fxu_parse_double(o, out) != 0 || *in < 0 || *out < 0)
+        return -1;
+    return 0;
+}
+
+/* [price.MODEL], else the provider's price_input/price_output; both keys
+ * or the price is unknown. */
+static int
+price_of(void *ud, const char *provider, const char *model, double *in,
+         double *out)
+{
+    const flexiai_config *cfg = ud;
+    int rc = -1;
+    if (model && *model) {
+        char *sec = fxu_asprintf("price.%s", model);
+        rc = price_pair(cfg, sec, in, out);
+        free(sec);
+    }
+    if (rc != 0 && provider && *provider) {
+        char *sec = fxu_asprintf("provider.%s", provider);
+        rc = price_pair(cfg, sec, in, out);
+        free(sec);
+    }
+    return rc;
+}
+
+int
+flexiai_ledger_usage(flexiai_ledger *l, const flexiai_config *cfg, unsigned by,
+                     double since, double until, char **json)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    struct fx_ledger_usage_query q = {.by = by,
+                                      .since = since,
+                                      .until = until,
+                                      .utc_offset = tm.tm_gmtoff,
+                                      .price = price_of,
+                                      .price_ud = (void *)cfg};
+    struct fx_ledger_usage *rows = NULL;
+    size_t n = 0;
+    *json = NULL;
+    if (fx_ledger_usage(l->l, &q, &rows, &n) != 0)
+        return -1;
+    *json = fx_ledger_usage_json(rows, n, by);
+    fx_ledger_usage_free(rows, n);
+    return 0;
+}
+
+int
+flexiai_ledger_prometheus(flexiai_ledger *l, const flexiai_config *cfg,
+                          char **out)
+{
+    return fx_ledger_prometheus(l->l, price_of, (void *)cfg, out);
+}

@@ -1,0 +1,286 @@
+/*
+ * ledger-log.c - what a request command calls after a request
+ * (flexiai.h, "request ledger"): the record of the request, with every
+ * configured secret cut out, appended to the ledger's spool under the
+ * [log] settings (path, mode, keep).  No SQLite here: the readers
+ * (ledger-api.c) move the spool into the database.
+ */
+#include "config.h"
+
+#include "conf/conf.h"
+#include "fx.h"
+#include "ledger-int.h"
+
+#include <stdlib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <string.h>
+
+/* ---- settings ---------------------------------------------------------- */
+
+int
+fx_ledger_log_mode(const flexiai_config *cfg)
+{
+    const char *m = fx_config_value(cfg, "log", "mode");
+    int mode = m ? fx_ledger_mode_from_name(m) : FX_LEDGER_FULL;
+    return mode < 0 ? FX_LEDGER_FULL : mode;
+}
+
+char *
+flexiai_ledger_path(const flexiai_config *cfg, char **err)
+{
+    *err = NULL;
+    return fx_ledger_path(fx_config_value(cfg, "log", "path"), err);
+}
+
+/* ---- secrets ------------------------------------------------------------ */
+
+/* Replace every occurrence of secret in *s with "[redacted]". */
+static void
+cut_secret(char **s, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (*s == NULL || n < 4 || strstr(*s, secret) == NULL)
+        return;
+    fxu_buf b;
+    fxu_buf_init(&b);
+    const char *p = *s, *hit;
+    while ((hit = strstr(p, secret)) != NULL) {
+        fxu_buf_append(&b, p, (size_t)(hit - p));
+        fxu_buf_puts(&b, "[redacted]");
+        p = hit + n;
+    }
+    fxu_buf_puts(&b, p);
+    free(*s);
+    *s = fxu_buf_steal(&b);
+}
+
+static void
+cut_everywhere(struct fx_ledger_record *r, const char *secret)
+{
+    if (secret == NULL || strlen(secret) < 4)
+        return;
+    cut_secret(&r->system, secret);
+    cut_secret(&r->text, secret);
+    cut_secret(&r->error, secret);
+    cut_secret(&r->tag, secret);
+    for (size_t i = 0; i < r->nmessages; i++)
+        cut_secret(&r->messages[i].content, secret);
+    for (size_t i = 0; i < r->nattempts; i++)
+        cut_secret(&r->attempts[i].message, secret);
+}
+
+static void
+cut_secrets(const flexiai_config *cfg, struct fx_ledger_record *r)
+{
+    const struct fx_settings *s = fx_config_settings(cfg);
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->nproviders; i++) {
+        cut_everywhere(r, s->providers[i].key);
+        cut_everywhere(r, s->providers[i].api_key);
+    }
+    cut_everywhere(r, s->sync.redis_password);
+}
+
+/* ---- appending ----------------------------------------------------- */
+
+int
+flexiai_ledger_enabled(const flexiai_config *cfg)
+{
+    return fx_ledger_log_mode(cfg) != FX_LEDGER_OFF;
+}
+
+/* [log] mode and keep; an unreadable keep turns logging off with an
+ * error (caller frees). */
+static char *
+log_settings(const flexiai_config *cfg, int *mode, double *keep)
+{
+    *mode = fx_ledger_log_mode(cfg);
+    *keep = 0;
+    if (*mode == FX_LEDGER_OFF)
+        return NULL;
+    const char *k = fx_config_value(cfg, "log", "keep");
+    if (k && fx_ledger_parse_keep(k, keep) != 0) {
+        *mode = FX_LEDGER_OFF;
+        return fxu_asprintf("[log] keep '%s' is not a duration like 90d "
+                            "(nothing logged)",
+                            k);
+    }
+    return NULL;
+}
+
+/* The record of e with every secret cut out. */
+static void
+build_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
+             struct fx_ledger_record *rec)
+{
+    /* the system prompt sent: a "system" message, else the configured
+     * one (-s sets it) */
+    const char *system = flexiai_config_system(cfg);
+    for (size_t i = 0; i < e->nmessages; i++)
+        if (strcmp(e->messages[i].role, "system") == 0)
+            system = NULL;
+    struct fx_ledger_meta meta = {.system = system,
+                                  .command = e->command,
+                                  .tag = e->tag,
+                                  .conversation_id = e->conversation_id,
+                                  .exit_code = e->exit_code};
+    fx_ledger_record_from_result(rec, e->result, e->messages, e->nmessages,
+                                 &meta);
+    cut_secrets(cfg, rec);
+}
+
+char *
+fx_ledger_entry_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
+                       struct fx_ledger_record *rec, int *mode, double *keep)
+{
+    memset(rec, 0, sizeof(*rec));
+    char *err = log_settings(cfg, mode, keep);
+    if (err == NULL && *mode != FX_LEDGER_OFF)
+        build_record(cfg, e, rec);
+    return err;
+}
+
+char *
+flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
+{
+    struct fx_ledger_record rec;
+    int mode;
+    double keep;
+    char *err = fx_ledger_entry_record(cfg, e, &rec, &mode, &keep);
+    if (err || mode == FX_LEDGER_OFF)
+        return err;
+    char *path = flexiai_ledger_path(cfg, &err);
+    if (path && fx_ledger_spool_append(path, &rec, mode, &err) != 0 &&
+        err == NULL)
+        err = fxu_strdup("cannot write the request ledger's spool");
+    fx_ledger_record_free(&rec);
+    free(path);
+    return err;
+}
+
+char *
+flexiai_ledger_new_cid(void)
+{
+    return fx_ledger_new_cid();
+}
+
+/* ---- the spool's size --------------------------------------------------- */
+
+int
+flexiai_ledger_spool_due(const flexiai_config *cfg)
+{
+    const char *v = fx_config_value(cfg, "log", "spool_max");
+    long long max = v ? strtoll(v, NULL, 10) : 0;
+    if (max <= 0 || fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
+        return 0;
+    char *err = NULL;
+    char *path = flexiai_ledger_path(cfg, &err);
+    free(err);
+    if (path == NULL)
+        return 0;
+    char *sp = fx_ledger_spool_path(path);
+    struct stat st;
+    int due = stat(sp, &st) == 0 && (long long)st.st_size >= max;
+    if (due) {
+        /* one import started a minute at most: an import that fails (a
+         * corrupt database) is not started again by every request */
+        char *stamp = fx_ledger_import_stamp(path);
+        if (stat(stamp, &st) == 0 && fxu_wallclock() - (double)st.st_mtime < 60)
+            due = 0;
+        int fd =
+            due ? open(stamp,
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+                       0600)
+                : -1;
+        if (fd >= 0) {
+            if (futimens(fd, NULL) < 0) {
+                /* the stamp is a hint: created, it is new enough */
+            }
+            close(fd);
+        }
+        free(stamp);
+    }
+    free(sp);
+    free(path);
+    return due;
+}
+
+/* ---- many records, one write (batch) ---------------------------------- */
+
+#define WRITER_RECORDS 256
+#define WRITER_BYTES (256 * 1024)
+
+struct flexiai_ledger_writer {
+    const flexiai_config *cfg;
+    int mode;       /* [log] mode, read once */
+    char *settings; /* why nothing is logged ([log] keep), or NULL */
+    char *path;
+    fxu_buf lines;
+    size_t n;
+};
+
+flexiai_ledger_writer *
+flexiai_ledger_writer_new(const flexiai_config *cfg)
+{
+    int mode;
+    double keep;
+    char *err = log_settings(cfg, &mode, &keep);
+    if (mode == FX_LEDGER_OFF && err == NULL)
+        return NULL;
+    flexiai_ledger_writer *w = fxu_xcalloc(1, sizeof(*w));
+    w->cfg = cfg;
+    w->mode = mode;
+    w->settings = err;
+    fxu_buf_init(&w->lines);
+    return w;
+}
+
+char *
+flexiai_ledger_writer_flush(flexiai_ledger_writer *w)
+{
+    char *err = NULL;
+    if (w == NULL || w->lines.len == 0)
+        return NULL;
+    if (w->path == NULL)
+        w->path = flexiai_ledger_path(w->cfg, &err);
+    if (w->path &&
+        fx_ledger_spool_append_lines(w->path, w->lines.data, w->lines.len,
+                                     &err) != 0 &&
+        err == NULL)
+        err = fxu_strdup("cannot write the request ledger's spool");
+    fxu_buf_reset(&w->lines);
+    w->n = 0;
+    return err;
+}
+
+char *
+flexiai_ledger_writer_add(flexiai_ledger_writer *w,
+                          const flexiai_ledger_entry *e)
+{
+    if (w == NULL)
+        return NULL;
+    if (w->settings)
+        return fxu_strdup(w->settings);
+    struct fx_ledger_record rec;
+    build_record(w->cfg, e, &rec);
+    fx_ledger_spool_put(&w->lines, &rec, w->mode);
+    fx_ledger_record_free(&rec);
+    if (++w->n >= WRITER_RECORDS || w->lines.len >= WRITER_BYTES)
+        return flexiai_ledger_writer_flush(w);
+    return NULL;
+}
+
+void
+flexiai_ledger_writer_free(flexiai_ledger_writer *w)
+{
+    if (w == NULL)
+        return;
+    free(flexiai_ledger_writer_flush(w)); /* the caller flushed to hear */
+    fxu_buf_free(&w->lines);
+    free(w->settings);
+    free(w->path);
+    free(w);
+}

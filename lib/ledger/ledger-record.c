@@ -1,0 +1,261 @@
+/*
+ * ledger-record.c - ledger records without the database: built from a
+ * finished request (a flexiai_result plus what the command knows) and
+ * freed, conversation ids, [log] mode names, where the ledger lives and
+ * its directory (0700).  No SQLite here: the request commands, which only
+ * append to the spool (ledger-spool.c), link this file and not the
+ * database code.
+ */
+#include "config.h"
+
+#include "ledger-int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+fx_ledger_mode_from_name(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    if (strcmp(name, "full") == 0)
+        return FX_LEDGER_FULL;
+    if (strcmp(name, "usage") == 0)
+        return FX_LEDGER_USAGE;
+    if (strcmp(name, "off") == 0)
+        return FX_LEDGER_OFF;
+    return -1;
+}
+
+char *
+fx_ledger_import_stamp(const char *dbpath)
+{
+    return fxu_asprintf("%s.spool.importing", dbpath);
+}
+
+char *
+fx_ledger_path(const char *configured, char **err)
+{
+    if (configured && *configured)
+        return fxu_strdup(configured);
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && *xdg == '/')
+        return fxu_asprintf("%s/flexiai/logs.db", xdg);
+    const char *home = getenv("HOME");
+    if (home && *home)
+        return fxu_asprintf("%s/.local/share/flexiai/logs.db", home);
+    if (err)
+        *err = fxu_strdup("no log database path: neither XDG_DATA_HOME nor "
+                          "HOME is set");
+    return NULL;
+}
+
+/* mkdir -p of the directory holding `path`, new components 0700. */
+int
+fx_ledger_make_parent(const char *path, char **err)
+{
+    char *dir = fxu_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir) {
+        free(dir);
+        return 0;
+    }
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            *err = fxu_asprintf("%s: %s", dir, strerror(errno));
+            free(dir);
+            return -1;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    free(dir);
+    return 0;
+}
+
+static void
+copy_attempt(struct fx_ledger_attempt *dst, const flexiai_attempt *a)
+{
+    dst->provider = fxu_strdup(a->provider ? a->provider : "");
+    dst->model = fxu_strdup(a->model);
+    dst->outcome = fxu_strdup(a->outcome ? a->outcome : "error");
+    dst->error_class =
+        a->errclass ? fxu_strdup(flexiai_errclass_name(a->errclass)) : NULL;
+    dst->http_status = a->http_status;
+    dst->retry_after = a->retry_after;
+    dst->latency_ms = a->latency_ms;
+    dst->message = fxu_strdup(a->message);
+    dst->probe = a->probe;
+    dst->continuation = a->continuation;
+    dst->text_bytes = (long)a->text_bytes;
+}
+
+/* Why a failed request failed: the last attempt that says so, else what
+ * the exit code means. */
+static const char *
+failure_class(const flexiai_result *res, int exit_code)
+{
+    for (size_t i = res ? res->nattempts : 0; i > 0; i--)
+        if (res->attempts[i - 1].errclass)
+            return flexiai_errclass_name(res->attempts[i - 1].errclass);
+    switch (exit_code) {
+    case FLEXIAI_ECONFIG:
+        return flexiai_errclass_name(FLEXIAI_E_CONFIG);
+    case FLEXIAI_EINTR:
+        return flexiai_errclass_name(FLEXIAI_E_CANCELLED);
+    case FLEXIAI_EDATA:
+        return flexiai_errclass_name(FLEXIAI_E_BAD_REQUEST);
+    default:
+        return flexiai_errclass_name(FLEXIAI_E_INTERNAL);
+    }
+}
+
+void
+fx_ledger_record_from_result(struct fx_ledger_record *rec,
+                             const flexiai_result *res,
+                             const flexiai_message *msgs, size_t nmsgs,
+                             const struct fx_ledger_meta *meta)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->time = meta->time > 0 ? meta->time : fxu_wallclock();
+    rec->command = fxu_strdup(meta->command ? meta->command : "complete");
+    rec->tag = fxu_strdup(meta->tag);
+    rec->conversation_id = fxu_strdup(meta->conversation_id);
+    rec->exit_code = meta->exit_code;
+    rec->system = fxu_strdup(meta->system);
+    rec->has_messages = 1;
+    rec->messages = fxu_xcalloc(nmsgs + 1, sizeof(*rec->messages));
+    for (size_t i = 0; i < nmsgs; i++) {
+        const char *role = msgs[i].role ? msgs[i].role : "user";
+        if (strcmp(role, "system") == 0) {
+            if (rec->system == NULL)
+                rec->system = fxu_strdup(msgs[i].content);
+            continue;
+        }
+        rec->messages[rec->nmessages].role = fxu_strdup(role);
+        rec->messages[rec->nmessages].content =
+            fxu_strdup(msgs[i].content ? msgs[i].content : "");
+        rec->nmessages++;
+    }
+    if (res == NULL)
+        return;
+    if (meta->exit_code == 0) {
+        rec->provider = fxu_strdup(res->provider);
+        rec->model = fxu_strdup(res->model);
+    } else {
+        rec->error = fxu_strdup(res->error);
+        rec->error_class = fxu_strdup(failure_class(res, meta->exit_code));
+    }
+    rec->text = fxu_strdup(res->text);
+    rec->finish_reason = fxu_strdup(res->finish_reason);
+    rec->has_usage = res->has_usage;
+    rec->prompt_tokens = res->prompt_tokens;
+    rec->completion_tokens = res->completion_tokens;
+    rec->latency_ms = res->latency_ms;
+    rec->attempts = fxu_xcalloc(res->nattempts + 1, sizeof(*rec->attempts));
+    rec->nattempts = res->nattempts;
+    for (size_t i = 0; i < res->nattempts; i++)
+        copy_attempt(&rec->attempts[i], &res->attempts[i]);
+    if (res->nattempts > 0)
+        rec->first_provider = fxu_strdup(rec->attempts[0].provider);
+}
+
+void
+fx_ledger_messages_free(struct fx_ledger_message *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].role);
+        free(msgs[i].content);
+    }
+    free(msgs);
+}
+
+void
+fx_ledger_record_free(struct fx_ledger_record *rec)
+{
+    if (rec == NULL)
+        return;
+    free(rec->command);
+    free(rec->tag);
+    free(rec->conversation_id);
+    free(rec->provider);
+    free(rec->model);
+    free(rec->system);
+    fx_ledger_messages_free(rec->messages, rec->nmessages);
+    free(rec->text);
+    free(rec->finish_reason);
+    free(rec->error);
+    free(rec->error_class);
+    free(rec->first_provider);
+    for (size_t i = 0; i < rec->nattempts; i++) {
+        struct fx_ledger_attempt *a = &rec->attempts[i];
+        free(a->provider);
+        free(a->model);
+        free(a->outcome);
+        free(a->error_class);
+        free(a->message);
+    }
+    free(rec->attempts);
+    memset(rec, 0, sizeof(*rec));
+}
+
+/* Random bytes are drawn 512 at a time (a batch makes an id per item:
+ * one system call each was a visible share of its logging cost); a pool
+ * per thread, refilled after a fork so that no two processes share ids. */
+static __thread unsigned char cid_pool[512];
+static __thread size_t cid_left;
+static pthread_once_t cid_once = PTHREAD_ONCE_INIT;
+
+static void
+cid_forget(void)
+{
+    cid_left = 0;
+}
+
+static void
+cid_atfork(void)
+{
+    pthread_atfork(NULL, NULL, cid_forget);
+}
+
+char *
+fx_ledger_new_cid(void)
+{
+    unsigned char raw[8];
+    pthread_once(&cid_once, cid_atfork);
+    if (cid_left < sizeof(raw)) {
+        ssize_t got = getrandom(cid_pool, sizeof(cid_pool), GRND_NONBLOCK);
+        cid_left = got > 0 ? (size_t)got : 0;
+    }
+    if (cid_left >= sizeof(raw)) {
+        cid_left -= sizeof(raw);
+        memcpy(raw, cid_pool + cid_left, sizeof(raw));
+        memset(cid_pool + cid_left, 0, sizeof(raw)); /* used once */
+    } else {
+        unsigned long long x = (unsigned long long)(fxu_wallclock() * 1e6) ^
+                               ((unsigned long long)getpid() << 40);
+        for (size_t i = 0; i < sizeof(raw); i++)
+            raw[i] = (unsigned char)(x >> (8 * i));
+    }
+    static const char hex[] = "0123456789abcdef";
+    char *cid = fxu_xmalloc(2 * sizeof(raw) + 1);
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        cid[2 * i] = hex[raw[i] >> 4];
+        cid[2 * i + 1] = hex[raw[i] & 15];
+    }
+    cid[2 * sizeof(raw)] = '\0';
+    return cid;
+}

@@ -1,0 +1,117 @@
+/*
+ * provider-common.h - helpers shared by the provider-*.c files (defined in
+ * provider-common.c, the Gemini body/parse functions in provider-gemini.c since
+ * Vertex AI speaks the same JSON).  Not installed; not used outside the
+ * providers.
+ */
+#ifndef FX_PROVIDER_COMMON_H
+#define FX_PROVIDER_COMMON_H
+
+#include "providers.h"
+#include "schema/schema.h"
+
+#include <cjson/cJSON.h>
+
+/* ---- finish reasons ----------------------------------------------------- */
+
+struct fx_finish_map {
+    const char *from; /* provider value */
+    const char *to;   /* stop | length | content_filter | tool_calls | error */
+};
+/* Normalise `value` through a table ended by {NULL, NULL}.  NULL or "" give
+ * NULL; a value missing from the table gives "stop": the model did finish,
+ * we just do not know a more precise reason. */
+const char *fx_finish_normalise(const char *value,
+                                const struct fx_finish_map *table);
+/* Replace r->finish_reason / r->model (NULL and "" leave them alone). */
+void fx_response_set_finish(struct fx_response *r, const char *normalised);
+void fx_response_set_model(struct fx_response *r, const char *model);
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* Base URL of the provider (or `def`), trailing slashes removed. */
+char *fx_base_url(const struct fx_provider *p, const char *def);
+/* Append s percent-encoded for use as one URL path segment or query value. */
+void fx_url_escape(fxu_buf *b, const char *s);
+/* Append one "Name: value" line to r->headers. */
+void fx_req_header(struct fx_http_req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* 1 when key is set (non-NULL, non-empty).  -1 with *err when it holds
+ * bytes that would break the header (the key itself is never quoted). */
+int fx_key_usable(const char *key, char **err);
+/* call->params, or a set with every parameter unset when NULL. */
+const struct fx_params *fx_call_params(const struct fx_call *call);
+/* call->model, else the provider's model; NULL and *err when neither. */
+const char *fx_call_model(const struct fx_call *call, char **err);
+/* Role check shared by every builder: "system", "user", "assistant"
+ * (NULL counts as "user").  0 ok, -1 with *err. */
+int fx_role_check(const char *role, char **err);
+
+/*
+ * A conversation shaped for APIs that keep the system prompt apart and
+ * want user/assistant turns to alternate starting with the user
+ * (Anthropic, Gemini): the system text is params->system followed by every
+ * system message, joined with a blank line; consecutive messages of one
+ * role are merged the same way.  When the first turn is the assistant's,
+ * a user turn "..." is put in front: the APIs reject a conversation that
+ * starts with the model, and a neutral placeholder changes the meaning
+ * least.
+ */
+struct fx_turn {
+    int assistant; /* 0 user, 1 assistant/model */
+    fxu_buf text;
+};
+struct fx_convo {
+    fxu_buf system; /* len 0: none */
+    struct fx_turn *turns;
+    size_t nturns;
+};
+int fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err);
+void fx_convo_free(struct fx_convo *c);
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* cJSON_ParseWithLength, NULL for an empty or malformed body. */
+cJSON *fx_json_parse(const char *body, size_t len);
+/* obj[name] as a string, or NULL. */
+const char *fx_json_str(const cJSON *obj, const char *name);
+/* obj[name] as a non-negative token count; 0 found, -1 absent/invalid. */
+int fx_json_count(const cJSON *obj, const char *name, long *out);
+
+/* err->msg = "HTTP 429 rate_limit_exceeded: message" (code and message
+ * optional) and err->cls = cls. */
+void fx_error_http(struct fx_error *err, int cls, long status, const char *code,
+                   const char *message);
+/* err->msg = "prefix" "code: message" with the same cleaning. */
+void fx_error_detail(struct fx_error *err, int cls, const char *prefix,
+                     const char *code, const char *message);
+/* The first part of every classify(): status, class from the status,
+ * retry delay; a body that is empty or not JSON gets its message here and
+ * NULL is returned; otherwise the parsed body (caller deletes). */
+cJSON *fx_classify_start(long status, const char *body, size_t len,
+                         const struct fx_headers *h, double now,
+                         const char *const *reset, struct fx_error *err);
+
+/* ---- structured output (schema-output.c) ------------------------------- */
+
+/* The request's schema as a new document (NULL: no schema); caller
+ * deletes. */
+cJSON *fx_call_schema_json(const struct fx_call *call);
+/* The provider's enum fx_schema_mode, or -1 when the call has no schema. */
+int fx_call_schema_mode(const struct fx_call *call);
+/* The system-prompt instruction for schema_mode json and prompt (NULL
+ * otherwise); caller frees. */
+char *fx_call_schema_instruction(const struct fx_call *call);
+
+/* ---- Gemini and Vertex AI (provider-gemini.c) ------------------------- */
+
+char *fx_gemini_body(const struct fx_call *call, char **err);
+int fx_gemini_parse_response(const char *body, size_t len,
+                             struct fx_response *out, struct fx_error *err);
+int fx_gemini_parse_event(struct fx_stream *st, const char *event,
+                          const char *data, size_t len);
+void fx_gemini_classify(long status, const char *body, size_t len,
+                        const struct fx_headers *h, double now,
+                        struct fx_error *err);
+
+#endif
