@@ -125,29 +125,3 @@ fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p, int rc,
     fx_http_result_free(hr);
     fx_http_req_free(&io->hreq);
 }
-
-void
-fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
-               const char *key, const flexiai_message *msgs, size_t nmsgs,
-               const flexiai_request *req, flexiai_text_fn on_text, void *ud,
-               struct fx_outcome *out)
-{
-    struct fx_call call = {
-        .prov = p,
-        .key = key,
-        .model = p->model,
-        .messages = msgs,
-        .nmessages = nmsgs,
-        .params = &p->params,
-        /* an answer checked against a schema is checked whole */
-        .stream = req->stream && req->schema == NULL,
-        .schema = req->schema,
-    };
-    struct fx_attempt_io io;
-    if (fx_attempt_begin(&io, &call, req, on_text, ud, out) != 0)
-        return;
-    if (*http == NULL)
-        *http = fx_http_new();
-    int rc = fx_http_perform(*http, &io.hreq, &io.ho, &io.hr);
-    fx_attempt_end(&io, p, rc, out);
-}

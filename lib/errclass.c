@@ -9,6 +9,7 @@
 #include "fx.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,18 @@ fx_says_too_long(const char *msg)
         if (fx_contains_nocase(msg, phrases[i]))
             return 1;
     return 0;
+}
+
+void
+fx_set_err(char **err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    free(*err);
+    *err = fxu_vasprintf(fmt, ap);
+    va_end(ap);
 }
 
 /* ---- headers, responses ----------------------------- */

@@ -68,6 +68,10 @@ struct fx_error {
     double retry_after; /* seconds to wait, -1 when not given */
     char msg[256];      /* short, one line, no secrets */
 };
+/* Replace *err with a formatted message (nothing when err is NULL): how
+ * the internal calls that return -1 say why. */
+void fx_set_err(char **err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void fx_error_set(struct fx_error *e, int cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

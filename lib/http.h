@@ -100,11 +100,4 @@ int fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
  * back into out, free io's parts. */
 void fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p,
                     int rc, struct fx_outcome *out);
-/* Run one attempt on *http (created when NULL); streamed text goes to
- * on_text.  out is always filled: free out->resp and out->url. */
-void fx_attempt_run(struct fx_http **http, const struct fx_provider *p,
-                    const char *key, const flexiai_message *msgs, size_t nmsgs,
-                    const flexiai_request *req, flexiai_text_fn on_text,
-                    void *ud, struct fx_outcome *out);
-
 #endif

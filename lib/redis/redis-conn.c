@@ -42,21 +42,6 @@ struct fx_redis {
     char *broken_why;
 };
 
-static void set_err(char **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_err(char **err, const char *fmt, ...)
-{
-    if (err == NULL)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    free(*err);
-    *err = fxu_vasprintf(fmt, ap);
-    va_end(ap);
-}
-
 /* Drop the connection for good, remembering why for later calls. */
 static void
 fail(struct fx_redis *c, char **err, const char *why)
@@ -71,7 +56,7 @@ fail(struct fx_redis *c, char **err, const char *why)
             close(c->fd);
         c->fd = -1;
     }
-    set_err(err, "%s: %s", c->where, why);
+    fx_set_err(err, "%s: %s", c->where, why);
 }
 
 static int
@@ -79,8 +64,8 @@ check_usable(struct fx_redis *c, char **err)
 {
     if (!c->broken)
         return 0;
-    set_err(err, "%s: connection dropped after an earlier error (%s)", c->where,
-            c->broken_why ? c->broken_why : "unknown");
+    fx_set_err(err, "%s: connection dropped after an earlier error (%s)",
+               c->where, c->broken_why ? c->broken_why : "unknown");
     return -1;
 }
 
@@ -238,7 +223,7 @@ fx_redis_append(struct fx_redis *c, int argc, const char *const *argv,
     long long len =
         redisFormatCommandArgv(&cmd, argc, (const char **)argv, lens);
     if (len < 0 || cmd == NULL) {
-        set_err(err, "%s: cannot format the command", c->where);
+        fx_set_err(err, "%s: cannot format the command", c->where);
         return -1;
     }
     fxu_buf_append(&c->out, cmd, (size_t)len);
@@ -345,8 +330,9 @@ fx_redis_subscribe(struct fx_redis *c, int nchannels,
                  r->element[0]->type == REDIS_REPLY_STRING &&
                  strcmp(r->element[0]->str, "subscribe") == 0;
         if (!ok) {
-            set_err(err, "%s: SUBSCRIBE failed: %s", c->where,
-                    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            fx_set_err(err, "%s: SUBSCRIBE failed: %s", c->where,
+                       r->type == REDIS_REPLY_ERROR ? r->str
+                                                    : "unexpected reply");
             freeReplyObject(r);
             return -1;
         }
@@ -387,7 +373,7 @@ tls_start(struct fx_redis *c, const struct fx_redis_tls *tls, double deadline,
     char *why = NULL;
     if (fx_tls_new(&c->tls, c->fd, tls, c->host ? c->host : "localhost", &why) <
         0) {
-        set_err(err, "%s: TLS: %s", c->where, why);
+        fx_set_err(err, "%s: TLS: %s", c->where, why);
         free(why);
         return -1;
     }
@@ -397,7 +383,7 @@ tls_start(struct fx_redis *c, const struct fx_redis_tls *tls, double deadline,
         if (r > 0)
             return 0;
         if (r < 0) {
-            set_err(err, "%s: TLS: %s", c->where, why);
+            fx_set_err(err, "%s: TLS: %s", c->where, why);
             free(why);
             return -1;
         }
@@ -405,8 +391,9 @@ tls_start(struct fx_redis *c, const struct fx_redis_tls *tls, double deadline,
         if (w <= 0) {
             /* a plain Redis port takes the ClientHello for the start of a
              * command and waits for the rest */
-            set_err(err, "%s: TLS handshake %s", c->where,
-                    w == 0 ? "timed out (is it a TLS port?)" : strerror(errno));
+            fx_set_err(err, "%s: TLS handshake %s", c->where,
+                       w == 0 ? "timed out (is it a TLS port?)"
+                              : strerror(errno));
             return -1;
         }
     }
@@ -450,11 +437,11 @@ login(struct fx_redis *c, const struct fx_redis_opts *o, char **err)
             continue;
         /* Redis's messages never echo the password */
         if (has_auth && i == 0)
-            set_err(err, "%s: authentication failed: %s", c->where,
-                    replies[i]->str);
+            fx_set_err(err, "%s: authentication failed: %s", c->where,
+                       replies[i]->str);
         else
-            set_err(err, "%s: SELECT %ld failed: %s", c->where, o->db,
-                    replies[i]->str);
+            fx_set_err(err, "%s: SELECT %ld failed: %s", c->where, o->db,
+                       replies[i]->str);
         rc = -1;
     }
     for (size_t i = 0; i < n; i++)
@@ -479,7 +466,7 @@ fx_redis_connect(struct fx_redis **out, const struct fx_redis_opts *o,
     c->timeout = timeout_of(o->timeout);
     c->reader = redisReaderCreate();
     if (c->reader == NULL) {
-        set_err(err, "%s: out of memory", c->where);
+        fx_set_err(err, "%s: out of memory", c->where);
         goto fail;
     }
 
@@ -488,7 +475,7 @@ fx_redis_connect(struct fx_redis **out, const struct fx_redis_opts *o,
     c->fd = is_unix ? fx_rsock_connect_unix(o->unix_path, deadline, &why)
                     : fx_rsock_connect_tcp(host, port, deadline, &why);
     if (c->fd < 0) {
-        set_err(err, "%s: %s", c->where, why ? why : "cannot connect");
+        fx_set_err(err, "%s: %s", c->where, why ? why : "cannot connect");
         free(why);
         goto fail;
     }
@@ -526,12 +513,6 @@ const char *
 fx_redis_where(const struct fx_redis *c)
 {
     return c->where;
-}
-
-const char *
-fx_redis_host(const struct fx_redis *c)
-{
-    return c->host;
 }
 
 int

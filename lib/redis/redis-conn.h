@@ -93,8 +93,7 @@ void fx_redis_free(struct fx_redis *c);
 
 /* "redis HOST:PORT" or "redis unix:PATH", as messages name the server */
 const char *fx_redis_where(const struct fx_redis *c);
-/* The address connected to (for Sentinel's answer); port 0 for unix. */
-const char *fx_redis_host(const struct fx_redis *c);
+/* The port connected to (for Sentinel's answer); 0 for unix. */
 int fx_redis_port(const struct fx_redis *c);
 /* The socket, for poll() beside other descriptors; -1 once dropped.
  * With TLS, data may be buffered that poll() does not see: call
@@ -198,7 +197,4 @@ struct fx_sync;
  * redis_tls_*), Sentinel (redis_sentinels, redis_sentinel_*). */
 int fx_redis_open_sync(struct fx_redis **out, const struct fx_sync *s,
                        char **err);
-/* The wait bounding each step for these settings, in seconds. */
-double fx_redis_sync_timeout(const struct fx_sync *s);
-
 #endif

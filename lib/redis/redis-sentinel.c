@@ -22,21 +22,6 @@
 
 #define DEFAULT_SENTINEL_PORT 26379
 
-static void set_err(char **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_err(char **err, const char *fmt, ...)
-{
-    if (err == NULL)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    free(*err);
-    *err = fxu_vasprintf(fmt, ap);
-    va_end(ap);
-}
-
 /* "host:port", "[v6]:port", "host" -> host (to free) and port; -1 when
  * malformed. */
 static int
@@ -89,7 +74,7 @@ ask_sentinel(const struct fx_redis_opts *o, const char *addr, char **host,
     int sport;
 
     if (parse_addr(addr, &shost, &sport) < 0) {
-        set_err(err, "redis sentinel '%s': not HOST:PORT", addr);
+        fx_set_err(err, "redis sentinel '%s': not HOST:PORT", addr);
         return -1;
     }
     memset(&so, 0, sizeof(so));
@@ -119,16 +104,16 @@ ask_sentinel(const struct fx_redis_opts *o, const char *addr, char **host,
             *port = (int)p;
             rc = 0;
         } else
-            set_err(err, "%s: bad port for master '%s'", fx_redis_where(c),
-                    s->master_name);
+            fx_set_err(err, "%s: bad port for master '%s'", fx_redis_where(c),
+                       s->master_name);
     } else if (r->type == REDIS_REPLY_NIL ||
                (r->type == REDIS_REPLY_ARRAY && r->elements == 0))
-        set_err(err, "%s: no master named '%s'", fx_redis_where(c),
-                s->master_name);
+        fx_set_err(err, "%s: no master named '%s'", fx_redis_where(c),
+                   s->master_name);
     else
-        set_err(err, "%s: SENTINEL get-master-addr-by-name failed: %s",
-                fx_redis_where(c),
-                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        fx_set_err(err, "%s: SENTINEL get-master-addr-by-name failed: %s",
+                   fx_redis_where(c),
+                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     freeReplyObject(r);
 done:
     fx_redis_free(c);
@@ -141,11 +126,11 @@ check_sentinel_opts(const struct fx_redis_opts *o, char **err)
 {
     const struct fx_redis_sentinel *s = o->sentinel;
     if (s->naddrs == 0 || s->addrs == NULL) {
-        set_err(err, "redis sentinel: no sentinel addresses");
+        fx_set_err(err, "redis sentinel: no sentinel addresses");
         return -1;
     }
     if (s->master_name == NULL || *s->master_name == '\0') {
-        set_err(err, "redis sentinel: no master name");
+        fx_set_err(err, "redis sentinel: no master name");
         return -1;
     }
     return 0;
@@ -158,7 +143,7 @@ fx_redis_sentinel_resolve(const struct fx_redis_opts *o, char **host, int *port,
     *host = NULL;
     *port = 0;
     if (o->sentinel == NULL) {
-        set_err(err, "redis sentinel: not configured");
+        fx_set_err(err, "redis sentinel: not configured");
         return -1;
     }
     if (check_sentinel_opts(o, err) < 0)
@@ -169,8 +154,8 @@ fx_redis_sentinel_resolve(const struct fx_redis_opts *o, char **host, int *port,
             free(last);
             return 0;
         }
-    set_err(err, "redis sentinel: no sentinel knows master '%s' (last: %s)",
-            o->sentinel->master_name, last ? last : "no answer");
+    fx_set_err(err, "redis sentinel: no sentinel knows master '%s' (last: %s)",
+               o->sentinel->master_name, last ? last : "no answer");
     free(last);
     return -1;
 }
@@ -187,12 +172,12 @@ confirm_master(struct fx_redis *c, char **err)
              r->element[0]->type == REDIS_REPLY_STRING &&
              strcmp(r->element[0]->str, "master") == 0;
     if (!ok)
-        set_err(err, "%s: not a master (ROLE: %s)", fx_redis_where(c),
-                r->type == REDIS_REPLY_ERROR ? r->str
-                : r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-                        r->element[0]->type == REDIS_REPLY_STRING
-                    ? r->element[0]->str
-                    : "unexpected reply");
+        fx_set_err(err, "%s: not a master (ROLE: %s)", fx_redis_where(c),
+                   r->type == REDIS_REPLY_ERROR ? r->str
+                   : r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+                           r->element[0]->type == REDIS_REPLY_STRING
+                       ? r->element[0]->str
+                       : "unexpected reply");
     freeReplyObject(r);
     return ok ? 0 : -1;
 }
@@ -227,16 +212,17 @@ fx_redis_open(struct fx_redis **out, const struct fx_redis_opts *o, char **err)
         }
         fx_redis_free(c);
     }
-    set_err(err, "redis sentinel: no usable master '%s' (last: %s)",
-            o->sentinel->master_name, last ? last : "no answer");
+    fx_set_err(err, "redis sentinel: no usable master '%s' (last: %s)",
+               o->sentinel->master_name, last ? last : "no answer");
     free(last);
     return -1;
 }
 
 /* ---- from the [sync] settings ------------------------------------------- */
 
-double
-fx_redis_sync_timeout(const struct fx_sync *s)
+/* The wait bounding each step for these settings, in seconds. */
+static double
+sync_timeout(const struct fx_sync *s)
 {
     if (s->redis_timeout > 0)
         return s->redis_timeout;
@@ -260,7 +246,7 @@ fx_redis_open_sync(struct fx_redis **out, const struct fx_sync *s, char **err)
     o.username = s->redis_username;
     o.password = s->redis_password;
     o.db = s->redis_db;
-    o.timeout = fx_redis_sync_timeout(s);
+    o.timeout = sync_timeout(s);
     o.tls.enabled = s->redis_ssl;
     o.tls.ca = s->redis_tls_ca;
     o.tls.cert = s->redis_tls_cert;

@@ -61,21 +61,6 @@ struct fx_store {
     char sha[41]; /* SHA-1 of the update script, hex */
 };
 
-static void set_err(char **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_err(char **err, const char *fmt, ...)
-{
-    if (err == NULL)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    free(*err);
-    *err = fxu_vasprintf(fmt, ap);
-    va_end(ap);
-}
-
 /* An error or status reply as one line (Redis's are one line). */
 static const char *
 reply_text(const redisReply *r)
@@ -96,7 +81,7 @@ redis_open(struct fx_store **out, const struct fx_settings *s, char **err)
 {
     *out = NULL;
     if (s == NULL) {
-        set_err(err, "redis: no settings");
+        fx_set_err(err, "redis: no settings");
         return -1;
     }
     const struct fx_sync *sync = &s->sync;
@@ -142,8 +127,8 @@ check_usable(struct fx_store *st, char **err)
 {
     if (st->broken || st->c == NULL || fx_redis_broken(st->c)) {
         st->broken = 1;
-        set_err(err, "%s: connection unusable after an earlier error",
-                st->where);
+        fx_set_err(err, "%s: connection unusable after an earlier error",
+                   st->where);
         return -1;
     }
     return 0;
@@ -244,7 +229,7 @@ redis_load(struct fx_store *st, const char *const *providers, size_t n,
 
     const redisReply *mget = replies[0];
     if (rc == 0 && (mget->type != REDIS_REPLY_ARRAY || mget->elements != n)) {
-        set_err(err, "%s: MGET failed: %s", st->where, reply_text(mget));
+        fx_set_err(err, "%s: MGET failed: %s", st->where, reply_text(mget));
         rc = -1;
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -350,14 +335,15 @@ redis_update(struct fx_store *st, const char *provider,
 
     fx_breaker_doc_init(&doc);
     if (provider == NULL) {
-        set_err(err, "%s: no provider name", st->where);
+        fx_set_err(err, "%s: no provider name", st->where);
         goto fallback;
     }
     if (check_usable(st, err) < 0)
         goto fallback;
     const char *worker = op->worker ? op->worker : st->worker;
     if (event_pieces(provider, worker, op->now, &head, &mid) < 0) {
-        set_err(err, "%s: cannot build the event for %s", st->where, provider);
+        fx_set_err(err, "%s: cannot build the event for %s", st->where,
+                   provider);
         goto fallback;
     }
 
@@ -410,16 +396,16 @@ redis_update(struct fx_store *st, const char *provider,
     if (r == NULL)
         goto fallback;
     if (r->type == REDIS_REPLY_ERROR || !script_result(r)) {
-        set_err(err, "%s: breaker update for %s failed: %s", st->where,
-                provider, reply_text(r));
+        fx_set_err(err, "%s: breaker update for %s failed: %s", st->where,
+                   provider, reply_text(r));
         goto fallback;
     }
     const redisReply *d = r->element[2];
     if (fx_breaker_doc_from_json(d->str, d->len, &doc) < 0) {
-        set_err(err,
-                "%s: breaker update for %s returned a malformed "
-                "document",
-                st->where, provider);
+        fx_set_err(err,
+                   "%s: breaker update for %s returned a malformed "
+                   "document",
+                   st->where, provider);
         goto fallback;
     }
     ev = (int)r->element[0]->integer;

@@ -589,12 +589,6 @@ fx_schema_compile(const cJSON *schema, char **err)
     return c.s;
 }
 
-const cJSON *
-fx_schema_json(const fx_schema *s)
-{
-    return s ? s->doc : NULL;
-}
-
 void
 fx_schema_free(fx_schema *s)
 {

@@ -54,9 +54,6 @@ typedef struct fx_schema fx_schema;
 fx_schema *fx_schema_compile(const cJSON *schema, char **err);
 void fx_schema_free(fx_schema *s);
 
-/* The compiled schema's own copy of the document (for request bodies). */
-const cJSON *fx_schema_json(const fx_schema *s);
-
 /* 0 when the instance is valid; -1 with *err (malloc'd, one line) naming
  * the first failure found.  A schema whose $refs loop without consuming
  * input, or a validation too large to finish, also gives -1 with a
