@@ -218,9 +218,10 @@ start_subscriber() {
 # wait_lines FILE PATTERN N: wait (up to 10 s) until FILE has at least N
 # lines matching the extended regex PATTERN
 wait_lines() {
-    local i
+    local i n
     for i in $(seq 1 500); do
-        [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+        n=$(grep -cE -- "$2" "$1" 2>/dev/null) || : # nothing if FILE is not there yet
+        [ "${n:-0}" -ge "$3" ] && return 0
         sleep 0.02
     done
     echo "$1 never had $3 lines matching $2; it has:" >&2
