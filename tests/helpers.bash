@@ -215,6 +215,18 @@ start_subscriber() {
     wait_numsub "$ch" 1
 }
 
+# sync_subscriber FILE [CHANNEL]: publish a marker line on CHANNEL and wait
+# until the subscriber of start_subscriber has written it to FILE.  Redis
+# delivers a channel's messages in order, so everything published before
+# (e.g. by a command that has returned) is in FILE by then: no sleep needed
+# to be sure that nothing else came.  The marker does not start with '{'.
+sync_subscriber() {
+    local ch=${2:-flexiai:events} mark
+    mark=sync-marker-$RANDOM$RANDOM
+    redis-cli -p "$REDIS_PORT" PUBLISH "$ch" "$mark" >/dev/null
+    wait_lines "$1" "^$mark\$" 1
+}
+
 # wait_lines FILE PATTERN N: wait (up to 10 s) until FILE has at least N
 # lines matching the extended regex PATTERN
 wait_lines() {
