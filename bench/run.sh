@@ -12,7 +12,9 @@
 #    and `flexiai complete --stream` end to end on 100000 chunks
 # 3. failover through a dead primary vs the secondary directly; the same
 #    with the primary's breaker open
-# 4. Redis store vs file store (breaker load only; a failure written)
+# 4. Redis store vs file store (breaker load only; a failure written); a
+#    Redis that stops answering (SIGSTOP): the cost over the file store is
+#    at most redis_timeout + 50 ms (make check asserts only 10x that)
 # 5. breaker event latency to `flexiai breaker watch --json`, with
 #    redis-cli subscribed to the same channel as the reference
 # 6. mockllm throughput with wrk, to show the mock is not the bottleneck
@@ -89,8 +91,10 @@ CURL=$(command -v curl)
 # ---- temporary directory, background processes -----------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flexiai-bench.XXXXXX")
 pids=
+frozen= # a redis-server stopped with SIGSTOP (section 4), to let go
 cleanup() {
     st=$?
+    [ -z "$frozen" ] || kill -CONT "$frozen" 2>/dev/null || :
     for p in $pids; do
         kill "$p" 2>/dev/null || :
     done
@@ -405,7 +409,8 @@ RPORT=$("$STAMP" freeport)
 say "redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no"
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
-pids="$pids $!"
+rpid=$!
+pids="$pids $rpid"
 i=0
 until redis-cli -p "$RPORT" ping 2>/dev/null | grep -q PONG; do
     i=$((i + 1))
@@ -457,6 +462,32 @@ printf 'failures recorded for the failing primary: redis %s, file %s (expected %
     "$rfc" "$ffc" $((ROUNDS + WARMUP))
 [ "$rfc" -eq $((ROUNDS + WARMUP)) ] && [ "$ffc" -eq $((ROUNDS + WARMUP)) ] ||
     die "not every variant-b request recorded its failure"
+
+# variant c: the Redis stops answering (SIGSTOP: the kernel still accepts
+# connections, nothing answers, as in a DEBUG SLEEP).  Each request waits
+# redis_timeout (0.1 s here) once, then uses the file store with one
+# warning line: the documented bound is redis_timeout + 50 ms over the
+# same request without Redis (the file store).
+{ common4; printf '[sync]\nbackend = redis\nredis_url = %s\nredis_timeout = 0.1\n\n' "$REDIS_URL"
+  provider_ini primary "$MOCK/p/primary/v1"; } | write_ini "$tmp/s4c-redis.ini"
+printf '\nvariant c: Redis stopped (SIGSTOP), redis_timeout = 0.1\n'
+say "kill -STOP redis-server; abrun -n 41 -w 3 -- FLEXIAI_CONFIG=s4a-file.ini flexiai complete '$PROMPT' ::: FLEXIAI_CONFIG=s4c-redis.ini flexiai complete '$PROMPT'"
+kill -STOP "$rpid"
+frozen=$rpid
+"$ABRUN" -n 41 -w 3 -o "$tmp/s4c.tsv" -e "$tmp/s4c.err" -- \
+    XDG_STATE_HOME="$st4" FLEXIAI_CONFIG="$tmp/s4a-file.ini" "$FLEXIAI" complete "$PROMPT" ::: \
+    XDG_STATE_HOME="$st4" FLEXIAI_CONFIG="$tmp/s4c-redis.ini" "$FLEXIAI" complete "$PROMPT" \
+    >"$tmp/s4c.txt" || die "section 4 runs (Redis stopped) failed: $(tail -5 "$tmp/s4c.err")"
+kill -CONT "$rpid"
+frozen=
+cat "$tmp/s4c.txt"
+grep -q 'timed out after 100 ms; using the file store' "$tmp/s4c.err" ||
+    die "no 'timed out after 100 ms' warning with Redis stopped: $(tail -3 "$tmp/s4c.err")"
+fm=$(field "$tmp/s4c.txt" cmd0 wall_med_us)
+rm_=$(field "$tmp/s4c.txt" cmd1 wall_med_us)
+printf 'median wall: file %s ms, Redis stopped %s ms\n' "$(ms "$fm")" "$(ms "$rm_")"
+check_le 4 "Redis stopped: median(stopped) - median(file), redis_timeout 100 ms" \
+    "$(ms "$(calc "$rm_ - $fm" 1)")" 150 " ms"
 
 fi # section 4
 

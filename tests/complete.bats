@@ -229,10 +229,12 @@ INI
 }
 
 @test "SIGINT during a stream keeps what was printed, ends the line, exits 130" {
-    mock_script oa "chunks=20,delay_ms=100"
+    # the signal comes once "1 2 3" is out; the other chunks would take
+    # 8 s more
+    mock_script oa "chunks=20,delay_ms=500"
     flexiai complete -p oa --stream "$(seq -s ' ' 1 20)" >"$TEST_HOME/out" 2>"$TEST_HOME/err" </dev/null &
     pid=$!
-    sleep 0.7
+    wait_lines "$TEST_HOME/out" '^1 2 3' 1
     kill -INT $pid
     wait $pid && status=0 || status=$?
     assert_equal "$status" 130
@@ -247,7 +249,7 @@ INI
     mock_script oa "status=500"
     run flexiai complete -v --json -p oa "x" </dev/null
     [[ "$output" != *"test-key-oa"* ]]
-    ! grep -r "test-key-oa" "$XDG_STATE_HOME" 2>/dev/null
+    run ! grep -r "test-key-oa" "$XDG_STATE_HOME"
 }
 
 @test "-s with a --messages file that has its own system message: a warning, and the flag's prompt for every provider type" {

@@ -119,13 +119,16 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
 
 @test "a Retry-After beyond retry_after_max skips the provider and opens its breaker until then" {
     mock_script p1 "status=429,retry_after=100"
+    before=$(date +%s)
     run flexiai complete "hi" </dev/null
+    after=$(date +%s)
     assert_success
     assert_equal "$(mock_count p1)" 1
     assert_equal "$(state_of primary)" "open"
-    now=$(date +%s)
+    # 100 s from the answer, which came while complete ran
     retry_at=$(jq -r '.retry_at | floor' "$(state_file primary)")
-    [ "$retry_at" -ge $((now + 95)) ] && [ "$retry_at" -le $((now + 101)) ]
+    assert [ "$retry_at" -ge $((before + 100)) ]
+    assert [ "$retry_at" -le $((after + 100)) ]
 }
 
 @test "the breaker opens after exactly failure_threshold failures; then no traffic" {

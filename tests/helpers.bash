@@ -215,12 +215,25 @@ start_subscriber() {
     wait_numsub "$ch" 1
 }
 
+# sync_subscriber FILE [CHANNEL]: publish a marker line on CHANNEL and wait
+# until the subscriber of start_subscriber has written it to FILE.  Redis
+# delivers a channel's messages in order, so everything published before
+# (e.g. by a command that has returned) is in FILE by then: no sleep needed
+# to be sure that nothing else came.  The marker does not start with '{'.
+sync_subscriber() {
+    local ch=${2:-flexiai:events} mark
+    mark=sync-marker-$RANDOM$RANDOM
+    redis-cli -p "$REDIS_PORT" PUBLISH "$ch" "$mark" >/dev/null
+    wait_lines "$1" "^$mark\$" 1
+}
+
 # wait_lines FILE PATTERN N: wait (up to 10 s) until FILE has at least N
 # lines matching the extended regex PATTERN
 wait_lines() {
-    local i
+    local i n
     for i in $(seq 1 500); do
-        [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+        n=$(grep -cE -- "$2" "$1" 2>/dev/null) || : # nothing if FILE is not there yet
+        [ "${n:-0}" -ge "$3" ] && return 0
         sleep 0.02
     done
     echo "$1 never had $3 lines matching $2; it has:" >&2

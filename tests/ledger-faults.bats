@@ -100,10 +100,17 @@ corrupt_db() {
 @test "a lock held for a second: the reader waits, nothing lost, no warning" {
     flexiai complete "first" </dev/null >/dev/null
     flexiai usage >/dev/null # the database, with the first record
-    { echo "BEGIN EXCLUSIVE; INSERT INTO meta VALUES('x','y');"; sleep 1; echo "COMMIT;"; } |
-        sqlite3 "$(DB)" &
+    # the lock is held for a second from when sqlite3 has it (it says so
+    # with a file), so that however slow the machine the command below
+    # starts while it is held
+    { echo "BEGIN EXCLUSIVE; INSERT INTO meta VALUES('x','y');"
+      echo ".shell touch '$TEST_HOME/locked'"
+      for i in $(seq 1 500); do [ -e "$TEST_HOME/locked" ] && break; sleep 0.02; done
+      sleep 1
+      echo "COMMIT;"; } | sqlite3 "$(DB)" &
     lock=$!
-    sleep 0.2
+    for i in $(seq 1 500); do [ -e "$TEST_HOME/locked" ] && break; sleep 0.02; done
+    [ -e "$TEST_HOME/locked" ]
     run --separate-stderr flexiai complete "second" </dev/null
     wait $lock
     assert_success
@@ -123,7 +130,7 @@ corrupt_db() {
     for p in $pids; do wait "$p" || failed=$((failed + 1)); done
     assert_equal "$failed" 0
     assert_equal "$(cat "$TEST_HOME"/err.* | wc -c)" 0
-    ! grep -qi "locked" "$TEST_HOME"/err.*
+    run ! grep -qi "locked" "$TEST_HOME"/err.*
     assert_equal "$(nrec)" 51
     assert_equal "$(sqlite3 "$(DB)" "SELECT count(DISTINCT prompt) FROM requests WHERE prompt LIKE 'writer %'")" 50
 }
@@ -154,15 +161,15 @@ corrupt_db() {
     flexiai complete --stream "streamed" </dev/null >/dev/null 2>&1 || true
     # not in the spool where the records wait
     [ -s "$(DB).spool" ]
-    ! grep -qa SENTINEL "$(DB).spool"
+    run ! grep -qa SENTINEL "$(DB).spool"
     assert_equal "$(nrec)" 6
     # not in the files (the WAL included), nor in what the readers print
-    ! grep -rqa SENTINEL "$XDG_DATA_HOME"
+    run ! grep -rqa SENTINEL "$XDG_DATA_HOME"
     sqlite3 "$(DB)" .dump >"$TEST_HOME/dump"
-    ! grep -qa SENTINEL "$TEST_HOME/dump"
-    ! flexiai logs -n 100 --json | grep -q SENTINEL
-    ! flexiai logs show 3 | grep -q SENTINEL
-    ! flexiai usage --prometheus | grep -q SENTINEL
+    run ! grep -qa SENTINEL "$TEST_HOME/dump"
+    run ! grep -q SENTINEL <<<"$(flexiai logs -n 100 --json)"
+    run ! grep -q SENTINEL <<<"$(flexiai logs show 3)"
+    run ! grep -q SENTINEL <<<"$(flexiai usage --prometheus)"
     # the errors themselves were kept, without the keys
     flexiai logs show --json 3 | jq -e '.attempts | length == 3' >/dev/null
     flexiai logs show --json 3 | jq -r '.attempts[].message' | grep -q 'redacted'

@@ -133,6 +133,19 @@ write_sentinel_config() {
     } | write_config
 }
 
+# wait_started_after FILE TIME N: until FILE (a request loop's, start time
+# first) has N requests that started after TIME; 60 s at most
+wait_started_after() {
+    local i
+    for i in $(seq 1 1200); do
+        [ "$(awk -v t="$2" '$1 > t' "$1" | wc -l)" -ge "$3" ] && return 0
+        sleep 0.05
+    done
+    echo "$1 never had $3 requests started after $2; it has:" >&2
+    cat "$1" >&2
+    return 1
+}
+
 current_master() {
     local first
     read -r first _ <<<"$SENTINEL_PORTS"
@@ -173,23 +186,25 @@ current_master() {
         sleep 0.02
     done
 
-    # a loop of requests, each timed, through the kill and the failover
-    python3 - "$TEST_HOME/times" <<'EOF' 3>&- &
-import subprocess, sys, time
+    # a loop of requests through the kill and the failover, until told to
+    # stop: "start seconds exit answer warning-lines" per request
+    python3 - "$TEST_HOME/times" "$TEST_HOME/stop" <<'EOF' 3>&- &
+import os, subprocess, sys, time
 out = open(sys.argv[1], "w")
-end = time.monotonic() + 6
-while time.monotonic() < end:
-    t = time.monotonic()
+while not os.path.exists(sys.argv[2]):
+    s, t = time.time(), time.monotonic()
     p = subprocess.run(["flexiai", "complete", "ping"], stdin=subprocess.DEVNULL,
                        capture_output=True, text=True)
     d = time.monotonic() - t
-    out.write("%.3f %d %s %d\n" % (d, p.returncode, p.stdout.strip() or "-",
-                                  len(p.stderr.splitlines())))
+    out.write("%.3f %.3f %d %s %d\n" % (s, d, p.returncode, p.stdout.strip() or "-",
+                                        len(p.stderr.splitlines())))
     out.flush()
     time.sleep(0.05)
 EOF
     loop=$!
-    sleep 0.5
+    BG_PIDS="$BG_PIDS $loop"
+    # a request answered before the kill, however slow the machine
+    wait_lines "$TEST_HOME/times" '^[0-9.]+ [0-9.]+ 0 ping ' 1
     kill -9 "$PID_master"
     wait "$PID_master" 2>/dev/null || true
     # the sentinels promote the replica
@@ -198,19 +213,26 @@ EOF
         sleep 0.05
     done
     assert_equal "$(current_master)" "$REPLICA_PORT"
+    # and requests started after that, however long the failover took
+    wait_started_after "$TEST_HOME/times" "$(date +%s.%N)" 3
+    touch "$TEST_HOME/stop"
     wait "$loop"
 
     # every request answered, with at most one warning line each
-    run awk '$2 != 0 || $3 != "ping" || $4 > 1' "$TEST_HOME/times"
+    run awk '$3 != 0 || $4 != "ping" || $5 > 1' "$TEST_HOME/times"
     assert_output ""
-    [ "$(wc -l <"$TEST_HOME/times")" -ge 10 ]
     # the documented bound: request time + redis_timeout per step, and on
     # a failover one step per sentinel asked and one for the master: at
-    # most 4 x 0.25 s on top of the ~10 ms request here (+ slack for a
-    # busy machine)
-    run awk '$1 > 1.5' "$TEST_HOME/times"
+    # most 4 x 0.25 s on top of the ~10 ms request here.  Asserted at ten
+    # times that, which a loaded machine still meets: without the bound a
+    # request would wait for the dead master as long as the kernel lets it.
+    run awk '$2 > 10 * (4 * 0.25 + 0.01)' "$TEST_HOME/times"
     assert_output ""
-    echo "# $(wc -l <"$TEST_HOME/times") requests, slowest $(sort -n "$TEST_HOME/times" | tail -1 | cut -d' ' -f1) s, $(awk '$4 == 1' "$TEST_HOME/times" | wc -l) with a warning" >&3
+    echo "# $(wc -l <"$TEST_HOME/times") requests, slowest $(sort -k2 -n "$TEST_HOME/times" | tail -1 | cut -d' ' -f2) s, $(awk '$5 == 1' "$TEST_HOME/times" | wc -l) with a warning" >&3
+
+    # the failover's bound is checked; from here on only the state matters,
+    # so a loaded machine gets ten times the timeout for each step
+    sed -i 's/^redis_timeout = .*/redis_timeout = 2.5/' "$CONFIG"
 
     # the new master answers, with the state written before the failover
     run --separate-stderr flexiai breaker status --json
@@ -219,7 +241,9 @@ EOF
     assert_equal "$(jq -r '.[0].state' <<<"$output")" open
     assert_equal "$(jq -r '.[0].backend' <<<"$output")" redis
 
-    # watch resubscribed on the new master
+    # watch resubscribed on the new master (when it did depends on the
+    # machine's load: a reset before it would only show as a resync)
+    REDIS_PORT=$REPLICA_PORT wait_numsub flexiai:events 1
     run --separate-stderr flexiai breaker reset primary
     assert_success
     wait_lines "$TEST_HOME/watch" '"provider_name": "primary", "event_type": "closed"' 1
@@ -236,13 +260,12 @@ print(json.dumps({"provider_name": sys.argv[1], "event_type": sys.argv[2],
                   "__event_type__": "CircuitBreakerEvent"}))' "$@"
 }
 
-# a cron-like loop of requests for $2 seconds: "start duration provider
-# warning-lines" per request, into $1
+# request_loop FILE STOPFILE: a cron-like loop of requests until STOPFILE
+# exists: "start duration provider warning-lines" per request, into FILE
 request_loop() {
-    python3 -c 'import json, subprocess, sys, time
+    python3 -c 'import json, os, subprocess, sys, time
 out = open(sys.argv[1], "w")
-end = time.monotonic() + float(sys.argv[2])
-while time.monotonic() < end:
+while not os.path.exists(sys.argv[2]):
     t, m = time.time(), time.monotonic()
     p = subprocess.run(["flexiai", "complete", "--json", "hi"],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -269,9 +292,11 @@ while time.monotonic() < end:
         sleep 0.02
     done
 
-    request_loop "$TEST_HOME/loop" 7 3>&- &
+    request_loop "$TEST_HOME/loop" "$TEST_HOME/stop" 3>&- &
     loop=$!
-    sleep 0.5
+    BG_PIDS="$BG_PIDS $loop"
+    # a request answered before the kill, however slow the machine
+    wait_lines "$TEST_HOME/loop" '^[0-9.]+ [0-9.]+ primary ' 1
     kill -9 "$PID_master"
     wait "$PID_master" 2>/dev/null || true
     for i in $(seq 1 300); do
@@ -288,17 +313,23 @@ while time.monotonic() < end:
     published=$(date +%s.%N)
     cli -p "$REPLICA_PORT" PUBLISH flexiai:events "$(py_event primary opened pyA:1:1)" >/dev/null
     cli -p "$REPLICA_PORT" PUBLISH flexiai:events "$(py_event secondary closed pyB:2:2)" >/dev/null
+    # the bridge says so once it has written the state document
+    wait_lines "$TEST_HOME/sync.out" 'primary +open +\(opened by pyA:1:1' 1
+    applied=$(date +%s.%N)
+    wait_started_after "$TEST_HOME/loop" "$applied" 3
+    touch "$TEST_HOME/stop"
     wait "$loop"
 
     # every request answered, none with more than one warning line
     run awk '$3 == "?" || $4 > 1' "$TEST_HOME/loop"
     assert_output ""
-    # requests started a second after the event no longer go to primary
-    run awk -v p="$published" '$1 > p + 1 && $3 == "primary"' "$TEST_HOME/loop"
+    # requests started after the bridge applied the event no longer go to
+    # primary, unless Redis was out of reach (then the file store answers,
+    # with a warning line)
+    run awk -v a="$applied" '$1 > a && $3 == "primary" && $4 == 0' "$TEST_HOME/loop"
     assert_output ""
-    run awk -v p="$published" '$1 > p + 1' "$TEST_HOME/loop"
-    [ "${#lines[@]}" -ge 3 ]
-    wait_lines "$TEST_HOME/sync.out" 'primary +open +\(opened by pyA:1:1' 1
+    run awk -v a="$applied" '$1 > a && $3 == "secondary"' "$TEST_HOME/loop"
+    assert [ "${#lines[@]}" -ge 1 ]
     first=$(awk -v p="$published" '$1 > p && $3 == "secondary" {print $1 - p; exit}' "$TEST_HOME/loop")
-    echo "# first request sent elsewhere started ${first}s after the event; $(awk '$4 == 1' "$TEST_HOME/loop" | wc -l) requests warned during the failover; slowest $(sort -k2 -n "$TEST_HOME/loop" | tail -1 | cut -d' ' -f2) s" >&3
+    echo "# first request sent elsewhere started ${first}s after the event (applied after $(awk -v p="$published" -v a="$applied" 'BEGIN { printf "%.3f", a - p }')s); $(awk '$4 == 1' "$TEST_HOME/loop" | wc -l) requests warned during the failover; slowest $(sort -k2 -n "$TEST_HOME/loop" | tail -1 | cut -d' ' -f2) s" >&3
 }
