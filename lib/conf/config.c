@@ -1434,58 +1434,15 @@ parse_redis_url(const char *url, struct fx_sync *y, char **why)
     const char *hostpart = at ? at + 1 : rest;
     const char *slash = strchr(hostpart, '/');
     size_t hlen = slash ? (size_t)(slash - hostpart) : strlen(hostpart);
-    char *hp = fxu_strndup(hostpart, hlen);
-    char *host = hp, *portstr = NULL;
-    if (hp[0] == '[') {
-        char *close = strchr(hp, ']');
-        if (close == NULL || close == hp + 1) {
-            free(hp);
-            *why = fxu_strdup(close ? "empty IPv6 address"
-                                    : "unclosed '[' in the host");
-            return -1;
-        }
-        if (close[1] != '\0' && close[1] != ':') {
-            free(hp);
-            *why = fxu_strdup("unexpected text after ']'");
-            return -1;
-        }
-        *close = '\0';
-        host = hp + 1;
-        portstr = close[1] == ':' ? close + 2 : NULL;
-    } else {
-        char *colon = strchr(hp, ':');
-        if (colon && strchr(colon + 1, ':')) {
-            free(hp);
-            *why = fxu_strdup("an IPv6 address must be written in [brackets]");
-            return -1;
-        }
-        if (colon) {
-            *colon = '\0';
-            portstr = colon + 1;
-        }
-    }
-    if (*host == '\0') {
-        free(hp);
-        *why = fxu_strdup("no host");
+    char *host;
+    const char *bad;
+    if (fxu_parse_hostport(hostpart, hlen, " \t[]@?#", &host, &y->redis_port,
+                           &bad) != 0) {
+        *why = fxu_strdup(bad);
         return -1;
-    }
-    if (strpbrk(host, " \t[]@?#")) {
-        free(hp);
-        *why = fxu_strdup("bad character in the host");
-        return -1;
-    }
-    if (portstr) {
-        long port;
-        if (fxu_parse_long(portstr, &port) != 0 || port < 1 || port > 65535) {
-            free(hp);
-            *why = fxu_strdup("bad port (1 to 65535)");
-            return -1;
-        }
-        y->redis_port = port;
     }
     free(y->redis_host);
-    y->redis_host = fxu_strdup(host);
-    free(hp);
+    y->redis_host = host;
     if (at) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         if (colon) {
@@ -1610,27 +1567,12 @@ read_sync_production(flexiai_config *cfg, struct fx_sync *y)
                  where_of(e));
     }
     for (char **a = y->redis_sentinels; a && *a; a++) {
-        const char *v = *a, *colon = NULL;
-        int ok = 1;
-        if (v[0] == '[') {
-            const char *close = strchr(v, ']');
-            ok =
-                close && close > v + 1 && (close[1] == '\0' || close[1] == ':');
-            colon = ok && close[1] == ':' ? close + 1 : NULL;
-        } else {
-            colon = strrchr(v, ':');
-            ok = colon != v && strchr(v, ':') == colon;
-        }
-        long port = 26379;
-        if (ok && colon)
-            ok = fxu_parse_long(colon + 1, &port) == 0 && port >= 1 &&
-                 port <= 65535;
-        if (!ok) {
+        if (fxu_parse_hostport(*a, strlen(*a), NULL, NULL, NULL, NULL) != 0) {
             e = find_entry(cfg, "sync", "redis_sentinels");
             add_diag(cfg, 1,
                      "%s: sync.redis_sentinels: '%s' is not HOST:PORT "
                      "([IPv6]:PORT)",
-                     where_of(e), v);
+                     where_of(e), *a);
         }
     }
 }
@@ -1739,30 +1681,7 @@ base_url_ok(const char *url)
     const char *cred = memchr(h, '@', (size_t)(at - h));
     if (cred)
         h = cred + 1; /* user:password@ */
-    if (h == at || *h == ':')
-        return 0; /* no host */
-    if (*h == '[') {
-        const char *close = memchr(h, ']', (size_t)(at - h));
-        if (close == NULL || close == h + 1)
-            return 0;
-        h = close + 1;
-        if (h != at && *h != ':')
-            return 0;
-    }
-    const char *colon = *h == ':' ? h : memchr(h, ':', (size_t)(at - h));
-    if (colon) { /* a port: digits, 1 to 65535 */
-        long port = 0;
-        if (colon + 1 == at)
-            return 0;
-        for (const char *c = colon + 1; c < at; c++) {
-            if (!isdigit((unsigned char)*c) || port > 65535)
-                return 0;
-            port = port * 10 + (*c - '0');
-        }
-        if (port < 1 || port > 65535)
-            return 0;
-    }
-    return 1;
+    return fxu_parse_hostport(h, (size_t)(at - h), NULL, NULL, NULL, NULL) == 0;
 }
 
 static void
