@@ -7,7 +7,7 @@
  */
 #include "config.h"
 
-#include "conf.h"
+#include "conf-int.h"
 #include "fx.h"
 #include "providers/providers.h"
 
@@ -30,327 +30,6 @@ extern char **environ;
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
-
-/* ---- the schema ------------------------------------------------------- */
-
-enum key_type {
-    KT_STRING,
-    KT_SECRET,
-    KT_INT,
-    KT_NUMBER,
-    KT_BOOL,
-    KT_ENUM,
-    KT_LIST
-};
-
-struct key_def {
-    const char *section; /* "provider" stands for every [provider.NAME] */
-    const char *key;
-    int type;
-    const char *def; /* NULL: unset */
-    double min, max;
-    const char *choices; /* KT_ENUM: "a|b|c" */
-};
-
-#define NOLIM 0, 0
-#define ERRCLASS_LIST                                                          \
-    "connect, timeout, rate_limit, quota, overloaded, server, auth, "          \
-    "stream_error"
-
-/* Request parameters: valid in [defaults] and in every [provider.NAME]. */
-#define PARAM_KEYS(sec, d)                                                       \
-    {sec, "temperature", KT_NUMBER, d ? "0.7" : NULL, 0, 2, NULL},               \
-        {sec, "max_tokens", KT_INT, d ? "1024" : NULL, 1, 10000000, NULL},       \
-        {sec, "top_p", KT_NUMBER, NULL, 0, 1, NULL},                             \
-        {sec, "top_k", KT_INT, NULL, 1, 100000, NULL},                           \
-        {sec, "timeout", KT_NUMBER, d ? "120" : NULL, 0.001, 86400, NULL},       \
-        {sec, "connect_timeout", KT_NUMBER, d ? "10" : NULL, 0.001, 3600, NULL}, \
-        {sec, "idle_timeout", KT_NUMBER, d ? "60" : NULL, 0.001, 86400, NULL},   \
-        {sec,  "max_response_bytes", KT_INT, d ? "16777216" : NULL,              \
-         1024, 1073741824,           NULL},                                      \
-        {sec, "system", KT_STRING, NULL, NOLIM, NULL},                           \
-    {                                                                            \
-        sec, "stop", KT_LIST, NULL, NOLIM, NULL                                  \
-    }
-
-static const struct key_def schema[] = {
-    PARAM_KEYS("defaults", 1),
-    {"defaults", "stream", KT_ENUM, "auto", NOLIM, "auto|yes|no"},
-    {"defaults", "on_stream_error", KT_ENUM, "continue", NOLIM,
-     "continue|fail"},
-
-    {"failover", "order", KT_LIST, NULL, NOLIM, NULL},
-    {"failover", "retries", KT_INT, "1", 0, 100, NULL},
-    {"failover", "backoff_base", KT_NUMBER, "0.5", 0, 3600, NULL},
-    {"failover", "backoff_max", KT_NUMBER, "8", 0, 86400, NULL},
-    {"failover", "retry_after_max", KT_NUMBER, "30", 0, 86400, NULL},
-    {"failover", "failover_on_bad_request", KT_BOOL, "no", NOLIM, NULL},
-    /* rate limits (engine-limits.c) */
-    {"failover", "limit_wait_max", KT_NUMBER, "30", 0, 86400, NULL},
-    {"failover", "limit_window", KT_NUMBER, "60", 0.01, 86400, NULL},
-
-    {"breaker", "failure_threshold", KT_INT, "5", 1, 1000000, NULL},
-    {"breaker", "recovery_timeout", KT_NUMBER, "60", 0, 31536000, NULL},
-    {"breaker", "max_open", KT_NUMBER, "3600", 1, 2592000, NULL},
-    {"breaker", "half_open_max_calls", KT_INT, "1", 1, FX_MAX_PROBES, NULL},
-    {"breaker", "probe_timeout", KT_NUMBER, NULL, 0.001, 86400, NULL},
-    {"breaker", "count", KT_LIST, ERRCLASS_LIST, NOLIM, NULL},
-
-    {"sync", "backend", KT_ENUM, "file", NOLIM, "file|redis|memory"},
-    {"sync", "redis_url", KT_SECRET, NULL, NOLIM, NULL},
-    {"sync", "redis_host", KT_STRING, "127.0.0.1", NOLIM, NULL},
-    {"sync", "redis_port", KT_INT, "6379", 1, 65535, NULL},
-    {"sync", "redis_db", KT_INT, "0", 0, 100000, NULL}, /* REDIS_DB_MAX */
-    {"sync", "redis_password", KT_SECRET, NULL, NOLIM, NULL},
-    {"sync", "redis_username", KT_STRING, NULL, NOLIM, NULL},
-    {"sync", "redis_ssl", KT_BOOL, "no", NOLIM, NULL},
-    /* the Python FlexiAI's names; redis_timeout is ours and wins */
-    {"sync", "redis_socket_timeout", KT_NUMBER, NULL, 0.001, 3600, NULL},
-    {"sync", "redis_socket_connect_timeout", KT_NUMBER, NULL, 0.001, 3600,
-     NULL},
-    {"sync", "redis_timeout", KT_NUMBER, "0.25", 0.001, 3600, NULL},
-    {"sync", "redis_tls_ca", KT_STRING, NULL, NOLIM, NULL},
-    {"sync", "redis_tls_cert", KT_STRING, NULL, NOLIM, NULL},
-    {"sync", "redis_tls_key", KT_STRING, NULL, NOLIM, NULL},
-    {"sync", "redis_tls_server_name", KT_STRING, NULL, NOLIM, NULL},
-    {"sync", "redis_tls_insecure", KT_BOOL, "no", NOLIM, NULL},
-    {"sync", "redis_sentinels", KT_LIST, NULL, NOLIM, NULL},
-    {"sync", "redis_sentinel_master", KT_STRING, NULL, NOLIM, NULL},
-    {"sync", "redis_sentinel_user", KT_STRING, NULL, NOLIM, NULL},
-    {"sync", "redis_sentinel_password", KT_SECRET, NULL, NOLIM, NULL},
-    /* the Python FlexiAI's switch: false means no shared state (file) */
-    {"sync", "enabled", KT_BOOL, NULL, NOLIM, NULL},
-    {"sync", "key_prefix", KT_STRING, "flexiai", NOLIM, NULL},
-    {"sync", "channel", KT_STRING, "flexiai:events", NOLIM, NULL},
-    {"sync", "state_ttl", KT_INT, "3600", 1, 315360000, NULL},
-    {"sync", "worker_id", KT_STRING, NULL, NOLIM, NULL},
-    {"sync", "publish_outcomes", KT_BOOL, "no", NOLIM, NULL},
-
-    /* choices NULL: the types lib/providers.c lists */
-    {"provider", "type", KT_ENUM, NULL, NOLIM, NULL},
-    {"provider", "model", KT_STRING, NULL, NOLIM, NULL},
-    {"provider", "priority", KT_INT, NULL, -1000000, 1000000, NULL},
-    {"provider", "api_key_env", KT_STRING, NULL, NOLIM, NULL},
-    {"provider", "api_key_cmd", KT_STRING, NULL, NOLIM, NULL},
-    {"provider", "api_key_timeout", KT_NUMBER, "10", 0.001, 3600, NULL},
-    {"provider", "api_key", KT_SECRET, NULL, NOLIM, NULL},
-    {"provider", "base_url", KT_STRING, NULL, NOLIM, NULL},
-    {"provider", "api_version", KT_STRING, NULL, NOLIM, NULL},
-    {"provider", "project", KT_STRING, NULL, NOLIM, NULL},
-    {"provider", "location", KT_STRING, NULL, NOLIM, NULL},
-    {"provider", "insecure", KT_BOOL, NULL, NOLIM, NULL},
-    {"provider", "tls_ca", KT_STRING, NULL, NOLIM, NULL},
-    {"provider", "rpm", KT_INT, NULL, 1, 100000000, NULL},
-    {"provider", "tpm", KT_INT, NULL, 1, 1000000000000, NULL},
-    {"provider", "max_concurrency", KT_INT, NULL, 1, 1000000, NULL},
-    {"provider", "schema_mode", KT_ENUM, "native", NOLIM,
-     "native|tool|json|prompt"},
-    PARAM_KEYS("provider", 0),
-
-    /* the request ledger (lib/ledger.h); keep is a duration ("90d") */
-    {"log", "path", KT_STRING, NULL, NOLIM, NULL},
-    {"log", "mode", KT_ENUM, "full", NOLIM, "full|usage|off"},
-    {"log", "keep", KT_STRING, NULL, NOLIM, NULL},
-    /* bytes waiting in the spool that start an import in the background */
-    {"log", "spool_max", KT_INT, "33554432", 0, 1099511627776, NULL},
-    /* prices per million tokens, for `flexiai usage`; [price.MODEL] beats
-     * the provider's */
-    {"provider", "price_input", KT_NUMBER, NULL, 0, 1e9, NULL},
-    {"provider", "price_output", KT_NUMBER, NULL, 0, 1e9, NULL},
-    {"price", "price_input", KT_NUMBER, NULL, 0, 1e9, NULL},
-    {"price", "price_output", KT_NUMBER, NULL, 0, 1e9, NULL},
-};
-#define NSCHEMA (sizeof(schema) / sizeof(schema[0]))
-
-static const char *const fixed_sections[] = {"defaults", "failover", "breaker",
-                                             "sync",     "log",      NULL};
-
-/* [price.MODEL]: a section kind of its own, checked like [price] */
-static int
-is_price_section(const char *section)
-{
-    return strncmp(section, "price.", 6) == 0 && section[6] != '\0';
-}
-
-/* ---- raw values ------------------------------------------------------- */
-
-struct entry {
-    char *section;
-    char *key;
-    char *value;
-    char *origin;            /* "FILE:LINE", "env NAME", "flag", "default" */
-    int from_file_mode_open; /* api_key in a group/world readable file */
-};
-
-struct section_seen {
-    char *name;
-    char *where; /* "FILE:LINE" of its header */
-};
-
-struct flexiai_config {
-    struct entry *entries;
-    size_t nentries;
-    struct section_seen *sections; /* provider sections in file order */
-    size_t nsections;
-    flexiai_diag *diags;
-    size_t ndiags;
-    struct fx_settings settings;
-    int validated;
-    flexiai_config_entry *shown;
-    size_t nshown;
-    char **shown_strings;
-    size_t nshown_strings;
-    char **provider_names;
-    size_t nprovider_names;
-    fxu_buf sources; /* the files looked at, for "no providers" */
-};
-
-static const struct key_def *
-find_def(const char *section, const char *key)
-{
-    const char *sec =
-        strncmp(section, "provider.", 9) == 0 ? "provider" : section;
-    if (is_price_section(section))
-        sec = "price";
-    for (size_t i = 0; i < NSCHEMA; i++)
-        if (strcmp(schema[i].section, sec) == 0 &&
-            strcmp(schema[i].key, key) == 0)
-            return &schema[i];
-    return NULL;
-}
-
-const char *
-fx_config_default(const char *section, const char *key)
-{
-    const struct key_def *d = find_def(section, key);
-    return d ? d->def : NULL;
-}
-
-static int
-known_section(const char *section)
-{
-    for (int i = 0; fixed_sections[i]; i++)
-        if (strcmp(section, fixed_sections[i]) == 0)
-            return 1;
-    if (is_price_section(section))
-        return 1;
-    return strncmp(section, "provider.", 9) == 0 && section[9] != '\0';
-}
-
-static void add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-add_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *text = fxu_vasprintf(fmt, ap);
-    va_end(ap);
-    /* one line each, whatever a value (say, a continued one) holds */
-    for (char *p = text; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-        else if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?'; /* a value's control bytes never reach a terminal */
-    for (size_t i = 0; i < cfg->ndiags; i++)
-        if (strcmp(cfg->diags[i].text, text) == 0) {
-            free(text);
-            return;
-        }
-    cfg->diags =
-        fxu_xrealloc(cfg->diags, (cfg->ndiags + 1) * sizeof(*cfg->diags));
-    cfg->diags[cfg->ndiags].is_error = is_error;
-    cfg->diags[cfg->ndiags].text = text;
-    cfg->ndiags++;
-}
-
-static struct entry *
-find_entry(const flexiai_config *cfg, const char *section, const char *key)
-{
-    for (size_t i = 0; i < cfg->nentries; i++)
-        if (strcmp(cfg->entries[i].section, section) == 0 &&
-            strcmp(cfg->entries[i].key, key) == 0)
-            return &cfg->entries[i];
-    return NULL;
-}
-
-static void
-note_section(flexiai_config *cfg, const char *name, const char *where)
-{
-    for (size_t i = 0; i < cfg->nsections; i++)
-        if (strcmp(cfg->sections[i].name, name) == 0)
-            return;
-    cfg->sections = fxu_xrealloc(cfg->sections,
-                                 (cfg->nsections + 1) * sizeof(*cfg->sections));
-    cfg->sections[cfg->nsections].name = fxu_strdup(name);
-    cfg->sections[cfg->nsections].where = fxu_strdup(where);
-    cfg->nsections++;
-}
-
-/* Record a value; a later one replaces an earlier one with its origin. */
-static void
-set_entry(flexiai_config *cfg, const char *section, const char *key,
-          const char *value, const char *origin)
-{
-    struct entry *e = find_entry(cfg, section, key);
-    if (e == NULL) {
-        cfg->entries = fxu_xrealloc(cfg->entries, (cfg->nentries + 1) *
-                                                      sizeof(*cfg->entries));
-        e = &cfg->entries[cfg->nentries++];
-        e->section = fxu_strdup(section);
-        e->key = fxu_strdup(key);
-    } else {
-        free(e->value);
-        free(e->origin);
-    }
-    e->value = fxu_strdup(value);
-    e->origin = fxu_strdup(origin);
-    e->from_file_mode_open = 0;
-    if (strncmp(section, "provider.", 9) == 0)
-        note_section(cfg, section, origin);
-    cfg->validated = 0;
-}
-
-/* ---- "did you mean" ------------------------------------------------- */
-
-static const char *
-suggest_key(const char *section, const char *key)
-{
-    const char *sec =
-        strncmp(section, "provider.", 9) == 0 ? "provider" : section;
-    const char *best = NULL;
-    size_t best_d = 4;
-    for (size_t i = 0; i < NSCHEMA; i++) {
-        if (strcmp(schema[i].section, sec) != 0)
-            continue;
-        size_t d = fxu_edit_distance(key, schema[i].key);
-        if (d < best_d) {
-            best_d = d;
-            best = schema[i].key;
-        }
-    }
-    return best;
-}
-
-static const char *
-suggest_section(const char *section)
-{
-    const char *best = NULL;
-    size_t best_d = 3;
-    for (int i = 0; fixed_sections[i]; i++) {
-        size_t d = fxu_edit_distance(section, fixed_sections[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = fixed_sections[i];
-        }
-    }
-    if (best == NULL && strncmp(section, "providers.", 10) == 0)
-        return "provider.NAME";
-    if (best == NULL && strcmp(section, "provider") == 0)
-        return "provider.NAME";
-    return best;
-}
 
 /* ---- INI files -------------------------------------------------------- */
 
@@ -379,7 +58,7 @@ static char *
 bad_line(struct file_ctx *fc, char *str, const char *why)
 {
     int c;
-    add_diag(fc->cfg, 1, "%s:%d: %s", fc->path, fc->line, why);
+    fx_conf_diag(fc->cfg, 1, "%s:%d: %s", fc->path, fc->line, why);
     while ((c = getc(fc->fp)) != EOF && c != '\n')
         ;
     fc->continuing = 0;
@@ -444,8 +123,8 @@ file_reader(char *str, int num, void *stream)
     if (p == s && *p == '[') {
         char *end = strchr(p, ']');
         if (end == NULL) {
-            add_diag(fc->cfg, 1, "%s:%d: malformed section header", fc->path,
-                     fc->line);
+            fx_conf_diag(fc->cfg, 1, "%s:%d: malformed section header",
+                         fc->path, fc->line);
             fc->section_ok = 0;
             fc->cur_section[0] = '\0';
             return s;
@@ -458,25 +137,25 @@ file_reader(char *str, int num, void *stream)
         fxu_trim(fc->cur_section);
         char where[PATH_MAX + 32];
         snprintf(where, sizeof(where), "%s:%d", fc->path, fc->line);
-        if (!known_section(fc->cur_section)) {
-            const char *sugg = suggest_section(fc->cur_section);
+        if (!fx_conf_known_section(fc->cur_section)) {
+            const char *sugg = fx_conf_suggest_section(fc->cur_section);
             if (sugg)
-                add_diag(fc->cfg, 1,
-                         "%s: unknown section [%s] (did you mean [%s]?)", where,
-                         fc->cur_section, sugg);
+                fx_conf_diag(fc->cfg, 1,
+                             "%s: unknown section [%s] (did you mean [%s]?)",
+                             where, fc->cur_section, sugg);
             else
-                add_diag(fc->cfg, 1, "%s: unknown section [%s]", where,
-                         fc->cur_section);
+                fx_conf_diag(fc->cfg, 1, "%s: unknown section [%s]", where,
+                             fc->cur_section);
             fc->section_ok = 0;
         } else {
             fc->section_ok = 1;
             if (strncmp(fc->cur_section, "provider.", 9) == 0)
-                note_section(fc->cfg, fc->cur_section, where);
+                fx_conf_note_section(fc->cfg, fc->cur_section, where);
         }
     } else if (p == s && *p && *p != ';' && *p != '#' && *p != '\n' &&
                *p != '\r' && strpbrk(p, "=:") == NULL) {
-        add_diag(fc->cfg, 1, "%s:%d: expected 'key = value'", fc->path,
-                 fc->line);
+        fx_conf_diag(fc->cfg, 1, "%s:%d: expected 'key = value'", fc->path,
+                     fc->line);
     }
     return s;
 }
@@ -489,43 +168,44 @@ file_handler(void *user, const char *section, const char *name,
     char where[PATH_MAX + 32];
     snprintf(where, sizeof(where), "%s:%d", fc->path, fc->line);
     if (section[0] == '\0') {
-        add_diag(fc->cfg, 1, "%s: '%s' outside any section", where, name);
+        fx_conf_diag(fc->cfg, 1, "%s: '%s' outside any section", where, name);
         return 1;
     }
     if (!fc->section_ok)
         return 1; /* the section header was already reported */
-    if (find_def(section, name) == NULL) {
-        const char *sugg = suggest_key(section, name);
+    if (fx_conf_key_def(section, name) == NULL) {
+        const char *sugg = fx_conf_suggest_key(section, name);
         if (sugg)
-            add_diag(fc->cfg, 1,
-                     "%s: unknown key '%s' in [%s] (did you mean '%s'?)", where,
-                     name, section, sugg);
+            fx_conf_diag(fc->cfg, 1,
+                         "%s: unknown key '%s' in [%s] (did you mean '%s'?)",
+                         where, name, section, sugg);
         else
-            add_diag(fc->cfg, 1, "%s: unknown key '%s' in [%s]", where, name,
-                     section);
+            fx_conf_diag(fc->cfg, 1, "%s: unknown key '%s' in [%s]", where,
+                         name, section);
         return 1;
     }
     /* inih calls us again for continuation lines: append them. */
-    struct entry *prev = find_entry(fc->cfg, section, name);
+    struct entry *prev = fx_conf_entry(fc->cfg, section, name);
     if (prev && strncmp(prev->origin, fc->path, strlen(fc->path)) == 0 &&
         prev->origin[strlen(fc->path)] == ':' &&
         atoi(prev->origin + strlen(fc->path) + 1) == fc->line - 1) {
         char *joined = fxu_asprintf("%s\n%s", prev->value, value);
         char *origin = fxu_strdup(prev->origin);
-        set_entry(fc->cfg, section, name, joined, origin);
+        fx_conf_set(fc->cfg, section, name, joined, origin);
         free(joined);
         free(origin);
     } else {
-        set_entry(fc->cfg, section, name, value, where);
+        fx_conf_set(fc->cfg, section, name, value, where);
     }
-    const struct key_def *kd = find_def(section, name);
+    const struct key_def *kd = fx_conf_key_def(section, name);
     if (kd && kd->type == KT_SECRET)
         fx_secret_in_memory();
     if (strcmp(name, "api_key") == 0 && fc->open_to_others)
-        add_diag(fc->cfg, 0,
-                 "%s: warning: api_key in a file readable by group or others "
-                 "(chmod 600 %s)",
-                 where, fc->path);
+        fx_conf_diag(
+            fc->cfg, 0,
+            "%s: warning: api_key in a file readable by group or others "
+            "(chmod 600 %s)",
+            where, fc->path);
     return 1;
 }
 
@@ -542,7 +222,7 @@ read_file(flexiai_config *cfg, const char *path, int required)
     if (fd < 0) {
         if (errno == ENOENT && !required)
             return 0;
-        add_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
+        fx_conf_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
         return -1;
     }
     struct stat st, null_st;
@@ -552,8 +232,9 @@ read_file(flexiai_config *cfg, const char *path, int required)
                   S_ISCHR(null_st.st_mode) && st.st_rdev == null_st.st_rdev;
     if (!is_null && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
         /* a FIFO or /dev/zero would be read forever */
-        add_diag(cfg, 1, "%s: cannot read: %s", path,
-                 S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
+        fx_conf_diag(cfg, 1, "%s: cannot read: %s", path,
+                     S_ISDIR(st.st_mode) ? "Is a directory"
+                                         : "not a regular file");
         close(fd);
         return -1;
     }
@@ -561,7 +242,7 @@ read_file(flexiai_config *cfg, const char *path, int required)
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     fc.fp = fdopen(fd, "r");
     if (fc.fp == NULL) {
-        add_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
+        fx_conf_diag(cfg, 1, "%s: cannot read: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -574,7 +255,7 @@ read_file(flexiai_config *cfg, const char *path, int required)
     int rc = ini_parse_stream(file_reader, &fc, file_handler, &fc);
     fclose(fc.fp);
     if (rc < 0) {
-        add_diag(cfg, 1, "%s: cannot parse (out of memory)", path);
+        fx_conf_diag(cfg, 1, "%s: cannot parse (out of memory)", path);
         return -1;
     }
     /* rc > 0: a line inih rejected; our reader has reported those it can
@@ -587,7 +268,7 @@ read_file(flexiai_config *cfg, const char *path, int required)
             if (strncmp(cfg->diags[i].text, prefix, strlen(prefix)) == 0)
                 said = 1;
         if (!said)
-            add_diag(cfg, 1, "%s:%d: syntax error", path, rc);
+            fx_conf_diag(cfg, 1, "%s:%d: syntax error", path, rc);
     }
     return 0;
 }
@@ -611,13 +292,13 @@ env_fixed_section(flexiai_config *cfg, const char *var, const char *section,
 {
     char origin[512];
     snprintf(origin, sizeof(origin), "env %s", var);
-    for (size_t i = 0; i < NSCHEMA; i++) {
-        if (strcmp(schema[i].section, section) != 0)
+    for (size_t i = 0; i < fx_conf_nkeys; i++) {
+        if (strcmp(fx_conf_keys[i].section, section) != 0)
             continue;
         char up[128];
-        env_name_part(up, sizeof(up), schema[i].key);
+        env_name_part(up, sizeof(up), fx_conf_keys[i].key);
         if (strcmp(up, keypart) == 0) {
-            set_entry(cfg, section, schema[i].key, value, origin);
+            fx_conf_set(cfg, section, fx_conf_keys[i].key, value, origin);
             return;
         }
     }
@@ -626,20 +307,20 @@ env_fixed_section(flexiai_config *cfg, const char *var, const char *section,
     for (; keypart[n] && n + 1 < sizeof(lower); n++)
         lower[n] = (char)tolower((unsigned char)keypart[n]);
     lower[n] = '\0';
-    const char *sugg = suggest_key(section, lower);
+    const char *sugg = fx_conf_suggest_key(section, lower);
     if (sugg) {
         char up[128];
         env_name_part(up, sizeof(up), sugg);
         char secup[32];
         env_name_part(secup, sizeof(secup), section);
-        add_diag(cfg, 0,
-                 "env %s: unknown key '%s' in [%s], ignored (did you mean "
-                 "FLEXIAI_%s_%s?)",
-                 var, lower, section, secup, up);
+        fx_conf_diag(cfg, 0,
+                     "env %s: unknown key '%s' in [%s], ignored (did you mean "
+                     "FLEXIAI_%s_%s?)",
+                     var, lower, section, secup, up);
     } else {
         /* the environment is shared with other programs: a warning */
-        add_diag(cfg, 0, "env %s: unknown key '%s' in [%s], ignored", var,
-                 lower, section);
+        fx_conf_diag(cfg, 0, "env %s: unknown key '%s' in [%s], ignored", var,
+                     lower, section);
     }
 }
 
@@ -650,22 +331,22 @@ env_provider(flexiai_config *cfg, const char *var, const char *rest,
     /* rest is NAME_KEY; the key is the longest provider key that ends it. */
     const struct key_def *best = NULL;
     size_t rlen = strlen(rest), best_len = 0;
-    for (size_t i = 0; i < NSCHEMA; i++) {
-        if (strcmp(schema[i].section, "provider") != 0)
+    for (size_t i = 0; i < fx_conf_nkeys; i++) {
+        if (strcmp(fx_conf_keys[i].section, "provider") != 0)
             continue;
         char up[128];
-        env_name_part(up, sizeof(up), schema[i].key);
+        env_name_part(up, sizeof(up), fx_conf_keys[i].key);
         size_t klen = strlen(up);
         if (klen + 2 <= rlen && rest[rlen - klen - 1] == '_' &&
             strcmp(rest + rlen - klen, up) == 0 && klen > best_len) {
-            best = &schema[i];
+            best = &fx_conf_keys[i];
             best_len = klen;
         }
     }
     if (best == NULL) {
-        add_diag(cfg, 0,
-                 "env %s: no provider key at the end of the name, ignored",
-                 var);
+        fx_conf_diag(cfg, 0,
+                     "env %s: no provider key at the end of the name, ignored",
+                     var);
         return;
     }
     char namepart[256];
@@ -694,7 +375,7 @@ env_provider(flexiai_config *cfg, const char *var, const char *rest,
     }
     char origin[512];
     snprintf(origin, sizeof(origin), "env %s", var);
-    set_entry(cfg, section, best->key, value, origin);
+    fx_conf_set(cfg, section, best->key, value, origin);
 }
 
 /* Variables that are ours but name no setting. */
@@ -712,12 +393,12 @@ env_unknown(flexiai_config *cfg, const char *var)
     const char *best = NULL;
     size_t best_d = 4;
     char best_name[200];
-    for (size_t i = 0; i < NSCHEMA; i++) {
-        if (strcmp(schema[i].section, "provider") == 0)
+    for (size_t i = 0; i < fx_conf_nkeys; i++) {
+        if (strcmp(fx_conf_keys[i].section, "provider") == 0)
             continue;
         char sec[32], key[128], name[200];
-        env_name_part(sec, sizeof(sec), schema[i].section);
-        env_name_part(key, sizeof(key), schema[i].key);
+        env_name_part(sec, sizeof(sec), fx_conf_keys[i].section);
+        env_name_part(key, sizeof(key), fx_conf_keys[i].key);
         snprintf(name, sizeof(name), "FLEXIAI_%s_%s", sec, key);
         size_t d = fxu_edit_distance(var, name);
         if (d < best_d) {
@@ -735,10 +416,10 @@ env_unknown(flexiai_config *cfg, const char *var)
         }
     }
     if (best)
-        add_diag(cfg, 0,
-                 "env %s: not a flexiai setting, ignored (did you "
-                 "mean %s?)",
-                 var, best);
+        fx_conf_diag(cfg, 0,
+                     "env %s: not a flexiai setting, ignored (did you "
+                     "mean %s?)",
+                     var, best);
 }
 
 /*
@@ -782,8 +463,8 @@ env_numbered_provider(flexiai_config *cfg, const char *var, const char *rest,
         for (size_t i = 0; i < cfg->nsections; i++)
             if (strcmp(cfg->sections[i].name, own) == 0)
                 return 0;
-        add_diag(cfg, 1, "env %s: no %s says which provider it is for", var,
-                 namevar);
+        fx_conf_diag(cfg, 1, "env %s: no %s says which provider it is for", var,
+                     namevar);
         return 1;
     }
     char section[300];
@@ -795,22 +476,23 @@ env_numbered_provider(flexiai_config *cfg, const char *var, const char *rest,
     if (strcmp(key, "NAME") == 0) {
         const char *type = python_type(name);
         if (name[0] == '.' || strchr(name, '/') || strpbrk(name, " \t")) {
-            add_diag(cfg, 1, "env %s: '%s' is not a provider name", var, name);
+            fx_conf_diag(cfg, 1, "env %s: '%s' is not a provider name", var,
+                         name);
             return 1;
         }
-        note_section(cfg, section, origin);
+        fx_conf_note_section(cfg, section, origin);
         char typevar[64];
         snprintf(typevar, sizeof(typevar), "FLEXIAI_PROVIDER_%.*s_TYPE",
                  (int)nd, rest);
-        if (find_entry(cfg, section, "type") == NULL &&
+        if (fx_conf_entry(cfg, section, "type") == NULL &&
             getenv(typevar) == NULL) {
             if (type == NULL)
-                add_diag(cfg, 1,
-                         "env %s: cannot tell the type of provider '%s' "
-                         "(openai, anthropic, gemini, vertexai; or set %s)",
-                         var, name, typevar);
+                fx_conf_diag(cfg, 1,
+                             "env %s: cannot tell the type of provider '%s' "
+                             "(openai, anthropic, gemini, vertexai; or set %s)",
+                             var, name, typevar);
             else
-                set_entry(cfg, section, "type", type, origin);
+                fx_conf_set(cfg, section, "type", type, origin);
         }
         if (type && strcmp(type, "vertex") == 0) {
             /* what the Google SDKs read */
@@ -820,24 +502,24 @@ env_numbered_provider(flexiai_config *cfg, const char *var, const char *rest,
                 const char *v = getenv(pv[i][1]);
                 char o[64];
                 snprintf(o, sizeof(o), "env %s", pv[i][1]);
-                if (v && *v && find_entry(cfg, section, pv[i][0]) == NULL)
-                    set_entry(cfg, section, pv[i][0], v, o);
+                if (v && *v && fx_conf_entry(cfg, section, pv[i][0]) == NULL)
+                    fx_conf_set(cfg, section, pv[i][0], v, o);
             }
         }
         return 1;
     }
-    for (size_t i = 0; i < NSCHEMA; i++) {
-        if (strcmp(schema[i].section, "provider") != 0)
+    for (size_t i = 0; i < fx_conf_nkeys; i++) {
+        if (strcmp(fx_conf_keys[i].section, "provider") != 0)
             continue;
         char up[128];
-        env_name_part(up, sizeof(up), schema[i].key);
+        env_name_part(up, sizeof(up), fx_conf_keys[i].key);
         if (strcmp(up, key) == 0) {
-            note_section(cfg, section, origin);
-            set_entry(cfg, section, schema[i].key, value, origin);
+            fx_conf_note_section(cfg, section, origin);
+            fx_conf_set(cfg, section, fx_conf_keys[i].key, value, origin);
             return 1;
         }
     }
-    add_diag(cfg, 1, "env %s: unknown provider key '%s'", var, key);
+    fx_conf_diag(cfg, 1, "env %s: unknown provider key '%s'", var, key);
     return 1;
 }
 
@@ -859,12 +541,12 @@ read_env(flexiai_config *cfg)
         const char *value = eq + 1;
         const char *rest = var + 8;
         int matched = 0;
-        for (int i = 0; fixed_sections[i]; i++) {
+        for (int i = 0; fx_conf_sections[i]; i++) {
             char up[32];
-            env_name_part(up, sizeof(up), fixed_sections[i]);
+            env_name_part(up, sizeof(up), fx_conf_sections[i]);
             size_t ul = strlen(up);
             if (strncmp(rest, up, ul) == 0 && rest[ul] == '_') {
-                env_fixed_section(cfg, var, fixed_sections[i], rest + ul + 1,
+                env_fixed_section(cfg, var, fx_conf_sections[i], rest + ul + 1,
                                   value);
                 matched = 1;
                 break;
@@ -893,18 +575,18 @@ implicit_provider(flexiai_config *cfg, const struct fx_provider_ops *ops,
 {
     char section[64], origin[64], prio_s[16];
     snprintf(section, sizeof(section), "provider.%s", ops->type);
-    if (find_entry(cfg, section, "type"))
+    if (fx_conf_entry(cfg, section, "type"))
         return; /* GOOGLE_API_KEY after GEMINI_API_KEY */
     snprintf(origin, sizeof(origin), "env %s", var);
     snprintf(prio_s, sizeof(prio_s), "%d", (*prio)++);
-    set_entry(cfg, section, "type", ops->type, origin);
-    set_entry(cfg, section, "model", ops->default_model, origin);
-    set_entry(cfg, section, "api_key_env", var, origin);
-    set_entry(cfg, section, "priority", prio_s, origin);
+    fx_conf_set(cfg, section, "type", ops->type, origin);
+    fx_conf_set(cfg, section, "model", ops->default_model, origin);
+    fx_conf_set(cfg, section, "api_key_env", var, origin);
+    fx_conf_set(cfg, section, "priority", prio_s, origin);
     const char *base = ops->base_url_var ? getenv(ops->base_url_var) : NULL;
     if (base && *base) {
         snprintf(origin, sizeof(origin), "env %s", ops->base_url_var);
-        set_entry(cfg, section, "base_url", base, origin);
+        fx_conf_set(cfg, section, "base_url", base, origin);
     }
 }
 
@@ -1052,15 +734,6 @@ flexiai_config_free(flexiai_config *cfg)
     free(cfg);
 }
 
-static int
-has_errors(const flexiai_config *cfg)
-{
-    for (size_t i = 0; i < cfg->ndiags; i++)
-        if (cfg->diags[i].is_error)
-            return 1;
-    return 0;
-}
-
 static void
 note_source(flexiai_config *cfg, const char *path)
 {
@@ -1114,55 +787,23 @@ flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
      * sections; FLEXIAI_PROVIDER_* variables can then adjust them */
     implicit_providers(cfg);
     read_env(cfg);
-    return has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
+    return fx_conf_has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
 }
 
 int
 flexiai_config_set(flexiai_config *cfg, const char *section, const char *key,
                    const char *value)
 {
-    if (!known_section(section) || find_def(section, key) == NULL) {
-        add_diag(cfg, 1, "flag: unknown setting %s.%s", section, key);
+    if (!fx_conf_known_section(section) ||
+        fx_conf_key_def(section, key) == NULL) {
+        fx_conf_diag(cfg, 1, "flag: unknown setting %s.%s", section, key);
         return FLEXIAI_ECONFIG;
     }
-    set_entry(cfg, section, key, value, "flag");
+    fx_conf_set(cfg, section, key, value, "flag");
     return FLEXIAI_OK;
 }
 
-size_t
-flexiai_config_ndiags(const flexiai_config *cfg)
-{
-    return cfg->ndiags;
-}
-
-const flexiai_diag *
-flexiai_config_diag(const flexiai_config *cfg, size_t i)
-{
-    return i < cfg->ndiags ? &cfg->diags[i] : NULL;
-}
-
 /* ---- typed values ----------------------------------------------------- */
-
-/* The effective raw value of section.key: entry, else the schema default
- * (provider sections fall back to nothing; callers merge [defaults]). */
-static const char *
-raw_value(const flexiai_config *cfg, const char *section, const char *key,
-          const struct entry **from)
-{
-    const struct entry *e = find_entry(cfg, section, key);
-    if (from)
-        *from = e;
-    if (e)
-        return e->value;
-    const struct key_def *d = find_def(section, key);
-    return d ? d->def : NULL;
-}
-
-static const char *
-where_of(const struct entry *e)
-{
-    return e ? e->origin : "default";
-}
 
 /* Parse and range-check a value; report against its origin.  Returns 0 on
  * success (out filled), -1 when reported. */
@@ -1170,20 +811,21 @@ static int
 check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
             const char *value, const struct entry *e, double *num)
 {
-    const char *w = where_of(e);
+    const char *w = fx_conf_where(e);
     if (value == NULL)
         return 0;
     switch (d->type) {
     case KT_INT: {
         long v;
         if (fxu_parse_long(value, &v) != 0) {
-            add_diag(cfg, 1, "%s: %s.%s: '%s' is not a whole number", w,
-                     section, d->key, value);
+            fx_conf_diag(cfg, 1, "%s: %s.%s: '%s' is not a whole number", w,
+                         section, d->key, value);
             return -1;
         }
         if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {
-            add_diag(cfg, 1, "%s: %s.%s: %ld is out of range (%.15g to %.15g)",
-                     w, section, d->key, v, d->min, d->max);
+            fx_conf_diag(cfg, 1,
+                         "%s: %s.%s: %ld is out of range (%.15g to %.15g)", w,
+                         section, d->key, v, d->min, d->max);
             return -1;
         }
         *num = (double)v;
@@ -1192,14 +834,15 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
     case KT_NUMBER: {
         double v;
         if (fxu_parse_double(value, &v) != 0) {
-            add_diag(cfg, 1, "%s: %s.%s: '%s' is not a number", w, section,
-                     d->key, value);
+            fx_conf_diag(cfg, 1, "%s: %s.%s: '%s' is not a number", w, section,
+                         d->key, value);
             return -1;
         }
         if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {
             /* the value as written: 2.0000001 must not read "2" */
-            add_diag(cfg, 1, "%s: %s.%s: %s is out of range (%.15g to %.15g)",
-                     w, section, d->key, value, d->min, d->max);
+            fx_conf_diag(cfg, 1,
+                         "%s: %s.%s: %s is out of range (%.15g to %.15g)", w,
+                         section, d->key, value, d->min, d->max);
             return -1;
         }
         *num = v;
@@ -1208,10 +851,11 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
     case KT_BOOL: {
         int b;
         if (fxu_parse_bool(value, &b) != 0) {
-            add_diag(cfg, 1,
-                     "%s: %s.%s: '%s' is not a boolean (yes/no, true/false, "
-                     "on/off, 1/0)",
-                     w, section, d->key, value);
+            fx_conf_diag(
+                cfg, 1,
+                "%s: %s.%s: '%s' is not a boolean (yes/no, true/false, "
+                "on/off, 1/0)",
+                w, section, d->key, value);
             return -1;
         }
         *num = b;
@@ -1232,12 +876,12 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
             c = bar ? bar + 1 : NULL;
         }
         if (strcmp(d->key, "type") == 0)
-            add_diag(cfg, 1,
-                     "%s: %s.%s: unknown provider type '%s' (one of %s)", w,
-                     section, d->key, value, choices);
+            fx_conf_diag(cfg, 1,
+                         "%s: %s.%s: unknown provider type '%s' (one of %s)", w,
+                         section, d->key, value, choices);
         else
-            add_diag(cfg, 1, "%s: %s.%s: '%s' is not one of %s", w, section,
-                     d->key, value, choices);
+            fx_conf_diag(cfg, 1, "%s: %s.%s: '%s' is not one of %s", w, section,
+                         d->key, value, choices);
         return -1;
     }
     default:
@@ -1283,8 +927,8 @@ get_number_or(flexiai_config *cfg, const char *section, const char *key,
               double fallback)
 {
     const struct entry *e;
-    const char *v = raw_value(cfg, section, key, &e);
-    const struct key_def *d = find_def(section, key);
+    const char *v = fx_conf_raw(cfg, section, key, &e);
+    const struct key_def *d = fx_conf_key_def(section, key);
     double num;
     if (v == NULL || d == NULL)
         return fallback;
@@ -1312,7 +956,7 @@ get_number(flexiai_config *cfg, const char *section, const char *key)
 static char *
 get_string(flexiai_config *cfg, const char *section, const char *key)
 {
-    const char *v = raw_value(cfg, section, key, NULL);
+    const char *v = fx_conf_raw(cfg, section, key, NULL);
     return (v && *v) ? fxu_strdup(v) : NULL;
 }
 
@@ -1321,7 +965,7 @@ static char *
 get_string_or_default(flexiai_config *cfg, const char *section, const char *key)
 {
     char *v = get_string(cfg, section, key);
-    const struct key_def *d = find_def(section, key);
+    const struct key_def *d = fx_conf_key_def(section, key);
     if (v == NULL && d && d->def)
         v = fxu_strdup(d->def);
     return v;
@@ -1331,7 +975,7 @@ get_string_or_default(flexiai_config *cfg, const char *section, const char *key)
 static int
 flag_default(const flexiai_config *cfg, const char *key)
 {
-    const struct entry *e = find_entry(cfg, "defaults", key);
+    const struct entry *e = fx_conf_entry(cfg, "defaults", key);
     return e && strcmp(e->origin, "flag") == 0;
 }
 
@@ -1343,7 +987,7 @@ read_params(flexiai_config *cfg, const char *section,
 #define NUM_PARAM(field, key, unset)                                           \
     do {                                                                       \
         const struct entry *e_;                                                \
-        const char *v_ = raw_value(cfg, section, key, &e_);                    \
+        const char *v_ = fx_conf_raw(cfg, section, key, &e_);                  \
         if (base && (e_ == NULL || flag_default(cfg, key)))                    \
             p->field = base->field;                                            \
         else if (v_ == NULL)                                                   \
@@ -1361,12 +1005,12 @@ read_params(flexiai_config *cfg, const char *section,
     NUM_PARAM(max_response_bytes, "max_response_bytes", 0);
 #undef NUM_PARAM
     const struct entry *e;
-    const char *sys = raw_value(cfg, section, "system", &e);
+    const char *sys = fx_conf_raw(cfg, section, "system", &e);
     if (base && (e == NULL || flag_default(cfg, "system")))
         p->system = fxu_strdup(base->system);
     else
         p->system = (sys && *sys) ? fxu_strdup(sys) : NULL;
-    const char *stop = raw_value(cfg, section, "stop", &e);
+    const char *stop = fx_conf_raw(cfg, section, "stop", &e);
     if (base && (e == NULL || flag_default(cfg, "stop"))) {
         p->stop = NULL;
         if (base->stop) {
@@ -1505,7 +1149,7 @@ sync_timeout(flexiai_config *cfg, struct fx_sync *y)
     y->redis_socket_connect_timeout =
         get_number_or(cfg, "sync", "redis_socket_connect_timeout", 0);
     double t = get_number(cfg, "sync", "redis_timeout");
-    if (find_entry(cfg, "sync", "redis_timeout") == NULL &&
+    if (fx_conf_entry(cfg, "sync", "redis_timeout") == NULL &&
         (y->redis_socket_timeout > 0 || y->redis_socket_connect_timeout > 0))
         t = y->redis_socket_timeout > y->redis_socket_connect_timeout
                 ? y->redis_socket_timeout
@@ -1523,7 +1167,7 @@ read_sync_production(flexiai_config *cfg, struct fx_sync *y)
     y->redis_tls_server_name = get_string(cfg, "sync", "redis_tls_server_name");
     y->redis_tls_insecure = (int)get_number(cfg, "sync", "redis_tls_insecure");
     y->redis_sentinels =
-        split_list(raw_value(cfg, "sync", "redis_sentinels", NULL));
+        split_list(fx_conf_raw(cfg, "sync", "redis_sentinels", NULL));
     y->redis_sentinel_master = get_string(cfg, "sync", "redis_sentinel_master");
     y->redis_sentinel_user = get_string(cfg, "sync", "redis_sentinel_user");
     y->redis_sentinel_password =
@@ -1531,48 +1175,50 @@ read_sync_production(flexiai_config *cfg, struct fx_sync *y)
 
     const struct entry *e;
     if ((y->redis_tls_cert != NULL) != (y->redis_tls_key != NULL)) {
-        e = find_entry(cfg, "sync",
-                       y->redis_tls_cert ? "redis_tls_cert" : "redis_tls_key");
-        add_diag(cfg, 1,
-                 "%s: sync: redis_tls_cert and redis_tls_key go together "
-                 "(a client certificate and its key)",
-                 where_of(e));
+        e = fx_conf_entry(cfg, "sync",
+                          y->redis_tls_cert ? "redis_tls_cert"
+                                            : "redis_tls_key");
+        fx_conf_diag(cfg, 1,
+                     "%s: sync: redis_tls_cert and redis_tls_key go together "
+                     "(a client certificate and its key)",
+                     fx_conf_where(e));
     }
     const char *const paths[] = {"redis_tls_ca", "redis_tls_cert",
                                  "redis_tls_key"};
     for (size_t i = 0; i < 3; i++) {
-        const char *v = raw_value(cfg, "sync", paths[i], &e);
+        const char *v = fx_conf_raw(cfg, "sync", paths[i], &e);
         if (v && *v && access(v, R_OK) != 0)
-            add_diag(cfg, y->backend == FX_BACKEND_REDIS,
-                     "%s: sync.%s: cannot read %s: %s", where_of(e), paths[i],
-                     v, strerror(errno));
+            fx_conf_diag(cfg, y->backend == FX_BACKEND_REDIS,
+                         "%s: sync.%s: cannot read %s: %s", fx_conf_where(e),
+                         paths[i], v, strerror(errno));
     }
     if (y->redis_tls_insecure && y->backend == FX_BACKEND_REDIS &&
         (y->redis_ssl || y->redis_sentinels)) {
-        e = find_entry(cfg, "sync", "redis_tls_insecure");
-        add_diag(cfg, 0,
-                 "%s: sync.redis_tls_insecure: the Redis server's certificate "
-                 "is not verified",
-                 where_of(e));
+        e = fx_conf_entry(cfg, "sync", "redis_tls_insecure");
+        fx_conf_diag(
+            cfg, 0,
+            "%s: sync.redis_tls_insecure: the Redis server's certificate "
+            "is not verified",
+            fx_conf_where(e));
     }
     if (y->redis_sentinels && y->redis_sentinel_master == NULL) {
-        e = find_entry(cfg, "sync", "redis_sentinels");
-        add_diag(cfg, 1,
-                 "%s: sync: redis_sentinels needs redis_sentinel_master",
-                 where_of(e));
+        e = fx_conf_entry(cfg, "sync", "redis_sentinels");
+        fx_conf_diag(cfg, 1,
+                     "%s: sync: redis_sentinels needs redis_sentinel_master",
+                     fx_conf_where(e));
     } else if (y->redis_sentinels == NULL && y->redis_sentinel_master) {
-        e = find_entry(cfg, "sync", "redis_sentinel_master");
-        add_diag(cfg, 1,
-                 "%s: sync: redis_sentinel_master needs redis_sentinels",
-                 where_of(e));
+        e = fx_conf_entry(cfg, "sync", "redis_sentinel_master");
+        fx_conf_diag(cfg, 1,
+                     "%s: sync: redis_sentinel_master needs redis_sentinels",
+                     fx_conf_where(e));
     }
     for (char **a = y->redis_sentinels; a && *a; a++) {
         if (fxu_parse_hostport(*a, strlen(*a), NULL, NULL, NULL, NULL) != 0) {
-            e = find_entry(cfg, "sync", "redis_sentinels");
-            add_diag(cfg, 1,
-                     "%s: sync.redis_sentinels: '%s' is not HOST:PORT "
-                     "([IPv6]:PORT)",
-                     where_of(e), *a);
+            e = fx_conf_entry(cfg, "sync", "redis_sentinels");
+            fx_conf_diag(cfg, 1,
+                         "%s: sync.redis_sentinels: '%s' is not HOST:PORT "
+                         "([IPv6]:PORT)",
+                         fx_conf_where(e), *a);
         }
     }
 }
@@ -1586,12 +1232,12 @@ read_sync(flexiai_config *cfg, struct fx_sync *y)
         y->backend = FX_BACKEND_FILE;
     /* the Python FlexiAI's switch: enabled with no backend given means
      * Redis (its default); disabled means no shared state */
-    const struct entry *en = find_entry(cfg, "sync", "enabled");
+    const struct entry *en = fx_conf_entry(cfg, "sync", "enabled");
     if (en && en->value && *en->value) {
         int on = (int)get_number_or(cfg, "sync", "enabled", 0);
         if (!on)
             y->backend = FX_BACKEND_FILE;
-        else if (find_entry(cfg, "sync", "backend") == NULL)
+        else if (fx_conf_entry(cfg, "sync", "backend") == NULL)
             y->backend = FX_BACKEND_REDIS;
     }
     y->redis_host = get_string_or_default(cfg, "sync", "redis_host");
@@ -1611,14 +1257,14 @@ read_sync(flexiai_config *cfg, struct fx_sync *y)
     y->state_dir = default_state_dir();
 
     const struct entry *e;
-    const char *url = raw_value(cfg, "sync", "redis_url", &e);
+    const char *url = fx_conf_raw(cfg, "sync", "redis_url", &e);
     if (url && *url) {
         char *why = NULL;
         y->redis_url = fxu_strdup(url);
         if (parse_redis_url(url, y, &why) != 0) {
             /* never echo the URL: it may hold the password */
-            add_diag(cfg, 1, "%s: sync.redis_url: malformed (%s)", where_of(e),
-                     why);
+            fx_conf_diag(cfg, 1, "%s: sync.redis_url: malformed (%s)",
+                         fx_conf_where(e), why);
             free(why);
         }
     }
@@ -1631,7 +1277,7 @@ check_all_entries(flexiai_config *cfg)
 {
     for (size_t i = 0; i < cfg->nentries; i++) {
         const struct entry *e = &cfg->entries[i];
-        const struct key_def *d = find_def(e->section, e->key);
+        const struct key_def *d = fx_conf_key_def(e->section, e->key);
         double num;
         if (d)
             check_value(cfg, d, e->section, e->value, e, &num);
@@ -1656,7 +1302,7 @@ static int
 read_schema_mode(flexiai_config *cfg, const char *sec)
 {
     static const char *const modes[] = {"native", "tool", "json", "prompt"};
-    const char *v = raw_value(cfg, sec, "schema_mode", NULL);
+    const char *v = fx_conf_raw(cfg, sec, "schema_mode", NULL);
     for (int i = 0; v && i < 4; i++)
         if (strcmp(v, modes[i]) == 0)
             return i;
@@ -1714,30 +1360,32 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         read_params(cfg, sec, &s->defaults, &p->params);
         p->ops = fx_provider_ops_find(p->type);
         if (p->type == NULL) {
-            add_diag(cfg, 1, "%s: [%s] has no type (one of %s)",
-                     cfg->sections[i].where, sec, fx_provider_type_list());
+            fx_conf_diag(cfg, 1, "%s: [%s] has no type (one of %s)",
+                         cfg->sections[i].where, sec, fx_provider_type_list());
         }
         if (p->model == NULL)
-            add_diag(cfg, 1, "%s: [%s] has no model", cfg->sections[i].where,
-                     sec);
+            fx_conf_diag(cfg, 1, "%s: [%s] has no model",
+                         cfg->sections[i].where, sec);
         if (p->tls_ca && *p->tls_ca && access(p->tls_ca, R_OK) != 0) {
-            const struct entry *ce = find_entry(cfg, sec, "tls_ca");
-            add_diag(cfg, 1, "%s: [%s] tls_ca: cannot read %s: %s",
-                     where_of(ce), sec, p->tls_ca, strerror(errno));
+            const struct entry *ce = fx_conf_entry(cfg, sec, "tls_ca");
+            fx_conf_diag(cfg, 1, "%s: [%s] tls_ca: cannot read %s: %s",
+                         fx_conf_where(ce), sec, p->tls_ca, strerror(errno));
         }
         if (p->insecure) {
-            const struct entry *ie = find_entry(cfg, sec, "insecure");
-            add_diag(cfg, 0,
-                     "%s: warning: [%s] insecure = yes: TLS certificates are "
-                     "not verified",
-                     where_of(ie), sec);
+            const struct entry *ie = fx_conf_entry(cfg, sec, "insecure");
+            fx_conf_diag(
+                cfg, 0,
+                "%s: warning: [%s] insecure = yes: TLS certificates are "
+                "not verified",
+                fx_conf_where(ie), sec);
         }
         for (int k = 0; p->ops && p->ops->required && p->ops->required[k];
              k++) {
-            const char *v = raw_value(cfg, sec, p->ops->required[k], NULL);
+            const char *v = fx_conf_raw(cfg, sec, p->ops->required[k], NULL);
             if (v == NULL || *v == '\0')
-                add_diag(cfg, 1, "%s: [%s] %s needs %s", cfg->sections[i].where,
-                         sec, p->type, p->ops->required[k]);
+                fx_conf_diag(cfg, 1, "%s: [%s] %s needs %s",
+                             cfg->sections[i].where, sec, p->type,
+                             p->ops->required[k]);
         }
         int ctl = 0;
         for (const unsigned char *c = (const unsigned char *)p->name; *c; c++)
@@ -1745,27 +1393,29 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
                 ctl = 1;
         if (ctl)
             /* the name is not echoed: it would reach a terminal raw */
-            add_diag(cfg, 1,
-                     "%s: a provider name may not contain control characters",
-                     cfg->sections[i].where);
+            fx_conf_diag(
+                cfg, 1,
+                "%s: a provider name may not contain control characters",
+                cfg->sections[i].where);
         else if (strchr(p->name, '/') || p->name[0] == '.' ||
                  p->name[0] == '\0')
-            add_diag(cfg, 1,
-                     "%s: [%s]: provider names may not contain '/' "
-                     "or start with '.'",
-                     cfg->sections[i].where, sec);
+            fx_conf_diag(cfg, 1,
+                         "%s: [%s]: provider names may not contain '/' "
+                         "or start with '.'",
+                         cfg->sections[i].where, sec);
         if (p->base_url && !base_url_ok(p->base_url))
-            add_diag(cfg, 1,
-                     "%s: %s.base_url: '%s' is not an http:// or https:// URL "
-                     "with a host",
-                     where_of(find_entry(cfg, sec, "base_url")), sec,
-                     p->base_url);
+            fx_conf_diag(
+                cfg, 1,
+                "%s: %s.base_url: '%s' is not an http:// or https:// URL "
+                "with a host",
+                fx_conf_where(fx_conf_entry(cfg, sec, "base_url")), sec,
+                p->base_url);
     }
     qsort(s->providers, s->nproviders, sizeof(*s->providers), provider_cmp);
 
     /* [failover] order: the named providers first, in that order. */
     const struct entry *oe;
-    const char *order = raw_value(cfg, "failover", "order", &oe);
+    const char *order = fx_conf_raw(cfg, "failover", "order", &oe);
     char **names = split_list(order);
     size_t placed = 0;
     for (size_t k = 0; names && names[k]; k++) {
@@ -1779,8 +1429,9 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
                 if (strcmp(s->providers[m].name, names[k]) == 0)
                     earlier = 1;
             if (!earlier)
-                add_diag(cfg, 1, "%s: failover.order: no provider named '%s'",
-                         where_of(oe), names[k]);
+                fx_conf_diag(cfg, 1,
+                             "%s: failover.order: no provider named '%s'",
+                             fx_conf_where(oe), names[k]);
             continue;
         }
         struct fx_provider tmp = s->providers[j];
@@ -1795,7 +1446,7 @@ static unsigned
 read_count_mask(flexiai_config *cfg)
 {
     const struct entry *e;
-    const char *v = raw_value(cfg, "breaker", "count", &e);
+    const char *v = fx_conf_raw(cfg, "breaker", "count", &e);
     char **names = split_list(v);
     unsigned mask = 0;
     for (size_t i = 0; names && names[i]; i++) {
@@ -1804,58 +1455,13 @@ read_count_mask(flexiai_config *cfg)
          * when listed here */
         if (cls <= 0 ||
             (cls >= FLEXIAI_E_BREAKER_OPEN && cls != FLEXIAI_E_INVALID_OUTPUT))
-            add_diag(cfg, 1, "%s: breaker.count: unknown error class '%s'",
-                     where_of(e), names[i]);
+            fx_conf_diag(cfg, 1, "%s: breaker.count: unknown error class '%s'",
+                         fx_conf_where(e), names[i]);
         else
             mask |= 1u << cls;
     }
     free_list(names);
     return mask;
-}
-
-/* "FILE:LINE: ..." -> FILE length and LINE; 0 when not of that form */
-static size_t
-diag_place(const char *text, long *line)
-{
-    for (const char *p = text; *p; p++) {
-        if (*p != ':' || p[1] < '0' || p[1] > '9')
-            continue;
-        char *end;
-        long n = strtol(p + 1, &end, 10);
-        if (*end == ':') {
-            *line = n;
-            return (size_t)(p - text);
-        }
-    }
-    return 0;
-}
-
-static int
-diag_before(const flexiai_diag *a, const flexiai_diag *b)
-{
-    long la = 0, lb = 0;
-    size_t fa = diag_place(a->text, &la), fb = diag_place(b->text, &lb);
-    if (fa == 0 || fb == 0)
-        return fa != 0 && fb == 0; /* file problems before env ones */
-    int c = strncmp(a->text, b->text, fa < fb ? fa : fb);
-    if (c != 0 || fa != fb)
-        return 0; /* different files keep their reading order */
-    return la < lb;
-}
-
-/* Order problems by file and line, as a reader goes through the file. */
-static void
-sort_diags(flexiai_config *cfg)
-{
-    for (size_t i = 1; i < cfg->ndiags; i++) {
-        flexiai_diag d = cfg->diags[i];
-        size_t j = i;
-        while (j > 0 && diag_before(&d, &cfg->diags[j - 1])) {
-            cfg->diags[j] = cfg->diags[j - 1];
-            j--;
-        }
-        cfg->diags[j] = d;
-    }
 }
 
 int
@@ -1902,14 +1508,14 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
             if (fx_provider_key(p, &key, &err) != 0) {
                 char sec[300];
                 snprintf(sec, sizeof(sec), "provider.%s", p->name);
-                const struct entry *e = find_entry(cfg, sec, "api_key_cmd");
+                const struct entry *e = fx_conf_entry(cfg, sec, "api_key_cmd");
                 if (e == NULL)
-                    e = find_entry(cfg, sec, "api_key_env");
-                const char *where = where_of(e);
+                    e = fx_conf_entry(cfg, sec, "api_key_env");
+                const char *where = fx_conf_where(e);
                 for (size_t k = 0; e == NULL && k < cfg->nsections; k++)
                     if (strcmp(cfg->sections[k].name, sec) == 0)
                         where = cfg->sections[k].where;
-                add_diag(cfg, 1, "%s: %s", where, err);
+                fx_conf_diag(cfg, 1, "%s: %s", where, err);
                 free(err);
             }
         }
@@ -1920,8 +1526,8 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
         cfg->provider_names[i] = s->providers[i].name;
     cfg->nprovider_names = s->nproviders;
     cfg->validated = 1;
-    sort_diags(cfg);
-    return has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
+    fx_conf_sort_diags(cfg);
+    return fx_conf_has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
 }
 
 const struct fx_settings *
@@ -2106,7 +1712,7 @@ static int
 url_implies(const flexiai_config *cfg, const char *key, char *val, size_t vsize,
             char *origin, size_t osize)
 {
-    const struct entry *u = find_entry(cfg, "sync", "redis_url");
+    const struct entry *u = fx_conf_entry(cfg, "sync", "redis_url");
     const struct fx_sync *y = &cfg->settings.sync;
     if (!cfg->validated || u == NULL || u->value == NULL || !*u->value)
         return 0;
@@ -2122,7 +1728,7 @@ url_implies(const flexiai_config *cfg, const char *key, char *val, size_t vsize,
         snprintf(val, vsize, "%s", y->redis_username);
     else
         return 0;
-    snprintf(origin, osize, "redis_url (%s)", where_of(u));
+    snprintf(origin, osize, "redis_url (%s)", fx_conf_where(u));
     return 1;
 }
 
@@ -2131,13 +1737,13 @@ flexiai_config_entries(flexiai_config *cfg,
                        const flexiai_config_entry **entries)
 {
     free_shown(cfg);
-    for (int si = 0; fixed_sections[si]; si++) {
-        for (size_t i = 0; i < NSCHEMA; i++) {
-            const struct key_def *d = &schema[i];
-            if (strcmp(d->section, fixed_sections[si]) != 0)
+    for (int si = 0; fx_conf_sections[si]; si++) {
+        for (size_t i = 0; i < fx_conf_nkeys; i++) {
+            const struct key_def *d = &fx_conf_keys[i];
+            if (strcmp(d->section, fx_conf_sections[si]) != 0)
                 continue;
             const struct entry *e;
-            const char *v = raw_value(cfg, d->section, d->key, &e);
+            const char *v = fx_conf_raw(cfg, d->section, d->key, &e);
             if (strcmp(d->section, "sync") == 0 &&
                 strcmp(d->key, "worker_id") == 0 && e == NULL)
                 v = "(hostname:pid:milliseconds)";
@@ -2150,7 +1756,7 @@ flexiai_config_entries(flexiai_config *cfg,
                          keep(cfg, fxu_strdup(origin)), 0);
                 continue;
             }
-            show_add(cfg, d->section, d->key, v, where_of(e),
+            show_add(cfg, d->section, d->key, v, fx_conf_where(e),
                      d->type == KT_SECRET);
         }
     }
@@ -2161,11 +1767,11 @@ flexiai_config_entries(flexiai_config *cfg,
             sec = keep(cfg, fxu_asprintf("provider.%s",
                                          cfg->settings.providers[pi].name));
         }
-        for (size_t i = 0; i < NSCHEMA; i++) {
-            const struct key_def *d = &schema[i];
+        for (size_t i = 0; i < fx_conf_nkeys; i++) {
+            const struct key_def *d = &fx_conf_keys[i];
             if (strcmp(d->section, "provider") != 0)
                 continue;
-            const struct entry *e = find_entry(cfg, sec, d->key);
+            const struct entry *e = fx_conf_entry(cfg, sec, d->key);
             if (e == NULL)
                 continue;
             show_add(cfg, sec, d->key, e->value, e->origin,
@@ -2174,13 +1780,4 @@ flexiai_config_entries(flexiai_config *cfg,
     }
     *entries = cfg->shown;
     return cfg->nshown;
-}
-
-/* ---- the request ledger's settings (lib/ledger-api.c) ----------------- */
-
-const char *
-fx_config_value(const flexiai_config *cfg, const char *section, const char *key)
-{
-    const char *v = raw_value(cfg, section, key, NULL);
-    return (v && *v) ? v : NULL;
 }
