@@ -6,6 +6,9 @@
  *
  *   conf-keys.c      the key table; did you mean
  *   conf-values.c    raw values and where they came from; diagnostics
+ *   conf-ini.c       INI files, line by line
+ *   conf-env.c       FLEXIAI_* variables, the Python FlexiAI's names, the
+ *                    providers' standard key variables
  */
 #ifndef FX_CONF_INT_H
 #define FX_CONF_INT_H
@@ -102,5 +105,16 @@ const char *fx_conf_raw(const flexiai_config *cfg, const char *section,
                         const char *key, const struct entry **from);
 /* An entry's origin, "default" for none. */
 const char *fx_conf_where(const struct entry *e);
+
+/* ---- the sources (conf-ini.c, conf-env.c) ------------------------------ */
+
+/* Read one INI file into cfg.  0 when read, or absent and not `required`;
+ * -1 when it could not be (the diagnostic is recorded). */
+int fx_conf_read_file(flexiai_config *cfg, const char *path, int required);
+/* The FLEXIAI_* variables, over what the files said. */
+void fx_conf_read_env(flexiai_config *cfg);
+/* With no [provider.*] section at all: a provider for each standard key
+ * variable set (OPENAI_API_KEY, ...), named after its type. */
+void fx_conf_implicit_providers(flexiai_config *cfg);
 
 #endif
