@@ -9,6 +9,8 @@
  *   conf-ini.c       INI files, line by line
  *   conf-env.c       FLEXIAI_* variables, the Python FlexiAI's names, the
  *                    providers' standard key variables
+ *   conf-secrets.c   a provider's key resolved; secrets masked
+ *   conf-show.c      the entries of `config show`
  */
 #ifndef FX_CONF_INT_H
 #define FX_CONF_INT_H
@@ -116,5 +118,12 @@ void fx_conf_read_env(flexiai_config *cfg);
 /* With no [provider.*] section at all: a provider for each standard key
  * variable set (OPENAI_API_KEY, ...), named after its type. */
 void fx_conf_implicit_providers(flexiai_config *cfg);
+
+/* ---- secrets and config show (conf-secrets.c, conf-show.c) ------------ */
+
+/* A secret as `config show` prints it: a copy, to free. */
+char *fx_conf_masked(const char *key, const char *value);
+/* Forget the entries made for `config show`. */
+void fx_conf_free_shown(flexiai_config *cfg);
 
 #endif

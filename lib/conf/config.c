@@ -111,18 +111,6 @@ free_settings(struct fx_settings *s)
     memset(s, 0, sizeof(*s));
 }
 
-static void
-free_shown(flexiai_config *cfg)
-{
-    for (size_t i = 0; i < cfg->nshown_strings; i++)
-        free(cfg->shown_strings[i]);
-    free(cfg->shown_strings);
-    free(cfg->shown);
-    cfg->shown = NULL;
-    cfg->shown_strings = NULL;
-    cfg->nshown = cfg->nshown_strings = 0;
-}
-
 void
 flexiai_config_free(flexiai_config *cfg)
 {
@@ -149,7 +137,7 @@ flexiai_config_free(flexiai_config *cfg)
         free((char *)cfg->diags[i].text);
     free(cfg->diags);
     free_settings(&cfg->settings);
-    free_shown(cfg);
+    fx_conf_free_shown(cfg);
     free(cfg->provider_names);
     free(cfg);
 }
@@ -888,7 +876,7 @@ int
 flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
 {
     free_settings(&cfg->settings);
-    free_shown(cfg);
+    fx_conf_free_shown(cfg);
     struct fx_settings *s = &cfg->settings;
 
     check_all_entries(cfg);
@@ -970,234 +958,4 @@ flexiai_config_providers(const flexiai_config *cfg, const char *const **names)
 {
     *names = (const char *const *)cfg->provider_names;
     return cfg->nprovider_names;
-}
-
-/* ---- secrets ---------------------------------------------------------- */
-
-/* The type's key variable: the first one set, else the last one named
- * (so that a message names GOOGLE_API_KEY when neither Gemini one is set).
- * NULL for a type that has none. */
-static const char *
-standard_key_var(const struct fx_provider_ops *ops)
-{
-    if (ops == NULL || ops->key_vars == NULL || ops->key_vars[0] == NULL)
-        return NULL;
-    int k = 0;
-    for (; ops->key_vars[k]; k++)
-        if (getenv(ops->key_vars[k]))
-            return ops->key_vars[k];
-    return ops->key_vars[k - 1];
-}
-
-int
-fx_provider_key(struct fx_provider *p, const char **key, char **err)
-{
-    if (p->key_state == 1) {
-        *key = p->key;
-        return 0;
-    }
-    if (p->key_state == -1) {
-        *err = fxu_strdup(p->key_error);
-        return -1;
-    }
-    char *value = NULL;
-    char *why = NULL;
-    if (p->api_key_cmd) {
-        int status = 0;
-        int rc = fx_run_key_cmd(
-            p->api_key_cmd, p->api_key_timeout > 0 ? p->api_key_timeout : 10,
-            &value, &status);
-        if (rc == -2)
-            why = fxu_asprintf(
-                "provider '%s': api_key_cmd timed out after "
-                "%gs (api_key_timeout)",
-                p->name, p->api_key_timeout > 0 ? p->api_key_timeout : 10);
-        else if (rc == -3) {
-            /* not remembered: the next request may run it again */
-            *err =
-                fxu_asprintf("provider '%s': api_key_cmd interrupted", p->name);
-            return -1;
-        } else if (rc != 0)
-            why = fxu_asprintf("provider '%s': api_key_cmd could not be run",
-                               p->name);
-        else if (status != 0)
-            why = fxu_asprintf(
-                "provider '%s': api_key_cmd failed (exit status %d)", p->name,
-                status);
-        else if (value[0] == '\0')
-            why = fxu_asprintf("provider '%s': api_key_cmd printed no key",
-                               p->name);
-    } else if (p->api_key) {
-        value = fxu_strdup(p->api_key);
-    } else {
-        const char *var = p->api_key_env;
-        int explicit_var = var != NULL;
-        if (var == NULL)
-            var = standard_key_var(p->ops);
-        const char *v = var ? getenv(var) : NULL;
-        if (v && *v) {
-            value = fxu_strdup(v);
-        } else if (explicit_var) {
-            why = fxu_asprintf("provider '%s': api_key_env %s is not set",
-                               p->name, var);
-        } else if (p->type && !(p->ops && p->ops->key_optional)) {
-            /* OpenAI-compatible local servers need no key; others do. */
-            if (var)
-                why = fxu_asprintf("provider '%s': no API key (set %s, or "
-                                   "api_key_env / api_key_cmd)",
-                                   p->name, var);
-            else
-                why = fxu_asprintf("provider '%s': no API key (set "
-                                   "api_key_cmd, api_key_env or api_key)",
-                                   p->name);
-        }
-    }
-    if (why) {
-        if (value) {
-            memset(value, 0, strlen(value));
-            free(value);
-        }
-        p->key_state = -1;
-        p->key_error = why;
-        *err = fxu_strdup(why);
-        return -1;
-    }
-    p->key = value; /* may be NULL: keyless server */
-    p->key_state = 1;
-    if (value)
-        fx_secret_in_memory();
-    *key = p->key;
-    return 0;
-}
-
-/* ---- show ------------------------------------------------------------- */
-
-static const char *
-keep(flexiai_config *cfg, char *s)
-{
-    cfg->shown_strings = fxu_xrealloc(
-        cfg->shown_strings, (cfg->nshown_strings + 1) * sizeof(char *));
-    cfg->shown_strings[cfg->nshown_strings++] = s;
-    return s;
-}
-
-static const char *
-masked(flexiai_config *cfg, const char *key, const char *value)
-{
-    if (value == NULL || *value == '\0')
-        return "";
-    if (strcmp(key, "redis_url") == 0) {
-        /* keep the address visible, hide the password */
-        const char *scheme = strstr(value, "://");
-        const char *at = strrchr(value, '@');
-        if (scheme && at && at > scheme) {
-            const char *colon =
-                memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-            fxu_buf b;
-            fxu_buf_init(&b);
-            if (colon) {
-                fxu_buf_append(&b, value, (size_t)(colon - value) + 1);
-                fxu_buf_puts(&b, "****");
-            } else {
-                fxu_buf_append(&b, value, (size_t)(scheme - value) + 3);
-                fxu_buf_puts(&b, "****");
-            }
-            fxu_buf_puts(&b, at);
-            return keep(cfg, fxu_buf_steal(&b));
-        }
-        /* no credentials in it, or not a URL we understand: then all of
-         * it may be a secret */
-        return strchr(value, '@') ? "****" : value;
-    }
-    return "****";
-}
-
-static void
-show_add(flexiai_config *cfg, const char *section, const char *key,
-         const char *value, const char *origin, int secret)
-{
-    cfg->shown =
-        fxu_xrealloc(cfg->shown, (cfg->nshown + 1) * sizeof(*cfg->shown));
-    flexiai_config_entry *s = &cfg->shown[cfg->nshown++];
-    s->section = section;
-    s->key = key;
-    s->value = secret ? masked(cfg, key, value) : (value ? value : "");
-    s->origin = origin;
-    s->is_secret = secret;
-}
-
-/* A redis_url sets host, port, db, user and password: config show says
- * so, with the URL as their origin, instead of the unused defaults. */
-static int
-url_implies(const flexiai_config *cfg, const char *key, char *val, size_t vsize,
-            char *origin, size_t osize)
-{
-    const struct entry *u = fx_conf_entry(cfg, "sync", "redis_url");
-    const struct fx_sync *y = &cfg->settings.sync;
-    if (!cfg->validated || u == NULL || u->value == NULL || !*u->value)
-        return 0;
-    if (strcmp(key, "redis_host") == 0 && y->redis_host && !y->redis_unix)
-        snprintf(val, vsize, "%s", y->redis_host);
-    else if (strcmp(key, "redis_port") == 0 && !y->redis_unix)
-        snprintf(val, vsize, "%ld", y->redis_port);
-    else if (strcmp(key, "redis_db") == 0)
-        snprintf(val, vsize, "%ld", y->redis_db);
-    else if (strcmp(key, "redis_password") == 0 && y->redis_password)
-        snprintf(val, vsize, "%s", "(from the url)");
-    else if (strcmp(key, "redis_username") == 0 && y->redis_username)
-        snprintf(val, vsize, "%s", y->redis_username);
-    else
-        return 0;
-    snprintf(origin, osize, "redis_url (%s)", fx_conf_where(u));
-    return 1;
-}
-
-size_t
-flexiai_config_entries(flexiai_config *cfg,
-                       const flexiai_config_entry **entries)
-{
-    free_shown(cfg);
-    for (int si = 0; fx_conf_sections[si]; si++) {
-        for (size_t i = 0; i < fx_conf_nkeys; i++) {
-            const struct key_def *d = &fx_conf_keys[i];
-            if (strcmp(d->section, fx_conf_sections[si]) != 0)
-                continue;
-            const struct entry *e;
-            const char *v = fx_conf_raw(cfg, d->section, d->key, &e);
-            if (strcmp(d->section, "sync") == 0 &&
-                strcmp(d->key, "worker_id") == 0 && e == NULL)
-                v = "(hostname:pid:milliseconds)";
-            char implied[64], origin[600];
-            if (e == NULL && strcmp(d->section, "sync") == 0 &&
-                url_implies(cfg, d->key, implied, sizeof(implied), origin,
-                            sizeof(origin))) {
-                show_add(cfg, d->section, d->key,
-                         keep(cfg, fxu_strdup(implied)),
-                         keep(cfg, fxu_strdup(origin)), 0);
-                continue;
-            }
-            show_add(cfg, d->section, d->key, v, fx_conf_where(e),
-                     d->type == KT_SECRET);
-        }
-    }
-    /* providers in failover order when validated, else file order */
-    for (size_t pi = 0; pi < cfg->nsections; pi++) {
-        const char *sec = cfg->sections[pi].name;
-        if (cfg->validated && pi < cfg->settings.nproviders) {
-            sec = keep(cfg, fxu_asprintf("provider.%s",
-                                         cfg->settings.providers[pi].name));
-        }
-        for (size_t i = 0; i < fx_conf_nkeys; i++) {
-            const struct key_def *d = &fx_conf_keys[i];
-            if (strcmp(d->section, "provider") != 0)
-                continue;
-            const struct entry *e = fx_conf_entry(cfg, sec, d->key);
-            if (e == NULL)
-                continue;
-            show_add(cfg, sec, d->key, e->value, e->origin,
-                     d->type == KT_SECRET);
-        }
-    }
-    *entries = cfg->shown;
-    return cfg->nshown;
 }
