@@ -9,6 +9,8 @@
  *   conf-ini.c       INI files, line by line
  *   conf-env.c       FLEXIAI_* variables, the Python FlexiAI's names, the
  *                    providers' standard key variables
+ *   conf-typed.c     a raw value as its type, range-checked
+ *   conf-redis.c     [sync]: redis_url, TLS, Sentinel
  *   conf-secrets.c   a provider's key resolved; secrets masked
  *   conf-show.c      the entries of `config show`
  */
@@ -118,6 +120,32 @@ void fx_conf_read_env(flexiai_config *cfg);
 /* With no [provider.*] section at all: a provider for each standard key
  * variable set (OPENAI_API_KEY, ...), named after its type. */
 void fx_conf_implicit_providers(flexiai_config *cfg);
+
+/* ---- typed values (conf-typed.c) -------------------------------------- */
+
+/* Check every entry's type and range, reporting each mistake. */
+void fx_conf_check_entries(flexiai_config *cfg);
+/* The value of a number, whole number, boolean or choice (its index), or
+ * the key's default; `fallback` when neither is set (or, the value being
+ * wrong, there is no default). */
+double fx_conf_number_or(flexiai_config *cfg, const char *section,
+                         const char *key, double fallback);
+/* A key the table gives a default: that default is the only one. */
+double fx_conf_number(flexiai_config *cfg, const char *section,
+                      const char *key);
+/* A copy of the value, NULL when unset or empty. */
+char *fx_conf_string(flexiai_config *cfg, const char *section, const char *key);
+/* The same, with the key's default for an empty value. */
+char *fx_conf_string_or_default(flexiai_config *cfg, const char *section,
+                                const char *key);
+/* "a, b ,c" (or one a line) -> a NULL-terminated array; NULL when empty. */
+char **fx_conf_split_list(const char *value);
+void fx_conf_free_list(char **list);
+
+/* ---- [sync] (conf-redis.c) -------------------------------------------- */
+
+/* Fill y from [sync]; every mistake becomes a diagnostic. */
+void fx_conf_read_sync(flexiai_config *cfg, struct fx_sync *y);
 
 /* ---- secrets and config show (conf-secrets.c, conf-show.c) ------------ */
 
