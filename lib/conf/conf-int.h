@@ -4,15 +4,20 @@
  * configuration object with its raw values and diagnostics, and each
  * file's entry points.
  *
- *   conf-keys.c      the key table; did you mean
- *   conf-values.c    raw values and where they came from; diagnostics
+ *   conf-load.c      flexiai_config_new, _load, _set, _free
+ *   conf-validate.c  the raw values into struct fx_settings
+ *   conf-redis.c     [sync]: redis_url, TLS, Sentinel
+ *   conf-show.c      the entries of `config show`
+ *   conf-secrets.c   a provider's key resolved; secrets masked
+ *   conf-typed.c     a raw value as its type, range-checked
  *   conf-ini.c       INI files, line by line
  *   conf-env.c       FLEXIAI_* variables, the Python FlexiAI's names, the
  *                    providers' standard key variables
- *   conf-typed.c     a raw value as its type, range-checked
- *   conf-redis.c     [sync]: redis_url, TLS, Sentinel
- *   conf-secrets.c   a provider's key resolved; secrets masked
- *   conf-show.c      the entries of `config show`
+ *   conf-values.c    raw values and where they came from; diagnostics
+ *   conf-keys.c      the key table; did you mean
+ *
+ * A file calls only files below it in this list (and keycmd.c, below them
+ * all); settings.c, above them all, uses conf.h alone.
  */
 #ifndef FX_CONF_INT_H
 #define FX_CONF_INT_H
@@ -22,7 +27,7 @@
 
 #include <stddef.h>
 
-/* ---- the key table (conf-keys.c) ------------------------------------- */
+/* ---- the key table (conf-keys.c) -------------------------------------- */
 
 enum key_type {
     KT_STRING,
@@ -110,7 +115,7 @@ const char *fx_conf_raw(const flexiai_config *cfg, const char *section,
 /* An entry's origin, "default" for none. */
 const char *fx_conf_where(const struct entry *e);
 
-/* ---- the sources (conf-ini.c, conf-env.c) ------------------------------ */
+/* ---- the sources (conf-ini.c, conf-env.c) ----------------------------- */
 
 /* Read one INI file into cfg.  0 when read, or absent and not `required`;
  * -1 when it could not be (the diagnostic is recorded). */
@@ -146,6 +151,10 @@ void fx_conf_free_list(char **list);
 
 /* Fill y from [sync]; every mistake becomes a diagnostic. */
 void fx_conf_read_sync(flexiai_config *cfg, struct fx_sync *y);
+
+/* ---- the settings (conf-validate.c) ----------------------------------- */
+
+void fx_conf_free_settings(struct fx_settings *s);
 
 /* ---- secrets and config show (conf-secrets.c, conf-show.c) ------------ */
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- raw values --------------------------------------------------------- */
+/* ---- raw values ------------------------------------------------------- */
 
 struct entry *
 fx_conf_entry(const flexiai_config *cfg, const char *section, const char *key)

@@ -1,213 +1,20 @@
 /*
- * config.c - configuration: built-in defaults, the system file, the user
- * file (or -c FILE / FLEXIAI_CONFIG), FLEXIAI_* environment variables and
- * command-line flags, later wins.  Every value remembers where it came
- * from so `config show` can say so and `config check` can point at the
- * line that is wrong.
+ * conf-validate.c - the raw values into struct fx_settings: [defaults]
+ * and each provider's request parameters, [failover] and [breaker], the
+ * providers in failover order with what each type needs, [sync] (in
+ * conf-redis.c), and with resolve_secrets every provider's key.  Every
+ * mistake is a diagnostic at its origin; then they are sorted by line.
  */
 #include "config.h"
 
 #include "conf-int.h"
-#include "fx.h"
 #include "providers/providers.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ini.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-
-/* ---- public: new / load / set ----------------------------------------- */
-
-flexiai_config *
-flexiai_config_new(void)
-{
-    return fxu_xcalloc(1, sizeof(flexiai_config));
-}
-
-static void
-free_params(struct fx_params *p)
-{
-    free(p->system);
-    if (p->stop) {
-        for (char **s = p->stop; *s; s++)
-            free(*s);
-        free(p->stop);
-    }
-    memset(p, 0, sizeof(*p));
-}
-
-static void
-free_provider(struct fx_provider *p)
-{
-    free(p->name);
-    free(p->type);
-    free(p->model);
-    free(p->base_url);
-    free(p->api_version);
-    free(p->project);
-    free(p->location);
-    free(p->tls_ca);
-    free(p->api_key_env);
-    free(p->api_key_cmd);
-    if (p->api_key) {
-        memset(p->api_key, 0, strlen(p->api_key));
-        free(p->api_key);
-    }
-    if (p->key) {
-        memset(p->key, 0, strlen(p->key));
-        free(p->key);
-    }
-    free(p->key_error);
-    free_params(&p->params);
-}
-
-static void
-free_settings(struct fx_settings *s)
-{
-    free_params(&s->defaults);
-    for (size_t i = 0; i < s->nproviders; i++)
-        free_provider(&s->providers[i]);
-    free(s->providers);
-    struct fx_sync *y = &s->sync;
-    free(y->redis_url);
-    free(y->redis_host);
-    if (y->redis_password) {
-        memset(y->redis_password, 0, strlen(y->redis_password));
-        free(y->redis_password);
-    }
-    free(y->redis_username);
-    free(y->redis_unix);
-    free(y->redis_tls_ca);
-    free(y->redis_tls_cert);
-    free(y->redis_tls_key);
-    free(y->redis_tls_server_name);
-    fx_conf_free_list(y->redis_sentinels);
-    free(y->redis_sentinel_master);
-    free(y->redis_sentinel_user);
-    if (y->redis_sentinel_password) {
-        memset(y->redis_sentinel_password, 0,
-               strlen(y->redis_sentinel_password));
-        free(y->redis_sentinel_password);
-    }
-    free(y->key_prefix);
-    free(y->channel);
-    free(y->worker_id);
-    free(y->state_dir);
-    memset(s, 0, sizeof(*s));
-}
-
-void
-flexiai_config_free(flexiai_config *cfg)
-{
-    if (cfg == NULL)
-        return;
-    fxu_buf_free(&cfg->sources);
-    for (size_t i = 0; i < cfg->nentries; i++) {
-        struct entry *e = &cfg->entries[i];
-        free(e->section);
-        free(e->key);
-        if (e->value) {
-            memset(e->value, 0, strlen(e->value));
-            free(e->value);
-        }
-        free(e->origin);
-    }
-    free(cfg->entries);
-    for (size_t i = 0; i < cfg->nsections; i++) {
-        free(cfg->sections[i].name);
-        free(cfg->sections[i].where);
-    }
-    free(cfg->sections);
-    for (size_t i = 0; i < cfg->ndiags; i++)
-        free((char *)cfg->diags[i].text);
-    free(cfg->diags);
-    free_settings(&cfg->settings);
-    fx_conf_free_shown(cfg);
-    free(cfg->provider_names);
-    free(cfg);
-}
-
-static void
-note_source(flexiai_config *cfg, const char *path)
-{
-    fxu_buf_printf(&cfg->sources, "%s%s%s", cfg->sources.len ? ", " : "", path,
-                   access(path, F_OK) == 0 ? "" : " (not found)");
-}
-
-const char *
-flexiai_config_sources(const flexiai_config *cfg)
-{
-    return cfg->sources.data ? cfg->sources.data : "";
-}
-
-int
-flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
-                    const char *path)
-{
-    char buf[PATH_MAX];
-    if (sysconf_path == NULL) {
-        snprintf(buf, sizeof(buf), "%s/flexiai/config.ini", SYSCONFDIR);
-        sysconf_path = buf;
-    }
-    fx_conf_read_file(cfg, sysconf_path, 0);
-    note_source(cfg, sysconf_path);
-
-    const char *env_path = getenv("FLEXIAI_CONFIG");
-    if (path == NULL && env_path && *env_path)
-        path = env_path;
-    if (path) {
-        fx_conf_read_file(cfg, path, 1);
-    } else {
-        const char *xdg = getenv("XDG_CONFIG_HOME");
-        const char *home = getenv("HOME");
-        if (xdg && *xdg == '/')
-            snprintf(buf, sizeof(buf), "%s/flexiai/config.ini", xdg);
-        else if (home && *home)
-            snprintf(buf, sizeof(buf), "%s/.config/flexiai/config.ini", home);
-        else
-            buf[0] = '\0';
-        if (buf[0]) {
-            fx_conf_read_file(cfg, buf, 0);
-            note_source(cfg, buf);
-        } else {
-            fxu_buf_printf(&cfg->sources,
-                           "%sno user file (HOME and "
-                           "XDG_CONFIG_HOME are unset)",
-                           cfg->sources.len ? ", " : "");
-        }
-    }
-    /* the standard key variables stand in for missing [provider.*]
-     * sections; FLEXIAI_PROVIDER_* variables can then adjust them */
-    fx_conf_implicit_providers(cfg);
-    fx_conf_read_env(cfg);
-    return fx_conf_has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
-}
-
-int
-flexiai_config_set(flexiai_config *cfg, const char *section, const char *key,
-                   const char *value)
-{
-    if (!fx_conf_known_section(section) ||
-        fx_conf_key_def(section, key) == NULL) {
-        fx_conf_diag(cfg, 1, "flag: unknown setting %s.%s", section, key);
-        return FLEXIAI_ECONFIG;
-    }
-    fx_conf_set(cfg, section, key, value, "flag");
-    return FLEXIAI_OK;
-}
 
 /* A [defaults] value given on the command line beats every provider's. */
 static int
@@ -447,7 +254,7 @@ read_count_mask(flexiai_config *cfg)
 int
 flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
 {
-    free_settings(&cfg->settings);
+    fx_conf_free_settings(&cfg->settings);
     fx_conf_free_shown(cfg);
     struct fx_settings *s = &cfg->settings;
 
@@ -531,4 +338,78 @@ flexiai_config_providers(const flexiai_config *cfg, const char *const **names)
 {
     *names = (const char *const *)cfg->provider_names;
     return cfg->nprovider_names;
+}
+
+/* ---- the settings freed ----------------------------------------------- */
+
+static void
+free_params(struct fx_params *p)
+{
+    free(p->system);
+    if (p->stop) {
+        for (char **s = p->stop; *s; s++)
+            free(*s);
+        free(p->stop);
+    }
+    memset(p, 0, sizeof(*p));
+}
+
+static void
+free_provider(struct fx_provider *p)
+{
+    free(p->name);
+    free(p->type);
+    free(p->model);
+    free(p->base_url);
+    free(p->api_version);
+    free(p->project);
+    free(p->location);
+    free(p->tls_ca);
+    free(p->api_key_env);
+    free(p->api_key_cmd);
+    if (p->api_key) {
+        memset(p->api_key, 0, strlen(p->api_key));
+        free(p->api_key);
+    }
+    if (p->key) {
+        memset(p->key, 0, strlen(p->key));
+        free(p->key);
+    }
+    free(p->key_error);
+    free_params(&p->params);
+}
+
+void
+fx_conf_free_settings(struct fx_settings *s)
+{
+    free_params(&s->defaults);
+    for (size_t i = 0; i < s->nproviders; i++)
+        free_provider(&s->providers[i]);
+    free(s->providers);
+    struct fx_sync *y = &s->sync;
+    free(y->redis_url);
+    free(y->redis_host);
+    if (y->redis_password) {
+        memset(y->redis_password, 0, strlen(y->redis_password));
+        free(y->redis_password);
+    }
+    free(y->redis_username);
+    free(y->redis_unix);
+    free(y->redis_tls_ca);
+    free(y->redis_tls_cert);
+    free(y->redis_tls_key);
+    free(y->redis_tls_server_name);
+    fx_conf_free_list(y->redis_sentinels);
+    free(y->redis_sentinel_master);
+    free(y->redis_sentinel_user);
+    if (y->redis_sentinel_password) {
+        memset(y->redis_sentinel_password, 0,
+               strlen(y->redis_sentinel_password));
+        free(y->redis_sentinel_password);
+    }
+    free(y->key_prefix);
+    free(y->channel);
+    free(y->worker_id);
+    free(y->state_dir);
+    memset(s, 0, sizeof(*s));
 }
