@@ -3,8 +3,9 @@
  * FLEXIAI_PROVIDER_NAME_KEY variables, the Python FlexiAI's names
  * (FLEXIAI_PROVIDER_{N}_*, FLEXIAI_DEFAULT_*), and with no provider
  * section at all, one provider per standard key variable (OPENAI_API_KEY
- * and the like).  A variable of ours that names nothing is a warning with
- * the nearest name: the environment is shared with other programs.
+ * and the like).  A FLEXIAI_* name that matches no setting at all is
+ * only a warning, with the nearest name: the environment is shared with
+ * other programs.
  */
 #include "config.h"
 

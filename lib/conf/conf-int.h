@@ -130,9 +130,9 @@ void fx_conf_implicit_providers(flexiai_config *cfg);
 
 /* Check every entry's type and range, reporting each mistake. */
 void fx_conf_check_entries(flexiai_config *cfg);
-/* The value of a number, whole number, boolean or choice (its index), or
- * the key's default; `fallback` when neither is set (or, the value being
- * wrong, there is no default). */
+/* A number, whole number, boolean or choice (as its index): the value,
+ * else the key's default, else `fallback`.  A wrong value is reported and
+ * reads as the default when that is a number or boolean, else `fallback`. */
 double fx_conf_number_or(flexiai_config *cfg, const char *section,
                          const char *key, double fallback);
 /* A key the table gives a default: that default is the only one. */
@@ -143,7 +143,7 @@ char *fx_conf_string(flexiai_config *cfg, const char *section, const char *key);
 /* The same, with the key's default for an empty value. */
 char *fx_conf_string_or_default(flexiai_config *cfg, const char *section,
                                 const char *key);
-/* "a, b ,c" (or one a line) -> a NULL-terminated array; NULL when empty. */
+/* "a, b ,c" (or one per line) -> NULL-terminated array; NULL when empty. */
 char **fx_conf_split_list(const char *value);
 void fx_conf_free_list(char **list);
 
