@@ -323,6 +323,61 @@ fxu_parse_duration(const char *s, double *seconds)
 }
 
 /* mkdir -p, creating missing components with mode 0700. */
+static int
+hostport_error(const char **why, const char *message)
+{
+    if (why)
+        *why = message;
+    return -1;
+}
+
+int
+fxu_parse_hostport(const char *s, size_t n, const char *reject, char **host,
+                   long *port, const char **why)
+{
+    const char *end = s + n, *name = s, *name_end, *digits;
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (close == NULL)
+            return hostport_error(why, "unclosed '[' in the host");
+        if (close == s + 1)
+            return hostport_error(why, "empty IPv6 address");
+        if (close + 1 != end && close[1] != ':')
+            return hostport_error(why, "unexpected text after ']'");
+        name = s + 1;
+        name_end = close;
+        digits = close + 1 != end ? close + 2 : NULL;
+    } else {
+        const char *colon = memchr(s, ':', n);
+        if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1)))
+            return hostport_error(
+                why, "an IPv6 address must be written in [brackets]");
+        name_end = colon ? colon : end;
+        digits = colon ? colon + 1 : NULL;
+    }
+    if (name == name_end)
+        return hostport_error(why, "no host");
+    for (const char *c = name; reject && c < name_end; c++)
+        if (*c != '\0' && strchr(reject, *c))
+            return hostport_error(why, "bad character in the host");
+    long number = 0;
+    if (digits) {
+        /* digits only: no sign, no blanks, nothing after */
+        for (const char *c = digits; c < end && number <= 65535; c++) {
+            if (*c < '0' || *c > '9')
+                return hostport_error(why, "bad port (1 to 65535)");
+            number = number * 10 + (*c - '0');
+        }
+        if (number < 1 || number > 65535)
+            return hostport_error(why, "bad port (1 to 65535)");
+    }
+    if (host)
+        *host = fxu_strndup(name, (size_t)(name_end - name));
+    if (port && digits)
+        *port = number;
+    return 0;
+}
+
 int
 fxu_make_dirs(const char *path)
 {

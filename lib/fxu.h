@@ -53,6 +53,19 @@ int fxu_parse_bool(const char *s, int *out);
 #define FXU_DURATION_MAX 1e10
 int fxu_parse_duration(const char *s, double *seconds);
 
+/*
+ * A host and an optional port, the first n bytes of s: "host",
+ * "host:port", "[v6]" or "[v6]:port", as in a URL's authority or a
+ * Sentinel's address.  An IPv6 address must be in brackets; a port is
+ * digits, 1 to 65535; bytes of `reject` (NULL: any) may not be in the
+ * host.  0 on success: *host (unless host is NULL) a copy without the
+ * brackets, to free, and *port (unless NULL) set when a port is given,
+ * else left alone.  -1 when malformed, with *why (unless NULL) a constant
+ * message such as "bad port (1 to 65535)"; nothing is allocated.
+ */
+int fxu_parse_hostport(const char *s, size_t n, const char *reject, char **host,
+                       long *port, const char **why);
+
 /* mkdir -p, creating missing components with mode 0700; -1 with errno
  * (ENOTDIR when something else is in the way). */
 int fxu_make_dirs(const char *path);

@@ -234,8 +234,8 @@ EOF
     [ -z "$missing" ] || { echo "not in flexiai.ini.5:$missing" >&2; false; }
 }
 
-@test "every provider key of the schema in lib/conf/config.c is in flexiai.ini.5" {
-    local src=$SRCDIR/lib/conf/config.c page key keys missing=
+@test "every provider key of the schema in lib/conf/conf-keys.c is in flexiai.ini.5" {
+    local src=$SRCDIR/lib/conf/conf-keys.c page key keys missing=
     [ -f "$src" ]
     # {"provider", "KEY", ...} and the request keys {sec, "KEY", ...}
     keys=$(sed -n -e 's/.*{"provider", "\([a-z_]*\)".*/\1/p' \

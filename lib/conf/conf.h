@@ -9,7 +9,7 @@
 
 #include "fx.h"
 
-/* ---- settings (config.c) ------------------------------------------------ */
+/* ---- settings, defaults, values, keys (conf-*.c) ---------------------- */
 
 struct fx_provider_ops;
 

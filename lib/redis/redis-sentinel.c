@@ -22,47 +22,6 @@
 
 #define DEFAULT_SENTINEL_PORT 26379
 
-/* "host:port", "[v6]:port", "host" -> host (to free) and port; -1 when
- * malformed. */
-static int
-parse_addr(const char *s, char **host, int *port)
-{
-    const char *colon;
-    *host = NULL;
-    *port = DEFAULT_SENTINEL_PORT;
-    if (s == NULL || *s == '\0')
-        return -1;
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-        if (end == NULL || end == s + 1 || (end[1] != '\0' && end[1] != ':'))
-            return -1;
-        *host = fxu_strndup(s + 1, (size_t)(end - s - 1));
-        colon = end[1] == ':' ? end + 1 : NULL;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon && strchr(s, ':') != colon) {
-            *host = fxu_strdup(s); /* a bare IPv6 address */
-            colon = NULL;
-        } else
-            *host = colon ? fxu_strndup(s, (size_t)(colon - s)) : fxu_strdup(s);
-    }
-    if (colon) {
-        long p;
-        if (fxu_parse_long(colon + 1, &p) < 0 || p <= 0 || p > 65535) {
-            free(*host);
-            *host = NULL;
-            return -1;
-        }
-        *port = (int)p;
-    }
-    if (**host == '\0') {
-        free(*host);
-        *host = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 /* Ask one sentinel.  0 with *host and *port, -1 with *err. */
 static int
 ask_sentinel(const struct fx_redis_opts *o, const char *addr, char **host,
@@ -71,15 +30,17 @@ ask_sentinel(const struct fx_redis_opts *o, const char *addr, char **host,
     const struct fx_redis_sentinel *s = o->sentinel;
     struct fx_redis_opts so;
     char *shost = NULL;
-    int sport;
+    long sport = DEFAULT_SENTINEL_PORT;
 
-    if (parse_addr(addr, &shost, &sport) < 0) {
+    /* "host", "host:port" or "[v6]:port", as sync.redis_sentinels */
+    size_t len = strlen(addr);
+    if (fxu_parse_hostport(addr, len, NULL, &shost, &sport, NULL) != 0) {
         fx_set_err(err, "redis sentinel '%s': not HOST:PORT", addr);
         return -1;
     }
     memset(&so, 0, sizeof(so));
     so.host = shost;
-    so.port = sport;
+    so.port = (int)sport;
     so.username = s->username;
     so.password = s->password;
     so.timeout = o->timeout;

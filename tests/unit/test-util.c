@@ -1,4 +1,4 @@
-/* test-util.c - buffers and strict parsing. */
+/* test-util.c - buffers and strict parsing (numbers, host:port). */
 #include "config.h"
 
 #include "fx.h"
@@ -6,6 +6,88 @@
 #include "tap.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* fxu_parse_hostport on a whole string: 0 with host and port, or -1 with
+ * the message. */
+static int
+hostport(const char *s, const char *reject, char **host, long *port,
+         const char **why)
+{
+    *host = NULL;
+    *port = -1;
+    *why = NULL;
+    return fxu_parse_hostport(s, strlen(s), reject, host, port, why);
+}
+
+static void
+test_hostport(void)
+{
+    char *host;
+    long port;
+    const char *why;
+    ok(hostport("127.0.0.1:6379", NULL, &host, &port, &why) == 0 &&
+           strcmp(host, "127.0.0.1") == 0 && port == 6379,
+       "IPv4 and port");
+    free(host);
+    ok(hostport("redis.example:26380", NULL, &host, &port, &why) == 0 &&
+           strcmp(host, "redis.example") == 0 && port == 26380,
+       "host name and port");
+    free(host);
+    ok(hostport("[::1]:6379", NULL, &host, &port, &why) == 0 &&
+           strcmp(host, "::1") == 0 && port == 6379,
+       "[::1]:6379: the address without brackets");
+    free(host);
+    ok(hostport("[fe80::1]", NULL, &host, &port, &why) == 0 &&
+           strcmp(host, "fe80::1") == 0 && port == -1,
+       "[v6] alone leaves the port alone");
+    free(host);
+    ok(hostport("sentinel-1", NULL, &host, &port, &why) == 0 &&
+           strcmp(host, "sentinel-1") == 0 && port == -1,
+       "no port: the port is left alone");
+    free(host);
+    ok(fxu_parse_hostport("h:80/db", 4, NULL, NULL, NULL, NULL) == 0,
+       "only the first n bytes are read; outputs may be NULL");
+
+    ok(hostport("host:", NULL, &host, &port, &why) == -1 && host == NULL,
+       "'host:' has no port number");
+    is_str(why, "bad port (1 to 65535)", "... bad port");
+    hostport("host:0", NULL, &host, &port, &why);
+    is_str(why, "bad port (1 to 65535)", "port 0 is out of range");
+    hostport("host:65536", NULL, &host, &port, &why);
+    is_str(why, "bad port (1 to 65535)", "port 65536 is out of range");
+    hostport("host:99999999999999999999", NULL, &host, &port, &why);
+    is_str(why, "bad port (1 to 65535)", "a huge port is out of range");
+    ok(hostport("host:65535", NULL, &host, &port, &why) == 0 && port == 65535,
+       "port 65535");
+    free(host);
+    hostport("host:+80", NULL, &host, &port, &why);
+    is_str(why, "bad port (1 to 65535)", "a port is digits only: '+80'");
+    hostport("host:80x", NULL, &host, &port, &why);
+    is_str(why, "bad port (1 to 65535)", "junk after the port");
+    hostport("::1", NULL, &host, &port, &why);
+    is_str(why, "an IPv6 address must be written in [brackets]",
+           "a bare IPv6 address is refused");
+    hostport("a:b:c", NULL, &host, &port, &why);
+    is_str(why, "an IPv6 address must be written in [brackets]",
+           "two colons without brackets");
+    hostport("[::1", NULL, &host, &port, &why);
+    is_str(why, "unclosed '[' in the host", "unclosed bracket");
+    hostport("[]:6379", NULL, &host, &port, &why);
+    is_str(why, "empty IPv6 address", "empty brackets");
+    hostport("[::1]6379", NULL, &host, &port, &why);
+    is_str(why, "unexpected text after ']'", "text after the bracket");
+    hostport(":6379", NULL, &host, &port, &why);
+    is_str(why, "no host", "no host before the port");
+    hostport("", NULL, &host, &port, &why);
+    is_str(why, "no host", "empty");
+    ok(hostport("a b:1", NULL, &host, &port, &why) == 0, "any host bytes");
+    free(host);
+    ok(hostport("a b:1", " \t", &host, &port, &why) == -1 && host == NULL &&
+           port == -1,
+       "... unless rejected, with nothing set");
+    is_str(why, "bad character in the host", "... a bad character");
+}
 
 int
 main(void)
@@ -46,5 +128,6 @@ main(void)
     ok(fxu_parse_duration("-1", &d) != 0, "negative refused");
     char t[] = "  hi there \n";
     is_str(fxu_trim(t), "hi there", "trim");
+    test_hostport();
     return tap_done();
 }
