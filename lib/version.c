@@ -2,7 +2,7 @@
  * version.c - names and versions that need no network code: error class
  * names, the library version and the versions of the libraries it was
  * built with.  Kept apart from the HTTP code so that the configuration
- * code (config.c) depends on none of it.
+ * code (conf/) depends on none of it.
  */
 #include "config.h"
 

@@ -20,8 +20,9 @@ import subprocess
 import sys
 
 
-def objects(builddir):
-    """{source path relative to the top: [object paths]} for lib/ and cmd/."""
+def objects(builddir, srcdir):
+    """{source path relative to the top: [object paths]} for lib/ and cmd/;
+    an object left over from a source since removed is not read."""
     out = {}
     for top in ("lib", "cmd"):
         for dirpath, dirs, files in os.walk(os.path.join(builddir, top)):
@@ -38,6 +39,8 @@ def objects(builddir):
                 if base.endswith("-lua"):
                     continue
                 src = os.path.join(rel, base + ".c")
+                if not os.path.exists(os.path.join(srcdir, src)):
+                    continue
                 out.setdefault(src, []).append(os.path.join(dirpath, f))
     return out
 
@@ -58,8 +61,8 @@ def symbols(paths):
     return defined, undefined
 
 
-def graph(builddir):
-    objs = objects(builddir)
+def graph(builddir, srcdir):
+    objs = objects(builddir, srcdir)
     info = {src: symbols(paths) for src, paths in objs.items()}
     owner = {}
     for src, (defs, _) in info.items():
@@ -121,9 +124,10 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     builddir, srcdir, what = sys.argv[1:]
-    info, edges = graph(builddir)
-    if not info:
-        sys.exit("layout.py: no objects under %s: build first" % builddir)
+    if what != "unmapped":
+        info, edges = graph(builddir, srcdir)
+        if not info:
+            sys.exit("layout.py: no objects under %s: build first" % builddir)
     if what == "edges":
         for a in sorted(edges):
             for b in sorted(edges[a]):

@@ -55,7 +55,7 @@ void fx_stream_text(struct fx_stream *st, const char *s, size_t n);
 struct fx_provider_ops {
     const char *type; /* [provider.*] type = ... */
 
-    /* -- description, read by config.c and http.c -- */
+    /* -- description, read by conf/ and http.c -- */
     /* Standard key variables, preferred first, NULL-terminated (NULL: the
      * type has none).  A [provider.*] section without api_key_* uses the
      * first one set; with no [provider.*] at all, each one set implies a
