@@ -21,6 +21,10 @@
  *
  * Return codes are the sysexits-style codes the commands exit with, so a
  * caller can pass them straight to exit().
+ *
+ * Versions.  FLEXIAI_VERSION* below are the header a program was built
+ * with; flexiai_version() and flexiai_version_number() the library it
+ * runs with.
  */
 #ifndef FLEXIAI_H
 #define FLEXIAI_H
@@ -31,6 +35,27 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- versions ----------------------------------------------------------- */
+
+/* The one place the version is written: configure.ac reads it from here
+ * (AC_INIT), so the package, flexiai.pc and the library agree. */
+#define FLEXIAI_VERSION "0.1.0"
+#define FLEXIAI_VERSION_MAJOR 0
+#define FLEXIAI_VERSION_MINOR 1
+#define FLEXIAI_VERSION_PATCH 0
+/* MAJOR * 1000000 + MINOR * 1000 + PATCH: 1.2.3 is 1002003 */
+#define FLEXIAI_VERSION_NUMBER                                                 \
+    (FLEXIAI_VERSION_MAJOR * 1000000 + FLEXIAI_VERSION_MINOR * 1000 +          \
+     FLEXIAI_VERSION_PATCH)
+
+/* The running library's FLEXIAI_VERSION ("0.1.0"); static. */
+const char *flexiai_version(void);
+/* The running library's FLEXIAI_VERSION_NUMBER. */
+int flexiai_version_number(void);
+/* "libcurl/7.88.1 TLS/OpenSSL/3.0.15 OpenSSL/3.0.15 cJSON/1.7.15
+ * hiredis/0.14.1 inih/55"; static. */
+const char *flexiai_libraries(void);
 
 #define FLEXIAI_OK 0
 #define FLEXIAI_EUSAGE 64       /* bad flag or argument */
@@ -47,10 +72,6 @@ extern "C" {
 #define FLEXIAI_ENOPERM 77 /* every provider refused our credentials */
 #define FLEXIAI_ECONFIG 78 /* configuration error */
 #define FLEXIAI_EINTR 130  /* interrupted */
-
-const char *flexiai_version(void);
-/* "libcurl/7.88.1 OpenSSL/3.0.15 cJSON/1.7.15 hiredis/0.14.1 inih/55" */
-const char *flexiai_libraries(void);
 
 /* ---- configuration ---------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 
 static const char *const class_names[FLEXIAI_E__COUNT] = {
@@ -54,28 +55,43 @@ flexiai_errclass_from_name(const char *name)
     return -1;
 }
 
+/* The header's version is the package's: configure.ac reads AC_INIT's
+ * from flexiai.h, and the unit tests compare the two. */
 const char *
 flexiai_version(void)
 {
-    return PACKAGE_VERSION;
+    return FLEXIAI_VERSION;
+}
+
+int
+flexiai_version_number(void)
+{
+    return FLEXIAI_VERSION_NUMBER;
+}
+
+static char libraries[384];
+static pthread_once_t libraries_once = PTHREAD_ONCE_INIT;
+
+static void
+libraries_fill(void)
+{
+    /* the TLS library is what the running libcurl reports (it is loaded
+     * anyway: complete is built into the front); OpenSSL also carries
+     * Redis TLS */
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    snprintf(libraries, sizeof(libraries),
+             "libcurl/%s TLS/%s OpenSSL/%s cJSON/%s hiredis/%d.%d.%d "
+             "inih/%s",
+             v && v->version ? v->version : LIBCURL_VERSION,
+             v && v->ssl_version ? v->ssl_version : "none",
+             OpenSSL_version(OPENSSL_VERSION_STRING), cJSON_Version(),
+             HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, INIH_VERSION);
 }
 
 const char *
 flexiai_libraries(void)
 {
-    /* the TLS library is what the running libcurl reports (it is loaded
-     * anyway: complete is built into the front); OpenSSL also carries
-     * Redis TLS */
-    static char buf[384];
-    if (buf[0] == '\0') {
-        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-        snprintf(buf, sizeof(buf),
-                 "libcurl/%s TLS/%s OpenSSL/%s cJSON/%s hiredis/%d.%d.%d "
-                 "inih/%s",
-                 v && v->version ? v->version : LIBCURL_VERSION,
-                 v && v->ssl_version ? v->ssl_version : "none",
-                 OpenSSL_version(OPENSSL_VERSION_STRING), cJSON_Version(),
-                 HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, INIH_VERSION);
-    }
-    return buf;
+    /* built once, from any thread */
+    pthread_once(&libraries_once, libraries_fill);
+    return libraries;
 }

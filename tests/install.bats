@@ -62,6 +62,27 @@ pc_dir() {
     assert_output --partial "api-demo: $CONFIG:2:"
 }
 
+@test "the installed header's version macros are the installed library's" {
+    local cflags libs libdir
+    cflags=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --cflags flexiai)
+    libs=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --libs flexiai)
+    printf '%s\n' '#include <flexiai.h>' '#include <stdio.h>' \
+        'int main(void) { printf("%s %d %s %d\n", FLEXIAI_VERSION, FLEXIAI_VERSION_NUMBER,' \
+        '    flexiai_version(), flexiai_version_number()); return 0; }' >"$TEST_HOME/version.c"
+    run ${FX_TEST_CC:-cc} ${FX_TEST_CFLAGS:-} -Wall -Wextra -Werror -o "$TEST_HOME/version" \
+        "$TEST_HOME/version.c" $cflags $libs
+    assert_success
+    libdir=${libs#-L}
+    libdir=${libdir%% *}
+    run env LD_LIBRARY_PATH="$libdir" "$TEST_HOME/version"
+    assert_success
+    local v n
+    read -r v n _ <<<"$output"
+    assert_output "$v $n $v $n"
+    # and the package's, as pkg-config and configure.ac give it
+    assert_equal "$v" "$(PKG_CONFIG_PATH=$(pc_dir) pkg-config --modversion flexiai)"
+}
+
 @test "a program using only flexiai.h runs 100 requests at once through flexiai_batch" {
     start_mockllm --script 'demo=wait_ms=50'
     provider_section demo openai demo | write_config
