@@ -36,7 +36,7 @@ double
 tool_when(const char *opt, const char *arg)
 {
     double t;
-    if (flexiai_ledger_parse_when(arg, &t) != 0)
+    if (flexiai_ledger_parse_when(arg, &t) != FLEXIAI_OK)
         tool_usage_error("%s needs a date (2026-11-01, 2026-11-01 14:30) or a "
                          "duration back from now (2h, 90d), not '%s'",
                          opt, arg);
@@ -94,17 +94,17 @@ tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
         size_t bad = 0;
         tag = fxu_utf8_sanitize(a->tag, strlen(a->tag), &bad);
     }
-    flexiai_ledger_entry e = {
-        .command = command,
-        .tag = tag,
-        .conversation_id = cid ? cid : tool_ledger_cid(),
-        .messages = msgs,
-        .nmessages = n,
-        .result = res,
-        .exit_code = rc,
-    };
-    char *err = flexiai_ledger_log(cfg, &e);
-    if (err && !warned) {
+    flexiai_ledger_entry e;
+    flexiai_ledger_entry_init(&e);
+    e.command = command;
+    e.tag = tag;
+    e.conversation_id = cid ? cid : tool_ledger_cid();
+    e.messages = msgs;
+    e.nmessages = n;
+    e.result = res;
+    e.exit_code = rc;
+    char *err = NULL;
+    if (flexiai_ledger_log(cfg, &e, &err) != FLEXIAI_OK && !warned) {
         warned = 1;
         tool_warn("request not logged: %s", err);
     }

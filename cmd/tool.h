@@ -35,9 +35,9 @@ void tool_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 /* Is a library log line of this level shown under -q / -v? */
-int tool_log_shown(int level);
+int tool_log_shown(flexiai_log_level level);
 /* Log callback for the library: prints what tool_log_shown() allows. */
-void tool_log_cb(void *ud, int level, const char *msg);
+void tool_log_cb(void *ud, flexiai_log_level level, const char *msg);
 /* Print a configuration's diagnostics (warnings unless -q or !warnings);
  * returns the number of errors. */
 size_t tool_print_diags(const flexiai_config *cfg, int warnings);
@@ -232,7 +232,8 @@ const char *tool_suggest(const char *name, const char *const *names, size_t n);
  * names when none is near.  Caller frees. */
 char *tool_no_provider(const flexiai_config *cfg, const char *name);
 /* --on-stream-error, else the configuration. */
-int tool_on_stream_error(const flexiai_config *cfg, const struct tool_args *a);
+flexiai_stream_error_mode tool_on_stream_error(const flexiai_config *cfg,
+                                               const struct tool_args *a);
 
 /* ---- breaker state as people and machines read it (tool-breaker.c) ---- */
 

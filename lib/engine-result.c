@@ -17,6 +17,19 @@ static const char continue_prompt[] =
     "Your previous answer was cut off. Continue it exactly where it "
     "stopped, without repeating anything.";
 
+void
+flexiai_request_init(flexiai_request *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->on_stream_error = FLEXIAI_STREAM_CONTINUE;
+}
+
+void
+flexiai_result_init(flexiai_result *res)
+{
+    memset(res, 0, sizeof(*res));
+}
+
 int
 fx_job_copy(struct job *j, const flexiai_request *req)
 {

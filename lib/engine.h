@@ -30,7 +30,7 @@ struct job {
     size_t nmsgs, nowned;
     char *model, *system, *provider;
     flexiai_result res;
-    int code;
+    flexiai_code code;
     int state;
     struct fx_policy pol;
     fxu_buf answer;       /* text shown from broken streams */

@@ -1,8 +1,8 @@
 /*
  * version.c - names and versions that need no network code: error class
- * names, the library version and the versions of the libraries it was
- * built with.  Kept apart from the HTTP code so that the configuration
- * code (config.c) depends on none of it.
+ * and backend names, the library version and the versions of the
+ * libraries it was built with.  Kept apart from the HTTP code so that the
+ * configuration code (config.c) depends on none of it.
  */
 #include "config.h"
 
@@ -15,7 +15,11 @@
 #include <pthread.h>
 #include <stdio.h>
 
-static const char *const class_names[FLEXIAI_E__COUNT] = {
+/* The classes of flexiai.h, which keeps no count of them (a caller's count
+ * would be wrong after a library adds one): the last one, plus one. */
+#define FX_ERRCLASS_COUNT (FLEXIAI_E_INVALID_OUTPUT + 1)
+
+static const char *const class_names[FX_ERRCLASS_COUNT] = {
     [FLEXIAI_E_NONE] = "none",
     [FLEXIAI_E_CONNECT] = "connect",
     [FLEXIAI_E_TIMEOUT] = "timeout",
@@ -37,22 +41,28 @@ static const char *const class_names[FLEXIAI_E__COUNT] = {
 };
 
 const char *
-flexiai_errclass_name(int cls)
+flexiai_errclass_name(flexiai_errclass cls)
 {
-    if (cls < 0 || cls >= FLEXIAI_E__COUNT)
+    if ((int)cls < 0 || (int)cls >= FX_ERRCLASS_COUNT)
         return "internal";
     return class_names[cls];
 }
 
-int
-flexiai_errclass_from_name(const char *name)
+flexiai_code
+flexiai_errclass_from_name(const char *name, flexiai_errclass *cls)
 {
-    if (name == NULL)
-        return -1;
-    for (int i = 0; i < FLEXIAI_E__COUNT; i++)
-        if (fxu_streq_nocase(name, class_names[i]))
-            return i;
-    return -1;
+    for (int i = 0; name && i < FX_ERRCLASS_COUNT; i++)
+        if (fxu_streq_nocase(name, class_names[i])) {
+            *cls = (flexiai_errclass)i;
+            return FLEXIAI_OK;
+        }
+    return FLEXIAI_EUSAGE;
+}
+
+const char *
+flexiai_backend_name(flexiai_backend backend)
+{
+    return backend == FLEXIAI_BACKEND_REDIS ? "redis" : "file";
 }
 
 /* The header's version is the package's: configure.ac reads AC_INIT's

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # install.bats - what `make install` puts in place is enough on its own: a
 # program that includes only <flexiai.h> and is built with nothing but
-# `pkg-config flexiai` (against a staged install, DESTDIR) runs a request.
+# `pkg-config flexiai` (against a staged install, DESTDIR) runs a request
+# and logs it.
 
 load helpers
 
@@ -28,7 +29,7 @@ pc_dir() {
     [ -n "$output" ]
 }
 
-@test "a program using only flexiai.h builds with pkg-config flexiai and answers" {
+@test "a program using only the installed headers builds with pkg-config flexiai, answers and logs" {
     start_mockllm
     provider_section demo openai demo | write_config
     local cflags libs libdir
@@ -47,6 +48,8 @@ pc_dir() {
     assert_line --index 0 --regexp '.+'
     assert_line "demo picked-by-api file no"
     assert_equal "$(mock_last_body demo | jq -r .model)" picked-by-api
+    # the ledger: the record appended, then read back
+    assert_line "ledger 1"
 }
 
 @test "the staged program sees the library's exit codes" {

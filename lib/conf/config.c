@@ -1074,7 +1074,7 @@ flexiai_config_sources(const flexiai_config *cfg)
     return cfg->sources.data ? cfg->sources.data : "";
 }
 
-int
+flexiai_code
 flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
                     const char *path)
 {
@@ -1117,7 +1117,7 @@ flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
     return has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
 }
 
-int
+flexiai_code
 flexiai_config_set(flexiai_config *cfg, const char *section, const char *key,
                    const char *value)
 {
@@ -1880,10 +1880,11 @@ read_count_mask(flexiai_config *cfg)
     char **names = split_list(v);
     unsigned mask = 0;
     for (size_t i = 0; names && names[i]; i++) {
-        int cls = flexiai_errclass_from_name(names[i]);
+        flexiai_errclass cls = FLEXIAI_E_NONE;
+        flexiai_errclass_from_name(names[i], &cls);
         /* invalid_output (a model's mistake, not an outage) counts only
          * when listed here */
-        if (cls <= 0 ||
+        if (cls == FLEXIAI_E_NONE ||
             (cls >= FLEXIAI_E_BREAKER_OPEN && cls != FLEXIAI_E_INVALID_OUTPUT))
             add_diag(cfg, 1, "%s: breaker.count: unknown error class '%s'",
                      where_of(e), names[i]);
@@ -1939,7 +1940,7 @@ sort_diags(flexiai_config *cfg)
     }
 }
 
-int
+flexiai_code
 flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
 {
     free_settings(&cfg->settings);

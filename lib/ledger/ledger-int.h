@@ -1,5 +1,5 @@
 /*
- * ledger.h - the request ledger: one SQLite database (WAL) holding a record
+ * ledger-int.h - the request ledger: one SQLite database (WAL) holding a record
  * of every completion, chat turn and batch item, with full-text search,
  * usage totals and Prometheus counters.  Internal to libflexiai; the
  * commands (complete, chat, batch, logs, usage) are its callers.
