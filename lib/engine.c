@@ -322,13 +322,7 @@ step_next(struct job *j)
         /* the -m rule: the model is for the named provider, or the first */
         int first = j->req.provider != NULL || j->pi == 0;
         j->cur_model = j->req.model && first ? j->req.model : p->model;
-        j->params = p->params;
-        if (j->req.system)
-            j->params.system = (char *)j->req.system;
-        if (j->req.has_temperature)
-            j->params.temperature = j->req.temperature;
-        if (j->req.max_tokens > 0)
-            j->params.max_tokens = j->req.max_tokens;
+        fx_job_params(j, p);
         j->state = J_START;
         return;
     }

@@ -384,7 +384,16 @@ typedef struct flexiai_request {
     const char *system; /* replaces [defaults] system */
     int has_temperature;
     double temperature; /* 0 to 2, when has_temperature */
-    long max_tokens;    /* > 0 */
+    int has_top_p;
+    double top_p;            /* 0 to 1, when has_top_p */
+    long top_k;              /* > 0 */
+    long max_tokens;         /* > 0 */
+    const char *const *stop; /* stop sequences, replacing the configured */
+    size_t nstop;            /* ones when > 0 */
+    double timeout;          /* seconds per attempt, > 0 */
+    double connect_timeout;  /* seconds, > 0 */
+    double idle_timeout;     /* seconds without a byte streaming, > 0 */
+    long max_response_bytes; /* one answer, > 0 */
     /* Structured output (NULL: none).  Each answer is checked against it;
      * one that does not match is retried once at the same provider with
      * the validation error added to the conversation, then the next
@@ -514,8 +523,8 @@ typedef struct flexiai_batch flexiai_batch;
 flexiai_batch *flexiai_batch_new(flexiai_client *c);
 /* Cancels what is still running, drops uncollected results. */
 void flexiai_batch_free(flexiai_batch *b);
-/* Start a request.  The request, its messages and strings are copied
- * (the caller may free them at once); req->cancel, on_text, ud and
+/* Start a request.  The request, its messages, strings and stop list are
+ * copied (the caller may free them at once); req->cancel, on_text, ud and
  * schema are kept as given (on_text is called from flexiai_batch_run()).
  * `tag` comes back with the result.  Returns FLEXIAI_OK, or
  * FLEXIAI_EUSAGE for a request without messages. */

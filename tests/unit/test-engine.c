@@ -195,15 +195,23 @@ test_cancel_and_overrides(flexiai_client *c)
 {
     flexiai_batch *b = flexiai_batch_new(c);
     flexiai_message m = {"user", "x"};
+    char stop0[] = "END", stop1[] = "STOP HERE";
+    const char *stop[] = {stop0, stop1};
     flexiai_request req;
     request(&req, &m);
     req.provider = "slow";
     req.model = "per-request-model";
     req.has_temperature = 1;
     req.temperature = 0.25;
+    req.has_top_p = 1;
+    req.top_p = 0.5;
     req.max_tokens = 7;
+    req.stop = stop;
+    req.nstop = 2;
     for (int i = 0; i < 3; i++)
         flexiai_batch_submit(b, &req, NULL);
+    /* copied: what the caller had is not read again */
+    stop0[0] = stop1[0] = 'X';
     flexiai_batch_run(b, 100);
     flexiai_batch_cancel(b);
     int interrupted = 0, n = 0;
@@ -226,6 +234,9 @@ test_cancel_and_overrides(flexiai_client *c)
            strstr(log, "\\\"temperature\\\":0.25") &&
            strstr(log, "\\\"max_tokens\\\":7"),
        "per-request model, temperature and max_tokens were sent");
+    ok(strstr(log, "\\\"top_p\\\":0.5") &&
+           strstr(log, "\\\"stop\\\":[\\\"END\\\",\\\"STOP HERE\\\"]"),
+       "per-request top_p and stop were sent, as submitted");
     free(log);
     flexiai_message none = {"user", "y"};
     flexiai_request empty;
