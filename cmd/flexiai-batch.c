@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "batch.h"
+#include "flexiai-ledger.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "flexiai-ledger.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -158,6 +159,7 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
     flexiai_ledger *l = NULL;
     if (flexiai_ledger_open(cfg, 0, &l, &err) != FLEXIAI_OK)
         tool_die(FLEXIAI_ENOINPUT, "no conversation to continue: %s", err);
+    tool_ledger_import_over(cfg);
     if (flexiai_ledger_warning(l))
         tool_warn("%s", flexiai_ledger_warning(l));
     if (o->cid) {

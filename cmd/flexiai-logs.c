@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "flexiai-ledger.h"
 #include "tool.h"
 
 #include <errno.h>
@@ -99,6 +100,7 @@ open_ledger(flexiai_config *cfg, int write)
         flexiai_config_free(cfg);
         exit(write ? FLEXIAI_EIO : FLEXIAI_ENOINPUT);
     }
+    tool_ledger_import_over(cfg);
     if (flexiai_ledger_warning(l))
         tool_warn("%s", flexiai_ledger_warning(l));
     return l;

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "flexiai-ledger.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -194,6 +195,8 @@ main(int argc, char **argv)
         tool_args_free(&a);
         return FLEXIAI_ENOINPUT;
     }
+    if (l)
+        tool_ledger_import_over(cfg);
     if (l && flexiai_ledger_warning(l))
         tool_warn("%s", flexiai_ledger_warning(l));
     char *out = NULL;

@@ -314,20 +314,24 @@ int tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
 
 /* ---- the request ledger (tool-ledger.c) ------------------------------ */
 
+/* --since/--until/--before WHEN (a date or a duration back from now) as
+ * epoch seconds; a usage error naming opt otherwise. */
+double tool_when(const char *opt, const char *arg);
+/* Start `flexiai logs import` in the background when the ledger's spool
+ * has passed [log] spool_max and no import was started in the last minute
+ * (a child of init, its output to /dev/null); never waits for it. */
+void tool_ledger_import_if_due(const flexiai_config *cfg,
+                               const struct tool_args *a);
+/* After opening the ledger (which moves the spool into the database): a
+ * spool under spool_max again lets the next full one start an import at
+ * once. */
+void tool_ledger_import_over(const flexiai_config *cfg);
 /*
  * After a request: append its record to the ledger (unless --no-log or
  * [log] mode = off) as `command` with --tag, under conversation `cid`
  * (NULL: this process's own, tool_ledger_cid()).  msgs are the messages
  * sent.  A failure is one warning per process; never fatal.
  */
-/* Start `flexiai logs import` in the background when the ledger's spool
- * has passed [log] spool_max (a child of init, its output to /dev/null);
- * never waits for it. */
-/* --since/--until/--before WHEN (a date or a duration back from now) as
- * epoch seconds; a usage error naming opt otherwise. */
-double tool_when(const char *opt, const char *arg);
-void tool_ledger_import_if_due(const flexiai_config *cfg,
-                               const struct tool_args *a);
 void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
                      const char *command, const char *cid,
                      const flexiai_message *msgs, size_t n,

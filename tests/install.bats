@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # install.bats - what `make install` puts in place is enough on its own: a
-# program that includes only <flexiai.h> and is built with nothing but
-# `pkg-config flexiai` (against a staged install, DESTDIR) runs a request
-# and logs it.
+# program that includes only <flexiai.h> and <flexiai-ledger.h> and is built
+# with nothing but `pkg-config flexiai` (against a staged install, DESTDIR)
+# runs a request and logs it.
 
 load helpers
 
@@ -18,10 +18,12 @@ pc_dir() {
     dirname "$(find "$STAGE" -name flexiai.pc | head -1)"
 }
 
-@test "make install stages flexiai.h, flexiai.pc and the library, not the internals" {
+@test "make install stages flexiai.h, flexiai-ledger.h, flexiai.pc and the library, not the internals" {
     run find "$STAGE" -name flexiai.h
     assert_success
     assert_output --partial include/flexiai.h
+    run find "$STAGE" -name flexiai-ledger.h
+    assert_output --partial include/flexiai-ledger.h
     run find "$STAGE" -name 'fx.h' -o -name 'fxu.h' -o -name 'tool.h'
     assert_output ""
     [ -n "$(pc_dir)" ]
@@ -48,7 +50,7 @@ pc_dir() {
     assert_line --index 0 --regexp '.+'
     assert_line "demo picked-by-api file no"
     assert_equal "$(mock_last_body demo | jq -r .model)" picked-by-api
-    # the ledger: the record appended, then read back
+    # flexiai-ledger.h: the record appended, then read back
     assert_line "ledger 1"
 }
 

@@ -1,6 +1,6 @@
 /*
  * ledger-api.c - the public face of the request ledger's database
- * (flexiai.h, "request ledger"): opening it (moving the records waiting in
+ * (flexiai-ledger.h): opening it (moving the records waiting in
  * the spool in first), what `flexiai logs`, `flexiai usage` and complete
  * -C/--cid read, and appending into an open ledger (a batch), over the
  * internal fx_ledger_* of ledger-int.h.  It owns the prices of
@@ -88,11 +88,6 @@ import_spool(const flexiai_config *cfg, const char *path, fx_ledger **fl,
                                "crash while writing?) set aside in "
                                "%s.spool.damaged",
                                damaged, damaged == 1 ? "" : "s", path);
-    if (*fl && *imported >= 0) {
-        char *stamp = fx_ledger_import_stamp(path);
-        unlink(stamp); /* the next full spool may start one at once */
-        free(stamp);
-    }
     if (warning) {
         char *w =
             fxu_asprintf("records waiting in %s.spool: %s", path, warning);

@@ -1,9 +1,9 @@
 /*
- * ledger-log.c - what a program calls after a request (flexiai.h,
- * "request ledger"): the record of the request, with every configured
- * secret cut out, appended to the ledger's spool under the [log] settings
- * (path, mode, keep), and whether the spool is due for an import.  No SQLite
- * here: the readers (ledger-api.c) move the spool into the database.
+ * ledger-log.c - what a program calls after a request (flexiai-ledger.h):
+ * the record of the request, with every configured secret cut out,
+ * appended to the ledger's spool under the [log] settings (path, mode,
+ * keep), and the spool's size.  No SQLite here: the readers
+ * (ledger-api.c) move the spool into the database.
  */
 #include "config.h"
 
@@ -12,7 +12,6 @@
 #include "ledger-int.h"
 
 #include <stdlib.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
@@ -202,41 +201,30 @@ flexiai_ledger_new_cid(void)
 
 /* ---- the spool's size --------------------------------------------------- */
 
-int
-flexiai_ledger_spool_due(const flexiai_config *cfg)
+flexiai_code
+flexiai_ledger_spool_size(const flexiai_config *cfg, long long *bytes,
+                          long long *max, char **errmsg)
 {
     const char *v = fx_config_value(cfg, "log", "spool_max");
-    long long max = v ? strtoll(v, NULL, 10) : 0;
-    if (max <= 0 || fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
-        return 0;
+    *bytes = 0;
+    *max = v ? strtoll(v, NULL, 10) : 0;
+    if (*max < 0)
+        *max = 0;
+    if (errmsg)
+        *errmsg = NULL;
+    if (fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
+        return FLEXIAI_OK;
     char *path = NULL;
-    if (flexiai_ledger_path(cfg, &path, NULL) != FLEXIAI_OK)
-        return 0;
+    flexiai_code rc = flexiai_ledger_path(cfg, &path, errmsg);
+    if (rc != FLEXIAI_OK)
+        return rc;
     char *sp = fx_ledger_spool_path(path);
     struct stat st;
-    int due = stat(sp, &st) == 0 && (long long)st.st_size >= max;
-    if (due) {
-        /* one import started a minute at most: an import that fails (a
-         * corrupt database) is not started again by every request */
-        char *stamp = fx_ledger_import_stamp(path);
-        if (stat(stamp, &st) == 0 && fxu_wallclock() - (double)st.st_mtime < 60)
-            due = 0;
-        int fd =
-            due ? open(stamp,
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                       0600)
-                : -1;
-        if (fd >= 0) {
-            if (futimens(fd, NULL) < 0) {
-                /* the stamp is a hint: created, it is new enough */
-            }
-            close(fd);
-        }
-        free(stamp);
-    }
+    if (stat(sp, &st) == 0)
+        *bytes = (long long)st.st_size;
     free(sp);
     free(path);
-    return due;
+    return FLEXIAI_OK;
 }
 
 /* ---- many records, one write (batch) ---------------------------------- */

@@ -95,7 +95,7 @@ fx_ledger_parse_when(const char *s, double now, double *out)
     return -1;
 }
 
-/* The public form, against the clock (flexiai.h); no SQLite here,
+/* The public form, against the clock (flexiai-ledger.h); no SQLite here,
  * so a command that only parses dates does not link the database. */
 flexiai_code
 flexiai_ledger_parse_when(const char *s, double *out)

@@ -1,12 +1,14 @@
 /*
- * api-demo.c - a program that uses only the installed flexiai.h, built by
- * tests/install.bats with `pkg-config flexiai` against a staged install:
- * proof that the public API is enough to write a command.
+ * api-demo.c - a program that uses only the installed flexiai.h and
+ * flexiai-ledger.h, built by tests/install.bats with `pkg-config flexiai`
+ * against a staged install: proof that the public API is enough to write
+ * a command.
  *
  * usage: api-demo CONFIG PROMPT   prints the answer, then "provider model
  * backend has-nobody", then "ledger N" (the records it can read back
  * after logging this one)
  */
+#include <flexiai-ledger.h>
 #include <flexiai.h>
 #include <stdio.h>
 #include <stdlib.h>
