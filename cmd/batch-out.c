@@ -187,14 +187,14 @@ batch_stats_add(struct batch_stats *st, const flexiai_result *r, int code)
         return;
     }
     st->failed++;
-    int cls = FLEXIAI_E__COUNT; /* none recorded */
+    int cls = BATCH_CLASSES; /* none recorded */
     for (size_t i = r->nattempts; i-- > 0;)
         if (r->attempts[i].errclass != FLEXIAI_E_NONE) {
-            cls = r->attempts[i].errclass;
+            cls = (int)r->attempts[i].errclass;
             break;
         }
-    if (cls < 0 || cls > FLEXIAI_E__COUNT)
-        cls = FLEXIAI_E__COUNT;
+    if (cls < 0 || cls > BATCH_CLASSES)
+        cls = BATCH_CLASSES;
     st->by_class[cls]++;
     /* the failed items taken together: one code when they agree */
     if (st->worst == 0)
@@ -277,11 +277,12 @@ batch_summary(const struct batch_stats *st)
                    grouped(st->failed, b, 32));
     if (st->failed) {
         const char *sep = " (";
-        for (int i = 0; i <= FLEXIAI_E__COUNT; i++) {
+        for (int i = 0; i <= BATCH_CLASSES; i++) {
             if (st->by_class[i] == 0)
                 continue;
-            const char *name =
-                i == FLEXIAI_E__COUNT ? "unknown" : flexiai_errclass_name(i);
+            const char *name = i == BATCH_CLASSES
+                                   ? "unknown"
+                                   : flexiai_errclass_name((flexiai_errclass)i);
             if (st->by_class[i] == st->failed)
                 fxu_buf_printf(&s, "%s%s", sep, name);
             else

@@ -70,13 +70,18 @@ int batch_out_put(struct batch_out *o, long seq, char *line, size_t len);
 /* Write whatever finished, in order or not (at an interrupt). */
 int batch_out_flush_all(struct batch_out *o);
 
+/* Room for the library's error classes, with some to spare for classes a
+ * newer library adds (flexiai.h gives no count: it would grow). */
+#define BATCH_CLASSES 64
+
 /* Counts for progress and the summary. */
 struct batch_stats {
     long answered, failed, bad, skipped, interrupted;
     long total; /* -1: unknown */
     double started;
-    /* failures by error class, answers by provider */
-    long by_class[FLEXIAI_E__COUNT + 1];
+    /* failures by error class (the last slot: none recorded, or a class
+     * beyond BATCH_CLASSES), answers by provider */
+    long by_class[BATCH_CLASSES + 1];
     char **prov_names;
     long *prov_counts;
     size_t nprov;

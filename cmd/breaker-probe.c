@@ -31,7 +31,8 @@ run_probes(struct breaker_ctx *x, const char *const *names, size_t n, int quiet,
     cJSON *arr = x->json && !quiet ? cJSON_CreateArray() : NULL;
     for (size_t i = 0; i < n; i++) {
         flexiai_probe_result r;
-        int rc = flexiai_probe(x->client, names[i], x->record, &r);
+        flexiai_probe_result_init(&r);
+        flexiai_code rc = flexiai_probe(x->client, names[i], x->record, &r);
         if (rc == FLEXIAI_EUSAGE)
             tool_usage_error("%s", flexiai_client_error(x->client));
         if (r.ok)

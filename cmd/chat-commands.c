@@ -286,7 +286,7 @@ cmd_providers(struct chat_conv *c, char *args)
     fflush(stdout);
     if (rc != 0)
         chat_conv_error(c, "breaker store unreachable; state from the %s store",
-                        n ? info[0].backend : "fallback");
+                        n ? flexiai_backend_name(info[0].backend) : "fallback");
     flexiai_breaker_info_free(info, n);
     return 0;
 }

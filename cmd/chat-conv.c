@@ -418,20 +418,21 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     c->last_question = NULL;
     chat_conv_push(c, "user", question);
 
-    flexiai_request req = {
-        .messages = c->msgs.v,
-        .nmessages = c->msgs.n,
-        .provider = c->provider,
-        .no_failover = c->args->no_failover,
-        /* a chat streams unless told stream = no */
-        .stream = flexiai_config_stream_mode(c->cfg) != FLEXIAI_STREAM_NEVER,
-        .on_stream_error = tool_on_stream_error(c->cfg, c->args),
-        .on_text = on_text,
-        .ud = c,
-        .cancel = c->cancel,
-        .schema = c->schema, /* (turns streaming off) */
-    };
+    flexiai_request req;
+    flexiai_request_init(&req);
+    req.messages = c->msgs.v;
+    req.nmessages = c->msgs.n;
+    req.provider = c->provider;
+    req.no_failover = c->args->no_failover;
+    /* a chat streams unless told stream = no */
+    req.stream = flexiai_config_stream_mode(c->cfg) != FLEXIAI_STREAM_NEVER;
+    req.on_stream_error = tool_on_stream_error(c->cfg, c->args);
+    req.on_text = on_text;
+    req.ud = c;
+    req.cancel = c->cancel;
+    req.schema = c->schema; /* (turns streaming off) */
     flexiai_result res;
+    flexiai_result_init(&res);
     if (c->interactive && c->cancel)
         *c->cancel = 0; /* scripted, a SIGINT between turns still ends it */
     if (c->busy)

@@ -36,7 +36,7 @@ struct chat_out {
     /* A "flexiai: ..." error on stderr. */
     void (*error)(void *ud, const char *msg);
     /* The library's log (failover notices, -v attempts). */
-    void (*log)(void *ud, int level, const char *msg);
+    flexiai_log_fn log;
     /* Markdown rendering of replies: `want` 1 asks for it, 0 turns it
      * off, -1 only asks.  Returns 1 when replies are rendered, else 0 with
      * *why saying why not ("turned off", "stdout is not a terminal"). */

@@ -191,7 +191,7 @@ render(void *ud, int want, const char **why)
 
 /* The library's log: failover notices dim, the rest as tool_log_cb. */
 static void
-lib_log(void *ud, int level, const char *msg)
+lib_log(void *ud, flexiai_log_level level, const char *msg)
 {
     if (level == FLEXIAI_LOG_NOTICE) {
         if (!tool_quiet)

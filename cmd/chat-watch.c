@@ -98,7 +98,7 @@ watcher_event(void *ud, const flexiai_event *ev)
 }
 
 static void
-watcher_log(void *ud, int level, const char *msg)
+watcher_log(void *ud, flexiai_log_level level, const char *msg)
 {
     if (level == FLEXIAI_LOG_WARN ||
         (level == FLEXIAI_LOG_ATTEMPT && tool_verbose))
@@ -116,7 +116,7 @@ watcher_main(void *ud)
 struct chat_watcher *
 chat_watch_start(const flexiai_config *cfg, const struct tool_args *args)
 {
-    if (strcmp(flexiai_config_backend(cfg), "redis") != 0)
+    if (flexiai_config_backend(cfg) != FLEXIAI_BACKEND_REDIS)
         return NULL;
     struct chat_watcher *w = fxu_xcalloc(1, sizeof(*w));
     pthread_mutex_init(&w->lock, NULL);
@@ -125,7 +125,7 @@ chat_watch_start(const flexiai_config *cfg, const struct tool_args *args)
                                &rc);
     char *err = NULL;
     if (rc != FLEXIAI_OK || pipe(w->fd) != 0 ||
-        (w->client = flexiai_client_new(w->cfg, &err)) == NULL) {
+        flexiai_client_new(w->cfg, &w->client, &err) != FLEXIAI_OK) {
         tool_warn("breaker events not shown: %s", err ? err : "cannot start");
         free(err);
         flexiai_config_free(w->cfg);

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "batch.h"
+#include "flexiai-ledger.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -244,7 +245,7 @@ result_line(const struct batch_item *it, const flexiai_result *r, int code,
 static int show_progress;
 
 static void
-log_line(void *ud, int level, const char *msg)
+log_line(void *ud, flexiai_log_level level, const char *msg)
 {
     (void)ud;
     if (tool_log_shown(level) && show_progress)
@@ -264,7 +265,8 @@ struct run {
     struct batch_out *out;
     struct batch_idset *done;
     struct batch_stats st;
-    int stream, on_stream_error;
+    int stream;
+    flexiai_stream_error_mode on_stream_error;
     int ioerr;
 };
 
@@ -308,7 +310,7 @@ fill(struct run *r, struct input *in, long *seq)
             item_schema(r, it);
         if (it->error) {
             flexiai_result res;
-            memset(&res, 0, sizeof(res));
+            flexiai_result_init(&res);
             res.error = fxu_asprintf("line %ld: %s", it->lineno, it->error);
             size_t len;
             char *line = result_line(it, &res, FLEXIAI_EDATA, &len);
@@ -322,22 +324,22 @@ fill(struct run *r, struct input *in, long *seq)
             free(it);
             continue;
         }
-        flexiai_request req = {
-            .messages = it->msgs.v,
-            .nmessages = it->msgs.n,
-            .provider = it->provider ? it->provider : r->a->provider,
-            .no_failover = r->a->no_failover,
-            .stream = r->stream,
-            .on_stream_error = r->on_stream_error,
-            .cancel = &interrupted,
-            .model = it->model,
-            .system = it->system,
-            .has_temperature = it->has_temperature,
-            .temperature = it->temperature,
-            .max_tokens = it->max_tokens,
-            /* kept by reference: lives with the item until collected */
-            .schema = it->schema ? it->schema : r->schema,
-        };
+        flexiai_request req;
+        flexiai_request_init(&req);
+        req.messages = it->msgs.v;
+        req.nmessages = it->msgs.n;
+        req.provider = it->provider ? it->provider : r->a->provider;
+        req.no_failover = r->a->no_failover;
+        req.stream = r->stream;
+        req.on_stream_error = r->on_stream_error;
+        req.cancel = &interrupted;
+        req.model = it->model;
+        req.system = it->system;
+        req.has_temperature = it->has_temperature;
+        req.temperature = it->temperature;
+        req.max_tokens = it->max_tokens;
+        /* kept by reference: lives with the item until collected */
+        req.schema = it->schema ? it->schema : r->schema;
         flexiai_batch_submit(r->b, &req, it);
         /* it->msgs stay until the item is collected: its ledger record
          * needs them (memory bounded by the items in flight) */
@@ -345,13 +347,13 @@ fill(struct run *r, struct input *in, long *seq)
 }
 
 static void
-ledger_warn(struct run *r, char *err)
+ledger_warn(struct run *r, flexiai_code rc)
 {
-    if (err && !r->ledger_warned) {
+    if (rc != FLEXIAI_OK && !r->ledger_warned) {
         r->ledger_warned = 1;
-        tool_warn("items not logged: %s", err);
+        tool_warn("items not logged: %s",
+                  flexiai_ledger_writer_error(r->ledger));
     }
-    free(err);
 }
 
 /* One ledger record per item, under its own tag if it has one; each item
@@ -366,15 +368,15 @@ ledger_add(struct run *r, const struct batch_item *it,
     /* a tag is text in a database and on terminals: valid UTF-8 */
     char *clean = tag ? fxu_utf8_sanitize(tag, strlen(tag), NULL) : NULL;
     char *cid = flexiai_ledger_new_cid();
-    flexiai_ledger_entry e = {
-        .command = "batch",
-        .tag = clean,
-        .conversation_id = cid,
-        .messages = it->msgs.v,
-        .nmessages = it->msgs.n,
-        .result = res,
-        .exit_code = code,
-    };
+    flexiai_ledger_entry e;
+    flexiai_ledger_entry_init(&e);
+    e.command = "batch";
+    e.tag = clean;
+    e.conversation_id = cid;
+    e.messages = it->msgs.v;
+    e.nmessages = it->msgs.n;
+    e.result = res;
+    e.exit_code = code;
     ledger_warn(r, flexiai_ledger_writer_add(r->ledger, &e));
     free(cid);
     free(clean);
@@ -385,8 +387,9 @@ static void
 collect(struct run *r)
 {
     flexiai_result res;
-    int code;
+    flexiai_code code;
     void *tag;
+    flexiai_result_init(&res);
     while (flexiai_batch_next(r->b, &res, &code, &tag)) {
         struct batch_item *it = tag;
         batch_stats_add(&r->st, &res, code);
@@ -467,7 +470,9 @@ main(int argc, char **argv)
         .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};
     batch_stats_init(&r.st);
     r.stream = tool_stream_wanted(cfg, &a, 1);
-    r.ledger = a.no_log ? NULL : flexiai_ledger_writer_new(cfg);
+    r.ledger = a.no_log || !flexiai_ledger_enabled(cfg)
+                   ? NULL
+                   : flexiai_ledger_writer_new(cfg);
     r.on_stream_error = tool_on_stream_error(cfg, &a);
     int fd = o.output ? open_output(&r) : STDOUT_FILENO;
     size_t window = (size_t)o.jobs * 16 < 256 ? 256 : (size_t)o.jobs * 16;
@@ -485,8 +490,6 @@ main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error */
 
     r.b = flexiai_batch_new(client);
-    if (r.b == NULL)
-        tool_die(FLEXIAI_ESOFTWARE, "cannot initialise libcurl");
     struct input in = {.o = &o};
     long seq = 0;
     for (;;) {
@@ -503,7 +506,8 @@ main(int argc, char **argv)
     }
     if (interrupted && batch_out_flush_all(r.out) != 0)
         r.ioerr = 1;
-    ledger_warn(&r, flexiai_ledger_writer_flush(r.ledger));
+    if (r.ledger)
+        ledger_warn(&r, flexiai_ledger_writer_flush(r.ledger));
     int logged = r.ledger != NULL;
     flexiai_ledger_writer_free(r.ledger);
     if (logged)

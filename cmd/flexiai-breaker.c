@@ -85,15 +85,17 @@ cmd_status(void *ctx, struct tool_args *a, int argc, char **argv)
     if (json)
         tool_breaker_json(info, n, store_ok);
     else if (prom)
-        tool_breaker_prometheus(info, n, flexiai_config_backend(x->cfg),
-                                store_ok);
+        tool_breaker_prometheus(
+            info, n, flexiai_backend_name(flexiai_config_backend(x->cfg)),
+            store_ok);
     else
         tool_breaker_table(info, n, store_ok);
     tool_out_flush();
     flexiai_breaker_info_free(info, n);
     if (!store_ok)
         tool_err("the %s store did not answer: %s state shown",
-                 flexiai_config_backend(x->cfg), n ? "the fallback's" : "no");
+                 flexiai_backend_name(flexiai_config_backend(x->cfg)),
+                 n ? "the fallback's" : "no");
     return store_ok ? 0 : FLEXIAI_EUNAVAILABLE;
 }
 
@@ -341,7 +343,7 @@ on_event(void *ud, const flexiai_event *ev)
 
 /* watch says where it listens (a NOTICE), unless -q */
 static void
-watch_log(void *ud, int level, const char *msg)
+watch_log(void *ud, flexiai_log_level level, const char *msg)
 {
     if (level == FLEXIAI_LOG_NOTICE && !tool_quiet)
         tool_err("%s", msg);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "flexiai-ledger.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -155,27 +156,28 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
                       char **cid)
 {
     char *err = NULL;
-    flexiai_ledger *l = flexiai_ledger_open(cfg, 0, &err);
-    if (l == NULL)
+    flexiai_ledger *l = NULL;
+    if (flexiai_ledger_open(cfg, 0, &l, &err) != FLEXIAI_OK)
         tool_die(FLEXIAI_ENOINPUT, "no conversation to continue: %s", err);
+    tool_ledger_import_over(cfg);
     if (flexiai_ledger_warning(l))
         tool_warn("%s", flexiai_ledger_warning(l));
     if (o->cid) {
         *cid = strdup(o->cid);
     } else {
-        int rc = flexiai_ledger_latest_cid(l, cid);
-        if (rc != 0)
+        flexiai_code rc = flexiai_ledger_latest_cid(l, cid);
+        if (rc != FLEXIAI_OK)
             tool_die(FLEXIAI_ENOINPUT, "no conversation to continue%s%s",
-                     rc < 0 ? ": " : " in the ledger",
-                     rc < 0 ? flexiai_ledger_error(l) : "");
+                     rc != FLEXIAI_ENOINPUT ? ": " : " in the ledger",
+                     rc != FLEXIAI_ENOINPUT ? flexiai_ledger_error(l) : "");
     }
-    flexiai_message *v;
+    flexiai_ledger_message *v;
     size_t n;
-    int rc = flexiai_ledger_conversation(l, *cid, &v, &n);
-    if (rc == 1)
+    flexiai_code rc = flexiai_ledger_conversation(l, *cid, &v, &n);
+    if (rc == FLEXIAI_ENOINPUT)
         tool_die(FLEXIAI_ENOINPUT,
                  "no conversation '%s' in the ledger (see flexiai logs)", *cid);
-    if (rc != 0)
+    if (rc != FLEXIAI_OK)
         tool_die(FLEXIAI_ENOINPUT, "cannot continue conversation '%s': %s",
                  *cid, flexiai_ledger_error(l));
     struct tool_msgs all = {NULL, 0, 0, 0};
@@ -250,7 +252,7 @@ on_text(void *ud, const char *text, size_t len)
 static int stdout_err_same_tty;
 
 static void
-log_line(void *ud, int level, const char *msg)
+log_line(void *ud, flexiai_log_level level, const char *msg)
 {
     const struct out_state *o = ud;
     if (tool_log_shown(level) && stdout_err_same_tty && o->print &&
@@ -391,19 +393,20 @@ main(int argc, char **argv)
     int stream = schema ? 0 : tool_stream_wanted(cfg, &a, o.json);
     out.print = stream && !o.json;
     stdout_err_same_tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-    flexiai_request req = {
-        .messages = msgs.v,
-        .nmessages = msgs.n,
-        .provider = a.provider,
-        .no_failover = a.no_failover,
-        .stream = stream,
-        .on_stream_error = tool_on_stream_error(cfg, &a),
-        .on_text = on_text,
-        .ud = &out,
-        .cancel = &interrupted,
-        .schema = schema,
-    };
+    flexiai_request req;
+    flexiai_request_init(&req);
+    req.messages = msgs.v;
+    req.nmessages = msgs.n;
+    req.provider = a.provider;
+    req.no_failover = a.no_failover;
+    req.stream = stream;
+    req.on_stream_error = tool_on_stream_error(cfg, &a);
+    req.on_text = on_text;
+    req.ud = &out;
+    req.cancel = &interrupted;
+    req.schema = schema;
     flexiai_result res;
+    flexiai_result_init(&res);
     int rc = flexiai_complete(client, &req, &res);
     if (res.text) {
         /* an answer in invalid UTF-8 is printed with U+FFFD, so that

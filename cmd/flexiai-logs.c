@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "flexiai-ledger.h"
 #include "tool.h"
 
 #include <errno.h>
@@ -86,20 +87,20 @@ on_option(void *ud, int id, const char *arg)
 static flexiai_ledger *
 open_ledger(flexiai_config *cfg, int write)
 {
-    char *err = NULL;
-    char *path = flexiai_ledger_path(cfg, &err);
-    if (path == NULL)
+    char *err = NULL, *path = NULL;
+    if (flexiai_ledger_path(cfg, &path, &err) != FLEXIAI_OK)
         tool_die(FLEXIAI_ENOINPUT, "%s", err);
     free(path);
     if (!flexiai_ledger_exists(cfg))
         return NULL;
-    flexiai_ledger *l = flexiai_ledger_open(cfg, write, &err);
-    if (l == NULL) {
+    flexiai_ledger *l = NULL;
+    if (flexiai_ledger_open(cfg, write, &l, &err) != FLEXIAI_OK) {
         tool_err("%s", err);
         free(err);
         flexiai_config_free(cfg);
         exit(write ? FLEXIAI_EIO : FLEXIAI_ENOINPUT);
     }
+    tool_ledger_import_over(cfg);
     if (flexiai_ledger_warning(l))
         tool_warn("%s", flexiai_ledger_warning(l));
     return l;
@@ -132,12 +133,11 @@ run_list(flexiai_config *cfg, struct logs_ctx *x)
     if (l == NULL)
         return 0;
     struct print_ctx p = {x->json, 0};
-    long n = flexiai_ledger_each(
+    flexiai_code rc = flexiai_ledger_each(
         l, &x->q, x->json ? FLEXIAI_LEDGER_JSON : FLEXIAI_LEDGER_TEXT,
-        print_line, &p);
+        print_line, &p, NULL);
     tool_out_flush();
-    int rc = 0;
-    if (n < 0) {
+    if (rc != FLEXIAI_OK) {
         tool_err("cannot read the ledger: %s", flexiai_ledger_error(l));
         rc = FLEXIAI_ENOINPUT;
     }
@@ -158,17 +158,17 @@ cmd_show(void *ctx, struct tool_args *a, int argc, char **argv)
     flexiai_config *cfg = tool_setup_config(a, 0, NULL);
     flexiai_ledger *l = open_ledger(cfg, 0);
     char *out = NULL;
-    int rc = l ? flexiai_ledger_show(l, id,
-                                     x->json ? FLEXIAI_LEDGER_JSON
-                                             : FLEXIAI_LEDGER_ATTEMPTS,
-                                     &out)
-               : 1;
-    if (rc == 0) {
+    flexiai_code rc = l ? flexiai_ledger_show(l, id,
+                                              x->json ? FLEXIAI_LEDGER_JSON
+                                                      : FLEXIAI_LEDGER_ATTEMPTS,
+                                              &out)
+                        : FLEXIAI_ENOINPUT;
+    if (rc == FLEXIAI_OK) {
         tool_outs(out);
         if (x->json)
             tool_outs("\n");
         tool_out_flush();
-    } else if (rc == 1) {
+    } else if (rc == FLEXIAI_ENOINPUT) {
         tool_err("no record %ld in the ledger", id);
         rc = FLEXIAI_ENOINPUT;
     } else {
@@ -188,9 +188,8 @@ cmd_path(void *ctx, struct tool_args *a, int argc, char **argv)
     if (argc > 1)
         tool_usage_error("unexpected argument '%s'", argv[1]);
     flexiai_config *cfg = tool_setup_config(a, 0, NULL);
-    char *err = NULL;
-    char *path = flexiai_ledger_path(cfg, &err);
-    if (path == NULL)
+    char *err = NULL, *path = NULL;
+    if (flexiai_ledger_path(cfg, &path, &err) != FLEXIAI_OK)
         tool_die(FLEXIAI_ECONFIG, "%s", err);
     tool_outs(path);
     tool_outs("\n");
@@ -223,9 +222,9 @@ cmd_prune(void *ctx, struct tool_args *a, int argc, char **argv)
     double before = tool_when("--before", x->before);
     flexiai_config *cfg = tool_setup_config(a, 0, NULL);
     flexiai_ledger *l = open_ledger(cfg, 1);
-    long n = l ? flexiai_ledger_prune(l, before) : 0;
+    long n = 0;
     int rc = 0;
-    if (n < 0) {
+    if (l && flexiai_ledger_prune(l, before, &n) != FLEXIAI_OK) {
         tool_err("cannot prune the ledger: %s", flexiai_ledger_error(l));
         rc = FLEXIAI_EIO;
     } else {
@@ -327,6 +326,7 @@ main(int argc, char **argv)
     struct tool_args a;
     struct logs_ctx x;
     memset(&x, 0, sizeof(x));
+    flexiai_ledger_query_init(&x.q);
     tool_args_init(&a);
     tool_cmd_init("flexiai logs");
     int first = tool_parse(&logs_cmd, NULL, argc, argv, 1, &a, on_option, &x);

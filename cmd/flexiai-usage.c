@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "flexiai-ledger.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -29,8 +30,8 @@ add_by(struct usage_ctx *x, const char *list)
     char *copy = fxu_strdup(list), *save = NULL;
     for (char *w = strtok_r(copy, ", ", &save); w;
          w = strtok_r(NULL, ", ", &save)) {
-        int bit = flexiai_ledger_by_from_name(w);
-        if (bit == 0)
+        flexiai_ledger_by bit;
+        if (flexiai_ledger_by_from_name(w, &bit) != FLEXIAI_OK)
             tool_usage_error("--by takes day, provider, model or tag, not '%s'",
                              w);
         if (x->by & (unsigned)bit)
@@ -181,33 +182,35 @@ main(int argc, char **argv)
         tool_usage_error("--prometheus counts every record: no --by, --since "
                          "or --until");
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
-    char *err = NULL;
-    char *path = flexiai_ledger_path(cfg, &err);
-    if (path == NULL)
+    char *err = NULL, *path = NULL;
+    if (flexiai_ledger_path(cfg, &path, &err) != FLEXIAI_OK)
         tool_die(FLEXIAI_ENOINPUT, "%s", err);
     flexiai_ledger *l = NULL;
     free(path);
     if (flexiai_ledger_exists(cfg) &&
-        (l = flexiai_ledger_open(cfg, 0, &err)) == NULL) {
+        flexiai_ledger_open(cfg, 0, &l, &err) != FLEXIAI_OK) {
         tool_err("%s", err);
         free(err);
         flexiai_config_free(cfg);
         tool_args_free(&a);
         return FLEXIAI_ENOINPUT;
     }
+    if (l)
+        tool_ledger_import_over(cfg);
     if (l && flexiai_ledger_warning(l))
         tool_warn("%s", flexiai_ledger_warning(l));
     char *out = NULL;
     int rc = 0;
     if (x.prometheus) {
-        if (l && flexiai_ledger_prometheus(l, cfg, &out) != 0)
+        if (l && flexiai_ledger_prometheus(l, cfg, &out) != FLEXIAI_OK)
             rc = -1;
         else if (l == NULL)
             out = fxu_strdup("");
         if (rc == 0)
             tool_outs(out);
     } else {
-        if (l && flexiai_ledger_usage(l, cfg, x.by, x.since, x.until, &out))
+        if (l && flexiai_ledger_usage(l, cfg, x.by, x.since, x.until, &out) !=
+                     FLEXIAI_OK)
             rc = -1;
         else if (l == NULL)
             out = fxu_strdup("[]");

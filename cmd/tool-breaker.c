@@ -85,10 +85,11 @@ tool_breaker_table(const flexiai_breaker_info *info, size_t n, int store_ok)
         /* who last changed it: a worker id, ours or a Python worker's */
         char *by =
             tool_printable(info[i].changed_by ? info[i].changed_by : "-");
-        char *row = fxu_asprintf(
-            "%-*s  %-9s  %8ld  %-19s  %-30s  %-7s  %s%s\n", (int)w, name,
-            info[i].state, info[i].failure_count, since, next, info[i].backend,
-            by, store_ok ? "" : " (fallback: store down)");
+        char *row =
+            fxu_asprintf("%-*s  %-9s  %8ld  %-19s  %-30s  %-7s  %s%s\n", (int)w,
+                         name, info[i].state, info[i].failure_count, since,
+                         next, flexiai_backend_name(info[i].backend), by,
+                         store_ok ? "" : " (fallback: store down)");
         tool_outs(row);
         free(row);
         free(by);
@@ -128,7 +129,8 @@ tool_breaker_json(const flexiai_breaker_info *info, size_t n, int store_ok)
         else
             cJSON_AddNullToObject(o, "reason");
         cJSON_AddBoolToObject(o, "usable", info[i].usable);
-        cJSON_AddStringToObject(o, "backend", info[i].backend);
+        cJSON_AddStringToObject(o, "backend",
+                                flexiai_backend_name(info[i].backend));
         cJSON_AddBoolToObject(o, "store_reachable", store_ok);
         cJSON_AddItemToArray(arr, o);
     }
@@ -176,7 +178,7 @@ tool_breaker_prometheus(const flexiai_breaker_info *info, size_t n,
             fxu_buf_puts(&b, "flexiai_breaker_state{provider=\"");
             prom_label(&b, info[i].provider);
             fxu_buf_printf(&b, "\",state=\"%s\",backend=\"", states[s]);
-            prom_label(&b, info[i].backend);
+            prom_label(&b, flexiai_backend_name(info[i].backend));
             fxu_buf_printf(&b, "\"} %d\n",
                            strcmp(info[i].state, states[s]) == 0);
         }

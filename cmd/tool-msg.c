@@ -141,7 +141,7 @@ tool_print_diags(const flexiai_config *cfg, int warnings)
 }
 
 int
-tool_log_shown(int level)
+tool_log_shown(flexiai_log_level level)
 {
     switch (level) {
     case FLEXIAI_LOG_WARN:
@@ -156,7 +156,7 @@ tool_log_shown(int level)
 }
 
 void
-tool_log_cb(void *ud, int level, const char *msg)
+tool_log_cb(void *ud, flexiai_log_level level, const char *msg)
 {
     (void)ud;
     if (tool_log_shown(level))

@@ -30,12 +30,13 @@ tool_setup_config(const struct tool_args *a, int flags, int *rcp)
         if (a->nstops)
             flexiai_config_set(cfg, "defaults", "stop", a->stops.data);
     }
-    int rc =
+    flexiai_code rc =
         flexiai_config_validate(cfg, (flags & TOOL_SETUP_RESOLVE_SECRETS) != 0);
     if (rc == FLEXIAI_OK && a && a->model) {
         /* -m for -p's provider, else the first; an unknown -p is reported
-         * below, after the diagnostics */
-        int mrc = flexiai_config_set_model(cfg, a->provider, a->model);
+         * below, after the diagnostics, and no provider at all by the
+         * command */
+        flexiai_code mrc = flexiai_config_set_model(cfg, a->provider, a->model);
         if (mrc == FLEXIAI_ECONFIG)
             rc = mrc;
     }
@@ -64,8 +65,8 @@ tool_setup_client(flexiai_config *cfg, flexiai_log_fn log, void *ud,
                   int fail_code)
 {
     char *err = NULL;
-    flexiai_client *c = flexiai_client_new(cfg, &err);
-    if (c == NULL)
+    flexiai_client *c = NULL;
+    if (flexiai_client_new(cfg, &c, &err) != FLEXIAI_OK)
         tool_die(fail_code ? fail_code : FLEXIAI_ESOFTWARE, "%s",
                  err ? err : "cannot start");
     flexiai_client_set_log(c, log ? log : tool_log_cb, ud);
@@ -87,11 +88,13 @@ tool_stream_wanted(const flexiai_config *cfg, const struct tool_args *a,
     }
 }
 
-int
+flexiai_stream_error_mode
 tool_on_stream_error(const flexiai_config *cfg, const struct tool_args *a)
 {
     if (a && a->on_stream_error >= 0)
-        return a->on_stream_error;
+        return a->on_stream_error == FLEXIAI_STREAM_FAIL
+                   ? FLEXIAI_STREAM_FAIL
+                   : FLEXIAI_STREAM_CONTINUE;
     return flexiai_config_on_stream_error(cfg);
 }
 

@@ -35,9 +35,9 @@ void tool_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 /* Is a library log line of this level shown under -q / -v? */
-int tool_log_shown(int level);
+int tool_log_shown(flexiai_log_level level);
 /* Log callback for the library: prints what tool_log_shown() allows. */
-void tool_log_cb(void *ud, int level, const char *msg);
+void tool_log_cb(void *ud, flexiai_log_level level, const char *msg);
 /* Print a configuration's diagnostics (warnings unless -q or !warnings);
  * returns the number of errors. */
 size_t tool_print_diags(const flexiai_config *cfg, int warnings);
@@ -232,7 +232,8 @@ const char *tool_suggest(const char *name, const char *const *names, size_t n);
  * names when none is near.  Caller frees. */
 char *tool_no_provider(const flexiai_config *cfg, const char *name);
 /* --on-stream-error, else the configuration. */
-int tool_on_stream_error(const flexiai_config *cfg, const struct tool_args *a);
+flexiai_stream_error_mode tool_on_stream_error(const flexiai_config *cfg,
+                                               const struct tool_args *a);
 
 /* ---- breaker state as people and machines read it (tool-breaker.c) ---- */
 
@@ -313,20 +314,24 @@ int tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
 
 /* ---- the request ledger (tool-ledger.c) ------------------------------ */
 
+/* --since/--until/--before WHEN (a date or a duration back from now) as
+ * epoch seconds; a usage error naming opt otherwise. */
+double tool_when(const char *opt, const char *arg);
+/* Start `flexiai logs import` in the background when the ledger's spool
+ * has passed [log] spool_max and no import was started in the last minute
+ * (a child of init, its output to /dev/null); never waits for it. */
+void tool_ledger_import_if_due(const flexiai_config *cfg,
+                               const struct tool_args *a);
+/* After opening the ledger (which moves the spool into the database): a
+ * spool under spool_max again lets the next full one start an import at
+ * once. */
+void tool_ledger_import_over(const flexiai_config *cfg);
 /*
  * After a request: append its record to the ledger (unless --no-log or
  * [log] mode = off) as `command` with --tag, under conversation `cid`
  * (NULL: this process's own, tool_ledger_cid()).  msgs are the messages
  * sent.  A failure is one warning per process; never fatal.
  */
-/* Start `flexiai logs import` in the background when the ledger's spool
- * has passed [log] spool_max (a child of init, its output to /dev/null);
- * never waits for it. */
-/* --since/--until/--before WHEN (a date or a duration back from now) as
- * epoch seconds; a usage error naming opt otherwise. */
-double tool_when(const char *opt, const char *arg);
-void tool_ledger_import_if_due(const flexiai_config *cfg,
-                               const struct tool_args *a);
 void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
                      const char *command, const char *cid,
                      const flexiai_message *msgs, size_t n,

@@ -169,10 +169,12 @@ valid_name(const char *name)
            strlen(name) < 200;
 }
 
-int
+flexiai_code
 flexiai_breaker_status(flexiai_client *c, const char *const *names, size_t n,
                        flexiai_breaker_info **out, size_t *nout)
 {
+    *out = NULL;
+    *nout = 0;
     const char *const *list = names;
     if (n == 0) {
         n = flexiai_config_providers(c->cfg, &list);
@@ -198,15 +200,20 @@ flexiai_breaker_status(flexiai_client *c, const char *const *names, size_t n,
         info[i].changed_by =
             docs[i].changed_by[0] ? fxu_strdup(docs[i].changed_by) : NULL;
         info[i].reason = docs[i].reason[0] ? fxu_strdup(docs[i].reason) : NULL;
-        info[i].backend = fxu_strdup(c->ops->name);
+        info[i].backend = c->ops == &fx_store_file ? FLEXIAI_BACKEND_FILE
+                                                   : FLEXIAI_BACKEND_REDIS;
         info[i].usable =
             fx_breaker_usable(&docs[i], now, c->s->half_open_max_calls);
     }
     free(docs);
     *out = info;
     *nout = n;
-    if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down)
+    if (c->s->sync.backend == FX_BACKEND_REDIS && c->redis_down) {
+        fx_client_error_set(c, "%s; the rows come from the file store",
+                            c->redis_why ? c->redis_why
+                                         : "redis is unreachable");
         return FLEXIAI_EUNAVAILABLE;
+    }
     return FLEXIAI_OK;
 }
 
@@ -220,12 +227,11 @@ flexiai_breaker_info_free(flexiai_breaker_info *info, size_t n)
         free(info[i].state);
         free(info[i].changed_by);
         free(info[i].reason);
-        free(info[i].backend);
     }
     free(info);
 }
 
-static int
+static flexiai_code
 admin_update(flexiai_client *c, const char *name, int kind, double until)
 {
     if (!valid_name(name)) {
@@ -259,24 +265,25 @@ admin_update(flexiai_client *c, const char *name, int kind, double until)
     return FLEXIAI_OK;
 }
 
-int
+flexiai_code
 flexiai_breaker_reset(flexiai_client *c, const char *name)
 {
     return admin_update(c, name, FX_BREAKER_RESET, 0);
 }
 
-int
+flexiai_code
 flexiai_breaker_open(flexiai_client *c, const char *name, double seconds)
 {
     double until = seconds > 0 ? fxu_wallclock() + seconds : 0;
     return admin_update(c, name, FX_BREAKER_FORCE_OPEN, until);
 }
 
-const char *
+flexiai_backend
 flexiai_breaker_backend(flexiai_client *c)
 {
     fx_client_ensure_store(c);
-    return c->ops->name;
+    return c->ops == &fx_store_file ? FLEXIAI_BACKEND_FILE
+                                    : FLEXIAI_BACKEND_REDIS;
 }
 
 int
@@ -349,7 +356,7 @@ on_subscribed(void *ud, const char *where, int again)
     flexiai_breaker_info_free(info, n);
 }
 
-int
+flexiai_code
 flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
                       volatile sig_atomic_t *stop)
 {
@@ -363,7 +370,7 @@ flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
                           on_subscribed);
 }
 
-int
+flexiai_code
 flexiai_breaker_sync(flexiai_client *c, flexiai_sync_fn fn, void *ud,
                      volatile sig_atomic_t *stop)
 {

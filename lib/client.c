@@ -12,6 +12,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +24,28 @@ flexiai_client_error(const flexiai_client *c)
     return c->error ? c->error : "";
 }
 
-flexiai_client *
-flexiai_client_new(flexiai_config *cfg, char **errmsg)
+/* libcurl's global state, set up once for the process (flexiai.h,
+ * "Process-wide effects"); never cleaned up: other code may use it. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_ready;
+
+static void
+curl_start(void)
 {
-    static int curl_ready;
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            if (errmsg)
-                *errmsg = fxu_strdup("cannot initialise libcurl");
-            return NULL;
-        }
-        curl_ready = 1;
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+flexiai_code
+flexiai_client_new(flexiai_config *cfg, flexiai_client **out, char **errmsg)
+{
+    *out = NULL;
+    if (errmsg)
+        *errmsg = NULL;
+    pthread_once(&curl_once, curl_start);
+    if (curl_ready != CURLE_OK) {
+        if (errmsg)
+            *errmsg = fxu_strdup("cannot initialise libcurl");
+        return FLEXIAI_ESOFTWARE;
     }
     flexiai_client *c = fxu_xcalloc(1, sizeof(*c));
     c->cfg = cfg;
@@ -42,15 +54,16 @@ flexiai_client_new(flexiai_config *cfg, char **errmsg)
     char *err = NULL;
     if (fx_store_file.open(&c->file_store, c->s, &err) != 0) {
         if (errmsg)
-            *errmsg = err;
+            *errmsg = err ? err : fxu_strdup("cannot open the file store");
         else
             free(err);
         free(c);
-        return NULL;
+        return FLEXIAI_ECONFIG;
     }
     c->ops = &fx_store_file;
     c->store = c->file_store;
-    return c;
+    *out = c;
+    return FLEXIAI_OK;
 }
 
 void
@@ -82,21 +95,19 @@ flexiai_client_set_log(flexiai_client *c, flexiai_log_fn fn, void *ud)
 
 /* ---- one request: the one-request case of the engine ------------------ */
 
-int
+flexiai_code
 flexiai_complete(flexiai_client *c, const flexiai_request *req,
                  flexiai_result *res)
 {
-    memset(res, 0, sizeof(*res));
+    flexiai_result_init(res);
     if (req->nmessages == 0) {
         res->error = fxu_strdup("no messages");
         return FLEXIAI_ENOINPUT;
     }
     /* kept for the next request: its connections stay alive */
-    if (c->engine == NULL && (c->engine = flexiai_batch_new(c)) == NULL) {
-        res->error = fxu_strdup("cannot initialise libcurl");
-        return FLEXIAI_ESOFTWARE;
-    }
-    int rc = flexiai_batch_submit(c->engine, req, NULL);
+    if (c->engine == NULL)
+        c->engine = flexiai_batch_new(c);
+    flexiai_code rc = flexiai_batch_submit(c->engine, req, NULL);
     if (rc != FLEXIAI_OK) {
         res->error = fxu_strdup("invalid request");
         return rc;

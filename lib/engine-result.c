@@ -17,6 +17,31 @@ static const char continue_prompt[] =
     "Your previous answer was cut off. Continue it exactly where it "
     "stopped, without repeating anything.";
 
+void
+flexiai_request_init(flexiai_request *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->on_stream_error = FLEXIAI_STREAM_CONTINUE;
+}
+
+void
+flexiai_result_init(flexiai_result *res)
+{
+    memset(res, 0, sizeof(*res));
+}
+
+/* The request's stop list as the provider builders take it. */
+static char **
+copy_stop(const char *const *stop, size_t n)
+{
+    if (stop == NULL || n == 0)
+        return NULL;
+    char **v = fxu_xcalloc(n + 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = fxu_strdup(stop[i] ? stop[i] : "");
+    return v;
+}
+
 int
 fx_job_copy(struct job *j, const flexiai_request *req)
 {
@@ -37,7 +62,37 @@ fx_job_copy(struct job *j, const flexiai_request *req)
     j->req.provider = j->provider;
     j->req.model = j->model;
     j->req.system = j->system;
+    j->stop = copy_stop(req->stop, req->nstop);
+    j->req.stop = (const char *const *)j->stop;
+    j->req.nstop = j->stop ? req->nstop : 0;
     return 0;
+}
+
+void
+fx_job_params(struct job *j, const struct fx_provider *p)
+{
+    const flexiai_request *r = &j->req;
+    j->params = p->params;
+    if (r->system)
+        j->params.system = (char *)r->system;
+    if (r->has_temperature)
+        j->params.temperature = r->temperature;
+    if (r->has_top_p)
+        j->params.top_p = r->top_p;
+    if (r->top_k > 0)
+        j->params.top_k = r->top_k;
+    if (r->max_tokens > 0)
+        j->params.max_tokens = r->max_tokens;
+    if (j->stop)
+        j->params.stop = j->stop;
+    if (r->timeout > 0)
+        j->params.timeout = r->timeout;
+    if (r->connect_timeout > 0)
+        j->params.connect_timeout = r->connect_timeout;
+    if (r->idle_timeout > 0)
+        j->params.idle_timeout = r->idle_timeout;
+    if (r->max_response_bytes > 0)
+        j->params.max_response_bytes = r->max_response_bytes;
 }
 
 void
@@ -53,6 +108,9 @@ fx_job_free(struct job *j)
     free(j->provider);
     free(j->model);
     free(j->system);
+    for (char **s = j->stop; s && *s; s++)
+        free(*s);
+    free(j->stop);
     fxu_buf_free(&j->answer);
     free(j->repair_answer);
     free(j->repair_msg);

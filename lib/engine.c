@@ -322,13 +322,7 @@ step_next(struct job *j)
         /* the -m rule: the model is for the named provider, or the first */
         int first = j->req.provider != NULL || j->pi == 0;
         j->cur_model = j->req.model && first ? j->req.model : p->model;
-        j->params = p->params;
-        if (j->req.system)
-            j->params.system = (char *)j->req.system;
-        if (j->req.has_temperature)
-            j->params.temperature = j->req.temperature;
-        if (j->req.max_tokens > 0)
-            j->params.max_tokens = j->req.max_tokens;
+        fx_job_params(j, p);
         j->state = J_START;
         return;
     }
@@ -598,11 +592,11 @@ flexiai_batch_new(flexiai_client *c)
     flexiai_batch *b = fxu_xcalloc(1, sizeof(*b));
     b->c = c;
     b->s = c->s;
+    /* NULL only when out of memory (libcurl is initialised by the
+     * client): stop as fxu_xmalloc does */
     b->multi = curl_multi_init();
-    if (b->multi == NULL) {
-        free(b);
-        return NULL;
-    }
+    if (b->multi == NULL)
+        abort();
     curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     b->docs = fxu_xcalloc(b->s->nproviders + 1, sizeof(*b->docs));
     b->inflight = fxu_xcalloc(b->s->nproviders + 1, sizeof(long));
@@ -638,11 +632,13 @@ flexiai_batch_free(flexiai_batch *b)
     free(b);
 }
 
-int
+flexiai_code
 flexiai_batch_submit(flexiai_batch *b, const flexiai_request *req, void *tag)
 {
-    if (req == NULL || req->nmessages == 0 || req->messages == NULL)
+    if (req == NULL || req->nmessages == 0 || req->messages == NULL) {
+        fx_client_error_set(b->c, "a request needs messages");
         return FLEXIAI_EUSAGE;
+    }
     struct job *j = fxu_xcalloc(1, sizeof(*j));
     j->b = b;
     j->tag = tag;
@@ -650,6 +646,7 @@ flexiai_batch_submit(flexiai_batch *b, const flexiai_request *req, void *tag)
     fxu_buf_init(&j->answer);
     if (fx_job_copy(j, req) != 0) {
         fx_job_free(j);
+        fx_client_error_set(b->c, "a message without a role or content");
         return FLEXIAI_EUSAGE;
     }
     fx_policy_init(&j->pol, b->s, &j->req);
@@ -730,7 +727,8 @@ flexiai_batch_run(flexiai_batch *b, int timeout_ms)
 }
 
 int
-flexiai_batch_next(flexiai_batch *b, flexiai_result *res, int *code, void **tag)
+flexiai_batch_next(flexiai_batch *b, flexiai_result *res, flexiai_code *code,
+                   void **tag)
 {
     struct job *j = b->dhead;
     if (j == NULL)

@@ -29,8 +29,9 @@ struct job {
     flexiai_message *msgs; /* owned copies, room for a continuation */
     size_t nmsgs, nowned;
     char *model, *system, *provider;
+    char **stop; /* the request's stop list, NULL-terminated; or NULL */
     flexiai_result res;
-    int code;
+    flexiai_code code;
     int state;
     struct fx_policy pol;
     fxu_buf answer;       /* text shown from broken streams */
@@ -96,6 +97,8 @@ void fx_job_keep_partial(struct job *j, int stop);
 int fx_job_conclude(struct job *j, int rc);
 void fx_job_free(struct job *j);
 int fx_job_copy(struct job *j, const flexiai_request *req);
+/* The settings of an attempt at p: p's, with the request's overrides. */
+void fx_job_params(struct job *j, const struct fx_provider *p);
 
 /* engine-limits.c: rpm, tpm, max_concurrency.  0: go now; > 0: seconds
  * to wait before asking again (tokens were not taken). */

@@ -1,7 +1,8 @@
 /*
  * flexiai.h - completions from large language models with automatic
  * failover and circuit breakers shared by every process on a host (file
- * store) or across hosts (Redis).
+ * store) or across hosts (Redis).  The request ledger has a header of its
+ * own, flexiai-ledger.h.
  *
  * Reading order:
  *   1. Build a configuration: flexiai_config_new(), flexiai_config_load(),
@@ -9,8 +10,8 @@
  *      flexiai_config_validate().  Problems are kept as "FILE:LINE: message"
  *      diagnostics.
  *   2. Make a client from it: flexiai_client_new().
- *   3. Run a request: fill a flexiai_request (messages, optional text
- *      callback for streaming) and call flexiai_complete(); read the
+ *   3. Run a request: flexiai_request_init(), fill in the messages (and a
+ *      text callback for streaming), call flexiai_complete(); read the
  *      flexiai_result, then flexiai_result_free().
  *   4. Inspect or change breakers: flexiai_breaker_status(),
  *      flexiai_breaker_reset(), flexiai_breaker_open(),
@@ -19,8 +20,112 @@
  * The library never prints.  Warnings and per-attempt notes go to the log
  * callback set with flexiai_client_set_log().
  *
- * Return codes are the sysexits-style codes the commands exit with, so a
- * caller can pass them straight to exit().
+ *
+ * Conventions (every call in this header and in flexiai-ledger.h)
+ * ---------------------------------------------------------------
+ *
+ * Errors.  A call that can fail returns a flexiai_code: FLEXIAI_OK (0) on
+ * success, otherwise one of the FLEXIAI_E* codes below.  Their values are
+ * the sysexits(3) codes the flexiai commands exit with, so a program may
+ * hand one to exit(); compare them by name, not by number.  The one-line
+ * message that goes with a failure is found where the call worked:
+ *
+ *   - on the handle the call was made on: flexiai_client_error() (also for
+ *     the calls on a client's batch), flexiai_ledger_error(),
+ *     flexiai_ledger_writer_error(); a configuration keeps diagnostics
+ *     instead (flexiai_config_diag()).  Valid until the next call on
+ *     that handle;
+ *   - in the result, for a request: flexiai_result.error (and
+ *     flexiai_probe_result.message for a probe);
+ *   - in *errmsg, for a call that makes a handle and for a call that has
+ *     none to keep it on (those taking a const configuration): a string
+ *     the caller frees with free(), set on failure only (NULL otherwise).
+ *     errmsg may be NULL.
+ *
+ * A call that makes an object and can fail hands it back through its
+ * `out` argument, NULL on failure.  A call that cannot fail returns its
+ * value directly: a handle (never NULL), a count, a name, or 1 / 0 for a
+ * yes-or-no question.  Deliberate exceptions:
+ *   - flexiai_config_set_model() for a provider that is not configured
+ *     returns FLEXIAI_EUSAGE with no diagnostic: nothing was changed, and
+ *     flexiai_config_has_provider() says the same beforehand;
+ *   - the lookups of a name or a date the caller gives
+ *     (flexiai_errclass_from_name(), flexiai_ledger_by_from_name(),
+ *     flexiai_ledger_parse_when()) return FLEXIAI_EUSAGE and no message:
+ *     the string is the reason;
+ *   - running out of memory is never returned: the library aborts (see
+ *     "Process-wide effects").
+ *
+ * Ownership.  Every pointer the library returns or fills in says who
+ * frees it:
+ *   - "caller frees": with free(), unless a flexiai_*_free() is named;
+ *     such strings are `char *`;
+ *   - "owned by X": valid until X is freed (or the call named replaces
+ *     it); never freed by the caller, always `const`;
+ *   - "static": valid for the life of the process;
+ *   - strings and structs handed to a callback are valid during that
+ *     call only.
+ * Arguments are borrowed for the duration of the call unless the call
+ * says it keeps or copies them.
+ *
+ * Structs the caller allocates.  flexiai_request, flexiai_result,
+ * flexiai_probe_result (and flexiai_ledger_entry, flexiai_ledger_query)
+ * start with their _init() function, which sets every field to "unset" or
+ * empty, today and for fields later versions add.  Fields are only ever
+ * added at the end, and adding one is a new interface (libtool current,
+ * age 0): a program built against this header needs a rebuild then.
+ * flexiai_message is the exception: a fixed pair that will not grow
+ * (arrays of it are passed with a count).
+ *
+ * Versions.  FLEXIAI_VERSION* below are the header a program was built
+ * with; flexiai_version() and flexiai_version_number() the library it
+ * runs with.
+ *
+ * Threads.  A handle (flexiai_config, flexiai_client, flexiai_batch,
+ * flexiai_ledger, flexiai_ledger_writer) is used by one thread at a time,
+ * together with what it owns; a client uses its configuration, and a
+ * batch its client, so those go together.  Different clients (each with
+ * its own configuration) may run in different threads at once, with
+ * three limits: make the first client before other threads use libcurl
+ * (see curl_global_init below); load and validate configurations one at
+ * a time; resolve api_key_cmd keys from one thread at a time
+ * (flexiai_config_validate() with resolve_secrets before starting
+ * threads, when a configuration uses api_key_cmd).  A loaded
+ * flexiai_schema is never changed and may be shared by requests in any
+ * thread.  The calls that take no handle (versions, names) may be made
+ * from any thread.  Callbacks run in the thread that made the call, inside
+ * it.
+ *
+ * Process-wide effects.  The library never writes to stdout or stderr and
+ * never calls exit().  Beyond that it changes the process in these ways:
+ *   - out of memory: abort(), as in xmalloc;
+ *   - the first flexiai_client_new() calls curl_global_init(
+ *     CURL_GLOBAL_DEFAULT) once; nothing calls curl_global_cleanup().  With
+ *     libcurl older than 7.84 that call must not race any other thread's
+ *     use of libcurl;
+ *   - once a secret is in memory (a secret setting such as api_key read
+ *     from a file by flexiai_config_load(), a Redis password taken by
+ *     flexiai_config_validate(), a key resolved), a Linux process is made
+ *     non-dumpable for good, prctl(PR_SET_DUMPABLE, 0): no core dump holds
+ *     a key, and other processes of the same user cannot ptrace it.
+ *     FLEXIAI_ALLOW_CORE=1 in the environment turns this off (debugging);
+ *   - api_key_cmd runs as /bin/sh -c in a child of its own process group
+ *     (stdin /dev/null, nothing open beyond fd 2), when a key is resolved:
+ *     by flexiai_config_validate() with resolve_secrets, else at the
+ *     provider's first request or probe.  While it runs (at most
+ *     api_key_timeout seconds) the handlers of SIGINT and SIGTERM are
+ *     replaced for the whole process; one that arrives kills the command,
+ *     and is raised again once the program's own handlers are back.  The
+ *     child is reaped by its pid: a SIGCHLD handler reaping every child
+ *     (waitpid(-1)) would take its status away;
+ *   - no other signal handler is installed, and none is changed: the
+ *     Redis connections send with MSG_NOSIGNAL, and libcurl runs with
+ *     CURLOPT_NOSIGNAL (no SIGALRM for name lookups, and no SIGPIPE
+ *     handling of its own), so a program that must not die of SIGPIPE
+ *     ignores it, as the flexiai commands do;
+ *   - the environment is read (HOME, XDG_*, FLEXIAI_*, the providers' key
+ *     variables), never written; files are written under the breaker
+ *     state directory ([sync] state_dir) and the ledger's path.
  */
 #ifndef FLEXIAI_H
 #define FLEXIAI_H
@@ -32,30 +137,53 @@
 extern "C" {
 #endif
 
-#define FLEXIAI_OK 0
-#define FLEXIAI_EUSAGE 64       /* bad flag or argument */
-#define FLEXIAI_EDATA 65        /* input or request rejected as invalid */
-#define FLEXIAI_ENOINPUT 66     /* no prompt, missing file */
-#define FLEXIAI_EUNAVAILABLE 69 /* no provider answered, mixed reasons */
-#define FLEXIAI_ESOFTWARE 70    /* internal error */
-#define FLEXIAI_ECANTCREAT 73   /* cannot create an output file */
-#define FLEXIAI_EIO 74          /* cannot write output (closed or full) */
-#define FLEXIAI_ETEMPFAIL 75    /* every failure was transient */
-#define FLEXIAI_EPROTOCOL                                                      \
-    76                     /* every provider answered; no answer matched       \
-                              the request's schema */
-#define FLEXIAI_ENOPERM 77 /* every provider refused our credentials */
-#define FLEXIAI_ECONFIG 78 /* configuration error */
-#define FLEXIAI_EINTR 130  /* interrupted */
+/* ---- versions ----------------------------------------------------------- */
 
+/* The one place the version is written: configure.ac reads it from here
+ * (AC_INIT), so the package, flexiai.pc and the library agree. */
+#define FLEXIAI_VERSION "0.1.0"
+#define FLEXIAI_VERSION_MAJOR 0
+#define FLEXIAI_VERSION_MINOR 1
+#define FLEXIAI_VERSION_PATCH 0
+/* MAJOR * 1000000 + MINOR * 1000 + PATCH: 1.2.3 is 1002003 */
+#define FLEXIAI_VERSION_NUMBER                                                 \
+    (FLEXIAI_VERSION_MAJOR * 1000000 + FLEXIAI_VERSION_MINOR * 1000 +          \
+     FLEXIAI_VERSION_PATCH)
+
+/* The running library's FLEXIAI_VERSION ("0.1.0"); static. */
 const char *flexiai_version(void);
-/* "libcurl/7.88.1 OpenSSL/3.0.15 cJSON/1.7.15 hiredis/0.14.1 inih/55" */
+/* The running library's FLEXIAI_VERSION_NUMBER. */
+int flexiai_version_number(void);
+/* "libcurl/7.88.1 TLS/OpenSSL/3.0.15 OpenSSL/3.0.15 cJSON/1.7.15
+ * hiredis/0.14.1 inih/55"; static. */
 const char *flexiai_libraries(void);
+
+/* ---- return codes ---------------------------------------------------- */
+
+/* What a call that can fail returns (see "Errors" above). */
+typedef enum flexiai_code {
+    FLEXIAI_OK = 0,
+    FLEXIAI_EUSAGE = 64,       /* bad argument: unknown name, no messages */
+    FLEXIAI_EDATA = 65,        /* input or request rejected as invalid */
+    FLEXIAI_ENOINPUT = 66,     /* no such file, record or conversation */
+    FLEXIAI_EUNAVAILABLE = 69, /* no provider answered, mixed reasons; the
+                                  configured store did not answer */
+    FLEXIAI_ESOFTWARE = 70,    /* internal error */
+    FLEXIAI_ECANTCREAT = 73,   /* cannot create an output file */
+    FLEXIAI_EIO = 74,          /* cannot read or write a file or database */
+    FLEXIAI_ETEMPFAIL = 75,    /* every failure was transient: try later */
+    FLEXIAI_EPROTOCOL = 76,    /* every provider answered; no answer matched
+                                  the request's schema */
+    FLEXIAI_ENOPERM = 77,      /* every provider refused our credentials */
+    FLEXIAI_ECONFIG = 78,      /* configuration error */
+    FLEXIAI_EINTR = 130        /* interrupted (cancel, stop) */
+} flexiai_code;
 
 /* ---- configuration ---------------------------------------------------- */
 
 typedef struct flexiai_config flexiai_config;
 
+/* An empty configuration (never NULL); free with flexiai_config_free(). */
 flexiai_config *flexiai_config_new(void);
 void flexiai_config_free(flexiai_config *cfg);
 
@@ -67,12 +195,13 @@ void flexiai_config_free(flexiai_config *cfg);
  * with diagnostics recorded (a missing -c file is an error; missing default
  * files are not).
  */
-int flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
-                        const char *path);
+flexiai_code flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
+                                 const char *path);
 
-/* Set one value with origin "flag" (validated like any other value). */
-int flexiai_config_set(flexiai_config *cfg, const char *section,
-                       const char *key, const char *value);
+/* Set one value with origin "flag" (validated like any other value).
+ * FLEXIAI_ECONFIG with a diagnostic for a key that does not exist. */
+flexiai_code flexiai_config_set(flexiai_config *cfg, const char *section,
+                                const char *key, const char *value);
 
 /*
  * Check every value and build the effective settings.  With
@@ -81,13 +210,15 @@ int flexiai_config_set(flexiai_config *cfg, const char *section,
  * FLEXIAI_OK or FLEXIAI_ECONFIG.  Warnings (e.g. a group-readable file
  * holding api_key) are diagnostics with is_error == 0.
  */
-int flexiai_config_validate(flexiai_config *cfg, int resolve_secrets);
+flexiai_code flexiai_config_validate(flexiai_config *cfg, int resolve_secrets);
 
 typedef struct flexiai_diag {
     int is_error;
     const char *text; /* "FILE:LINE: message" or "env NAME: message" */
 } flexiai_diag;
 
+/* The diagnostics so far, sorted by file and line once validated; owned
+ * by cfg.  flexiai_config_diag() is NULL for i >= the count. */
 size_t flexiai_config_ndiags(const flexiai_config *cfg);
 const flexiai_diag *flexiai_config_diag(const flexiai_config *cfg, size_t i);
 
@@ -100,7 +231,8 @@ typedef struct flexiai_config_entry {
     int is_secret;
 } flexiai_config_entry;
 
-/* Effective entries in display order; valid until the config is freed. */
+/* Effective entries in display order, and their number; the array is
+ * owned by cfg, replaced by the next call. */
 size_t flexiai_config_entries(flexiai_config *cfg,
                               const flexiai_config_entry **entries);
 
@@ -113,7 +245,8 @@ const char *flexiai_config_sources(const flexiai_config *cfg);
  * add ..." for when flexiai_config_providers() finds none.  Caller frees. */
 char *flexiai_config_why_no_providers(const flexiai_config *cfg);
 
-/* Configured provider names in failover order (after validate). */
+/* Configured provider names in failover order (after validate), and their
+ * number; the array and names are owned by cfg. */
 size_t flexiai_config_providers(const flexiai_config *cfg,
                                 const char *const **names);
 
@@ -121,20 +254,35 @@ size_t flexiai_config_providers(const flexiai_config *cfg,
  * What a command needs to know of the effective settings (after
  * flexiai_config_validate()).  Strings are owned by cfg.
  */
-enum flexiai_stream_mode {
+typedef enum flexiai_stream_mode {
     FLEXIAI_STREAM_AUTO = 0, /* [defaults] stream = auto: when a terminal
                                 reads the answer */
     FLEXIAI_STREAM_ALWAYS,   /* stream = yes */
     FLEXIAI_STREAM_NEVER     /* stream = no */
-};
-int flexiai_config_stream_mode(const flexiai_config *cfg);
-/* [defaults] on_stream_error: enum flexiai_stream_error_mode. */
-int flexiai_config_on_stream_error(const flexiai_config *cfg);
-/* [sync] backend: "file" or "redis". */
-const char *flexiai_config_backend(const flexiai_config *cfg);
+} flexiai_stream_mode;
+
+/* [defaults] on_stream_error: what a broken stream that showed text
+ * leads to. */
+typedef enum flexiai_stream_error_mode {
+    FLEXIAI_STREAM_CONTINUE = 0, /* ask the next provider to continue */
+    FLEXIAI_STREAM_FAIL = 1      /* keep the partial text, fail with 75 */
+} flexiai_stream_error_mode;
+
+/* [sync] backend: where breaker state lives. */
+typedef enum flexiai_backend {
+    FLEXIAI_BACKEND_FILE = 0, /* locked files, one host */
+    FLEXIAI_BACKEND_REDIS     /* Redis, shared across hosts */
+} flexiai_backend;
+
+flexiai_stream_mode flexiai_config_stream_mode(const flexiai_config *cfg);
+flexiai_stream_error_mode
+flexiai_config_on_stream_error(const flexiai_config *cfg);
+flexiai_backend flexiai_config_backend(const flexiai_config *cfg);
+/* "file" or "redis" ("file" for an unknown value); static. */
+const char *flexiai_backend_name(flexiai_backend backend);
 /* [defaults] system, or NULL when none. */
 const char *flexiai_config_system(const flexiai_config *cfg);
-/* 1 when `name` is a configured provider. */
+/* 1 when `name` is a configured provider, else 0. */
 int flexiai_config_has_provider(const flexiai_config *cfg, const char *name);
 /* A provider's model ("" when it has none), NULL when unknown. */
 const char *flexiai_config_provider_model(const flexiai_config *cfg,
@@ -144,31 +292,43 @@ const char *flexiai_config_provider_model(const flexiai_config *cfg,
  * The -m rule: `model` for `provider`, or for the first provider in
  * failover order when provider is NULL.  Call after a successful
  * flexiai_config_validate(); validates again.  Returns FLEXIAI_OK,
- * FLEXIAI_EUSAGE when there is no such provider (nothing changed), or
- * FLEXIAI_ECONFIG with diagnostics recorded.
+ * FLEXIAI_EUSAGE when there is no such provider (nothing changed, no
+ * diagnostic), or FLEXIAI_ECONFIG with diagnostics recorded.
  */
-int flexiai_config_set_model(flexiai_config *cfg, const char *provider,
-                             const char *model);
+flexiai_code flexiai_config_set_model(flexiai_config *cfg, const char *provider,
+                                      const char *model);
 
-/* ---- client and requests ---------------------------------------------- */
+/* ---- client --------------------------------------------------------- */
 
 typedef struct flexiai_client flexiai_client;
 
-enum flexiai_log_level {
+typedef enum flexiai_log_level {
     FLEXIAI_LOG_WARN = 1, /* once-per-process warnings (store fallback) */
     FLEXIAI_LOG_NOTICE,   /* failover notices (chat shows them) */
     FLEXIAI_LOG_ATTEMPT,  /* one line per attempt (-v) */
     FLEXIAI_LOG_DEBUG
-};
-typedef void (*flexiai_log_fn)(void *ud, int level, const char *msg);
+} flexiai_log_level;
+/* One line, without a newline; msg is valid during the call only. */
+typedef void (*flexiai_log_fn)(void *ud, flexiai_log_level level,
+                               const char *msg);
 
-/* Returns NULL and sets *errmsg (caller frees) when the store cannot be
- * prepared at all; Redis being down is not such a failure. */
-flexiai_client *flexiai_client_new(flexiai_config *cfg, char **errmsg);
+/*
+ * A client for cfg, which must be validated and must outlive it.  Returns
+ * FLEXIAI_OK with *out, or FLEXIAI_ESOFTWARE (libcurl cannot start) or
+ * FLEXIAI_ECONFIG (the breaker state directory is unusable) with *errmsg.
+ * Redis being down is not a failure: the client falls back to the file
+ * store and says so through the log callback.
+ */
+flexiai_code flexiai_client_new(flexiai_config *cfg, flexiai_client **out,
+                                char **errmsg);
 void flexiai_client_free(flexiai_client *c);
+/* fn may be NULL (no log); ud is kept and passed back. */
 void flexiai_client_set_log(flexiai_client *c, flexiai_log_fn fn, void *ud);
-/* Message for the last failed breaker call on this client. */
+/* The message of the last failed call on this client or on one of its
+ * batches, "" when none; owned by c, replaced by the next failure. */
 const char *flexiai_client_error(const flexiai_client *c);
+
+/* ---- requests ------------------------------------------------------- */
 
 typedef struct flexiai_message {
     const char *role; /* "system", "user" or "assistant" */
@@ -185,53 +345,70 @@ typedef struct flexiai_message {
  */
 typedef struct flexiai_schema flexiai_schema;
 
-/* Returns FLEXIAI_OK with *out, or with *err (caller frees, one line):
- * FLEXIAI_ENOINPUT the file is missing or unreadable, FLEXIAI_EDATA the
- * file holds no valid JSON Schema, FLEXIAI_EUSAGE malformed inline JSON
- * or DSL, or an unsupported keyword (named in *err). */
-int flexiai_schema_load(const char *spec, int multi, flexiai_schema **out,
-                        char **err);
+/* Returns FLEXIAI_OK with *out (free with flexiai_schema_free()), or with
+ * *errmsg: FLEXIAI_ENOINPUT the file is missing or unreadable,
+ * FLEXIAI_EDATA the file holds no valid JSON Schema, FLEXIAI_EUSAGE
+ * malformed inline JSON or DSL, or an unsupported keyword (named). */
+flexiai_code flexiai_schema_load(const char *spec, int multi,
+                                 flexiai_schema **out, char **errmsg);
 void flexiai_schema_free(flexiai_schema *s);
 /* The JSON Schema as sent to providers (for multi: the {"items": [...]}
  * wrapper), pretty-printed; caller frees. */
 char *flexiai_schema_text(const flexiai_schema *s);
 
-/* Text pieces as they arrive; return non-zero to stop the request. */
+/* Text pieces as they arrive (text is valid during the call only); return
+ * non-zero to stop the request. */
 typedef int (*flexiai_text_fn)(void *ud, const char *text, size_t len);
 
-enum flexiai_stream_error_mode {
-    FLEXIAI_STREAM_CONTINUE = 0, /* ask the next provider to continue */
-    FLEXIAI_STREAM_FAIL = 1      /* keep the partial text, fail with 75 */
-};
-
+/*
+ * One request.  Start with flexiai_request_init(): every override below
+ * is then unset and the configuration decides.  Strings and arrays are
+ * borrowed: flexiai_complete() reads them while it runs,
+ * flexiai_batch_submit() copies them.
+ */
 typedef struct flexiai_request {
     const flexiai_message *messages;
     size_t nmessages;
     const char *provider; /* only this provider (NULL: all, in order) */
     int no_failover;      /* only the first usable provider */
     int stream;           /* 1: stream through on_text */
-    int on_stream_error;  /* enum flexiai_stream_error_mode */
+    flexiai_stream_error_mode on_stream_error;
     flexiai_text_fn on_text;
     void *ud;
     /* Set to non-zero (e.g. from a SIGINT handler) to abort at once. */
     volatile sig_atomic_t *cancel;
-    /* Per-request overrides of the configuration (zero: none).  `model`
-     * is for the provider named by `provider`, else for the first in
-     * failover order (the -m rule); `system` replaces [defaults] system. */
+    /* Overrides of the configuration's request settings, for this request
+     * only.  `model` is for the provider named by `provider`, else for the
+     * first in failover order (the -m rule); the rest replace [defaults]
+     * and [provider.*] values for every provider tried. */
     const char *model;
-    const char *system;
+    const char *system; /* replaces [defaults] system */
     int has_temperature;
-    double temperature;
-    long max_tokens; /* > 0 */
+    double temperature; /* 0 to 2, when has_temperature */
+    int has_top_p;
+    double top_p;            /* 0 to 1, when has_top_p */
+    long top_k;              /* > 0 */
+    long max_tokens;         /* > 0 */
+    const char *const *stop; /* stop sequences, replacing the configured */
+    size_t nstop;            /* ones when > 0 */
+    double timeout;          /* seconds per attempt, > 0 */
+    double connect_timeout;  /* seconds, > 0 */
+    double idle_timeout;     /* seconds without a byte streaming, > 0 */
+    long max_response_bytes; /* one answer, > 0 */
     /* Structured output (NULL: none).  Each answer is checked against it;
      * one that does not match is retried once at the same provider with
      * the validation error added to the conversation, then the next
-     * provider is tried.  Streaming is off for such a request. */
+     * provider is tried.  Streaming is off for such a request.  Borrowed
+     * by flexiai_batch_submit() too: it must outlive the request. */
     const flexiai_schema *schema;
 } flexiai_request;
 
+/* Every field unset: no messages, no callback, the configuration's
+ * settings. */
+void flexiai_request_init(flexiai_request *req);
+
 /* Error classes, as decided from status, headers and body. */
-enum flexiai_errclass {
+typedef enum flexiai_errclass {
     FLEXIAI_E_NONE = 0,
     FLEXIAI_E_CONNECT,
     FLEXIAI_E_TIMEOUT,
@@ -250,23 +427,25 @@ enum flexiai_errclass {
     FLEXIAI_E_INTERNAL,
     FLEXIAI_E_RATE_LIMITED_LOCAL, /* skipped: our own rpm/tpm/concurrency
                                      limit, no traffic sent */
-    FLEXIAI_E_INVALID_OUTPUT,     /* the answer is not JSON or does not match
+    FLEXIAI_E_INVALID_OUTPUT      /* the answer is not JSON or does not match
                                      the request's schema */
-    FLEXIAI_E__COUNT
-};
-/* The longest a breaker may be opened by hand (breaker open --for), in
- * seconds: 30 days.  A state document is never trusted beyond it. */
-#define FLEXIAI_FORCE_OPEN_MAX 2592000.0
+    /* later versions may add classes: treat an unknown one as internal */
+} flexiai_errclass;
 
-const char *flexiai_errclass_name(int cls);
-int flexiai_errclass_from_name(const char *name); /* -1 if unknown */
+/* "rate_limit", ...; "internal" for a value that is no class; static. */
+const char *flexiai_errclass_name(flexiai_errclass cls);
+/* The class named `name` (any case): FLEXIAI_OK with *cls, or
+ * FLEXIAI_EUSAGE for a name that is none. */
+flexiai_code flexiai_errclass_from_name(const char *name,
+                                        flexiai_errclass *cls);
 
+/* One attempt at one provider; strings are owned by the result. */
 typedef struct flexiai_attempt {
     char *provider;
     char *model;
-    char *outcome;      /* "success", "error", "skipped", "retry",
-                           "interrupted" */
-    int errclass;       /* enum flexiai_errclass */
+    char *outcome; /* "success", "error", "skipped", "retry",
+                      "interrupted" */
+    flexiai_errclass errclass;
     long http_status;   /* 0 when no HTTP answer */
     double retry_after; /* seconds, -1 when none */
     double latency_ms;
@@ -281,6 +460,8 @@ typedef struct flexiai_attempt {
     char *validation_error;
 } flexiai_attempt;
 
+/* What a request came to.  Every pointer is owned by the result: free
+ * them all with flexiai_result_free(). */
 typedef struct flexiai_result {
     char *text; /* whole answer (also for streamed requests) */
     char *provider;
@@ -299,11 +480,17 @@ typedef struct flexiai_result {
     int schema_valid;
 } flexiai_result;
 
-/* Run a request with failover.  Returns FLEXIAI_OK or an exit code
- * (65, 69, 75, 76, 77, 78, 130, 70); *res is filled in every case. */
-int flexiai_complete(flexiai_client *c, const flexiai_request *req,
-                     flexiai_result *res);
+/* Empty: safe to pass to flexiai_result_free() before any request. */
+void flexiai_result_init(flexiai_result *res);
+/* Frees what res holds and leaves it empty; res itself is the caller's. */
 void flexiai_result_free(flexiai_result *res);
+
+/* Run a request with failover.  Returns FLEXIAI_OK, or FLEXIAI_EDATA,
+ * EUNAVAILABLE, ETEMPFAIL, EPROTOCOL, ENOPERM, ECONFIG, EUSAGE (unknown
+ * provider), ENOINPUT (no messages), EINTR or ESOFTWARE; *res is filled in
+ * every case (res->error says why), its old contents ignored. */
+flexiai_code flexiai_complete(flexiai_client *c, const flexiai_request *req,
+                              flexiai_result *res);
 
 /* ---- many requests at once ------------------------------------------- */
 
@@ -328,29 +515,32 @@ void flexiai_result_free(flexiai_result *res);
  *   }
  *   flexiai_batch_free(b);
  *
- * One batch belongs to one thread; the client must outlive it.
+ * One batch belongs to the thread of its client; the client must outlive
+ * it.  A failed call's message is the client's (flexiai_client_error()).
  */
 typedef struct flexiai_batch flexiai_batch;
 
+/* Never NULL; free with flexiai_batch_free(). */
 flexiai_batch *flexiai_batch_new(flexiai_client *c);
 /* Cancels what is still running, drops uncollected results. */
 void flexiai_batch_free(flexiai_batch *b);
-/* Start a request.  The request and its messages are copied (the caller
- * may free them at once); req->cancel, on_text and ud are kept as given
- * (on_text is called from flexiai_batch_run()).  `tag` comes back with
- * the result.  Returns FLEXIAI_OK, or FLEXIAI_EUSAGE for a request
- * without messages. */
-int flexiai_batch_submit(flexiai_batch *b, const flexiai_request *req,
-                         void *tag);
+/* Start a request.  The request, its messages, strings and stop list are
+ * copied (the caller may free them at once); req->cancel, on_text, ud and
+ * schema are kept as given (on_text is called from flexiai_batch_run()).
+ * `tag` comes back with the result.  Returns FLEXIAI_OK, or
+ * FLEXIAI_EUSAGE for a request without messages. */
+flexiai_code flexiai_batch_submit(flexiai_batch *b, const flexiai_request *req,
+                                  void *tag);
 /* Move every request on until at least one is finished and not yet
  * collected, nothing is pending, or timeout_ms passed (< 0: no limit).
  * Returns the number of finished, uncollected requests. */
 size_t flexiai_batch_run(flexiai_batch *b, int timeout_ms);
-/* Take a finished request, oldest first: 1 with *res (free it with
- * flexiai_result_free()), *code (what flexiai_complete() would have
- * returned) and *tag filled; 0 when none is finished. */
-int flexiai_batch_next(flexiai_batch *b, flexiai_result *res, int *code,
-                       void **tag);
+/* Take a finished request, oldest first: 1 with *res (filled as by
+ * flexiai_complete(); free it with flexiai_result_free()), *code (what
+ * flexiai_complete() would have returned) and *tag; 0 when none is
+ * finished (*res untouched).  code and tag may be NULL. */
+int flexiai_batch_next(flexiai_batch *b, flexiai_result *res,
+                       flexiai_code *code, void **tag);
 /* Submitted and not yet collected. */
 size_t flexiai_batch_pending(const flexiai_batch *b);
 /* Stop every request now: transfers are aborted, each request finishes
@@ -366,29 +556,42 @@ typedef struct flexiai_breaker_info {
     long success_count;
     double changed_at; /* epoch seconds; 0 when never changed */
     double opened_at;
-    double retry_at;  /* open: when a probe may go; 0 when none */
-    char *changed_by; /* worker id of the last change, may be NULL */
-    char *reason;     /* why it last changed, may be NULL */
-    char *backend;    /* "file" or "redis" */
-    int usable;       /* a request now would be admitted */
+    double retry_at;         /* open: when a probe may go; 0 when none */
+    char *changed_by;        /* worker id of the last change, may be NULL */
+    char *reason;            /* why it last changed, may be NULL */
+    flexiai_backend backend; /* the store that answered */
+    int usable;              /* a request now would be admitted */
 } flexiai_breaker_info;
 
-/* Status of `names` (all configured providers when n == 0).  Returns 0,
- * or 69 when the configured store could not answer (the rows then come
- * from the fallback and say so in backend). */
-int flexiai_breaker_status(flexiai_client *c, const char *const *names,
-                           size_t n, flexiai_breaker_info **out, size_t *nout);
+/* Status of `names` (all configured providers when n == 0): *out is an
+ * array of *nout rows, the caller frees it with
+ * flexiai_breaker_info_free().  Returns FLEXIAI_OK; FLEXIAI_EUNAVAILABLE
+ * when the configured store could not answer (the rows are then filled
+ * from the fallback and say so in backend); FLEXIAI_EUSAGE for an invalid
+ * name (nothing filled). */
+flexiai_code flexiai_breaker_status(flexiai_client *c, const char *const *names,
+                                    size_t n, flexiai_breaker_info **out,
+                                    size_t *nout);
 void flexiai_breaker_info_free(flexiai_breaker_info *info, size_t n);
 
-int flexiai_breaker_reset(flexiai_client *c, const char *name);
-/* Open for `seconds` (<= 0: until reset). */
-int flexiai_breaker_open(flexiai_client *c, const char *name, double seconds);
-/* Name of the backend that answers now ("file" or "redis"). */
-const char *flexiai_breaker_backend(flexiai_client *c);
-/* 1 when the configured store is reachable. */
+/* Close breaker `name` and clear its counts.  FLEXIAI_OK, FLEXIAI_EUSAGE
+ * (invalid name), FLEXIAI_ETEMPFAIL (the Redis store cannot be reached:
+ * nothing falls back here) or FLEXIAI_ESOFTWARE (the file store failed). */
+flexiai_code flexiai_breaker_reset(flexiai_client *c, const char *name);
+/* Open for `seconds` (<= 0: until reset; at most FLEXIAI_FORCE_OPEN_MAX).
+ * Returns as flexiai_breaker_reset(). */
+flexiai_code flexiai_breaker_open(flexiai_client *c, const char *name,
+                                  double seconds);
+/* The longest a breaker may be opened by hand (breaker open --for), in
+ * seconds: 30 days.  A state document is never trusted beyond it. */
+#define FLEXIAI_FORCE_OPEN_MAX 2592000.0
+/* The backend that answers now: FLEXIAI_BACKEND_FILE after a fallback. */
+flexiai_backend flexiai_breaker_backend(flexiai_client *c);
+/* 1 when the configured store is reachable, else 0. */
 int flexiai_breaker_store_ok(flexiai_client *c);
 
-/* One breaker event in the Python FlexiAI CircuitBreakerEvent shape. */
+/* One breaker event in the Python FlexiAI CircuitBreakerEvent shape.
+ * Strings are valid during the callback only. */
 typedef struct flexiai_event {
     const char *provider;
     const char *event_type; /* opened|closed|half_open|failure|success */
@@ -411,15 +614,16 @@ typedef int (*flexiai_event_fn)(void *ud, const flexiai_event *ev);
  * reporting through the log callback.  Each time the subscription is made
  * a FLEXIAI_LOG_NOTICE line says where ("watching flexiai:events on redis
  * 127.0.0.1:6379"); after a reconnect `fn` first gets the current state of
- * every configured breaker, with resync set.  Returns 69 with the file
- * store.
+ * every configured breaker, with resync set.  Returns FLEXIAI_OK once
+ * stopped, FLEXIAI_EUNAVAILABLE with the file store.
  */
-int flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn, void *ud,
-                          volatile sig_atomic_t *stop);
+flexiai_code flexiai_breaker_watch(flexiai_client *c, flexiai_event_fn fn,
+                                   void *ud, volatile sig_atomic_t *stop);
 
 /* ---- the bridge for Python FlexiAI workers ---------------------------- */
 
-/* One transition flexiai_breaker_sync() applied to the shared state. */
+/* One transition flexiai_breaker_sync() applied to the shared state.
+ * Strings are valid during the callback only. */
 typedef struct flexiai_sync_change {
     const char *provider;
     const char *event_type; /* opened | closed | half_open */
@@ -438,25 +642,30 @@ typedef void (*flexiai_sync_fn)(void *ud, const flexiai_sync_change *ch);
  * change is ignored, so replays, out-of-order delivery, several bridges
  * and flexiai's own events change nothing.  `fn` (may be NULL) hears each
  * change applied.  Reconnects with backoff (reported through the log
- * callback) until *stop; returns 0 then, 69 with the file store.
+ * callback) until *stop; returns FLEXIAI_OK then, FLEXIAI_EUNAVAILABLE
+ * with the file store.
  */
-int flexiai_breaker_sync(flexiai_client *c, flexiai_sync_fn fn, void *ud,
-                         volatile sig_atomic_t *stop);
+flexiai_code flexiai_breaker_sync(flexiai_client *c, flexiai_sync_fn fn,
+                                  void *ud, volatile sig_atomic_t *stop);
 
 /* ---- active probes ---------------------------------------------------- */
 
-/* What one probe found.  Strings are owned by the result. */
+/* What one probe found.  Strings are owned by the result: free them with
+ * flexiai_probe_free(). */
 typedef struct flexiai_probe_result {
     char *provider;
-    char *url;        /* without secrets; may be NULL */
-    int reachable;    /* an HTTP answer arrived */
-    int credentials;  /* 1 accepted, 0 refused (401/403), -1 unknown */
-    int ok;           /* reachable, credentials accepted, 2xx */
-    long http_status; /* 0 when no answer */
-    int errclass;     /* enum flexiai_errclass; FLEXIAI_E_NONE when ok */
+    char *url;                 /* without secrets; may be NULL */
+    int reachable;             /* an HTTP answer arrived */
+    int credentials;           /* 1 accepted, 0 refused (401/403), -1 unknown */
+    int ok;                    /* reachable, credentials accepted, 2xx */
+    long http_status;          /* 0 when no answer */
+    flexiai_errclass errclass; /* FLEXIAI_E_NONE when ok */
     double latency_ms;
     char *message; /* one line, never a secret; NULL when ok */
 } flexiai_probe_result;
+
+/* Empty: safe to pass to flexiai_probe_free() before any probe. */
+void flexiai_probe_result_init(flexiai_probe_result *res);
 
 /*
  * Ask provider `name` something that costs no tokens (OpenAI and
@@ -464,140 +673,16 @@ typedef struct flexiai_probe_result {
  * GET models/{model}; Vertex AI: the model's metadata).  With `record`,
  * the outcome goes to the breaker as a half-open probe's would: a success
  * closes a half-open breaker, a connection failure (connect, timeout,
- * server error) counts as a failure.  Returns 0 when the probe succeeded,
- * 69 when it did not (details in *res), 64 for an unknown provider, 78
- * when its key cannot be resolved.  Free *res with flexiai_probe_free.
+ * server error) counts as a failure.  Returns FLEXIAI_OK when the probe
+ * succeeded, FLEXIAI_EUNAVAILABLE when it did not, FLEXIAI_EUSAGE for an
+ * unknown provider, FLEXIAI_ECONFIG when its key cannot be resolved; *res
+ * is filled in every case (its old contents ignored), res->message and
+ * the client's error say why.
  */
-int flexiai_probe(flexiai_client *c, const char *name, int record,
-                  flexiai_probe_result *res);
+flexiai_code flexiai_probe(flexiai_client *c, const char *name, int record,
+                           flexiai_probe_result *res);
+/* Frees what res holds and leaves it empty. */
 void flexiai_probe_free(flexiai_probe_result *res);
-
-/* ---- request ledger --------------------------------------------------- */
-
-/*
- * Every request a command runs can be appended to one SQLite database
- * (WAL) at [log] path, default $XDG_DATA_HOME/flexiai/logs.db; [log] mode
- * full | usage (no prompt or answer text) | off, [log] keep (e.g. 90d).
- * flexiai_complete() itself never logs: the command appends the record
- * once the request is over.  The schema is documented in flexiai-logs(1).
- * Errors are one-line strings; logging must never cost an answer.
- */
-typedef struct flexiai_ledger flexiai_ledger;
-
-typedef struct flexiai_ledger_entry {
-    const char *command;             /* "complete", "chat", "batch" */
-    const char *tag;                 /* --tag, may be NULL */
-    const char *conversation_id;     /* may be NULL */
-    const flexiai_message *messages; /* as sent, a system message included */
-    size_t nmessages;
-    const flexiai_result *result;
-    int exit_code;
-} flexiai_ledger_entry;
-
-/* Append one record as the configuration says (nothing with mode = off)
- * to the ledger's spool, <path>.spool, with one write and no SQLite:
- * flexiai_ledger_open() moves waiting records into the database (and
- * applies [log] keep, at most once a day).  NULL when done, else a
- * malloc'ed one-line reason for a warning. */
-char *flexiai_ledger_log(const flexiai_config *cfg,
-                         const flexiai_ledger_entry *e);
-/* 0 when [log] mode = off. */
-int flexiai_ledger_enabled(const flexiai_config *cfg);
-
-/* For many requests in one process (batch): records are kept in memory
- * and appended to the spool together, one locked write per 256 records or
- * 256 KiB (and at flush/free).  NULL from new when mode = off.  add and
- * flush return NULL, or a malloc'ed one-line reason for a warning;
- * records not yet flushed are lost if the process is killed. */
-typedef struct flexiai_ledger_writer flexiai_ledger_writer;
-flexiai_ledger_writer *flexiai_ledger_writer_new(const flexiai_config *cfg);
-char *flexiai_ledger_writer_add(flexiai_ledger_writer *w,
-                                const flexiai_ledger_entry *e);
-char *flexiai_ledger_writer_flush(flexiai_ledger_writer *w);
-void flexiai_ledger_writer_free(flexiai_ledger_writer *w);
-/* The same into a ledger opened for writing (a batch's, or one opened
- * while the request ran). */
-char *flexiai_ledger_append(flexiai_ledger *l, const flexiai_config *cfg,
-                            const flexiai_ledger_entry *e);
-/* The database path (malloc'ed), or NULL with *err set (caller frees). */
-char *flexiai_ledger_path(const flexiai_config *cfg, char **err);
-/* 1 when there is something to read: the database, or records waiting in
- * its spool; 0 when nothing was logged yet (or no path). */
-int flexiai_ledger_exists(const flexiai_config *cfg);
-
-/* Open the ledger (write: create it, migrate an older schema).  NULL with
- * *err set (caller frees) when missing, corrupt or unwritable. */
-flexiai_ledger *flexiai_ledger_open(const flexiai_config *cfg, int write,
-                                    char **err);
-void flexiai_ledger_close(flexiai_ledger *l);
-const char *flexiai_ledger_error(const flexiai_ledger *l);
-/* A warning from opening (records waiting in the spool could not all be
- * moved into the database), NULL when none. */
-const char *flexiai_ledger_warning(const flexiai_ledger *l);
-/* How many waiting records opening moved into the database. */
-long flexiai_ledger_imported(const flexiai_ledger *l);
-/* 1 when the spool holds [log] spool_max bytes or more (0 = never): time
- * to move it into the database without waiting for a reader (the
- * commands start `flexiai logs import` in the background, as git starts
- * gc --auto). */
-int flexiai_ledger_spool_due(const flexiai_config *cfg);
-
-/* A new conversation id (16 hex digits, malloc'ed). */
-char *flexiai_ledger_new_cid(void);
-/* Latest conversation id: 0 (*cid malloc'ed), 1 when none, -1 error. */
-int flexiai_ledger_latest_cid(flexiai_ledger *l, char **cid);
-/* The messages that continue conversation `cid` (its system prompt first
- * when it had one, its last answer last).  0, 1 when unknown, -1 (also
- * when its text was not kept).  Free with flexiai_ledger_messages_free. */
-int flexiai_ledger_conversation(flexiai_ledger *l, const char *cid,
-                                flexiai_message **msgs, size_t *n);
-void flexiai_ledger_messages_free(flexiai_message *msgs, size_t n);
-
-/* "2026-11-01", "2026-11-01 14:30", "2h", "90d", "@EPOCH" -> epoch
- * seconds.  0 or -1. */
-int flexiai_ledger_parse_when(const char *s, double *out);
-
-typedef struct flexiai_ledger_query {
-    double since, until; /* epoch seconds; 0: unbounded */
-    const char *provider, *model, *tag, *conversation_id;
-    const char *words; /* full-text search; NULL: none */
-    int failed;        /* only records with exit code not 0 */
-    long limit;        /* the latest `limit`; <= 0: all */
-} flexiai_ledger_query;
-
-enum flexiai_ledger_format {
-    FLEXIAI_LEDGER_TEXT = 0,    /* readable text, ends with a newline */
-    FLEXIAI_LEDGER_JSON = 1,    /* one JSON object, no newline */
-    FLEXIAI_LEDGER_ATTEMPTS = 2 /* text with the attempt trail */
-};
-/* Called per record, oldest first; return non-zero to stop. */
-typedef int (*flexiai_ledger_line_fn)(void *ud, const char *line);
-/* Records matching q, formatted.  The number delivered, or -1. */
-long flexiai_ledger_each(flexiai_ledger *l, const flexiai_ledger_query *q,
-                         int format, flexiai_ledger_line_fn fn, void *ud);
-/* One record by id.  0 (*out malloc'ed), 1 when no such id, -1. */
-int flexiai_ledger_show(flexiai_ledger *l, long long id, int format,
-                        char **out);
-/* Delete records older than `before` (epoch seconds): the number, or -1. */
-long flexiai_ledger_prune(flexiai_ledger *l, double before);
-
-enum flexiai_ledger_by {
-    FLEXIAI_LEDGER_BY_DAY = 1,
-    FLEXIAI_LEDGER_BY_PROVIDER = 2,
-    FLEXIAI_LEDGER_BY_MODEL = 4,
-    FLEXIAI_LEDGER_BY_TAG = 8
-};
-/* "day" | "provider" | "model" | "tag" -> bit; 0 when unknown. */
-int flexiai_ledger_by_from_name(const char *name);
-/* Usage totals grouped by `by` (bits) over [since, until) as a JSON array
- * of objects (grouping keys, requests, answers, failovers, failures,
- * failures_by_class, prompt_tokens, completion_tokens, cost: null when
- * unknown), costs from the configured prices.  0 (*json malloc'ed) or -1. */
-int flexiai_ledger_usage(flexiai_ledger *l, const flexiai_config *cfg,
-                         unsigned by, double since, double until, char **json);
-/* Counters in the Prometheus text format.  0 (*out malloc'ed) or -1. */
-int flexiai_ledger_prometheus(flexiai_ledger *l, const flexiai_config *cfg,
-                              char **out);
 
 #ifdef __cplusplus
 }

@@ -67,12 +67,27 @@ record(flexiai_client *c, const char *name, int admit,
     fx_client_store_update(c, name, &op, NULL, NULL);
 }
 
-int
-flexiai_probe(flexiai_client *c, const char *name, int rec,
-              flexiai_probe_result *res)
+void
+flexiai_probe_result_init(flexiai_probe_result *res)
 {
     memset(res, 0, sizeof(*res));
     res->credentials = -1;
+}
+
+/* The probe did not succeed: its message is the client's too. */
+static flexiai_code
+failed(flexiai_client *c, flexiai_probe_result *res, flexiai_code code)
+{
+    fx_client_error_set(c, "%s: %s", res->provider,
+                        res->message ? res->message : "failed");
+    return code;
+}
+
+flexiai_code
+flexiai_probe(flexiai_client *c, const char *name, int rec,
+              flexiai_probe_result *res)
+{
+    flexiai_probe_result_init(res);
     res->provider = fxu_strdup(name ? name : "");
     struct fx_provider *p = name ? fx_settings_provider(c->s, name) : NULL;
     if (p == NULL) {
@@ -83,7 +98,7 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
     if (p->ops->build_probe == NULL) {
         res->errclass = FLEXIAI_E_CONFIG;
         set_message(res, "this provider type has no probe");
-        return FLEXIAI_EUNAVAILABLE;
+        return failed(c, res, FLEXIAI_EUNAVAILABLE);
     }
     const char *key = NULL;
     char *kerr = NULL;
@@ -114,7 +129,7 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
         set_message(res, berr ? berr : "cannot build the probe");
         free(berr);
         fx_http_req_free(&hreq);
-        return FLEXIAI_ECONFIG;
+        return failed(c, res, FLEXIAI_ECONFIG);
     }
     res->url = fxu_strdup(hreq.url);
     int admit = rec ? record_admit(c, name) : FX_ADMIT_NO;
@@ -163,7 +178,7 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
     fx_http_result_free(&hr);
     if (rec)
         record(c, name, admit, res);
-    return res->ok ? FLEXIAI_OK : FLEXIAI_EUNAVAILABLE;
+    return res->ok ? FLEXIAI_OK : failed(c, res, FLEXIAI_EUNAVAILABLE);
 }
 
 void

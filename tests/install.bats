@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # install.bats - what `make install` puts in place is enough on its own: a
-# program that includes only <flexiai.h> and is built with nothing but
-# `pkg-config flexiai` (against a staged install, DESTDIR) runs a request.
+# program that includes only <flexiai.h> and <flexiai-ledger.h> and is built
+# with nothing but `pkg-config flexiai` (against a staged install, DESTDIR)
+# runs a request and logs it.
 
 load helpers
 
@@ -17,10 +18,12 @@ pc_dir() {
     dirname "$(find "$STAGE" -name flexiai.pc | head -1)"
 }
 
-@test "make install stages flexiai.h, flexiai.pc and the library, not the internals" {
+@test "make install stages flexiai.h, flexiai-ledger.h, flexiai.pc and the library, not the internals" {
     run find "$STAGE" -name flexiai.h
     assert_success
     assert_output --partial include/flexiai.h
+    run find "$STAGE" -name flexiai-ledger.h
+    assert_output --partial include/flexiai-ledger.h
     run find "$STAGE" -name 'fx.h' -o -name 'fxu.h' -o -name 'tool.h'
     assert_output ""
     [ -n "$(pc_dir)" ]
@@ -28,7 +31,7 @@ pc_dir() {
     [ -n "$output" ]
 }
 
-@test "a program using only flexiai.h builds with pkg-config flexiai and answers" {
+@test "a program using only the installed headers builds with pkg-config flexiai, answers and logs" {
     start_mockllm
     provider_section demo openai demo | write_config
     local cflags libs libdir
@@ -47,6 +50,8 @@ pc_dir() {
     assert_line --index 0 --regexp '.+'
     assert_line "demo picked-by-api file no"
     assert_equal "$(mock_last_body demo | jq -r .model)" picked-by-api
+    # flexiai-ledger.h: the record appended, then read back
+    assert_line "ledger 1"
 }
 
 @test "the staged program sees the library's exit codes" {
@@ -60,6 +65,27 @@ pc_dir() {
     run env LD_LIBRARY_PATH="$libdir" "$TEST_HOME/api-demo" "$CONFIG" "hi"
     assert_failure 78
     assert_output --partial "api-demo: $CONFIG:2:"
+}
+
+@test "the installed header's version macros are the installed library's" {
+    local cflags libs libdir
+    cflags=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --cflags flexiai)
+    libs=$(PKG_CONFIG_PATH=$(pc_dir) PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --libs flexiai)
+    printf '%s\n' '#include <flexiai.h>' '#include <stdio.h>' \
+        'int main(void) { printf("%s %d %s %d\n", FLEXIAI_VERSION, FLEXIAI_VERSION_NUMBER,' \
+        '    flexiai_version(), flexiai_version_number()); return 0; }' >"$TEST_HOME/version.c"
+    run ${FX_TEST_CC:-cc} ${FX_TEST_CFLAGS:-} -Wall -Wextra -Werror -o "$TEST_HOME/version" \
+        "$TEST_HOME/version.c" $cflags $libs
+    assert_success
+    libdir=${libs#-L}
+    libdir=${libdir%% *}
+    run env LD_LIBRARY_PATH="$libdir" "$TEST_HOME/version"
+    assert_success
+    local v n
+    read -r v n _ <<<"$output"
+    assert_output "$v $n $v $n"
+    # and the package's, as pkg-config and configure.ac give it
+    assert_equal "$v" "$(PKG_CONFIG_PATH=$(pc_dir) pkg-config --modversion flexiai)"
 }
 
 @test "a program using only flexiai.h runs 100 requests at once through flexiai_batch" {

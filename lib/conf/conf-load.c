@@ -69,7 +69,7 @@ flexiai_config_sources(const flexiai_config *cfg)
     return cfg->sources.data ? cfg->sources.data : "";
 }
 
-int
+flexiai_code
 flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
                     const char *path)
 {
@@ -112,7 +112,7 @@ flexiai_config_load(flexiai_config *cfg, const char *sysconf_path,
     return fx_conf_has_errors(cfg) ? FLEXIAI_ECONFIG : FLEXIAI_OK;
 }
 
-int
+flexiai_code
 flexiai_config_set(flexiai_config *cfg, const char *section, const char *key,
                    const char *value)
 {

@@ -237,10 +237,11 @@ read_count_mask(flexiai_config *cfg)
     char **names = fx_conf_split_list(v);
     unsigned mask = 0;
     for (size_t i = 0; names && names[i]; i++) {
-        int cls = flexiai_errclass_from_name(names[i]);
+        flexiai_errclass cls = FLEXIAI_E_NONE;
+        flexiai_errclass_from_name(names[i], &cls);
         /* invalid_output (a model's mistake, not an outage) counts only
          * when listed here */
-        if (cls <= 0 ||
+        if (cls == FLEXIAI_E_NONE ||
             (cls >= FLEXIAI_E_BREAKER_OPEN && cls != FLEXIAI_E_INVALID_OUTPUT))
             fx_conf_diag(cfg, 1, "%s: breaker.count: unknown error class '%s'",
                          fx_conf_where(e), names[i]);
@@ -251,7 +252,7 @@ read_count_mask(flexiai_config *cfg)
     return mask;
 }
 
-int
+flexiai_code
 flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
 {
     fx_conf_free_settings(&cfg->settings);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
+flexiai_stream_mode
 flexiai_config_stream_mode(const flexiai_config *cfg)
 {
     switch (fx_config_settings(cfg)->stream_mode) {
@@ -25,17 +25,20 @@ flexiai_config_stream_mode(const flexiai_config *cfg)
     }
 }
 
-int
+flexiai_stream_error_mode
 flexiai_config_on_stream_error(const flexiai_config *cfg)
 {
-    return fx_config_settings(cfg)->on_stream_error;
+    return fx_config_settings(cfg)->on_stream_error == FLEXIAI_STREAM_FAIL
+               ? FLEXIAI_STREAM_FAIL
+               : FLEXIAI_STREAM_CONTINUE;
 }
 
-const char *
+flexiai_backend
 flexiai_config_backend(const flexiai_config *cfg)
 {
-    return fx_config_settings(cfg)->sync.backend == FX_BACKEND_REDIS ? "redis"
-                                                                     : "file";
+    return fx_config_settings(cfg)->sync.backend == FX_BACKEND_REDIS
+               ? FLEXIAI_BACKEND_REDIS
+               : FLEXIAI_BACKEND_FILE;
 }
 
 const char *
@@ -60,7 +63,7 @@ flexiai_config_provider_model(const flexiai_config *cfg, const char *name)
     return p->model ? p->model : "";
 }
 
-int
+flexiai_code
 flexiai_config_set_model(flexiai_config *cfg, const char *provider,
                          const char *model)
 {
@@ -70,7 +73,7 @@ flexiai_config_set_model(flexiai_config *cfg, const char *provider,
     if (provider == NULL || !flexiai_config_has_provider(cfg, provider))
         return FLEXIAI_EUSAGE;
     char *section = fxu_asprintf("provider.%s", provider);
-    int rc = flexiai_config_set(cfg, section, "model", model);
+    flexiai_code rc = flexiai_config_set(cfg, section, "model", model);
     free(section);
     if (rc == FLEXIAI_OK)
         rc = flexiai_config_validate(cfg, 0);

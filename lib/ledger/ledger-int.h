@@ -1,5 +1,5 @@
 /*
- * ledger.h - the request ledger: one SQLite database (WAL) holding a record
+ * ledger-int.h - the request ledger: one SQLite database (WAL) holding a record
  * of every completion, chat turn and batch item, with full-text search,
  * usage totals and Prometheus counters.  Internal to libflexiai; the
  * commands (complete, chat, batch, logs, usage) are its callers.
@@ -26,7 +26,7 @@
 #ifndef FX_LEDGER_H
 #define FX_LEDGER_H
 
-#include "flexiai.h"
+#include "flexiai-ledger.h"
 #include "fxu.h"
 
 #include <stddef.h>
@@ -184,9 +184,6 @@ int fx_ledger_make_parent(const char *path, char **err);
 
 /* ---- the spool (ledger-spool.c, ledger-import.c) --------------------- */
 
-/* <dbpath>.spool.importing: when a background import was last started
- * (its mtime); a successful import removes it.  Caller frees. */
-char *fx_ledger_import_stamp(const char *dbpath);
 /* <dbpath>.spool, where the request commands append; caller frees. */
 char *fx_ledger_spool_path(const char *dbpath);
 /* The record as one JSON line ending in a newline (mode usage: without

@@ -1,8 +1,8 @@
 /*
- * ledger-log.c - what a request command calls after a request
- * (flexiai.h, "request ledger"): the record of the request, with every
- * configured secret cut out, appended to the ledger's spool under the
- * [log] settings (path, mode, keep).  No SQLite here: the readers
+ * ledger-log.c - what a program calls after a request (flexiai-ledger.h):
+ * the record of the request, with every configured secret cut out,
+ * appended to the ledger's spool under the [log] settings (path, mode,
+ * keep), and the spool's size.  No SQLite here: the readers
  * (ledger-api.c) move the spool into the database.
  */
 #include "config.h"
@@ -12,7 +12,6 @@
 #include "ledger-int.h"
 
 #include <stdlib.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
@@ -27,11 +26,16 @@ fx_ledger_log_mode(const flexiai_config *cfg)
     return mode < 0 ? FX_LEDGER_FULL : mode;
 }
 
-char *
-flexiai_ledger_path(const flexiai_config *cfg, char **err)
+flexiai_code
+flexiai_ledger_path(const flexiai_config *cfg, char **path, char **errmsg)
 {
-    *err = NULL;
-    return fx_ledger_path(fx_config_value(cfg, "log", "path"), err);
+    char *err = NULL;
+    *path = fx_ledger_path(fx_config_value(cfg, "log", "path"), &err);
+    if (errmsg)
+        *errmsg = err;
+    else
+        free(err);
+    return *path ? FLEXIAI_OK : FLEXIAI_ECONFIG;
 }
 
 /* ---- secrets ------------------------------------------------------------ */
@@ -143,22 +147,50 @@ fx_ledger_entry_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
     return err;
 }
 
-char *
-flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e)
+void
+flexiai_ledger_entry_init(flexiai_ledger_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+}
+
+/* Append rec to the spool of the ledger at the configured path; *err set
+ * on failure. */
+static flexiai_code
+spool_record(const flexiai_config *cfg, const struct fx_ledger_record *rec,
+             int mode, char **err)
+{
+    char *path = NULL;
+    flexiai_code rc = flexiai_ledger_path(cfg, &path, err);
+    if (rc != FLEXIAI_OK)
+        return rc;
+    if (fx_ledger_spool_append(path, rec, mode, err) != 0) {
+        if (*err == NULL)
+            *err = fxu_strdup("cannot write the request ledger's spool");
+        rc = FLEXIAI_EIO;
+    }
+    free(path);
+    return rc;
+}
+
+flexiai_code
+flexiai_ledger_log(const flexiai_config *cfg, const flexiai_ledger_entry *e,
+                   char **errmsg)
 {
     struct fx_ledger_record rec;
     int mode;
     double keep;
+    flexiai_code rc = FLEXIAI_OK;
     char *err = fx_ledger_entry_record(cfg, e, &rec, &mode, &keep);
-    if (err || mode == FX_LEDGER_OFF)
-        return err;
-    char *path = flexiai_ledger_path(cfg, &err);
-    if (path && fx_ledger_spool_append(path, &rec, mode, &err) != 0 &&
-        err == NULL)
-        err = fxu_strdup("cannot write the request ledger's spool");
+    if (err)
+        rc = FLEXIAI_ECONFIG;
+    else if (mode != FX_LEDGER_OFF)
+        rc = spool_record(cfg, &rec, mode, &err);
     fx_ledger_record_free(&rec);
-    free(path);
-    return err;
+    if (errmsg)
+        *errmsg = err;
+    else
+        free(err);
+    return rc;
 }
 
 char *
@@ -169,43 +201,30 @@ flexiai_ledger_new_cid(void)
 
 /* ---- the spool's size --------------------------------------------------- */
 
-int
-flexiai_ledger_spool_due(const flexiai_config *cfg)
+flexiai_code
+flexiai_ledger_spool_size(const flexiai_config *cfg, long long *bytes,
+                          long long *max, char **errmsg)
 {
     const char *v = fx_config_value(cfg, "log", "spool_max");
-    long long max = v ? strtoll(v, NULL, 10) : 0;
-    if (max <= 0 || fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
-        return 0;
-    char *err = NULL;
-    char *path = flexiai_ledger_path(cfg, &err);
-    free(err);
-    if (path == NULL)
-        return 0;
+    *bytes = 0;
+    *max = v ? strtoll(v, NULL, 10) : 0;
+    if (*max < 0)
+        *max = 0;
+    if (errmsg)
+        *errmsg = NULL;
+    if (fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
+        return FLEXIAI_OK;
+    char *path = NULL;
+    flexiai_code rc = flexiai_ledger_path(cfg, &path, errmsg);
+    if (rc != FLEXIAI_OK)
+        return rc;
     char *sp = fx_ledger_spool_path(path);
     struct stat st;
-    int due = stat(sp, &st) == 0 && (long long)st.st_size >= max;
-    if (due) {
-        /* one import started a minute at most: an import that fails (a
-         * corrupt database) is not started again by every request */
-        char *stamp = fx_ledger_import_stamp(path);
-        if (stat(stamp, &st) == 0 && fxu_wallclock() - (double)st.st_mtime < 60)
-            due = 0;
-        int fd =
-            due ? open(stamp,
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                       0600)
-                : -1;
-        if (fd >= 0) {
-            if (futimens(fd, NULL) < 0) {
-                /* the stamp is a hint: created, it is new enough */
-            }
-            close(fd);
-        }
-        free(stamp);
-    }
+    if (stat(sp, &st) == 0)
+        *bytes = (long long)st.st_size;
     free(sp);
     free(path);
-    return due;
+    return FLEXIAI_OK;
 }
 
 /* ---- many records, one write (batch) ---------------------------------- */
@@ -218,6 +237,7 @@ struct flexiai_ledger_writer {
     int mode;       /* [log] mode, read once */
     char *settings; /* why nothing is logged ([log] keep), or NULL */
     char *path;
+    char *err; /* the last failure's message */
     fxu_buf lines;
     size_t n;
 };
@@ -227,50 +247,62 @@ flexiai_ledger_writer_new(const flexiai_config *cfg)
 {
     int mode;
     double keep;
-    char *err = log_settings(cfg, &mode, &keep);
-    if (mode == FX_LEDGER_OFF && err == NULL)
-        return NULL;
     flexiai_ledger_writer *w = fxu_xcalloc(1, sizeof(*w));
     w->cfg = cfg;
+    w->settings = log_settings(cfg, &mode, &keep);
     w->mode = mode;
-    w->settings = err;
     fxu_buf_init(&w->lines);
     return w;
 }
 
-char *
+/* A failure: its message on w, taken over. */
+static flexiai_code
+writer_failed(flexiai_ledger_writer *w, flexiai_code code, char *msg)
+{
+    free(w->err);
+    w->err = msg ? msg : fxu_strdup("cannot write the request ledger's spool");
+    return code;
+}
+
+const char *
+flexiai_ledger_writer_error(const flexiai_ledger_writer *w)
+{
+    return w->err ? w->err : "";
+}
+
+flexiai_code
 flexiai_ledger_writer_flush(flexiai_ledger_writer *w)
 {
     char *err = NULL;
     if (w == NULL || w->lines.len == 0)
-        return NULL;
+        return FLEXIAI_OK;
+    flexiai_code rc = FLEXIAI_OK;
     if (w->path == NULL)
-        w->path = flexiai_ledger_path(w->cfg, &err);
-    if (w->path &&
+        rc = flexiai_ledger_path(w->cfg, &w->path, &err);
+    if (rc == FLEXIAI_OK &&
         fx_ledger_spool_append_lines(w->path, w->lines.data, w->lines.len,
-                                     &err) != 0 &&
-        err == NULL)
-        err = fxu_strdup("cannot write the request ledger's spool");
+                                     &err) != 0)
+        rc = FLEXIAI_EIO;
     fxu_buf_reset(&w->lines);
     w->n = 0;
-    return err;
+    return rc == FLEXIAI_OK ? rc : writer_failed(w, rc, err);
 }
 
-char *
+flexiai_code
 flexiai_ledger_writer_add(flexiai_ledger_writer *w,
                           const flexiai_ledger_entry *e)
 {
-    if (w == NULL)
-        return NULL;
     if (w->settings)
-        return fxu_strdup(w->settings);
+        return writer_failed(w, FLEXIAI_ECONFIG, fxu_strdup(w->settings));
+    if (w->mode == FX_LEDGER_OFF)
+        return FLEXIAI_OK;
     struct fx_ledger_record rec;
     build_record(w->cfg, e, &rec);
     fx_ledger_spool_put(&w->lines, &rec, w->mode);
     fx_ledger_record_free(&rec);
     if (++w->n >= WRITER_RECORDS || w->lines.len >= WRITER_BYTES)
         return flexiai_ledger_writer_flush(w);
-    return NULL;
+    return FLEXIAI_OK;
 }
 
 void
@@ -278,9 +310,10 @@ flexiai_ledger_writer_free(flexiai_ledger_writer *w)
 {
     if (w == NULL)
         return;
-    free(flexiai_ledger_writer_flush(w)); /* the caller flushed to hear */
+    flexiai_ledger_writer_flush(w); /* the caller flushed to hear */
     fxu_buf_free(&w->lines);
     free(w->settings);
     free(w->path);
+    free(w->err);
     free(w);
 }

@@ -35,12 +35,6 @@ fx_ledger_mode_from_name(const char *name)
 }
 
 char *
-fx_ledger_import_stamp(const char *dbpath)
-{
-    return fxu_asprintf("%s.spool.importing", dbpath);
-}
-
-char *
 fx_ledger_path(const char *configured, char **err)
 {
     if (configured && *configured)

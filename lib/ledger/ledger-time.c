@@ -95,10 +95,11 @@ fx_ledger_parse_when(const char *s, double now, double *out)
     return -1;
 }
 
-/* The public form, against the clock (flexiai.h); no SQLite here, so a
- * command that only parses dates does not link the database. */
-int
+/* The public form, against the clock (flexiai-ledger.h); no SQLite here,
+ * so a command that only parses dates does not link the database. */
+flexiai_code
 flexiai_ledger_parse_when(const char *s, double *out)
 {
-    return fx_ledger_parse_when(s, fxu_wallclock(), out);
+    return fx_ledger_parse_when(s, fxu_wallclock(), out) == 0 ? FLEXIAI_OK
+                                                              : FLEXIAI_EUSAGE;
 }

@@ -15,12 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-flexiai_schema_load(const char *spec, int multi, flexiai_schema **out,
-                    char **err)
+/* The SPEC loaded, compiled and converted; *err set on failure. */
+static flexiai_code
+schema_load(const char *spec, int multi, flexiai_schema **out, char **err)
 {
-    *out = NULL;
-    *err = NULL;
     if (spec == NULL || *spec == '\0') {
         *err = fxu_strdup("empty schema");
         return FLEXIAI_EUSAGE;
@@ -32,7 +30,7 @@ flexiai_schema_load(const char *spec, int multi, flexiai_schema **out,
          * like the same schema inline */
         if (rc == FLEXIAI_EDATA && *err && strstr(*err, "unsupported"))
             rc = FLEXIAI_EUSAGE;
-        return rc;
+        return (flexiai_code)rc;
     }
     if (multi)
         doc = fx_schema_multi(doc);
@@ -52,6 +50,22 @@ flexiai_schema_load(const char *spec, int multi, flexiai_schema **out,
     cJSON_Delete(doc);
     *out = s;
     return FLEXIAI_OK;
+}
+
+flexiai_code
+flexiai_schema_load(const char *spec, int multi, flexiai_schema **out,
+                    char **errmsg)
+{
+    char *err = NULL;
+    *out = NULL;
+    flexiai_code rc = schema_load(spec, multi, out, &err);
+    if (rc != FLEXIAI_OK && err == NULL)
+        err = fxu_strdup("schema refused");
+    if (errmsg)
+        *errmsg = err;
+    else
+        free(err);
+    return rc;
 }
 
 void

@@ -26,27 +26,38 @@ main(int argc, char **argv)
         flexiai_config_free(cfg);
         return FLEXIAI_ECONFIG;
     }
-    flexiai_client *c = flexiai_client_new(cfg, NULL);
-    flexiai_batch *b = c ? flexiai_batch_new(c) : NULL;
-    if (b == NULL)
+    flexiai_client *c = NULL;
+    char *err = NULL;
+    if (flexiai_client_new(cfg, &c, &err) != FLEXIAI_OK) {
+        fprintf(stderr, "batch-demo: %s\n", err);
+        free(err);
         return FLEXIAI_ESOFTWARE;
+    }
+    flexiai_batch *b = flexiai_batch_new(c);
     long next = 0, got = 0;
-    int worst = 0;
+    flexiai_code worst = FLEXIAI_OK;
     while (got < n) {
         while (next < n && (long)flexiai_batch_pending(b) < jobs) {
             char prompt[64];
             snprintf(prompt, sizeof(prompt), "item %ld", next);
             flexiai_message msg = {"user", prompt};
-            flexiai_request req = {.messages = &msg, .nmessages = 1};
+            flexiai_request req;
+            flexiai_request_init(&req);
+            req.messages = &msg;
+            req.nmessages = 1;
             /* the request is copied: prompt may go out of scope */
-            if (flexiai_batch_submit(b, &req, (void *)(intptr_t)next) != 0)
+            if (flexiai_batch_submit(b, &req, (void *)(intptr_t)next) !=
+                FLEXIAI_OK) {
+                fprintf(stderr, "batch-demo: %s\n", flexiai_client_error(c));
                 return FLEXIAI_ESOFTWARE;
+            }
             next++;
         }
         flexiai_batch_run(b, -1);
         flexiai_result res;
-        int code;
+        flexiai_code code;
         void *tag;
+        flexiai_result_init(&res);
         while (flexiai_batch_next(b, &res, &code, &tag)) {
             printf("%ld %d %s\n", (long)(intptr_t)tag, code,
                    res.text ? res.text : "-");

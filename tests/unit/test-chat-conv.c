@@ -73,7 +73,7 @@ cap_error(void *ud, const char *msg)
 }
 
 static void
-cap_log(void *ud, int level, const char *msg)
+cap_log(void *ud, flexiai_log_level level, const char *msg)
 {
     if (level == FLEXIAI_LOG_NOTICE)
         cap_notice(ud, msg);

@@ -113,7 +113,21 @@ make_client(flexiai_config **cfgp)
     }
     free(path);
     *cfgp = cfg;
-    return flexiai_client_new(cfg, NULL);
+    flexiai_client *c = NULL;
+    if (flexiai_client_new(cfg, &c, NULL) != FLEXIAI_OK) {
+        printf("Bail out! client\n");
+        exit(1);
+    }
+    return c;
+}
+
+/* A request for one user message, everything else as configured. */
+static void
+request(flexiai_request *req, const flexiai_message *m)
+{
+    flexiai_request_init(req);
+    req->messages = m;
+    req->nmessages = 1;
 }
 
 static void
@@ -124,7 +138,8 @@ test_many(flexiai_client *c)
     for (intptr_t i = 0; i < 100; i++) {
         snprintf(prompt, sizeof(prompt), "item %ld", (long)i);
         flexiai_message m = {"user", prompt};
-        flexiai_request req = {.messages = &m, .nmessages = 1};
+        flexiai_request req;
+        request(&req, &m);
         flexiai_batch_submit(b, &req, (void *)i);
     }
     is_int((long)flexiai_batch_pending(b), 100, "100 submitted, 100 pending");
@@ -132,8 +147,9 @@ test_many(flexiai_client *c)
     while (flexiai_batch_pending(b) > 0) {
         flexiai_batch_run(b, -1);
         flexiai_result res;
-        int code;
+        flexiai_code code;
         void *tag;
+        flexiai_result_init(&res);
         while (flexiai_batch_next(b, &res, &code, &tag)) {
             intptr_t i = (intptr_t)tag;
             snprintf(prompt, sizeof(prompt), "item %ld", (long)i);
@@ -161,7 +177,9 @@ test_in_flight_together(flexiai_client *c)
 {
     flexiai_batch *b = flexiai_batch_new(c);
     flexiai_message m = {"user", "slowly"};
-    flexiai_request req = {.messages = &m, .nmessages = 1, .provider = "slow"};
+    flexiai_request req;
+    request(&req, &m);
+    req.provider = "slow";
     for (int i = 0; i < 10; i++)
         flexiai_batch_submit(b, &req, NULL);
     size_t done = flexiai_batch_run(b, -1);
@@ -177,22 +195,31 @@ test_cancel_and_overrides(flexiai_client *c)
 {
     flexiai_batch *b = flexiai_batch_new(c);
     flexiai_message m = {"user", "x"};
-    flexiai_request req = {.messages = &m,
-                           .nmessages = 1,
-                           .provider = "slow",
-                           .model = "per-request-model",
-                           .has_temperature = 1,
-                           .temperature = 0.25,
-                           .max_tokens = 7};
+    char stop0[] = "END", stop1[] = "STOP HERE";
+    const char *stop[] = {stop0, stop1};
+    flexiai_request req;
+    request(&req, &m);
+    req.provider = "slow";
+    req.model = "per-request-model";
+    req.has_temperature = 1;
+    req.temperature = 0.25;
+    req.has_top_p = 1;
+    req.top_p = 0.5;
+    req.max_tokens = 7;
+    req.stop = stop;
+    req.nstop = 2;
     for (int i = 0; i < 3; i++)
         flexiai_batch_submit(b, &req, NULL);
+    /* copied: what the caller had is not read again */
+    stop0[0] = stop1[0] = 'X';
     flexiai_batch_run(b, 100);
     flexiai_batch_cancel(b);
     int interrupted = 0, n = 0;
     while (flexiai_batch_pending(b) > 0) {
         flexiai_batch_run(b, -1);
         flexiai_result res;
-        int code;
+        flexiai_code code;
+        flexiai_result_init(&res);
         while (flexiai_batch_next(b, &res, &code, NULL)) {
             n++;
             interrupted += code == FLEXIAI_EINTR && res.nattempts > 0 &&
@@ -207,11 +234,18 @@ test_cancel_and_overrides(flexiai_client *c)
            strstr(log, "\\\"temperature\\\":0.25") &&
            strstr(log, "\\\"max_tokens\\\":7"),
        "per-request model, temperature and max_tokens were sent");
+    ok(strstr(log, "\\\"top_p\\\":0.5") &&
+           strstr(log, "\\\"stop\\\":[\\\"END\\\",\\\"STOP HERE\\\"]"),
+       "per-request top_p and stop were sent, as submitted");
     free(log);
     flexiai_message none = {"user", "y"};
-    flexiai_request empty = {.messages = &none, .nmessages = 0};
+    flexiai_request empty;
+    request(&empty, &none);
+    empty.nmessages = 0;
     is_int(flexiai_batch_submit(b, &empty, NULL), FLEXIAI_EUSAGE,
            "a request without messages is refused");
+    ok(strstr(flexiai_client_error(c), "messages") != NULL,
+       "and the client says why: %s", flexiai_client_error(c));
     flexiai_batch_free(b);
 }
 
@@ -219,8 +253,11 @@ static void
 test_complete(flexiai_client *c)
 {
     flexiai_message m = {"user", "one at a time"};
-    flexiai_request req = {.messages = &m, .nmessages = 1, .provider = "fast"};
+    flexiai_request req;
+    request(&req, &m);
+    req.provider = "fast";
     flexiai_result res;
+    flexiai_result_init(&res);
     is_int(flexiai_complete(c, &req, &res), 0, "flexiai_complete answers");
     is_str(res.text, "one at a time", "with the echo");
     flexiai_result_free(&res);

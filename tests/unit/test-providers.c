@@ -271,16 +271,26 @@ test_errclass(void)
         "invalid_output",
     };
     int bad = 0;
-    for (int i = 0; i < FLEXIAI_E__COUNT; i++) {
-        if (strcmp(flexiai_errclass_name(i), names[i]) != 0)
+    size_t nnames = sizeof(names) / sizeof(names[0]);
+    is_int((long)nnames, FLEXIAI_E_INVALID_OUTPUT + 1,
+           "one name per class, the last one included");
+    for (size_t i = 0; i < nnames; i++) {
+        flexiai_errclass cls = FLEXIAI_E_INTERNAL;
+        if (strcmp(flexiai_errclass_name((flexiai_errclass)i), names[i]) != 0)
             bad++;
-        if (flexiai_errclass_from_name(names[i]) != i)
+        if (flexiai_errclass_from_name(names[i], &cls) != FLEXIAI_OK ||
+            cls != (flexiai_errclass)i)
             bad++;
     }
     is_int(bad, 0, "every class name round-trips");
-    is_int(flexiai_errclass_from_name("nope"), -1, "unknown name is -1");
-    is_int(flexiai_errclass_from_name(NULL), -1, "NULL name is -1");
-    is_str(flexiai_errclass_name(99), "internal", "out of range is internal");
+    flexiai_errclass cls = FLEXIAI_E_AUTH;
+    is_int(flexiai_errclass_from_name("nope", &cls), FLEXIAI_EUSAGE,
+           "unknown name is a usage error");
+    is_int(cls, FLEXIAI_E_AUTH, "and leaves the class alone");
+    is_int(flexiai_errclass_from_name(NULL, &cls), FLEXIAI_EUSAGE,
+           "NULL name is a usage error");
+    is_str(flexiai_errclass_name((flexiai_errclass)99), "internal",
+           "out of range is internal");
 
     static const struct {
         long status;

@@ -1246,7 +1246,7 @@ on_event(void *ud, const flexiai_event *ev)
 }
 
 static void
-on_log(void *ud, int level, const char *msg)
+on_log(void *ud, flexiai_log_level level, const char *msg)
 {
     struct watcher *w = ud;
     pthread_mutex_lock(&w->mu);

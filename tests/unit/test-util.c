@@ -1,10 +1,12 @@
-/* test-util.c - buffers and strict parsing (numbers, host:port). */
+/* test-util.c - buffers, strict parsing (numbers, host:port), and the
+ * version the header, the library and configure.ac each give. */
 #include "config.h"
 
 #include "fx.h"
 #include "http.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,9 +91,30 @@ test_hostport(void)
     is_str(why, "bad character in the host", "... a bad character");
 }
 
+static void
+test_versions(void)
+{
+    char parts[64];
+    snprintf(parts, sizeof(parts), "%d.%d.%d", FLEXIAI_VERSION_MAJOR,
+             FLEXIAI_VERSION_MINOR, FLEXIAI_VERSION_PATCH);
+    is_str(FLEXIAI_VERSION, parts, "FLEXIAI_VERSION is MAJOR.MINOR.PATCH");
+    is_int(FLEXIAI_VERSION_NUMBER,
+           FLEXIAI_VERSION_MAJOR * 1000000L + FLEXIAI_VERSION_MINOR * 1000L +
+               FLEXIAI_VERSION_PATCH,
+           "FLEXIAI_VERSION_NUMBER is MAJOR * 1000000 + MINOR * 1000 + PATCH");
+    is_str(PACKAGE_VERSION, FLEXIAI_VERSION,
+           "configure.ac's version is the header's (autoreconf after a bump)");
+    is_str(flexiai_version(), FLEXIAI_VERSION,
+           "flexiai_version() is the header's");
+    is_int(flexiai_version_number(), FLEXIAI_VERSION_NUMBER,
+           "flexiai_version_number() is the header's");
+}
+
 int
 main(void)
 {
+    test_versions();
+
     fxu_buf b;
     fxu_buf_init(&b);
     for (int i = 0; i < 1000; i++)
