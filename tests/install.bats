@@ -107,3 +107,27 @@ pc_dir() {
     [ "$(grep -E '^[0-9]+ ' <<<"$output" | cut -d' ' -f1 | sort -un | wc -l)" -eq 100 ]
     assert_equal "$(mock_count demo)" 100
 }
+
+@test "pkg-config --static names every library libflexiai.a needs" {
+    start_mockllm
+    provider_section demo openai demo | write_config
+    local pc static archive deps
+    pc=$(pc_dir)
+    static=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --static --libs-only-l flexiai)
+    for lib in -lflexiai -lcurl -lcjson -lhiredis -linih -lsqlite3 -lssl -lcrypto -lm -lpthread; do
+        [[ " $static " == *" $lib "* ]] || fail "pkg-config --static --libs flexiai lacks $lib: $static"
+    done
+    # the archive with the modules Requires.private names, each through its
+    # own .pc (libcurl's own private libraries need -dev packages of their
+    # own, so the modules' shared libraries stand in for theirs)
+    archive=$(find "$STAGE" -name libflexiai.a | head -1)
+    [ -n "$archive" ]
+    deps=$(PKG_CONFIG_PATH=$pc pkg-config --print-requires-private flexiai | awk '{print $1}' | tr '\n' ' ')
+    run ${FX_TEST_CC:-cc} ${FX_TEST_CFLAGS:-} -o "$TEST_HOME/api-demo-static" \
+        -I"$(dirname "$(find "$STAGE" -name flexiai.h | head -1)")" \
+        "$SRCDIR/tests/install/api-demo.c" "$archive" $(pkg-config --libs $deps) -lm -lpthread
+    assert_success
+    run "$TEST_HOME/api-demo-static" "$CONFIG" "say hi"
+    assert_success
+    assert_line "demo picked-by-api file no"
+}

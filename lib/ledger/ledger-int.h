@@ -212,8 +212,6 @@ int fx_ledger_spool_pending(const char *dbpath);
 long fx_ledger_import(fx_ledger *l, const char *dbpath, double keep_seconds,
                       long *damaged);
 
-/* [log] mode, else full (ledger-log.c) */
-int fx_ledger_log_mode(const flexiai_config *cfg);
 /* The record of e, secrets cut out, with mode and keep (ledger-log.c);
  * NULL or an error (caller frees). */
 char *fx_ledger_entry_record(const flexiai_config *cfg,

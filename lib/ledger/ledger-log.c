@@ -18,8 +18,9 @@
 
 /* ---- settings ---------------------------------------------------------- */
 
-int
-fx_ledger_log_mode(const flexiai_config *cfg)
+/* [log] mode, else full */
+static int
+log_mode(const flexiai_config *cfg)
 {
     const char *m = fx_config_value(cfg, "log", "mode");
     int mode = m ? fx_ledger_mode_from_name(m) : FX_LEDGER_FULL;
@@ -93,7 +94,7 @@ cut_secrets(const flexiai_config *cfg, struct fx_ledger_record *r)
 int
 flexiai_ledger_enabled(const flexiai_config *cfg)
 {
-    return fx_ledger_log_mode(cfg) != FX_LEDGER_OFF;
+    return log_mode(cfg) != FX_LEDGER_OFF;
 }
 
 /* [log] mode and keep; an unreadable keep turns logging off with an
@@ -101,7 +102,7 @@ flexiai_ledger_enabled(const flexiai_config *cfg)
 static char *
 log_settings(const flexiai_config *cfg, int *mode, double *keep)
 {
-    *mode = fx_ledger_log_mode(cfg);
+    *mode = log_mode(cfg);
     *keep = 0;
     if (*mode == FX_LEDGER_OFF)
         return NULL;
@@ -212,7 +213,7 @@ flexiai_ledger_spool_size(const flexiai_config *cfg, long long *bytes,
         *max = 0;
     if (errmsg)
         *errmsg = NULL;
-    if (fx_ledger_log_mode(cfg) == FX_LEDGER_OFF)
+    if (log_mode(cfg) == FX_LEDGER_OFF)
         return FLEXIAI_OK;
     char *path = NULL;
     flexiai_code rc = flexiai_ledger_path(cfg, &path, errmsg);

@@ -1,8 +1,8 @@
 /*
- * ledger-open.c - where the request ledger lives and what shape it has:
- * path resolution, creating the directory (0700) and the file (0600),
- * opening in WAL mode with a busy timeout, the versioned schema and its
- * forward migrations, pruning old records, and the retrying step/exec
+ * ledger-open.c - what shape the request ledger has: creating the file
+ * (0600; its path and directory are ledger-record.c's), opening in WAL
+ * mode with a busy timeout, the versioned schema and its forward
+ * migrations, pruning old records, and the retrying step/exec
  * helpers the other ledger files share.
  *
  * Schema version 2 (PRAGMA user_version):

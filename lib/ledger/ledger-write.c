@@ -1,9 +1,8 @@
 /*
- * ledger-write.c - ledger records: built from a finished request (a
- * flexiai_result plus what the command knows), appended to the database
- * one at a time or grouped in a batch transaction, and conversation ids.
- * In mode "usage" the system prompt, messages and answer never reach the
- * file.  API keys never do in any mode: a result holds none.
+ * ledger-write.c - inserting records (built by ledger-record.c) into the
+ * database, one at a time or grouped in a batch transaction, with their
+ * attempts.  In mode "usage" the system prompt, messages and answer never
+ * reach the file.  API keys never do in any mode: a result holds none.
  */
 #include "config.h"
 
