@@ -158,6 +158,11 @@ fx_job_success(struct job *j)
     res->prompt_tokens = o->resp.prompt_tokens;
     res->completion_tokens = o->resp.completion_tokens;
     res->total_tokens = o->resp.total_tokens;
+    res->cached_tokens = o->resp.cached_tokens;
+    res->cache_write_tokens = o->resp.cache_write_tokens;
+    res->reasoning_tokens = o->resp.reasoning_tokens;
+    if (o->resp.reasoning.len)
+        res->reasoning = fxu_strdup(o->resp.reasoning.data);
     res->streamed_output = j->emitted_total > 0;
     res->latency_ms = (fxu_monotonic() - j->started) * 1000.0;
     res->json = o->json; /* the validated answer, with a schema */
@@ -269,6 +274,7 @@ flexiai_result_free(flexiai_result *res)
     free(res->finish_reason);
     free(res->error);
     free(res->json);
+    free(res->reasoning);
     for (size_t i = 0; i < res->nattempts; i++) {
         flexiai_attempt *a = &res->attempts[i];
         free(a->validation_error);

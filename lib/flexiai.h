@@ -458,6 +458,12 @@ typedef struct flexiai_attempt {
      * ("$.severity: \"urgent\" is not one of [\"low\",\"high\"]"); else
      * NULL */
     char *validation_error;
+    /* What this attempt was billed, when the provider said (has_usage):
+     * an attempt that answered but was not used (invalid_output, a
+     * broken stream) is paid for too. */
+    int has_usage;
+    long prompt_tokens, completion_tokens;
+    long cached_tokens, cache_write_tokens, reasoning_tokens;
 } flexiai_attempt;
 
 /* What a request came to.  Every pointer is owned by the result: free
@@ -478,6 +484,17 @@ typedef struct flexiai_result {
      * the array), and 1; otherwise NULL and 0. */
     char *json;
     int schema_valid;
+    /* Parts of prompt_tokens / completion_tokens, 0 when unknown: input
+     * read from a prompt cache, input written to it (Anthropic), output
+     * spent on reasoning. */
+    long cached_tokens, cache_write_tokens, reasoning_tokens;
+    /* Reasoning text or summary the provider returned; NULL when none.
+     * Never part of text. */
+    char *reasoning;
+    /* The request's cost in the configured price units, summed over every
+     * billed attempt, when prices are set (has_cost). */
+    int has_cost;
+    double cost;
 } flexiai_result;
 
 /* Empty: safe to pass to flexiai_result_free() before any request. */

@@ -83,6 +83,11 @@ struct fx_response {
     char *finish_reason; /* normalised */
     int has_usage;
     long prompt_tokens, completion_tokens, total_tokens;
+    /* Parts of the above, 0 when the provider does not say: input read
+     * from a prompt cache, input written to it (Anthropic), output spent
+     * on reasoning (billed as output). */
+    long cached_tokens, cache_write_tokens, reasoning_tokens;
+    fxu_buf reasoning; /* reasoning text or summary the API returned */
 };
 void fx_response_init(struct fx_response *r);
 void fx_response_free(struct fx_response *r);

@@ -481,6 +481,14 @@ finish_json_fallback(struct transfer *t)
         st->resp->prompt_tokens = r.prompt_tokens;
         st->resp->completion_tokens = r.completion_tokens;
         st->resp->total_tokens = r.total_tokens;
+        st->resp->cached_tokens = r.cached_tokens;
+        st->resp->cache_write_tokens = r.cache_write_tokens;
+        st->resp->reasoning_tokens = r.reasoning_tokens;
+    }
+    if (r.reasoning.len) {
+        fxu_buf_free(&st->resp->reasoning);
+        st->resp->reasoning = r.reasoning;
+        fxu_buf_init(&r.reasoning);
     }
     st->done = 1;
     fx_response_free(&r);
