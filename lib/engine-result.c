@@ -53,6 +53,9 @@ fx_job_copy(struct job *j, const flexiai_request *req)
         j->msgs[i].content = fxu_strdup(req->messages[i].content);
         if (j->msgs[i].role == NULL || j->msgs[i].content == NULL)
             return -1;
+        if (req->messages[i].reasoning_state)
+            j->msgs[i].reasoning_state =
+                fxu_strdup(req->messages[i].reasoning_state);
     }
     j->nmsgs = req->nmessages;
     j->req.messages = j->msgs;
@@ -81,6 +84,8 @@ fx_job_params(struct job *j, const struct fx_provider *p)
         j->params.top_p = r->top_p;
     if (r->top_k > 0)
         j->params.top_k = r->top_k;
+    if (r->reasoning != FLEXIAI_REASONING_UNSET)
+        j->params.reasoning = (int)r->reasoning;
     if (r->max_tokens > 0)
         j->params.max_tokens = r->max_tokens;
     if (j->stop)
@@ -103,6 +108,7 @@ fx_job_free(struct job *j)
     for (size_t i = 0; i < j->nowned; i++) {
         free((char *)j->msgs[i].role);
         free((char *)j->msgs[i].content);
+        free((char *)j->msgs[i].reasoning_state);
     }
     free(j->msgs);
     free(j->provider);
@@ -163,6 +169,8 @@ fx_job_success(struct job *j)
     res->reasoning_tokens = o->resp.reasoning_tokens;
     if (o->resp.reasoning.len)
         res->reasoning = fxu_strdup(o->resp.reasoning.data);
+    res->reasoning_state = o->resp.reasoning_state;
+    o->resp.reasoning_state = NULL;
     res->streamed_output = j->emitted_total > 0;
     res->latency_ms = (fxu_monotonic() - j->started) * 1000.0;
     res->json = o->json; /* the validated answer, with a schema */
@@ -275,6 +283,7 @@ flexiai_result_free(flexiai_result *res)
     free(res->error);
     free(res->json);
     free(res->reasoning);
+    free(res->reasoning_state);
     for (size_t i = 0; i < res->nattempts; i++) {
         flexiai_attempt *a = &res->attempts[i];
         free(a->validation_error);

@@ -302,6 +302,7 @@ fx_response_init(struct fx_response *r)
     r->prompt_tokens = r->completion_tokens = r->total_tokens = 0;
     r->cached_tokens = r->cache_write_tokens = r->reasoning_tokens = 0;
     fxu_buf_init(&r->reasoning);
+    r->reasoning_state = NULL;
 }
 
 void
@@ -309,6 +310,7 @@ fx_response_free(struct fx_response *r)
 {
     fxu_buf_free(&r->text);
     fxu_buf_free(&r->reasoning);
+    free(r->reasoning_state);
     free(r->model);
     free(r->finish_reason);
     free(r->tool_name);

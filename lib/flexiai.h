@@ -333,7 +333,22 @@ const char *flexiai_client_error(const flexiai_client *c);
 typedef struct flexiai_message {
     const char *role; /* "system", "user" or "assistant" */
     const char *content;
+    /* An assistant turn's provider state, as the result's reasoning_state
+     * gave it (JSON text: thinking blocks with their signatures, thought
+     * signatures), sent back so the next turn is accepted; NULL when
+     * none.  A provider of another type ignores it. */
+    const char *reasoning_state;
 } flexiai_message;
+
+/* How much the model should reason before answering; UNSET leaves it to
+ * the configuration ([defaults] reasoning). */
+typedef enum flexiai_reasoning {
+    FLEXIAI_REASONING_UNSET = 0,
+    FLEXIAI_REASONING_NONE,
+    FLEXIAI_REASONING_LOW,
+    FLEXIAI_REASONING_MEDIUM,
+    FLEXIAI_REASONING_HIGH
+} flexiai_reasoning;
 
 /*
  * Structured output.  A schema is loaded once from a SPEC (a file holding
@@ -395,6 +410,7 @@ typedef struct flexiai_request {
     double connect_timeout;  /* seconds, > 0 */
     double idle_timeout;     /* seconds without a byte streaming, > 0 */
     long max_response_bytes; /* one answer, > 0 */
+    flexiai_reasoning reasoning;
     /* Structured output (NULL: none).  Each answer is checked against it;
      * one that does not match is retried once at the same provider with
      * the validation error added to the conversation, then the next
@@ -491,6 +507,9 @@ typedef struct flexiai_result {
     /* Reasoning text or summary the provider returned; NULL when none.
      * Never part of text. */
     char *reasoning;
+    /* The answer's provider state to keep with this assistant turn in
+     * the history (flexiai_message.reasoning_state); NULL when none. */
+    char *reasoning_state;
     /* The request's cost in the configured price units, summed over every
      * billed attempt, when prices are set (has_cost). */
     int has_cost;

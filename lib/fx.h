@@ -88,6 +88,9 @@ struct fx_response {
      * on reasoning (billed as output). */
     long cached_tokens, cache_write_tokens, reasoning_tokens;
     fxu_buf reasoning; /* reasoning text or summary the API returned */
+    /* provider state to keep with the assistant turn (JSON text, see
+     * flexiai_message.reasoning_state); may be NULL */
+    char *reasoning_state;
 };
 void fx_response_init(struct fx_response *r);
 void fx_response_free(struct fx_response *r);

@@ -490,6 +490,11 @@ finish_json_fallback(struct transfer *t)
         st->resp->reasoning = r.reasoning;
         fxu_buf_init(&r.reasoning);
     }
+    if (r.reasoning_state) {
+        free(st->resp->reasoning_state);
+        st->resp->reasoning_state = r.reasoning_state;
+        r.reasoning_state = NULL;
+    }
     st->done = 1;
     fx_response_free(&r);
 }

@@ -111,7 +111,7 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
     }
     free(kerr);
 
-    static const flexiai_message ping = {"user", "ping"};
+    static const flexiai_message ping = {.role = "user", .content = "ping"};
     struct fx_call call = {
         .prov = p,
         .key = key,

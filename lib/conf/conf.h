@@ -25,6 +25,7 @@ struct fx_params {
     long max_response_bytes; /* one answer, streamed or not; 0: 16 MiB */
     char *system;            /* may be NULL */
     char **stop;             /* NULL-terminated, may be NULL */
+    int reasoning;           /* enum flexiai_reasoning; 0: unset */
 };
 
 struct fx_provider {

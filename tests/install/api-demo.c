@@ -98,7 +98,7 @@ main(int argc, char **argv)
         flexiai_config_free(cfg);
         return rc;
     }
-    flexiai_message msg = {"user", argv[2]};
+    flexiai_message msg = {.role = "user", .content = argv[2]};
     flexiai_request req;
     flexiai_request_init(&req);
     req.messages = &msg;

@@ -40,7 +40,7 @@ main(int argc, char **argv)
         while (next < n && (long)flexiai_batch_pending(b) < jobs) {
             char prompt[64];
             snprintf(prompt, sizeof(prompt), "item %ld", next);
-            flexiai_message msg = {"user", prompt};
+            flexiai_message msg = {.role = "user", .content = prompt};
             flexiai_request req;
             flexiai_request_init(&req);
             req.messages = &msg;

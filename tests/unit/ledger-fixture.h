@@ -73,7 +73,8 @@ log_one(fx_ledger *l, int mode, double t, const char *tag, const char *cid,
         r.error = strdup("every provider failed");
     }
     r.latency_ms = exit_code == 0 ? 830.25 : 60000;
-    flexiai_message msgs[2] = {{"system", "Be brief."}, {"user", prompt}};
+    flexiai_message msgs[2] = {{.role = "system", .content = "Be brief."},
+                               {.role = "user", .content = prompt}};
     struct fx_ledger_meta meta = {t, "complete", tag, cid, NULL, exit_code};
     struct fx_ledger_record rec;
     fx_ledger_record_from_result(&rec, &r, msgs, 2, &meta);

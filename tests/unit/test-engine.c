@@ -137,7 +137,7 @@ test_many(flexiai_client *c)
     char prompt[32];
     for (intptr_t i = 0; i < 100; i++) {
         snprintf(prompt, sizeof(prompt), "item %ld", (long)i);
-        flexiai_message m = {"user", prompt};
+        flexiai_message m = {.role = "user", .content = prompt};
         flexiai_request req;
         request(&req, &m);
         flexiai_batch_submit(b, &req, (void *)i);
@@ -176,7 +176,7 @@ static void
 test_in_flight_together(flexiai_client *c)
 {
     flexiai_batch *b = flexiai_batch_new(c);
-    flexiai_message m = {"user", "slowly"};
+    flexiai_message m = {.role = "user", .content = "slowly"};
     flexiai_request req;
     request(&req, &m);
     req.provider = "slow";
@@ -194,7 +194,7 @@ static void
 test_cancel_and_overrides(flexiai_client *c)
 {
     flexiai_batch *b = flexiai_batch_new(c);
-    flexiai_message m = {"user", "x"};
+    flexiai_message m = {.role = "user", .content = "x"};
     char stop0[] = "END", stop1[] = "STOP HERE";
     const char *stop[] = {stop0, stop1};
     flexiai_request req;
@@ -238,7 +238,7 @@ test_cancel_and_overrides(flexiai_client *c)
            strstr(log, "\\\"stop\\\":[\\\"END\\\",\\\"STOP HERE\\\"]"),
        "per-request top_p and stop were sent, as submitted");
     free(log);
-    flexiai_message none = {"user", "y"};
+    flexiai_message none = {.role = "user", .content = "y"};
     flexiai_request empty;
     request(&empty, &none);
     empty.nmessages = 0;
@@ -252,7 +252,7 @@ test_cancel_and_overrides(flexiai_client *c)
 static void
 test_complete(flexiai_client *c)
 {
-    flexiai_message m = {"user", "one at a time"};
+    flexiai_message m = {.role = "user", .content = "one at a time"};
     flexiai_request req;
     request(&req, &m);
     req.provider = "fast";

@@ -216,7 +216,8 @@ test_spool(void)
     r.has_usage = 1;
     r.prompt_tokens = 12;
     r.completion_tokens = 34;
-    flexiai_message msgs[2] = {{"system", "Be brief."}, {"user", "q?"}};
+    flexiai_message msgs[2] = {{.role = "system", .content = "Be brief."},
+                               {.role = "user", .content = "q?"}};
     struct fx_ledger_meta meta = {T0 + 0.125, "chat", "t", "c1", NULL, 0};
     struct fx_ledger_record rec, back;
     fx_ledger_record_from_result(&rec, &r, msgs, 2, &meta);
@@ -307,7 +308,8 @@ test_spool_bytes(void)
     r.prompt_tokens = -5;
     r.completion_tokens = 2147483647L;
     r.latency_ms = 0.0 / 0.0;
-    flexiai_message msgs[1] = {{"user", "tab\there, nul-free \x01\x1f"}};
+    flexiai_message msgs[1] = {
+        {.role = "user", .content = "tab\there, nul-free \x01\x1f"}};
     struct fx_ledger_meta meta = {T0 + 0.125, "batch", "t\n", NULL, NULL, 70};
     struct fx_ledger_record rec, back;
     fx_ledger_record_from_result(&rec, &r, msgs, 1, &meta);
@@ -361,7 +363,7 @@ test_spool_renamed(void)
     memset(&r, 0, sizeof(r));
     add_attempt(&r, "p1", "success", 0, 200, 5);
     r.text = strdup("late record");
-    flexiai_message msgs[1] = {{"user", "q"}};
+    flexiai_message msgs[1] = {{.role = "user", .content = "q"}};
     struct fx_ledger_meta meta = {T0, "complete", NULL, NULL, NULL, 0};
     struct fx_ledger_record rec;
     fx_ledger_record_from_result(&rec, &r, msgs, 1, &meta);

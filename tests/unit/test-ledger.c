@@ -298,26 +298,29 @@ test_conversations(void)
     memset(&r, 0, sizeof(r));
     r.text = "Paris.";
     struct fx_ledger_meta meta = {T0, "chat", NULL, "k1", "Be brief.", 0};
-    flexiai_message turn1[] = {{"user", "Capital of France?"}};
+    flexiai_message turn1[] = {
+        {.role = "user", .content = "Capital of France?"}};
     struct fx_ledger_record rec;
     fx_ledger_record_from_result(&rec, &r, turn1, 1, &meta);
     fx_ledger_insert(l, &rec, FX_LEDGER_FULL);
     fx_ledger_record_free(&rec);
     log_one(l, 0, T0 + 1, NULL, "other", "unrelated", "x", "p1", 0, 0, 1, 1);
-    flexiai_message turn2[] = {{"user", "Capital of France?"},
-                               {"assistant", "Paris."},
-                               {"user", "And of Spain?"}};
+    flexiai_message turn2[] = {
+        {.role = "user", .content = "Capital of France?"},
+        {.role = "assistant", .content = "Paris."},
+        {.role = "user", .content = "And of Spain?"}};
     r.text = "Madrid.";
     meta.time = T0 + 2;
     fx_ledger_record_from_result(&rec, &r, turn2, 3, &meta);
     fx_ledger_insert(l, &rec, FX_LEDGER_FULL);
     fx_ledger_record_free(&rec);
     /* a failed third turn is not what gets continued */
-    flexiai_message turn3[] = {{"user", "Capital of France?"},
-                               {"assistant", "Paris."},
-                               {"user", "And of Spain?"},
-                               {"assistant", "Madrid."},
-                               {"user", "And of Mars?"}};
+    flexiai_message turn3[] = {
+        {.role = "user", .content = "Capital of France?"},
+        {.role = "assistant", .content = "Paris."},
+        {.role = "user", .content = "And of Spain?"},
+        {.role = "assistant", .content = "Madrid."},
+        {.role = "user", .content = "And of Mars?"}};
     r.text = NULL;
     meta.time = T0 + 3;
     meta.exit_code = 75;
@@ -462,7 +465,7 @@ test_append(void)
     flexiai_result r;
     memset(&r, 0, sizeof(r));
     r.text = "an answer";
-    flexiai_message msg = {"user", "a question"};
+    flexiai_message msg = {.role = "user", .content = "a question"};
     struct fx_ledger_meta meta = {0, "complete", NULL, NULL, NULL, 0};
     struct fx_ledger_record rec;
     fx_ledger_record_from_result(&rec, &r, &msg, 1, &meta);

@@ -458,8 +458,12 @@ test_table(void)
 /* ---- request building --------------------------------------------------- */
 
 static const flexiai_message convo[] = {
-    {"system", "Be brief."}, {"user", "a"},      {"user", "b"},
-    {"assistant", "c"},      {"assistant", "d"}, {"user", "e"},
+    {.role = "system", .content = "Be brief."},
+    {.role = "user", .content = "a"},
+    {.role = "user", .content = "b"},
+    {.role = "assistant", .content = "c"},
+    {.role = "assistant", .content = "d"},
+    {.role = "user", .content = "e"},
 };
 
 static void
@@ -467,8 +471,9 @@ test_build_openai(void)
 {
     struct fx_provider p = make_provider("openai", "gpt-4o");
     struct fx_params pp = unset_params();
-    flexiai_message m[] = {
-        {"user", "hi"}, {"assistant", "yo"}, {"user", "more"}};
+    flexiai_message m[] = {{.role = "user", .content = "hi"},
+                           {.role = "assistant", .content = "yo"},
+                           {.role = "user", .content = "more"}};
     char *stop[] = {"END", "STOP", NULL};
 
     struct built b = build(&p, "sk-test", m, 3, &pp, 0);
@@ -580,7 +585,7 @@ test_build_openai(void)
     is_int(b.rc, -1, "key with CRLF refused");
     ok(b.err && !strstr(b.err, "sk-bad"), "refusal does not quote the key");
     built_free(&b);
-    flexiai_message odd[] = {{"tool", "x"}};
+    flexiai_message odd[] = {{.role = "tool", .content = "x"}};
     b = build(&p, "k", odd, 1, &pp, 0);
     is_int(b.rc, -1, "unknown role refused");
     is_str(b.err, "unknown message role 'tool'", "unknown role message");
@@ -627,9 +632,10 @@ test_build_anthropic(void)
        "anthropic: unset parameters left out");
     built_free(&b);
 
-    flexiai_message m[] = {{"assistant", "Hello! How can I help?"},
-                           {"system", "Second rule."},
-                           {"user", "Tell me"}};
+    flexiai_message m[] = {
+        {.role = "assistant", .content = "Hello! How can I help?"},
+        {.role = "system", .content = "Second rule."},
+        {.role = "user", .content = "Tell me"}};
     pp.system = "First rule.";
     pp.max_tokens = 500;
     pp.temperature = 0.2;
@@ -659,7 +665,7 @@ test_build_anthropic(void)
     ok(cJSON_IsTrue(jget(b.body, "stream")), "anthropic: stream");
     built_free(&b);
 
-    flexiai_message only_system[] = {{"system", "x"}};
+    flexiai_message only_system[] = {{.role = "system", .content = "x"}};
     b = build(&p, "k", only_system, 1, &pp, 0);
     is_int(b.rc, -1, "anthropic: no turns refused");
     built_free(&b);
@@ -706,7 +712,7 @@ test_build_gemini(void)
     pp.top_k = 3;
     pp.stop = stop;
     p.model = "models/gemini-2.5-pro";
-    flexiai_message m[] = {{"user", "hi"}};
+    flexiai_message m[] = {{.role = "user", .content = "hi"}};
     b = build(&p, "AIzaSyTESTKEY", m, 1, &pp, 1);
     is_str(b.req.url,
            "https://generativelanguage.googleapis.com/v1beta/models/"
@@ -725,7 +731,8 @@ test_build_gemini(void)
            "gemini: system prompt alone");
     built_free(&b);
 
-    flexiai_message lead[] = {{"assistant", "Hi"}, {"user", "q"}};
+    flexiai_message lead[] = {{.role = "assistant", .content = "Hi"},
+                              {.role = "user", .content = "q"}};
     p.base_url = "http://localhost:9999";
     pp = unset_params();
     pp.max_tokens = 10;
@@ -750,7 +757,8 @@ test_build_vertex(void)
 {
     struct fx_provider p = make_provider("vertex", "gemini-2.5-pro");
     struct fx_params pp = unset_params();
-    flexiai_message m[] = {{"system", "S"}, {"user", "hi"}};
+    flexiai_message m[] = {{.role = "system", .content = "S"},
+                           {.role = "user", .content = "hi"}};
 
     struct built b = build(&p, "ya29.token", m, 2, &pp, 0);
     is_int(b.rc, -1, "vertex: missing project refused");

@@ -158,7 +158,7 @@ body_of(const char *type, int mode, const flexiai_schema *s,
     p.api_version = (char *)api_version;
     p.schema_mode = mode;
     p.params.temperature = p.params.top_p = -1;
-    flexiai_message msg = {"user", "hi"};
+    flexiai_message msg = {.role = "user", .content = "hi"};
     struct fx_call call = {.prov = &p,
                            .key = "k",
                            .model = "m",
