@@ -26,6 +26,7 @@
         {sec,  "max_response_bytes", KT_INT, d ? "16777216" : NULL,              \
          1024, 1073741824,           NULL},                                      \
         {sec, "system", KT_STRING, NULL, NOLIM, NULL},                           \
+        {sec, "reasoning", KT_ENUM, NULL, NOLIM, "none|low|medium|high"},        \
     {                                                                            \
         sec, "stop", KT_LIST, NULL, NOLIM, NULL                                  \
     }

@@ -50,6 +50,14 @@ read_params(flexiai_config *cfg, const char *section,
     NUM_PARAM(max_response_bytes, "max_response_bytes", 0);
 #undef NUM_PARAM
     const struct entry *e;
+    const char *rv = fx_conf_raw(cfg, section, "reasoning", &e);
+    if (base && (e == NULL || flag_default(cfg, "reasoning")))
+        p->reasoning = base->reasoning;
+    else if (rv == NULL)
+        p->reasoning = 0;
+    else /* none|low|medium|high: 0..3, FLEXIAI_REASONING_NONE.. */
+        p->reasoning =
+            1 + (int)fx_conf_number_or(cfg, section, "reasoning", -1);
     const char *sys = fx_conf_raw(cfg, section, "system", &e);
     if (base && (e == NULL || flag_default(cfg, "system")))
         p->system = fxu_strdup(base->system);
