@@ -27,6 +27,23 @@ add_text(cJSON *o, const char *name, const char *s)
     free(clean);
 }
 
+/* The parts of a usage object: cached and cache-write input (parts of
+ * prompt_tokens), reasoning (a part of completion_tokens). */
+static void
+add_usage_parts(cJSON *u, long cached, long cache_write, long reasoning)
+{
+    cJSON_AddNumberToObject(u, "cached_tokens", (double)cached);
+    cJSON_AddNumberToObject(u, "cache_write_tokens", (double)cache_write);
+    cJSON_AddNumberToObject(u, "reasoning_tokens", (double)reasoning);
+}
+
+/* to 1e-10, so that float noise never shows (no libm, as above) */
+static double
+cost_rounded(double cost)
+{
+    return (double)(long long)(cost * 1e10 + 0.5) / 1e10;
+}
+
 cJSON *
 tool_result_json(const flexiai_result *r, int code, size_t replaced)
 {
@@ -55,9 +72,16 @@ tool_result_json(const flexiai_result *r, int code, size_t replaced)
         cJSON_AddNumberToObject(u, "completion_tokens",
                                 (double)r->completion_tokens);
         cJSON_AddNumberToObject(u, "total_tokens", (double)r->total_tokens);
+        add_usage_parts(u, r->cached_tokens, r->cache_write_tokens,
+                        r->reasoning_tokens);
     } else {
         cJSON_AddNullToObject(root, "usage");
     }
+    /* summed over every billed attempt; null without prices */
+    if (r->has_cost)
+        cJSON_AddNumberToObject(root, "cost", cost_rounded(r->cost));
+    else
+        cJSON_AddNullToObject(root, "cost");
     cJSON_AddNumberToObject(root, "latency_ms", ms_tenths(r->latency_ms));
     cJSON *arr = cJSON_AddArrayToObject(root, "attempts");
     for (size_t i = 0; i < r->nattempts; i++) {
@@ -88,6 +112,17 @@ tool_result_json(const flexiai_result *r, int code, size_t replaced)
         cJSON_AddNumberToObject(o, "text_bytes", (double)a->text_bytes);
         if (a->validation_error)
             add_text(o, "validation_error", a->validation_error);
+        if (a->has_usage) {
+            cJSON *u = cJSON_AddObjectToObject(o, "usage");
+            cJSON_AddNumberToObject(u, "prompt_tokens",
+                                    (double)a->prompt_tokens);
+            cJSON_AddNumberToObject(u, "completion_tokens",
+                                    (double)a->completion_tokens);
+            add_usage_parts(u, a->cached_tokens, a->cache_write_tokens,
+                            a->reasoning_tokens);
+        } else {
+            cJSON_AddNullToObject(o, "usage");
+        }
         cJSON_AddItemToArray(arr, o);
     }
     if (code != 0) {

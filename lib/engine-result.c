@@ -220,6 +220,69 @@ fx_job_keep_partial(struct job *j, int stop)
     j->nmsgs = n + 2;
 }
 
+void
+fx_job_attempt_usage(struct job *j, const struct fx_response *r)
+{
+    if (j->res.nattempts == 0 || !r->has_usage)
+        return;
+    flexiai_attempt *a = &j->res.attempts[j->res.nattempts - 1];
+    a->has_usage = 1;
+    a->prompt_tokens = r->prompt_tokens;
+    a->completion_tokens = r->completion_tokens;
+    a->cached_tokens = r->cached_tokens;
+    a->cache_write_tokens = r->cache_write_tokens;
+    a->reasoning_tokens = r->reasoning_tokens;
+}
+
+/* The request's usage is the sum over its billed attempts (an answer that
+ * failed the schema, a broken stream: each was paid for), its cost the sum
+ * of their costs at each attempt's provider and model, known when every
+ * billed attempt has a price.  A result whose attempts carry no usage keeps
+ * what it has. */
+static void
+sum_usage(struct job *j)
+{
+    flexiai_result *res = &j->res;
+    struct fx_usage u = {0, 0, 0, 0, 0};
+    long total = 0;
+    int billed = 0, priced = 1;
+    double cost = 0;
+    for (size_t i = 0; i < res->nattempts; i++) {
+        const flexiai_attempt *a = &res->attempts[i];
+        if (!a->has_usage)
+            continue;
+        billed++;
+        struct fx_usage au = {a->prompt_tokens, a->completion_tokens,
+                              a->cached_tokens, a->cache_write_tokens,
+                              a->reasoning_tokens};
+        u.prompt += au.prompt;
+        u.completion += au.completion;
+        u.cached += au.cached;
+        u.cache_write += au.cache_write;
+        u.reasoning += au.reasoning;
+        total += au.prompt + au.completion;
+        struct fx_prices pr;
+        if (fx_conf_prices(j->b->c->cfg, a->provider, a->model, &pr) == 0)
+            cost += fx_cost(&pr, &au);
+        else
+            priced = 0;
+    }
+    if (billed == 0)
+        return;
+    if (billed > 1 || !res->has_usage)
+        res->total_tokens = total;
+    else if (res->total_tokens == 0)
+        res->total_tokens = total;
+    res->has_usage = 1;
+    res->prompt_tokens = u.prompt;
+    res->completion_tokens = u.completion;
+    res->cached_tokens = u.cached;
+    res->cache_write_tokens = u.cache_write;
+    res->reasoning_tokens = u.reasoning;
+    res->has_cost = priced;
+    res->cost = priced ? cost : 0;
+}
+
 static void
 summarise_failure(flexiai_result *res)
 {
@@ -268,6 +331,7 @@ fx_job_conclude(struct job *j, int rc)
     }
     if (res->latency_ms == 0)
         res->latency_ms = (fxu_monotonic() - j->started) * 1000.0;
+    sum_usage(j);
     return rc;
 }
 

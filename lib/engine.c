@@ -473,6 +473,7 @@ handle_outcome(struct job *j)
         j->res.attempts[j->res.nattempts - 1].probe = j->probe;
         j->res.attempts[j->res.nattempts - 1].continuation = j->answer.len > 0;
         j->res.attempts[j->res.nattempts - 1].text_bytes = o->resp.text.len;
+        fx_job_attempt_usage(j, &o->resp);
         record_success(j);
         if (j->notice_due) /* nothing streamed: say it now */
             failover_notice(j);
@@ -483,6 +484,7 @@ handle_outcome(struct job *j)
         fx_job_add_attempt(j, j->p, "interrupted", FLEXIAI_E_CANCELLED,
                            o->err.status, -1, o->latency_ms, o->err.msg,
                            o->url);
+        fx_job_attempt_usage(j, &o->resp);
         fx_job_cancelled(j);
         rc = d.code;
     } else {
@@ -493,6 +495,7 @@ handle_outcome(struct job *j)
         j->res.attempts[j->res.nattempts - 1].text_bytes = t.emitted;
         j->res.attempts[j->res.nattempts - 1].validation_error =
             fxu_strdup(o->verr);
+        fx_job_attempt_usage(j, &o->resp);
         if (t.cls == FLEXIAI_E_INVALID_OUTPUT && d.step == FX_STEP_RETRY)
             repair(j);
         if (t.emitted > 0) {

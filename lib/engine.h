@@ -90,6 +90,8 @@ void fx_job_add_attempt(struct job *j, const struct fx_provider *p,
                         double retry_after, double latency_ms,
                         const char *message, const char *url);
 void fx_job_success(struct job *j);
+/* The usage the provider reported, on the attempt just added. */
+void fx_job_attempt_usage(struct job *j, const struct fx_response *r);
 void fx_job_cancelled(struct job *j);
 void fx_job_keep_partial(struct job *j, int stop);
 /* The end of a request: rc as try_provider gave it (-1: nothing

@@ -117,6 +117,12 @@ const struct key_def fx_conf_keys[] = {
     {"provider", "price_output", KT_NUMBER, NULL, 0, 1e9, NULL},
     {"price", "price_input", KT_NUMBER, NULL, 0, 1e9, NULL},
     {"price", "price_output", KT_NUMBER, NULL, 0, 1e9, NULL},
+    /* input read from a prompt cache, and written to it (Anthropic): priced
+     * as price_input when unset */
+    {"provider", "price_cached_input", KT_NUMBER, NULL, 0, 1e9, NULL},
+    {"provider", "price_cache_write", KT_NUMBER, NULL, 0, 1e9, NULL},
+    {"price", "price_cached_input", KT_NUMBER, NULL, 0, 1e9, NULL},
+    {"price", "price_cache_write", KT_NUMBER, NULL, 0, 1e9, NULL},
 };
 const size_t fx_conf_nkeys = sizeof(fx_conf_keys) / sizeof(fx_conf_keys[0]);
 

@@ -7,6 +7,7 @@
 #ifndef FX_CONF_H
 #define FX_CONF_H
 
+#include "cost.h"
 #include "fx.h"
 
 /* ---- settings, defaults, values, keys (conf-*.c) ---------------------- */
@@ -128,6 +129,11 @@ const char *fx_config_default(const char *section, const char *key);
  * NULL when unset or empty.  For [log] and prices (lib/ledger-api.c). */
 const char *fx_config_value(const flexiai_config *cfg, const char *section,
                             const char *key);
+/* The prices of what `provider` answered with `model` (conf-prices.c):
+ * [price.MODEL], else [provider.NAME]; 0, or -1 when unknown (price_input
+ * or price_output missing). */
+int fx_conf_prices(const flexiai_config *cfg, const char *provider,
+                   const char *model, struct fx_prices *p);
 /* Resolve a provider's key (api_key, api_key_env, api_key_cmd).  Returns 0
  * and points *key at it (owned by the provider), or -1 with *err set to a
  * message that never contains command output. */

@@ -324,37 +324,11 @@ flexiai_ledger_by_from_name(const char *name, flexiai_ledger_by *by)
     return FLEXIAI_OK;
 }
 
+/* [price.MODEL], else the provider's prices (fx_conf_prices). */
 static int
-price_pair(const flexiai_config *cfg, const char *section, double *in,
-           double *out)
+price_of(void *ud, const char *provider, const char *model, struct fx_prices *p)
 {
-    const char *i = fx_config_value(cfg, section, "price_input");
-    const char *o = fx_config_value(cfg, section, "price_output");
-    if (i == NULL || o == NULL || fxu_parse_double(i, in) != 0 ||
-        fxu_parse_double(o, out) != 0 || *in < 0 || *out < 0)
-        return -1;
-    return 0;
-}
-
-/* [price.MODEL], else the provider's price_input/price_output; both keys
- * or the price is unknown. */
-static int
-price_of(void *ud, const char *provider, const char *model, double *in,
-         double *out)
-{
-    const flexiai_config *cfg = ud;
-    int rc = -1;
-    if (model && *model) {
-        char *sec = fxu_asprintf("price.%s", model);
-        rc = price_pair(cfg, sec, in, out);
-        free(sec);
-    }
-    if (rc != 0 && provider && *provider) {
-        char *sec = fxu_asprintf("provider.%s", provider);
-        rc = price_pair(cfg, sec, in, out);
-        free(sec);
-    }
-    return rc;
+    return fx_conf_prices(ud, provider, model, p);
 }
 
 flexiai_code

@@ -26,13 +26,14 @@
 #ifndef FX_LEDGER_H
 #define FX_LEDGER_H
 
+#include "cost.h"
 #include "flexiai-ledger.h"
 #include "fxu.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define FX_LEDGER_SCHEMA 3
+#define FX_LEDGER_SCHEMA 4
 
 /* [log] mode */
 enum fx_ledger_mode {
@@ -110,6 +111,12 @@ struct fx_ledger_attempt {
     int probe;
     int continuation;
     long text_bytes; /* answer text the attempt delivered */
+    /* what the attempt was billed, when the provider said (has_usage):
+     * cached and cache_write are parts of prompt_tokens, reasoning of
+     * completion_tokens */
+    int has_usage;
+    long prompt_tokens, completion_tokens;
+    long cached_tokens, cache_write_tokens, reasoning_tokens;
 };
 
 struct fx_ledger_record {
@@ -126,8 +133,10 @@ struct fx_ledger_record {
     int has_messages; /* 0: not kept (mode usage) */
     char *text;       /* the answer; NULL when none or not kept */
     char *finish_reason;
-    int has_usage;
+    int has_usage; /* the sum over the billed attempts */
     long prompt_tokens, completion_tokens;
+    long cached_tokens, cache_write_tokens, reasoning_tokens;
+    char *reasoning; /* reasoning text; NULL when none or not kept */
     double latency_ms;
     int exit_code;
     char *error;          /* one line when the request failed */
@@ -280,10 +289,9 @@ int fx_ledger_by_from_name(const char *name);
 
 /* Prices in money per million tokens for what `provider` answered with
  * `model`.  Return 0 when known, -1 when not ([price.MODEL] section, else
- * the provider's price_input/price_output). */
+ * the provider's price_input/price_output: fx_conf_prices()). */
 typedef int (*fx_ledger_price_fn)(void *ud, const char *provider,
-                                  const char *model, double *input_per_m,
-                                  double *output_per_m);
+                                  const char *model, struct fx_prices *p);
 
 struct fx_ledger_count {
     char *name;
@@ -302,6 +310,12 @@ struct fx_ledger_usage {
     struct fx_ledger_count *failures_by_class;
     size_t nclasses;
     long prompt_tokens, completion_tokens;
+    long cached_tokens, cache_write_tokens, reasoning_tokens;
+    /* calls that were billed (tokens reported), and those of them whose
+     * answer was not the request's (failed the schema, broke off, or the
+     * request failed); their tokens count in the provider and model that
+     * billed them */
+    long billed_calls, unused_calls;
     int cost_known; /* 0: some answer had no price or no token counts */
     double cost;
 };
@@ -358,6 +372,8 @@ struct fx_tally;
 struct fx_tally_acc {
     long requests, answers, failovers, failures, no_usage;
     int64_t prompt_tokens, completion_tokens;
+    int64_t cached_tokens, cache_write_tokens, reasoning_tokens;
+    long billed_calls, unused_calls;
     long buckets[FX_TALLY_BUCKETS];
     double latency_sum;
     size_t row; /* free for the caller */
@@ -380,11 +396,21 @@ struct fx_ledger_row {
     int exit_code;
     int has_usage;
     int64_t prompt_tokens, completion_tokens;
+    int64_t cached_tokens, cache_write_tokens, reasoning_tokens;
     double latency_ms;
+    /* 1: the tokens were billed by attempts on other providers or models
+     * than the record's (or the request failed): a row of its own per
+     * billed attempt follows, see fx_ledger_scan() */
+    int usage_split;
+    /* in those rows: the attempt billed; 0 in the record's row */
+    int billed_attempt, unused;
 };
 typedef void (*fx_ledger_row_fn)(void *ud, const struct fx_ledger_row *r);
 /* Every record with since <= time < until (0: unbounded), in one read of
- * the requests_usage index.  0 or -1. */
+ * the requests_usage index; then, for the records whose tokens were
+ * billed by attempts elsewhere (usage_split), one row per billed attempt
+ * with billed_attempt set, its provider and model and its tokens (and the
+ * record's time, tag and exit code).  0 or -1. */
 int fx_ledger_scan(fx_ledger *l, struct fx_tally *t, double since, double until,
                    fx_ledger_row_fn fn, void *ud);
 void fx_ledger_set_in_transaction(fx_ledger *l, int on);

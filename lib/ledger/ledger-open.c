@@ -5,7 +5,7 @@
  * migrations, pruning old records, and the retrying step/exec
  * helpers the other ledger files share.
  *
- * Schema version 2 (PRAGMA user_version):
+ * Schema version 4 (PRAGMA user_version):
  *
  *   requests(id INTEGER PRIMARY KEY, time REAL (epoch seconds), command,
  *            tag, conversation_id, provider, model (that answered; NULL
@@ -14,16 +14,26 @@
  *            turn, for search), text (the answer), finish_reason,
  *            prompt_tokens, completion_tokens (NULL when unknown),
  *            latency_ms, exit_code, error, error_class (of a failure),
- *            first_provider (first provider tried))
+ *            first_provider (first provider tried), cached_tokens,
+            cache_write_tokens (parts of prompt_tokens), reasoning_tokens
+            (a part of completion_tokens), reasoning (the reasoning text,
+            full mode), usage_split (1: the tokens, summed over the billed
+            attempts, were billed by other providers or models than the
+            one that answered, or the request failed: usage totals read
+            them from the attempts))
  *   attempts(request_id, seq, provider, model, outcome, error_class,
  *            http_status, retry_after, latency_ms, message, probe,
- *            continuation)
+ *            continuation, text_bytes, prompt_tokens, completion_tokens,
+            cached_tokens, cache_write_tokens, reasoning_tokens (what the
+            attempt was billed; NULL when unknown))
  *   requests_usage  index covering what usage totals read
  *   requests_fts  FTS5 over requests(prompt, text), kept by triggers
  *   meta(key, value): last_prune, spool_done (ledger-import.c)
  *
  * Version 1 had requests(id, time, command, provider, model, prompt, text,
- * prompt_tokens, completion_tokens, latency_ms, exit_code) only.
+ * prompt_tokens, completion_tokens, latency_ms, exit_code) only; version
+ * 2 no text_bytes; version 3 none of the usage parts, the reasoning or
+ * usage_split (migrate_v3: NULL and 0 in old records).
  */
 #include "config.h"
 
@@ -124,6 +134,26 @@ static const char migrate_v1[] =
     "UPDATE requests SET first_provider = provider,"
     " messages = CASE WHEN prompt IS NULL THEN NULL ELSE"
     "  json_array(json_object('role', 'user', 'content', prompt)) END;";
+
+/* Version 3 -> 4: usage parts, per record and per attempt, the reasoning
+ * text, and the covering index with them. */
+static const char migrate_v3[] =
+    "ALTER TABLE requests ADD COLUMN cached_tokens INTEGER;"
+    "ALTER TABLE requests ADD COLUMN cache_write_tokens INTEGER;"
+    "ALTER TABLE requests ADD COLUMN reasoning_tokens INTEGER;"
+    "ALTER TABLE requests ADD COLUMN reasoning TEXT;"
+    "ALTER TABLE requests ADD COLUMN usage_split INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE attempts ADD COLUMN prompt_tokens INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN completion_tokens INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN cached_tokens INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN cache_write_tokens INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN reasoning_tokens INTEGER;"
+    "DROP INDEX IF EXISTS requests_usage;"
+    "CREATE INDEX requests_usage ON requests(time, provider, model, tag,"
+    " exit_code, first_provider, error_class, prompt_tokens,"
+    " completion_tokens, latency_ms, cached_tokens, cache_write_tokens,"
+    " reasoning_tokens, usage_split);"
+    "CREATE INDEX requests_split ON requests(time) WHERE usage_split = 1;";
 
 static const char rebuild_fts[] =
     "INSERT INTO requests_fts(requests_fts) VALUES ('rebuild');";
@@ -314,10 +344,13 @@ migrate(fx_ledger *l)
         if (fx_ledger_exec(l, "ALTER TABLE attempts ADD COLUMN text_bytes"
                               " INTEGER NOT NULL DEFAULT 0") < 0)
             goto fail;
-    } else if (v != FX_LEDGER_SCHEMA) {
+    } else if (v < 1 || v > FX_LEDGER_SCHEMA) {
         fx_ledger_fail(l, "schema version %d is not one this flexiai knows", v);
         goto fail;
     }
+    /* every version before 4, a new file too, ends as version 3 above */
+    if (v < 4 && fx_ledger_exec(l, migrate_v3) < 0)
+        goto fail;
     char *set = fxu_asprintf("PRAGMA user_version = %d", FX_LEDGER_SCHEMA);
     int rc = fx_ledger_exec(l, set);
     free(set);

@@ -25,9 +25,24 @@ struct run {
 };
 
 static void
+add_tokens(struct fx_tally_acc *a, const struct fx_ledger_row *r)
+{
+    a->prompt_tokens += r->prompt_tokens;
+    a->completion_tokens += r->completion_tokens;
+    a->cached_tokens += r->cached_tokens;
+    a->cache_write_tokens += r->cache_write_tokens;
+    a->reasoning_tokens += r->reasoning_tokens;
+}
+
+static void
 prom_row(void *ud, const struct fx_ledger_row *r)
 {
     struct run *run = ud;
+    if (r->billed_attempt) { /* tokens billed by an attempt, no request */
+        int64_t tkey[FX_TALLY_KEY] = {K_TOKENS, r->provider, r->model};
+        add_tokens(fx_tally_get(run->t, tkey), r);
+        return;
+    }
     int answered = r->exit_code == 0;
     int64_t key[FX_TALLY_KEY] = {K_REQUESTS};
     key[1] = r->provider ? r->provider : run->none;
@@ -39,11 +54,10 @@ prom_row(void *ud, const struct fx_ledger_row *r)
         int64_t fkey[FX_TALLY_KEY] = {K_FAILOVERS, r->first, r->provider};
         fx_tally_get(run->t, fkey)->requests++;
     }
-    if (answered && r->provider) {
+    if (answered && r->provider && !r->usage_split) {
         int64_t tkey[FX_TALLY_KEY] = {K_TOKENS, r->provider, r->model};
         struct fx_tally_acc *a = fx_tally_get(run->t, tkey);
-        a->prompt_tokens += r->prompt_tokens;
-        a->completion_tokens += r->completion_tokens;
+        add_tokens(a, r);
         a->no_usage += !r->has_usage;
     }
     int64_t lkey[FX_TALLY_KEY] = {K_LATENCY};
@@ -125,6 +139,43 @@ put_pairs(fxu_buf *b, struct fx_tally *t, int kind, const char *metric,
     free(e);
 }
 
+/* The parts of the input and output tokens, one metric each (a direction
+ * of flexiai_tokens_total would count them twice in a sum). */
+static const struct {
+    const char *metric, *help;
+} parts[3] = {
+    {"flexiai_cached_tokens_total",
+     "Input tokens read from a prompt cache (part of the input tokens)."},
+    {"flexiai_cache_write_tokens_total",
+     "Input tokens written to a prompt cache (part of the input tokens)."},
+    {"flexiai_reasoning_tokens_total",
+     "Output tokens spent on reasoning (part of the output tokens)."},
+};
+
+static int64_t
+part_of(const struct fx_tally_acc *a, int i)
+{
+    return i == 0   ? a->cached_tokens
+           : i == 1 ? a->cache_write_tokens
+                    : a->reasoning_tokens;
+}
+
+static void
+put_parts(fxu_buf *b, struct fx_tally *t, const size_t *e, size_t n)
+{
+    for (int k = 0; k < 3; k++) {
+        put_head(b, parts[k].metric, "counter", parts[k].help);
+        for (size_t i = 0; i < n; i++) {
+            const int64_t *key = fx_tally_key(t, e[i]);
+            fxu_buf_printf(b, "%s{", parts[k].metric);
+            put_label(b, "provider", fx_tally_name(t, (int)key[1]), 1);
+            put_label(b, "model", fx_tally_name(t, (int)key[2]), 0);
+            fxu_buf_printf(b, "} %lld\n",
+                           (long long)part_of(fx_tally_at(t, e[i]), k));
+        }
+    }
+}
+
 static void
 put_tokens(fxu_buf *b, struct fx_tally *t, fx_ledger_price_fn price, void *ud)
 {
@@ -149,18 +200,19 @@ put_tokens(fxu_buf *b, struct fx_tally *t, fx_ledger_price_fn price, void *ud)
                 b, "} %lld\n",
                 (long long)(dir ? a->completion_tokens : a->prompt_tokens));
         }
-        double in, out;
-        if (a->no_usage == 0 && price &&
-            price(ud, p, m ? m : "", &in, &out) == 0) {
+        struct fx_prices pr;
+        struct fx_usage u = {(long)a->prompt_tokens, (long)a->completion_tokens,
+                             (long)a->cached_tokens,
+                             (long)a->cache_write_tokens,
+                             (long)a->reasoning_tokens};
+        if (a->no_usage == 0 && price && price(ud, p, m ? m : "", &pr) == 0) {
             fxu_buf_puts(&cost, "flexiai_cost_total{");
             put_label(&cost, "provider", p, 1);
             put_label(&cost, "model", m, 0);
-            fxu_buf_printf(&cost, "} %.9g\n",
-                           ((double)a->prompt_tokens * in +
-                            (double)a->completion_tokens * out) /
-                               1e6);
+            fxu_buf_printf(&cost, "} %.9g\n", fx_cost(&pr, &u));
         }
     }
+    put_parts(b, t, e, n);
     free(e);
     fxu_buf_puts(b, cost.data);
     fxu_buf_free(&cost);
@@ -204,8 +256,8 @@ fx_ledger_prometheus(fx_ledger *l, fx_ledger_price_fn price, void *ud,
              "Answers that did not come from the first provider tried.");
     put_pairs(&b, run.t, K_FAILOVERS, "flexiai_failovers_total", "from", "to");
     put_head(&b, "flexiai_tokens_total", "counter",
-             "Tokens of answered requests, by provider, model and direction"
-             " (input or output).");
+             "Tokens billed, by provider, model and direction (input or"
+             " output), answers and the attempts whose answer was not used.");
     put_tokens(&b, run.t, price, ud);
     put_head(&b, "flexiai_request_latency_seconds", "histogram",
              "Time from the first attempt to the answer or the failure.");

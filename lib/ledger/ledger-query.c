@@ -23,7 +23,8 @@ enum { ST_ATTEMPTS = 2, ST_BYID, ST_CONV };
     "r.id, r.time, r.command, r.tag, r.conversation_id, r.provider,"           \
     " r.model, r.system, r.messages, r.text, r.finish_reason,"                 \
     " r.prompt_tokens, r.completion_tokens, r.latency_ms, r.exit_code,"        \
-    " r.error, r.error_class, r.first_provider"
+    " r.error, r.error_class, r.first_provider, r.cached_tokens,"              \
+    " r.cache_write_tokens, r.reasoning_tokens, r.reasoning"
 
 static char *
 col_text(sqlite3_stmt *st, int i)
@@ -85,6 +86,10 @@ read_record(sqlite3_stmt *st, struct fx_ledger_record *r)
     r->error = col_text(st, 15);
     r->error_class = col_text(st, 16);
     r->first_provider = col_text(st, 17);
+    r->cached_tokens = (long)sqlite3_column_int64(st, 18);
+    r->cache_write_tokens = (long)sqlite3_column_int64(st, 19);
+    r->reasoning_tokens = (long)sqlite3_column_int64(st, 20);
+    r->reasoning = col_text(st, 21);
 }
 
 static int
@@ -93,7 +98,9 @@ read_attempts(fx_ledger *l, struct fx_ledger_record *r)
     sqlite3_stmt *st = fx_ledger_cached(
         l, ST_ATTEMPTS,
         "SELECT provider, model, outcome, error_class, http_status,"
-        " retry_after, latency_ms, message, probe, continuation, text_bytes"
+        " retry_after, latency_ms, message, probe, continuation, text_bytes,"
+        " prompt_tokens, completion_tokens, cached_tokens,"
+        " cache_write_tokens, reasoning_tokens"
         " FROM attempts WHERE request_id = ? ORDER BY seq");
     if (st == NULL)
         return -1;
@@ -119,6 +126,12 @@ read_attempts(fx_ledger *l, struct fx_ledger_record *r)
         a->probe = sqlite3_column_int(st, 8);
         a->continuation = sqlite3_column_int(st, 9);
         a->text_bytes = (long)sqlite3_column_int64(st, 10);
+        a->has_usage = sqlite3_column_type(st, 11) != SQLITE_NULL;
+        a->prompt_tokens = (long)sqlite3_column_int64(st, 11);
+        a->completion_tokens = (long)sqlite3_column_int64(st, 12);
+        a->cached_tokens = (long)sqlite3_column_int64(st, 13);
+        a->cache_write_tokens = (long)sqlite3_column_int64(st, 14);
+        a->reasoning_tokens = (long)sqlite3_column_int64(st, 15);
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
@@ -359,6 +372,15 @@ add_string_or_null(cJSON *o, const char *key, const char *s)
         cJSON_AddNullToObject(o, key);
 }
 
+/* The parts of a usage object, as `complete --json` prints them. */
+static void
+usage_parts(cJSON *u, long cached, long write, long reasoning)
+{
+    cJSON_AddNumberToObject(u, "cached_tokens", (double)cached);
+    cJSON_AddNumberToObject(u, "cache_write_tokens", (double)write);
+    cJSON_AddNumberToObject(u, "reasoning_tokens", (double)reasoning);
+}
+
 static cJSON *
 attempt_json(const struct fx_ledger_attempt *a)
 {
@@ -382,6 +404,16 @@ attempt_json(const struct fx_ledger_attempt *a)
     cJSON_AddBoolToObject(o, "probe", a->probe);
     cJSON_AddBoolToObject(o, "continuation", a->continuation);
     cJSON_AddNumberToObject(o, "text_bytes", (double)a->text_bytes);
+    if (a->has_usage) {
+        cJSON *u = cJSON_AddObjectToObject(o, "usage");
+        cJSON_AddNumberToObject(u, "prompt_tokens", (double)a->prompt_tokens);
+        cJSON_AddNumberToObject(u, "completion_tokens",
+                                (double)a->completion_tokens);
+        usage_parts(u, a->cached_tokens, a->cache_write_tokens,
+                    a->reasoning_tokens);
+    } else {
+        cJSON_AddNullToObject(o, "usage");
+    }
     return o;
 }
 
@@ -424,6 +456,8 @@ fx_ledger_record_json(const struct fx_ledger_record *r)
     }
     add_string_or_null(o, "text", r->text);
     add_string_or_null(o, "finish_reason", r->finish_reason);
+    if (r->reasoning)
+        cJSON_AddStringToObject(o, "reasoning", r->reasoning);
     if (r->has_usage) {
         cJSON *u = cJSON_AddObjectToObject(o, "usage");
         cJSON_AddNumberToObject(u, "prompt_tokens", (double)r->prompt_tokens);
@@ -432,6 +466,8 @@ fx_ledger_record_json(const struct fx_ledger_record *r)
         cJSON_AddNumberToObject(
             u, "total_tokens",
             (double)(r->prompt_tokens + r->completion_tokens));
+        usage_parts(u, r->cached_tokens, r->cache_write_tokens,
+                    r->reasoning_tokens);
     } else {
         cJSON_AddNullToObject(o, "usage");
     }
@@ -463,6 +499,29 @@ put_indented(fxu_buf *b, const char *prefix, const char *s)
     }
 }
 
+/* "12+34 tokens", with its parts when there are any: "(5 cached, 3
+ * cache write, 20 reasoning)". */
+static void
+put_usage(fxu_buf *b, const char *sep, long in, long out, long cached,
+          long write, long reasoning)
+{
+    fxu_buf_printf(b, "%s%ld+%ld tokens", sep, in, out);
+    if (cached == 0 && write == 0 && reasoning == 0)
+        return;
+    const char *s = " (";
+    if (cached) {
+        fxu_buf_printf(b, "%s%ld cached", s, cached);
+        s = ", ";
+    }
+    if (write) {
+        fxu_buf_printf(b, "%s%ld cache write", s, write);
+        s = ", ";
+    }
+    if (reasoning)
+        fxu_buf_printf(b, "%s%ld reasoning", s, reasoning);
+    fxu_buf_putc(b, ')');
+}
+
 static void
 put_attempts(fxu_buf *b, const struct fx_ledger_record *r)
 {
@@ -479,6 +538,10 @@ put_attempts(fxu_buf *b, const struct fx_ledger_record *r)
         fxu_buf_printf(b, " %.1f ms", a->latency_ms);
         if (a->message)
             fxu_buf_printf(b, " (%s)", a->message);
+        if (a->has_usage)
+            put_usage(b, ", ", a->prompt_tokens, a->completion_tokens,
+                      a->cached_tokens, a->cache_write_tokens,
+                      a->reasoning_tokens);
         fxu_buf_putc(b, '\n');
     }
 }
@@ -509,8 +572,8 @@ fx_ledger_record_text(const struct fx_ledger_record *r, int attempts)
     if (r->finish_reason)
         fxu_buf_printf(&b, ", %s", r->finish_reason);
     if (r->has_usage)
-        fxu_buf_printf(&b, ", %ld+%ld tokens", r->prompt_tokens,
-                       r->completion_tokens);
+        put_usage(&b, ", ", r->prompt_tokens, r->completion_tokens,
+                  r->cached_tokens, r->cache_write_tokens, r->reasoning_tokens);
     fxu_buf_printf(&b, ", %.1f ms", r->latency_ms);
     if (r->first_provider && r->provider &&
         strcmp(r->first_provider, r->provider) != 0)
@@ -537,6 +600,8 @@ fx_ledger_record_text(const struct fx_ledger_record *r, int attempts)
         put_indented(&b, strcmp(m->role, "assistant") == 0 ? "  < " : "  > ",
                      m->content);
     }
+    if (r->reasoning && attempts)
+        put_indented(&b, "  reasoning: ", r->reasoning);
     if (r->text)
         put_indented(&b, "  ", r->text);
     return fxu_buf_steal(&b);

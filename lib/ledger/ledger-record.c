@@ -95,6 +95,12 @@ copy_attempt(struct fx_ledger_attempt *dst, const flexiai_attempt *a)
     dst->probe = a->probe;
     dst->continuation = a->continuation;
     dst->text_bytes = (long)a->text_bytes;
+    dst->has_usage = a->has_usage;
+    dst->prompt_tokens = a->prompt_tokens;
+    dst->completion_tokens = a->completion_tokens;
+    dst->cached_tokens = a->cached_tokens;
+    dst->cache_write_tokens = a->cache_write_tokens;
+    dst->reasoning_tokens = a->reasoning_tokens;
 }
 
 /* Why a failed request failed: the last attempt that says so, else what
@@ -158,6 +164,10 @@ fx_ledger_record_from_result(struct fx_ledger_record *rec,
     rec->has_usage = res->has_usage;
     rec->prompt_tokens = res->prompt_tokens;
     rec->completion_tokens = res->completion_tokens;
+    rec->cached_tokens = res->cached_tokens;
+    rec->cache_write_tokens = res->cache_write_tokens;
+    rec->reasoning_tokens = res->reasoning_tokens;
+    rec->reasoning = fxu_strdup(res->reasoning);
     rec->latency_ms = res->latency_ms;
     rec->attempts = fxu_xcalloc(res->nattempts + 1, sizeof(*rec->attempts));
     rec->nattempts = res->nattempts;
@@ -190,6 +200,7 @@ fx_ledger_record_free(struct fx_ledger_record *rec)
     free(rec->system);
     fx_ledger_messages_free(rec->messages, rec->nmessages);
     free(rec->text);
+    free(rec->reasoning);
     free(rec->finish_reason);
     free(rec->error);
     free(rec->error_class);

@@ -154,6 +154,7 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
     if (full) {
         put_str(b, "system", r->system);
         put_str(b, "text", r->text);
+        put_str(b, "reasoning", r->reasoning);
         put_name(b, "messages");
         put_raw(b, "[", 1);
         for (size_t i = 0; i < r->nmessages; i++) {
@@ -169,6 +170,9 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
     if (r->has_usage) {
         put_long(b, "prompt_tokens", r->prompt_tokens);
         put_long(b, "completion_tokens", r->completion_tokens);
+        put_long(b, "cached_tokens", r->cached_tokens);
+        put_long(b, "cache_write_tokens", r->cache_write_tokens);
+        put_long(b, "reasoning_tokens", r->reasoning_tokens);
     }
     put_fixed(b, "latency_ms", r->latency_ms, 3);
     put_long(b, "exit_code", r->exit_code);
@@ -191,6 +195,13 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
         put_long(b, "probe", a->probe);
         put_long(b, "continuation", a->continuation);
         put_long(b, "text_bytes", a->text_bytes);
+        if (a->has_usage) {
+            put_long(b, "prompt_tokens", a->prompt_tokens);
+            put_long(b, "completion_tokens", a->completion_tokens);
+            put_long(b, "cached_tokens", a->cached_tokens);
+            put_long(b, "cache_write_tokens", a->cache_write_tokens);
+            put_long(b, "reasoning_tokens", a->reasoning_tokens);
+        }
         put_raw(b, "}", 1);
     }
     put_raw(b, "]}\n", 3);
@@ -242,6 +253,7 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
     r->model = get_str(o, "model");
     r->system = get_str(o, "system");
     r->text = get_str(o, "text");
+    r->reasoning = get_str(o, "reasoning");
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(o, "messages");
     int n = cJSON_GetArraySize(msgs);
     r->messages = fxu_xcalloc((size_t)n + 1, sizeof(*r->messages));
@@ -260,6 +272,10 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
         cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens"));
     r->prompt_tokens = (long)get_num(o, "prompt_tokens", 0);
     r->completion_tokens = (long)get_num(o, "completion_tokens", 0);
+    /* lines of an older flexiai have no parts: 0 */
+    r->cached_tokens = (long)get_num(o, "cached_tokens", 0);
+    r->cache_write_tokens = (long)get_num(o, "cache_write_tokens", 0);
+    r->reasoning_tokens = (long)get_num(o, "reasoning_tokens", 0);
     r->latency_ms = get_num(o, "latency_ms", 0);
     r->exit_code = (int)get_num(o, "exit_code", 0);
     r->error = get_str(o, "error");
@@ -284,6 +300,13 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
         a->probe = (int)get_num(x, "probe", 0);
         a->continuation = (int)get_num(x, "continuation", 0);
         a->text_bytes = (long)get_num(x, "text_bytes", 0);
+        a->has_usage = cJSON_IsNumber(
+            cJSON_GetObjectItemCaseSensitive(x, "prompt_tokens"));
+        a->prompt_tokens = (long)get_num(x, "prompt_tokens", 0);
+        a->completion_tokens = (long)get_num(x, "completion_tokens", 0);
+        a->cached_tokens = (long)get_num(x, "cached_tokens", 0);
+        a->cache_write_tokens = (long)get_num(x, "cache_write_tokens", 0);
+        a->reasoning_tokens = (long)get_num(x, "reasoning_tokens", 0);
     }
     cJSON_Delete(o);
     return 0;

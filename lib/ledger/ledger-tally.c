@@ -215,13 +215,64 @@ intern_column(struct fx_tally *t, sqlite3_stmt *st, int col,
     return id;
 }
 
+/* The rows of the billed attempts of records whose tokens are split
+ * (see fx_ledger_scan in ledger-int.h).  The answer's own attempt is
+ * named by the record's model, as the record is. */
+static int
+scan_split(fx_ledger *l, struct fx_tally *t, double since, double until,
+           fx_ledger_row_fn fn, void *ud)
+{
+    sqlite3_stmt *st = fx_ledger_prepare(
+        l, "SELECT r.time, a.provider,"
+           " CASE WHEN a.outcome = 'success' AND r.exit_code = 0"
+           "  AND r.provider = a.provider THEN r.model ELSE a.model END,"
+           " r.tag, r.exit_code, a.outcome, a.prompt_tokens,"
+           " a.completion_tokens, a.cached_tokens, a.cache_write_tokens,"
+           " a.reasoning_tokens"
+           " FROM requests r INDEXED BY requests_split"
+           " JOIN attempts a ON a.request_id = r.id"
+           " WHERE r.usage_split = 1 AND r.time >= ? AND r.time < ?"
+           " AND a.prompt_tokens IS NOT NULL");
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_double(st, 1, since > 0 ? since : -1e300);
+    sqlite3_bind_double(st, 2, until > 0 ? until : 1e300);
+    struct recent last[3];
+    memset(last, 0, sizeof(last));
+    int rc;
+    struct fx_ledger_row r;
+    while ((rc = fx_ledger_step(l, st)) == SQLITE_ROW) {
+        memset(&r, 0, sizeof(r));
+        r.time = sqlite3_column_double(st, 0);
+        r.provider = intern_column(t, st, 1, &last[0]);
+        r.model = intern_column(t, st, 2, &last[1]);
+        r.tag = intern_column(t, st, 3, &last[2]);
+        r.exit_code = sqlite3_column_int(st, 4);
+        const char *outcome = (const char *)sqlite3_column_text(st, 5);
+        r.has_usage = 1;
+        r.billed_attempt = 1;
+        r.unused =
+            r.exit_code != 0 || outcome == NULL || strcmp(outcome, "success");
+        r.prompt_tokens = sqlite3_column_int64(st, 6);
+        r.completion_tokens = sqlite3_column_int64(st, 7);
+        r.cached_tokens = sqlite3_column_int64(st, 8);
+        r.cache_write_tokens = sqlite3_column_int64(st, 9);
+        r.reasoning_tokens = sqlite3_column_int64(st, 10);
+        fn(ud, &r);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int
 fx_ledger_scan(fx_ledger *l, struct fx_tally *t, double since, double until,
                fx_ledger_row_fn fn, void *ud)
 {
     sqlite3_stmt *st = fx_ledger_prepare(
         l, "SELECT time, provider, model, tag, exit_code, first_provider,"
-           " error_class, prompt_tokens, completion_tokens, latency_ms"
+           " error_class, prompt_tokens, completion_tokens, latency_ms,"
+           " cached_tokens, cache_write_tokens, reasoning_tokens,"
+           " usage_split"
            " FROM requests INDEXED BY requests_usage"
            " WHERE time >= ? AND time < ?");
     if (st == NULL)
@@ -232,6 +283,7 @@ fx_ledger_scan(fx_ledger *l, struct fx_tally *t, double since, double until,
     memset(last, 0, sizeof(last));
     int rc;
     struct fx_ledger_row r;
+    memset(&r, 0, sizeof(r));
     while ((rc = fx_ledger_step(l, st)) == SQLITE_ROW) {
         r.time = sqlite3_column_double(st, 0);
         r.provider = intern_column(t, st, 1, &last[0]);
@@ -244,8 +296,14 @@ fx_ledger_scan(fx_ledger *l, struct fx_tally *t, double since, double until,
         r.prompt_tokens = sqlite3_column_int64(st, 7);
         r.completion_tokens = sqlite3_column_int64(st, 8);
         r.latency_ms = sqlite3_column_double(st, 9);
+        r.cached_tokens = sqlite3_column_int64(st, 10);
+        r.cache_write_tokens = sqlite3_column_int64(st, 11);
+        r.reasoning_tokens = sqlite3_column_int64(st, 12);
+        r.usage_split = sqlite3_column_int(st, 13);
         fn(ud, &r);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    if (rc != SQLITE_DONE)
+        return -1;
+    return scan_split(l, t, since, until, fn, ud);
 }

@@ -53,9 +53,40 @@ group_key(int64_t *key, int kind, const struct fx_ledger_usage_query *q,
 }
 
 static void
+add_tokens(struct fx_tally_acc *a, const struct fx_ledger_row *r)
+{
+    a->prompt_tokens += r->prompt_tokens;
+    a->completion_tokens += r->completion_tokens;
+    a->cached_tokens += r->cached_tokens;
+    a->cache_write_tokens += r->cache_write_tokens;
+    a->reasoning_tokens += r->reasoning_tokens;
+}
+
+/* A billed attempt of a record whose tokens are split: its tokens, a
+ * billed call, in the group of the provider and model that billed it. */
+static void
+attempt_row(struct run *run, const struct fx_ledger_row *r)
+{
+    int64_t key[FX_TALLY_KEY];
+    group_key(key, K_GROUP, run->q, r);
+    struct fx_tally_acc *g = fx_tally_get(run->t, key);
+    add_tokens(g, r);
+    g->billed_calls++;
+    g->unused_calls += r->unused;
+    key[0] = K_PART;
+    key[5] = r->provider;
+    key[6] = r->model;
+    add_tokens(fx_tally_get(run->t, key), r);
+}
+
+static void
 usage_row(void *ud, const struct fx_ledger_row *r)
 {
     struct run *run = ud;
+    if (r->billed_attempt) {
+        attempt_row(run, r);
+        return;
+    }
     int answered = r->exit_code == 0;
     int64_t key[FX_TALLY_KEY];
     group_key(key, K_GROUP, run->q, r);
@@ -64,17 +95,18 @@ usage_row(void *ud, const struct fx_ledger_row *r)
     g->answers += answered;
     g->failovers += answered && r->first && r->first != r->provider;
     g->failures += !answered;
-    g->prompt_tokens += r->prompt_tokens;
-    g->completion_tokens += r->completion_tokens;
-    if (answered && r->provider) {
+    if (!r->usage_split) {
+        add_tokens(g, r);
+        g->billed_calls += r->has_usage;
+    }
+    if (answered && r->provider && !r->usage_split) {
         key[0] = K_PART;
         key[5] = r->provider;
         key[6] = r->model;
         struct fx_tally_acc *p = fx_tally_get(run->t, key);
         p->answers++;
         p->no_usage += !r->has_usage;
-        p->prompt_tokens += r->prompt_tokens;
-        p->completion_tokens += r->completion_tokens;
+        add_tokens(p, r);
     } else if (!answered) {
         key[0] = K_CLASS;
         key[5] = r->error_class ? r->error_class
@@ -152,6 +184,11 @@ make_rows(struct fx_tally *t, size_t *nrows)
         u->failures = g->failures;
         u->prompt_tokens = (long)g->prompt_tokens;
         u->completion_tokens = (long)g->completion_tokens;
+        u->cached_tokens = (long)g->cached_tokens;
+        u->cache_write_tokens = (long)g->cache_write_tokens;
+        u->reasoning_tokens = (long)g->reasoning_tokens;
+        u->billed_calls = g->billed_calls;
+        u->unused_calls = g->unused_calls;
         u->cost_known = 1;
         /* where it will be after sorting: found again by its keys */
         u->nclasses = i;
@@ -197,15 +234,17 @@ add_parts(struct fx_tally *t, const struct fx_ledger_usage_query *q,
             continue;
         }
         const char *model = fx_tally_name(t, (int)key[6]);
-        double in = 0, out = 0;
+        struct fx_prices pr;
+        struct fx_usage use = {(long)a.prompt_tokens, (long)a.completion_tokens,
+                               (long)a.cached_tokens,
+                               (long)a.cache_write_tokens,
+                               (long)a.reasoning_tokens};
         if (a.no_usage > 0 || q->price == NULL ||
             q->price(q->price_ud, fx_tally_name(t, (int)key[5]),
-                     model ? model : "", &in, &out) != 0)
+                     model ? model : "", &pr) != 0)
             u->cost_known = 0;
         else
-            u->cost += ((double)a.prompt_tokens * in +
-                        (double)a.completion_tokens * out) /
-                       1e6;
+            u->cost += fx_cost(&pr, &use);
     }
 }
 
@@ -280,8 +319,15 @@ fx_ledger_usage_json(const struct fx_ledger_usage *rows, size_t n, unsigned by)
         cJSON_AddNumberToObject(o, "prompt_tokens", (double)u->prompt_tokens);
         cJSON_AddNumberToObject(o, "completion_tokens",
                                 (double)u->completion_tokens);
+        cJSON_AddNumberToObject(o, "cached_tokens", (double)u->cached_tokens);
+        cJSON_AddNumberToObject(o, "cache_write_tokens",
+                                (double)u->cache_write_tokens);
+        cJSON_AddNumberToObject(o, "reasoning_tokens",
+                                (double)u->reasoning_tokens);
+        cJSON_AddNumberToObject(o, "billed_calls", (double)u->billed_calls);
+        cJSON_AddNumberToObject(o, "unused_calls", (double)u->unused_calls);
         if (u->cost_known)
-            cJSON_AddNumberToObject(o, "cost", round(u->cost * 1e6) / 1e6);
+            cJSON_AddNumberToObject(o, "cost", round(u->cost * 1e10) / 1e10);
         else
             cJSON_AddNullToObject(o, "cost");
         cJSON_AddItemToArray(arr, o);

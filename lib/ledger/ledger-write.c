@@ -73,8 +73,10 @@ insert_attempts(fx_ledger *l, const struct fx_ledger_record *rec)
             l, ST_ATTEMPT,
             "INSERT INTO attempts(request_id, seq, provider, model, outcome,"
             " error_class, http_status, retry_after, latency_ms, message,"
-            " probe, continuation, text_bytes)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            " probe, continuation, text_bytes, prompt_tokens,"
+            " completion_tokens, cached_tokens, cache_write_tokens,"
+            " reasoning_tokens)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         if (st == NULL)
             return -1;
         sqlite3_bind_int64(st, 1, rec->id);
@@ -92,8 +94,31 @@ insert_attempts(fx_ledger *l, const struct fx_ledger_record *rec)
         sqlite3_bind_int(st, 11, a->probe != 0);
         sqlite3_bind_int(st, 12, a->continuation != 0);
         sqlite3_bind_int64(st, 13, a->text_bytes);
+        if (a->has_usage) {
+            sqlite3_bind_int64(st, 14, a->prompt_tokens);
+            sqlite3_bind_int64(st, 15, a->completion_tokens);
+            sqlite3_bind_int64(st, 16, a->cached_tokens);
+            sqlite3_bind_int64(st, 17, a->cache_write_tokens);
+            sqlite3_bind_int64(st, 18, a->reasoning_tokens);
+        }
         if (fx_ledger_step(l, st) != SQLITE_DONE)
             return -1;
+    }
+    return 0;
+}
+
+/* 1 when usage totals must read the record's tokens from its attempts:
+ * some were billed by an attempt whose answer was not the request's (a
+ * schema retry, a broken stream, a failed request), so that each provider
+ * and model is counted what it billed. */
+static int
+usage_split(const struct fx_ledger_record *rec)
+{
+    for (size_t i = 0; i < rec->nattempts; i++) {
+        const struct fx_ledger_attempt *a = &rec->attempts[i];
+        if (a->has_usage && (rec->exit_code != 0 || a->outcome == NULL ||
+                             strcmp(a->outcome, "success") != 0))
+            return 1;
     }
     return 0;
 }
@@ -106,8 +131,9 @@ insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
         "INSERT INTO requests(time, command, tag, conversation_id, provider,"
         " model, system, messages, prompt, text, finish_reason,"
         " prompt_tokens, completion_tokens, latency_ms, exit_code, error,"
-        " error_class, first_provider)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        " error_class, first_provider, cached_tokens, cache_write_tokens,"
+        " reasoning_tokens, reasoning, usage_split)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (st == NULL)
         return -1;
     int full = mode == FX_LEDGER_FULL;
@@ -133,6 +159,13 @@ insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
     bind_text(st, 16, rec->error);
     bind_text(st, 17, rec->error_class);
     bind_text(st, 18, rec->first_provider);
+    if (rec->has_usage) {
+        sqlite3_bind_int64(st, 19, rec->cached_tokens);
+        sqlite3_bind_int64(st, 20, rec->cache_write_tokens);
+        sqlite3_bind_int64(st, 21, rec->reasoning_tokens);
+    }
+    bind_text(st, 22, full ? rec->reasoning : NULL);
+    sqlite3_bind_int(st, 23, usage_split(rec));
     int rc = fx_ledger_step(l, st);
     free(messages);
     free(prompt);

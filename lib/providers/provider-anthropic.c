@@ -179,20 +179,42 @@ error_fields(const cJSON *root, const char **type, const char **message)
     return 0;
 }
 
+/*
+ * input_tokens excludes the prompt cache: prompt_tokens is input_tokens +
+ * cache_read_input_tokens + cache_creation_input_tokens, with the last two
+ * as its parts cached_tokens and cache_write_tokens, so that fx_cost()
+ * prices each token once.  output_tokens includes thinking, whose count
+ * (output_tokens_details.thinking_tokens) is reasoning_tokens.  A stream
+ * reports usage twice (message_start, then message_delta): a count absent
+ * or null the second time keeps the first one's.
+ */
 static void
 read_usage(const cJSON *usage, struct fx_response *out)
 {
     long v;
     if (!cJSON_IsObject(usage))
         return;
+    long input =
+        out->prompt_tokens - out->cached_tokens - out->cache_write_tokens;
+    if (input < 0)
+        input = 0;
     if (fx_json_count(usage, "input_tokens", &v) == 0) {
-        out->prompt_tokens = v;
+        input = v;
         out->has_usage = 1;
     }
+    if (fx_json_count(usage, "cache_read_input_tokens", &v) == 0)
+        out->cached_tokens = v;
+    if (fx_json_count(usage, "cache_creation_input_tokens", &v) == 0)
+        out->cache_write_tokens = v;
+    out->prompt_tokens = input + out->cached_tokens + out->cache_write_tokens;
     if (fx_json_count(usage, "output_tokens", &v) == 0) {
         out->completion_tokens = v;
         out->has_usage = 1;
     }
+    const cJSON *od =
+        cJSON_GetObjectItemCaseSensitive(usage, "output_tokens_details");
+    if (fx_json_count(od, "thinking_tokens", &v) == 0)
+        out->reasoning_tokens = v;
     out->total_tokens = out->prompt_tokens + out->completion_tokens;
 }
 

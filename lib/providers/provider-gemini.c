@@ -185,10 +185,20 @@ read_usage(const cJSON *usage, struct fx_response *out)
     fx_json_count(usage, "candidatesTokenCount", &completion);
     if (fx_json_count(usage, "totalTokenCount", &total) < 0)
         total = prompt + completion;
+    /* thoughtsTokenCount is not part of candidatesTokenCount (the total
+     * adds both) but bills as output: completion_tokens holds both, so
+     * that reasoning_tokens is a part of it as for the other APIs.  The
+     * cached content is part of promptTokenCount. */
+    long thoughts = 0, cached = 0;
+    fx_json_count(usage, "thoughtsTokenCount", &thoughts);
+    fx_json_count(usage, "cachedContentTokenCount", &cached);
     out->has_usage = 1;
     out->prompt_tokens = prompt;
-    out->completion_tokens = completion;
+    out->completion_tokens = completion + thoughts;
     out->total_tokens = total;
+    out->cached_tokens = cached;
+    out->cache_write_tokens = 0;
+    out->reasoning_tokens = thoughts;
 }
 
 /* Text of a candidate's parts, without "thought" parts (reasoning). */

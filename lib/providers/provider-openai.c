@@ -268,6 +268,18 @@ read_usage(const cJSON *usage, struct fx_response *out)
     out->prompt_tokens = prompt;
     out->completion_tokens = completion;
     out->total_tokens = total;
+    /* Parts, counted inside prompt_tokens and completion_tokens (and
+     * priced as such by fx_cost()); absent or null means 0. */
+    long v = 0;
+    const cJSON *pd =
+        cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details");
+    const cJSON *cd =
+        cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens_details");
+    out->cached_tokens = fx_json_count(pd, "cached_tokens", &v) == 0 ? v : 0;
+    out->cache_write_tokens =
+        fx_json_count(pd, "cache_write_tokens", &v) == 0 ? v : 0;
+    out->reasoning_tokens =
+        fx_json_count(cd, "reasoning_tokens", &v) == 0 ? v : 0;
 }
 
 static int

@@ -15,17 +15,16 @@
 /* p1 costs 1 (input) and 2 (output) per million tokens, p0 3 and 4; any
  * other provider (ollama) has no price. */
 static int
-price(void *ud, const char *provider, const char *model, double *in,
-      double *out)
+price(void *ud, const char *provider, const char *model, struct fx_prices *p)
 {
     int *calls = ud;
     (*calls)++;
     if (strcmp(provider, "p1") == 0 && strcmp(model, "m-1") == 0) {
-        *in = 1, *out = 2;
+        *p = (struct fx_prices){1, 2, 1, 1};
         return 0;
     }
     if (strcmp(provider, "p0") == 0) {
-        *in = 3, *out = 4;
+        *p = (struct fx_prices){3, 4, 3, 3};
         return 0;
     }
     return -1;
