@@ -86,11 +86,18 @@ num_of(const cJSON *o, const char *key)
 static void
 print_table(const struct usage_ctx *x, const cJSON *rows)
 {
-    static const char *const cols[] = {"requests",      "answers",
-                                       "failovers",     "failures",
-                                       "prompt_tokens", "completion_tokens"};
-    static const char *const heads[] = {"REQUESTS", "ANSWERS",   "FAILOVERS",
-                                        "FAILURES", "TOKENS_IN", "TOKENS_OUT"};
+    static const char *const cols[] = {"requests",         "answers",
+                                       "failovers",        "failures",
+                                       "prompt_tokens",    "completion_tokens",
+                                       "cached_tokens",    "cache_write_tokens",
+                                       "reasoning_tokens", "unused_calls"};
+    static const char *const heads[] = {
+        "REQUESTS",   "ANSWERS", "FAILOVERS",   "FAILURES",  "TOKENS_IN",
+        "TOKENS_OUT", "CACHED",  "CACHE_WRITE", "REASONING", "UNUSED"};
+    enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
+    int cw[NCOLS];
+    for (int c = 0; c < NCOLS; c++)
+        cw[c] = strlen(heads[c]) > 10 ? (int)strlen(heads[c]) : 10;
     size_t width[4] = {0, 0, 0, 0};
     for (int k = 0; k < x->nkeys; k++) {
         width[k] = strlen(x->keys[k]);
@@ -112,8 +119,8 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
         up[i] = '\0';
         fxu_buf_printf(&b, "%-*s  ", (int)width[k], up);
     }
-    for (int c = 0; c < 6; c++)
-        fxu_buf_printf(&b, "%10s  ", heads[c]);
+    for (int c = 0; c < NCOLS; c++)
+        fxu_buf_printf(&b, "%*s  ", cw[c], heads[c]);
     fxu_buf_printf(&b, "%10s\n", "COST");
     const cJSON *r;
     cJSON_ArrayForEach(r, rows)
@@ -123,8 +130,8 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
             fxu_buf_printf(&b, "%-*s  ", (int)width[k], v);
             free(v);
         }
-        for (int c = 0; c < 6; c++)
-            fxu_buf_printf(&b, "%10.0f  ", num_of(r, cols[c]));
+        for (int c = 0; c < NCOLS; c++)
+            fxu_buf_printf(&b, "%*.0f  ", cw[c], num_of(r, cols[c]));
         const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
         if (cJSON_IsNumber(cost))
             fxu_buf_printf(&b, "%10.6f\n", cost->valuedouble);
@@ -157,9 +164,13 @@ static const struct tool_command usage_cmd = {
                 "WHEN] [--json | --prometheus]",
     .description =
         "Totals from the request ledger: requests, answers, failovers "
-        "(answers not from\nthe first provider tried), failures, tokens and "
-        "cost from the configured prices\n(price_input, price_output per "
-        "million tokens); a cost without a price is unknown.",
+        "(answers not from\nthe first provider tried), failures, tokens "
+        "(cached, cache write and reasoning\ntokens are parts of them), "
+        "billed calls whose answer was not used, and cost\nfrom the "
+        "configured prices (price_input, price_output, price_cached_input,\n"
+        "price_cache_write per million tokens); a cost without a price is "
+        "unknown.\nTokens count where they were billed: every attempt, "
+        "also those not used.",
     .groups = usage_groups,
     .footer = "Exit codes: 0 ok, 64 usage, 66 the ledger cannot be read.  See "
               "flexiai-usage(1).",

@@ -290,15 +290,15 @@ last() { flexiai logs -n 1 --json; }
         '[2,4,4,4e-05]'
     assert_equal "$(jq -c '.[] | select(.provider == "secondary") | .cost' <<<"$output")" null
     run flexiai usage --by provider
-    assert_line --regexp '^primary +2 +2 +0 +0 +4 +4 +0\.000040$'
-    assert_line --regexp '^secondary +1 +1 +1 +0 +2 +2 +unknown$'
+    assert_line --regexp '^primary +2 +2 +0 +0 +4 +4 +0 +0 +0 +0 +0\.000040$'
+    assert_line --regexp '^secondary +1 +1 +1 +0 +2 +2 +0 +0 +0 +0 +unknown$'
     run flexiai usage --by tag,provider --json
     assert_equal "$(jq -c '[.[] | [.tag, .provider, .requests]]' <<<"$output")" \
         '[[null,null,1],["a","primary",1],["b","primary",1],["a","secondary",1]]'
     run flexiai usage --by day --by model --json
     assert_equal "$(jq -r '.[0].day' <<<"$output")" "$(date +%F)"
     assert_equal "$(jq -r '.[] | keys | join(",")' <<<"$output" | sort -u)" \
-        "answers,completion_tokens,cost,day,failovers,failures,failures_by_class,model,prompt_tokens,requests"
+        "answers,billed_calls,cache_write_tokens,cached_tokens,completion_tokens,cost,day,failovers,failures,failures_by_class,model,prompt_tokens,reasoning_tokens,requests,unused_calls"
     # a model price beats the provider's
     printf '[price.openai-model]\nprice_input = 1000000\nprice_output = 0\n' >>"$CONFIG"
     run flexiai usage --by provider --json

@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 
 #include "mockllm-schema.h"
+#include "mockllm-usage.h"
 
 #define MAX_BODY (16u * 1024u * 1024u)
 #define MAX_ROUTES 4096
@@ -201,6 +202,7 @@ struct script {
     char *key;
     char *tool_reply; /* answer with a tool call whose input is this */
     char *tool_name;  /* ... named this (default: the forced tool) */
+    char *usage;      /* members for every usage object (mockllm-usage.c) */
     int has_failing;
 };
 
@@ -214,6 +216,7 @@ script_unref(struct script *s)
     free(s->reply);
     free(s->tool_reply);
     free(s->tool_name);
+    free(s->usage);
     free(s->error_type);
     free(s->error_message);
     free(s->retry_after);
@@ -341,6 +344,7 @@ script_parse(const char *spec, char *err, size_t errlen)
         STR("reply", reply)
         STR("tool_reply", tool_reply)
         STR("tool_name", tool_name)
+        STR("usage", usage)
         STR("error_type", error_type)
         STR("error_message", error_message)
         STR("retry_after", retry_after)
@@ -371,6 +375,11 @@ script_parse(const char *spec, char *err, size_t errlen)
         if (!end)
             break;
         p = end + 1;
+    }
+    if (s->usage && mock_usage_check(s->usage) != 0) {
+        snprintf(err, errlen, "script item 'usage' needs a JSON object");
+        script_unref(s);
+        return NULL;
     }
     s->has_failing = s->status || s->drop || s->truncate_after >= 0 ||
                      s->error_event_after >= 0 || s->malformed ||
@@ -1868,8 +1877,9 @@ struct answer {
     int usage; /* include usage */
     long prompt, completion;
     const struct script *sc;
-    const char *tool_name;  /* answer with a tool call (non-streamed) */
-    const char *tool_input; /* its input, JSON text */
+    const char *tool_name;   /* answer with a tool call (non-streamed) */
+    const char *tool_input;  /* its input, JSON text */
+    const char *usage_extra; /* the script's usage=, or NULL */
 };
 
 static cJSON *
@@ -1904,6 +1914,7 @@ gemini_obj(const struct answer *a, const char *text, size_t len, int last)
                                 (double)a->completion);
         cJSON_AddNumberToObject(u, "totalTokenCount",
                                 (double)(a->prompt + a->completion));
+        mock_usage_merge(u, a->usage_extra);
     }
     cJSON_AddStringToObject(o, "modelVersion", a->model);
     cJSON_AddStringToObject(o, "responseId", "mock-response");
@@ -1937,6 +1948,7 @@ full_response(const struct answer *a)
             u = cJSON_AddObjectToObject(o, "usage");
             cJSON_AddNumberToObject(u, "input_tokens", (double)a->prompt);
             cJSON_AddNumberToObject(u, "output_tokens", (double)a->completion);
+            mock_usage_merge(u, a->usage_extra);
         }
         return o;
     case K_GEMINI:
@@ -1974,6 +1986,7 @@ full_response(const struct answer *a)
                                     (double)a->completion);
             cJSON_AddNumberToObject(u, "total_tokens",
                                     (double)(a->prompt + a->completion));
+            mock_usage_merge(u, a->usage_extra);
         }
         return o;
     }
@@ -2186,6 +2199,7 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
             u = cJSON_AddObjectToObject(m, "usage");
             cJSON_AddNumberToObject(u, "input_tokens", (double)a->prompt);
             cJSON_AddNumberToObject(u, "output_tokens", 1);
+            mock_usage_merge(u, a->usage_extra);
         }
         stream_add(s, "message_start", o, 0);
         o = cJSON_CreateObject();
@@ -2261,6 +2275,7 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
         if (a->usage) {
             u = cJSON_AddObjectToObject(o, "usage");
             cJSON_AddNumberToObject(u, "output_tokens", (double)a->completion);
+            mock_usage_merge(u, a->usage_extra);
         }
         stream_add(s, "message_delta", o, 0);
         o = cJSON_CreateObject();
@@ -2291,6 +2306,7 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
                                     (double)a->completion);
             cJSON_AddNumberToObject(u, "total_tokens",
                                     (double)(a->prompt + a->completion));
+            mock_usage_merge(u, a->usage_extra);
             stream_add(s, NULL, o, 0);
         }
         stream_add_str(s, "data: [DONE]\n\n", 0);
@@ -2617,6 +2633,7 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
                : t->kind == K_OPENAI    ? "stop"
                                         : "STOP";
     a.usage = !(sc && sc->no_usage);
+    a.usage_extra = sc ? sc->usage : NULL;
     a.prompt = ch.prompt_words;
     {
         char *tmp = xstrndup(a.text, a.text_len);
