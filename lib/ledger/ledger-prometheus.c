@@ -182,7 +182,7 @@ put_tokens(fxu_buf *b, struct fx_tally *t, fx_ledger_price_fn price, void *ud)
     fxu_buf cost;
     fxu_buf_init(&cost);
     put_head(&cost, "flexiai_cost_total", "counter",
-             "Cost of answered requests from the configured prices, where"
+             "Cost of the tokens billed, from the configured prices, where"
              " known.");
     size_t *e;
     size_t n = entries(t, K_TOKENS, &e);
