@@ -489,6 +489,8 @@ typedef struct flexiai_result {
     char *provider;
     char *model;
     char *finish_reason; /* stop|length|content_filter|tool_calls|error */
+    /* Tokens summed over every attempt that has usage (has_usage: any
+     * does), also when the request failed. */
     int has_usage;
     long prompt_tokens, completion_tokens, total_tokens;
     double latency_ms;
