@@ -90,14 +90,26 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
                                        "failovers",        "failures",
                                        "prompt_tokens",    "completion_tokens",
                                        "cached_tokens",    "cache_write_tokens",
-                                       "reasoning_tokens", "unused_calls"};
-    static const char *const heads[] = {
-        "REQUESTS",   "ANSWERS", "FAILOVERS",   "FAILURES",  "TOKENS_IN",
-        "TOKENS_OUT", "CACHED",  "CACHE_WRITE", "REASONING", "UNUSED"};
+                                       "reasoning_tokens", "calls",
+                                       "failed_calls"};
+    static const char *const heads[] = {"REQUESTS", "ANSWERS",     "FAILOVERS",
+                                        "FAILURES", "TOKENS_IN",   "TOKENS_OUT",
+                                        "CACHED",   "CACHE_WRITE", "REASONING",
+                                        "CALLS",    "CALLS_FAILED"};
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
+    /* each column as wide as its heading or its widest number */
     int cw[NCOLS];
-    for (int c = 0; c < NCOLS; c++)
-        cw[c] = strlen(heads[c]) > 10 ? (int)strlen(heads[c]) : 10;
+    for (int c = 0; c < NCOLS; c++) {
+        cw[c] = (int)strlen(heads[c]);
+        const cJSON *r;
+        cJSON_ArrayForEach(r, rows)
+        {
+            char num[64];
+            int w = snprintf(num, sizeof(num), "%.0f", num_of(r, cols[c]));
+            if (w > cw[c])
+                cw[c] = w;
+        }
+    }
     size_t width[4] = {0, 0, 0, 0};
     for (int k = 0; k < x->nkeys; k++) {
         width[k] = strlen(x->keys[k]);
@@ -166,7 +178,7 @@ static const struct tool_command usage_cmd = {
         "Totals from the request ledger: requests, answers, failovers "
         "(answers not from\nthe first provider tried), failures, tokens "
         "(cached, cache write and reasoning\ntokens are parts of them), "
-        "billed calls whose answer was not used, and cost\nfrom the "
+        "calls to each provider and those that failed, and\ncost from the "
         "configured prices (price_input, price_output, price_cached_input,\n"
         "price_cache_write per million tokens); a cost without a price is "
         "unknown.\nTokens count where they were billed: every attempt, "

@@ -108,18 +108,18 @@ SPEC='severity, summary: one line'
     # the ledger counts each provider what it billed
     run flexiai usage --by provider --json
     assert_success
-    assert_equal "$(jq -c '.[] | select(.provider == "oa") | [.requests, .answers, .billed_calls, .unused_calls, .prompt_tokens, .completion_tokens, .cached_tokens, .reasoning_tokens, .cost]' <<<"$output")" \
+    assert_equal "$(jq -c '.[] | select(.provider == "oa") | [.requests, .answers, .calls, .failed_calls, .prompt_tokens, .completion_tokens, .cached_tokens, .reasoning_tokens, .cost]' <<<"$output")" \
         '[0,0,2,2,2000,1000,800,600,0.0108]'
-    assert_equal "$(jq -c '.[] | select(.provider == "an") | [.requests, .answers, .failovers, .billed_calls, .unused_calls, .prompt_tokens, .cache_write_tokens, .cost]' <<<"$output")" \
+    assert_equal "$(jq -c '.[] | select(.provider == "an") | [.requests, .answers, .failovers, .calls, .failed_calls, .prompt_tokens, .cache_write_tokens, .cost]' <<<"$output")" \
         '[1,1,1,1,0,1100,200,0.00579]'
     run flexiai usage --json
     assert_equal "$(jq -c '.[0] | [.requests, .prompt_tokens, .completion_tokens, .cost]' <<<"$output")" '[1,3100,1300,0.01659]'
     # the table's columns
     run flexiai usage --by provider
     assert_success
-    assert_line --regexp '^PROVIDER +REQUESTS +ANSWERS +FAILOVERS +FAILURES +TOKENS_IN +TOKENS_OUT +CACHED +CACHE_WRITE +REASONING +UNUSED +COST$'
-    assert_line --regexp '^oa +0 +0 +0 +0 +2000 +1000 +800 +0 +600 +2 +0\.010800$'
-    assert_line --regexp '^an +1 +1 +1 +0 +1100 +300 +800 +200 +120 +0 +0\.005790$'
+    assert_line --regexp '^PROVIDER +REQUESTS +ANSWERS +FAILOVERS +FAILURES +TOKENS_IN +TOKENS_OUT +CACHED +CACHE_WRITE +REASONING +CALLS +CALLS_FAILED +COST$'
+    assert_line --regexp '^oa +0 +0 +0 +0 +2000 +1000 +800 +0 +600 +2 +2 +0\.010800$'
+    assert_line --regexp '^an +1 +1 +1 +0 +1100 +300 +800 +200 +120 +1 +0 +0\.005790$'
 }
 
 @test "exit 76: usage and cost of every billed attempt, not null" {
@@ -141,7 +141,7 @@ SPEC='severity, summary: one line'
     # the ledger: a failed request, its tokens under the providers that billed them
     run flexiai usage --by provider --json
     assert_equal "$(jq -c '.[] | select(.provider == null) | [.requests, .failures, .prompt_tokens]' <<<"$output")" '[1,1,0]'
-    assert_equal "$(jq -c '.[] | select(.provider == "oa") | [.unused_calls, .prompt_tokens]' <<<"$output")" "[$n_oa,$((n_oa * 1000))]"
+    assert_equal "$(jq -c '.[] | select(.provider == "oa") | [.failed_calls, .prompt_tokens]' <<<"$output")" "[$n_oa,$((n_oa * 1000))]"
     run flexiai logs -n 1 --json
     assert_equal "$(jq '.usage.prompt_tokens' <<<"$output")" "$((n_oa * 1000 + n_an * 1100))"
 }
@@ -177,7 +177,7 @@ SPEC='severity, summary: one line'
     run flexiai usage --by provider --json
     assert_success
     # 10 x 2 + 5 x 8 per million
-    assert_equal "$(jq -c '.[0] | [.provider, .prompt_tokens, .cached_tokens, .billed_calls, .cost]' <<<"$output")" '["oa",10,0,1,6e-05]'
+    assert_equal "$(jq -c '.[0] | [.provider, .prompt_tokens, .cached_tokens, .calls, .cost]' <<<"$output")" '["oa",10,0,1,6e-05]'
     run flexiai logs -n 1 --json
     assert_equal "$(jq -c '.attempts[0].usage' <<<"$output")" null
 }

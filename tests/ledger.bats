@@ -104,7 +104,9 @@ last() { flexiai logs -n 1 --json; }
     run flexiai logs -n 1
     assert_output --partial "failover from primary"
     run flexiai usage --by provider --json
-    assert_equal "$(jq -c '.[] | [.provider, .requests, .answers, .failovers]' <<<"$output" | paste -sd' ')" '["secondary",1,1,1]'
+    # the primary answered nothing, but was called and failed: a row of its own
+    assert_equal "$(jq -c '.[] | [.provider, .requests, .answers, .failovers, .calls, .failed_calls]' <<<"$output" | paste -sd' ')" \
+        '["primary",0,0,0,1,1] ["secondary",1,1,1,1,0]'
     run flexiai logs show "$(jq -r .id <<<"$r")"
     assert_success
     assert_line --partial "attempt 1: primary"
@@ -290,15 +292,19 @@ last() { flexiai logs -n 1 --json; }
         '[2,4,4,4e-05]'
     assert_equal "$(jq -c '.[] | select(.provider == "secondary") | .cost' <<<"$output")" null
     run flexiai usage --by provider
-    assert_line --regexp '^primary +2 +2 +0 +0 +4 +4 +0 +0 +0 +0 +0\.000040$'
-    assert_line --regexp '^secondary +1 +1 +1 +0 +2 +2 +0 +0 +0 +0 +unknown$'
+    # calls: every attempt sent to the provider, and those that failed
+    assert_line --regexp '^primary +2 +2 +0 +0 +4 +4 +0 +0 +0 +4 +2 +0\.000040$'
+    assert_line --regexp '^secondary +1 +1 +1 +0 +2 +2 +0 +0 +0 +2 +1 +unknown$'
     run flexiai usage --by tag,provider --json
     assert_equal "$(jq -c '[.[] | [.tag, .provider, .requests]]' <<<"$output")" \
-        '[[null,null,1],["a","primary",1],["b","primary",1],["a","secondary",1]]'
+        '[[null,null,1],[null,"primary",0],["a","primary",1],["b","primary",1],[null,"secondary",0],["a","secondary",1]]'
+    # the failed request (no tag) tried both: a row each, no request, a failed call
+    assert_equal "$(jq -c '[.[] | select(.tag == null and .provider != null) | [.provider, .calls, .failed_calls]]' <<<"$output")" \
+        '[["primary",1,1],["secondary",1,1]]'
     run flexiai usage --by day --by model --json
     assert_equal "$(jq -r '.[0].day' <<<"$output")" "$(date +%F)"
     assert_equal "$(jq -r '.[] | keys | join(",")' <<<"$output" | sort -u)" \
-        "answers,billed_calls,cache_write_tokens,cached_tokens,completion_tokens,cost,day,failovers,failures,failures_by_class,model,prompt_tokens,reasoning_tokens,requests,unused_calls"
+        "answers,cache_write_tokens,cached_tokens,calls,completion_tokens,cost,day,failed_calls,failovers,failures,failures_by_class,model,prompt_tokens,reasoning_tokens,requests"
     # a model price beats the provider's
     printf '[price.openai-model]\nprice_input = 1000000\nprice_output = 0\n' >>"$CONFIG"
     run flexiai usage --by provider --json

@@ -311,11 +311,10 @@ struct fx_ledger_usage {
     size_t nclasses;
     long prompt_tokens, completion_tokens;
     long cached_tokens, cache_write_tokens, reasoning_tokens;
-    /* calls that were billed (tokens reported), and those of them whose
-     * answer was not the request's (failed the schema, broke off, or the
-     * request failed); their tokens count in the provider and model that
-     * billed them */
-    long billed_calls, unused_calls;
+    /* attempts sent (not skipped), and those of them that failed (an error,
+     * a retry: also an answer that failed the schema or broke off), under
+     * the provider and model tried; the tokens of each count there too */
+    long calls, failed_calls;
     int cost_known; /* 0: some answer had no price or no token counts */
     double cost;
 };
@@ -373,7 +372,7 @@ struct fx_tally_acc {
     long requests, answers, failovers, failures, no_usage;
     int64_t prompt_tokens, completion_tokens;
     int64_t cached_tokens, cache_write_tokens, reasoning_tokens;
-    long billed_calls, unused_calls;
+    long calls, failed_calls;
     long buckets[FX_TALLY_BUCKETS];
     double latency_sum;
     size_t row; /* free for the caller */
@@ -398,19 +397,19 @@ struct fx_ledger_row {
     int64_t prompt_tokens, completion_tokens;
     int64_t cached_tokens, cache_write_tokens, reasoning_tokens;
     double latency_ms;
-    /* 1: the tokens were billed by attempts on other providers or models
-     * than the record's (or the request failed): a row of its own per
-     * billed attempt follows, see fx_ledger_scan() */
+    /* not 0: some attempt failed: its attempts come in rows of their own
+     * (fx_ledger_scan()); 3: with the tokens, not the record's row */
     int usage_split;
-    /* in those rows: the attempt billed; 0 in the record's row */
-    int billed_attempt, unused;
+    /* in those rows: 1 (attempt), and whether that attempt failed; 0 in a
+     * record's row */
+    int attempt, failed;
 };
 typedef void (*fx_ledger_row_fn)(void *ud, const struct fx_ledger_row *r);
 /* Every record with since <= time < until (0: unbounded), in one read of
- * the requests_usage index; then, for the records whose tokens were
- * billed by attempts elsewhere (usage_split), one row per billed attempt
- * with billed_attempt set, its provider and model and its tokens (and the
- * record's time, tag and exit code).  0 or -1. */
+ * the requests_usage index; then, for the records with a failed attempt
+ * (usage_split), one row per attempt sent (not skipped) with `attempt`
+ * set: its provider and model, whether it failed, its tokens when it has
+ * usage (has_usage), and the record's time, tag and exit code.  0 or -1. */
 int fx_ledger_scan(fx_ledger *l, struct fx_tally *t, double since, double until,
                    fx_ledger_row_fn fn, void *ud);
 void fx_ledger_set_in_transaction(fx_ledger *l, int on);

@@ -17,10 +17,10 @@
  *            first_provider (first provider tried), cached_tokens,
             cache_write_tokens (parts of prompt_tokens), reasoning_tokens
             (a part of completion_tokens), reasoning (the reasoning text,
-            full mode), usage_split (1: the tokens, summed over the billed
-            attempts, were billed by other providers or models than the
-            one that answered, or the request failed: usage totals read
-            them from the attempts))
+            full mode), usage_split (0: every attempt sent succeeded;
+            1: one failed, usage totals read the attempts for each
+            provider's calls and failures; 3: and the attempts carry the
+            tokens, which count under the provider of each))
  *   attempts(request_id, seq, provider, model, outcome, error_class,
  *            http_status, retry_after, latency_ms, message, probe,
  *            continuation, text_bytes, prompt_tokens, completion_tokens,
@@ -153,7 +153,11 @@ static const char migrate_v3[] =
     " exit_code, first_provider, error_class, prompt_tokens,"
     " completion_tokens, latency_ms, cached_tokens, cache_write_tokens,"
     " reasoning_tokens, usage_split);"
-    "CREATE INDEX requests_split ON requests(time) WHERE usage_split = 1;";
+    "CREATE INDEX requests_split ON requests(time) WHERE usage_split > 0;"
+    /* old records with a failed attempt: read their attempts too (their
+     * tokens stay the record's: the attempts have no usage) */
+    "UPDATE requests SET usage_split = 1 WHERE id IN (SELECT request_id"
+    " FROM attempts WHERE outcome NOT IN ('success', 'skipped'));";
 
 static const char rebuild_fts[] =
     "INSERT INTO requests_fts(requests_fts) VALUES ('rebuild');";

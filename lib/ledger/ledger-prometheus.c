@@ -38,9 +38,13 @@ static void
 prom_row(void *ud, const struct fx_ledger_row *r)
 {
     struct run *run = ud;
-    if (r->billed_attempt) { /* tokens billed by an attempt, no request */
-        int64_t tkey[FX_TALLY_KEY] = {K_TOKENS, r->provider, r->model};
-        add_tokens(fx_tally_get(run->t, tkey), r);
+    if (r->attempt) { /* tokens billed by an attempt, no request */
+        if (r->usage_split & 2) {
+            int64_t tkey[FX_TALLY_KEY] = {K_TOKENS, r->provider, r->model};
+            struct fx_tally_acc *a = fx_tally_get(run->t, tkey);
+            add_tokens(a, r);
+            a->no_usage += !r->has_usage && !r->failed && r->exit_code == 0;
+        }
         return;
     }
     int answered = r->exit_code == 0;
@@ -54,7 +58,7 @@ prom_row(void *ud, const struct fx_ledger_row *r)
         int64_t fkey[FX_TALLY_KEY] = {K_FAILOVERS, r->first, r->provider};
         fx_tally_get(run->t, fkey)->requests++;
     }
-    if (answered && r->provider && !r->usage_split) {
+    if (answered && r->provider && !(r->usage_split & 2)) {
         int64_t tkey[FX_TALLY_KEY] = {K_TOKENS, r->provider, r->model};
         struct fx_tally_acc *a = fx_tally_get(run->t, tkey);
         add_tokens(a, r);

@@ -215,9 +215,9 @@ intern_column(struct fx_tally *t, sqlite3_stmt *st, int col,
     return id;
 }
 
-/* The rows of the billed attempts of records whose tokens are split
- * (see fx_ledger_scan in ledger-int.h).  The answer's own attempt is
- * named by the record's model, as the record is. */
+/* The rows of the attempts sent of records with a failed attempt (see
+ * fx_ledger_scan in ledger-int.h).  The answer's own attempt is named by
+ * the record's model, as the record is. */
 static int
 scan_split(fx_ledger *l, struct fx_tally *t, double since, double until,
            fx_ledger_row_fn fn, void *ud)
@@ -228,11 +228,11 @@ scan_split(fx_ledger *l, struct fx_tally *t, double since, double until,
            "  AND r.provider = a.provider THEN r.model ELSE a.model END,"
            " r.tag, r.exit_code, a.outcome, a.prompt_tokens,"
            " a.completion_tokens, a.cached_tokens, a.cache_write_tokens,"
-           " a.reasoning_tokens"
+           " a.reasoning_tokens, r.usage_split"
            " FROM requests r INDEXED BY requests_split"
            " JOIN attempts a ON a.request_id = r.id"
-           " WHERE r.usage_split = 1 AND r.time >= ? AND r.time < ?"
-           " AND a.prompt_tokens IS NOT NULL");
+           " WHERE r.usage_split > 0 AND r.time >= ? AND r.time < ?"
+           " AND a.outcome <> 'skipped'");
     if (st == NULL)
         return -1;
     sqlite3_bind_double(st, 1, since > 0 ? since : -1e300);
@@ -249,10 +249,11 @@ scan_split(fx_ledger *l, struct fx_tally *t, double since, double until,
         r.tag = intern_column(t, st, 3, &last[2]);
         r.exit_code = sqlite3_column_int(st, 4);
         const char *outcome = (const char *)sqlite3_column_text(st, 5);
-        r.has_usage = 1;
-        r.billed_attempt = 1;
-        r.unused =
-            r.exit_code != 0 || outcome == NULL || strcmp(outcome, "success");
+        r.attempt = 1;
+        r.failed = outcome == NULL || (strcmp(outcome, "success") != 0 &&
+                                       strcmp(outcome, "interrupted") != 0);
+        r.usage_split = sqlite3_column_int(st, 11);
+        r.has_usage = sqlite3_column_type(st, 6) != SQLITE_NULL;
         r.prompt_tokens = sqlite3_column_int64(st, 6);
         r.completion_tokens = sqlite3_column_int64(st, 7);
         r.cached_tokens = sqlite3_column_int64(st, 8);

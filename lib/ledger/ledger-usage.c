@@ -62,28 +62,34 @@ add_tokens(struct fx_tally_acc *a, const struct fx_ledger_row *r)
     a->reasoning_tokens += r->reasoning_tokens;
 }
 
-/* A billed attempt of a record whose tokens are split: its tokens, a
- * billed call, in the group of the provider and model that billed it. */
+/* An attempt of a record with a failed one: a call, maybe failed, and
+ * its tokens when the attempts carry them, in the group of the provider
+ * and model tried. */
 static void
 attempt_row(struct run *run, const struct fx_ledger_row *r)
 {
     int64_t key[FX_TALLY_KEY];
     group_key(key, K_GROUP, run->q, r);
     struct fx_tally_acc *g = fx_tally_get(run->t, key);
+    g->calls++;
+    g->failed_calls += r->failed;
+    if (!(r->usage_split & 2))
+        return; /* the record's row had the tokens */
     add_tokens(g, r);
-    g->billed_calls++;
-    g->unused_calls += r->unused;
     key[0] = K_PART;
     key[5] = r->provider;
     key[6] = r->model;
-    add_tokens(fx_tally_get(run->t, key), r);
+    struct fx_tally_acc *p = fx_tally_get(run->t, key);
+    add_tokens(p, r);
+    /* an answer without token counts: its cost is unknown */
+    p->no_usage += !r->has_usage && !r->failed && r->exit_code == 0;
 }
 
 static void
 usage_row(void *ud, const struct fx_ledger_row *r)
 {
     struct run *run = ud;
-    if (r->billed_attempt) {
+    if (r->attempt) {
         attempt_row(run, r);
         return;
     }
@@ -95,11 +101,10 @@ usage_row(void *ud, const struct fx_ledger_row *r)
     g->answers += answered;
     g->failovers += answered && r->first && r->first != r->provider;
     g->failures += !answered;
-    if (!r->usage_split) {
+    g->calls += !r->usage_split && answered; /* else counted per attempt */
+    if (!(r->usage_split & 2))
         add_tokens(g, r);
-        g->billed_calls += r->has_usage;
-    }
-    if (answered && r->provider && !r->usage_split) {
+    if (answered && r->provider && !(r->usage_split & 2)) {
         key[0] = K_PART;
         key[5] = r->provider;
         key[6] = r->model;
@@ -187,8 +192,8 @@ make_rows(struct fx_tally *t, size_t *nrows)
         u->cached_tokens = (long)g->cached_tokens;
         u->cache_write_tokens = (long)g->cache_write_tokens;
         u->reasoning_tokens = (long)g->reasoning_tokens;
-        u->billed_calls = g->billed_calls;
-        u->unused_calls = g->unused_calls;
+        u->calls = g->calls;
+        u->failed_calls = g->failed_calls;
         u->cost_known = 1;
         /* where it will be after sorting: found again by its keys */
         u->nclasses = i;
@@ -324,8 +329,8 @@ fx_ledger_usage_json(const struct fx_ledger_usage *rows, size_t n, unsigned by)
                                 (double)u->cache_write_tokens);
         cJSON_AddNumberToObject(o, "reasoning_tokens",
                                 (double)u->reasoning_tokens);
-        cJSON_AddNumberToObject(o, "billed_calls", (double)u->billed_calls);
-        cJSON_AddNumberToObject(o, "unused_calls", (double)u->unused_calls);
+        cJSON_AddNumberToObject(o, "calls", (double)u->calls);
+        cJSON_AddNumberToObject(o, "failed_calls", (double)u->failed_calls);
         if (u->cost_known)
             cJSON_AddNumberToObject(o, "cost", round(u->cost * 1e10) / 1e10);
         else

@@ -107,20 +107,24 @@ insert_attempts(fx_ledger *l, const struct fx_ledger_record *rec)
     return 0;
 }
 
-/* 1 when usage totals must read the record's tokens from its attempts:
- * some were billed by an attempt whose answer was not the request's (a
- * schema retry, a broken stream, a failed request), so that each provider
- * and model is counted what it billed. */
+/* Not 0 when usage totals must read the record's attempts: one failed (a
+ * schema retry, a broken stream, an error before a failover, a failed
+ * request), so that each provider and model is counted its calls, its
+ * failures and what it billed.  Skipped attempts were never sent.  3 when
+ * the attempts carry the tokens, 1 when they do not (then the record's
+ * own count, if any, is its answer's). */
 static int
 usage_split(const struct fx_ledger_record *rec)
 {
+    int failed = 0, billed = 0;
     for (size_t i = 0; i < rec->nattempts; i++) {
-        const struct fx_ledger_attempt *a = &rec->attempts[i];
-        if (a->has_usage && (rec->exit_code != 0 || a->outcome == NULL ||
-                             strcmp(a->outcome, "success") != 0))
-            return 1;
+        const char *o = rec->attempts[i].outcome;
+        if (o == NULL ||
+            (strcmp(o, "success") != 0 && strcmp(o, "skipped") != 0))
+            failed = 1;
+        billed |= rec->attempts[i].has_usage;
     }
-    return 0;
+    return failed ? (billed ? 3 : 1) : 0;
 }
 
 static int

@@ -81,9 +81,9 @@ test_migration_v3(void)
     size_t n = 0;
     is_int(fx_ledger_usage(l, &q, &rows, &n), 0, "usage over version 3");
     ok(n == 2 && rows[1].provider && strcmp(rows[1].provider, "openai") == 0 &&
-           rows[1].prompt_tokens == 12 && rows[1].billed_calls == 1 &&
-           rows[0].failures == 1,
-       "old records counted as before");
+           rows[1].prompt_tokens == 12 && rows[1].calls == 2 &&
+           rows[1].failed_calls == 1 && rows[0].failures == 1,
+       "old records: their tokens, and their failed attempts as calls");
     fx_ledger_usage_free(rows, n);
     fx_ledger_close(l);
     l = open_at("v3.db", FX_LEDGER_READ);
@@ -174,7 +174,7 @@ test_parts(void)
        "usage mode: parts kept, no reasoning text");
     fx_ledger_record_free(&r);
 
-    /* totals: a billed 2 unused calls, b answered; both records alike */
+    /* totals: a failed 2 calls (billed), b answered; both records alike */
     struct fx_ledger_usage_query q = {FX_LEDGER_BY_PROVIDER, 0,   0, 0,
                                       fixed_price,           NULL};
     struct fx_ledger_usage *rows = NULL;
@@ -183,12 +183,12 @@ test_parts(void)
     ok(n == 2, "two providers (%zu rows)", n);
     if (n == 2) {
         const struct fx_ledger_usage *a = &rows[0], *b = &rows[1];
-        ok(a->requests == 0 && a->billed_calls == 4 && a->unused_calls == 4 &&
+        ok(a->requests == 0 && a->calls == 4 && a->failed_calls == 4 &&
                a->prompt_tokens == 4000 && a->cached_tokens == 1600 &&
                a->reasoning_tokens == 1200,
-           "a: no answer, 4 billed calls unused, their tokens");
+           "a: no answer, 4 failed calls, their tokens");
         ok(b->requests == 2 && b->answers == 2 && b->failovers == 2 &&
-               b->billed_calls == 2 && b->unused_calls == 0 &&
+               b->calls == 2 && b->failed_calls == 0 &&
                b->prompt_tokens == 2200 && b->cache_write_tokens == 400,
            "b: the answers and their tokens");
         /* a: 2 x 2 x (600 x 2 + 400 x 0.5 + 500 x 8) = 21600 per million */

@@ -111,11 +111,13 @@ test_usage(fx_ledger *l)
     usage(l, FX_LEDGER_BY_DAY | FX_LEDGER_BY_PROVIDER, 0);
     is_str(summarise(),
            "2026-09-21 1/0/0/1 0/0 0.0000; 2026-09-21 ollama 1/1/0/0 10/20 ?; "
+           "2026-09-21 p0 0/0/0/0 0/0 0.0000; "
            "2026-09-21 p1 2/2/1/0 1100/2200 0.0055; "
            "2026-09-22 1/0/0/1 0/0 0.0000; "
            "2026-09-22 p0 1/1/0/0 1000000/1000000 7.0000; "
            "2026-09-22 p1 1/1/0/0 0/0 ?",
-           "--by day,provider: cost per day known where priced");
+           "--by day,provider: cost per day known where priced; p0 failed "
+           "calls on day 1: a row without requests");
     usage(l, FX_LEDGER_BY_TAG | FX_LEDGER_BY_MODEL, 0);
     is_str(summarise(),
            " 1/0/0/1 0/0 0.0000;  b 1/0/0/1 0/0 0.0000;  m-1 1/1/0/0 0/0 ?; "
@@ -135,8 +137,8 @@ test_usage(fx_ledger *l)
     char *json = fx_ledger_usage_json(rows, nrows,
                                       FX_LEDGER_BY_DAY | FX_LEDGER_BY_PROVIDER);
     cJSON *arr = cJSON_Parse(json);
-    ok(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 6, "JSON: an array");
-    cJSON *r2 = cJSON_GetArrayItem(arr, 2);
+    ok(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 7, "JSON: an array");
+    cJSON *r2 = cJSON_GetArrayItem(arr, 3);
     ok(cJSON_HasObjectItem(r2, "day") && cJSON_HasObjectItem(r2, "provider") &&
            !cJSON_HasObjectItem(r2, "model") && !cJSON_HasObjectItem(r2, "tag"),
        "JSON: the grouping keys asked for, and only those");
