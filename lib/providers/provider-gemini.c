@@ -188,12 +188,14 @@ read_usage(const cJSON *usage, struct fx_response *out)
     /* thoughtsTokenCount is not part of candidatesTokenCount (the total
      * adds both) but bills as output: completion_tokens holds both, so
      * that reasoning_tokens is a part of it as for the other APIs.  The
-     * cached content is part of promptTokenCount. */
-    long thoughts = 0, cached = 0;
+     * cached content is part of promptTokenCount; the tool-use prompt is
+     * not (the total adds it too) and bills as input. */
+    long thoughts = 0, cached = 0, tool_prompt = 0;
     fx_json_count(usage, "thoughtsTokenCount", &thoughts);
     fx_json_count(usage, "cachedContentTokenCount", &cached);
+    fx_json_count(usage, "toolUsePromptTokenCount", &tool_prompt);
     out->has_usage = 1;
-    out->prompt_tokens = prompt;
+    out->prompt_tokens = prompt + tool_prompt;
     out->completion_tokens = completion + thoughts;
     out->total_tokens = total;
     out->cached_tokens = cached;

@@ -248,6 +248,19 @@ test_gemini(const flexiai_config *cfg)
                 "%s: cost 0.000575", type);
         fx_response_free(&r);
     }
+    /* a tool-use prompt is input too (the total counts it) */
+    body = "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{"
+           "\"text\":\"4\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{"
+           "\"promptTokenCount\":100,\"candidatesTokenCount\":10,"
+           "\"toolUsePromptTokenCount\":40,\"totalTokenCount\":150}}";
+    struct fx_response r;
+    is_int(parse("gemini", body, &r), 0, "gemini: parsed, tool-use prompt");
+    ok(r.prompt_tokens == 140 && r.completion_tokens == 10 &&
+           r.total_tokens == 150,
+       "gemini: the tool-use prompt is part of prompt_tokens");
+    /* 140 x 0.1 + 10 x 0.4 */
+    is_cost(cost_at(cfg, "ge", "m", &r), 0.000018, "gemini: cost 0.000018");
+    fx_response_free(&r);
 }
 
 static void
