@@ -181,3 +181,22 @@ SPEC='severity, summary: one line'
     run flexiai logs -n 1 --json
     assert_equal "$(jq -c '.attempts[0].usage' <<<"$output")" null
 }
+
+@test "a provider that failed without billing costs nothing: the cost stays known without its price" {
+    {
+        printf '[failover]\nretries = 0\n\n'
+        provider_section oa openai oa
+        provider_section an anthropic an "price_input = 3" "price_output = 15" \
+            "price_cached_input = 0.3" "price_cache_write = 3.75"
+    } | write_config
+    mock_script oa "status=503"
+    usage_of an "$AN_USAGE"
+    run --separate-stderr flexiai complete --json "hello" </dev/null
+    assert_success
+    assert_equal "$(jq .cost <<<"$output")" 0.00579
+    run flexiai usage --by provider --json
+    assert_equal "$(jq -c '.[] | [.provider, .requests, .calls, .failed_calls, .prompt_tokens, .cost]' <<<"$output" | paste -sd' ')" \
+        '["an",1,1,0,1100,0.00579] ["oa",0,1,1,0,0]'
+    run flexiai usage --json
+    assert_equal "$(jq -c '.[0].cost' <<<"$output")" 0.00579
+}

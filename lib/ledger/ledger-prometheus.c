@@ -39,11 +39,12 @@ prom_row(void *ud, const struct fx_ledger_row *r)
 {
     struct run *run = ud;
     if (r->attempt) { /* tokens billed by an attempt, no request */
-        if (r->usage_split & 2) {
+        int answer = !r->failed && r->exit_code == 0;
+        if ((r->usage_split & 2) && (r->has_usage || answer)) {
             int64_t tkey[FX_TALLY_KEY] = {K_TOKENS, r->provider, r->model};
             struct fx_tally_acc *a = fx_tally_get(run->t, tkey);
             add_tokens(a, r);
-            a->no_usage += !r->has_usage && !r->failed && r->exit_code == 0;
+            a->no_usage += !r->has_usage;
         }
         return;
     }

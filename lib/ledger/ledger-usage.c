@@ -73,8 +73,9 @@ attempt_row(struct run *run, const struct fx_ledger_row *r)
     struct fx_tally_acc *g = fx_tally_get(run->t, key);
     g->calls++;
     g->failed_calls += r->failed;
-    if (!(r->usage_split & 2))
-        return; /* the record's row had the tokens */
+    int answer = !r->failed && r->exit_code == 0;
+    if (!(r->usage_split & 2) || (!r->has_usage && !answer))
+        return; /* the record's row had the tokens; or nothing billed */
     add_tokens(g, r);
     key[0] = K_PART;
     key[5] = r->provider;
@@ -82,7 +83,7 @@ attempt_row(struct run *run, const struct fx_ledger_row *r)
     struct fx_tally_acc *p = fx_tally_get(run->t, key);
     add_tokens(p, r);
     /* an answer without token counts: its cost is unknown */
-    p->no_usage += !r->has_usage && !r->failed && r->exit_code == 0;
+    p->no_usage += !r->has_usage;
 }
 
 static void
