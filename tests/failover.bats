@@ -174,13 +174,17 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     for i in 1 2 3 4 5; do flexiai complete "x" </dev/null >/dev/null; done
     assert_equal "$(state_of primary)" "open"
     mock_reset
-    mock_script p1 "wait_ms=5000"   # the probe is still running when the others decide (even under ASan)
+    # the probe is held until the others have decided, however slowly a
+    # loaded machine starts 50 processes
+    mock_script p1 "wait_file=$TEST_HOME/release"
     sleep 1.1
     pids=
     for i in $(seq 1 50); do
         flexiai complete "job $i" </dev/null >"$TEST_HOME/out.$i" 2>&1 &
         pids="$pids $!"
     done
+    running_at_most 1 $pids
+    touch "$TEST_HOME/release"
     wait $pids
     assert_equal "$(mock_count p1)" 1
     for i in $(seq 1 50); do
@@ -194,10 +198,12 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     mock_script p1 "status=503"
     for i in 1 2 3 4 5; do flexiai complete "x" </dev/null >/dev/null; done
     mock_reset
-    mock_script p1 "wait_ms=5000"
+    mock_script p1 "wait_file=$TEST_HOME/release"
     sleep 1.1
     pids=
     for i in $(seq 1 30); do flexiai complete "j" </dev/null >/dev/null 2>&1 & pids="$pids $!"; done
+    running_at_most 3 $pids
+    touch "$TEST_HOME/release"
     wait $pids
     assert_equal "$(mock_count p1)" 3
 }

@@ -296,3 +296,22 @@ while True:
     BLACKHOLE_PORT=$(cat "$f" 2>/dev/null)
     [ -n "$BLACKHOLE_PORT" ]
 }
+
+# Wait until at most N of the given processes are still running (the
+# ones a held request keeps waiting), for at most two minutes.
+running_at_most() {
+    local max=$1 n p tries=0
+    shift
+    while [ $tries -lt 1200 ]; do
+        n=0
+        for p in "$@"; do
+            case "$(ps -o stat= -p "$p" 2>/dev/null)" in
+                ''|Z*) ;;
+                *) n=$((n + 1)) ;;
+            esac
+        done
+        [ "$n" -le "$max" ] && return 0
+        tries=$((tries + 1))
+        sleep 0.1
+    done
+}

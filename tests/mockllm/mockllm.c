@@ -185,6 +185,7 @@ struct script {
     long chunks;
     long delay_ms;
     long wait_ms;
+    char *wait_file; /* wait until this file exists (wait_ms: the cap) */
     long status;
     char *error_type;
     char *error_message;
@@ -226,6 +227,7 @@ script_unref(struct script *s)
     free(s->finish);
     free(s->model);
     free(s->key);
+    free(s->wait_file);
     free(s);
 }
 
@@ -354,6 +356,7 @@ script_parse(const char *spec, char *err, size_t errlen)
         STR("finish", finish)
         STR("model", model)
         STR("key", key)
+        STR("wait_file", wait_file)
         NUM("chunks", chunks, 1, 1000000)
         NUM("delay_ms", delay_ms, 0, MAX_DELAY_MS)
         NUM("wait_ms", wait_ms, 0, MAX_DELAY_MS)
@@ -718,6 +721,26 @@ struct req {
     struct script *script;
     uint64_t wait_until;
 };
+
+/* A waiting request: until wait_until, or until the script's wait_file
+ * exists (looked for every 20 ms) when it names one. */
+static int
+still_waiting(const struct req *r)
+{
+    if (now_ms() >= r->wait_until)
+        return 0;
+    return !(r->script && r->script->wait_file &&
+             access(r->script->wait_file, F_OK) == 0);
+}
+
+static uint64_t
+next_wake(const struct req *r)
+{
+    uint64_t t = r->wait_until;
+    if (r->script && r->script->wait_file && now_ms() + 20 < t)
+        t = now_ms() + 20;
+    return t;
+}
 
 static void *
 uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
@@ -2892,15 +2915,18 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
                               "routes",
                               NULL, NULL);
         }
-        if (r->script && r->script->wait_ms > 0 && !r->too_large) {
+        if (r->script && (r->script->wait_ms > 0 || r->script->wait_file) &&
+            !r->too_large) {
             r->state = ST_WAITING;
-            r->wait_until = now_ms() + (uint64_t)r->script->wait_ms;
-            if (timer_suspend(c, r->wait_until))
+            r->wait_until = now_ms() + (uint64_t)(r->script->wait_ms > 0
+                                                      ? r->script->wait_ms
+                                                      : MAX_DELAY_MS);
+            if (still_waiting(r) && timer_suspend(c, next_wake(r)))
                 return MHD_YES;
         }
-    } else if (now_ms() < r->wait_until) {
-        /* woken early: sleep again */
-        if (timer_suspend(c, r->wait_until))
+    } else if (still_waiting(r)) {
+        /* woken early, or polling for wait_file: sleep again */
+        if (timer_suspend(c, next_wake(r)))
             return MHD_YES;
     }
     if (r->state == ST_WAITING && peer_closed(c)) {
