@@ -82,6 +82,8 @@ enum tool_opt_id {
     TOOL_OPT_SCHEMA_MULTI,
     TOOL_OPT_NO_LOG, /* the request ledger (tool-ledger.c) */
     TOOL_OPT_TAG,
+    TOOL_OPT_REASONING,      /* request group */
+    TOOL_OPT_SHOW_REASONING, /* tool_opts_reasoning */
     TOOL_OPT_CMD = 100
 };
 
@@ -127,6 +129,8 @@ extern const struct tool_option tool_opts_global[]; /* -c -q -v -h -V */
 extern const struct tool_option tool_opts_request[];
 /* --schema and --schema-multi (complete, batch) */
 extern const struct tool_option tool_opts_schema[];
+/* --show-reasoning (complete, chat) */
+extern const struct tool_option tool_opts_reasoning[];
 
 /* A subcommand of a command with subcommands (breaker, config). */
 struct tool_args;
@@ -166,8 +170,9 @@ struct tool_args {
     size_t nover;
     fxu_buf stops; /* --stop values joined by ',' */
     int nstops;
-    int no_log;      /* --no-log: no record in the request ledger */
-    const char *tag; /* --tag TEXT for the ledger record; may be NULL */
+    int no_log;         /* --no-log: no record in the request ledger */
+    const char *tag;    /* --tag TEXT for the ledger record; may be NULL */
+    int show_reasoning; /* --show-reasoning: the reasoning on stderr */
 };
 
 /* A command's own option: return 0, or exit through tool_usage_error(). */
@@ -287,6 +292,10 @@ int tool_complete_main(int argc, char **argv);
 struct cJSON;
 struct cJSON *tool_result_json(const flexiai_result *r, int code,
                                size_t replaced);
+
+/* --show-reasoning: the answer's reasoning text or summary on stderr, dim
+ * on a terminal (nothing when there is none). */
+void tool_show_reasoning(const flexiai_result *r);
 
 /* ---- conversation files (tool-msgfile.c) ------------------------------- */
 

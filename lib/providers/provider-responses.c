@@ -168,12 +168,16 @@ build_body(const struct fx_call *call, const char *model, char **warning)
     fxu_buf_init(&left_out);
     fx_openai_sampling(root, call, model, &left_out);
     /* the Responses API has no stop sequences */
+    int sampling = left_out.len > 0;
     if (pp->stop && pp->stop[0] && (pp->user_set & FX_SET_STOP))
         fxu_buf_puts(&left_out, left_out.len ? ", stop" : "stop");
     *warning = fx_openai_left_out(
         call, model, &left_out,
-        "the Responses API has no stop sequences and a reasoning model "
-        "refuses sampling parameters");
+        !sampling ? "the Responses API has no stop sequences"
+        : strstr(left_out.data, ", stop") == NULL
+            ? "a reasoning model refuses them"
+            : "a reasoning model refuses sampling parameters, and the "
+              "Responses API has no stop sequences");
     add_reasoning(root, call, model);
     /* the whole conversation goes with every request: nothing is kept at
      * OpenAI */
