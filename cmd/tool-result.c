@@ -117,14 +117,19 @@ tool_result_json(const flexiai_result *r, int code, size_t replaced)
 void
 tool_show_reasoning(const flexiai_result *r)
 {
-    if (r->reasoning == NULL || *r->reasoning == '\0')
+    tool_print_reasoning(r->reasoning);
+}
+
+void
+tool_print_reasoning(const char *reasoning)
+{
+    if (reasoning == NULL || *reasoning == '\0')
         return;
     /* text from the network: lines kept, nothing else that could drive
      * the terminal */
     fxu_buf b;
     fxu_buf_init(&b);
-    for (const unsigned char *p = (const unsigned char *)r->reasoning; *p;
-         p++) {
+    for (const unsigned char *p = (const unsigned char *)reasoning; *p; p++) {
         if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
             fxu_buf_printf(&b, "\\x%02x", *p);
         else
