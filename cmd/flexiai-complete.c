@@ -406,7 +406,8 @@ main(int argc, char **argv)
     req.ud = &out;
     req.cancel = &interrupted;
     req.schema = schema;
-    req.want_reasoning = a.show_reasoning || o.json;
+    /* a summary only when it is shown: some accounts may not ask */
+    req.want_reasoning = a.show_reasoning;
     flexiai_result res;
     flexiai_result_init(&res);
     int rc = flexiai_complete(client, &req, &res);
