@@ -45,21 +45,29 @@ add_state_items(cJSON *input, const char *state)
     cJSON_Delete(doc);
 }
 
-/* instructions: the configured system prompt (unless the conversation has
- * its own system messages, as for Chat Completions) and the schema's
- * instruction for schema_mode json and prompt. */
+static int
+is_system(const flexiai_message *m)
+{
+    return m->role && strcmp(m->role, "system") == 0;
+}
+
+/* instructions: the conversation's system messages, else the configured
+ * system prompt (as for Chat Completions), joined by blank lines, and the
+ * schema's instruction for schema_mode json and prompt. */
 static void
 add_instructions(cJSON *root, const struct fx_call *call)
 {
     const struct fx_params *pp = fx_call_params(call);
-    int has_system = 0;
     fxu_buf b;
     fxu_buf_init(&b);
     for (size_t i = 0; i < call->nmessages; i++)
-        if (call->messages[i].role &&
-            strcmp(call->messages[i].role, "system") == 0)
-            has_system = 1;
-    if (pp->system && *pp->system && !has_system)
+        if (is_system(&call->messages[i])) {
+            if (b.len)
+                fxu_buf_puts(&b, "\n\n");
+            fxu_buf_puts(
+                &b, call->messages[i].content ? call->messages[i].content : "");
+        }
+    if (b.len == 0 && pp->system && *pp->system)
         fxu_buf_puts(&b, pp->system);
     char *instruction = fx_call_schema_instruction(call);
     if (instruction) {
@@ -80,6 +88,8 @@ add_input(cJSON *root, const struct fx_call *call)
     for (size_t i = 0; i < call->nmessages; i++) {
         const flexiai_message *m = &call->messages[i];
         const char *role = m->role ? m->role : "user";
+        if (is_system(m))
+            continue; /* in instructions */
         if (strcmp(role, "assistant") == 0)
             add_state_items(input, m->reasoning_state);
         cJSON *item = cJSON_CreateObject();
