@@ -53,9 +53,11 @@ fx_openai_sampling(cJSON *root, const struct fx_call *call, const char *model,
 {
     const struct fx_params *pp = fx_call_params(call);
     /* a reasoning model refuses temperature and top_p unless it does not
-     * reason (effort none); its default effort is to reason */
-    int refused = fx_openai_reasoning_model(model) &&
-                  pp->reasoning != FLEXIAI_REASONING_NONE;
+     * reason (effort none); its default effort is to reason.  Asked to
+     * reason, any model is taken for one. */
+    int refused = pp->reasoning > FLEXIAI_REASONING_NONE ||
+                  (fx_openai_reasoning_model(model) &&
+                   pp->reasoning != FLEXIAI_REASONING_NONE);
     if (pp->temperature >= 0 && !refused)
         cJSON_AddNumberToObject(root, "temperature", pp->temperature);
     else if (pp->temperature >= 0 && (pp->user_set & FX_SET_TEMPERATURE))
