@@ -25,6 +25,23 @@ write_base() { # extra lines for [provider.resp]
 
 body() { mock_last_body "$1"; }
 
+teardown() {
+    [ -n "${TMUX_SOCKET:-}" ] && tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null
+    teardown_env
+}
+
+# wait_screen REGEX: until a line of the tmux pane matches (10 s)
+wait_screen() {
+    local i
+    for ((i = 0; i < 1000; i++)); do
+        tmux -L "$TMUX_SOCKET" capture-pane -p -J -t chat | grep -Eq -- "$1" && return 0
+        sleep 0.01
+    done
+    echo "the screen never showed /$1/:" >&2
+    tmux -L "$TMUX_SOCKET" capture-pane -p -J -t chat >&2
+    return 1
+}
+
 @test "plain: the input and instructions go to /responses, the answer to stdout" {
     run --separate-stderr flexiai complete --no-stream -s "Be terse." --max-tokens 50 "hello there"
     assert_success
@@ -227,4 +244,24 @@ body() { mock_last_body "$1"; }
     assert_equal "$(mock_last_body o1 | jq -r .max_completion_tokens)" "40"
     assert_equal "$(mock_last_body o1 | jq -r 'has("temperature")')" "false"
     assert_equal "$stderr" "flexiai: oa: temperature not sent to gpt-6-luna (a reasoning model refuses them)"
+}
+
+@test "chat at a terminal: the reasoning folded to one line, /reasoning unfolds it" {
+    command -v tmux >/dev/null || skip "tmux is not installed"
+    unset TMUX TMUX_PANE
+    TMUX_SOCKET=fxresp-$$-$BATS_TEST_NUMBER
+    printf 'set -g remain-on-exit on\n' >"$TEST_HOME/tmux.conf"
+    tmux -L "$TMUX_SOCKET" -f "$TEST_HOME/tmux.conf" new-session -d -x 120 -y 30 -s chat \
+        "flexiai chat --reasoning low 2>&1"
+    wait_screen '> ?$'
+    q="a question long enough that its reasoning will not fit on one line"
+    tmux -L "$TMUX_SOCKET" send-keys -t chat -l -- "$q"
+    tmux -L "$TMUX_SOCKET" send-keys -t chat Enter
+    wait_screen "^$q\$"
+    # 60 characters of the summary, then the way to the rest
+    wait_screen '^reasoning: The user wrote: a question long enough that its reasoning wi… \(/reasoning\)$'
+    tmux -L "$TMUX_SOCKET" send-keys -t chat -l -- "/reasoning"
+    tmux -L "$TMUX_SOCKET" send-keys -t chat Enter
+    wait_screen "^The user wrote: $q\$"
+    assert_equal "$(body r1 | jq -r .reasoning.summary)" "auto"
 }
