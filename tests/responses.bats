@@ -135,6 +135,12 @@ wait_screen() {
     assert_equal "$(body r1 | jq -r .temperature)" "0.3"
     assert_equal "$(body r1 | jq -r .reasoning.effort)" "none"
     assert_equal "$stderr" ""
+    # the Responses API has no stop sequences
+    run --separate-stderr flexiai complete --no-stream --stop END "halt"
+    assert_success
+    assert_output "halt"
+    assert_equal "$(body r1 | jq -r 'has("stop")')" "false"
+    assert_equal "$stderr" "flexiai: resp: stop not sent to gpt-6-luna (the Responses API has no stop sequences)"
 }
 
 @test "batch: one warning for many items; a line's own reasoning" {
