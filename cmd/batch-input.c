@@ -152,6 +152,15 @@ take_object(struct batch_item *it, const cJSON *o, const char *prefix)
             return "max_tokens must be a whole number from 1 to 10000000";
         it->max_tokens = (long)v->valuedouble;
     }
+    v = cJSON_GetObjectItemCaseSensitive(o, "reasoning");
+    if (v && !cJSON_IsNull(v)) {
+        static const char *const levels[] = {"none", "low", "medium", "high"};
+        for (int i = 0; cJSON_IsString(v) && i < 4; i++)
+            if (strcmp(v->valuestring, levels[i]) == 0)
+                it->reasoning = FLEXIAI_REASONING_NONE + i;
+        if (it->reasoning == 0)
+            return "reasoning must be none, low, medium or high";
+    }
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(o, "messages");
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
     if (msgs && !cJSON_IsNull(msgs))

@@ -23,6 +23,7 @@ struct batch_item {
     int has_temperature;
     double temperature;
     long max_tokens;
+    int reasoning; /* enum flexiai_reasoning; 0: the configuration's */
     /* the line's own "schema": a SPEC as --schema takes (inline JSON for
      * an object), loaded by the caller into `schema` (else --schema) */
     char *schema_spec;

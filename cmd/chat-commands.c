@@ -345,6 +345,20 @@ cmd_undo(struct chat_conv *c, char *args)
     return 0;
 }
 
+/* /reasoning: the last reply's reasoning in full (shown folded). */
+static int
+cmd_reasoning(struct chat_conv *c, char *args)
+{
+    if (no_args(c, "reasoning", args))
+        return FLEXIAI_EUSAGE;
+    if (c->last_reasoning == NULL || c->out->reasoning == NULL) {
+        chat_conv_error(c, "the last reply came without reasoning");
+        return FLEXIAI_ENOINPUT;
+    }
+    c->out->reasoning(c->out->ud, c->last_reasoning, 1);
+    return 0;
+}
+
 /* /schema SPEC: answers are JSON matching SPEC (as complete --schema);
  * /schema off ends it; /schema alone shows it. */
 static int
@@ -485,6 +499,8 @@ const struct chat_cmd chat_cmds[] = {
      CHAT_COMPLETE_FILE, cmd_schema},
     {"retry", "", "ask the last question again", CHAT_COMPLETE_NONE, cmd_retry},
     {"undo", "", "drop the last exchange", CHAT_COMPLETE_NONE, cmd_undo},
+    {"reasoning", "", "show the last reply's reasoning in full",
+     CHAT_COMPLETE_NONE, cmd_reasoning},
     {"clear", "", "start the conversation afresh (keeps the system prompt)",
      CHAT_COMPLETE_NONE, cmd_clear},
     {"save", "FILE", "write the conversation as JSON", CHAT_COMPLETE_FILE,

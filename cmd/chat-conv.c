@@ -98,6 +98,7 @@ chat_conv_free(struct chat_conv *c)
     free(c->last_question);
     free(c->provider);
     free(c->last_provider);
+    free(c->last_reasoning);
     free(c->session_path);
     memset(c, 0, sizeof(*c));
 }
@@ -431,6 +432,7 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     req.ud = c;
     req.cancel = c->cancel;
     req.schema = c->schema; /* (turns streaming off) */
+    req.want_reasoning = 1; /* shown folded, /reasoning unfolds it */
     flexiai_result res;
     flexiai_result_init(&res);
     if (c->interactive && c->cancel)
@@ -456,7 +458,14 @@ chat_conv_turn(struct chat_conv *c, const char *text)
         if (!c->interactive)
             o->text(o->ud, "\n", 1); /* a blank line after each reply */
         chat_conv_push(c, "assistant", res.text ? res.text : "");
+        /* the provider's state goes back with this turn (store:false
+         * reasoning items) */
+        tool_msgs_set_state(&c->msgs, c->msgs.n - 1, res.reasoning_state);
         remember_provider(c, res.provider);
+        free(c->last_reasoning);
+        c->last_reasoning = fxu_strdup(res.reasoning);
+        if (res.reasoning && o->reasoning)
+            o->reasoning(o->ud, res.reasoning, c->args->show_reasoning);
         chat_conv_save_session(c);
     } else if (rc == FLEXIAI_EINTR) {
         turn_interrupted(c, question, &res);

@@ -41,6 +41,10 @@ struct chat_out {
      * off, -1 only asks.  Returns 1 when replies are rendered, else 0 with
      * *why saying why not ("turned off", "stdout is not a terminal"). */
     int (*render)(void *ud, int want, const char **why);
+    /* A reply's reasoning (text or summary): `full` all of it
+     * (--show-reasoning, /reasoning), else folded to one dim line at a
+     * terminal.  May be NULL: not shown. */
+    void (*reasoning)(void *ud, const char *text, int full);
 };
 
 struct chat_conv {
@@ -56,7 +60,8 @@ struct chat_conv {
     char *provider; /* only this provider; NULL: auto (failover) */
     /* /schema: answers are JSON checked against it (NULL: off); owned */
     flexiai_schema *schema;
-    char *last_provider; /* who answered last, shown in auto mode */
+    char *last_provider;  /* who answered last, shown in auto mode */
+    char *last_reasoning; /* the last reply's reasoning (/reasoning) */
 
     char *session_path; /* saved after every change; may be NULL */
     int save_failed;    /* 73 once saving the session failed */

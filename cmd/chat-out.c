@@ -189,6 +189,38 @@ render(void *ud, int want, const char **why)
     return *why == NULL;
 }
 
+/* A reply's reasoning on stderr: in full, or at a terminal its start on
+ * one dim line with the way to see the rest. */
+static void
+reasoning(void *ud, const char *text, int full)
+{
+    struct chat_screen *s = ud;
+    break_line(s);
+    if (full) {
+        tool_print_reasoning(text);
+        return;
+    }
+    if (!s->interactive || tool_quiet)
+        return;
+    fxu_buf line;
+    fxu_buf_init(&line);
+    size_t chars = 0;
+    int cut = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if ((*p & 0xC0) != 0x80 && ++chars > 60) {
+            cut = 1;
+            break;
+        }
+        fxu_buf_putc(&line, *p < 0x20 || *p == 0x7f ? ' ' : (char)*p);
+    }
+    char *clean = fxu_utf8_sanitize(line.data, line.len, NULL);
+    fprintf(stderr, "%sreasoning: %s%s (/reasoning)%s\n", s->colour ? DIM : "",
+            clean, cut ? "\u2026" : "", s->colour ? RESET : "");
+    fflush(stderr);
+    free(clean);
+    fxu_buf_free(&line);
+}
+
 /* The library's log: failover notices dim, the rest as tool_log_cb. */
 static void
 lib_log(void *ud, flexiai_log_level level, const char *msg)
@@ -224,6 +256,7 @@ chat_screen_init(struct chat_screen *s, int interactive, int colour,
     out->error = error;
     out->log = lib_log;
     out->render = render;
+    out->reasoning = reasoning;
 }
 
 void

@@ -69,9 +69,10 @@ const struct tool_command tool_cmd_batch = {
         "Run many prompts at once.  Each input line is a JSON object with "
         "\"prompt\" or\n\"messages\" and optional \"id\", \"system\", "
         "\"model\", \"provider\", \"temperature\",\n\"max_tokens\", "
-        "\"schema\" (--text: each line is a prompt).  PROMPT goes before\n"
-        "every item's prompt, after a blank line.  Each answer is one JSON "
-        "line with\n\"id\" and the fields of complete --json.",
+        "\"reasoning\", \"schema\" (--text: each line is a prompt).\n"
+        "PROMPT goes before every item's prompt, after a blank line.  Each "
+        "answer is one\nJSON line with \"id\" and the fields of complete "
+        "--json.",
     .groups = batch_groups,
     .footer = "Exit codes: 0 every item answered, 65 bad input lines only, "
               "69/75/76/77 as\ncomplete for the failed items together (75: "
@@ -338,6 +339,7 @@ fill(struct run *r, struct input *in, long *seq)
         req.has_temperature = it->has_temperature;
         req.temperature = it->temperature;
         req.max_tokens = it->max_tokens;
+        req.reasoning = (flexiai_reasoning)it->reasoning;
         /* kept by reference: lives with the item until collected */
         req.schema = it->schema ? it->schema : r->schema;
         flexiai_batch_submit(r->b, &req, it);

@@ -55,7 +55,8 @@ static const struct tool_option complete_opts[] = {
 };
 
 static const struct tool_option *const complete_groups[] = {
-    complete_opts, tool_opts_schema, tool_opts_request, tool_opts_global, NULL};
+    complete_opts,       tool_opts_schema, tool_opts_request,
+    tool_opts_reasoning, tool_opts_global, NULL};
 
 const struct tool_command tool_cmd_complete = {
     .name = "complete",
@@ -405,6 +406,8 @@ main(int argc, char **argv)
     req.ud = &out;
     req.cancel = &interrupted;
     req.schema = schema;
+    /* a summary only when it is shown: some accounts may not ask */
+    req.want_reasoning = a.show_reasoning;
     flexiai_result res;
     flexiai_result_init(&res);
     int rc = flexiai_complete(client, &req, &res);
@@ -417,6 +420,9 @@ main(int argc, char **argv)
         res.text = clean;
         replaced += bad;
     }
+    /* the reasoning came first: before the answer, unless that is out */
+    if (a.show_reasoning && !res.streamed_output)
+        tool_show_reasoning(&res);
     if (o.json) {
         cJSON *j = tool_result_json(&res, rc, replaced);
         char *s = cJSON_PrintUnformatted(j);
@@ -439,6 +445,8 @@ main(int argc, char **argv)
             tool_outs("\n");
     }
     tool_out_flush();
+    if (a.show_reasoning && res.streamed_output)
+        tool_show_reasoning(&res);
     if (rc == FLEXIAI_OK && !tool_quiet)
         say_who_answered(&res);
     if (rc != FLEXIAI_OK) {

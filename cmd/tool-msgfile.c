@@ -24,7 +24,17 @@ tool_msgs_push(struct tool_msgs *m, const char *role, const char *content)
     memset(&m->v[m->n], 0, sizeof(m->v[m->n])); /* reasoning_state too */
     m->v[m->n].role = fxu_strdup(role);
     m->v[m->n].content = fxu_strdup(content);
+    m->v[m->n].reasoning_state = NULL;
     m->n++;
+}
+
+void
+tool_msgs_set_state(struct tool_msgs *m, size_t i, const char *state)
+{
+    if (i >= m->n)
+        return;
+    free((char *)m->v[i].reasoning_state);
+    m->v[i].reasoning_state = fxu_strdup(state);
 }
 
 static void
@@ -33,6 +43,7 @@ free_one(flexiai_message *msg)
     /* the list owns its strings: the const is the public struct's */
     free((char *)msg->role);
     free((char *)msg->content);
+    free((char *)msg->reasoning_state);
 }
 
 void
@@ -166,6 +177,11 @@ tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
         tool_msgs_push(m, role->valuestring, clean);
         m->replaced += bad;
         free(clean);
+        /* an assistant turn's provider state, kept as the API gave it */
+        const cJSON *state =
+            cJSON_GetObjectItemCaseSensitive(o, "reasoning_state");
+        if (cJSON_IsString(state))
+            tool_msgs_set_state(m, m->n - 1, state->valuestring);
     }
     cJSON_Delete(root);
     if (*err) {
@@ -187,6 +203,8 @@ tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "role", v[i].role);
         cJSON_AddStringToObject(o, "content", v[i].content);
+        if (v[i].reasoning_state)
+            cJSON_AddStringToObject(o, "reasoning_state", v[i].reasoning_state);
         char *s = cJSON_PrintUnformatted(o);
         fxu_buf_printf(&json, "%s\n  %s", i ? "," : "", s);
         free(s);

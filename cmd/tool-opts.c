@@ -17,6 +17,7 @@
 #define TOP_P_BAD "--top-p must be a number from 0 to 1"
 #define MAX_TOKENS_BAD "--max-tokens must be a positive whole number"
 #define TIMEOUT_BAD "--timeout must be a positive number of seconds"
+#define REASONING_BAD "--reasoning must be none, low, medium or high"
 
 const struct tool_option tool_opts_global[] = {
     {TOOL_OPT_CONFIG, 'c', "config", "FILE",
@@ -66,6 +67,17 @@ const struct tool_option tool_opts_request[] = {
      NULL},
     {TOOL_OPT_NO_LOG, 0, "no-log", NULL,
      "keep no record of this request in the ledger", 0, 0, NULL, NULL, NULL},
+    {TOOL_OPT_REASONING, 0, "reasoning", "none|low|medium|high",
+     "how much the model reasons before it answers\n"
+     "(OpenAI effort, Anthropic and Gemini thinking)",
+     TOOL_COMP_CHOICE, 0, "defaults", "reasoning", REASONING_BAD},
+    {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+const struct tool_option tool_opts_reasoning[] = {
+    {TOOL_OPT_SHOW_REASONING, 0, "show-reasoning", NULL,
+     "print the model's reasoning (or its summary) on stderr", 0, 0, NULL, NULL,
+     NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -306,6 +318,10 @@ check_value(const struct tool_option *o, const char *arg)
     case TOOL_OPT_TIMEOUT:
         bad = fxu_parse_double(arg, &d) || d <= 0;
         break;
+    case TOOL_OPT_REASONING:
+        bad = strcmp(arg, "none") && strcmp(arg, "low") &&
+              strcmp(arg, "medium") && strcmp(arg, "high");
+        break;
     default:
         break;
     }
@@ -395,6 +411,9 @@ shared_option(const struct tool_command *cmd, const struct tool_subcommand *sub,
         break;
     case TOOL_OPT_NO_LOG:
         a->no_log = 1;
+        break;
+    case TOOL_OPT_SHOW_REASONING:
+        a->show_reasoning = 1;
         break;
     case TOOL_OPT_TAG:
         if (*arg == '\0')

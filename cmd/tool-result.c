@@ -1,14 +1,17 @@
 /*
  * tool-result.c - a request's result as one JSON object: what `complete
- * --json` prints (and what batch lines and the ledger reuse).
+ * --json` prints (and what batch lines and the ledger reuse); its
+ * reasoning as --show-reasoning prints it.
  */
 #include "config.h"
 
 #include "tool.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* milliseconds to one decimal (no libm: see bench/run.sh) */
 static double
@@ -83,6 +86,10 @@ tool_result_json(const flexiai_result *r, int code, size_t replaced)
     else
         cJSON_AddNullToObject(root, "cost");
     cJSON_AddNumberToObject(root, "latency_ms", ms_tenths(r->latency_ms));
+    if (r->reasoning)
+        add_text(root, "reasoning", r->reasoning);
+    else
+        cJSON_AddNullToObject(root, "reasoning");
     cJSON *arr = cJSON_AddArrayToObject(root, "attempts");
     for (size_t i = 0; i < r->nattempts; i++) {
         const flexiai_attempt *a = &r->attempts[i];
@@ -140,4 +147,35 @@ tool_result_json(const flexiai_result *r, int code, size_t replaced)
     cJSON_AddNumberToObject(root, "invalid_utf8_replaced", (double)replaced);
     cJSON_AddNumberToObject(root, "exit_code", code);
     return root;
+}
+
+void
+tool_show_reasoning(const flexiai_result *r)
+{
+    tool_print_reasoning(r->reasoning);
+}
+
+void
+tool_print_reasoning(const char *reasoning)
+{
+    if (reasoning == NULL || *reasoning == '\0')
+        return;
+    /* text from the network: lines kept, nothing else that could drive
+     * the terminal */
+    fxu_buf b;
+    fxu_buf_init(&b);
+    for (const unsigned char *p = (const unsigned char *)reasoning; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+            fxu_buf_printf(&b, "\\x%02x", *p);
+        else
+            fxu_buf_putc(&b, (char)*p);
+    }
+    char *text = fxu_utf8_sanitize(b.data, b.len, NULL);
+    fxu_buf_free(&b);
+    int dim = isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+    size_t n = strlen(text);
+    fprintf(stderr, "%s%s%s%s", dim ? "\033[2m" : "", text,
+            dim ? "\033[0m" : "", n && text[n - 1] == '\n' ? "" : "\n");
+    fflush(stderr);
+    free(text);
 }

@@ -82,6 +82,8 @@ enum tool_opt_id {
     TOOL_OPT_SCHEMA_MULTI,
     TOOL_OPT_NO_LOG, /* the request ledger (tool-ledger.c) */
     TOOL_OPT_TAG,
+    TOOL_OPT_REASONING,      /* request group */
+    TOOL_OPT_SHOW_REASONING, /* tool_opts_reasoning */
     TOOL_OPT_CMD = 100
 };
 
@@ -127,6 +129,8 @@ extern const struct tool_option tool_opts_global[]; /* -c -q -v -h -V */
 extern const struct tool_option tool_opts_request[];
 /* --schema and --schema-multi (complete, batch) */
 extern const struct tool_option tool_opts_schema[];
+/* --show-reasoning (complete, chat) */
+extern const struct tool_option tool_opts_reasoning[];
 
 /* A subcommand of a command with subcommands (breaker, config). */
 struct tool_args;
@@ -166,8 +170,9 @@ struct tool_args {
     size_t nover;
     fxu_buf stops; /* --stop values joined by ',' */
     int nstops;
-    int no_log;      /* --no-log: no record in the request ledger */
-    const char *tag; /* --tag TEXT for the ledger record; may be NULL */
+    int no_log;         /* --no-log: no record in the request ledger */
+    const char *tag;    /* --tag TEXT for the ledger record; may be NULL */
+    int show_reasoning; /* --show-reasoning: the reasoning on stderr */
 };
 
 /* A command's own option: return 0, or exit through tool_usage_error(). */
@@ -288,6 +293,12 @@ struct cJSON;
 struct cJSON *tool_result_json(const flexiai_result *r, int code,
                                size_t replaced);
 
+/* --show-reasoning: the answer's reasoning text or summary on stderr, dim
+ * on a terminal (nothing when there is none). */
+void tool_show_reasoning(const flexiai_result *r);
+/* The same for any reasoning text (chat's /reasoning). */
+void tool_print_reasoning(const char *text);
+
 /* ---- conversation files (tool-msgfile.c) ------------------------------- */
 
 /* Messages whose role and content strings are owned by the list. */
@@ -297,15 +308,19 @@ struct tool_msgs {
     size_t replaced; /* invalid UTF-8 bytes read as U+FFFD */
 };
 void tool_msgs_push(struct tool_msgs *m, const char *role, const char *content);
+/* Message i's reasoning_state (an assistant turn's provider state, kept
+ * and written with it in conversation files); NULL removes it. */
+void tool_msgs_set_state(struct tool_msgs *m, size_t i, const char *state);
 void tool_msgs_pop(struct tool_msgs *m);
 /* Drop message i. */
 void tool_msgs_remove(struct tool_msgs *m, size_t i);
 void tool_msgs_free(struct tool_msgs *m);
 
 /* Read a [{role, content}] array from `path` ("-": stdin) into *m (which
- * must be empty).  0, or 66 (cannot read) / 65 (malformed: not JSON,
- * something after the array, a \u0000 escape, a bad message) with *err set
- * (the caller frees it).  Invalid UTF-8 becomes U+FFFD (counted). */
+ * must be empty); an assistant message may carry "reasoning_state".  0, or 66
+ * (cannot read) / 65 (malformed: not JSON, something after the array, a \u0000
+ * escape, a bad message) with *err set (the caller frees it).  Invalid UTF-8
+ * becomes U+FFFD (counted). */
 int tool_msgs_read(const char *path, struct tool_msgs *m, char **err);
 /* Write one message per line, atomically (a temporary file beside it,
  * renamed over it; mode 0600).  0, or 66 with *err set. */

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The opaque flexiai_client of flexiai.h. */
 struct flexiai_client {
@@ -31,6 +32,8 @@ struct flexiai_client {
     size_t nwarned_bad;
     flexiai_log_fn log;
     void *log_ud;
+    char **warned_once; /* fx_client_warn_once's lines said so far */
+    size_t nwarned_once;
     unsigned seed;
     char *error;
 };
@@ -50,6 +53,22 @@ fx_client_log(flexiai_client *c, int level, const char *fmt, ...)
     va_end(ap);
     c->log(c->log_ud, level, msg);
     free(msg);
+}
+
+/* A warning (a provider's request left out what the user set) said once
+ * per client, however many requests would repeat it; msg may be NULL. */
+static inline void
+fx_client_warn_once(flexiai_client *c, const char *msg)
+{
+    if (msg == NULL || *msg == '\0')
+        return;
+    for (size_t i = 0; i < c->nwarned_once; i++)
+        if (strcmp(c->warned_once[i], msg) == 0)
+            return;
+    c->warned_once =
+        fxu_xrealloc(c->warned_once, (c->nwarned_once + 1) * sizeof(char *));
+    c->warned_once[c->nwarned_once++] = fxu_strdup(msg);
+    fx_client_log(c, FLEXIAI_LOG_WARN, "%s", msg);
 }
 
 static inline void fx_client_error_set(flexiai_client *c, const char *fmt, ...)

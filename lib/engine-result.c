@@ -82,6 +82,12 @@ fx_job_params(struct job *j, const struct fx_provider *p)
         j->params.temperature = r->temperature;
     if (r->has_top_p)
         j->params.top_p = r->top_p;
+    if (r->has_temperature)
+        j->params.user_set |= FX_SET_TEMPERATURE;
+    if (r->has_top_p)
+        j->params.user_set |= FX_SET_TOP_P;
+    if (j->stop)
+        j->params.user_set |= FX_SET_STOP;
     if (r->top_k > 0)
         j->params.top_k = r->top_k;
     if (r->reasoning != FLEXIAI_REASONING_UNSET)

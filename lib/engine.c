@@ -376,6 +376,7 @@ step_start(struct job *j, double now)
         .stream = j->req.stream && j->req.schema == NULL,
         .schema = j->req.schema,
         .default_max_tokens = default_max_tokens(),
+        .want_reasoning = j->req.want_reasoning,
     };
     j->notice_due = j->broke != NULL || j->first_failed != NULL;
     if (fx_attempt_begin(&j->io, &call, &j->req, relay_text, j, &j->o) != 0) {
@@ -383,6 +384,7 @@ step_start(struct job *j, double now)
         handle_outcome(j);
         return;
     }
+    fx_client_warn_once(b->c, j->io.hreq.warning);
     j->easy = b->npool ? b->pool[--b->npool] : curl_easy_init();
     if (j->easy == NULL)
         abort(); /* out of memory, as fxu_xmalloc */

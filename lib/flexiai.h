@@ -417,6 +417,10 @@ typedef struct flexiai_request {
      * provider is tried.  Streaming is off for such a request.  Borrowed
      * by flexiai_batch_submit() too: it must outlive the request. */
     const flexiai_schema *schema;
+    /* Ask for the reasoning text or summary where the API makes it
+     * optional (OpenAI reasoning summaries): the caller will show or keep
+     * it (result.reasoning). */
+    int want_reasoning;
 } flexiai_request;
 
 /* Every field unset: no messages, no callback, the configuration's

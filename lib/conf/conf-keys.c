@@ -103,6 +103,8 @@ const struct key_def fx_conf_keys[] = {
     {"provider", "max_concurrency", KT_INT, NULL, 1, 1000000, NULL},
     {"provider", "schema_mode", KT_ENUM, "native", NOLIM,
      "native|tool|json|prompt"},
+    /* openai: Chat Completions or the Responses API */
+    {"provider", "api", KT_ENUM, "chat", NOLIM, "chat|responses"},
     PARAM_KEYS("provider", 0),
 
     /* the request ledger (lib/ledger.h); keep is a duration ("90d") */

@@ -77,6 +77,13 @@ read_params(flexiai_config *cfg, const char *section,
     } else {
         p->stop = fx_conf_split_list(stop);
     }
+    p->user_set = base ? base->user_set : 0;
+    if (fx_conf_entry(cfg, section, "temperature"))
+        p->user_set |= FX_SET_TEMPERATURE;
+    if (fx_conf_entry(cfg, section, "top_p"))
+        p->user_set |= FX_SET_TOP_P;
+    if (fx_conf_entry(cfg, section, "stop"))
+        p->user_set |= FX_SET_STOP;
 }
 
 static int
@@ -102,6 +109,27 @@ read_schema_mode(flexiai_config *cfg, const char *sec)
         if (strcmp(v, modes[i]) == 0)
             return i;
     return FX_SCHEMA_NATIVE;
+}
+
+/* [provider.*] api = responses: an openai provider speaks the Responses
+ * API (its own ops; the type stays openai). */
+static void
+select_api(flexiai_config *cfg, const char *sec, struct fx_provider *p,
+           const char *where)
+{
+    const char *api = fx_conf_raw(cfg, sec, "api", NULL);
+    if (api == NULL || strcmp(api, "responses") != 0)
+        return;
+    if (p->ops != &fx_provider_openai)
+        fx_conf_diag(cfg, 1, "%s: [%s] api = responses needs type = openai",
+                     where, sec);
+    else if (p->api_version && *p->api_version)
+        fx_conf_diag(cfg, 1,
+                     "%s: [%s] api = responses does not go with api_version "
+                     "(Azure): leave one out",
+                     where, sec);
+    else
+        p->ops = &fx_provider_openai_responses;
 }
 
 /* http:// or https://, then a host (a name, an address or [v6]) */
@@ -154,6 +182,7 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->api_key = fx_conf_string(cfg, sec, "api_key");
         read_params(cfg, sec, &s->defaults, &p->params);
         p->ops = fx_provider_ops_find(p->type);
+        select_api(cfg, sec, p, cfg->sections[i].where);
         if (p->type == NULL) {
             fx_conf_diag(cfg, 1, "%s: [%s] has no type (one of %s)",
                          cfg->sections[i].where, sec, fx_provider_type_list());

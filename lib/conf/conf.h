@@ -27,7 +27,14 @@ struct fx_params {
     char *system;            /* may be NULL */
     char **stop;             /* NULL-terminated, may be NULL */
     int reasoning;           /* enum flexiai_reasoning; 0: unset */
+    /* FX_SET_* bits: set by the user (a file, a variable, a flag or the
+     * request), not the built-in default; a provider that must leave one
+     * out says so only for these */
+    unsigned user_set;
 };
+#define FX_SET_TEMPERATURE 1u
+#define FX_SET_TOP_P 2u
+#define FX_SET_STOP 4u
 
 struct fx_provider {
     char *name;

@@ -492,6 +492,8 @@ fx_http_req_free(struct fx_http_req *r)
     }
     free(r->headers);
     free(r->body);
+    free(r->warning);
+    r->warning = NULL;
     r->url = NULL;
     r->headers = NULL;
     r->body = NULL;

@@ -114,4 +114,20 @@ void fx_gemini_classify(long status, const char *body, size_t len,
                         const struct fx_headers *h, double now,
                         struct fx_error *err);
 
+/* ---- OpenAI, shared with the Responses API (provider-openai.c) -------- */
+
+/* The o-series and gpt-5 and later: models that reason. */
+int fx_openai_reasoning_model(const char *model);
+/* enum flexiai_reasoning as OpenAI's effort ("none".."high"), NULL unset. */
+const char *fx_openai_effort(int reasoning);
+/* temperature and top_p into root, unless the model reasons (a reasoning
+ * model not told `none`, or any model told to reason): then the ones the
+ * user set are named in *left_out ("temperature, top_p"). */
+void fx_openai_sampling(cJSON *root, const struct fx_call *call,
+                        const char *model, fxu_buf *left_out);
+/* The warning for what left_out names ("NAME: temperature not sent to M
+ * (why)"), or NULL when it names nothing; frees left_out. */
+char *fx_openai_left_out(const struct fx_call *call, const char *model,
+                         fxu_buf *left_out, const char *why);
+
 #endif

@@ -21,15 +21,65 @@ static const struct fx_finish_map finish_map[] = {
     {NULL, NULL},
 };
 
-/* Reasoning models reject max_tokens and want max_completion_tokens. */
-static int
-wants_max_completion_tokens(const char *model)
+/* Reasoning models (the o-series, gpt-5 and later) reject max_tokens and
+ * want max_completion_tokens. */
+int
+fx_openai_reasoning_model(const char *model)
 {
-    static const char *const prefixes[] = {"o1", "o3", "o4", "gpt-5", NULL};
-    for (int i = 0; prefixes[i]; i++)
-        if (strncmp(model, prefixes[i], strlen(prefixes[i])) == 0)
-            return 1;
-    return 0;
+    if (model[0] == 'o' && model[1] >= '1' && model[1] <= '9')
+        return 1;
+    if (strncmp(model, "gpt-", 4) != 0)
+        return 0;
+    long major = 0;
+    for (const char *c = model + 4; *c >= '0' && *c <= '9'; c++)
+        major = major * 10 + (*c - '0');
+    return major >= 5;
+}
+
+const char *
+fx_openai_effort(int reasoning)
+{
+    static const char *const efforts[] = {NULL, "none", "low", "medium",
+                                          "high"};
+    if (reasoning < FLEXIAI_REASONING_NONE ||
+        reasoning > FLEXIAI_REASONING_HIGH)
+        return NULL;
+    return efforts[reasoning];
+}
+
+void
+fx_openai_sampling(cJSON *root, const struct fx_call *call, const char *model,
+                   fxu_buf *left_out)
+{
+    const struct fx_params *pp = fx_call_params(call);
+    /* a reasoning model refuses temperature and top_p unless it does not
+     * reason (effort none); its default effort is to reason.  Asked to
+     * reason, any model is taken for one. */
+    int refused = pp->reasoning > FLEXIAI_REASONING_NONE ||
+                  (fx_openai_reasoning_model(model) &&
+                   pp->reasoning != FLEXIAI_REASONING_NONE);
+    if (pp->temperature >= 0 && !refused)
+        cJSON_AddNumberToObject(root, "temperature", pp->temperature);
+    else if (pp->temperature >= 0 && (pp->user_set & FX_SET_TEMPERATURE))
+        fxu_buf_puts(left_out, left_out->len ? ", temperature" : "temperature");
+    if (pp->top_p >= 0 && !refused)
+        cJSON_AddNumberToObject(root, "top_p", pp->top_p);
+    else if (pp->top_p >= 0 && (pp->user_set & FX_SET_TOP_P))
+        fxu_buf_puts(left_out, left_out->len ? ", top_p" : "top_p");
+}
+
+char *
+fx_openai_left_out(const struct fx_call *call, const char *model,
+                   fxu_buf *left_out, const char *why)
+{
+    if (left_out->len == 0) {
+        fxu_buf_free(left_out);
+        return NULL;
+    }
+    char *w = fxu_asprintf("%s: %s not sent to %s (%s)", call->prov->name,
+                           left_out->data, model, why);
+    fxu_buf_free(left_out);
+    return w;
 }
 
 static void
@@ -100,7 +150,7 @@ read_tool_call(const cJSON *msg, struct fx_response *out)
 }
 
 static char *
-build_body(const struct fx_call *call, const char *model)
+build_body(const struct fx_call *call, const char *model, char **warning)
 {
     const struct fx_params *pp = fx_call_params(call);
     cJSON *root = cJSON_CreateObject();
@@ -123,16 +173,20 @@ build_body(const struct fx_call *call, const char *model)
         add_message(messages, call->messages[i].role,
                     call->messages[i].content);
 
-    if (pp->temperature >= 0)
-        cJSON_AddNumberToObject(root, "temperature", pp->temperature);
+    fxu_buf left_out;
+    fxu_buf_init(&left_out);
+    fx_openai_sampling(root, call, model, &left_out);
+    *warning = fx_openai_left_out(call, model, &left_out,
+                                  "a reasoning model refuses them");
     if (pp->max_tokens > 0)
         cJSON_AddNumberToObject(root,
-                                wants_max_completion_tokens(model)
+                                fx_openai_reasoning_model(model)
                                     ? "max_completion_tokens"
                                     : "max_tokens",
                                 (double)pp->max_tokens);
-    if (pp->top_p >= 0)
-        cJSON_AddNumberToObject(root, "top_p", pp->top_p);
+    if (fx_openai_effort(pp->reasoning))
+        cJSON_AddStringToObject(root, "reasoning_effort",
+                                fx_openai_effort(pp->reasoning));
     if (pp->stop && pp->stop[0]) {
         cJSON *stop = cJSON_AddArrayToObject(root, "stop");
         for (size_t i = 0; pp->stop[i]; i++)
@@ -183,7 +237,7 @@ openai_build_request(const struct fx_call *call, struct fx_http_req *out,
         fxu_buf_puts(&url, "/chat/completions");
     }
     out->url = fxu_buf_steal(&url);
-    out->body = build_body(call, model);
+    out->body = build_body(call, model, &out->warning);
 
     if (has_key && azure)
         fx_req_header(out, "api-key: %s", call->key);

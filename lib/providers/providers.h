@@ -25,12 +25,17 @@ struct fx_call {
     /* [defaults] max_tokens' built-in default, for an API that needs a
      * max_tokens when the settings leave it unset (Anthropic) */
     long default_max_tokens;
+    int want_reasoning; /* flexiai_request.want_reasoning */
 };
 
 struct fx_http_req {
     char *url;      /* never contains a secret */
     char **headers; /* NULL-terminated "Name: value" lines */
     char *body;
+    /* Set by build_request when it left out something the user set (a
+     * parameter the model refuses): one line for a once-per-process
+     * warning; may be NULL. */
+    char *warning;
 };
 void fx_http_req_free(struct fx_http_req *r);
 
@@ -99,6 +104,9 @@ extern const struct fx_provider_ops fx_provider_openai;
 extern const struct fx_provider_ops fx_provider_anthropic;
 extern const struct fx_provider_ops fx_provider_gemini;
 extern const struct fx_provider_ops fx_provider_vertex;
+/* OpenAI's Responses API: an `openai` provider with `api = responses`
+ * (not in the table: the type stays openai). */
+extern const struct fx_provider_ops fx_provider_openai_responses;
 /* Every provider type, in zero-config order; NULL-terminated. */
 extern const struct fx_provider_ops *const fx_providers[];
 /* NULL when unknown. */

@@ -385,3 +385,9 @@ mock_tool_answer(int anthropic, const char *name, const char *input)
     cJSON_free(args);
     return o;
 }
+
+int
+mock_schema_strict(const cJSON *schema, const char *name, char *msg, size_t cap)
+{
+    return strict_ok(schema, name, msg, cap);
+}

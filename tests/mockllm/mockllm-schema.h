@@ -21,4 +21,8 @@ int mock_schema_gemini(const cJSON *gc, char *msg, size_t cap);
  * an Anthropic tool_use block, or an OpenAI tool_calls entry. */
 cJSON *mock_tool_answer(int anthropic, const char *name, const char *input);
 
+/* OpenAI's strict-mode rules for a schema (Responses text.format). */
+int mock_schema_strict(const cJSON *schema, const char *name, char *msg,
+                       size_t cap);
+
 #endif

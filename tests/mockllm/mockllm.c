@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "mockllm-responses.h"
 #include "mockllm-schema.h"
 #include "mockllm-usage.h"
 
@@ -1702,7 +1703,8 @@ struct target {
     size_t model_len;
     int stream_method; /* :streamGenerateContent */
     int azure;
-    int probe; /* GET of a model list or a model: no tokens */
+    int probe;     /* GET of a model list or a model: no tokens */
+    int responses; /* OpenAI's Responses API (mockllm-responses.c) */
 };
 
 static int
@@ -1790,7 +1792,10 @@ classify(const char *url, struct target *t)
         t->probe = 1;
         goto named;
     }
-    if (has_suffix(p, n, "/chat/completions")) {
+    if (has_suffix(p, n, "/responses")) {
+        t->kind = K_OPENAI;
+        t->responses = 1;
+    } else if (has_suffix(p, n, "/chat/completions")) {
         t->kind = K_OPENAI;
         if (!strncmp(p, "/openai/deployments/", 20)) {
             const char *d = p + 20, *s = strchr(d, '/');
@@ -1900,9 +1905,10 @@ struct answer {
     int usage; /* include usage */
     long prompt, completion;
     const struct script *sc;
-    const char *tool_name;   /* answer with a tool call (non-streamed) */
-    const char *tool_input;  /* its input, JSON text */
-    const char *usage_extra; /* the script's usage=, or NULL */
+    const char *tool_name;         /* answer with a tool call (non-streamed) */
+    const char *tool_input;        /* its input, JSON text */
+    const char *usage_extra;       /* the script's usage=, or NULL */
+    struct mock_resp_answer *resp; /* a Responses API answer, else NULL */
 };
 
 static cJSON *
@@ -1948,6 +1954,8 @@ static cJSON *
 full_response(const struct answer *a)
 {
     cJSON *o, *x, *u;
+    if (a->resp)
+        return mock_responses_full(a->resp);
     switch (a->kind) {
     case K_ANTHROPIC:
         o = cJSON_CreateObject();
@@ -2076,6 +2084,27 @@ stream_add(struct stream *s, const char *name, cJSON *j, int delay)
     stream_add_raw(s, b.p, b.len, delay);
 }
 
+/* A Responses API event (an object) or events (an array), each named
+ * after its type; consumes j.  The first one waits when delay is set. */
+static void
+stream_add_events(struct stream *s, cJSON *j, int delay)
+{
+    cJSON *ev;
+    if (cJSON_IsObject(j)) {
+        const char *type =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "type"));
+        char *name = xstrdup(type ? type : "message");
+        stream_add(s, name, j, delay);
+        free(name);
+        return;
+    }
+    while ((ev = cJSON_DetachItemFromArray(j, 0))) {
+        stream_add_events(s, ev, delay);
+        delay = 0;
+    }
+    cJSON_Delete(j);
+}
+
 static void
 stream_add_str(struct stream *s, const char *str, int delay)
 {
@@ -2164,6 +2193,8 @@ inband_error(const struct answer *a)
     const char *msg = a->sc ? a->sc->error_message : NULL;
     if (!st)
         st = a->kind == K_ANTHROPIC ? 529 : a->kind == K_OPENAI ? 500 : 503;
+    if (a->resp)
+        return mock_responses_error_event(a->resp, st, type, msg);
     return error_obj(a->kind, st, type, msg, NULL);
 }
 
@@ -2201,12 +2232,14 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
         return s;
     }
     if (mode == SM_ERROR_FIRST) {
-        stream_add(s, a->kind == K_ANTHROPIC ? "error" : NULL, inband_error(a),
-                   0);
+        stream_add(s, a->kind == K_ANTHROPIC || a->resp ? "error" : NULL,
+                   inband_error(a), 0);
         free(pc);
         return s;
     }
 
+    if (a->resp)
+        stream_add_events(s, mock_responses_start(a->resp), 0);
     if (a->kind == K_ANTHROPIC) {
         cJSON *o = cJSON_CreateObject(), *m, *u;
         cJSON_AddStringToObject(o, "type", "message_start");
@@ -2242,6 +2275,10 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
         size_t len = pc[i].len;
         int delay = i > 0;
         cJSON *o, *arr, *c, *d;
+        if (a->resp) {
+            stream_add_events(s, mock_responses_delta(a->resp, t, len), delay);
+            continue;
+        }
         switch (a->kind) {
         case K_ANTHROPIC:
             o = cJSON_CreateObject();
@@ -2279,8 +2316,15 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
     if (mode == SM_TRUNCATE)
         return s;
     if (mode == SM_ERROR_EVENT) {
-        stream_add(s, a->kind == K_ANTHROPIC ? "error" : NULL, inband_error(a),
-                   limit > 0);
+        stream_add(s,
+                   a->kind == K_ANTHROPIC ? "error"
+                   : a->resp              ? "error"
+                                          : NULL,
+                   inband_error(a), limit > 0);
+        return s;
+    }
+    if (a->resp) {
+        stream_add_events(s, mock_responses_end(a->resp), 1);
         return s;
     }
 
@@ -2516,7 +2560,11 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
     int invalid = 0, failing = 0, rc;
     struct answer a;
     char *url_model = NULL;
+    struct mock_resp_req rq;
+    struct mock_resp_answer ra;
 
+    memset(&rq, 0, sizeof rq);
+    memset(&ra, 0, sizeof ra);
     memset(&ch, 0, sizeof ch);
     ch.kind = t->kind;
     v.msg[0] = v.param[0] = '\0';
@@ -2589,7 +2637,17 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
     }
     switch (t->kind) {
     case K_OPENAI:
-        rc = validate_openai(j, &ch, t->azure, &v);
+        if (!t->responses) {
+            rc = validate_openai(j, &ch, t->azure, &v);
+            break;
+        }
+        rc = mock_responses_check(j, &rq, v.msg, sizeof v.msg, v.param,
+                                  sizeof v.param);
+        ch.stream = rq.stream;
+        ch.model = rq.model;
+        ch.prompt_words = rq.prompt_words;
+        buf_adds(&ch.echo, rq.echo ? rq.echo : "");
+        snprintf(ch.tool, sizeof ch.tool, "%s", rq.tool);
         break;
     case K_ANTHROPIC:
         rc = validate_anthropic(j, &ch, &v);
@@ -2664,6 +2722,18 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
         free(tmp);
     }
 
+    if (t->responses) {
+        ra.rq = &rq;
+        ra.model = a.model;
+        ra.text = a.text;
+        ra.text_len = a.text_len;
+        ra.finish = sc && sc->finish ? sc->finish : "completed";
+        ra.usage = a.usage;
+        ra.completion = a.completion;
+        ra.tool_name = a.tool_name;
+        ra.tool_input = a.tool_input;
+        a.resp = &ra;
+    }
     {
         /* rate-limit headers go with failures, or always if the script
            has no failing items */
@@ -2780,6 +2850,7 @@ out:
     free(ch.echo.p);
     free(ch.tmp.p);
     free(url_model);
+    mock_responses_req_free(&rq);
     return ret;
 }
 

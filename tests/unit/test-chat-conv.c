@@ -449,9 +449,15 @@ main(void)
     struct capture k = {.at_line_start = 1};
     fxu_buf_init(&k.text);
     fxu_buf_init(&k.said);
-    struct chat_out out = {&k,           cap_text, cap_aside,
-                           cap_end_line, cap_info, cap_notice,
-                           cap_error,    cap_log,  cap_render};
+    struct chat_out out = {.ud = &k,
+                           .text = cap_text,
+                           .aside = cap_aside,
+                           .end_line = cap_end_line,
+                           .info = cap_info,
+                           .notice = cap_notice,
+                           .error = cap_error,
+                           .log = cap_log,
+                           .render = cap_render};
     struct tool_args args;
     tool_args_init(&args);
     tool_cmd_init("test-chat-conv");
