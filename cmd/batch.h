@@ -86,6 +86,8 @@ struct batch_stats {
     long *prov_counts;
     size_t nprov;
     int worst; /* exit code of the failed items taken together */
+    /* "lim rpm, next slot in 0.9 s" while items wait for a local limit */
+    char waiting[96];
 };
 void batch_stats_init(struct batch_stats *st);
 void batch_stats_free(struct batch_stats *st);

@@ -338,6 +338,7 @@ fill(struct run *r, struct input *in, long *seq)
         req.has_temperature = it->has_temperature;
         req.temperature = it->temperature;
         req.max_tokens = it->max_tokens;
+        req.wait_limits = 1; /* a throughput job: paced, never failed */
         /* kept by reference: lives with the item until collected */
         req.schema = it->schema ? it->schema : r->schema;
         flexiai_batch_submit(r->b, &req, it);
@@ -501,8 +502,15 @@ main(int argc, char **argv)
             flexiai_batch_cancel(r.b);
         flexiai_batch_run(r.b, 100);
         collect(&r);
-        if (show_progress)
+        if (show_progress) {
+            const char *wp, *wl;
+            double ws;
+            r.st.waiting[0] = '\0';
+            if (flexiai_batch_waiting(r.b, &wp, &wl, &ws))
+                snprintf(r.st.waiting, sizeof(r.st.waiting),
+                         "%s %s, next slot in %.1f s", wp, wl, ws);
             batch_progress(&r.st, 0);
+        }
     }
     if (interrupted && batch_out_flush_all(r.out) != 0)
         r.ioerr = 1;

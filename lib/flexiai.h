@@ -417,6 +417,11 @@ typedef struct flexiai_request {
      * provider is tried.  Streaming is off for such a request.  Borrowed
      * by flexiai_batch_submit() too: it must outlive the request. */
     const flexiai_schema *schema;
+    /* 1: a local rpm/tpm limit on the last provider the request may try
+     * never fails it: it waits for capacity however long (a batch is a
+     * throughput job); 0: it waits up to [failover] limit_wait_max, then
+     * the next provider is tried. */
+    int wait_limits;
 } flexiai_request;
 
 /* Every field unset: no messages, no callback, the configuration's
@@ -579,6 +584,12 @@ int flexiai_batch_next(flexiai_batch *b, flexiai_result *res,
                        flexiai_code *code, void **tag);
 /* Submitted and not yet collected. */
 size_t flexiai_batch_pending(const flexiai_batch *b);
+/* How many requests wait for a local rate limit; for the one whose next
+ * try comes first, its provider's name, "rpm" or "tpm", and the seconds until
+ * its next try (pointers into b, valid until the next call on b).  Any out
+ * pointer may be NULL. */
+size_t flexiai_batch_waiting(const flexiai_batch *b, const char **provider,
+                             const char **limit, double *seconds);
 /* Stop every request now: transfers are aborted, each request finishes
  * with FLEXIAI_EINTR (collect them as usual). */
 void flexiai_batch_cancel(flexiai_batch *b);
