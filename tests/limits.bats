@@ -38,6 +38,32 @@ max_in_window() {
     done
     assert_equal "$(mock_count primary)" 20
     assert_equal "$(max_in_window primary 2000)" 5
+    [ "$(max_in_window primary 250)" -le 3 ]
+}
+
+@test "rpm = 5 over 2 s holds across four concurrent batches in Redis, paced the same way" {
+    start_mockllm
+    start_redis
+    printf '[failover]\nlimit_window = 2\n\n[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s\n\n' "$REDIS_PORT" | write_config
+    provider_section primary openai primary "rpm = 5" >>"$CONFIG"
+    local k pids=()
+    for k in a b c d; do
+        items 5 "$k" >"$TEST_HOME/$k.jsonl"
+        XDG_STATE_HOME=$TEST_HOME/host-$k flexiai batch -j 5 -i "$TEST_HOME/$k.jsonl" -o "$TEST_HOME/$k.out" 2>"$TEST_HOME/$k.err" 3>&- &
+        pids+=($!)
+    done
+    for k in "${pids[@]}"; do wait "$k"; done
+    run cat "$TEST_HOME"/?.err
+    refute_output --partial "not counted"
+    refute_output --partial "file store"
+    for k in a b c d; do
+        assert_equal "$(answered "$TEST_HOME/$k.out" | wc -l)" 5
+    done
+    assert_equal "$(mock_count primary)" 20
+    assert_equal "$(max_in_window primary 2000)" 5
+    # paced: a burst of one, then one every 0.4 s
+    [ "$(max_in_window primary 250)" -le 3 ]
+    redis_cli get flexiai:limit:primary | jq -e '.bucket | length == 2' >/dev/null
 }
 
 @test "a batch paces itself under rpm: 100 items at rpm = 60, none fail, never more than 60 in a window" {
