@@ -99,4 +99,8 @@ void batch_progress_clear(void);
 /* "flexiai: 9 998 answered, 2 failed (rate_limit), 0 skipped in 41.2 s" */
 void batch_summary(const struct batch_stats *st);
 
+/* batch-jobs.c: -j capped by the open-file limit (raised to its hard
+ * value where allowed), with one warning when it is cut. */
+long batch_cap_jobs(long jobs);
+
 #endif

@@ -466,6 +466,7 @@ main(int argc, char **argv)
                                   "[provider.NAME] section or set "
                                   "OPENAI_API_KEY)");
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
+    o.jobs = batch_cap_jobs(o.jobs);
 
     struct run r = {
         .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};

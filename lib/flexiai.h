@@ -448,8 +448,11 @@ typedef enum flexiai_errclass {
     FLEXIAI_E_INTERNAL,
     FLEXIAI_E_RATE_LIMITED_LOCAL, /* skipped: our own rpm/tpm/concurrency
                                      limit, no traffic sent */
-    FLEXIAI_E_INVALID_OUTPUT      /* the answer is not JSON or does not match
+    FLEXIAI_E_INVALID_OUTPUT,     /* the answer is not JSON or does not match
                                      the request's schema */
+    FLEXIAI_E_LOCAL_RESOURCE      /* ours, not the provider's: out of file
+                                     descriptors or memory (EMFILE, ENFILE,
+                                     ENOMEM); never counts against a breaker */
     /* later versions may add classes: treat an unknown one as internal */
 } flexiai_errclass;
 

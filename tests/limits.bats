@@ -111,3 +111,44 @@ max_in_window() {
     assert_failure 75
     assert_output --regexp 'local limit tpm = 10: next slot in [0-9.]+ s'
 }
+
+@test "batch -j is capped by the open-file limit, with one warning" {
+    start_mockllm
+    provider_section primary openai primary | write_config
+    items 100 >"$TEST_HOME/in.jsonl"
+    run bash -c "ulimit -n 64 && exec flexiai batch -j 4096 -i '$TEST_HOME/in.jsonl' -o '$TEST_HOME/out.jsonl'"
+    assert_success
+    assert_equal "$(grep -c 'open-file limit' <<<"$output")" 1
+    assert_output --partial "flexiai: warning: -j 4096 is more than the open-file limit allows (ulimit -n 64): using -j 32"
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | wc -l)" 100
+    # a soft limit below the hard one is raised first: no cut, no warning
+    if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1024 ]; then
+        rm "$TEST_HOME/out.jsonl"
+        run bash -c "ulimit -Sn 64 && exec flexiai batch -j 512 -i '$TEST_HOME/in.jsonl' -o '$TEST_HOME/out.jsonl'"
+        assert_success
+        refute_output --partial "open-file limit"
+        assert_equal "$(answered "$TEST_HOME/out.jsonl" | wc -l)" 100
+    fi
+}
+
+@test "out of descriptors is local_resource: never a connect failure, never counted by the breaker" {
+    start_mockllm
+    provider_section primary openai primary | write_config
+    printf '[breaker]\nfailure_threshold = 2\n' >>"$CONFIG"
+    items 200 >"$TEST_HOME/in.jsonl"
+    # -j 32 fits the limit of 64, but the shell has taken 40 descriptors:
+    # sockets fail with EMFILE
+    run bash -c "ulimit -n 64 && for fd in \$(seq 10 49); do eval \"exec \$fd</dev/null\"; done
+        exec flexiai batch -q -j 32 -i '$TEST_HOME/in.jsonl' -o '$TEST_HOME/out.jsonl'"
+    [ "$status" -eq 0 ] || [ "$status" -eq 75 ]
+    [ "$(jq -r '.attempts[] | select(.error_class == "local_resource") | .error_class' "$TEST_HOME/out.jsonl" | wc -l)" -gt 0 ]
+    assert_equal "$(jq -r '.attempts[] | select(.error_class == "connect")' "$TEST_HOME/out.jsonl" | wc -l)" 0
+    jq -r '.attempts[] | select(.error_class == "local_resource") | .message' "$TEST_HOME/out.jsonl" |
+        grep -q "Too many open files (this host's limit, not the provider's)"
+    # failed items say 75 (try later)
+    assert_equal "$(jq -r 'select(.exit_code != 0) | .exit_code' "$TEST_HOME/out.jsonl" | sort -u | grep -v '^75$' | wc -l)" 0
+    run flexiai breaker status --json
+    assert_success
+    assert_equal "$(jq -r '.[0].state' <<<"$output")" closed
+    assert_equal "$(jq -r '.[0].failure_count' <<<"$output")" 0
+}
