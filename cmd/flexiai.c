@@ -23,6 +23,7 @@ static const char *const commands[][2] = {
     {"config", "show or check the effective configuration"},
     {"logs", "the request ledger: records, search, conversations"},
     {"usage", "requests, failovers, tokens and cost from the ledger"},
+    {"models", "each provider's model list, the configured one marked"},
 };
 
 static void

@@ -734,6 +734,39 @@ flexiai_code flexiai_probe(flexiai_client *c, const char *name, int record,
 /* Frees what res holds and leaves it empty. */
 void flexiai_probe_free(flexiai_probe_result *res);
 
+/* ---- model lists ------------------------------------------------------ */
+
+/* One model a provider lists.  Strings are owned by the list. */
+typedef struct flexiai_model {
+    char *id;            /* as `model` takes it: "gpt-6-luna" */
+    char *display_name;  /* NULL when the API gives none */
+    char *shutdown_date; /* "YYYY-MM-DD" when the API gives one (OpenAI's
+                            shutdown_date), else NULL */
+} flexiai_model;
+
+/* What flexiai_models() found; free with flexiai_model_list_free(). */
+typedef struct flexiai_model_list {
+    char *provider;
+    flexiai_model *models; /* in the provider's order */
+    size_t nmodels;
+    flexiai_errclass errclass; /* FLEXIAI_E_NONE when listed */
+    long http_status;          /* of the last page asked; 0: no answer */
+    char *message;             /* one line, never a secret; NULL when ok */
+} flexiai_model_list;
+
+/*
+ * The models provider `name` offers, from its free listing endpoint (the
+ * one flexiai_probe() asks; no tokens), every page of it.  FLEXIAI_OK, or
+ * FLEXIAI_EUSAGE (no such provider), FLEXIAI_ECONFIG (no key; a type
+ * without a list: Vertex AI), FLEXIAI_ENOPERM (the key was refused),
+ * FLEXIAI_EUNAVAILABLE (anything else), with out->message.  Breakers are
+ * neither asked nor told.
+ */
+flexiai_code flexiai_models(flexiai_client *c, const char *name,
+                            flexiai_model_list *out);
+/* Frees what l holds and leaves it empty. */
+void flexiai_model_list_free(flexiai_model_list *l);
+
 #ifdef __cplusplus
 }
 #endif
