@@ -91,7 +91,8 @@ enum tool_comp {
     TOOL_COMP_FILE,         /* file names */
     TOOL_COMP_FILE_OR_DASH, /* file names and "-" (stdin) */
     TOOL_COMP_PROVIDER,     /* configured provider names */
-    TOOL_COMP_CHOICE        /* the words of `arg`, split at '|' */
+    TOOL_COMP_CHOICE,       /* the words of `arg`, split at '|' */
+    TOOL_COMP_MODEL         /* model ids cached by `flexiai models` */
 };
 
 enum tool_opt_flags {
