@@ -161,7 +161,7 @@ two_providers() {
     check_options flexiai.1 "$output" 3
     local page cmd
     page=$(render flexiai.1)
-    for cmd in complete chat breaker batch config logs usage models help show check online; do
+    for cmd in complete chat breaker batch config logs usage models help show check; do
         has_word "$page" "$cmd" || { echo "command $cmd not in flexiai.1" >&2; false; }
     done
 }
