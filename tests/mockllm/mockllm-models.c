@@ -1,6 +1,6 @@
 /*
  * mockllm-models.c - the model lists mockllm's probe routes answer, in
- * each provider's shape (PROTOCOLS: "Model lists"), two models a page:
+ * each provider's shape (its API reference's model list), two a page:
  *
  *   openai     {"object":"list","data":[{id, object, created, owned_by,
  *              shutdown_date}]}: one page; shutdown_date "YYYY-MM-DD" or
