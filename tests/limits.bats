@@ -37,7 +37,8 @@ max_in_window() {
         assert_equal "$(answered "$TEST_HOME/$k.out" | wc -l)" 5
     done
     assert_equal "$(mock_count primary)" 20
-    assert_equal "$(max_in_window primary 2000)" 5
+    # never more than rpm in a window (a limit not shared: 8 or more)
+    [ "$(max_in_window primary 2000)" -le 5 ]
     [ "$(max_in_window primary 250)" -le 3 ]
 }
 
@@ -60,7 +61,8 @@ max_in_window() {
         assert_equal "$(answered "$TEST_HOME/$k.out" | wc -l)" 5
     done
     assert_equal "$(mock_count primary)" 20
-    assert_equal "$(max_in_window primary 2000)" 5
+    # never more than rpm in a window (a limit not shared: 8 or more)
+    [ "$(max_in_window primary 2000)" -le 5 ]
     # paced: a burst of one, then one every 0.4 s
     [ "$(max_in_window primary 250)" -le 3 ]
     redis_cli get flexiai:limit:primary | jq -e '.bucket | length == 2' >/dev/null
