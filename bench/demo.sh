@@ -32,13 +32,13 @@ recovery_timeout = 60
 
 [provider.primary]
 type = openai
-model = gpt-4o-mini
+model = gpt-6-luna
 base_url = http://127.0.0.1:$port/p/primary/v1
 api_key = demo-key-not-secret
 
 [provider.secondary]
 type = anthropic
-model = claude-3-5-haiku-latest
+model = claude-haiku-5-5
 base_url = http://127.0.0.1:$port/p/secondary
 api_key = demo-key-not-secret
 price_input = 0.80

@@ -209,7 +209,7 @@ printf 'mockllm on %s (%s)\n' "$MOCK" "$MOCKLLM"
 
 # provider_ini NAME ROUTE-URL: an OpenAI-format provider section
 provider_ini() {
-    printf '[provider.%s]\ntype = openai\nmodel = gpt-4o-mini\nbase_url = %s\napi_key = KEY\n\n' "$1" "$2"
+    printf '[provider.%s]\ntype = openai\nmodel = gpt-6-luna\nbase_url = %s\napi_key = KEY\n\n' "$1" "$2"
 }
 # write_ini FILE: stdin to a 0600 configuration file
 write_ini() {
@@ -301,7 +301,7 @@ say "curl -X POST --data-binary 'chunks=100000,reply=<400000 bytes of lorem ipsu
     cat "$tmp/reply.txt"
 } | "$CURL" -sf --data-binary @- "$MOCK/_control/script/stream" >/dev/null ||
     die "cannot script the stream route"
-sbody='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}}'
+sbody='{"model":"gpt-6-luna","messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}}'
 say "curl -sS --fail -N -H 'Authorization: Bearer KEY' -H 'Content-Type: application/json' --data-binary '$sbody' $MOCK/p/stream/v1/chat/completions -o stream.sse"
 "$CURL" -sS --fail -N -H "Authorization: Bearer KEY" -H "Content-Type: application/json" \
     --data-binary "$sbody" "$MOCK/p/stream/v1/chat/completions" -o "$tmp/stream.sse" ||

@@ -246,6 +246,8 @@ batch_progress(struct batch_stats *st, int force)
     for (size_t i = 0; i < st->nprov; i++)
         fxu_buf_printf(&line, "%s %s %ld", i ? "," : " |", st->prov_names[i],
                        st->prov_counts[i]);
+    if (st->waiting[0])
+        fxu_buf_printf(&line, " | waiting: %s", st->waiting);
     if (st->total >= 0 && rate > 0 && done <= st->total) {
         char eta[32];
         fxu_fmt_duration((double)(st->total - done) / rate, eta, sizeof(eta));

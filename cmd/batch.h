@@ -87,6 +87,8 @@ struct batch_stats {
     long *prov_counts;
     size_t nprov;
     int worst; /* exit code of the failed items taken together */
+    /* "lim rpm, next slot in 0.9 s" while items wait for a local limit */
+    char waiting[96];
 };
 void batch_stats_init(struct batch_stats *st);
 void batch_stats_free(struct batch_stats *st);
@@ -97,5 +99,9 @@ void batch_progress(struct batch_stats *st, int force);
 void batch_progress_clear(void);
 /* "flexiai: 9 998 answered, 2 failed (rate_limit), 0 skipped in 41.2 s" */
 void batch_summary(const struct batch_stats *st);
+
+/* batch-jobs.c: -j capped by the open-file limit (raised to its hard
+ * value where allowed), with one warning when it is cut. */
+long batch_cap_jobs(long jobs);
 
 #endif

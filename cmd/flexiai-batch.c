@@ -340,6 +340,7 @@ fill(struct run *r, struct input *in, long *seq)
         req.temperature = it->temperature;
         req.max_tokens = it->max_tokens;
         req.reasoning = (flexiai_reasoning)it->reasoning;
+        req.wait_limits = 1; /* a throughput job: paced, never failed */
         /* kept by reference: lives with the item until collected */
         req.schema = it->schema ? it->schema : r->schema;
         flexiai_batch_submit(r->b, &req, it);
@@ -467,6 +468,7 @@ main(int argc, char **argv)
                                   "[provider.NAME] section or set "
                                   "OPENAI_API_KEY)");
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
+    o.jobs = batch_cap_jobs(o.jobs);
 
     struct run r = {
         .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};
@@ -503,8 +505,15 @@ main(int argc, char **argv)
             flexiai_batch_cancel(r.b);
         flexiai_batch_run(r.b, 100);
         collect(&r);
-        if (show_progress)
+        if (show_progress) {
+            const char *wp, *wl;
+            double ws;
+            r.st.waiting[0] = '\0';
+            if (flexiai_batch_waiting(r.b, &wp, &wl, &ws))
+                snprintf(r.st.waiting, sizeof(r.st.waiting),
+                         "%s %s, next slot in %.1f s", wp, wl, ws);
             batch_progress(&r.st, 0);
+        }
     }
     if (interrupted && batch_out_flush_all(r.out) != 0)
         r.ioerr = 1;

@@ -23,6 +23,7 @@ static const char *const commands[][2] = {
     {"config", "show or check the effective configuration"},
     {"logs", "the request ledger: records, search, conversations"},
     {"usage", "requests, failovers, tokens and cost from the ledger"},
+    {"models", "each provider's model list, the configured one marked"},
 };
 
 static void
@@ -42,6 +43,8 @@ usage(FILE *fp)
             "their origin\n"
             "  flexiai config check [-c FILE]           validate; exit 78 on "
             "problems\n"
+            "  flexiai config check --online            also each provider's "
+            "model list\n"
             "\n"
             "'flexiai COMMAND --help' describes a command; see flexiai(1) and "
             "flexiai.ini(5).\n"
@@ -98,6 +101,30 @@ config_show(const struct tool_args *a, int json)
     return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
 }
 
+/* --online: each provider's model list, a warning for a configured model
+ * that is not in it or shuts down soon (tool-models.c); never an error. */
+static void
+check_models(flexiai_config *cfg, const char *const *names, size_t np)
+{
+    flexiai_client *client = tool_setup_client(cfg, NULL, NULL, 0);
+    double now = fxu_wallclock();
+    for (size_t i = 0; i < np; i++) {
+        flexiai_model_list l;
+        if (flexiai_models(client, names[i], &l) == FLEXIAI_OK) {
+            tool_models_cache(&l);
+            tool_models_warn(&l, flexiai_config_provider_model(cfg, names[i]),
+                             now);
+        } else {
+            tool_warn("%s: no model list: %s", names[i],
+                      l.message ? l.message : "failed");
+        }
+        flexiai_model_list_free(&l);
+    }
+    flexiai_client_free(client);
+}
+
+static int online_flag;
+
 static int
 config_check(const struct tool_args *a)
 {
@@ -112,11 +139,13 @@ config_check(const struct tool_args *a)
         tool_warn("%s", why);
         free(why);
     }
+    if (rc == FLEXIAI_OK && online_flag)
+        check_models(cfg, names, np);
     flexiai_config_free(cfg);
     return rc == FLEXIAI_OK ? 0 : FLEXIAI_ECONFIG;
 }
 
-enum { OPT_JSON = TOOL_OPT_CMD };
+enum { OPT_JSON = TOOL_OPT_CMD, OPT_ONLINE };
 
 static int json_flag;
 
@@ -127,6 +156,8 @@ config_option(void *ud, int id, const char *arg)
     (void)arg;
     if (id == OPT_JSON)
         json_flag = 1;
+    else if (id == OPT_ONLINE)
+        online_flag = 1;
 }
 
 static int
@@ -165,7 +196,11 @@ run_check(void *ctx, struct tool_args *a, int argc, char **argv)
 
 static const struct tool_option show_opts[] = {CONFIG_C, CONFIG_JSON, CONFIG_Q,
                                                CONFIG_END};
-static const struct tool_option check_opts[] = {CONFIG_C, CONFIG_Q, CONFIG_END};
+#define CONFIG_ONLINE                                                          \
+    CONFIG_OPT(OPT_ONLINE, 0, "online", NULL,                                  \
+               "warn when a configured model is unlisted or retires soon", 0)
+static const struct tool_option check_opts[] = {CONFIG_C, CONFIG_ONLINE,
+                                                CONFIG_Q, CONFIG_END};
 static const struct tool_option config_opts[] = {
     CONFIG_C, CONFIG_JSON, CONFIG_Q,
     CONFIG_OPT(TOOL_OPT_HELP, 'h', "help", NULL, "this help", 0), CONFIG_END};
@@ -174,7 +209,7 @@ static const struct tool_option *const config_groups[] = {config_opts, NULL};
 static const struct tool_subcommand config_subs[] = {
     {"show", "[-c FILE] [--json]", "effective values and their origin",
      show_opts, run_show, TOOL_COMP_NONE},
-    {"check", "[-c FILE] [-q]",
+    {"check", "[-c FILE] [-q] [--online]",
      "validate (running api_key_cmd too); exit 78 on problems", check_opts,
      run_check, TOOL_COMP_NONE},
     {NULL, NULL, NULL, NULL, NULL, 0},

@@ -37,7 +37,8 @@ const struct tool_option tool_opts_request[] = {
     {TOOL_OPT_SYSTEM, 's', "system", "TEXT", "system prompt", 0, 0, "defaults",
      "system", NULL},
     {TOOL_OPT_MODEL, 'm', "model", "NAME",
-     "model (for -p's provider, else the first)", 0, 0, NULL, NULL, NULL},
+     "model (for -p's provider, else the first)", TOOL_COMP_MODEL, 0, NULL,
+     NULL, NULL},
     {TOOL_OPT_PROVIDER, 'p', "provider", "NAME", "use only this provider",
      TOOL_COMP_PROVIDER, 0, NULL, NULL, NULL},
     {TOOL_OPT_NO_FAILOVER, 0, "no-failover", NULL,
@@ -241,8 +242,8 @@ tool_sub_names(const struct tool_command *cmd)
 /* ---- completion data ------------------------------------------------------
  */
 
-static const char *const comp_names[] = {"none", "file", "file-", "provider",
-                                         "choice"};
+static const char *const comp_names[] = {"none",     "file",   "file-",
+                                         "provider", "choice", "model"};
 
 static void
 comp_option(const char *where, const struct tool_option *o, FILE *fp)

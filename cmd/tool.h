@@ -93,7 +93,8 @@ enum tool_comp {
     TOOL_COMP_FILE,         /* file names */
     TOOL_COMP_FILE_OR_DASH, /* file names and "-" (stdin) */
     TOOL_COMP_PROVIDER,     /* configured provider names */
-    TOOL_COMP_CHOICE        /* the words of `arg`, split at '|' */
+    TOOL_COMP_CHOICE,       /* the words of `arg`, split at '|' */
+    TOOL_COMP_MODEL         /* model ids cached by `flexiai models` */
 };
 
 enum tool_opt_flags {
@@ -278,6 +279,25 @@ char *tool_sibling(const char *prog);
 /* exec flexiai-NAME (beside this program, else on PATH) with argv, whose
  * argv[0] is replaced; returns 64 only when there is no such command. */
 int tool_exec_command(const char *name, int argc, char **argv);
+
+/* ---- model lists (tool-models.c) -------------------------------------- */
+
+#define TOOL_MODELS_WARN_DAYS 30 /* config check --online warns this early */
+#define TOOL_MODELS_NO_DATE (-100000L)
+/* The listed model `id`, or NULL. */
+const flexiai_model *tool_models_find(const flexiai_model_list *l,
+                                      const char *id);
+/* Whole days from now until a "YYYY-MM-DD" date (negative: past), or
+ * TOOL_MODELS_NO_DATE. */
+long tool_models_days_left(const char *date, double now);
+/* One warning when `model` is not in the list, or shuts down within
+ * TOOL_MODELS_WARN_DAYS (or has); returns 1 when it warned. */
+int tool_models_warn(const flexiai_model_list *l, const char *model,
+                     double now);
+/* The list's ids, one a line, to $XDG_CACHE_HOME/flexiai/models/PROVIDER
+ * (replaced whole; the completions offer them for -m while a day old at
+ * most).  Failures are silent: the cache is a convenience. */
+void tool_models_cache(const flexiai_model_list *l);
 
 /* ---- flexiai complete, built into the front too (flexiai-complete.c) --- */
 

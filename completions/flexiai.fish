@@ -39,6 +39,13 @@ function __flexiai_config_file
     string replace -r -- '^~' $HOME "$file"
 end
 
+# Model ids from the lists `flexiai models` cached, a day old at most.
+function __flexiai_models
+    set -l dir $XDG_CACHE_HOME
+    string match -q '/*' -- "$dir"; or set dir $HOME/.cache
+    find $dir/flexiai/models -maxdepth 1 -type f ! -name '*.tmp.*' -mtime -1 -exec cat '{}' + 2>/dev/null | awk '!seen[$0]++'
+end
+
 # Configured provider names, in failover order.
 function __flexiai_providers
     set -l file (__flexiai_config_file)
@@ -132,6 +139,8 @@ for __fx_line in (flexiai --completion-helper 2>/dev/null)
                     set spec $spec -r -F
                 case provider
                     set spec $spec -x -a '(__flexiai_providers)'
+                case model
+                    set spec $spec -x -a '(__flexiai_models)'
                 case 'choice:*'
                     set spec $spec -x -a (string replace -a '|' ' ' -- (string replace 'choice:' '' -- $g[5]))
                 case '*'

@@ -75,8 +75,12 @@ fx_limits_acquire(struct flexiai_batch *b, struct job *j, double now)
     };
     struct fx_limit_result res;
     store_limit(b->c, p->name, &op, &res);
-    if (!res.granted)
+    if (!res.granted) {
+        j->limit_which = res.which    ? res.which
+                         : p->rpm > 0 ? FX_LIMIT_RPM
+                                      : FX_LIMIT_TPM;
         return res.wait > 0 ? res.wait : 0.001;
+    }
     j->tokens = (long)op.cost;
     j->lslot = res.slot;
     return 0;
@@ -111,4 +115,48 @@ fx_limits_settle(struct flexiai_batch *b, struct job *j)
         return;
     struct fx_limit_result res;
     store_limit(b->c, p->name, &op, &res);
+}
+
+int
+fx_limits_wait_always(const struct job *j)
+{
+    if (!j->req.wait_limits)
+        return 0;
+    if (j->req.no_failover || j->req.provider)
+        return 1;
+    const struct fx_settings *s = j->b->s;
+    for (size_t i = j->pi + 1; i < s->nproviders; i++)
+        if (s->providers[i].ops != NULL)
+            return 0; /* it may go there instead */
+    return 1;
+}
+
+const char *
+fx_limits_which(const struct job *j)
+{
+    return j->limit_which == FX_LIMIT_TPM ? "tpm" : "rpm";
+}
+
+size_t
+flexiai_batch_waiting(const flexiai_batch *b, const char **provider,
+                      const char **limit, double *seconds)
+{
+    size_t n = 0;
+    const struct job *first = NULL;
+    for (const struct job *j = b->head; j; j = j->next) {
+        if (j->state != J_WAIT || !j->waiting_limit)
+            continue;
+        n++;
+        if (first == NULL || j->wake_at < first->wake_at)
+            first = j;
+    }
+    if (provider)
+        *provider = first ? first->p->name : NULL;
+    if (limit)
+        *limit = first ? fx_limits_which(first) : NULL;
+    if (seconds) {
+        double w = first ? first->wake_at - fxu_monotonic() : 0;
+        *seconds = w > 0 ? w : 0;
+    }
+    return n;
 }

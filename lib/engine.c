@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "engine.h"
+#include "ratelimit.h"
 #include "schema/schema.h"
 
 #include <stdio.h>
@@ -349,14 +350,16 @@ step_start(struct job *j, double now)
     if (wait > 0) {
         if (j->limit_deadline == 0)
             j->limit_deadline = now + b->s->limit_wait_max;
-        if (now + wait <= j->limit_deadline) {
+        if (now + wait <= j->limit_deadline || fx_limits_wait_always(j)) {
             j->state = J_WAIT;
             j->waiting_limit = 1;
             j->wake_at = now + wait;
             return;
         }
         char msg[96];
-        snprintf(msg, sizeof(msg), "local limit: next slot in %.1f s", wait);
+        snprintf(msg, sizeof(msg), "local limit %s = %ld: next slot in %.1f s",
+                 fx_limits_which(j),
+                 j->limit_which == FX_LIMIT_TPM ? j->p->tpm : j->p->rpm, wait);
         fx_job_add_attempt(j, j->p, "skipped", FLEXIAI_E_RATE_LIMITED_LOCAL, 0,
                            wait, 0, msg, NULL);
         fx_client_log(b->c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, %s",

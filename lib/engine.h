@@ -60,6 +60,7 @@ struct job {
     struct fx_params params;
     long tokens;     /* charged against tpm for the attempt in flight */
     long long lslot; /* the window slot it was charged to */
+    int limit_which; /* waiting for a limit: enum fx_limit_which */
     /* in flight */
     CURL *easy;
     struct fx_xfer *x;
@@ -107,5 +108,10 @@ void fx_job_params(struct job *j, const struct fx_provider *p);
 double fx_limits_acquire(struct flexiai_batch *b, struct job *j, double now);
 /* After the attempt: correct the tpm estimate with the reported usage. */
 void fx_limits_settle(struct flexiai_batch *b, struct job *j);
+/* Whether j waits for its provider's rpm/tpm however long: a request
+ * asking for it (wait_limits) on the last provider it may try. */
+int fx_limits_wait_always(const struct job *j);
+/* "rpm" or "tpm": what j waits for. */
+const char *fx_limits_which(const struct job *j);
 
 #endif

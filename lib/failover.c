@@ -43,6 +43,7 @@ retryable(int cls, size_t emitted)
     case FLEXIAI_E_OVERLOADED:
     case FLEXIAI_E_SERVER:
     case FLEXIAI_E_STREAM_ERROR:
+    case FLEXIAI_E_LOCAL_RESOURCE:
         return emitted == 0;
     default:
         return 0;
@@ -62,6 +63,7 @@ transient(int cls)
     case FLEXIAI_E_STREAM_ERROR:
     case FLEXIAI_E_BREAKER_OPEN:
     case FLEXIAI_E_RATE_LIMITED_LOCAL:
+    case FLEXIAI_E_LOCAL_RESOURCE:
         return 1;
     default:
         return 0;

@@ -421,6 +421,11 @@ typedef struct flexiai_request {
      * optional (OpenAI reasoning summaries): the caller will show or keep
      * it (result.reasoning). */
     int want_reasoning;
+    /* 1: a local rpm/tpm limit on the last provider the request may try
+     * never fails it: it waits for capacity however long (a batch is a
+     * throughput job); 0: it waits up to [failover] limit_wait_max, then
+     * the next provider is tried. */
+    int wait_limits;
 } flexiai_request;
 
 /* Every field unset: no messages, no callback, the configuration's
@@ -447,8 +452,11 @@ typedef enum flexiai_errclass {
     FLEXIAI_E_INTERNAL,
     FLEXIAI_E_RATE_LIMITED_LOCAL, /* skipped: our own rpm/tpm/concurrency
                                      limit, no traffic sent */
-    FLEXIAI_E_INVALID_OUTPUT      /* the answer is not JSON or does not match
+    FLEXIAI_E_INVALID_OUTPUT,     /* the answer is not JSON or does not match
                                      the request's schema */
+    FLEXIAI_E_LOCAL_RESOURCE      /* ours, not the provider's: out of file
+                                     descriptors or memory (EMFILE, ENFILE,
+                                     ENOMEM); never counts against a breaker */
     /* later versions may add classes: treat an unknown one as internal */
 } flexiai_errclass;
 
@@ -585,6 +593,12 @@ int flexiai_batch_next(flexiai_batch *b, flexiai_result *res,
                        flexiai_code *code, void **tag);
 /* Submitted and not yet collected. */
 size_t flexiai_batch_pending(const flexiai_batch *b);
+/* How many requests wait for a local rate limit; for the one whose next
+ * try comes first, its provider's name, "rpm" or "tpm", and the seconds until
+ * its next try (pointers into b, valid until the next call on b).  Any out
+ * pointer may be NULL. */
+size_t flexiai_batch_waiting(const flexiai_batch *b, const char **provider,
+                             const char **limit, double *seconds);
 /* Stop every request now: transfers are aborted, each request finishes
  * with FLEXIAI_EINTR (collect them as usual). */
 void flexiai_batch_cancel(flexiai_batch *b);
@@ -725,6 +739,39 @@ flexiai_code flexiai_probe(flexiai_client *c, const char *name, int record,
                            flexiai_probe_result *res);
 /* Frees what res holds and leaves it empty. */
 void flexiai_probe_free(flexiai_probe_result *res);
+
+/* ---- model lists ------------------------------------------------------ */
+
+/* One model a provider lists.  Strings are owned by the list. */
+typedef struct flexiai_model {
+    char *id;            /* as `model` takes it: "gpt-6-luna" */
+    char *display_name;  /* NULL when the API gives none */
+    char *shutdown_date; /* "YYYY-MM-DD" when the API gives one (OpenAI's
+                            shutdown_date), else NULL */
+} flexiai_model;
+
+/* What flexiai_models() found; free with flexiai_model_list_free(). */
+typedef struct flexiai_model_list {
+    char *provider;
+    flexiai_model *models; /* in the provider's order */
+    size_t nmodels;
+    flexiai_errclass errclass; /* FLEXIAI_E_NONE when listed */
+    long http_status;          /* of the last page asked; 0: no answer */
+    char *message;             /* one line, never a secret; NULL when ok */
+} flexiai_model_list;
+
+/*
+ * The models provider `name` offers, from its free listing endpoint (the
+ * one flexiai_probe() asks; no tokens), every page of it.  FLEXIAI_OK, or
+ * FLEXIAI_EUSAGE (no such provider), FLEXIAI_ECONFIG (no key; a type
+ * without a list: Vertex AI), FLEXIAI_ENOPERM (the key was refused),
+ * FLEXIAI_EUNAVAILABLE (anything else), with out->message.  Breakers are
+ * neither asked nor told.
+ */
+flexiai_code flexiai_models(flexiai_client *c, const char *name,
+                            flexiai_model_list *out);
+/* Frees what l holds and leaves it empty. */
+void flexiai_model_list_free(flexiai_model_list *l);
 
 #ifdef __cplusplus
 }

@@ -20,11 +20,13 @@
 #include "fx.h"
 #include "http.h"
 
+#include <errno.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <curl/curl.h>
@@ -65,6 +67,7 @@ struct transfer {
     size_t received;   /* body bytes so far */
     size_t head_bytes; /* header bytes of the current response */
     int too_big;       /* the body passed max_response: we stopped it */
+    int sock_errno;    /* socket() failed with this (EMFILE...): ours */
 };
 
 struct fx_http *
@@ -320,6 +323,19 @@ on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
     return CURL_SOCKOPT_OK;
 }
 
+/* curl's socket, opened here to keep why it could not be (libcurl reports
+ * CURLE_COULDNT_CONNECT, with no errno, for a socket() that failed). */
+static curl_socket_t
+on_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct transfer *t = ud;
+    (void)purpose;
+    curl_socket_t s = socket(a->family, a->socktype, a->protocol);
+    if (s == CURL_SOCKET_BAD)
+        t->sock_errno = errno;
+    return s;
+}
+
 static void
 set_options(CURL *e, const struct fx_http_req *req,
             const struct fx_http_opts *o, struct curl_slist *headers,
@@ -361,16 +377,33 @@ set_options(CURL *e, const struct fx_http_req *req,
         curl_easy_setopt(e, dir ? CURLOPT_CAINFO : CURLOPT_CAPATH, NULL);
     }
     curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+    t->sock_errno = 0;
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 }
 
+/* Out of descriptors or memory here: our trouble, not the provider's. */
+static int
+local_resource(CURLcode cc, long os_errno)
+{
+    if (cc == CURLE_OUT_OF_MEMORY)
+        return 1;
+    return (cc == CURLE_COULDNT_CONNECT || cc == CURLE_FAILED_INIT ||
+            cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR) &&
+           (os_errno == EMFILE || os_errno == ENFILE || os_errno == ENOMEM ||
+            os_errno == ENOBUFS);
+}
+
 /* Which transport errors mean what to the failover engine. */
 static int
-transport_class(CURLcode cc, long status)
+transport_class(CURLcode cc, long status, long os_errno)
 {
+    if (local_resource(cc, os_errno))
+        return FLEXIAI_E_LOCAL_RESOURCE;
     switch (cc) {
     case CURLE_OPERATION_TIMEDOUT:
         return FLEXIAI_E_TIMEOUT;
@@ -417,7 +450,10 @@ transport_error(struct transfer *t, const struct fx_http_opts *o, CURLcode cc,
                 long status, struct fx_http_result *res)
 {
     size_t cap = sizeof res->transport_msg;
-    res->transport_cls = transport_class(cc, status);
+    long os_errno = t->sock_errno;
+    if (os_errno == 0)
+        curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+    res->transport_cls = transport_class(cc, status, os_errno);
     if (res->transport_cls == FLEXIAI_E_TIMEOUT) {
         curl_off_t pretransfer = 0;
         curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
@@ -429,6 +465,10 @@ transport_error(struct transfer *t, const struct fx_http_opts *o, CURLcode cc,
         else
             snprintf(res->transport_msg, cap, "timed out after %gs",
                      o->timeout);
+    } else if (res->transport_cls == FLEXIAI_E_LOCAL_RESOURCE) {
+        snprintf(res->transport_msg, cap,
+                 "local resources: %s (this host's limit, not the provider's)",
+                 os_errno ? strerror((int)os_errno) : curl_easy_strerror(cc));
     } else if (res->transport_cls == FLEXIAI_E_STREAM_ERROR) {
         snprintf(res->transport_msg, cap, "connection closed by server");
     } else if (cc == CURLE_PEER_FAILED_VERIFICATION) {
@@ -610,10 +650,13 @@ fx_xfer_finish(struct fx_xfer *x, int why, int completed, int curlcode)
     } else if (why == FX_XFER_DRAINED) {
         rc = 0; /* end marker seen; the server just did not close */
     } else if (why == FX_XFER_MULTI_ERROR && !completed) {
+        /* curl's multi handle refused it (memory, descriptors): ours */
         res->transport_cls =
-            res->status ? FLEXIAI_E_STREAM_ERROR : FLEXIAI_E_CONNECT;
+            res->status ? FLEXIAI_E_STREAM_ERROR : FLEXIAI_E_LOCAL_RESOURCE;
         snprintf(res->transport_msg, sizeof res->transport_msg,
-                 "transfer failed");
+                 res->status ? "transfer failed"
+                             : "transfer could not start here (local "
+                               "resources, not the provider)");
         rc = -1;
         broken = 1;
     } else if (t->too_big == 2) {

@@ -5,11 +5,13 @@
  * estimate afterwards.  The file store runs it under its lock; the Redis
  * store runs ratelimit.lua, the same algorithm, in one script.
  *
- * Why counted slots and not a plain token bucket: a bucket of rpm tokens
- * refilled at rpm per minute lets 2 x rpm requests through in the minute
- * after a quiet one.  Counting every slot that overlaps the last window
- * (plus one) keeps any window at rpm or less, for the price of up to two
- * slots (2/30 of the window) of unused capacity.
+ * Two rules.  A token bucket paces rpm: it refills continuously at rpm
+ * per window and holds a small burst, so requests leave evenly.  Counted
+ * slots cap rpm and tpm: a bucket alone lets burst + rpm requests through
+ * in the window after a quiet one, and counting every slot that overlaps
+ * the last window (plus a margin for arrivals the network shifts) keeps
+ * any window at rpm or less, for the price of the margin (4/30 of the
+ * window at most) of unused capacity.
  */
 #include "config.h"
 
@@ -43,15 +45,19 @@ leaves_at(long long idx, double window)
     return (double)(idx + FX_LIMIT_RING) * slot_len(window);
 }
 
-/* The slots counted now, oldest first, in order[]; returns how many. */
+/* The slots counted now, oldest first, in order[]; returns how many.
+ * Slots of the future count as the current one's neighbours (see *cur). */
 static int
-counted(struct fx_limit_doc *d, long long cur, int *order)
+counted(struct fx_limit_doc *d, long long *cur, int *order)
 {
     int n = 0;
+    for (int i = 0; i < FX_LIMIT_RING; i++)
+        if (d->slot[i] > *cur && d->slot[i] < *cur + FX_LIMIT_RING)
+            *cur = d->slot[i]; /* a clock read before ours: time is later */
     for (int i = 0; i < FX_LIMIT_RING; i++) {
         if (d->slot[i] < 0)
             continue;
-        if (d->slot[i] <= cur - FX_LIMIT_RING || d->slot[i] > cur) {
+        if (d->slot[i] <= *cur - FX_LIMIT_RING || d->slot[i] > *cur) {
             d->slot[i] = -1; /* left the window (or from a wrong clock) */
             d->req[i] = d->tok[i] = 0;
             continue;
@@ -80,6 +86,23 @@ wait_for(const struct fx_limit_doc *d, const int *order, int n, const double *v,
     return slot_len(d->window);
 }
 
+/* The rpm bucket brought to now (never back in time); its capacity. */
+static double
+refill(struct fx_limit_doc *d, long rpm, double now)
+{
+    double burst = (double)FX_LIMIT_BURST(rpm);
+    if (!(d->at > 0) || now - d->at > d->window * 4) {
+        d->level = burst; /* new, or idle long enough to be full anyway */
+        d->at = now;
+    } else if (now > d->at) {
+        d->level += (now - d->at) * (double)rpm / d->window;
+        d->at = now;
+    }
+    if (d->level > burst)
+        d->level = burst;
+    return burst;
+}
+
 void
 fx_limit_apply(struct fx_limit_doc *d, const struct fx_limit_op *op,
                struct fx_limit_result *res)
@@ -90,7 +113,10 @@ fx_limit_apply(struct fx_limit_doc *d, const struct fx_limit_op *op,
     /* now is positive: truncation is floor (no libm, see bench/run.sh) */
     long long cur = (long long)(op->now / slot_len(d->window));
     int order[FX_LIMIT_RING];
-    int n = counted(d, cur, order);
+    int n = counted(d, &cur, order);
+    double now = op->now;
+    if ((double)cur * slot_len(d->window) > now)
+        now = (double)cur * slot_len(d->window);
 
     if (op->kind == FX_LIMIT_ADJUST) {
         for (int k = 0; k < n; k++)
@@ -110,19 +136,40 @@ fx_limit_apply(struct fx_limit_doc *d, const struct fx_limit_op *op,
     if (op->tpm > 0 && cost > (double)op->tpm)
         cost = (double)op->tpm; /* bigger than the budget: wait for all */
     double wait = 0;
-    if (op->rpm > 0 && sumr + 1 > (double)op->rpm)
-        wait =
-            wait_for(d, order, n, d->req, sumr + 1 - (double)op->rpm, op->now);
-    if (op->tpm > 0 && sumt + cost > (double)op->tpm) {
-        double w = wait_for(d, order, n, d->tok, sumt + cost - (double)op->tpm,
-                            op->now);
-        if (w > wait)
+    int which = FX_LIMIT_NONE;
+    if (op->rpm > 0) {
+        if (d->at > now)
+            now = d->at;
+        refill(d, op->rpm, now);
+        if (d->level < 1) {
+            wait = (1 - d->level) * d->window / (double)op->rpm;
+            which = FX_LIMIT_RPM;
+        }
+    }
+    if (op->rpm > 0 && sumr + 1 > (double)op->rpm) {
+        double w =
+            wait_for(d, order, n, d->req, sumr + 1 - (double)op->rpm, now);
+        if (w > wait) {
             wait = w;
+            which = FX_LIMIT_RPM;
+        }
+    }
+    if (op->tpm > 0 && sumt + cost > (double)op->tpm) {
+        double w =
+            wait_for(d, order, n, d->tok, sumt + cost - (double)op->tpm, now);
+        if (w > wait) {
+            wait = w;
+            which = FX_LIMIT_TPM;
+        }
     }
     if (wait > 0) {
+        wait += now - op->now; /* from the caller's clock */
         res->wait = wait < 0.001 ? 0.001 : wait;
+        res->which = which;
         return;
     }
+    if (op->rpm > 0)
+        d->level -= 1;
     int at = (int)(((cur % FX_LIMIT_RING) + FX_LIMIT_RING) % FX_LIMIT_RING);
     if (d->slot[at] != cur) {
         d->slot[at] = cur;
@@ -148,7 +195,7 @@ fx_limit_doc_to_json(const struct fx_limit_doc *d)
                        d->req[i], d->tok[i]);
         first = 0;
     }
-    fxu_buf_puts(&b, "]}");
+    fxu_buf_printf(&b, "],\"bucket\":[%.17g,%.17g]}", d->level, d->at);
     return fxu_buf_steal(&b);
 }
 
@@ -164,6 +211,13 @@ fx_limit_doc_from_json(const char *json, size_t len, struct fx_limit_doc *d)
         return -1;
     }
     d->window = w->valuedouble;
+    const cJSON *bk = cJSON_GetObjectItemCaseSensitive(o, "bucket");
+    if (cJSON_GetArraySize(bk) == 2 &&
+        cJSON_IsNumber(cJSON_GetArrayItem(bk, 0)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(bk, 1))) {
+        d->level = cJSON_GetArrayItem(bk, 0)->valuedouble;
+        d->at = cJSON_GetArrayItem(bk, 1)->valuedouble;
+    }
     const cJSON *s;
     cJSON_ArrayForEach(s, slots)
     {

@@ -1,32 +1,49 @@
 /*
- * ratelimit.h - rpm and tpm as counted windows (ratelimit.c, no I/O), the
- * operation the stores apply under their lock (store-file.c) or in one
- * script (ratelimit.lua via ratelimit-redis.c), as engine-limits.c asks.
+ * ratelimit.h - rpm and tpm as a paced bucket and counted windows
+ * (ratelimit.c, no I/O), the operation the stores apply under their lock
+ * (store-file.c) or in one script (ratelimit.lua via ratelimit-redis.c), as
+ * engine-limits.c asks.
  */
 #ifndef FX_RATELIMIT_H
 #define FX_RATELIMIT_H
 
 #include "fx.h"
 
-/* ---- ratelimit.c: rpm and tpm windows (no I/O) ------------------------ */
+/* ---- ratelimit.c: rpm and tpm (no I/O) --------------------------------- */
 
 /*
- * A provider's rate-limit document: requests and tokens granted per slot
- * of limit_window / FX_LIMIT_SLOTS seconds.  A request is granted when the
- * slots that overlap the last window, plus one more, hold fewer than rpm
- * requests and tpm tokens: so no window of limit_window seconds (even one
- * shifted by up to a slot, as arrivals are by the network) ever sees more.
- * Stored as {"window":60,"slots":[[slot,requests,tokens],...]}; the Redis
- * side (ratelimit.lua) is the same algorithm on the same document.
+ * A provider's rate-limit document, two rules that must both agree:
+ *
+ * - pacing (rpm): a token bucket refilled continuously at rpm per
+ *   limit_window, holding at most a small burst (FX_LIMIT_BURST: rpm/30,
+ *   at least 1), so a batch leaves at an even pace instead of in one
+ *   burst a provider would refuse;
+ * - a hard cap (rpm and tpm): requests and tokens granted per slot of
+ *   limit_window / FX_LIMIT_SLOTS seconds.  A request is granted when the
+ *   last FX_LIMIT_RING slots (the window plus three to four slots, as
+ *   arrivals are shifted by the network and the scheduler) hold fewer
+ *   than rpm requests and tpm tokens: so no window of limit_window seconds
+ *   ever sees more, even after a quiet one (which a bucket alone allows).
+ *
+ * Times only move forward: a slot or a bucket time later than the
+ * caller's clock (a process that read the clock before waiting for the
+ * store's lock, another host's clock) counts as now.  Stored as
+ * {"window":60,"slots":[[slot,requests,tokens],...],"bucket":[level,at]};
+ * the Redis side (ratelimit.lua) is the same algorithm on the same
+ * document.
  */
 #define FX_LIMIT_SLOTS 30
-#define FX_LIMIT_RING (FX_LIMIT_SLOTS + 2)
+#define FX_LIMIT_RING (FX_LIMIT_SLOTS + 4)
+#define FX_LIMIT_BURST(rpm) (((rpm) + FX_LIMIT_SLOTS - 1) / FX_LIMIT_SLOTS)
 struct fx_limit_doc {
     double window;
     long long slot[FX_LIMIT_RING]; /* -1: empty */
     double req[FX_LIMIT_RING], tok[FX_LIMIT_RING];
+    double level, at; /* the rpm bucket: tokens at time at (0: full) */
 };
 enum fx_limit_op_kind { FX_LIMIT_ACQUIRE = 1, FX_LIMIT_ADJUST };
+/* Which limit a request waits for. */
+enum fx_limit_which { FX_LIMIT_NONE = 0, FX_LIMIT_RPM, FX_LIMIT_TPM };
 struct fx_limit_op {
     int kind;
     double now;     /* epoch seconds */
@@ -40,6 +57,7 @@ struct fx_limit_result {
     int granted;
     double wait;    /* not granted: seconds until it would be */
     long long slot; /* granted: where the request was counted */
+    int which;      /* not granted: enum fx_limit_which */
 };
 void fx_limit_doc_init(struct fx_limit_doc *d, double window);
 /* Apply op to d (slots that left the window are dropped first). */

@@ -17,7 +17,7 @@
 
 /* The classes of flexiai.h, which keeps no count of them (a caller's count
  * would be wrong after a library adds one): the last one, plus one. */
-#define FX_ERRCLASS_COUNT (FLEXIAI_E_INVALID_OUTPUT + 1)
+#define FX_ERRCLASS_COUNT (FLEXIAI_E_LOCAL_RESOURCE + 1)
 
 static const char *const class_names[FX_ERRCLASS_COUNT] = {
     [FLEXIAI_E_NONE] = "none",
@@ -38,6 +38,7 @@ static const char *const class_names[FX_ERRCLASS_COUNT] = {
     [FLEXIAI_E_INTERNAL] = "internal",
     [FLEXIAI_E_RATE_LIMITED_LOCAL] = "rate_limited_local",
     [FLEXIAI_E_INVALID_OUTPUT] = "invalid_output",
+    [FLEXIAI_E_LOCAL_RESOURCE] = "local_resource",
 };
 
 const char *

@@ -161,7 +161,7 @@ two_providers() {
     check_options flexiai.1 "$output" 3
     local page cmd
     page=$(render flexiai.1)
-    for cmd in complete chat breaker batch config logs usage help show check; do
+    for cmd in complete chat breaker batch config logs usage models help show check; do
         has_word "$page" "$cmd" || { echo "command $cmd not in flexiai.1" >&2; false; }
     done
 }
@@ -254,7 +254,7 @@ EOF
     run bash_complete flexiai ''
     assert_success
     local cmd
-    for cmd in complete chat breaker config logs usage; do
+    for cmd in complete chat breaker config logs usage models; do
         assert_line "$cmd"
     done
 }
@@ -380,7 +380,7 @@ missing_from_completion() {
 
 @test "every option in a command's table is in its man page" {
     local cmd page text opt missing=
-    for cmd in complete chat breaker config logs usage; do
+    for cmd in complete chat breaker config logs usage models; do
         page=flexiai-$cmd.1
         [ "$cmd" = config ] && page=flexiai.1
         text=$(render "$page") || return 1

@@ -54,6 +54,18 @@ struct fx_stream {
 void fx_stream_text(struct fx_stream *st, const char *s, size_t n);
 
 /*
+ * The zero-config providers' models, in this one place: each provider's
+ * current small model as of December 2026 (OpenAI's model page, Anthropic's
+ * migration guide, Gemini's GA list; gpt-4o-mini retires 2027-01-14,
+ * claude-3-5-haiku retired 2026-02-19, gemini-2.0-flash shut down
+ * 2026-06-01).  flexiai.ini(5) names them with the date; check again
+ * before a release.
+ */
+#define FX_DEFAULT_MODEL_OPENAI "gpt-6-luna"
+#define FX_DEFAULT_MODEL_ANTHROPIC "claude-haiku-5-5"
+#define FX_DEFAULT_MODEL_GEMINI "gemini-3.5-flash-lite"
+
+/*
  * A provider type, described once: what configuration checks and implies
  * and what the engine calls.  One per provider-*.c; providers.c lists them.
  */
@@ -68,7 +80,7 @@ struct fx_provider_ops {
     const char *const *key_vars;
     /* Variable whose value becomes base_url of the zero-config provider. */
     const char *base_url_var;
-    const char *default_model; /* of the zero-config provider */
+    const char *default_model; /* of the zero-config provider: below */
     /* Settings this type cannot do without, NULL-terminated (may be NULL). */
     const char *const *required;
     /* Works without a key (OpenAI-compatible local servers). */

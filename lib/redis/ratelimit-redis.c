@@ -44,7 +44,8 @@ fx_limit_lua_reply(const redisReply *r, const char *provider,
 {
     memset(res, 0, sizeof(*res));
     res->granted = 1;
-    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+    int ok = r->type == REDIS_REPLY_ARRAY &&
+             (r->elements == 3 || r->elements == 4) &&
              r->element[0]->type == REDIS_REPLY_INTEGER &&
              r->element[1]->type == REDIS_REPLY_STRING &&
              r->element[2]->type == REDIS_REPLY_INTEGER;
@@ -59,5 +60,7 @@ fx_limit_lua_reply(const redisReply *r, const char *provider,
     res->granted = r->element[0]->integer != 0;
     res->wait = strtod(r->element[1]->str, NULL);
     res->slot = (long long)r->element[2]->integer;
+    if (r->elements == 4 && r->element[3]->type == REDIS_REPLY_INTEGER)
+        res->which = (int)r->element[3]->integer;
     return 0;
 }

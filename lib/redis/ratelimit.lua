@@ -1,14 +1,15 @@
--- ratelimit.lua - the Redis side of ratelimit.c: rpm and tpm counted per
--- slot of window/30 seconds, for every flexiai process on every host.
+-- ratelimit.lua - the Redis side of ratelimit.c: rpm paced by a token
+-- bucket, rpm and tpm capped by counts per slot of window/30 seconds, for
+-- every flexiai process on every host.
 -- Mirrors fx_limit_apply() and the document of fx_limit_doc_to_json() line by
 -- line; change them together.
 --
 -- KEYS[1]  {key_prefix}:limit:{provider}
 -- ARGV     kind (1 acquire, 2 adjust), now, window, rpm, tpm, cost, slot,
 --          delta, ttl (seconds)
--- returns  {granted, wait (string), slot}
+-- returns  {granted, wait (string), slot, which (1 rpm, 2 tpm)}
 local SLOTS = 30
-local RING = SLOTS + 2
+local RING = SLOTS + 4
 local kind = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
@@ -22,11 +23,23 @@ local ttl = tonumber(ARGV[9])
 local len = window / SLOTS
 local cur = math.floor(now / len)
 local slots = {}
+local level, at = 0, 0
 local raw = redis.call('GET', KEYS[1])
 if type(raw) == 'string' then
     local ok, d = pcall(cjson.decode, raw)
     if ok and type(d) == 'table' and d.window == window and
         type(d.slots) == 'table' then
+        if type(d.bucket) == 'table' and type(d.bucket[1]) == 'number' and
+            type(d.bucket[2]) == 'number' then
+            level, at = d.bucket[1], d.bucket[2]
+        end
+        -- a clock read before ours (or another host's): time is later
+        for _, s in ipairs(d.slots) do
+            if type(s) == 'table' and type(s[1]) == 'number' and
+                s[1] > cur and s[1] < cur + RING then
+                cur = s[1]
+            end
+        end
         for _, s in ipairs(d.slots) do
             if type(s) == 'table' and type(s[1]) == 'number' and
                 type(s[2]) == 'number' and type(s[3]) == 'number' and
@@ -37,14 +50,17 @@ if type(raw) == 'string' then
     end
 end
 table.sort(slots, function(a, b) return a[1] < b[1] end)
+local t = now
+if cur * len > t then t = cur * len end
 
 local function save()
     local parts = {}
     for i, s in ipairs(slots) do
         parts[i] = string.format('[%d,%.17g,%.17g]', s[1], s[2], s[3])
     end
-    redis.call('SET', KEYS[1], string.format('{"window":%.17g,"slots":[%s]}',
-        window, table.concat(parts, ',')), 'EX', ttl)
+    redis.call('SET', KEYS[1],
+        string.format('{"window":%.17g,"slots":[%s],"bucket":[%.17g,%.17g]}',
+            window, table.concat(parts, ','), level, at), 'EX', ttl)
 end
 
 if kind == 2 then
@@ -55,7 +71,7 @@ if kind == 2 then
         end
     end
     save()
-    return {1, '0', 0}
+    return {1, '0', 0, 0}
 end
 
 local sumr, sumt = 0, 0
@@ -70,21 +86,38 @@ local function wait_for(col, over)
     local freed = 0
     for _, s in ipairs(slots) do
         freed = freed + s[col]
-        if freed >= over then return (s[1] + RING) * len - now end
+        if freed >= over then return (s[1] + RING) * len - t end
     end
     return len
 end
 
-local wait = 0
-if rpm > 0 and sumr + 1 > rpm then wait = wait_for(2, sumr + 1 - rpm) end
+local wait, which = 0, 0
+if rpm > 0 then
+    -- the bucket brought to t (ratelimit.c's refill)
+    if at > t then t = at end
+    local burst = math.floor((rpm + SLOTS - 1) / SLOTS)
+    if not (at > 0) or t - at > window * 4 then
+        level, at = burst, t
+    elseif t > at then
+        level, at = level + (t - at) * rpm / window, t
+    end
+    if level > burst then level = burst end
+    if level < 1 then wait, which = (1 - level) * window / rpm, 1 end
+end
+if rpm > 0 and sumr + 1 > rpm then
+    local w = wait_for(2, sumr + 1 - rpm)
+    if w > wait then wait, which = w, 1 end
+end
 if tpm > 0 and sumt + cost > tpm then
     local w = wait_for(3, sumt + cost - tpm)
-    if w > wait then wait = w end
+    if w > wait then wait, which = w, 2 end
 end
 if wait > 0 then
+    wait = wait + t - now
     if wait < 0.001 then wait = 0.001 end
-    return {0, string.format('%.17g', wait), 0}
+    return {0, string.format('%.17g', wait), 0, which}
 end
+if rpm > 0 then level = level - 1 end
 local last = slots[#slots]
 if last ~= nil and last[1] == cur then
     last[2] = last[2] + 1
@@ -93,4 +126,4 @@ else
     slots[#slots + 1] = {cur, 1, cost}
 end
 save()
-return {1, '0', cur}
+return {1, '0', cur, 0}

@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 
 #include "mockllm-responses.h"
+#include "mockllm-models.h"
 #include "mockllm-schema.h"
 #include "mockllm-usage.h"
 
@@ -1785,6 +1786,11 @@ classify(const char *url, struct target *t)
             goto named;
         }
     }
+    if (!strcmp(p, "/v1beta/models")) { /* Gemini's list: mockllm-models.c */
+        t->kind = K_GEMINI;
+        t->probe = 1;
+        goto named;
+    }
     if (has_suffix(p, n, "/models")) {
         /* Anthropic's GET /v1/models is told apart by its header when
          * answering (answer_probe) */
@@ -2862,7 +2868,7 @@ answer_probe(struct MHD_Connection *c, struct req *r, struct target *t,
 {
     const struct script *sc = r->script;
     const char *key;
-    cJSON *o, *arr, *m;
+    cJSON *o, *arr;
     char model[200];
     enum MHD_Result ret;
     unsigned long idx;
@@ -2895,6 +2901,17 @@ answer_probe(struct MHD_Connection *c, struct req *r, struct target *t,
                          NULL, sc);
         goto out;
     }
+    if (t->kind != K_VERTEX && !(t->kind == K_GEMINI && t->model_len)) {
+        o = mock_models_list(
+            t->kind == K_ANTHROPIC ? MOCK_LIST_ANTHROPIC
+            : t->kind == K_GEMINI  ? MOCK_LIST_GEMINI
+                                   : MOCK_LIST_OPENAI,
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                        t->kind == K_GEMINI ? "pageToken"
+                                                            : "after_id"));
+        ret = send_json(c, r, 200, o, NULL);
+        goto out;
+    }
     o = cJSON_CreateObject();
     if (t->kind == K_GEMINI || t->kind == K_VERTEX) {
         char *name = NULL;
@@ -2908,24 +2925,6 @@ answer_probe(struct MHD_Connection *c, struct req *r, struct target *t,
         cJSON_AddStringToObject(o, "displayName", model);
         arr = cJSON_AddArrayToObject(o, "supportedGenerationMethods");
         cJSON_AddItemToArray(arr, cJSON_CreateString("generateContent"));
-    } else {
-        const char *id = t->kind == K_ANTHROPIC ? "claude-mock" : "mock-model";
-        arr = cJSON_AddArrayToObject(o, "data");
-        m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "id", id);
-        if (t->kind == K_ANTHROPIC) {
-            cJSON_AddStringToObject(m, "type", "model");
-            cJSON_AddStringToObject(m, "display_name", "Mock");
-            cJSON_AddItemToArray(arr, m);
-            cJSON_AddBoolToObject(o, "has_more", 0);
-            cJSON_AddStringToObject(o, "first_id", id);
-            cJSON_AddStringToObject(o, "last_id", id);
-        } else {
-            cJSON_AddStringToObject(m, "object", "model");
-            cJSON_AddStringToObject(m, "owned_by", "mockllm");
-            cJSON_AddItemToArray(arr, m);
-            cJSON_AddStringToObject(o, "object", "list");
-        }
     }
     ret = send_json(c, r, 200, o, NULL);
 out:

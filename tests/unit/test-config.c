@@ -329,7 +329,7 @@ test_provider_tables(void)
        "zero-config: openai, anthropic, gemini, in table order");
     const struct fx_settings *s = fx_config_settings(cfg);
     const struct fx_provider *p = fx_settings_provider(s, "gemini");
-    ok(p && strcmp(p->model, "gemini-2.0-flash") == 0 &&
+    ok(p && strcmp(p->model, "gemini-3.5-flash-lite") == 0 &&
            strcmp(p->api_key_env, "GEMINI_API_KEY") == 0 &&
            p->ops == &fx_provider_gemini,
        "gemini: default model, GEMINI_API_KEY preferred, ops set");

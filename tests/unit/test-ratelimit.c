@@ -1,8 +1,8 @@
-/* test-ratelimit.c - rpm and tpm windows (lib/ratelimit.c) without I/O:
- * grants up to the limit, the wait until the next grant, no window ever
- * over the limit under random arrivals, tpm corrections, the document's
- * JSON; then the file store's limit operation shared by forked
- * processes. */
+/* test-ratelimit.c - rpm and tpm (lib/ratelimit.c) without I/O: the
+ * burst, then a pace of rpm per window, the wait until the next grant, no
+ * window ever over the limit under random arrivals, a late clock, tpm
+ * corrections, the document's JSON; then the file store's limit operation
+ * shared by forked processes. */
 #include "config.h"
 
 #include "fx.h"
@@ -36,18 +36,64 @@ test_rpm(void)
     fx_limit_doc_init(&d, 60);
     int granted = 0;
     for (int i = 0; i < 15; i++) {
-        struct fx_limit_op op = acquire(T0 + i * 0.01, 60, 10, 0, 0);
+        struct fx_limit_op op = acquire(T0 + i * 0.01, 60, 90, 0, 0);
         fx_limit_apply(&d, &op, &r);
         granted += r.granted;
     }
-    is_int(granted, 10, "rpm 10: ten of fifteen at once are granted");
-    struct fx_limit_op op = acquire(T0 + 1, 60, 10, 0, 0);
+    is_int(granted, FX_LIMIT_BURST(90),
+           "rpm 90: the burst (3) of fifteen at "
+           "once is granted");
+    struct fx_limit_op op = acquire(T0 + 0.15, 60, 90, 0, 0);
     fx_limit_apply(&d, &op, &r);
-    ok(!r.granted && r.wait > 59 && r.wait < 66,
-       "the eleventh waits about a window (%.2f s)", r.wait);
-    op = acquire(T0 + 1 + r.wait + 0.001, 60, 10, 0, 0);
+    ok(!r.granted && r.wait > 0.5 && r.wait < 0.7,
+       "the next waits for the bucket: about 60/90 s (%.3f s)", r.wait);
+    is_int(r.which, FX_LIMIT_RPM, "... for rpm");
+    op = acquire(T0 + 0.15 + r.wait + 0.001, 60, 90, 0, 0);
     fx_limit_apply(&d, &op, &r);
     ok(r.granted, "granted once the wait is over");
+
+    /* paced: asked every 10 ms for two windows, granted about rpm/60 a
+     * second, never more than rpm in a window */
+    fx_limit_doc_init(&d, 60);
+    double at[512];
+    int n = 0;
+    for (double t = T0; t < T0 + 120 && n < 512; t += 0.01) {
+        op = acquire(t, 60, 90, 0, 0);
+        fx_limit_apply(&d, &op, &r);
+        if (r.granted)
+            at[n++] = t;
+    }
+    int first_window = 0, worst = 0;
+    for (int i = 0; i < n; i++) {
+        first_window += at[i] < T0 + 60;
+        int k = 0;
+        for (int j = i; j < n && at[j] < at[i] + 60; j++)
+            k++;
+        if (k > worst)
+            worst = k;
+    }
+    ok(worst <= 90, "no window holds more than rpm (%d)", worst);
+    ok(first_window >= 80 && first_window <= 90,
+       "the first window is used evenly: %d grants", first_window);
+    double gap = 0;
+    for (int i = FX_LIMIT_BURST(90); i + 1 < n && at[i + 1] < T0 + 50; i++)
+        if (at[i + 1] - at[i] > gap)
+            gap = at[i + 1] - at[i];
+    ok(gap > 0.6 && gap < 0.7, "after the burst, one every 60/90 s (%.3f)",
+       gap);
+
+    /* a caller whose clock was read before another's grant (waiting for
+     * the store's lock) never drops that grant */
+    fx_limit_doc_init(&d, 2);
+    op = acquire(T0 + 1.0, 2, 5, 0, 0);
+    fx_limit_apply(&d, &op, &r);
+    op = acquire(T0 + 0.5, 2, 5, 0, 0);
+    fx_limit_apply(&d, &op, &r);
+    ok(!r.granted && r.wait > 0.89,
+       "an older clock waits from the newer grant (%.3f s)", r.wait);
+    char *j = fx_limit_doc_to_json(&d);
+    ok(strstr(j, ",1,0]") != NULL, "the newer grant is kept: %s", j);
+    free(j);
 }
 
 /* Random arrivals for a while: no window of W (plus one slot) may hold
@@ -160,7 +206,7 @@ test_file_store(void)
             if (fx_store_file.open(&st, &s, &err) != 0)
                 _exit(1);
             for (int i = 0; i < 25; i++) {
-                struct fx_limit_op op = acquire(T0, 60, 30, 0, 0);
+                struct fx_limit_op op = acquire(T0, 60, 1500, 0, 0);
                 struct fx_limit_result r;
                 if (fx_store_file.limit(st, "p", &op, &r, &err) == 0)
                     mine += r.granted;
@@ -178,7 +224,8 @@ test_file_store(void)
     close(fds[0]);
     while (wait(NULL) > 0)
         ;
-    is_int(total, 30, "100 tries from 4 processes under rpm 30: 30 granted");
+    is_int(total, FX_LIMIT_BURST(1500),
+           "100 tries from 4 processes under rpm 1500: its burst (50) granted");
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpl);
     if (system(cmd) != 0)
