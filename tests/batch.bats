@@ -287,7 +287,9 @@ not json
     refute_output --partial "file store"
     refute_output --partial "not counted"
     assert_equal "$(mock_count primary)" 12
-    assert_equal "$(max_in_window primary 5000)" 6
+    # paced, so a window may hold fewer; two unshared limits would let
+    # about twice as many through
+    [ "$(max_in_window primary 5000)" -le 6 ]
     [ -n "$(redis_cli get flexiai:limit:primary)" ]
 }
 
