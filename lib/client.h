@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The opaque flexiai_client of flexiai.h. */
 struct flexiai_client {
@@ -31,6 +32,8 @@ struct flexiai_client {
     size_t nwarned_bad;
     flexiai_log_fn log;
     void *log_ud;
+    char **warned_req; /* request warnings already given (fx_client_warn) */
+    size_t nwarned_req;
     unsigned seed;
     char *error;
 };
@@ -50,6 +53,22 @@ fx_client_log(flexiai_client *c, int level, const char *fmt, ...)
     va_end(ap);
     c->log(c->log_ud, level, msg);
     free(msg);
+}
+
+/* A request's warning (struct fx_http_req.warning), once per client for
+ * each distinct line; NULL does nothing. */
+static inline void
+fx_client_warn_once(flexiai_client *c, const char *msg)
+{
+    if (msg == NULL)
+        return;
+    for (size_t i = 0; i < c->nwarned_req; i++)
+        if (strcmp(c->warned_req[i], msg) == 0)
+            return;
+    c->warned_req = fxu_xrealloc(c->warned_req,
+                                 (c->nwarned_req + 1) * sizeof *c->warned_req);
+    c->warned_req[c->nwarned_req++] = fxu_strdup(msg);
+    fx_client_log(c, FLEXIAI_LOG_WARN, "%s", msg);
 }
 
 static inline void fx_client_error_set(flexiai_client *c, const char *fmt, ...)

@@ -383,6 +383,7 @@ step_start(struct job *j, double now)
         handle_outcome(j);
         return;
     }
+    fx_client_warn_once(b->c, j->io.hreq.warning);
     j->easy = b->npool ? b->pool[--b->npool] : curl_easy_init();
     if (j->easy == NULL)
         abort(); /* out of memory, as fxu_xmalloc */

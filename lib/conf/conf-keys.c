@@ -103,6 +103,9 @@ const struct key_def fx_conf_keys[] = {
     {"provider", "max_concurrency", KT_INT, NULL, 1, 1000000, NULL},
     {"provider", "schema_mode", KT_ENUM, "native", NOLIM,
      "native|tool|json|prompt"},
+    /* Anthropic: cache_control markers on the system prompt and the
+     * conversation prefix */
+    {"provider", "prompt_cache", KT_BOOL, NULL, NOLIM, NULL},
     PARAM_KEYS("provider", 0),
 
     /* the request ledger (lib/ledger.h); keep is a duration ("90d") */

@@ -148,6 +148,7 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->max_concurrency =
             (long)fx_conf_number_or(cfg, sec, "max_concurrency", 0);
         p->schema_mode = read_schema_mode(cfg, sec);
+        p->prompt_cache = (int)fx_conf_number_or(cfg, sec, "prompt_cache", 0);
         p->api_key_env = fx_conf_string(cfg, sec, "api_key_env");
         p->api_key_cmd = fx_conf_string(cfg, sec, "api_key_cmd");
         p->api_key_timeout = fx_conf_number(cfg, sec, "api_key_timeout");

@@ -31,6 +31,10 @@ struct fx_http_req {
     char *url;      /* never contains a secret */
     char **headers; /* NULL-terminated "Name: value" lines */
     char *body;
+    /* One line for the user about this request (a parameter the API
+     * refuses, left out); NULL when none.  The engine logs each distinct
+     * line once per client (FLEXIAI_LOG_WARN). */
+    char *warning;
 };
 void fx_http_req_free(struct fx_http_req *r);
 
@@ -44,6 +48,7 @@ struct fx_stream {
     size_t emitted;      /* bytes passed to on_text */
     struct fx_error err; /* set when parse_event returns -1 */
     int pstate;          /* provider private */
+    size_t pmark;        /* provider private: where a block began */
 };
 /* Emit text to the response buffer and the callback. */
 void fx_stream_text(struct fx_stream *st, const char *s, size_t n);
