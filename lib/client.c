@@ -81,9 +81,9 @@ flexiai_client_free(flexiai_client *c)
     for (size_t i = 0; i < c->nwarned_bad; i++)
         free(c->warned_bad[i]);
     free(c->warned_bad);
-    for (size_t i = 0; i < c->nwarned_req; i++)
-        free(c->warned_req[i]);
-    free(c->warned_req);
+    for (size_t i = 0; i < c->nwarned_once; i++)
+        free(c->warned_once[i]);
+    free(c->warned_once);
     free(c->error);
     free(c->redis_why);
     free(c);

@@ -32,8 +32,8 @@ struct flexiai_client {
     size_t nwarned_bad;
     flexiai_log_fn log;
     void *log_ud;
-    char **warned_req; /* request warnings already given (fx_client_warn) */
-    size_t nwarned_req;
+    char **warned_once; /* fx_client_warn_once's lines said so far */
+    size_t nwarned_once;
     unsigned seed;
     char *error;
 };
@@ -55,19 +55,19 @@ fx_client_log(flexiai_client *c, int level, const char *fmt, ...)
     free(msg);
 }
 
-/* A request's warning (struct fx_http_req.warning), once per client for
- * each distinct line; NULL does nothing. */
+/* A warning (a provider's request left out what the user set) said once
+ * per client, however many requests would repeat it; msg may be NULL. */
 static inline void
 fx_client_warn_once(flexiai_client *c, const char *msg)
 {
-    if (msg == NULL)
+    if (msg == NULL || *msg == '\0')
         return;
-    for (size_t i = 0; i < c->nwarned_req; i++)
-        if (strcmp(c->warned_req[i], msg) == 0)
+    for (size_t i = 0; i < c->nwarned_once; i++)
+        if (strcmp(c->warned_once[i], msg) == 0)
             return;
-    c->warned_req = fxu_xrealloc(c->warned_req,
-                                 (c->nwarned_req + 1) * sizeof *c->warned_req);
-    c->warned_req[c->nwarned_req++] = fxu_strdup(msg);
+    c->warned_once =
+        fxu_xrealloc(c->warned_once, (c->nwarned_once + 1) * sizeof(char *));
+    c->warned_once[c->nwarned_once++] = fxu_strdup(msg);
     fx_client_log(c, FLEXIAI_LOG_WARN, "%s", msg);
 }
 

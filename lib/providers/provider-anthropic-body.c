@@ -229,6 +229,8 @@ fx_anthropic_body(const struct fx_call *call, const char *model,
             cJSON_AddStringToObject(th, "type", "disabled");
         } else if (v2026) {
             cJSON_AddStringToObject(th, "type", "adaptive");
+            /* newer models omit the text by default: ask for a summary */
+            cJSON_AddStringToObject(th, "display", "summarized");
             cJSON_AddStringToObject(output_config(root), "effort",
                                     effort_names[level]);
         } else {

@@ -31,9 +31,9 @@ struct fx_http_req {
     char *url;      /* never contains a secret */
     char **headers; /* NULL-terminated "Name: value" lines */
     char *body;
-    /* One line for the user about this request (a parameter the API
-     * refuses, left out); NULL when none.  The engine logs each distinct
-     * line once per client (FLEXIAI_LOG_WARN). */
+    /* Set by build_request when it left out something the user set (a
+     * parameter the model refuses): one line for a once-per-process
+     * warning; may be NULL. */
     char *warning;
 };
 void fx_http_req_free(struct fx_http_req *r);
