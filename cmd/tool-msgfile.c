@@ -1,7 +1,10 @@
 /*
  * tool-msgfile.c - conversation files: the JSON array of {role, content}
  * objects that `complete --messages`, chat's --load, /load, /save and
- * --session read and write.  Errors are returned, never printed.
+ * --session read and write.  An assistant message may carry
+ * "reasoning_state", the provider's state of that answer (thinking blocks
+ * with their signatures, thought signatures) as the library gave it, so
+ * that the next turn is accepted.  Errors are returned, never printed.
  */
 #include "config.h"
 
@@ -21,9 +24,19 @@ tool_msgs_push(struct tool_msgs *m, const char *role, const char *content)
         m->cap = m->cap ? m->cap * 2 : 8;
         m->v = fxu_xrealloc(m->v, m->cap * sizeof(*m->v));
     }
+    memset(&m->v[m->n], 0, sizeof(m->v[m->n])); /* reasoning_state too */
     m->v[m->n].role = fxu_strdup(role);
     m->v[m->n].content = fxu_strdup(content);
     m->n++;
+}
+
+void
+tool_msgs_set_state(struct tool_msgs *m, const char *state)
+{
+    if (m->n == 0)
+        return;
+    free((char *)m->v[m->n - 1].reasoning_state);
+    m->v[m->n - 1].reasoning_state = state && *state ? fxu_strdup(state) : NULL;
 }
 
 static void
@@ -32,6 +45,7 @@ free_one(flexiai_message *msg)
     /* the list owns its strings: the const is the public struct's */
     free((char *)msg->role);
     free((char *)msg->content);
+    free((char *)msg->reasoning_state);
 }
 
 void
@@ -159,10 +173,25 @@ tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
                 name, m->n + 1, role->valuestring);
             break;
         }
+        const cJSON *state =
+            cJSON_GetObjectItemCaseSensitive(o, "reasoning_state");
+        if (state && !cJSON_IsNull(state) && !cJSON_IsObject(state)) {
+            *err = fxu_asprintf(
+                "%s: message %zu: \"reasoning_state\" must be an object", name,
+                m->n + 1);
+            break;
+        }
         size_t bad = 0;
         char *clean = fxu_utf8_sanitize(content->valuestring,
                                         strlen(content->valuestring), &bad);
         tool_msgs_push(m, role->valuestring, clean);
+        if (cJSON_IsObject(state) &&
+            strcmp(role->valuestring, "assistant") == 0) {
+            /* kept as the provider gave it: signatures must not change */
+            char *kept = cJSON_PrintUnformatted(state);
+            tool_msgs_set_state(m, kept);
+            free(kept);
+        }
         m->replaced += bad;
         free(clean);
     }
@@ -186,6 +215,12 @@ tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "role", v[i].role);
         cJSON_AddStringToObject(o, "content", v[i].content);
+        cJSON *state =
+            v[i].reasoning_state ? cJSON_Parse(v[i].reasoning_state) : NULL;
+        if (cJSON_IsObject(state))
+            cJSON_AddItemToObject(o, "reasoning_state", state);
+        else
+            cJSON_Delete(state);
         char *s = cJSON_PrintUnformatted(o);
         fxu_buf_printf(&json, "%s\n  %s", i ? "," : "", s);
         free(s);
