@@ -101,20 +101,25 @@ add_system(cJSON *root, const struct fx_call *call, const struct fx_convo *c)
 }
 
 /* The thinking and redacted_thinking blocks of an assistant turn's state,
- * unchanged and in order, onto content. */
-static void
-add_thinking_blocks(cJSON *content, const char *state)
+ * unchanged and in order (NULL: none, or another type's state). */
+static cJSON *
+thinking_blocks(const char *state)
 {
     cJSON *st = fx_state_parse(state, "anthropic");
+    cJSON *out = NULL;
     const cJSON *block;
     cJSON_ArrayForEach(block, cJSON_GetObjectItemCaseSensitive(st, "blocks"))
     {
         const char *type = fx_json_str(block, "type");
-        if (type && (strcmp(type, "thinking") == 0 ||
-                     strcmp(type, "redacted_thinking") == 0))
-            cJSON_AddItemToArray(content, cJSON_Duplicate(block, 1));
+        if (type == NULL || (strcmp(type, "thinking") != 0 &&
+                             strcmp(type, "redacted_thinking") != 0))
+            continue;
+        if (out == NULL)
+            out = cJSON_CreateArray();
+        cJSON_AddItemToArray(out, cJSON_Duplicate(block, 1));
     }
     cJSON_Delete(st);
+    return out;
 }
 
 /* One message.  Content is a plain string unless it carries thinking
@@ -125,14 +130,15 @@ message(const struct fx_turn *t, int cache_mark)
 {
     const char *text = t->text.data ? t->text.data : "";
     cJSON *m = cJSON_CreateObject();
+    cJSON *content = t->assistant ? thinking_blocks(t->state) : NULL;
     cJSON_AddStringToObject(m, "role", t->assistant ? "assistant" : "user");
-    if (!cache_mark && !(t->assistant && t->state)) {
+    if (!cache_mark && content == NULL) {
         cJSON_AddStringToObject(m, "content", text);
         return m;
     }
-    cJSON *content = cJSON_AddArrayToObject(m, "content");
-    if (t->assistant && t->state)
-        add_thinking_blocks(content, t->state);
+    if (content == NULL)
+        content = cJSON_CreateArray();
+    cJSON_AddItemToObject(m, "content", content);
     if (*text || cJSON_GetArraySize(content) == 0) {
         cJSON *block = cJSON_CreateObject();
         cJSON_AddStringToObject(block, "type", "text");
