@@ -950,8 +950,10 @@ test_parse_anthropic(void)
     fx_response_free(&r);
 
     static const char *const fin[][2] = {
-        {"end_turn", "stop"},          {"stop_sequence", "stop"},
-        {"max_tokens", "length"},      {"tool_use", "tool_calls"},
+        {"end_turn", "stop"},
+        {"stop_sequence", "stop"},
+        {"max_tokens", "length"},
+        {"tool_use", "tool_calls"},
         {"refusal", "content_filter"},
         {"model_context_window_exceeded", "length"},
     };
