@@ -19,8 +19,9 @@
  * and only adaptive thinking is sure to be taken. */
 #define ANTHROPIC_V2026 "2026-10-21"
 
-/* Thinking budgets under 2023-06-01, added to max_tokens so that the
- * answer keeps its own budget (the API wants 1024 <= budget < max). */
+/* Thinking budgets under 2023-06-01 (the API wants 1024 <= budget <
+ * max_tokens), and under either version the room added to max_tokens so
+ * that thinking does not eat the answer's budget. */
 static const long budget_tokens[] = {0, 0, 1024, 4096, 16384};
 static const char *const effort_names[] = {NULL, NULL, "low", "medium", "high"};
 
@@ -210,7 +211,9 @@ fx_anthropic_body(const struct fx_call *call, const char *model,
     /* the API requires max_tokens: unset, send flexiai's default */
     long max_tokens =
         pp->max_tokens > 0 ? pp->max_tokens : call->default_max_tokens;
-    if (!v2026 && level > FLEXIAI_REASONING_NONE)
+    /* thinking counts against max_tokens: keep the answer's own budget
+     * (under 2023-06-01 the budget must be below max_tokens) */
+    if (level > FLEXIAI_REASONING_NONE)
         max_tokens += budget_tokens[level];
     cJSON_AddNumberToObject(root, "max_tokens", (double)max_tokens);
     add_system(root, call, &c);
