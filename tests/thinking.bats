@@ -213,11 +213,12 @@ body() { mock_last_body "$1"; }
     assert_equal "$stderr" "flexiai: ge: model gemini-2.0-flash takes no thinking configuration: reasoning not requested"
 }
 
-@test "a bad Gemini api_version is one clear line" {
+@test "a bad Gemini api_version is one clear line, a configuration error" {
     sed -i 's/api_version = v1$/api_version = v2/' "$CONFIG"
     run --separate-stderr flexiai complete -p g25 "x"
-    assert_failure
-    assert_equal "$(mock_log g25 | jq -r .count)" 0
+    assert_failure 78
     assert_output ""
-    [[ "$stderr" == *"gemini api_version must be v1beta or v1, not v2"* ]]
+    [[ "$stderr" == *"provider.g25.api_version: 'v2' is not v1beta or v1" ]]
+    assert_equal "$(grep -c . <<<"$stderr")" 1
+    assert_equal "$(mock_log g25 | jq -r .count)" 0
 }

@@ -206,6 +206,12 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
                 "with a host",
                 fx_conf_where(fx_conf_entry(cfg, sec, "base_url")), sec,
                 p->base_url);
+        if (p->type && strcmp(p->type, "gemini") == 0 && p->api_version &&
+            strcmp(p->api_version, "v1beta") != 0 &&
+            strcmp(p->api_version, "v1") != 0)
+            fx_conf_diag(cfg, 1, "%s: %s.api_version: '%s' is not v1beta or v1",
+                         fx_conf_where(fx_conf_entry(cfg, sec, "api_version")),
+                         sec, p->api_version);
     }
     qsort(s->providers, s->nproviders, sizeof(*s->providers), provider_cmp);
 
