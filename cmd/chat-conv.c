@@ -456,8 +456,9 @@ chat_conv_turn(struct chat_conv *c, const char *text)
         if (!c->interactive)
             o->text(o->ud, "\n", 1); /* a blank line after each reply */
         chat_conv_push(c, "assistant", res.text ? res.text : "");
-        /* thinking blocks, thought signatures: the next turn needs them */
-        tool_msgs_set_state(&c->msgs, res.reasoning_state);
+        /* the provider's state goes back with this turn (store:false
+         * reasoning items) */
+        tool_msgs_set_state(&c->msgs, c->msgs.n - 1, res.reasoning_state);
         remember_provider(c, res.provider);
         chat_conv_save_session(c);
     } else if (rc == FLEXIAI_EINTR) {

@@ -1,10 +1,7 @@
 /*
  * tool-msgfile.c - conversation files: the JSON array of {role, content}
  * objects that `complete --messages`, chat's --load, /load, /save and
- * --session read and write.  An assistant message may carry
- * "reasoning_state", the provider's state of that answer (thinking blocks
- * with their signatures, thought signatures) as the library gave it, so
- * that the next turn is accepted.  Errors are returned, never printed.
+ * --session read and write.  Errors are returned, never printed.
  */
 #include "config.h"
 
@@ -27,16 +24,17 @@ tool_msgs_push(struct tool_msgs *m, const char *role, const char *content)
     memset(&m->v[m->n], 0, sizeof(m->v[m->n])); /* reasoning_state too */
     m->v[m->n].role = fxu_strdup(role);
     m->v[m->n].content = fxu_strdup(content);
+    m->v[m->n].reasoning_state = NULL;
     m->n++;
 }
 
 void
-tool_msgs_set_state(struct tool_msgs *m, const char *state)
+tool_msgs_set_state(struct tool_msgs *m, size_t i, const char *state)
 {
-    if (m->n == 0)
+    if (i >= m->n)
         return;
-    free((char *)m->v[m->n - 1].reasoning_state);
-    m->v[m->n - 1].reasoning_state = state && *state ? fxu_strdup(state) : NULL;
+    free((char *)m->v[i].reasoning_state);
+    m->v[i].reasoning_state = fxu_strdup(state);
 }
 
 static void
@@ -173,27 +171,17 @@ tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
                 name, m->n + 1, role->valuestring);
             break;
         }
-        const cJSON *state =
-            cJSON_GetObjectItemCaseSensitive(o, "reasoning_state");
-        if (state && !cJSON_IsNull(state) && !cJSON_IsObject(state)) {
-            *err = fxu_asprintf(
-                "%s: message %zu: \"reasoning_state\" must be an object", name,
-                m->n + 1);
-            break;
-        }
         size_t bad = 0;
         char *clean = fxu_utf8_sanitize(content->valuestring,
                                         strlen(content->valuestring), &bad);
         tool_msgs_push(m, role->valuestring, clean);
-        if (cJSON_IsObject(state) &&
-            strcmp(role->valuestring, "assistant") == 0) {
-            /* kept as the provider gave it: signatures must not change */
-            char *kept = cJSON_PrintUnformatted(state);
-            tool_msgs_set_state(m, kept);
-            free(kept);
-        }
         m->replaced += bad;
         free(clean);
+        /* an assistant turn's provider state, kept as the API gave it */
+        const cJSON *state =
+            cJSON_GetObjectItemCaseSensitive(o, "reasoning_state");
+        if (cJSON_IsString(state))
+            tool_msgs_set_state(m, m->n - 1, state->valuestring);
     }
     cJSON_Delete(root);
     if (*err) {
@@ -215,12 +203,8 @@ tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "role", v[i].role);
         cJSON_AddStringToObject(o, "content", v[i].content);
-        cJSON *state =
-            v[i].reasoning_state ? cJSON_Parse(v[i].reasoning_state) : NULL;
-        if (cJSON_IsObject(state))
-            cJSON_AddItemToObject(o, "reasoning_state", state);
-        else
-            cJSON_Delete(state);
+        if (v[i].reasoning_state)
+            cJSON_AddStringToObject(o, "reasoning_state", v[i].reasoning_state);
         char *s = cJSON_PrintUnformatted(o);
         fxu_buf_printf(&json, "%s\n  %s", i ? "," : "", s);
         free(s);

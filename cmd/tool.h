@@ -297,17 +297,19 @@ struct tool_msgs {
     size_t replaced; /* invalid UTF-8 bytes read as U+FFFD */
 };
 void tool_msgs_push(struct tool_msgs *m, const char *role, const char *content);
-/* The last message's reasoning_state (a copy; NULL or "" removes it). */
-void tool_msgs_set_state(struct tool_msgs *m, const char *state);
+/* Message i's reasoning_state (an assistant turn's provider state, kept
+ * and written with it in conversation files); NULL removes it. */
+void tool_msgs_set_state(struct tool_msgs *m, size_t i, const char *state);
 void tool_msgs_pop(struct tool_msgs *m);
 /* Drop message i. */
 void tool_msgs_remove(struct tool_msgs *m, size_t i);
 void tool_msgs_free(struct tool_msgs *m);
 
-/* Read a [{role, content, reasoning_state?}] array from `path` ("-": stdin)
- * into *m (which must be empty).  0, or 66 (cannot read) / 65 (malformed: not
- * JSON, something after the array, a \u0000 escape, a bad message) with *err
- * set (the caller frees it).  Invalid UTF-8 becomes U+FFFD (counted). */
+/* Read a [{role, content}] array from `path` ("-": stdin) into *m (which
+ * must be empty); an assistant message may carry "reasoning_state".  0, or 66
+ * (cannot read) / 65 (malformed: not JSON, something after the array, a \u0000
+ * escape, a bad message) with *err set (the caller frees it).  Invalid UTF-8
+ * becomes U+FFFD (counted). */
 int tool_msgs_read(const char *path, struct tool_msgs *m, char **err);
 /* Write one message per line, atomically (a temporary file beside it,
  * renamed over it; mode 0600).  0, or 66 with *err set. */

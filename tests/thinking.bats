@@ -97,10 +97,11 @@ body() { mock_last_body "$1"; }
     assert_failure
     assert_equal "$(mock_log an | jq -r .invalid)" 1
     # a forged signature is refused too
-    printf '[{"role":"user","content":"q1"},{"role":"assistant","content":"a1","reasoning_state":{"type":"anthropic","blocks":[{"type":"thinking","thinking":"t","signature":"forged"}]}},{"role":"user","content":"q2"}]' >"$TEST_HOME/forged.json"
+    printf '[{"role":"user","content":"q1"},{"role":"assistant","content":"a1","reasoning_state":"{\\"type\\":\\"anthropic\\",\\"blocks\\":[{\\"type\\":\\"thinking\\",\\"thinking\\":\\"t\\",\\"signature\\":\\"forged\\"}]}"},{"role":"user","content":"q2"}]' >"$TEST_HOME/forged.json"
     run flexiai complete -p an --messages "$TEST_HOME/forged.json"
     assert_failure
     assert_equal "$(mock_log an | jq -r .invalid)" 2
+    assert_equal "$(body an | jq -r '.messages[1].content[0].signature')" forged
 }
 
 @test "a Gemini chat session keeps its thought signatures" {
@@ -114,7 +115,7 @@ body() { mock_last_body "$1"; }
     assert_equal "$(mock_log ge | jq -r .invalid)" 0
     assert_equal "$(body ge | jq -r '[.contents[] | select(.role == "model") | [.parts[] | select(.thoughtSignature)] | length] | join(",")')" "1,1"
     session=$XDG_DATA_HOME/flexiai/sessions/s1.json
-    assert_equal "$(jq -r '.[1].reasoning_state.type' "$session")" gemini
+    assert_equal "$(jq -r '.[1].reasoning_state | fromjson | .type' "$session")" gemini
 }
 
 @test "message files carry reasoning_state: /save, then --messages" {
@@ -122,16 +123,12 @@ body() { mock_last_body "$1"; }
     mock_script an "require_thinking"
     run flexiai chat -p an <<<"$(printf 'first\n/save %s\n' "$TEST_HOME/conv.json")"
     assert_success
-    assert_equal "$(jq -r '.[1].reasoning_state.blocks[0].type' "$TEST_HOME/conv.json")" thinking
+    assert_equal "$(jq -r '.[1].reasoning_state | fromjson | .blocks[0].type' "$TEST_HOME/conv.json")" thinking
     jq '. + [{"role":"user","content":"next"}]' "$TEST_HOME/conv.json" >"$TEST_HOME/next.json"
     run flexiai complete -p an --messages "$TEST_HOME/next.json"
     assert_success
     assert_output next
     assert_equal "$(mock_log an | jq -r .invalid)" 0
-    printf '[{"role":"assistant","content":"a","reasoning_state":"x"}]' >"$TEST_HOME/bad.json"
-    run --separate-stderr flexiai complete -p an --messages "$TEST_HOME/bad.json"
-    assert_failure 65
-    assert_equal "$stderr" "flexiai: $TEST_HOME/bad.json: message 1: \"reasoning_state\" must be an object"
 }
 
 @test "-C continues a conversation with its thinking, from the ledger" {
