@@ -183,10 +183,14 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
                  *cid, flexiai_ledger_error(l));
     struct tool_msgs all = {NULL, 0, 0, 0};
     for (size_t i = 0; i < n; i++)
-        if (!(flag_system(a) && strcmp(v[i].role, "system") == 0))
+        if (!(flag_system(a) && strcmp(v[i].role, "system") == 0)) {
             tool_msgs_push(&all, v[i].role, v[i].content);
-    for (size_t i = 0; i < msgs->n; i++)
+            tool_msgs_set_state(&all, all.n - 1, v[i].reasoning_state);
+        }
+    for (size_t i = 0; i < msgs->n; i++) {
         tool_msgs_push(&all, msgs->v[i].role, msgs->v[i].content);
+        tool_msgs_set_state(&all, all.n - 1, msgs->v[i].reasoning_state);
+    }
     all.replaced = msgs->replaced;
     tool_msgs_free(msgs);
     *msgs = all;

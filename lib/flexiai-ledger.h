@@ -132,6 +132,9 @@ flexiai_code flexiai_ledger_latest_cid(flexiai_ledger *l, char **cid);
 typedef struct flexiai_ledger_message {
     char *role; /* "system", "user" or "assistant" */
     char *content;
+    /* an assistant message's reasoning state, as flexiai_message's (kept
+     * in [log] mode = full); NULL when none */
+    char *reasoning_state;
 } flexiai_ledger_message;
 
 /* The messages that continue conversation `cid` (its system prompt first

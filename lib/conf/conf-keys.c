@@ -105,6 +105,9 @@ const struct key_def fx_conf_keys[] = {
      "native|tool|json|prompt"},
     /* openai: Chat Completions or the Responses API */
     {"provider", "api", KT_ENUM, "chat", NOLIM, "chat|responses"},
+    /* Anthropic: cache_control markers on the system prompt and the
+     * conversation prefix */
+    {"provider", "prompt_cache", KT_BOOL, NULL, NOLIM, NULL},
     PARAM_KEYS("provider", 0),
 
     /* the request ledger (lib/ledger.h); keep is a duration ("90d") */

@@ -176,6 +176,7 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->max_concurrency =
             (long)fx_conf_number_or(cfg, sec, "max_concurrency", 0);
         p->schema_mode = read_schema_mode(cfg, sec);
+        p->prompt_cache = (int)fx_conf_number_or(cfg, sec, "prompt_cache", 0);
         p->api_key_env = fx_conf_string(cfg, sec, "api_key_env");
         p->api_key_cmd = fx_conf_string(cfg, sec, "api_key_cmd");
         p->api_key_timeout = fx_conf_number(cfg, sec, "api_key_timeout");
@@ -234,6 +235,12 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
                 "with a host",
                 fx_conf_where(fx_conf_entry(cfg, sec, "base_url")), sec,
                 p->base_url);
+        if (p->type && strcmp(p->type, "gemini") == 0 && p->api_version &&
+            strcmp(p->api_version, "v1beta") != 0 &&
+            strcmp(p->api_version, "v1") != 0)
+            fx_conf_diag(cfg, 1, "%s: %s.api_version: '%s' is not v1beta or v1",
+                         fx_conf_where(fx_conf_entry(cfg, sec, "api_version")),
+                         sec, p->api_version);
     }
     qsort(s->providers, s->nproviders, sizeof(*s->providers), provider_cmp);
 

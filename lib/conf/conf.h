@@ -44,7 +44,7 @@ struct fx_provider {
     long priority; /* 0: none */
     int file_order;
     char *base_url;       /* NULL: the type's default */
-    char *api_version;    /* Azure OpenAI when set */
+    char *api_version;    /* Azure OpenAI when set; Anthropic, Gemini */
     char *project;        /* vertex */
     char *location;       /* vertex */
     int insecure;         /* TLS verification off */
@@ -52,6 +52,7 @@ struct fx_provider {
     long rpm, tpm;        /* requests, tokens per limit_window; 0: none */
     long max_concurrency; /* requests in flight in one process; 0: none */
     int schema_mode;      /* enum fx_schema_mode: how a schema is sent */
+    int prompt_cache;     /* Anthropic: mark the prefix for caching */
     char *api_key_env;
     char *api_key_cmd;
     double api_key_timeout; /* seconds api_key_cmd may take */

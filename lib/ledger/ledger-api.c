@@ -212,8 +212,9 @@ flexiai_ledger_conversation(flexiai_ledger *l, const char *cid,
     }
     for (size_t i = 0; i < nm; i++) {
         v[k].role = m[i].role;
+        v[k].reasoning_state = m[i].reasoning_state;
         v[k++].content = m[i].content;
-        m[i].role = m[i].content = NULL;
+        m[i].role = m[i].content = m[i].reasoning_state = NULL;
     }
     fx_ledger_messages_free(m, nm);
     *msgs = v;
@@ -227,6 +228,7 @@ flexiai_ledger_messages_free(flexiai_ledger_message *msgs, size_t n)
     for (size_t i = 0; msgs && i < n; i++) {
         free(msgs[i].role);
         free(msgs[i].content);
+        free(msgs[i].reasoning_state);
     }
     free(msgs);
 }

@@ -96,6 +96,7 @@ int fx_ledger_parse_keep(const char *s, double *seconds);
 struct fx_ledger_message {
     char *role;
     char *content;
+    char *reasoning_state; /* an assistant message's; may be NULL */
 };
 
 /* One attempt, in the shape `complete --json` prints. */
@@ -144,6 +145,7 @@ struct fx_ledger_record {
     char *first_provider; /* first provider tried (failovers) */
     struct fx_ledger_attempt *attempts;
     size_t nattempts;
+    char *reasoning_state; /* the answer's (full mode); may be NULL */
 };
 
 /* What the command knows that the result does not. */
@@ -344,6 +346,14 @@ char *fx_ledger_usage_json(const struct fx_ledger_usage *rows, size_t n,
  * histogram flexiai_request_latency_seconds.  0 (*out malloc'ed) or -1. */
 int fx_ledger_prometheus(fx_ledger *l, fx_ledger_price_fn price, void *ud,
                          char **out);
+
+/* ---- reasoning states (ledger-state.c) ------------------------------- */
+
+/* Keep the state of request `request_id`'s answer (nothing for NULL).
+ * 0 or -1. */
+int fx_ledger_state_put(fx_ledger *l, int64_t request_id, const char *state);
+/* It back, NULL when none was kept; caller frees. */
+char *fx_ledger_state_get(fx_ledger *l, int64_t request_id);
 
 /* ---- shared by the ledger files (not for callers) -------------------- */
 

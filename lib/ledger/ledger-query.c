@@ -55,6 +55,8 @@ parse_messages(const char *json, struct fx_ledger_message **out, size_t *n)
             cJSON_GetObjectItemCaseSensitive(m, "content"));
         (*out)[*n].role = fxu_strdup(role ? role : "user");
         (*out)[*n].content = fxu_strdup(content ? content : "");
+        (*out)[*n].reasoning_state = fxu_strdup(cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(m, "reasoning_state")));
         (*n)++;
     }
     cJSON_Delete(arr);
@@ -323,7 +325,7 @@ fx_ledger_conversation(fx_ledger *l, const char *cid,
      * not repeated, so the new question follows the last answer. */
     sqlite3_stmt *st = fx_ledger_cached(
         l, ST_CONV,
-        "SELECT messages, text, system FROM requests"
+        "SELECT messages, text, system, id FROM requests"
         " WHERE conversation_id = ?"
         " ORDER BY (exit_code = 0 AND text IS NOT NULL) DESC, id DESC"
         " LIMIT 1");
@@ -348,6 +350,8 @@ fx_ledger_conversation(fx_ledger *l, const char *cid,
         *msgs = fxu_xrealloc(*msgs, (*n + 1) * sizeof(**msgs));
         (*msgs)[*n].role = fxu_strdup("assistant");
         (*msgs)[*n].content = fxu_strdup(text);
+        (*msgs)[*n].reasoning_state =
+            fx_ledger_state_get(l, sqlite3_column_int64(st, 3));
         (*n)++;
     }
     *system = col_text(st, 2);

@@ -148,6 +148,8 @@ fx_ledger_record_from_result(struct fx_ledger_record *rec,
         rec->messages[rec->nmessages].role = fxu_strdup(role);
         rec->messages[rec->nmessages].content =
             fxu_strdup(msgs[i].content ? msgs[i].content : "");
+        rec->messages[rec->nmessages].reasoning_state =
+            fxu_strdup(msgs[i].reasoning_state);
         rec->nmessages++;
     }
     if (res == NULL)
@@ -160,6 +162,7 @@ fx_ledger_record_from_result(struct fx_ledger_record *rec,
         rec->error_class = fxu_strdup(failure_class(res, meta->exit_code));
     }
     rec->text = fxu_strdup(res->text);
+    rec->reasoning_state = fxu_strdup(res->reasoning_state);
     rec->finish_reason = fxu_strdup(res->finish_reason);
     rec->has_usage = res->has_usage;
     rec->prompt_tokens = res->prompt_tokens;
@@ -183,6 +186,7 @@ fx_ledger_messages_free(struct fx_ledger_message *msgs, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(msgs[i].role);
         free(msgs[i].content);
+        free(msgs[i].reasoning_state);
     }
     free(msgs);
 }
@@ -205,6 +209,7 @@ fx_ledger_record_free(struct fx_ledger_record *rec)
     free(rec->error);
     free(rec->error_class);
     free(rec->first_provider);
+    free(rec->reasoning_state);
     for (size_t i = 0; i < rec->nattempts; i++) {
         struct fx_ledger_attempt *a = &rec->attempts[i];
         free(a->provider);

@@ -162,9 +162,14 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
             put_quoted(b, r->messages[i].role ? r->messages[i].role : "");
             put_raw(b, ",", 1);
             put_quoted(b, r->messages[i].content ? r->messages[i].content : "");
+            if (r->messages[i].reasoning_state) { /* [role, content, state] */
+                put_raw(b, ",", 1);
+                put_quoted(b, r->messages[i].reasoning_state);
+            }
             put_raw(b, "]", 1);
         }
         put_raw(b, "]", 1);
+        put_str(b, "reasoning_state", r->reasoning_state);
     }
     put_str(b, "finish_reason", r->finish_reason);
     if (r->has_usage) {
@@ -264,9 +269,13 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
         const cJSON *content = cJSON_GetArrayItem(p, 1);
         if (!cJSON_IsString(role) || !cJSON_IsString(content))
             continue;
+        const cJSON *state = cJSON_GetArrayItem(p, 2);
         r->messages[r->nmessages].role = fxu_strdup(role->valuestring);
+        r->messages[r->nmessages].reasoning_state =
+            cJSON_IsString(state) ? fxu_strdup(state->valuestring) : NULL;
         r->messages[r->nmessages++].content = fxu_strdup(content->valuestring);
     }
+    r->reasoning_state = get_str(o, "reasoning_state");
     r->finish_reason = get_str(o, "finish_reason");
     r->has_usage =
         cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens"));

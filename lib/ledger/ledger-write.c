@@ -26,6 +26,9 @@ messages_json(const struct fx_ledger_record *rec)
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", rec->messages[i].role);
         cJSON_AddStringToObject(m, "content", rec->messages[i].content);
+        if (rec->messages[i].reasoning_state)
+            cJSON_AddStringToObject(m, "reasoning_state",
+                                    rec->messages[i].reasoning_state);
         cJSON_AddItemToArray(arr, m);
     }
     char *s = cJSON_PrintUnformatted(arr);
@@ -176,6 +179,8 @@ insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
     if (rc != SQLITE_DONE)
         return -1;
     rec->id = sqlite3_last_insert_rowid(fx_ledger_db(l));
+    if (full && fx_ledger_state_put(l, rec->id, rec->reasoning_state) < 0)
+        return -1;
     return insert_attempts(l, rec);
 }
 

@@ -10,96 +10,60 @@
 #include <string.h>
 
 #define ANTHROPIC_BASE_URL "https://api.anthropic.com"
-#define ANTHROPIC_VERSION "2023-06-01"
+/* The official SDKs' version (TypeScript 1.0+, Python 2.0+, Go 2.0+): the
+ * API's current rules; api_version = 2023-06-01 keeps the old ones. */
+#define ANTHROPIC_VERSION "2026-10-21"
 
+/* stop_reason, both versions.  model_context_window_exceeded is a cut
+ * answer (length), an error only when nothing came (finish_error). */
 static const struct fx_finish_map finish_map[] = {
     {"end_turn", "stop"},          {"stop_sequence", "stop"},
     {"max_tokens", "length"},      {"tool_use", "tool_calls"},
-    {"refusal", "content_filter"}, {NULL, NULL},
+    {"refusal", "content_filter"}, {"model_context_window_exceeded", "length"},
+    {"pause_turn", "error"},       {NULL, NULL},
+};
+/* No usable answer: a paused server-tool turn flexiai cannot resume. */
+static const struct fx_finish_error finish_errors[] = {
+    {"pause_turn", FLEXIAI_E_STREAM_ERROR},
+    {NULL, 0},
 };
 
-/* Structured output: output_config.format json_schema, or a forced tool
- * whose input_schema is the schema (older models, proxies).  json and
- * prompt modes put the schema in the system prompt (build_body). */
-static void
-add_schema(cJSON *root, const struct fx_call *call)
+/* 0, or -1 with err when the stop reason leaves no usable answer. */
+static int
+finish_error(const char *stop_reason, size_t text_len, struct fx_error *err)
 {
-    int mode = fx_call_schema_mode(call);
-    if (mode != FX_SCHEMA_NATIVE && mode != FX_SCHEMA_TOOL)
-        return;
-    cJSON *schema = fx_call_schema_json(call);
-    if (schema == NULL)
-        return;
-    if (mode == FX_SCHEMA_NATIVE) {
-        cJSON *fmt = cJSON_AddObjectToObject(
-            cJSON_AddObjectToObject(root, "output_config"), "format");
-        cJSON_AddStringToObject(fmt, "type", "json_schema");
-        cJSON_AddItemToObject(fmt, "schema", schema);
-        return;
-    }
-    cJSON *tool = cJSON_CreateObject();
-    cJSON_AddStringToObject(tool, "name", FX_SCHEMA_TOOL_NAME);
-    cJSON_AddStringToObject(tool, "description", "Give the answer.");
-    cJSON_AddItemToObject(tool, "input_schema", schema);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "tools"), tool);
-    cJSON *tc = cJSON_AddObjectToObject(root, "tool_choice");
-    cJSON_AddStringToObject(tc, "type", "tool");
-    cJSON_AddStringToObject(tc, "name", FX_SCHEMA_TOOL_NAME);
+    int cls = fx_finish_class(stop_reason, finish_errors);
+    if (cls == 0 && text_len == 0 && stop_reason &&
+        strcmp(stop_reason, "model_context_window_exceeded") == 0)
+        cls = FLEXIAI_E_CONTEXT_LENGTH;
+    if (cls == 0)
+        return 0;
+    fx_error_set(err, cls, "stop_reason %s", stop_reason);
+    return -1;
 }
 
-static char *
-build_body(const struct fx_call *call, const char *model,
-           const struct fx_convo *c)
+static const char *
+api_version(const struct fx_provider *p)
 {
-    const struct fx_params *pp = fx_call_params(call);
-    cJSON *root = cJSON_CreateObject();
+    return p->api_version && *p->api_version ? p->api_version
+                                             : ANTHROPIC_VERSION;
+}
 
-    cJSON_AddStringToObject(root, "model", model);
-    /* the API requires max_tokens: unset, send flexiai's default */
-    long max_tokens =
-        pp->max_tokens > 0 ? pp->max_tokens : call->default_max_tokens;
-    cJSON_AddNumberToObject(root, "max_tokens", (double)max_tokens);
-    char *instruction = fx_call_schema_instruction(call);
-    if (c->system.len > 0 && instruction) {
-        char *sys = fxu_asprintf("%s\n\n%s", c->system.data, instruction);
-        cJSON_AddStringToObject(root, "system", sys);
-        free(sys);
-    } else if (c->system.len > 0 || instruction) {
-        cJSON_AddStringToObject(root, "system",
-                                instruction ? instruction : c->system.data);
-    }
-    free(instruction);
-    cJSON *messages = cJSON_AddArrayToObject(root, "messages");
-    for (size_t i = 0; i < c->nturns; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "role",
-                                c->turns[i].assistant ? "assistant" : "user");
-        cJSON_AddStringToObject(
-            m, "content", c->turns[i].text.data ? c->turns[i].text.data : "");
-        cJSON_AddItemToArray(messages, m);
-    }
-    if (pp->temperature >= 0)
-        cJSON_AddNumberToObject(root, "temperature", pp->temperature);
-    if (pp->top_p >= 0)
-        cJSON_AddNumberToObject(root, "top_p", pp->top_p);
-    if (pp->top_k > 0)
-        cJSON_AddNumberToObject(root, "top_k", (double)pp->top_k);
-    if (pp->stop && pp->stop[0]) {
-        cJSON *stop = cJSON_AddArrayToObject(root, "stop_sequences");
-        for (size_t i = 0; pp->stop[i]; i++)
-            cJSON_AddItemToArray(stop, cJSON_CreateString(pp->stop[i]));
-    }
-    if (call->stream)
-        cJSON_AddTrueToObject(root, "stream");
-    add_schema(root, call);
-    return fx_json_finish(root);
+/* The key: Authorization: Bearer as the SDK sends it under 2026-10-21,
+ * x-api-key before. */
+static void
+key_header(struct fx_http_req *out, const char *version, const char *key)
+{
+    if (fx_anthropic_v2026(version))
+        fx_req_header(out, "Authorization: Bearer %s", key);
+    else
+        fx_req_header(out, "x-api-key: %s", key);
 }
 
 static int
 anthropic_build_request(const struct fx_call *call, struct fx_http_req *out,
                         char **err)
 {
-    struct fx_convo convo;
     const char *model;
     int has_key;
 
@@ -108,29 +72,24 @@ anthropic_build_request(const struct fx_call *call, struct fx_http_req *out,
         return -1;
     if ((has_key = fx_key_usable(call->key, err)) < 0)
         return -1;
-    if (fx_convo_build(call, &convo, err) < 0)
-        return -1;
 
     /* api_version becomes a header: letters, digits, '-', '.', '_' only */
-    const char *version = call->prov->api_version && *call->prov->api_version
-                              ? call->prov->api_version
-                              : ANTHROPIC_VERSION;
+    const char *version = api_version(call->prov);
     if (strspn(version, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                         "0123456789-._") != strlen(version)) {
         *err = fxu_strdup("api_version may hold only letters, digits, '-', "
                           "'.' and '_'");
-        fx_convo_free(&convo);
         return -1;
     }
+    out->body = fx_anthropic_body(call, model, version, &out->warning, err);
+    if (out->body == NULL)
+        return -1;
 
     char *base = fx_base_url(call->prov, ANTHROPIC_BASE_URL);
     out->url = fxu_asprintf("%s/v1/messages", base);
     free(base);
-    out->body = build_body(call, model, &convo);
-    fx_convo_free(&convo);
-
     if (has_key)
-        fx_req_header(out, "x-api-key: %s", call->key);
+        key_header(out, version, call->key);
     fx_req_header(out, "anthropic-version: %s", version);
     fx_req_header(out, "content-type: application/json");
     if (call->stream)
@@ -150,9 +109,13 @@ anthropic_build_probe(const struct fx_call *call, struct fx_http_req *out,
     char *base = fx_base_url(call->prov, ANTHROPIC_BASE_URL);
     out->url = fxu_asprintf("%s/v1/models", base);
     free(base);
+    const char *version = api_version(call->prov);
+    if (strspn(version, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789-._") != strlen(version))
+        version = ANTHROPIC_VERSION; /* build_request says why */
     if (has_key)
-        fx_req_header(out, "x-api-key: %s", call->key);
-    fx_req_header(out, "anthropic-version: " ANTHROPIC_VERSION);
+        key_header(out, version, call->key);
+    fx_req_header(out, "anthropic-version: %s", version);
     return 0;
 }
 
@@ -234,6 +197,27 @@ read_tool_use(const cJSON *block, struct fx_response *out)
     }
 }
 
+/* A thinking or redacted_thinking block: its text to the reasoning, the
+ * block itself (signature included) to `blocks`, to be sent back. */
+static void
+read_thinking(const cJSON *block, struct fx_response *out, cJSON *blocks)
+{
+    const char *thinking = fx_json_str(block, "thinking");
+    if (thinking && *thinking) {
+        if (out->reasoning.len)
+            fxu_buf_puts(&out->reasoning, "\n\n");
+        fxu_buf_puts(&out->reasoning, thinking);
+    }
+    cJSON_AddItemToArray(blocks, cJSON_Duplicate(block, 1));
+}
+
+static int
+is_thinking(const char *btype)
+{
+    return btype && (strcmp(btype, "thinking") == 0 ||
+                     strcmp(btype, "redacted_thinking") == 0);
+}
+
 static int
 anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
                          struct fx_error *err)
@@ -265,6 +249,7 @@ anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
         return -1;
     }
     const cJSON *block;
+    cJSON *blocks = cJSON_CreateArray();
     cJSON_ArrayForEach(block, content)
     {
         const char *btype = fx_json_str(block, "type");
@@ -274,14 +259,123 @@ anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
             fxu_buf_puts(&out->text, text);
         else if (btype && strcmp(btype, "tool_use") == 0)
             read_tool_use(block, out);
+        else if (is_thinking(btype))
+            read_thinking(block, out, blocks);
     }
-    const char *finish =
-        fx_finish_normalise(fx_json_str(root, "stop_reason"), finish_map);
+    if (cJSON_GetArraySize(blocks) > 0) {
+        free(out->reasoning_state);
+        out->reasoning_state = fx_state_make("anthropic", "blocks", blocks);
+    } else {
+        cJSON_Delete(blocks);
+    }
+    const char *stop_reason = fx_json_str(root, "stop_reason");
+    const char *finish = fx_finish_normalise(stop_reason, finish_map);
     fx_response_set_finish(out, finish ? finish : "stop");
     fx_response_set_model(out, fx_json_str(root, "model"));
     read_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), out);
+    int rc = finish_error(stop_reason, out->text.len, err);
     cJSON_Delete(root);
-    return 0;
+    return rc;
+}
+
+/* ---- thinking blocks in a stream ----------------------------------------
+ * st->pstate: MSG_SEEN once message_start came, IN_THINKING while a
+ * thinking block is open; st->pmark: where its text began in
+ * resp->reasoning.  The blocks so far live in resp->reasoning_state. */
+#define MSG_SEEN 1
+#define IN_THINKING 2
+
+/* The state's blocks array, parsed for a change (caller deletes root). */
+static cJSON *
+stream_blocks(struct fx_response *r, cJSON **root)
+{
+    *root = fx_state_parse(r->reasoning_state, "anthropic");
+    if (*root == NULL) {
+        *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(*root, "type", "anthropic");
+    }
+    cJSON *blocks = cJSON_GetObjectItemCaseSensitive(*root, "blocks");
+    if (!cJSON_IsArray(blocks)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(*root, "blocks");
+        blocks = cJSON_AddArrayToObject(*root, "blocks");
+    }
+    return blocks;
+}
+
+static void
+stream_blocks_save(struct fx_response *r, cJSON *root)
+{
+    free(r->reasoning_state);
+    r->reasoning_state = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+}
+
+static void
+block_start(struct fx_stream *st, const cJSON *cb)
+{
+    const char *btype = fx_json_str(cb, "type");
+    if (!is_thinking(btype))
+        return;
+    cJSON *root, *blocks = stream_blocks(st->resp, &root);
+    cJSON *copy = cJSON_Duplicate(cb, 1);
+    if (strcmp(btype, "thinking") == 0) {
+        /* text and signature arrive in deltas */
+        if (st->resp->reasoning.len)
+            fxu_buf_puts(&st->resp->reasoning, "\n\n");
+        st->pmark = st->resp->reasoning.len;
+        st->pstate |= IN_THINKING;
+        if (!cJSON_IsString(
+                cJSON_GetObjectItemCaseSensitive(copy, "signature")))
+            cJSON_AddStringToObject(copy, "signature", "");
+    }
+    cJSON_AddItemToArray(blocks, copy);
+    stream_blocks_save(st->resp, root);
+}
+
+/* The open thinking block's text (at its stop) or a signature piece. */
+static void
+block_update(struct fx_stream *st, const char *member, const char *piece)
+{
+    cJSON *root, *blocks = stream_blocks(st->resp, &root);
+    cJSON *last = cJSON_GetArrayItem(blocks, cJSON_GetArraySize(blocks) - 1);
+    if (last) {
+        const char *old = fx_json_str(last, member);
+        char *joined = fxu_asprintf("%s%s", old ? old : "", piece);
+        cJSON_DeleteItemFromObjectCaseSensitive(last, member);
+        cJSON_AddStringToObject(last, member, joined);
+        free(joined);
+    }
+    stream_blocks_save(st->resp, root);
+}
+
+static void
+block_stop(struct fx_stream *st)
+{
+    if (!(st->pstate & IN_THINKING))
+        return;
+    st->pstate &= ~IN_THINKING;
+    const fxu_buf *r = &st->resp->reasoning;
+    char *text =
+        r->len > st->pmark ? fxu_strdup(r->data + st->pmark) : fxu_strdup("");
+    block_update(st, "thinking", text);
+    free(text);
+}
+
+static void
+block_delta(struct fx_stream *st, const cJSON *delta)
+{
+    const char *dtype = fx_json_str(delta, "type");
+    const char *text = fx_json_str(delta, "text");
+    if (dtype == NULL)
+        return;
+    if (strcmp(dtype, "text_delta") == 0 && text)
+        fx_stream_text(st, text, strlen(text));
+    else if (strcmp(dtype, "thinking_delta") == 0 &&
+             (text = fx_json_str(delta, "thinking")) != NULL)
+        fxu_buf_puts(&st->resp->reasoning, text);
+    else if (strcmp(dtype, "signature_delta") == 0 &&
+             (text = fx_json_str(delta, "signature")) != NULL)
+        block_update(st, "signature", text);
 }
 
 static int
@@ -310,23 +404,25 @@ anthropic_parse_event(struct fx_stream *st, const char *event, const char *data,
         fx_error_detail(&st->err, FLEXIAI_E_STREAM_ERROR, "", type, message);
         rc = -1;
     } else if (strcmp(name, "message_start") == 0) {
-        st->pstate = 1; /* a message seen */
+        st->pstate |= MSG_SEEN;
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
         fx_response_set_model(st->resp, fx_json_str(msg, "model"));
         read_usage(cJSON_GetObjectItemCaseSensitive(msg, "usage"), st->resp);
+    } else if (strcmp(name, "content_block_start") == 0) {
+        block_start(st,
+                    cJSON_GetObjectItemCaseSensitive(root, "content_block"));
     } else if (strcmp(name, "content_block_delta") == 0) {
-        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(root, "delta");
-        const char *dtype = fx_json_str(delta, "type");
-        const char *text = fx_json_str(delta, "text");
-        if (dtype && strcmp(dtype, "text_delta") == 0 && text)
-            fx_stream_text(st, text, strlen(text));
+        block_delta(st, cJSON_GetObjectItemCaseSensitive(root, "delta"));
+    } else if (strcmp(name, "content_block_stop") == 0) {
+        block_stop(st);
     } else if (strcmp(name, "message_delta") == 0) {
         const cJSON *delta = cJSON_GetObjectItemCaseSensitive(root, "delta");
-        fx_response_set_finish(
-            st->resp,
-            fx_finish_normalise(fx_json_str(delta, "stop_reason"), finish_map));
+        const char *stop_reason = fx_json_str(delta, "stop_reason");
+        fx_response_set_finish(st->resp,
+                               fx_finish_normalise(stop_reason, finish_map));
         read_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), st->resp);
-    } else if (strcmp(name, "message_stop") == 0 && !st->pstate) {
+        rc = finish_error(stop_reason, st->resp->text.len, &st->err);
+    } else if (strcmp(name, "message_stop") == 0 && !(st->pstate & MSG_SEEN)) {
         fx_error_set(&st->err, FLEXIAI_E_STREAM_ERROR,
                      "stream ended without any message");
         rc = -1;
@@ -334,7 +430,7 @@ anthropic_parse_event(struct fx_stream *st, const char *event, const char *data,
         st->done = 1;
         rc = 1;
     }
-    /* content_block_start/stop and unknown (new) events: nothing to do */
+    /* unknown (new) events: nothing to do */
     cJSON_Delete(root);
     return rc;
 }

@@ -29,6 +29,17 @@ fx_finish_normalise(const char *value, const struct fx_finish_map *table)
     return "stop";
 }
 
+int
+fx_finish_class(const char *value, const struct fx_finish_error *table)
+{
+    if (value == NULL)
+        return 0;
+    for (int i = 0; table[i].from; i++)
+        if (strcmp(table[i].from, value) == 0)
+            return table[i].cls;
+    return 0;
+}
+
 void
 fx_response_set_finish(struct fx_response *r, const char *normalised)
 {
@@ -183,14 +194,18 @@ fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
         }
         int assistant = m->role && strcmp(m->role, "assistant") == 0;
         if (c->nturns > 0 && c->turns[c->nturns - 1].assistant == assistant) {
-            fxu_buf_puts(&c->turns[c->nturns - 1].text, "\n\n");
-            fxu_buf_puts(&c->turns[c->nturns - 1].text, text);
+            struct fx_turn *last = &c->turns[c->nturns - 1];
+            fxu_buf_puts(&last->text, "\n\n");
+            fxu_buf_puts(&last->text, text);
+            if (assistant && last->state == NULL)
+                last->state = m->reasoning_state;
             continue;
         }
         struct fx_turn *t = &c->turns[c->nturns++];
         t->assistant = assistant;
         fxu_buf_init(&t->text);
         fxu_buf_puts(&t->text, text);
+        t->state = assistant ? m->reasoning_state : NULL;
     }
     if (c->nturns == 0) {
         fx_convo_free(c);
@@ -200,6 +215,7 @@ fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
     if (c->turns[0].assistant) {
         memmove(&c->turns[1], &c->turns[0], c->nturns * sizeof *c->turns);
         c->turns[0].assistant = 0;
+        c->turns[0].state = NULL;
         fxu_buf_init(&c->turns[0].text);
         fxu_buf_puts(&c->turns[0].text, "...");
         c->nturns++;
@@ -216,6 +232,33 @@ fx_convo_free(struct fx_convo *c)
     free(c->turns);
     c->turns = NULL;
     c->nturns = 0;
+}
+
+/* ---- reasoning state --------------------------------------------------- */
+
+cJSON *
+fx_state_parse(const char *state, const char *type)
+{
+    if (state == NULL || *state == '\0')
+        return NULL;
+    cJSON *root = cJSON_Parse(state);
+    const char *t = fx_json_str(root, "type");
+    if (!cJSON_IsObject(root) || t == NULL || strcmp(t, type) != 0) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+char *
+fx_state_make(const char *type, const char *member, cJSON *items)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "type", type);
+    cJSON_AddItemToObject(root, member, items);
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return s;
 }
 
 /* ---- responses ---------------------------------------------------------- */

@@ -18,11 +18,19 @@ struct fx_finish_map {
     const char *from; /* provider value */
     const char *to;   /* stop | length | content_filter | tool_calls | error */
 };
+/* A provider value that fails the attempt (no usable answer came: the
+ * next provider may give one), with its enum flexiai_errclass. */
+struct fx_finish_error {
+    const char *from;
+    int cls;
+};
 /* Normalise `value` through a table ended by {NULL, NULL}.  NULL or "" give
  * NULL; a value missing from the table gives "stop": the model did finish,
  * we just do not know a more precise reason. */
 const char *fx_finish_normalise(const char *value,
                                 const struct fx_finish_map *table);
+/* The error class of `value` in a table ended by {NULL, 0} (0: none). */
+int fx_finish_class(const char *value, const struct fx_finish_error *table);
 /* Replace r->finish_reason / r->model (NULL and "" leave them alone). */
 void fx_response_set_finish(struct fx_response *r, const char *normalised);
 void fx_response_set_model(struct fx_response *r, const char *model);
@@ -60,6 +68,9 @@ int fx_role_check(const char *role, char **err);
 struct fx_turn {
     int assistant; /* 0 user, 1 assistant/model */
     fxu_buf text;
+    /* an assistant turn's reasoning_state (the first of its merged
+     * messages that has one), borrowed from the call's messages */
+    const char *state;
 };
 struct fx_convo {
     fxu_buf system; /* len 0: none */
@@ -103,9 +114,28 @@ int fx_call_schema_mode(const struct fx_call *call);
  * otherwise); caller frees. */
 char *fx_call_schema_instruction(const struct fx_call *call);
 
+/* ---- reasoning state (provider-common.c) ------------------------------- */
+
+/* A turn's reasoning_state when it is {"type": type, ...} (a state of
+ * another provider type, or no JSON, gives NULL); caller deletes. */
+cJSON *fx_state_parse(const char *state, const char *type);
+/* {"type": type, member: items} as JSON text; takes items. */
+char *fx_state_make(const char *type, const char *member, cJSON *items);
+
+/* ---- Anthropic (provider-anthropic-body.c) ---------------------------- */
+
+/* The Messages body for call under API version `version` (2026-10-21 and
+ * later: no sampling parameters, adaptive thinking).  *warning (may stay
+ * NULL) says what was left out.  NULL with *err. */
+char *fx_anthropic_body(const struct fx_call *call, const char *model,
+                        const char *version, char **warning, char **err);
+/* 1 when version follows the 2026-10-21 rules. */
+int fx_anthropic_v2026(const char *version);
+
 /* ---- Gemini and Vertex AI (provider-gemini.c) ------------------------- */
 
-char *fx_gemini_body(const struct fx_call *call, char **err);
+/* provider-gemini-body.c; *warning as for Anthropic. */
+char *fx_gemini_body(const struct fx_call *call, char **warning, char **err);
 int fx_gemini_parse_response(const char *body, size_t len,
                              struct fx_response *out, struct fx_error *err);
 int fx_gemini_parse_event(struct fx_stream *st, const char *event,

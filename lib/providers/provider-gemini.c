@@ -13,87 +13,69 @@
 
 #define GEMINI_BASE_URL "https://generativelanguage.googleapis.com"
 
+/* The API versions of the Generative Language API: v1beta is what
+ * Google's SDKs use by default and the only one with every feature
+ * (batch, caching); v1 is the stable subset. */
+#define GEMINI_API_VERSION "v1beta"
+
+/* finishReason (js-genai FinishReason).  Filters and blocks give the text
+ * there is with content_filter; a broken function call or response, or an
+ * image that did not come, fails the attempt (the next try may do
+ * better). */
 static const struct fx_finish_map finish_map[] = {
+    {"FINISH_REASON_UNSPECIFIED", "stop"},
     {"STOP", "stop"},
     {"MAX_TOKENS", "length"},
     {"SAFETY", "content_filter"},
     {"RECITATION", "content_filter"},
+    {"LANGUAGE", "content_filter"},
+    {"OTHER", "stop"},
     {"BLOCKLIST", "content_filter"},
     {"PROHIBITED_CONTENT", "content_filter"},
     {"SPII", "content_filter"},
     {"IMAGE_SAFETY", "content_filter"},
+    {"IMAGE_PROHIBITED_CONTENT", "content_filter"},
+    {"IMAGE_RECITATION", "content_filter"},
     {"MALFORMED_FUNCTION_CALL", "error"},
+    {"MALFORMED_RESPONSE", "error"},
+    {"UNEXPECTED_TOOL_CALL", "error"},
+    {"TOO_MANY_TOOL_CALLS", "error"},
+    {"NO_IMAGE", "error"},
+    {"IMAGE_OTHER", "error"},
     {NULL, NULL},
 };
+static const struct fx_finish_error finish_errors[] = {
+    {"MALFORMED_FUNCTION_CALL", FLEXIAI_E_STREAM_ERROR},
+    {"MALFORMED_RESPONSE", FLEXIAI_E_STREAM_ERROR},
+    {"UNEXPECTED_TOOL_CALL", FLEXIAI_E_STREAM_ERROR},
+    {"TOO_MANY_TOOL_CALLS", FLEXIAI_E_STREAM_ERROR},
+    {"NO_IMAGE", FLEXIAI_E_STREAM_ERROR},
+    {"IMAGE_OTHER", FLEXIAI_E_STREAM_ERROR},
+    {NULL, 0},
+};
 
-static cJSON *
-text_parts(const char *text)
+/* 0, or -1 with err when the finish reason fails the attempt. */
+static int
+finish_error(const char *reason, struct fx_error *err)
 {
-    cJSON *parts = cJSON_CreateArray();
-    cJSON *part = cJSON_CreateObject();
-    cJSON_AddStringToObject(part, "text", text ? text : "");
-    cJSON_AddItemToArray(parts, part);
-    return parts;
+    int cls = fx_finish_class(reason, finish_errors);
+    if (cls == 0)
+        return 0;
+    fx_error_set(err, cls, "finishReason %s", reason);
+    return -1;
 }
 
-char *
-fx_gemini_body(const struct fx_call *call, char **err)
+/* api_version: v1beta (default) or v1.  NULL with *err otherwise. */
+static const char *
+api_version(const struct fx_provider *p, char **err)
 {
-    const struct fx_params *pp = fx_call_params(call);
-    struct fx_convo c;
-
-    if (fx_convo_build(call, &c, err) < 0)
+    const char *v =
+        p->api_version && *p->api_version ? p->api_version : GEMINI_API_VERSION;
+    if (strcmp(v, "v1beta") != 0 && strcmp(v, "v1") != 0) {
+        fx_set_err(err, "gemini api_version must be v1beta or v1, not %s", v);
         return NULL;
-
-    cJSON *root = cJSON_CreateObject();
-    cJSON *contents = cJSON_AddArrayToObject(root, "contents");
-    for (size_t i = 0; i < c.nturns; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "role",
-                                c.turns[i].assistant ? "model" : "user");
-        cJSON_AddItemToObject(m, "parts", text_parts(c.turns[i].text.data));
-        cJSON_AddItemToArray(contents, m);
     }
-    char *instruction = fx_call_schema_instruction(call);
-    if (instruction) {
-        if (c.system.len > 0)
-            fxu_buf_puts(&c.system, "\n\n");
-        fxu_buf_puts(&c.system, instruction);
-        free(instruction);
-    }
-    if (c.system.len > 0) {
-        cJSON *si = cJSON_AddObjectToObject(root, "systemInstruction");
-        cJSON_AddItemToObject(si, "parts", text_parts(c.system.data));
-    }
-    fx_convo_free(&c);
-
-    cJSON *gc = cJSON_CreateObject();
-    if (pp->temperature >= 0)
-        cJSON_AddNumberToObject(gc, "temperature", pp->temperature);
-    if (pp->max_tokens > 0)
-        cJSON_AddNumberToObject(gc, "maxOutputTokens", (double)pp->max_tokens);
-    if (pp->top_p >= 0)
-        cJSON_AddNumberToObject(gc, "topP", pp->top_p);
-    if (pp->top_k > 0)
-        cJSON_AddNumberToObject(gc, "topK", (double)pp->top_k);
-    if (pp->stop && pp->stop[0]) {
-        cJSON *stop = cJSON_AddArrayToObject(gc, "stopSequences");
-        for (size_t i = 0; pp->stop[i]; i++)
-            cJSON_AddItemToArray(stop, cJSON_CreateString(pp->stop[i]));
-    }
-    /* structured output: JSON, with the schema converted to Google's
-     * subset (native; tool is taken as native), or JSON alone */
-    int mode = fx_call_schema_mode(call);
-    if (mode >= 0 && mode != FX_SCHEMA_PROMPT)
-        cJSON_AddStringToObject(gc, "responseMimeType", "application/json");
-    if (mode == FX_SCHEMA_NATIVE || mode == FX_SCHEMA_TOOL)
-        cJSON_AddItemToObject(gc, "responseSchema",
-                              cJSON_Parse(call->schema->gemini));
-    if (cJSON_GetArraySize(gc) > 0)
-        cJSON_AddItemToObject(root, "generationConfig", gc);
-    else
-        cJSON_Delete(gc);
-    return fx_json_finish(root);
+    return v;
 }
 
 static int
@@ -112,7 +94,10 @@ gemini_build_request(const struct fx_call *call, struct fx_http_req *out,
     /* "models/gemini-x" is how the API lists them; accept that too. */
     if (strncmp(model, "models/", 7) == 0)
         model += 7;
-    char *body = fx_gemini_body(call, err);
+    const char *version = api_version(call->prov, err);
+    if (version == NULL)
+        return -1;
+    char *body = fx_gemini_body(call, &out->warning, err);
     if (body == NULL)
         return -1;
 
@@ -120,7 +105,7 @@ gemini_build_request(const struct fx_call *call, struct fx_http_req *out,
     fxu_buf_init(&url);
     fxu_buf_puts(&url, base);
     free(base);
-    fxu_buf_puts(&url, "/v1beta/models/");
+    fxu_buf_printf(&url, "/%s/models/", version);
     fx_url_escape(&url, model);
     fxu_buf_puts(&url, call->stream ? ":streamGenerateContent?alt=sse"
                                     : ":generateContent");
@@ -151,12 +136,15 @@ gemini_build_probe(const struct fx_call *call, struct fx_http_req *out,
         return -1;
     if (strncmp(model, "models/", 7) == 0)
         model += 7;
+    const char *version = api_version(call->prov, err);
+    if (version == NULL)
+        return -1;
     char *base = fx_base_url(call->prov, GEMINI_BASE_URL);
     fxu_buf url;
     fxu_buf_init(&url);
     fxu_buf_puts(&url, base);
     free(base);
-    fxu_buf_puts(&url, "/v1beta/models/");
+    fxu_buf_printf(&url, "/%s/models/", version);
     fx_url_escape(&url, model);
     out->url = fxu_buf_steal(&url);
     if (has_key)
@@ -203,21 +191,87 @@ read_usage(const cJSON *usage, struct fx_response *out)
     out->reasoning_tokens = thoughts;
 }
 
-/* Text of a candidate's parts, without "thought" parts (reasoning). */
+/*
+ * Thought signatures, kept in r->reasoning_state as
+ * {"type":"gemini","parts":[...]}: the answer's parts as they must go
+ * back.  A signed part starts a part of its own (signatures are never
+ * merged); unsigned text joins the part before it, so a stream's pieces
+ * come back as the few parts the model made.  Nothing is kept while no
+ * signature came.
+ */
 static void
-candidate_text(const cJSON *cand, void (*emit)(void *, const char *), void *ud)
+keep_part(cJSON **state, const struct fx_response *r, const cJSON *part,
+          const char *text, int thought)
+{
+    const char *sig = fx_json_str(part, "thoughtSignature");
+    cJSON *parts;
+    if (*state == NULL) {
+        if (sig == NULL)
+            return;
+        *state = cJSON_CreateObject();
+        cJSON_AddStringToObject(*state, "type", "gemini");
+        parts = cJSON_AddArrayToObject(*state, "parts");
+        if (r->text.len) { /* the unsigned answer so far */
+            cJSON *first = cJSON_CreateObject();
+            cJSON_AddStringToObject(first, "text", r->text.data);
+            cJSON_AddItemToArray(parts, first);
+        }
+    }
+    parts = cJSON_GetObjectItemCaseSensitive(*state, "parts");
+    cJSON *last = cJSON_GetArrayItem(parts, cJSON_GetArraySize(parts) - 1);
+    if (sig == NULL && !thought && last &&
+        !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(last, "thought"))) {
+        char *joined = fxu_asprintf(
+            "%s%s", fx_json_str(last, "text") ? fx_json_str(last, "text") : "",
+            text);
+        cJSON_DeleteItemFromObjectCaseSensitive(last, "text");
+        cJSON_AddStringToObject(last, "text", joined);
+        free(joined);
+        return;
+    }
+    if (thought && sig == NULL)
+        return; /* thought summaries go back only when signed */
+    cJSON *copy = cJSON_CreateObject();
+    cJSON_AddStringToObject(copy, "text", text);
+    if (thought)
+        cJSON_AddTrueToObject(copy, "thought");
+    if (sig)
+        cJSON_AddStringToObject(copy, "thoughtSignature", sig);
+    cJSON_AddItemToArray(parts, copy);
+}
+
+/* A candidate's parts: text to emit, "thought" parts to r->reasoning,
+ * signatures to r->reasoning_state. */
+static void
+candidate_parts(const cJSON *cand, struct fx_response *r,
+                void (*emit)(void *, const char *), void *ud)
 {
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(cand, "content");
     const cJSON *parts = cJSON_GetObjectItemCaseSensitive(content, "parts");
     const cJSON *part;
+    cJSON *state = fx_state_parse(r->reasoning_state, "gemini");
+    int changed = 0;
     cJSON_ArrayForEach(part, parts)
     {
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought")))
-            continue;
+        int thought =
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought"));
         const char *text = fx_json_str(part, "text");
-        if (text && *text)
+        if (text == NULL)
+            text = "";
+        if (state || fx_json_str(part, "thoughtSignature")) {
+            keep_part(&state, r, part, text, thought);
+            changed = 1;
+        }
+        if (thought)
+            fxu_buf_puts(&r->reasoning, text);
+        else if (*text)
             emit(ud, text);
     }
+    if (changed) {
+        free(r->reasoning_state);
+        r->reasoning_state = cJSON_PrintUnformatted(state);
+    }
+    cJSON_Delete(state);
 }
 
 static void
@@ -301,14 +355,15 @@ fx_gemini_parse_response(const char *body, size_t len, struct fx_response *out,
                      "response has no content (no parts, no finish reason)");
         return -1;
     }
-    candidate_text(cand, emit_to_buf, &out->text);
-    const char *finish =
-        fx_finish_normalise(fx_json_str(cand, "finishReason"), finish_map);
+    candidate_parts(cand, out, emit_to_buf, &out->text);
+    const char *reason = fx_json_str(cand, "finishReason");
+    const char *finish = fx_finish_normalise(reason, finish_map);
     fx_response_set_finish(out, finish ? finish : "stop");
     fx_response_set_model(out, fx_json_str(root, "modelVersion"));
     read_usage(cJSON_GetObjectItemCaseSensitive(root, "usageMetadata"), out);
+    int rc = finish_error(reason, err);
     cJSON_Delete(root);
-    return 0;
+    return rc;
 }
 
 int
@@ -323,17 +378,19 @@ fx_gemini_parse_event(struct fx_stream *st, const char *event, const char *data,
         return -1;
     }
     fx_response_set_model(st->resp, fx_json_str(root, "modelVersion"));
+    int rc = 0;
     if (cand) {
-        candidate_text(cand, emit_to_stream, st);
-        fx_response_set_finish(
-            st->resp,
-            fx_finish_normalise(fx_json_str(cand, "finishReason"), finish_map));
+        const char *reason = fx_json_str(cand, "finishReason");
+        candidate_parts(cand, st->resp, emit_to_stream, st);
+        fx_response_set_finish(st->resp,
+                               fx_finish_normalise(reason, finish_map));
+        rc = finish_error(reason, &st->err);
     }
     read_usage(cJSON_GetObjectItemCaseSensitive(root, "usageMetadata"),
                st->resp);
     cJSON_Delete(root);
     /* No end marker: the end of the body ends the stream. */
-    return 0;
+    return rc;
 }
 
 /* Look through error.details for the google.rpc types we use. */

@@ -52,7 +52,7 @@ vertex_build_request(const struct fx_call *call, struct fx_http_req *out,
     }
     if ((has_key = fx_key_usable(call->key, err)) < 0)
         return -1;
-    char *body = fx_gemini_body(call, err);
+    char *body = fx_gemini_body(call, &out->warning, err);
     if (body == NULL)
         return -1;
 

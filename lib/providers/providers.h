@@ -49,6 +49,7 @@ struct fx_stream {
     size_t emitted;      /* bytes passed to on_text */
     struct fx_error err; /* set when parse_event returns -1 */
     int pstate;          /* provider private */
+    size_t pmark;        /* provider private: where a block began */
 };
 /* Emit text to the response buffer and the callback. */
 void fx_stream_text(struct fx_stream *st, const char *s, size_t n);

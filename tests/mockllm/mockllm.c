@@ -33,6 +33,7 @@
 #include "mockllm-models.h"
 #include "mockllm-schema.h"
 #include "mockllm-usage.h"
+#include "mockllm-thinking.h"
 
 #define MAX_BODY (16u * 1024u * 1024u)
 #define MAX_ROUTES 4096
@@ -207,6 +208,7 @@ struct script {
     char *tool_name;  /* ... named this (default: the forced tool) */
     char *usage;      /* members for every usage object (mockllm-usage.c) */
     int has_failing;
+    struct mock_think_script think; /* mockllm-thinking.c */
 };
 
 static void
@@ -230,6 +232,7 @@ script_unref(struct script *s)
     free(s->model);
     free(s->key);
     free(s->wait_file);
+    free(s->think.text);
     free(s);
 }
 
@@ -359,6 +362,9 @@ script_parse(const char *spec, char *err, size_t errlen)
         STR("model", model)
         STR("key", key)
         STR("wait_file", wait_file)
+        STR("thinking", think.text)
+        FLAG("redacted", think.redacted)
+        FLAG("require_thinking", think.require)
         NUM("chunks", chunks, 1, 1000000)
         NUM("delay_ms", delay_ms, 0, MAX_DELAY_MS)
         NUM("wait_ms", wait_ms, 0, MAX_DELAY_MS)
@@ -408,6 +414,8 @@ struct route {
     int has_last;
     int last_auth;
     int visible;
+    char last_version[40];    /* anthropic-version, "" when none */
+    char last_key_header[24]; /* the header that carried the key */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -533,6 +541,8 @@ route_log_json(const struct route *r)
             cJSON_CreateString(r->last_path.p ? r->last_path.p : ""));
         cJSON_AddStringToObject(o, "last_auth",
                                 r->last_auth ? "present" : "absent");
+        cJSON_AddStringToObject(o, "last_version", r->last_version);
+        cJSON_AddStringToObject(o, "last_key_header", r->last_key_header);
     } else {
         cJSON_AddNullToObject(o, "last_body");
         cJSON_AddNullToObject(o, "last_path");
@@ -1339,6 +1349,11 @@ anthropic_text(struct vctx *v, const cJSON *c, const char *name,
         t = cJSON_GetObjectItemCaseSensitive(b, "type");
         if (!cJSON_IsString(t))
             return verr(v, name, "%s.%d.type: Field required", name, i);
+        if (strcmp(t->valuestring, "text") &&
+            mock_thinking_block_ok(t->valuestring)) {
+            i++; /* mockllm-thinking.c checks them */
+            continue;
+        }
         if (strcmp(t->valuestring, "text"))
             return verr(v, name,
                         "%s.%d.type: Input tag '%.40s' found using 'type' "
@@ -1915,6 +1930,7 @@ struct answer {
     const char *tool_input;        /* its input, JSON text */
     const char *usage_extra;       /* the script's usage=, or NULL */
     struct mock_resp_answer *resp; /* a Responses API answer, else NULL */
+    struct mock_think think;       /* mockllm-thinking.c */
 };
 
 static cJSON *
@@ -2212,6 +2228,7 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
     struct piece *pc;
     size_t np, i, limit;
     int usage_null = include_usage && a->usage;
+    int text_index = 0; /* after the thinking blocks */
     if (!s)
         abort();
     s->waited_idx = SIZE_MAX;
@@ -2264,9 +2281,18 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
             mock_usage_merge(u, a->usage_extra);
         }
         stream_add(s, "message_start", o, 0);
+        {
+            cJSON *events = mock_thinking_events(&a->think, &text_index), *e;
+            cJSON_ArrayForEach(e, events)
+            {
+                cJSON *obj = cJSON_DetachItemFromArray(e, 1);
+                stream_add(s, cJSON_GetArrayItem(e, 0)->valuestring, obj, 0);
+            }
+            cJSON_Delete(events);
+        }
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "content_block_start");
-        cJSON_AddNumberToObject(o, "index", 0);
+        cJSON_AddNumberToObject(o, "index", text_index);
         m = cJSON_AddObjectToObject(o, "content_block");
         cJSON_AddStringToObject(m, "type", "text");
         cJSON_AddStringToObject(m, "text", "");
@@ -2289,7 +2315,7 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
         case K_ANTHROPIC:
             o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "type", "content_block_delta");
-            cJSON_AddNumberToObject(o, "index", 0);
+            cJSON_AddNumberToObject(o, "index", text_index);
             d = cJSON_AddObjectToObject(o, "delta");
             cJSON_AddStringToObject(d, "type", "text_delta");
             cJSON_AddItemToObject(d, "text", str_n(t, len));
@@ -2297,10 +2323,12 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
             break;
         case K_GEMINI:
         case K_VERTEX:
-            stream_add(
-                s, NULL,
-                gemini_obj(a, t, len, mode == SM_NORMAL && i + 1 == limit),
-                delay);
+            if (i == 0 && (o = mock_thinking_gemini_first(&a->think, a->model)))
+                stream_add(s, NULL, o, 0);
+            o = gemini_obj(a, t, len, mode == SM_NORMAL && i + 1 == limit);
+            if (mode == SM_NORMAL && i + 1 == limit)
+                mock_thinking_gemini_last(&a->think, o, a->text, a->text_len);
+            stream_add(s, NULL, o, delay);
             break;
         default:
             o = openai_chunk(a, usage_null);
@@ -2338,7 +2366,7 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
     case K_ANTHROPIC: {
         cJSON *o = cJSON_CreateObject(), *d, *u;
         cJSON_AddStringToObject(o, "type", "content_block_stop");
-        cJSON_AddNumberToObject(o, "index", 0);
+        cJSON_AddNumberToObject(o, "index", text_index);
         stream_add(s, "content_block_stop", o, 1);
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "message_delta");
@@ -2507,7 +2535,13 @@ get_key(struct MHD_Connection *c, enum kind k)
     const char *v;
     switch (k) {
     case K_ANTHROPIC:
-        return header(c, "x-api-key");
+        /* x-api-key, or a bearer token as the 2026 SDKs send it */
+        if ((v = header(c, "x-api-key")))
+            return v;
+        v = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!v || strncasecmp(v, "Bearer ", 7))
+            return NULL;
+        return v + 7;
     case K_GEMINI:
         v = header(c, "x-goog-api-key");
         if (!v)
@@ -2668,6 +2702,18 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
         }
         break;
     }
+    memset(&a, 0, sizeof a);
+    if (rc == 0 && t->kind == K_ANTHROPIC)
+        rc = mock_thinking_anthropic(j, header(c, "anthropic-version"),
+                                     sc ? &sc->think : NULL, &a.think, v.msg,
+                                     sizeof v.msg);
+    if (rc == 0 && (t->kind == K_GEMINI || t->kind == K_VERTEX)) {
+        url_model = t->model ? xstrndup(t->model, t->model_len) : NULL;
+        rc = mock_thinking_gemini(j, url_model, sc ? &sc->think : NULL,
+                                  &a.think, v.msg, sizeof v.msg);
+        free(url_model);
+        url_model = NULL;
+    }
     if (rc) {
         invalid = 1;
         ret = send_error(c, r, t->kind, 400, NULL, v.msg,
@@ -2691,7 +2737,6 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
     }
     pthread_mutex_unlock(&g_lock);
 
-    memset(&a, 0, sizeof a);
     a.kind = t->kind;
     a.sc = sc;
     if (sc && sc->model) {
@@ -2828,6 +2873,9 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
                 free(pc);
             } else {
                 o = full_response(&a);
+                if (t->kind != K_OPENAI && !a.tool_input)
+                    mock_thinking_full(t->kind == K_ANTHROPIC, &a.think, o,
+                                       a.text, a.text_len);
             }
             if (failing && sc->missing)
                 remove_field(o, sc->missing);
@@ -2973,6 +3021,16 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
             buf_adds(&rt->last_path, r->uri ? r->uri : url);
             rt->has_last = 1;
             rt->last_auth = key && *key;
+            snprintf(rt->last_version, sizeof rt->last_version, "%s",
+                     header(c, "anthropic-version")
+                         ? header(c, "anthropic-version")
+                         : "");
+            snprintf(rt->last_key_header, sizeof rt->last_key_header, "%s",
+                     header(c, "x-api-key")        ? "x-api-key"
+                     : header(c, "x-goog-api-key") ? "x-goog-api-key"
+                     : header(c, "api-key")        ? "api-key"
+                     : header(c, "authorization")  ? "authorization"
+                                                   : "");
             r->route = rt;
             r->gen = g_generation;
             r->script = script_ref(rt->script);

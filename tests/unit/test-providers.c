@@ -607,9 +607,11 @@ test_build_anthropic(void)
     is_int(b.rc, 0, "anthropic: built");
     is_str(b.req.url, "https://api.anthropic.com/v1/messages",
            "anthropic: default URL");
-    is_str(hdr(&b.req, "x-api-key"), "sk-ant-xyz", "anthropic: x-api-key");
-    is_str(hdr(&b.req, "anthropic-version"), "2023-06-01",
-           "anthropic: version header");
+    is_str(hdr(&b.req, "Authorization"), "Bearer sk-ant-xyz",
+           "anthropic: bearer key under 2026-10-21, as the SDK sends it");
+    is_str(hdr(&b.req, "x-api-key"), NULL, "anthropic: no x-api-key then");
+    is_str(hdr(&b.req, "anthropic-version"), "2026-10-21",
+           "anthropic: version header, the SDKs' default");
     is_str(hdr(&b.req, "content-type"), "application/json",
            "anthropic: content-type");
     ok(!key_anywhere_but_headers(&b, "sk-ant-xyz"),
@@ -643,7 +645,9 @@ test_build_anthropic(void)
     pp.top_k = 5;
     pp.stop = stop;
     p.base_url = "http://127.0.0.1:1234/";
+    p.api_version = "2023-06-01"; /* sampling parameters allowed */
     b = build(&p, "k", m, 3, &pp, 1);
+    is_str(hdr(&b.req, "x-api-key"), "k", "anthropic 2023-06-01: x-api-key");
     is_str(b.req.url, "http://127.0.0.1:1234/v1/messages",
            "anthropic: base_url");
     is_str(jstr(b.body, "system"), "Second rule.",
@@ -946,9 +950,12 @@ test_parse_anthropic(void)
     fx_response_free(&r);
 
     static const char *const fin[][2] = {
-        {"end_turn", "stop"},          {"stop_sequence", "stop"},
-        {"max_tokens", "length"},      {"tool_use", "tool_calls"},
-        {"refusal", "content_filter"}, {"pause_turn", "stop"},
+        {"end_turn", "stop"},
+        {"stop_sequence", "stop"},
+        {"max_tokens", "length"},
+        {"tool_use", "tool_calls"},
+        {"refusal", "content_filter"},
+        {"model_context_window_exceeded", "length"},
     };
     for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++) {
         char *b = fxu_asprintf("{\"content\":[{\"type\":\"text\",\"text\":"

@@ -231,7 +231,7 @@ test_bodies(void)
     j = body_of("anthropic", FX_SCHEMA_NATIVE, s, NULL, &h);
     is_str(at(j, "output_config.format.type"), "json_schema",
            "anthropic native");
-    is_str(h, "anthropic-version: 2023-06-01", "default api_version");
+    is_str(h, "anthropic-version: 2026-10-21", "default api_version");
     free(h);
     cJSON_Delete(j);
     j = body_of("anthropic", FX_SCHEMA_TOOL, s, "2025-01-01", &h);
