@@ -167,6 +167,118 @@ take_object(struct batch_item *it, const cJSON *o, const char *prefix)
     return NULL;
 }
 
+/* ---- an id as its JSON text -------------------------------------------
+ * cJSON reads every number as a double: 1234567890123456789 and ...788
+ * would both come back as 1.2345678901234568e+18.  The id is kept as the
+ * text it was given in, found by walking the (already parsed, so valid)
+ * line's top-level members. */
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* p at '"': just past the closing quote */
+static const char *
+skip_string(const char *p, const char *end)
+{
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+            p++;
+    return p < end ? p + 1 : end;
+}
+
+static const char *
+skip_value(const char *p, const char *end)
+{
+    if (p < end && *p == '"')
+        return skip_string(p, end);
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p = skip_string(p, end);
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                break;
+            if (--depth == 0)
+                return p + 1;
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' ||
+                                  c == '\r' || c == '\n')) {
+            break;
+        }
+        p++;
+    }
+    return p;
+}
+
+const char *
+batch_member_text(const char *line, size_t len, const char *name, size_t *vlen)
+{
+    const char *end = line + len, *p = skip_ws(line, end);
+    if (p == end || *p != '{')
+        return NULL;
+    for (p++;;) {
+        p = skip_ws(p, end);
+        if (p == end || *p != '"')
+            return NULL;
+        const char *k = p;
+        p = skip_string(p, end);
+        cJSON *key = cJSON_ParseWithLength(k, (size_t)(p - k));
+        int match = cJSON_IsString(key) && strcmp(key->valuestring, name) == 0;
+        cJSON_Delete(key);
+        p = skip_ws(p, end);
+        if (p == end || *p != ':')
+            return NULL;
+        p = skip_ws(p + 1, end);
+        const char *v = p;
+        p = skip_value(p, end);
+        if (match) {
+            *vlen = (size_t)(p - v);
+            return v;
+        }
+        p = skip_ws(p, end);
+        if (p == end || *p != ',')
+            return NULL;
+        p++;
+    }
+}
+
+/* An integer as JSON writes it: -?(0|[1-9][0-9]*), at most 40 digits */
+static int
+integer_text(const char *s, size_t n)
+{
+    size_t i = s[0] == '-';
+    if (i == n || n - i > 40 || (s[i] == '0' && n - i > 1))
+        return 0;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+char *
+batch_id_text(const char *line, size_t len, const cJSON *id)
+{
+    size_t n = 0;
+    const char *v = batch_member_text(line, len, "id", &n);
+    if (v == NULL || n == 0)
+        return NULL;
+    if (cJSON_IsNumber(id) && !integer_text(v, n))
+        return NULL;
+    if (!cJSON_IsString(id) && !cJSON_IsNumber(id))
+        return NULL;
+    /* invalid UTF-8 inside the string would make the output invalid */
+    return fxu_utf8_sanitize(v, n, NULL);
+}
+
 void
 batch_item_parse(struct batch_item *it, const char *line, size_t len, int text,
                  const char *prefix)
@@ -179,6 +291,11 @@ batch_item_parse(struct batch_item *it, const char *line, size_t len, int text,
             it->error = fxu_strdup("the line holds a NUL byte");
         else
             push_prompt(it, "user", line, len, prefix);
+        return;
+    }
+    if (memchr(line, '\0', len)) {
+        it->id = fxu_asprintf("%ld", it->lineno);
+        it->error = fxu_strdup("the line holds a NUL byte");
         return;
     }
     const char *end = NULL;
@@ -196,16 +313,17 @@ batch_item_parse(struct batch_item *it, const char *line, size_t len, int text,
     }
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
     const char *why = NULL;
-    if (id && (cJSON_IsString(id) || cJSON_IsNumber(id))) {
-        it->id = cJSON_PrintUnformatted(id);
-        char *clean = fxu_utf8_sanitize(it->id, strlen(it->id), NULL);
-        free(it->id);
-        it->id = clean;
-    } else {
+    if (id && !cJSON_IsNull(id))
+        it->id = batch_id_text(line, len, id);
+    if (it->id == NULL) {
         it->id = fxu_asprintf("%ld", it->lineno);
         if (id && !cJSON_IsNull(id))
-            why = "id must be a string or a number";
+            why = "id must be a string or a whole number (as digits)";
     }
+    /* cJSON cuts a string at \u0000 without a word: the prompt would go
+     * out cut short */
+    if (why == NULL && tool_has_nul_escape(line, len))
+        why = "a string holds \\u0000 (a NUL character cannot be sent)";
     if (why == NULL)
         why = take_object(it, o, prefix);
     if (why) {
@@ -311,14 +429,11 @@ batch_idset_load(struct batch_idset *s, const char *path, int *ends_nl)
         cJSON *o = cJSON_ParseWithLength(line, (size_t)n);
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        char *text = NULL;
         if (cJSON_IsNumber(code) && code->valuedouble == 0 && id &&
-            (cJSON_IsString(id) || cJSON_IsNumber(id))) {
-            char *text = cJSON_PrintUnformatted(id);
-            char *clean = fxu_utf8_sanitize(text, strlen(text), NULL);
-            batch_idset_add(s, clean);
-            free(clean);
-            free(text);
-        }
+            (text = batch_id_text(line, (size_t)n, id)) != NULL)
+            batch_idset_add(s, text);
+        free(text);
         cJSON_Delete(o);
     }
     int err = ferror(fp) ? errno : 0;

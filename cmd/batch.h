@@ -40,6 +40,15 @@ void batch_item_free(struct batch_item *it);
 /* Is this line blank (skipped, no output)? */
 int batch_line_blank(const char *line, size_t len);
 
+/* The JSON text of a top-level member of the object on this line (which
+ * cJSON has parsed), not NUL-terminated: *vlen bytes; NULL when absent. */
+const char *batch_member_text(const char *line, size_t len, const char *name,
+                              size_t *vlen);
+/* The id's text as given (`id` is the parsed member): a string, or an
+ * integer written as digits; NULL for anything else.  Caller frees. */
+struct cJSON;
+char *batch_id_text(const char *line, size_t len, const struct cJSON *id);
+
 /* Ids with a successful line in an output file (resume). */
 struct batch_idset;
 struct batch_idset *batch_idset_new(void);
@@ -56,17 +65,29 @@ int batch_idset_load(struct batch_idset *s, const char *path, int *ends_nl);
  */
 
 struct batch_out;
+struct batch_stats;
+/* How an item ended, counted in the stats once its line is written. */
+struct batch_tally {
+    int code;             /* its exit code */
+    int bad;              /* a bad input line (65, never sent) */
+    int cls;              /* error class of a failure */
+    const char *provider; /* who answered (copied) */
+};
 /* fd: the output (stdout or -o FILE opened O_APPEND); window: how many
- * items may be finished ahead of the oldest unfinished one (ordered). */
+ * items may be finished ahead of the oldest unfinished one (ordered);
+ * st: counted into as lines are written. */
 struct batch_out *batch_out_new(int fd, const char *name, int ordered,
-                                size_t window);
+                                size_t window, struct batch_stats *st);
 void batch_out_free(struct batch_out *o);
 /* May an item with this seq be started (ordered: inside the window)? */
 int batch_out_room(const struct batch_out *o, long seq);
 /* An item finished with this line (ending in '\n'; taken over), or with
- * no line (line NULL: interrupted, not written).  Returns 0, or
- * FLEXIAI_EIO after a write error (reported once). */
-int batch_out_put(struct batch_out *o, long seq, char *line, size_t len);
+ * no line (line NULL: interrupted, not written).  It counts as answered
+ * (failed, bad) when its line is written; a line that cannot be written
+ * counts as unwritten.  Returns 0, or FLEXIAI_EIO after a write error
+ * (reported once). */
+int batch_out_put(struct batch_out *o, long seq, char *line, size_t len,
+                  const struct batch_tally *t);
 /* Write whatever finished, in order or not (at an interrupt). */
 int batch_out_flush_all(struct batch_out *o);
 
@@ -77,7 +98,8 @@ int batch_out_flush_all(struct batch_out *o);
 /* Counts for progress and the summary. */
 struct batch_stats {
     long answered, failed, bad, skipped, interrupted;
-    long total; /* -1: unknown */
+    long unwritten; /* finished, but the line could not be written */
+    long total;     /* -1: unknown */
     double started;
     /* failures by error class (the last slot: none recorded, or a class
      * beyond BATCH_CLASSES), answers by provider */
@@ -89,7 +111,9 @@ struct batch_stats {
 };
 void batch_stats_init(struct batch_stats *st);
 void batch_stats_free(struct batch_stats *st);
-void batch_stats_add(struct batch_stats *st, const flexiai_result *r, int code);
+/* How a finished item ended (its error class from its attempts). */
+void batch_tally_of(struct batch_tally *t, const flexiai_result *r, int code);
+void batch_stats_add(struct batch_stats *st, const struct batch_tally *t);
 /* The progress line on stderr, at most 10 times a second unless `force`;
  * `clear` removes it. */
 void batch_progress(struct batch_stats *st, int force);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,11 +147,55 @@ struct input {
     const struct opts *o;
     size_t next; /* index of the next file to open */
     FILE *fp;
-    char *line;
-    size_t cap;
+    const char *name; /* of fp, for messages */
+    fxu_buf line;
+    long long over; /* the line was longer than max_input_bytes: its size */
     long lineno;
     int eof;
 };
+
+/* An input file: a regular file or a pipe (-i <(...)), never a directory
+ * or a device (/dev/zero would be one endless line). */
+static FILE *
+open_input(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        tool_die(FLEXIAI_ENOINPUT, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+        tool_die(FLEXIAI_ENOINPUT, "%s: %s", path,
+                 S_ISDIR(st.st_mode) ? "is a directory"
+                                     : "not a regular file or a pipe");
+    FILE *fp = fdopen(fd, "r");
+    if (fp == NULL)
+        tool_die(FLEXIAI_ENOINPUT, "%s: %s", path, strerror(errno));
+    return fp;
+}
+
+/* One line into in->line (no newline), at most max_input_bytes kept: the
+ * rest of a longer line is read and dropped, its size in in->over.  0, or
+ * -1 at the end of the file. */
+static int
+get_line(struct input *in)
+{
+    FILE *fp = in->fp;
+    int c = EOF;
+    in->line.len = 0;
+    in->over = 0;
+    long long n = 0;
+    flockfile(fp);
+    while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
+        if (++n <= tool_max_input)
+            fxu_buf_putc(&in->line, (char)c);
+    }
+    funlockfile(fp);
+    if (c == EOF && n == 0)
+        return -1;
+    if (n > tool_max_input)
+        in->over = n;
+    return 0;
+}
 
 /* The next line (no newline): its length, or -1 at the end of all input. */
 static ssize_t
@@ -163,20 +208,17 @@ read_line(struct input *in)
                 return -1;
             }
             const char *path = in->o->inputs[in->next++];
-            in->fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-            if (in->fp == NULL)
-                tool_die(FLEXIAI_ENOINPUT, "%s: %s", path, strerror(errno));
+            in->name = strcmp(path, "-") == 0 ? "stdin" : path;
+            in->fp = strcmp(path, "-") == 0 ? stdin : open_input(path);
         }
-        ssize_t n = getline(&in->line, &in->cap, in->fp);
-        if (n >= 0) {
+        if (get_line(in) == 0) {
             in->lineno++;
-            if (n > 0 && in->line[n - 1] == '\n')
-                n--;
-            return n;
+            fxu_buf_putc(&in->line, '\0');
+            in->line.len--;
+            return (ssize_t)in->line.len;
         }
         if (ferror(in->fp))
-            tool_die(FLEXIAI_ENOINPUT, "cannot read input: %s",
-                     strerror(errno));
+            tool_die(FLEXIAI_ENOINPUT, "%s: %s", in->name, strerror(errno));
         if (in->fp != stdin)
             fclose(in->fp);
         in->fp = NULL;
@@ -227,9 +269,8 @@ result_line(const struct batch_item *it, const flexiai_result *r, int code,
             size_t *len)
 {
     cJSON *j = tool_result_json(r, code, 0);
-    cJSON *id = cJSON_Parse(it->id);
-    if (id == NULL)
-        id = cJSON_CreateNumber((double)it->lineno);
+    /* the id's own text (a number is never printed back as a double) */
+    cJSON *id = cJSON_CreateRaw(it->id);
     id->string = fxu_strdup("id");
     cJSON_InsertItemInArray(j, 0, id);
     char *s = cJSON_PrintUnformatted(j);
@@ -294,11 +335,20 @@ fill(struct run *r, struct input *in, long *seq)
         ssize_t n = read_line(in);
         if (n < 0)
             break;
-        if (batch_line_blank(in->line, (size_t)n))
+        if (!in->over && batch_line_blank(in->line.data, (size_t)n))
             continue;
         struct batch_item *it = fxu_xcalloc(1, sizeof(*it));
         it->lineno = in->lineno;
-        batch_item_parse(it, in->line, (size_t)n, r->o->text, r->prefix);
+        if (in->over) {
+            /* its own line with the real reason, nothing parsed */
+            it->id = fxu_asprintf("%ld", it->lineno);
+            it->error = fxu_asprintf(
+                "the line has %lld bytes, more than max_input_bytes (%lld)",
+                in->over, tool_max_input);
+        } else {
+            batch_item_parse(it, in->line.data, (size_t)n, r->o->text,
+                             r->prefix);
+        }
         if (it->error == NULL && r->done && batch_idset_has(r->done, it->id)) {
             r->st.skipped++;
             batch_item_free(it);
@@ -317,8 +367,8 @@ fill(struct run *r, struct input *in, long *seq)
             if (!tool_quiet && !show_progress)
                 tool_warn("%s", res.error);
             free(res.error);
-            r->st.bad++;
-            if (batch_out_put(r->out, it->seq, line, len) != 0)
+            struct batch_tally t = {.code = FLEXIAI_EDATA, .bad = 1};
+            if (batch_out_put(r->out, it->seq, line, len, &t) != 0)
                 r->ioerr = 1;
             batch_item_free(it);
             free(it);
@@ -392,7 +442,8 @@ collect(struct run *r)
     flexiai_result_init(&res);
     while (flexiai_batch_next(r->b, &res, &code, &tag)) {
         struct batch_item *it = tag;
-        batch_stats_add(&r->st, &res, code);
+        struct batch_tally t;
+        batch_tally_of(&t, &res, code);
         char *line = NULL;
         size_t len = 0;
         /* an item stopped by an interrupt is not written: it runs again */
@@ -400,7 +451,7 @@ collect(struct run *r)
             line = result_line(it, &res, code, &len);
             ledger_add(r, it, &res, code);
         }
-        if (batch_out_put(r->out, it->seq, line, len) != 0)
+        if (batch_out_put(r->out, it->seq, line, len, &t) != 0)
             r->ioerr = 1;
         flexiai_result_free(&res);
         batch_item_free(it);
@@ -415,14 +466,23 @@ open_output(struct run *r)
     int ends_nl = 1;
     struct stat st;
     r->done = batch_idset_new();
-    /* only a regular file holds earlier answers (not /dev/full, a fifo) */
-    if (stat(r->o->output, &st) == 0 && S_ISREG(st.st_mode) &&
-        batch_idset_load(r->done, r->o->output, &ends_nl) != 0)
-        tool_die(FLEXIAI_ENOINPUT, "%s: %s", r->o->output, strerror(errno));
     int fd =
         open(r->o->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0)
         tool_die(FLEXIAI_ECANTCREAT, "%s: %s", r->o->output, strerror(errno));
+    /* one writer per file: a second batch on it would answer (and pay
+     * for) the same items again.  The lock goes with the process, however
+     * it ends. */
+    int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (regular && flock(fd, LOCK_EX | LOCK_NB) != 0)
+        tool_die(errno == EWOULDBLOCK ? FLEXIAI_ETEMPFAIL : FLEXIAI_EIO,
+                 "%s: %s", r->o->output,
+                 errno == EWOULDBLOCK
+                     ? "another flexiai batch is writing it (try later)"
+                     : strerror(errno));
+    /* only a regular file holds earlier answers (not /dev/full, a fifo) */
+    if (regular && batch_idset_load(r->done, r->o->output, &ends_nl) != 0)
+        tool_die(FLEXIAI_ENOINPUT, "%s: %s", r->o->output, strerror(errno));
     /* a line an earlier process could not finish stays apart */
     if (!ends_nl && write(fd, "\n", 1) != 1)
         tool_die(FLEXIAI_EIO, "%s: %s", r->o->output, strerror(errno));
@@ -476,8 +536,8 @@ main(int argc, char **argv)
     r.on_stream_error = tool_on_stream_error(cfg, &a);
     int fd = o.output ? open_output(&r) : STDOUT_FILENO;
     size_t window = (size_t)o.jobs * 16 < 256 ? 256 : (size_t)o.jobs * 16;
-    r.out =
-        batch_out_new(fd, o.output ? o.output : "stdout", o.ordered, window);
+    r.out = batch_out_new(fd, o.output ? o.output : "stdout", o.ordered, window,
+                          &r.st);
     show_progress = o.progress >= 0 ? o.progress : isatty(STDERR_FILENO);
     if (show_progress)
         r.st.total = count_items(&o);
@@ -530,7 +590,7 @@ main(int argc, char **argv)
         rc = FLEXIAI_EDATA;
 
     flexiai_batch_free(r.b);
-    free(in.line);
+    fxu_buf_free(&in.line);
     if (in.fp && in.fp != stdin)
         fclose(in.fp);
     batch_out_free(r.out);
