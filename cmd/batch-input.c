@@ -445,3 +445,11 @@ batch_idset_load(struct batch_idset *s, const char *path, int *ends_nl)
     }
     return 0;
 }
+
+int
+batch_looks_like_path(const char *spec)
+{
+    size_t len = strlen(spec);
+    return strchr(spec, '/') != NULL || strchr(spec, '\\') != NULL ||
+           (len > 5 && strcmp(spec + len - 5, ".json") == 0);
+}

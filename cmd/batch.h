@@ -37,6 +37,8 @@ struct batch_item {
 void batch_item_parse(struct batch_item *it, const char *line, size_t len,
                       int text, const char *prefix);
 void batch_item_free(struct batch_item *it);
+/* Does an item's schema SPEC look like a file name (a '/', ".json")? */
+int batch_looks_like_path(const char *spec);
 /* Is this line blank (skipped, no output)? */
 int batch_line_blank(const char *line, size_t len);
 

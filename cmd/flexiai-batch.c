@@ -37,6 +37,7 @@ enum {
     OPT_UNORDERED,
     OPT_TEXT,
     OPT_PROGRESS,
+    OPT_SCHEMA_FILES,
 };
 
 static const struct tool_option batch_opts[] = {
@@ -57,6 +58,10 @@ static const struct tool_option batch_opts[] = {
     {OPT_PROGRESS, 0, "progress", "no|yes",
      "progress line on stderr (default: when it is a terminal)",
      TOOL_COMP_CHOICE, TOOL_OPT_EQUALS, NULL, NULL, NULL},
+    {OPT_SCHEMA_FILES, 0, "schema-files", NULL,
+     "an item's \"schema\" may name a local file (default: inline JSON or "
+     "the short\nform only)",
+     0, 0, NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -94,6 +99,7 @@ struct opts {
     int progress;       /* -1 auto */
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
+    int schema_files; /* --schema-files: items' schemas may name files */
 };
 
 static void
@@ -129,6 +135,9 @@ on_option(void *ud, int id, const char *arg)
     case TOOL_OPT_SCHEMA_MULTI:
         o->schema = arg;
         o->multi = id == TOOL_OPT_SCHEMA_MULTI;
+        break;
+    case OPT_SCHEMA_FILES:
+        o->schema_files = 1;
         break;
     case OPT_PROGRESS:
         if (strcmp(arg, "yes") == 0)
@@ -312,13 +321,27 @@ struct run {
 };
 
 /* The line's own schema, with --schema-multi's mode: a bad one makes the
- * item a bad line (65) that is never sent. */
+ * item a bad line (65) that is never sent.  An input line is not trusted
+ * to read local files (and send them, or learn whether they exist):
+ * inline JSON or the short form only, unless --schema-files. */
 static void
 item_schema(const struct run *r, struct batch_item *it)
 {
     char *err = NULL;
-    if (flexiai_schema_load(it->schema_spec, r->o->multi, &it->schema, &err) !=
-        FLEXIAI_OK) {
+    flexiai_code rc =
+        r->o->schema_files
+            ? flexiai_schema_load(it->schema_spec, r->o->multi, &it->schema,
+                                  &err)
+            : flexiai_schema_load_inline(it->schema_spec, r->o->multi,
+                                         &it->schema, &err);
+    if (rc != FLEXIAI_OK && !r->o->schema_files &&
+        batch_looks_like_path(it->schema_spec)) {
+        free(err);
+        err = fxu_strdup("a file name is not taken from the input (inline "
+                         "JSON or the short form; --schema-files allows "
+                         "files)");
+    }
+    if (rc != FLEXIAI_OK) {
         it->error = fxu_asprintf("schema: %s", err ? err : "refused");
         it->schema = NULL;
     }

@@ -171,6 +171,9 @@ main(int argc, char **argv)
         /* a script must learn that the session it relies on is not kept */
         if (c->save_failed && rc != FLEXIAI_EINTR)
             rc = c->save_failed;
+        /* nor that the conversation it loaded is not there */
+        if (c->load_failed && rc == FLEXIAI_OK)
+            rc = c->load_failed;
     }
 
     chat_conv_free(c);
