@@ -381,6 +381,11 @@ fill(struct run *r, struct input *in, long *seq)
         it->seq = (*seq)++;
         if (it->error == NULL && it->schema_spec)
             item_schema(r, it);
+        /* a provider the configuration does not name is the line's
+         * mistake (65), as a bad schema is: never sent */
+        if (it->error == NULL && it->provider &&
+            !flexiai_config_has_provider(r->cfg, it->provider))
+            it->error = tool_no_provider(r->cfg, it->provider);
         if (it->error) {
             flexiai_result res;
             flexiai_result_init(&res);

@@ -512,9 +512,12 @@ SPEC='severity, summary: one line'
     assert_equal "$(jq -c .data <<<"${lines[5]}")" '{"n":6}'
     [[ "$(jq -r .error <<<"${lines[1]}")" == 'line 2: schema: '*'unsupported keyword "dependencies"'* ]]
     [[ "$(jq -r .error <<<"${lines[3]}")" == *'schema must be a JSON Schema object or a SPEC string'* ]]
-    [[ "$(jq -r .error <<<"${lines[4]}")" == *nope.json* ]]
+    # a file name from the input is not read (--schema-files allows it)
+    [[ "$(jq -r .error <<<"${lines[4]}")" == *'a file name is not taken from the input'* ]]
     [[ "$stderr" == *'line 3: schema: '* ]]
     assert_equal "$(mock_count primary)" 2
+    run --separate-stderr flexiai batch --schema-files -i "$TEST_HOME/in.jsonl"
+    [[ "$(jq -r .error <<<"${lines[4]}")" == *nope.json*'No such file'* ]]
 }
 
 @test "--schema: no provider's answer ever matched: every line 76, the batch exits 76" {

@@ -229,3 +229,31 @@ hello"
     assert_equal "$(jq -r 'select(.id == 2) | .error' <<<"$output")" "line 2: schema: /no/such.json: No such file or directory"
     mock_last_body oa | grep -q '"secret"'
 }
+
+# ---- 23.11 (config) and 23.14 decisions -------------------------------------
+
+@test "rpm = 99999999999999999999 is out of range, not 'not a whole number'" {
+    printf '[provider.x]\ntype = openai\nmodel = m\napi_key = k\nrpm = 99999999999999999999\n' >"$TEST_HOME/c.ini"
+    chmod 600 "$TEST_HOME/c.ini"
+    run flexiai config check -c "$TEST_HOME/c.ini"
+    assert_failure 78
+    assert_output --partial "provider.x.rpm: 99999999999999999999 is out of range (1 to 100000000)"
+    refute_output --partial "whole number"
+}
+
+@test "HTTP:// in any case is a valid base_url scheme" {
+    sed -i 's|base_url = http://|base_url = HtTP://|' "$CONFIG"
+    grep -q 'HtTP://' "$CONFIG"
+    run --separate-stderr flexiai complete "hi"
+    assert_success
+    assert_output hi
+}
+
+@test "a batch item naming an unknown provider is that line's error (65), never sent; the others are answered" {
+    printf '%s\n' '{"id":1,"prompt":"x","provider":"ob"}' '{"id":2,"prompt":"y"}' >"$TEST_HOME/in"
+    run --separate-stderr flexiai batch -i "$TEST_HOME/in"
+    assert_failure 65
+    assert_equal "$(jq -c '[.id, .exit_code, .error]' <<<"$output" | paste -sd' ')" \
+        "[1,65,\"line 1: no provider 'ob' (did you mean 'oa'?)\"] [2,0,null]"
+    assert_equal "$(mock_count oa)" 1
+}
