@@ -83,8 +83,8 @@ const struct tool_command tool_cmd_batch = {
               "69/75/76/77 as\ncomplete for the failed items together (75: "
               "all transient, run again to\nresume; 76: no answer matched "
               "the schema), 64/65/66 a bad --schema,\n73 cannot create -o "
-              "FILE, 74 cannot write it, 130 interrupted.  See\n"
-              "flexiai-batch(1).",
+              "FILE, 74 cannot write it, 75 also: another batch is\nwriting "
+              "-o FILE, 130 interrupted.  See flexiai-batch(1).",
 };
 
 #define MAX_INPUTS 64
