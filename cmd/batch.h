@@ -27,15 +27,29 @@ struct batch_item {
      * an object), loaded by the caller into `schema` (else --schema) */
     char *schema_spec;
     flexiai_schema *schema;
-    char *error; /* a bad line: why (then nothing is sent) */
+    char *error;   /* a bad line: why (then nothing is sent) */
+    int no_prompt; /* the error is that the line has no prompt */
+    char *fp;      /* the request's fingerprint (batch_fingerprint) */
+};
+
+/* How input lines become items. */
+struct batch_parse {
+    int text;                 /* --text: each line is a prompt */
+    const char *prefix;       /* PROMPT... before each prompt; may be NULL */
+    const char *prompt_field; /* --prompt-field NAME */
+    const char *id_field;     /* --id-field NAME (else "id") */
+    const char *template;     /* --prompt-template '{subject}: {body}' */
 };
 
 /* Make an item of one input line (no newline).  A line that is not a
  * JSON object with a prompt becomes an item with `error` set.  With
- * `text`, the line is the prompt.  `prefix` (may be NULL) goes before the
- * prompt, with a blank line between. */
+ * bp->text, the line is the prompt.  bp->prefix goes before the prompt,
+ * with a blank line between. */
 void batch_item_parse(struct batch_item *it, const char *line, size_t len,
-                      int text, const char *prefix);
+                      const struct batch_parse *bp);
+/* The top-level member names of a JSON object line, "a, b, c" (at most a
+ * dozen; "none"), safe for a terminal.  Caller frees. */
+char *batch_line_fields(const char *line, size_t len);
 void batch_item_free(struct batch_item *it);
 /* Does an item's schema SPEC look like a file name (a '/', ".json")? */
 int batch_looks_like_path(const char *spec);
@@ -50,18 +64,59 @@ const char *batch_member_text(const char *line, size_t len, const char *name,
  * integer written as digits; NULL for anything else.  Caller frees. */
 struct cJSON;
 char *batch_id_text(const char *line, size_t len, const struct cJSON *id);
+/* The same for the member `name` (--id-field). */
+char *batch_field_text(const char *line, size_t len, const char *name,
+                       const struct cJSON *id);
 
-/* Ids with a successful line in an output file (resume). */
+/* ---- earlier runs (batch-resume.c) -------------------------------------- */
+
+/* A short fingerprint (16 hex digits) of the request an item makes: its
+ * messages, system, model, provider, schema and options, with `salt`
+ * standing for what the command line adds to every item.  Caller frees. */
+char *batch_fingerprint(const struct batch_item *it, const char *salt);
+
+/* Ids with a successful line in an output file (resume), each with the
+ * fingerprint its line carries (NULL: none). */
 struct batch_idset;
 struct batch_idset *batch_idset_new(void);
 void batch_idset_free(struct batch_idset *s);
 int batch_idset_has(const struct batch_idset *s, const char *id);
-void batch_idset_add(struct batch_idset *s, const char *id);
+const char *batch_idset_fp(const struct batch_idset *s, const char *id);
+void batch_idset_add(struct batch_idset *s, const char *id, const char *fp);
 size_t batch_idset_count(const struct batch_idset *s);
 /* Read an output file of an earlier run: ids of lines with exit_code 0.
  * *ends_nl is 0 when the file does not end with a newline.  0, or -1
  * with errno (ENOENT: no earlier run). */
 int batch_idset_load(struct batch_idset *s, const char *path, int *ends_nl);
+/* Open -o FILE for appending under an exclusive lock (another batch
+ * holding it: exit 75), after reading what an earlier run answered into
+ * `done`; exits on error (73, 74, 66). */
+int batch_open_output(const char *path, struct batch_idset *done);
+/* What the command line adds to every item's request (-m, -p, --stop, the
+ * request options, the schema), for batch_fingerprint().  Caller frees. */
+char *batch_salt(const char *schema, int multi, const struct tool_args *a);
+/* `flexiai batch --compact FILE`: one line per id (its last successful
+ * line, else its last), in place, under the file's lock; exits on error. */
+int batch_compact(const char *path);
+
+/* ---- input files (batch-read.c) ---------------------------------------- */
+
+struct batch_input {
+    const char *const *paths; /* "-": stdin */
+    size_t npaths;
+    size_t next; /* index of the next file to open */
+    FILE *fp;
+    const char *name; /* of fp, for messages */
+    fxu_buf line;
+    long long over; /* the line was longer than max_input_bytes: its size */
+    long lineno;
+    int eof;
+};
+/* The next line (no newline) in in->line: its length, or -1 at the end of
+ * all input.  A file that cannot be opened or read exits 66. */
+ssize_t batch_read_line(struct batch_input *in);
+/* Items in regular input files, for the progress line; -1 when a pipe. */
+long batch_count_items(const char *const *paths, size_t n);
 
 /* ---- output (batch-out.c) -------------------------------------------------
  */
