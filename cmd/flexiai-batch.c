@@ -525,6 +525,7 @@ main(int argc, char **argv)
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
 
     o.parse.prefix = prefix.data;
+    o.parse.text = o.text;
     struct run r = {
         .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};
     r.salt = batch_salt(o.schema, o.multi, &a);

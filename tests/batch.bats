@@ -388,9 +388,15 @@ four'
     mock_script primary 'status=401,fail_every=2'
     run flexiai batch -j 1 <<<"$(items 2)"
     assert_failure 77
-    mock_script primary 'status=503,fail_first=1'
-    run flexiai batch -j 1 <<<"$(printf '{"prompt":"x"}\n{"prompt":"y","provider":"nope"}\n')"
+    # transient on one provider, credentials on another: mixed
+    mock_script primary 'status=503'
+    mock_script other 'status=401'
+    provider_section other openai other >>"$CONFIG"
+    run flexiai batch -j 1 <<<"$(printf '{"prompt":"x","provider":"primary"}\n{"prompt":"y","provider":"other"}\n')"
     assert_failure 69
+    # an item naming no configured provider is a bad line of its own (65)
+    run flexiai batch -j 1 <<<"$(printf '{"prompt":"y","provider":"nope"}\n')"
+    assert_failure 65
 }
 
 @test "progress: a line on stderr with done/total, rate, failures and providers; nothing but the summary otherwise" {
