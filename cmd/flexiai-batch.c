@@ -205,7 +205,10 @@ result_line(const struct batch_item *it, const flexiai_result *r, int code,
     fxu_buf_printf(&b, "{\"id\":%s", it->id);
     if (it->fp)
         fxu_buf_printf(&b, ",\"fingerprint\":\"%s\"", it->fp);
-    fxu_buf_printf(&b, "%s%s\n", s[1] == '}' ? "" : ",", s + 1);
+    if (s[1] != '}')
+        fxu_buf_putc(&b, ',');
+    fxu_buf_puts(&b, s + 1); /* the answer may be megabytes: no printf */
+    fxu_buf_putc(&b, '\n');
     free(s);
     size_t n = b.len;
     char *line = fxu_buf_steal(&b);
