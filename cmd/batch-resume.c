@@ -57,6 +57,9 @@ batch_fingerprint(const struct batch_item *it, const char *salt)
     return fxu_asprintf("%016llx", (unsigned long long)h);
 }
 
+/* The request options, not the way it is carried out (--timeout,
+ * --stream, --on-stream-error): a resume with a longer timeout is the
+ * same batch. */
 char *
 batch_salt(const char *schema, int multi, const struct tool_args *a)
 {
@@ -66,9 +69,14 @@ batch_salt(const char *schema, int multi, const struct tool_args *a)
                    schema ? schema : "", multi, a->model ? a->model : "",
                    a->provider ? a->provider : "",
                    a->stops.data ? a->stops.data : "");
-    for (size_t i = 0; i < a->nover; i++)
-        fxu_buf_printf(&b, " %s.%s=%s", a->over[i].section, a->over[i].key,
+    for (size_t i = 0; i < a->nover; i++) {
+        /* how long to wait, whether to stream: not what is asked */
+        const char *k = a->over[i].key;
+        if (strstr(k, "timeout") || strstr(k, "stream"))
+            continue;
+        fxu_buf_printf(&b, " %s.%s=%s", a->over[i].section, k,
                        a->over[i].value);
+    }
     fxu_buf_putc(&b, '\0');
     return fxu_buf_steal(&b);
 }

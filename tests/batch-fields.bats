@@ -75,6 +75,10 @@ tickets() {
     run --separate-stderr flexiai batch -i "$TEST_HOME/in" -o "$TEST_HOME/out" --prompt-template '{subject}: {body}' --id-field ticket_id
     assert_success
     assert_equal "$stderr" "flexiai: 0 answered, 0 failed, 3 skipped in ${stderr##* in }"
+    # how long to wait or whether to stream is not another request
+    run --separate-stderr flexiai batch -i "$TEST_HOME/in" -o "$TEST_HOME/out" --prompt-template '{subject}: {body}' --id-field ticket_id --timeout 30 --stream
+    assert_success
+    assert_equal "$(grep -c warning <<<"$stderr")" 0
     # another prompt, then other options: one warning naming the file
     for change in "--prompt-field body" "--prompt-template {subject}:_{body} -t 0.1"; do
         run --separate-stderr flexiai batch -i "$TEST_HOME/in" -o "$TEST_HOME/out" --id-field ticket_id $change
