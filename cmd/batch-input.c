@@ -35,6 +35,7 @@ batch_item_free(struct batch_item *it)
     free(it->schema_spec);
     flexiai_schema_free(it->schema);
     free(it->error);
+    free(it->fp);
     memset(it, 0, sizeof(*it));
 }
 
@@ -110,8 +111,78 @@ take_messages(struct batch_item *it, const cJSON *arr, const char *prefix)
     return NULL;
 }
 
+/* --prompt-template: each {name} is that member's text (a string as it
+ * is, anything else as its JSON); {{ and }} are braces.  NULL with *why
+ * for a member the line lacks. */
+static char *
+expand_template(const char *tpl, const char *line, size_t len, const cJSON *o,
+                char **why)
+{
+    fxu_buf b;
+    fxu_buf_init(&b);
+    for (const char *p = tpl; *p; p++) {
+        const char *close = *p == '{' ? strchr(p + 1, '}') : NULL;
+        if ((p[0] == '{' || p[0] == '}') && p[1] == p[0]) {
+            fxu_buf_putc(&b, *p++);
+            continue;
+        }
+        if (close == NULL) {
+            fxu_buf_putc(&b, *p);
+            continue;
+        }
+        char *name = fxu_strndup(p + 1, (size_t)(close - p - 1));
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+        size_t n = 0;
+        const char *raw = NULL;
+        if (cJSON_IsString(v))
+            fxu_buf_puts(&b, v->valuestring);
+        else if (v && !cJSON_IsNull(v) &&
+                 (raw = batch_member_text(line, len, name, &n)) != NULL)
+            fxu_buf_append(&b, raw, n);
+        else
+            *why = fxu_asprintf("no \"%s\" for --prompt-template", name);
+        free(name);
+        if (*why) {
+            fxu_buf_free(&b);
+            return NULL;
+        }
+        p = close;
+    }
+    fxu_buf_putc(&b, '\0');
+    return fxu_buf_steal(&b);
+}
+
+/* The prompt from --prompt-template or --prompt-field; NULL, or why not
+ * (allocated into it->error's place by the caller). */
+static char *
+take_fields(struct batch_item *it, const cJSON *o, const char *line, size_t len,
+            const struct batch_parse *bp)
+{
+    char *why = NULL;
+    if (bp->template) {
+        char *text = expand_template(bp->template, line, len, o, &why);
+        if (text == NULL) {
+            it->no_prompt = 1;
+            return why;
+        }
+        push_prompt(it, "user", text, strlen(text), bp->prefix);
+        free(text);
+        return NULL;
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, bp->prompt_field);
+    if (v == NULL || cJSON_IsNull(v)) {
+        it->no_prompt = 1;
+        return fxu_asprintf("no \"%s\" (--prompt-field)", bp->prompt_field);
+    }
+    if (!cJSON_IsString(v))
+        return fxu_asprintf("\"%s\" must be a string", bp->prompt_field);
+    push_prompt(it, "user", v->valuestring, strlen(v->valuestring), bp->prefix);
+    return NULL;
+}
+
 static const char *
-take_object(struct batch_item *it, const cJSON *o, const char *prefix)
+take_object(struct batch_item *it, const cJSON *o, const char *prefix,
+            int fields)
 {
     int bad = 0;
     const cJSON *v;
@@ -161,12 +232,16 @@ take_object(struct batch_item *it, const cJSON *o, const char *prefix)
         if (it->reasoning == 0)
             return "reasoning must be none, low, medium or high";
     }
+    if (fields)
+        return NULL; /* the prompt comes from --prompt-field/-template */
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(o, "messages");
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
     if (msgs && !cJSON_IsNull(msgs))
         return take_messages(it, msgs, prefix);
-    if (prompt == NULL || cJSON_IsNull(prompt))
+    if (prompt == NULL || cJSON_IsNull(prompt)) {
+        it->no_prompt = 1;
         return "no prompt (give \"prompt\" or \"messages\")";
+    }
     if (!cJSON_IsString(prompt))
         return "prompt must be a string";
     if (prompt->valuestring[0] == '\0' && (prefix == NULL || !*prefix))
@@ -176,10 +251,157 @@ take_object(struct batch_item *it, const cJSON *o, const char *prefix)
     return NULL;
 }
 
-void
-batch_item_parse(struct batch_item *it, const char *line, size_t len, int text,
-                 const char *prefix)
+/* ---- an id as its JSON text -------------------------------------------
+ * cJSON reads every number as a double: 1234567890123456789 and ...788
+ * would both come back as 1.2345678901234568e+18.  The id is kept as the
+ * text it was given in, found by walking the (already parsed, so valid)
+ * line's top-level members. */
+
+static const char *
+skip_ws(const char *p, const char *end)
 {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* p at '"': just past the closing quote */
+static const char *
+skip_string(const char *p, const char *end)
+{
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+            p++;
+    return p < end ? p + 1 : end;
+}
+
+static const char *
+skip_value(const char *p, const char *end)
+{
+    if (p < end && *p == '"')
+        return skip_string(p, end);
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p = skip_string(p, end);
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                break;
+            if (--depth == 0)
+                return p + 1;
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' ||
+                                  c == '\r' || c == '\n')) {
+            break;
+        }
+        p++;
+    }
+    return p;
+}
+
+const char *
+batch_member_text(const char *line, size_t len, const char *name, size_t *vlen)
+{
+    const char *end = line + len, *p = skip_ws(line, end);
+    if (p == end || *p != '{')
+        return NULL;
+    for (p++;;) {
+        p = skip_ws(p, end);
+        if (p == end || *p != '"')
+            return NULL;
+        const char *k = p;
+        p = skip_string(p, end);
+        cJSON *key = cJSON_ParseWithLength(k, (size_t)(p - k));
+        int match = cJSON_IsString(key) && strcmp(key->valuestring, name) == 0;
+        cJSON_Delete(key);
+        p = skip_ws(p, end);
+        if (p == end || *p != ':')
+            return NULL;
+        p = skip_ws(p + 1, end);
+        const char *v = p;
+        p = skip_value(p, end);
+        if (match) {
+            *vlen = (size_t)(p - v);
+            return v;
+        }
+        p = skip_ws(p, end);
+        if (p == end || *p != ',')
+            return NULL;
+        p++;
+    }
+}
+
+/* An integer as JSON writes it: -?(0|[1-9][0-9]*), at most 40 digits */
+static int
+integer_text(const char *s, size_t n)
+{
+    size_t i = s[0] == '-';
+    if (i == n || n - i > 40 || (s[i] == '0' && n - i > 1))
+        return 0;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+char *
+batch_id_text(const char *line, size_t len, const cJSON *id)
+{
+    return batch_field_text(line, len, "id", id);
+}
+
+char *
+batch_field_text(const char *line, size_t len, const char *name,
+                 const cJSON *id)
+{
+    size_t n = 0;
+    const char *v = batch_member_text(line, len, name, &n);
+    if (v == NULL || n == 0)
+        return NULL;
+    if (cJSON_IsNumber(id) && !integer_text(v, n))
+        return NULL;
+    if (!cJSON_IsString(id) && !cJSON_IsNumber(id))
+        return NULL;
+    /* invalid UTF-8 inside the string would make the output invalid */
+    return fxu_utf8_sanitize(v, n, NULL);
+}
+
+char *
+batch_line_fields(const char *line, size_t len)
+{
+    cJSON *o = cJSON_ParseWithLength(line, len);
+    fxu_buf b;
+    fxu_buf_init(&b);
+    const cJSON *m;
+    int n = 0;
+    const cJSON *obj = cJSON_IsObject(o) ? o : NULL;
+    cJSON_ArrayForEach(m, obj)
+    {
+        if (n++ == 12) {
+            fxu_buf_puts(&b, ", ...");
+            break;
+        }
+        char *name = tool_printable(m->string ? m->string : "");
+        fxu_buf_printf(&b, "%s%.40s", n > 1 ? ", " : "", name);
+        free(name);
+    }
+    cJSON_Delete(o);
+    if (b.len == 0)
+        fxu_buf_puts(&b, "none");
+    return fxu_buf_steal(&b);
+}
+
+void
+batch_item_parse(struct batch_item *it, const char *line, size_t len,
+                 const struct batch_parse *bp)
+{
+    int text = bp->text;
+    const char *prefix = bp->prefix;
+    const char *idname = bp->id_field ? bp->id_field : "id";
     while (len && (line[len - 1] == '\r'))
         len--;
     if (text) {
@@ -188,6 +410,11 @@ batch_item_parse(struct batch_item *it, const char *line, size_t len, int text,
             it->error = fxu_strdup("the line holds a NUL byte");
         else
             push_prompt(it, "user", line, len, prefix);
+        return;
+    }
+    if (memchr(line, '\0', len)) {
+        it->id = fxu_asprintf("%ld", it->lineno);
+        it->error = fxu_strdup("the line holds a NUL byte");
         return;
     }
     const char *end = NULL;
@@ -203,139 +430,40 @@ batch_item_parse(struct batch_item *it, const char *line, size_t len, int text,
         cJSON_Delete(o);
         return;
     }
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, idname);
     const char *why = NULL;
-    if (id && (cJSON_IsString(id) || cJSON_IsNumber(id))) {
-        it->id = cJSON_PrintUnformatted(id);
-        char *clean = fxu_utf8_sanitize(it->id, strlen(it->id), NULL);
-        free(it->id);
-        it->id = clean;
-    } else {
+    char *own = NULL; /* a why of its own */
+    if (id && !cJSON_IsNull(id))
+        it->id = batch_field_text(line, len, idname, id);
+    if (it->id == NULL) {
         it->id = fxu_asprintf("%ld", it->lineno);
         if (id && !cJSON_IsNull(id))
-            why = "id must be a string or a number";
+            why = bp->id_field ? "the id field must be a string or a whole "
+                                 "number (as digits)"
+                               : "id must be a string or a whole number (as "
+                                 "digits)";
     }
+    /* cJSON cuts a string at \u0000 without a word: the prompt would go
+     * out cut short */
+    if (why == NULL && tool_has_nul_escape(line, len))
+        why = "a string holds \\u0000 (a NUL character cannot be sent)";
+    int fields = bp->template || bp->prompt_field;
     if (why == NULL)
-        why = take_object(it, o, prefix);
+        why = take_object(it, o, prefix, fields);
+    if (why == NULL && fields)
+        why = own = take_fields(it, o, line, len, bp);
     if (why) {
         it->error = fxu_strdup(why);
         tool_msgs_free(&it->msgs);
     }
+    free(own);
     cJSON_Delete(o);
 }
 
-/* ---- ids already answered --------------------------------------------- */
-
-struct batch_idset {
-    char **slots;
-    size_t cap, n;
-};
-
-static uint64_t
-hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-struct batch_idset *
-batch_idset_new(void)
-{
-    struct batch_idset *s = fxu_xcalloc(1, sizeof(*s));
-    s->cap = 64;
-    s->slots = fxu_xcalloc(s->cap, sizeof(char *));
-    return s;
-}
-
-void
-batch_idset_free(struct batch_idset *s)
-{
-    if (s == NULL)
-        return;
-    for (size_t i = 0; i < s->cap; i++)
-        free(s->slots[i]);
-    free(s->slots);
-    free(s);
-}
-
 int
-batch_idset_has(const struct batch_idset *s, const char *id)
+batch_looks_like_path(const char *spec)
 {
-    for (size_t i = hash(id) & (s->cap - 1); s->slots[i];
-         i = (i + 1) & (s->cap - 1))
-        if (strcmp(s->slots[i], id) == 0)
-            return 1;
-    return 0;
-}
-
-static void
-insert(char **slots, size_t cap, char *id)
-{
-    size_t i = hash(id) & (cap - 1);
-    while (slots[i])
-        i = (i + 1) & (cap - 1);
-    slots[i] = id;
-}
-
-void
-batch_idset_add(struct batch_idset *s, const char *id)
-{
-    if (batch_idset_has(s, id))
-        return;
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap * 2;
-        char **slots = fxu_xcalloc(cap, sizeof(char *));
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->slots[i])
-                insert(slots, cap, s->slots[i]);
-        free(s->slots);
-        s->slots = slots;
-        s->cap = cap;
-    }
-    insert(s->slots, s->cap, fxu_strdup(id));
-    s->n++;
-}
-
-size_t
-batch_idset_count(const struct batch_idset *s)
-{
-    return s->n;
-}
-
-int
-batch_idset_load(struct batch_idset *s, const char *path, int *ends_nl)
-{
-    FILE *fp = fopen(path, "r");
-    *ends_nl = 1;
-    if (fp == NULL)
-        return -1;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, fp)) > 0) {
-        *ends_nl = line[n - 1] == '\n';
-        /* a line that is not whole JSON is not an answer: retried */
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)n);
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-        if (cJSON_IsNumber(code) && code->valuedouble == 0 && id &&
-            (cJSON_IsString(id) || cJSON_IsNumber(id))) {
-            char *text = cJSON_PrintUnformatted(id);
-            char *clean = fxu_utf8_sanitize(text, strlen(text), NULL);
-            batch_idset_add(s, clean);
-            free(clean);
-            free(text);
-        }
-        cJSON_Delete(o);
-    }
-    int err = ferror(fp) ? errno : 0;
-    free(line);
-    fclose(fp);
-    if (err) {
-        errno = err;
-        return -1;
-    }
-    return 0;
+    size_t len = strlen(spec);
+    return strchr(spec, '/') != NULL || strchr(spec, '\\') != NULL ||
+           (len > 5 && strcmp(spec + len - 5, ".json") == 0);
 }

@@ -21,6 +21,7 @@ struct slot {
     int done;
     char *line; /* NULL: nothing to write */
     size_t len;
+    struct batch_tally t; /* t.provider owned */
 };
 
 struct batch_out {
@@ -31,12 +32,15 @@ struct batch_out {
     struct slot *ring;
     long next; /* ordered: the next seq to write */
     int failed;
+    struct batch_stats *st;
 };
 
 struct batch_out *
-batch_out_new(int fd, const char *name, int ordered, size_t window)
+batch_out_new(int fd, const char *name, int ordered, size_t window,
+              struct batch_stats *st)
 {
     struct batch_out *o = fxu_xcalloc(1, sizeof(*o));
+    o->st = st;
     o->fd = fd;
     o->name = name;
     o->ordered = ordered;
@@ -50,8 +54,10 @@ batch_out_free(struct batch_out *o)
 {
     if (o == NULL)
         return;
-    for (size_t i = 0; i < o->window; i++)
+    for (size_t i = 0; i < o->window; i++) {
         free(o->ring[i].line);
+        free((char *)o->ring[i].t.provider);
+    }
     free(o->ring);
     free(o);
 }
@@ -97,30 +103,49 @@ write_line(struct batch_out *o, const char *line, size_t len)
     return FLEXIAI_EIO;
 }
 
-int
-batch_out_put(struct batch_out *o, long seq, char *line, size_t len)
+/* Write a finished slot's line (if any) and count the item: answered
+ * (failed, bad) once its line is in the output, unwritten otherwise. */
+static int
+emit(struct batch_out *o, struct slot *s)
 {
     int rc = 0;
-    if (!o->ordered) {
-        if (line)
-            rc = write_line(o, line, len);
-        free(line);
-        return rc;
+    if (s->line) {
+        rc = write_line(o, s->line, s->len);
+        if (rc == 0)
+            batch_stats_add(o->st, &s->t);
+        else
+            o->st->unwritten++;
+    } else if (s->t.code == FLEXIAI_EINTR) {
+        batch_stats_add(o->st, &s->t);
     }
-    struct slot *s = &o->ring[(size_t)seq % o->window];
+    free(s->line);
+    s->line = NULL;
+    free((char *)s->t.provider);
+    s->t.provider = NULL;
+    s->done = 0;
+    return rc;
+}
+
+int
+batch_out_put(struct batch_out *o, long seq, char *line, size_t len,
+              const struct batch_tally *t)
+{
+    int rc = 0;
+    struct slot one, *s = o->ordered ? &o->ring[(size_t)seq % o->window] : &one;
     s->seq = seq;
     s->done = 1;
     s->line = line;
     s->len = len;
+    s->t = *t;
+    s->t.provider = t->provider ? fxu_strdup(t->provider) : NULL;
+    if (!o->ordered)
+        return emit(o, s);
     for (;;) {
         s = &o->ring[(size_t)o->next % o->window];
         if (!s->done || s->seq != o->next)
             break;
-        if (s->line && rc == 0)
-            rc = write_line(o, s->line, s->len);
-        free(s->line);
-        s->line = NULL;
-        s->done = 0;
+        if (emit(o, s) != 0)
+            rc = FLEXIAI_EIO;
         o->next++;
     }
     return rc;
@@ -132,11 +157,8 @@ batch_out_flush_all(struct batch_out *o)
     int rc = 0;
     for (long seq = o->next; seq < o->next + (long)o->window; seq++) {
         struct slot *s = &o->ring[(size_t)seq % o->window];
-        if (s->done && s->seq == seq && s->line && rc == 0)
-            rc = write_line(o, s->line, s->len);
-        free(s->line);
-        s->line = NULL;
-        s->done = 0;
+        if (s->done && s->seq == seq && emit(o, s) != 0)
+            rc = FLEXIAI_EIO;
     }
     return rc;
 }
@@ -161,11 +183,32 @@ batch_stats_free(struct batch_stats *st)
 }
 
 void
-batch_stats_add(struct batch_stats *st, const flexiai_result *r, int code)
+batch_tally_of(struct batch_tally *t, const flexiai_result *r, int code)
 {
+    memset(t, 0, sizeof(*t));
+    t->code = code;
+    t->provider = r->provider;
+    t->cls = BATCH_CLASSES; /* none recorded */
+    for (size_t i = r->nattempts; i-- > 0;)
+        if (r->attempts[i].errclass != FLEXIAI_E_NONE) {
+            t->cls = (int)r->attempts[i].errclass;
+            break;
+        }
+    if (t->cls < 0 || t->cls > BATCH_CLASSES)
+        t->cls = BATCH_CLASSES;
+}
+
+void
+batch_stats_add(struct batch_stats *st, const struct batch_tally *t)
+{
+    int code = t->code;
+    if (t->bad) {
+        st->bad++;
+        return;
+    }
     if (code == FLEXIAI_OK) {
         st->answered++;
-        const char *p = r->provider ? r->provider : "?";
+        const char *p = t->provider ? t->provider : "?";
         size_t i;
         for (i = 0; i < st->nprov; i++)
             if (strcmp(st->prov_names[i], p) == 0)
@@ -187,15 +230,7 @@ batch_stats_add(struct batch_stats *st, const flexiai_result *r, int code)
         return;
     }
     st->failed++;
-    int cls = BATCH_CLASSES; /* none recorded */
-    for (size_t i = r->nattempts; i-- > 0;)
-        if (r->attempts[i].errclass != FLEXIAI_E_NONE) {
-            cls = (int)r->attempts[i].errclass;
-            break;
-        }
-    if (cls < 0 || cls > BATCH_CLASSES)
-        cls = BATCH_CLASSES;
-    st->by_class[cls]++;
+    st->by_class[t->cls]++;
     /* the failed items taken together: one code when they agree */
     if (st->worst == 0)
         st->worst = code;
@@ -298,6 +333,8 @@ batch_summary(const struct batch_stats *st)
                        st->bad == 1 ? "" : "s");
     if (st->interrupted)
         fxu_buf_printf(&s, ", %ld interrupted", st->interrupted);
+    if (st->unwritten)
+        fxu_buf_printf(&s, ", %s not written", grouped(st->unwritten, c, 32));
     fxu_buf_printf(&s, ", %s skipped in %.1f s", grouped(st->skipped, c, 32),
                    fxu_monotonic() - st->started);
     tool_err("%s", s.data);

@@ -28,46 +28,124 @@ struct batch_item {
      * an object), loaded by the caller into `schema` (else --schema) */
     char *schema_spec;
     flexiai_schema *schema;
-    char *error; /* a bad line: why (then nothing is sent) */
+    char *error;   /* a bad line: why (then nothing is sent) */
+    int no_prompt; /* the error is that the line has no prompt */
+    char *fp;      /* the request's fingerprint (batch_fingerprint) */
+};
+
+/* How input lines become items. */
+struct batch_parse {
+    int text;                 /* --text: each line is a prompt */
+    const char *prefix;       /* PROMPT... before each prompt; may be NULL */
+    const char *prompt_field; /* --prompt-field NAME */
+    const char *id_field;     /* --id-field NAME (else "id") */
+    const char *template;     /* --prompt-template '{subject}: {body}' */
 };
 
 /* Make an item of one input line (no newline).  A line that is not a
  * JSON object with a prompt becomes an item with `error` set.  With
- * `text`, the line is the prompt.  `prefix` (may be NULL) goes before the
- * prompt, with a blank line between. */
+ * bp->text, the line is the prompt.  bp->prefix goes before the prompt,
+ * with a blank line between. */
 void batch_item_parse(struct batch_item *it, const char *line, size_t len,
-                      int text, const char *prefix);
+                      const struct batch_parse *bp);
+/* The top-level member names of a JSON object line, "a, b, c" (at most a
+ * dozen; "none"), safe for a terminal.  Caller frees. */
+char *batch_line_fields(const char *line, size_t len);
 void batch_item_free(struct batch_item *it);
+/* Does an item's schema SPEC look like a file name (a '/', ".json")? */
+int batch_looks_like_path(const char *spec);
 /* Is this line blank (skipped, no output)? */
 int batch_line_blank(const char *line, size_t len);
 
-/* Ids with a successful line in an output file (resume). */
+/* The JSON text of a top-level member of the object on this line (which
+ * cJSON has parsed), not NUL-terminated: *vlen bytes; NULL when absent. */
+const char *batch_member_text(const char *line, size_t len, const char *name,
+                              size_t *vlen);
+/* The id's text as given (`id` is the parsed member): a string, or an
+ * integer written as digits; NULL for anything else.  Caller frees. */
+struct cJSON;
+char *batch_id_text(const char *line, size_t len, const struct cJSON *id);
+/* The same for the member `name` (--id-field). */
+char *batch_field_text(const char *line, size_t len, const char *name,
+                       const struct cJSON *id);
+
+/* ---- earlier runs (batch-resume.c) -------------------------------------- */
+
+/* A short fingerprint (16 hex digits) of the request an item makes: its
+ * messages, system, model, provider, schema and options, with `salt`
+ * standing for what the command line adds to every item.  Caller frees. */
+char *batch_fingerprint(const struct batch_item *it, const char *salt);
+
+/* Ids with a successful line in an output file (resume), each with the
+ * fingerprint its line carries (NULL: none). */
 struct batch_idset;
 struct batch_idset *batch_idset_new(void);
 void batch_idset_free(struct batch_idset *s);
 int batch_idset_has(const struct batch_idset *s, const char *id);
-void batch_idset_add(struct batch_idset *s, const char *id);
+const char *batch_idset_fp(const struct batch_idset *s, const char *id);
+void batch_idset_add(struct batch_idset *s, const char *id, const char *fp);
 size_t batch_idset_count(const struct batch_idset *s);
 /* Read an output file of an earlier run: ids of lines with exit_code 0.
  * *ends_nl is 0 when the file does not end with a newline.  0, or -1
  * with errno (ENOENT: no earlier run). */
 int batch_idset_load(struct batch_idset *s, const char *path, int *ends_nl);
+/* Open -o FILE for appending under an exclusive lock (another batch
+ * holding it: exit 75), after reading what an earlier run answered into
+ * `done`; exits on error (73, 74, 66). */
+int batch_open_output(const char *path, struct batch_idset *done);
+/* What the command line adds to every item's request (-m, -p, --stop, the
+ * request options, the schema), for batch_fingerprint().  Caller frees. */
+char *batch_salt(const char *schema, int multi, const struct tool_args *a);
+/* `flexiai batch --compact FILE`: one line per id (its last successful
+ * line, else its last), in place, under the file's lock; exits on error. */
+int batch_compact(const char *path);
+
+/* ---- input files (batch-read.c) ---------------------------------------- */
+
+struct batch_input {
+    const char *const *paths; /* "-": stdin */
+    size_t npaths;
+    size_t next; /* index of the next file to open */
+    FILE *fp;
+    const char *name; /* of fp, for messages */
+    fxu_buf line;
+    long long over; /* the line was longer than max_input_bytes: its size */
+    long lineno;
+    int eof;
+};
+/* The next line (no newline) in in->line: its length, or -1 at the end of
+ * all input.  A file that cannot be opened or read exits 66. */
+ssize_t batch_read_line(struct batch_input *in);
+/* Items in regular input files, for the progress line; -1 when a pipe. */
+long batch_count_items(const char *const *paths, size_t n);
 
 /* ---- output (batch-out.c) -------------------------------------------------
  */
 
 struct batch_out;
+struct batch_stats;
+/* How an item ended, counted in the stats once its line is written. */
+struct batch_tally {
+    int code;             /* its exit code */
+    int bad;              /* a bad input line (65, never sent) */
+    int cls;              /* error class of a failure */
+    const char *provider; /* who answered (copied) */
+};
 /* fd: the output (stdout or -o FILE opened O_APPEND); window: how many
- * items may be finished ahead of the oldest unfinished one (ordered). */
+ * items may be finished ahead of the oldest unfinished one (ordered);
+ * st: counted into as lines are written. */
 struct batch_out *batch_out_new(int fd, const char *name, int ordered,
-                                size_t window);
+                                size_t window, struct batch_stats *st);
 void batch_out_free(struct batch_out *o);
 /* May an item with this seq be started (ordered: inside the window)? */
 int batch_out_room(const struct batch_out *o, long seq);
 /* An item finished with this line (ending in '\n'; taken over), or with
- * no line (line NULL: interrupted, not written).  Returns 0, or
- * FLEXIAI_EIO after a write error (reported once). */
-int batch_out_put(struct batch_out *o, long seq, char *line, size_t len);
+ * no line (line NULL: interrupted, not written).  It counts as answered
+ * (failed, bad) when its line is written; a line that cannot be written
+ * counts as unwritten.  Returns 0, or FLEXIAI_EIO after a write error
+ * (reported once). */
+int batch_out_put(struct batch_out *o, long seq, char *line, size_t len,
+                  const struct batch_tally *t);
 /* Write whatever finished, in order or not (at an interrupt). */
 int batch_out_flush_all(struct batch_out *o);
 
@@ -78,7 +156,8 @@ int batch_out_flush_all(struct batch_out *o);
 /* Counts for progress and the summary. */
 struct batch_stats {
     long answered, failed, bad, skipped, interrupted;
-    long total; /* -1: unknown */
+    long unwritten; /* finished, but the line could not be written */
+    long total;     /* -1: unknown */
     double started;
     /* failures by error class (the last slot: none recorded, or a class
      * beyond BATCH_CLASSES), answers by provider */
@@ -92,7 +171,9 @@ struct batch_stats {
 };
 void batch_stats_init(struct batch_stats *st);
 void batch_stats_free(struct batch_stats *st);
-void batch_stats_add(struct batch_stats *st, const flexiai_result *r, int code);
+/* How a finished item ended (its error class from its attempts). */
+void batch_tally_of(struct batch_tally *t, const flexiai_result *r, int code);
+void batch_stats_add(struct batch_stats *st, const struct batch_tally *t);
 /* The progress line on stderr, at most 10 times a second unless `force`;
  * `clear` removes it. */
 void batch_progress(struct batch_stats *st, int force);

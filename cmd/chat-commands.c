@@ -435,6 +435,7 @@ cmd_load(struct chat_conv *c, char *args)
     char *err = NULL;
     int rc = chat_conv_load(c, path, &err);
     if (rc != 0) {
+        c->load_failed = rc;
         chat_conv_error(c, "%s", err);
         free(err);
         free(path);

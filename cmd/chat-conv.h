@@ -65,6 +65,7 @@ struct chat_conv {
 
     char *session_path; /* saved after every change; may be NULL */
     int save_failed;    /* 73 once saving the session failed */
+    int load_failed;    /* 65/66 once a /load failed (scripted: the exit) */
 
     int interactive; /* a person at a terminal (else scripted) */
     int quit;        /* /exit or end of input: the session ends */

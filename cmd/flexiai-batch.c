@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +37,11 @@ enum {
     OPT_UNORDERED,
     OPT_TEXT,
     OPT_PROGRESS,
+    OPT_SCHEMA_FILES,
+    OPT_PROMPT_FIELD,
+    OPT_ID_FIELD,
+    OPT_TEMPLATE,
+    OPT_COMPACT,
 };
 
 static const struct tool_option batch_opts[] = {
@@ -56,6 +62,22 @@ static const struct tool_option batch_opts[] = {
     {OPT_PROGRESS, 0, "progress", "no|yes",
      "progress line on stderr (default: when it is a terminal)",
      TOOL_COMP_CHOICE, TOOL_OPT_EQUALS, NULL, NULL, NULL},
+    {OPT_SCHEMA_FILES, 0, "schema-files", NULL,
+     "an item's \"schema\" may name a local file (default: inline JSON or "
+     "the short\nform only)",
+     0, 0, NULL, NULL, NULL},
+    {OPT_PROMPT_FIELD, 0, "prompt-field", "NAME",
+     "the prompt is the input's member NAME (instead of \"prompt\")", 0, 0,
+     NULL, NULL, NULL},
+    {OPT_TEMPLATE, 0, "prompt-template", "TEXT",
+     "the prompt is TEXT with each {NAME} replaced by that member", 0, 0, NULL,
+     NULL, NULL},
+    {OPT_ID_FIELD, 0, "id-field", "NAME",
+     "the id is the input's member NAME (instead of \"id\")", 0, 0, NULL, NULL,
+     NULL},
+    {OPT_COMPACT, 0, "compact", "FILE",
+     "rewrite the output FILE with one line per id, then exit", TOOL_COMP_FILE,
+     0, NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -78,8 +100,8 @@ const struct tool_command tool_cmd_batch = {
               "69/75/76/77 as\ncomplete for the failed items together (75: "
               "all transient, run again to\nresume; 76: no answer matched "
               "the schema), 64/65/66 a bad --schema,\n73 cannot create -o "
-              "FILE, 74 cannot write it, 130 interrupted.  See\n"
-              "flexiai-batch(1).",
+              "FILE, 74 cannot write it, 75 also: another batch is\nwriting "
+              "-o FILE, 130 interrupted.  See flexiai-batch(1).",
 };
 
 #define MAX_INPUTS 64
@@ -94,6 +116,9 @@ struct opts {
     int progress;       /* -1 auto */
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
+    int schema_files; /* --schema-files: items' schemas may name files */
+    struct batch_parse parse;
+    const char *compact; /* --compact FILE */
 };
 
 static void
@@ -130,6 +155,27 @@ on_option(void *ud, int id, const char *arg)
         o->schema = arg;
         o->multi = id == TOOL_OPT_SCHEMA_MULTI;
         break;
+    case OPT_SCHEMA_FILES:
+        o->schema_files = 1;
+        break;
+    case OPT_PROMPT_FIELD:
+        if (*arg == '\0')
+            tool_usage_error("--prompt-field needs a NAME");
+        o->parse.prompt_field = arg;
+        break;
+    case OPT_ID_FIELD:
+        if (*arg == '\0')
+            tool_usage_error("--id-field needs a NAME");
+        o->parse.id_field = arg;
+        break;
+    case OPT_TEMPLATE:
+        if (strchr(arg, '{') == NULL)
+            tool_usage_error("--prompt-template needs at least one {NAME}");
+        o->parse.template = arg;
+        break;
+    case OPT_COMPACT:
+        o->compact = arg;
+        break;
     case OPT_PROGRESS:
         if (strcmp(arg, "yes") == 0)
             o->progress = 1;
@@ -141,84 +187,6 @@ on_option(void *ud, int id, const char *arg)
     }
 }
 
-/* ---- input --------------------------------------------------------------- */
-
-struct input {
-    const struct opts *o;
-    size_t next; /* index of the next file to open */
-    FILE *fp;
-    char *line;
-    size_t cap;
-    long lineno;
-    int eof;
-};
-
-/* The next line (no newline): its length, or -1 at the end of all input. */
-static ssize_t
-read_line(struct input *in)
-{
-    for (;;) {
-        if (in->fp == NULL) {
-            if (in->next >= in->o->ninputs) {
-                in->eof = 1;
-                return -1;
-            }
-            const char *path = in->o->inputs[in->next++];
-            in->fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-            if (in->fp == NULL)
-                tool_die(FLEXIAI_ENOINPUT, "%s: %s", path, strerror(errno));
-        }
-        ssize_t n = getline(&in->line, &in->cap, in->fp);
-        if (n >= 0) {
-            in->lineno++;
-            if (n > 0 && in->line[n - 1] == '\n')
-                n--;
-            return n;
-        }
-        if (ferror(in->fp))
-            tool_die(FLEXIAI_ENOINPUT, "cannot read input: %s",
-                     strerror(errno));
-        if (in->fp != stdin)
-            fclose(in->fp);
-        in->fp = NULL;
-    }
-}
-
-/* Items in regular input files, for the progress line; -1 when a pipe. */
-static long
-count_items(const struct opts *o)
-{
-    long total = 0;
-    for (size_t i = 0; i < o->ninputs; i++) {
-        struct stat st;
-        int fd = strcmp(o->inputs[i], "-") == 0 ? dup(STDIN_FILENO)
-                                                : open(o->inputs[i], O_RDONLY);
-        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-            lseek(fd, 0, SEEK_CUR) != 0) {
-            if (fd >= 0)
-                close(fd);
-            return -1;
-        }
-        char buf[65536];
-        ssize_t n;
-        int blank = 1;
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-            for (ssize_t k = 0; k < n; k++) {
-                if (buf[k] == '\n') {
-                    total += !blank;
-                    blank = 1;
-                } else if (buf[k] != ' ' && buf[k] != '\t' && buf[k] != '\r') {
-                    blank = 0;
-                }
-            }
-        total += !blank;
-        close(fd);
-        if (strcmp(o->inputs[i], "-") == 0)
-            lseek(STDIN_FILENO, 0, SEEK_SET);
-    }
-    return total;
-}
-
 /* ---- output lines ----------------------------------------------------------
  */
 
@@ -228,18 +196,24 @@ result_line(const struct batch_item *it, const flexiai_result *r, int code,
             size_t *len)
 {
     cJSON *j = tool_result_json(r, code, 0);
-    cJSON *id = cJSON_Parse(it->id);
-    if (id == NULL)
-        id = cJSON_CreateNumber((double)it->lineno);
-    id->string = fxu_strdup("id");
-    cJSON_InsertItemInArray(j, 0, id);
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
-    size_t n = strlen(s);
-    char *line = fxu_xrealloc(s, n + 2);
-    line[n] = '\n';
-    line[n + 1] = '\0';
-    *len = n + 1;
+    /* the id's own text (a number is never printed back as a double),
+     * then the fingerprint of the request this answers (for a resume to
+     * compare with), then complete --json's members */
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_printf(&b, "{\"id\":%s", it->id);
+    if (it->fp)
+        fxu_buf_printf(&b, ",\"fingerprint\":\"%s\"", it->fp);
+    if (s[1] != '}')
+        fxu_buf_putc(&b, ',');
+    fxu_buf_puts(&b, s + 1); /* the answer may be megabytes: no printf */
+    fxu_buf_putc(&b, '\n');
+    free(s);
+    size_t n = b.len;
+    char *line = fxu_buf_steal(&b);
+    *len = n;
     return line;
 }
 
@@ -253,6 +227,9 @@ log_line(void *ud, flexiai_log_level level, const char *msg)
         batch_progress_clear();
     tool_log_cb(NULL, level, msg);
 }
+
+/* Lines without a prompt at the start that stop a batch early. */
+#define EARLY_LINES 5
 
 struct run {
     struct opts *o;
@@ -269,62 +246,153 @@ struct run {
     int stream;
     flexiai_stream_error_mode on_stream_error;
     int ioerr;
+    /* what the command line adds to every item's request (fingerprint) */
+    char *salt;
+    /* skipped items whose request differs from the answered one */
+    long changed;
+    char *changed_id;
+    /* lines without a prompt while no line had one (early stop) */
+    struct batch_item *held[EARLY_LINES];
+    int nheld, prompt_seen;
+    char *fields;
 };
 
 /* The line's own schema, with --schema-multi's mode: a bad one makes the
- * item a bad line (65) that is never sent. */
+ * item a bad line (65) that is never sent.  An input line is not trusted
+ * to read local files (and send them, or learn whether they exist):
+ * inline JSON or the short form only, unless --schema-files. */
 static void
 item_schema(const struct run *r, struct batch_item *it)
 {
     char *err = NULL;
-    if (flexiai_schema_load(it->schema_spec, r->o->multi, &it->schema, &err) !=
-        FLEXIAI_OK) {
+    flexiai_code rc =
+        r->o->schema_files
+            ? flexiai_schema_load(it->schema_spec, r->o->multi, &it->schema,
+                                  &err)
+            : flexiai_schema_load_inline(it->schema_spec, r->o->multi,
+                                         &it->schema, &err);
+    if (rc != FLEXIAI_OK && !r->o->schema_files &&
+        batch_looks_like_path(it->schema_spec)) {
+        free(err);
+        err = fxu_strdup("a file name is not taken from the input (inline "
+                         "JSON or the short form; --schema-files allows "
+                         "files)");
+    }
+    if (rc != FLEXIAI_OK) {
         it->error = fxu_asprintf("schema: %s", err ? err : "refused");
         it->schema = NULL;
     }
     free(err);
 }
 
+/* A bad line's own output line (65); the item is freed. */
+static void
+put_bad(struct run *r, struct batch_item *it, long *seq)
+{
+    it->seq = (*seq)++;
+    flexiai_result res;
+    flexiai_result_init(&res);
+    res.error = fxu_asprintf("line %ld: %s", it->lineno, it->error);
+    size_t len;
+    char *line = result_line(it, &res, FLEXIAI_EDATA, &len);
+    if (!tool_quiet && !show_progress)
+        tool_warn("%s", res.error);
+    free(res.error);
+    struct batch_tally t = {.code = FLEXIAI_EDATA, .bad = 1};
+    if (batch_out_put(r->out, it->seq, line, len, &t) != 0)
+        r->ioerr = 1;
+    batch_item_free(it);
+    free(it);
+}
+
+/* Input whose first lines all lack a prompt is most likely JSONL with
+ * other member names: say which names there are, before anything is
+ * sent or written, rather than write a bad line for each of 5 000. */
+static void
+early_stop(struct run *r)
+{
+    tool_die(FLEXIAI_EDATA,
+             "%s %d line%s: %s; fields found: %s (use --prompt-field NAME "
+             "or --prompt-template '{NAME}: {NAME}'); nothing was sent",
+             r->nheld == 1 ? "the only" : "the first", r->nheld,
+             r->nheld == 1 ? "" : "s", r->held[0]->error,
+             r->fields ? r->fields : "none");
+}
+
+/* Hold a line without a prompt while no line had one (0), else 1: the
+ * held ones are written and this one goes on as usual. */
+static int
+hold(struct run *r, struct batch_item *it, const char *line, size_t len,
+     long *seq)
+{
+    if (!r->prompt_seen && it->no_prompt) {
+        if (r->nheld == 0)
+            r->fields = batch_line_fields(line, len);
+        r->held[r->nheld++] = it;
+        if (r->nheld == EARLY_LINES)
+            early_stop(r);
+        return 0;
+    }
+    r->prompt_seen = 1;
+    for (int i = 0; i < r->nheld; i++)
+        put_bad(r, r->held[i], seq);
+    r->nheld = 0;
+    return 1;
+}
+
 /* Start items until -j are in flight (or the reorder window is full). */
 static void
-fill(struct run *r, struct input *in, long *seq)
+fill(struct run *r, struct batch_input *in, long *seq)
 {
     while (!in->eof && !interrupted && !r->ioerr &&
            (long)flexiai_batch_pending(r->b) < r->o->jobs &&
            batch_out_room(r->out, *seq)) {
-        ssize_t n = read_line(in);
-        if (n < 0)
+        ssize_t n = batch_read_line(in);
+        if (n < 0) {
+            if (r->nheld)
+                early_stop(r); /* every line lacked a prompt */
             break;
-        if (batch_line_blank(in->line, (size_t)n))
+        }
+        if (!in->over && batch_line_blank(in->line.data, (size_t)n))
             continue;
         struct batch_item *it = fxu_xcalloc(1, sizeof(*it));
         it->lineno = in->lineno;
-        batch_item_parse(it, in->line, (size_t)n, r->o->text, r->prefix);
+        if (in->over) {
+            /* its own line with the real reason, nothing parsed */
+            it->id = fxu_asprintf("%ld", it->lineno);
+            it->error = fxu_asprintf(
+                "the line has %lld bytes, more than max_input_bytes (%lld)",
+                in->over, tool_max_input);
+        } else {
+            batch_item_parse(it, in->line.data, (size_t)n, &r->o->parse);
+        }
+        if (!hold(r, it, in->line.data, (size_t)n, seq))
+            continue;
         if (it->error == NULL && r->done && batch_idset_has(r->done, it->id)) {
+            /* answered before: for this same request? */
+            const char *was = batch_idset_fp(r->done, it->id);
+            char *now = batch_fingerprint(it, r->salt);
+            if (was && strcmp(was, now) != 0 && r->changed++ == 0)
+                r->changed_id = fxu_strdup(it->id);
+            free(now);
             r->st.skipped++;
             batch_item_free(it);
             free(it);
             continue;
         }
-        it->seq = (*seq)++;
         if (it->error == NULL && it->schema_spec)
             item_schema(r, it);
+        /* a provider the configuration does not name is the line's
+         * mistake (65), as a bad schema is: never sent */
+        if (it->error == NULL && it->provider &&
+            !flexiai_config_has_provider(r->cfg, it->provider))
+            it->error = tool_no_provider(r->cfg, it->provider);
         if (it->error) {
-            flexiai_result res;
-            flexiai_result_init(&res);
-            res.error = fxu_asprintf("line %ld: %s", it->lineno, it->error);
-            size_t len;
-            char *line = result_line(it, &res, FLEXIAI_EDATA, &len);
-            if (!tool_quiet && !show_progress)
-                tool_warn("%s", res.error);
-            free(res.error);
-            r->st.bad++;
-            if (batch_out_put(r->out, it->seq, line, len) != 0)
-                r->ioerr = 1;
-            batch_item_free(it);
-            free(it);
+            put_bad(r, it, seq);
             continue;
         }
+        it->seq = (*seq)++;
+        it->fp = batch_fingerprint(it, r->salt);
         flexiai_request req;
         flexiai_request_init(&req);
         req.messages = it->msgs.v;
@@ -395,7 +463,8 @@ collect(struct run *r)
     flexiai_result_init(&res);
     while (flexiai_batch_next(r->b, &res, &code, &tag)) {
         struct batch_item *it = tag;
-        batch_stats_add(&r->st, &res, code);
+        struct batch_tally t;
+        batch_tally_of(&t, &res, code);
         char *line = NULL;
         size_t len = 0;
         /* an item stopped by an interrupt is not written: it runs again */
@@ -403,33 +472,12 @@ collect(struct run *r)
             line = result_line(it, &res, code, &len);
             ledger_add(r, it, &res, code);
         }
-        if (batch_out_put(r->out, it->seq, line, len) != 0)
+        if (batch_out_put(r->out, it->seq, line, len, &t) != 0)
             r->ioerr = 1;
         flexiai_result_free(&res);
         batch_item_free(it);
         free(it);
     }
-}
-
-/* Open -o FILE for appending, after reading what an earlier run answered. */
-static int
-open_output(struct run *r)
-{
-    int ends_nl = 1;
-    struct stat st;
-    r->done = batch_idset_new();
-    /* only a regular file holds earlier answers (not /dev/full, a fifo) */
-    if (stat(r->o->output, &st) == 0 && S_ISREG(st.st_mode) &&
-        batch_idset_load(r->done, r->o->output, &ends_nl) != 0)
-        tool_die(FLEXIAI_ENOINPUT, "%s: %s", r->o->output, strerror(errno));
-    int fd =
-        open(r->o->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-    if (fd < 0)
-        tool_die(FLEXIAI_ECANTCREAT, "%s: %s", r->o->output, strerror(errno));
-    /* a line an earlier process could not finish stays apart */
-    if (!ends_nl && write(fd, "\n", 1) != 1)
-        tool_die(FLEXIAI_EIO, "%s: %s", r->o->output, strerror(errno));
-    return fd;
 }
 
 int
@@ -441,6 +489,19 @@ main(int argc, char **argv)
     tool_cmd_init("flexiai batch");
     int first =
         tool_parse(&tool_cmd_batch, NULL, argc, argv, 0, &a, on_option, &o);
+    if (o.compact) {
+        if (first < argc || o.output || o.ninputs)
+            tool_usage_error("--compact FILE takes no other input or output");
+        int crc = batch_compact(o.compact);
+        tool_args_free(&a);
+        return crc;
+    }
+    if (o.parse.prompt_field && o.parse.template)
+        tool_usage_error("--prompt-field and --prompt-template: one or the "
+                         "other");
+    if (o.text &&
+        (o.parse.prompt_field || o.parse.template || o.parse.id_field))
+        tool_usage_error("--text lines have no fields");
     if (o.ninputs == 0)
         o.inputs[o.ninputs++] = "-";
     fxu_buf prefix;
@@ -470,21 +531,26 @@ main(int argc, char **argv)
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
     o.jobs = batch_cap_jobs(o.jobs);
 
+    o.parse.prefix = prefix.data;
+    o.parse.text = o.text;
     struct run r = {
         .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};
+    r.salt = batch_salt(o.schema, o.multi, &a);
     batch_stats_init(&r.st);
     r.stream = tool_stream_wanted(cfg, &a, 1);
     r.ledger = a.no_log || !flexiai_ledger_enabled(cfg)
                    ? NULL
                    : flexiai_ledger_writer_new(cfg);
     r.on_stream_error = tool_on_stream_error(cfg, &a);
-    int fd = o.output ? open_output(&r) : STDOUT_FILENO;
+    if (o.output)
+        r.done = batch_idset_new();
+    int fd = o.output ? batch_open_output(o.output, r.done) : STDOUT_FILENO;
     size_t window = (size_t)o.jobs * 16 < 256 ? 256 : (size_t)o.jobs * 16;
-    r.out =
-        batch_out_new(fd, o.output ? o.output : "stdout", o.ordered, window);
+    r.out = batch_out_new(fd, o.output ? o.output : "stdout", o.ordered, window,
+                          &r.st);
     show_progress = o.progress >= 0 ? o.progress : isatty(STDERR_FILENO);
     if (show_progress)
-        r.st.total = count_items(&o);
+        r.st.total = batch_count_items(o.inputs, o.ninputs);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -494,7 +560,7 @@ main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error */
 
     r.b = flexiai_batch_new(client);
-    struct input in = {.o = &o};
+    struct batch_input in = {.paths = o.inputs, .npaths = o.ninputs};
     long seq = 0;
     for (;;) {
         fill(&r, &in, &seq);
@@ -529,7 +595,13 @@ main(int argc, char **argv)
     }
     if (!tool_quiet)
         batch_summary(&r.st);
-
+    if (r.changed && !tool_quiet)
+        tool_warn("%ld item%s skipped as answered (id %s%s) had another "
+                  "prompt, schema or options in the run that wrote %s: "
+                  "their old answers are kept; to start fresh, give another "
+                  "-o FILE (or remove this one)",
+                  r.changed, r.changed == 1 ? "" : "s", r.changed_id,
+                  r.changed == 1 ? "" : ", ...", o.output);
     int rc = FLEXIAI_OK;
     if (r.ioerr)
         rc = FLEXIAI_EIO;
@@ -541,7 +613,7 @@ main(int argc, char **argv)
         rc = FLEXIAI_EDATA;
 
     flexiai_batch_free(r.b);
-    free(in.line);
+    fxu_buf_free(&in.line);
     if (in.fp && in.fp != stdin)
         fclose(in.fp);
     batch_out_free(r.out);
@@ -550,6 +622,9 @@ main(int argc, char **argv)
         rc = FLEXIAI_EIO;
     }
     batch_idset_free(r.done);
+    free(r.salt);
+    free(r.changed_id);
+    free(r.fields);
     batch_stats_free(&r.st);
     fxu_buf_free(&prefix);
     flexiai_client_free(client);

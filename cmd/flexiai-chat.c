@@ -47,7 +47,7 @@ static const struct tool_command chat_command_desc = {
     .footer =
         "With stdin not a terminal each line is one turn and each reply is "
         "followed by\na blank line; the exit code is then that of the last "
-        "turn or command.\nSee flexiai-chat(1).",
+        "turn or command\n(a failed /load: its code).  See flexiai-chat(1).",
     .version_extra = chat_readline_version,
 };
 
@@ -171,6 +171,9 @@ main(int argc, char **argv)
         /* a script must learn that the session it relies on is not kept */
         if (c->save_failed && rc != FLEXIAI_EINTR)
             rc = c->save_failed;
+        /* nor that the conversation it loaded is not there */
+        if (c->load_failed && rc == FLEXIAI_OK)
+            rc = c->load_failed;
     }
 
     chat_conv_free(c);

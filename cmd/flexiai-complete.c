@@ -224,12 +224,12 @@ drop_file_system(struct tool_msgs *msgs, const struct tool_args *a,
 static void
 read_stdin(fxu_buf *b)
 {
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), stdin)) > 0)
-        fxu_buf_append(b, tmp, n);
-    if (ferror(stdin))
-        tool_die(FLEXIAI_ENOINPUT, "cannot read stdin: %s", strerror(errno));
+    char *err = NULL;
+    int rc = tool_read_bounded(stdin, "stdin", b, &err);
+    if (rc == FLEXIAI_EDATA)
+        tool_die(rc, "%s: nothing was sent", err);
+    if (rc != 0)
+        tool_die(rc, "%s", err);
     if (b->len && memchr(b->data, '\0', b->len))
         tool_die(FLEXIAI_EDATA, "stdin holds a NUL byte: a prompt must be "
                                 "text (nothing was sent)");
@@ -332,6 +332,9 @@ main(int argc, char **argv)
     free(given);
 #endif
     flexiai_schema *schema = load_schema(&o);
+    /* configuration: files, env, then flags (first: it sets how much
+     * input may be read) */
+    flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
 
     /* the prompt */
     struct tool_msgs msgs = {NULL, 0, 0, 0};
@@ -379,8 +382,6 @@ main(int argc, char **argv)
     }
     fxu_buf_free(&p);
 
-    /* configuration: files, env, then flags */
-    flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
     char *cid = NULL;
 #ifndef FX_COMPLETE_BUILTIN
     if (o.cont || o.cid)

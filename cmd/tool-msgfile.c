@@ -9,9 +9,11 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void
@@ -72,34 +74,87 @@ tool_msgs_free(struct tool_msgs *m)
     memset(m, 0, sizeof(*m));
 }
 
+long long tool_max_input = TOOL_MAX_INPUT_DEFAULT;
+
+int
+tool_read_bounded(FILE *fp, const char *name, fxu_buf *b, char **err)
+{
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0) {
+        if ((long long)(b->len + n) > tool_max_input) {
+            *err = fxu_asprintf("%s: more than max_input_bytes (%lld bytes; "
+                                "[defaults] max_input_bytes)",
+                                name, tool_max_input);
+            return FLEXIAI_EDATA;
+        }
+        fxu_buf_append(b, tmp, n);
+    }
+    if (ferror(fp)) {
+        *err = fxu_asprintf("cannot read %s: %s", name, strerror(errno));
+        return FLEXIAI_ENOINPUT;
+    }
+    return 0;
+}
+
+FILE *
+tool_open_input(const char *path, char **err)
+{
+    /* O_NONBLOCK: opening a FIFO with no writer must not hang */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        *err = fxu_asprintf("%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *err = fxu_asprintf("%s: %s", path,
+                            S_ISDIR(st.st_mode) ? "is a directory"
+                                                : "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *fp = fdopen(fd, "r");
+    if (fp == NULL) {
+        *err = fxu_asprintf("%s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return fp;
+}
+
 static char *
-read_text(FILE *fp, const char *name, char **err)
+read_text(FILE *fp, const char *name, char **err, int *rc)
 {
     fxu_buf b;
     fxu_buf_init(&b);
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
-        fxu_buf_append(&b, tmp, n);
-    if (ferror(fp)) {
-        *err = fxu_asprintf("cannot read %s: %s", name, strerror(errno));
+    *rc = tool_read_bounded(fp, name, &b, err);
+    if (*rc != 0) {
         fxu_buf_free(&b);
         return NULL;
     }
+    fxu_buf_putc(&b, '\0'); /* an empty file is an empty text */
     return fxu_buf_steal(&b);
 }
 
-/* A \u0000 escape in JSON text (not an escaped backslash before "u0000"):
- * cJSON would cut the string there without a word. */
+int
+tool_has_nul_escape(const char *text, size_t len)
+{
+    const char *end = text + len;
+    for (const char *p = text; (p = memchr(p, '\\', (size_t)(end - p)));) {
+        if (end - p >= 6 && p[1] == 'u' && memcmp(p + 2, "0000", 4) == 0)
+            return 1;
+        p += end - p >= 2 ? 2 : 1; /* skip the escaped character */
+    }
+    return 0;
+}
+
 static int
 has_nul_escape(const char *text)
 {
-    for (const char *p = text; (p = strchr(p, '\\')) != NULL;) {
-        if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
-            return 1;
-        p += p[1] ? 2 : 1; /* skip the escaped character */
-    }
-    return 0;
+    return tool_has_nul_escape(text, strlen(text));
 }
 
 static int
@@ -115,19 +170,19 @@ tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
     int is_stdin = strcmp(path, "-") == 0;
     const char *name = is_stdin ? "stdin" : path;
     char *text;
+    int rc = 0;
     if (is_stdin) {
-        text = read_text(stdin, name, err);
+        text = read_text(stdin, name, err, &rc);
     } else {
-        FILE *fp = fopen(path, "re");
-        if (fp == NULL) {
-            *err = fxu_asprintf("%s: %s", path, strerror(errno));
+        /* a regular file only: /dev/zero would never end, a FIFO hang */
+        FILE *fp = tool_open_input(path, err);
+        if (fp == NULL)
             return FLEXIAI_ENOINPUT;
-        }
-        text = read_text(fp, name, err);
+        text = read_text(fp, name, err, &rc);
         fclose(fp);
     }
     if (text == NULL)
-        return FLEXIAI_ENOINPUT;
+        return rc;
     if (has_nul_escape(text)) {
         free(text);
         *err = fxu_asprintf("%s: a message contains \\u0000 (a NUL "

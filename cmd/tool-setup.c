@@ -18,6 +18,21 @@ sysconf_path(void)
     return getenv("FX_TEST_SYSCONF");
 }
 
+/* [defaults] max_input_bytes into tool_max_input (validated already). */
+static void
+tool_input_limit(flexiai_config *cfg)
+{
+    const flexiai_config_entry *e;
+    size_t n = flexiai_config_entries(cfg, &e);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].section, "defaults") == 0 &&
+            strcmp(e[i].key, "max_input_bytes") == 0 && e[i].value[0]) {
+            long long v = atoll(e[i].value);
+            if (v > 0)
+                tool_max_input = v;
+        }
+}
+
 flexiai_config *
 tool_setup_config(const struct tool_args *a, int flags, int *rcp)
 {
@@ -50,6 +65,7 @@ tool_setup_config(const struct tool_args *a, int flags, int *rcp)
         flexiai_config_free(cfg);
         exit(FLEXIAI_ECONFIG);
     }
+    tool_input_limit(cfg);
     if (a && a->provider && !flexiai_config_has_provider(cfg, a->provider)) {
         char *msg = tool_no_provider(cfg, a->provider);
         tool_err("%s", msg);

@@ -342,6 +342,19 @@ void tool_msgs_free(struct tool_msgs *m);
  * escape, a bad message) with *err set (the caller frees it).  Invalid UTF-8
  * becomes U+FFFD (counted). */
 int tool_msgs_read(const char *path, struct tool_msgs *m, char **err);
+/* Input read whole (stdin, --messages, /load, a batch line) is at most
+ * this many bytes: [defaults] max_input_bytes, set by tool_setup_config(). */
+#define TOOL_MAX_INPUT_DEFAULT 33554432LL
+extern long long tool_max_input;
+/* Append fp's content to b, up to tool_max_input bytes.  0, or 65 (more
+ * than that) / 66 (cannot read) with *err set ("NAME: ..."). */
+int tool_read_bounded(FILE *fp, const char *name, fxu_buf *b, char **err);
+/* Open a regular file for reading (never blocks on a FIFO); NULL with
+ * *err set ("PATH: not a regular file", "PATH: No such file ..."). */
+FILE *tool_open_input(const char *path, char **err);
+/* A \u0000 escape in JSON text (not an escaped backslash before "u0000"):
+ * cJSON would cut the string there without a word. */
+int tool_has_nul_escape(const char *text, size_t len);
 /* Write one message per line, atomically (a temporary file beside it,
  * renamed over it; mode 0600).  0, or 66 with *err set. */
 int tool_msgs_write(const char *path, const flexiai_message *v, size_t n,

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define POLL_MS 50
@@ -397,7 +398,7 @@ step_start(struct job *j, double now)
     /* https may offer HTTP/2: wait for a connection's handshake to tell
      * rather than open another.  Plain http is HTTP/1.1 here, and waiting
      * would queue every transfer behind the first answer. */
-    if (strncmp(j->io.hreq.url, "https:", 6) == 0)
+    if (strncasecmp(j->io.hreq.url, "https:", 6) == 0)
         curl_easy_setopt(j->easy, CURLOPT_PIPEWAIT, 1L);
 #endif
     b->inflight[j->pi]++;

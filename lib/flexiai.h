@@ -366,6 +366,10 @@ typedef struct flexiai_schema flexiai_schema;
  * malformed inline JSON or DSL, or an unsupported keyword (named). */
 flexiai_code flexiai_schema_load(const char *spec, int multi,
                                  flexiai_schema **out, char **errmsg);
+/* The same from text only (inline JSON Schema or the DSL), never a file:
+ * for a SPEC that comes from untrusted input. */
+flexiai_code flexiai_schema_load_inline(const char *spec, int multi,
+                                        flexiai_schema **out, char **errmsg);
 void flexiai_schema_free(flexiai_schema *s);
 /* The JSON Schema as sent to providers (for multi: the {"items": [...]}
  * wrapper), pretty-printed; caller frees. */

@@ -397,9 +397,15 @@ four'
     mock_script primary 'status=401,fail_every=2'
     run flexiai batch -j 1 <<<"$(items 2)"
     assert_failure 77
-    mock_script primary 'status=503,fail_first=1'
-    run flexiai batch -j 1 <<<"$(printf '{"prompt":"x"}\n{"prompt":"y","provider":"nope"}\n')"
+    # transient on one provider, credentials on another: mixed
+    mock_script primary 'status=503'
+    mock_script other 'status=401'
+    provider_section other openai other >>"$CONFIG"
+    run flexiai batch -j 1 <<<"$(printf '{"prompt":"x","provider":"primary"}\n{"prompt":"y","provider":"other"}\n')"
     assert_failure 69
+    # an item naming no configured provider is a bad line of its own (65)
+    run flexiai batch -j 1 <<<"$(printf '{"prompt":"y","provider":"nope"}\n')"
+    assert_failure 65
 }
 
 @test "progress: a line on stderr with done/total, rate, failures and providers; nothing but the summary otherwise" {
@@ -521,9 +527,12 @@ SPEC='severity, summary: one line'
     assert_equal "$(jq -c .data <<<"${lines[5]}")" '{"n":6}'
     [[ "$(jq -r .error <<<"${lines[1]}")" == 'line 2: schema: '*'unsupported keyword "dependencies"'* ]]
     [[ "$(jq -r .error <<<"${lines[3]}")" == *'schema must be a JSON Schema object or a SPEC string'* ]]
-    [[ "$(jq -r .error <<<"${lines[4]}")" == *nope.json* ]]
+    # a file name from the input is not read (--schema-files allows it)
+    [[ "$(jq -r .error <<<"${lines[4]}")" == *'a file name is not taken from the input'* ]]
     [[ "$stderr" == *'line 3: schema: '* ]]
     assert_equal "$(mock_count primary)" 2
+    run --separate-stderr flexiai batch --schema-files -i "$TEST_HOME/in.jsonl"
+    [[ "$(jq -r .error <<<"${lines[4]}")" == *nope.json*'No such file'* ]]
 }
 
 @test "--schema: no provider's answer ever matched: every line 76, the batch exits 76" {

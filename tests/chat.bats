@@ -709,10 +709,11 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
     run flexiai chat <<<$'x\n/save ~/tilde.json'
     assert_success
     [ -f "$HOME/tilde.json" ]
-    # a missing or malformed file: one line, the session goes on
+    # a missing or malformed file: one line, the session goes on, and the
+    # script learns of it by the exit status
     echo '{"not": "a list"}' >"$TEST_HOME/bad.json"
     run --separate-stderr flexiai chat <<<$'/load '"$TEST_HOME"$'/bad.json\nafter'
-    assert_success
+    assert_failure 65
     assert_output "after"
     [[ "$stderr" == "flexiai: "*"must be a JSON array" ]]
     run flexiai chat <<<$'/load '"$TEST_HOME"'/bad.json'
@@ -841,9 +842,9 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
     assert_line --index 0 'usage: /providers'
 }
 
-@test "/load of a bad file keeps the conversation as it was" {
+@test "/load of a bad file keeps the conversation as it was (a script exits 66 all the same)" {
     run --separate-stderr flexiai chat <<<$'one\n/load '"$TEST_HOME"$'/none.json\ntwo'
-    assert_success
+    assert_failure 66
     assert_output "$(printf 'one\n\ntwo\n')"
     [[ "$stderr" == "flexiai: "*"none.json: No such file or directory" ]]
     assert_equal "$(last_roles a)" "user,assistant,user"

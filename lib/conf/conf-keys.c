@@ -128,6 +128,9 @@ const struct key_def fx_conf_keys[] = {
     {"provider", "price_cache_write", KT_NUMBER, NULL, 0, 1e9, NULL},
     {"price", "price_cached_input", KT_NUMBER, NULL, 0, 1e9, NULL},
     {"price", "price_cache_write", KT_NUMBER, NULL, 0, 1e9, NULL},
+    /* the most a command reads as one input: stdin, --messages, /load, a
+     * batch line (cmd/tool-msgfile.c) */
+    {"defaults", "max_input_bytes", KT_INT, "33554432", 1024, 1073741824, NULL},
 };
 const size_t fx_conf_nkeys = sizeof(fx_conf_keys) / sizeof(fx_conf_keys[0]);
 

@@ -26,8 +26,18 @@ check_value(flexiai_config *cfg, const struct key_def *d, const char *section,
     case KT_INT: {
         long v;
         if (fxu_parse_long(value, &v) != 0) {
-            fx_conf_diag(cfg, 1, "%s: %s.%s: '%s' is not a whole number", w,
-                         section, d->key, value);
+            /* digits too many for a long are a number out of range */
+            const char *p = value + strspn(value, " \t");
+            p += *p == '-' || *p == '+';
+            size_t nd = strspn(p, "0123456789");
+            int digits = nd > 0 && p[nd + strspn(p + nd, " \t")] == '\0';
+            if (digits && (d->min != 0 || d->max != 0))
+                fx_conf_diag(cfg, 1,
+                             "%s: %s.%s: %s is out of range (%.15g to %.15g)",
+                             w, section, d->key, value, d->min, d->max);
+            else
+                fx_conf_diag(cfg, 1, "%s: %s.%s: '%s' is not a whole number", w,
+                             section, d->key, value);
             return -1;
         }
         if ((d->min != 0 || d->max != 0) && (v < d->min || v > d->max)) {

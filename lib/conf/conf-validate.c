@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* A [defaults] value given on the command line beats every provider's. */
@@ -132,14 +133,15 @@ select_api(flexiai_config *cfg, const char *sec, struct fx_provider *p,
         p->ops = &fx_provider_openai_responses;
 }
 
-/* http:// or https://, then a host (a name, an address or [v6]) */
+/* http:// or https:// (in any case: a scheme is case-insensitive, RFC
+ * 3986 3.1), then a host (a name, an address or [v6]) */
 static int
 base_url_ok(const char *url)
 {
     const char *h;
-    if (strncmp(url, "http://", 7) == 0)
+    if (strncasecmp(url, "http://", 7) == 0)
         h = url + 7;
-    else if (strncmp(url, "https://", 8) == 0)
+    else if (strncasecmp(url, "https://", 8) == 0)
         h = url + 8;
     else
         return 0;

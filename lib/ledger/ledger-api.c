@@ -85,7 +85,8 @@ import_spool(const flexiai_config *cfg, const char *path, fx_ledger **fl,
         warning = fxu_strdup(fx_ledger_error(*fl));
     else if (*fl && damaged > 0)
         warning = fxu_asprintf("%ld damaged record%s in the spool (a "
-                               "crash while writing?) set aside in "
+                               "crash while writing? too big to store?) set "
+                               "aside in "
                                "%s.spool.damaged",
                                damaged, damaged == 1 ? "" : "s", path);
     if (warning) {

@@ -6,8 +6,11 @@
  * in meta (spool_done) before the commit; the file is deleted after it.
  * A crash before the commit leaves the renamed file to the next import, a
  * crash after it leaves a file whose token says it is done: no record is
- * lost or imported twice.  A damaged line (a crash mid-write) is not
- * imported: it is appended to <ledger>.spool.damaged and counted.
+ * lost or imported twice.  A damaged line (a crash mid-write), one too
+ * long to read (FX_LEDGER_LINE_MAX) and a record SQLite refuses (too big)
+ * are not imported: each is appended to <ledger>.spool.damaged and
+ * counted, and every other record is.  The spool is read a piece at a
+ * time: memory stays bounded whatever it holds.
  */
 #include "config.h"
 
@@ -87,45 +90,97 @@ struct import {
     char *done;  /* meta spool_done before: tokens committed */
     fxu_buf now; /* tokens imported in this transaction */
     long imported, damaged;
+    int aside; /* <spool>.damaged, -1 until needed */
+    sqlite3_stmt *sp_begin, *sp_release, *sp_undo;
 };
+
+/* The damaged file, opened once per import. */
+static int
+aside_fd(struct import *im)
+{
+    if (im->aside < 0) {
+        char *path = fxu_asprintf("%s.damaged", im->sp);
+        im->aside = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        free(path);
+    }
+    return im->aside;
+}
+
+/* Part of a line set aside; `end`: the line ends here. */
+static void
+aside_put(struct import *im, const char *p, size_t n, int end)
+{
+    int fd = aside_fd(im);
+    if (fd >= 0 &&
+        ((n && write(fd, p, n) < 0) || (end && write(fd, "\n", 1) < 0))) {
+        /* counted all the same */
+    }
+}
 
 static void
 set_aside(struct import *im, const char *p, size_t n)
 {
-    char *path = fxu_asprintf("%s.damaged", im->sp);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        if (write(fd, p, n) < 0 || write(fd, "\n", 1) < 0) {
-            /* counted all the same */
-        }
-        close(fd);
-    }
-    free(path);
+    aside_put(im, p, n, 1);
     im->damaged++;
 }
 
+/* A database error that is about the database (full, locked, gone), not
+ * about the one record being inserted: the import stops. */
 static int
-read_file(const char *path, fxu_buf *b)
+db_wide(fx_ledger *l)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -1;
-    char chunk[65536];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            close(fd);
-            return -1;
-        }
-        fxu_buf_append(b, chunk, (size_t)n);
+    switch (sqlite3_errcode(fx_ledger_db(l)) & 0xff) {
+    case SQLITE_TOOBIG:
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+        return 0;
+    default:
+        return 1;
     }
-    close(fd);
-    return 0;
 }
 
-/* Insert every line of the file at path; 0 or -1 (database error). */
+static int
+step_once(fx_ledger *l, sqlite3_stmt **st, const char *sql)
+{
+    if (*st == NULL &&
+        sqlite3_prepare_v2(fx_ledger_db(l), sql, -1, st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(*st);
+    sqlite3_reset(*st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One line into the database under a savepoint: a record SQLite cannot
+ * take (too big) is undone and set aside; 0, or -1 (database error). */
+static int
+import_line(struct import *im, const char *p, size_t n)
+{
+    struct fx_ledger_record rec;
+    int mode;
+    if (fx_ledger_spool_parse(p, n, &rec, &mode)) {
+        set_aside(im, p, n);
+        return 0;
+    }
+    int rc = step_once(im->l, &im->sp_begin, "SAVEPOINT fx_import_line");
+    if (rc == 0 && fx_ledger_insert(im->l, &rec, mode) == 0) {
+        rc = step_once(im->l, &im->sp_release, "RELEASE fx_import_line");
+        im->imported += rc == 0;
+    } else if (rc == 0 && !db_wide(im->l)) {
+        rc = step_once(im->l, &im->sp_undo, "ROLLBACK TO fx_import_line");
+        if (rc == 0)
+            rc = step_once(im->l, &im->sp_release, "RELEASE fx_import_line");
+        set_aside(im, p, n);
+    } else {
+        rc = -1;
+    }
+    fx_ledger_record_free(&rec);
+    return rc;
+}
+
+/* Insert every line of the file at path, reading it a piece at a time (a
+ * line longer than FX_LEDGER_LINE_MAX goes aside unread); 0 or -1
+ * (database error). */
 static int
 import_file(void *ud, const char *path, const char *token)
 {
@@ -136,32 +191,48 @@ import_file(void *ud, const char *path, const char *token)
     /* committed by an import that crashed before its unlink: still done */
     if (im->done && strstr(im->done, token))
         return 0;
-    fxu_buf file;
-    fxu_buf_init(&file);
-    if (read_file(path, &file) != 0) {
-        fxu_buf_free(&file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
         return fx_ledger_fail(im->l, "%s: %s", path, strerror(errno));
-    }
-    char *data = file.data;
-    size_t len = file.len;
-    int rc = 0;
-    for (char *p = data, *end = data + len; rc == 0 && p < end;) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        struct fx_ledger_record rec;
-        int mode;
-        if (n == 0) {
-            /* blank */
-        } else if (nl == NULL || fx_ledger_spool_parse(p, n, &rec, &mode)) {
-            set_aside(im, p, n);
-        } else {
-            rc = fx_ledger_insert(im->l, &rec, mode);
-            fx_ledger_record_free(&rec);
-            im->imported += rc == 0;
+    fxu_buf line;
+    fxu_buf_init(&line);
+    char chunk[65536];
+    ssize_t got;
+    int rc = 0, skipping = 0; /* skipping: the rest of an overlong line */
+    while (rc == 0 && (got = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = fx_ledger_fail(im->l, "%s: %s", path, strerror(errno));
+            break;
         }
-        p += n + 1;
+        for (char *p = chunk, *end = chunk + got; rc == 0 && p < end;) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (skipping) {
+                aside_put(im, p, n, nl != NULL);
+                skipping = nl == NULL;
+            } else if (line.len + n > FX_LEDGER_LINE_MAX) {
+                aside_put(im, line.data, line.len, 0);
+                aside_put(im, p, n, nl != NULL);
+                im->damaged++;
+                line.len = 0;
+                skipping = nl == NULL;
+            } else {
+                fxu_buf_append(&line, p, n);
+                if (nl && line.len)
+                    rc = import_line(im, line.data, line.len);
+                if (nl)
+                    line.len = 0;
+            }
+            p += n + (nl != NULL);
+        }
     }
-    fxu_buf_free(&file);
+    /* a last line without its newline: torn by a crash */
+    if (rc == 0 && line.len)
+        set_aside(im, line.data, line.len);
+    fxu_buf_free(&line);
+    close(fd);
     return rc;
 }
 
@@ -217,7 +288,8 @@ fx_ledger_import(fx_ledger *l, const char *dbpath, double keep_seconds,
     if (!fx_ledger_spool_pending(dbpath))
         return fx_ledger_autoprune(l, keep_seconds, fxu_wallclock()) < 0 ? -1
                                                                          : 0;
-    struct import im = {.l = l, .sp = fx_ledger_spool_path(dbpath)};
+    struct import im = {
+        .l = l, .sp = fx_ledger_spool_path(dbpath), .aside = -1};
     fxu_buf_init(&im.now);
     long rc = -1;
     if (fx_ledger_begin(l) < 0)
@@ -244,6 +316,11 @@ fx_ledger_import(fx_ledger *l, const char *dbpath, double keep_seconds,
 fail:
     fx_ledger_rollback(l);
 out:
+    sqlite3_finalize(im.sp_begin);
+    sqlite3_finalize(im.sp_release);
+    sqlite3_finalize(im.sp_undo);
+    if (im.aside >= 0)
+        close(im.aside);
     free(im.sp);
     free(im.done);
     fxu_buf_free(&im.now);

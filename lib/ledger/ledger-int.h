@@ -159,8 +159,25 @@ struct fx_ledger_meta {
     int exit_code;
 };
 
+/* How much of a request a record keeps (flexiai-logs(1)): the answer,
+ * the system prompt and the error up to FX_LEDGER_TEXT_MAX bytes each,
+ * each message up to that and all messages together up to
+ * FX_LEDGER_MESSAGES_MAX (the newest first), an attempt's message up to
+ * FX_LEDGER_NOTE_MAX.  A cut text ends in a mark that gives its full
+ * length.  A spool line longer than FX_LEDGER_LINE_MAX (more than any
+ * record can be, even with every byte escaped) is not read: it is set
+ * aside like a damaged one. */
+#define FX_LEDGER_TEXT_MAX (1024 * 1024)
+#define FX_LEDGER_MESSAGES_MAX (4 * 1024 * 1024)
+#define FX_LEDGER_NOTE_MAX (4 * 1024)
+#define FX_LEDGER_LINE_MAX (64 * 1024 * 1024)
+/* s, or its first `max` bytes (a whole UTF-8 character) and the mark
+ * "\n[flexiai: cut to N of M bytes]"; NULL for NULL.  Caller frees. */
+char *fx_ledger_capped(const char *s, size_t max);
+
 /* Fill *rec (all copies; nothing borrowed) from a finished request.  The
- * "system" message, if any, goes to rec->system, the rest to messages. */
+ * "system" message, if any, goes to rec->system, the rest to messages.
+ * Texts are capped as above. */
 void fx_ledger_record_from_result(struct fx_ledger_record *rec,
                                   const flexiai_result *res,
                                   const flexiai_message *msgs, size_t nmsgs,

@@ -80,6 +80,25 @@ fx_ledger_make_parent(const char *path, char **err)
     return 0;
 }
 
+char *
+fx_ledger_capped(const char *s, size_t max)
+{
+    if (s == NULL)
+        return NULL;
+    size_t len = strlen(s);
+    if (len <= max)
+        return fxu_strdup(s);
+    size_t cut = max;
+    /* not inside a UTF-8 character: back over continuation bytes */
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_append(&b, s, cut);
+    fxu_buf_printf(&b, "\n[flexiai: cut to %zu of %zu bytes]", cut, len);
+    return fxu_buf_steal(&b);
+}
+
 static void
 copy_attempt(struct fx_ledger_attempt *dst, const flexiai_attempt *a)
 {
@@ -91,7 +110,7 @@ copy_attempt(struct fx_ledger_attempt *dst, const flexiai_attempt *a)
     dst->http_status = a->http_status;
     dst->retry_after = a->retry_after;
     dst->latency_ms = a->latency_ms;
-    dst->message = fxu_strdup(a->message);
+    dst->message = fx_ledger_capped(a->message, FX_LEDGER_NOTE_MAX);
     dst->probe = a->probe;
     dst->continuation = a->continuation;
     dst->text_bytes = (long)a->text_bytes;
@@ -135,33 +154,45 @@ fx_ledger_record_from_result(struct fx_ledger_record *rec,
     rec->tag = fxu_strdup(meta->tag);
     rec->conversation_id = fxu_strdup(meta->conversation_id);
     rec->exit_code = meta->exit_code;
-    rec->system = fxu_strdup(meta->system);
+    rec->system = fx_ledger_capped(meta->system, FX_LEDGER_TEXT_MAX);
     rec->has_messages = 1;
     rec->messages = fxu_xcalloc(nmsgs + 1, sizeof(*rec->messages));
+    size_t nkept = 0;
     for (size_t i = 0; i < nmsgs; i++) {
         const char *role = msgs[i].role ? msgs[i].role : "user";
         if (strcmp(role, "system") == 0) {
             if (rec->system == NULL)
-                rec->system = fxu_strdup(msgs[i].content);
+                rec->system =
+                    fx_ledger_capped(msgs[i].content, FX_LEDGER_TEXT_MAX);
             continue;
         }
-        rec->messages[rec->nmessages].role = fxu_strdup(role);
-        rec->messages[rec->nmessages].content =
-            fxu_strdup(msgs[i].content ? msgs[i].content : "");
-        rec->messages[rec->nmessages].reasoning_state =
+        rec->messages[nkept].reasoning_state =
             fxu_strdup(msgs[i].reasoning_state);
-        rec->nmessages++;
+        rec->messages[nkept++].role = fxu_strdup(role);
     }
+    /* the newest messages matter most: they get the room first */
+    size_t room = FX_LEDGER_MESSAGES_MAX;
+    for (size_t i = nmsgs, k = nkept; i-- > 0;) {
+        const char *role = msgs[i].role ? msgs[i].role : "user";
+        if (strcmp(role, "system") == 0)
+            continue;
+        size_t cap = room < FX_LEDGER_TEXT_MAX ? room : FX_LEDGER_TEXT_MAX;
+        char *c = fx_ledger_capped(msgs[i].content ? msgs[i].content : "", cap);
+        size_t used = strlen(c);
+        room -= used < room ? used : room;
+        rec->messages[--k].content = c;
+    }
+    rec->nmessages = nkept;
     if (res == NULL)
         return;
     if (meta->exit_code == 0) {
         rec->provider = fxu_strdup(res->provider);
         rec->model = fxu_strdup(res->model);
     } else {
-        rec->error = fxu_strdup(res->error);
+        rec->error = fx_ledger_capped(res->error, FX_LEDGER_TEXT_MAX);
         rec->error_class = fxu_strdup(failure_class(res, meta->exit_code));
     }
-    rec->text = fxu_strdup(res->text);
+    rec->text = fx_ledger_capped(res->text, FX_LEDGER_TEXT_MAX);
     rec->reasoning_state = fxu_strdup(res->reasoning_state);
     rec->finish_reason = fxu_strdup(res->finish_reason);
     rec->has_usage = res->has_usage;

@@ -290,3 +290,18 @@ fx_schema_load_spec(const char *spec, cJSON **out, char **err)
     *out = doc;
     return 0;
 }
+
+int
+fx_schema_load_text(const char *spec, cJSON **out, char **err)
+{
+    *out = NULL;
+    *err = NULL;
+    const char *text = spec;
+    while (isspace((unsigned char)*text))
+        text++;
+    if (*text == '{')
+        *out = parse_schema(text, "inline schema", err);
+    else
+        *out = fx_schema_from_dsl(spec, err);
+    return *out ? 0 : FLEXIAI_EUSAGE;
+}

@@ -17,14 +17,16 @@
 
 /* The SPEC loaded, compiled and converted; *err set on failure. */
 static flexiai_code
-schema_load(const char *spec, int multi, flexiai_schema **out, char **err)
+schema_load(const char *spec, int multi, flexiai_schema **out, char **err,
+            int files)
 {
     if (spec == NULL || *spec == '\0') {
         *err = fxu_strdup("empty schema");
         return FLEXIAI_EUSAGE;
     }
     cJSON *doc = NULL;
-    int rc = fx_schema_load_spec(spec, &doc, err);
+    int rc = files ? fx_schema_load_spec(spec, &doc, err)
+                   : fx_schema_load_text(spec, &doc, err);
     if (rc != 0) {
         /* a schema file asking for what we do not do is a usage error,
          * like the same schema inline */
@@ -58,7 +60,23 @@ flexiai_schema_load(const char *spec, int multi, flexiai_schema **out,
 {
     char *err = NULL;
     *out = NULL;
-    flexiai_code rc = schema_load(spec, multi, out, &err);
+    flexiai_code rc = schema_load(spec, multi, out, &err, 1);
+    if (rc != FLEXIAI_OK && err == NULL)
+        err = fxu_strdup("schema refused");
+    if (errmsg)
+        *errmsg = err;
+    else
+        free(err);
+    return rc;
+}
+
+flexiai_code
+flexiai_schema_load_inline(const char *spec, int multi, flexiai_schema **out,
+                           char **errmsg)
+{
+    char *err = NULL;
+    *out = NULL;
+    flexiai_code rc = schema_load(spec, multi, out, &err, 0);
     if (rc != FLEXIAI_OK && err == NULL)
         err = fxu_strdup("schema refused");
     if (errmsg)

@@ -85,6 +85,9 @@ cJSON *fx_schema_multi(cJSON *schema);
  * return means fx_schema_compile() will accept *out.  out and err must
  * not be NULL. */
 int fx_schema_load_spec(const char *spec, cJSON **out, char **err);
+/* The same for text only, never a file: inline JSON Schema or the DSL
+ * (a batch item's own schema, which must not read local files). */
+int fx_schema_load_text(const char *spec, cJSON **out, char **err);
 
 /* OpenAI strict mode: every object schema (one with "type" object or
  * "properties") lists all its properties in "required" and has
