@@ -23,6 +23,7 @@ tool_msgs_push(struct tool_msgs *m, const char *role, const char *content)
     }
     m->v[m->n].role = fxu_strdup(role);
     m->v[m->n].content = fxu_strdup(content);
+    m->v[m->n].reasoning_state = NULL;
     m->n++;
 }
 
