@@ -240,7 +240,7 @@ on_text(void *ud, const char *text, size_t len)
 {
     struct out_state *o = ud;
     if (o->print && len) {
-        tool_out(text, len);
+        tool_out_text(text, len);
         tool_out_flush();
         o->last = text[len - 1];
     }
@@ -426,15 +426,17 @@ main(int argc, char **argv)
         cJSON_Delete(j);
     } else if (rc == FLEXIAI_OK && res.json) {
         /* exactly the validated JSON, on one line */
-        tool_outs(res.json);
+        tool_out_text(res.json, strlen(res.json));
         tool_outs("\n");
     } else if (rc == FLEXIAI_OK && !res.streamed_output) {
-        tool_outs(res.text ? res.text : "");
+        tool_out_text(res.text ? res.text : "",
+                      res.text ? strlen(res.text) : 0);
         if (res.text == NULL || res.text[0] == '\0' ||
             res.text[strlen(res.text) - 1] != '\n')
             tool_outs("\n");
     } else if (res.streamed_output || out.last != '\n') {
         /* streamed (fully or partly): end the line */
+        tool_out_text_end();
         if (out.last != '\n')
             tool_outs("\n");
     }

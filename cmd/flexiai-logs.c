@@ -116,8 +116,8 @@ print_line(void *ud, const char *line)
 {
     struct print_ctx *p = ud;
     if (!p->json && p->n++ > 0)
-        tool_outs("\n"); /* a blank line between records */
-    tool_outs(line);
+        tool_outs("\n");               /* a blank line between records */
+    tool_out_text(line, strlen(line)); /* escaped at a terminal */
     if (p->json)
         tool_outs("\n");
     return 0;
@@ -164,7 +164,7 @@ cmd_show(void *ctx, struct tool_args *a, int argc, char **argv)
                                               &out)
                         : FLEXIAI_ENOINPUT;
     if (rc == FLEXIAI_OK) {
-        tool_outs(out);
+        tool_out_text(out, strlen(out));
         if (x->json)
             tool_outs("\n");
         tool_out_flush();

@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# hostile-term.bats - what reaches a terminal and what is kept: escape
+# sequences in answers shown, not obeyed, on a terminal (and exact on a
+# pipe); keys a provider echoes redacted in every place that keeps or
+# shows an error; schema edges; breaker sync names and probe bodies.
+# Terminals are real pseudo-terminals (tests/hostile/pty-run.py), which
+# pass on every byte the command writes.
+
+load helpers
+
+setup() {
+    setup_env
+    start_mockllm
+    { printf '[failover]\nretries = 0\n\n'; provider_section oa openai oa; } | write_config
+}
+
+teardown() { teardown_env; }
+
+PTY=("python3" "$SRCDIR/tests/hostile/pty-run.py")
+
+# An answer that would write the clipboard, clear the screen and set the
+# window title, and the same sent through a C1 CSI (U+009B).
+EVIL_SPEC='reply=A%1B]52;c;aGk%3D%07B%1B[2JC%1B]0;TITLE%07D%C2%9B2J'
+EVIL_RAW=$'A\e]52;c;aGk=\aB\e[2JC\e]0;TITLE\aD\u009b2J'
+EVIL_SHOWN='A^[]52;c;aGk=^GB^[[2JC^[]0;TITLE^GD<U+009B>2J'
+
+# no_raw FILE: FILE holds no ESC, BEL or C1 control
+no_raw() {
+    run -0 python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+bad = [c for c in (b"\x07", b"\xc2\x9b") if c in b]
+# the terminal handling of readline and chat (bracketed paste, bold
+# prompt, dim rules) is ours; any other ESC came from the answer
+rest = b
+for ours in (b"\x1b[?2004h", b"\x1b[?2004l", b"\x1b[1m", b"\x1b[0m", b"\x1b[2m", b"\x1b[36m"):
+    rest = rest.replace(ours, b"")
+if bad or b"\x1b" in rest:
+    print(repr(b)); sys.exit(1)' "$1"
+}
+
+@test "23.7 complete on a terminal shows control characters escaped" {
+    mock_script oa "$EVIL_SPEC"
+    "${PTY[@]}" -- flexiai complete --no-stream hi >"$TEST_HOME/tty.out"
+    no_raw "$TEST_HOME/tty.out"
+    run -0 grep -c -F -- "$EVIL_SHOWN" "$TEST_HOME/tty.out"
+    "${PTY[@]}" -- flexiai complete --stream hi >"$TEST_HOME/tty2.out"
+    no_raw "$TEST_HOME/tty2.out"
+    run -0 grep -c -F -- "$EVIL_SHOWN" "$TEST_HOME/tty2.out"
+}
+
+@test "23.7 complete on a pipe stays byte-exact" {
+    mock_script oa "$EVIL_SPEC"
+    flexiai complete --stream hi >"$TEST_HOME/pipe.out"
+    printf '%s\n' "$EVIL_RAW" >"$TEST_HOME/want"
+    cmp "$TEST_HOME/want" "$TEST_HOME/pipe.out"
+    flexiai complete --no-stream hi >"$TEST_HOME/pipe2.out"
+    cmp "$TEST_HOME/want" "$TEST_HOME/pipe2.out"
+}
+
+@test "23.7 logs on a terminal shows the answer escaped, --json stays JSON" {
+    mock_script oa "$EVIL_SPEC"
+    flexiai complete hi >/dev/null
+    "${PTY[@]}" -- flexiai logs -n 1 >"$TEST_HOME/logs.out"
+    no_raw "$TEST_HOME/logs.out"
+    run -0 grep -c -F -- "$EVIL_SHOWN" "$TEST_HOME/logs.out"
+    "${PTY[@]}" -- flexiai logs show 1 >"$TEST_HOME/show.out"
+    no_raw "$TEST_HOME/show.out"
+    run -0 grep -c -F -- "$EVIL_SHOWN" "$TEST_HOME/show.out"
+    # piped: the record as kept
+    flexiai logs --json -n 1 | jq -r .text >"$TEST_HOME/json.out"
+    printf '%s\n' "$EVIL_RAW" >"$TEST_HOME/want"
+    cmp "$TEST_HOME/want" "$TEST_HOME/json.out"
+}
+
+chat_pty() {
+    "${PTY[@]}" --expect '> ' --send 'hi\r' --expect '> ' --send '\x04' -- "$@"
+}
+
+@test "23.7 chat on a terminal: rendered, NO_COLOR and --no-render all escape" {
+    mock_script oa "$EVIL_SPEC"
+    chat_pty flexiai chat >"$TEST_HOME/c1.out"
+    no_raw "$TEST_HOME/c1.out"
+    run -0 grep -c -F -- "$EVIL_SHOWN" "$TEST_HOME/c1.out"
+    chat_pty env NO_COLOR=1 flexiai chat >"$TEST_HOME/c2.out"
+    no_raw "$TEST_HOME/c2.out"
+    run -0 grep -c -F -- "$EVIL_SHOWN" "$TEST_HOME/c2.out"
+    chat_pty flexiai chat --no-render >"$TEST_HOME/c3.out"
+    no_raw "$TEST_HOME/c3.out"
+    run -0 grep -c -F -- "$EVIL_SHOWN" "$TEST_HOME/c3.out"
+    # inside a code fence too
+    mock_script oa 'reply=```%0AA%1B]0;TITLE%07D%0A```'
+    chat_pty flexiai chat >"$TEST_HOME/c4.out"
+    no_raw "$TEST_HOME/c4.out"
+    run -0 grep -c -F -- 'A^[]0;TITLE^GD' "$TEST_HOME/c4.out"
+}
+
+@test "23.7 scripted chat on a pipe stays byte-exact" {
+    mock_script oa "$EVIL_SPEC"
+    printf 'hi\n' | flexiai chat >"$TEST_HOME/chat.out"
+    # the answer, and the blank line that ends a turn
+    printf '%s\n\n' "$EVIL_RAW" >"$TEST_HOME/want"
+    cmp "$TEST_HOME/want" "$TEST_HOME/chat.out"
+}
+
+@test "23.7 config show escapes control characters" {
+    printf '[defaults]\nsystem = be\033]0;TITLE\007nice\n' >>"$CONFIG"
+    run -0 flexiai config show
+    refute_output --partial $'\e'
+    assert_output --partial 'defaults.system = be^[]0;TITLE^Gnice'
+}
