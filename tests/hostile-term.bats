@@ -109,3 +109,55 @@ chat_pty() {
     refute_output --partial $'\e'
     assert_output --partial 'defaults.system = be^[]0;TITLE^Gnice'
 }
+
+# ---- 23.8 a key a provider echoes is redacted everywhere -------------------
+
+ECHO_401='status=401,error_message=Incorrect API key provided: test-key-oa. Also sk-abcdefghijklmnop and Bearer eyJhbGci.eyJzdWIi.c2ln here.'
+
+# no_key FILE...: none of the files holds a credential from ECHO_401
+no_key() {
+    run grep -l -e test-key-oa -e sk-abcdefghijklmnop -e eyJhbGci -e eyJzdWIi -e c2ln "$@"
+    assert_failure 1
+}
+
+@test "23.8 an echoed key is redacted in the state file, stderr and logs.db" {
+    mock_script oa "$ECHO_401"
+    run -77 --separate-stderr flexiai complete hi
+    printf '%s\n' "$stderr" >"$TEST_HOME/stderr"
+    assert_equal "$(grep -c 'Incorrect API key provided: \[redacted\]' "$TEST_HOME/stderr")" 1
+    no_key "$TEST_HOME/stderr"
+    state=$XDG_STATE_HOME/flexiai/breakers/oa.json
+    run -0 jq -r .last_error "$state"
+    assert_output --partial 'provided: [redacted]'
+    assert_output --partial 'Bearer [redacted]'
+    no_key "$state"
+    flexiai logs --json -n 1 >"$TEST_HOME/logs.json"
+    run -0 jq -r .error "$TEST_HOME/logs.json"
+    assert_output --partial 'provided: [redacted]'
+    no_key "$TEST_HOME/logs.json" "$(flexiai logs path)"
+}
+
+@test "23.8 an echoed key is redacted in the Redis state key" {
+    start_redis
+    { printf '[failover]\nretries = 0\n\n[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\n\n' "$REDIS_PORT"
+      provider_section oa openai oa; } | write_config
+    mock_script oa "$ECHO_401"
+    run -77 flexiai complete hi
+    redis_cli GET flexiai:state:oa >"$TEST_HOME/redis.json"
+    run -0 jq -r .last_error "$TEST_HOME/redis.json"
+    assert_output --partial 'provided: [redacted]'
+    no_key "$TEST_HOME/redis.json"
+}
+
+@test "23.8 config show masks a password in a base_url" {
+    { printf '[failover]\nretries = 0\n\n'
+      provider_section oa openai oa "base_url = https://user:hunter22@127.0.0.1:9/v1"
+      provider_section ob openai ob "base_url = https://tok3n0nly@127.0.0.1:9/v1/x@y"; } | write_config
+    run -0 flexiai config show
+    refute_output --partial hunter22
+    refute_output --partial tok3n0nly
+    assert_output --partial 'provider.oa.base_url = https://user:****@127.0.0.1:9/v1'
+    assert_output --partial 'provider.ob.base_url = https://****@127.0.0.1:9/v1/x@y'
+    run -0 flexiai config show --json
+    refute_output --partial hunter22
+}
