@@ -161,3 +161,55 @@ no_key() {
     run -0 flexiai config show --json
     refute_output --partial hunter22
 }
+
+# ---- 23.10 schema validation exact at the edges ------------------------------
+
+number_schema() {
+    printf '{"type":"object","properties":{"a":{"type":"number","maximum":10}}}' >"$TEST_HOME/s.json"
+}
+
+@test "23.10 an infinite number in an answer fails validation" {
+    number_schema
+    mock_script oa 'reply={"a":-1e999999}'
+    run -76 --separate-stderr flexiai complete --schema "$TEST_HOME/s.json" hi
+    assert_output ''
+    assert_equal "$stderr" 'flexiai: oa: $.a: a number too large for a double (-infinity)'
+    mock_script oa 'reply={"a":1e400}'
+    run -76 --separate-stderr flexiai complete --schema "$TEST_HOME/s.json" hi
+    assert_output ''
+    assert_equal "$stderr" 'flexiai: oa: $.a: a number too large for a double (+infinity)'
+}
+
+@test "23.10 a key twice in an answer fails validation" {
+    number_schema
+    mock_script oa 'reply={"a":1%2C"a":20}'
+    run -76 --separate-stderr flexiai complete --schema "$TEST_HOME/s.json" hi
+    assert_output ''
+    assert_equal "$stderr" 'flexiai: oa: $.a: the key appears more than once'
+    mock_script oa 'reply={"a":1%2C"b":{"c":1%2C"c":1}}'
+    run -76 --separate-stderr flexiai complete --schema "$TEST_HOME/s.json" hi
+    assert_equal "$stderr" 'flexiai: oa: $.b.c: the key appears more than once'
+    # the same answer without the twin passes
+    mock_script oa 'reply={"a":1%2C"b":{"c":1}}'
+    run -0 flexiai complete --schema "$TEST_HOME/s.json" hi
+    assert_output '{"a":1,"b":{"c":1}}'
+}
+
+@test "23.10 a schema 10000 deep or holding 1e400 says what is wrong" {
+    python3 -c 'print("{\"type\":\"array\",\"items\":" * 10000 + "{}" + "}" * 10000)' >"$TEST_HOME/deep.json"
+    run -65 --separate-stderr flexiai complete --schema "$TEST_HOME/deep.json" hi
+    assert_equal "$stderr" "flexiai: $TEST_HOME/deep.json: nested more than 1000 levels deep"
+    printf '{"type":"number","maximum":1e400}' >"$TEST_HOME/big.json"
+    run -65 --separate-stderr flexiai complete --schema "$TEST_HOME/big.json" hi
+    assert_equal "$stderr" "flexiai: $TEST_HOME/big.json: \$.maximum: a number too large for a double (+infinity)"
+    run -64 --separate-stderr flexiai complete --schema '{"type":"number","minimum":-1e400}' hi
+    assert_equal "$stderr" 'flexiai: inline schema: $.minimum: a number too large for a double (-infinity)'
+    assert_equal "$(mock_count oa)" 0
+}
+
+@test "23.10 an answer nested 10000 deep says so" {
+    number_schema
+    mock_script oa "reply=$(python3 -c 'print("[" * 10000 + "]" * 10000)')"
+    run -76 --separate-stderr flexiai complete --schema "$TEST_HOME/s.json" hi
+    assert_equal "$stderr" 'flexiai: oa: the answer is nested more than 1000 levels deep'
+}

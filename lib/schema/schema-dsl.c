@@ -8,6 +8,7 @@
 
 #include "flexiai.h"
 #include "schema.h"
+#include "schema-int.h"
 #include "fxu.h"
 
 #include <ctype.h>
@@ -195,11 +196,18 @@ parse_schema(const char *text, const char *what, char **err)
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithOpts(text, &end, 1);
     if (doc == NULL) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
-        *err = fxu_asprintf("%s: not valid JSON (near byte %zu)", what, at);
+        char *why = fx_js_parse_error(text, end);
+        *err = fxu_asprintf("%s: %s", what, why);
+        free(why);
         return NULL;
     }
     char *why = NULL;
+    if (fx_js_check_edges(doc, &why) != 0) { /* 1e400, a key twice */
+        *err = fxu_asprintf("%s: %s", what, why);
+        free(why);
+        cJSON_Delete(doc);
+        return NULL;
+    }
     fx_schema *s = fx_schema_compile(doc, &why);
     if (s == NULL) {
         *err = fxu_asprintf("%s: %s", what, why);
