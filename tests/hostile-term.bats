@@ -14,7 +14,10 @@ setup() {
     { printf '[failover]\nretries = 0\n\n'; provider_section oa openai oa; } | write_config
 }
 
-teardown() { teardown_env; }
+teardown() {
+    [ -n "${HOSTILE_PID:-}" ] && kill "$HOSTILE_PID" 2>/dev/null && wait "$HOSTILE_PID" 2>/dev/null
+    teardown_env
+}
 
 PTY=("python3" "$SRCDIR/tests/hostile/pty-run.py")
 
@@ -212,4 +215,74 @@ number_schema() {
     mock_script oa "reply=$(python3 -c 'print("[" * 10000 + "]" * 10000)')"
     run -76 --separate-stderr flexiai complete --schema "$TEST_HOME/s.json" hi
     assert_equal "$stderr" 'flexiai: oa: the answer is nested more than 1000 levels deep'
+}
+
+# ---- 23.13 breaker sync names, breaker probe bodies ---------------------------
+
+# start_hostile: tests/hostile/hostile-server.py on a free loopback port
+start_hostile() {
+    python3 "$SRCDIR/tests/hostile/hostile-server.py" "$TEST_HOME/hostile.port" \
+        >/dev/null 2>"$TEST_HOME/hostile.err" 3>&- &
+    HOSTILE_PID=$!
+    local i
+    for i in $(seq 1 250); do
+        [ -s "$TEST_HOME/hostile.port" ] && break
+        sleep 0.02
+    done
+    HOSTILE_URL=http://127.0.0.1:$(cat "$TEST_HOME/hostile.port")
+}
+
+@test "23.13 breaker probe: an endless or non-JSON /models body is not 'credentials accepted'" {
+    start_hostile
+    {
+        printf '[defaults]\ntimeout = 20\n'
+        printf '[provider.endless]\ntype = openai\nmodel = m\napi_key = k\nbase_url = %s/endless-json/v1\n\n' "$HOSTILE_URL"
+        printf '[provider.html]\ntype = openai\nmodel = m\napi_key = k\nbase_url = %s/html/v1\n\n' "$HOSTILE_URL"
+        provider_section oa openai oa
+    } | write_config
+    run --separate-stderr flexiai breaker probe --json
+    assert_failure 1
+    assert_equal "$(jq -r '.[0].ok' <<<"$output")" false
+    assert_equal "$(jq -r '.[0].credentials_accepted' <<<"$output")" null
+    assert_equal "$(jq -r '.[0].message' <<<"$output")" 'response larger than 8 MiB (max_response_bytes)'
+    assert_equal "$(jq -r '.[1].ok' <<<"$output")" false
+    assert_equal "$(jq -r '.[1].credentials_accepted' <<<"$output")" null
+    assert_equal "$(jq -r '.[1].message' <<<"$output")" 'the answer is not a JSON object'
+    # a real model list still is
+    assert_equal "$(jq -r '.[2].ok' <<<"$output")" true
+    assert_equal "$(jq -r '.[2].credentials_accepted' <<<"$output")" true
+}
+
+@test "23.13 breaker sync writes state only for provider names of the documented pattern" {
+    start_redis
+    { printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\n\n' "$REDIS_PORT"
+      provider_section oa openai oa; } | write_config
+    flexiai breaker sync >"$TEST_HOME/sync.out" 2>"$TEST_HOME/sync.err" 3>&- &
+    local pid=$! i
+    for i in $(seq 1 500); do
+        [ "$(redis_cli PUBSUB NUMSUB flexiai:events | tail -n 1)" = 1 ] && break
+        sleep 0.02
+    done
+    local ts
+    ts=$(python3 -c 'import datetime; print(datetime.datetime.utcnow().isoformat())')
+    ev() { printf '{"provider_name": "%s", "event_type": "opened", "worker_id": "w", "timestamp": "%s", "metadata": {"failure_count": 5, "success_count": 0}}' "$1" "$ts"; }
+    redis_cli PUBLISH flexiai:events "$(ev 'bad\u001b]0;x\u0007name')" >/dev/null
+    redis_cli PUBLISH flexiai:events "$(ev 'has space')" >/dev/null
+    redis_cli PUBLISH flexiai:events "$(ev "$(printf 'x%.0s' $(seq 1 200))")" >/dev/null
+    redis_cli PUBLISH flexiai:events "$(ev 'new\nline')" >/dev/null
+    redis_cli PUBLISH flexiai:events "$(ev 'vertexai')" >/dev/null
+    for i in $(seq 1 500); do
+        [ -n "$(redis_cli GET flexiai:state:vertexai)" ] && break
+        sleep 0.02
+    done
+    kill "$pid"
+    wait "$pid" || true
+    assert_equal "$(redis_cli GET flexiai:state:vertexai | jq -r .state)" open
+    # events are applied in order: the earlier ones were looked at and left
+    run -0 redis_cli --raw KEYS 'flexiai:state:*'
+    assert_output 'flexiai:state:vertexai'
+    run -0 cat "$TEST_HOME/sync.err"
+    assert_line --index 0 'flexiai: ignoring an event (opened) whose provider name is not [A-Za-z0-9._:@+-]{1,128}'
+    assert_line --index 2 'flexiai: ignoring an event (opened) whose provider name is not [A-Za-z0-9._:@+-]{1,128} (further ones silently)'
+    assert_equal "${#lines[@]}" 3
 }
