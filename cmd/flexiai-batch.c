@@ -93,6 +93,7 @@ struct opts {
     int progress;       /* -1 auto */
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
+    int schema_show; /* --schema-show: print the compiled schema, exit */
 };
 
 static void
@@ -128,6 +129,9 @@ on_option(void *ud, int id, const char *arg)
     case TOOL_OPT_SCHEMA_MULTI:
         o->schema = arg;
         o->multi = id == TOOL_OPT_SCHEMA_MULTI;
+        break;
+    case TOOL_OPT_SCHEMA_SHOW:
+        o->schema_show = 1;
         break;
     case OPT_PROGRESS:
         if (strcmp(arg, "yes") == 0)
@@ -456,6 +460,18 @@ main(int argc, char **argv)
         int src = flexiai_schema_load(o.schema, o.multi, &schema, &err);
         if (src != FLEXIAI_OK)
             tool_die(src, "%s", err ? err : "schema refused");
+    }
+    if (o.schema_show) {
+        if (schema == NULL)
+            tool_die(FLEXIAI_EUSAGE, "--schema-show needs --schema SPEC or "
+                                     "--schema-multi SPEC");
+        char *text = flexiai_schema_text(schema);
+        tool_outs(text);
+        tool_outs("\n");
+        tool_out_flush();
+        free(text);
+        flexiai_schema_free(schema);
+        return FLEXIAI_OK;
     }
 
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);

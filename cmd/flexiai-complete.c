@@ -29,7 +29,6 @@ enum {
     OPT_MESSAGES = TOOL_OPT_CMD,
     OPT_JSON,
     OPT_NO_STDIN,
-    OPT_SCHEMA_SHOW,
     OPT_CONTINUE,
     OPT_CID
 };
@@ -44,9 +43,6 @@ static const struct tool_option complete_opts[] = {
      0, 0, NULL, NULL, NULL},
     {OPT_NO_STDIN, 'n', "no-stdin", NULL,
      "do not read stdin (in a `while read` loop)", 0, 0, NULL, NULL, NULL},
-    {OPT_SCHEMA_SHOW, 0, "schema-show", NULL,
-     "print the JSON Schema that --schema SPEC sends, and exit", 0, 0, NULL,
-     NULL, NULL},
     {OPT_CONTINUE, 'C', "continue", NULL,
      "continue the latest conversation of the ledger", 0, 0, NULL, NULL, NULL},
     {OPT_CID, 0, "cid", "ID", "continue conversation ID of the ledger", 0, 0,
@@ -97,7 +93,7 @@ on_option(void *ud, int id, const char *arg)
     else if (id == TOOL_OPT_SCHEMA || id == TOOL_OPT_SCHEMA_MULTI) {
         o->schema = arg;
         o->multi = id == TOOL_OPT_SCHEMA_MULTI;
-    } else if (id == OPT_SCHEMA_SHOW)
+    } else if (id == TOOL_OPT_SCHEMA_SHOW)
         o->schema_show = 1;
     else if (id == OPT_CONTINUE)
         o->cont = 1;

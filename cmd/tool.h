@@ -93,6 +93,7 @@ enum tool_opt_id {
     /* structured output group (the command handles them) */
     TOOL_OPT_SCHEMA,
     TOOL_OPT_SCHEMA_MULTI,
+    TOOL_OPT_SCHEMA_SHOW,
     TOOL_OPT_NO_LOG, /* the request ledger (tool-ledger.c) */
     TOOL_OPT_TAG,
     TOOL_OPT_CMD = 100

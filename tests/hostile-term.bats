@@ -286,3 +286,34 @@ start_hostile() {
     assert_line --index 2 'flexiai: ignoring an event (opened) whose provider name is not [A-Za-z0-9._:@+-]{1,128} (further ones silently)'
     assert_equal "${#lines[@]}" 3
 }
+
+# ---- 25.12 schema DSL enums, --schema-show in complete and batch ---------------
+
+@test "25.12 the DSL's enum(...) compiles to a string enum; --schema-show in complete and batch" {
+    run -0 flexiai complete --schema-show --schema 'category enum(bug, feature,question), summary: one line'
+    assert_equal "$(jq -c .properties.category <<<"$output")" '{"type":"string","enum":["bug","feature","question"]}'
+    assert_equal "$(jq -c .required <<<"$output")" '["category","summary"]'
+    run -0 flexiai batch --schema-show --schema 'category enum(bug,feature), tags [enum(a,b)]' </dev/null
+    assert_equal "$(jq -c .properties.category.enum <<<"$output")" '["bug","feature"]'
+    assert_equal "$(jq -c .properties.tags <<<"$output")" '{"type":"array","items":{"type":"string","enum":["a","b"]}}'
+    run -0 flexiai batch --schema-show --schema-multi 'category enum(bug,feature)' </dev/null
+    assert_equal "$(jq -c .properties.items.items.properties.category.enum <<<"$output")" '["bug","feature"]'
+    run -64 --separate-stderr flexiai batch --schema-show </dev/null
+    assert_equal "$stderr" 'flexiai: --schema-show needs --schema SPEC or --schema-multi SPEC'
+    run -64 --separate-stderr flexiai complete --schema-show --schema 'category enum(bug,,x)'
+    assert_equal "$stderr" 'flexiai: schema DSL: field "category": an empty value in "enum(bug,,x)"'
+    run -64 --separate-stderr flexiai complete --schema-show --schema 'category enum(a,a)'
+    assert_equal "$stderr" 'flexiai: schema DSL: field "category": a value appears twice in "enum(a,a)"'
+    run -64 --separate-stderr flexiai complete --schema-show --schema 'category enum(a,b'
+    assert_equal "$stderr" 'flexiai: schema DSL: field "category": missing '"')'"' in "enum(a,b"'
+    assert_equal "$(mock_count oa)" 0
+}
+
+@test "25.12 an answer outside the enum fails, one inside passes" {
+    mock_script oa 'reply={"category":"praise"}'
+    run -76 --separate-stderr flexiai complete --schema 'category enum(bug,feature,question)' hi
+    assert_output ''
+    mock_script oa 'reply={"category":"bug"}'
+    run -0 flexiai complete --schema 'category enum(bug,feature,question)' hi
+    assert_output '{"category":"bug"}'
+}
