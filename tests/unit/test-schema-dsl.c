@@ -87,8 +87,9 @@ test_dsl(void)
                       "(use str, int, float, bool, enum(A,B) or [T])"},
         {"tags [str", "schema DSL: field \"tags\": missing ']' in \"[str\""},
         {"a, b int, a", "schema DSL: field \"a\" appears twice"},
-        {"caf\xc3\xa9", "schema DSL: unknown type \"\xc3\xa9\" for field "
-                        "\"caf\" (use str, int, float, bool, enum(A,B) or [T])"},
+        {"caf\xc3\xa9",
+         "schema DSL: unknown type \"\xc3\xa9\" for field "
+         "\"caf\" (use str, int, float, bool, enum(A,B) or [T])"},
         {"?x", "schema DSL: field 1: a name is letters, digits, '_' and "
                "'-', not \"?x\""},
         {"a int\nb", "schema DSL: unknown type \"int\\nb\" for field \"a\" "
