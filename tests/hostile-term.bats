@@ -317,3 +317,43 @@ start_hostile() {
     run -0 flexiai complete --schema 'category enum(bug,feature,question)' hi
     assert_output '{"category":"bug"}'
 }
+
+# ---- 25.13 readable ledger listings ------------------------------------------
+
+@test "25.13 logs cuts a long prompt at 8 lines with '… N more lines'; logs show prints it whole" {
+    seq 1 200 | flexiai complete "Summarise:" >/dev/null
+    run -0 flexiai logs -n 1
+    # header, provider line, 8 + 1 lines of prompt, 8 + 1 of answer (the echo)
+    assert_equal "${#lines[@]}" 20
+    assert_line --index 10 '  > … 194 more lines'
+    assert_line --index 19 '  … 194 more lines'
+    run -0 flexiai logs show 1
+    assert_line '  > 200'
+    refute_output --partial 'more lines'
+}
+
+@test "25.13 logs --oneline: one line per record, cut to the width" {
+    mock_script oa 'reply=ok'
+    printf 'first line\nsecond line of the question\n' | flexiai complete "Q:" >/dev/null
+    mock_script oa 'status=401'
+    run -77 flexiai complete "a question that failed"
+    mock_script oa ''
+    flexiai complete "héllo wörld, a question long enough to be cut at sixty columns" >/dev/null
+    COLUMNS=60 run -0 flexiai logs --oneline
+    assert_equal "${#lines[@]}" 3
+    assert_line --index 0 --regexp '^#1  [0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}  oa  > Q: first line second line of t…  < ok$'
+    assert_line --index 1 --regexp '^#2  .{11}  exit 77  > a question th…  ! oa: auth \(HTT…$'
+    assert_line --index 2 --regexp '^#3  .{11}  oa  > héllo wörld, a …  < héllo wörld, a q…$'
+    local line
+    for line in "${lines[@]}"; do
+        assert_equal "$(printf '%s' "$line" | wc -m)" 60
+    done
+    # on a terminal: its width, escapes shown
+    mock_script oa 'reply=A%1B]0;TITLE%07D'
+    flexiai complete hi >/dev/null
+    "${PTY[@]}" --cols 50 -- flexiai logs --oneline -n 1 >"$TEST_HOME/one.out"
+    no_raw "$TEST_HOME/one.out"
+    run -0 cat "$TEST_HOME/one.out"
+    assert_output --regexp '^#4  .{11}  oa  > hi  < A\^\[\]0;TITLE\^GD'$'\r''$'
+    run -64 flexiai logs --oneline --json
+}
