@@ -357,3 +357,38 @@ start_hostile() {
     assert_output --regexp '^#4  .{11}  oa  > hi  < A\^\[\]0;TITLE\^GD'$'\r''$'
     run -64 flexiai logs --oneline --json
 }
+
+# ---- 25.10 tables fit the terminal -------------------------------------------
+
+# widest FILE: the widest line of a pty transcript in characters, escape
+# sequences, the banner and the prompt's lines left out
+widest() {
+    python3 -c '
+import re, sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")
+text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", text)
+print(max(len(l) for l in text.replace("\r", "").split("\n") if "> " not in l and not l.startswith("flexiai chat:")))' "$1"
+}
+
+@test "25.10 a table wider than the terminal is drawn with wrapped cells at 60 and 80 columns" {
+    # a model's table: | Tool | What it does | Notes |
+    mock_script oa 'reply=| Tool | What it does | Notes |%0A|---|---|---|%0A| **curl** | transfers data with URLs over many protocols | the library is libcurl%2C used everywhere |%0A| jq | slices and filters JSON on the command line | like sed for JSON |%0A'
+    local cols
+    for cols in 60 80; do
+        "${PTY[@]}" --cols "$cols" --expect '> ' --send 'hi\r' --expect '> ' --send '\x04' \
+            -- flexiai chat >"$TEST_HOME/t$cols.out"
+        run -0 widest "$TEST_HOME/t$cols.out"
+        [ "$output" -le "$cols" ] || fail "a line of $output columns at $cols"
+        # box drawing, not the raw rows
+        run -0 grep -c '┌' "$TEST_HOME/t$cols.out"
+        run grep -c '| Tool |' "$TEST_HOME/t$cols.out"
+        assert_failure 1
+        # words are not split: each of these is whole on some line
+        run -0 grep -c 'transfers' "$TEST_HOME/t$cols.out"
+        run -0 grep -c 'protocols' "$TEST_HOME/t$cols.out"
+        run -0 grep -c 'everywhere' "$TEST_HOME/t$cols.out"
+    done
+    # piped, the answer is the model's text
+    printf 'hi\n' | flexiai chat >"$TEST_HOME/piped.out"
+    run -0 grep -c '^| Tool | What it does | Notes |$' "$TEST_HOME/piped.out"
+}
