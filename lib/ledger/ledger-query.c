@@ -482,7 +482,14 @@ put_indented_cut(fxu_buf *b, const char *prefix, const char *s, size_t max)
 static void
 put_indented(fxu_buf *b, const char *prefix, const char *s)
 {
-    put_indented_cut(b, prefix, s, 0);
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        fxu_buf_puts(b, prefix);
+        fxu_buf_append(b, s, len);
+        fxu_buf_putc(b, '\n');
+        s += len + (nl != NULL);
+    }
 }
 
 static void
