@@ -76,8 +76,15 @@ text(void *ud, const char *t, size_t len)
     struct chat_screen *s = ud;
     if (len == 0)
         return;
-    if (s->render_ok <= 0 || !s->render_on) {
+    if (s->render_ok == 0) { /* not a terminal: the exact bytes */
         write_out(s, t, len);
+        return;
+    }
+    if (s->render_ok < 0 || !s->render_on) {
+        /* a terminal without rendering: control characters shown */
+        tool_out_text(t, len);
+        tool_out_flush();
+        s->at_line_start = t[len - 1] == '\n';
         return;
     }
     if (s->md == NULL) /* a reply begins: the width may have changed */
@@ -103,6 +110,7 @@ finish_reply(struct chat_screen *s)
 static void
 end_line(void *ud)
 {
+    tool_out_text_end();
     finish_reply(ud);
     break_line(ud);
 }

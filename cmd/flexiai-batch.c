@@ -119,6 +119,7 @@ struct opts {
     int schema_files; /* --schema-files: items' schemas may name files */
     struct batch_parse parse;
     const char *compact; /* --compact FILE */
+    int schema_show;     /* --schema-show: print the compiled schema, exit */
 };
 
 static void
@@ -175,6 +176,9 @@ on_option(void *ud, int id, const char *arg)
         break;
     case OPT_COMPACT:
         o->compact = arg;
+        break;
+    case TOOL_OPT_SCHEMA_SHOW:
+        o->schema_show = 1;
         break;
     case OPT_PROGRESS:
         if (strcmp(arg, "yes") == 0)
@@ -520,6 +524,18 @@ main(int argc, char **argv)
         int src = flexiai_schema_load(o.schema, o.multi, &schema, &err);
         if (src != FLEXIAI_OK)
             tool_die(src, "%s", err ? err : "schema refused");
+    }
+    if (o.schema_show) {
+        if (schema == NULL)
+            tool_die(FLEXIAI_EUSAGE, "--schema-show needs --schema SPEC or "
+                                     "--schema-multi SPEC");
+        char *text = flexiai_schema_text(schema);
+        tool_outs(text);
+        tool_outs("\n");
+        tool_out_flush();
+        free(text);
+        flexiai_schema_free(schema);
+        return FLEXIAI_OK;
     }
 
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);

@@ -29,7 +29,6 @@ enum {
     OPT_MESSAGES = TOOL_OPT_CMD,
     OPT_JSON,
     OPT_NO_STDIN,
-    OPT_SCHEMA_SHOW,
     OPT_CONTINUE,
     OPT_CID
 };
@@ -44,9 +43,6 @@ static const struct tool_option complete_opts[] = {
      0, 0, NULL, NULL, NULL},
     {OPT_NO_STDIN, 'n', "no-stdin", NULL,
      "do not read stdin (in a `while read` loop)", 0, 0, NULL, NULL, NULL},
-    {OPT_SCHEMA_SHOW, 0, "schema-show", NULL,
-     "print the JSON Schema that --schema SPEC sends, and exit", 0, 0, NULL,
-     NULL, NULL},
     {OPT_CONTINUE, 'C', "continue", NULL,
      "continue the latest conversation of the ledger", 0, 0, NULL, NULL, NULL},
     {OPT_CID, 0, "cid", "ID", "continue conversation ID of the ledger", 0, 0,
@@ -98,7 +94,7 @@ on_option(void *ud, int id, const char *arg)
     else if (id == TOOL_OPT_SCHEMA || id == TOOL_OPT_SCHEMA_MULTI) {
         o->schema = arg;
         o->multi = id == TOOL_OPT_SCHEMA_MULTI;
-    } else if (id == OPT_SCHEMA_SHOW)
+    } else if (id == TOOL_OPT_SCHEMA_SHOW)
         o->schema_show = 1;
     else if (id == OPT_CONTINUE)
         o->cont = 1;
@@ -245,7 +241,7 @@ on_text(void *ud, const char *text, size_t len)
 {
     struct out_state *o = ud;
     if (o->print && len) {
-        tool_out(text, len);
+        tool_out_text(text, len);
         tool_out_flush();
         o->last = text[len - 1];
     }
@@ -437,15 +433,17 @@ main(int argc, char **argv)
         cJSON_Delete(j);
     } else if (rc == FLEXIAI_OK && res.json) {
         /* exactly the validated JSON, on one line */
-        tool_outs(res.json);
+        tool_out_text(res.json, strlen(res.json));
         tool_outs("\n");
     } else if (rc == FLEXIAI_OK && !res.streamed_output) {
-        tool_outs(res.text ? res.text : "");
+        tool_out_text(res.text ? res.text : "",
+                      res.text ? strlen(res.text) : 0);
         if (res.text == NULL || res.text[0] == '\0' ||
             res.text[strlen(res.text) - 1] != '\n')
             tool_outs("\n");
     } else if (res.streamed_output || out.last != '\n') {
         /* streamed (fully or partly): end the line */
+        tool_out_text_end();
         if (out.last != '\n')
             tool_outs("\n");
     }

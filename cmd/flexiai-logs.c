@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "flexiai-ledger.h"
+#include "logs.h"
 #include "tool.h"
 
 #include <errno.h>
@@ -25,12 +26,14 @@ enum {
     OPT_FAILED,
     OPT_JSON,
     OPT_CID,
-    OPT_BEFORE
+    OPT_BEFORE,
+    OPT_ONELINE
 };
 
 struct logs_ctx {
     flexiai_ledger_query q;
     int json;
+    int oneline; /* --oneline: one line per record, cut to the width */
     int limit_given;
     const char *before;
 };
@@ -79,6 +82,9 @@ on_option(void *ud, int id, const char *arg)
     case OPT_BEFORE:
         x->before = arg;
         break;
+    case OPT_ONELINE:
+        x->oneline = 1;
+        break;
     }
 }
 
@@ -109,15 +115,23 @@ open_ledger(flexiai_config *cfg, int write)
 struct print_ctx {
     int json;
     long n;
+    size_t width; /* --oneline: lines made from the JSON form */
 };
 
 static int
 print_line(void *ud, const char *line)
 {
     struct print_ctx *p = ud;
+    if (p->width > 0) {
+        char *one = logs_oneline(line, p->width);
+        if (one)
+            tool_out_text(one, strlen(one));
+        free(one);
+        return 0;
+    }
     if (!p->json && p->n++ > 0)
-        tool_outs("\n"); /* a blank line between records */
-    tool_outs(line);
+        tool_outs("\n");               /* a blank line between records */
+    tool_out_text(line, strlen(line)); /* escaped at a terminal */
     if (p->json)
         tool_outs("\n");
     return 0;
@@ -128,13 +142,16 @@ run_list(flexiai_config *cfg, struct logs_ctx *x)
 {
     /* a conversation is shown whole unless -n */
     if (!x->limit_given)
-        x->q.limit = x->q.conversation_id ? 0 : 3;
+        x->q.limit = x->q.conversation_id ? 0 : x->oneline ? 20 : 3;
+    if (x->json && x->oneline)
+        tool_usage_error("--json and --oneline: one or the other");
     flexiai_ledger *l = open_ledger(cfg, 0);
     if (l == NULL)
         return 0;
-    struct print_ctx p = {x->json, 0};
+    struct print_ctx p = {x->json, 0, x->oneline ? logs_width() : 0};
     flexiai_code rc = flexiai_ledger_each(
-        l, &x->q, x->json ? FLEXIAI_LEDGER_JSON : FLEXIAI_LEDGER_TEXT,
+        l, &x->q,
+        x->json || x->oneline ? FLEXIAI_LEDGER_JSON : FLEXIAI_LEDGER_TEXT,
         print_line, &p, NULL);
     tool_out_flush();
     if (rc != FLEXIAI_OK) {
@@ -164,7 +181,7 @@ cmd_show(void *ctx, struct tool_args *a, int argc, char **argv)
                                               &out)
                         : FLEXIAI_ENOINPUT;
     if (rc == FLEXIAI_OK) {
-        tool_outs(out);
+        tool_out_text(out, strlen(out));
         if (x->json)
             tool_outs("\n");
         tool_out_flush();
@@ -262,7 +279,8 @@ cmd_import(void *ctx, struct tool_args *a, int argc, char **argv)
 
 /* -q is the search here, so the global group is spelled out without it */
 static const struct tool_option logs_opts[] = {
-    OPT(OPT_N, 'n', "number", "N", "the latest N records (default 3)", 0),
+    OPT(OPT_N, 'n', "number", "N",
+        "the latest N records (default 3; 20 with --oneline)", 0),
     OPT(OPT_QUERY, 'q', "query", "WORDS",
         "full-text search of prompts and answers (every word)", 0),
     OPT(OPT_SINCE, 0, "since", "WHEN",
@@ -276,6 +294,9 @@ static const struct tool_option logs_opts[] = {
         0),
     OPT(OPT_CID, 0, "cid", "ID", "a whole conversation, oldest turn first", 0),
     OPT(OPT_JSON, 0, "json", NULL, "one JSON object per line", 0),
+    OPT(OPT_ONELINE, 0, "oneline", NULL,
+        "one line per record: prompt and answer cut to the terminal's width",
+        0),
     OPT_CONFIG,
     OPT(TOOL_OPT_HELP, 'h', "help", NULL, "this help", 0),
     OPT(TOOL_OPT_VERSION, 'V', "version", NULL, "version and libraries", 0),

@@ -87,8 +87,15 @@ config_show(const struct tool_args *a, int json)
             for (char *p = v; *p; p++)
                 if (*p == '\n')
                     *p = ' ';
+            /* and no control character reaches the terminal */
+            fxu_buf shown;
+            fxu_buf_init(&shown);
+            size_t used = tool_term_escape(&shown, v, strlen(v));
+            fxu_buf_puts(&shown, v + used); /* a last 0xC2 */
             int len = asprintf(&line, "%s.%s = %s  ; %s\n", ents[i].section,
-                               ents[i].key, v, ents[i].origin);
+                               ents[i].key, shown.data ? shown.data : "",
+                               ents[i].origin);
+            fxu_buf_free(&shown);
             free(v);
             if (len > 0) {
                 tool_out(line, (size_t)len);

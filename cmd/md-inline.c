@@ -141,6 +141,19 @@ cp_width(unsigned cp)
     return 1;
 }
 
+size_t
+md_char_cols(const char *s, size_t n, size_t *cols)
+{
+    unsigned cp;
+    int len = utf8_seq((const unsigned char *)s, n, &cp);
+    if (len <= 0) {
+        *cols = 1;
+        return 1;
+    }
+    *cols = (size_t)cp_width(cp);
+    return (size_t)len;
+}
+
 void
 md_out_text(struct md_out *o, const char *s, size_t n)
 {

@@ -47,6 +47,10 @@ void md_out_plain(struct md_out *o);
  * cut short at the end is left for later). */
 size_t md_utf8_whole(const char *s, size_t n);
 
+/* The character at s[0, n) of rendered text: its length in bytes, and
+ * in *cols the columns it takes. */
+size_t md_char_cols(const char *s, size_t n, size_t *cols);
+
 /* Render the inline markup of s[pos, hi) (the line's content starts at
  * lo; `complete`: nothing follows hi on this line).  Returns how far it
  * got: with !complete it stops before a construct that what comes next
@@ -55,7 +59,9 @@ size_t md_inline(struct md_out *o, const char *s, size_t lo, size_t pos,
                  size_t hi, int complete);
 
 /* Write the table whose `nrows` rows ('\n'-terminated) are rows[0, len):
- * aligned if it fits `width` columns (0: any), else as the rows came. */
+ * aligned in columns, wrapped inside its cells when it is wider than
+ * `width` columns (0: any); as the rows came when not even 3 columns a
+ * cell fit, or when the rows are no table. */
 void md_table_render(struct md_out *o, int width, const char *rows, size_t len,
                      size_t nrows);
 

@@ -85,11 +85,14 @@ const struct tool_option tool_opts_reasoning[] = {
 const struct tool_option tool_opts_schema[] = {
     {TOOL_OPT_SCHEMA, 0, "schema", "SPEC",
      "answer with JSON matching SPEC: a JSON Schema file, inline JSON "
-     "Schema, or 'name, age int: description, tags [str]'",
+     "Schema, or 'name, age int: description, tags [str], kind enum(a,b)'",
      TOOL_COMP_FILE, 0, NULL, NULL, NULL},
     {TOOL_OPT_SCHEMA_MULTI, 0, "schema-multi", "SPEC",
      "answer with a JSON array of objects matching SPEC", TOOL_COMP_FILE, 0,
      NULL, NULL, NULL},
+    {TOOL_OPT_SCHEMA_SHOW, 0, "schema-show", NULL,
+     "print the JSON Schema that --schema SPEC sends, and exit", 0, 0, NULL,
+     NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 

@@ -49,6 +49,19 @@ void tool_out_flush(void);
 
 void tool_print_version(const char *extra);
 
+/* ---- what reaches a terminal (tool-term.c) ------------------------------ */
+
+/* Is stdout a terminal (asked once)? */
+int tool_stdout_is_tty(void);
+/* Append s to out with control characters other than newline and tab
+ * made visible (^[, <U+009B>); returns how many bytes of s it took (a
+ * last 0xC2 waits for the byte after it). */
+size_t tool_term_escape(fxu_buf *out, const char *s, size_t n);
+/* Text from outside (an answer, a record): escaped at a terminal, exact
+ * bytes otherwise.  tool_out_text_end() after the last piece. */
+void tool_out_text(const char *s, size_t n);
+void tool_out_text_end(void);
+
 /* Parse "90", "30s", "5m", "2h", "1d"; -1 on error. */
 double tool_parse_cli_duration(const char *s);
 
@@ -80,6 +93,7 @@ enum tool_opt_id {
     /* structured output group (the command handles them) */
     TOOL_OPT_SCHEMA,
     TOOL_OPT_SCHEMA_MULTI,
+    TOOL_OPT_SCHEMA_SHOW,
     TOOL_OPT_NO_LOG, /* the request ledger (tool-ledger.c) */
     TOOL_OPT_TAG,
     TOOL_OPT_REASONING,      /* request group */

@@ -30,6 +30,7 @@ fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
     io->stream = call->stream;
     io->cancel = req->cancel;
     io->schema = call->schema;
+    io->key = call->key;
 
     char *berr = NULL;
     if (p->ops->build_request(call, &io->hreq, &berr) != 0) {
@@ -58,6 +59,33 @@ fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
                               ? (size_t)call->params->max_response_bytes
                               : 0;
     return 0;
+}
+
+/* A provider that echoes the key it refused ("Incorrect API key provided:
+ * KEY") must not have it kept: the message goes to the breaker state
+ * (file and Redis), stderr and the ledger.  Every occurrence of the
+ * call's own key becomes "[redacted]", here, before any of those. */
+static void
+redact_key(char *msg, size_t cap, const char *key)
+{
+    size_t klen = key ? strlen(key) : 0;
+    if (klen < 4 || strstr(msg, key) == NULL)
+        return;
+    fxu_buf b;
+    fxu_buf_init(&b);
+    const char *p = msg, *hit;
+    while ((hit = strstr(p, key)) != NULL) {
+        fxu_buf_append(&b, p, (size_t)(hit - p));
+        fxu_buf_puts(&b, "[redacted]");
+        p = hit + klen;
+    }
+    fxu_buf_puts(&b, p);
+    size_t n = b.len < cap - 1 ? b.len : cap - 1;
+    while (n > 0 && ((unsigned char)b.data[n] & 0xC0) == 0x80)
+        n--; /* cut on a character boundary */
+    memcpy(msg, b.data, n);
+    msg[n] = '\0';
+    fxu_buf_free(&b);
 }
 
 void
@@ -122,6 +150,7 @@ fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p, int rc,
                          hr->body.len, &hr->headers, now, &out->err);
         out->err.status = hr->status;
     }
+    redact_key(out->err.msg, sizeof(out->err.msg), io->key);
     fx_http_result_free(hr);
     fx_http_req_free(&io->hreq);
 }

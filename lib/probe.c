@@ -12,11 +12,14 @@
 #include "fx.h"
 #include "http.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* a probe is a health check: never wait as long as a completion may */
 #define PROBE_TIMEOUT_MAX 30.0
+/* a model list, or one model's metadata: an endless body stops here */
+#define PROBE_BODY_MAX ((size_t)8 * 1024 * 1024)
 
 static void
 set_message(flexiai_probe_result *res, const char *msg)
@@ -65,6 +68,19 @@ record(flexiai_client *c, const char *name, int admit,
     fx_client_fill_op(c, &op, kind);
     op.was_probe = admit == FX_ADMIT_PROBE;
     fx_client_store_update(c, name, &op, NULL, NULL);
+}
+
+/* Did the provider answer with a JSON object, as its model list (or a
+ * model's metadata) is? */
+static int
+json_object_body(const struct fx_http_result *hr)
+{
+    if (hr->body.data == NULL || hr->body.len == 0)
+        return 0;
+    cJSON *doc = cJSON_ParseWithLength(hr->body.data, hr->body.len);
+    int ok = cJSON_IsObject(doc);
+    cJSON_Delete(doc);
+    return ok;
 }
 
 void
@@ -144,15 +160,24 @@ flexiai_probe(flexiai_client *c, const char *name, int rec,
         .idle_timeout = 0,
         .insecure = p->insecure,
         .tls_ca = p->tls_ca,
+        .max_response = PROBE_BODY_MAX,
     };
     struct fx_http_result hr;
     memset(&hr, 0, sizeof(hr));
-    fx_http_perform(c->http, &hreq, &ho, &hr);
+    int hrc = fx_http_perform(c->http, &hreq, &ho, &hr);
     fx_http_req_free(&hreq);
     res->latency_ms = hr.elapsed_ms;
     res->http_status = hr.status;
     res->reachable = hr.status > 0;
-    if (hr.status >= 200 && hr.status < 300) {
+    if (hr.status >= 200 && hr.status < 300 &&
+        (hrc != 0 || !json_object_body(&hr))) {
+        /* an endless, cut or non-JSON body is no model list: whatever
+         * answered, it did not say it took our key */
+        res->errclass = FLEXIAI_E_STREAM_ERROR;
+        set_message(res, hrc != 0 && hr.transport_msg[0]
+                             ? hr.transport_msg
+                             : "the answer is not a JSON object");
+    } else if (hr.status >= 200 && hr.status < 300) {
         res->ok = 1;
         res->credentials = 1;
     } else if (hr.status > 0) {

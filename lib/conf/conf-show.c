@@ -33,6 +33,32 @@ keep(flexiai_config *cfg, char *s)
     return s;
 }
 
+/* A base_url with credentials in it (https://user:secret@host/v1):
+ * the password, or a lone user part that may be a token, masked as a
+ * redis_url's is; NULL when there are none. */
+static char *
+url_userinfo_masked(const char *value)
+{
+    const char *scheme = value ? strstr(value, "://") : NULL;
+    if (scheme == NULL)
+        return NULL;
+    const char *host = scheme + 3;
+    size_t auth = strcspn(host, "/?#"); /* the authority ends there */
+    const char *at = NULL;
+    for (size_t i = 0; i < auth; i++)
+        if (host[i] == '@')
+            at = host + i;
+    if (at == NULL)
+        return NULL;
+    const char *colon = memchr(host, ':', (size_t)(at - host));
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_append(&b, value, (size_t)((colon ? colon + 1 : host) - value));
+    fxu_buf_puts(&b, "****");
+    fxu_buf_puts(&b, at);
+    return fxu_buf_steal(&b);
+}
+
 static void
 show_add(flexiai_config *cfg, const char *section, const char *key,
          const char *value, const char *origin, int secret)
@@ -42,8 +68,14 @@ show_add(flexiai_config *cfg, const char *section, const char *key,
     flexiai_config_entry *s = &cfg->shown[cfg->nshown++];
     s->section = section;
     s->key = key;
-    s->value =
-        secret ? keep(cfg, fx_conf_masked(key, value)) : (value ? value : "");
+    char *url =
+        strcmp(key, "base_url") == 0 ? url_userinfo_masked(value) : NULL;
+    if (url != NULL) {
+        s->value = keep(cfg, url);
+        secret = 1;
+    } else
+        s->value = secret ? keep(cfg, fx_conf_masked(key, value))
+                          : (value ? value : "");
     s->origin = origin;
     s->is_secret = secret;
 }

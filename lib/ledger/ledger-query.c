@@ -489,6 +489,35 @@ fx_ledger_record_json(const struct fx_ledger_record *r)
     return s;
 }
 
+/* The listing shows this many lines of a prompt or an answer, then how
+ * many more there are; `logs show ID` prints them whole. */
+#define LISTED_LINES 8
+
+/* Each line of `s` after `prefix`; with max > 0, the first max lines and
+ * "… N more lines". */
+static void
+put_indented_cut(fxu_buf *b, const char *prefix, const char *s, size_t max)
+{
+    size_t shown = 0;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        if (max > 0 && shown == max) {
+            size_t more = 1;
+            for (const char *p = s; (p = strchr(p, '\n')) != NULL && p[1]; p++)
+                more++;
+            fxu_buf_printf(b, "%s\xe2\x80\xa6 %zu more line%s\n", prefix, more,
+                           more == 1 ? "" : "s");
+            return;
+        }
+        fxu_buf_puts(b, prefix);
+        fxu_buf_append(b, s, len);
+        fxu_buf_putc(b, '\n');
+        s += len + (nl != NULL);
+        shown++;
+    }
+}
+
 /* Each line of `s` after `prefix`. */
 static void
 put_indented(fxu_buf *b, const char *prefix, const char *s)
@@ -601,12 +630,13 @@ fx_ledger_record_text(const struct fx_ledger_record *r, int attempts)
             from = i + 1;
     for (size_t i = from; i < r->nmessages; i++) {
         const struct fx_ledger_message *m = &r->messages[i];
-        put_indented(&b, strcmp(m->role, "assistant") == 0 ? "  < " : "  > ",
-                     m->content);
+        put_indented_cut(&b,
+                         strcmp(m->role, "assistant") == 0 ? "  < " : "  > ",
+                         m->content, attempts ? 0 : LISTED_LINES);
     }
     if (r->reasoning && attempts)
         put_indented(&b, "  reasoning: ", r->reasoning);
     if (r->text)
-        put_indented(&b, "  ", r->text);
+        put_indented_cut(&b, "  ", r->text, attempts ? 0 : LISTED_LINES);
     return fxu_buf_steal(&b);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void clean_message(char *dst, size_t cap, const char *src, size_t max);
 
@@ -356,19 +357,31 @@ clean_message(char *dst, size_t cap, const char *src, size_t max)
     while (flat.len > 0 && flat.data[flat.len - 1] == ' ')
         flat.len--;
 
+    /* after "Bearer " or "Basic " comes a credential, whatever it looks
+     * like */
+    int after_scheme = 0;
     for (size_t i = 0; i < flat.len;) {
         size_t j = i;
         while (j < flat.len && is_word_byte((unsigned char)flat.data[j]))
             j++;
         if (j == i) {
             fxu_buf_putc(&out, flat.data[i]);
+            if (flat.data[i] != ' ' && flat.data[i] != ':')
+                after_scheme = 0;
             i++;
             continue;
         }
-        if (looks_secret(flat.data + i, j - i))
+        if (after_scheme) { /* a token68 may hold '.', '/', '+', '=' */
+            while (j < flat.len && flat.data[j] != ' ')
+                j++;
+            fxu_buf_puts(&out, "[redacted]");
+        } else if (looks_secret(flat.data + i, j - i))
             fxu_buf_puts(&out, "[redacted]");
         else
             fxu_buf_append(&out, flat.data + i, j - i);
+        after_scheme =
+            (j - i == 6 && strncasecmp(flat.data + i, "bearer", 6) == 0) ||
+            (j - i == 5 && strncasecmp(flat.data + i, "basic", 5) == 0);
         i = j;
     }
 

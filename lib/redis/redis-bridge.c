@@ -35,7 +35,8 @@ struct bridge {
     void *ud;
     flexiai_log_fn log;
     void *log_ud;
-    int warned; /* one warning per outage of the command connection */
+    int warned;     /* one warning per outage of the command connection */
+    long bad_names; /* events ignored for their provider name */
 };
 
 static void log_warn(struct bridge *b, const char *fmt, ...)
@@ -52,6 +53,27 @@ log_warn(struct bridge *b, const char *fmt, ...)
     va_end(ap);
     b->log(b->log_ud, FLEXIAI_LOG_WARN, msg);
     free(msg);
+}
+
+/* The names the bridge writes state for (flexiai-breaker(1), sync): 1 to
+ * 128 of A-Z a-z 0-9 . _ - : @ +, not starting with '.'.  Anything else
+ * in an event (control characters, '/', spaces, a megabyte) is no
+ * breaker's name, and a document under it would only confuse. */
+#define BRIDGE_NAME_MAX 128
+
+static int
+bridge_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > BRIDGE_NAME_MAX || name[0] == '.')
+        return 0;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr("._-:@+", c) != NULL))
+            return 0;
+    }
+    return 1;
 }
 
 /* Run the script: {applied, document}, or NULL with *err.  NOSCRIPT
@@ -98,9 +120,17 @@ on_event(void *ud, const flexiai_event *ev)
         strcmp(ev->event_type, "closed") != 0 &&
         strcmp(ev->event_type, "half_open") != 0)
         return 0;
-    if (*ev->provider == '\0' || strlen(ev->provider) >= 200 ||
-        ev->provider[0] == '.' || strchr(ev->provider, '/'))
-        return 0; /* no breaker could have that name */
+    if (!bridge_name_ok(ev->provider)) {
+        /* a few warnings, not one per event of a flood */
+        if (b->bad_names < 3)
+            log_warn(b,
+                     "ignoring an event (%s) whose provider name is not "
+                     "[A-Za-z0-9._:@+-]{1,%d}%s",
+                     ev->event_type, BRIDGE_NAME_MAX,
+                     b->bad_names == 2 ? " (further ones silently)" : "");
+        b->bad_names++;
+        return 0;
+    }
     double ts, now = fxu_wallclock();
     if (fx_event_time(ev->timestamp, &ts) != 0) {
         log_warn(b, "ignoring a %s event for %s without a valid timestamp",

@@ -8,6 +8,7 @@
 
 #include "flexiai.h"
 #include "schema.h"
+#include "schema-int.h"
 #include "fxu.h"
 
 #include <ctype.h>
@@ -49,7 +50,54 @@ json_type(const char *word)
     return NULL;
 }
 
-/* The property schema for a type word: "", "int", "[str]", "[ bool ]". */
+/* "enum(bug, feature, question)": a string schema with those values
+ * (trimmed, none empty, none twice); NULL with *err when it is not. */
+static cJSON *
+enum_schema(const char *word, const char *name, char **err)
+{
+    size_t len = strlen(word);
+    char *shown = quoted(word);
+    if (word[len - 1] != ')') {
+        *err = fxu_asprintf("schema DSL: field \"%s\": missing ')' in %s", name,
+                            shown);
+        free(shown);
+        return NULL;
+    }
+    char *list = fxu_strndup(word + 5, len - 6); /* inside "enum(...)" */
+    cJSON *values = cJSON_CreateArray();
+    char *item = list, *comma;
+    do {
+        comma = strchr(item, ',');
+        if (comma)
+            *comma = '\0';
+        const char *v = fxu_trim(item);
+        int twice = 0;
+        const cJSON *seen;
+        cJSON_ArrayForEach(seen, values) twice |=
+            strcmp(seen->valuestring, v) == 0;
+        if (*v == '\0' || twice) {
+            *err = fxu_asprintf("schema DSL: field \"%s\": %s in %s", name,
+                                *v ? "a value appears twice" : "an empty value",
+                                shown);
+            break;
+        }
+        cJSON_AddItemToArray(values, cJSON_CreateString(v));
+        item = comma + 1;
+    } while (comma);
+    free(list);
+    free(shown);
+    if (*err) {
+        cJSON_Delete(values);
+        return NULL;
+    }
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "type", "string");
+    cJSON_AddItemToObject(s, "enum", values);
+    return s;
+}
+
+/* The property schema for a type word: "", "int", "[str]", "[ bool ]",
+ * "enum(a, b)", "[enum(a, b)]". */
 static cJSON *
 field_schema(char *type, const char *name, char **err)
 {
@@ -67,11 +115,20 @@ field_schema(char *type, const char *name, char **err)
         type[len - 1] = '\0';
         word = fxu_trim(type + 1);
     }
+    if (strncmp(word, "enum(", 5) == 0) {
+        cJSON *e = enum_schema(word, name, err);
+        if (e == NULL || !array)
+            return e;
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "type", "array");
+        cJSON_AddItemToObject(s, "items", e);
+        return s;
+    }
     const char *json = word[0] ? json_type(word) : "string";
     if (json == NULL) {
         char *shown = quoted(word);
         *err = fxu_asprintf("schema DSL: unknown type %s for field \"%s\" "
-                            "(use str, int, float, bool or [T])",
+                            "(use str, int, float, bool, enum(A,B) or [T])",
                             shown, name);
         free(shown);
         return NULL;
@@ -140,6 +197,24 @@ add_field(cJSON *obj, char *field, int number, char **err)
     return 0;
 }
 
+/* The ',' that ends this field (not one inside enum(...)), or NULL. */
+static char *
+field_end(char *field)
+{
+    int depth = 0;
+    for (char *p = field; *p; p++) {
+        if (*p == '(')
+            depth++;
+        else if (*p == ')' && depth > 0)
+            depth--;
+        else if (*p == ',' && depth == 0)
+            return p;
+        else if (*p == ':' && depth == 0)
+            return strchr(p, ','); /* a description ends at a ',' */
+    }
+    return NULL;
+}
+
 cJSON *
 fx_schema_from_dsl(const char *dsl, char **err)
 {
@@ -155,7 +230,7 @@ fx_schema_from_dsl(const char *dsl, char **err)
     } else {
         int number = 1;
         for (char *field = copy, *comma; *err == NULL; field = comma + 1) {
-            comma = strchr(field, ',');
+            comma = field_end(field);
             if (comma)
                 *comma = '\0';
             if (add_field(obj, field, number++, err) < 0 || comma == NULL)
@@ -195,11 +270,18 @@ parse_schema(const char *text, const char *what, char **err)
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithOpts(text, &end, 1);
     if (doc == NULL) {
-        size_t at = end && end >= text ? (size_t)(end - text) : 0;
-        *err = fxu_asprintf("%s: not valid JSON (near byte %zu)", what, at);
+        char *why = fx_js_parse_error(text, end);
+        *err = fxu_asprintf("%s: %s", what, why);
+        free(why);
         return NULL;
     }
     char *why = NULL;
+    if (fx_js_check_edges(doc, &why) != 0) { /* 1e400, a key twice */
+        *err = fxu_asprintf("%s: %s", what, why);
+        free(why);
+        cJSON_Delete(doc);
+        return NULL;
+    }
     fx_schema *s = fx_schema_compile(doc, &why);
     if (s == NULL) {
         *err = fxu_asprintf("%s: %s", what, why);

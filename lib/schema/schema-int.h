@@ -114,4 +114,12 @@ int fx_js_equal(const cJSON *a, const cJSON *b);
  * counts that multiply into a huge automaton, back-references), or NULL. */
 const char *fx_js_pattern_too_costly(const char *src);
 
+/* json-edges.c: why JSON text did not parse: "nested more than 1000
+ * levels deep" or "not valid JSON (near byte N)" (end as cJSON left it).
+ * Caller frees. */
+char *fx_js_parse_error(const char *text, const char *end);
+/* A parsed document with a number no double holds (1e400) or a key twice
+ * in one object: -1 and *why ("$.a: ..."; caller frees); else 0. */
+int fx_js_check_edges(const cJSON *doc, char **why);
+
 #endif

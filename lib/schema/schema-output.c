@@ -10,6 +10,7 @@
 #include "conf/conf.h"
 #include "fx.h"
 #include "schema.h"
+#include "schema-int.h"
 #include "providers/provider-common.h"
 
 #include <stdlib.h>
@@ -225,13 +226,24 @@ fx_schema_check(const struct flexiai_schema *s, const struct fx_response *resp,
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithOpts(text, &end, 1);
     if (doc == NULL) {
-        char *q = quote(text);
-        *verr = fxu_asprintf("the answer is not JSON: %s", q);
+        char *q = quote(text), *why = fx_js_parse_error(text, end);
+        if (strncmp(why, "nested", 6) == 0)
+            *verr = fxu_asprintf("the answer is %s", why);
+        else
+            *verr = fxu_asprintf("the answer is not JSON: %s", q);
+        free(why);
         free(q);
         free(text);
         return -1;
     }
     free(text);
+    /* JSON that cJSON keeps but cannot mean: {"a":1e999} would be
+     * validated as infinity and printed as null, {"a":1,"a":2} checked
+     * by its first a */
+    if (fx_js_check_edges(doc, verr) != 0) {
+        cJSON_Delete(doc);
+        return -1;
+    }
     if (fx_schema_validate(s->compiled, doc, verr) != 0) {
         if (*verr == NULL)
             *verr = fxu_strdup("the answer does not match the schema");

@@ -23,6 +23,7 @@ base_url = http://127.0.0.1:PORT/MODE/v1 works for an openai provider:
   created         201 with a proper answer
   bad-events      200 stream: 50 malformed events, then a proper answer
   absurd-headers  200 answer after 200 headers of 8 KiB each, control bytes
+  html            200 text/html login page (a captive portal, a proxy)
 """
 import json
 import os
@@ -136,6 +137,10 @@ class Handler(socketserver.BaseRequestHandler):
             extra = b"".join(b"X-Junk-%d: \x1b]0;pwned\x07%s\r\n" % (i, b"z" * 8000)
                              for i in range(200))
             self.json_answer(200, b"OK", ANSWER, extra)
+        elif mode == "html":
+            page = b"<html><body>Please log in</body></html>"
+            self.head(200, b"OK", b"text/html", b"", len(page))
+            self.send(page)
         else:
             self.json_answer(404, b"Not Found", {"error": {"message": "no"}})
 

@@ -205,8 +205,36 @@ test_corpus(void)
          "{2}│{0} fig   {2}│{0}     {2}│{0}       {2}│{0}\n"
          "{2}└─*7┴─*5┴─*7┘{0}\n"
          "after\n");
-    /* table too wide prints as it came */
-    CASE("table too wide prints as it came", 20, 0,
+    /* table too wide: narrower columns, cells wrapped at spaces (inside
+     * a word only when it is wider than its column), a style taken up
+     * again on the next line */
+    CASE("table too wide wraps its cells", 20, 0,
+         "| Name | Description |\n"
+         "|---|---|\n"
+         "| x | **long** text here |\n"
+         "| y | *one two* |\n",
+         "{2}┌─*6┬─*11┐{0}\n"
+         "{2}│{0} {1}Name{0} {2}│{0} {1}Descripti{0} {2}│{0}\n"
+         "{2}│{0}      {2}│{0} {1}on{0}        {2}│{0}\n"
+         "{2}├─*6┼─*11┤{0}\n"
+         "{2}│{0} x    {2}│{0} {1}long{0} text {2}│{0}\n"
+         "{2}│{0}      {2}│{0} here      {2}│{0}\n"
+         "{2}├─*6┼─*11┤{0}\n"
+         "{2}│{0} y    {2}│{0} {3}one two{0}   {2}│{0}\n"
+         "{2}└─*6┴─*11┘{0}\n");
+    CASE("a style goes on across a wrap", 16, 0,
+         "| a | b |\n"
+         "|---|---|\n"
+         "| x | **bold words here** |\n",
+         "{2}┌───┬─*10┐{0}\n"
+         "{2}│{0} {1}a{0} {2}│{0} {1}b{0}        {2}│{0}\n"
+         "{2}├───┼─*10┤{0}\n"
+         "{2}│{0} x {2}│{0} {1}bold{0}     {2}│{0}\n"
+         "{2}│{0}   {2}│{0} {1}words{0}    {2}│{0}\n"
+         "{2}│{0}   {2}│{0} {1}here{0}     {2}│{0}\n"
+         "{2}└───┴─*10┘{0}\n");
+    /* not even 3 columns a cell: as it came */
+    CASE("table far too wide prints as it came", 12, 0,
          "| Name | Description |\n"
          "|---|---|\n"
          "| x | **long** text here |\n",

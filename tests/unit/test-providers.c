@@ -1343,6 +1343,17 @@ test_classify_openai(void)
     ok(strstr(e.msg, "sk-") == NULL && strstr(e.msg, "wxyz") == NULL,
        "openai 401: key-like text redacted: %s", e.msg);
     ok(strstr(e.msg, "[redacted]") != NULL, "openai 401: says redacted");
+    /* a token after Bearer or Basic, whatever it looks like (a JWT's
+     * dots, base64's '=' included) */
+    e = classify("openai", 401,
+                 "{\"error\":{\"message\":\"bad header: Bearer "
+                 "eyJhbGci.eyJzdWIi.c2ln, Authorization: basic dXNlcjpwdw== "
+                 "rejected\",\"code\":\"invalid_api_key\"}}",
+                 NULL, now);
+    is_str(e.msg,
+           "HTTP 401 invalid_api_key: bad header: Bearer [redacted] "
+           "Authorization: basic [redacted] rejected",
+           "openai 401: Bearer and Basic credentials redacted");
 
     e = classify("openai", 500,
                  "{\"error\":{\"message\":\"The server had an error\","

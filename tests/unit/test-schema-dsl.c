@@ -82,17 +82,18 @@ test_dsl(void)
         {"a,", "schema DSL: field 2 has no name"},
         {": text", "schema DSL: field 1 has no name"},
         {"when date", "schema DSL: unknown type \"date\" for field \"when\" "
-                      "(use str, int, float, bool or [T])"},
+                      "(use str, int, float, bool, enum(A,B) or [T])"},
         {"x [[str]]", "schema DSL: unknown type \"[str]\" for field \"x\" "
-                      "(use str, int, float, bool or [T])"},
+                      "(use str, int, float, bool, enum(A,B) or [T])"},
         {"tags [str", "schema DSL: field \"tags\": missing ']' in \"[str\""},
         {"a, b int, a", "schema DSL: field \"a\" appears twice"},
-        {"caf\xc3\xa9", "schema DSL: unknown type \"\xc3\xa9\" for field "
-                        "\"caf\" (use str, int, float, bool or [T])"},
+        {"caf\xc3\xa9",
+         "schema DSL: unknown type \"\xc3\xa9\" for field "
+         "\"caf\" (use str, int, float, bool, enum(A,B) or [T])"},
         {"?x", "schema DSL: field 1: a name is letters, digits, '_' and "
                "'-', not \"?x\""},
         {"a int\nb", "schema DSL: unknown type \"int\\nb\" for field \"a\" "
-                     "(use str, int, float, bool or [T])"},
+                     "(use str, int, float, bool, enum(A,B) or [T])"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err = NULL;
