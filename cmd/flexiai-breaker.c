@@ -92,10 +92,18 @@ cmd_status(void *ctx, struct tool_args *a, int argc, char **argv)
         tool_breaker_table(info, n, store_ok);
     tool_out_flush();
     flexiai_breaker_info_free(info, n);
+    const char *backend = flexiai_backend_name(flexiai_config_backend(x->cfg));
+    const char *shown = n ? "the fallback's" : "no";
+    /* Prometheus: the metrics written whole are the success (store_up 0
+     * carries the news), so `status --prometheus > f.tmp && mv f.tmp f`
+     * replaces a file that said store_up 1; a warning, -q hides it */
+    if (!store_ok && prom) {
+        tool_warn("the %s store did not answer: %s state shown", backend,
+                  shown);
+        return 0;
+    }
     if (!store_ok)
-        tool_err("the %s store did not answer: %s state shown",
-                 flexiai_backend_name(flexiai_config_backend(x->cfg)),
-                 n ? "the fallback's" : "no");
+        tool_err("the %s store did not answer: %s state shown", backend, shown);
     return store_ok ? 0 : FLEXIAI_EUNAVAILABLE;
 }
 

@@ -104,6 +104,30 @@ add_group(struct optset *s, const struct tool_option *g)
             s->opt[s->n++] = g;
 }
 
+/* Is an option of that long or short name in the set already? */
+static int
+taken(const struct optset *s, const struct tool_option *o)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->opt[i]->name, o->name) == 0 ||
+            (o->short_name && s->opt[i]->short_name == o->short_name))
+            return 1;
+    return 0;
+}
+
+/* The command's global options (-c -q -v -V, whichever it has) go after a
+ * subcommand's name too: `flexiai breaker status -c two.ini`.  A
+ * subcommand's own option of the same name wins. */
+static void
+add_globals(struct optset *s, const struct tool_command *cmd)
+{
+    for (const struct tool_option *const *g = cmd->groups; g && *g; g++)
+        for (const struct tool_option *o = *g; o->id != TOOL_OPT_END; o++)
+            if (o->id >= TOOL_OPT_CONFIG && o->id <= TOOL_OPT_VERSION &&
+                !taken(s, o) && s->n < MAX_OPTS)
+                s->opt[s->n++] = o;
+}
+
 static void
 collect(const struct tool_command *cmd, const struct tool_subcommand *sub,
         struct optset *s)
@@ -112,6 +136,7 @@ collect(const struct tool_command *cmd, const struct tool_subcommand *sub,
     if (sub) {
         add_group(s, sub->opts);
         add_group(s, sub_help);
+        add_globals(s, cmd);
         return;
     }
     for (const struct tool_option *const *g = cmd->groups; g && *g; g++)

@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# What a person sees (issue 25): options where people type them, the
+# Prometheus recipe with Redis down, warnings instead of silent fallback,
+# exit codes a cron job can act on, one conversation per chat session.
+
+load helpers
+
+setup() {
+    setup_env
+    start_mockllm
+    {
+        printf '[failover]\nretries = 0\n[breaker]\nfailure_threshold = 2\nrecovery_timeout = 60\n\n'
+        provider_section primary openai p1 "priority = 1"
+        provider_section secondary anthropic s1 "priority = 2"
+    } | write_config
+}
+
+# a configuration with one provider only, in a file of its own
+write_two_ini() {
+    provider_section only openai p1 >"$TEST_HOME/two.ini"
+    chmod 600 "$TEST_HOME/two.ini"
+}
+
+# ---- 25.7 options before and after a subcommand -------------------------
+
+@test "breaker: -c, -q and -v go after the subcommand's name too" {
+    write_two_ini
+    run --separate-stderr flexiai breaker status -c "$TEST_HOME/two.ini"
+    assert_success
+    assert_line --index 1 --regexp '^only +closed '
+    [ "${#lines[@]}" -eq 2 ]
+    run --separate-stderr flexiai breaker -c "$TEST_HOME/two.ini" status
+    assert_success
+    assert_line --index 1 --regexp '^only +closed '
+    run --separate-stderr flexiai breaker status --json -q --config "$TEST_HOME/two.ini" only
+    assert_success
+    assert_equal "$(jq -r '.[0].provider' <<<"$output")" only
+    run --separate-stderr flexiai breaker reset --all -c "$TEST_HOME/two.ini"
+    assert_success
+    # its help lists them
+    run flexiai breaker status --help
+    assert_line --regexp '^  -c, --config FILE +configuration file'
+    # a subcommand's own options stay its own
+    run --separate-stderr flexiai breaker check --json
+    assert_failure 64
+}
+
+@test "logs: -c after a subcommand's name" {
+    write_two_ini
+    run --separate-stderr flexiai logs path -c "$TEST_HOME/two.ini"
+    assert_success
+    run --separate-stderr flexiai logs path -V
+    assert_success
+    assert_output --partial flexiai
+}
+
+# ---- 25.5 the Prometheus recipe with Redis down --------------------------
+
+@test "prometheus recipe: Redis stopped, the file is replaced and says store_up 0, nothing on stderr" {
+    start_redis
+    printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\nredis_socket_timeout = 0.5\nredis_socket_connect_timeout = 0.5\n' \
+        "$REDIS_PORT" >>"$CONFIG"
+    d=$TEST_HOME/textfile
+    mkdir "$d"
+    # the recipe of README and flexiai-breaker(1), as cron runs it
+    recipe() {
+        flexiai breaker -q status --prometheus >"$d/flexiai.prom.tmp" && mv "$d/flexiai.prom.tmp" "$d/flexiai.prom"
+    }
+    run --separate-stderr recipe
+    assert_success
+    assert_equal "$stderr" ""
+    grep -qx 'flexiai_breaker_store_up{backend="redis"} 1' "$d/flexiai.prom"
+    stop_redis
+    run --separate-stderr recipe
+    assert_success
+    assert_equal "$stderr" ""
+    grep -qx 'flexiai_breaker_store_up{backend="redis"} 0' "$d/flexiai.prom"
+    grep -q '^flexiai_breaker_state{provider="primary",state="closed",backend="file"} 1$' "$d/flexiai.prom"
+    [ ! -e "$d/flexiai.prom.tmp" ]
+    if [ -n "${PROMTOOL:-}" ] && command -v "$PROMTOOL" >/dev/null; then
+        "$PROMTOOL" check metrics <"$d/flexiai.prom"
+    fi
+    # without -q the news is a warning on stderr; the table still exits 69
+    run --separate-stderr flexiai breaker status --prometheus
+    assert_success
+    [[ "$stderr" == *"flexiai: warning: the redis store did not answer: the fallback's state shown" ]] || fail "stderr: $stderr"
+    run --separate-stderr flexiai breaker status
+    assert_failure 69
+    # a write that fails is still a failure
+    run --separate-stderr sh -c 'flexiai breaker -q status --prometheus >/dev/full'
+    assert_failure 74
+}
