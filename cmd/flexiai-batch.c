@@ -75,7 +75,7 @@ const struct tool_command tool_cmd_batch = {
     .groups = batch_groups,
     .footer = "Exit codes: 0 every item answered, 65 bad input lines only, "
               "69/75/76/77 as\ncomplete for the failed items together (75: "
-              "all transient, run again to\nresume; 76: no answer matched "
+              "one may pass, run again to\nresume; 76: no answer matched "
               "the schema), 64/65/66 a bad --schema,\n73 cannot create -o "
               "FILE, 74 cannot write it, 130 interrupted.  See\n"
               "flexiai-batch(1).",

@@ -66,8 +66,8 @@ const struct tool_command tool_cmd_complete = {
         "terminal) after a blank line.",
     .groups = complete_groups,
     .footer = "Exit codes: 0 ok, 64 usage, 65 invalid input or request "
-              "rejected, 66 no prompt,\n69 unavailable, 75 every failure "
-              "transient (try later), 76 no answer matched\n--schema, 77 "
+              "rejected, 66 no prompt,\n69 unavailable, 75 a provider failed "
+              "transiently (try later), 76 no answer\nmatched --schema, 77 "
               "credentials refused, 78 configuration, 130 interrupted;\n66 "
               "also for an unknown conversation (-C, --cid).  See\n"
               "flexiai-complete(1).",

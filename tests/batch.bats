@@ -375,7 +375,7 @@ four'
     assert_failure 73
 }
 
-@test "exit codes: 75 when every failure was transient, 77 credentials, 69 mixed" {
+@test "exit codes: 75 when a failure was transient, 77 credentials, 69 mixed" {
     start_mockllm --script 'primary=status=503'
     printf '[failover]\nretries = 0\n\n[breaker]\nfailure_threshold = 100\n\n' | write_config
     provider_section primary openai primary >>"$CONFIG"
@@ -388,7 +388,12 @@ four'
     mock_script primary 'status=401,fail_every=2'
     run flexiai batch -j 1 <<<"$(items 2)"
     assert_failure 77
+    # one item may pass when run again: 75 (it resumes)
     mock_script primary 'status=503,fail_first=1'
+    run flexiai batch -j 1 <<<"$(printf '{"prompt":"x"}\n{"prompt":"y","provider":"nope"}\n')"
+    assert_failure 75
+    # none may: 69
+    mock_script primary 'status=401,fail_first=1'
     run flexiai batch -j 1 <<<"$(printf '{"prompt":"x"}\n{"prompt":"y","provider":"nope"}\n')"
     assert_failure 69
 }
