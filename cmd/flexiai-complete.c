@@ -317,6 +317,11 @@ main(int argc, char **argv)
         tool_die(FLEXIAI_ESOFTWARE, "out of memory");
     memcpy(given, argv, (size_t)argc * sizeof(*argv));
 #endif
+    /* --json anywhere: even a bad option or configuration prints one JSON
+     * object (tool_exit) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            tool_json_failures = 1;
     int first =
         tool_parse(&tool_cmd_complete, NULL, argc, argv, 0, &a, on_option, &o);
 #ifdef FX_COMPLETE_BUILTIN

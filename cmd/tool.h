@@ -23,6 +23,12 @@
 extern const char *tool_progname; /* "flexiai complete", ... for messages */
 extern int tool_quiet;            /* -q: no warnings */
 extern int tool_verbose;          /* -v: attempt trail; -vv: debug */
+/* --json given: a failure that ends the command (tool_die, a usage error,
+ * an invalid configuration) also prints one JSON object on stdout, with
+ * "error" and "exit_code", so that `| jq` never reads nothing. */
+extern int tool_json_failures;
+/* exit(code), after that JSON object when it is due. */
+void tool_exit(int code) __attribute__((noreturn));
 
 void tool_cmd_init(const char *progname);
 

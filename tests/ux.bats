@@ -90,3 +90,38 @@ write_two_ini() {
     run --separate-stderr sh -c 'flexiai breaker -q status --prometheus >/dev/full'
     assert_failure 74
 }
+
+# ---- 25.4 exit codes and --json for every outcome -------------------------
+
+@test "complete --json: one JSON object for 64, 66 and 78 too" {
+    run --separate-stderr flexiai complete --bogus --json hi </dev/null
+    assert_failure 64
+    assert_equal "$(jq -r .exit_code <<<"$output")" 64
+    assert_equal "$(jq -r .error <<<"$output")" "option '--bogus': unknown, or missing its argument"
+    assert_equal "$(jq -r '.attempts | length' <<<"$output")" 0
+    [[ "$stderr" == "flexiai: option '--bogus'"* ]]
+    run --separate-stderr flexiai complete --json </dev/null
+    assert_failure 66
+    assert_equal "$(jq -r .exit_code <<<"$output")" 66
+    assert_equal "$(jq -r .text <<<"$output")" null
+    run --separate-stderr flexiai complete --json -p nope hi </dev/null
+    assert_failure 64
+    [[ "$(jq -r .error <<<"$output")" == "no provider 'nope'"* ]]
+    printf '[provider.x]\ntype = nosuch\n' >"$TEST_HOME/bad.ini"
+    run --separate-stderr flexiai complete -c "$TEST_HOME/bad.ini" --json hi </dev/null
+    assert_failure 78
+    assert_equal "$(jq -r .exit_code <<<"$output")" 78
+    [[ "$(jq -r .error <<<"$output")" == *"unknown provider type 'nosuch'"* ]]
+    run --separate-stderr flexiai complete --json -C hi </dev/null
+    assert_failure 66
+    assert_equal "$(jq -r .exit_code <<<"$output")" 66
+    # without --json, stdout stays empty
+    run --separate-stderr flexiai complete --bogus hi </dev/null
+    assert_failure 64
+    assert_output ""
+    # "--json" after -- is a word of the prompt
+    mock_script p1 "reply=ok"
+    run --separate-stderr flexiai complete -- --json </dev/null
+    assert_success
+    assert_output ok
+}
