@@ -453,6 +453,8 @@ chat_conv_turn(struct chat_conv *c, const char *text)
         if (!res.streamed_output && res.text && res.text[0])
             o->text(o->ud, res.text, strlen(res.text));
         o->end_line(o->ud);
+        /* no silent fallback: a broken key, once per provider per run */
+        tool_warn_broken_providers(&res, NULL);
         if (!c->interactive)
             o->text(o->ud, "\n", 1); /* a blank line after each reply */
         chat_conv_push(c, "assistant", res.text ? res.text : "");

@@ -393,6 +393,9 @@ collect(struct run *r)
     while (flexiai_batch_next(r->b, &res, &code, &tag)) {
         struct batch_item *it = tag;
         batch_stats_add(&r->st, &res, code);
+        /* a provider skipped for its key: said once per run */
+        tool_warn_broken_providers(&res,
+                                   show_progress ? batch_progress_clear : NULL);
         char *line = NULL;
         size_t len = 0;
         /* an item stopped by an interrupt is not written: it runs again */

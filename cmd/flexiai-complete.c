@@ -444,7 +444,10 @@ main(int argc, char **argv)
             tool_outs("\n");
     }
     tool_out_flush();
-    if (rc == FLEXIAI_OK && !tool_quiet)
+    /* no silent fallback from a broken provider; that line also says who
+     * answered */
+    if (rc == FLEXIAI_OK && !tool_quiet &&
+        !tool_warn_broken_providers(&res, NULL))
         say_who_answered(&res);
     if (rc != FLEXIAI_OK) {
         if (rc == FLEXIAI_EINTR)

@@ -293,6 +293,12 @@ int tool_complete_main(int argc, char **argv);
 struct cJSON;
 struct cJSON *tool_result_json(const flexiai_result *r, int code,
                                size_t replaced);
+/* No silent fallback: a warning line (unless -q) for each provider whose
+ * attempt failed on its configuration or credentials (api_key_env unset,
+ * HTTP 401/403), once per provider per process, even when another provider
+ * answered.  `before` (may be NULL) runs before the first line (to clear a
+ * progress line).  Returns 1 when something was said. */
+int tool_warn_broken_providers(const flexiai_result *r, void (*before)(void));
 
 /* ---- conversation files (tool-msgfile.c) ------------------------------- */
 

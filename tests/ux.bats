@@ -125,3 +125,53 @@ write_two_ini() {
     assert_success
     assert_output ok
 }
+
+# ---- 25.3 no silent fallback from a broken provider ----------------------
+
+@test "complete: a primary whose key is refused or unset is one warning line, even when the backup answers" {
+    sed -i 's/^failure_threshold = 2$/failure_threshold = 100/' "$CONFIG"
+    mock_script p1 "status=401"
+    run --separate-stderr flexiai complete "hi" </dev/null
+    assert_success
+    assert_output hi
+    [[ "$stderr" == "flexiai: warning: primary is not usable: credentials refused (HTTP 401"*"); answered by secondary" ]] || fail "stderr: $stderr"
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    run --separate-stderr flexiai complete -q "hi" </dev/null
+    assert_success
+    assert_equal "$stderr" ""
+    # --json records it (and says nothing more on stdout)
+    run --separate-stderr flexiai complete --json "hi" </dev/null
+    assert_equal "$(jq -r '.attempts[0].error_class' <<<"$output")" auth
+    # api_key_env unset
+    mock_reset
+    sed -i 's/^api_key = test-key-primary$/api_key_env = UX_UNSET_KEY/' "$CONFIG"
+    unset UX_UNSET_KEY
+    run --separate-stderr flexiai complete "hi" </dev/null
+    assert_success
+    assert_output hi
+    [[ "$stderr" == "flexiai: warning: primary is not usable: configuration ("*UX_UNSET_KEY*"); answered by secondary" ]] || fail "stderr: $stderr"
+    [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+    assert_equal "$(mock_count p1)" 0
+}
+
+@test "batch: one warning per broken provider per run, not one per item" {
+    mock_script p1 "status=403"
+    run --separate-stderr flexiai batch --progress=no -j 2 <<<"$(printf '{"prompt":"a"}\n{"prompt":"b"}\n{"prompt":"c"}\n')"
+    assert_success
+    [ "${#lines[@]}" -eq 3 ]
+    assert_equal "$(grep -c 'warning: primary is not usable: credentials refused' <<<"$stderr")" 1
+    run --separate-stderr flexiai batch -q --progress=no <<<"$(printf '{"prompt":"a"}\n')"
+    assert_success
+    [[ "$stderr" != *"not usable"* ]] || fail "stderr: $stderr"
+}
+
+@test "chat: a provider without its key is one warning per run, -q silences it" {
+    sed -i 's/^api_key = test-key-primary$/api_key_env = UX_UNSET_KEY/' "$CONFIG"
+    unset UX_UNSET_KEY
+    run --separate-stderr flexiai chat <<<$'hi\nthere'
+    assert_success
+    assert_equal "$(grep -c 'warning: primary is not usable: configuration' <<<"$stderr")" 1
+    run --separate-stderr flexiai chat -q <<<$'hi\nthere'
+    assert_success
+    assert_equal "$stderr" ""
+}
