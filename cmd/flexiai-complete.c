@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t interrupted;
@@ -233,32 +234,71 @@ read_stdin(fxu_buf *b)
 struct out_state {
     int print;
     char last;
+    /* stderr lines held while the answer's line is open on a shared
+     * screen, each ending in '\n' */
+    fxu_buf held;
 };
+
+/* stdout and stderr end up in one place (a terminal, one file, one pipe:
+ * `2>&1`): a stderr line then must not land inside the answer's line. */
+static int shared_screen;
+
+static int
+same_place(void)
+{
+    struct stat out, err;
+    if (isatty(STDOUT_FILENO) && isatty(STDERR_FILENO))
+        return 1;
+    if (fstat(STDOUT_FILENO, &out) != 0 || fstat(STDERR_FILENO, &err) != 0)
+        return 0;
+    return out.st_dev == err.st_dev && out.st_ino == err.st_ino;
+}
+
+/* The lines held back, now that the answer's line has ended. */
+static void
+release_held(struct out_state *o)
+{
+    if (o->held.len == 0)
+        return;
+    tool_out_flush();
+    fwrite(o->held.data, 1, o->held.len, stderr);
+    fflush(stderr);
+    o->held.len = 0;
+}
 
 static int
 on_text(void *ud, const char *text, size_t len)
 {
     struct out_state *o = ud;
     if (o->print && len) {
-        tool_out(text, len);
+        /* held lines go out after the line they would have cut */
+        const char *nl = o->held.len ? memrchr(text, '\n', len) : NULL;
+        size_t head = nl ? (size_t)(nl - text) + 1 : 0;
+        if (head) {
+            tool_out(text, head);
+            release_held(o);
+        }
+        tool_out(text + head, len - head);
         tool_out_flush();
         o->last = text[len - 1];
     }
     return 0;
 }
 
-/* -v lines while a streamed answer is on the same terminal: start them on
- * a line of their own instead of after the half-printed text. */
-static int stdout_err_same_tty;
-
+/*
+ * -v lines while a streamed answer is on a shared screen: the answer reads
+ * as one answer, so a line is held until the answer's line has ended
+ * (never glued to its text, never cutting it in two).
+ */
 static void
 log_line(void *ud, flexiai_log_level level, const char *msg)
 {
-    const struct out_state *o = ud;
-    if (tool_log_shown(level) && stdout_err_same_tty && o->print &&
-        o->last != '\n') {
-        tool_out_flush();
-        fputc('\n', stderr);
+    struct out_state *o = ud;
+    if (tool_log_shown(level) && shared_screen && o->print && o->last != '\n') {
+        char *clean = tool_printable(msg);
+        fxu_buf_printf(&o->held, "flexiai: %s\n", clean);
+        free(clean);
+        return;
     }
     tool_log_cb(NULL, level, msg);
 }
@@ -387,6 +427,7 @@ main(int argc, char **argv)
         continue_conversation(cfg, &o, &a, &msgs, &cid);
 #endif
     struct out_state out = {.print = 0, .last = '\n'};
+    fxu_buf_init(&out.held);
     flexiai_client *client = tool_setup_client(cfg, log_line, &out, 0);
 
     struct sigaction sa;
@@ -397,7 +438,7 @@ main(int argc, char **argv)
     /* an answer checked against a schema is checked whole */
     int stream = schema ? 0 : tool_stream_wanted(cfg, &a, o.json);
     out.print = stream && !o.json;
-    stdout_err_same_tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+    shared_screen = same_place();
     flexiai_request req;
     flexiai_request_init(&req);
     req.messages = msgs.v;
@@ -444,6 +485,8 @@ main(int argc, char **argv)
             tool_outs("\n");
     }
     tool_out_flush();
+    release_held(&out);
+    fxu_buf_free(&out.held);
     /* no silent fallback from a broken provider; that line also says who
      * answered */
     if (rc == FLEXIAI_OK && !tool_quiet &&

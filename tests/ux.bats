@@ -175,3 +175,31 @@ write_two_ini() {
     assert_success
     assert_equal "$stderr" ""
 }
+
+# ---- 25.9 a continued answer reads as one answer --------------------------
+
+@test "complete -v into one file (2>&1): the answer's line is whole, every stderr line on a line of its own" {
+    mock_script p1 "truncate_after=2,chunks=4"
+    mock_script s1 "reply=%20cccc dddd"
+    flexiai complete --stream -v "aaaa bbbb xxxx yyyy" </dev/null >"$TEST_HOME/screen" 2>&1
+    run cat "$TEST_HOME/screen"
+    assert_line "aaaa bbbb cccc dddd"
+    assert_line "flexiai: primary broke off after 9 bytes (stream_error); secondary continued the answer"
+    # nothing glued to the answer, and the notice after it
+    run grep -c 'flexiai:' "$TEST_HOME/screen"
+    [ "$(grep -c '^flexiai: ' "$TEST_HOME/screen")" -eq "$output" ]
+    [ "$(grep -n '^aaaa bbbb cccc dddd$' "$TEST_HOME/screen" | cut -d: -f1)" -lt \
+        "$(grep -n 'broke off' "$TEST_HOME/screen" | cut -d: -f1)" ]
+    # a line held back goes out when the answer's line ends, not at the end
+    mock_reset
+    mock_script p1 "status=503"
+    mock_script s1 $'reply=one\ntwo,chunks=2'
+    flexiai complete --stream -v "x" </dev/null >"$TEST_HOME/screen2" 2>&1
+    run cat "$TEST_HOME/screen2"
+    [ "$(grep -c '^flexiai: ' "$TEST_HOME/screen2")" -eq "$(grep -c 'flexiai:' "$TEST_HOME/screen2")" ]
+    assert_line "one"
+    assert_line "two"
+    # separate places: stdout exactly the answer
+    run --separate-stderr flexiai complete --stream -v "x" </dev/null
+    assert_output $'one\ntwo'
+}
