@@ -423,7 +423,7 @@ sys.exit(0 if float(sys.argv[2]) - 1 <= s <= time.time() + 1 else 1)' "${m[4]}" 
     run --separate-stderr flexiai breaker status primary
     assert_success
     assert_equal "$stderr" ""
-    assert_line --index 1 --regexp '^primary +open +2 .* redis +[^ ]+$'
+    assert_line --index 1 --regexp '^primary +open +2 .* redis +[^ ]+  overloaded: HTTP 503 .*$'
 
     ini_set sync redis_url "unix://$REDIS_SOCK?db=2"
     run --separate-stderr flexiai breaker open secondary
@@ -449,7 +449,7 @@ sys.exit(0 if float(sys.argv[2]) - 1 <= s <= time.time() + 1 else 1)' "${m[4]}" 
     assert_equal "$(acli GET flexiai:state:primary | jq -r .state)" open
     run --separate-stderr flexiai breaker -v status primary
     assert_success
-    assert_line --index 1 --regexp ' redis +[^ ]+$'
+    assert_line --index 1 --regexp ' redis +[^ ]+  overloaded: HTTP 503 .*$'
     refute_output --partial 'alice-Pw-27'
     [[ "$stderr" != *alice-Pw-27* ]]
     run --separate-stderr flexiai config show
@@ -535,7 +535,8 @@ sys.exit(0 if float(sys.argv[2]) - 1 <= s <= time.time() + 1 else 1)' "${m[4]}" 
     ini_set sync redis_url "redis://127.0.0.1:$(dead_port)/0"
     run --separate-stderr flexiai breaker check
     assert_failure 3
-    assert_output "BREAKERS UNKNOWN - breaker store unreachable"
+    # and why
+    assert_output --regexp "^BREAKERS UNKNOWN - breaker store unreachable: redis 127\.0\.0\.1:[0-9]+: .+$"
     # what the fallback knows, marked as such, and exit 69 (-q or not)
     run --separate-stderr flexiai breaker status
     assert_failure 69

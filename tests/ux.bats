@@ -203,3 +203,78 @@ write_two_ini() {
     run --separate-stderr flexiai complete --stream -v "x" </dev/null
     assert_output $'one\ntwo'
 }
+
+# ---- 25.6 why a breaker opened is visible ---------------------------------
+
+@test "breaker status shows the last error; open --reason keeps why (file store)" {
+    mock_script p1 "status=401"
+    flexiai complete "a" </dev/null >/dev/null 2>&1
+    flexiai complete "b" </dev/null >/dev/null 2>&1
+    run --separate-stderr flexiai breaker status
+    assert_success
+    assert_line --index 0 --regexp ' CHANGED BY +LAST ERROR$'
+    assert_line --index 1 --regexp '^primary +open +2 .* auth: HTTP 401 invalid_api_key: Incorrect API key provided \(mock\)\.$'
+    # a closed row ends where it always did
+    assert_line --index 2 --regexp '^secondary +closed +0 +- +- +file +-$'
+    run --separate-stderr flexiai breaker status --json
+    assert_equal "$(jq -r '.[0].last_error_class' <<<"$output")" auth
+    [[ "$(jq -r '.[0].last_error' <<<"$output")" == "HTTP 401 invalid_api_key"* ]]
+    assert_equal "$(jq -r '.[1].last_error_class' <<<"$output")" null
+    # by hand, with a reason
+    run --separate-stderr flexiai breaker open --for 1h --reason "maintenance window, ticket 42" secondary
+    assert_success
+    run --separate-stderr flexiai breaker status secondary
+    assert_line --index 1 --regexp '^secondary +open .*  manual: maintenance window, ticket 42$'
+    run --separate-stderr flexiai breaker status --json secondary
+    assert_equal "$(jq -r '.[0].reason' <<<"$output")" manual
+    assert_equal "$(jq -r '.[0].last_error_class' <<<"$output")" manual
+    assert_equal "$(jq -r '.[0].last_error' <<<"$output")" "maintenance window, ticket 42"
+    # a reset closes it: the table says nothing more about it
+    flexiai breaker reset secondary
+    run --separate-stderr flexiai breaker status secondary
+    assert_line --index 1 --regexp '^secondary +closed +0 .* file +[^ ]+$'
+    # one line of printable text only
+    run --separate-stderr flexiai breaker open --reason $'two\nlines' secondary
+    assert_failure 64
+    run --separate-stderr flexiai breaker open --reason "" secondary
+    assert_failure 64
+}
+
+@test "breaker open --reason over Redis: the opened event carries it, watch shows it; check says why the store is unknown" {
+    start_redis
+    BG_PIDS=
+    printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\nredis_socket_timeout = 0.5\nredis_socket_connect_timeout = 0.5\n' \
+        "$REDIS_PORT" >>"$CONFIG"
+    redis-cli -p "$REDIS_PORT" subscribe flexiai:events >"$TEST_HOME/sub.out" 2>/dev/null 3>&- &
+    sub_pid=$!
+    flexiai breaker watch >"$TEST_HOME/watch.out" 2>/dev/null 3>&- &
+    watch_pid=$!
+    for i in $(seq 1 200); do
+        [ "$(redis-cli -p "$REDIS_PORT" pubsub numsub flexiai:events | tail -1)" -ge 2 ] && break
+        sleep 0.05
+    done
+    run --separate-stderr flexiai breaker open --reason "disk swap on db1" primary
+    assert_success
+    for i in $(seq 1 200); do
+        grep -q 'opened' "$TEST_HOME/watch.out" && grep -q CircuitBreakerEvent "$TEST_HOME/sub.out" && break
+        sleep 0.05
+    done
+    kill "$sub_pid" "$watch_pid"
+    wait "$sub_pid" "$watch_pid" || true
+    ev=$(grep CircuitBreakerEvent "$TEST_HOME/sub.out")
+    # the Python FlexiAI layout, one member more in metadata
+    assert_equal "$(jq -r .metadata.reason <<<"$ev")" "disk swap on db1"
+    assert_equal "$(jq -r .event_type <<<"$ev")" opened
+    assert_equal "$(jq -r .__event_type__ <<<"$ev")" CircuitBreakerEvent
+    assert_equal "$(jq -r '.metadata | keys | join(",")' <<<"$ev")" "failure_count,reason,success_count"
+    [[ "$ev" == *'"metadata": {"failure_count": 0, "success_count": 0, "reason": "disk swap on db1"}, "__event_type__": "CircuitBreakerEvent"}' ]] || fail "event: $ev"
+    run grep -cE ' primary +opened +reason=manual: disk swap on db1 worker=' "$TEST_HOME/watch.out"
+    assert_output 1
+    run --separate-stderr flexiai breaker status --json primary
+    assert_equal "$(jq -r '.[0].last_error' <<<"$output")" "disk swap on db1"
+    # Redis gone: the Nagios line says why
+    stop_redis
+    run --separate-stderr flexiai breaker -q check
+    assert_failure 3
+    assert_output --regexp "^BREAKERS UNKNOWN - breaker store unreachable: .*127\.0\.0\.1:$REDIS_PORT.*$"
+}
