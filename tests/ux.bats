@@ -278,3 +278,77 @@ write_two_ini() {
     assert_failure 3
     assert_output --regexp "^BREAKERS UNKNOWN - breaker store unreachable: .*127\.0\.0\.1:$REDIS_PORT.*$"
 }
+
+# ---- 25.8 one conversation per session ------------------------------------
+
+# cid of the latest ledger record of COMMAND
+latest_cid() { flexiai logs --json -n 20 | jq -r --arg c "$1" 'select(.command == $c) | .conversation_id' | tail -1; }
+
+@test "chat --session keeps one conversation id across resumes; /show shows it; complete -C continues it" {
+    run --separate-stderr flexiai chat --session proj <<<"one"
+    assert_success
+    run --separate-stderr flexiai chat --session proj <<<"two"
+    assert_success
+    state=$XDG_DATA_HOME/flexiai/sessions/proj.state
+    cid=$(jq -r .conversation_id "$state")
+    [[ "$cid" =~ ^[0-9a-f]{16}$ ]]
+    run flexiai logs --cid "$cid" --json
+    [ "${#lines[@]}" -eq 2 ]
+    assert_equal "$(jq -r .text <<<"${lines[1]}")" two
+    # the conversation so far, with its id
+    run --separate-stderr flexiai chat --session proj <<<"/show"
+    assert_success
+    assert_equal "$output" $'you:\none\n\nanswer:\none\n\nyou:\ntwo\n\nanswer:\ntwo'
+    # complete -C continues the latest complete or chat conversation ...
+    run --separate-stderr flexiai complete -C "three" </dev/null
+    assert_success
+    assert_equal "$(mock_last_body p1 | jq -r '[.messages[].content] | join(",")')" "one,one,two,two,three"
+    run flexiai logs --cid "$cid" --json
+    [ "${#lines[@]}" -eq 3 ]
+    # ... never a batch item
+    run flexiai batch --progress=no <<<'{"id":"t1","prompt":"ticket"}'
+    assert_success
+    run --separate-stderr flexiai complete -C "four" </dev/null
+    assert_success
+    assert_equal "$(mock_last_body p1 | jq -r '[.messages[].content] | join(",")')" "one,one,two,two,three,three,four"
+    run flexiai logs --cid "$cid" --json
+    [ "${#lines[@]}" -eq 4 ]
+}
+
+@test "chat --cid continues a ledger conversation under its id" {
+    flexiai complete "alpha" </dev/null >/dev/null
+    cid=$(latest_cid complete)
+    run --separate-stderr flexiai chat --cid "$cid" <<<"beta"
+    assert_success
+    assert_equal "$(mock_last_body p1 | jq -r '[.messages[].content] | join(",")')" "alpha,alpha,beta"
+    run flexiai logs --cid "$cid" --json
+    [ "${#lines[@]}" -eq 2 ]
+    assert_equal "$(jq -r .command <<<"${lines[1]}")" chat
+    run --separate-stderr flexiai chat --cid nosuch <<<"x"
+    assert_failure 66
+    run --separate-stderr flexiai chat --cid "$cid" --load /dev/null <<<"x"
+    assert_failure 64
+    # with a session: the session goes on with that conversation
+    run --separate-stderr flexiai chat --cid "$cid" --session s2 <<<"gamma"
+    assert_success
+    assert_equal "$(jq -r .conversation_id "$XDG_DATA_HOME/flexiai/sessions/s2.state")" "$cid"
+}
+
+@test "chat --session keeps the /provider choice; -p wins; /provider auto undoes it" {
+    run --separate-stderr flexiai chat --session pp <<<$'/provider secondary\nhi'
+    assert_success
+    assert_equal "$(mock_count s1)" 1
+    assert_equal "$(jq -r .provider "$XDG_DATA_HOME/flexiai/sessions/pp.state")" secondary
+    # resumed: still secondary
+    run --separate-stderr flexiai chat --session pp <<<$'/provider\nagain'
+    assert_success
+    assert_line --index 0 secondary
+    assert_equal "$(mock_count s1)" 2
+    assert_equal "$(mock_count p1)" 0
+    # -p wins, and the session keeps it
+    run --separate-stderr flexiai chat -p primary --session pp <<<"third"
+    assert_equal "$(mock_count p1)" 1
+    assert_equal "$(jq -r .provider "$XDG_DATA_HOME/flexiai/sessions/pp.state")" primary
+    run --separate-stderr flexiai chat --session pp <<<$'/provider auto'
+    assert_equal "$(jq -r .provider "$XDG_DATA_HOME/flexiai/sessions/pp.state")" null
+}
