@@ -73,6 +73,8 @@ const struct tool_command tool_cmd_batch = {
         "every item's prompt, after a blank line.  Each answer is one JSON "
         "line with\n\"id\" and the fields of complete --json.",
     .groups = batch_groups,
+    .stream_help = "ask for streamed answers (default: no, unless\n"
+                   "[defaults] stream = yes)",
     .footer = "Exit codes: 0 every item answered, 65 bad input lines only, "
               "69/75/76/77 as\ncomplete for the failed items together (75: "
               "one may pass, run again to\nresume; 76: no answer matched "

@@ -54,6 +54,8 @@ static const struct tool_command chat_command_desc = {
         "followed by\na blank line; the exit code is then that of the last "
         "turn or command.\nSee flexiai-chat(1).",
     .version_extra = chat_readline_version,
+    .stream_help = "stream replies as they arrive (the default,\n"
+                   "unless [defaults] stream = no)",
 };
 
 struct chat_opts {

@@ -161,7 +161,8 @@ tool_args_free(struct tool_args *a)
 /* ---- --help ------------------------------------------------------------ */
 
 static void
-help_option(const struct tool_option *o, FILE *fp)
+help_option(const struct tool_command *cmd, const struct tool_option *o,
+            FILE *fp)
 {
     char left[128];
     int n = snprintf(
@@ -171,6 +172,8 @@ help_option(const struct tool_option *o, FILE *fp)
         o->arg ? o->arg : "");
     fputs(left, fp);
     const char *h = o->help;
+    if (o->id == TOOL_OPT_STREAM && cmd->stream_help)
+        h = cmd->stream_help;
     if (n > 26) {
         fputc('\n', fp);
         n = 0;
@@ -227,7 +230,7 @@ tool_help(const struct tool_command *cmd, const struct tool_subcommand *sub,
     fprintf(fp, "\noptions:\n");
     for (size_t i = 0; i < s.n; i++)
         if (!(s.opt[i]->flags & TOOL_OPT_HIDDEN))
-            help_option(s.opt[i], fp);
+            help_option(cmd, s.opt[i], fp);
     if (!sub && cmd->footer)
         fprintf(fp, "\n%s\n", cmd->footer);
 }

@@ -155,6 +155,9 @@ struct tool_command {
     const struct tool_subcommand *subs; /* ends with a NULL name; or NULL */
     const char *footer;                 /* after the options */
     const char *(*version_extra)(void); /* e.g. "readline/8.2"; may be NULL */
+    /* --stream's help when the command's default differs from complete's
+     * ("stream the answer (default: ...)"); NULL: the shared text */
+    const char *stream_help;
 };
 
 /* What the shared groups collected.  Strings point into argv. */

@@ -18,13 +18,19 @@
 /* ---- the store, with fallback ----------------------------------------- */
 
 static void
-redis_failed(flexiai_client *c, const char *why)
+redis_failed(flexiai_client *c, const char *given)
 {
+    /* "...; using the file store" follows: a server's message ending in a
+     * full stop ("... is disabled.") would read ".;" */
+    char *why = fxu_strdup(given);
+    size_t len = strlen(why);
+    while (len > 0 && (why[len - 1] == '.' || why[len - 1] == ' '))
+        why[--len] = '\0';
     if (!c->warned_redis)
         fx_client_log(c, FLEXIAI_LOG_WARN, "%s; using the file store", why);
     c->warned_redis = 1;
     free(c->redis_why);
-    c->redis_why = fxu_strdup(why);
+    c->redis_why = why;
     c->redis_down = 1;
     if (c->store != c->file_store)
         c->ops->close(c->store);

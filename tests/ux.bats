@@ -352,3 +352,33 @@ latest_cid() { flexiai logs --json -n 20 | jq -r --arg c "$1" 'select(.command =
     run --separate-stderr flexiai chat --session pp <<<$'/provider auto'
     assert_equal "$(jq -r .provider "$XDG_DATA_HOME/flexiai/sessions/pp.state")" null
 }
+
+# ---- 25.15 doc and message fixes -------------------------------------------
+
+@test "config show: no built-in redis_host/redis_port beside redis_sentinels" {
+    printf '[sync]\nbackend = redis\nredis_sentinels = 127.0.0.1:26379\nredis_sentinel_master = m\n' >>"$CONFIG"
+    run --separate-stderr flexiai config show
+    refute_line --partial 'sync.redis_host'
+    refute_line --partial 'sync.redis_port'
+    assert_line --regexp '^sync.redis_sentinels = 127.0.0.1:26379  ; .*config.ini:[0-9]+$'
+    run --separate-stderr flexiai config show --json
+    assert_equal "$(jq '[.[] | select(.key == "redis_host")] | length' <<<"$output")" 0
+    # without sentinels they are there
+    sed -i '/redis_sentinel/d' "$CONFIG"
+    run --separate-stderr flexiai config show
+    assert_line 'sync.redis_host = 127.0.0.1  ; default'
+}
+
+@test "batch --help says batch's --stream default; the man pages render without stray requests" {
+    run flexiai batch --help
+    assert_line --regexp '^      --stream +ask for streamed answers \(default: no, unless$'
+    run flexiai complete --help
+    assert_line --regexp '^      --stream +stream the answer \(default: when stdout is a terminal\)$'
+    [ -n "${MANDOC:-}" ] || MANDOC=mandoc
+    command -v "$MANDOC" >/dev/null || skip "mandoc not installed"
+    run sh -c "'$MANDOC' -Tutf8 '$SRCDIR/man/flexiai-complete.1' | col -b"
+    refute_output --partial '..It'
+    assert_output --partial 'rate_limited_local'
+    run sh -c "'$MANDOC' -Tutf8 '$SRCDIR/man/flexiai.ini.5' | col -b"
+    assert_output --regexp 'flexiai-batch\(1\), .*flexiai-logs\(1\), flexiai-usage\(1\)'
+}
