@@ -62,10 +62,14 @@ write_two_ini() {
         "$REDIS_PORT" >>"$CONFIG"
     d=$TEST_HOME/textfile
     mkdir "$d"
-    # the recipe of README and flexiai-breaker(1), as cron runs it
-    recipe() {
-        flexiai breaker -q status --prometheus >"$d/flexiai.prom.tmp" && mv "$d/flexiai.prom.tmp" "$d/flexiai.prom"
-    }
+    # the README's recipe, word for word but for the directory, as cron
+    # runs it (sh -c)
+    line=$(grep -m1 '^    \* \* \* \* \* d=.*breaker -q status --prometheus' "$SRCDIR/README")
+    [ -n "$line" ]
+    job=${line#    \* \* \* \* \* }
+    job=${job//\/var\/lib\/prometheus\/node-exporter/$d}
+    [[ "$job" == "d=$d; flexiai breaker -q status --prometheus > "* ]] || fail "job: $job"
+    recipe() { sh -c "$job"; }
     run --separate-stderr recipe
     assert_success
     assert_equal "$stderr" ""
