@@ -465,6 +465,7 @@ main(int argc, char **argv)
         replaced += bad;
     }
     if (o.json) {
+        tool_json_failures = 0; /* this is the one object */
         cJSON *j = tool_result_json(&res, rc, replaced);
         char *s = cJSON_PrintUnformatted(j);
         tool_outs(s);

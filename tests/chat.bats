@@ -317,7 +317,8 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$(mock_count b)" 1
     assert_equal "$(mock_count a)" 0
     type_line "/provider auto"
-    wait_last "$PROMPT_B" # b answered last
+    # the prompt follows: failover asks a first now, though b answered last
+    wait_last '^a:other-model> ?$'
     ask "to a" '^a:other-model> ?$'
     assert_equal "$(mock_last_body a | jq -r .model)" other-model
 }
@@ -520,7 +521,7 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
 @test "tty: /help lists every command" {
     chat_start
     type_line "/help"
-    for c in help system model provider providers breaker retry undo clear save load render exit; do
+    for c in help system model provider providers breaker retry undo show clear save load render exit; do
         wait_screen "^  /$c( |$)"
     done
 }
