@@ -745,8 +745,9 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
     assert_success
     assert_equal "$(last_roles a)" "user,assistant,user"
     assert_equal "$(jq -r '[.[].content] | join(",")' "$f")" "one,one,two,two"
-    # no temporary files are left behind
-    assert_equal "$(ls "$XDG_DATA_HOME/flexiai/sessions")" "work.json"
+    # no temporary files are left behind (the state beside it is kept)
+    assert_equal "$(ls "$XDG_DATA_HOME/flexiai/sessions" | tr '\n' ' ')" "work.json work.state "
+    assert_equal "$(stat -c %a "$XDG_DATA_HOME/flexiai/sessions/work.state")" 600
     # the same JSON complete --messages takes
     run flexiai complete -p a --messages "$f" --no-stream "three" </dev/null
     assert_success
