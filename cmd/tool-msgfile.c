@@ -21,8 +21,7 @@ tool_msgs_push(struct tool_msgs *m, const char *role, const char *content)
         m->cap = m->cap ? m->cap * 2 : 8;
         m->v = fxu_xrealloc(m->v, m->cap * sizeof(*m->v));
     }
-    /* every member the list does not set is zero (reasoning_state) */
-    memset(&m->v[m->n], 0, sizeof(m->v[m->n]));
+    memset(&m->v[m->n], 0, sizeof(m->v[m->n])); /* reasoning_state too */
     m->v[m->n].role = fxu_strdup(role);
     m->v[m->n].content = fxu_strdup(content);
     m->n++;
