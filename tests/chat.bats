@@ -832,7 +832,7 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
     assert_equal "$stderr" "flexiai: /p: /provider or /providers?"
     run --separate-stderr flexiai chat <<<'/help s'
     assert_failure 64
-    assert_equal "$stderr" "flexiai: /s: /system, /schema or /save?"
+    assert_equal "$stderr" "flexiai: /s: /system, /schema, /show or /save?"
     run --separate-stderr flexiai chat <<<'/help breaker'
     assert_success
     assert_output "$(printf 'usage: /breaker reset NAME\nclose a provider'"'"'s circuit breaker')"
