@@ -312,6 +312,9 @@ log_line(void *ud, flexiai_log_level level, const char *msg)
 static void
 say_who_answered(const flexiai_result *res)
 {
+    /* no silent fallback from a broken provider; that line also says who
+     * answered */
+    int warned = tool_warn_broken_providers(res, NULL);
     if (res->nattempts < 2 || res->provider == NULL)
         return;
     const flexiai_attempt *last = &res->attempts[res->nattempts - 1];
@@ -331,7 +334,8 @@ say_who_answered(const flexiai_result *res)
         return;
     }
     const flexiai_attempt *first = &res->attempts[0];
-    if (!isatty(STDERR_FILENO) || strcmp(first->provider, res->provider) == 0)
+    if (warned || !isatty(STDERR_FILENO) ||
+        strcmp(first->provider, res->provider) == 0)
         return;
     tool_err("answered by %s (%s: %s)", res->provider, first->provider,
              first->errclass ? flexiai_errclass_name(first->errclass)
@@ -486,13 +490,10 @@ main(int argc, char **argv)
         if (out.last != '\n')
             tool_outs("\n");
     }
-    tool_out_flush();
-    release_held(&out);
+    release_held(&out); /* after the answer's last line */
     fxu_buf_free(&out.held);
-    /* no silent fallback from a broken provider; that line also says who
-     * answered */
-    if (rc == FLEXIAI_OK && !tool_quiet &&
-        !tool_warn_broken_providers(&res, NULL))
+    tool_out_flush();
+    if (rc == FLEXIAI_OK && !tool_quiet)
         say_who_answered(&res);
     if (rc != FLEXIAI_OK) {
         if (rc == FLEXIAI_EINTR)
