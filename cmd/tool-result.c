@@ -17,16 +17,6 @@ ms_tenths(double ms)
     return (double)(long long)(ms * 10 + 0.5) / 10;
 }
 
-/* Strings from the network may hold invalid UTF-8: as U+FFFD, so that the
- * output is always valid JSON. */
-static void
-add_text(cJSON *o, const char *name, const char *s)
-{
-    char *clean = fxu_utf8_sanitize(s, strlen(s), NULL);
-    cJSON_AddStringToObject(o, name, clean);
-    free(clean);
-}
-
 /* The providers already warned about in this process (few: a fixed set). */
 #define WARNED_MAX 64
 static char *warned[WARNED_MAX];
@@ -68,6 +58,16 @@ tool_warn_broken_providers(const flexiai_result *r, void (*before)(void))
         said = 1;
     }
     return said;
+}
+
+/* Strings from the network may hold invalid UTF-8: as U+FFFD, so that the
+ * output is always valid JSON. */
+static void
+add_text(cJSON *o, const char *name, const char *s)
+{
+    char *clean = fxu_utf8_sanitize(s, strlen(s), NULL);
+    cJSON_AddStringToObject(o, name, clean);
+    free(clean);
 }
 
 cJSON *
