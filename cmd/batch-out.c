@@ -231,11 +231,15 @@ batch_stats_add(struct batch_stats *st, const struct batch_tally *t)
     }
     st->failed++;
     st->by_class[t->cls]++;
-    /* the failed items taken together: one code when they agree */
+    /* the failed items taken together: one code when they agree; else 75
+     * when one of them may pass when run again (a cron job retries), 69
+     * when none may */
     if (st->worst == 0)
         st->worst = code;
     else if (st->worst != code)
-        st->worst = FLEXIAI_EUNAVAILABLE;
+        st->worst = st->worst == FLEXIAI_ETEMPFAIL || code == FLEXIAI_ETEMPFAIL
+                        ? FLEXIAI_ETEMPFAIL
+                        : FLEXIAI_EUNAVAILABLE;
 }
 
 /* 1234567 -> "1 234 567" */

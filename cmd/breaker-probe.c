@@ -55,8 +55,12 @@ run_probes(struct breaker_ctx *x, const char *const *names, size_t n, int quiet,
                 cJSON_AddBoolToObject(o, "credentials_accepted", r.credentials);
             cJSON_AddNumberToObject(o, "http_status", (double)r.http_status);
             cJSON_AddNumberToObject(o, "latency_ms", r.latency_ms);
-            cJSON_AddStringToObject(
-                o, "error", r.ok ? "" : flexiai_errclass_name(r.errclass));
+            /* null on success, as complete --json has no error then */
+            if (r.ok)
+                cJSON_AddNullToObject(o, "error");
+            else
+                cJSON_AddStringToObject(o, "error",
+                                        flexiai_errclass_name(r.errclass));
             if (r.message)
                 cJSON_AddStringToObject(o, "message", msg);
             cJSON_AddItemToArray(arr, o);

@@ -15,8 +15,9 @@ struct breaker_ctx {
     flexiai_config *cfg;
     flexiai_client *client;
     int json, prometheus, all, force;
-    int record, probe; /* probe --record, check --probe */
-    double seconds;    /* open --for */
+    int record, probe;  /* probe --record, check --probe */
+    double seconds;     /* open --for */
+    const char *reason; /* open --reason */
 };
 
 /* ---- breaker-probe.c ---- */

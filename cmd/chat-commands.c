@@ -240,12 +240,14 @@ cmd_provider(struct chat_conv *c, char *args)
     if (strcmp(args, "auto") == 0) {
         chat_conv_set_provider(c, NULL);
         chat_conv_info(c, "provider: auto (failover in configured order)");
+        chat_conv_save_session(c); /* the session keeps the choice */
         return 0;
     }
     if (!chat_conv_provider_known(c, args))
         return unknown_provider(c, args);
     chat_conv_set_provider(c, args);
     chat_conv_info(c, "provider: %s (no failover)", args);
+    chat_conv_save_session(c);
     return 0;
 }
 
@@ -329,6 +331,26 @@ cmd_retry(struct chat_conv *c, char *args)
     int rc = chat_conv_turn(c, question);
     free(question);
     return rc;
+}
+
+/* /show: the conversation so far, each message after its role, with the
+ * conversation id the ledger keeps it under (flexiai logs --cid). */
+static int
+cmd_show(struct chat_conv *c, char *args)
+{
+    if (no_args(c, "show", args))
+        return FLEXIAI_EUSAGE;
+    chat_conv_info(c, "conversation %s, %zu message%s", chat_conv_cid(c),
+                   c->msgs.n, c->msgs.n == 1 ? "" : "s");
+    for (size_t i = 0; i < c->msgs.n; i++) {
+        const flexiai_message *m = &c->msgs.v[i];
+        const char *who = strcmp(m->role, "user") == 0        ? "you"
+                          : strcmp(m->role, "assistant") == 0 ? "answer"
+                                                              : m->role;
+        printf("%s%s:\n%s\n", i ? "\n" : "", who, m->content);
+    }
+    fflush(stdout);
+    return 0;
 }
 
 static int
@@ -498,6 +520,8 @@ const struct chat_cmd chat_cmds[] = {
     {"schema", "[SPEC|off]",
      "answer with JSON matching SPEC (as complete --schema), or text again",
      CHAT_COMPLETE_FILE, cmd_schema},
+    {"show", "", "show the conversation so far and its id", CHAT_COMPLETE_NONE,
+     cmd_show},
     {"retry", "", "ask the last question again", CHAT_COMPLETE_NONE, cmd_retry},
     {"undo", "", "drop the last exchange", CHAT_COMPLETE_NONE, cmd_undo},
     {"reasoning", "", "show the last reply's reasoning in full",

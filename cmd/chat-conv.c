@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include "chat-conv.h"
+#include "chat-session.h"
+#include "flexiai-ledger.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -100,6 +102,7 @@ chat_conv_free(struct chat_conv *c)
     free(c->last_provider);
     free(c->last_reasoning);
     free(c->session_path);
+    free(c->cid);
     memset(c, 0, sizeof(*c));
 }
 
@@ -234,6 +237,12 @@ chat_conv_set_provider(struct chat_conv *c, const char *name)
     char *copy = fxu_strdup(name); /* name may be c->provider itself */
     free(c->provider);
     c->provider = copy;
+    if (name == NULL) {
+        /* auto: the prompt shows who failover asks first, not who answered
+         * under the old choice */
+        free(c->last_provider);
+        c->last_provider = NULL;
+    }
 }
 
 const char *
@@ -338,8 +347,11 @@ chat_conv_save_session(struct chat_conv *c)
     char *err = NULL;
     if (slash && fxu_make_dirs(dir) != 0)
         err = fxu_asprintf("%s: %s", c->session_path, strerror(errno));
-    else
-        chat_conv_save(c, c->session_path, &err);
+    else if (chat_conv_save(c, c->session_path, &err) == 0) {
+        char *state = chat_session_state_path(c->session_path);
+        chat_session_write(state, chat_conv_cid(c), c->provider, &err);
+        free(state);
+    }
     int rc = 0;
     if (err) {
         chat_conv_error(c, "cannot save the session: %s", err);
@@ -348,6 +360,31 @@ chat_conv_save_session(struct chat_conv *c)
     }
     free(dir);
     return rc;
+}
+
+void
+chat_conv_resume_session(struct chat_conv *c, int keep_provider)
+{
+    if (c->session_path == NULL)
+        return;
+    char *state = chat_session_state_path(c->session_path);
+    char *cid = NULL, *provider = NULL;
+    chat_session_read(state, &cid, &provider);
+    free(state);
+    if (cid == NULL)
+        cid = flexiai_ledger_new_cid();
+    free(c->cid);
+    c->cid = cid;
+    /* a provider no longer configured: auto again */
+    if (!keep_provider && provider && chat_conv_provider_known(c, provider))
+        chat_conv_set_provider(c, provider);
+    free(provider);
+}
+
+const char *
+chat_conv_cid(const struct chat_conv *c)
+{
+    return c->cid ? c->cid : tool_ledger_cid();
 }
 
 /* ---- one turn ------------------------------------------------------------ */
@@ -443,8 +480,8 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     if (c->busy)
         *c->busy = 0;
     /* one ledger record per turn, the session's conversation id */
-    tool_ledger_log(c->cfg, c->args, "chat", NULL, c->msgs.v, c->msgs.n, &res,
-                    rc);
+    tool_ledger_log(c->cfg, c->args, "chat", chat_conv_cid(c), c->msgs.v,
+                    c->msgs.n, &res, rc);
 
     if (rc == FLEXIAI_OK && res.json) {
         /* /schema: the validated JSON is the reply, on one line */
@@ -455,6 +492,8 @@ chat_conv_turn(struct chat_conv *c, const char *text)
         if (!res.streamed_output && res.text && res.text[0])
             o->text(o->ud, res.text, strlen(res.text));
         o->end_line(o->ud);
+        /* no silent fallback: a broken key, once per provider per run */
+        tool_warn_broken_providers(&res, NULL);
         if (!c->interactive)
             o->text(o->ud, "\n", 1); /* a blank line after each reply */
         chat_conv_push(c, "assistant", res.text ? res.text : "");

@@ -79,6 +79,10 @@ struct chat_conv {
     /* The request's cancel flag (a SIGINT handler sets it) and a flag
      * that is 1 while a request runs; either may be NULL. */
     volatile sig_atomic_t *cancel, *busy;
+
+    /* The conversation id the turns are logged under (a session's own,
+     * --cid's); NULL: this process's (tool_ledger_cid()).  Owned. */
+    char *cid;
 };
 
 /* Take cfg over; args and out must outlive the conversation. */
@@ -136,9 +140,15 @@ int chat_conv_set_model(struct chat_conv *c, const char *provider,
  * saving fails with 73 (cannot create) and names `path`. */
 int chat_conv_load(struct chat_conv *c, const char *path, char **err);
 int chat_conv_save(const struct chat_conv *c, const char *path, char **err);
-/* Save the session file, if there is one.  0, or 73 after saying why
- * (and then save_failed is 73 too). */
+/* Save the session file, if there is one, and its state (conversation id,
+ * /provider choice; chat-session.c).  0, or 73 after saying why (and then
+ * save_failed is 73 too). */
 int chat_conv_save_session(struct chat_conv *c);
+/* Resume the session's state: its conversation id (a new one when it has
+ * none yet) and, unless keep_provider, its /provider choice. */
+void chat_conv_resume_session(struct chat_conv *c, int keep_provider);
+/* The conversation id the turns are logged under. */
+const char *chat_conv_cid(const struct chat_conv *c);
 
 /* ---- output and turns ---------------------------------------------------- */
 

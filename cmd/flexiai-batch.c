@@ -96,9 +96,11 @@ const struct tool_command tool_cmd_batch = {
         "answer is one\nJSON line with \"id\" and the fields of complete "
         "--json.",
     .groups = batch_groups,
+    .stream_help = "ask for streamed answers (default: no, unless\n"
+                   "[defaults] stream = yes)",
     .footer = "Exit codes: 0 every item answered, 65 bad input lines only, "
               "69/75/76/77 as\ncomplete for the failed items together (75: "
-              "all transient, run again to\nresume; 76: no answer matched "
+              "one may pass, run again to\nresume; 76: no answer matched "
               "the schema), 64/65/66 a bad --schema,\n73 cannot create -o "
               "FILE, 74 cannot write it, 75 also: another batch is\nwriting "
               "-o FILE, 130 interrupted.  See flexiai-batch(1).",
@@ -469,6 +471,9 @@ collect(struct run *r)
         struct batch_item *it = tag;
         struct batch_tally t;
         batch_tally_of(&t, &res, code);
+        /* a provider skipped for its key: said once per run */
+        tool_warn_broken_providers(&res,
+                                   show_progress ? batch_progress_clear : NULL);
         char *line = NULL;
         size_t len = 0;
         /* an item stopped by an interrupt is not written: it runs again */

@@ -24,7 +24,8 @@ enum {
     OPT_FOR,
     OPT_FORCE,
     OPT_RECORD,
-    OPT_PROBE
+    OPT_PROBE,
+    OPT_REASON
 };
 
 static void
@@ -49,6 +50,15 @@ on_option(void *ud, int id, const char *arg)
         break;
     case OPT_PROBE:
         x->probe = 1;
+        break;
+    case OPT_REASON:
+        for (const unsigned char *p = (const unsigned char *)arg; *p; p++)
+            if (*p < 0x20 || *p > 0x7e)
+                tool_usage_error("--reason must be one line of printable "
+                                 "ASCII");
+        if (*arg == '\0' || strlen(arg) > 199)
+            tool_usage_error("--reason needs a text of 1 to 199 characters");
+        x->reason = arg;
         break;
     case OPT_FOR:
         x->seconds = tool_parse_cli_duration(arg);
@@ -92,10 +102,18 @@ cmd_status(void *ctx, struct tool_args *a, int argc, char **argv)
         tool_breaker_table(info, n, store_ok);
     tool_out_flush();
     flexiai_breaker_info_free(info, n);
+    const char *backend = flexiai_backend_name(flexiai_config_backend(x->cfg));
+    const char *shown = n ? "the fallback's" : "no";
+    /* Prometheus: the metrics written whole are the success (store_up 0
+     * carries the news), so `status --prometheus > f.tmp && mv f.tmp f`
+     * replaces a file that said store_up 1; a warning, -q hides it */
+    if (!store_ok && prom) {
+        tool_warn("the %s store did not answer: %s state shown", backend,
+                  shown);
+        return 0;
+    }
     if (!store_ok)
-        tool_err("the %s store did not answer: %s state shown",
-                 flexiai_backend_name(flexiai_config_backend(x->cfg)),
-                 n ? "the fallback's" : "no");
+        tool_err("the %s store did not answer: %s state shown", backend, shown);
     return store_ok ? 0 : FLEXIAI_EUNAVAILABLE;
 }
 
@@ -140,12 +158,36 @@ cmd_open(void *ctx, struct tool_args *a, int argc, char **argv)
     if (argc != 2)
         tool_usage_error("open needs exactly one provider name");
     tool_breaker_check_names(x->cfg, x->force, argv + 1, 1);
-    int rc = flexiai_breaker_open(c, argv[1], x->seconds);
+    int rc = flexiai_breaker_open_reason(c, argv[1], x->seconds, x->reason);
     if (rc == FLEXIAI_EUSAGE)
         tool_usage_error("%s", flexiai_client_error(c));
     if (rc != 0)
         tool_err("%s", flexiai_client_error(c));
     return rc;
+}
+
+/* The Nagios line when the store did not answer, with why ("redis
+ * 127.0.0.1:6379: connection refused"): the status call's message without
+ * what it adds about the rows. */
+static void
+unknown_store(flexiai_client *c)
+{
+    const char *err = flexiai_client_error(c);
+    static const char tail[] = "; the rows come from the file store";
+    size_t len = err ? strlen(err) : 0;
+    if (len >= sizeof(tail) - 1 &&
+        strcmp(err + len - (sizeof(tail) - 1), tail) == 0)
+        len -= sizeof(tail) - 1;
+    char *why = fxu_strndup(err ? err : "", len);
+    char *clean = tool_printable(why);
+    char *line =
+        fxu_asprintf("BREAKERS UNKNOWN - breaker store unreachable%s%s\n",
+                     *clean ? ": " : "", clean);
+    tool_outs(line);
+    tool_out_flush();
+    free(line);
+    free(clean);
+    free(why);
 }
 
 /* Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
@@ -158,17 +200,11 @@ cmd_check(void *ctx, struct tool_args *a, int argc, char **argv)
     (void)argv;
     if (argc > 1)
         tool_usage_error("check takes no arguments");
-    if (!flexiai_breaker_store_ok(c)) {
-        tool_outs("BREAKERS UNKNOWN - breaker store unreachable\n");
-        tool_out_flush();
-        return 3;
-    }
     flexiai_breaker_info *info;
     size_t n;
     int rc = flexiai_breaker_status(c, NULL, 0, &info, &n);
-    if (rc != 0) {
-        tool_outs("BREAKERS UNKNOWN - breaker store unreachable\n");
-        tool_out_flush();
+    if (rc != 0 || !flexiai_breaker_store_ok(c)) {
+        unknown_store(c);
         flexiai_breaker_info_free(info, n);
         return 3;
     }
@@ -249,6 +285,13 @@ reason_of(flexiai_client *c, const flexiai_event *ev)
     size_t n = 0;
     flexiai_breaker_status(c, &name, 1, &info, &n);
     char *reason = n && info[0].reason ? fxu_strdup(info[0].reason) : NULL;
+    /* opened by hand with --reason: the words given */
+    if (reason && strcmp(reason, "manual") == 0 && info[0].last_error_class &&
+        strcmp(info[0].last_error_class, "manual") == 0 &&
+        strcmp(ev->event_type, "opened") == 0) {
+        free(reason);
+        reason = fxu_asprintf("manual: %s", info[0].last_error);
+    }
     flexiai_breaker_info_free(info, n);
     return reason;
 }
@@ -386,6 +429,9 @@ static const struct tool_option reset_opts[] = {
 static const struct tool_option open_opts[] = {
     OPT(OPT_FOR, "for", "DURATION",
         "open until DURATION passes (90, 30s, 10m, 2h)"),
+    OPT(OPT_REASON, "reason", "TEXT",
+        "why (kept in the state: status, watch and the event\n"
+        "show it)"),
     FORCE, OPT_END};
 static const struct tool_option watch_opts[] = {
     OPT(OPT_JSON, "json", NULL, "each event as its JSON message"), FORCE,
@@ -412,7 +458,7 @@ static const struct tool_subcommand breaker_subs[] = {
     {"reset", "[--force] NAME... | --all",
      "close breakers (announced to watchers)", reset_opts, cmd_reset,
      TOOL_COMP_PROVIDER},
-    {"open", "[--for DURATION] [--force] NAME",
+    {"open", "[--for DURATION] [--reason TEXT] [--force] NAME",
      "open by hand (maintenance) until DURATION passes\n"
      "(e.g. 90, 30s, 10m, 2h) or until reset",
      open_opts, cmd_open, TOOL_COMP_PROVIDER},

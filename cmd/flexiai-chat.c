@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { OPT_SESSION = TOOL_OPT_CMD, OPT_LOAD, OPT_NO_RENDER };
+#include "flexiai-ledger.h"
+
+enum { OPT_SESSION = TOOL_OPT_CMD, OPT_LOAD, OPT_NO_RENDER, OPT_CID };
 
 static const struct tool_option chat_opts[] = {
     {OPT_SESSION, 0, "session", "NAME",
@@ -27,6 +29,9 @@ static const struct tool_option chat_opts[] = {
     {OPT_LOAD, 0, "load", "FILE",
      "start from a saved conversation (JSON messages)", TOOL_COMP_FILE, 0, NULL,
      NULL, NULL},
+    {OPT_CID, 0, "cid", "ID",
+     "continue conversation ID of the ledger (flexiai logs)", 0, 0, NULL, NULL,
+     NULL},
     {OPT_NO_RENDER, 0, "no-render", NULL,
      "show replies as they come, without rendering their Markdown", 0, 0, NULL,
      NULL, NULL},
@@ -49,10 +54,12 @@ static const struct tool_command chat_command_desc = {
         "followed by\na blank line; the exit code is then that of the last "
         "turn or command\n(a failed /load: its code).  See flexiai-chat(1).",
     .version_extra = chat_readline_version,
+    .stream_help = "stream replies as they arrive (the default,\n"
+                   "unless [defaults] stream = no)",
 };
 
 struct chat_opts {
-    const char *session, *load;
+    const char *session, *load, *cid;
     int no_render;
 };
 
@@ -66,6 +73,42 @@ on_option(void *ud, int id, const char *arg)
         o->load = arg;
     else if (id == OPT_NO_RENDER)
         o->no_render = 1;
+    else if (id == OPT_CID) {
+        if (*arg == '\0')
+            tool_usage_error("--cid needs a conversation id");
+        o->cid = arg;
+    }
+}
+
+/* --cid: the conversation's messages from the ledger, and its id for the
+ * turns to come.  An unknown one is exit 66, as for complete --cid. */
+static void
+from_ledger(struct chat_conv *c, const char *cid)
+{
+    char *err = NULL;
+    flexiai_ledger *l = NULL;
+    if (flexiai_ledger_open(c->cfg, 0, &l, &err) != FLEXIAI_OK)
+        tool_die(FLEXIAI_ENOINPUT, "no conversation to continue: %s", err);
+    tool_ledger_import_over(c->cfg);
+    if (flexiai_ledger_warning(l))
+        tool_warn("%s", flexiai_ledger_warning(l));
+    flexiai_ledger_message *v;
+    size_t n;
+    flexiai_code rc = flexiai_ledger_conversation(l, cid, &v, &n);
+    if (rc == FLEXIAI_ENOINPUT)
+        tool_die(FLEXIAI_ENOINPUT,
+                 "no conversation '%s' in the ledger (see flexiai logs)", cid);
+    if (rc != FLEXIAI_OK)
+        tool_die(FLEXIAI_ENOINPUT, "cannot continue conversation '%s': %s", cid,
+                 flexiai_ledger_error(l));
+    struct tool_msgs m = {NULL, 0, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        tool_msgs_push(&m, v[i].role, v[i].content);
+    chat_conv_replace(c, &m);
+    flexiai_ledger_messages_free(v, n);
+    flexiai_ledger_close(l);
+    free(c->cid);
+    c->cid = fxu_strdup(cid);
 }
 
 static void
@@ -110,7 +153,7 @@ int
 main(int argc, char **argv)
 {
     struct tool_args args;
-    struct chat_opts o = {NULL, NULL, 0};
+    struct chat_opts o = {NULL, NULL, NULL, 0};
     tool_args_init(&args);
     tool_cmd_init("flexiai chat");
     int first = tool_parse(&chat_command_desc, NULL, argc, argv, 0, &args,
@@ -120,6 +163,8 @@ main(int argc, char **argv)
     const char *system = take_system(&args);
     if (o.session)
         check_session_name(o.session);
+    if (o.cid && o.load)
+        tool_usage_error("--cid and --load exclude each other");
 
     /* configuration, as every command loads it */
     flexiai_config *cfg = tool_setup_config(&args, 0, NULL);
@@ -139,11 +184,18 @@ main(int argc, char **argv)
         char *dir = tool_xdg_dir("XDG_DATA_HOME", ".local/share");
         c->session_path = fxu_asprintf("%s/sessions/%s.json", dir, o.session);
         free(dir);
+        /* one conversation id however often it is resumed, and its
+         * /provider choice (-p wins) */
+        chat_conv_resume_session(c, args.provider != NULL);
     }
-    const char *from = start_from(c, o.load);
+    const char *from = o.cid ? NULL : start_from(c, o.load);
+    if (o.cid) {
+        from_ledger(c, o.cid);
+        from = o.cid;
+    }
     if (system)
         chat_conv_set_system(c, system);
-    if (c->session_path && (o.load || system))
+    if (c->session_path && (o.load || o.cid || system))
         chat_conv_save_session(c); /* the session starts from there */
 
     chat_conv_connect(c);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t interrupted;
@@ -44,7 +45,8 @@ static const struct tool_option complete_opts[] = {
     {OPT_NO_STDIN, 'n', "no-stdin", NULL,
      "do not read stdin (in a `while read` loop)", 0, 0, NULL, NULL, NULL},
     {OPT_CONTINUE, 'C', "continue", NULL,
-     "continue the latest conversation of the ledger", 0, 0, NULL, NULL, NULL},
+     "continue the latest complete or chat conversation\nof the ledger", 0, 0,
+     NULL, NULL, NULL},
     {OPT_CID, 0, "cid", "ID", "continue conversation ID of the ledger", 0, 0,
      NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
@@ -63,8 +65,8 @@ const struct tool_command tool_cmd_complete = {
         "terminal) after a blank line.",
     .groups = complete_groups,
     .footer = "Exit codes: 0 ok, 64 usage, 65 invalid input or request "
-              "rejected, 66 no prompt,\n69 unavailable, 75 every failure "
-              "transient (try later), 76 no answer matched\n--schema, 77 "
+              "rejected, 66 no prompt,\n69 unavailable, 75 a provider failed "
+              "transiently (try later), 76 no answer\nmatched --schema, 77 "
               "credentials refused, 78 configuration, 130 interrupted;\n66 "
               "also for an unknown conversation (-C, --cid).  See\n"
               "flexiai-complete(1).",
@@ -234,32 +236,71 @@ read_stdin(fxu_buf *b)
 struct out_state {
     int print;
     char last;
+    /* stderr lines held while the answer's line is open on a shared
+     * screen, each ending in '\n' */
+    fxu_buf held;
 };
+
+/* stdout and stderr end up in one place (a terminal, one file, one pipe:
+ * `2>&1`): a stderr line then must not land inside the answer's line. */
+static int shared_screen;
+
+static int
+same_place(void)
+{
+    struct stat out, err;
+    if (isatty(STDOUT_FILENO) && isatty(STDERR_FILENO))
+        return 1;
+    if (fstat(STDOUT_FILENO, &out) != 0 || fstat(STDERR_FILENO, &err) != 0)
+        return 0;
+    return out.st_dev == err.st_dev && out.st_ino == err.st_ino;
+}
+
+/* The lines held back, now that the answer's line has ended. */
+static void
+release_held(struct out_state *o)
+{
+    if (o->held.len == 0)
+        return;
+    tool_out_flush();
+    fwrite(o->held.data, 1, o->held.len, stderr);
+    fflush(stderr);
+    o->held.len = 0;
+}
 
 static int
 on_text(void *ud, const char *text, size_t len)
 {
     struct out_state *o = ud;
     if (o->print && len) {
-        tool_out_text(text, len);
+        /* held lines go out after the line they would have cut */
+        const char *nl = o->held.len ? memrchr(text, '\n', len) : NULL;
+        size_t head = nl ? (size_t)(nl - text) + 1 : 0;
+        if (head) {
+            tool_out_text(text, head);
+            release_held(o);
+        }
+        tool_out_text(text + head, len - head);
         tool_out_flush();
         o->last = text[len - 1];
     }
     return 0;
 }
 
-/* -v lines while a streamed answer is on the same terminal: start them on
- * a line of their own instead of after the half-printed text. */
-static int stdout_err_same_tty;
-
+/*
+ * -v lines while a streamed answer is on a shared screen: the answer reads
+ * as one answer, so a line is held until the answer's line has ended
+ * (never glued to its text, never cutting it in two).
+ */
 static void
 log_line(void *ud, flexiai_log_level level, const char *msg)
 {
-    const struct out_state *o = ud;
-    if (tool_log_shown(level) && stdout_err_same_tty && o->print &&
-        o->last != '\n') {
-        tool_out_flush();
-        fputc('\n', stderr);
+    struct out_state *o = ud;
+    if (tool_log_shown(level) && shared_screen && o->print && o->last != '\n') {
+        char *clean = tool_printable(msg);
+        fxu_buf_printf(&o->held, "flexiai: %s\n", clean);
+        free(clean);
+        return;
     }
     tool_log_cb(NULL, level, msg);
 }
@@ -272,6 +313,9 @@ log_line(void *ud, flexiai_log_level level, const char *msg)
 static void
 say_who_answered(const flexiai_result *res)
 {
+    /* no silent fallback from a broken provider; that line also says who
+     * answered */
+    int warned = tool_warn_broken_providers(res, NULL);
     if (res->nattempts < 2 || res->provider == NULL)
         return;
     const flexiai_attempt *last = &res->attempts[res->nattempts - 1];
@@ -291,7 +335,8 @@ say_who_answered(const flexiai_result *res)
         return;
     }
     const flexiai_attempt *first = &res->attempts[0];
-    if (!isatty(STDERR_FILENO) || strcmp(first->provider, res->provider) == 0)
+    if (warned || !isatty(STDERR_FILENO) ||
+        strcmp(first->provider, res->provider) == 0)
         return;
     tool_err("answered by %s (%s: %s)", res->provider, first->provider,
              first->errclass ? flexiai_errclass_name(first->errclass)
@@ -318,6 +363,11 @@ main(int argc, char **argv)
         tool_die(FLEXIAI_ESOFTWARE, "out of memory");
     memcpy(given, argv, (size_t)argc * sizeof(*argv));
 #endif
+    /* --json anywhere: even a bad option or configuration prints one JSON
+     * object (tool_exit) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            tool_json_failures = 1;
     int first =
         tool_parse(&tool_cmd_complete, NULL, argc, argv, 0, &a, on_option, &o);
 #ifdef FX_COMPLETE_BUILTIN
@@ -384,6 +434,7 @@ main(int argc, char **argv)
         continue_conversation(cfg, &o, &a, &msgs, &cid);
 #endif
     struct out_state out = {.print = 0, .last = '\n'};
+    fxu_buf_init(&out.held);
     flexiai_client *client = tool_setup_client(cfg, log_line, &out, 0);
 
     struct sigaction sa;
@@ -394,7 +445,7 @@ main(int argc, char **argv)
     /* an answer checked against a schema is checked whole */
     int stream = schema ? 0 : tool_stream_wanted(cfg, &a, o.json);
     out.print = stream && !o.json;
-    stdout_err_same_tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+    shared_screen = same_place();
     flexiai_request req;
     flexiai_request_init(&req);
     req.messages = msgs.v;
@@ -425,6 +476,7 @@ main(int argc, char **argv)
     if (a.show_reasoning && !res.streamed_output)
         tool_show_reasoning(&res);
     if (o.json) {
+        tool_json_failures = 0; /* this is the one object */
         cJSON *j = tool_result_json(&res, rc, replaced);
         char *s = cJSON_PrintUnformatted(j);
         tool_outs(s);
@@ -447,6 +499,8 @@ main(int argc, char **argv)
         if (out.last != '\n')
             tool_outs("\n");
     }
+    release_held(&out); /* after the answer's last line */
+    fxu_buf_free(&out.held);
     tool_out_flush();
     if (a.show_reasoning && res.streamed_output)
         tool_show_reasoning(&res);

@@ -55,6 +55,23 @@ usage(FILE *fp)
             "refused, 78 configuration,\n130 interrupted, 143 terminated.\n");
 }
 
+/* With redis_sentinels set the master comes from the sentinels: the
+ * built-in redis_host and redis_port would only mislead. */
+static int
+unused_default(const flexiai_config_entry *ents, size_t n, size_t i)
+{
+    if (strcmp(ents[i].section, "sync") != 0 ||
+        strcmp(ents[i].origin, "default") != 0 ||
+        (strcmp(ents[i].key, "redis_host") != 0 &&
+         strcmp(ents[i].key, "redis_port") != 0))
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(ents[k].section, "sync") == 0 &&
+            strcmp(ents[k].key, "redis_sentinels") == 0 && ents[k].value[0])
+            return 1;
+    return 0;
+}
+
 static int
 config_show(const struct tool_args *a, int json)
 {
@@ -66,6 +83,8 @@ config_show(const struct tool_args *a, int json)
     if (json) {
         cJSON *root = cJSON_CreateArray();
         for (size_t i = 0; i < n; i++) {
+            if (unused_default(ents, n, i))
+                continue;
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "section", ents[i].section);
             cJSON_AddStringToObject(o, "key", ents[i].key);
@@ -81,6 +100,8 @@ config_show(const struct tool_args *a, int json)
         cJSON_Delete(root);
     } else {
         for (size_t i = 0; i < n; i++) {
+            if (unused_default(ents, n, i))
+                continue;
             char *line;
             /* multi-line values (continuations) stay on one line */
             char *v = strdup(ents[i].value);

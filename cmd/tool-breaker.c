@@ -63,19 +63,55 @@ next_text(const flexiai_breaker_info *b, double now, char *buf, size_t size)
     }
 }
 
+/* Why an open or half-open breaker is so: "overloaded: HTTP 503 ...",
+ * "manual: maintenance" (cut to fit a row); NULL for a closed one or when
+ * the state holds no error.  Caller frees. */
+static char *
+last_error_text(const flexiai_breaker_info *b)
+{
+    if (strcmp(b->state, "closed") == 0 || b->last_error_class == NULL)
+        return NULL;
+    char *raw = fxu_asprintf("%s%s%s", b->last_error_class,
+                             b->last_error && *b->last_error ? ": " : "",
+                             b->last_error ? b->last_error : "");
+    char *text = tool_printable(raw);
+    free(raw);
+    size_t max = 72;
+    if (strlen(text) > max) {
+        /* cut on a UTF-8 character boundary */
+        while (max > 0 && ((unsigned char)text[max] & 0xc0) == 0x80)
+            max--;
+        strcpy(text + max, "...");
+    }
+    return text;
+}
+
 void
 tool_breaker_table(const flexiai_breaker_info *info, size_t n, int store_ok)
 {
     double now = fxu_wallclock();
-    size_t w = 8;
-    for (size_t i = 0; i < n; i++)
+    size_t w = 8, wby = 10;
+    int errors = 0;
+    for (size_t i = 0; i < n; i++) {
         if (strlen(info[i].provider) > w)
             w = strlen(info[i].provider);
+        char *by =
+            tool_printable(info[i].changed_by ? info[i].changed_by : "-");
+        if (strlen(by) > wby)
+            wby = strlen(by);
+        free(by);
+        char *e = last_error_text(&info[i]);
+        errors |= e != NULL;
+        free(e);
+    }
     char line[1024];
+    /* LAST ERROR only when a row has one: the rows of closed breakers end
+     * where they always did */
     int len = snprintf(line, sizeof(line),
-                       "%-*s  %-9s  %8s  %-19s  %-30s  %-7s  %s\n", (int)w,
+                       "%-*s  %-9s  %8s  %-19s  %-30s  %-7s  %-*s%s\n", (int)w,
                        "PROVIDER", "STATE", "FAILURES", "SINCE", "NEXT PROBE",
-                       "BACKEND", "CHANGED BY");
+                       "BACKEND", errors ? (int)wby : 0, "CHANGED BY",
+                       errors ? "  LAST ERROR" : "");
     tool_out(line, (size_t)len);
     for (size_t i = 0; i < n; i++) {
         char since[64], next[160];
@@ -85,13 +121,16 @@ tool_breaker_table(const flexiai_breaker_info *info, size_t n, int store_ok)
         /* who last changed it: a worker id, ours or a Python worker's */
         char *by =
             tool_printable(info[i].changed_by ? info[i].changed_by : "-");
-        char *row =
-            fxu_asprintf("%-*s  %-9s  %8ld  %-19s  %-30s  %-7s  %s%s\n", (int)w,
-                         name, info[i].state, info[i].failure_count, since,
-                         next, flexiai_backend_name(info[i].backend), by,
-                         store_ok ? "" : " (fallback: store down)");
+        char *err = last_error_text(&info[i]);
+        char *row = fxu_asprintf(
+            "%-*s  %-9s  %8ld  %-19s  %-30s  %-7s  %-*s%s%s%s\n", (int)w, name,
+            info[i].state, info[i].failure_count, since, next,
+            flexiai_backend_name(info[i].backend), err ? (int)wby : 0, by,
+            err ? "  " : "", err ? err : "",
+            store_ok ? "" : " (fallback: store down)");
         tool_outs(row);
         free(row);
+        free(err);
         free(by);
         free(name);
     }
@@ -128,6 +167,21 @@ tool_breaker_json(const flexiai_breaker_info *info, size_t n, int store_ok)
             cJSON_AddStringToObject(o, "reason", info[i].reason);
         else
             cJSON_AddNullToObject(o, "reason");
+        /* the last counted failure the state holds (any state) */
+        if (info[i].last_error_class) {
+            char *cls =
+                fxu_utf8_sanitize(info[i].last_error_class,
+                                  strlen(info[i].last_error_class), NULL);
+            const char *m = info[i].last_error ? info[i].last_error : "";
+            char *msg = fxu_utf8_sanitize(m, strlen(m), NULL);
+            cJSON_AddStringToObject(o, "last_error_class", cls);
+            cJSON_AddStringToObject(o, "last_error", msg);
+            free(cls);
+            free(msg);
+        } else {
+            cJSON_AddNullToObject(o, "last_error_class");
+            cJSON_AddNullToObject(o, "last_error");
+        }
         cJSON_AddBoolToObject(o, "usable", info[i].usable);
         cJSON_AddStringToObject(o, "backend",
                                 flexiai_backend_name(info[i].backend));

@@ -21,6 +21,45 @@
 const char *tool_progname = "flexiai";
 int tool_quiet;
 int tool_verbose;
+int tool_json_failures;
+
+/* What the failure lines said, for tool_exit()'s JSON object. */
+static fxu_buf failure;
+
+static void
+note_failure(const char *msg)
+{
+    if (failure.len)
+        fxu_buf_puts(&failure, "; ");
+    fxu_buf_puts(&failure, msg);
+}
+
+void
+tool_exit(int code)
+{
+    if (tool_json_failures && code != 0) {
+        /* once: a stdout that cannot take it ends up here again */
+        tool_json_failures = 0;
+        cJSON *o = cJSON_CreateObject();
+        static const char *const nulls[] = {"text", "provider", "model",
+                                            "finish_reason", "usage"};
+        for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+            cJSON_AddNullToObject(o, nulls[i]);
+        cJSON_AddArrayToObject(o, "attempts");
+        char *clean = fxu_utf8_sanitize(failure.data ? failure.data : "",
+                                        failure.len, NULL);
+        cJSON_AddStringToObject(o, "error", clean);
+        free(clean);
+        cJSON_AddNumberToObject(o, "exit_code", code);
+        char *s = cJSON_PrintUnformatted(o);
+        tool_outs(s);
+        tool_outs("\n");
+        tool_out_flush();
+        free(s);
+        cJSON_Delete(o);
+    }
+    exit(code);
+}
 
 /*
  * fds 0-2 closed at start would be taken by the next open() or socket():
@@ -105,11 +144,14 @@ tool_warn(const char *fmt, ...)
 void
 tool_die(int code, const char *fmt, ...)
 {
+    char buf[2048];
     va_list ap;
     va_start(ap, fmt);
-    vmsg("", fmt, ap);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    exit(code);
+    tool_err("%s", buf);
+    note_failure(buf);
+    tool_exit(code);
 }
 
 void
@@ -121,7 +163,8 @@ tool_usage_error(const char *fmt, ...)
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     tool_err("%s (try '%s --help')", buf, tool_progname);
-    exit(FLEXIAI_EUSAGE);
+    note_failure(buf);
+    tool_exit(FLEXIAI_EUSAGE);
 }
 
 size_t
@@ -133,6 +176,7 @@ tool_print_diags(const flexiai_config *cfg, int warnings)
         if (d->is_error) {
             errors++;
             tool_err("%s", d->text);
+            note_failure(d->text);
         } else if (warnings && !tool_quiet) {
             tool_err("%s", d->text);
         }

@@ -120,6 +120,30 @@ add_group(struct optset *s, const struct tool_option *g)
             s->opt[s->n++] = g;
 }
 
+/* Is an option of that long or short name in the set already? */
+static int
+taken(const struct optset *s, const struct tool_option *o)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->opt[i]->name, o->name) == 0 ||
+            (o->short_name && s->opt[i]->short_name == o->short_name))
+            return 1;
+    return 0;
+}
+
+/* The command's global options (-c -q -v -V, whichever it has) go after a
+ * subcommand's name too: `flexiai breaker status -c two.ini`.  A
+ * subcommand's own option of the same name wins. */
+static void
+add_globals(struct optset *s, const struct tool_command *cmd)
+{
+    for (const struct tool_option *const *g = cmd->groups; g && *g; g++)
+        for (const struct tool_option *o = *g; o->id != TOOL_OPT_END; o++)
+            if (o->id >= TOOL_OPT_CONFIG && o->id <= TOOL_OPT_VERSION &&
+                !taken(s, o) && s->n < MAX_OPTS)
+                s->opt[s->n++] = o;
+}
+
 static void
 collect(const struct tool_command *cmd, const struct tool_subcommand *sub,
         struct optset *s)
@@ -128,6 +152,7 @@ collect(const struct tool_command *cmd, const struct tool_subcommand *sub,
     if (sub) {
         add_group(s, sub->opts);
         add_group(s, sub_help);
+        add_globals(s, cmd);
         return;
     }
     for (const struct tool_option *const *g = cmd->groups; g && *g; g++)
@@ -152,7 +177,8 @@ tool_args_free(struct tool_args *a)
 /* ---- --help ------------------------------------------------------------ */
 
 static void
-help_option(const struct tool_option *o, FILE *fp)
+help_option(const struct tool_command *cmd, const struct tool_option *o,
+            FILE *fp)
 {
     char left[128];
     int n = snprintf(
@@ -162,6 +188,8 @@ help_option(const struct tool_option *o, FILE *fp)
         o->arg ? o->arg : "");
     fputs(left, fp);
     const char *h = o->help;
+    if (o->id == TOOL_OPT_STREAM && cmd->stream_help)
+        h = cmd->stream_help;
     if (n > 26) {
         fputc('\n', fp);
         n = 0;
@@ -218,7 +246,7 @@ tool_help(const struct tool_command *cmd, const struct tool_subcommand *sub,
     fprintf(fp, "\noptions:\n");
     for (size_t i = 0; i < s.n; i++)
         if (!(s.opt[i]->flags & TOOL_OPT_HIDDEN))
-            help_option(s.opt[i], fp);
+            help_option(cmd, s.opt[i], fp);
     if (!sub && cmd->footer)
         fprintf(fp, "\n%s\n", cmd->footer);
 }

@@ -20,6 +20,49 @@ ms_tenths(double ms)
     return (double)(long long)(ms * 10 + 0.5) / 10;
 }
 
+/* The providers already warned about in this process (few: a fixed set). */
+#define WARNED_MAX 64
+static char *warned[WARNED_MAX];
+static size_t nwarned;
+
+static int
+warned_before(const char *provider)
+{
+    for (size_t i = 0; i < nwarned; i++)
+        if (strcmp(warned[i], provider) == 0)
+            return 1;
+    if (nwarned < WARNED_MAX)
+        warned[nwarned++] = fxu_strdup(provider);
+    return 0;
+}
+
+int
+tool_warn_broken_providers(const flexiai_result *r, void (*before)(void))
+{
+    int said = 0;
+    if (tool_quiet)
+        return 0;
+    for (size_t i = 0; i < r->nattempts; i++) {
+        const flexiai_attempt *a = &r->attempts[i];
+        if (a->errclass != FLEXIAI_E_CONFIG && a->errclass != FLEXIAI_E_AUTH)
+            continue;
+        if (a->provider == NULL || warned_before(a->provider))
+            continue;
+        if (before && !said)
+            before();
+        char *msg = tool_printable(a->message ? a->message : "");
+        tool_warn("%s is not usable: %s%s%s%s%s%s", a->provider,
+                  a->errclass == FLEXIAI_E_AUTH ? "credentials refused"
+                                                : "configuration",
+                  *msg ? " (" : "", msg, *msg ? ")" : "",
+                  r->provider ? "; answered by " : "",
+                  r->provider ? r->provider : "");
+        free(msg);
+        said = 1;
+    }
+    return said;
+}
+
 /* Strings from the network may hold invalid UTF-8: as U+FFFD, so that the
  * output is always valid JSON. */
 static void

@@ -63,15 +63,15 @@ tool_setup_config(const struct tool_args *a, int flags, int *rcp)
         if (flags & TOOL_SETUP_KEEP_ERRORS)
             return cfg;
         flexiai_config_free(cfg);
-        exit(FLEXIAI_ECONFIG);
+        tool_exit(FLEXIAI_ECONFIG);
     }
     tool_input_limit(cfg);
     if (a && a->provider && !flexiai_config_has_provider(cfg, a->provider)) {
-        char *msg = tool_no_provider(cfg, a->provider);
-        tool_err("%s", msg);
+        char *msg = tool_no_provider(cfg, a->provider), line[1024];
+        snprintf(line, sizeof(line), "%s", msg);
         free(msg); /* LeakSanitizer counts it otherwise */
         flexiai_config_free(cfg);
-        exit(FLEXIAI_EUSAGE);
+        tool_die(FLEXIAI_EUSAGE, "%s", line);
     }
     return cfg;
 }

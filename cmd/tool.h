@@ -23,6 +23,12 @@
 extern const char *tool_progname; /* "flexiai complete", ... for messages */
 extern int tool_quiet;            /* -q: no warnings */
 extern int tool_verbose;          /* -v: attempt trail; -vv: debug */
+/* --json given: a failure that ends the command (tool_die, a usage error,
+ * an invalid configuration) also prints one JSON object on stdout, with
+ * "error" and "exit_code", so that `| jq` never reads nothing. */
+extern int tool_json_failures;
+/* exit(code), after that JSON object when it is due. */
+void tool_exit(int code) __attribute__((noreturn));
 
 void tool_cmd_init(const char *progname);
 
@@ -168,6 +174,9 @@ struct tool_command {
     const struct tool_subcommand *subs; /* ends with a NULL name; or NULL */
     const char *footer;                 /* after the options */
     const char *(*version_extra)(void); /* e.g. "readline/8.2"; may be NULL */
+    /* --stream's help when the command's default differs from complete's
+     * ("stream the answer (default: ...)"); NULL: the shared text */
+    const char *stream_help;
 };
 
 /* What the shared groups collected.  Strings point into argv. */
@@ -326,6 +335,12 @@ int tool_complete_main(int argc, char **argv);
 struct cJSON;
 struct cJSON *tool_result_json(const flexiai_result *r, int code,
                                size_t replaced);
+/* No silent fallback: a warning line (unless -q) for each provider whose
+ * attempt failed on its configuration or credentials (api_key_env unset,
+ * HTTP 401/403), once per provider per process, even when another provider
+ * answered.  `before` (may be NULL) runs before the first line (to clear a
+ * progress line).  Returns 1 when something was said. */
+int tool_warn_broken_providers(const flexiai_result *r, void (*before)(void));
 
 /* --show-reasoning: the answer's reasoning text or summary on stderr, dim
  * on a terminal (nothing when there is none). */

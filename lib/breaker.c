@@ -263,6 +263,7 @@ static int
 apply_force_open(struct fx_breaker_doc *d, const struct fx_breaker_op *op,
                  int *changed)
 {
+    note_error(d, op); /* a reason given by hand, class "manual" */
     d->state = FX_OPEN;
     d->forced = 1;
     d->opened_at = op->now;

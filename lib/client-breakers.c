@@ -18,13 +18,19 @@
 /* ---- the store, with fallback ----------------------------------------- */
 
 static void
-redis_failed(flexiai_client *c, const char *why)
+redis_failed(flexiai_client *c, const char *given)
 {
+    /* "...; using the file store" follows: a server's message ending in a
+     * full stop ("... is disabled.") would read ".;" */
+    char *why = fxu_strdup(given);
+    size_t len = strlen(why);
+    while (len > 0 && (why[len - 1] == '.' || why[len - 1] == ' '))
+        why[--len] = '\0';
     if (!c->warned_redis)
         fx_client_log(c, FLEXIAI_LOG_WARN, "%s; using the file store", why);
     c->warned_redis = 1;
     free(c->redis_why);
-    c->redis_why = fxu_strdup(why);
+    c->redis_why = why;
     c->redis_down = 1;
     if (c->store != c->file_store)
         c->ops->close(c->store);
@@ -200,6 +206,10 @@ flexiai_breaker_status(flexiai_client *c, const char *const *names, size_t n,
         info[i].changed_by =
             docs[i].changed_by[0] ? fxu_strdup(docs[i].changed_by) : NULL;
         info[i].reason = docs[i].reason[0] ? fxu_strdup(docs[i].reason) : NULL;
+        if (docs[i].last_class[0]) {
+            info[i].last_error_class = fxu_strdup(docs[i].last_class);
+            info[i].last_error = fxu_strdup(docs[i].last_error);
+        }
         info[i].backend = c->ops == &fx_store_file ? FLEXIAI_BACKEND_FILE
                                                    : FLEXIAI_BACKEND_REDIS;
         info[i].usable =
@@ -227,12 +237,15 @@ flexiai_breaker_info_free(flexiai_breaker_info *info, size_t n)
         free(info[i].state);
         free(info[i].changed_by);
         free(info[i].reason);
+        free(info[i].last_error_class);
+        free(info[i].last_error);
     }
     free(info);
 }
 
 static flexiai_code
-admin_update(flexiai_client *c, const char *name, int kind, double until)
+admin_update(flexiai_client *c, const char *name, int kind, double until,
+             const char *reason)
 {
     if (!valid_name(name)) {
         fx_client_error_set(c, "invalid provider name '%s'", name ? name : "");
@@ -253,6 +266,11 @@ admin_update(flexiai_client *c, const char *name, int kind, double until)
     struct fx_breaker_op op;
     fx_client_fill_op(c, &op, kind);
     op.until = until;
+    if (reason && *reason) {
+        /* kept as the last error: status, watch and the event show it */
+        op.err_class = "manual";
+        op.err_msg = reason;
+    }
     struct fx_breaker_doc doc;
     int ev = FX_EV_NONE, adm;
     char *err = NULL;
@@ -268,14 +286,28 @@ admin_update(flexiai_client *c, const char *name, int kind, double until)
 flexiai_code
 flexiai_breaker_reset(flexiai_client *c, const char *name)
 {
-    return admin_update(c, name, FX_BREAKER_RESET, 0);
+    return admin_update(c, name, FX_BREAKER_RESET, 0, NULL);
 }
 
 flexiai_code
 flexiai_breaker_open(flexiai_client *c, const char *name, double seconds)
 {
+    return flexiai_breaker_open_reason(c, name, seconds, NULL);
+}
+
+flexiai_code
+flexiai_breaker_open_reason(flexiai_client *c, const char *name, double seconds,
+                            const char *reason)
+{
+    if (reason)
+        for (const unsigned char *p = (const unsigned char *)reason; *p; p++)
+            if (*p < 0x20 || *p > 0x7e) {
+                fx_client_error_set(c, "a reason is one line of printable "
+                                       "ASCII");
+                return FLEXIAI_EUSAGE;
+            }
     double until = seconds > 0 ? fxu_wallclock() + seconds : 0;
-    return admin_update(c, name, FX_BREAKER_FORCE_OPEN, until);
+    return admin_update(c, name, FX_BREAKER_FORCE_OPEN, until, reason);
 }
 
 flexiai_backend

@@ -181,7 +181,7 @@ int
 fx_failover_exit(const flexiai_attempt *attempts, size_t n)
 {
     int all_transient = 1, all_auth = 1, all_invalid = 1, all_config = 1,
-        all_unmatched = 1;
+        all_unmatched = 1, any_transient = 0;
     size_t counted = 0;
     for (size_t i = 0; i < n; i++) {
         const flexiai_attempt *a = &attempts[i];
@@ -193,6 +193,8 @@ fx_failover_exit(const flexiai_attempt *attempts, size_t n)
             return FLEXIAI_EINTR;
         if (!transient(a->errclass))
             all_transient = 0;
+        else
+            any_transient = 1;
         if (a->errclass != FLEXIAI_E_AUTH)
             all_auth = 0;
         if (a->errclass != FLEXIAI_E_BAD_REQUEST &&
@@ -216,5 +218,9 @@ fx_failover_exit(const flexiai_attempt *attempts, size_t n)
         return FLEXIAI_EDATA;
     if (all_config)
         return FLEXIAI_ECONFIG;
+    /* mixed: a cron job may try later when one provider might answer
+     * then; 69 says that no waiting helps */
+    if (any_transient)
+        return FLEXIAI_ETEMPFAIL;
     return FLEXIAI_EUNAVAILABLE;
 }

@@ -122,7 +122,8 @@ long flexiai_ledger_imported(const flexiai_ledger *l);
 
 /* A new conversation id: 16 hex digits; caller frees. */
 char *flexiai_ledger_new_cid(void);
-/* The latest conversation's id in *cid (caller frees).  FLEXIAI_OK,
+/* The latest conversation's id in *cid (caller frees): of a complete or a
+ * chat, never a batch item.  FLEXIAI_OK,
  * FLEXIAI_ENOINPUT when the ledger holds none, FLEXIAI_EIO. */
 flexiai_code flexiai_ledger_latest_cid(flexiai_ledger *l, char **cid);
 /* A message read back from the ledger.  Unlike flexiai_message (whose

@@ -621,6 +621,11 @@ typedef struct flexiai_breaker_info {
     char *reason;            /* why it last changed, may be NULL */
     flexiai_backend backend; /* the store that answered */
     int usable;              /* a request now would be admitted */
+    /* the last counted failure the state holds: its error class
+     * ("overloaded", ..., "manual" for flexiai_breaker_open_reason()) and
+     * message; NULL when none */
+    char *last_error_class;
+    char *last_error;
 } flexiai_breaker_info;
 
 /* Status of `names` (all configured providers when n == 0): *out is an
@@ -642,6 +647,12 @@ flexiai_code flexiai_breaker_reset(flexiai_client *c, const char *name);
  * Returns as flexiai_breaker_reset(). */
 flexiai_code flexiai_breaker_open(flexiai_client *c, const char *name,
                                   double seconds);
+/* The same, keeping why (one line, printable ASCII, cut at 199 bytes): the
+ * state holds it as its last error, class "manual", and the Redis store's
+ * "opened" event carries it as metadata.reason.  NULL or "": no reason,
+ * as flexiai_breaker_open(). */
+flexiai_code flexiai_breaker_open_reason(flexiai_client *c, const char *name,
+                                         double seconds, const char *reason);
 /* The longest a breaker may be opened by hand (breaker open --for), in
  * seconds: 30 days.  A state document is never trusted beyond it. */
 #define FLEXIAI_FORCE_OPEN_MAX 2592000.0

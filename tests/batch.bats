@@ -384,7 +384,7 @@ four'
     assert_failure 73
 }
 
-@test "exit codes: 75 when every failure was transient, 77 credentials, 69 mixed" {
+@test "exit codes: 75 when a failure was transient, 77 credentials, 69 mixed" {
     start_mockllm --script 'primary=status=503'
     printf '[failover]\nretries = 0\n\n[breaker]\nfailure_threshold = 100\n\n' | write_config
     provider_section primary openai primary >>"$CONFIG"
@@ -397,10 +397,15 @@ four'
     mock_script primary 'status=401,fail_every=2'
     run flexiai batch -j 1 <<<"$(items 2)"
     assert_failure 77
-    # transient on one provider, credentials on another: mixed
+    # transient on one provider, credentials on another: one item may pass
+    # when run again, so 75 (it resumes)
     mock_script primary 'status=503'
     mock_script other 'status=401'
     provider_section other openai other >>"$CONFIG"
+    run flexiai batch -j 1 <<<"$(printf '{"prompt":"x","provider":"primary"}\n{"prompt":"y","provider":"other"}\n')"
+    assert_failure 75
+    # none may: credentials on one, a refused request on the other: 69
+    mock_script primary 'status=400'
     run flexiai batch -j 1 <<<"$(printf '{"prompt":"x","provider":"primary"}\n{"prompt":"y","provider":"other"}\n')"
     assert_failure 69
     # an item naming no configured provider is a bad line of its own (65)

@@ -32,7 +32,8 @@ open_primary_by_failures() {
     open_primary_by_failures
     run flexiai breaker status primary
     assert_success
-    assert_line --index 1 --regexp '^primary +open +2 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9-]+ [0-9:]+ \(in ([0-9]+m)?[0-9]+s\) +file +[^ ]+$'
+    assert_line --index 1 --regexp '^primary +open +2 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9-]+ [0-9:]+ \(in ([0-9]+m)?[0-9]+s\) +file +[^ ]+  overloaded: HTTP 503 server_error: The server is overloaded \(mock\)$'
+    assert_line --index 0 --regexp ' CHANGED BY +LAST ERROR$'
     [ "${#lines[@]}" -eq 2 ]
 }
 

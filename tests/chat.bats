@@ -317,7 +317,8 @@ last_roles() { mock_last_body "$1" | jq -r '[.messages[].role] | join(",")'; }
     assert_equal "$(mock_count b)" 1
     assert_equal "$(mock_count a)" 0
     type_line "/provider auto"
-    wait_last "$PROMPT_B" # b answered last
+    # the prompt follows: failover asks a first now, though b answered last
+    wait_last '^a:other-model> ?$'
     ask "to a" '^a:other-model> ?$'
     assert_equal "$(mock_last_body a | jq -r .model)" other-model
 }
@@ -520,7 +521,7 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
 @test "tty: /help lists every command" {
     chat_start
     type_line "/help"
-    for c in help system model provider providers breaker retry undo clear save load render exit; do
+    for c in help system model provider providers breaker retry undo show clear save load render exit; do
         wait_screen "^  /$c( |$)"
     done
 }
@@ -745,8 +746,9 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
     assert_success
     assert_equal "$(last_roles a)" "user,assistant,user"
     assert_equal "$(jq -r '[.[].content] | join(",")' "$f")" "one,one,two,two"
-    # no temporary files are left behind
-    assert_equal "$(ls "$XDG_DATA_HOME/flexiai/sessions")" "work.json"
+    # no temporary files are left behind (the state beside it is kept)
+    assert_equal "$(ls "$XDG_DATA_HOME/flexiai/sessions" | tr '\n' ' ')" "work.json work.state "
+    assert_equal "$(stat -c %a "$XDG_DATA_HOME/flexiai/sessions/work.state")" 600
     # the same JSON complete --messages takes
     run flexiai complete -p a --messages "$f" --no-stream "three" </dev/null
     assert_success
@@ -831,7 +833,7 @@ MD_REPLY='# Title%0A%0AThis is **bold** and `code`.%0A%0A- one%0A- two%0A%0A| k 
     assert_equal "$stderr" "flexiai: /p: /provider or /providers?"
     run --separate-stderr flexiai chat <<<'/help s'
     assert_failure 64
-    assert_equal "$stderr" "flexiai: /s: /system, /schema or /save?"
+    assert_equal "$stderr" "flexiai: /s: /system, /schema, /show or /save?"
     run --separate-stderr flexiai chat <<<'/help breaker'
     assert_success
     assert_output "$(printf 'usage: /breaker reset NAME\nclose a provider'"'"'s circuit breaker')"

@@ -317,7 +317,7 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     assert_equal "$(mock_count p1)" 2
 }
 
-@test "exit codes when nothing answers: 75 transient, 77 auth, 69 mixed" {
+@test "exit codes when nothing answers: 75 when one may answer later, 77 auth, 69 otherwise" {
     mock_script p1 "status=503"
     mock_script s1 "status=500"
     run flexiai complete --json "hi" </dev/null
@@ -329,11 +329,19 @@ failures_of() { jq -r .failure_count "$(state_file "$1")"; }
     run flexiai complete "hi" </dev/null
     assert_failure 77
     mock_reset
+    # one may answer later: 75 (a cron job retries)
     mock_script p1 "status=401"
     mock_script s1 "status=503"
     run --separate-stderr flexiai complete "hi" </dev/null
-    assert_failure 69
+    assert_failure 75
     [[ "$stderr" == "flexiai: primary: auth"*"secondary: overloaded"* ]]
+    # none may: 69
+    mock_reset
+    flexiai breaker reset --all
+    mock_script p1 "status=429,error_type=insufficient_quota"
+    mock_script s1 "status=401"
+    run --separate-stderr flexiai complete "hi" </dev/null
+    assert_failure 69
 }
 
 @test "-v prints the trail of every attempt and skip" {

@@ -53,7 +53,7 @@ last() { flexiai logs -n 1 --json; }
 @test "every exit code of complete leaves a record with that code" {
     local spec code
     for spec in "65 p1 status=400" "75 p1 status=503 s1 status=503" \
-        "77 p1 status=401 s1 status=401" "69 p1 status=401 s1 status=503"; do
+        "77 p1 status=401 s1 status=401" "69 p1 status=429,error_type=insufficient_quota s1 status=401"; do
         set -- $spec
         code=$1
         shift

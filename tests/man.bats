@@ -304,11 +304,16 @@ check
 watch
 probe
 sync"
+    # the global options go after the subcommand's name too
     run bash_complete flexiai breaker status --
     assert_output "--json
 --prometheus
 --force
---help"
+--help
+--config
+--verbose
+--quiet
+--version"
 }
 
 # ---- zsh and fish ------------------------------------------------------------
@@ -398,10 +403,10 @@ missing_from_completion() {
     local a b
     a=$(flexiai --completion-helper complete | awk -F'\t' '$1 == "opt" { print $4 }' | sort)
     b=$(flexiai --completion-helper chat | awk -F'\t' '$1 == "opt" { print $4 }' | sort)
-    # what complete has and chat lacks: only complete's own options
+    # what complete has and chat lacks: only complete's own options (chat
+    # has --cid too)
     run comm -23 <(echo "$a") <(echo "$b")
-    assert_output "--cid
---continue
+    assert_output "--continue
 --json
 --messages
 --no-stdin

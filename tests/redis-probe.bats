@@ -54,6 +54,7 @@ teardown() {
     run --separate-stderr flexiai breaker probe --json oa an
     assert_failure 1
     assert_equal "$(jq -r '.[0].ok' <<<"$output")" true
+    assert_equal "$(jq -r '.[0].error' <<<"$output")" null
     assert_equal "$(jq -r '.[1].ok' <<<"$output")" false
     assert_equal "$(jq -r '.[1].reachable' <<<"$output")" true
     assert_equal "$(jq -r '.[1].credentials_accepted' <<<"$output")" false

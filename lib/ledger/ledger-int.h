@@ -271,7 +271,8 @@ long fx_ledger_each(fx_ledger *l, const struct fx_ledger_filter *f,
 int fx_ledger_get(fx_ledger *l, int64_t id, struct fx_ledger_record *out);
 
 /* Id of the conversation of the latest record that has one (command NULL:
- * any command).  0 (*cid malloc'ed), 1 when there is none, -1. */
+ * of complete or chat, never a batch item).  0 (*cid malloc'ed), 1 when there
+ * is none, -1. */
 int fx_ledger_latest_cid(fx_ledger *l, const char *command, char **cid);
 /*
  * The messages to send to continue conversation `cid`: those of its latest

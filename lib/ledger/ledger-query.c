@@ -297,8 +297,10 @@ fx_ledger_latest_cid(fx_ledger *l, const char *command, char **cid)
         l, command ? "SELECT conversation_id FROM requests"
                      " WHERE conversation_id IS NOT NULL AND command = ?"
                      " ORDER BY id DESC LIMIT 1"
+                   /* a batch item is no conversation to go on with */
                    : "SELECT conversation_id FROM requests"
                      " WHERE conversation_id IS NOT NULL"
+                     " AND command IN ('complete', 'chat')"
                      " ORDER BY id DESC LIMIT 1");
     if (st == NULL)
         return -1;

@@ -172,6 +172,7 @@ elseif op == 5 then -- reset
   changed = true
   event = 2
 elseif op == 6 then -- force open
+  note_error() -- a reason given by hand, class 'manual'
   d.state = 'open'
   d.forced = true
   d.opened_at = now
@@ -199,10 +200,17 @@ end
 -- events in the Python FlexiAI shape; head and middle come from
 -- fx_event_json() so the bytes are the same as the C side's
 local names = {'opened', 'closed', 'half_open', 'failure', 'success'}
+-- an "opened" by hand with a reason carries it as metadata.reason (Python
+-- keeps metadata as a free dict; the reason is printable ASCII, so these
+-- are json.dumps() bytes still)
 local function publish(ev)
+  local why = ''
+  if op == 6 and ev == 1 and err_msg ~= '' then
+    why = ', "reason": ' .. str(err_msg)
+  end
   redis.call('PUBLISH', channel, ev_head .. names[ev] .. ev_mid ..
     string.format('%d', d.failure_count) .. ', "success_count": ' ..
-    string.format('%d', d.success_count) ..
+    string.format('%d', d.success_count) .. why ..
     '}, "__event_type__": "CircuitBreakerEvent"}')
 end
 if outcomes then

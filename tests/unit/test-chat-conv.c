@@ -324,6 +324,9 @@ test_providers(struct chat_conv *c, struct capture *k)
     is_str(c->provider, "slow", "setting it to itself is safe");
     chat_conv_set_provider(c, NULL);
     ok(c->provider == NULL, "auto again");
+    is_str(chat_conv_shown_provider(c), "bad",
+           "the prompt follows /provider auto: the first in failover order, "
+           "not who answered under the old choice");
     free(c->last_provider);
     c->last_provider = fxu_strdup("gone");
     is_str(chat_conv_shown_provider(c), "bad",

@@ -397,8 +397,8 @@ test_exit(void)
     nhist = 0;
     add("error", FLEXIAI_E_AUTH);
     add("error", FLEXIAI_E_SERVER);
-    is_int(fx_failover_exit(hist, nhist), FLEXIAI_EUNAVAILABLE,
-           "auth and server: mixed, 69");
+    is_int(fx_failover_exit(hist, nhist), FLEXIAI_ETEMPFAIL,
+           "auth and server: one may answer later, 75");
     nhist = 0;
     add("error", FLEXIAI_E_AUTH);
     add("error", FLEXIAI_E_CONFIG);
@@ -407,8 +407,18 @@ test_exit(void)
     nhist = 0;
     add("skipped", FLEXIAI_E_BREAKER_OPEN);
     add("error", FLEXIAI_E_AUTH);
+    is_int(fx_failover_exit(hist, nhist), FLEXIAI_ETEMPFAIL,
+           "breaker open and auth: one may answer later, 75");
+    nhist = 0;
+    add("error", FLEXIAI_E_QUOTA);
+    add("error", FLEXIAI_E_RATE_LIMITED_LOCAL);
+    is_int(fx_failover_exit(hist, nhist), FLEXIAI_ETEMPFAIL,
+           "quota and a local limit: 75");
+    nhist = 0;
+    add("error", FLEXIAI_E_QUOTA);
+    add("error", FLEXIAI_E_AUTH);
     is_int(fx_failover_exit(hist, nhist), FLEXIAI_EUNAVAILABLE,
-           "breaker open and auth: mixed, 69");
+           "quota and auth: nothing transient, 69");
     nhist = 0;
     add("error", FLEXIAI_E_INTERNAL);
     is_int(fx_failover_exit(hist, nhist), FLEXIAI_EUNAVAILABLE, "internal: 69");
@@ -489,8 +499,8 @@ test_requests(void)
 
     const int e[][4] = {{FLEXIAI_E_TIMEOUT, FLEXIAI_E_TIMEOUT},
                         {FLEXIAI_E_AUTH}};
-    is_int(simulate(&pol, e, 2, &tries), FLEXIAI_EUNAVAILABLE,
-           "timeouts then auth: mixed, 69");
+    is_int(simulate(&pol, e, 2, &tries), FLEXIAI_ETEMPFAIL,
+           "timeouts then auth: the first may answer later, 75");
 
     const int f[][4] = {{FLEXIAI_E_SERVER, FLEXIAI_E_SERVER}, {0}};
     pol.one_provider = 1;
@@ -559,8 +569,8 @@ test_invalid_output(void)
     nhist = 0;
     add("error", FLEXIAI_E_INVALID_OUTPUT);
     add("error", FLEXIAI_E_TIMEOUT);
-    is_int(fx_failover_exit(hist, nhist), FLEXIAI_EUNAVAILABLE,
-           "invalid_output and timeout: mixed, 69");
+    is_int(fx_failover_exit(hist, nhist), FLEXIAI_ETEMPFAIL,
+           "invalid_output and timeout: may answer later, 75");
 
     /* a whole request: invalid twice at the first, the second answers */
     pol = policy();
