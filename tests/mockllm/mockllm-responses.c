@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "mockllm-responses.h"
+#include "mockllm-usage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,7 @@ usage_obj(const struct mock_resp_answer *a)
     cJSON_AddNumberToObject(d, "reasoning_tokens", (double)reasoning);
     cJSON_AddNumberToObject(u, "total_tokens",
                             (double)(a->rq->prompt_words + output));
+    mock_usage_merge(u, a->usage_extra);
     return u;
 }
 

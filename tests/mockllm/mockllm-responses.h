@@ -37,11 +37,12 @@ struct mock_resp_answer {
     /* completed, or the incomplete reason (max_output_tokens,
      * content_filter), or failed */
     const char *finish;
-    int usage;              /* include usage */
-    long completion;        /* words of the answer */
-    const char *tool_name;  /* answer with a function call ... */
-    const char *tool_input; /* ... whose arguments are this (non-streamed) */
-    long seq;               /* the stream's next sequence_number */
+    int usage;               /* include usage */
+    long completion;         /* words of the answer */
+    const char *tool_name;   /* answer with a function call ... */
+    const char *tool_input;  /* ... whose arguments are this (non-streamed) */
+    long seq;                /* the stream's next sequence_number */
+    const char *usage_extra; /* the script's usage= (mockllm-usage.c) */
 };
 
 /* The whole Response object (non-streamed, and in the terminal event). */

@@ -2783,6 +2783,7 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
         ra.completion = a.completion;
         ra.tool_name = a.tool_name;
         ra.tool_input = a.tool_input;
+        ra.usage_extra = a.usage_extra;
         a.resp = &ra;
     }
     {
