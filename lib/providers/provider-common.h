@@ -148,6 +148,9 @@ void fx_gemini_classify(long status, const char *body, size_t len,
 
 /* The o-series and gpt-5 and later: models that reason. */
 int fx_openai_reasoning_model(const char *model);
+/* Usage in either spelling (see provider-openai.c) into out. */
+void fx_openai_usage(const cJSON *usage, const char *const names[4],
+                     struct fx_response *out);
 /* enum flexiai_reasoning as OpenAI's effort ("none".."high"), NULL unset. */
 const char *fx_openai_effort(int reasoning);
 /* temperature and top_p into root, unless the model reasons (a reasoning

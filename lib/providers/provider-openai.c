@@ -304,14 +304,19 @@ error_fields(const cJSON *root, const char **code, const char **type,
     return 1;
 }
 
-static void
-read_usage(const cJSON *usage, struct fx_response *out)
+/* A usage object in either OpenAI spelling: Chat Completions
+ * (prompt_tokens, completion_tokens, *_tokens_details) or the Responses
+ * API (input_tokens, output_tokens, ...); in names: the prompt count, the
+ * completion count, and their details objects. */
+void
+fx_openai_usage(const cJSON *usage, const char *const names[4],
+                struct fx_response *out)
 {
     long prompt = 0, completion = 0, total = 0;
     if (!cJSON_IsObject(usage))
         return;
-    int got = fx_json_count(usage, "prompt_tokens", &prompt) == 0;
-    got |= fx_json_count(usage, "completion_tokens", &completion) == 0;
+    int got = fx_json_count(usage, names[0], &prompt) == 0;
+    got |= fx_json_count(usage, names[1], &completion) == 0;
     if (fx_json_count(usage, "total_tokens", &total) < 0)
         total = prompt + completion;
     else
@@ -325,15 +330,22 @@ read_usage(const cJSON *usage, struct fx_response *out)
     /* Parts, counted inside prompt_tokens and completion_tokens (and
      * priced as such by fx_cost()); absent or null means 0. */
     long v = 0;
-    const cJSON *pd =
-        cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details");
-    const cJSON *cd =
-        cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens_details");
+    const cJSON *pd = cJSON_GetObjectItemCaseSensitive(usage, names[2]);
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(usage, names[3]);
     out->cached_tokens = fx_json_count(pd, "cached_tokens", &v) == 0 ? v : 0;
     out->cache_write_tokens =
         fx_json_count(pd, "cache_write_tokens", &v) == 0 ? v : 0;
     out->reasoning_tokens =
         fx_json_count(cd, "reasoning_tokens", &v) == 0 ? v : 0;
+}
+
+static void
+read_usage(const cJSON *usage, struct fx_response *out)
+{
+    static const char *const names[4] = {"prompt_tokens", "completion_tokens",
+                                         "prompt_tokens_details",
+                                         "completion_tokens_details"};
+    fx_openai_usage(usage, names, out);
 }
 
 static int

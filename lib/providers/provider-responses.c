@@ -231,31 +231,10 @@ responses_build_request(const struct fx_call *call, struct fx_http_req *out,
 static void
 read_usage(const cJSON *usage, struct fx_response *out)
 {
-    long input = 0, output = 0, total = 0, n;
-    if (!cJSON_IsObject(usage))
-        return;
-    int got = fx_json_count(usage, "input_tokens", &input) == 0;
-    got |= fx_json_count(usage, "output_tokens", &output) == 0;
-    if (fx_json_count(usage, "total_tokens", &total) < 0)
-        total = input + output;
-    else
-        got = 1;
-    if (!got)
-        return;
-    out->has_usage = 1;
-    out->prompt_tokens = input;
-    out->completion_tokens = output;
-    out->total_tokens = total;
-    const cJSON *in =
-        cJSON_GetObjectItemCaseSensitive(usage, "input_tokens_details");
-    const cJSON *od =
-        cJSON_GetObjectItemCaseSensitive(usage, "output_tokens_details");
-    if (fx_json_count(in, "cached_tokens", &n) == 0)
-        out->cached_tokens = n;
-    if (fx_json_count(in, "cache_write_tokens", &n) == 0)
-        out->cache_write_tokens = n;
-    if (fx_json_count(od, "reasoning_tokens", &n) == 0)
-        out->reasoning_tokens = n;
+    static const char *const names[4] = {"input_tokens", "output_tokens",
+                                         "input_tokens_details",
+                                         "output_tokens_details"};
+    fx_openai_usage(usage, names, out);
 }
 
 /* A reasoning item: its summary into out->reasoning (unless the stream
