@@ -17,20 +17,6 @@ static flexiai_message hi[] = {
     {.role = "user", .content = "Hi"},
 };
 
-static struct fx_call
-call_for(const struct fx_provider *p, const flexiai_message *m, size_t n,
-         const struct fx_params *pp)
-{
-    struct fx_call c = {.prov = p,
-                        .key = "sk-ant-test",
-                        .model = p->model,
-                        .messages = m,
-                        .nmessages = n,
-                        .params = pp,
-                        .default_max_tokens = 1024};
-    return c;
-}
-
 static void
 test_requests(void)
 {
@@ -42,7 +28,7 @@ test_requests(void)
     /* 2026-10-21, the default: the sampling parameter the user set is
      * left out, and said once */
     pp.temperature = 0.2;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("sk-ant-test", &p, hi, 2, &pp);
     wire_check("anthropic-2026-plain", &c, &warning);
     ok(warning && strstr(warning, "2026-10-21") &&
            strstr(warning, "temperature"),
@@ -51,7 +37,7 @@ test_requests(void)
 
     /* the configured default temperature is no choice of the user's */
     pp.temperature = 0.7;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("sk-ant-test", &p, hi, 2, &pp);
     wire_check("anthropic-2026-plain", &c, &warning);
     is_str(warning, NULL, "2026: the default temperature left out quietly");
     free(warning);
@@ -59,12 +45,12 @@ test_requests(void)
     /* thinking, adaptive with an effort; streamed */
     pp = wire_params();
     pp.reasoning = FLEXIAI_REASONING_HIGH;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("sk-ant-test", &p, hi, 2, &pp);
     c.stream = 1;
     wire_check("anthropic-2026-thinking-stream", &c, NULL);
 
     pp.reasoning = FLEXIAI_REASONING_NONE;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("sk-ant-test", &p, hi, 2, &pp);
     wire_check("anthropic-2026-thinking-off", &c, NULL);
 
     /* 2023-06-01: x-api-key, sampling allowed without thinking */
@@ -75,7 +61,7 @@ test_requests(void)
     pp.top_k = 40;
     char *stop[] = {"END", NULL};
     pp.stop = stop;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("sk-ant-test", &p, hi, 2, &pp);
     wire_check("anthropic-2023-sampling", &c, &warning);
     is_str(warning, NULL, "2023: sampling parameters sent, no warning");
     free(warning);
@@ -85,7 +71,7 @@ test_requests(void)
     pp.temperature = 0.5;
     pp.max_tokens = 2000;
     pp.reasoning = FLEXIAI_REASONING_MEDIUM;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("sk-ant-test", &p, hi, 2, &pp);
     wire_check("anthropic-2023-thinking", &c, &warning);
     ok(warning && strstr(warning, "thinking"),
        "2023 thinking: temperature left out, said (%s)", warning);
@@ -114,7 +100,7 @@ test_history(void)
     };
     p.prompt_cache = 1;
     pp.reasoning = FLEXIAI_REASONING_LOW;
-    struct fx_call c = call_for(&p, m, 6, &pp);
+    struct fx_call c = wire_call("sk-ant-test", &p, m, 6, &pp);
     wire_check("anthropic-2026-history-cache", &c, NULL);
 }
 

@@ -16,20 +16,6 @@ static flexiai_message hi[] = {
     {.role = "user", .content = "Hi"},
 };
 
-static struct fx_call
-call_for(const struct fx_provider *p, const flexiai_message *m, size_t n,
-         const struct fx_params *pp)
-{
-    struct fx_call c = {.prov = p,
-                        .key = "AIza-test",
-                        .model = p->model,
-                        .messages = m,
-                        .nmessages = n,
-                        .params = pp,
-                        .default_max_tokens = 1024};
-    return c;
-}
-
 static void
 test_requests(void)
 {
@@ -39,7 +25,7 @@ test_requests(void)
     char *warning = NULL;
 
     pp.reasoning = FLEXIAI_REASONING_HIGH;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("AIza-test", &p, hi, 2, &pp);
     wire_check("gemini-3-thinking-level", &c, NULL);
 
     /* Gemini 2.5: a budget; API version v1; streamed */
@@ -47,7 +33,7 @@ test_requests(void)
     p.api_version = "v1";
     pp.reasoning = FLEXIAI_REASONING_LOW;
     pp.max_tokens = 500;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("AIza-test", &p, hi, 2, &pp);
     c.stream = 1;
     wire_check("gemini-25-budget-v1-stream", &c, NULL);
 
@@ -67,7 +53,7 @@ test_requests(void)
     p.model = "gemini-2.0-flash";
     pp = wire_params();
     pp.reasoning = FLEXIAI_REASONING_MEDIUM;
-    c = call_for(&p, hi, 2, &pp);
+    c = wire_call("AIza-test", &p, hi, 2, &pp);
     wire_check("gemini-20-no-thinking", &c, &warning);
     ok(warning && strstr(warning, "gemini-2.0-flash"),
        "gemini-2.0-flash: reasoning not requested, said (%s)", warning);
@@ -79,7 +65,7 @@ test_requests(void)
     v.location = "us-central1";
     pp = wire_params();
     pp.reasoning = FLEXIAI_REASONING_NONE;
-    c = call_for(&v, hi, 2, &pp);
+    c = wire_call("AIza-test", &v, hi, 2, &pp);
     c.key = "ya29.token";
     wire_check("vertex-25-pro-none", &c, NULL);
 }
@@ -103,7 +89,7 @@ test_history(void)
         {.role = "user", .content = "Q3"},
     };
     pp.reasoning = FLEXIAI_REASONING_MEDIUM;
-    struct fx_call c = call_for(&p, m, 5, &pp);
+    struct fx_call c = wire_call("AIza-test", &p, m, 5, &pp);
     wire_check("gemini-history-signatures", &c, NULL);
 
     /* the turn's text was edited: the signatures no longer sign it */

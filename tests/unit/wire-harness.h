@@ -42,6 +42,21 @@ wire_provider(const char *type, const char *model)
     return p;
 }
 
+/* One call as the engine builds it, with the key `key`. */
+static struct fx_call
+wire_call(const char *key, const struct fx_provider *p,
+          const flexiai_message *m, size_t n, const struct fx_params *pp)
+{
+    struct fx_call c = {.prov = p,
+                        .key = key,
+                        .model = p->model,
+                        .messages = m,
+                        .nmessages = n,
+                        .params = pp,
+                        .default_max_tokens = 1024};
+    return c;
+}
+
 static cJSON *
 wire_fixture(const char *name)
 {
