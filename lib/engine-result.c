@@ -42,6 +42,55 @@ copy_stop(const char *const *stop, size_t n)
     return v;
 }
 
+/* A message's attachments, owned by the job. */
+static flexiai_attachment *
+copy_attachments(const flexiai_attachment *a, size_t n)
+{
+    if (a == NULL || n == 0)
+        return NULL;
+    flexiai_attachment *v = fxu_xcalloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++) {
+        v[i].path = fxu_strdup(a[i].path);
+        v[i].url = fxu_strdup(a[i].url);
+        v[i].mime = fxu_strdup(a[i].mime);
+        v[i].name = fxu_strdup(a[i].name);
+        if (a[i].data) {
+            void *d = fxu_xmalloc(a[i].len ? a[i].len : 1);
+            memcpy(d, a[i].data, a[i].len);
+            v[i].data = d;
+            v[i].len = a[i].len;
+        }
+    }
+    return v;
+}
+
+static void
+free_attachments(const flexiai_attachment *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++) {
+        free((char *)a[i].path);
+        free((char *)a[i].url);
+        free((char *)a[i].mime);
+        free((char *)a[i].name);
+        free((void *)a[i].data);
+    }
+    free((void *)a);
+}
+
+static flexiai_tool *
+copy_tools(const flexiai_tool *t, size_t n)
+{
+    if (t == NULL || n == 0)
+        return NULL;
+    flexiai_tool *v = fxu_xcalloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++) {
+        v[i].name = fxu_strdup(t[i].name);
+        v[i].description = fxu_strdup(t[i].description);
+        v[i].parameters = fxu_strdup(t[i].parameters);
+    }
+    return v;
+}
+
 int
 fx_job_copy(struct job *j, const flexiai_request *req)
 {
@@ -50,13 +99,27 @@ fx_job_copy(struct job *j, const flexiai_request *req)
     j->msgs = fxu_xcalloc(req->nmessages + 2, sizeof(*j->msgs));
     for (size_t i = 0; i < req->nmessages; i++) {
         j->msgs[i].role = fxu_strdup(req->messages[i].role);
-        j->msgs[i].content = fxu_strdup(req->messages[i].content);
+        j->msgs[i].content = fxu_strdup(
+            req->messages[i].content ? req->messages[i].content : "");
         if (j->msgs[i].role == NULL || j->msgs[i].content == NULL)
             return -1;
         if (req->messages[i].reasoning_state)
             j->msgs[i].reasoning_state =
                 fxu_strdup(req->messages[i].reasoning_state);
+        const flexiai_message *m = &req->messages[i];
+        j->msgs[i].attachments =
+            copy_attachments(m->attachments, m->nattachments);
+        j->msgs[i].nattachments = j->msgs[i].attachments ? m->nattachments : 0;
+        j->msgs[i].tool_calls =
+            fx_tool_calls_copy(m->tool_calls, m->ntool_calls);
+        j->msgs[i].ntool_calls = j->msgs[i].tool_calls ? m->ntool_calls : 0;
+        j->msgs[i].tool_call_id = fxu_strdup(m->tool_call_id);
+        j->msgs[i].tool_name = fxu_strdup(m->tool_name);
+        j->msgs[i].is_error = m->is_error;
     }
+    j->tools = copy_tools(req->tools, req->ntools);
+    j->req.tools = j->tools;
+    j->req.ntools = j->tools ? req->ntools : 0;
     j->nmsgs = req->nmessages;
     j->req.messages = j->msgs;
     j->provider = fxu_strdup(req->provider);
@@ -115,8 +178,19 @@ fx_job_free(struct job *j)
         free((char *)j->msgs[i].role);
         free((char *)j->msgs[i].content);
         free((char *)j->msgs[i].reasoning_state);
+        free_attachments(j->msgs[i].attachments, j->msgs[i].nattachments);
+        fx_tool_calls_free((flexiai_tool_call *)j->msgs[i].tool_calls,
+                           j->msgs[i].ntool_calls);
+        free((char *)j->msgs[i].tool_call_id);
+        free((char *)j->msgs[i].tool_name);
     }
     free(j->msgs);
+    for (size_t i = 0; j->tools && i < j->req.ntools; i++) {
+        free((char *)j->tools[i].name);
+        free((char *)j->tools[i].description);
+        free((char *)j->tools[i].parameters);
+    }
+    free(j->tools);
     free(j->provider);
     free(j->model);
     free(j->system);
@@ -177,6 +251,10 @@ fx_job_success(struct job *j)
         res->reasoning = fxu_strdup(o->resp.reasoning.data);
     res->reasoning_state = o->resp.reasoning_state;
     o->resp.reasoning_state = NULL;
+    res->tool_calls = o->resp.tool_calls;
+    res->ntool_calls = o->resp.ntool_calls;
+    o->resp.tool_calls = NULL;
+    o->resp.ntool_calls = 0;
     res->streamed_output = j->emitted_total > 0;
     res->latency_ms = (fxu_monotonic() - j->started) * 1000.0;
     res->json = o->json; /* the validated answer, with a schema */
@@ -354,6 +432,7 @@ flexiai_result_free(flexiai_result *res)
     free(res->json);
     free(res->reasoning);
     free(res->reasoning_state);
+    fx_tool_calls_free(res->tool_calls, res->ntool_calls);
     for (size_t i = 0; i < res->nattempts; i++) {
         flexiai_attempt *a = &res->attempts[i];
         free(a->validation_error);

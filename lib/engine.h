@@ -29,7 +29,8 @@ struct job {
     flexiai_message *msgs; /* owned copies, room for a continuation */
     size_t nmsgs, nowned;
     char *model, *system, *provider;
-    char **stop; /* the request's stop list, NULL-terminated; or NULL */
+    char **stop;         /* the request's stop list, NULL-terminated; or NULL */
+    flexiai_tool *tools; /* the request's tools, owned; or NULL */
     flexiai_result res;
     flexiai_code code;
     int state;

@@ -303,6 +303,33 @@ fx_response_init(struct fx_response *r)
     r->cached_tokens = r->cache_write_tokens = r->reasoning_tokens = 0;
     fxu_buf_init(&r->reasoning);
     r->reasoning_state = NULL;
+    r->tool_calls = NULL;
+    r->ntool_calls = 0;
+}
+
+flexiai_tool_call *
+fx_tool_calls_copy(const flexiai_tool_call *c, size_t n)
+{
+    if (c == NULL || n == 0)
+        return NULL;
+    flexiai_tool_call *v = fxu_xcalloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++) {
+        v[i].id = fxu_strdup(c[i].id);
+        v[i].name = fxu_strdup(c[i].name);
+        v[i].arguments = fxu_strdup(c[i].arguments);
+    }
+    return v;
+}
+
+void
+fx_tool_calls_free(flexiai_tool_call *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        free(c[i].id);
+        free(c[i].name);
+        free(c[i].arguments);
+    }
+    free(c);
 }
 
 void
@@ -314,5 +341,6 @@ fx_response_free(struct fx_response *r)
     free(r->model);
     free(r->finish_reason);
     free(r->tool_name);
+    fx_tool_calls_free(r->tool_calls, r->ntool_calls);
     fx_response_init(r);
 }

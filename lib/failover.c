@@ -64,6 +64,7 @@ transient(int cls)
     case FLEXIAI_E_BREAKER_OPEN:
     case FLEXIAI_E_RATE_LIMITED_LOCAL:
     case FLEXIAI_E_LOCAL_RESOURCE:
+    case FLEXIAI_E_BUDGET:
         return 1;
     default:
         return 0;

@@ -330,14 +330,59 @@ const char *flexiai_client_error(const flexiai_client *c);
 
 /* ---- requests ------------------------------------------------------- */
 
+/* A file, a URL or bytes sent with a message: an image (PNG, JPEG, GIF,
+ * WebP), a PDF or a text file.  Exactly one of path, url and data is set.
+ * Borrowed like the message (flexiai_batch_submit() copies it). */
+typedef struct flexiai_attachment {
+    const char *path; /* a file, read when the request is sent */
+    const char *url;  /* an http or https URL */
+    const void *data; /* bytes in memory (e.g. stdin), len of them */
+    size_t len;
+    /* "image/png", "application/pdf", "text/plain", ...; NULL: decided
+     * from the content */
+    const char *mime;
+    /* shown to the model with a text file; NULL: the path's base name */
+    const char *name;
+} flexiai_attachment;
+
+/* One call a model asked for, or the same call in the history sent back:
+ * the provider's call id, the tool's name and its arguments as JSON
+ * object text.  In a result the strings are owned by the result. */
+typedef struct flexiai_tool_call {
+    char *id;
+    char *name;
+    char *arguments;
+} flexiai_tool_call;
+
+/* A tool a request offers the model: its name ([A-Za-z0-9_-], at most 64
+ * bytes), what it does, and its parameters as JSON Schema object text
+ * (NULL: no parameters). */
+typedef struct flexiai_tool {
+    const char *name;
+    const char *description;
+    const char *parameters;
+} flexiai_tool;
+
 typedef struct flexiai_message {
-    const char *role; /* "system", "user" or "assistant" */
+    const char *role; /* "system", "user", "assistant" or "tool" */
     const char *content;
     /* An assistant turn's provider state, as the result's reasoning_state
      * gave it (JSON text: thinking blocks with their signatures, thought
      * signatures), sent back so the next turn is accepted; NULL when
      * none.  A provider of another type ignores it. */
     const char *reasoning_state;
+    /* Files sent with a user turn (NULL / 0: none). */
+    const flexiai_attachment *attachments;
+    size_t nattachments;
+    /* An assistant turn's tool calls, as a result gave them (NULL / 0:
+     * none; content may then be "" or NULL). */
+    const flexiai_tool_call *tool_calls;
+    size_t ntool_calls;
+    /* role "tool": the result of the call with this id and name; content
+     * is the result text, is_error non-zero when the tool failed. */
+    const char *tool_call_id;
+    const char *tool_name;
+    int is_error;
 } flexiai_message;
 
 /* How much the model should reason before answering; UNSET leaves it to
@@ -430,6 +475,21 @@ typedef struct flexiai_request {
      * throughput job); 0: it waits up to [failover] limit_wait_max, then
      * the next provider is tried. */
     int wait_limits;
+    /* Tools the model may call (NULL / 0: none).  An answer that calls
+     * tools ends with finish_reason "tool_calls" and result.tool_calls;
+     * the caller runs them and sends the history back with the results
+     * (role "tool" messages).  Copied by flexiai_batch_submit(). */
+    const flexiai_tool *tools;
+    size_t ntools;
+    /* The response cache: 0 the configuration decides ([cache] mode),
+     * 1 use it, -1 do not; cache_ttl > 0 replaces [cache] ttl (seconds). */
+    int cache;
+    double cache_ttl;
+    /* The most this request may cost in the price units (a budget's
+     * remainder), when has_budget: an attempt whose estimate is over it is
+     * not sent (class budget). */
+    int has_budget;
+    double budget;
 } flexiai_request;
 
 /* Every field unset: no messages, no callback, the configuration's
@@ -458,9 +518,15 @@ typedef enum flexiai_errclass {
                                      limit, no traffic sent */
     FLEXIAI_E_INVALID_OUTPUT,     /* the answer is not JSON or does not match
                                      the request's schema */
-    FLEXIAI_E_LOCAL_RESOURCE      /* ours, not the provider's: out of file
+    FLEXIAI_E_LOCAL_RESOURCE,     /* ours, not the provider's: out of file
                                      descriptors or memory (EMFILE, ENFILE,
                                      ENOMEM); never counts against a breaker */
+    FLEXIAI_E_UNSUPPORTED,        /* skipped: the model cannot take what the
+                                     request holds (an attachment's type, tools);
+                                     no traffic sent, never counts against a
+                                     breaker */
+    FLEXIAI_E_BUDGET /* not sent: the request's estimate is over the
+                        budget left */
     /* later versions may add classes: treat an unknown one as internal */
 } flexiai_errclass;
 
@@ -532,6 +598,12 @@ typedef struct flexiai_result {
      * billed attempt, when prices are set (has_cost). */
     int has_cost;
     double cost;
+    /* The tool calls the answer asks for (finish_reason "tool_calls"), in
+     * the model's order; NULL / 0 when none. */
+    flexiai_tool_call *tool_calls;
+    size_t ntool_calls;
+    /* 1: answered from the response cache (no traffic, no tokens). */
+    int cached;
 } flexiai_result;
 
 /* Empty: safe to pass to flexiai_result_free() before any request. */

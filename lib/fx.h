@@ -91,9 +91,16 @@ struct fx_response {
     /* provider state to keep with the assistant turn (JSON text, see
      * flexiai_message.reasoning_state); may be NULL */
     char *reasoning_state;
+    /* the tool calls the answer asks for (request tools, not the schema's
+     * forced tool), in order; owned */
+    flexiai_tool_call *tool_calls;
+    size_t ntool_calls;
 };
 void fx_response_init(struct fx_response *r);
 void fx_response_free(struct fx_response *r);
+/* Owned copies of n tool calls (NULL for none), and their release. */
+flexiai_tool_call *fx_tool_calls_copy(const flexiai_tool_call *c, size_t n);
+void fx_tool_calls_free(flexiai_tool_call *c, size_t n);
 
 /* errclass.c: the generic part of classification, used by providers. */
 /* Status alone: 401/403 auth, 429 rate_limit, 503 overloaded, 5xx server,

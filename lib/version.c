@@ -17,7 +17,7 @@
 
 /* The classes of flexiai.h, which keeps no count of them (a caller's count
  * would be wrong after a library adds one): the last one, plus one. */
-#define FX_ERRCLASS_COUNT (FLEXIAI_E_LOCAL_RESOURCE + 1)
+#define FX_ERRCLASS_COUNT (FLEXIAI_E_BUDGET + 1)
 
 static const char *const class_names[FX_ERRCLASS_COUNT] = {
     [FLEXIAI_E_NONE] = "none",
@@ -39,6 +39,8 @@ static const char *const class_names[FX_ERRCLASS_COUNT] = {
     [FLEXIAI_E_RATE_LIMITED_LOCAL] = "rate_limited_local",
     [FLEXIAI_E_INVALID_OUTPUT] = "invalid_output",
     [FLEXIAI_E_LOCAL_RESOURCE] = "local_resource",
+    [FLEXIAI_E_UNSUPPORTED] = "unsupported",
+    [FLEXIAI_E_BUDGET] = "budget",
 };
 
 const char *

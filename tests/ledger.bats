@@ -356,7 +356,7 @@ last() { flexiai logs -n 1 --json; }
     assert_success
     assert_equal "${#lines[@]}" "$before"
     flexiai complete "after migration" </dev/null >/dev/null
-    assert_equal "$(sql 'PRAGMA user_version')" 4
+    assert_equal "$(sql 'PRAGMA user_version')" 5
     assert_equal "$(nrec)" $((before + 1))
     assert_equal "$(flexiai logs -q migration --json | jq -r .text)" "after migration"
 }

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FX_LEDGER_SCHEMA 4
+#define FX_LEDGER_SCHEMA 5
 
 /* [log] mode */
 enum fx_ledger_mode {

@@ -5,7 +5,7 @@
  * migrations, pruning old records, and the retrying step/exec
  * helpers the other ledger files share.
  *
- * Schema version 4 (PRAGMA user_version):
+ * Schema version 5 (PRAGMA user_version):
  *
  *   requests(id INTEGER PRIMARY KEY, time REAL (epoch seconds), command,
  *            tag, conversation_id, provider, model (that answered; NULL
@@ -20,7 +20,9 @@
             full mode), usage_split (0: every attempt sent succeeded;
             1: one failed, usage totals read the attempts for each
             provider's calls and failures; 3: and the attempts carry the
-            tokens, which count under the provider of each))
+            tokens, which count under the provider of each), cached (1:
+            answered from the response cache), deferred (1: answered by a
+            provider batch job))
  *   attempts(request_id, seq, provider, model, outcome, error_class,
  *            http_status, retry_after, latency_ms, message, probe,
  *            continuation, text_bytes, prompt_tokens, completion_tokens,
@@ -33,7 +35,8 @@
  * Version 1 had requests(id, time, command, provider, model, prompt, text,
  * prompt_tokens, completion_tokens, latency_ms, exit_code) only; version
  * 2 no text_bytes; version 3 none of the usage parts, the reasoning or
- * usage_split (migrate_v3: NULL and 0 in old records).
+ * usage_split (migrate_v3: NULL and 0 in old records); version 4 no cached
+ * or deferred (migrate_v4: 0).
  */
 #include "config.h"
 
@@ -292,6 +295,18 @@ fx_ledger_step(fx_ledger *l, sqlite3_stmt *st)
 
 /* ---- open and migrate ----------------------------------------------- */
 
+/* Version 4 -> 5: answers from the response cache (cached = 1) and
+ * answers of a provider batch job (deferred = 1), which usage totals tell
+ * apart, in the covering index with them. */
+static const char migrate_v4[] =
+    "ALTER TABLE requests ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE requests ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0;"
+    "DROP INDEX IF EXISTS requests_usage;"
+    "CREATE INDEX requests_usage ON requests(time, provider, model, tag,"
+    " exit_code, first_provider, error_class, prompt_tokens,"
+    " completion_tokens, latency_ms, cached_tokens, cache_write_tokens,"
+    " reasoning_tokens, usage_split, cached, deferred);";
+
 static int
 pragma_int(fx_ledger *l, const char *sql, int *out)
 {
@@ -354,6 +369,8 @@ migrate(fx_ledger *l)
     }
     /* every version before 4, a new file too, ends as version 3 above */
     if (v < 4 && fx_ledger_exec(l, migrate_v3) < 0)
+        goto fail;
+    if (v < 5 && fx_ledger_exec(l, migrate_v4) < 0)
         goto fail;
     char *set = fxu_asprintf("PRAGMA user_version = %d", FX_LEDGER_SCHEMA);
     int rc = fx_ledger_exec(l, set);
