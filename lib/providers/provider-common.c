@@ -153,6 +153,13 @@ fx_role_check(const char *role, char **err)
     return -1;
 }
 
+int
+fx_msg_is_tool(const flexiai_message *m)
+{
+    return (m->role && strcmp(m->role, "tool") == 0) ||
+           (m->tool_calls && m->ntool_calls > 0);
+}
+
 static void
 join_paragraph(fxu_buf *b, const char *text)
 {

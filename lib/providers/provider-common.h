@@ -55,6 +55,8 @@ const char *fx_call_model(const struct fx_call *call, char **err);
  * "tool"
  * (NULL counts as "user").  0 ok, -1 with *err. */
 int fx_role_check(const char *role, char **err);
+/* 1 when m is a tool result or an assistant turn with tool calls. */
+int fx_msg_is_tool(const flexiai_message *m);
 
 /*
  * A conversation shaped for APIs that keep the system prompt apart and
@@ -178,8 +180,6 @@ void fx_tools_openai(cJSON *root, const struct fx_call *call);
 void fx_tools_responses(cJSON *root, const struct fx_call *call);
 void fx_tools_anthropic(cJSON *root, const struct fx_call *call);
 void fx_tools_gemini(cJSON *root, const struct fx_call *call);
-/* 1 when m is a tool result or an assistant turn with tool calls. */
-int fx_msg_is_tool(const flexiai_message *m);
 /* The call that the tool result call->messages[i] answers (by id, name,
  * then order), or NULL. */
 const flexiai_tool_call *fx_tool_result_call(const struct fx_call *call,

@@ -139,13 +139,6 @@ fx_tools_gemini(cJSON *root, const struct fx_call *call)
 
 /* ---- the history ------------------------------------------------------- */
 
-int
-fx_msg_is_tool(const flexiai_message *m)
-{
-    return (m->role && strcmp(m->role, "tool") == 0) ||
-           (m->tool_calls && m->ntool_calls > 0);
-}
-
 static int
 is_result(const flexiai_message *m)
 {
