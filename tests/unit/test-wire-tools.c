@@ -9,6 +9,7 @@
 
 #include "fx.h"
 #include "http.h"
+#include "schema/schema.h"
 #include "tap.h"
 
 #include <cjson/cJSON.h>
@@ -40,6 +41,8 @@ static const flexiai_message history[] = {
 };
 
 /* The body that ops builds for the history and the tools; NULL on error. */
+static const flexiai_schema *g_schema; /* with schema_mode = tool */
+
 static cJSON *
 body_of(const struct fx_provider_ops *ops, const char *type,
         const flexiai_message *m, size_t n)
@@ -63,7 +66,9 @@ body_of(const struct fx_provider_ops *ops, const char *type,
                         .params = &pp,
                         .default_max_tokens = 1024,
                         .tools = tools,
-                        .ntools = 2};
+                        .ntools = 2,
+                        .schema = g_schema};
+    p.schema_mode = FX_SCHEMA_TOOL;
     struct fx_http_req req;
     char *err = NULL;
     memset(&req, 0, sizeof req);
@@ -449,9 +454,59 @@ test_streams(void)
     fx_response_free(&r);
 }
 
+/* A schema answered through a forced tool, and tools: the model must
+ * call some tool (ours or the answer tool), and a call to the answer
+ * tool is the answer. */
+static void
+test_schema(void)
+{
+    flexiai_schema *schema = NULL;
+    char *serr = NULL;
+    flexiai_schema_load("name, age int", 0, &schema, &serr);
+    ok(schema != NULL, "schema loaded");
+    g_schema = schema;
+    cJSON *b = body_of(&fx_provider_openai, "openai", history, 1);
+    is_int(cJSON_GetArraySize(J(b, "tools")), 3,
+           "openai: the answer tool and ours");
+    is_str(cJSON_GetStringValue(J(b, "tool_choice")), "required",
+           "openai: tool_choice required");
+    cJSON_Delete(b);
+    b = body_of(&fx_provider_openai_responses, "openai", history, 1);
+    is_int(cJSON_GetArraySize(J(b, "tools")), 3,
+           "responses: the answer tool and ours");
+    is_str(cJSON_GetStringValue(J(b, "tool_choice")), "required",
+           "responses: tool_choice required");
+    cJSON_Delete(b);
+    b = body_of(&fx_provider_anthropic, "anthropic", history, 1);
+    is_int(cJSON_GetArraySize(J(b, "tools")), 3,
+           "anthropic: the answer tool and ours");
+    ok(json_is(J(b, "tool_choice"), "{\"type\":\"any\"}"),
+       "anthropic: tool_choice any");
+    cJSON_Delete(b);
+    g_schema = NULL;
+    flexiai_schema_free(schema);
+    free(serr);
+
+    struct fx_response r;
+    struct fx_error e;
+    char *an = fxu_asprintf(
+        "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":"
+        "\"%s\",\"input\":{\"name\":\"Ada\",\"age\":36}}],"
+        "\"stop_reason\":\"tool_use\"}",
+        FX_SCHEMA_TOOL_NAME);
+    fx_response_init(&r);
+    fx_provider_anthropic.parse_response(an, strlen(an), &r, &e);
+    is_str(r.text.data, "{\"name\":\"Ada\",\"age\":36}",
+           "the answer tool's input is the answer");
+    is_int((long)r.ntool_calls, 0, "and no call to run");
+    fx_response_free(&r);
+    free(an);
+}
+
 int
 main(void)
 {
+    test_schema();
     test_openai();
     test_responses();
     test_anthropic();
