@@ -31,6 +31,9 @@ params_schema(const flexiai_tool *t)
         p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "type", "object");
         cJSON_AddItemToObject(p, "properties", cJSON_CreateObject());
+    } else if (cJSON_GetObjectItemCaseSensitive(p, "type") == NULL) {
+        /* {"properties": ...} alone: an object, as every format wants */
+        cJSON_AddStringToObject(p, "type", "object");
     }
     return p;
 }
