@@ -66,10 +66,14 @@ fail(struct mcp_server *s, const char *why)
     if (s->dead == NULL)
         s->dead = fxu_strdup(why);
     tx_stop(&s->p, 1.0);
-    if (tool_verbose && s->log.len > 0) {
-        char *log = tool_printable(s->log.data);
-        tool_warn("mcp %s: its stderr: %s", s->name, log);
-        free(log);
+    for (char *line = s->log.data; tool_verbose && line && *line;) {
+        size_t len = strcspn(line, "\n");
+        char *one = fxu_strndup(line, len);
+        char *shown = tool_printable(one);
+        tool_warn("mcp %s: stderr: %s", s->name, shown);
+        free(shown);
+        free(one);
+        line += len + (line[len] == '\n');
     }
 }
 
