@@ -197,7 +197,7 @@ static const struct tool_subcommand tools_subs[] = {
      "run one tool as the tool loop would (JSON: its\n"
      "arguments, default {}); print its result; exit 1 for\n"
      "an error result",
-     NULL, cmd_call, TOOL_COMP_NONE},
+     NULL, cmd_call, TOOL_COMP_TOOL},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 

@@ -329,3 +329,15 @@ EOF
     run pgrep -f "$JUNK"
     assert_failure
 }
+
+@test "bash completion offers the configured tool and server names" {
+    write_config <<'EOF2'
+[tool.disk]
+command = df -h
+[mcp.fs]
+command = true
+EOF2
+    run bash -c "source '$SRCDIR/completions/flexiai'; COMP_WORDS=(flexiai tools call ''); COMP_CWORD=3; _flexiai; echo \"\${COMPREPLY[*]}\""
+    assert_success
+    assert_output 'disk fs'
+}
