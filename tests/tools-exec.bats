@@ -341,3 +341,23 @@ EOF2
     assert_success
     assert_output 'disk fs'
 }
+
+@test "Ctrl-C kills a running tool: a cancelled result, exit 130" {
+    write_config <<EOF2
+[tool.slow]
+command = sh -c 'echo \$\$ > "$TEST_HOME/pid"; exec sleep 300'
+EOF2
+    flexiai tools call slow >"$TEST_HOME/out" 2>&1 &
+    local front=$! i
+    for ((i = 0; i < 600; i++)); do
+        [ -s "$TEST_HOME/pid" ] && break
+        sleep 0.05
+    done
+    [ -s "$TEST_HOME/pid" ]
+    kill -INT "$front"
+    local rc=0
+    wait "$front" || rc=$?
+    assert_equal "$rc" 130
+    assert_equal "$(cat "$TEST_HOME/out")" '[flexiai: tool slow was cancelled]'
+    ! alive "$(cat "$TEST_HOME/pid")"
+}
