@@ -444,3 +444,10 @@ flexiai_batchapi_result(flexiai_client *c, const char *name, const char *line,
     cJSON_Delete(j);
     return rc;
 }
+
+const char *
+flexiai_batchapi_state_dir(const flexiai_config *cfg)
+{
+    const struct fx_settings *s = fx_config_settings(cfg);
+    return s ? s->sync.state_dir : NULL;
+}

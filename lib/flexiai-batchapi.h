@@ -98,6 +98,10 @@ flexiai_code flexiai_batchapi_result(flexiai_client *c, const char *name,
 double flexiai_batchapi_price_factor(const flexiai_config *cfg,
                                      const char *name);
 
+/* Where a program keeps its jobs: the state directory ([sync]
+ * state_dir), owned by cfg; NULL before flexiai_config_validate(). */
+const char *flexiai_batchapi_state_dir(const flexiai_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif
