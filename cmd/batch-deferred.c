@@ -212,7 +212,7 @@ deferred_submit(flexiai_config *cfg, flexiai_client *client,
 {
     struct djob j;
     memset(&j, 0, sizeof(j));
-    struct sub s = {.client = client};
+    struct sub s = {.client = client, .j = &j};
     s.provider = pick_provider(cfg, client, a, in->exclude);
     flexiai_batchapi_supported(client, s.provider, &s.lim);
     char *dir = djob_dir(cfg, 1);
