@@ -91,11 +91,12 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
                                        "prompt_tokens",    "completion_tokens",
                                        "cached_tokens",    "cache_write_tokens",
                                        "reasoning_tokens", "calls",
-                                       "failed_calls"};
+                                       "failed_calls",     "deferred"};
     static const char *const heads[] = {"REQUESTS", "ANSWERS",     "FAILOVERS",
                                         "FAILURES", "TOKENS_IN",   "TOKENS_OUT",
                                         "CACHED",   "CACHE_WRITE", "REASONING",
-                                        "CALLS",    "CALLS_FAILED"};
+                                        "CALLS",    "CALLS_FAILED",
+                                        "DEFERRED"};
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
     /* each column as wide as its heading or its widest number */
     int cw[NCOLS];
@@ -133,7 +134,7 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
     }
     for (int c = 0; c < NCOLS; c++)
         fxu_buf_printf(&b, "%*s  ", cw[c], heads[c]);
-    fxu_buf_printf(&b, "%10s\n", "COST");
+    fxu_buf_printf(&b, "%10s  %13s\n", "COST", "DEFERRED_COST");
     const cJSON *r;
     cJSON_ArrayForEach(r, rows)
     {
@@ -146,9 +147,15 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
             fxu_buf_printf(&b, "%*.0f  ", cw[c], num_of(r, cols[c]));
         const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
         if (cJSON_IsNumber(cost))
-            fxu_buf_printf(&b, "%10.6f\n", cost->valuedouble);
+            fxu_buf_printf(&b, "%10.6f", cost->valuedouble);
         else
-            fxu_buf_printf(&b, "%10s\n", "unknown");
+            fxu_buf_printf(&b, "%10s", "unknown");
+        /* the part of it answered by provider batch jobs (--deferred) */
+        cost = cJSON_GetObjectItemCaseSensitive(r, "deferred_cost");
+        if (cJSON_IsNumber(cost))
+            fxu_buf_printf(&b, "  %13.6f\n", cost->valuedouble);
+        else
+            fxu_buf_printf(&b, "  %13s\n", "unknown");
     }
     tool_out(b.data, b.len);
     fxu_buf_free(&b);

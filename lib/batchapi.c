@@ -249,14 +249,7 @@ flexiai_batchapi_writer_free(flexiai_batchapi_writer *w)
 double
 flexiai_batchapi_price_factor(const flexiai_config *cfg, const char *name)
 {
-    double f;
-    char *sec = fxu_asprintf("provider.%s", name ? name : "");
-    const char *v = fx_config_value(cfg, sec, "price_batch_factor");
-    free(sec);
-    if (v && fxu_parse_double(v, &f) == 0 && f >= 0)
-        return f;
-    /* both providers' docs: batch requests cost half the standard price */
-    return 0.5;
+    return fx_conf_batch_factor(cfg, name);
 }
 
 /* ---- results ------------------------------------------------------------

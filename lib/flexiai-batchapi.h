@@ -93,8 +93,8 @@ flexiai_code flexiai_batchapi_result(flexiai_client *c, const char *name,
                                      const char *line, size_t len,
                                      char **custom_id, flexiai_result *res);
 
-/* The provider's price_batch_factor (default 0.5 for openai and
- * anthropic, 1 otherwise). */
+/* The provider's price_batch_factor (default 0.5 for openai, anthropic
+ * and gemini, 1 otherwise). */
 double flexiai_batchapi_price_factor(const flexiai_config *cfg,
                                      const char *name);
 
