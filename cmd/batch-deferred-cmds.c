@@ -30,8 +30,8 @@ enum {
 };
 
 static const struct tool_option status_opts[] = {
-    {OPT_D_JSON, 0, "json", NULL, "one JSON object per job, in an array", 0,
-     0, NULL, NULL, NULL},
+    {OPT_D_JSON, 0, "json", NULL, "one JSON object per job, in an array", 0, 0,
+     NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 static const struct tool_option wait_opts[] = {
@@ -42,20 +42,19 @@ static const struct tool_option wait_opts[] = {
 };
 static const struct tool_option fetch_opts[] = {
     {OPT_D_OUTPUT, 'o', "output", "FILE",
-     "append to FILE (default: the -o FILE of the submission)",
-     TOOL_COMP_FILE, 0, NULL, NULL, NULL},
+     "append to FILE (default: the -o FILE of the submission)", TOOL_COMP_FILE,
+     0, NULL, NULL, NULL},
     {OPT_D_LIVE_REST, 0, "live-rest", NULL,
      "run the items the provider failed or expired live", 0, 0, NULL, NULL,
      NULL},
     {OPT_D_RESUBMIT, 0, "resubmit", NULL,
-     "send them to the next provider with a batch API", 0, 0, NULL, NULL,
-     NULL},
+     "send them to the next provider with a batch API", 0, 0, NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 static const struct tool_option resubmit_opts[] = {
     {OPT_D_OUTPUT, 'o', "output", "FILE",
-     "the new job's output (default: the job's)", TOOL_COMP_FILE, 0, NULL,
-     NULL, NULL},
+     "the new job's output (default: the job's)", TOOL_COMP_FILE, 0, NULL, NULL,
+     NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -251,9 +250,10 @@ cmd_status(void *ctx, struct tool_args *a, int argc, char **argv)
             cJSON_AddItemToArray(arr, o);
         } else {
             char line[512];
-            snprintf(line, sizeof(line), "%-31s %-11s %-12s %8ld  %6ld  %5zu  %s\n",
-                     j.id, j.parts[0].provider, s.word, s.succeeded, s.failed,
-                     j.nids, ag);
+            snprintf(line, sizeof(line),
+                     "%-31s %-11s %-12s %8ld  %6ld  %5zu  %s\n", j.id,
+                     j.parts[0].provider, s.word, s.succeeded, s.failed, j.nids,
+                     ag);
             tool_outs(line);
         }
         djob_free(&j);

@@ -90,8 +90,8 @@ take_file(struct fetch *f, const struct djob_part *p, int refetch,
             continue;
         char *cid = NULL;
         flexiai_result res;
-        flexiai_code rc = flexiai_batchapi_result(
-            f->client, p->provider, line, (size_t)n, &cid, &res);
+        flexiai_code rc = flexiai_batchapi_result(f->client, p->provider, line,
+                                                  (size_t)n, &cid, &res);
         long idx = djob_index(f->j, cid);
         if (idx < p->first || idx >= p->first + p->count) {
             if (!f->warned++)

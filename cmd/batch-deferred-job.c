@@ -84,8 +84,7 @@ djob_index(const struct djob *j, const char *custom_id)
     if (custom_id == NULL || custom_id[0] != 'i')
         return -1;
     long n;
-    if (fxu_parse_long(custom_id + 1, &n) != 0 || n < 0 ||
-        (size_t)n >= j->nids)
+    if (fxu_parse_long(custom_id + 1, &n) != 0 || n < 0 || (size_t)n >= j->nids)
         return -1;
     return n;
 }
@@ -203,8 +202,9 @@ djob_load(const flexiai_config *cfg, const char *id, struct djob *j)
 {
     memset(j, 0, sizeof(*j));
     if (!id_ok(id))
-        tool_die(FLEXIAI_EUSAGE, "'%s' is no job id (see 'flexiai batch "
-                                 "status')",
+        tool_die(FLEXIAI_EUSAGE,
+                 "'%s' is no job id (see 'flexiai batch "
+                 "status')",
                  id ? id : "");
     char *dir = djob_dir(cfg, 0);
     j->path = fxu_asprintf("%s/%s.json", dir, id);
@@ -212,8 +212,9 @@ djob_load(const flexiai_config *cfg, const char *id, struct djob *j)
     FILE *fp = fopen(j->path, "r");
     if (fp == NULL) {
         if (errno == ENOENT)
-            tool_die(FLEXIAI_ENOINPUT, "no deferred job '%s' (see 'flexiai "
-                                       "batch status')",
+            tool_die(FLEXIAI_ENOINPUT,
+                     "no deferred job '%s' (see 'flexiai "
+                     "batch status')",
                      id);
         tool_die(FLEXIAI_EIO, "%s: %s", j->path, strerror(errno));
     }

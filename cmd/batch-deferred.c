@@ -329,10 +329,10 @@ deferred_submit(flexiai_config *cfg, flexiai_client *client,
         }
         if (!tool_quiet)
             tool_err("%s: %zu item%s submitted to %s in %zu provider "
-                      "job%s%s",
-                      j.id, j.nids, j.nids == 1 ? "" : "s", s.provider,
-                      j.nparts, j.nparts == 1 ? "" : "s",
-                      skipped ? " (answered ones skipped)" : "");
+                     "job%s%s",
+                     j.id, j.nids, j.nids == 1 ? "" : "s", s.provider, j.nparts,
+                     j.nparts == 1 ? "" : "s",
+                     skipped ? " (answered ones skipped)" : "");
     }
     if (job_id)
         *job_id = fxu_strdup(j.id);

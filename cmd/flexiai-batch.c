@@ -127,10 +127,10 @@ struct opts {
     int multi;
     int schema_files; /* --schema-files: items' schemas may name files */
     struct batch_parse parse;
-    const char *compact; /* --compact FILE */
-    int deferred;        /* --deferred */
+    const char *compact;    /* --compact FILE */
+    int deferred;           /* --deferred */
     struct deferred_opts d; /* the deferred jobs' subcommands */
-    int schema_show;     /* --schema-show: print the compiled schema, exit */
+    int schema_show;        /* --schema-show: print the compiled schema, exit */
 };
 
 static void
@@ -514,8 +514,8 @@ main(int argc, char **argv)
     tool_cmd_init("flexiai batch");
     /* `flexiai batch [OPTIONS] status|wait|fetch|cancel|resubmit ...`:
      * the deferred jobs (batch-deferred-cmds.c) */
-    int sub_at = tool_parse(&tool_cmd_batch, NULL, argc, argv, 1, &a,
-                            on_option, &o);
+    int sub_at =
+        tool_parse(&tool_cmd_batch, NULL, argc, argv, 1, &a, on_option, &o);
     const struct tool_subcommand *sub =
         sub_at < argc ? tool_find_sub(&tool_cmd_batch, argv[sub_at]) : NULL;
     if (sub) {

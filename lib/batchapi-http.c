@@ -206,8 +206,8 @@ code_of(int cls)
 static char *
 member(const struct xfer *x, const char *name)
 {
-    cJSON *j = cJSON_ParseWithLength(x->body.data ? x->body.data : "",
-                                     x->body.len);
+    cJSON *j =
+        cJSON_ParseWithLength(x->body.data ? x->body.data : "", x->body.len);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
     char *s = cJSON_IsString(v) ? fxu_strdup(v->valuestring) : NULL;
     cJSON_Delete(j);
@@ -274,10 +274,8 @@ flexiai_batchapi_submit(flexiai_client *c, const char *name, const char *path,
             cJSON_AddStringToObject(b, "completion_window", "24h");
             char *json = cJSON_PrintUnformatted(b);
             cJSON_Delete(b);
-            struct xfer y = {.p = p,
-                             .method = "POST",
-                             .headers = hr.headers,
-                             .json = json};
+            struct xfer y = {
+                .p = p, .method = "POST", .headers = hr.headers, .json = json};
             fxu_buf_init(&y.body);
             y.url = fxu_asprintf("%s/batches", root);
             rc = run(&y, err);
@@ -404,8 +402,7 @@ job_call(flexiai_client *c, const char *name, const char *job,
     flexiai_code rc = run(&x, err);
     free((char *)x.url);
     if (rc == FLEXIAI_OK && st)
-        parse_status(kind, job, x.body.data ? x.body.data : "", x.body.len,
-                     st);
+        parse_status(kind, job, x.body.data ? x.body.data : "", x.body.len, st);
     fxu_buf_free(&x.body);
     fx_http_req_free(&hr);
     free(root);
@@ -440,16 +437,16 @@ flexiai_batchapi_cancel(flexiai_client *c, const char *name, const char *job,
 }
 
 flexiai_code
-flexiai_batchapi_download(flexiai_client *c, const char *name,
-                          const char *what, const char *path, char **err)
+flexiai_batchapi_download(flexiai_client *c, const char *name, const char *what,
+                          const char *path, char **err)
 {
     FILE *out = fopen(path, "wb");
     if (out == NULL) {
         fx_set_err(err, "%s: cannot create", path);
         return FLEXIAI_ECANTCREAT;
     }
-    flexiai_code rc = job_call(c, name, what, "GET", "/results", NULL, out,
-                               err);
+    flexiai_code rc =
+        job_call(c, name, what, "GET", "/results", NULL, out, err);
     if (fclose(out) != 0 && rc == FLEXIAI_OK) {
         fx_set_err(err, "%s: cannot write", path);
         rc = FLEXIAI_EIO;

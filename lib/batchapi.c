@@ -26,8 +26,7 @@
 #include <string.h>
 
 struct fx_provider *
-fx_batchapi_provider(flexiai_client *c, const char *name, int *kind,
-                     char **err)
+fx_batchapi_provider(flexiai_client *c, const char *name, int *kind, char **err)
 {
     struct fx_provider *p = name ? fx_settings_provider(c->s, name) : NULL;
     if (p == NULL) {
@@ -35,8 +34,7 @@ fx_batchapi_provider(flexiai_client *c, const char *name, int *kind,
         return NULL;
     }
     *kind = FX_BATCHAPI_NONE;
-    if (p->ops == &fx_provider_openai &&
-        !(p->api_version && *p->api_version))
+    if (p->ops == &fx_provider_openai && !(p->api_version && *p->api_version))
         *kind = FX_BATCHAPI_OPENAI;
     else if (p->ops == &fx_provider_openai_responses)
         *kind = FX_BATCHAPI_RESPONSES;
@@ -61,8 +59,8 @@ flexiai_batchapi_supported(flexiai_client *c, const char *name,
         /* OpenAI: 50 000 requests and 200 MB a file; Anthropic: 100 000
          * requests and 256 MB a batch (PROTOCOLS.md, 2026 APIs) */
         lim->max_items = kind == FX_BATCHAPI_ANTHROPIC ? 100000 : 50000;
-        lim->max_bytes = kind == FX_BATCHAPI_ANTHROPIC ? 256LL << 20
-                                                       : 200LL << 20;
+        lim->max_bytes =
+            kind == FX_BATCHAPI_ANTHROPIC ? 256LL << 20 : 200LL << 20;
     }
     return 1;
 }
@@ -107,8 +105,7 @@ fx_batchapi_build(struct fx_provider *p, const flexiai_request *req,
     struct fx_params params;
     call_params(&params, p, req);
     long dmax = 0;
-    if (fxu_parse_long(fx_config_default("defaults", "max_tokens"), &dmax) !=
-        0)
+    if (fxu_parse_long(fx_config_default("defaults", "max_tokens"), &dmax) != 0)
         dmax = 0;
     struct fx_call call = {
         .prov = p,
@@ -290,8 +287,9 @@ fill_answer(flexiai_client *c, const struct fx_provider *p,
     res->has_usage = 1;
     res->prompt_tokens = r->prompt_tokens;
     res->completion_tokens = r->completion_tokens;
-    res->total_tokens = r->total_tokens ? r->total_tokens
-                                        : r->prompt_tokens + r->completion_tokens;
+    res->total_tokens = r->total_tokens
+                            ? r->total_tokens
+                            : r->prompt_tokens + r->completion_tokens;
     res->cached_tokens = r->cached_tokens;
     res->cache_write_tokens = r->cache_write_tokens;
     res->reasoning_tokens = r->reasoning_tokens;
@@ -404,9 +402,9 @@ anthropic_line(flexiai_client *c, const struct fx_provider *p, const cJSON *j,
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
         const cJSON *inner = cJSON_GetObjectItemCaseSensitive(e, "error");
         const char *et = str_of(inner ? inner : e, "type");
-        long status = et && strcmp(et, "invalid_request_error") == 0 ? 400
+        long status = et && strcmp(et, "invalid_request_error") == 0  ? 400
                       : et && strcmp(et, "authentication_error") == 0 ? 401
-                                                                       : 500;
+                                                                      : 500;
         return answer_body(c, p, status, e, res);
     }
     return fail_item(res, p, FLEXIAI_E_TIMEOUT, 0,

@@ -38,8 +38,8 @@ int flexiai_batchapi_supported(flexiai_client *c, const char *name,
  * caller's).  NULL with *err when the provider has no batch API. */
 typedef struct flexiai_batchapi_writer flexiai_batchapi_writer;
 flexiai_batchapi_writer *flexiai_batchapi_writer_new(flexiai_client *c,
-                                                     const char *name,
-                                                     FILE *fp, char **err);
+                                                     const char *name, FILE *fp,
+                                                     char **err);
 /* One item: its request body as a live request makes it (not streamed),
  * under custom_id (letters, digits, '-' and '_', at most 64).  FLEXIAI_OK,
  * or FLEXIAI_EDATA / FLEXIAI_ECONFIG with *err (nothing written), or
@@ -65,8 +65,8 @@ typedef struct flexiai_batchapi_status {
     int ended;    /* 1: no more answers will come */
     long total, succeeded, failed, processing; /* failed: errored, expired,
                                                   canceled together */
-    char *results; /* what flexiai_batchapi_download() takes; NULL: none */
-    char *errors;  /* OpenAI's error file; NULL: none */
+    char *results;     /* what flexiai_batchapi_download() takes; NULL: none */
+    char *errors;      /* OpenAI's error file; NULL: none */
     double expires_at; /* epoch seconds; 0 unknown */
 } flexiai_batchapi_status;
 void flexiai_batchapi_status_free(flexiai_batchapi_status *st);

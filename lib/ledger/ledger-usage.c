@@ -255,8 +255,8 @@ add_parts(struct fx_tally *t, const struct fx_ledger_usage_query *q,
         } else if (key[7]) {
             double c = fx_cost(&pr, &use);
             if (q->batch_factor)
-                c *= q->batch_factor(q->price_ud,
-                                     fx_tally_name(t, (int)key[5]));
+                c *=
+                    q->batch_factor(q->price_ud, fx_tally_name(t, (int)key[5]));
             u->cost += c;
             u->deferred_cost += c;
         } else {

@@ -142,15 +142,16 @@ error(int anthropic, unsigned status, const char *msg, char **out)
     if (anthropic) {
         cJSON_AddStringToObject(j, "type", "error");
         e = cJSON_AddObjectToObject(j, "error");
-        cJSON_AddStringToObject(e, "type", status == 404 ? "not_found_error"
-                                           : status >= 500 ? "api_error"
-                                                           : "invalid_request_"
-                                                             "error");
+        cJSON_AddStringToObject(e, "type",
+                                status == 404   ? "not_found_error"
+                                : status >= 500 ? "api_error"
+                                                : "invalid_request_"
+                                                  "error");
     } else {
         e = cJSON_AddObjectToObject(j, "error");
-        cJSON_AddStringToObject(e, "type", status >= 500
-                                               ? "server_error"
-                                               : "invalid_request_error");
+        cJSON_AddStringToObject(e, "type",
+                                status >= 500 ? "server_error"
+                                              : "invalid_request_error");
     }
     cJSON_AddStringToObject(e, "message", msg);
     *out = cJSON_PrintUnformatted(j);
@@ -177,7 +178,8 @@ control(const char *url, const char *method, const char *body, char **out)
     b->polls = b->fail = b->answered = b->status = 0;
     b->expire = 0;
     char *spec = dupn(body ? body : "", body ? strlen(body) : 0), *save = NULL;
-    for (char *t = strtok_r(spec, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(spec, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(t, '=');
         const char *v = eq ? eq + 1 : "";
         size_t kn = eq ? (size_t)(eq - t) : strlen(t);
@@ -260,7 +262,8 @@ item_of(struct item *it, const char *cid, const cJSON *body)
     const cJSON *msg;
     cJSON_ArrayForEach(msg, msgs)
     {
-        char *t = content_text(cJSON_GetObjectItemCaseSensitive(msg, "content"));
+        char *t =
+            content_text(cJSON_GetObjectItemCaseSensitive(msg, "content"));
         it->prompt_words += words(t);
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(msg, "role");
         if (cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0) {
@@ -428,8 +431,8 @@ results(const struct job *j, int errors)
         } else {
             cJSON_AddNullToObject(o, "response");
             cJSON *e = cJSON_AddObjectToObject(o, "error");
-            cJSON_AddStringToObject(e, "code", f == 2 ? "batch_expired"
-                                                      : "batch_cancelled");
+            cJSON_AddStringToObject(
+                e, "code", f == 2 ? "batch_expired" : "batch_cancelled");
             cJSON_AddStringToObject(e, "message",
                                     f == 2 ? "This request could not be "
                                              "executed before the completion "
@@ -489,7 +492,7 @@ status_json(struct job *j, int poll)
     } else {
         cJSON_AddStringToObject(o, "object", "batch");
         cJSON_AddStringToObject(o, "endpoint", "/v1/chat/completions");
-        const char *st = !done         ? "in_progress"
+        const char *st = !done          ? "in_progress"
                          : j->cancelled ? "cancelled"
                          : j->expire    ? "expired"
                                         : "completed";
@@ -530,12 +533,13 @@ multipart_file(const char *body, size_t len, const char *ctype, size_t *n)
     const char *name = memmem(body, len, "name=\"file\"", 11);
     if (name == NULL)
         return NULL;
-    const char *start = memmem(name, len - (size_t)(name - body), "\r\n\r\n", 4);
+    const char *start =
+        memmem(name, len - (size_t)(name - body), "\r\n\r\n", 4);
     if (start == NULL)
         return NULL;
     start += 4;
-    const char *end = memmem(start, len - (size_t)(start - body), delim,
-                             strlen(delim));
+    const char *end =
+        memmem(start, len - (size_t)(start - body), delim, strlen(delim));
     if (end == NULL)
         return NULL;
     *n = (size_t)(end - start);
@@ -561,7 +565,8 @@ openai_create(const char *route, const char *body, char **out)
     cJSON *req = cJSON_Parse(body);
     const cJSON *fid = cJSON_GetObjectItemCaseSensitive(req, "input_file_id");
     const cJSON *ep = cJSON_GetObjectItemCaseSensitive(req, "endpoint");
-    const cJSON *cw = cJSON_GetObjectItemCaseSensitive(req, "completion_window");
+    const cJSON *cw =
+        cJSON_GetObjectItemCaseSensitive(req, "completion_window");
     struct file *f = NULL;
     for (struct file *x = files; x && cJSON_IsString(fid); x = x->next)
         if (strcmp(x->id, fid->valuestring) == 0)
@@ -570,16 +575,18 @@ openai_create(const char *route, const char *body, char **out)
         strcmp(ep->valuestring, "/v1/chat/completions") != 0 ||
         !cJSON_IsString(cw) || strcmp(cw->valuestring, "24h") != 0) {
         cJSON_Delete(req);
-        return error(0, 400, "mockllm: input_file_id, endpoint "
-                             "/v1/chat/completions and completion_window 24h "
-                             "are required",
+        return error(0, 400,
+                     "mockllm: input_file_id, endpoint "
+                     "/v1/chat/completions and completion_window 24h "
+                     "are required",
                      out);
     }
     cJSON_Delete(req);
     struct job *j = job_new(route, 0);
     size_t cap = 0;
     char *save = NULL, *data = dupn(f->data, f->len);
-    for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    for (char *l = strtok_r(data, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
         cJSON *line = cJSON_Parse(l);
         const cJSON *cid = cJSON_GetObjectItemCaseSensitive(line, "custom_id");
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(line, "method");
@@ -593,8 +600,9 @@ openai_create(const char *route, const char *body, char **out)
             free(data);
             free(j->items);
             free(j);
-            return error(0, 400, "mockllm: a line lacks custom_id, method "
-                                 "POST, url or body",
+            return error(0, 400,
+                         "mockllm: a line lacks custom_id, method "
+                         "POST, url or body",
                          out);
         }
         add_item(j, &cap, cid->valuestring, b);
@@ -630,8 +638,9 @@ anthropic_create(const char *route, const char *body, char **out)
             cJSON_Delete(req);
             free(j->items);
             free(j);
-            return error(1, 400, "requests: custom_id and non-streaming params "
-                                 "are required",
+            return error(1, 400,
+                         "requests: custom_id and non-streaming params "
+                         "are required",
                          out);
         }
         add_item(j, &cap, cid->valuestring, p);
@@ -646,9 +655,8 @@ anthropic_create(const char *route, const char *body, char **out)
 }
 
 static unsigned
-answer_locked(const char *url, const char *method, const char *body,
-              size_t len, const char *ctype, int has_key, char **out,
-              const char **out_type)
+answer_locked(const char *url, const char *method, const char *body, size_t len,
+              const char *ctype, int has_key, char **out, const char **out_type)
 {
     char route[128];
     *out_type = "application/json";
@@ -674,8 +682,9 @@ answer_locked(const char *url, const char *method, const char *body,
             size_t n = 0;
             const char *d = multipart_file(body, len, ctype, &n);
             if (d == NULL || memmem(body, len, "name=\"purpose\"", 14) == NULL)
-                return error(0, 400, "mockllm: multipart with purpose and "
-                                     "file required",
+                return error(0, 400,
+                             "mockllm: multipart with purpose and "
+                             "file required",
                              out);
             struct file *f = calloc(1, sizeof(*f));
             snprintf(f->id, sizeof(f->id), "file-mock%ld", ++seq);
