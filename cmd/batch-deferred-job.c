@@ -142,7 +142,7 @@ djob_save(const struct djob *j)
     fputs("],\n\"ids\":[", fp);
     for (size_t i = 0; i < j->nids; i++) {
         if (i)
-            fputc(i % 64 ? ',' : '\n', fp);
+            fputs(i % 64 ? "," : ",\n", fp);
         fputs(j->ids[i], fp); /* JSON text already */
     }
     fputs("]}\n", fp);

@@ -176,3 +176,14 @@ setup() {
     assert_success
     [ "${#lines[@]}" -eq 3 ]
 }
+
+@test "a job of 150 items: its file reads back whole, numeric ids kept as given, each fetched once" {
+    local i
+    for i in $(seq 1 150); do printf '{"id":%d,"prompt":"n %d"}\n' "$i" "$i"; done >"$TEST_HOME/many.jsonl"
+    JOB=$(flexiai batch -q --deferred -i "$TEST_HOME/many.jsonl" -o "$TEST_HOME/many.out")
+    jq -e '(.ids | length) == 150 and .ids[149] == 150' "$JOBS/$JOB.json"
+    run flexiai batch -q fetch "$JOB"
+    assert_success
+    assert_equal "$(jq -r .id "$TEST_HOME/many.out" | sort -n | uniq | wc -l)" 150
+    assert_equal "$(jq -r 'select(.id == 150) | .text' "$TEST_HOME/many.out")" "n 150"
+}
