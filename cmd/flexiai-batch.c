@@ -516,8 +516,11 @@ main(int argc, char **argv)
      * the deferred jobs (batch-deferred-cmds.c) */
     int sub_at =
         tool_parse(&tool_cmd_batch, NULL, argc, argv, 1, &a, on_option, &o);
+    /* a prompt that is such a word comes after "--" */
     const struct tool_subcommand *sub =
-        sub_at < argc ? tool_find_sub(&tool_cmd_batch, argv[sub_at]) : NULL;
+        sub_at < argc && strcmp(argv[sub_at - 1], "--") != 0
+            ? tool_find_sub(&tool_cmd_batch, argv[sub_at])
+            : NULL;
     if (sub) {
         int rest = tool_parse(&tool_cmd_batch, sub, argc - sub_at,
                               argv + sub_at, 0, &a, on_option, &o);

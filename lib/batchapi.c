@@ -371,9 +371,10 @@ openai_line(flexiai_client *c, const struct fx_provider *p, const cJSON *j,
         const char *code = str_of(err, "code");
         const char *msg = str_of(err, "message");
         /* an item the job did not reach before it expired or was
-         * cancelled may run again */
+         * cancelled, or whose call timed out, may run again */
         int gone = code && (strcmp(code, "batch_expired") == 0 ||
-                            strcmp(code, "batch_cancelled") == 0);
+                            strcmp(code, "batch_cancelled") == 0 ||
+                            strcmp(code, "request_timeout") == 0);
         return fail_item(res, p,
                          gone ? FLEXIAI_E_TIMEOUT : FLEXIAI_E_BAD_REQUEST, 0,
                          msg ? msg : code);

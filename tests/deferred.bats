@@ -171,10 +171,15 @@ setup() {
     run flexiai batch fetch -q -o "$TEST_HOME/third.jsonl" "$JOB"
     assert_success
     assert_equal "$(wc -l <"$TEST_HOME/third.jsonl")" 3
-    # a live batch whose prompt is a word, not a subcommand
+    # a live batch whose prompt is a word, not a subcommand; a subcommand's
+    # name as the prompt after --
     run flexiai batch -q -i "$TEST_HOME/in.jsonl" summarize
     assert_success
     [ "${#lines[@]}" -eq 3 ]
+    run flexiai batch -q -i "$TEST_HOME/in.jsonl" -- status
+    assert_success
+    assert_equal "$(jq -r .text <<<"${lines[0]}")" "$(printf 'status\n\nitem 1')"
+
 }
 
 @test "a job of 150 items: its file reads back whole, numeric ids kept as given, each fetched once" {
