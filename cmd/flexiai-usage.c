@@ -96,9 +96,15 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
         "REQUESTS",  "ANSWERS",    "FAILOVERS",    "FAILURES",
         "TOKENS_IN", "TOKENS_OUT", "CACHED",       "CACHE_WRITE",
         "REASONING", "CALLS",      "CALLS_FAILED", "DEFERRED"};
-    enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
+    enum { ALLCOLS = sizeof(cols) / sizeof(cols[0]) };
+    /* DEFERRED and DEFERRED_COST only when batch jobs answered (batch
+     * --deferred): the table stays as it was for everyone else */
+    int deferred = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, rows) deferred |= num_of(d, "deferred") > 0;
+    const int NCOLS = deferred ? ALLCOLS : ALLCOLS - 1;
     /* each column as wide as its heading or its widest number */
-    int cw[NCOLS];
+    int cw[ALLCOLS];
     for (int c = 0; c < NCOLS; c++) {
         cw[c] = (int)strlen(heads[c]);
         const cJSON *r;
@@ -133,7 +139,8 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
     }
     for (int c = 0; c < NCOLS; c++)
         fxu_buf_printf(&b, "%*s  ", cw[c], heads[c]);
-    fxu_buf_printf(&b, "%10s  %13s\n", "COST", "DEFERRED_COST");
+    fxu_buf_printf(&b, "%10s", "COST");
+    fxu_buf_puts(&b, deferred ? "  DEFERRED_COST\n" : "\n");
     const cJSON *r;
     cJSON_ArrayForEach(r, rows)
     {
@@ -151,7 +158,9 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
             fxu_buf_printf(&b, "%10s", "unknown");
         /* the part of it answered by provider batch jobs (--deferred) */
         cost = cJSON_GetObjectItemCaseSensitive(r, "deferred_cost");
-        if (cJSON_IsNumber(cost))
+        if (!deferred)
+            fxu_buf_putc(&b, '\n');
+        else if (cJSON_IsNumber(cost))
             fxu_buf_printf(&b, "  %13.6f\n", cost->valuedouble);
         else
             fxu_buf_printf(&b, "  %13s\n", "unknown");

@@ -117,9 +117,9 @@ SPEC='severity, summary: one line'
     # the table's columns
     run flexiai usage --by provider
     assert_success
-    assert_line --regexp '^PROVIDER +REQUESTS +ANSWERS +FAILOVERS +FAILURES +TOKENS_IN +TOKENS_OUT +CACHED +CACHE_WRITE +REASONING +CALLS +CALLS_FAILED +DEFERRED +COST +DEFERRED_COST$'
-    assert_line --regexp '^oa +0 +0 +0 +0 +2000 +1000 +800 +0 +600 +2 +2 +0 +0\.010800 +0\.000000$'
-    assert_line --regexp '^an +1 +1 +1 +0 +1100 +300 +800 +200 +120 +1 +0 +0 +0\.005790 +0\.000000$'
+    assert_line --regexp '^PROVIDER +REQUESTS +ANSWERS +FAILOVERS +FAILURES +TOKENS_IN +TOKENS_OUT +CACHED +CACHE_WRITE +REASONING +CALLS +CALLS_FAILED +COST$'
+    assert_line --regexp '^oa +0 +0 +0 +0 +2000 +1000 +800 +0 +600 +2 +2 +0\.010800$'
+    assert_line --regexp '^an +1 +1 +1 +0 +1100 +300 +800 +200 +120 +1 +0 +0\.005790$'
 }
 
 @test "exit 76: usage and cost of every billed attempt, not null" {
