@@ -36,7 +36,57 @@ struct fetch {
     int worst;
     int ioerr, warned;
     int rerun; /* failed items run again: no line for them now */
+    /* the job's items (JOB.items.jsonl) and where each line starts, for
+     * the ledger records' messages; NULL when gone */
+    FILE *items;
+    long *offs;
 };
+
+/* Where each item's line starts in JOB.items.jsonl. */
+static void
+index_items(struct fetch *f)
+{
+    char *path = djob_side(f->j, ".items.jsonl");
+    f->items = fopen(path, "r");
+    free(path);
+    if (f->items == NULL)
+        return;
+    f->offs = fxu_xcalloc(f->j->nids + 1, sizeof(*f->offs));
+    char *line = NULL;
+    size_t cap = 0, i = 0;
+    long at = 0;
+    ssize_t n;
+    while (i < f->j->nids && (n = getline(&line, &cap, f->items)) > 0) {
+        f->offs[i++] = at;
+        at += (long)n;
+    }
+    free(line);
+    if (i < f->j->nids) { /* not this job's items: records without them */
+        fclose(f->items);
+        f->items = NULL;
+    }
+}
+
+/* Item idx as its ledger record's messages (live batch input). */
+static int
+item_at(struct fetch *f, long idx, struct batch_item *it)
+{
+    memset(it, 0, sizeof(*it));
+    if (f->items == NULL || fseek(f->items, f->offs[idx], SEEK_SET) != 0)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f->items);
+    struct batch_parse bp = {0};
+    if (n > 0)
+        batch_item_parse(it, line, (size_t)n - (line[n - 1] == '\n'), &bp);
+    free(line);
+    if (n <= 0 || it->error) {
+        batch_item_free(it);
+        return -1;
+    }
+    return 0;
+}
 
 static void
 put_line(struct fetch *f, long idx, const flexiai_result *res, int code)
@@ -60,10 +110,16 @@ put_line(struct fetch *f, long idx, const flexiai_result *res, int code)
     }
     fxu_buf_free(&b);
     if (f->ledger) {
+        struct batch_item it;
+        int have = item_at(f, idx, &it) == 0;
+        char *cid = flexiai_ledger_new_cid();
         flexiai_ledger_entry e;
         flexiai_ledger_entry_init(&e);
         e.command = "batch";
-        e.tag = f->a->tag;
+        e.tag = have && it.tag ? it.tag : f->a->tag;
+        e.conversation_id = cid;
+        e.messages = have ? it.msgs.v : NULL;
+        e.nmessages = have ? it.msgs.n : 0;
         e.result = res;
         e.exit_code = code;
         e.deferred = 1;
@@ -71,6 +127,9 @@ put_line(struct fetch *f, long idx, const flexiai_result *res, int code)
             !f->warned++)
             tool_warn("items not logged: %s",
                       flexiai_ledger_writer_error(f->ledger));
+        free(cid);
+        if (have)
+            batch_item_free(&it);
     }
 }
 
@@ -265,6 +324,8 @@ deferred_fetch(flexiai_config *cfg, flexiai_client *client,
     f.ledger = a->no_log || !flexiai_ledger_enabled(cfg)
                    ? NULL
                    : flexiai_ledger_writer_new(cfg);
+    if (f.ledger)
+        index_items(&f);
     for (size_t k = 0; k < j.nparts; k++)
         if (j.parts[k].batch && st[k].ended)
             take_part(&f, k, &st[k]);
@@ -309,6 +370,9 @@ deferred_fetch(flexiai_config *cfg, flexiai_client *client,
         flexiai_batchapi_status_free(&st[k]);
     free(st);
     batch_idset_free(f.done);
+    if (f.items)
+        fclose(f.items);
+    free(f.offs);
     free(f.failed);
     free(f.seen);
     djob_free(&j);

@@ -77,6 +77,10 @@ setup() {
         '[3,3,3e-05,3e-05]'
     run flexiai usage --by provider
     assert_line --regexp '^oa +3 +3 .* +3 +0\.000030 +0\.000030$'
+    # each record with its item's prompt, as a live batch item's
+    assert_equal "$(sqlite3 "$XDG_DATA_HOME/flexiai/logs.db" \
+        "SELECT group_concat(prompt, '|') FROM requests WHERE deferred = 1 AND command = 'batch'")" \
+        "item 1|item 2|item 3"
 }
 
 @test "the job is recorded before the provider is asked: a refused submission leaves a failed job, exit 75" {
