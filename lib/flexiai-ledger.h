@@ -46,6 +46,8 @@ typedef struct flexiai_ledger_entry {
     const flexiai_result *result;
     int exit_code; /* what the program exits with for it: the request's
                       flexiai_code, or its own (0: success) */
+    int deferred;  /* 1: answered by a provider's batch job (priced with
+                      its price_batch_factor; `usage` tells them apart) */
 } flexiai_ledger_entry;
 
 void flexiai_ledger_entry_init(flexiai_ledger_entry *e);

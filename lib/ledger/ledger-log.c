@@ -134,6 +134,7 @@ build_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
                                   .exit_code = e->exit_code};
     fx_ledger_record_from_result(rec, e->result, e->messages, e->nmessages,
                                  &meta);
+    rec->deferred = e->deferred;
     cut_secrets(cfg, rec);
 }
 
