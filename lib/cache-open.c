@@ -293,3 +293,11 @@ flexiai_budget_shared_add(flexiai_client *c, double cost)
         return spend_failed(c, err);
     return FLEXIAI_OK;
 }
+
+int
+flexiai_config_budget(const flexiai_config *cfg, const char *which,
+                      double *amount)
+{
+    const char *v = fx_config_value(cfg, "budget", which);
+    return v && fxu_parse_double(v, amount) == 0;
+}

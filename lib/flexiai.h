@@ -891,6 +891,9 @@ flexiai_code flexiai_budget_shared_spent(flexiai_client *c, double *day,
                                          double *month);
 /* Add a billed request's cost to both counters.  Returns as above. */
 flexiai_code flexiai_budget_shared_add(flexiai_client *c, double cost);
+/* [budget] `which` ("daily" or "monthly"): 1 with *amount, 0 unset. */
+int flexiai_config_budget(const flexiai_config *cfg, const char *which,
+                          double *amount);
 
 #ifdef __cplusplus
 }

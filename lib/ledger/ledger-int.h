@@ -146,6 +146,7 @@ struct fx_ledger_record {
     struct fx_ledger_attempt *attempts;
     size_t nattempts;
     char *reasoning_state; /* the answer's (full mode); may be NULL */
+    int cached;            /* answered from the response cache */
 };
 
 /* What the command knows that the result does not. */
