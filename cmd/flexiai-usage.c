@@ -91,11 +91,11 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
                                        "prompt_tokens",    "completion_tokens",
                                        "cached_tokens",    "cache_write_tokens",
                                        "reasoning_tokens", "calls",
-                                       "failed_calls"};
+                                       "failed_calls",     "cache_hits"};
     static const char *const heads[] = {"REQUESTS", "ANSWERS",     "FAILOVERS",
                                         "FAILURES", "TOKENS_IN",   "TOKENS_OUT",
                                         "CACHED",   "CACHE_WRITE", "REASONING",
-                                        "CALLS",    "CALLS_FAILED"};
+                                        "CALLS",    "CALLS_FAILED", "CACHE_HITS"};
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
     /* each column as wide as its heading or its widest number */
     int cw[NCOLS];
@@ -244,6 +244,7 @@ main(int argc, char **argv)
             cJSON *rows = cJSON_Parse(out);
             print_table(&x, rows);
             cJSON_Delete(rows);
+            tool_budget_report(cfg);
         }
     }
     if (rc != 0) {

@@ -192,7 +192,40 @@ tool_budget_after(struct tool_budget *b, const flexiai_result *res)
             struct tight t;
             tightest(b, &t);
             reached(b, &t);
+            if (res->attempts[i].message) {
+                /* "estimate 0.0160 over the budget left 0.0100" */
+                char *more = fxu_asprintf("%s (%s)", b->line,
+                                          res->attempts[i].message);
+                free(b->line);
+                b->line = more;
+            }
             return 1;
         }
     return 0;
+}
+
+void
+tool_budget_report(const flexiai_config *cfg)
+{
+    struct tool_args none;
+    tool_args_init(&none);
+    struct tool_budget b;
+    tool_budget_init(&b, cfg, NULL, &none);
+    fxu_buf out;
+    fxu_buf_init(&out);
+    const char *names[] = {"daily", "monthly"};
+    double amount[] = {b.daily, b.monthly};
+    double spent[] = {b.day_ledger, b.month_ledger};
+    const char *span[] = {"today", "this month"};
+    for (int i = 0; i < 2; i++)
+        if (amount[i] >= 0)
+            fxu_buf_printf(&out,
+                           "%s budget %.2f: %.6f spent %s (UTC), %.6f left\n",
+                           names[i], amount[i], spent[i], span[i],
+                           amount[i] > spent[i] ? amount[i] - spent[i] : 0.0);
+    if (out.len)
+        tool_out(out.data, out.len);
+    fxu_buf_free(&out);
+    tool_budget_free(&b);
+    tool_args_free(&none);
 }

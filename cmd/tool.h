@@ -446,5 +446,8 @@ int tool_budget_check(struct tool_budget *b, flexiai_request *req);
 /* After a request: its cost counted; 1 when the library refused it for
  * the budget (b->line then says which). */
 int tool_budget_after(struct tool_budget *b, const flexiai_result *res);
+/* `flexiai usage`: each budget set, what the ledger says is spent of it
+ * and what is left, one line each on stdout. */
+void tool_budget_report(const flexiai_config *cfg);
 
 #endif

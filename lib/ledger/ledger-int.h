@@ -336,6 +336,7 @@ struct fx_ledger_usage {
      * a retry: also an answer that failed the schema or broke off), under
      * the provider and model tried; the tokens of each count there too */
     long calls, failed_calls;
+    long cache_hits; /* answers from the response cache */
     int cost_known; /* 0: some answer had no price or no token counts */
     double cost;
 };
@@ -402,6 +403,7 @@ struct fx_tally_acc {
     int64_t prompt_tokens, completion_tokens;
     int64_t cached_tokens, cache_write_tokens, reasoning_tokens;
     long calls, failed_calls;
+    long cache_hits; /* answers from the response cache */
     long buckets[FX_TALLY_BUCKETS];
     double latency_sum;
     size_t row; /* free for the caller */
@@ -432,6 +434,7 @@ struct fx_ledger_row {
     /* in those rows: 1 (attempt), and whether that attempt failed; 0 in a
      * record's row */
     int attempt, failed;
+    int cached; /* answered from the response cache */
 };
 typedef void (*fx_ledger_row_fn)(void *ud, const struct fx_ledger_row *r);
 /* Every record with since <= time < until (0: unbounded), in one read of
