@@ -530,8 +530,9 @@ chat_conv_turn(struct chat_conv *c, const char *text)
         chat_conv_pop(c);
         c->last_question = fxu_strdup(question);
         chat_conv_error(c, "%s",
-                        over_budget ? bud.line
-                                    : (res.error ? res.error : "request failed"));
+                        over_budget
+                            ? bud.line
+                            : (res.error ? res.error : "request failed"));
     }
     tool_budget_free(&bud);
     flexiai_result_free(&res);

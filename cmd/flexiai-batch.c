@@ -632,8 +632,7 @@ main(int argc, char **argv)
     if (!tool_quiet)
         batch_summary(&r.st);
     if (r.budget_stop)
-        tool_err("%s: no more items started (run again to go on)",
-                 r.bud.line);
+        tool_err("%s: no more items started (run again to go on)", r.bud.line);
     if (r.changed && !tool_quiet)
         tool_warn("%ld item%s skipped as answered (id %s%s) had another "
                   "prompt, schema or options in the run that wrote %s: "

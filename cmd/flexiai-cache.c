@@ -77,10 +77,10 @@ cmd_stats(void *ud, struct tool_args *a, int argc, char **argv)
         cJSON_Delete(o);
     } else {
         char *where = tool_printable(st.where ? st.where : "");
-        char *out = fxu_asprintf("cache:   %s\nentries: %lld\nbytes:   %lld\n"
-                                 "hits:    %lld\nmisses:  %lld\noldest:  %s\n",
-                                 where, st.entries, st.bytes, st.hits,
-                                 st.misses, when);
+        char *out =
+            fxu_asprintf("cache:   %s\nentries: %lld\nbytes:   %lld\n"
+                         "hits:    %lld\nmisses:  %lld\noldest:  %s\n",
+                         where, st.entries, st.bytes, st.hits, st.misses, when);
         tool_outs(out);
         free(out);
         free(where);
@@ -97,7 +97,8 @@ report_removed(struct cache_ctx *x, long long n)
         tool_outs(s);
         free(s);
     } else if (!tool_quiet) {
-        char *s = fxu_asprintf("%lld entr%s removed\n", n, n == 1 ? "y" : "ies");
+        char *s =
+            fxu_asprintf("%lld entr%s removed\n", n, n == 1 ? "y" : "ies");
         tool_outs(s);
         free(s);
     }

@@ -52,9 +52,13 @@ static const struct tool_option complete_opts[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const struct tool_option *const complete_groups[] = {
-    complete_opts,       tool_opts_schema, tool_opts_request, tool_opts_cache,
-    tool_opts_reasoning, tool_opts_global, NULL};
+static const struct tool_option *const complete_groups[] = {complete_opts,
+                                                            tool_opts_schema,
+                                                            tool_opts_request,
+                                                            tool_opts_cache,
+                                                            tool_opts_reasoning,
+                                                            tool_opts_global,
+                                                            NULL};
 
 const struct tool_command tool_cmd_complete = {
     .name = "complete",

@@ -92,10 +92,10 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
                                        "cached_tokens",    "cache_write_tokens",
                                        "reasoning_tokens", "calls",
                                        "failed_calls",     "cache_hits"};
-    static const char *const heads[] = {"REQUESTS", "ANSWERS",     "FAILOVERS",
-                                        "FAILURES", "TOKENS_IN",   "TOKENS_OUT",
-                                        "CACHED",   "CACHE_WRITE", "REASONING",
-                                        "CALLS",    "CALLS_FAILED", "CACHE_HITS"};
+    static const char *const heads[] = {
+        "REQUESTS",  "ANSWERS",    "FAILOVERS",    "FAILURES",
+        "TOKENS_IN", "TOKENS_OUT", "CACHED",       "CACHE_WRITE",
+        "REASONING", "CALLS",      "CALLS_FAILED", "CACHE_HITS"};
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
     /* each column as wide as its heading or its widest number */
     int cw[NCOLS];

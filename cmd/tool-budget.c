@@ -27,8 +27,8 @@ const struct tool_option tool_opts_cache[] = {
     {TOOL_OPT_NO_CACHE, 0, "no-cache", NULL,
      "neither read nor write the response cache", 0, 0, NULL, NULL, NULL},
     {TOOL_OPT_CACHE_TTL, 0, "cache-ttl", "SECONDS",
-     "use cached answers at most this old ([cache] ttl)", 0, 0, "cache",
-     "ttl", CACHE_TTL_BAD},
+     "use cached answers at most this old ([cache] ttl)", 0, 0, "cache", "ttl",
+     CACHE_TTL_BAD},
     {TOOL_OPT_BUDGET, 0, "budget", "AMOUNT",
      "spend at most AMOUNT (price units) in this run;\n"
      "[budget] daily and monthly hold too",
@@ -194,8 +194,8 @@ tool_budget_after(struct tool_budget *b, const flexiai_result *res)
             reached(b, &t);
             if (res->attempts[i].message) {
                 /* "estimate 0.0160 over the budget left 0.0100" */
-                char *more = fxu_asprintf("%s (%s)", b->line,
-                                          res->attempts[i].message);
+                char *more =
+                    fxu_asprintf("%s (%s)", b->line, res->attempts[i].message);
                 free(b->line);
                 b->line = more;
             }

@@ -450,7 +450,8 @@ shared_option(const struct tool_command *cmd, const struct tool_subcommand *sub,
         break;
     case TOOL_OPT_CACHE:
     case TOOL_OPT_NO_CACHE:
-        add_override(a, "cache", "mode", o->id == TOOL_OPT_CACHE ? "on" : "off");
+        add_override(a, "cache", "mode",
+                     o->id == TOOL_OPT_CACHE ? "on" : "off");
         break;
     case TOOL_OPT_BUDGET: {
         double d;

@@ -428,8 +428,8 @@ extern const struct tool_option tool_opts_cache[];
 
 /* The budgets that bind a run: [budget] daily and monthly, --budget. */
 struct tool_budget {
-    int any;                    /* some budget is set */
-    double daily, monthly, run; /* < 0: not set */
+    int any;                         /* some budget is set */
+    double daily, monthly, run;      /* < 0: not set */
     double day_ledger, month_ledger; /* from the ledger at the start */
     double run_spent;                /* billed by this run so far */
     flexiai_client *client;          /* the shared spend (Redis store) */

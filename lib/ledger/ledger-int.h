@@ -337,7 +337,7 @@ struct fx_ledger_usage {
      * the provider and model tried; the tokens of each count there too */
     long calls, failed_calls;
     long cache_hits; /* answers from the response cache */
-    int cost_known; /* 0: some answer had no price or no token counts */
+    int cost_known;  /* 0: some answer had no price or no token counts */
     double cost;
 };
 
