@@ -24,6 +24,8 @@
 # 8. the request ledger: complete --no-log vs logged (A/B), and flexiai
 #    logs -q / usage --by day over a ledger of a million records
 #    (FX_BENCH_LEDGER_RECORDS) filled by bench/ledger-bench
+# 9. the response cache: `flexiai complete --cache` answered from the cache
+#    vs curl posting the same request to mockllm (wall ratio < 1.0)
 # Helpers built here with cc: bench/abrun.c (interleaved runner: wall time,
 # CPU and peak RSS from wait4), bench/stamp.c (wall-clock stamps),
 # bench/parse-sse.c.  Every figure is printed with the command behind it;
@@ -40,7 +42,7 @@ set -eu
 top=$(cd "${1:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${FX_BENCH_ROUNDS:-300}
-SECTIONS=${FX_BENCH_SECTIONS:-1 2 3 4 5 6 7 8}
+SECTIONS=${FX_BENCH_SECTIONS:-1 2 3 4 5 6 7 8 9}
 # want N: section N is to run
 want() {
     case " $SECTIONS " in
@@ -740,6 +742,43 @@ unset FLEXIAI_CONFIG
 export XDG_DATA_HOME="$tmp/home/.local/share"
 
 fi # section 8
+
+# ===========================================================================
+if want 9; then
+section "9. the response cache: a cached answer vs curl posting the same request"
+{
+    printf '[failover]\nretries = 0\n\n'
+    provider_ini primary "$MOCK/p/primary/v1"
+} | write_ini "$tmp/s9.ini"
+export FLEXIAI_CONFIG="$tmp/s9.ini"
+export XDG_DATA_HOME="$tmp/data9"
+# the first run asks mockllm and keeps the answer; every later one is a hit
+"$FLEXIAI" complete --cache "$PROMPT" </dev/null >/dev/null 2>"$tmp/s9.err" ||
+    die "flexiai complete --cache failed: $(cat "$tmp/s9.err")"
+body9=$("$CURL" -sf "$MOCK/_control/log/primary" | jq -r .last_body)
+before9=$(mock_count primary)
+say "abrun -n $ROUNDS -w $WARMUP -- curl ... --data-binary '$body9' $MOCK/p/primary/v1/chat/completions ::: flexiai complete --cache '$PROMPT'"
+"$ABRUN" -n "$ROUNDS" -w "$WARMUP" -o "$tmp/s9.tsv" -e "$tmp/s9.err" -- \
+    "$CURL" -sS --fail -X POST -H "Authorization: Bearer KEY" \
+    -H "Content-Type: application/json" --data-binary "$body9" \
+    "$MOCK/p/primary/v1/chat/completions" ::: \
+    "$FLEXIAI" complete --cache "$PROMPT" >"$tmp/s9.txt" ||
+    die "section 9 runs failed: $(tail -5 "$tmp/s9.err")"
+cat "$tmp/s9.txt"
+after9=$(mock_count primary)
+# curl's requests only: every flexiai run was a hit
+[ $((after9 - before9)) -eq $((ROUNDS + WARMUP)) ] ||
+    die "mockllm counted $((after9 - before9)) requests, expected $((ROUNDS + WARMUP)) (curl's)"
+c9=$(field "$tmp/s9.txt" cmd0 wall_med_us)
+f9=$(field "$tmp/s9.txt" cmd1 wall_med_us)
+printf 'median wall: curl %s ms, flexiai complete --cache (hit) %s ms\n' "$(ms "$c9")" "$(ms "$f9")"
+info 9 "curl median wall" "$(ms "$c9") ms"
+info 9 "flexiai complete --cache (hit) median wall" "$(ms "$f9") ms"
+check_le 9 "wall ratio cached flexiai complete / curl to mockllm" "$(calc "$f9 / $c9")" 0.999 ""
+unset FLEXIAI_CONFIG
+export XDG_DATA_HOME="$tmp/home/.local/share"
+
+fi # section 9
 
 # ===========================================================================
 section "summary"

@@ -99,6 +99,14 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
     enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
     /* each column as wide as its heading or its widest number */
     int cw[NCOLS];
+    /* CACHE_HITS, the last, only when the response cache answered some */
+    int ncols = NCOLS - 1;
+    const cJSON *h;
+    cJSON_ArrayForEach(h, rows)
+    {
+        if (num_of(h, "cache_hits") > 0)
+            ncols = NCOLS;
+    }
     for (int c = 0; c < NCOLS; c++) {
         cw[c] = (int)strlen(heads[c]);
         const cJSON *r;
@@ -131,7 +139,7 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
         up[i] = '\0';
         fxu_buf_printf(&b, "%-*s  ", (int)width[k], up);
     }
-    for (int c = 0; c < NCOLS; c++)
+    for (int c = 0; c < ncols; c++)
         fxu_buf_printf(&b, "%*s  ", cw[c], heads[c]);
     fxu_buf_printf(&b, "%10s\n", "COST");
     const cJSON *r;
@@ -142,7 +150,7 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
             fxu_buf_printf(&b, "%-*s  ", (int)width[k], v);
             free(v);
         }
-        for (int c = 0; c < NCOLS; c++)
+        for (int c = 0; c < ncols; c++)
             fxu_buf_printf(&b, "%*.0f  ", cw[c], num_of(r, cols[c]));
         const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
         if (cJSON_IsNumber(cost))

@@ -79,8 +79,19 @@ fx_cache_sqlite_open(const char *path, char **err)
         return NULL;
     }
     sqlite3_busy_timeout(s->db, BUSY_MS);
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
-            SQLITE_OK ||
+    /* a hit is a short process: the WAL stays for the next one, and the
+     * last connection to close leaves checkpoints to the writers (no sync
+     * at exit) */
+    int on = 1;
+    sqlite3_file_control(s->db, NULL, SQLITE_FCNTL_PERSIST_WAL, &on);
+#ifdef SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+#endif
+    /* WAL without a sync at each commit: a cache entry lost to a power
+     * cut is only asked again */
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
         fail(s, err);
         fx_cache_sqlite_close(s);
