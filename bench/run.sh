@@ -27,6 +27,8 @@
 # 9. `flexiai batch --deferred`: 100 000 items written and submitted to
 #    mockllm's OpenAI Batch API (two provider jobs of 50 000) in under a
 #    minute and 64 MB peak RSS (FX_BENCH_DEFERRED_ITEMS; medians of 3)
+# 10. the response cache: `flexiai complete --cache` answered from the cache
+#    vs curl posting the same request to mockllm (wall ratio < 1.0)
 # Helpers built here with cc: bench/abrun.c (interleaved runner: wall time,
 # CPU and peak RSS from wait4), bench/stamp.c (wall-clock stamps),
 # bench/parse-sse.c.  Every figure is printed with the command behind it;
@@ -43,7 +45,7 @@ set -eu
 top=$(cd "${1:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${FX_BENCH_ROUNDS:-300}
-SECTIONS=${FX_BENCH_SECTIONS:-1 2 3 4 5 6 7 8 9}
+SECTIONS=${FX_BENCH_SECTIONS:-1 2 3 4 5 6 7 8 9 10}
 # want N: section N is to run
 want() {
     case " $SECTIONS " in
@@ -777,6 +779,43 @@ rm -f "$tmp/s9.jsonl"
 unset FLEXIAI_CONFIG
 
 fi # section 9
+
+# ===========================================================================
+if want 10; then
+section "10. the response cache: a cached answer vs curl posting the same request"
+{
+    printf '[failover]\nretries = 0\n\n'
+    provider_ini primary "$MOCK/p/primary/v1"
+} | write_ini "$tmp/s10.ini"
+export FLEXIAI_CONFIG="$tmp/s10.ini"
+export XDG_DATA_HOME="$tmp/data10"
+# the first run asks mockllm and keeps the answer; every later one is a hit
+"$FLEXIAI" complete --cache "$PROMPT" </dev/null >/dev/null 2>"$tmp/s10.err" ||
+    die "flexiai complete --cache failed: $(cat "$tmp/s10.err")"
+body10=$("$CURL" -sf "$MOCK/_control/log/primary" | jq -r .last_body)
+before10=$(mock_count primary)
+say "abrun -n $ROUNDS -w $WARMUP -- curl ... --data-binary '$body10' $MOCK/p/primary/v1/chat/completions ::: flexiai complete --cache '$PROMPT'"
+"$ABRUN" -n "$ROUNDS" -w "$WARMUP" -o "$tmp/s10.tsv" -e "$tmp/s10.err" -- \
+    "$CURL" -sS --fail -X POST -H "Authorization: Bearer KEY" \
+    -H "Content-Type: application/json" --data-binary "$body10" \
+    "$MOCK/p/primary/v1/chat/completions" ::: \
+    "$FLEXIAI" complete --cache "$PROMPT" >"$tmp/s10.txt" ||
+    die "section 10 runs failed: $(tail -5 "$tmp/s10.err")"
+cat "$tmp/s10.txt"
+after10=$(mock_count primary)
+# curl's requests only: every flexiai run was a hit
+[ $((after10 - before10)) -eq $((ROUNDS + WARMUP)) ] ||
+    die "mockllm counted $((after10 - before10)) requests, expected $((ROUNDS + WARMUP)) (curl's)"
+c10=$(field "$tmp/s10.txt" cmd0 wall_med_us)
+f10=$(field "$tmp/s10.txt" cmd1 wall_med_us)
+printf 'median wall: curl %s ms, flexiai complete --cache (hit) %s ms\n' "$(ms "$c10")" "$(ms "$f10")"
+info 10 "curl median wall" "$(ms "$c10") ms"
+info 10 "flexiai complete --cache (hit) median wall" "$(ms "$f10") ms"
+check_le 10 "wall ratio cached flexiai complete / curl to mockllm" "$(calc "$f10 / $c10")" 0.999 ""
+unset FLEXIAI_CONFIG
+export XDG_DATA_HOME="$tmp/home/.local/share"
+
+fi # section 10
 
 # ===========================================================================
 section "summary"

@@ -474,11 +474,26 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     flexiai_result_init(&res);
     if (c->interactive && c->cancel)
         *c->cancel = 0; /* scripted, a SIGINT between turns still ends it */
+    /* budgets: the day's and month's from the ledger each turn, --budget
+     * over the whole session */
+    static double session_spent;
+    struct tool_budget bud;
+    tool_budget_init(&bud, c->cfg, c->client, c->args);
+    bud.run_spent = session_spent;
+    if (!tool_budget_check(&bud, &req)) {
+        chat_conv_pop(c);
+        c->last_question = question;
+        chat_conv_error(c, "%s", bud.line);
+        tool_budget_free(&bud);
+        return FLEXIAI_ETEMPFAIL;
+    }
     if (c->busy)
         *c->busy = 1;
     int rc = flexiai_complete(c->client, &req, &res);
     if (c->busy)
         *c->busy = 0;
+    int over_budget = tool_budget_after(&bud, &res);
+    session_spent = bud.run_spent;
     /* one ledger record per turn, the session's conversation id */
     tool_ledger_log(c->cfg, c->args, "chat", chat_conv_cid(c), c->msgs.v,
                     c->msgs.n, &res, rc);
@@ -514,8 +529,12 @@ chat_conv_turn(struct chat_conv *c, const char *text)
             o->text(o->ud, "\n", 1);
         chat_conv_pop(c);
         c->last_question = fxu_strdup(question);
-        chat_conv_error(c, "%s", res.error ? res.error : "request failed");
+        chat_conv_error(c, "%s",
+                        over_budget
+                            ? bud.line
+                            : (res.error ? res.error : "request failed"));
     }
+    tool_budget_free(&bud);
     flexiai_result_free(&res);
     free(question);
     return rc;

@@ -88,7 +88,8 @@ static const struct tool_option batch_opts[] = {
 };
 
 static const struct tool_option *const batch_groups[] = {
-    batch_opts, tool_opts_schema, tool_opts_request, tool_opts_global, NULL};
+    batch_opts,      tool_opts_schema, tool_opts_request,
+    tool_opts_cache, tool_opts_global, NULL};
 
 const struct tool_command tool_cmd_batch = {
     .name = "batch",
@@ -265,6 +266,8 @@ struct run {
     struct batch_out *out;
     struct batch_idset *done;
     struct batch_stats st;
+    struct tool_budget bud; /* [budget], --budget */
+    int budget_stop;        /* a budget is reached: no more items start */
     int stream;
     flexiai_stream_error_mode on_stream_error;
     int ioerr;
@@ -366,9 +369,16 @@ hold(struct run *r, struct batch_item *it, const char *line, size_t len,
 static void
 fill(struct run *r, struct batch_input *in, long *seq)
 {
-    while (!in->eof && !interrupted && !r->ioerr &&
+    while (!in->eof && !interrupted && !r->ioerr && !r->budget_stop &&
            (long)flexiai_batch_pending(r->b) < r->o->jobs &&
            batch_out_room(r->out, *seq)) {
+        /* what the budgets leave, before the next item is read */
+        flexiai_request left;
+        flexiai_request_init(&left);
+        if (!tool_budget_check(&r->bud, &left)) {
+            r->budget_stop = 1;
+            break;
+        }
         ssize_t n = batch_read_line(in);
         if (n < 0) {
             if (r->nheld)
@@ -431,6 +441,8 @@ fill(struct run *r, struct batch_input *in, long *seq)
         req.max_tokens = it->max_tokens;
         req.reasoning = (flexiai_reasoning)it->reasoning;
         req.wait_limits = 1; /* a throughput job: paced, never failed */
+        req.has_budget = left.has_budget;
+        req.budget = left.budget;
         /* kept by reference: lives with the item until collected */
         req.schema = it->schema ? it->schema : r->schema;
         flexiai_batch_submit(r->b, &req, it);
@@ -487,6 +499,8 @@ collect(struct run *r)
         struct batch_item *it = tag;
         struct batch_tally t;
         batch_tally_of(&t, &res, code);
+        if (tool_budget_after(&r->bud, &res))
+            r->budget_stop = 1;
         /* a provider skipped for its key: said once per run */
         tool_warn_broken_providers(&res,
                                    show_progress ? batch_progress_clear : NULL);
@@ -633,13 +647,14 @@ main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGXFSZ, SIG_IGN); /* a file size limit is a write error */
 
+    tool_budget_init(&r.bud, cfg, client, &a);
     r.b = flexiai_batch_new(client);
     struct batch_input in = {.paths = o.inputs, .npaths = o.ninputs};
     long seq = 0;
     for (;;) {
         fill(&r, &in, &seq);
         if (flexiai_batch_pending(r.b) == 0 &&
-            (in.eof || interrupted || r.ioerr))
+            (in.eof || interrupted || r.ioerr || r.budget_stop))
             break;
         if (interrupted || r.ioerr)
             flexiai_batch_cancel(r.b);
@@ -669,6 +684,8 @@ main(int argc, char **argv)
     }
     if (!tool_quiet)
         batch_summary(&r.st);
+    if (r.budget_stop)
+        tool_err("%s: no more items started (run again to go on)", r.bud.line);
     if (r.changed && !tool_quiet)
         tool_warn("%ld item%s skipped as answered (id %s%s) had another "
                   "prompt, schema or options in the run that wrote %s: "
@@ -681,6 +698,8 @@ main(int argc, char **argv)
         rc = FLEXIAI_EIO;
     else if (interrupted)
         rc = FLEXIAI_EINTR;
+    else if (r.budget_stop)
+        rc = FLEXIAI_ETEMPFAIL;
     else if (r.st.failed)
         rc = r.st.worst;
     else if (r.st.bad)
@@ -700,6 +719,7 @@ main(int argc, char **argv)
     free(r.changed_id);
     free(r.fields);
     batch_stats_free(&r.st);
+    tool_budget_free(&r.bud);
     fxu_buf_free(&prefix);
     flexiai_client_free(client);
     flexiai_schema_free(schema);

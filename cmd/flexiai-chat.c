@@ -39,7 +39,8 @@ static const struct tool_option chat_opts[] = {
 };
 
 static const struct tool_option *const chat_groups[] = {
-    chat_opts, tool_opts_request, tool_opts_reasoning, tool_opts_global, NULL};
+    chat_opts,           tool_opts_request, tool_opts_cache,
+    tool_opts_reasoning, tool_opts_global,  NULL};
 
 static const struct tool_command chat_command_desc = {
     .name = "chat",

@@ -52,9 +52,13 @@ static const struct tool_option complete_opts[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const struct tool_option *const complete_groups[] = {
-    complete_opts,       tool_opts_schema, tool_opts_request,
-    tool_opts_reasoning, tool_opts_global, NULL};
+static const struct tool_option *const complete_groups[] = {complete_opts,
+                                                            tool_opts_schema,
+                                                            tool_opts_request,
+                                                            tool_opts_cache,
+                                                            tool_opts_reasoning,
+                                                            tool_opts_global,
+                                                            NULL};
 
 const struct tool_command tool_cmd_complete = {
     .name = "complete",
@@ -462,7 +466,12 @@ main(int argc, char **argv)
     req.want_reasoning = a.show_reasoning;
     flexiai_result res;
     flexiai_result_init(&res);
+    struct tool_budget bud;
+    tool_budget_init(&bud, cfg, client, &a);
+    if (!tool_budget_check(&bud, &req))
+        tool_die(FLEXIAI_ETEMPFAIL, "%s", bud.line);
     int rc = flexiai_complete(client, &req, &res);
+    int over_budget = tool_budget_after(&bud, &res);
     if (res.text) {
         /* an answer in invalid UTF-8 is printed with U+FFFD, so that
          * --json is always valid JSON */
@@ -509,12 +518,15 @@ main(int argc, char **argv)
     if (rc != FLEXIAI_OK) {
         if (rc == FLEXIAI_EINTR)
             tool_err("interrupted");
+        else if (over_budget)
+            tool_err("%s", bud.line);
         else
             tool_err("%s", res.error ? res.error : "request failed");
     }
     /* the answer is out: now its record (a failure is only a warning) */
     tool_ledger_log(cfg, &a, "complete", cid, msgs.v, msgs.n, &res, rc);
     free(cid);
+    tool_budget_free(&bud);
     flexiai_result_free(&res);
     flexiai_schema_free(schema);
     flexiai_client_free(client);

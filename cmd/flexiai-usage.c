@@ -91,20 +91,28 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
                                        "prompt_tokens",    "completion_tokens",
                                        "cached_tokens",    "cache_write_tokens",
                                        "reasoning_tokens", "calls",
-                                       "failed_calls",     "deferred"};
+                                       "failed_calls",     "deferred",
+                                       "cache_hits"};
     static const char *const heads[] = {
-        "REQUESTS",  "ANSWERS",    "FAILOVERS",    "FAILURES",
-        "TOKENS_IN", "TOKENS_OUT", "CACHED",       "CACHE_WRITE",
-        "REASONING", "CALLS",      "CALLS_FAILED", "DEFERRED"};
-    enum { ALLCOLS = sizeof(cols) / sizeof(cols[0]) };
-    /* DEFERRED and DEFERRED_COST only when batch jobs answered (batch
-     * --deferred): the table stays as it was for everyone else */
-    int deferred = 0;
+        "REQUESTS",     "ANSWERS",  "FAILOVERS",   "FAILURES",  "TOKENS_IN",
+        "TOKENS_OUT",   "CACHED",   "CACHE_WRITE", "REASONING", "CALLS",
+        "CALLS_FAILED", "DEFERRED", "CACHE_HITS"};
+    enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
+    /* DEFERRED (and DEFERRED_COST) only when batch jobs answered (batch
+     * --deferred), CACHE_HITS only when the response cache answered: the
+     * table stays as it was for everyone else */
+    int deferred = 0, hits = 0;
     const cJSON *d;
-    cJSON_ArrayForEach(d, rows) deferred |= num_of(d, "deferred") > 0;
-    const int NCOLS = deferred ? ALLCOLS : ALLCOLS - 1;
+    cJSON_ArrayForEach(d, rows)
+    {
+        deferred |= num_of(d, "deferred") > 0;
+        hits |= num_of(d, "cache_hits") > 0;
+    }
+    int shown[NCOLS];
+    for (int c = 0; c < NCOLS; c++)
+        shown[c] = c == NCOLS - 2 ? deferred : c == NCOLS - 1 ? hits : 1;
     /* each column as wide as its heading or its widest number */
-    int cw[ALLCOLS];
+    int cw[NCOLS];
     for (int c = 0; c < NCOLS; c++) {
         cw[c] = (int)strlen(heads[c]);
         const cJSON *r;
@@ -138,7 +146,8 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
         fxu_buf_printf(&b, "%-*s  ", (int)width[k], up);
     }
     for (int c = 0; c < NCOLS; c++)
-        fxu_buf_printf(&b, "%*s  ", cw[c], heads[c]);
+        if (shown[c])
+            fxu_buf_printf(&b, "%*s  ", cw[c], heads[c]);
     fxu_buf_printf(&b, "%10s", "COST");
     fxu_buf_puts(&b, deferred ? "  DEFERRED_COST\n" : "\n");
     const cJSON *r;
@@ -150,7 +159,8 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
             free(v);
         }
         for (int c = 0; c < NCOLS; c++)
-            fxu_buf_printf(&b, "%*.0f  ", cw[c], num_of(r, cols[c]));
+            if (shown[c])
+                fxu_buf_printf(&b, "%*.0f  ", cw[c], num_of(r, cols[c]));
         const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
         if (cJSON_IsNumber(cost))
             fxu_buf_printf(&b, "%10.6f", cost->valuedouble);
@@ -259,6 +269,7 @@ main(int argc, char **argv)
             cJSON *rows = cJSON_Parse(out);
             print_table(&x, rows);
             cJSON_Delete(rows);
+            tool_budget_report(cfg);
         }
     }
     if (rc != 0) {

@@ -25,6 +25,7 @@ static const char *const commands[][2] = {
     {"usage", "requests, failovers, tokens and cost from the ledger"},
     {"models", "each provider's model list, the configured one marked"},
     {"tools", "the configured tools and MCP servers: list, call"},
+    {"cache", "the response cache: stats, clear, prune"},
 };
 
 static void

@@ -348,6 +348,7 @@ check_value(const struct tool_option *o, const char *arg)
         bad = fxu_parse_long(arg, &l) || l < 1;
         break;
     case TOOL_OPT_TIMEOUT:
+    case TOOL_OPT_CACHE_TTL:
         bad = fxu_parse_double(arg, &d) || d <= 0;
         break;
     case TOOL_OPT_REASONING:
@@ -447,6 +448,18 @@ shared_option(const struct tool_command *cmd, const struct tool_subcommand *sub,
     case TOOL_OPT_SHOW_REASONING:
         a->show_reasoning = 1;
         break;
+    case TOOL_OPT_CACHE:
+    case TOOL_OPT_NO_CACHE:
+        add_override(a, "cache", "mode",
+                     o->id == TOOL_OPT_CACHE ? "on" : "off");
+        break;
+    case TOOL_OPT_BUDGET: {
+        double d;
+        if (fxu_parse_double(arg, &d) != 0 || d < 0)
+            tool_usage_error("--budget must be an amount, 0 or more");
+        a->budget = arg;
+        break;
+    }
     case TOOL_OPT_TAG:
         if (*arg == '\0')
             tool_usage_error("--tag needs a text");

@@ -129,6 +129,8 @@ tool_result_json(const flexiai_result *r, int code, size_t replaced)
     else
         cJSON_AddNullToObject(root, "cost");
     cJSON_AddNumberToObject(root, "latency_ms", ms_tenths(r->latency_ms));
+    if (r->cached) /* answered from the response cache */
+        cJSON_AddBoolToObject(root, "cached", 1);
     if (r->reasoning)
         add_text(root, "reasoning", r->reasoning);
     else

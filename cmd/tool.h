@@ -104,6 +104,10 @@ enum tool_opt_id {
     TOOL_OPT_TAG,
     TOOL_OPT_REASONING,      /* request group */
     TOOL_OPT_SHOW_REASONING, /* tool_opts_reasoning */
+    TOOL_OPT_CACHE,          /* tool_opts_cache (tool-budget.c) */
+    TOOL_OPT_NO_CACHE,
+    TOOL_OPT_CACHE_TTL,
+    TOOL_OPT_BUDGET,
     TOOL_OPT_CMD = 100
 };
 
@@ -198,6 +202,7 @@ struct tool_args {
     int no_log;         /* --no-log: no record in the request ledger */
     const char *tag;    /* --tag TEXT for the ledger record; may be NULL */
     int show_reasoning; /* --show-reasoning: the reasoning on stderr */
+    const char *budget; /* --budget AMOUNT: the most this run may spend */
 };
 
 /* A command's own option: return 0, or exit through tool_usage_error(). */
@@ -416,5 +421,34 @@ void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
                      const flexiai_result *res, int rc);
 /* This process's conversation id (a chat session, one complete). */
 const char *tool_ledger_cid(void);
+
+/* ---- the response cache's flags and the budgets (tool-budget.c) ------- */
+
+/* --cache --no-cache --cache-ttl --budget (complete, chat, batch) */
+extern const struct tool_option tool_opts_cache[];
+
+/* The budgets that bind a run: [budget] daily and monthly, --budget. */
+struct tool_budget {
+    int any;                         /* some budget is set */
+    double daily, monthly, run;      /* < 0: not set */
+    double day_ledger, month_ledger; /* from the ledger at the start */
+    double run_spent;                /* billed by this run so far */
+    flexiai_client *client;          /* the shared spend (Redis store) */
+    int shared;
+    char *line; /* "daily budget 5.00 reached: 5.02 spent" once reached */
+};
+void tool_budget_init(struct tool_budget *b, const flexiai_config *cfg,
+                      flexiai_client *client, const struct tool_args *a);
+void tool_budget_free(struct tool_budget *b);
+/* Before a request: 1 with req->has_budget and req->budget set to what is
+ * left (nothing set without budgets), or 0 when a budget is reached
+ * (b->line says which). */
+int tool_budget_check(struct tool_budget *b, flexiai_request *req);
+/* After a request: its cost counted; 1 when the library refused it for
+ * the budget (b->line then says which). */
+int tool_budget_after(struct tool_budget *b, const flexiai_result *res);
+/* `flexiai usage`: each budget set, what the ledger says is spent of it
+ * and what is left, one line each on stdout. */
+void tool_budget_report(const flexiai_config *cfg);
 
 #endif

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "client.h"
+#include "redis/redis.h"
 #include "fx.h"
 #include "http.h"
 
@@ -86,6 +87,7 @@ flexiai_client_free(flexiai_client *c)
     free(c->warned_once);
     free(c->error);
     free(c->redis_why);
+    fx_cache_redis_close(c->spend);
     free(c);
 }
 

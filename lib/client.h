@@ -36,6 +36,8 @@ struct flexiai_client {
     size_t nwarned_once;
     unsigned seed;
     char *error;
+    /* the budgets' shared spend counters (cache-open.c), when asked */
+    struct fx_cache_redis *spend;
 };
 
 /* The library never prints: messages go to the caller's log callback. */

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include "cache.h"
 #include "engine.h"
 #include "ratelimit.h"
 #include "schema/schema.h"
@@ -287,6 +288,10 @@ step_next(struct job *j)
         if (!fx_failover_may_try(&j->pol, j->tried_one))
             break;
         j->p = p;
+        if (p->ops && fx_engine_cache_lookup(j, p)) {
+            finish(j, FLEXIAI_OK);
+            return;
+        }
         if (p->ops == NULL || !admit(j, p, cached_doc(j->b, j->pi), &j->probe))
             continue;
         const char *key = NULL;
@@ -347,6 +352,10 @@ static void
 step_start(struct job *j, double now)
 {
     struct flexiai_batch *b = j->b;
+    if (fx_engine_over_budget(j)) {
+        finish(j, -1); /* no other provider is tried: each would cost */
+        return;
+    }
     double wait = fx_limits_acquire(b, j, now);
     if (wait < 0)
         return; /* over tpm alone: on to the next provider */
@@ -489,6 +498,7 @@ handle_outcome(struct job *j)
             failover_notice(j);
         j->notice_due = 0;
         fx_job_success(j);
+        fx_engine_cache_store(j);
         rc = d.code;
     } else if (t.cls == FLEXIAI_E_CANCELLED) {
         fx_job_add_attempt(j, j->p, "interrupted", FLEXIAI_E_CANCELLED,
@@ -642,6 +652,7 @@ flexiai_batch_free(flexiai_batch *b)
     curl_multi_cleanup(b->multi);
     free(b->docs);
     free(b->inflight);
+    fx_cache_close(b->cache);
     free(b);
 }
 

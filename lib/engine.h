@@ -84,6 +84,8 @@ struct flexiai_batch {
     double docs_at;
     long *inflight; /* per provider */
     volatile sig_atomic_t cancel_all;
+    struct fx_cache *cache; /* the response cache, opened on first use */
+    int cache_failed;       /* it could not be: not tried again */
 };
 
 /* engine-result.c: the attempts and the result of a job */
@@ -115,5 +117,16 @@ void fx_limits_settle(struct flexiai_batch *b, struct job *j);
 int fx_limits_wait_always(const struct job *j);
 /* "rpm" or "tpm": what j waits for. */
 const char *fx_limits_which(const struct job *j);
+
+/* engine-cache.c: the response cache and the budget.  1 when an answer
+ * kept for j at p finished it (a hit: no traffic); store j's successful
+ * answer; 1 when j's next attempt is over its budget (a skipped attempt,
+ * class budget, is added). */
+int fx_engine_cache_lookup(struct job *j, struct fx_provider *p);
+void fx_engine_cache_store(struct job *j);
+int fx_engine_over_budget(struct job *j);
+/* What j's next attempt may cost: prompt bytes / 4 tokens at the input
+ * price, max_tokens (else 1024) at the output price; 0 unpriced. */
+double fx_engine_estimate(struct job *j);
 
 #endif

@@ -888,6 +888,40 @@ typedef struct flexiai_tool_conf {
 /* The configured tools and MCP servers in file order, and their number. */
 size_t flexiai_config_tools(const flexiai_config *cfg,
                             const flexiai_tool_conf **tools);
+/* ---- the response cache ([cache]) and the budgets' shared spend ---------- */
+
+/* What the configured cache holds.  `where` is the caller's: free it with
+ * flexiai_cache_info_free(). */
+typedef struct flexiai_cache_info {
+    long long entries, bytes;
+    long long hits, misses; /* lookups counted since the last clear */
+    double oldest;          /* epoch seconds of the oldest entry; 0: none */
+    char *where;            /* the SQLite file, or "redis HOST:PORT" */
+} flexiai_cache_info;
+
+/* FLEXIAI_OK with *out, or FLEXIAI_EUNAVAILABLE (the cache cannot be
+ * opened or read; the client's error says why). */
+flexiai_code flexiai_cache_stats(flexiai_client *c, flexiai_cache_info *out);
+void flexiai_cache_info_free(flexiai_cache_info *info);
+/* Remove every entry (and the counts); *removed (may be NULL): how many.
+ * Returns as flexiai_cache_stats(). */
+flexiai_code flexiai_cache_clear(flexiai_client *c, long long *removed);
+/* Remove entries older than [cache] ttl, then the oldest until at most
+ * [cache] max_bytes remain (SQLite; Redis evicts by its own maxmemory). */
+flexiai_code flexiai_cache_prune(flexiai_client *c, long long *removed);
+
+/* With the Redis store ([sync] backend = redis): the money spent this UTC
+ * day and month by every host, as flexiai_budget_shared_add() counted it
+ * (keys PREFIX:spend:day:YYYY-MM-DD and PREFIX:spend:month:YYYY-MM).
+ * FLEXIAI_OK, or FLEXIAI_EUNAVAILABLE (another store, Redis unreachable;
+ * the client's error says why). */
+flexiai_code flexiai_budget_shared_spent(flexiai_client *c, double *day,
+                                         double *month);
+/* Add a billed request's cost to both counters.  Returns as above. */
+flexiai_code flexiai_budget_shared_add(flexiai_client *c, double cost);
+/* [budget] `which` ("daily" or "monthly"): 1 with *amount, 0 unset. */
+int flexiai_config_budget(const flexiai_config *cfg, const char *which,
+                          double *amount);
 
 #ifdef __cplusplus
 }

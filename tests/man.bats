@@ -295,7 +295,8 @@ fail"
     assert_output "--no-stdin
 --no-failover
 --no-stream
---no-log"
+--no-log
+--no-cache"
     run bash_complete flexiai breaker ''
     assert_output "status
 reset

@@ -147,11 +147,21 @@ const struct key_def fx_conf_keys[] = {
     {"mcp", "timeout", KT_NUMBER, "30", 0.001, 86400, NULL},
     {"mcp", "env", KT_LIST, NULL, NOLIM, NULL},
     {"mcp", "max_output", KT_INT, "65536", 16, 1073741824, NULL},
+    /* the response cache (lib/cache.c) */
+    {"cache", "mode", KT_ENUM, "off", NOLIM, "off|on"},
+    {"cache", "ttl", KT_NUMBER, "86400", 0.001, 315360000, NULL},
+    {"cache", "backend", KT_ENUM, "sqlite", NOLIM, "sqlite|redis"},
+    {"cache", "path", KT_STRING, NULL, NOLIM, NULL},
+    {"cache", "max_bytes", KT_INT, "0", 0, 1099511627776, NULL},
+    {"cache", "across_providers", KT_BOOL, "no", NOLIM, NULL},
+    /* budgets in the price units (cmd/tool-budget.c) */
+    {"budget", "daily", KT_NUMBER, NULL, 0, 1e12, NULL},
+    {"budget", "monthly", KT_NUMBER, NULL, 0, 1e12, NULL},
 };
 const size_t fx_conf_nkeys = sizeof(fx_conf_keys) / sizeof(fx_conf_keys[0]);
 
-const char *const fx_conf_sections[] = {"defaults", "failover", "breaker",
-                                        "sync",     "log",      NULL};
+const char *const fx_conf_sections[] = {
+    "defaults", "failover", "breaker", "sync", "log", "cache", "budget", NULL};
 
 /* [price.MODEL]: a section kind of its own, checked like [price] */
 static int

@@ -147,6 +147,7 @@ struct fx_ledger_record {
     size_t nattempts;
     char *reasoning_state; /* the answer's (full mode); may be NULL */
     int deferred;          /* answered by a provider's batch job */
+    int cached;            /* answered from the response cache */
 };
 
 /* What the command knows that the result does not. */
@@ -336,7 +337,8 @@ struct fx_ledger_usage {
      * a retry: also an answer that failed the schema or broke off), under
      * the provider and model tried; the tokens of each count there too */
     long calls, failed_calls;
-    int cost_known; /* 0: some answer had no price or no token counts */
+    long cache_hits; /* answers from the response cache */
+    int cost_known;  /* 0: some answer had no price or no token counts */
     double cost;
     /* answers of provider batch jobs (batch --deferred), and their part of
      * cost, priced with each provider's price_batch_factor */
@@ -409,6 +411,7 @@ struct fx_tally_acc {
     int64_t prompt_tokens, completion_tokens;
     int64_t cached_tokens, cache_write_tokens, reasoning_tokens;
     long calls, failed_calls;
+    long cache_hits; /* answers from the response cache */
     long buckets[FX_TALLY_BUCKETS];
     double latency_sum;
     size_t row; /* free for the caller */
@@ -440,6 +443,7 @@ struct fx_ledger_row {
      * record's row */
     int attempt, failed;
     int deferred; /* answered by a provider's batch job */
+    int cached; /* answered from the response cache */
 };
 typedef void (*fx_ledger_row_fn)(void *ud, const struct fx_ledger_row *r);
 /* Every record with since <= time < until (0: unbounded), in one read of

@@ -201,6 +201,7 @@ fx_ledger_record_from_result(struct fx_ledger_record *rec,
     rec->cached_tokens = res->cached_tokens;
     rec->cache_write_tokens = res->cache_write_tokens;
     rec->reasoning_tokens = res->reasoning_tokens;
+    rec->cached = res->cached;
     rec->reasoning = fxu_strdup(res->reasoning);
     rec->latency_ms = res->latency_ms;
     rec->attempts = fxu_xcalloc(res->nattempts + 1, sizeof(*rec->attempts));

@@ -179,6 +179,8 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
         put_long(b, "cache_write_tokens", r->cache_write_tokens);
         put_long(b, "reasoning_tokens", r->reasoning_tokens);
     }
+    if (r->cached)
+        put_long(b, "cached", 1);
     put_fixed(b, "latency_ms", r->latency_ms, 3);
     put_long(b, "exit_code", r->exit_code);
     if (r->deferred)
@@ -287,6 +289,7 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
     r->cached_tokens = (long)get_num(o, "cached_tokens", 0);
     r->cache_write_tokens = (long)get_num(o, "cache_write_tokens", 0);
     r->reasoning_tokens = (long)get_num(o, "reasoning_tokens", 0);
+    r->cached = get_num(o, "cached", 0) != 0;
     r->latency_ms = get_num(o, "latency_ms", 0);
     r->exit_code = (int)get_num(o, "exit_code", 0);
     r->deferred = get_num(o, "deferred", 0) != 0;

@@ -102,6 +102,7 @@ usage_row(void *ud, const struct fx_ledger_row *r)
     g->answers += answered;
     g->failovers += answered && r->first && r->first != r->provider;
     g->failures += !answered;
+    g->cache_hits += r->cached && answered;
     g->calls += !r->usage_split && answered; /* else counted per attempt */
     if (!(r->usage_split & 2))
         add_tokens(g, r);
@@ -196,6 +197,7 @@ make_rows(struct fx_tally *t, size_t *nrows)
         u->reasoning_tokens = (long)g->reasoning_tokens;
         u->calls = g->calls;
         u->failed_calls = g->failed_calls;
+        u->cache_hits = g->cache_hits;
         u->cost_known = 1;
         /* where it will be after sorting: found again by its keys */
         u->nclasses = i;
@@ -343,6 +345,7 @@ fx_ledger_usage_json(const struct fx_ledger_usage *rows, size_t n, unsigned by)
                                 (double)u->reasoning_tokens);
         cJSON_AddNumberToObject(o, "calls", (double)u->calls);
         cJSON_AddNumberToObject(o, "failed_calls", (double)u->failed_calls);
+        cJSON_AddNumberToObject(o, "cache_hits", (double)u->cache_hits);
         if (u->cost_known)
             cJSON_AddNumberToObject(o, "cost", round(u->cost * 1e10) / 1e10);
         else

@@ -1,0 +1,256 @@
+/*
+ * cache-sqlite.c - the response cache in an SQLite file of its own
+ * (0600, WAL, beside the ledger by default): one row per key with the
+ * entry, its time and size; the hits and misses counted in a second
+ * table.  Any number of processes may read and write at once.
+ *
+ *   entries(key TEXT PRIMARY KEY, value BLOB, created REAL, bytes INTEGER)
+ *   counters(name TEXT PRIMARY KEY, n INTEGER)   -- "hits", "misses"
+ */
+#include "config.h"
+
+#include "cache.h"
+#include "fxu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BUSY_MS 5000
+
+struct fx_cache_sqlite {
+    sqlite3 *db;
+    char *path;
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS entries(key TEXT PRIMARY KEY, value BLOB NOT "
+    "NULL, created REAL NOT NULL, bytes INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS entries_created ON entries(created);"
+    "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, n INTEGER NOT "
+    "NULL);";
+
+static int
+fail(struct fx_cache_sqlite *s, char **err)
+{
+    *err = fxu_asprintf("%s: %s", s->path, sqlite3_errmsg(s->db));
+    return -1;
+}
+
+/* mkdir -p of path's directory (new parts 0700) and the file as 0600 */
+static int
+make_file(const char *path, char **err)
+{
+    char *dir = fxu_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (fxu_make_dirs(dir) != 0) {
+            *err = fxu_asprintf("%s: %s", dir, strerror(errno));
+            free(dir);
+            return -1;
+        }
+    }
+    free(dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        *err = fxu_asprintf("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+struct fx_cache_sqlite *
+fx_cache_sqlite_open(const char *path, char **err)
+{
+    if (access(path, F_OK) < 0 && make_file(path, err) != 0)
+        return NULL;
+    struct fx_cache_sqlite *s = fxu_xcalloc(1, sizeof(*s));
+    s->path = fxu_strdup(path);
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        fail(s, err);
+        fx_cache_sqlite_close(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, BUSY_MS);
+    /* a hit is a short process: the WAL stays for the next one, and the
+     * last connection to close leaves checkpoints to the writers (no sync
+     * at exit) */
+    int on = 1;
+    sqlite3_file_control(s->db, NULL, SQLITE_FCNTL_PERSIST_WAL, &on);
+#ifdef SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+#endif
+    /* WAL without a sync at each commit: a cache entry lost to a power
+     * cut is only asked again */
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        fail(s, err);
+        fx_cache_sqlite_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+fx_cache_sqlite_close(struct fx_cache_sqlite *s)
+{
+    if (s == NULL)
+        return;
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+static void
+count(struct fx_cache_sqlite *s, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO counters(name, n) VALUES (?, 1) ON "
+                           "CONFLICT(name) DO UPDATE SET n = n + 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_step(st); /* a lost count is no failure */
+    }
+    sqlite3_finalize(st);
+}
+
+int
+fx_cache_sqlite_get(struct fx_cache_sqlite *s, const char *key, double now,
+                    double ttl, char **value, size_t *len, char **err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(
+            s->db, "SELECT value FROM entries WHERE key = ? AND created >= ?",
+            -1, &st, NULL) != SQLITE_OK)
+        return fail(s, err);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 2, now - ttl);
+    int rc = sqlite3_step(st);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        *value = fxu_strndup(sqlite3_column_blob(st, 0), *len);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return fail(s, err);
+    }
+    sqlite3_finalize(st);
+    count(s, found ? "hits" : "misses");
+    return found;
+}
+
+int
+fx_cache_sqlite_put(struct fx_cache_sqlite *s, const char *key,
+                    const char *value, size_t len, double created, char **err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO entries(key, value, created,"
+                           " bytes) VALUES (?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, err);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, value, (int)len, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, created);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)(len + strlen(key)));
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, err);
+}
+
+static long long
+counter(struct fx_cache_sqlite *s, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    long long n = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT n FROM counters WHERE name = ?", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+int
+fx_cache_sqlite_stats(struct fx_cache_sqlite *s, struct fx_cache_stats *out,
+                      char **err)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT count(*), coalesce(sum(bytes), 0),"
+                           " coalesce(min(created), 0) FROM entries",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, err);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return fail(s, err);
+    }
+    out->entries = sqlite3_column_int64(st, 0);
+    out->bytes = sqlite3_column_int64(st, 1);
+    out->oldest = sqlite3_column_double(st, 2);
+    sqlite3_finalize(st);
+    out->hits = counter(s, "hits");
+    out->misses = counter(s, "misses");
+    return 0;
+}
+
+int
+fx_cache_sqlite_clear(struct fx_cache_sqlite *s, long long *removed, char **err)
+{
+    if (sqlite3_exec(s->db, "DELETE FROM entries", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return fail(s, err);
+    *removed = sqlite3_changes(s->db);
+    if (sqlite3_exec(s->db, "DELETE FROM counters", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return fail(s, err);
+    return 0;
+}
+
+int
+fx_cache_sqlite_prune(struct fx_cache_sqlite *s, double before,
+                      long long max_bytes, long long *removed, char **err)
+{
+    *removed = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM entries WHERE created < ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return fail(s, err);
+    sqlite3_bind_double(st, 1, before);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, err);
+    *removed = sqlite3_changes(s->db);
+    if (max_bytes <= 0)
+        return 0;
+    /* the oldest go first until what is left fits */
+    if (sqlite3_prepare_v2(
+            s->db,
+            "DELETE FROM entries WHERE key IN (SELECT key FROM (SELECT key,"
+            " sum(bytes) OVER (ORDER BY created DESC, key) AS upto FROM"
+            " entries) WHERE upto > ?)",
+            -1, &st, NULL) != SQLITE_OK)
+        return fail(s, err);
+    sqlite3_bind_int64(st, 1, max_bytes);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, err);
+    *removed += sqlite3_changes(s->db);
+    return 0;
+}
