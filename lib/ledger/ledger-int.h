@@ -443,7 +443,7 @@ struct fx_ledger_row {
      * record's row */
     int attempt, failed;
     int deferred; /* answered by a provider's batch job */
-    int cached; /* answered from the response cache */
+    int cached;   /* answered from the response cache */
 };
 typedef void (*fx_ledger_row_fn)(void *ud, const struct fx_ledger_row *r);
 /* Every record with since <= time < until (0: unbounded), in one read of
