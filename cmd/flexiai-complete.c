@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "flexiai-ledger.h"
+#include "tool-attach.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -52,9 +53,13 @@ static const struct tool_option complete_opts[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const struct tool_option *const complete_groups[] = {
-    complete_opts,       tool_opts_schema, tool_opts_request,
-    tool_opts_reasoning, tool_opts_global, NULL};
+static const struct tool_option *const complete_groups[] = {complete_opts,
+                                                            tool_opts_attach,
+                                                            tool_opts_schema,
+                                                            tool_opts_request,
+                                                            tool_opts_reasoning,
+                                                            tool_opts_global,
+                                                            NULL};
 
 const struct tool_command tool_cmd_complete = {
     .name = "complete",
@@ -79,14 +84,17 @@ struct opts {
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
     int schema_show;
-    int cont;        /* -C */
-    const char *cid; /* --cid */
+    int cont;               /* -C */
+    const char *cid;        /* --cid */
+    struct tool_attach att; /* -a */
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct opts *o = ud;
+    if (tool_attach_option(&o->att, id, arg))
+        return;
     if (id == OPT_MESSAGES)
         o->messages = arg;
     else if (id == OPT_JSON)
@@ -353,8 +361,9 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL};
+    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL, {0}};
     struct tool_args a;
+    tool_attach_init(&o.att);
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
 #ifdef FX_COMPLETE_BUILTIN
@@ -381,6 +390,13 @@ main(int argc, char **argv)
     /* configuration: files, env, then flags (first: it sets how much
      * input may be read) */
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
+    /* every attachment checked before anything is sent ("-" is stdin) */
+    char *aerr = NULL;
+    int arc = tool_attach_check(cfg, &o.att, &aerr);
+    if (arc != 0)
+        tool_die(arc, "%s", aerr);
+    if (tool_attach_uses_stdin(&o.att))
+        o.no_stdin = 1;
 
     /* the prompt */
     struct tool_msgs msgs = {NULL, 0, 0, 0};
@@ -433,6 +449,8 @@ main(int argc, char **argv)
     if (o.cont || o.cid)
         continue_conversation(cfg, &o, &a, &msgs, &cid);
 #endif
+    /* the files go with this prompt, the last message */
+    tool_attach_to(&o.att, &msgs.v[msgs.n - 1]);
     struct out_state out = {.print = 0, .last = '\n'};
     fxu_buf_init(&out.held);
     flexiai_client *client = tool_setup_client(cfg, log_line, &out, 0);
@@ -520,6 +538,7 @@ main(int argc, char **argv)
     flexiai_client_free(client);
     flexiai_config_free(cfg);
     tool_msgs_free(&msgs);
+    tool_attach_free(&o.att);
     tool_args_free(&a);
     return rc;
 }

@@ -104,6 +104,8 @@ enum tool_opt_id {
     TOOL_OPT_TAG,
     TOOL_OPT_REASONING,      /* request group */
     TOOL_OPT_SHOW_REASONING, /* tool_opts_reasoning */
+    TOOL_OPT_ATTACH,         /* tool_opts_attach (tool-attach.h) */
+    TOOL_OPT_ATTACH_TYPE,
     TOOL_OPT_CMD = 100
 };
 

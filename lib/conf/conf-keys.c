@@ -131,6 +131,12 @@ const struct key_def fx_conf_keys[] = {
     /* the most a command reads as one input: stdin, --messages, /load, a
      * batch line (cmd/tool-msgfile.c) */
     {"defaults", "max_input_bytes", KT_INT, "33554432", 1024, 1073741824, NULL},
+    /* the largest file -a sends (lib/attach.c), and what a provider's model
+     * takes as attachments (text, image, pdf; lib/providers/provider-attach.c)
+     */
+    {"defaults", "max_attachment_bytes", KT_INT, "52428800", 1, 1073741824,
+     NULL},
+    {"provider", "accepts", KT_LIST, NULL, NOLIM, NULL},
 };
 const size_t fx_conf_nkeys = sizeof(fx_conf_keys) / sizeof(fx_conf_keys[0]);
 

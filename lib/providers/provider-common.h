@@ -163,4 +163,19 @@ void fx_openai_sampling(cJSON *root, const struct fx_call *call,
 char *fx_openai_left_out(const struct fx_call *call, const char *model,
                          fxu_buf *left_out, const char *why);
 
+/* ---- attachments (provider-attach.c) ----------------------------------- */
+
+/* Message mi's attachments as parts of its wire message m (Chat
+ * Completions) or input item (Responses); placeholders for the bytes. */
+void fx_attach_openai_chat(cJSON *m, const struct fx_call *call, size_t mi);
+void fx_attach_responses(cJSON *item, const struct fx_call *call, size_t mi);
+/* Every user message's attachments as blocks (parts) of its turn in the
+ * built messages (contents) array. */
+void fx_attach_anthropic(cJSON *messages, const struct fx_call *call);
+void fx_attach_gemini(cJSON *contents, const struct fx_call *call);
+/* What a model family takes (FX_KIND_* bits), for fx_provider_ops.accepts */
+unsigned fx_accepts_openai(const char *model);
+unsigned fx_accepts_anthropic(const char *model);
+unsigned fx_accepts_gemini(const char *model);
+
 #endif

@@ -169,9 +169,13 @@ build_body(const struct fx_call *call, const char *model, char **warning)
     if (instruction)
         add_message(messages, "system", instruction);
     free(instruction);
-    for (size_t i = 0; i < call->nmessages; i++)
+    for (size_t i = 0; i < call->nmessages; i++) {
         add_message(messages, call->messages[i].role,
                     call->messages[i].content);
+        fx_attach_openai_chat(
+            cJSON_GetArrayItem(messages, cJSON_GetArraySize(messages) - 1),
+            call, i);
+    }
 
     fxu_buf left_out;
     fxu_buf_init(&left_out);
@@ -526,5 +530,6 @@ const struct fx_provider_ops fx_provider_openai = {
     .parse_response = openai_parse_response,
     .parse_event = openai_parse_event,
     .classify = openai_classify,
+    .accepts = fx_accepts_openai,
     .default_base_url = OPENAI_BASE_URL,
 };
