@@ -7,6 +7,7 @@
 #ifndef FX_BATCH_H
 #define FX_BATCH_H
 
+#include "tool-attach.h"
 #include "tool.h"
 
 #include <stddef.h>
@@ -28,9 +29,10 @@ struct batch_item {
      * an object), loaded by the caller into `schema` (else --schema) */
     char *schema_spec;
     flexiai_schema *schema;
-    char *error;   /* a bad line: why (then nothing is sent) */
-    int no_prompt; /* the error is that the line has no prompt */
-    char *fp;      /* the request's fingerprint (batch_fingerprint) */
+    char *error;            /* a bad line: why (then nothing is sent) */
+    int no_prompt;          /* the error is that the line has no prompt */
+    char *fp;               /* the request's fingerprint (batch_fingerprint) */
+    struct tool_attach att; /* "attachments": [...], on the last message */
 };
 
 /* How input lines become items. */

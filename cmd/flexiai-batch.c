@@ -388,6 +388,14 @@ fill(struct run *r, struct batch_input *in, long *seq)
         }
         if (it->error == NULL && it->schema_spec)
             item_schema(r, it);
+        if (it->error == NULL && it->att.n) {
+            /* a missing or unsendable file is the line's mistake */
+            char *aerr = NULL;
+            if (tool_attach_check(r->cfg, &it->att, &aerr) != 0)
+                it->error = aerr;
+            else
+                tool_attach_to(&it->att, &it->msgs.v[it->msgs.n - 1]);
+        }
         /* a provider the configuration does not name is the line's
          * mistake (65), as a bad schema is: never sent */
         if (it->error == NULL && it->provider &&

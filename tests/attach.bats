@@ -225,3 +225,18 @@ start_http() { # serve $FILES on a loopback port: HTTP_URL
     assert_equal "$(mock_log o1 | jq -r .invalid)" "1"
     [[ "$stderr" == *"does not take images"* ]]
 }
+
+@test "batch: an item's \"attachments\" go with its prompt; a missing file is that line's error" {
+    one_provider anthropic a1
+    printf '%s\n' \
+        "{\"id\":1,\"prompt\":\"what is it?\",\"attachments\":[\"$FILES/shot.png\",\"$FILES/doc.pdf\"]}" \
+        "{\"id\":2,\"prompt\":\"and this?\",\"attachments\":[\"$FILES/nope.png\"]}" \
+        '{"id":3,"prompt":"plain"}' >"$TEST_HOME/in.jsonl"
+    run --separate-stderr flexiai batch -j 1 -o "$TEST_HOME/out.jsonl" <"$TEST_HOME/in.jsonl"
+    assert_failure 65
+    assert_equal "$(mock_count a1)" "2"
+    assert_equal "$(attached a1 | jq -r '[.[] | "\(.part):\(.sha256)"] | join(" ")')" "image:$(sha "$FILES/shot.png") document:$(sha "$FILES/doc.pdf")"
+    assert_equal "$(jq -r 'select(.id == 2) | .error' "$TEST_HOME/out.jsonl")" "line 2: cannot read $FILES/nope.png: No such file or directory"
+    assert_equal "$(jq -r 'select(.id == 1) | .text' "$TEST_HOME/out.jsonl")" "what is it?"
+    assert_equal "$(jq -r 'select(.id == 3) | .text' "$TEST_HOME/out.jsonl")" "plain"
+}
