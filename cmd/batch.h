@@ -29,10 +29,11 @@ struct batch_item {
      * an object), loaded by the caller into `schema` (else --schema) */
     char *schema_spec;
     flexiai_schema *schema;
-    char *error;            /* a bad line: why (then nothing is sent) */
-    int no_prompt;          /* the error is that the line has no prompt */
-    char *fp;               /* the request's fingerprint (batch_fingerprint) */
-    struct tool_attach att; /* "attachments": [...], on the last message */
+    char *error;   /* a bad line: why (then nothing is sent) */
+    int no_prompt; /* the error is that the line has no prompt */
+    char *fp;      /* the request's fingerprint (batch_fingerprint) */
+    /* "attachments": [...], on the last message (tool-attach.h) */
+    struct tool_attach att;
 };
 
 /* How input lines become items. */
