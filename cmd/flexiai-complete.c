@@ -84,9 +84,10 @@ struct opts {
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
     int schema_show;
-    int cont;               /* -C */
-    const char *cid;        /* --cid */
-    struct tool_attach att; /* -a */
+    int cont;        /* -C */
+    const char *cid; /* --cid */
+    /* -a, --attach-type */
+    struct tool_attach att;
 };
 
 static void

@@ -209,8 +209,9 @@ struct script {
     char *tool_name;  /* ... named this (default: the forced tool) */
     char *usage;      /* members for every usage object (mockllm-usage.c) */
     int has_failing;
-    struct mock_think_script think;   /* mockllm-thinking.c */
-    struct mock_attach_script attach; /* mockllm-attach.c */
+    struct mock_think_script think; /* mockllm-thinking.c */
+    /* mockllm-attach.c */
+    struct mock_attach_script attach;
 };
 
 static void
