@@ -146,8 +146,8 @@ tool_attach_check(const flexiai_config *cfg, struct tool_attach *l, char **err)
         flexiai_code rc = flexiai_attachment_check(cfg, a, &l->info[i], err);
         if (rc != FLEXIAI_OK)
             return rc;
-        if (a->mime == NULL)
-            a->mime = l->info[i].mime; /* the library need not look again */
+        if (a->mime == NULL) /* the library need not look again */
+            a->mime = keep(l, l->info[i].mime);
     }
     return 0;
 }

@@ -240,3 +240,28 @@ start_http() { # serve $FILES on a loopback port: HTTP_URL
     assert_equal "$(jq -r 'select(.id == 1) | .text' "$TEST_HOME/out.jsonl")" "what is it?"
     assert_equal "$(jq -r 'select(.id == 3) | .text' "$TEST_HOME/out.jsonl")" "plain"
 }
+
+@test "chat: /attach queues a file for the next message, /show lists it, later turns send it again; -a too" {
+    one_provider openai o1
+    run --separate-stderr flexiai chat --no-stream <<EOT
+/attach $FILES/nope.png
+/attach $FILES/shot.png
+/attach $FILES/notes.txt
+/detach notes.txt
+what is it?
+/show
+and now?
+EOT
+    assert_success
+    # (scripted: only errors on stderr)
+    assert_equal "$stderr" "flexiai: cannot read $FILES/nope.png: No such file or directory"
+    assert_line "you [$FILES/shot.png]:"
+    assert_equal "$(mock_count o1)" "2"
+    # the second turn sends the first question's image again, nothing new
+    assert_equal "$(attached o1 | jq -r '[.[].sha256] | unique | length')" "1"
+    assert_equal "$(attached o1 | jq length)" "2"
+    assert_equal "$(mock_last_body o1 | jq -r '.messages[-1].content')" "and now?"
+    run --separate-stderr flexiai chat --no-stream -a "$FILES/doc.pdf" <<<"summarise"
+    assert_success
+    assert_equal "$(attached o1 | jq -r '.[-1].mime')" "application/pdf"
+}
