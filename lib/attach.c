@@ -351,3 +351,30 @@ flexiai_attachment_check(const flexiai_config *cfg, const flexiai_attachment *a,
         return FLEXIAI_EDATA;
     return check_type(name, info->mime, errmsg);
 }
+
+int
+fx_attach_describe(const flexiai_attachment *a, flexiai_attachment_info *info)
+{
+    char *err = NULL;
+    memset(info, 0, sizeof(*info));
+    info->size = -1;
+    if (fx_attach_mime(a, info->mime, sizeof(info->mime), &err) != 0)
+        snprintf(info->mime, sizeof(info->mime), "unknown");
+    free(err);
+    if (a->url)
+        return 0;
+    if (a->data) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+        EVP_Digest(a->data, a->len, md, &mdlen, EVP_sha256(), NULL);
+        hex(md, mdlen, info->sha256);
+        info->size = (long long)a->len;
+        return 0;
+    }
+    int fd = open(a->path ? a->path : "", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = hash_fd(fd, info);
+    close(fd);
+    return rc;
+}

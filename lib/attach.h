@@ -34,6 +34,12 @@ unsigned fx_attach_needs(const flexiai_message *msgs, size_t n);
 /* The name a model sees: a->name, else the path's or URL's base name. */
 const char *fx_attach_name(const flexiai_attachment *a);
 
+/* What a (the ledger keeps): type, size and SHA-256 of its bytes, read
+ * once more and not kept, with no limit applied (a URL: size -1, sha256
+ * "").  0, or -1 when it cannot be read. */
+int fx_attach_describe(const flexiai_attachment *a,
+                       flexiai_attachment_info *info);
+
 /* A placeholder string for the bytes of message `mi`'s attachment `ai`:
  * put it where they go inside a JSON string; kind 'b' splices them as
  * base64, 't' as JSON-escaped text.  Caller frees. */

@@ -265,3 +265,25 @@ EOT
     assert_success
     assert_equal "$(attached o1 | jq -r '.[-1].mime')" "application/pdf"
 }
+
+@test "ledger: logs -n 1 lists the attachments, logs show gives their path and whole SHA-256, never their bytes" {
+    one_provider openai o1
+    run --separate-stderr flexiai complete --no-stream -a "$FILES/shot.png" -a "$FILES/doc.pdf" "what is this?"
+    assert_success
+    run --separate-stderr flexiai logs -n 1
+    assert_success
+    assert_line "  attached: shot.png (image/png, $(size "$FILES/shot.png") bytes, sha256 $(sha "$FILES/shot.png" | cut -c1-12))"
+    assert_line "  attached: doc.pdf (application/pdf, $(size "$FILES/doc.pdf") bytes, sha256 $(sha "$FILES/doc.pdf" | cut -c1-12))"
+    local id
+    id=$(flexiai logs -n 1 --json | jq -r .id)
+    run --separate-stderr flexiai logs show "$id"
+    assert_success
+    assert_line "  attached: $(realpath "$FILES/shot.png") (image/png, $(size "$FILES/shot.png") bytes, sha256 $(sha "$FILES/shot.png"))"
+    assert_equal "$(flexiai logs -n 1 --json | jq -r '[.attachments[] | "\(.name):\(.sha256)"] | join(" ")')" "shot.png:$(sha "$FILES/shot.png") doc.pdf:$(sha "$FILES/doc.pdf")"
+    # the bytes are nowhere in the database
+    local b64
+    b64=$(base64 -w0 "$FILES/shot.png")
+    run sqlite3 "$XDG_DATA_HOME/flexiai/logs.db" "SELECT count(*) FROM requests WHERE messages LIKE '%${b64:0:16}%'"
+    assert_output "0"
+    assert_equal "$(sqlite3 "$XDG_DATA_HOME/flexiai/logs.db" 'SELECT count(*) FROM attachments')" "2"
+}

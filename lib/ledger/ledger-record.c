@@ -183,6 +183,7 @@ fx_ledger_record_from_result(struct fx_ledger_record *rec,
         rec->messages[--k].content = c;
     }
     rec->nmessages = nkept;
+    fx_ledger_attach_from_msgs(rec, msgs, nmsgs);
     if (res == NULL)
         return;
     if (meta->exit_code == 0) {
@@ -250,6 +251,7 @@ fx_ledger_record_free(struct fx_ledger_record *rec)
         free(a->message);
     }
     free(rec->attempts);
+    fx_ledger_attach_free(rec);
     memset(rec, 0, sizeof(*rec));
 }
 
