@@ -161,7 +161,7 @@ flag_system(const struct tool_args *a)
 static void
 continue_conversation(const flexiai_config *cfg, const struct opts *o,
                       const struct tool_args *a, struct tool_msgs *msgs,
-                      char **cid)
+                      char **cid, flexiai_ledger_message **kept, size_t *nkept)
 {
     char *err = NULL;
     flexiai_ledger *l = NULL;
@@ -193,6 +193,8 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
         if (!(flag_system(a) && strcmp(v[i].role, "system") == 0)) {
             tool_msgs_push(&all, v[i].role, v[i].content);
             tool_msgs_set_state(&all, all.n - 1, v[i].reasoning_state);
+            /* its files again, by path (tool-attach.c says if changed) */
+            tool_attach_again(cfg, &v[i], &all.v[all.n - 1]);
         }
     for (size_t i = 0; i < msgs->n; i++) {
         tool_msgs_push(&all, msgs->v[i].role, msgs->v[i].content);
@@ -201,7 +203,8 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
     all.replaced = msgs->replaced;
     tool_msgs_free(msgs);
     *msgs = all;
-    flexiai_ledger_messages_free(v, n);
+    *kept = v; /* the attachments' strings: freed after the request */
+    *nkept = n;
     flexiai_ledger_close(l);
 }
 #endif
@@ -447,8 +450,10 @@ main(int argc, char **argv)
 
     char *cid = NULL;
 #ifndef FX_COMPLETE_BUILTIN
+    flexiai_ledger_message *kept = NULL;
+    size_t nkept = 0;
     if (o.cont || o.cid)
-        continue_conversation(cfg, &o, &a, &msgs, &cid);
+        continue_conversation(cfg, &o, &a, &msgs, &cid, &kept, &nkept);
 #endif
     /* the files go with this prompt, the last message */
     tool_attach_to(&o.att, &msgs.v[msgs.n - 1]);
@@ -539,6 +544,9 @@ main(int argc, char **argv)
     flexiai_client_free(client);
     flexiai_config_free(cfg);
     tool_msgs_free(&msgs);
+#ifndef FX_COMPLETE_BUILTIN
+    flexiai_ledger_messages_free(kept, nkept);
+#endif
     tool_attach_free(&o.att);
     tool_args_free(&a);
     return rc;

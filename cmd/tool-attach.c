@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include "flexiai-ledger.h"
 #include "tool-attach.h"
 #include "tool.h"
 
@@ -157,4 +158,39 @@ tool_attach_to(const struct tool_attach *l, flexiai_message *m)
 {
     m->attachments = l->n ? l->v : NULL;
     m->nattachments = l->n;
+}
+
+void
+tool_attach_again(const flexiai_config *cfg, struct flexiai_ledger_message *m,
+                  flexiai_message *to)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < m->nattachments; i++) {
+        flexiai_attachment *a = &m->attachments[i];
+        flexiai_attachment_info info;
+        char *err = NULL;
+        if (a->path && flexiai_attachment_check(cfg, a, &info, &err) != 0) {
+            tool_warn("%s: left out of the conversation (%s)", a->path, err);
+            free(err);
+            continue;
+        }
+        if (a->path && m->sha256[i][0] && strcmp(info.sha256, m->sha256[i])) {
+            tool_warn("%s changed since the conversation sent it (sha256 "
+                      "%.12s then, %.12s now): sending it as it is now",
+                      a->path, m->sha256[i], info.sha256);
+            free((char *)a->mime); /* its type as it is now */
+            a->mime = fxu_strdup(info.mime);
+        }
+        if (keep != i) {
+            flexiai_attachment t = m->attachments[keep];
+            char *h = m->sha256[keep];
+            m->attachments[keep] = *a;
+            m->sha256[keep] = m->sha256[i];
+            m->attachments[i] = t; /* still freed with m */
+            m->sha256[i] = h;
+        }
+        keep++;
+    }
+    to->attachments = keep ? m->attachments : NULL;
+    to->nattachments = keep;
 }

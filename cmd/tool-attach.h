@@ -44,4 +44,12 @@ int tool_attach_uses_stdin(const struct tool_attach *l);
 /* Put the list on message m (borrowed: keep l alive while m is used). */
 void tool_attach_to(const struct tool_attach *l, flexiai_message *m);
 
+/* -C, --cid: a message of the ledger's conversation gets its files again
+ * (into `to`, borrowed from m), each by its path or URL; one warning for
+ * a file that changed since it was sent (then sent as it is now) or that
+ * is gone (then left out).  Needs flexiai-ledger.h. */
+struct flexiai_ledger_message;
+void tool_attach_again(const flexiai_config *cfg,
+                       struct flexiai_ledger_message *m, flexiai_message *to);
+
 #endif

@@ -287,3 +287,21 @@ EOT
     assert_output "0"
     assert_equal "$(sqlite3 "$XDG_DATA_HOME/flexiai/logs.db" 'SELECT count(*) FROM attachments')" "2"
 }
+
+@test "-C: the conversation's files go again by path; a file changed since is sent as it is now, with one warning" {
+    one_provider openai o1
+    cp "$FILES/shot.png" "$FILES/mine.png"
+    run --separate-stderr flexiai complete --no-stream -a "$FILES/mine.png" "what is this?"
+    assert_success
+    run --separate-stderr flexiai complete --no-stream -C "and the colour?"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(mock_last_body o1 | jq -r '.messages[0].content[1].type')" "image_url"
+    assert_equal "$(attached o1 | jq -r '[.[].sha256] | unique | length')" "1"
+    cp "$FILES/doc.pdf" "$FILES/mine.png" # not even an image any more
+    printf 'x' >>"$FILES/mine.png"
+    run --separate-stderr flexiai complete --no-stream -C "and now?"
+    assert_success
+    assert_equal "$(printf '%s\n' "$stderr" | grep -c 'changed since the conversation sent it')" "1"
+    assert_equal "$(attached o1 | jq -r '.[-1] | "\(.part) \(.sha256)"')" "file $(sha "$FILES/mine.png")"
+}

@@ -226,3 +226,73 @@ fx_ledger_attach_free(struct fx_ledger_record *rec)
     rec->attachments = NULL;
     rec->nattachments = 0;
 }
+
+void
+fx_ledger_attach_to_messages(fx_ledger *l, int64_t id,
+                             struct fx_ledger_message *msgs, size_t n)
+{
+    struct fx_ledger_record rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.id = id;
+    fx_ledger_attach_get(l, &rec);
+    for (size_t i = 0; i < rec.nattachments; i++) {
+        struct fx_ledger_attach *a = &rec.attachments[i];
+        if (a->message < 0 || (size_t)a->message >= n)
+            continue;
+        struct fx_ledger_message *m = &msgs[a->message];
+        m->att = fxu_xrealloc(m->att, (m->natt + 1) * sizeof(*m->att));
+        m->att[m->natt++] = *a; /* moved */
+        memset(a, 0, sizeof(*a));
+    }
+    fx_ledger_attach_free(&rec);
+}
+
+void
+fx_ledger_attach_public(struct fx_ledger_message *m,
+                        flexiai_ledger_message *out)
+{
+    out->attachments = NULL;
+    out->sha256 = NULL;
+    out->nattachments = 0;
+    if (m->natt == 0)
+        return;
+    out->attachments = fxu_xcalloc(m->natt, sizeof(*out->attachments));
+    out->sha256 = fxu_xcalloc(m->natt, sizeof(*out->sha256));
+    for (size_t i = 0; i < m->natt; i++) {
+        struct fx_ledger_attach *a = &m->att[i];
+        flexiai_attachment *o = &out->attachments[i];
+        if (a->source[0] == '/')
+            o->path = a->source;
+        else if (strcmp(a->source, "stdin") != 0)
+            o->url = a->source;
+        else
+            free(a->source); /* stdin is gone: not sent again */
+        if (o->path == NULL && o->url == NULL) {
+            free(a->name);
+            free(a->mime);
+            free(a->sha256);
+            continue;
+        }
+        o->mime = a->mime;
+        o->name = a->name;
+        out->sha256[out->nattachments] = a->sha256;
+        out->attachments[out->nattachments++] = *o;
+    }
+    free(m->att);
+    m->att = NULL;
+    m->natt = 0;
+}
+
+void
+fx_ledger_attach_public_free(flexiai_ledger_message *m)
+{
+    for (size_t i = 0; i < m->nattachments; i++) {
+        free((char *)m->attachments[i].path);
+        free((char *)m->attachments[i].url);
+        free((char *)m->attachments[i].mime);
+        free((char *)m->attachments[i].name);
+        free(m->sha256[i]);
+    }
+    free(m->attachments);
+    free(m->sha256);
+}

@@ -97,6 +97,9 @@ struct fx_ledger_message {
     char *role;
     char *content;
     char *reasoning_state; /* an assistant message's; may be NULL */
+    /* fx_ledger_conversation(): what it carried (ledger-attach.c) */
+    struct fx_ledger_attach *att;
+    size_t natt;
 };
 
 /* One attempt, in the shape `complete --json` prints. */
@@ -398,6 +401,14 @@ void fx_ledger_attach_text(fxu_buf *b, const struct fx_ledger_record *rec,
 void fx_ledger_attach_add_json(struct cJSON *o,
                                const struct fx_ledger_record *rec);
 void fx_ledger_attach_free(struct fx_ledger_record *rec);
+/* Record `id`'s attachments onto the messages they went with. */
+void fx_ledger_attach_to_messages(fx_ledger *l, int64_t id,
+                                  struct fx_ledger_message *msgs, size_t n);
+/* A message's attachments as the public API gives them (moved from m),
+ * and freed. */
+void fx_ledger_attach_public(struct fx_ledger_message *m,
+                             flexiai_ledger_message *out);
+void fx_ledger_attach_public_free(flexiai_ledger_message *m);
 
 /* ---- reasoning states (ledger-state.c) ------------------------------- */
 

@@ -347,6 +347,7 @@ fx_ledger_conversation(fx_ledger *l, const char *cid,
                               "([log] mode = usage)",
                               cid);
     }
+    fx_ledger_attach_to_messages(l, sqlite3_column_int64(st, 3), *msgs, *n);
     const char *text = (const char *)sqlite3_column_text(st, 1);
     if (text) {
         *msgs = fxu_xrealloc(*msgs, (*n + 1) * sizeof(**msgs));

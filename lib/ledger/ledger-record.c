@@ -219,6 +219,13 @@ fx_ledger_messages_free(struct fx_ledger_message *msgs, size_t n)
         free(msgs[i].role);
         free(msgs[i].content);
         free(msgs[i].reasoning_state);
+        for (size_t k = 0; k < msgs[i].natt; k++) {
+            free(msgs[i].att[k].name);
+            free(msgs[i].att[k].mime);
+            free(msgs[i].att[k].sha256);
+            free(msgs[i].att[k].source);
+        }
+        free(msgs[i].att);
     }
     free(msgs);
 }
