@@ -169,7 +169,9 @@ tool_attach_again(const flexiai_config *cfg, struct flexiai_ledger_message *m,
         flexiai_attachment *a = &m->attachments[i];
         flexiai_attachment_info info;
         char *err = NULL;
-        if (a->path && flexiai_attachment_check(cfg, a, &info, &err) != 0) {
+        flexiai_attachment now = *a;
+        now.mime = NULL; /* what it is now */
+        if (a->path && flexiai_attachment_check(cfg, &now, &info, &err) != 0) {
             tool_warn("%s: left out of the conversation (%s)", a->path, err);
             free(err);
             continue;
