@@ -232,7 +232,13 @@ start_http() { # serve $FILES on a loopback port: HTTP_URL
         "{\"id\":1,\"prompt\":\"what is it?\",\"attachments\":[\"$FILES/shot.png\",\"$FILES/doc.pdf\"]}" \
         "{\"id\":2,\"prompt\":\"and this?\",\"attachments\":[\"$FILES/nope.png\"]}" \
         '{"id":3,"prompt":"plain"}' >"$TEST_HOME/in.jsonl"
-    run --separate-stderr flexiai batch -j 1 -o "$TEST_HOME/out.jsonl" <"$TEST_HOME/in.jsonl"
+    # an input line names no local file unless --attach-files says it may
+    run --separate-stderr flexiai batch -j 1 -o "$TEST_HOME/no.jsonl" <"$TEST_HOME/in.jsonl"
+    assert_failure 65
+    assert_equal "$(jq -r 'select(.id == 1) | .error' "$TEST_HOME/no.jsonl")" "line 1: attachments: a file name is not taken from the input (http(s) URLs; --attach-files allows files)"
+    assert_equal "$(mock_count a1)" "1"
+    mock_reset
+    run --separate-stderr flexiai batch --attach-files -j 1 -o "$TEST_HOME/out.jsonl" <"$TEST_HOME/in.jsonl"
     assert_failure 65
     assert_equal "$(mock_count a1)" "2"
     assert_equal "$(attached a1 | jq -r '[.[] | "\(.part):\(.sha256)"] | join(" ")')" "image:$(sha "$FILES/shot.png") document:$(sha "$FILES/doc.pdf")"
