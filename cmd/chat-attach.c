@@ -11,9 +11,30 @@
 #include "chat-conv.h"
 #include "tool-attach.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Messages through the chat's output, as chat_conv_error() and
+ * chat_conv_info() put them (this file is below chat-conv.c: no calls
+ * back into it). */
+static void say(const struct chat_conv *c, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(const struct chat_conv *c, int error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = fxu_vasprintf(fmt, ap);
+    va_end(ap);
+    if (error)
+        c->out->error(c->out->ud, s);
+    else
+        c->out->info(c->out->ud, s);
+    free(s);
+}
 
 /* The files of the next message, made on first use. */
 static struct tool_attach *
@@ -38,24 +59,23 @@ chat_conv_attach(struct chat_conv *c, const char *spec, const char *mime)
     struct tool_attach *l = pending(c);
     char *err = NULL;
     if (spec == NULL || *spec == '\0' || strcmp(spec, "-") == 0) {
-        chat_conv_error(c, "/attach needs a file or an http(s) URL");
+        say(c, 1, "/attach needs a file or an http(s) URL");
         return FLEXIAI_EUSAGE;
     }
     tool_attach_add(l, spec, mime);
     int rc = tool_attach_check(c->cfg, l, &err);
     if (rc != 0) {
         l->n--; /* not attached */
-        chat_conv_error(c, "%s", err);
+        say(c, 1, "%s", err);
         free(err);
         return rc;
     }
     const flexiai_attachment_info *in = &l->info[l->n - 1];
     if (in->size >= 0)
-        chat_conv_info(c, "attached %s (%s, %lld bytes) to your next message",
-                       spec, in->mime, in->size);
+        say(c, 0, "attached %s (%s, %lld bytes) to your next message", spec,
+            in->mime, in->size);
     else
-        chat_conv_info(c, "attached %s (%s) to your next message", spec,
-                       in->mime);
+        say(c, 0, "attached %s (%s) to your next message", spec, in->mime);
     return 0;
 }
 
@@ -65,12 +85,12 @@ chat_conv_detach(struct chat_conv *c, const char *name)
     struct tool_attach *l = c->attach_next;
     size_t n = l ? l->n : 0;
     if (n == 0) {
-        chat_conv_error(c, "nothing attached");
+        say(c, 1, "nothing attached");
         return FLEXIAI_ENOINPUT;
     }
     if (name == NULL || *name == '\0') {
         l->n = 0;
-        chat_conv_info(c, "detached %zu file%s", n, n == 1 ? "" : "s");
+        say(c, 0, "detached %zu file%s", n, n == 1 ? "" : "s");
         return 0;
     }
     for (size_t i = 0; i < l->n; i++) {
@@ -81,11 +101,11 @@ chat_conv_detach(struct chat_conv *c, const char *name)
             memmove(&l->info[i], &l->info[i + 1],
                     (l->n - i - 1) * sizeof(*l->info));
             l->n--;
-            chat_conv_info(c, "detached %s", name);
+            say(c, 0, "detached %s", name);
             return 0;
         }
     }
-    chat_conv_error(c, "%s is not attached", name);
+    say(c, 1, "%s is not attached", name);
     return FLEXIAI_ENOINPUT;
 }
 

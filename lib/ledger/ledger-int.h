@@ -383,6 +383,8 @@ struct fx_ledger_attach {
     char *source;   /* the file's absolute path, or the URL */
 };
 
+/* ledger-attach-record.c: one more attachment on rec (zeroed). */
+struct fx_ledger_attach *fx_ledger_attach_grow(struct fx_ledger_record *rec);
 /* The attachments of msgs (system messages not counted) into rec. */
 void fx_ledger_attach_from_msgs(struct fx_ledger_record *rec,
                                 const flexiai_message *msgs, size_t n);
