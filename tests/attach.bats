@@ -311,3 +311,11 @@ EOT
     assert_equal "$(printf '%s\n' "$stderr" | grep -c 'changed since the conversation sent it')" "1"
     assert_equal "$(attached o1 | jq -r '.[-1] | "\(.part) \(.sha256)"')" "file $(sha "$FILES/mine.png")"
 }
+
+@test "accepts: a word other than text, image or pdf is a configuration error (78)" {
+    one_provider openai o1 "accepts = text, video"
+    run --separate-stderr flexiai complete -a "$FILES/shot.png" "hi"
+    assert_failure 78
+    [[ "$stderr" == *"provider.p1.accepts: 'video' is not text, image or pdf"* ]]
+    assert_equal "$(mock_count o1)" "0"
+}
