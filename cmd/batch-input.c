@@ -36,6 +36,7 @@ batch_item_free(struct batch_item *it)
     flexiai_schema_free(it->schema);
     free(it->error);
     free(it->fp);
+    tool_attach_free(&it->att);
     memset(it, 0, sizeof(*it));
 }
 
@@ -231,6 +232,19 @@ take_object(struct batch_item *it, const cJSON *o, const char *prefix,
                 it->reasoning = FLEXIAI_REASONING_NONE + i;
         if (it->reasoning == 0)
             return "reasoning must be none, low, medium or high";
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "attachments");
+    if (v && !cJSON_IsNull(v)) {
+        const cJSON *a;
+        if (!cJSON_IsArray(v))
+            return "attachments must be an array of files or URLs";
+        cJSON_ArrayForEach(a, v)
+        {
+            if (!cJSON_IsString(a) || a->valuestring[0] == '\0' ||
+                strcmp(a->valuestring, "-") == 0)
+                return "attachments must be an array of files or URLs";
+            tool_attach_add(&it->att, a->valuestring, NULL);
+        }
     }
     if (fields)
         return NULL; /* the prompt comes from --prompt-field/-template */

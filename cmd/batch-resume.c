@@ -50,6 +50,10 @@ batch_fingerprint(const struct batch_item *it, const char *salt)
     h = fnv_str(h, it->model);
     h = fnv_str(h, it->provider);
     h = fnv_str(h, it->schema_spec);
+    /* the files by name (none: the same fingerprint as before them) */
+    for (size_t i = 0; i < it->att.n; i++)
+        h = fnv_str(h,
+                    it->att.v[i].path ? it->att.v[i].path : it->att.v[i].url);
     char num[64];
     snprintf(num, sizeof(num), "%d %.17g %ld", it->has_temperature,
              it->has_temperature ? it->temperature : 0.0, it->max_tokens);

@@ -7,6 +7,7 @@
 #ifndef FX_BATCH_H
 #define FX_BATCH_H
 
+#include "tool-attach.h"
 #include "tool.h"
 
 #include <stddef.h>
@@ -31,6 +32,8 @@ struct batch_item {
     char *error;   /* a bad line: why (then nothing is sent) */
     int no_prompt; /* the error is that the line has no prompt */
     char *fp;      /* the request's fingerprint (batch_fingerprint) */
+    /* "attachments": [...], on the last message (tool-attach.h) */
+    struct tool_attach att;
 };
 
 /* How input lines become items. */

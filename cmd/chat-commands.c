@@ -347,8 +347,11 @@ cmd_show(struct chat_conv *c, char *args)
         const char *who = strcmp(m->role, "user") == 0        ? "you"
                           : strcmp(m->role, "assistant") == 0 ? "answer"
                                                               : m->role;
-        printf("%s%s:\n%s\n", i ? "\n" : "", who, m->content);
+        printf("%s%s", i ? "\n" : "", who);
+        chat_conv_attach_names(m, stdout);
+        printf(":\n%s\n", m->content);
     }
+    chat_conv_attach_list(c, stdout);
     fflush(stdout);
     return 0;
 }
@@ -494,6 +497,19 @@ cmd_render(struct chat_conv *c, char *args)
     return 0;
 }
 
+/* /attach FILE|URL, /detach [NAME] (chat-attach.c) */
+static int
+cmd_attach(struct chat_conv *c, char *args)
+{
+    return chat_conv_attach(c, args, NULL);
+}
+
+static int
+cmd_detach(struct chat_conv *c, char *args)
+{
+    return chat_conv_detach(c, args);
+}
+
 static int
 cmd_exit(struct chat_conv *c, char *args)
 {
@@ -536,6 +552,11 @@ const struct chat_cmd chat_cmds[] = {
      "show or switch Markdown rendering of replies (a terminal only)",
      CHAT_COMPLETE_RENDER, cmd_render},
     {"exit", "", "leave (as Ctrl-D does)", CHAT_COMPLETE_NONE, cmd_exit},
+    {"attach", "FILE|URL",
+     "send a file with your next message (image, PDF, text)",
+     CHAT_COMPLETE_FILE, cmd_attach},
+    {"detach", "[NAME]", "take back an attached file (all without NAME)",
+     CHAT_COMPLETE_NONE, cmd_detach},
 };
 const size_t chat_ncmds = sizeof(chat_cmds) / sizeof(chat_cmds[0]);
 

@@ -103,6 +103,7 @@ chat_conv_free(struct chat_conv *c)
     free(c->last_reasoning);
     free(c->session_path);
     free(c->cid);
+    chat_conv_attach_free(c);
     memset(c, 0, sizeof(*c));
 }
 
@@ -455,6 +456,7 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     free(c->last_question);
     c->last_question = NULL;
     chat_conv_push(c, "user", question);
+    chat_conv_attach_turn(c); /* the files attached for it */
 
     flexiai_request req;
     flexiai_request_init(&req);
@@ -497,6 +499,7 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     /* one ledger record per turn, the session's conversation id */
     tool_ledger_log(c->cfg, c->args, "chat", chat_conv_cid(c), c->msgs.v,
                     c->msgs.n, &res, rc);
+    chat_conv_attach_done(c, rc == FLEXIAI_OK);
 
     if (rc == FLEXIAI_OK && res.json) {
         /* /schema: the validated JSON is the reply, on one line */

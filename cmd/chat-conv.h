@@ -13,6 +13,9 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
+
+struct tool_attach; /* tool-attach.h */
 
 /* Appended to a reply cut short by Ctrl-C, on screen and in the
  * conversation, so the model and a resumed session know. */
@@ -83,6 +86,12 @@ struct chat_conv {
     /* The conversation id the turns are logged under (a session's own,
      * --cid's); NULL: this process's (tool_ledger_cid()).  Owned. */
     char *cid;
+
+    /* chat-attach.c: the files for the next message (NULL: none yet),
+     * and those of sent messages, which keep them */
+    struct tool_attach *attach_next;
+    struct tool_attach **attach_kept;
+    size_t nattach_kept;
 };
 
 /* Take cfg over; args and out must outlive the conversation. */
@@ -165,5 +174,22 @@ char *chat_conv_greeting(const struct chat_conv *c);
  * assistant message).  Returns 0 or the request's exit code; a failure has
  * been reported and the question kept for /retry. */
 int chat_conv_turn(struct chat_conv *c, const char *text);
+
+/* ---- attachments (chat-attach.c) ---------------------------------------- */
+
+/* /attach, -a: a file or URL for the next message, checked now; 0 or the
+ * exit code after saying why.  mime NULL: from the content. */
+int chat_conv_attach(struct chat_conv *c, const char *spec, const char *mime);
+/* /detach: one file (by its name or path) or all (NULL). */
+int chat_conv_detach(struct chat_conv *c, const char *name);
+/* /show: the files waiting for the next message; a message's file names
+ * (" [a.png, b.pdf]", nothing when none). */
+void chat_conv_attach_list(const struct chat_conv *c, FILE *fp);
+void chat_conv_attach_names(const flexiai_message *m, FILE *fp);
+/* A turn: the waiting files onto its question (the last message), then
+ * kept with it once it was sent (sent 0: they wait again). */
+void chat_conv_attach_turn(struct chat_conv *c);
+void chat_conv_attach_done(struct chat_conv *c, int sent);
+void chat_conv_attach_free(struct chat_conv *c);
 
 #endif

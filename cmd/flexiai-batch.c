@@ -44,6 +44,7 @@ enum {
     OPT_TEMPLATE,
     OPT_COMPACT,
     OPT_DEFERRED,
+    OPT_ATTACH_FILES,
 };
 
 static const struct tool_option batch_opts[] = {
@@ -67,6 +68,10 @@ static const struct tool_option batch_opts[] = {
     {OPT_SCHEMA_FILES, 0, "schema-files", NULL,
      "an item's \"schema\" may name a local file (default: inline JSON or "
      "the short\nform only)",
+     0, 0, NULL, NULL, NULL},
+    {OPT_ATTACH_FILES, 0, "attach-files", NULL,
+     "an item's \"attachments\" may name local files (default: http(s)\n"
+     "URLs only)",
      0, 0, NULL, NULL, NULL},
     {OPT_PROMPT_FIELD, 0, "prompt-field", "NAME",
      "the prompt is the input's member NAME (instead of \"prompt\")", 0, 0,
@@ -127,6 +132,7 @@ struct opts {
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
     int schema_files; /* --schema-files: items' schemas may name files */
+    int attach_files; /* --attach-files: items' attachments may too */
     struct batch_parse parse;
     const char *compact;    /* --compact FILE */
     int deferred;           /* --deferred */
@@ -170,6 +176,9 @@ on_option(void *ud, int id, const char *arg)
         break;
     case OPT_SCHEMA_FILES:
         o->schema_files = 1;
+        break;
+    case OPT_ATTACH_FILES:
+        o->attach_files = 1;
         break;
     case OPT_PROMPT_FIELD:
         if (*arg == '\0')
@@ -414,6 +423,22 @@ fill(struct run *r, struct batch_input *in, long *seq)
         }
         if (it->error == NULL && it->schema_spec)
             item_schema(r, it);
+        if (it->error == NULL && it->att.n) {
+            /* a missing or unsendable file is the line's mistake; an
+             * input line names no local file unless told it may */
+            char *aerr = NULL;
+            for (size_t i = 0; !r->o->attach_files && i < it->att.n; i++)
+                if (it->att.v[i].path && aerr == NULL)
+                    aerr = fxu_strdup("attachments: a file name is not taken "
+                                      "from the input (http(s) URLs; "
+                                      "--attach-files allows files)");
+            if (aerr != NULL)
+                it->error = aerr;
+            else if (tool_attach_check(r->cfg, &it->att, &aerr) != 0)
+                it->error = aerr;
+            else
+                tool_attach_to(&it->att, &it->msgs.v[it->msgs.n - 1]);
+        }
         /* a provider the configuration does not name is the line's
          * mistake (65), as a bad schema is: never sent */
         if (it->error == NULL && it->provider &&

@@ -13,6 +13,7 @@
 
 #include "chat-conv.h"
 #include "chat-term.h"
+#include "tool-attach.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,8 @@ static const struct tool_option chat_opts[] = {
 };
 
 static const struct tool_option *const chat_groups[] = {
-    chat_opts,           tool_opts_request, tool_opts_cache,
-    tool_opts_reasoning, tool_opts_global,  NULL};
+    chat_opts,           tool_opts_attach, tool_opts_request, tool_opts_cache,
+    tool_opts_reasoning, tool_opts_global, NULL};
 
 static const struct tool_command chat_command_desc = {
     .name = "chat",
@@ -62,12 +63,16 @@ static const struct tool_command chat_command_desc = {
 struct chat_opts {
     const char *session, *load, *cid;
     int no_render;
+    /* -a: files for the first message */
+    struct tool_attach att;
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct chat_opts *o = ud;
+    if (tool_attach_option(&o->att, id, arg))
+        return;
     if (id == OPT_SESSION)
         o->session = arg;
     else if (id == OPT_LOAD)
@@ -154,7 +159,9 @@ int
 main(int argc, char **argv)
 {
     struct tool_args args;
-    struct chat_opts o = {NULL, NULL, NULL, 0};
+    struct chat_opts o;
+    memset(&o, 0, sizeof(o));
+    tool_attach_init(&o.att);
     tool_args_init(&args);
     tool_cmd_init("flexiai chat");
     int first = tool_parse(&chat_command_desc, NULL, argc, argv, 0, &args,
@@ -196,6 +203,13 @@ main(int argc, char **argv)
     }
     if (system)
         chat_conv_set_system(c, system);
+    for (size_t i = 0; i < o.att.n; i++) {
+        const flexiai_attachment *a = &o.att.v[i];
+        int arc = chat_conv_attach(c, a->path ? a->path : a->url, a->mime);
+        if (arc != 0)
+            exit(arc == FLEXIAI_EUSAGE ? FLEXIAI_EUSAGE : arc);
+    }
+    tool_attach_free(&o.att);
     if (c->session_path && (o.load || o.cid || system))
         chat_conv_save_session(c); /* the session starts from there */
 

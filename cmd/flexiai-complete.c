@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "flexiai-ledger.h"
+#include "tool-attach.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -53,6 +54,7 @@ static const struct tool_option complete_opts[] = {
 };
 
 static const struct tool_option *const complete_groups[] = {complete_opts,
+                                                            tool_opts_attach,
                                                             tool_opts_schema,
                                                             tool_opts_request,
                                                             tool_opts_cache,
@@ -85,12 +87,16 @@ struct opts {
     int schema_show;
     int cont;        /* -C */
     const char *cid; /* --cid */
+    /* -a, --attach-type */
+    struct tool_attach att;
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct opts *o = ud;
+    if (tool_attach_option(&o->att, id, arg))
+        return;
     if (id == OPT_MESSAGES)
         o->messages = arg;
     else if (id == OPT_JSON)
@@ -156,7 +162,7 @@ flag_system(const struct tool_args *a)
 static void
 continue_conversation(const flexiai_config *cfg, const struct opts *o,
                       const struct tool_args *a, struct tool_msgs *msgs,
-                      char **cid)
+                      char **cid, flexiai_ledger_message **kept, size_t *nkept)
 {
     char *err = NULL;
     flexiai_ledger *l = NULL;
@@ -188,6 +194,8 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
         if (!(flag_system(a) && strcmp(v[i].role, "system") == 0)) {
             tool_msgs_push(&all, v[i].role, v[i].content);
             tool_msgs_set_state(&all, all.n - 1, v[i].reasoning_state);
+            /* its files again, by path (tool-attach.c says if changed) */
+            tool_attach_again(cfg, &v[i], &all.v[all.n - 1]);
         }
     for (size_t i = 0; i < msgs->n; i++) {
         tool_msgs_push(&all, msgs->v[i].role, msgs->v[i].content);
@@ -196,7 +204,8 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
     all.replaced = msgs->replaced;
     tool_msgs_free(msgs);
     *msgs = all;
-    flexiai_ledger_messages_free(v, n);
+    *kept = v; /* the attachments' strings: freed after the request */
+    *nkept = n;
     flexiai_ledger_close(l);
 }
 #endif
@@ -357,8 +366,9 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL};
+    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL, {0}};
     struct tool_args a;
+    tool_attach_init(&o.att);
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
 #ifdef FX_COMPLETE_BUILTIN
@@ -385,6 +395,13 @@ main(int argc, char **argv)
     /* configuration: files, env, then flags (first: it sets how much
      * input may be read) */
     flexiai_config *cfg = tool_setup_config(&a, 0, NULL);
+    /* every attachment checked before anything is sent ("-" is stdin) */
+    char *aerr = NULL;
+    int arc = tool_attach_check(cfg, &o.att, &aerr);
+    if (arc != 0)
+        tool_die(arc, "%s", aerr);
+    if (tool_attach_uses_stdin(&o.att))
+        o.no_stdin = 1;
 
     /* the prompt */
     struct tool_msgs msgs = {NULL, 0, 0, 0};
@@ -434,9 +451,13 @@ main(int argc, char **argv)
 
     char *cid = NULL;
 #ifndef FX_COMPLETE_BUILTIN
+    flexiai_ledger_message *kept = NULL;
+    size_t nkept = 0;
     if (o.cont || o.cid)
-        continue_conversation(cfg, &o, &a, &msgs, &cid);
+        continue_conversation(cfg, &o, &a, &msgs, &cid, &kept, &nkept);
 #endif
+    /* the files go with this prompt, the last message */
+    tool_attach_to(&o.att, &msgs.v[msgs.n - 1]);
     struct out_state out = {.print = 0, .last = '\n'};
     fxu_buf_init(&out.held);
     flexiai_client *client = tool_setup_client(cfg, log_line, &out, 0);
@@ -532,6 +553,10 @@ main(int argc, char **argv)
     flexiai_client_free(client);
     flexiai_config_free(cfg);
     tool_msgs_free(&msgs);
+#ifndef FX_COMPLETE_BUILTIN
+    flexiai_ledger_messages_free(kept, nkept);
+#endif
+    tool_attach_free(&o.att);
     tool_args_free(&a);
     return rc;
 }

@@ -108,6 +108,8 @@ enum tool_opt_id {
     TOOL_OPT_NO_CACHE,
     TOOL_OPT_CACHE_TTL,
     TOOL_OPT_BUDGET,
+    TOOL_OPT_ATTACH,         /* tool_opts_attach (tool-attach.h) */
+    TOOL_OPT_ATTACH_TYPE,
     TOOL_OPT_CMD = 100
 };
 

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "attach.h"
 #include "http.h"
 #include "schema/schema.h"
 
@@ -34,7 +35,9 @@ fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
     io->tools = call->ntools > 0;
 
     char *berr = NULL;
-    if (p->ops->build_request(call, &io->hreq, &berr) != 0) {
+    if (p->ops->build_request(call, &io->hreq, &berr) != 0 ||
+        fx_attach_splice(&io->hreq.body, call->messages, call->nmessages,
+                         &berr) != 0) {
         fx_error_set(&out->err, FLEXIAI_E_CONFIG, "%s",
                      berr ? berr : "cannot build request");
         free(berr);

@@ -276,6 +276,26 @@ cancelled(const struct job *j)
     return j->b->cancel_all || (j->req.cancel && *j->req.cancel);
 }
 
+/* Can p's model take the request's attachments?  A refusal is a skipped
+ * attempt (class unsupported: no traffic, nothing for the breaker). */
+static int
+refused(struct job *j, struct fx_provider *p)
+{
+    int first = j->req.provider != NULL || j->pi == 0;
+    const char *model = j->req.model && first ? j->req.model : p->model;
+    char *why = NULL;
+    if (!fx_attach_refused(j->b->c->cfg, p, model, j->req.messages,
+                           j->req.nmessages, &why))
+        return 0;
+    j->cur_model = model;
+    fx_job_add_attempt(j, p, "skipped", FLEXIAI_E_UNSUPPORTED, 0, -1, 0, why,
+                       NULL);
+    fx_client_log(j->b->c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, %s", p->name,
+                  model ? model : "", why);
+    free(why);
+    return 1;
+}
+
 /* J_NEXT: the next provider that may be tried, or the end. */
 static void
 step_next(struct job *j)
@@ -288,6 +308,8 @@ step_next(struct job *j)
         if (!fx_failover_may_try(&j->pol, j->tried_one))
             break;
         j->p = p;
+        if (p->ops && refused(j, p))
+            continue;
         if (p->ops && fx_engine_cache_lookup(j, p)) {
             finish(j, FLEXIAI_OK);
             return;

@@ -200,7 +200,8 @@ fx_failover_exit(const flexiai_attempt *attempts, size_t n)
             all_auth = 0;
         if (a->errclass != FLEXIAI_E_BAD_REQUEST &&
             a->errclass != FLEXIAI_E_CONTEXT_LENGTH &&
-            a->errclass != FLEXIAI_E_CONTENT_FILTER)
+            a->errclass != FLEXIAI_E_CONTENT_FILTER &&
+            a->errclass != FLEXIAI_E_UNSUPPORTED)
             all_invalid = 0;
         if (a->errclass != FLEXIAI_E_CONFIG)
             all_config = 0;

@@ -138,6 +138,12 @@ typedef struct flexiai_ledger_message {
     /* an assistant message's reasoning state, as flexiai_message's (kept
      * in [log] mode = full); NULL when none */
     char *reasoning_state;
+    /* the files it carried (a file by its absolute path, or a URL), as
+     * they were sent; sha256[i] is the SHA-256 file i had then ("" for a
+     * URL), to tell whether it changed since */
+    flexiai_attachment *attachments;
+    char **sha256;
+    size_t nattachments;
 } flexiai_ledger_message;
 
 /* The messages that continue conversation `cid` (its system prompt first

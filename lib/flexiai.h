@@ -345,6 +345,25 @@ typedef struct flexiai_attachment {
     const char *name;
 } flexiai_attachment;
 
+/* What flexiai_attachment_check() found: the type sent, the size and the
+ * SHA-256 of the bytes (a URL: size -1, sha256 ""). */
+typedef struct flexiai_attachment_info {
+    char mime[96];
+    long long size;
+    char sha256[65];
+} flexiai_attachment_info;
+
+/* Check an attachment before a request carries it, as a command does
+ * before any traffic: the file can be read (else FLEXIAI_ENOINPUT), it is
+ * at most [defaults] max_attachment_bytes of cfg (cfg may be NULL: the
+ * default) and of a type flexiai sends (else FLEXIAI_EDATA); a URL is
+ * http or https and its type is known (a->mime or its name).  FLEXIAI_OK
+ * with *info, else *errmsg (one line naming the file; caller frees). */
+flexiai_code flexiai_attachment_check(const flexiai_config *cfg,
+                                      const flexiai_attachment *a,
+                                      flexiai_attachment_info *info,
+                                      char **errmsg);
+
 /* One call a model asked for, or the same call in the history sent back:
  * the provider's call id, the tool's name and its arguments as JSON
  * object text.  In a result the strings are owned by the result. */

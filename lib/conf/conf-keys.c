@@ -157,6 +157,12 @@ const struct key_def fx_conf_keys[] = {
     /* budgets in the price units (cmd/tool-budget.c) */
     {"budget", "daily", KT_NUMBER, NULL, 0, 1e12, NULL},
     {"budget", "monthly", KT_NUMBER, NULL, 0, 1e12, NULL},
+    /* the largest file -a sends (lib/attach.c), and what a provider's model
+     * takes as attachments (text, image, pdf; lib/providers/provider-attach.c)
+     */
+    {"defaults", "max_attachment_bytes", KT_INT, "52428800", 1, 1073741824,
+     NULL},
+    {"provider", "accepts", KT_LIST, NULL, NOLIM, NULL},
 };
 const size_t fx_conf_nkeys = sizeof(fx_conf_keys) / sizeof(fx_conf_keys[0]);
 

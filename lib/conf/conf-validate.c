@@ -112,6 +112,26 @@ read_schema_mode(flexiai_config *cfg, const char *sec)
     return FX_SCHEMA_NATIVE;
 }
 
+/* [provider.*] accepts: the words text, image and pdf only (read by
+ * lib/providers/provider-attach.c). */
+static void
+check_accepts(flexiai_config *cfg, const char *sec)
+{
+    const char *v = fx_conf_raw(cfg, sec, "accepts", NULL);
+    char *copy = fxu_strdup(v ? v : ""), *save = NULL;
+    for (char *w = strtok_r(copy, ", \t", &save); w;
+         w = strtok_r(NULL, ", \t", &save))
+        if (strcmp(w, "text") && strcmp(w, "image") && strcmp(w, "pdf")) {
+            fx_conf_diag(cfg, 1,
+                         "%s: %s.accepts: '%s' is not text, image "
+                         "or pdf",
+                         fx_conf_where(fx_conf_entry(cfg, sec, "accepts")), sec,
+                         w);
+            break;
+        }
+    free(copy);
+}
+
 /* [provider.*] api = responses: an openai provider speaks the Responses
  * API (its own ops; the type stays openai). */
 static void
@@ -178,6 +198,7 @@ read_providers(flexiai_config *cfg, struct fx_settings *s)
         p->max_concurrency =
             (long)fx_conf_number_or(cfg, sec, "max_concurrency", 0);
         p->schema_mode = read_schema_mode(cfg, sec);
+        check_accepts(cfg, sec);
         p->prompt_cache = (int)fx_conf_number_or(cfg, sec, "prompt_cache", 0);
         p->api_key_env = fx_conf_string(cfg, sec, "api_key_env");
         p->api_key_cmd = fx_conf_string(cfg, sec, "api_key_cmd");

@@ -214,6 +214,7 @@ flexiai_ledger_conversation(flexiai_ledger *l, const char *cid,
     for (size_t i = 0; i < nm; i++) {
         v[k].role = m[i].role;
         v[k].reasoning_state = m[i].reasoning_state;
+        fx_ledger_attach_public(&m[i], &v[k]);
         v[k++].content = m[i].content;
         m[i].role = m[i].content = m[i].reasoning_state = NULL;
     }
@@ -230,6 +231,7 @@ flexiai_ledger_messages_free(flexiai_ledger_message *msgs, size_t n)
         free(msgs[i].role);
         free(msgs[i].content);
         free(msgs[i].reasoning_state);
+        fx_ledger_attach_public_free(&msgs[i]);
     }
     free(msgs);
 }

@@ -97,6 +97,9 @@ struct fx_ledger_message {
     char *role;
     char *content;
     char *reasoning_state; /* an assistant message's; may be NULL */
+    /* fx_ledger_conversation(): what it carried (ledger-attach.c) */
+    struct fx_ledger_attach *att;
+    size_t natt;
 };
 
 /* One attempt, in the shape `complete --json` prints. */
@@ -148,6 +151,9 @@ struct fx_ledger_record {
     char *reasoning_state; /* the answer's (full mode); may be NULL */
     int deferred;          /* answered by a provider's batch job */
     int cached;            /* answered from the response cache */
+    /* what the messages carried (ledger-attach.c; full mode) */
+    struct fx_ledger_attach *attachments;
+    size_t nattachments;
 };
 
 /* What the command knows that the result does not. */
@@ -374,6 +380,47 @@ char *fx_ledger_usage_json(const struct fx_ledger_usage *rows, size_t n,
  * histogram flexiai_request_latency_seconds.  0 (*out malloc'ed) or -1. */
 int fx_ledger_prometheus(fx_ledger *l, fx_ledger_price_fn price, void *ud,
                          char **out);
+
+/* ---- attachments (ledger-attach.c) ------------------------------------ */
+
+/* One file a message carried: what it was, never its bytes. */
+struct fx_ledger_attach {
+    long message; /* index in the record's messages */
+    char *name;   /* the name the model saw */
+    char *mime;
+    long long size; /* -1 for a URL not fetched */
+    char *sha256;   /* hex; "" for a URL */
+    char *source;   /* the file's absolute path, or the URL */
+};
+
+/* ledger-attach-record.c: one more attachment on rec (zeroed). */
+struct fx_ledger_attach *fx_ledger_attach_grow(struct fx_ledger_record *rec);
+/* The attachments of msgs (system messages not counted) into rec. */
+void fx_ledger_attach_from_msgs(struct fx_ledger_record *rec,
+                                const flexiai_message *msgs, size_t n);
+/* rec's attachments as a JSON array text (spool), and back. */
+char *fx_ledger_attach_json(const struct fx_ledger_record *rec);
+struct cJSON;
+void fx_ledger_attach_from_json(struct fx_ledger_record *rec,
+                                const struct cJSON *arr);
+/* Kept in the attachments table / read back for record rec->id. */
+int fx_ledger_attach_put(fx_ledger *l, const struct fx_ledger_record *rec);
+int fx_ledger_attach_get(fx_ledger *l, struct fx_ledger_record *rec);
+/* The lines `logs` shows for messages from `from` on (full: whole
+ * hashes), and the JSON member "attachments". */
+void fx_ledger_attach_text(fxu_buf *b, const struct fx_ledger_record *rec,
+                           size_t from, int full);
+void fx_ledger_attach_add_json(struct cJSON *o,
+                               const struct fx_ledger_record *rec);
+void fx_ledger_attach_free(struct fx_ledger_record *rec);
+/* Record `id`'s attachments onto the messages they went with. */
+void fx_ledger_attach_to_messages(fx_ledger *l, int64_t id,
+                                  struct fx_ledger_message *msgs, size_t n);
+/* A message's attachments as the public API gives them (moved from m),
+ * and freed. */
+void fx_ledger_attach_public(struct fx_ledger_message *m,
+                             flexiai_ledger_message *out);
+void fx_ledger_attach_public_free(flexiai_ledger_message *m);
 
 /* ---- reasoning states (ledger-state.c) ------------------------------- */
 

@@ -248,7 +248,7 @@ fx_ledger_each(fx_ledger *l, const struct fx_ledger_filter *f,
     while ((rc = fx_ledger_step(l, st)) == SQLITE_ROW) {
         struct fx_ledger_record r;
         read_record(st, &r);
-        if (read_attempts(l, &r) < 0) {
+        if (read_attempts(l, &r) < 0 || fx_ledger_attach_get(l, &r) < 0) {
             fx_ledger_record_free(&r);
             rc = SQLITE_ERROR;
             break;
@@ -282,7 +282,7 @@ fx_ledger_get(fx_ledger *l, int64_t id, struct fx_ledger_record *out)
     }
     read_record(st, out);
     sqlite3_reset(st);
-    if (read_attempts(l, out) < 0) {
+    if (read_attempts(l, out) < 0 || fx_ledger_attach_get(l, out) < 0) {
         fx_ledger_record_free(out);
         return -1;
     }
@@ -347,6 +347,7 @@ fx_ledger_conversation(fx_ledger *l, const char *cid,
                               "([log] mode = usage)",
                               cid);
     }
+    fx_ledger_attach_to_messages(l, sqlite3_column_int64(st, 3), *msgs, *n);
     const char *text = (const char *)sqlite3_column_text(st, 1);
     if (text) {
         *msgs = fxu_xrealloc(*msgs, (*n + 1) * sizeof(**msgs));
@@ -485,6 +486,7 @@ fx_ledger_record_json(const struct fx_ledger_record *r)
         add_string_or_null(o, "error", r->error);
         add_string_or_null(o, "error_class", r->error_class);
     }
+    fx_ledger_attach_add_json(o, r);
     cJSON *arr = cJSON_AddArrayToObject(o, "attempts");
     for (size_t i = 0; i < r->nattempts; i++)
         cJSON_AddItemToArray(arr, attempt_json(&r->attempts[i]));
@@ -638,6 +640,7 @@ fx_ledger_record_text(const struct fx_ledger_record *r, int attempts)
                          strcmp(m->role, "assistant") == 0 ? "  < " : "  > ",
                          m->content, attempts ? 0 : LISTED_LINES);
     }
+    fx_ledger_attach_text(&b, r, from, attempts);
     if (r->reasoning && attempts)
         put_indented(&b, "  reasoning: ", r->reasoning);
     if (r->text)

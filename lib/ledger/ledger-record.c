@@ -183,6 +183,7 @@ fx_ledger_record_from_result(struct fx_ledger_record *rec,
         rec->messages[--k].content = c;
     }
     rec->nmessages = nkept;
+    fx_ledger_attach_from_msgs(rec, msgs, nmsgs);
     if (res == NULL)
         return;
     if (meta->exit_code == 0) {
@@ -219,6 +220,13 @@ fx_ledger_messages_free(struct fx_ledger_message *msgs, size_t n)
         free(msgs[i].role);
         free(msgs[i].content);
         free(msgs[i].reasoning_state);
+        for (size_t k = 0; k < msgs[i].natt; k++) {
+            free(msgs[i].att[k].name);
+            free(msgs[i].att[k].mime);
+            free(msgs[i].att[k].sha256);
+            free(msgs[i].att[k].source);
+        }
+        free(msgs[i].att);
     }
     free(msgs);
 }
@@ -251,6 +259,7 @@ fx_ledger_record_free(struct fx_ledger_record *rec)
         free(a->message);
     }
     free(rec->attempts);
+    fx_ledger_attach_free(rec);
     memset(rec, 0, sizeof(*rec));
 }
 

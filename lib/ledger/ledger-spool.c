@@ -170,6 +170,12 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
         }
         put_raw(b, "]", 1);
         put_str(b, "reasoning_state", r->reasoning_state);
+        if (r->nattachments) { /* ledger-attach.c */
+            char *att = fx_ledger_attach_json(r);
+            put_name(b, "attachments");
+            put_raw(b, att, strlen(att));
+            free(att);
+        }
     }
     put_str(b, "finish_reason", r->finish_reason);
     if (r->has_usage) {
@@ -280,6 +286,8 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
         r->messages[r->nmessages++].content = fxu_strdup(content->valuestring);
     }
     r->reasoning_state = get_str(o, "reasoning_state");
+    fx_ledger_attach_from_json(
+        r, cJSON_GetObjectItemCaseSensitive(o, "attachments"));
     r->finish_reason = get_str(o, "finish_reason");
     r->has_usage =
         cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens"));

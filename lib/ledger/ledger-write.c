@@ -201,6 +201,8 @@ insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
         return -1;
     if (full && fx_ledger_state_put(l, rec->id, rec->reasoning_state) < 0)
         return -1;
+    if (full && fx_ledger_attach_put(l, rec) < 0)
+        return -1;
     return insert_attempts(l, rec);
 }
 

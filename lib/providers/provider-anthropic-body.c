@@ -232,6 +232,7 @@ fx_anthropic_body(const struct fx_call *call, const char *model,
         cJSON_AddItemToArray(
             messages, message(call, &c.turns[i],
                               call->prov->prompt_cache && i + 1 == c.nturns));
+    fx_attach_anthropic(messages, call);
     fx_convo_free(&c);
 
     if (v2026)

@@ -506,5 +506,6 @@ const struct fx_provider_ops fx_provider_anthropic = {
     .parse_response = anthropic_parse_response,
     .parse_event = anthropic_parse_event,
     .classify = anthropic_classify,
+    .accepts = fx_accepts_anthropic,
     .default_base_url = ANTHROPIC_BASE_URL,
 };

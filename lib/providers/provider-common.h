@@ -210,5 +210,19 @@ flexiai_tool_call *fx_tool_call_add(struct fx_response *r, const char *id,
  * missing ids are made (stable), missing arguments are "{}", and an
  * answer with calls that finished normally finishes with "tool_calls". */
 void fx_tools_finish(struct fx_response *r);
+/* ---- attachments (provider-attach.c) ----------------------------------- */
+
+/* Message mi's attachments as parts of its wire message m (Chat
+ * Completions) or input item (Responses); placeholders for the bytes. */
+void fx_attach_openai_chat(cJSON *m, const struct fx_call *call, size_t mi);
+void fx_attach_responses(cJSON *item, const struct fx_call *call, size_t mi);
+/* Every user message's attachments as blocks (parts) of its turn in the
+ * built messages (contents) array. */
+void fx_attach_anthropic(cJSON *messages, const struct fx_call *call);
+void fx_attach_gemini(cJSON *contents, const struct fx_call *call);
+/* What a model family takes (FX_KIND_* bits), for fx_provider_ops.accepts */
+unsigned fx_accepts_openai(const char *model);
+unsigned fx_accepts_anthropic(const char *model);
+unsigned fx_accepts_gemini(const char *model);
 
 #endif

@@ -141,6 +141,7 @@ fx_gemini_body(const struct fx_call *call, char **warning, char **err)
         cJSON_AddItemToObject(m, "parts", parts);
         cJSON_AddItemToArray(contents, m);
     }
+    fx_attach_gemini(contents, call);
     char *instruction = fx_call_schema_instruction(call);
     if (instruction) {
         if (c.system.len > 0)

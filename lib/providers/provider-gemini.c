@@ -525,6 +525,7 @@ const struct fx_provider_ops fx_provider_gemini = {
     .parse_response = fx_gemini_parse_response,
     .parse_event = fx_gemini_parse_event,
     .classify = fx_gemini_classify,
+    .accepts = fx_accepts_gemini,
     .default_base_url = GEMINI_BASE_URL,
     .finish_ends_stream = 1,
 };

@@ -192,11 +192,15 @@ build_body(const struct fx_call *call, const char *model, char **warning)
         add_message(messages, "system", instruction);
     free(instruction);
     for (size_t i = 0; i < call->nmessages; i++) {
-        if (fx_msg_is_tool(&call->messages[i]))
+        if (fx_msg_is_tool(&call->messages[i])) {
             cJSON_AddItemToArray(messages, fx_tools_openai_message(call, i));
-        else
+        } else {
             add_message(messages, call->messages[i].role,
                         call->messages[i].content);
+            fx_attach_openai_chat(
+                cJSON_GetArrayItem(messages, cJSON_GetArraySize(messages) - 1),
+                call, i);
+        }
     }
 
     fxu_buf left_out;
@@ -556,5 +560,6 @@ const struct fx_provider_ops fx_provider_openai = {
     .parse_response = openai_parse_response,
     .parse_event = openai_parse_event,
     .classify = openai_classify,
+    .accepts = fx_accepts_openai,
     .default_base_url = OPENAI_BASE_URL,
 };

@@ -99,6 +99,7 @@ add_input(cJSON *root, const struct fx_call *call)
         cJSON *item = cJSON_CreateObject();
         cJSON_AddStringToObject(item, "role", role);
         cJSON_AddStringToObject(item, "content", m->content ? m->content : "");
+        fx_attach_responses(item, call, i);
         cJSON_AddItemToArray(input, item);
     }
 }
@@ -534,5 +535,6 @@ const struct fx_provider_ops fx_provider_openai_responses = {
     .parse_response = responses_parse_response,
     .parse_event = responses_parse_event,
     .classify = responses_classify,
+    .accepts = fx_accepts_openai,
     .default_base_url = OPENAI_BASE_URL,
 };

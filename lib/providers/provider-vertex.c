@@ -115,6 +115,7 @@ const struct fx_provider_ops fx_provider_vertex = {
     .parse_response = fx_gemini_parse_response,
     .parse_event = fx_gemini_parse_event,
     .classify = fx_gemini_classify,
+    .accepts = fx_accepts_gemini,
     /* The default location's host; others are derived from location. */
     .default_base_url =
         "https://" VERTEX_DEFAULT_LOCATION "-aiplatform.googleapis.com",

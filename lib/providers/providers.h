@@ -114,6 +114,9 @@ struct fx_provider_ops {
     void (*classify)(long status, const char *body, size_t len,
                      const struct fx_headers *h, double now,
                      struct fx_error *err);
+    /* What `model` takes as attachments: FX_KIND_* bits of lib/attach.h
+     * (NULL: text only); [provider.*] accepts overrides it. */
+    unsigned (*accepts)(const char *model);
 };
 
 extern const struct fx_provider_ops fx_provider_openai;
@@ -129,5 +132,12 @@ extern const struct fx_provider_ops *const fx_providers[];
 const struct fx_provider_ops *fx_provider_ops_find(const char *type);
 /* "openai|anthropic|..." for messages. */
 const char *fx_provider_type_list(void);
+
+/* provider-attach.c: 1 with *why when provider p's `model` cannot take an
+ * attachment of msgs (its family, or [provider.*] accepts), 0 when it
+ * can or there is none.  Checked before any traffic. */
+int fx_attach_refused(const flexiai_config *cfg, const struct fx_provider *p,
+                      const char *model, const flexiai_message *msgs, size_t n,
+                      char **why);
 
 #endif

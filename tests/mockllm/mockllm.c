@@ -36,6 +36,7 @@
 #include "mockllm-usage.h"
 #include "mockllm-thinking.h"
 #include "mockllm-batchapi.h"
+#include "mockllm-attach.h"
 
 #define MAX_BODY (16u * 1024u * 1024u)
 #define MAX_ROUTES 4096
@@ -212,6 +213,8 @@ struct script {
     int has_failing;
     struct mock_think_script think; /* mockllm-thinking.c */
     struct mock_tools_script tools; /* mockllm-tools.c */
+    /* mockllm-attach.c */
+    struct mock_attach_script attach;
 };
 
 static void
@@ -378,6 +381,8 @@ script_parse(const char *spec, char *err, size_t errlen)
         STR("thinking", think.text)
         FLAG("redacted", think.redacted)
         FLAG("require_thinking", think.require)
+        FLAG("no_images", attach.no_images)
+        FLAG("no_pdf", attach.no_pdf)
         NUM("chunks", chunks, 1, 1000000)
         NUM("delay_ms", delay_ms, 0, MAX_DELAY_MS)
         NUM("wait_ms", wait_ms, 0, MAX_DELAY_MS)
@@ -490,6 +495,7 @@ reset_all(void)
     size_t i;
     struct script **olds;
     size_t n;
+    mock_attach_reset();
     pthread_mutex_lock(&g_lock);
     n = g_nroutes;
     olds = xmalloc(sizeof *olds * (n ? n : 1));
@@ -2552,6 +2558,8 @@ handle_control(struct MHD_Connection *c, struct req *r, const char *url,
         pthread_mutex_unlock(&g_lock);
         return send_json(c, r, 200, o, NULL);
     }
+    if (!strncmp(p, "/attach/", 8) && is_get) /* mockllm-attach.c */
+        return send_json(c, r, 200, mock_attach_log(p + 8), NULL);
     if (!strncmp(p, "/log/", 5) && is_get) {
         cJSON *o;
         const char *name = p + 5;
@@ -2653,6 +2661,7 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
                : t->kind != K_OPENAI  ? MT_GEMINI
                : t->responses         ? MT_RESPONSES
                                       : MT_OPENAI;
+    char amsg[512];
 
     memset(&tq, 0, sizeof tq);
     memset(&rq, 0, sizeof rq);
@@ -2741,6 +2750,15 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
             tq.results ? cJSON_PrintUnformatted(tq.results) : NULL;
     }
     pthread_mutex_unlock(&g_lock);
+    if (mock_attach_take(
+            j,
+            t->kind == K_OPENAI
+                ? (t->responses ? MOCK_ATTACH_RESPONSES : MOCK_ATTACH_CHAT)
+            : t->kind == K_ANTHROPIC ? MOCK_ATTACH_ANTHROPIC
+                                     : MOCK_ATTACH_GEMINI,
+            r->route ? r->route->name : "", sc ? &sc->attach : NULL, amsg,
+            sizeof amsg) != 0)
+        INVALID(400, NULL, "%s", amsg);
     switch (t->kind) {
     case K_OPENAI:
         if (!t->responses) {

@@ -1,0 +1,198 @@
+/*
+ * tool-attach.c - the attachments of one user message as the commands
+ * collect them: -a FILE|URL|- (repeatable), --attach-type for the next
+ * one, a template's list; each checked by the library before any traffic
+ * (flexiai_attachment_check) so that a missing file is exit 66 and a file
+ * too large or of an unknown type exit 65, with one line naming it.
+ */
+#include "config.h"
+
+#include "flexiai-ledger.h"
+#include "tool-attach.h"
+#include "tool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const struct tool_option tool_opts_attach[] = {
+    {TOOL_OPT_ATTACH, 'a', "attach", "FILE|URL|-",
+     "send a file with the prompt (repeatable): an image\n"
+     "(PNG, JPEG, GIF, WebP), a PDF or a text file",
+     TOOL_COMP_FILE_OR_DASH, 0, NULL, NULL, NULL},
+    {TOOL_OPT_ATTACH_TYPE, 0, "attach-type", "MIME",
+     "the type of the next -a (default: from its content)", 0, 0, NULL, NULL,
+     NULL},
+    {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+void
+tool_attach_init(struct tool_attach *l)
+{
+    memset(l, 0, sizeof(*l));
+    fxu_buf_init(&l->in);
+}
+
+void
+tool_attach_free(struct tool_attach *l)
+{
+    for (size_t i = 0; i < l->nowned; i++)
+        free(l->owned[i]);
+    free(l->owned);
+    free(l->v);
+    free(l->info);
+    fxu_buf_free(&l->in);
+    memset(l, 0, sizeof(*l));
+}
+
+static const char *
+keep(struct tool_attach *l, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    l->owned = fxu_xrealloc(l->owned, (l->nowned + 1) * sizeof(*l->owned));
+    l->owned[l->nowned] = fxu_strdup(s);
+    return l->owned[l->nowned++];
+}
+
+static int
+is_url(const char *s)
+{
+    return strncasecmp(s, "http://", 7) == 0 ||
+           strncasecmp(s, "https://", 8) == 0;
+}
+
+void
+tool_attach_add(struct tool_attach *l, const char *spec, const char *mime)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->v = fxu_xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    flexiai_attachment *a = &l->v[l->n++];
+    memset(a, 0, sizeof(*a));
+    a->mime = mime && *mime ? keep(l, mime) : NULL;
+    if (strcmp(spec, "-") == 0)
+        a->name = "stdin"; /* data set when stdin is read */
+    else if (is_url(spec) || strstr(spec, "://"))
+        a->url = keep(l, spec); /* another scheme: the check refuses it */
+    else
+        a->path = keep(l, spec);
+}
+
+int
+tool_attach_option(struct tool_attach *l, int id, const char *arg)
+{
+    if (id == TOOL_OPT_ATTACH_TYPE) {
+        if (strchr(arg, '/') == NULL)
+            tool_usage_error("--attach-type wants a MIME type like image/png "
+                             "or application/pdf, not '%s'",
+                             arg);
+        l->next_type = arg;
+        return 1;
+    }
+    if (id != TOOL_OPT_ATTACH)
+        return 0;
+    if (*arg == '\0')
+        tool_usage_error("-a needs a file, a URL or -");
+    tool_attach_add(l, arg, l->next_type);
+    l->next_type = NULL;
+    return 1;
+}
+
+void
+tool_attach_add_list(struct tool_attach *l, const char *list)
+{
+    char *copy = fxu_strdup(list ? list : "");
+    char *save = NULL;
+    for (char *w = strtok_r(copy, ",", &save); w;
+         w = strtok_r(NULL, ",", &save)) {
+        char *t = fxu_trim(w);
+        if (*t)
+            tool_attach_add(l, t, NULL);
+    }
+    free(copy);
+}
+
+int
+tool_attach_uses_stdin(const struct tool_attach *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].path == NULL && l->v[i].url == NULL)
+            return 1;
+    return 0;
+}
+
+int
+tool_attach_check(const flexiai_config *cfg, struct tool_attach *l, char **err)
+{
+    free(l->info);
+    l->info = fxu_xcalloc(l->n ? l->n : 1, sizeof(*l->info));
+    for (size_t i = 0; i < l->n; i++) {
+        flexiai_attachment *a = &l->v[i];
+        if (a->path == NULL && a->url == NULL && a->data == NULL) {
+            if (l->in.data == NULL) {
+                int rc = tool_read_bounded(stdin, "stdin", &l->in, err);
+                if (rc != 0)
+                    return rc;
+                if (l->in.data == NULL) {
+                    fxu_buf_putc(&l->in, 0); /* bytes, even none */
+                    l->in.len = 0;
+                }
+            }
+            a->data = l->in.data;
+            a->len = l->in.len;
+        }
+        flexiai_code rc = flexiai_attachment_check(cfg, a, &l->info[i], err);
+        if (rc != FLEXIAI_OK)
+            return rc;
+        if (a->mime == NULL) /* the library need not look again */
+            a->mime = keep(l, l->info[i].mime);
+    }
+    return 0;
+}
+
+void
+tool_attach_to(const struct tool_attach *l, flexiai_message *m)
+{
+    m->attachments = l->n ? l->v : NULL;
+    m->nattachments = l->n;
+}
+
+void
+tool_attach_again(const flexiai_config *cfg, struct flexiai_ledger_message *m,
+                  flexiai_message *to)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < m->nattachments; i++) {
+        flexiai_attachment *a = &m->attachments[i];
+        flexiai_attachment_info info;
+        char *err = NULL;
+        flexiai_attachment now = *a;
+        now.mime = NULL; /* what it is now */
+        if (a->path && flexiai_attachment_check(cfg, &now, &info, &err) != 0) {
+            tool_warn("%s: left out of the conversation (%s)", a->path, err);
+            free(err);
+            continue;
+        }
+        if (a->path && m->sha256[i][0] && strcmp(info.sha256, m->sha256[i])) {
+            tool_warn("%s changed since the conversation sent it (sha256 "
+                      "%.12s then, %.12s now): sending it as it is now",
+                      a->path, m->sha256[i], info.sha256);
+            free((char *)a->mime); /* its type as it is now */
+            a->mime = fxu_strdup(info.mime);
+        }
+        if (keep != i) {
+            flexiai_attachment t = m->attachments[keep];
+            char *h = m->sha256[keep];
+            m->attachments[keep] = *a;
+            m->sha256[keep] = m->sha256[i];
+            m->attachments[i] = t; /* still freed with m */
+            m->sha256[i] = h;
+        }
+        keep++;
+    }
+    to->attachments = keep ? m->attachments : NULL;
+    to->nattachments = keep;
+}

@@ -1,0 +1,55 @@
+/*
+ * tool-attach.h - -a/--attach and --attach-type for complete, chat and
+ * batch (and templates' `attachments = a.png, b.pdf`): the list of
+ * attachments a user message carries, checked before any traffic.
+ */
+#ifndef FX_TOOL_ATTACH_H
+#define FX_TOOL_ATTACH_H
+
+#include "flexiai.h"
+#include "fxu.h"
+#include "tool.h"
+
+#include <stddef.h>
+
+struct tool_attach {
+    flexiai_attachment *v;
+    flexiai_attachment_info *info; /* v[i]'s, after tool_attach_check() */
+    size_t n, cap;
+    const char *next_type; /* --attach-type for the next -a */
+    fxu_buf in;            /* stdin's bytes for "-" */
+    char **owned;          /* copies of specs and types, freed with it */
+    size_t nowned;
+};
+
+/* The option group: -a/--attach FILE|URL|-, --attach-type MIME. */
+extern const struct tool_option tool_opts_attach[];
+
+void tool_attach_init(struct tool_attach *l);
+void tool_attach_free(struct tool_attach *l);
+/* One attachment: spec is a file, an http(s) URL or "-" (stdin); mime
+ * NULL: from the content (else what --attach-type gave).  Both copied. */
+void tool_attach_add(struct tool_attach *l, const char *spec, const char *mime);
+/* A command's option callback hands -a and --attach-type here: 1 when id
+ * was one of them. */
+int tool_attach_option(struct tool_attach *l, int id, const char *arg);
+/* "a.png, b.pdf" (a template's attachments key): each one added. */
+void tool_attach_add_list(struct tool_attach *l, const char *list);
+/* Check every attachment (readable 66; too large, unknown type 65) and
+ * read "-" from stdin.  0, or the exit code with *err (one line). */
+int tool_attach_check(const flexiai_config *cfg, struct tool_attach *l,
+                      char **err);
+/* 1 when one of them is stdin. */
+int tool_attach_uses_stdin(const struct tool_attach *l);
+/* Put the list on message m (borrowed: keep l alive while m is used). */
+void tool_attach_to(const struct tool_attach *l, flexiai_message *m);
+
+/* -C, --cid: a message of the ledger's conversation gets its files again
+ * (into `to`, borrowed from m), each by its path or URL; one warning for
+ * a file that changed since it was sent (then sent as it is now) or that
+ * is gone (then left out).  Needs flexiai-ledger.h. */
+struct flexiai_ledger_message;
+void tool_attach_again(const flexiai_config *cfg,
+                       struct flexiai_ledger_message *m, flexiai_message *to);
+
+#endif
