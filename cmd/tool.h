@@ -114,7 +114,8 @@ enum tool_comp {
     TOOL_COMP_FILE_OR_DASH, /* file names and "-" (stdin) */
     TOOL_COMP_PROVIDER,     /* configured provider names */
     TOOL_COMP_CHOICE,       /* the words of `arg`, split at '|' */
-    TOOL_COMP_MODEL         /* model ids cached by `flexiai models` */
+    TOOL_COMP_MODEL,        /* model ids cached by `flexiai models` */
+    TOOL_COMP_TOOL          /* [tool.NAME] and [mcp.NAME] names, "all" */
 };
 
 enum tool_opt_flags {
@@ -415,5 +416,14 @@ void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
                      const flexiai_result *res, int rc);
 /* This process's conversation id (a chat session, one complete). */
 const char *tool_ledger_cid(void);
+/* The same with the tool calls the request ran (--tools; cmd/tool-loop.h),
+ * kept with the record in [log] mode = full. */
+struct flexiai_ledger_tool_call;
+void tool_ledger_log_calls(const flexiai_config *cfg, const struct tool_args *a,
+                           const char *command, const char *cid,
+                           const flexiai_message *msgs, size_t n,
+                           const flexiai_result *res, int rc,
+                           const struct flexiai_ledger_tool_call *calls,
+                           size_t ncalls);
 
 #endif
