@@ -57,8 +57,8 @@ static const struct tool_option *const complete_groups[] = {complete_opts,
                                                             tool_opts_schema,
                                                             tool_opts_request,
                                                             tool_opts_reasoning,
-                                                            tool_opts_global,
                                                             tool_loop_opts,
+                                                            tool_opts_global,
                                                             NULL};
 
 const struct tool_command tool_cmd_complete = {
@@ -84,9 +84,10 @@ struct opts {
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
     int schema_show;
-    int cont;                 /* -C */
-    const char *cid;          /* --cid */
-    struct tool_loop_args tl; /* --tools, --approve, --max-tool-rounds */
+    int cont;        /* -C */
+    const char *cid; /* --cid */
+    /* --tools, --approve, --max-tool-rounds */
+    struct tool_loop_args tl;
 };
 
 static void
@@ -361,7 +362,7 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL};
+    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL, {NULL, NULL, 0}};
     struct tool_args a;
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");

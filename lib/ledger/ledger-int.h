@@ -146,6 +146,9 @@ struct fx_ledger_record {
     struct fx_ledger_attempt *attempts;
     size_t nattempts;
     char *reasoning_state; /* the answer's (full mode); may be NULL */
+    /* the tool calls and results (full mode), a JSON array of {id, name,
+     * arguments, result, is_error}; NULL when none (ledger-tools.c) */
+    char *tool_calls;
 };
 
 /* What the command knows that the result does not. */
@@ -372,6 +375,23 @@ int fx_ledger_prometheus(fx_ledger *l, fx_ledger_price_fn price, void *ud,
 int fx_ledger_state_put(fx_ledger *l, int64_t request_id, const char *state);
 /* It back, NULL when none was kept; caller frees. */
 char *fx_ledger_state_get(fx_ledger *l, int64_t request_id);
+
+/* ---- tool calls (ledger-tools.c) ------------------------------------- */
+
+/* An entry's tool calls as the JSON array a record keeps, each text
+ * capped as a message is, all of them at FX_LEDGER_MESSAGES_MAX; NULL
+ * for none.  Caller frees. */
+char *fx_ledger_tools_json(const flexiai_ledger_tool_call *v, size_t n);
+/* Keep request `request_id`'s calls (nothing for NULL).  0 or -1. */
+int fx_ledger_tools_put(fx_ledger *l, int64_t request_id, const char *calls);
+/* Them back, NULL when none were kept; caller frees. */
+char *fx_ledger_tools_get(fx_ledger *l, int64_t request_id);
+/* `logs show`: each call, its arguments and its result, indented. */
+void fx_ledger_tools_text(fxu_buf *b, const char *calls);
+/* "tool_calls": the array, into a record's JSON object (nothing for
+ * NULL). */
+struct cJSON;
+void fx_ledger_tools_add_json(struct cJSON *o, const char *calls);
 
 /* ---- shared by the ledger files (not for callers) -------------------- */
 

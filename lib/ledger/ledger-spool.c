@@ -170,6 +170,7 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
         }
         put_raw(b, "]", 1);
         put_str(b, "reasoning_state", r->reasoning_state);
+        put_str(b, "tool_calls", r->tool_calls);
     }
     put_str(b, "finish_reason", r->finish_reason);
     if (r->has_usage) {
@@ -276,6 +277,7 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
         r->messages[r->nmessages++].content = fxu_strdup(content->valuestring);
     }
     r->reasoning_state = get_str(o, "reasoning_state");
+    r->tool_calls = get_str(o, "tool_calls");
     r->finish_reason = get_str(o, "finish_reason");
     r->has_usage =
         cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens"));
