@@ -13,6 +13,7 @@
 
 #include "chat-conv.h"
 #include "chat-term.h"
+#include "tool-loop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,8 @@ static const struct tool_option chat_opts[] = {
 };
 
 static const struct tool_option *const chat_groups[] = {
-    chat_opts, tool_opts_request, tool_opts_reasoning, tool_opts_global, NULL};
+    chat_opts,      tool_opts_request, tool_opts_reasoning,
+    tool_loop_opts, tool_opts_global,  NULL};
 
 static const struct tool_command chat_command_desc = {
     .name = "chat",
@@ -61,12 +63,15 @@ static const struct tool_command chat_command_desc = {
 struct chat_opts {
     const char *session, *load, *cid;
     int no_render;
+    struct tool_loop_args tl; /* --tools, --approve, --max-tool-rounds */
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct chat_opts *o = ud;
+    if (tool_loop_option(&o->tl, id, arg))
+        return;
     if (id == OPT_SESSION)
         o->session = arg;
     else if (id == OPT_LOAD)
@@ -153,8 +158,9 @@ int
 main(int argc, char **argv)
 {
     struct tool_args args;
-    struct chat_opts o = {NULL, NULL, NULL, 0};
+    struct chat_opts o = {NULL, NULL, NULL, 0, {NULL, NULL, 0}};
     tool_args_init(&args);
+    tool_loop_args_init(&o.tl);
     tool_cmd_init("flexiai chat");
     int first = tool_parse(&chat_command_desc, NULL, argc, argv, 0, &args,
                            on_option, &o);
@@ -199,6 +205,7 @@ main(int argc, char **argv)
         chat_conv_save_session(c); /* the session starts from there */
 
     chat_conv_connect(c);
+    chat_tools_open(c, &o.tl); /* MCP servers start here */
     chat_signals_init(c);
     int rc = 0;
     if (interactive) {

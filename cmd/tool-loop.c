@@ -127,6 +127,12 @@ said_always(const struct tool_loop *l, const char *name)
     return 0;
 }
 
+int
+tool_loop_approved(const struct tool_loop *l, const char *name)
+{
+    return tools_auto(l->tools, name, l->approve) || said_always(l, name);
+}
+
 /* ---- the conversation ---------------------------------------------------- */
 
 void
@@ -316,8 +322,7 @@ run_call(struct tool_loop *l, const flexiai_tool_call *call,
         rec->is_error = 1;
         return;
     }
-    int allowed = tools_auto(l->tools, call->name, l->approve) ||
-                  said_always(l, call->name);
+    int allowed = tool_loop_approved(l, call->name);
     if (!allowed && l->ask) {
         int answer = l->ask(l->ask_ud, call);
         if (answer == TOOL_LOOP_ALWAYS) {

@@ -80,6 +80,9 @@ struct tool_loop {
 struct tool_loop *tool_loop_open(const flexiai_config *cfg,
                                  const struct tool_loop_args *a);
 void tool_loop_free(struct tool_loop *l); /* NULL: nothing */
+/* 1 when tool `name` runs without asking: approve = auto, --approve, or
+ * "always" this session. */
+int tool_loop_approved(const struct tool_loop *l, const char *name);
 
 /* One call as --json, batch lines and the ledger show it. */
 struct tool_loop_call {
