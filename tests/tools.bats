@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# The tool loop (issue 22) end to end: complete, chat and batch with
+# --tools against mockllm scripted to call tools (tool_calls=, see
+# tests/mockllm/README.md), real [tool.NAME] commands run by flexiai, the
+# results checked where the model gets them (mockllm's log of the next
+# request), approvals, parallel calls, --max-tool-rounds, the output, the
+# ledger, and failover in the middle of a tool conversation.
+
+load helpers
+
+setup() {
+    setup_env
+    start_mockllm
+    MARK=$TEST_HOME/ran
+    write_base
+}
+
+# a: OpenAI Chat Completions, b: Anthropic (or $B_TYPE) behind it.
+# echo: auto-approved, answers its arguments; touch: not approved, leaves
+# a mark when it runs; flip: auto-approved, makes provider a fail from
+# now on (a tool that changes mockllm's script between two model calls).
+write_base() {
+    {
+        printf '[failover]\nretries = 0\nbackoff_base = 0.01\n\n'
+        printf '[log]\nmode = full\n\n'
+        provider_section a openai a "priority = 1"
+        provider_section b "${B_TYPE:-anthropic}" b "priority = 2"
+        printf '[tool.echo]\ncommand = cat\ndescription = Echo the arguments\n'
+        printf 'parameters = text\napprove = auto\n\n'
+        printf '[tool.touch]\ncommand = sh -c %s\n' "'echo ran >>$MARK; echo touched'"
+        printf 'description = Leave a mark\n\n'
+        printf '[tool.flip]\ncommand = sh -c %s\napprove = auto\n' \
+            "'curl -sf -X POST --data-binary status=500 $MOCK_URL/_control/script/a >/dev/null; echo flipped'"
+        printf 'description = Turn provider a off\n\n'
+    } | write_config
+}
+
+body() { mock_last_body "$1"; }
+# the tool messages of the last OpenAI request: "id content" lines
+openai_results() { body "$1" | jq -r '.messages[] | select(.role == "tool") | "\(.tool_call_id) \(.content)"'; }
+
+@test "complete runs an approved tool and the model's next request carries its result" {
+    mock_script a 'tool_calls=echo:{"text":"hi"},reply=the answer'
+    run --separate-stderr flexiai complete --no-stream --tools echo "use the tool"
+    assert_success
+    assert_output "the answer"
+    assert_equal "$(mock_count a)" "2"
+    assert_equal "$(mock_log a | jq -r .invalid)" "0"
+    # the definition went out with both requests
+    assert_equal "$(body a | jq -r '.tools[0].function.name')" "echo"
+    # the assistant turn with its call, then the result, in the history
+    assert_equal "$(body a | jq -r '.messages[1].tool_calls[0].id')" "call_1_1"
+    assert_equal "$(openai_results a)" 'call_1_1 {"text":"hi"}'
+    assert_equal "$(mock_count b)" "0"
+}
+
+@test "complete answers a call of a tool not approved with 'not allowed', and it never runs" {
+    mock_script a 'tool_calls=touch:{},reply=done'
+    run --separate-stderr flexiai complete --no-stream --tools echo,touch "go"
+    assert_success
+    assert_output "done"
+    assert_file_not_exists "$MARK"
+    run openai_results a
+    assert_output --partial "call_1_1 not allowed: touch is not approved"
+}
+
+@test "--approve NAME lets complete run a tool that asks" {
+    mock_script a 'tool_calls=touch:{},reply=done'
+    run --separate-stderr flexiai complete --no-stream --tools touch --approve touch "go"
+    assert_success
+    assert_file_exists "$MARK"
+    assert_equal "$(openai_results a)" "call_1_1 touched"
+}
+
+@test "parallel calls in one turn: each runs, each result answers its call id, --json lists them" {
+    mock_script a 'tool_calls=echo:{"text":"one"};echo:{"text":"two"};touch:{},reply=both'
+    run --separate-stderr flexiai complete --json --tools echo,touch "go"
+    assert_success
+    assert_equal "$(echo "$output" | jq -r .text)" "both"
+    assert_equal "$(echo "$output" | jq -r '.tool_calls | length')" "3"
+    assert_equal "$(echo "$output" | jq -r '.tool_calls[1].result')" '{"text":"two"}'
+    assert_equal "$(echo "$output" | jq -r '.tool_calls[2].is_error')" "true"
+    assert_equal "$(echo "$output" | jq -r '.tool_calls[0].is_error')" "false"
+    assert_equal "$(echo "$output" | jq -r '.tool_calls[0].arguments')" '{"text":"one"}'
+    assert_equal "$(echo "$output" | jq -r .tool_rounds)" "1"
+    # both model calls are billed: two attempts, their tokens summed
+    assert_equal "$(echo "$output" | jq -r '.attempts | length')" "2"
+    assert_equal "$(echo "$output" | jq -r '[.attempts[].usage.prompt_tokens] | add')" \
+        "$(echo "$output" | jq -r .usage.prompt_tokens)"
+    run openai_results a
+    assert_line --index 0 'call_1_1 {"text":"one"}'
+    assert_line --index 1 'call_1_2 {"text":"two"}'
+    assert_line --index 2 --partial 'call_1_3 not allowed'
+}
+
+@test "--max-tool-rounds: a model that keeps calling tools ends with 65 and one line" {
+    mock_script a 'tool_calls=echo:{"text":"again"},tool_rounds=5,reply=never'
+    run --separate-stderr flexiai complete --no-stream --tools echo --max-tool-rounds 2 "loop"
+    assert_failure 65
+    assert_equal "$(mock_count a)" "3"
+    assert_equal "$stderr" "flexiai: the model still called tools after 2 rounds (--max-tool-rounds 2)"
+}
+
+@test "-v shows one line per call with its sizes" {
+    mock_script a 'tool_calls=echo:{"text":"hi"},reply=ok'
+    run --separate-stderr flexiai complete -v --no-stream --tools echo "go"
+    assert_success
+    echo "$stderr" | grep -qx 'flexiai: tool echo: 13 bytes of arguments, 13 bytes of result'
+}
+
+@test "bad options and names: one line each" {
+    run --separate-stderr flexiai complete --tools nosuch "go"
+    assert_failure 64
+    assert_equal "$(mock_count a)" "0"
+    [[ "$stderr" == "flexiai: --tools: no tool or MCP server 'nosuch'"* ]]
+    run --separate-stderr flexiai complete --approve echo "go"
+    assert_failure 64
+    assert_equal "$stderr" "flexiai: --approve needs --tools"
+    run --separate-stderr flexiai complete --tools echo --max-tool-rounds x "go"
+    assert_failure 64
+    assert_equal "$(mock_count a)" "0"
+}
+
+@test "the ledger keeps the calls and results; logs show displays them" {
+    mock_script a 'tool_calls=echo:{"text":"kept"},reply=logged'
+    run --separate-stderr flexiai complete --no-stream --tools echo "remember"
+    assert_success
+    run flexiai logs --json
+    assert_success
+    id=$(echo "$output" | jq -r .id | tail -1)
+    run flexiai logs show "$id"
+    assert_success
+    assert_line '  tool echo (call_1_1): {"text":"kept"}'
+    assert_line '    result: {"text":"kept"}'
+    assert_line '  logged'
+    run flexiai logs show --json "$id"
+    assert_success
+    assert_equal "$(echo "$output" | jq -r '.tool_calls[0].name')" "echo"
+}
+
+@test "batch: items that call tools run them and go round again; lines carry the calls" {
+    mock_script a 'tool_calls=echo:{"text":"b"},reply=item done'
+    printf '{"id":1,"prompt":"one"}\n{"id":2,"prompt":"two"}\n' >"$TEST_HOME/in.jsonl"
+    run --separate-stderr flexiai batch --tools echo,touch -i "$TEST_HOME/in.jsonl"
+    assert_success
+    assert_equal "$(mock_count a)" "4"
+    assert_equal "$(echo "$output" | jq -r .text | sort -u)" "item done"
+    assert_equal "$(echo "$output" | jq -r '.tool_calls[0].result' | sort -u)" '{"text":"b"}'
+    assert_equal "$(echo "$output" | jq -r '.attempts | length' | sort -u)" "2"
+    assert_file_not_exists "$MARK"
+}
+
+@test "★ failover inside a tool conversation: openai answers round 1, fails, anthropic finishes from the converted history" {
+    mock_script a 'tool_calls=flip:{}'
+    mock_script b 'reply=finished by b'
+    run --separate-stderr flexiai complete --json --tools flip "switch"
+    assert_success
+    assert_equal "$(echo "$output" | jq -r .text)" "finished by b"
+    assert_equal "$(echo "$output" | jq -r .provider)" "b"
+    assert_equal "$(mock_count a)" "2"
+    assert_equal "$(mock_count b)" "1"
+    assert_equal "$(mock_log b | jq -r .invalid)" "0"
+    # b got the call as a tool_use block and its result as a tool_result
+    assert_equal "$(body b | jq -r '.messages[1].content[] | select(.type == "tool_use") | .name')" "flip"
+    assert_equal "$(body b | jq -r '.messages[2].content[] | select(.type == "tool_result") | .tool_use_id')" "call_1_1"
+    body b | jq -r '.messages[2].content[] | select(.type == "tool_result") | .content' | grep -q flipped
+    # every model call counted: a's answer, a's failure, b's answer
+    assert_equal "$(echo "$output" | jq -r '.attempts | length')" "3"
+    assert_equal "$(echo "$output" | jq -r '.attempts[1].error_class')" "server"
+}
+
+@test "★ failover inside a tool conversation to Gemini: the call and result as functionCall / functionResponse" {
+    B_TYPE=gemini write_base
+    mock_script a 'tool_calls=flip:{}'
+    mock_script b 'reply=finished by gemini'
+    run --separate-stderr flexiai complete --no-stream --tools flip "switch"
+    assert_success
+    assert_output "finished by gemini"
+    assert_equal "$(mock_log b | jq -r .invalid)" "0"
+    assert_equal "$(body b | jq -r '.contents[1].parts[] | select(.functionCall) | .functionCall.name')" "flip"
+    assert_equal "$(body b | jq -r '.contents[2].parts[] | select(.functionResponse) | .functionResponse.name')" "flip"
+}
+
+@test "chat at a terminal asks before each call: yes, no, always" {
+    mock_script a 'tool_calls=touch:{"n":1},reply=turn done'
+    PTY=("python3" "$SRCDIR/tests/hostile/pty-run.py")
+    run "${PTY[@]}" \
+        --expect '> ' --send 'first\r' \
+        --expect 'run it\?' --send 'n\r' \
+        --expect 'turn done' --send 'second\r' \
+        --expect 'run it\?' --send 'y\r' \
+        --expect 'turn done' --send 'third\r' \
+        --expect 'run it\?' --send 'a\r' \
+        --expect 'turn done' --send 'fourth\r' \
+        --expect 'turn done[^$]*> ' --send '/tools\r' \
+        --expect 'touch: runs without asking' --send '\x04' \
+        -- flexiai chat --no-render --tools touch
+    assert_success
+    # refused once, then run three times (the fourth without a question)
+    assert_equal "$(wc -l <"$MARK")" "3"
+    assert_equal "$(echo "$output" | grep -c 'run it?')" "3"
+    assert_output --partial 'the model calls touch with {"n":1}'
+    assert_equal "$(mock_count a)" "8"
+}
+
+@test "chat from a script asks nobody: approved tools run, others are refused" {
+    mock_script a 'tool_calls=echo:{"text":"x"};touch:{},reply=scripted'
+    run --separate-stderr flexiai chat --tools echo,touch <<<"hello"
+    assert_success
+    assert_line "scripted"
+    assert_file_not_exists "$MARK"
+    run openai_results a
+    assert_line --index 0 'call_1_1 {"text":"x"}'
+    assert_line --index 1 --partial 'call_1_2 not allowed'
+}
+
+@test "the approval question shows control characters escaped" {
+    mock_script a 'tool_calls=touch:{},tool_args_raw=%1B[2Jwiped,reply=ok'
+    PTY=("python3" "$SRCDIR/tests/hostile/pty-run.py")
+    run "${PTY[@]}" --expect '> ' --send 'go\r' --expect 'run it\?' --send 'n\r' \
+        --expect 'ok' --send '\x04' -- flexiai chat --no-render --tools touch
+    assert_success
+    assert_output --partial 'the model calls touch with ^[[2Jwiped'
+    [[ "$output" != *$'\e[2Jwiped'* ]]
+    assert_file_not_exists "$MARK"
+}
