@@ -57,6 +57,22 @@ function __flexiai_providers
     end | string match -r -g '^provider\.([^ ]*)\.[a-z_]* = ' | awk '!seen[$0]++'
 end
 
+# Configured [tool.NAME] and [mcp.NAME] names and "all", each after what
+# the token has up to its last comma (--tools NAME,NAME).
+function __flexiai_tools
+    set -l file (__flexiai_config_file)
+    set -l front (__flexiai_front)
+    set -l head (string replace -r '[^,]*$' '' -- (commandline -ct))
+    begin
+        if test -n "$file"
+            $front config show -c $file 2>/dev/null
+        else
+            $front config show 2>/dev/null
+        end | string match -r -g '^(?:tool|mcp)\.([^ ]*)\.[a-z_]* = ' | awk '!seen[$0]++'
+        echo all
+    end | string replace -r '^' -- "$head"
+end
+
 # The command of the line being completed: "complete" for both
 # `flexiai complete ...` and `flexiai-complete ...`; "" before one is given.
 function __flexiai_cmd
@@ -141,6 +157,8 @@ for __fx_line in (flexiai --completion-helper 2>/dev/null)
                     set spec $spec -x -a '(__flexiai_providers)'
                 case model
                     set spec $spec -x -a '(__flexiai_models)'
+                case tool
+                    set spec $spec -x -a '(__flexiai_tools)'
                 case 'choice:*'
                     set spec $spec -x -a (string replace -a '|' ' ' -- (string replace 'choice:' '' -- $g[5]))
                 case '*'
