@@ -193,8 +193,8 @@ openai_results() { body "$1" | jq -r '.messages[] | select(.role == "tool") | "\
         --expect 'turn done' --send 'third\r' \
         --expect 'run it\?' --send 'a\r' \
         --expect 'turn done' --send 'fourth\r' \
-        --expect 'turn done[^$]*> ' --send '/tools\r' \
-        --expect 'touch: runs without asking' --send '\x04' \
+        --expect 'turn done[\s\S]*-model\S*> ' --send '/tools\r' \
+        --expect 'touch: runs without asking[\s\S]*-model\S*> ' --send '\x04' \
         -- flexiai chat --no-render --tools touch
     assert_success
     # refused once, then run three times (the fourth without a question)
@@ -219,9 +219,83 @@ openai_results() { body "$1" | jq -r '.messages[] | select(.role == "tool") | "\
     mock_script a 'tool_calls=touch:{},tool_args_raw=%1B[2Jwiped,reply=ok'
     PTY=("python3" "$SRCDIR/tests/hostile/pty-run.py")
     run "${PTY[@]}" --expect '> ' --send 'go\r' --expect 'run it\?' --send 'n\r' \
-        --expect 'ok' --send '\x04' -- flexiai chat --no-render --tools touch
+        --expect 'ok[\s\S]*-model\S*> ' --send '\x04' -- flexiai chat --no-render --tools touch
     assert_success
     assert_output --partial 'the model calls touch with ^[[2Jwiped'
     [[ "$output" != *$'\e[2Jwiped'* ]]
     assert_file_not_exists "$MARK"
+}
+
+# ---- the issue's new-user check: a real MCP server and a disk tool ------
+
+mcp_fs() {
+    local fs=${FX_MCP_FS:-$(command -v mcp-server-filesystem)}
+    if [ -z "$fs" ] || [ ! -x "$fs" ]; then
+        echo "FX_MCP_FS is not set: .ci/run installs @modelcontextprotocol/server-filesystem and sets it" >&2
+        return 1
+    fi
+    echo "$fs"
+}
+
+# [mcp.fs] over a scratch directory and [tool.disk] (df -h), both asking
+write_user_config() {
+    local fs
+    fs=$(mcp_fs) || return 1
+    mkdir -p "$TEST_HOME/share"
+    echo "small" >"$TEST_HOME/share/a.txt"
+    head -c 30000 /dev/zero >"$TEST_HOME/share/big.bin"
+    {
+        printf '[failover]\nretries = 0\nbackoff_base = 0.01\n\n'
+        provider_section a openai a "priority = 1"
+        provider_section b anthropic b "priority = 2"
+        printf '[mcp.fs]\ncommand = "%s" "%s"\ntimeout = 60\n\n' "$fs" "$TEST_HOME/share"
+        printf '[tool.disk]\ncommand = df -h\ndescription = Disk usage\n\n'
+    } | write_config
+    CALLS="tool_calls=fs_list_directory_with_sizes:{\"path\":\"$TEST_HOME/share\"};disk:{}"
+}
+
+# chat on a pty: the question, then yes to the listing and no to df
+chat_largest() {
+    python3 "$SRCDIR/tests/hostile/pty-run.py" \
+        --expect '> ' --send 'which file in the folder is largest, and is the disk full?\r' \
+        --expect 'calls fs_list_directory_with_sizes[^\n]*\n[^\n]*run it\?' --send 'y\r' \
+        --expect 'calls disk[^\n]*\n[^\n]*run it\?' --send 'n\r' \
+        --expect 'big\.bin is the largest[\s\S]*-model\S*> ' --send '\x04' \
+        -- flexiai chat --no-render --tools fs,disk
+}
+
+@test "new user: chat with [mcp.fs] and [tool.disk], one call approved and one refused" {
+    write_user_config
+    mock_script a "$CALLS,reply=big.bin is the largest"
+    run chat_largest
+    assert_success
+    assert_equal "$(mock_count a)" "2"
+    assert_equal "$(mock_log a | jq -r .invalid)" "0"
+    result() { body a | jq -r --arg id "$1" '.messages[] | select(.tool_call_id == $id) | .content'; }
+    result call_1_1 | grep -q '^\[FILE\] big\.bin'
+    result call_1_1 | grep -q '^\[FILE\] a\.txt'
+    assert_equal "$(result call_1_2)" "Error: not allowed: the user refused this call"
+    # the question showed the call's arguments
+    assert_output --partial "calls fs_list_directory_with_sizes with {\"path\":\"$TEST_HOME/share\"}"
+}
+
+@test "new user: the same with the first provider failing after its first tool round; the second finishes" {
+    write_user_config
+    # a fails every other request from the first: one spent here, so the
+    # chat's first request (the calls) passes and its second fails
+    mock_script a "$CALLS,status=500,fail_every=2,reply=never"
+    mock_script b 'reply=big.bin is the largest (from b)'
+    curl -s -o /dev/null -H 'Authorization: Bearer test-key-a' -H 'Content-Type: application/json' \
+        --data '{"model":"m","messages":[{"role":"user","content":"spent"}]}' \
+        "$MOCK_URL/p/a/v1/chat/completions"
+    run chat_largest
+    assert_success
+    assert_output --partial 'big.bin is the largest (from b)'
+    assert_equal "$(mock_count a)" "3"
+    assert_equal "$(mock_count b)" "1"
+    assert_equal "$(mock_log b | jq -r .invalid)" "0"
+    # b got the listing and the refusal as tool_result blocks
+    assert_equal "$(body b | jq -r '[.messages[2].content[] | select(.type == "tool_result")] | length')" "2"
+    body b | jq -r '.messages[2].content[0].content' | grep -q 'big\.bin'
+    body b | jq -r '.messages[2].content[1].content' | grep -q 'not allowed'
 }
