@@ -226,6 +226,49 @@ openai_results() { body "$1" | jq -r '.messages[] | select(.role == "tool") | "\
     assert_file_not_exists "$MARK"
 }
 
+@test "streamed: the answer after the tool round reaches stdout" {
+    mock_script a 'tool_calls=echo:{"text":"s"},reply=streamed answer'
+    run --separate-stderr flexiai complete --stream --tools echo "go"
+    assert_success
+    assert_output "streamed answer"
+    assert_equal "$(openai_results a)" 'call_1_1 {"text":"s"}'
+    assert_equal "$(body a | jq -r .stream)" "true"
+}
+
+@test "a tool's failure is a result the model reads, never a provider failure" {
+    {
+        printf '[tool.broken]\ncommand = sh -c %s\napprove = auto\n\n' "'echo broken; exit 3'"
+    } >>"$CONFIG"
+    mock_script a 'tool_calls=broken:{},reply=coped'
+    run --separate-stderr flexiai complete --json --tools broken "go"
+    assert_success
+    assert_equal "$(echo "$output" | jq -r .text)" "coped"
+    assert_equal "$(echo "$output" | jq -r '.tool_calls[0].is_error')" "true"
+    assert_equal "$(echo "$output" | jq -r '[.attempts[].outcome] | join(",")')" "success,success"
+    assert_equal "$(mock_count b)" "0"
+    run flexiai breaker status --json
+    assert_equal "$(echo "$output" | jq -r '.[] | select(.provider == "a") | .failure_count')" "0"
+}
+
+@test "Ctrl-C while a tool runs kills it and ends with 130" {
+    printf '[tool.slow]\ncommand = sleep 4321\napprove = auto\n\n' >>"$CONFIG"
+    mock_script a 'tool_calls=slow:{},reply=never'
+    flexiai complete --no-stream --tools slow "go" >"$TEST_HOME/out" 2>"$TEST_HOME/err" &
+    pid=$!
+    for i in $(seq 1 500); do
+        pgrep -f 'sleep 4321' >/dev/null && break
+        sleep 0.02
+    done
+    pgrep -f 'sleep 4321' >/dev/null
+    kill -INT "$pid"
+    status=0
+    wait "$pid" || status=$?
+    assert_equal "$status" "130"
+    run pgrep -f 'sleep 4321'
+    assert_failure
+    assert_equal "$(mock_count a)" "1"
+}
+
 # ---- the issue's new-user check: a real MCP server and a disk tool ------
 
 mcp_fs() {
