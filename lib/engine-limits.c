@@ -4,13 +4,16 @@
  * process), rpm and tpm (counted in the breaker store, so every process
  * sharing it counts against one window: ratelimit.c, ratelimit.lua).  tpm
  * is charged an estimate before the request (prompt bytes / 4 +
- * max_tokens) and corrected with the usage the provider reports.
+ * max_tokens) and corrected with the usage the provider reports; a
+ * request whose estimate alone is over tpm could never go, and is turned
+ * away from that provider at once.
  */
 #include "config.h"
 
 #include "engine.h"
 #include "ratelimit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,17 +45,56 @@ store_limit(flexiai_client *c, const char *provider,
     res->granted = 1;
 }
 
-/* prompt bytes / 4 + max_tokens */
+static size_t
+len0(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
+
+/* prompt bytes / 4 + max_tokens.  The prompt: every message's text, tool
+ * calls and tool results, in-memory attachments, the system prompt and
+ * the tools offered; max_tokens unset: [defaults] max_tokens' default. */
 static double
 estimate(const struct job *j)
 {
-    size_t bytes = 0;
-    for (size_t i = 0; i < j->nmsgs; i++)
-        bytes += strlen(j->msgs[i].content);
-    if (j->params.system)
-        bytes += strlen(j->params.system);
-    return (double)(bytes / 4) +
-           (double)(j->params.max_tokens > 0 ? j->params.max_tokens : 0);
+    size_t bytes = len0(j->params.system);
+    for (size_t i = 0; i < j->nmsgs; i++) {
+        const flexiai_message *m = &j->msgs[i];
+        bytes += len0(m->content);
+        for (size_t k = 0; k < m->ntool_calls; k++)
+            bytes +=
+                len0(m->tool_calls[k].name) + len0(m->tool_calls[k].arguments);
+        for (size_t k = 0; k < m->nattachments; k++)
+            bytes += m->attachments[k].data ? m->attachments[k].len : 0;
+    }
+    for (size_t i = 0; j->tools && i < j->req.ntools; i++)
+        bytes += len0(j->tools[i].name) + len0(j->tools[i].description) +
+                 len0(j->tools[i].parameters);
+    long max_tokens = j->params.max_tokens;
+    if (max_tokens <= 0 &&
+        fxu_parse_long(fx_config_default("defaults", "max_tokens"),
+                       &max_tokens) != 0)
+        max_tokens = 0;
+    return (double)(bytes / 4) + (double)(max_tokens > 0 ? max_tokens : 0);
+}
+
+/* j's estimate alone is over p's tpm: it can never go there.  Recorded
+ * as an attempt that sent nothing (class unsupported: waiting does not
+ * help, and no breaker counts it); j goes on to the next provider. */
+static void
+refuse(struct flexiai_batch *b, struct job *j, double cost)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             "local limit tpm = %ld: the request's estimate of %.0f tokens "
+             "is more than the limit, it can never pass",
+             j->p->tpm, cost);
+    fx_job_add_attempt(j, j->p, "skipped", FLEXIAI_E_UNSUPPORTED, 0, -1, 0, msg,
+                       NULL);
+    fx_client_log(b->c, FLEXIAI_LOG_ATTEMPT, "%s %s: skipped, %s", j->p->name,
+                  j->cur_model, msg);
+    j->pi++;
+    j->state = J_NEXT;
 }
 
 double
@@ -73,6 +115,10 @@ fx_limits_acquire(struct flexiai_batch *b, struct job *j, double now)
         .tpm = p->tpm,
         .cost = p->tpm > 0 ? estimate(j) : 0,
     };
+    if (p->tpm > 0 && op.cost > (double)p->tpm) {
+        refuse(b, j, op.cost);
+        return -1;
+    }
     struct fx_limit_result res;
     store_limit(b->c, p->name, &op, &res);
     if (!res.granted) {

@@ -348,6 +348,8 @@ step_start(struct job *j, double now)
 {
     struct flexiai_batch *b = j->b;
     double wait = fx_limits_acquire(b, j, now);
+    if (wait < 0)
+        return; /* over tpm alone: on to the next provider */
     if (wait > 0) {
         if (j->limit_deadline == 0)
             j->limit_deadline = now + b->s->limit_wait_max;

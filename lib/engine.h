@@ -105,7 +105,8 @@ int fx_job_copy(struct job *j, const flexiai_request *req);
 void fx_job_params(struct job *j, const struct fx_provider *p);
 
 /* engine-limits.c: rpm, tpm, max_concurrency.  0: go now; > 0: seconds
- * to wait before asking again (tokens were not taken). */
+ * to wait before asking again (tokens were not taken); < 0: never at this
+ * provider (over tpm alone): the attempt is recorded, j is in J_NEXT. */
 double fx_limits_acquire(struct flexiai_batch *b, struct job *j, double now);
 /* After the attempt: correct the tpm estimate with the reported usage. */
 void fx_limits_settle(struct flexiai_batch *b, struct job *j);

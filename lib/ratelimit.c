@@ -5,8 +5,10 @@
  * estimate afterwards.  The file store runs it under its lock; the Redis
  * store runs ratelimit.lua, the same algorithm, in one script.
  *
- * Two rules.  A token bucket paces rpm: it refills continuously at rpm
- * per window and holds a small burst, so requests leave evenly.  Counted
+ * Two rules.  Token buckets pace rpm and tpm: each refills continuously
+ * at its limit per window and holds a small burst, so requests leave
+ * evenly (a request's token estimate may put the tpm bucket in debt, which
+ * the refill pays back before the next one goes).  Counted
  * slots cap rpm and tpm: a bucket alone lets burst + rpm requests through
  * in the window after a quiet one, and counting every slot that overlaps
  * the last window (plus a margin for arrivals the network shifts) keeps
@@ -86,20 +88,21 @@ wait_for(const struct fx_limit_doc *d, const int *order, int n, const double *v,
     return slot_len(d->window);
 }
 
-/* The rpm bucket brought to now (never back in time); its capacity. */
+/* A bucket (the rpm one or the tpm one) brought to now, never back in
+ * time, refilled at limit per window; returns its capacity, the burst. */
 static double
-refill(struct fx_limit_doc *d, long rpm, double now)
+refill(double *level, double *at, long limit, double window, double now)
 {
-    double burst = (double)FX_LIMIT_BURST(rpm);
-    if (!(d->at > 0) || now - d->at > d->window * 4) {
-        d->level = burst; /* new, or idle long enough to be full anyway */
-        d->at = now;
-    } else if (now > d->at) {
-        d->level += (now - d->at) * (double)rpm / d->window;
-        d->at = now;
+    double burst = (double)FX_LIMIT_BURST(limit);
+    if (!(*at > 0) || now - *at > window * 4) {
+        *level = burst; /* new, or idle long enough to be full anyway */
+        *at = now;
+    } else if (now > *at) {
+        *level += (now - *at) * (double)limit / window;
+        *at = now;
     }
-    if (d->level > burst)
-        d->level = burst;
+    if (*level > burst)
+        *level = burst;
     return burst;
 }
 
@@ -118,12 +121,23 @@ fx_limit_apply(struct fx_limit_doc *d, const struct fx_limit_op *op,
     if ((double)cur * slot_len(d->window) > now)
         now = (double)cur * slot_len(d->window);
 
+    if (op->rpm > 0 && d->at > now)
+        now = d->at;
+    if (op->tpm > 0 && d->tat > now)
+        now = d->tat;
+
     if (op->kind == FX_LIMIT_ADJUST) {
         for (int k = 0; k < n; k++)
             if (d->slot[order[k]] == op->slot) {
                 double *t = &d->tok[order[k]];
                 *t = *t + op->delta < 0 ? 0 : *t + op->delta;
             }
+        if (op->tpm > 0) {
+            double burst = refill(&d->tlevel, &d->tat, op->tpm, d->window, now);
+            d->tlevel -= op->delta;
+            if (d->tlevel > burst)
+                d->tlevel = burst;
+        }
         res->granted = 1;
         return;
     }
@@ -138,12 +152,21 @@ fx_limit_apply(struct fx_limit_doc *d, const struct fx_limit_op *op,
     double wait = 0;
     int which = FX_LIMIT_NONE;
     if (op->rpm > 0) {
-        if (d->at > now)
-            now = d->at;
-        refill(d, op->rpm, now);
+        refill(&d->level, &d->at, op->rpm, d->window, now);
         if (d->level < 1) {
             wait = (1 - d->level) * d->window / (double)op->rpm;
             which = FX_LIMIT_RPM;
+        }
+    }
+    if (op->tpm > 0) {
+        double burst = refill(&d->tlevel, &d->tat, op->tpm, d->window, now);
+        double need = cost < burst ? cost : burst;
+        if (d->tlevel < need - 1e-9) { /* rounding: full is full */
+            double w = (need - d->tlevel) * d->window / (double)op->tpm;
+            if (w > wait) {
+                wait = w;
+                which = FX_LIMIT_TPM;
+            }
         }
     }
     if (op->rpm > 0 && sumr + 1 > (double)op->rpm) {
@@ -170,6 +193,8 @@ fx_limit_apply(struct fx_limit_doc *d, const struct fx_limit_op *op,
     }
     if (op->rpm > 0)
         d->level -= 1;
+    if (op->tpm > 0)
+        d->tlevel -= cost; /* in debt when cost > burst: the refill pays */
     int at = (int)(((cur % FX_LIMIT_RING) + FX_LIMIT_RING) % FX_LIMIT_RING);
     if (d->slot[at] != cur) {
         d->slot[at] = cur;
@@ -195,8 +220,22 @@ fx_limit_doc_to_json(const struct fx_limit_doc *d)
                        d->req[i], d->tok[i]);
         first = 0;
     }
-    fxu_buf_printf(&b, "],\"bucket\":[%.17g,%.17g]}", d->level, d->at);
+    fxu_buf_printf(&b, "],\"bucket\":[%.17g,%.17g]", d->level, d->at);
+    fxu_buf_printf(&b, ",\"tbucket\":[%.17g,%.17g]}", d->tlevel, d->tat);
     return fxu_buf_steal(&b);
+}
+
+/* [level, at] as o's member name, if it is one */
+static void
+bucket_from_json(const cJSON *o, const char *name, double *level, double *at)
+{
+    const cJSON *bk = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (cJSON_GetArraySize(bk) == 2 &&
+        cJSON_IsNumber(cJSON_GetArrayItem(bk, 0)) &&
+        cJSON_IsNumber(cJSON_GetArrayItem(bk, 1))) {
+        *level = cJSON_GetArrayItem(bk, 0)->valuedouble;
+        *at = cJSON_GetArrayItem(bk, 1)->valuedouble;
+    }
 }
 
 int
@@ -211,13 +250,8 @@ fx_limit_doc_from_json(const char *json, size_t len, struct fx_limit_doc *d)
         return -1;
     }
     d->window = w->valuedouble;
-    const cJSON *bk = cJSON_GetObjectItemCaseSensitive(o, "bucket");
-    if (cJSON_GetArraySize(bk) == 2 &&
-        cJSON_IsNumber(cJSON_GetArrayItem(bk, 0)) &&
-        cJSON_IsNumber(cJSON_GetArrayItem(bk, 1))) {
-        d->level = cJSON_GetArrayItem(bk, 0)->valuedouble;
-        d->at = cJSON_GetArrayItem(bk, 1)->valuedouble;
-    }
+    bucket_from_json(o, "bucket", &d->level, &d->at);
+    bucket_from_json(o, "tbucket", &d->tlevel, &d->tat);
     const cJSON *s;
     cJSON_ArrayForEach(s, slots)
     {

@@ -14,10 +14,16 @@
 /*
  * A provider's rate-limit document, two rules that must both agree:
  *
- * - pacing (rpm): a token bucket refilled continuously at rpm per
- *   limit_window, holding at most a small burst (FX_LIMIT_BURST: rpm/30,
- *   at least 1), so a batch leaves at an even pace instead of in one
- *   burst a provider would refuse;
+ * - pacing (rpm and tpm): two token buckets refilled continuously at rpm
+ *   requests and tpm tokens per limit_window, each holding at most a
+ *   small burst (FX_LIMIT_BURST: a thirtieth of the limit, at least 1),
+ *   so a batch leaves at an even pace instead of in one burst a provider
+ *   would refuse.  A request takes one from the rpm bucket and its token
+ *   estimate from the tpm bucket; it goes when the tpm bucket holds its
+ *   cost or the burst, whichever is less, and may leave it in debt (paid
+ *   back by the refill before the next one goes), so an estimate larger
+ *   than the burst still passes at the rate tpm allows.  ADJUST puts the
+ *   difference between the estimate and the reported usage back;
  * - a hard cap (rpm and tpm): requests and tokens granted per slot of
  *   limit_window / FX_LIMIT_SLOTS seconds.  A request is granted when the
  *   last FX_LIMIT_RING slots (the window plus three to four slots, as
@@ -28,9 +34,10 @@
  * Times only move forward: a slot or a bucket time later than the
  * caller's clock (a process that read the clock before waiting for the
  * store's lock, another host's clock) counts as now.  Stored as
- * {"window":60,"slots":[[slot,requests,tokens],...],"bucket":[level,at]};
- * the Redis side (ratelimit.lua) is the same algorithm on the same
- * document.
+ * {"window":60,"slots":[[slot,requests,tokens],...],"bucket":[level,at],
+ * "tbucket":[level,at]} ("bucket" for rpm, "tbucket" for tpm; a document
+ * without one starts it full); the Redis side (ratelimit.lua) is the same
+ * algorithm on the same document.
  */
 #define FX_LIMIT_SLOTS 30
 #define FX_LIMIT_RING (FX_LIMIT_SLOTS + 4)
@@ -39,7 +46,8 @@ struct fx_limit_doc {
     double window;
     long long slot[FX_LIMIT_RING]; /* -1: empty */
     double req[FX_LIMIT_RING], tok[FX_LIMIT_RING];
-    double level, at; /* the rpm bucket: tokens at time at (0: full) */
+    double level, at;   /* the rpm bucket: tokens at time at (0: full) */
+    double tlevel, tat; /* the tpm bucket, the same way */
 };
 enum fx_limit_op_kind { FX_LIMIT_ACQUIRE = 1, FX_LIMIT_ADJUST };
 /* Which limit a request waits for. */
@@ -49,7 +57,7 @@ struct fx_limit_op {
     double now;     /* epoch seconds */
     double window;  /* limit_window */
     long rpm, tpm;  /* 0: none */
-    double cost;    /* ACQUIRE: estimated tokens */
+    double cost;    /* ACQUIRE: estimated tokens (at most tpm) */
     long long slot; /* ADJUST: the slot ACQUIRE charged */
     double delta;   /* ADJUST: reported - estimated tokens */
 };

@@ -313,7 +313,8 @@ not json
 
 @test "tpm: the estimate (prompt bytes / 4 + max_tokens) is corrected with the reported usage" {
     start_mockllm
-    printf '[failover]\nlimit_window = 60\nlimit_wait_max = 0\n\n' | write_config
+    # paced at 12 tokens a second: a request that used 4 waits 1/3 s
+    printf '[failover]\nlimit_window = 10\nlimit_wait_max = 3\n\n' | write_config
     provider_section primary openai primary "tpm = 120" >>"$CONFIG"
     # 400 bytes, two words: estimated 100 + 1 tokens, reported 4
     long=$(printf 'a%.0s' $(seq 1 397))

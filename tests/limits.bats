@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# limits.bats - rpm and tpm as a token bucket that paces (issue 25 point 1),
+# limits.bats - rpm and tpm as token buckets that pace (issue 25 point 1),
 # held across processes by the file store as by Redis (issue 23 point 5):
 # counted from mockllm's request log, never from elapsed time.
 
@@ -112,6 +112,88 @@ max_in_window() {
     run --separate-stderr flexiai complete -p primary --max-tokens 9 --json x </dev/null
     assert_failure 75
     assert_output --regexp 'local limit tpm = 10: next slot in [0-9.]+ s'
+}
+
+# every call reports 40 tokens (30 + 10); --max-tokens 40 and a prompt
+# "item N" of 1 token make an estimate of 41, corrected to 40 after it
+TPM_USAGE='usage=%7B%22prompt_tokens%22:30%2C%22completion_tokens%22:10%2C%22total_tokens%22:40%7D'
+
+@test "a batch paces itself under tpm: 12 items at tpm = 200 over 2 s, none fail, never more than 200 tokens in a window" {
+    start_mockllm --script "lim=$TPM_USAGE"
+    printf '[failover]\nlimit_window = 2\n\n' | write_config
+    provider_section lim openai lim "tpm = 200" >>"$CONFIG"
+    items 12 >"$TEST_HOME/in.jsonl"
+    run flexiai batch -j 8 --max-tokens 40 --progress yes -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    # the progress line said what it waited for
+    assert_output --partial "waiting: lim tpm, next slot in "
+    assert_equal "$(answered "$TEST_HOME/out.jsonl" | wc -l)" 12
+    assert_equal "$(jq -r 'select(.exit_code != 0)' "$TEST_HOME/out.jsonl" | wc -l)" 0
+    assert_equal "$(mock_count lim)" 12
+    # the provider's count: 40 tokens a call, 480 in all
+    assert_equal "$(jq -s 'map(.usage.total_tokens) | add' "$TEST_HOME/out.jsonl")" 480
+    # at most 5 calls (200 tokens) in any window of 2 s (8 at once before)
+    [ "$(max_in_window lim 2000)" -le 5 ]
+    # paced, one every 41/100 s, not in bursts: a quarter second holds 2
+    # at most (with room for a late scheduler)
+    [ "$(max_in_window lim 250)" -le 2 ]
+}
+
+@test "tpm holds across two concurrent batches in Redis, paced the same way" {
+    start_mockllm --script "lim=$TPM_USAGE"
+    start_redis
+    printf '[failover]\nlimit_window = 2\n\n[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s\n\n' "$REDIS_PORT" | write_config
+    provider_section lim openai lim "tpm = 200" >>"$CONFIG"
+    local k pids=()
+    for k in a b; do
+        items 6 "$k" >"$TEST_HOME/$k.jsonl"
+        XDG_STATE_HOME=$TEST_HOME/host-$k flexiai batch -j 6 --max-tokens 40 -i "$TEST_HOME/$k.jsonl" -o "$TEST_HOME/$k.out" 2>"$TEST_HOME/$k.err" 3>&- &
+        pids+=($!)
+    done
+    for k in "${pids[@]}"; do wait "$k"; done
+    run cat "$TEST_HOME"/?.err
+    refute_output --partial "not counted"
+    refute_output --partial "file store"
+    for k in a b; do
+        assert_equal "$(answered "$TEST_HOME/$k.out" | wc -l)" 6
+    done
+    assert_equal "$(mock_count lim)" 12
+    # 200 tokens of 40 a call: 5 in any window of 2 s (a limit not shared:
+    # 10 or more)
+    [ "$(max_in_window lim 2000)" -le 5 ]
+    [ "$(max_in_window lim 250)" -le 2 ]
+    # the tpm bucket is in the shared document, corrected to the usage
+    redis_cli get flexiai:limit:lim | jq -e '(.tbucket | length == 2) and ([.slots[][2]] | add) % 40 == 0' >/dev/null
+}
+
+@test "a request whose estimate alone is over tpm fails at once: one line, nothing sent, the next provider answers" {
+    start_mockllm
+    provider_section primary openai primary "tpm = 20" | write_config
+    # estimate: 50 (max_tokens) + 0 (a prompt of 1 byte)
+    run --separate-stderr flexiai complete -p primary --max-tokens 50 --json x </dev/null
+    assert_failure 69
+    assert_equal "$(jq -r '.attempts[0].error_class' <<<"$output")" unsupported
+    assert_equal "$stderr" "flexiai: primary: unsupported (local limit tpm = 20: the request's estimate of 50 tokens is more than the limit, it can never pass)"
+    assert_equal "$(mock_count primary)" 0
+    # under the limit it goes
+    run flexiai complete -p primary --max-tokens 19 x </dev/null
+    assert_success
+    assert_equal "$(mock_count primary)" 1
+    # a batch item fails at once too (no waiting for capacity that never
+    # comes), and a provider without the limit takes it
+    items 2 >"$TEST_HOME/in.jsonl"
+    run flexiai batch --max-tokens 50 -p primary -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_failure 69
+    assert_equal "$(jq -r '.exit_code' "$TEST_HOME/out.jsonl" | sort -u)" 69
+    provider_section backup openai backup >>"$CONFIG"
+    run --separate-stderr flexiai complete --max-tokens 50 --json x </dev/null
+    assert_success
+    assert_equal "$(jq -r '[.attempts[] | .outcome + ":" + (.error_class // "")] | join(" ")' <<<"$output")" "skipped:unsupported success:"
+    assert_equal "$(mock_count primary)" 1
+    assert_equal "$(mock_count backup)" 1
+    # never counted against the breaker
+    run flexiai breaker status --json
+    assert_equal "$(jq -r '.[] | select(.provider == "primary") | .failure_count' <<<"$output")" 0
 }
 
 @test "batch -j is capped by the open-file limit, with one warning" {

@@ -1,7 +1,9 @@
 /* test-ratelimit.c - rpm and tpm (lib/ratelimit.c) without I/O: the
  * burst, then a pace of rpm per window, the wait until the next grant, no
  * window ever over the limit under random arrivals, a late clock, tpm
- * corrections, the document's JSON; then the file store's limit operation
+ * corrections, tpm paced by its own bucket (in debt for a request bigger
+ * than the burst, paid back by the refill and by the usage), the
+ * document's JSON; then the file store's limit operation
  * shared by forked processes. */
 #include "config.h"
 
@@ -158,6 +160,140 @@ test_tpm(void)
     ok(r.granted, "... and goes alone in an empty window");
 }
 
+/* The most tokens granted in any window of w seconds. */
+static double
+max_tokens_in(const double *at, const double *tok, int n, double w)
+{
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double sum = 0;
+        for (int j = i; j < n && at[j] < at[i] + w; j++)
+            sum += tok[j];
+        if (sum > worst)
+            worst = sum;
+    }
+    return worst;
+}
+
+/* tpm paced like rpm: a bucket of tpm/30 tokens refilled at tpm per
+ * window; a request costing more than the burst goes when the bucket is
+ * full and leaves it in debt. */
+static void
+test_tpm_paced(void)
+{
+    struct fx_limit_doc d;
+    struct fx_limit_result r;
+    /* tpm 300 a minute: 5 tokens a second, a burst of 10 */
+    fx_limit_doc_init(&d, 60);
+    int granted = 0;
+    for (int i = 0; i < 10; i++) {
+        struct fx_limit_op op = acquire(T0 + i * 0.01, 60, 0, 300, 50);
+        fx_limit_apply(&d, &op, &r);
+        granted += r.granted;
+    }
+    is_int(granted, 1, "tpm 300: one request of 50 tokens out of ten at once");
+    struct fx_limit_op op = acquire(T0 + 0.1, 60, 0, 300, 50);
+    fx_limit_apply(&d, &op, &r);
+    ok(!r.granted && r.wait > 9.8 && r.wait < 10.0,
+       "the next waits for the debt of 40 and the burst of 10 at 5 a second "
+       "(%.3f s)",
+       r.wait);
+    is_int(r.which, FX_LIMIT_TPM, "... for tpm");
+    ok(d.tlevel < -39 && d.tlevel > -40, "the bucket is in debt (%.3f)",
+       d.tlevel);
+    char *j = fx_limit_doc_to_json(&d);
+    ok(strstr(j, "\"tbucket\":[-39.") != NULL, "the debt is stored: %s", j);
+    free(j);
+
+    /* asked every 10 ms for three windows: about tpm a window, evenly,
+     * and never more than tpm tokens in any window */
+    fx_limit_doc_init(&d, 60);
+    double at[256], tok[256];
+    int n = 0;
+    for (double t = T0; t < T0 + 180 && n < 256; t += 0.01) {
+        op = acquire(t, 60, 0, 300, 50);
+        fx_limit_apply(&d, &op, &r);
+        if (r.granted) {
+            at[n] = t;
+            tok[n++] = 50;
+        }
+    }
+    ok(max_tokens_in(at, tok, n, 60) <= 300,
+       "no window holds more than tpm tokens (%.0f)",
+       max_tokens_in(at, tok, n, 60));
+    ok(n >= 15 && n <= 18, "three windows of 300 tokens: %d of 50", n);
+    double gap = 100;
+    for (int i = 1; i < n; i++)
+        if (at[i] - at[i - 1] < gap)
+            gap = at[i] - at[i - 1];
+    ok(gap > 9.9, "paced: one every 50/5 s, never two close (%.3f)", gap);
+
+    /* the usage corrects the bucket: a request estimated at 50 that used
+     * 10 gives 40 back, so the next goes 8 s earlier */
+    fx_limit_doc_init(&d, 60);
+    op = acquire(T0, 60, 0, 300, 50);
+    fx_limit_apply(&d, &op, &r);
+    struct fx_limit_op adj = {FX_LIMIT_ADJUST, T0 + 0.5, 60, 0, 300, 0,
+                              r.slot,          -40};
+    fx_limit_apply(&d, &adj, &r);
+    op = acquire(T0 + 0.5, 60, 0, 300, 50);
+    fx_limit_apply(&d, &op, &r);
+    ok(!r.granted && r.wait > 1.4 && r.wait < 1.6,
+       "after the usage said 10, the next waits 2 s, not 10 (%.3f s)", r.wait);
+    op = acquire(T0 + 0.5 + r.wait + 0.001, 60, 0, 300, 50);
+    fx_limit_apply(&d, &op, &r);
+    ok(r.granted, "... and goes then");
+
+    /* a document written before the tpm bucket: it starts full */
+    const char *old = "{\"window\":60,\"slots\":[],\"bucket\":[1,1795000000]}";
+    is_int(fx_limit_doc_from_json(old, strlen(old), &d), 0,
+           "a document without tbucket reads");
+    op = acquire(T0 + 1, 60, 0, 300, 10);
+    fx_limit_apply(&d, &op, &r);
+    ok(r.granted, "... and its tpm bucket starts full");
+}
+
+/* Random arrivals of random sizes, usage reported lower or higher than
+ * the estimate: never more than tpm reported tokens in a window (plus
+ * one slot) while every estimate was right or high; most of it used. */
+static void
+test_tpm_random(void)
+{
+    struct fx_limit_doc d;
+    struct fx_limit_result r;
+    double window = 2, slot = window / FX_LIMIT_SLOTS;
+    long tpm = 1000;
+    static double at[8192], tok[8192];
+    int n = 0;
+    unsigned seed = 7;
+    double used_sum = 0;
+    fx_limit_doc_init(&d, window);
+    double t = T0;
+    while (t < T0 + 40 && n < 8192) {
+        t += (double)rand_r(&seed) / RAND_MAX * 0.02;
+        double cost = 20 + rand_r(&seed) % 180;
+        struct fx_limit_op op = acquire(t, window, 0, tpm, cost);
+        fx_limit_apply(&d, &op, &r);
+        if (!r.granted)
+            continue;
+        /* the provider reports between half the estimate and all of it */
+        double used = cost / 2 + rand_r(&seed) % (int)(cost / 2 + 1);
+        struct fx_limit_op adj = {
+            FX_LIMIT_ADJUST, t + 0.01, window, 0, tpm, 0, r.slot, used - cost};
+        fx_limit_apply(&d, &adj, &r);
+        at[n] = t;
+        tok[n++] = used;
+        used_sum += used;
+    }
+    double worst = max_tokens_in(at, tok, n, window + slot);
+    ok(worst <= tpm, "no window of W + one slot holds more than tpm (%.0f)",
+       worst);
+    /* the cap's margin of 4 slots leaves 30/34 at most */
+    ok(used_sum >= tpm * 20 * 0.8,
+       "at least 80%% of the capacity used (%.0f tokens in 20 windows)",
+       used_sum);
+}
+
 static void
 test_json(void)
 {
@@ -238,6 +374,8 @@ main(void)
     test_rpm();
     test_random_windows();
     test_tpm();
+    test_tpm_paced();
+    test_tpm_random();
     test_json();
     test_file_store();
     return tap_done();
