@@ -269,6 +269,40 @@ openai_results() { body "$1" | jq -r '.messages[] | select(.role == "tool") | "\
     assert_equal "$(mock_count a)" "1"
 }
 
+@test "batch: Ctrl-C while an item's tool runs kills it; the item is not written (130)" {
+    printf '[tool.slow]\ncommand = sleep 4322\napprove = auto\n\n' >>"$CONFIG"
+    mock_script a 'tool_calls=slow:{},reply=never'
+    echo '{"id":1,"prompt":"go"}' >"$TEST_HOME/in.jsonl"
+    flexiai batch --tools slow -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl" 2>"$TEST_HOME/err" &
+    pid=$!
+    for i in $(seq 1 500); do
+        pgrep -f 'sleep 4322' >/dev/null && break
+        sleep 0.02
+    done
+    pgrep -f 'sleep 4322' >/dev/null
+    kill -INT "$pid"
+    status=0
+    wait "$pid" || status=$?
+    assert_equal "$status" "130"
+    run pgrep -f 'sleep 4322'
+    assert_failure
+    assert_equal "$(wc -c <"$TEST_HOME/out.jsonl")" "0"
+}
+
+@test "[log] mode = usage keeps no tool calls" {
+    sed -i 's/^mode = full$/mode = usage/' "$CONFIG"
+    mock_script a 'tool_calls=echo:{"text":"secret"},reply=fine'
+    run --separate-stderr flexiai complete --no-stream --tools echo "go"
+    assert_success
+    run flexiai logs --json
+    id=$(echo "$output" | jq -r .id | tail -1)
+    run flexiai logs show --json "$id"
+    assert_success
+    assert_equal "$(echo "$output" | jq -r 'has("tool_calls")')" "false"
+    run flexiai logs show "$id"
+    refute_output --partial secret
+}
+
 # ---- the issue's new-user check: a real MCP server and a disk tool ------
 
 mcp_fs() {
