@@ -115,7 +115,7 @@ enum tool_comp {
     TOOL_COMP_PROVIDER,     /* configured provider names */
     TOOL_COMP_CHOICE,       /* the words of `arg`, split at '|' */
     TOOL_COMP_MODEL,        /* model ids cached by `flexiai models` */
-    TOOL_COMP_TOOL          /* [tool.NAME] and [mcp.NAME] names, "all" */
+    TOOL_COMP_TOOL          /* [tool.NAME] and [mcp.NAME] names */
 };
 
 enum tool_opt_flags {

@@ -57,20 +57,15 @@ function __flexiai_providers
     end | string match -r -g '^provider\.([^ ]*)\.[a-z_]* = ' | awk '!seen[$0]++'
 end
 
-# Configured [tool.NAME] and [mcp.NAME] names and "all", each after what
-# the token has up to its last comma (--tools NAME,NAME).
+# Configured [tool.NAME] and [mcp.NAME] names (what --tools takes).
 function __flexiai_tools
     set -l file (__flexiai_config_file)
     set -l front (__flexiai_front)
-    set -l head (string replace -r '[^,]*$' '' -- (commandline -ct))
-    begin
-        if test -n "$file"
-            $front config show -c $file 2>/dev/null
-        else
-            $front config show 2>/dev/null
-        end | string match -r -g '^(?:tool|mcp)\.([^ ]*)\.[a-z_]* = ' | awk '!seen[$0]++'
-        echo all
-    end | string replace -r '^' -- "$head"
+    if test -n "$file"
+        $front config show -c $file 2>/dev/null
+    else
+        $front config show 2>/dev/null
+    end | string match -r -g '^(?:tool|mcp)\.([^ ]*)\.[a-z_]* = ' | awk '!seen[$0]++'
 end
 
 # The command of the line being completed: "complete" for both
@@ -145,6 +140,7 @@ for __fx_line in (flexiai --completion-helper 2>/dev/null)
             if test $g[1] = sub
                 complete -c $c -n "__flexiai_in $cmd - $subs" -a $g[2] -d $g[4]
                 test $g[3] = provider; and complete -c $c -n "__flexiai_in $cmd $g[2] $subs" -a '(__flexiai_providers)'
+                test $g[3] = tool; and complete -c $c -n "__flexiai_in $cmd $g[2] $subs" -a '(__flexiai_tools)'
                 continue
             end
             set -l spec -l (string sub -s 3 -- $g[4]) -d $g[6]

@@ -31,6 +31,7 @@ fx_attempt_begin(struct fx_attempt_io *io, const struct fx_call *call,
     io->cancel = req->cancel;
     io->schema = call->schema;
     io->key = call->key;
+    io->tools = call->ntools > 0;
 
     char *berr = NULL;
     if (p->ops->build_request(call, &io->hreq, &berr) != 0) {
@@ -134,7 +135,13 @@ fx_attempt_end(struct fx_attempt_io *io, const struct fx_provider *p, int rc,
                                           &out->err) == 0) {
             out->ok = 1;
         }
-        if (out->ok && io->schema &&
+        if (out->ok && !io->tools) { /* calls nobody offered */
+            fx_tool_calls_free(out->resp.tool_calls, out->resp.ntool_calls);
+            out->resp.tool_calls = NULL;
+            out->resp.ntool_calls = 0;
+        }
+        /* an answer that calls tools is checked when it answers */
+        if (out->ok && io->schema && out->resp.ntool_calls == 0 &&
             fx_schema_check(io->schema, &out->resp, &out->json, &out->verr) !=
                 0) {
             out->ok = 0;

@@ -383,6 +383,8 @@ step_start(struct job *j, double now)
         .schema = j->req.schema,
         .default_max_tokens = default_max_tokens(),
         .want_reasoning = j->req.want_reasoning,
+        .tools = j->req.tools,
+        .ntools = j->req.ntools,
     };
     j->notice_due = j->broke != NULL || j->first_failed != NULL;
     if (fx_attempt_begin(&j->io, &call, &j->req, relay_text, j, &j->o) != 0) {

@@ -860,6 +860,35 @@ flexiai_code flexiai_models(flexiai_client *c, const char *name,
 /* Frees what l holds and leaves it empty. */
 void flexiai_model_list_free(flexiai_model_list *l);
 
+/* ---- tools and MCP servers ([tool.NAME], [mcp.NAME]) ------------------ */
+
+/*
+ * A configured tool or MCP server, for the commands that run them (after
+ * flexiai_config_validate(); the library itself never runs one).  A
+ * section with a mistake (no command, an unclosed quote, a bad name) is
+ * a diagnostic and not listed.  Strings and arrays are owned by cfg.
+ */
+typedef struct flexiai_tool_conf {
+    const char *name;        /* NAME: [A-Za-z0-9_-], 1 to 64 of them */
+    int is_mcp;              /* 1: [mcp.NAME], 0: [tool.NAME] */
+    const char *const *argv; /* command, split (never through a shell):
+                                words apart by blanks; '...' literal;
+                                "..." with \" and \\; \ outside quotes
+                                takes the next byte; NULL-ended, not empty */
+    const char *description; /* [tool] only; NULL when unset */
+    const char *parameters;  /* [tool] only: JSON Schema or the schema DSL
+                                as written; NULL when unset */
+    int approve_auto;        /* approve = auto */
+    double timeout;          /* seconds: a call (an MCP server's start too) */
+    long max_output;         /* bytes of a result kept */
+    const char *const *env;  /* the variables passed on, NULL-ended */
+    const char *where;       /* "FILE:LINE" of its command */
+} flexiai_tool_conf;
+
+/* The configured tools and MCP servers in file order, and their number. */
+size_t flexiai_config_tools(const flexiai_config *cfg,
+                            const flexiai_tool_conf **tools);
+
 #ifdef __cplusplus
 }
 #endif

@@ -90,6 +90,7 @@ struct fx_attempt_io {
     volatile sig_atomic_t *cancel;
     const struct flexiai_schema *schema; /* check the answer against it */
     const char *key; /* the call's secret: cut out of the error message */
+    int tools;       /* the call offered tools: an answer may call them */
 };
 /* Build the request for call.  0, or -1 with out->err set (class config:
  * nothing to send; io needs no end).  out must stay in place until

@@ -6,6 +6,7 @@
  *
  *   conf-load.c      flexiai_config_new, _load, _set, _free
  *   conf-validate.c  the raw values into struct fx_settings
+ *   conf-tools.c     [tool.NAME] and [mcp.NAME] checked and listed
  *   conf-redis.c     [sync]: redis_url, TLS, Sentinel
  *   conf-show.c      the entries of `config show`
  *   conf-secrets.c   a provider's key resolved; secrets masked
@@ -92,7 +93,8 @@ struct flexiai_config {
     size_t nshown_strings;
     char **provider_names;
     size_t nprovider_names;
-    fxu_buf sources; /* the files looked at, for "no providers" */
+    fxu_buf sources;             /* the files looked at, for "no providers" */
+    struct fx_conf_tools *tools; /* [tool.NAME], [mcp.NAME] (conf-tools.c) */
 };
 
 void fx_conf_diag(flexiai_config *cfg, int is_error, const char *fmt, ...)
@@ -151,6 +153,15 @@ void fx_conf_free_list(char **list);
 
 /* Fill y from [sync]; every mistake becomes a diagnostic. */
 void fx_conf_read_sync(flexiai_config *cfg, struct fx_sync *y);
+
+/* ---- [tool.NAME] and [mcp.NAME] (conf-tools.c) ------------------------ */
+
+/* Check the sections and keep what flexiai_config_tools() lists. */
+void fx_conf_read_tools(flexiai_config *cfg);
+void fx_conf_free_tools(flexiai_config *cfg);
+/* A command as an argv (the quoting rule is in conf-tools.c); NULL with
+ * *why when it does not split. */
+char **fx_conf_split_argv(const char *s, const char **why);
 
 /* ---- the settings (conf-validate.c) ----------------------------------- */
 

@@ -131,6 +131,19 @@ const struct key_def fx_conf_keys[] = {
     /* the most a command reads as one input: stdin, --messages, /load, a
      * batch line (cmd/tool-msgfile.c) */
     {"defaults", "max_input_bytes", KT_INT, "33554432", 1024, 1073741824, NULL},
+    /* [tool.NAME] and [mcp.NAME]: what the commands run (conf-tools.c) */
+    {"tool", "command", KT_STRING, NULL, NOLIM, NULL},
+    {"tool", "description", KT_STRING, NULL, NOLIM, NULL},
+    {"tool", "parameters", KT_STRING, NULL, NOLIM, NULL},
+    {"tool", "approve", KT_ENUM, "ask", NOLIM, "ask|auto"},
+    {"tool", "timeout", KT_NUMBER, "30", 0.001, 86400, NULL},
+    {"tool", "max_output", KT_INT, "65536", 16, 1073741824, NULL},
+    {"tool", "env", KT_LIST, NULL, NOLIM, NULL},
+    {"mcp", "command", KT_STRING, NULL, NOLIM, NULL},
+    {"mcp", "approve", KT_ENUM, "ask", NOLIM, "ask|auto"},
+    {"mcp", "timeout", KT_NUMBER, "30", 0.001, 86400, NULL},
+    {"mcp", "env", KT_LIST, NULL, NOLIM, NULL},
+    {"mcp", "max_output", KT_INT, "65536", 16, 1073741824, NULL},
 };
 const size_t fx_conf_nkeys = sizeof(fx_conf_keys) / sizeof(fx_conf_keys[0]);
 
@@ -144,6 +157,17 @@ is_price_section(const char *section)
     return strncmp(section, "price.", 6) == 0 && section[6] != '\0';
 }
 
+/* [tool.NAME] and [mcp.NAME]: "tool" or "mcp", else NULL */
+static const char *
+tool_section_kind(const char *section)
+{
+    if (strncmp(section, "tool.", 5) == 0 && section[5] != '\0')
+        return "tool";
+    if (strncmp(section, "mcp.", 4) == 0 && section[4] != '\0')
+        return "mcp";
+    return NULL;
+}
+
 const struct key_def *
 fx_conf_key_def(const char *section, const char *key)
 {
@@ -151,6 +175,8 @@ fx_conf_key_def(const char *section, const char *key)
         strncmp(section, "provider.", 9) == 0 ? "provider" : section;
     if (is_price_section(section))
         sec = "price";
+    if (tool_section_kind(section))
+        sec = tool_section_kind(section);
     for (size_t i = 0; i < fx_conf_nkeys; i++)
         if (strcmp(fx_conf_keys[i].section, sec) == 0 &&
             strcmp(fx_conf_keys[i].key, key) == 0)
@@ -171,7 +197,7 @@ fx_conf_known_section(const char *section)
     for (int i = 0; fx_conf_sections[i]; i++)
         if (strcmp(section, fx_conf_sections[i]) == 0)
             return 1;
-    if (is_price_section(section))
+    if (is_price_section(section) || tool_section_kind(section))
         return 1;
     return strncmp(section, "provider.", 9) == 0 && section[9] != '\0';
 }
@@ -183,6 +209,8 @@ fx_conf_suggest_key(const char *section, const char *key)
 {
     const char *sec =
         strncmp(section, "provider.", 9) == 0 ? "provider" : section;
+    if (tool_section_kind(section))
+        sec = tool_section_kind(section);
     const char *best = NULL;
     size_t best_d = 4;
     for (size_t i = 0; i < fx_conf_nkeys; i++) {
@@ -213,5 +241,10 @@ fx_conf_suggest_section(const char *section)
         return "provider.NAME";
     if (best == NULL && strcmp(section, "provider") == 0)
         return "provider.NAME";
+    if (best == NULL &&
+        (strncmp(section, "tools.", 6) == 0 || strcmp(section, "tool") == 0))
+        return "tool.NAME";
+    if (best == NULL && strcmp(section, "mcp") == 0)
+        return "mcp.NAME";
     return best;
 }

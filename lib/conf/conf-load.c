@@ -52,6 +52,7 @@ flexiai_config_free(flexiai_config *cfg)
     free(cfg->diags);
     fx_conf_free_settings(&cfg->settings);
     fx_conf_free_shown(cfg);
+    fx_conf_free_tools(cfg);
     free(cfg->provider_names);
     free(cfg);
 }

@@ -152,6 +152,27 @@ flexiai_config_entries(flexiai_config *cfg,
                      d->type == KT_SECRET);
         }
     }
+    /* [tool.NAME] and [mcp.NAME] in file order, defaults included */
+    for (size_t ti = 0; ti < cfg->nentries; ti++) {
+        const char *sec = cfg->entries[ti].section;
+        int is_mcp = strncmp(sec, "mcp.", 4) == 0;
+        if (!is_mcp && strncmp(sec, "tool.", 5) != 0)
+            continue;
+        size_t first = 0;
+        while (strcmp(cfg->entries[first].section, sec) != 0)
+            first++;
+        if (first != ti)
+            continue;
+        for (size_t i = 0; i < fx_conf_nkeys; i++) {
+            const struct key_def *d = &fx_conf_keys[i];
+            if (strcmp(d->section, is_mcp ? "mcp" : "tool") != 0)
+                continue;
+            const struct entry *e;
+            const char *v = fx_conf_raw(cfg, sec, d->key, &e);
+            if (v != NULL)
+                show_add(cfg, sec, d->key, v, fx_conf_where(e), 0);
+        }
+    }
     *entries = cfg->shown;
     return cfg->nshown;
 }

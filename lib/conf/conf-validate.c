@@ -332,6 +332,7 @@ flexiai_config_validate(flexiai_config *cfg, int resolve_secrets)
     if (s->sync.redis_password)
         fx_secret_in_memory(); /* from the environment, say */
     read_providers(cfg, s);
+    fx_conf_read_tools(cfg);
 
     if (resolve_secrets) {
         for (size_t i = 0; i < s->nproviders; i++) {

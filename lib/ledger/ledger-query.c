@@ -351,6 +351,8 @@ fx_ledger_conversation(fx_ledger *l, const char *cid,
     const char *text = (const char *)sqlite3_column_text(st, 1);
     if (text) {
         *msgs = fxu_xrealloc(*msgs, (*n + 1) * sizeof(**msgs));
+        /* no attachments, no tool calls: every field set */
+        memset(&(*msgs)[*n], 0, sizeof(**msgs));
         (*msgs)[*n].role = fxu_strdup("assistant");
         (*msgs)[*n].content = fxu_strdup(text);
         (*msgs)[*n].reasoning_state =

@@ -127,12 +127,22 @@ thinking_blocks(const char *state)
  * blocks or the cache breakpoint (the last message: the conversation so
  * far becomes a prefix the next turn reads from the cache). */
 static cJSON *
-message(const struct fx_turn *t, int cache_mark)
+message(const struct fx_call *call, const struct fx_turn *t, int cache_mark)
 {
     const char *text = t->text.data ? t->text.data : "";
     cJSON *m = cJSON_CreateObject();
     cJSON *content = t->assistant ? thinking_blocks(t->state) : NULL;
     cJSON_AddStringToObject(m, "role", t->assistant ? "assistant" : "user");
+    if (t->tools) { /* tool_use / tool_result blocks (provider-tools.c) */
+        if (content == NULL)
+            content = cJSON_CreateArray();
+        fx_tools_anthropic_blocks(content, call, t);
+        cJSON_AddItemToObject(m, "content", content);
+        if (cache_mark && cJSON_GetArraySize(content) > 0)
+            add_cache_control(
+                cJSON_GetArrayItem(content, cJSON_GetArraySize(content) - 1));
+        return m;
+    }
     if (!cache_mark && content == NULL) {
         cJSON_AddStringToObject(m, "content", text);
         return m;
@@ -219,9 +229,9 @@ fx_anthropic_body(const struct fx_call *call, const char *model,
     add_system(root, call, &c);
     cJSON *messages = cJSON_AddArrayToObject(root, "messages");
     for (size_t i = 0; i < c.nturns; i++)
-        cJSON_AddItemToArray(messages,
-                             message(&c.turns[i], call->prov->prompt_cache &&
-                                                      i + 1 == c.nturns));
+        cJSON_AddItemToArray(
+            messages, message(call, &c.turns[i],
+                              call->prov->prompt_cache && i + 1 == c.nturns));
     fx_convo_free(&c);
 
     if (v2026)
@@ -256,5 +266,6 @@ fx_anthropic_body(const struct fx_call *call, const char *model,
     if (call->stream)
         cJSON_AddTrueToObject(root, "stream");
     add_schema(root, call);
+    fx_tools_anthropic(root, call);
     return fx_json_finish(root);
 }

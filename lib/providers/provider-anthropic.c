@@ -187,14 +187,13 @@ read_tool_use(const cJSON *block, struct fx_response *out)
 {
     const char *name = fx_json_str(block, "name");
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(block, "input");
-    if (name && strcmp(name, FX_SCHEMA_TOOL_NAME) == 0 && input) {
-        char *s = cJSON_PrintUnformatted(input);
-        if (s)
-            fxu_buf_puts(&out->text, s);
-        free(s);
-    } else if (name && out->tool_name == NULL) {
+    char *args = input ? cJSON_PrintUnformatted(input) : NULL;
+    /* every call (fx_tools_finish makes the schema's the answer) */
+    fx_tool_call_add(out, fx_json_str(block, "id"), name, args);
+    free(args);
+    if (name && strcmp(name, FX_SCHEMA_TOOL_NAME) != 0 &&
+        out->tool_name == NULL)
         out->tool_name = fxu_strdup(name);
-    }
 }
 
 /* A thinking or redacted_thinking block: its text to the reasoning, the
@@ -271,6 +270,7 @@ anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
     const char *stop_reason = fx_json_str(root, "stop_reason");
     const char *finish = fx_finish_normalise(stop_reason, finish_map);
     fx_response_set_finish(out, finish ? finish : "stop");
+    fx_tools_finish(out);
     fx_response_set_model(out, fx_json_str(root, "model"));
     read_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), out);
     int rc = finish_error(stop_reason, out->text.len, err);
@@ -284,6 +284,7 @@ anthropic_parse_response(const char *body, size_t len, struct fx_response *out,
  * resp->reasoning.  The blocks so far live in resp->reasoning_state. */
 #define MSG_SEEN 1
 #define IN_THINKING 2
+#define IN_TOOL 4 /* a tool_use block is open: its calls' last */
 
 /* The state's blocks array, parsed for a change (caller deletes root). */
 static cJSON *
@@ -314,6 +315,13 @@ static void
 block_start(struct fx_stream *st, const cJSON *cb)
 {
     const char *btype = fx_json_str(cb, "type");
+    if (btype && strcmp(btype, "tool_use") == 0) {
+        /* its input comes in input_json_delta pieces */
+        fx_tool_call_add(st->resp, fx_json_str(cb, "id"),
+                         fx_json_str(cb, "name"), NULL);
+        st->pstate |= IN_TOOL;
+        return;
+    }
     if (!is_thinking(btype))
         return;
     cJSON *root, *blocks = stream_blocks(st->resp, &root);
@@ -351,6 +359,7 @@ block_update(struct fx_stream *st, const char *member, const char *piece)
 static void
 block_stop(struct fx_stream *st)
 {
+    st->pstate &= ~IN_TOOL;
     if (!(st->pstate & IN_THINKING))
         return;
     st->pstate &= ~IN_THINKING;
@@ -373,6 +382,10 @@ block_delta(struct fx_stream *st, const cJSON *delta)
     else if (strcmp(dtype, "thinking_delta") == 0 &&
              (text = fx_json_str(delta, "thinking")) != NULL)
         fxu_buf_puts(&st->resp->reasoning, text);
+    else if (strcmp(dtype, "input_json_delta") == 0 && (st->pstate & IN_TOOL) &&
+             st->resp->ntool_calls > 0)
+        fx_tool_call_args(&st->resp->tool_calls[st->resp->ntool_calls - 1],
+                          fx_json_str(delta, "partial_json"));
     else if (strcmp(dtype, "signature_delta") == 0 &&
              (text = fx_json_str(delta, "signature")) != NULL)
         block_update(st, "signature", text);
@@ -427,6 +440,7 @@ anthropic_parse_event(struct fx_stream *st, const char *event, const char *data,
                      "stream ended without any message");
         rc = -1;
     } else if (strcmp(name, "message_stop") == 0) {
+        fx_tools_finish(st->resp);
         st->done = 1;
         rc = 1;
     }

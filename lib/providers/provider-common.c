@@ -144,12 +144,20 @@ int
 fx_role_check(const char *role, char **err)
 {
     if (role == NULL || strcmp(role, "user") == 0 ||
-        strcmp(role, "assistant") == 0 || strcmp(role, "system") == 0)
+        strcmp(role, "assistant") == 0 || strcmp(role, "system") == 0 ||
+        strcmp(role, "tool") == 0)
         return 0;
     char shown[40];
     clean_message(shown, sizeof shown, role, 24);
     *err = fxu_asprintf("unknown message role '%s'", shown);
     return -1;
+}
+
+int
+fx_msg_is_tool(const flexiai_message *m)
+{
+    return (m->role && strcmp(m->role, "tool") == 0) ||
+           (m->tool_calls && m->ntool_calls > 0);
 }
 
 static void
@@ -194,12 +202,19 @@ fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
             continue;
         }
         int assistant = m->role && strcmp(m->role, "assistant") == 0;
+        /* a tool result is the user's side of the conversation */
+        if (fx_msg_is_tool(m) && !assistant)
+            text = "";
         if (c->nturns > 0 && c->turns[c->nturns - 1].assistant == assistant) {
             struct fx_turn *last = &c->turns[c->nturns - 1];
-            fxu_buf_puts(&last->text, "\n\n");
-            fxu_buf_puts(&last->text, text);
+            if (*text || !fx_msg_is_tool(m)) {
+                fxu_buf_puts(&last->text, "\n\n");
+                fxu_buf_puts(&last->text, text);
+            }
             if (assistant && last->state == NULL)
                 last->state = m->reasoning_state;
+            last->end = i + 1;
+            last->tools |= fx_msg_is_tool(m);
             continue;
         }
         struct fx_turn *t = &c->turns[c->nturns++];
@@ -207,6 +222,9 @@ fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
         fxu_buf_init(&t->text);
         fxu_buf_puts(&t->text, text);
         t->state = assistant ? m->reasoning_state : NULL;
+        t->first = i;
+        t->end = i + 1;
+        t->tools = fx_msg_is_tool(m);
     }
     if (c->nturns == 0) {
         fx_convo_free(c);
@@ -217,6 +235,8 @@ fx_convo_build(const struct fx_call *call, struct fx_convo *c, char **err)
         memmove(&c->turns[1], &c->turns[0], c->nturns * sizeof *c->turns);
         c->turns[0].assistant = 0;
         c->turns[0].state = NULL;
+        c->turns[0].first = c->turns[0].end = 0;
+        c->turns[0].tools = 0;
         fxu_buf_init(&c->turns[0].text);
         fxu_buf_puts(&c->turns[0].text, "...");
         c->nturns++;

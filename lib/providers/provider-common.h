@@ -51,9 +51,12 @@ int fx_key_usable(const char *key, char **err);
 const struct fx_params *fx_call_params(const struct fx_call *call);
 /* call->model, else the provider's model; NULL and *err when neither. */
 const char *fx_call_model(const struct fx_call *call, char **err);
-/* Role check shared by every builder: "system", "user", "assistant"
+/* Role check shared by every builder: "system", "user", "assistant",
+ * "tool"
  * (NULL counts as "user").  0 ok, -1 with *err. */
 int fx_role_check(const char *role, char **err);
+/* 1 when m is a tool result or an assistant turn with tool calls. */
+int fx_msg_is_tool(const flexiai_message *m);
 
 /*
  * A conversation shaped for APIs that keep the system prompt apart and
@@ -71,6 +74,11 @@ struct fx_turn {
     /* an assistant turn's reasoning_state (the first of its merged
      * messages that has one), borrowed from the call's messages */
     const char *state;
+    /* the call's messages merged into it: [first, end) (system messages
+     * in between are not part of it); tools: one of them is a tool result
+     * or has tool calls (provider-tools.c builds such a turn) */
+    size_t first, end;
+    int tools;
 };
 struct fx_convo {
     fxu_buf system; /* len 0: none */
@@ -162,5 +170,45 @@ void fx_openai_sampling(cJSON *root, const struct fx_call *call,
  * (why)"), or NULL when it names nothing; frees left_out. */
 char *fx_openai_left_out(const struct fx_call *call, const char *model,
                          fxu_buf *left_out, const char *why);
+
+/* ---- tools (provider-tools.c) ------------------------------------------ */
+
+/* call->tools into root in each format ("tools"; with the schema's forced
+ * tool there already, the tools join it and the choice becomes "the
+ * model calls some tool"). */
+void fx_tools_openai(cJSON *root, const struct fx_call *call);
+void fx_tools_responses(cJSON *root, const struct fx_call *call);
+void fx_tools_anthropic(cJSON *root, const struct fx_call *call);
+void fx_tools_gemini(cJSON *root, const struct fx_call *call);
+/* The call that the tool result call->messages[i] answers (by id, name,
+ * then order), or NULL. */
+const flexiai_tool_call *fx_tool_result_call(const struct fx_call *call,
+                                             size_t i);
+/* Message i (a tool result or an assistant turn with calls) as Chat
+ * Completions' message object; caller deletes. */
+cJSON *fx_tools_openai_message(const struct fx_call *call, size_t i);
+/* Message i as Responses API input items, appended to input. */
+void fx_tools_responses_items(cJSON *input, const struct fx_call *call,
+                              size_t i);
+/* A turn with tools as Anthropic content blocks (tool_use; tool_result
+ * first, then text), appended to content. */
+void fx_tools_anthropic_blocks(cJSON *content, const struct fx_call *call,
+                               const struct fx_turn *t);
+/* A turn with tools as Gemini parts (functionCall unless parts holds them
+ * already; functionResponse first, then text), appended to parts. */
+void fx_tools_gemini_parts(cJSON *parts, const struct fx_call *call,
+                           const struct fx_turn *t);
+/* The answer's call number index (grown as needed; NULL past 1024). */
+flexiai_tool_call *fx_tool_call_at(struct fx_response *r, size_t index);
+/* id and name when not set yet; a piece of the arguments appended. */
+void fx_tool_call_set(flexiai_tool_call *c, const char *id, const char *name);
+void fx_tool_call_args(flexiai_tool_call *c, const char *piece);
+/* A new call at the end. */
+flexiai_tool_call *fx_tool_call_add(struct fx_response *r, const char *id,
+                                    const char *name, const char *arguments);
+/* After parsing (idempotent): the schema's forced tool becomes the text,
+ * missing ids are made (stable), missing arguments are "{}", and an
+ * answer with calls that finished normally finishes with "tool_calls". */
+void fx_tools_finish(struct fx_response *r);
 
 #endif

@@ -133,10 +133,12 @@ fx_gemini_body(const struct fx_call *call, char **warning, char **err)
         const struct fx_turn *t = &c.turns[i];
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", t->assistant ? "model" : "user");
-        cJSON_AddItemToObject(m, "parts",
-                              t->assistant && t->state
-                                  ? model_parts(t)
-                                  : text_parts(t->text.data));
+        cJSON *parts = t->assistant && t->state ? model_parts(t)
+                       : t->tools               ? cJSON_CreateArray()
+                                                : text_parts(t->text.data);
+        if (t->tools) /* functionCall / functionResponse (provider-tools.c) */
+            fx_tools_gemini_parts(parts, call, t);
+        cJSON_AddItemToObject(m, "parts", parts);
         cJSON_AddItemToArray(contents, m);
     }
     char *instruction = fx_call_schema_instruction(call);
@@ -175,6 +177,7 @@ fx_gemini_body(const struct fx_call *call, char **warning, char **err)
         cJSON_AddItemToObject(gc, "responseSchema",
                               cJSON_Parse(call->schema->gemini));
     add_thinking(gc, call, model, pp->reasoning, warning);
+    fx_tools_gemini(root, call);
     if (cJSON_GetArraySize(gc) > 0)
         cJSON_AddItemToObject(root, "generationConfig", gc);
     else

@@ -204,6 +204,7 @@ keep_part(cJSON **state, const struct fx_response *r, const cJSON *part,
           const char *text, int thought)
 {
     const char *sig = fx_json_str(part, "thoughtSignature");
+    int fcall = cJSON_GetObjectItemCaseSensitive(part, "functionCall") != NULL;
     cJSON *parts;
     if (*state == NULL) {
         if (sig == NULL)
@@ -219,6 +220,10 @@ keep_part(cJSON **state, const struct fx_response *r, const cJSON *part,
     }
     parts = cJSON_GetObjectItemCaseSensitive(*state, "parts");
     cJSON *last = cJSON_GetArrayItem(parts, cJSON_GetArraySize(parts) - 1);
+    if (fcall) { /* a call goes back whole, with its signature if any */
+        cJSON_AddItemToArray(parts, cJSON_Duplicate(part, 1));
+        return;
+    }
     if (sig == NULL && !thought && last &&
         !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(last, "thought"))) {
         char *joined = fxu_asprintf(
@@ -256,8 +261,17 @@ candidate_parts(const cJSON *cand, struct fx_response *r,
         int thought =
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(part, "thought"));
         const char *text = fx_json_str(part, "text");
+        const cJSON *fc =
+            cJSON_GetObjectItemCaseSensitive(part, "functionCall");
         if (text == NULL)
             text = "";
+        if (cJSON_IsObject(fc)) {
+            const cJSON *args = cJSON_GetObjectItemCaseSensitive(fc, "args");
+            char *a = args ? cJSON_PrintUnformatted(args) : NULL;
+            fx_tool_call_add(r, fx_json_str(fc, "id"), fx_json_str(fc, "name"),
+                             a ? a : "{}");
+            free(a);
+        }
         if (state || fx_json_str(part, "thoughtSignature")) {
             keep_part(&state, r, part, text, thought);
             changed = 1;
@@ -359,6 +373,7 @@ fx_gemini_parse_response(const char *body, size_t len, struct fx_response *out,
     const char *reason = fx_json_str(cand, "finishReason");
     const char *finish = fx_finish_normalise(reason, finish_map);
     fx_response_set_finish(out, finish ? finish : "stop");
+    fx_tools_finish(out);
     fx_response_set_model(out, fx_json_str(root, "modelVersion"));
     read_usage(cJSON_GetObjectItemCaseSensitive(root, "usageMetadata"), out);
     int rc = finish_error(reason, err);
@@ -384,6 +399,8 @@ fx_gemini_parse_event(struct fx_stream *st, const char *event, const char *data,
         candidate_parts(cand, st->resp, emit_to_stream, st);
         fx_response_set_finish(st->resp,
                                fx_finish_normalise(reason, finish_map));
+        if (reason)
+            fx_tools_finish(st->resp);
         rc = finish_error(reason, &st->err);
     }
     read_usage(cJSON_GetObjectItemCaseSensitive(root, "usageMetadata"),

@@ -129,9 +129,11 @@ add_schema(cJSON *root, const struct fx_call *call)
                             FX_SCHEMA_TOOL_NAME);
 }
 
-/* schema_mode = tool: the forced call's arguments are the answer. */
+/* The answer's tool calls; schema_mode = tool: the forced call's
+ * arguments are the answer (fx_tools_finish), another tool's name is kept
+ * for the validation message. */
 static void
-read_tool_call(const cJSON *msg, struct fx_response *out)
+read_tool_calls(const cJSON *msg, struct fx_response *out)
 {
     const cJSON *calls = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls");
     const cJSON *call;
@@ -140,12 +142,32 @@ read_tool_call(const cJSON *msg, struct fx_response *out)
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
         const char *name = fx_json_str(fn, "name");
         const char *args = fx_json_str(fn, "arguments");
-        if (name && strcmp(name, FX_SCHEMA_TOOL_NAME) == 0 && args) {
-            fxu_buf_puts(&out->text, args);
-            return;
-        }
-        if (name && out->tool_name == NULL)
+        fx_tool_call_add(out, fx_json_str(call, "id"), name, args);
+        if (name && strcmp(name, FX_SCHEMA_TOOL_NAME) != 0 &&
+            out->tool_name == NULL)
             out->tool_name = fxu_strdup(name);
+    }
+}
+
+/* A streamed piece of the calls: delta.tool_calls[] {index, id?,
+ * function {name?, arguments?}}, joined by index. */
+static void
+stream_tool_calls(struct fx_stream *st, const cJSON *delta)
+{
+    const cJSON *calls = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
+    const cJSON *call;
+    cJSON_ArrayForEach(call, calls)
+    {
+        const cJSON *index = cJSON_GetObjectItemCaseSensitive(call, "index");
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+        size_t at = cJSON_IsNumber(index) && index->valuedouble >= 0
+                        ? (size_t)index->valuedouble
+                        : st->resp->ntool_calls;
+        flexiai_tool_call *c = fx_tool_call_at(st->resp, at);
+        if (c == NULL)
+            continue;
+        fx_tool_call_set(c, fx_json_str(call, "id"), fx_json_str(fn, "name"));
+        fx_tool_call_args(c, fx_json_str(fn, "arguments"));
     }
 }
 
@@ -169,9 +191,13 @@ build_body(const struct fx_call *call, const char *model, char **warning)
     if (instruction)
         add_message(messages, "system", instruction);
     free(instruction);
-    for (size_t i = 0; i < call->nmessages; i++)
-        add_message(messages, call->messages[i].role,
-                    call->messages[i].content);
+    for (size_t i = 0; i < call->nmessages; i++) {
+        if (fx_msg_is_tool(&call->messages[i]))
+            cJSON_AddItemToArray(messages, fx_tools_openai_message(call, i));
+        else
+            add_message(messages, call->messages[i].role,
+                        call->messages[i].content);
+    }
 
     fxu_buf left_out;
     fxu_buf_init(&left_out);
@@ -198,6 +224,7 @@ build_body(const struct fx_call *call, const char *model, char **warning)
         cJSON_AddTrueToObject(so, "include_usage");
     }
     add_schema(root, call);
+    fx_tools_openai(root, call);
     return fx_json_finish(root);
 }
 
@@ -405,13 +432,14 @@ openai_parse_response(const char *body, size_t len, struct fx_response *out,
 
     if (text)
         fxu_buf_puts(&out->text, text);
-    else if (cJSON_IsObject(msg))
-        read_tool_call(msg, out);
+    if (cJSON_IsObject(msg))
+        read_tool_calls(msg, out);
     if (finish == NULL)
         finish = fx_finish_normalise(fx_json_str(choice, "finish_reason"),
                                      finish_map);
     /* A complete answer without a reason finished normally. */
     fx_response_set_finish(out, finish ? finish : "stop");
+    fx_tools_finish(out);
     fx_response_set_model(out, fx_json_str(root, "model"));
     read_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), out);
     cJSON_Delete(root);
@@ -437,6 +465,7 @@ openai_parse_event(struct fx_stream *st, const char *event, const char *data,
                          "stream ended without any choice");
             return -1;
         }
+        fx_tools_finish(st->resp);
         st->done = 1;
         return 1;
     }
@@ -468,6 +497,7 @@ openai_parse_event(struct fx_stream *st, const char *event, const char *data,
         if (cJSON_IsString(content))
             fx_stream_text(st, content->valuestring,
                            strlen(content->valuestring));
+        stream_tool_calls(st, delta);
         fx_response_set_finish(
             st->resp, fx_finish_normalise(fx_json_str(choice, "finish_reason"),
                                           finish_map));

@@ -92,6 +92,10 @@ add_input(cJSON *root, const struct fx_call *call)
             continue; /* in instructions */
         if (strcmp(role, "assistant") == 0)
             add_state_items(input, m->reasoning_state);
+        if (fx_msg_is_tool(m)) {
+            fx_tools_responses_items(input, call, i);
+            continue;
+        }
         cJSON *item = cJSON_CreateObject();
         cJSON_AddStringToObject(item, "role", role);
         cJSON_AddStringToObject(item, "content", m->content ? m->content : "");
@@ -195,6 +199,7 @@ build_body(const struct fx_call *call, const char *model, char **warning)
     if (call->stream)
         cJSON_AddTrueToObject(root, "stream");
     add_schema(root, call);
+    fx_tools_responses(root, call);
     return fx_json_finish(root);
 }
 
@@ -289,12 +294,13 @@ read_output(const cJSON *resp, struct fx_response *out, int streamed)
                     fx_response_set_finish(out, "content_filter");
                 }
             }
-        } else if (strcmp(type, "function_call") == 0 && !streamed) {
+        } else if (strcmp(type, "function_call") == 0) {
+            /* whole in the terminal event of a stream too */
             const char *name = fx_json_str(item, "name");
-            const char *args = fx_json_str(item, "arguments");
-            if (name && strcmp(name, FX_SCHEMA_TOOL_NAME) == 0 && args)
-                fxu_buf_puts(&out->text, args);
-            else if (name && out->tool_name == NULL)
+            fx_tool_call_add(out, fx_json_str(item, "call_id"), name,
+                             fx_json_str(item, "arguments"));
+            if (name && strcmp(name, FX_SCHEMA_TOOL_NAME) != 0 &&
+                out->tool_name == NULL)
                 out->tool_name = fxu_strdup(name);
         }
     }
@@ -337,6 +343,7 @@ static int
 read_status(const cJSON *resp, struct fx_response *out, struct fx_error *err)
 {
     const char *status = fx_json_str(resp, "status");
+    fx_tools_finish(out); /* calls: finish_reason tool_calls */
     if (status && strcmp(status, "failed") == 0) {
         failed_error(resp, err);
         return -1;

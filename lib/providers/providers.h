@@ -26,6 +26,9 @@ struct fx_call {
      * max_tokens when the settings leave it unset (Anthropic) */
     long default_max_tokens;
     int want_reasoning; /* flexiai_request.want_reasoning */
+    /* flexiai_request.tools: the tools the model may call (NULL / 0) */
+    const flexiai_tool *tools;
+    size_t ntools;
 };
 
 struct fx_http_req {

@@ -32,6 +32,7 @@
 #include "mockllm-responses.h"
 #include "mockllm-models.h"
 #include "mockllm-schema.h"
+#include "mockllm-tools.h"
 #include "mockllm-usage.h"
 #include "mockllm-thinking.h"
 
@@ -209,6 +210,7 @@ struct script {
     char *usage;      /* members for every usage object (mockllm-usage.c) */
     int has_failing;
     struct mock_think_script think; /* mockllm-thinking.c */
+    struct mock_tools_script tools; /* mockllm-tools.c */
 };
 
 static void
@@ -233,6 +235,7 @@ script_unref(struct script *s)
     free(s->key);
     free(s->wait_file);
     free(s->think.text);
+    mock_tools_script_free(&s->tools);
     free(s);
 }
 
@@ -308,6 +311,15 @@ script_parse(const char *spec, char *err, size_t errlen)
         key[klen] = '\0';
         if (eq)
             val = pct_decode(eq + 1, len - klen - (size_t)(ks - p) - 1);
+        switch (mock_tools_item(&s->tools, key, eq ? eq + 1 : NULL,
+                                eq ? len - (size_t)(eq + 1 - p) : 0, err,
+                                errlen)) {
+        case -1:
+            goto fail_val;
+        case 1:
+            free(val);
+            goto next;
+        }
 
 #define FLAG(name, field)                                                      \
     if (!strcmp(key, name)) {                                                  \
@@ -416,6 +428,7 @@ struct route {
     int visible;
     char last_version[40];    /* anthropic-version, "" when none */
     char last_key_header[24]; /* the header that carried the key */
+    char *tool_results;       /* mockllm-tools.c: JSON, NULL when none */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -489,6 +502,8 @@ reset_all(void)
         r->has_last = 0;
         r->last_auth = 0;
         r->visible = 0;
+        free(r->tool_results);
+        r->tool_results = NULL;
     }
     g_generation++;
     pthread_mutex_unlock(&g_lock);
@@ -506,6 +521,7 @@ free_routes(void)
         script_unref(r->script);
         free(r->last_body.p);
         free(r->last_path.p);
+        free(r->tool_results);
         free(r->name);
         free(r);
     }
@@ -543,6 +559,9 @@ route_log_json(const struct route *r)
                                 r->last_auth ? "present" : "absent");
         cJSON_AddStringToObject(o, "last_version", r->last_version);
         cJSON_AddStringToObject(o, "last_key_header", r->last_key_header);
+        cJSON_AddItemToObject(o, "last_tool_results",
+                              r->tool_results ? cJSON_Parse(r->tool_results)
+                                              : cJSON_CreateArray());
     } else {
         cJSON_AddNullToObject(o, "last_body");
         cJSON_AddNullToObject(o, "last_path");
@@ -2417,6 +2436,32 @@ build_stream(const struct answer *a, int include_usage, enum stream_mode mode,
     return s;
 }
 
+/* mockllm-tools.c's events [{event, data}] as a stream; consumes evs */
+static struct stream *
+events_stream(const struct answer *a, cJSON *evs)
+{
+    struct stream *s = calloc(1, sizeof *s);
+    cJSON *e;
+    if (!s)
+        abort();
+    s->waited_idx = SIZE_MAX;
+    s->crlf = a->kind == K_GEMINI || a->kind == K_VERTEX;
+    while ((e = cJSON_DetachItemFromArray(evs, 0))) {
+        cJSON *d = cJSON_DetachItemFromObjectCaseSensitive(e, "data");
+        const char *name =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "event"));
+        if (cJSON_IsString(d)) {
+            stream_add_str(s, "data: [DONE]\n\n", 0);
+            cJSON_Delete(d);
+        } else {
+            stream_add(s, name, d, 0);
+        }
+        cJSON_Delete(e);
+    }
+    cJSON_Delete(evs);
+    return s;
+}
+
 static enum MHD_Result
 send_stream(struct MHD_Connection *c, struct req *r, struct stream *s,
             const struct script *hdrs)
@@ -2602,7 +2647,13 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
     char *url_model = NULL;
     struct mock_resp_req rq;
     struct mock_resp_answer ra;
+    struct mock_tools_req tq;
+    int tfmt = t->kind == K_ANTHROPIC ? MT_ANTHROPIC
+               : t->kind != K_OPENAI  ? MT_GEMINI
+               : t->responses         ? MT_RESPONSES
+                                      : MT_OPENAI;
 
+    memset(&tq, 0, sizeof tq);
     memset(&rq, 0, sizeof rq);
     memset(&ra, 0, sizeof ra);
     memset(&ch, 0, sizeof ch);
@@ -2675,6 +2726,20 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
                     "library correctly.)");
         INVALID(400, NULL, "Invalid JSON payload received. Malformed JSON.");
     }
+    if (mock_tools_check(tfmt, j, &tq, v.msg, sizeof v.msg, v.param,
+                         sizeof v.param)) {
+        invalid = 1;
+        ret = send_error(c, r, t->kind, 400, NULL, v.msg,
+                         v.param[0] ? v.param : NULL, NULL);
+        goto out;
+    }
+    pthread_mutex_lock(&g_lock);
+    if (r->gen == g_generation) {
+        free(r->route->tool_results);
+        r->route->tool_results =
+            tq.results ? cJSON_PrintUnformatted(tq.results) : NULL;
+    }
+    pthread_mutex_unlock(&g_lock);
     switch (t->kind) {
     case K_OPENAI:
         if (!t->responses) {
@@ -2832,6 +2897,15 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
                 mode = SM_TRUNCATE;
                 after = sc->truncate_after;
             }
+            if (mode == SM_NORMAL && sc && mock_tools_due(&sc->tools, &tq)) {
+                ret = send_stream(
+                    c, r,
+                    events_stream(&a, mock_tools_answer(tfmt, &sc->tools, &tq,
+                                                        a.model, a.prompt, 1,
+                                                        ch.include_usage)),
+                    hdrs);
+                goto out;
+            }
             ret = send_stream(c, r,
                               build_stream(&a, ch.include_usage, mode, after,
                                            sc ? sc->delay_ms : 0,
@@ -2872,6 +2946,9 @@ answer_provider(struct MHD_Connection *c, struct req *r, const struct target *t,
                     cJSON_AddItemToArray(o, gemini_obj(&a, a.text + pc[i].off,
                                                        pc[i].len, i + 1 == np));
                 free(pc);
+            } else if (sc && mock_tools_due(&sc->tools, &tq)) {
+                o = mock_tools_answer(tfmt, &sc->tools, &tq, a.model, a.prompt,
+                                      0, 0);
             } else {
                 o = full_response(&a);
                 if (t->kind != K_OPENAI && !a.tool_input)
@@ -2906,6 +2983,7 @@ out:
     free(ch.tmp.p);
     free(url_model);
     mock_responses_req_free(&rq);
+    mock_tools_req_free(&tq);
     return ret;
 }
 

@@ -585,10 +585,10 @@ test_build_openai(void)
     is_int(b.rc, -1, "key with CRLF refused");
     ok(b.err && !strstr(b.err, "sk-bad"), "refusal does not quote the key");
     built_free(&b);
-    flexiai_message odd[] = {{.role = "tool", .content = "x"}};
+    flexiai_message odd[] = {{.role = "robot", .content = "x"}};
     b = build(&p, "k", odd, 1, &pp, 0);
     is_int(b.rc, -1, "unknown role refused");
-    is_str(b.err, "unknown message role 'tool'", "unknown role message");
+    is_str(b.err, "unknown message role 'robot'", "unknown role message");
     built_free(&b);
     p.model = NULL;
     b = build(&p, "k", m, 1, &pp, 0);

@@ -103,6 +103,7 @@ check_case(const struct wire_case *wc)
     params.user_set = wc->temperature > 0 ? FX_SET_TEMPERATURE : 0;
 
     flexiai_message msgs[4];
+    memset(msgs, 0, sizeof msgs);
     size_t n = 0;
     for (; n < 4 && wc->messages[n][0]; n++) {
         msgs[n].role = wc->messages[n][0];
