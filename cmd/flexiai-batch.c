@@ -578,6 +578,13 @@ main(int argc, char **argv)
         .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};
     r.salt = batch_salt(o.schema, o.multi, &a);
     r.tl = tl;
+    if (tl) { /* an answer made with tools is another request's */
+        char *salt = fxu_asprintf("%s|tools=%s|approve=%s|rounds=%ld", r.salt,
+                                  o.tl.tools, o.tl.approve ? o.tl.approve : "",
+                                  o.tl.max_rounds);
+        free(r.salt);
+        r.salt = salt;
+    }
     batch_stats_init(&r.st);
     r.stream = tool_stream_wanted(cfg, &a, 1);
     r.ledger = a.no_log || !flexiai_ledger_enabled(cfg)

@@ -303,6 +303,16 @@ openai_results() { body "$1" | jq -r '.messages[] | select(.role == "tool") | "\
     refute_output --partial secret
 }
 
+@test "batch resume: an answer made without --tools was another request's (a warning says so)" {
+    printf '{"id":1,"prompt":"one"}\n' >"$TEST_HOME/in.jsonl"
+    run --separate-stderr flexiai batch -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    run --separate-stderr flexiai batch --tools echo -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    assert_equal "$(mock_count a)" "1"
+    [[ "$stderr" == *"1 item skipped as answered (id 1) had another prompt, schema or options"* ]]
+}
+
 # ---- the issue's new-user check: a real MCP server and a disk tool ------
 
 mcp_fs() {
