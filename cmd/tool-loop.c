@@ -89,6 +89,7 @@ tool_loop_open(const flexiai_config *cfg, const struct tool_loop_args *a)
             code = FLEXIAI_EUSAGE;
         else if (err && strstr(err, ".parameters"))
             code = FLEXIAI_ECONFIG;
+        free(l);
         tool_die(code, "--tools: %s", err ? err : "cannot open the tools");
     }
     l->ndefs = tools_defs(l->tools, &l->defs);
