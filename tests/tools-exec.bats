@@ -4,7 +4,7 @@
 # command (stdin in, bounded stdout out, exit status, timeout, limited
 # environment, no shell, fds 0-2 only, its own session), the config
 # checks, and MCP servers: @modelcontextprotocol/server-filesystem from npm
-# (FX_MCP_FS, installed by .ci/run) and tests/fixtures/mcp-junk.py for
+# (FX_MCP_FS, installed by .ci/mcp-install) and tests/fixtures/mcp-junk.py for
 # servers that misbehave.
 
 load helpers
@@ -209,7 +209,7 @@ EOF
 mcp_fs() {
     local fs=${FX_MCP_FS:-$(command -v mcp-server-filesystem)}
     if [ -z "$fs" ] || [ ! -x "$fs" ]; then
-        echo "FX_MCP_FS is not set: .ci/run installs @modelcontextprotocol/server-filesystem and sets it" >&2
+        echo "no MCP filesystem server at ${FX_MCP_FS:-FX_MCP_FS (unset)}: run .ci/mcp-install (the README's test command does)" >&2
         return 1
     fi
     echo "$fs"
