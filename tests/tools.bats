@@ -318,7 +318,7 @@ openai_results() { body "$1" | jq -r '.messages[] | select(.role == "tool") | "\
 mcp_fs() {
     local fs=${FX_MCP_FS:-$(command -v mcp-server-filesystem)}
     if [ -z "$fs" ] || [ ! -x "$fs" ]; then
-        echo "FX_MCP_FS is not set: .ci/run installs @modelcontextprotocol/server-filesystem and sets it" >&2
+        echo "no MCP filesystem server at ${FX_MCP_FS:-FX_MCP_FS (unset)}: run .ci/mcp-install (the README's test command does)" >&2
         return 1
     fi
     echo "$fs"
