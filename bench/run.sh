@@ -24,6 +24,9 @@
 # 8. the request ledger: complete --no-log vs logged (A/B), and flexiai
 #    logs -q / usage --by day over a ledger of a million records
 #    (FX_BENCH_LEDGER_RECORDS) filled by bench/ledger-bench
+# 9. `flexiai batch --deferred`: 100 000 items written and submitted to
+#    mockllm's OpenAI Batch API (two provider jobs of 50 000) in under a
+#    minute and 64 MB peak RSS (FX_BENCH_DEFERRED_ITEMS; medians of 3)
 # Helpers built here with cc: bench/abrun.c (interleaved runner: wall time,
 # CPU and peak RSS from wait4), bench/stamp.c (wall-clock stamps),
 # bench/parse-sse.c.  Every figure is printed with the command behind it;
@@ -40,7 +43,7 @@ set -eu
 top=$(cd "${1:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${FX_BENCH_ROUNDS:-300}
-SECTIONS=${FX_BENCH_SECTIONS:-1 2 3 4 5 6 7 8}
+SECTIONS=${FX_BENCH_SECTIONS:-1 2 3 4 5 6 7 8 9}
 # want N: section N is to run
 want() {
     case " $SECTIONS " in
@@ -740,6 +743,40 @@ unset FLEXIAI_CONFIG
 export XDG_DATA_HOME="$tmp/home/.local/share"
 
 fi # section 8
+
+if want 9; then
+section "9. flexiai batch --deferred: items written and submitted, time and memory"
+{
+    provider_ini deferred "$MOCK/p/deferred/v1"
+} | write_ini "$tmp/s9.ini"
+export FLEXIAI_CONFIG="$tmp/s9.ini"
+DEF_N=${FX_BENCH_DEFERRED_ITEMS:-100000}
+awk -v n="$DEF_N" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":%d,\"prompt\":\"hello %d\"}\n", i, i }' >"$tmp/s9.jsonl"
+say "/usr/bin/time -f '%e %M' flexiai batch -q --deferred -i s9.jsonl -o s9.out   ($DEF_N items; 3 runs)"
+: >"$tmp/s9.walls"
+: >"$tmp/s9.rss"
+for run in 1 2 3; do
+    /usr/bin/time -o "$tmp/s9.time" -f '%e %M' "$FLEXIAI" batch -q --deferred -i "$tmp/s9.jsonl" \
+        -o "$tmp/s9.out" >"$tmp/s9.job" 2>"$tmp/s9.err" ||
+        die "flexiai batch --deferred failed: $(tail -3 "$tmp/s9.err")"
+    read -r w9 r9 <"$tmp/s9.time"
+    job9=$(cat "$tmp/s9.job")
+    [ -f "$XDG_STATE_HOME/flexiai/jobs/$job9.json" ] || die "no job file for $job9"
+    n9=$(jq '[.parts[] | select(.state == "submitted") | .count] | add' \
+        "$XDG_STATE_HOME/flexiai/jobs/$job9.json")
+    [ "$n9" -eq "$DEF_N" ] || die "flexiai batch --deferred submitted $n9 of $DEF_N items"
+    printf '%s\n' "$w9" >>"$tmp/s9.walls"
+    printf '%s\n' "$r9" >>"$tmp/s9.rss"
+    printf 'run %s: %s items in %s s, peak RSS %s KiB, job %s\n' "$run" "$n9" "$w9" "$r9" "$job9"
+done
+wall9=$(sort -n "$tmp/s9.walls" | sed -n 2p)
+rss9=$(sort -n "$tmp/s9.rss" | sed -n 2p)
+check_le 9 "flexiai batch --deferred: $DEF_N items written and submitted (median wall)" "$wall9" 60 " s"
+check_le 9 "flexiai batch --deferred peak RSS (median)" "$(calc "$rss9 / 1024" 1)" 64 " MB"
+rm -f "$tmp/s9.jsonl"
+unset FLEXIAI_CONFIG
+
+fi # section 9
 
 # ===========================================================================
 section "summary"

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "batch-deferred.h"
 #include "batch.h"
 #include "flexiai-ledger.h"
 #include "tool-loop.h"
@@ -43,6 +44,7 @@ enum {
     OPT_ID_FIELD,
     OPT_TEMPLATE,
     OPT_COMPACT,
+    OPT_DEFERRED,
 };
 
 static const struct tool_option batch_opts[] = {
@@ -79,6 +81,10 @@ static const struct tool_option batch_opts[] = {
     {OPT_COMPACT, 0, "compact", "FILE",
      "rewrite the output FILE with one line per id, then exit", TOOL_COMP_FILE,
      0, NULL, NULL, NULL},
+    {OPT_DEFERRED, 0, "deferred", NULL,
+     "submit the items to the provider's batch API (half\nprice, answers "
+     "within a day): prints the job's id;\nsee DEFERRED JOBS",
+     0, 0, NULL, NULL, NULL},
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -98,6 +104,7 @@ const struct tool_command tool_cmd_batch = {
         "answer is one\nJSON line with \"id\" and the fields of complete "
         "--json.",
     .groups = batch_groups,
+    .subs = deferred_subs,
     .stream_help = "ask for streamed answers (default: no, unless\n"
                    "[defaults] stream = yes)",
     .footer = "Exit codes: 0 every item answered, 65 bad input lines only, "
@@ -122,8 +129,10 @@ struct opts {
     int multi;
     int schema_files; /* --schema-files: items' schemas may name files */
     struct batch_parse parse;
-    const char *compact; /* --compact FILE */
-    int schema_show;     /* --schema-show: print the compiled schema, exit */
+    const char *compact;    /* --compact FILE */
+    int deferred;           /* --deferred */
+    struct deferred_opts d; /* the deferred jobs' subcommands */
+    int schema_show;        /* --schema-show: print the compiled schema, exit */
     struct tool_loop_args tl; /* --tools, --approve, --max-tool-rounds */
 };
 
@@ -183,6 +192,13 @@ on_option(void *ud, int id, const char *arg)
         break;
     case OPT_COMPACT:
         o->compact = arg;
+        break;
+    case OPT_DEFERRED:
+        o->deferred = 1;
+        break;
+    default:
+        if (id >= DEFERRED_OPT_BASE)
+            deferred_option(&o->d, id, arg);
         break;
     case TOOL_OPT_SCHEMA_SHOW:
         o->schema_show = 1;
@@ -511,6 +527,28 @@ main(int argc, char **argv)
     tool_args_init(&a);
     tool_loop_args_init(&o.tl);
     tool_cmd_init("flexiai batch");
+    /* `flexiai batch [OPTIONS] status|wait|fetch|cancel|resubmit ...`:
+     * the deferred jobs (batch-deferred-cmds.c) */
+    int sub_at =
+        tool_parse(&tool_cmd_batch, NULL, argc, argv, 1, &a, on_option, &o);
+    /* a prompt that is such a word comes after "--" */
+    const struct tool_subcommand *sub =
+        sub_at < argc && strcmp(argv[sub_at - 1], "--") != 0
+            ? tool_find_sub(&tool_cmd_batch, argv[sub_at])
+            : NULL;
+    if (sub) {
+        int rest = tool_parse(&tool_cmd_batch, sub, argc - sub_at,
+                              argv + sub_at, 0, &a, on_option, &o);
+        if (o.d.output == NULL)
+            o.d.output = o.output;
+        int drc = deferred_run(sub, &o.d, &a, argc - sub_at - rest + 1,
+                               argv + sub_at + rest - 1);
+        tool_args_free(&a);
+        return drc;
+    }
+    tool_args_free(&a);
+    tool_args_init(&a);
+    o = (struct opts){.jobs = 8, .ordered = 1, .progress = -1};
     int first =
         tool_parse(&tool_cmd_batch, NULL, argc, argv, 0, &a, on_option, &o);
     if (o.compact) {
@@ -566,6 +604,9 @@ main(int argc, char **argv)
                                   "OPENAI_API_KEY)");
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
     o.jobs = batch_cap_jobs(o.jobs);
+    if (o.deferred && o.tl.tools) /* a batch job cannot wait for our tools */
+        tool_usage_error("--tools is not sent with --deferred (run the items "
+                         "live)");
     struct tool_loop *tl = tool_loop_open(cfg, &o.tl); /* MCP servers start */
     if (tl) {
         tl->cancel = &interrupted;
@@ -574,6 +615,21 @@ main(int argc, char **argv)
 
     o.parse.prefix = prefix.data;
     o.parse.text = o.text;
+    if (o.deferred) {
+        if (schema)
+            tool_usage_error("--schema is not sent with --deferred (run the "
+                             "items live)");
+        struct deferred_in din = {.inputs = o.inputs,
+                                  .ninputs = o.ninputs,
+                                  .output = o.output,
+                                  .parse = &o.parse};
+        int drc = deferred_submit(cfg, client, &a, &din, NULL);
+        fxu_buf_free(&prefix);
+        flexiai_client_free(client);
+        flexiai_config_free(cfg);
+        tool_args_free(&a);
+        return drc;
+    }
     struct run r = {
         .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};
     r.salt = batch_salt(o.schema, o.multi, &a);

@@ -91,14 +91,20 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
                                        "prompt_tokens",    "completion_tokens",
                                        "cached_tokens",    "cache_write_tokens",
                                        "reasoning_tokens", "calls",
-                                       "failed_calls"};
-    static const char *const heads[] = {"REQUESTS", "ANSWERS",     "FAILOVERS",
-                                        "FAILURES", "TOKENS_IN",   "TOKENS_OUT",
-                                        "CACHED",   "CACHE_WRITE", "REASONING",
-                                        "CALLS",    "CALLS_FAILED"};
-    enum { NCOLS = sizeof(cols) / sizeof(cols[0]) };
+                                       "failed_calls",     "deferred"};
+    static const char *const heads[] = {
+        "REQUESTS",  "ANSWERS",    "FAILOVERS",    "FAILURES",
+        "TOKENS_IN", "TOKENS_OUT", "CACHED",       "CACHE_WRITE",
+        "REASONING", "CALLS",      "CALLS_FAILED", "DEFERRED"};
+    enum { ALLCOLS = sizeof(cols) / sizeof(cols[0]) };
+    /* DEFERRED and DEFERRED_COST only when batch jobs answered (batch
+     * --deferred): the table stays as it was for everyone else */
+    int deferred = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, rows) deferred |= num_of(d, "deferred") > 0;
+    const int NCOLS = deferred ? ALLCOLS : ALLCOLS - 1;
     /* each column as wide as its heading or its widest number */
-    int cw[NCOLS];
+    int cw[ALLCOLS];
     for (int c = 0; c < NCOLS; c++) {
         cw[c] = (int)strlen(heads[c]);
         const cJSON *r;
@@ -133,7 +139,8 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
     }
     for (int c = 0; c < NCOLS; c++)
         fxu_buf_printf(&b, "%*s  ", cw[c], heads[c]);
-    fxu_buf_printf(&b, "%10s\n", "COST");
+    fxu_buf_printf(&b, "%10s", "COST");
+    fxu_buf_puts(&b, deferred ? "  DEFERRED_COST\n" : "\n");
     const cJSON *r;
     cJSON_ArrayForEach(r, rows)
     {
@@ -146,9 +153,17 @@ print_table(const struct usage_ctx *x, const cJSON *rows)
             fxu_buf_printf(&b, "%*.0f  ", cw[c], num_of(r, cols[c]));
         const cJSON *cost = cJSON_GetObjectItemCaseSensitive(r, "cost");
         if (cJSON_IsNumber(cost))
-            fxu_buf_printf(&b, "%10.6f\n", cost->valuedouble);
+            fxu_buf_printf(&b, "%10.6f", cost->valuedouble);
         else
-            fxu_buf_printf(&b, "%10s\n", "unknown");
+            fxu_buf_printf(&b, "%10s", "unknown");
+        /* the part of it answered by provider batch jobs (--deferred) */
+        cost = cJSON_GetObjectItemCaseSensitive(r, "deferred_cost");
+        if (!deferred)
+            fxu_buf_putc(&b, '\n');
+        else if (cJSON_IsNumber(cost))
+            fxu_buf_printf(&b, "  %13.6f\n", cost->valuedouble);
+        else
+            fxu_buf_printf(&b, "  %13s\n", "unknown");
     }
     tool_out(b.data, b.len);
     fxu_buf_free(&b);

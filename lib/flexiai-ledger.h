@@ -53,6 +53,8 @@ typedef struct flexiai_ledger_entry {
     const flexiai_result *result;
     int exit_code; /* what the program exits with for it: the request's
                       flexiai_code, or its own (0: success) */
+    int deferred;  /* 1: answered by a provider's batch job (priced with
+                      its price_batch_factor; `usage` tells them apart) */
     /* The tool calls the model made and their results, in order, kept in
      * [log] mode = full (flexiai logs show); NULL / 0: none.  messages
      * are then the ones the conversation started from. */

@@ -304,7 +304,7 @@ last() { flexiai logs -n 1 --json; }
     run flexiai usage --by day --by model --json
     assert_equal "$(jq -r '.[0].day' <<<"$output")" "$(date +%F)"
     assert_equal "$(jq -r '.[] | keys | join(",")' <<<"$output" | sort -u)" \
-        "answers,cache_write_tokens,cached_tokens,calls,completion_tokens,cost,day,failed_calls,failovers,failures,failures_by_class,model,prompt_tokens,reasoning_tokens,requests"
+        "answers,cache_write_tokens,cached_tokens,calls,completion_tokens,cost,day,deferred,deferred_cost,failed_calls,failovers,failures,failures_by_class,model,prompt_tokens,reasoning_tokens,requests"
     # a model price beats the provider's
     printf '[price.openai-model]\nprice_input = 1000000\nprice_output = 0\n' >>"$CONFIG"
     run flexiai usage --by provider --json

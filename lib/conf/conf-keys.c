@@ -126,6 +126,9 @@ const struct key_def fx_conf_keys[] = {
      * as price_input when unset */
     {"provider", "price_cached_input", KT_NUMBER, NULL, 0, 1e9, NULL},
     {"provider", "price_cache_write", KT_NUMBER, NULL, 0, 1e9, NULL},
+    /* a provider batch job's price against the live one (batch
+     * --deferred): unset, 0.5 for openai, anthropic and gemini */
+    {"provider", "price_batch_factor", KT_NUMBER, NULL, 0, 10, NULL},
     {"price", "price_cached_input", KT_NUMBER, NULL, 0, 1e9, NULL},
     {"price", "price_cache_write", KT_NUMBER, NULL, 0, 1e9, NULL},
     /* the most a command reads as one input: stdin, --messages, /load, a

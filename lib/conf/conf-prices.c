@@ -9,6 +9,7 @@
 #include "conf.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int
 price_key(const flexiai_config *cfg, const char *section, const char *key,
@@ -52,4 +53,23 @@ fx_conf_prices(const flexiai_config *cfg, const char *provider,
         free(sec);
     }
     return rc;
+}
+
+double
+fx_conf_batch_factor(const flexiai_config *cfg, const char *provider)
+{
+    double f;
+    char *sec = fxu_asprintf("provider.%s", provider ? provider : "");
+    const char *v = fx_config_value(cfg, sec, "price_batch_factor");
+    free(sec);
+    if (v && fxu_parse_double(v, &f) == 0 && f >= 0)
+        return f;
+    const struct fx_settings *s = fx_config_settings(cfg);
+    struct fx_provider *p =
+        s && provider ? fx_settings_provider(s, provider) : NULL;
+    if (p && p->type &&
+        (strcmp(p->type, "openai") == 0 || strcmp(p->type, "anthropic") == 0 ||
+         strcmp(p->type, "gemini") == 0))
+        return 0.5; /* "50% of the standard price" in each one's docs */
+    return 1;
 }

@@ -140,6 +140,10 @@ const char *fx_config_value(const flexiai_config *cfg, const char *section,
 /* The prices of what `provider` answered with `model` (conf-prices.c):
  * [price.MODEL], else [provider.NAME]; 0, or -1 when unknown (price_input
  * or price_output missing). */
+/* [provider.NAME] price_batch_factor: what a provider's batch job costs
+ * against its live price (default 0.5 for openai, anthropic and gemini,
+ * from their docs; 1 for others). */
+double fx_conf_batch_factor(const flexiai_config *cfg, const char *provider);
 int fx_conf_prices(const flexiai_config *cfg, const char *provider,
                    const char *model, struct fx_prices *p);
 /* Resolve a provider's key (api_key, api_key_env, api_key_cmd).  Returns 0

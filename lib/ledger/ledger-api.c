@@ -327,6 +327,13 @@ flexiai_ledger_by_from_name(const char *name, flexiai_ledger_by *by)
     return FLEXIAI_OK;
 }
 
+/* [provider.NAME] price_batch_factor (fx_conf_batch_factor). */
+static double
+batch_factor_of(void *ud, const char *provider)
+{
+    return fx_conf_batch_factor(ud, provider);
+}
+
 /* [price.MODEL], else the provider's prices (fx_conf_prices). */
 static int
 price_of(void *ud, const char *provider, const char *model, struct fx_prices *p)
@@ -346,7 +353,8 @@ flexiai_ledger_usage(flexiai_ledger *l, const flexiai_config *cfg, unsigned by,
                                       .until = until,
                                       .utc_offset = tm.tm_gmtoff,
                                       .price = price_of,
-                                      .price_ud = (void *)cfg};
+                                      .price_ud = (void *)cfg,
+                                      .batch_factor = batch_factor_of};
     struct fx_ledger_usage *rows = NULL;
     size_t n = 0;
     *json = NULL;

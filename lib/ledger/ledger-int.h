@@ -146,6 +146,7 @@ struct fx_ledger_record {
     struct fx_ledger_attempt *attempts;
     size_t nattempts;
     char *reasoning_state; /* the answer's (full mode); may be NULL */
+    int deferred;          /* answered by a provider's batch job */
     /* the tool calls and results (full mode), a JSON array of {id, name,
      * arguments, result, is_error}; NULL when none (ledger-tools.c) */
     char *tool_calls;
@@ -340,6 +341,10 @@ struct fx_ledger_usage {
     long calls, failed_calls;
     int cost_known; /* 0: some answer had no price or no token counts */
     double cost;
+    /* answers of provider batch jobs (batch --deferred), and their part of
+     * cost, priced with each provider's price_batch_factor */
+    long deferred;
+    double deferred_cost;
 };
 
 struct fx_ledger_usage_query {
@@ -348,6 +353,9 @@ struct fx_ledger_usage_query {
     long utc_offset;     /* seconds east of UTC for days (tm_gmtoff) */
     fx_ledger_price_fn price;
     void *price_ud;
+    /* a provider's price_batch_factor for deferred answers (price_ud
+     * passed); NULL: 1 */
+    double (*batch_factor)(void *ud, const char *provider);
 };
 
 /* Totals per group, sorted by the grouping keys.  0 or -1. */
@@ -451,6 +459,7 @@ struct fx_ledger_row {
     /* in those rows: 1 (attempt), and whether that attempt failed; 0 in a
      * record's row */
     int attempt, failed;
+    int deferred; /* answered by a provider's batch job */
 };
 typedef void (*fx_ledger_row_fn)(void *ud, const struct fx_ledger_row *r);
 /* Every record with since <= time < until (0: unbounded), in one read of

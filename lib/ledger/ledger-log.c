@@ -135,6 +135,7 @@ build_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
                                   .exit_code = e->exit_code};
     fx_ledger_record_from_result(rec, e->result, e->messages, e->nmessages,
                                  &meta);
+    rec->deferred = e->deferred;
     rec->tool_calls = fx_ledger_tools_json(e->tool_calls, e->ntool_calls);
     cut_secrets(cfg, rec);
 }

@@ -182,6 +182,8 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
     }
     put_fixed(b, "latency_ms", r->latency_ms, 3);
     put_long(b, "exit_code", r->exit_code);
+    if (r->deferred)
+        put_long(b, "deferred", 1);
     put_str(b, "error", r->error);
     put_str(b, "error_class", r->error_class);
     put_str(b, "first_provider", r->first_provider);
@@ -289,6 +291,7 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
     r->reasoning_tokens = (long)get_num(o, "reasoning_tokens", 0);
     r->latency_ms = get_num(o, "latency_ms", 0);
     r->exit_code = (int)get_num(o, "exit_code", 0);
+    r->deferred = get_num(o, "deferred", 0) != 0;
     r->error = get_str(o, "error");
     r->error_class = get_str(o, "error_class");
     r->first_provider = get_str(o, "first_provider");

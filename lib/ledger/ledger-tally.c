@@ -273,7 +273,7 @@ fx_ledger_scan(fx_ledger *l, struct fx_tally *t, double since, double until,
         l, "SELECT time, provider, model, tag, exit_code, first_provider,"
            " error_class, prompt_tokens, completion_tokens, latency_ms,"
            " cached_tokens, cache_write_tokens, reasoning_tokens,"
-           " usage_split"
+           " usage_split, deferred"
            " FROM requests INDEXED BY requests_usage"
            " WHERE time >= ? AND time < ?");
     if (st == NULL)
@@ -301,6 +301,7 @@ fx_ledger_scan(fx_ledger *l, struct fx_tally *t, double since, double until,
         r.cache_write_tokens = sqlite3_column_int64(st, 11);
         r.reasoning_tokens = sqlite3_column_int64(st, 12);
         r.usage_split = sqlite3_column_int(st, 13);
+        r.deferred = sqlite3_column_int(st, 14);
         fn(ud, &r);
     }
     sqlite3_finalize(st);

@@ -109,6 +109,7 @@ usage_row(void *ud, const struct fx_ledger_row *r)
         key[0] = K_PART;
         key[5] = r->provider;
         key[6] = r->model;
+        key[7] = r->deferred; /* priced apart: price_batch_factor */
         struct fx_tally_acc *p = fx_tally_get(run->t, key);
         p->answers++;
         p->no_usage += !r->has_usage;
@@ -245,12 +246,22 @@ add_parts(struct fx_tally *t, const struct fx_ledger_usage_query *q,
                                (long)a.cached_tokens,
                                (long)a.cache_write_tokens,
                                (long)a.reasoning_tokens};
+        if (key[7])
+            u->deferred += a.answers;
         if (a.no_usage > 0 || q->price == NULL ||
             q->price(q->price_ud, fx_tally_name(t, (int)key[5]),
-                     model ? model : "", &pr) != 0)
+                     model ? model : "", &pr) != 0) {
             u->cost_known = 0;
-        else
+        } else if (key[7]) {
+            double c = fx_cost(&pr, &use);
+            if (q->batch_factor)
+                c *=
+                    q->batch_factor(q->price_ud, fx_tally_name(t, (int)key[5]));
+            u->cost += c;
+            u->deferred_cost += c;
+        } else {
             u->cost += fx_cost(&pr, &use);
+        }
     }
 }
 
@@ -336,6 +347,12 @@ fx_ledger_usage_json(const struct fx_ledger_usage *rows, size_t n, unsigned by)
             cJSON_AddNumberToObject(o, "cost", round(u->cost * 1e10) / 1e10);
         else
             cJSON_AddNullToObject(o, "cost");
+        cJSON_AddNumberToObject(o, "deferred", (double)u->deferred);
+        if (u->cost_known)
+            cJSON_AddNumberToObject(o, "deferred_cost",
+                                    round(u->deferred_cost * 1e10) / 1e10);
+        else
+            cJSON_AddNullToObject(o, "deferred_cost");
         cJSON_AddItemToArray(arr, o);
     }
     char *s = cJSON_PrintUnformatted(arr);

@@ -130,6 +130,21 @@ usage_split(const struct fx_ledger_record *rec)
     return failed ? (billed ? 3 : 1) : 0;
 }
 
+/* A provider batch job's answer (schema 5's requests.deferred). */
+static int
+mark_deferred(fx_ledger *l, int64_t id)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(fx_ledger_db(l),
+                           "UPDATE requests SET deferred = 1 WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = fx_ledger_step(l, st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
 {
@@ -179,6 +194,8 @@ insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
     if (rc != SQLITE_DONE)
         return -1;
     rec->id = sqlite3_last_insert_rowid(fx_ledger_db(l));
+    if (rec->deferred && mark_deferred(l, rec->id) < 0)
+        return -1;
     if (full && fx_ledger_state_put(l, rec->id, rec->reasoning_state) < 0)
         return -1;
     if (full && fx_ledger_tools_put(l, rec->id, rec->tool_calls) < 0)

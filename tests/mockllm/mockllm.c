@@ -35,6 +35,7 @@
 #include "mockllm-tools.h"
 #include "mockllm-usage.h"
 #include "mockllm-thinking.h"
+#include "mockllm-batchapi.h"
 
 #define MAX_BODY (16u * 1024u * 1024u)
 #define MAX_ROUTES 4096
@@ -3067,6 +3068,16 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
 
     if (!strncmp(url, "/_control/", 10) || !strcmp(url, "/_control"))
         return handle_control(c, r, url, method);
+    if (mock_batchapi_path(url)) { /* mockllm-batchapi.c */
+        char *out = NULL;
+        const char *ctype = NULL;
+        unsigned st = mock_batchapi_answer(
+            url, method, r->body.p, r->body.len,
+            header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+            header(c, "authorization") || header(c, "x-api-key"), &out, &ctype);
+        r->state = ST_DONE;
+        return send_buf(c, r, st, ctype, out, strlen(out), 1, NULL);
+    }
     if (classify(url, &t))
         return not_found(c, r, method, url);
     /* GET /v1/models: Anthropic's when it says its API version */
@@ -3171,7 +3182,8 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
             errno = 0;
             n = strtoull(cl, &end, 10);
             if (!errno && *end == '\0' && n > 0) {
-                if (n > MAX_BODY) {
+                if (n > (mock_batchapi_path(url) ? MOCK_BATCHAPI_MAX_BODY
+                                                 : MAX_BODY)) {
                     /* refuse early, without reading the body */
                     enum MHD_Result ret;
                     r->too_large = 1;
@@ -3186,7 +3198,8 @@ access_handler(void *cls, struct MHD_Connection *c, const char *url,
     }
     if (*upload_data_size) {
         if (!r->too_large) {
-            if (r->body.len + *upload_data_size > MAX_BODY) {
+            if (r->body.len + *upload_data_size >
+                (mock_batchapi_path(url) ? MOCK_BATCHAPI_MAX_BODY : MAX_BODY)) {
                 r->too_large = 1;
                 free(r->body.p);
                 memset(&r->body, 0, sizeof r->body);
