@@ -119,6 +119,9 @@ openai_results() { body "$1" | jq -r '.messages[] | select(.role == "tool") | "\
     [[ "$stderr" == "flexiai: --approve needs --tools"* ]]
     run --separate-stderr flexiai complete --tools echo --max-tool-rounds x "go"
     assert_failure 64
+    run --separate-stderr flexiai batch --deferred --tools echo </dev/null
+    assert_failure 64
+    [[ "$stderr" == "flexiai: --tools is not sent with --deferred"* ]]
     assert_equal "$(mock_count a)" "0"
 }
 
