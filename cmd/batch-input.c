@@ -26,6 +26,7 @@ batch_line_blank(const char *line, size_t len)
 void
 batch_item_free(struct batch_item *it)
 {
+    batch_tools_free(it);
     free(it->id);
     tool_msgs_free(&it->msgs);
     free(it->model);

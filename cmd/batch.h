@@ -34,6 +34,10 @@ struct batch_item {
     char *fp;      /* the request's fingerprint (batch_fingerprint) */
     /* "attachments": [...], on the last message (tool-attach.h) */
     struct tool_attach att;
+    /* --tools: the item's conversation with its tool calls, and the
+     * request to send again with it (batch-tools.c); NULL: no tools */
+    struct tool_conv *conv;
+    flexiai_request req;
 };
 
 /* How input lines become items. */
@@ -183,6 +187,27 @@ void batch_progress(struct batch_stats *st, int force);
 void batch_progress_clear(void);
 /* "flexiai: 9 998 answered, 2 failed (rate_limit), 0 skipped in 41.2 s" */
 void batch_summary(const struct batch_stats *st);
+
+/* ---- tools (batch-tools.c) ------------------------------------------------
+ */
+
+struct tool_loop;
+struct cJSON;
+/* Before an item is first submitted (l NULL: nothing): its conversation
+ * starts from req's messages, req gets the tools. */
+void batch_tools_submit(struct tool_loop *l, struct batch_item *it,
+                        flexiai_request *req);
+/* A finished item: 1 when its tool calls ran and it was submitted again
+ * (*res taken, left empty); 0 when it is done, *res and *code then being
+ * the whole of it. */
+void batch_tools_json(const struct batch_item *it, struct cJSON *line);
+int batch_tools_collect(struct tool_loop *l, flexiai_batch *b,
+                        struct batch_item *it, flexiai_result *res,
+                        flexiai_code *code);
+/* The item's calls for its ledger entry (*n of them; free() the array). */
+struct flexiai_ledger_tool_call *batch_tools_ledger(const struct batch_item *it,
+                                                    size_t *n);
+void batch_tools_free(struct batch_item *it);
 
 /* batch-jobs.c: -j capped by the open-file limit (raised to its hard
  * value where allowed), with one warning when it is cut. */

@@ -542,6 +542,8 @@ const struct chat_cmd chat_cmds[] = {
     {"undo", "", "drop the last exchange", CHAT_COMPLETE_NONE, cmd_undo},
     {"reasoning", "", "show the last reply's reasoning in full",
      CHAT_COMPLETE_NONE, cmd_reasoning},
+    {"tools", "", "list the tools of this chat (--tools), which ask first",
+     CHAT_COMPLETE_NONE, chat_tools_show},
     {"clear", "", "start the conversation afresh (keeps the system prompt)",
      CHAT_COMPLETE_NONE, cmd_clear},
     {"save", "FILE", "write the conversation as JSON", CHAT_COMPLETE_FILE,

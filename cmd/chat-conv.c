@@ -11,6 +11,7 @@
 #include "chat-conv.h"
 #include "chat-session.h"
 #include "flexiai-ledger.h"
+#include "tool-loop.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -93,6 +94,7 @@ chat_conv_connect(struct chat_conv *c)
 void
 chat_conv_free(struct chat_conv *c)
 {
+    tool_loop_free(c->tools);
     flexiai_client_free(c->client);
     flexiai_schema_free(c->schema);
     flexiai_config_free(c->cfg);
@@ -473,7 +475,6 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     req.schema = c->schema; /* (turns streaming off) */
     req.want_reasoning = 1; /* shown folded, /reasoning unfolds it */
     flexiai_result res;
-    flexiai_result_init(&res);
     if (c->interactive && c->cancel)
         *c->cancel = 0; /* scripted, a SIGINT between turns still ends it */
     /* budgets: the day's and month's from the ledger each turn, --budget
@@ -491,14 +492,22 @@ chat_conv_turn(struct chat_conv *c, const char *text)
     }
     if (c->busy)
         *c->busy = 1;
-    int rc = flexiai_complete(c->client, &req, &res);
+    /* --tools: the model's calls run (or are refused) inside the turn */
+    if (c->tools)
+        c->tools->cancel = c->cancel;
+    struct tool_conv tc;
+    tool_conv_init(&tc, c->msgs.v, c->msgs.n);
+    int rc = tool_loop_complete(c->tools, c->client, &req, &tc, &res);
     if (c->busy)
         *c->busy = 0;
     int over_budget = tool_budget_after(&bud, &res);
     session_spent = bud.run_spent;
     /* one ledger record per turn, the session's conversation id */
-    tool_ledger_log(c->cfg, c->args, "chat", chat_conv_cid(c), c->msgs.v,
-                    c->msgs.n, &res, rc);
+    flexiai_ledger_tool_call *calls = tool_conv_ledger_calls(&tc);
+    tool_ledger_log_calls(c->cfg, c->args, "chat", chat_conv_cid(c), c->msgs.v,
+                          c->msgs.n, &res, rc, calls, tc.ncalls);
+    free(calls);
+    tool_conv_free(&tc);
     chat_conv_attach_done(c, rc == FLEXIAI_OK);
 
     if (rc == FLEXIAI_OK && res.json) {

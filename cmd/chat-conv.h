@@ -92,6 +92,10 @@ struct chat_conv {
     struct tool_attach *attach_next;
     struct tool_attach **attach_kept;
     size_t nattach_kept;
+    /* --tools: what the model may call in a turn (NULL: nothing); owned.
+     * A turn's tool rounds stay inside it: the conversation keeps the
+     * question and the final reply. */
+    struct tool_loop *tools;
 };
 
 /* Take cfg over; args and out must outlive the conversation. */
@@ -169,6 +173,15 @@ void chat_conv_error(struct chat_conv *c, const char *fmt, ...)
 /* The line that greets a person at a terminal: who answers, how to get
  * help, leave and type several lines.  Caller frees. */
 char *chat_conv_greeting(const struct chat_conv *c);
+
+/* ---- tools (chat-tools.c) ----------------------------------------------- */
+
+struct tool_loop_args;
+/* The tools of --tools (exits as tool_loop_open() does); at a terminal
+ * each call no rule approves is asked about. */
+void chat_tools_open(struct chat_conv *c, const struct tool_loop_args *a);
+/* /tools: what is on, and which run without asking. */
+int chat_tools_show(struct chat_conv *c, char *args);
 
 /* Run one user turn (the text becomes a user message, the reply an
  * assistant message).  Returns 0 or the request's exit code; a failure has

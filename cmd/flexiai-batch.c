@@ -9,6 +9,7 @@
 #include "batch-deferred.h"
 #include "batch.h"
 #include "flexiai-ledger.h"
+#include "tool-loop.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -92,9 +93,13 @@ static const struct tool_option batch_opts[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const struct tool_option *const batch_groups[] = {
-    batch_opts,      tool_opts_schema, tool_opts_request,
-    tool_opts_cache, tool_opts_global, NULL};
+static const struct tool_option *const batch_groups[] = {batch_opts,
+                                                         tool_opts_schema,
+                                                         tool_opts_request,
+                                                         tool_opts_cache,
+                                                         tool_loop_opts,
+                                                         tool_opts_global,
+                                                         NULL};
 
 const struct tool_command tool_cmd_batch = {
     .name = "batch",
@@ -138,6 +143,7 @@ struct opts {
     int deferred;           /* --deferred */
     struct deferred_opts d; /* the deferred jobs' subcommands */
     int schema_show;        /* --schema-show: print the compiled schema, exit */
+    struct tool_loop_args tl; /* --tools, --approve, --max-tool-rounds */
 };
 
 static void
@@ -145,6 +151,8 @@ on_option(void *ud, int id, const char *arg)
 {
     struct opts *o = ud;
     char *end;
+    if (tool_loop_option(&o->tl, id, arg))
+        return;
     switch (id) {
     case OPT_JOBS:
         errno = 0;
@@ -228,6 +236,7 @@ result_line(const struct batch_item *it, const flexiai_result *r, int code,
             size_t *len)
 {
     cJSON *j = tool_result_json(r, code, 0);
+    batch_tools_json(it, j);
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     /* the id's own text (a number is never printed back as a double),
@@ -289,6 +298,7 @@ struct run {
     struct batch_item *held[EARLY_LINES];
     int nheld, prompt_seen;
     char *fields;
+    struct tool_loop *tl; /* --tools; NULL: none */
 };
 
 /* The line's own schema, with --schema-multi's mode: a bad one makes the
@@ -470,6 +480,7 @@ fill(struct run *r, struct batch_input *in, long *seq)
         req.budget = left.budget;
         /* kept by reference: lives with the item until collected */
         req.schema = it->schema ? it->schema : r->schema;
+        batch_tools_submit(r->tl, it, &req);
         flexiai_batch_submit(r->b, &req, it);
         /* it->msgs stay until the item is collected: its ledger record
          * needs them (memory bounded by the items in flight) */
@@ -507,7 +518,10 @@ ledger_add(struct run *r, const struct batch_item *it,
     e.nmessages = it->msgs.n;
     e.result = res;
     e.exit_code = code;
+    flexiai_ledger_tool_call *calls = batch_tools_ledger(it, &e.ntool_calls);
+    e.tool_calls = calls;
     ledger_warn(r, flexiai_ledger_writer_add(r->ledger, &e));
+    free(calls);
     free(cid);
     free(clean);
 }
@@ -522,6 +536,9 @@ collect(struct run *r)
     flexiai_result_init(&res);
     while (flexiai_batch_next(r->b, &res, &code, &tag)) {
         struct batch_item *it = tag;
+        /* --tools: an item that called tools goes round again */
+        if (batch_tools_collect(r->tl, r->b, it, &res, &code))
+            continue;
         struct batch_tally t;
         batch_tally_of(&t, &res, code);
         if (tool_budget_after(&r->bud, &res))
@@ -550,6 +567,7 @@ main(int argc, char **argv)
     struct opts o = {.jobs = 8, .ordered = 1, .progress = -1};
     struct tool_args a;
     tool_args_init(&a);
+    tool_loop_args_init(&o.tl);
     tool_cmd_init("flexiai batch");
     /* `flexiai batch [OPTIONS] status|wait|fetch|cancel|resubmit ...`:
      * the deferred jobs (batch-deferred-cmds.c) */
@@ -573,6 +591,7 @@ main(int argc, char **argv)
     tool_args_free(&a);
     tool_args_init(&a);
     o = (struct opts){.jobs = 8, .ordered = 1, .progress = -1};
+    tool_loop_args_init(&o.tl);
     int first =
         tool_parse(&tool_cmd_batch, NULL, argc, argv, 0, &a, on_option, &o);
     if (o.compact) {
@@ -628,6 +647,14 @@ main(int argc, char **argv)
                                   "OPENAI_API_KEY)");
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
     o.jobs = batch_cap_jobs(o.jobs);
+    if (o.deferred && o.tl.tools) /* a batch job cannot wait for our tools */
+        tool_usage_error("--tools is not sent with --deferred (run the items "
+                         "live)");
+    struct tool_loop *tl = tool_loop_open(cfg, &o.tl); /* MCP servers start */
+    if (tl) {
+        tl->cancel = &interrupted;
+        tl->log = log_line;
+    }
 
     o.parse.prefix = prefix.data;
     o.parse.text = o.text;
@@ -649,6 +676,14 @@ main(int argc, char **argv)
     struct run r = {
         .o = &o, .a = &a, .cfg = cfg, .prefix = prefix.data, .schema = schema};
     r.salt = batch_salt(o.schema, o.multi, &a);
+    r.tl = tl;
+    if (tl) { /* an answer made with tools is another request's */
+        char *salt = fxu_asprintf("%s|tools=%s|approve=%s|rounds=%ld", r.salt,
+                                  o.tl.tools, o.tl.approve ? o.tl.approve : "",
+                                  o.tl.max_rounds);
+        free(r.salt);
+        r.salt = salt;
+    }
     batch_stats_init(&r.st);
     r.stream = tool_stream_wanted(cfg, &a, 1);
     r.ledger = a.no_log || !flexiai_ledger_enabled(cfg)
@@ -746,6 +781,7 @@ main(int argc, char **argv)
     batch_stats_free(&r.st);
     tool_budget_free(&r.bud);
     fxu_buf_free(&prefix);
+    tool_loop_free(tl);
     flexiai_client_free(client);
     flexiai_schema_free(schema);
     flexiai_config_free(cfg);

@@ -14,6 +14,7 @@
 #include "chat-conv.h"
 #include "chat-term.h"
 #include "tool-attach.h"
+#include "tool-loop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static const struct tool_option chat_opts[] = {
 
 static const struct tool_option *const chat_groups[] = {
     chat_opts,           tool_opts_attach, tool_opts_request, tool_opts_cache,
-    tool_opts_reasoning, tool_opts_global, NULL};
+    tool_opts_reasoning, tool_loop_opts,   tool_opts_global,  NULL};
 
 static const struct tool_command chat_command_desc = {
     .name = "chat",
@@ -65,13 +66,15 @@ struct chat_opts {
     int no_render;
     /* -a: files for the first message */
     struct tool_attach att;
+    struct tool_loop_args tl; /* --tools, --approve, --max-tool-rounds */
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct chat_opts *o = ud;
-    if (tool_attach_option(&o->att, id, arg))
+    if (tool_attach_option(&o->att, id, arg) ||
+        tool_loop_option(&o->tl, id, arg))
         return;
     if (id == OPT_SESSION)
         o->session = arg;
@@ -163,6 +166,7 @@ main(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     tool_attach_init(&o.att);
     tool_args_init(&args);
+    tool_loop_args_init(&o.tl);
     tool_cmd_init("flexiai chat");
     int first = tool_parse(&chat_command_desc, NULL, argc, argv, 0, &args,
                            on_option, &o);
@@ -214,6 +218,7 @@ main(int argc, char **argv)
         chat_conv_save_session(c); /* the session starts from there */
 
     chat_conv_connect(c);
+    chat_tools_open(c, &o.tl); /* MCP servers start here */
     chat_signals_init(c);
     int rc = 0;
     if (interactive) {

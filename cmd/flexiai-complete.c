@@ -7,6 +7,7 @@
 
 #include "flexiai-ledger.h"
 #include "tool-attach.h"
+#include "tool-loop.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -53,14 +54,10 @@ static const struct tool_option complete_opts[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const struct tool_option *const complete_groups[] = {complete_opts,
-                                                            tool_opts_attach,
-                                                            tool_opts_schema,
-                                                            tool_opts_request,
-                                                            tool_opts_cache,
-                                                            tool_opts_reasoning,
-                                                            tool_opts_global,
-                                                            NULL};
+static const struct tool_option *const complete_groups[] = {
+    complete_opts,     tool_opts_attach, tool_opts_schema,
+    tool_opts_request, tool_opts_cache,  tool_opts_reasoning,
+    tool_loop_opts,    tool_opts_global, NULL};
 
 const struct tool_command tool_cmd_complete = {
     .name = "complete",
@@ -89,13 +86,16 @@ struct opts {
     const char *cid; /* --cid */
     /* -a, --attach-type */
     struct tool_attach att;
+    /* --tools, --approve, --max-tool-rounds */
+    struct tool_loop_args tl;
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct opts *o = ud;
-    if (tool_attach_option(&o->att, id, arg))
+    if (tool_attach_option(&o->att, id, arg) ||
+        tool_loop_option(&o->tl, id, arg))
         return;
     if (id == OPT_MESSAGES)
         o->messages = arg;
@@ -366,11 +366,12 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL, {0}};
+    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL, {0}, {NULL, NULL, 0}};
     struct tool_args a;
     tool_attach_init(&o.att);
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
+    tool_loop_args_init(&o.tl);
 #ifdef FX_COMPLETE_BUILTIN
     char **given = calloc((size_t)argc + 1, sizeof(*given));
     if (given == NULL)
@@ -485,13 +486,22 @@ main(int argc, char **argv)
     req.schema = schema;
     /* a summary only when it is shown: some accounts may not ask */
     req.want_reasoning = a.show_reasoning;
+    /* --tools: the model's calls run (approved ones) until it answers */
+    struct tool_loop *tl = tool_loop_open(cfg, &o.tl);
+    if (tl) {
+        tl->cancel = &interrupted;
+        tl->log = log_line;
+        tl->log_ud = &out;
+    }
+    struct tool_conv conv;
+    tool_conv_init(&conv, msgs.v, msgs.n);
     flexiai_result res;
     flexiai_result_init(&res);
     struct tool_budget bud;
     tool_budget_init(&bud, cfg, client, &a);
     if (!tool_budget_check(&bud, &req))
         tool_die(FLEXIAI_ETEMPFAIL, "%s", bud.line);
-    int rc = flexiai_complete(client, &req, &res);
+    int rc = tool_loop_complete(tl, client, &req, &conv, &res);
     int over_budget = tool_budget_after(&bud, &res);
     if (res.text) {
         /* an answer in invalid UTF-8 is printed with U+FFFD, so that
@@ -508,6 +518,8 @@ main(int argc, char **argv)
     if (o.json) {
         tool_json_failures = 0; /* this is the one object */
         cJSON *j = tool_result_json(&res, rc, replaced);
+        if (tl)
+            tool_conv_json(&conv, j);
         char *s = cJSON_PrintUnformatted(j);
         tool_outs(s);
         tool_outs("\n");
@@ -545,7 +557,12 @@ main(int argc, char **argv)
             tool_err("%s", res.error ? res.error : "request failed");
     }
     /* the answer is out: now its record (a failure is only a warning) */
-    tool_ledger_log(cfg, &a, "complete", cid, msgs.v, msgs.n, &res, rc);
+    flexiai_ledger_tool_call *calls = tool_conv_ledger_calls(&conv);
+    tool_ledger_log_calls(cfg, &a, "complete", cid, msgs.v, msgs.n, &res, rc,
+                          calls, conv.ncalls);
+    free(calls);
+    tool_conv_free(&conv);
+    tool_loop_free(tl);
     free(cid);
     tool_budget_free(&bud);
     flexiai_result_free(&res);

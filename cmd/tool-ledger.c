@@ -146,6 +146,16 @@ tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
                 const flexiai_message *msgs, size_t n,
                 const flexiai_result *res, int rc)
 {
+    tool_ledger_log_calls(cfg, a, command, cid, msgs, n, res, rc, NULL, 0);
+}
+
+void
+tool_ledger_log_calls(const flexiai_config *cfg, const struct tool_args *a,
+                      const char *command, const char *cid,
+                      const flexiai_message *msgs, size_t n,
+                      const flexiai_result *res, int rc,
+                      const flexiai_ledger_tool_call *calls, size_t ncalls)
+{
     if (a->no_log)
         return;
     char *tag = NULL;
@@ -163,6 +173,8 @@ tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
     e.nmessages = n;
     e.result = res;
     e.exit_code = rc;
+    e.tool_calls = calls;
+    e.ntool_calls = ncalls;
     char *err = NULL;
     if (flexiai_ledger_log(cfg, &e, &err) != FLEXIAI_OK && !warned) {
         warned = 1;

@@ -296,7 +296,8 @@ comp_option(const char *where, const struct tool_option *o, FILE *fp)
  *   opt  WHERE  -x  --name  KIND  HELP   WHERE: "-" (the command) or a
  *                                        subcommand; -x may be empty;
  *                                        KIND: flag, none, file, file-,
- *                                        provider or choice:a|b
+ *                                        provider, model, tool or
+ *                                        choice:a|b
  *   sub  NAME   KIND  HELP               a subcommand and what its
  *                                        operands are
  */

@@ -423,6 +423,15 @@ void tool_ledger_log(const flexiai_config *cfg, const struct tool_args *a,
                      const flexiai_result *res, int rc);
 /* This process's conversation id (a chat session, one complete). */
 const char *tool_ledger_cid(void);
+/* The same with the tool calls the request ran (--tools; cmd/tool-loop.h),
+ * kept with the record in [log] mode = full. */
+struct flexiai_ledger_tool_call;
+void tool_ledger_log_calls(const flexiai_config *cfg, const struct tool_args *a,
+                           const char *command, const char *cid,
+                           const flexiai_message *msgs, size_t n,
+                           const flexiai_result *res, int rc,
+                           const struct flexiai_ledger_tool_call *calls,
+                           size_t ncalls);
 
 /* ---- the response cache's flags and the budgets (tool-budget.c) ------- */
 

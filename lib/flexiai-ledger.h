@@ -35,6 +35,13 @@ typedef struct flexiai_ledger flexiai_ledger;
 
 /* ---- appending -------------------------------------------------------- */
 
+/* A tool call a request ran (--tools) and its result, for the record;
+ * borrowed like the entry. */
+typedef struct flexiai_ledger_tool_call {
+    const char *id, *name, *arguments, *result;
+    int is_error;
+} flexiai_ledger_tool_call;
+
 /* What a program knows of a finished request.  Borrowed by the calls that
  * take it; start with flexiai_ledger_entry_init(). */
 typedef struct flexiai_ledger_entry {
@@ -48,6 +55,11 @@ typedef struct flexiai_ledger_entry {
                       flexiai_code, or its own (0: success) */
     int deferred;  /* 1: answered by a provider's batch job (priced with
                       its price_batch_factor; `usage` tells them apart) */
+    /* The tool calls the model made and their results, in order, kept in
+     * [log] mode = full (flexiai logs show); NULL / 0: none.  messages
+     * are then the ones the conversation started from. */
+    const flexiai_ledger_tool_call *tool_calls;
+    size_t ntool_calls;
 } flexiai_ledger_entry;
 
 void flexiai_ledger_entry_init(flexiai_ledger_entry *e);

@@ -154,6 +154,9 @@ struct fx_ledger_record {
     /* what the messages carried (ledger-attach.c; full mode) */
     struct fx_ledger_attach *attachments;
     size_t nattachments;
+    /* the tool calls and results (full mode), a JSON array of {id, name,
+     * arguments, result, is_error}; NULL when none (ledger-tools.c) */
+    char *tool_calls;
 };
 
 /* What the command knows that the result does not. */
@@ -429,6 +432,23 @@ void fx_ledger_attach_public_free(flexiai_ledger_message *m);
 int fx_ledger_state_put(fx_ledger *l, int64_t request_id, const char *state);
 /* It back, NULL when none was kept; caller frees. */
 char *fx_ledger_state_get(fx_ledger *l, int64_t request_id);
+
+/* ---- tool calls (ledger-tools.c) ------------------------------------- */
+
+/* An entry's tool calls as the JSON array a record keeps, each text
+ * capped as a message is, all of them at FX_LEDGER_MESSAGES_MAX; NULL
+ * for none.  Caller frees. */
+char *fx_ledger_tools_json(const flexiai_ledger_tool_call *v, size_t n);
+/* Keep request `request_id`'s calls (nothing for NULL).  0 or -1. */
+int fx_ledger_tools_put(fx_ledger *l, int64_t request_id, const char *calls);
+/* Them back, NULL when none were kept; caller frees. */
+char *fx_ledger_tools_get(fx_ledger *l, int64_t request_id);
+/* `logs show`: each call, its arguments and its result, indented. */
+void fx_ledger_tools_text(fxu_buf *b, const char *calls);
+/* "tool_calls": the array, into a record's JSON object (nothing for
+ * NULL). */
+struct cJSON;
+void fx_ledger_tools_add_json(struct cJSON *o, const char *calls);
 
 /* ---- shared by the ledger files (not for callers) -------------------- */
 

@@ -74,6 +74,7 @@ cut_everywhere(struct fx_ledger_record *r, const char *secret)
         cut_secret(&r->messages[i].content, secret);
     for (size_t i = 0; i < r->nattempts; i++)
         cut_secret(&r->attempts[i].message, secret);
+    cut_secret(&r->tool_calls, secret);
 }
 
 static void
@@ -135,6 +136,7 @@ build_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
     fx_ledger_record_from_result(rec, e->result, e->messages, e->nmessages,
                                  &meta);
     rec->deferred = e->deferred;
+    rec->tool_calls = fx_ledger_tools_json(e->tool_calls, e->ntool_calls);
     cut_secrets(cfg, rec);
 }
 

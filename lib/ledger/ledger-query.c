@@ -282,6 +282,7 @@ fx_ledger_get(fx_ledger *l, int64_t id, struct fx_ledger_record *out)
     }
     read_record(st, out);
     sqlite3_reset(st);
+    out->tool_calls = fx_ledger_tools_get(l, out->id);
     if (read_attempts(l, out) < 0 || fx_ledger_attach_get(l, out) < 0) {
         fx_ledger_record_free(out);
         return -1;
@@ -490,6 +491,7 @@ fx_ledger_record_json(const struct fx_ledger_record *r)
     cJSON *arr = cJSON_AddArrayToObject(o, "attempts");
     for (size_t i = 0; i < r->nattempts; i++)
         cJSON_AddItemToArray(arr, attempt_json(&r->attempts[i]));
+    fx_ledger_tools_add_json(o, r->tool_calls);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -643,6 +645,8 @@ fx_ledger_record_text(const struct fx_ledger_record *r, int attempts)
     fx_ledger_attach_text(&b, r, from, attempts);
     if (r->reasoning && attempts)
         put_indented(&b, "  reasoning: ", r->reasoning);
+    if (attempts)
+        fx_ledger_tools_text(&b, r->tool_calls);
     if (r->text)
         put_indented_cut(&b, "  ", r->text, attempts ? 0 : LISTED_LINES);
     return fxu_buf_steal(&b);

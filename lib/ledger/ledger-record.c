@@ -250,6 +250,7 @@ fx_ledger_record_free(struct fx_ledger_record *rec)
     free(rec->error_class);
     free(rec->first_provider);
     free(rec->reasoning_state);
+    free(rec->tool_calls);
     for (size_t i = 0; i < rec->nattempts; i++) {
         struct fx_ledger_attempt *a = &rec->attempts[i];
         free(a->provider);

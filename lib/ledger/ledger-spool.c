@@ -176,6 +176,7 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
             put_raw(b, att, strlen(att));
             free(att);
         }
+        put_str(b, "tool_calls", r->tool_calls);
     }
     put_str(b, "finish_reason", r->finish_reason);
     if (r->has_usage) {
@@ -288,6 +289,7 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
     r->reasoning_state = get_str(o, "reasoning_state");
     fx_ledger_attach_from_json(
         r, cJSON_GetObjectItemCaseSensitive(o, "attachments"));
+    r->tool_calls = get_str(o, "tool_calls");
     r->finish_reason = get_str(o, "finish_reason");
     r->has_usage =
         cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens"));

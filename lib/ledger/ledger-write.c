@@ -203,6 +203,8 @@ insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
         return -1;
     if (full && fx_ledger_attach_put(l, rec) < 0)
         return -1;
+    if (full && fx_ledger_tools_put(l, rec->id, rec->tool_calls) < 0)
+        return -1;
     return insert_attempts(l, rec);
 }
 
