@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "flexiai-ledger.h"
+#include "tool-template.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -53,8 +54,10 @@ static const struct tool_option complete_opts[] = {
 };
 
 static const struct tool_option *const complete_groups[] = {
-    complete_opts,       tool_opts_schema, tool_opts_request,
-    tool_opts_reasoning, tool_opts_global, NULL};
+    complete_opts,      tool_opts_schema,
+    tool_opts_request,  tool_opts_reasoning,
+    tool_opts_template, tool_opts_fragment,
+    tool_opts_global,   NULL};
 
 const struct tool_command tool_cmd_complete = {
     .name = "complete",
@@ -79,14 +82,18 @@ struct opts {
     const char *schema; /* --schema or --schema-multi SPEC */
     int multi;
     int schema_show;
-    int cont;        /* -C */
-    const char *cid; /* --cid */
+    int cont;                       /* -C */
+    const char *cid;                /* --cid */
+    struct tool_template_args tmpl; /* --template, -P */
+    struct tool_fragments frags;    /* -f */
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct opts *o = ud;
+    if (tool_template_option(&o->tmpl, &o->frags, id, arg))
+        return;
     if (id == OPT_MESSAGES)
         o->messages = arg;
     else if (id == OPT_JSON)
@@ -353,7 +360,9 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL};
+    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL, {0}, {NULL, 0}};
+    o.tmpl.argc = argc;
+    o.tmpl.argv = argv;
     struct tool_args a;
     tool_args_init(&a);
     tool_cmd_init("flexiai complete");
@@ -377,6 +386,10 @@ main(int argc, char **argv)
         return tool_exec_command("complete", argc, given);
     free(given);
 #endif
+    /* the template under the command line's options */
+    struct tool_template *tmpl = tool_template_apply(&o.tmpl, &a, &o.frags);
+    if (tmpl && tmpl->schema && o.schema == NULL)
+        o.schema = tmpl->schema;
     flexiai_schema *schema = load_schema(&o);
     /* configuration: files, env, then flags (first: it sets how much
      * input may be read) */
@@ -392,6 +405,9 @@ main(int argc, char **argv)
             fxu_buf_putc(&p, ' ');
         fxu_buf_puts(&p, argv[i]);
     }
+    if (o.messages && (tmpl || o.frags.n))
+        tool_usage_error("--messages cannot be combined with --template or "
+                         "-f");
     if (o.messages) {
         char *err = NULL;
         int mrc = tool_msgs_read(o.messages, &msgs, &err);
@@ -418,12 +434,21 @@ main(int argc, char **argv)
             }
             fxu_buf_free(&in);
         }
-        if (p.len == 0)
+        if (p.len == 0 && (tmpl == NULL || tmpl->prompt == NULL) &&
+            o.frags.n == 0)
             tool_die(FLEXIAI_ENOINPUT,
                      "no prompt (give it as arguments or on stdin)");
         /* invalid UTF-8 would make the request invalid JSON: U+FFFD */
         char *clean = fxu_utf8_sanitize(p.data, p.len, &replaced);
-        tool_msgs_push(&msgs, "user", clean);
+        char *prompt = NULL, *err = NULL;
+        int trc = tool_template_prompt(tmpl, clean, o.tmpl.params,
+                                       o.tmpl.nparams, &prompt, &err);
+        if (trc != 0)
+            tool_die(trc, "%s", err);
+        char *full = tool_fragments_prompt(&o.frags, prompt);
+        tool_msgs_push(&msgs, "user", full);
+        free(full);
+        free(prompt);
         free(clean);
     }
     fxu_buf_free(&p);
@@ -513,6 +538,7 @@ main(int argc, char **argv)
             tool_err("%s", res.error ? res.error : "request failed");
     }
     /* the answer is out: now its record (a failure is only a warning) */
+    tool_ledger_fragments = &o.frags;
     tool_ledger_log(cfg, &a, "complete", cid, msgs.v, msgs.n, &res, rc);
     free(cid);
     flexiai_result_free(&res);
@@ -520,6 +546,10 @@ main(int argc, char **argv)
     flexiai_client_free(client);
     flexiai_config_free(cfg);
     tool_msgs_free(&msgs);
+    tool_fragments_free(&o.frags);
+    tool_template_free(tmpl);
+    free(tmpl);
+    tool_template_args_free(&o.tmpl);
     tool_args_free(&a);
     return rc;
 }

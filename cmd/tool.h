@@ -114,7 +114,9 @@ enum tool_comp {
     TOOL_COMP_FILE_OR_DASH, /* file names and "-" (stdin) */
     TOOL_COMP_PROVIDER,     /* configured provider names */
     TOOL_COMP_CHOICE,       /* the words of `arg`, split at '|' */
-    TOOL_COMP_MODEL         /* model ids cached by `flexiai models` */
+    TOOL_COMP_MODEL,        /* model ids cached by `flexiai models` */
+    TOOL_COMP_TEMPLATE,     /* template names (tool-template.h) */
+    TOOL_COMP_FRAGMENT      /* files and saved fragment names */
 };
 
 enum tool_opt_flags {

@@ -35,6 +35,15 @@ typedef struct flexiai_ledger flexiai_ledger;
 
 /* ---- appending -------------------------------------------------------- */
 
+/* A named piece of text put into the prompt (flexiai complete -f): the
+ * ledger stores its content once, by SHA-256, and the records that used
+ * it refer to it; where the content occurs in a message, the record keeps
+ * a reference instead (expanded again for -C). */
+typedef struct flexiai_ledger_fragment {
+    const char *name;
+    const char *content;
+} flexiai_ledger_fragment;
+
 /* What a program knows of a finished request.  Borrowed by the calls that
  * take it; start with flexiai_ledger_entry_init(). */
 typedef struct flexiai_ledger_entry {
@@ -46,6 +55,8 @@ typedef struct flexiai_ledger_entry {
     const flexiai_result *result;
     int exit_code; /* what the program exits with for it: the request's
                       flexiai_code, or its own (0: success) */
+    const flexiai_ledger_fragment *fragments; /* used by it; may be NULL */
+    size_t nfragments;
 } flexiai_ledger_entry;
 
 void flexiai_ledger_entry_init(flexiai_ledger_entry *e);

@@ -146,6 +146,8 @@ struct fx_ledger_record {
     struct fx_ledger_attempt *attempts;
     size_t nattempts;
     char *reasoning_state; /* the answer's (full mode); may be NULL */
+    struct fx_ledger_fragment *fragments; /* used (ledger-fragments.c) */
+    size_t nfragments;
 };
 
 /* What the command knows that the result does not. */
@@ -372,6 +374,34 @@ int fx_ledger_prometheus(fx_ledger *l, fx_ledger_price_fn price, void *ud,
 int fx_ledger_state_put(fx_ledger *l, int64_t request_id, const char *state);
 /* It back, NULL when none was kept; caller frees. */
 char *fx_ledger_state_get(fx_ledger *l, int64_t request_id);
+
+/* ---- fragments (ledger-fragments.c) --------------------------------- */
+
+/* A fragment a record used: stored once by its SHA-256 (64 hex digits);
+ * content NULL when not kept (mode usage) or not read back. */
+struct fx_ledger_fragment {
+    char *hash;
+    char *name;
+    char *content;
+    long long size; /* content bytes */
+};
+/* What a message holds instead of a fragment's content. */
+#define FX_LEDGER_FRAGMENT_REF "[flexiai fragment sha256:"
+/* rec->fragments from e's, each hashed; in each of rec's messages the
+ * first occurrence of a fragment's content becomes its reference. */
+void fx_ledger_fragments_from_entry(struct fx_ledger_record *rec,
+                                    const flexiai_ledger_entry *e);
+void fx_ledger_fragments_free(struct fx_ledger_fragment *v, size_t n);
+/* Store rec's fragments once each (content only when full) and link them
+ * to rec->id.  0 or -1. */
+int fx_ledger_fragments_put(fx_ledger *l, const struct fx_ledger_record *rec,
+                            int full);
+/* rec->fragments of record rec->id (hash, name, size; no content).  0 or
+ * -1. */
+int fx_ledger_fragments_get(fx_ledger *l, struct fx_ledger_record *rec);
+/* s with each reference replaced by the fragment's content (a reference
+ * not found stays); caller frees. */
+char *fx_ledger_fragments_expand(fx_ledger *l, const char *s);
 
 /* ---- shared by the ledger files (not for callers) -------------------- */
 

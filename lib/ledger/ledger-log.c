@@ -74,6 +74,8 @@ cut_everywhere(struct fx_ledger_record *r, const char *secret)
         cut_secret(&r->messages[i].content, secret);
     for (size_t i = 0; i < r->nattempts; i++)
         cut_secret(&r->attempts[i].message, secret);
+    for (size_t i = 0; i < r->nfragments; i++)
+        cut_secret(&r->fragments[i].content, secret);
 }
 
 static void
@@ -134,6 +136,7 @@ build_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
                                   .exit_code = e->exit_code};
     fx_ledger_record_from_result(rec, e->result, e->messages, e->nmessages,
                                  &meta);
+    fx_ledger_fragments_from_entry(rec, e);
     cut_secrets(cfg, rec);
 }
 

@@ -181,6 +181,8 @@ insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
     rec->id = sqlite3_last_insert_rowid(fx_ledger_db(l));
     if (full && fx_ledger_state_put(l, rec->id, rec->reasoning_state) < 0)
         return -1;
+    if (fx_ledger_fragments_put(l, rec, full) < 0)
+        return -1;
     return insert_attempts(l, rec);
 }
 
