@@ -536,6 +536,9 @@ const struct chat_cmd chat_cmds[] = {
      "show or switch Markdown rendering of replies (a terminal only)",
      CHAT_COMPLETE_RENDER, cmd_render},
     {"exit", "", "leave (as Ctrl-D does)", CHAT_COMPLETE_NONE, cmd_exit},
+    {"fragment", "[FILE|URL|NAME]",
+     "put a fragment before the next question (none: list them)",
+     CHAT_COMPLETE_FILE, chat_cmd_fragment},
 };
 const size_t chat_ncmds = sizeof(chat_cmds) / sizeof(chat_cmds[0]);
 

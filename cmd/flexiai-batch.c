@@ -82,7 +82,8 @@ static const struct tool_option batch_opts[] = {
 };
 
 static const struct tool_option *const batch_groups[] = {
-    batch_opts, tool_opts_schema, tool_opts_request, tool_opts_global, NULL};
+    batch_opts,         tool_opts_schema, tool_opts_request,
+    tool_opts_template, tool_opts_global, NULL};
 
 const struct tool_command tool_cmd_batch = {
     .name = "batch",
@@ -122,6 +123,7 @@ struct opts {
     struct batch_parse parse;
     const char *compact; /* --compact FILE */
     int schema_show;     /* --schema-show: print the compiled schema, exit */
+    struct tool_template_args tmpl; /* --template, -P (batch-template.c) */
 };
 
 static void
@@ -190,6 +192,8 @@ on_option(void *ud, int id, const char *arg)
         else
             tool_usage_error("--progress must be no or yes");
         break;
+    default:
+        tool_template_option(&o->tmpl, NULL, id, arg);
     }
 }
 
@@ -454,7 +458,11 @@ ledger_add(struct run *r, const struct batch_item *it,
     e.nmessages = it->msgs.n;
     e.result = res;
     e.exit_code = code;
+    flexiai_ledger_fragment *frags = tool_fragments_for_ledger(&it->frags);
+    e.fragments = frags; /* stored once each */
+    e.nfragments = frags ? it->frags.n : 0;
     ledger_warn(r, flexiai_ledger_writer_add(r->ledger, &e));
+    free(frags);
     free(cid);
     free(clean);
 }
@@ -493,6 +501,8 @@ int
 main(int argc, char **argv)
 {
     struct opts o = {.jobs = 8, .ordered = 1, .progress = -1};
+    o.tmpl.argc = argc;
+    o.tmpl.argv = argv;
     struct tool_args a;
     tool_args_init(&a);
     tool_cmd_init("flexiai batch");
@@ -511,6 +521,11 @@ main(int argc, char **argv)
     if (o.text &&
         (o.parse.prompt_field || o.parse.template || o.parse.id_field))
         tool_usage_error("--text lines have no fields");
+    /* --template: read once (66, 78), under the command line's options */
+    struct tool_template *tmpl = tool_template_apply(&o.tmpl, &a, NULL);
+    if (tmpl && tmpl->schema && o.schema == NULL)
+        o.schema = tmpl->schema;
+    o.parse.tmpl = &o.tmpl;
     if (o.ninputs == 0)
         o.inputs[o.ninputs++] = "-";
     fxu_buf prefix;
@@ -651,6 +666,10 @@ main(int argc, char **argv)
     flexiai_client_free(client);
     flexiai_schema_free(schema);
     flexiai_config_free(cfg);
+    batch_templates_free();
+    tool_template_free(tmpl);
+    free(tmpl);
+    tool_template_args_free(&o.tmpl);
     tool_args_free(&a);
     return rc;
 }

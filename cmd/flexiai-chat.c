@@ -11,8 +11,10 @@
  */
 #include "config.h"
 
+#include "chat-commands.h"
 #include "chat-conv.h"
 #include "chat-term.h"
+#include "tool-template.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,8 @@ static const struct tool_option chat_opts[] = {
 };
 
 static const struct tool_option *const chat_groups[] = {
-    chat_opts, tool_opts_request, tool_opts_reasoning, tool_opts_global, NULL};
+    chat_opts,          tool_opts_request, tool_opts_reasoning,
+    tool_opts_template, tool_opts_global,  NULL};
 
 static const struct tool_command chat_command_desc = {
     .name = "chat",
@@ -61,12 +64,15 @@ static const struct tool_command chat_command_desc = {
 struct chat_opts {
     const char *session, *load, *cid;
     int no_render;
+    struct tool_template_args tmpl; /* --template, -P */
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct chat_opts *o = ud;
+    if (tool_template_option(&o->tmpl, NULL, id, arg))
+        return;
     if (id == OPT_SESSION)
         o->session = arg;
     else if (id == OPT_LOAD)
@@ -153,13 +159,18 @@ int
 main(int argc, char **argv)
 {
     struct tool_args args;
-    struct chat_opts o = {NULL, NULL, NULL, 0};
+    struct chat_opts o = {NULL, NULL, NULL, 0, {0}};
+    o.tmpl.argc = argc;
+    o.tmpl.argv = argv;
     tool_args_init(&args);
     tool_cmd_init("flexiai chat");
     int first = tool_parse(&chat_command_desc, NULL, argc, argv, 0, &args,
                            on_option, &o);
     if (first < argc)
         tool_usage_error("unexpected argument '%s'", argv[first]);
+    /* --template: its system prompt and options under the command line's */
+    struct tool_template *tmpl = tool_template_apply(&o.tmpl, &args, NULL);
+    chat_template_start(tmpl, &o.tmpl);
     const char *system = take_system(&args);
     if (o.session)
         check_session_name(o.session);
@@ -229,6 +240,10 @@ main(int argc, char **argv)
     }
 
     chat_conv_free(c);
+    chat_template_done();
+    tool_template_free(tmpl);
+    free(tmpl);
+    tool_template_args_free(&o.tmpl);
     chat_screen_free(&screen);
     chat_signals_done();
     tool_args_free(&args);
