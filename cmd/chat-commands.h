@@ -47,10 +47,12 @@ int chat_command(struct chat_conv *c, const char *line);
 
 struct tool_template;
 struct tool_template_args;
-/* --template: its prompt frames the first question, its fragments go
- * before it (t and ta outlive the chat). */
+struct tool_fragments;
+/* --template: its prompt frames the first question; its fragments and
+ * those of -f (fs, taken over) go before it (t and ta outlive the chat). */
 void chat_template_start(const struct tool_template *t,
-                         const struct tool_template_args *ta);
+                         const struct tool_template_args *ta,
+                         struct tool_fragments *fs);
 void chat_template_done(void);
 /* The question as sent: the template's prompt (the first time), the
  * waiting fragments before it; NULL after an error line.  Caller frees. */

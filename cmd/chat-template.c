@@ -20,12 +20,15 @@ static struct tool_fragments next_frags, sent_frags;
 
 void
 chat_template_start(const struct tool_template *t,
-                    const struct tool_template_args *ta)
+                    const struct tool_template_args *ta,
+                    struct tool_fragments *fs)
 {
     tmpl = t && t->prompt ? t : NULL;
     tmpl_args = ta;
-    for (size_t i = 0; t && i < t->nfragments; i++)
-        tool_fragments_add(&next_frags, t->fragments[i]);
+    /* tool_template_apply() put the template's before the command line's */
+    next_frags = *fs;
+    fs->v = NULL;
+    fs->n = 0;
 }
 
 void

@@ -40,9 +40,13 @@ static const struct tool_option chat_opts[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const struct tool_option *const chat_groups[] = {
-    chat_opts,          tool_opts_request, tool_opts_reasoning,
-    tool_opts_template, tool_opts_global,  NULL};
+static const struct tool_option *const chat_groups[] = {chat_opts,
+                                                        tool_opts_request,
+                                                        tool_opts_reasoning,
+                                                        tool_opts_template,
+                                                        tool_opts_fragment,
+                                                        tool_opts_global,
+                                                        NULL};
 
 static const struct tool_command chat_command_desc = {
     .name = "chat",
@@ -65,13 +69,14 @@ struct chat_opts {
     const char *session, *load, *cid;
     int no_render;
     struct tool_template_args tmpl; /* --template, -P */
+    struct tool_fragments frags;    /* -f: before the first question */
 };
 
 static void
 on_option(void *ud, int id, const char *arg)
 {
     struct chat_opts *o = ud;
-    if (tool_template_option(&o->tmpl, NULL, id, arg))
+    if (tool_template_option(&o->tmpl, &o->frags, id, arg))
         return;
     if (id == OPT_SESSION)
         o->session = arg;
@@ -159,7 +164,7 @@ int
 main(int argc, char **argv)
 {
     struct tool_args args;
-    struct chat_opts o = {NULL, NULL, NULL, 0, {0}};
+    struct chat_opts o = {NULL, NULL, NULL, 0, {0}, {NULL, 0}};
     o.tmpl.argc = argc;
     o.tmpl.argv = argv;
     tool_args_init(&args);
@@ -169,8 +174,8 @@ main(int argc, char **argv)
     if (first < argc)
         tool_usage_error("unexpected argument '%s'", argv[first]);
     /* --template: its system prompt and options under the command line's */
-    struct tool_template *tmpl = tool_template_apply(&o.tmpl, &args, NULL);
-    chat_template_start(tmpl, &o.tmpl);
+    struct tool_template *tmpl = tool_template_apply(&o.tmpl, &args, &o.frags);
+    chat_template_start(tmpl, &o.tmpl, &o.frags);
     const char *system = take_system(&args);
     if (o.session)
         check_session_name(o.session);

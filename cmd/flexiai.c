@@ -24,6 +24,7 @@ static const char *const commands[][2] = {
     {"logs", "the request ledger: records, search, conversations"},
     {"usage", "requests, failovers, tokens and cost from the ledger"},
     {"models", "each provider's model list, the configured one marked"},
+    {"templates", "saved prompt templates: list, show, path"},
 };
 
 static void
