@@ -65,9 +65,9 @@ cmd_list(void *ctx, struct tool_args *a, int argc, char **argv)
             put_summary(&b, what);
             tool_template_free(&t);
         }
-        fxu_buf_putc(&b, '\n');
         char *clean = tool_printable(b.data);
         tool_outs(clean);
+        tool_outs("\n");
         free(clean);
         fxu_buf_free(&b);
     }

@@ -452,6 +452,12 @@ tool_template_prompt(const struct tool_template *t, const char *input,
         *out = fxu_strdup(input ? input : "");
         return 0;
     }
+    /* stdin's last newline is no part of the text put in */
+    char *in = fxu_strdup(input ? input : "");
+    size_t len = strlen(in);
+    while (len > 0 && (in[len - 1] == '\n' || in[len - 1] == '\r'))
+        in[--len] = '\0';
+    input = in;
     int rc =
         tool_template_subst(t->prompt, input, t, params, nparams, out, err);
     if (rc == 0 && input && *input && !uses_input(t->prompt)) {
@@ -459,6 +465,7 @@ tool_template_prompt(const struct tool_template *t, const char *input,
         free(*out);
         *out = both;
     }
+    free(in);
     return rc;
 }
 
