@@ -247,7 +247,10 @@ tool_fragments_prompt(const struct tool_fragments *fs, const char *text)
     fxu_buf b;
     fxu_buf_init(&b);
     tool_fragments_render(fs, &b);
-    fxu_buf_puts(&b, text ? text : "");
+    if (text && *text)
+        fxu_buf_puts(&b, text);
+    else if (b.len >= 2) /* fragments alone: no blank line after them */
+        b.data[b.len -= 2] = '\0';
     return fxu_buf_steal(&b);
 }
 
