@@ -225,3 +225,40 @@ T
     [[ $user == *"-int main(void) { return 0; }"* ]]
     [[ $user == *"+int main(void) { return 1; }" ]]
 }
+
+# bash completion: COMPREPLY for the words given, one per line
+bash_complete() {
+    bash -c '
+        source "$1/flexiai" || exit 1
+        shift
+        COMP_WORDS=("$@")
+        COMP_CWORD=$(($# - 1))
+        COMP_LINE="$*"
+        COMP_POINT=${#COMP_LINE}
+        _flexiai
+        printf "%s\n" "${COMPREPLY[@]}"
+    ' _ "$SRCDIR/completions" "$@"
+}
+
+@test "bash completion offers template names and saved fragments" {
+    mkdir -p "$XDG_CONFIG_HOME/flexiai/fragments"
+    printf 'x\n' >"$XDG_CONFIG_HOME/flexiai/fragments/style.md"
+    printf 'x\n' >"$XDG_CONFIG_HOME/flexiai/fragments/tone.txt"
+    cd "$TEST_HOME"
+    run bash_complete flexiai complete --template ''
+    assert_success
+    assert_output "pirate
+review"
+    run bash_complete flexiai batch --template r
+    assert_output "review"
+    run bash_complete flexiai templates show p
+    assert_output "pirate"
+    run bash_complete flexiai templates ''
+    assert_output "list
+show
+path"
+    run bash_complete flexiai complete -f st
+    assert_output "style"
+    run bash_complete flexiai chat --fragment t
+    assert_output "tone"
+}
