@@ -101,17 +101,6 @@ fx_ledger_fragments_from_entry(struct fx_ledger_record *rec,
     }
 }
 
-void
-fx_ledger_fragments_free(struct fx_ledger_fragment *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(v[i].hash);
-        free(v[i].name);
-        free(v[i].content);
-    }
-    free(v);
-}
-
 int
 fx_ledger_fragments_put(fx_ledger *l, const struct fx_ledger_record *rec,
                         int full)

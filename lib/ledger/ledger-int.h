@@ -391,7 +391,7 @@ struct fx_ledger_fragment {
  * first occurrence of a fragment's content becomes its reference. */
 void fx_ledger_fragments_from_entry(struct fx_ledger_record *rec,
                                     const flexiai_ledger_entry *e);
-void fx_ledger_fragments_free(struct fx_ledger_fragment *v, size_t n);
+/* (fx_ledger_record_free() frees rec->fragments) */
 /* Store rec's fragments once each (content only when full) and link them
  * to rec->id.  0 or -1. */
 int fx_ledger_fragments_put(fx_ledger *l, const struct fx_ledger_record *rec,

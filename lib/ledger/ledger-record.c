@@ -241,7 +241,12 @@ fx_ledger_record_free(struct fx_ledger_record *rec)
     free(rec->error_class);
     free(rec->first_provider);
     free(rec->reasoning_state);
-    fx_ledger_fragments_free(rec->fragments, rec->nfragments);
+    for (size_t i = 0; i < rec->nfragments; i++) { /* ledger-fragments.c */
+        free(rec->fragments[i].hash);
+        free(rec->fragments[i].name);
+        free(rec->fragments[i].content);
+    }
+    free(rec->fragments);
     for (size_t i = 0; i < rec->nattempts; i++) {
         struct fx_ledger_attempt *a = &rec->attempts[i];
         free(a->provider);
