@@ -4,9 +4,10 @@
  * and each record that used it has a link to it.  In a record's messages
  * the fragment's content is replaced by a reference
  * ("[flexiai fragment sha256:HEX]"), expanded again when -C sends the
- * conversation on.  Like ledger-state.c the tables live outside the
- * versioned schema, made when the first fragment is stored; a pruned
- * record takes its links along, and a fragment no record uses goes too
+ * conversation on (the references are made with the record, in
+ * ledger-record.c, which needs no SQLite).  Like ledger-state.c the tables live
+ * outside the versioned schema, made when the first fragment is stored; a
+ * pruned record takes its links along, and a fragment no record uses goes too
  * (triggers).
  *
  *   fragments(hash TEXT PRIMARY KEY, name TEXT, content TEXT)
@@ -17,7 +18,6 @@
 
 #include "ledger-int.h"
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,69 +37,6 @@ static const char make_tables[] =
     " request_fragments WHEN NOT EXISTS (SELECT 1 FROM request_fragments"
     " WHERE hash = old.hash) BEGIN"
     " DELETE FROM fragments WHERE hash = old.hash; END;";
-
-static char *
-sha256_hex(const char *s, size_t n)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    static const char hex[] = "0123456789abcdef";
-    char *out = fxu_xmalloc(2 * 32 + 1);
-    if (EVP_Digest(s, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
-        memset(md, 0, 32);
-    for (size_t i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-    return out;
-}
-
-/* The first occurrence of `what` in *s replaced by `by`. */
-static void
-replace_first(char **s, const char *what, const char *by)
-{
-    const char *hit = *s && *what ? strstr(*s, what) : NULL;
-    if (hit == NULL)
-        return;
-    fxu_buf b;
-    fxu_buf_init(&b);
-    fxu_buf_append(&b, *s, (size_t)(hit - *s));
-    fxu_buf_puts(&b, by);
-    fxu_buf_puts(&b, hit + strlen(what));
-    free(*s);
-    *s = fxu_buf_steal(&b);
-}
-
-void
-fx_ledger_fragments_from_entry(struct fx_ledger_record *rec,
-                               const flexiai_ledger_entry *e)
-{
-    if (e->fragments == NULL || e->nfragments == 0)
-        return;
-    rec->fragments = fxu_xcalloc(e->nfragments, sizeof(*rec->fragments));
-    for (size_t i = 0; i < e->nfragments; i++) {
-        const char *c = e->fragments[i].content ? e->fragments[i].content : "";
-        size_t len = strlen(c);
-        char *hash = sha256_hex(c, len);
-        size_t k = 0;
-        while (k < rec->nfragments && strcmp(rec->fragments[k].hash, hash))
-            k++;
-        if (k < rec->nfragments) { /* the same text twice: once */
-            free(hash);
-            continue;
-        }
-        struct fx_ledger_fragment *f = &rec->fragments[rec->nfragments++];
-        f->hash = hash;
-        f->name = fxu_strdup(e->fragments[i].name ? e->fragments[i].name : "");
-        f->content = fxu_strdup(c);
-        f->size = (long long)len;
-        char *ref = fxu_asprintf("%s%s]", FX_LEDGER_FRAGMENT_REF, hash);
-        for (size_t m = 0; len > 0 && m < rec->nmessages; m++)
-            replace_first(&rec->messages[m].content, c, ref);
-        free(ref);
-    }
-}
 
 int
 fx_ledger_fragments_put(fx_ledger *l, const struct fx_ledger_record *rec,

@@ -388,7 +388,8 @@ struct fx_ledger_fragment {
 /* What a message holds instead of a fragment's content. */
 #define FX_LEDGER_FRAGMENT_REF "[flexiai fragment sha256:"
 /* rec->fragments from e's, each hashed; in each of rec's messages the
- * first occurrence of a fragment's content becomes its reference. */
+ * first occurrence of a fragment's content becomes its reference
+ * (ledger-record.c: no SQLite). */
 void fx_ledger_fragments_from_entry(struct fx_ledger_record *rec,
                                     const flexiai_ledger_entry *e);
 /* (fx_ledger_record_free() frees rec->fragments) */
