@@ -196,6 +196,12 @@ main(int argc, char **argv)
     chat_conv_init(c, cfg, &args, &out);
     c->interactive = interactive;
     chat_conv_set_provider(c, args.provider);
+    if (tmpl && tmpl->schema) { /* the template's, as /schema sets it */
+        char *err = NULL;
+        int src = flexiai_schema_load(tmpl->schema, 0, &c->schema, &err);
+        if (src != FLEXIAI_OK)
+            tool_die(src, "%s: schema: %s", tmpl->path, err ? err : "refused");
+    }
     if (o.session) {
         char *dir = tool_xdg_dir("XDG_DATA_HOME", ".local/share");
         c->session_path = fxu_asprintf("%s/sessions/%s.json", dir, o.session);
