@@ -14,6 +14,7 @@
  *   ledger-tally.c    one pass over the records, counters per key tuple
  *   ledger-usage.c    usage totals with cost, as rows or JSON
  *   ledger-prometheus.c  the same counters in the Prometheus text format
+ *   ledger-fragments.c   fragments stored once by SHA-256, linked to records
  *
  * Like the rest of the library it never prints: a failing call returns -1
  * (or NULL) and fx_ledger_error() says why in one line.  Logging must never
