@@ -60,6 +60,9 @@ struct tool_template_args {
     char **argv;
 };
 
+/* Is s a parameter's name (letters, digits, _; not a digit first)? */
+int tool_template_param_name(const char *s);
+
 /* ${XDG_CONFIG_HOME:-~/.config}/flexiai/templates; caller frees. */
 char *tool_template_dir(void);
 /* The file of template `name`: a name with a '/' or ending in .ini is a
