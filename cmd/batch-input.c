@@ -38,6 +38,7 @@ batch_item_free(struct batch_item *it)
     free(it->error);
     free(it->fp);
     tool_attach_free(&it->att);
+    tool_fragments_free(&it->frags);
     memset(it, 0, sizeof(*it));
 }
 
@@ -425,6 +426,8 @@ batch_item_parse(struct batch_item *it, const char *line, size_t len,
             it->error = fxu_strdup("the line holds a NUL byte");
         else
             push_prompt(it, "user", line, len, prefix);
+        if (it->error == NULL && bp->tmpl && bp->tmpl->name)
+            it->error = batch_item_template(it, NULL, bp);
         return;
     }
     if (memchr(line, '\0', len)) {
@@ -467,6 +470,15 @@ batch_item_parse(struct batch_item *it, const char *line, size_t len,
         why = take_object(it, o, prefix, fields);
     if (why == NULL && fields)
         why = own = take_fields(it, o, line, len, bp);
+    /* a template's prompt may be the whole prompt (batch-template.c) */
+    if (why && it->no_prompt && !fields && batch_item_template_prompts(o, bp)) {
+        why = NULL;
+        it->no_prompt = 0;
+    }
+    if (why == NULL) {
+        free(own);
+        why = own = batch_item_template(it, o, bp);
+    }
     if (why) {
         it->error = fxu_strdup(why);
         tool_msgs_free(&it->msgs);

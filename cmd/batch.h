@@ -8,6 +8,7 @@
 #define FX_BATCH_H
 
 #include "tool-attach.h"
+#include "tool-template.h"
 #include "tool.h"
 
 #include <stddef.h>
@@ -38,6 +39,7 @@ struct batch_item {
      * request to send again with it (batch-tools.c); NULL: no tools */
     struct tool_conv *conv;
     flexiai_request req;
+    struct tool_fragments frags; /* its fragments, for the ledger */
 };
 
 /* How input lines become items. */
@@ -47,6 +49,7 @@ struct batch_parse {
     const char *prompt_field; /* --prompt-field NAME */
     const char *id_field;     /* --id-field NAME (else "id") */
     const char *template;     /* --prompt-template '{subject}: {body}' */
+    const struct tool_template_args *tmpl; /* --template, -P; may be NULL */
 };
 
 /* Make an item of one input line (no newline).  A line that is not a
@@ -75,6 +78,22 @@ char *batch_id_text(const char *line, size_t len, const struct cJSON *id);
 /* The same for the member `name` (--id-field). */
 char *batch_field_text(const char *line, size_t len, const char *name,
                        const struct cJSON *id);
+
+/* ---- templates and fragments (batch-template.c) ------------------------- */
+
+/* An item's "template" (else --template) with its "params" (after -P)
+ * and its "fragments": options it does not set itself, and its prompt
+ * made from the template's.  NULL, or why the line is bad (caller
+ * frees). */
+struct cJSON;
+char *batch_item_template(struct batch_item *it, const struct cJSON *o,
+                          const struct batch_parse *bp);
+/* Does the item name a template (or --template) whose prompt makes one
+ * (an item without "prompt" is then fine)? */
+int batch_item_template_prompts(const struct cJSON *o,
+                                const struct batch_parse *bp);
+/* Forget the templates and fragments read (at the end of a run). */
+void batch_templates_free(void);
 
 /* ---- earlier runs (batch-resume.c) -------------------------------------- */
 

@@ -559,6 +559,9 @@ const struct chat_cmd chat_cmds[] = {
      CHAT_COMPLETE_FILE, cmd_attach},
     {"detach", "[NAME]", "take back an attached file (all without NAME)",
      CHAT_COMPLETE_NONE, cmd_detach},
+    {"fragment", "[FILE|URL|NAME]",
+     "put a fragment before the next question (none: list them)",
+     CHAT_COMPLETE_FILE, chat_cmd_fragment},
 };
 const size_t chat_ncmds = sizeof(chat_cmds) / sizeof(chat_cmds[0]);
 

@@ -43,4 +43,21 @@ const struct chat_cmd *chat_cmd_find(const char *name, size_t len,
  * unknown command or bad argument); the session goes on either way. */
 int chat_command(struct chat_conv *c, const char *line);
 
+/* ---- templates and fragments (chat-template.c) -------------------------- */
+
+struct tool_template;
+struct tool_template_args;
+struct tool_fragments;
+/* --template: its prompt frames the first question; its fragments and
+ * those of -f (fs, taken over) go before it (t and ta outlive the chat). */
+void chat_template_start(const struct tool_template *t,
+                         const struct tool_template_args *ta,
+                         struct tool_fragments *fs);
+void chat_template_done(void);
+/* The question as sent: the template's prompt (the first time), the
+ * waiting fragments before it; NULL after an error line.  Caller frees. */
+char *chat_template_question(struct chat_conv *c, const char *text);
+/* /fragment [FILE|URL|NAME] */
+int chat_cmd_fragment(struct chat_conv *c, char *args);
+
 #endif

@@ -119,14 +119,18 @@ handle_input(struct chat_conv *c, const struct chat_input *in, int rc)
     switch (chat_input_text(in, &text)) {
     case CHAT_INPUT_COMMAND:
         return chat_command(c, text);
-    case CHAT_INPUT_TURN:
-        rc = chat_conv_turn(c, text);
+    case CHAT_INPUT_TURN: {
+        /* a template's prompt, fragments (chat-template.c) */
+        char *q = chat_template_question(c, text);
+        rc = q ? chat_conv_turn(c, q) : FLEXIAI_EUSAGE;
+        free(q);
         if (c->interactive) {
             fflush(stderr);
             fputs("\n", rl_outstream);
             fflush(rl_outstream);
         }
         return rc;
+    }
     default:
         return rc;
     }

@@ -93,13 +93,9 @@ static const struct tool_option batch_opts[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const struct tool_option *const batch_groups[] = {batch_opts,
-                                                         tool_opts_schema,
-                                                         tool_opts_request,
-                                                         tool_opts_cache,
-                                                         tool_loop_opts,
-                                                         tool_opts_global,
-                                                         NULL};
+static const struct tool_option *const batch_groups[] = {
+    batch_opts,     tool_opts_schema,   tool_opts_request, tool_opts_cache,
+    tool_loop_opts, tool_opts_template, tool_opts_global,  NULL};
 
 const struct tool_command tool_cmd_batch = {
     .name = "batch",
@@ -144,6 +140,9 @@ struct opts {
     struct deferred_opts d; /* the deferred jobs' subcommands */
     int schema_show;        /* --schema-show: print the compiled schema, exit */
     struct tool_loop_args tl; /* --tools, --approve, --max-tool-rounds */
+    const char *compact;      /* --compact FILE */
+    int schema_show; /* --schema-show: print the compiled schema, exit */
+    struct tool_template_args tmpl; /* --template, -P (batch-template.c) */
 };
 
 static void
@@ -224,6 +223,8 @@ on_option(void *ud, int id, const char *arg)
         else
             tool_usage_error("--progress must be no or yes");
         break;
+    default:
+        tool_template_option(&o->tmpl, NULL, id, arg);
     }
 }
 
@@ -520,8 +521,12 @@ ledger_add(struct run *r, const struct batch_item *it,
     e.exit_code = code;
     flexiai_ledger_tool_call *calls = batch_tools_ledger(it, &e.ntool_calls);
     e.tool_calls = calls;
+    flexiai_ledger_fragment *frags = tool_fragments_for_ledger(&it->frags);
+    e.fragments = frags; /* stored once each */
+    e.nfragments = frags ? it->frags.n : 0;
     ledger_warn(r, flexiai_ledger_writer_add(r->ledger, &e));
     free(calls);
+    free(frags);
     free(cid);
     free(clean);
 }
@@ -565,6 +570,8 @@ int
 main(int argc, char **argv)
 {
     struct opts o = {.jobs = 8, .ordered = 1, .progress = -1};
+    o.tmpl.argc = argc;
+    o.tmpl.argv = argv;
     struct tool_args a;
     tool_args_init(&a);
     tool_loop_args_init(&o.tl);
@@ -607,6 +614,11 @@ main(int argc, char **argv)
     if (o.text &&
         (o.parse.prompt_field || o.parse.template || o.parse.id_field))
         tool_usage_error("--text lines have no fields");
+    /* --template: read once (66, 78), under the command line's options */
+    struct tool_template *tmpl = tool_template_apply(&o.tmpl, &a, NULL);
+    if (tmpl && tmpl->schema && o.schema == NULL)
+        o.schema = tmpl->schema;
+    o.parse.tmpl = &o.tmpl;
     if (o.ninputs == 0)
         o.inputs[o.ninputs++] = "-";
     fxu_buf prefix;
@@ -785,6 +797,10 @@ main(int argc, char **argv)
     flexiai_client_free(client);
     flexiai_schema_free(schema);
     flexiai_config_free(cfg);
+    batch_templates_free();
+    tool_template_free(tmpl);
+    free(tmpl);
+    tool_template_args_free(&o.tmpl);
     tool_args_free(&a);
     return rc;
 }

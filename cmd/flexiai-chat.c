@@ -11,10 +11,12 @@
  */
 #include "config.h"
 
+#include "chat-commands.h"
 #include "chat-conv.h"
 #include "chat-term.h"
 #include "tool-attach.h"
 #include "tool-loop.h"
+#include "tool-template.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +43,11 @@ static const struct tool_option chat_opts[] = {
 };
 
 static const struct tool_option *const chat_groups[] = {
-    chat_opts,           tool_opts_attach, tool_opts_request, tool_opts_cache,
-    tool_opts_reasoning, tool_loop_opts,   tool_opts_global,  NULL};
+    chat_opts,           tool_opts_attach,
+    tool_opts_request,   tool_opts_cache,
+    tool_opts_reasoning, tool_opts_template,
+    tool_opts_fragment,  tool_loop_opts,
+    tool_opts_global,    NULL};
 
 static const struct tool_command chat_command_desc = {
     .name = "chat",
@@ -66,7 +71,9 @@ struct chat_opts {
     int no_render;
     /* -a: files for the first message */
     struct tool_attach att;
-    struct tool_loop_args tl; /* --tools, --approve, --max-tool-rounds */
+    struct tool_loop_args tl;       /* --tools, --approve, --max-tool-rounds */
+    struct tool_template_args tmpl; /* --template, -P */
+    struct tool_fragments frags;    /* -f: before the first question */
 };
 
 static void
@@ -74,7 +81,8 @@ on_option(void *ud, int id, const char *arg)
 {
     struct chat_opts *o = ud;
     if (tool_attach_option(&o->att, id, arg) ||
-        tool_loop_option(&o->tl, id, arg))
+        tool_loop_option(&o->tl, id, arg) ||
+        tool_template_option(&o->tmpl, &o->frags, id, arg))
         return;
     if (id == OPT_SESSION)
         o->session = arg;
@@ -165,6 +173,8 @@ main(int argc, char **argv)
     struct chat_opts o;
     memset(&o, 0, sizeof(o));
     tool_attach_init(&o.att);
+    o.tmpl.argc = argc;
+    o.tmpl.argv = argv;
     tool_args_init(&args);
     tool_loop_args_init(&o.tl);
     tool_cmd_init("flexiai chat");
@@ -172,6 +182,9 @@ main(int argc, char **argv)
                            on_option, &o);
     if (first < argc)
         tool_usage_error("unexpected argument '%s'", argv[first]);
+    /* --template: its system prompt and options under the command line's */
+    struct tool_template *tmpl = tool_template_apply(&o.tmpl, &args, &o.frags);
+    chat_template_start(tmpl, &o.tmpl, &o.frags);
     const char *system = take_system(&args);
     if (o.session)
         check_session_name(o.session);
@@ -192,6 +205,12 @@ main(int argc, char **argv)
     chat_conv_init(c, cfg, &args, &out);
     c->interactive = interactive;
     chat_conv_set_provider(c, args.provider);
+    if (tmpl && tmpl->schema) { /* the template's, as /schema sets it */
+        char *err = NULL;
+        int src = flexiai_schema_load(tmpl->schema, 0, &c->schema, &err);
+        if (src != FLEXIAI_OK)
+            tool_die(src, "%s: schema: %s", tmpl->path, err ? err : "refused");
+    }
     if (o.session) {
         char *dir = tool_xdg_dir("XDG_DATA_HOME", ".local/share");
         c->session_path = fxu_asprintf("%s/sessions/%s.json", dir, o.session);
@@ -249,6 +268,10 @@ main(int argc, char **argv)
     }
 
     chat_conv_free(c);
+    chat_template_done();
+    tool_template_free(tmpl);
+    free(tmpl);
+    tool_template_args_free(&o.tmpl);
     chat_screen_free(&screen);
     chat_signals_done();
     tool_args_free(&args);

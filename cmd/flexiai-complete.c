@@ -8,6 +8,7 @@
 #include "flexiai-ledger.h"
 #include "tool-attach.h"
 #include "tool-loop.h"
+#include "tool-template.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
@@ -54,10 +55,17 @@ static const struct tool_option complete_opts[] = {
     {TOOL_OPT_END, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static const struct tool_option *const complete_groups[] = {
-    complete_opts,     tool_opts_attach, tool_opts_schema,
-    tool_opts_request, tool_opts_cache,  tool_opts_reasoning,
-    tool_loop_opts,    tool_opts_global, NULL};
+static const struct tool_option *const complete_groups[] = {complete_opts,
+                                                            tool_opts_attach,
+                                                            tool_opts_schema,
+                                                            tool_opts_request,
+                                                            tool_opts_cache,
+                                                            tool_opts_reasoning,
+                                                            tool_opts_template,
+                                                            tool_opts_fragment,
+                                                            tool_loop_opts,
+                                                            tool_opts_global,
+                                                            NULL};
 
 const struct tool_command tool_cmd_complete = {
     .name = "complete",
@@ -88,6 +96,10 @@ struct opts {
     struct tool_attach att;
     /* --tools, --approve, --max-tool-rounds */
     struct tool_loop_args tl;
+    int cont;                       /* -C */
+    const char *cid;                /* --cid */
+    struct tool_template_args tmpl; /* --template, -P */
+    struct tool_fragments frags;    /* -f */
 };
 
 static void
@@ -95,7 +107,8 @@ on_option(void *ud, int id, const char *arg)
 {
     struct opts *o = ud;
     if (tool_attach_option(&o->att, id, arg) ||
-        tool_loop_option(&o->tl, id, arg))
+        tool_loop_option(&o->tl, id, arg) ||
+        tool_template_option(&o->tmpl, &o->frags, id, arg))
         return;
     if (id == OPT_MESSAGES)
         o->messages = arg;
@@ -366,7 +379,10 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {NULL, 0, 0, NULL, 0, 0, 0, NULL, {0}, {NULL, NULL, 0}};
+    struct opts o = {
+        NULL, 0, 0, NULL, 0, 0, 0, NULL, {0}, {NULL, NULL, 0}, {0}, {NULL, 0}};
+    o.tmpl.argc = argc;
+    o.tmpl.argv = argv;
     struct tool_args a;
     tool_attach_init(&o.att);
     tool_args_init(&a);
@@ -392,6 +408,10 @@ main(int argc, char **argv)
         return tool_exec_command("complete", argc, given);
     free(given);
 #endif
+    /* the template under the command line's options */
+    struct tool_template *tmpl = tool_template_apply(&o.tmpl, &a, &o.frags);
+    if (tmpl && tmpl->schema && o.schema == NULL)
+        o.schema = tmpl->schema;
     flexiai_schema *schema = load_schema(&o);
     /* configuration: files, env, then flags (first: it sets how much
      * input may be read) */
@@ -414,6 +434,9 @@ main(int argc, char **argv)
             fxu_buf_putc(&p, ' ');
         fxu_buf_puts(&p, argv[i]);
     }
+    if (o.messages && (tmpl || o.frags.n))
+        tool_usage_error("--messages cannot be combined with --template or "
+                         "-f");
     if (o.messages) {
         char *err = NULL;
         int mrc = tool_msgs_read(o.messages, &msgs, &err);
@@ -440,12 +463,21 @@ main(int argc, char **argv)
             }
             fxu_buf_free(&in);
         }
-        if (p.len == 0)
+        if (p.len == 0 && (tmpl == NULL || tmpl->prompt == NULL) &&
+            o.frags.n == 0)
             tool_die(FLEXIAI_ENOINPUT,
                      "no prompt (give it as arguments or on stdin)");
         /* invalid UTF-8 would make the request invalid JSON: U+FFFD */
         char *clean = fxu_utf8_sanitize(p.data, p.len, &replaced);
-        tool_msgs_push(&msgs, "user", clean);
+        char *prompt = NULL, *err = NULL;
+        int trc = tool_template_prompt(tmpl, clean, o.tmpl.params,
+                                       o.tmpl.nparams, &prompt, &err);
+        if (trc != 0)
+            tool_die(trc, "%s", err);
+        char *full = tool_fragments_prompt(&o.frags, prompt);
+        tool_msgs_push(&msgs, "user", full);
+        free(full);
+        free(prompt);
         free(clean);
     }
     fxu_buf_free(&p);
@@ -558,6 +590,7 @@ main(int argc, char **argv)
     }
     /* the answer is out: now its record (a failure is only a warning) */
     flexiai_ledger_tool_call *calls = tool_conv_ledger_calls(&conv);
+    tool_ledger_fragments = &o.frags;
     tool_ledger_log_calls(cfg, &a, "complete", cid, msgs.v, msgs.n, &res, rc,
                           calls, conv.ncalls);
     free(calls);
@@ -574,6 +607,10 @@ main(int argc, char **argv)
     flexiai_ledger_messages_free(kept, nkept);
 #endif
     tool_attach_free(&o.att);
+    tool_fragments_free(&o.frags);
+    tool_template_free(tmpl);
+    free(tmpl);
+    tool_template_args_free(&o.tmpl);
     tool_args_free(&a);
     return rc;
 }

@@ -26,6 +26,7 @@ static const char *const commands[][2] = {
     {"models", "each provider's model list, the configured one marked"},
     {"tools", "the configured tools and MCP servers: list, call"},
     {"cache", "the response cache: stats, clear, prune"},
+    {"templates", "saved prompt templates: list, show, path"},
 };
 
 static void

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "flexiai-ledger.h"
+#include "tool-fragment.h"
 #include "tool.h"
 
 #include <errno.h>
@@ -175,11 +176,16 @@ tool_ledger_log_calls(const flexiai_config *cfg, const struct tool_args *a,
     e.exit_code = rc;
     e.tool_calls = calls;
     e.ntool_calls = ncalls;
+    flexiai_ledger_fragment *frags = tool_fragments_for_ledger(
+        tool_ledger_fragments); /* stored once each (tool-fragment.h) */
+    e.fragments = frags;
+    e.nfragments = frags ? tool_ledger_fragments->n : 0;
     char *err = NULL;
     if (flexiai_ledger_log(cfg, &e, &err) != FLEXIAI_OK && !warned) {
         warned = 1;
         tool_warn("request not logged: %s", err);
     }
+    free(frags);
     free(err);
     free(tag);
     tool_ledger_import_if_due(cfg, a);

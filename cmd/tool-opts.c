@@ -273,8 +273,9 @@ tool_sub_names(const struct tool_command *cmd)
 /* ---- completion data ------------------------------------------------------
  */
 
-static const char *const comp_names[] = {"none",   "file",  "file-", "provider",
-                                         "choice", "model", "tool"};
+static const char *const comp_names[] = {"none",     "file",     "file-",
+                                         "provider", "choice",   "model",
+                                         "tool",     "template", "fragment"};
 
 static void
 comp_option(const char *where, const struct tool_option *o, FILE *fp)

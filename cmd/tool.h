@@ -108,7 +108,7 @@ enum tool_opt_id {
     TOOL_OPT_NO_CACHE,
     TOOL_OPT_CACHE_TTL,
     TOOL_OPT_BUDGET,
-    TOOL_OPT_ATTACH,         /* tool_opts_attach (tool-attach.h) */
+    TOOL_OPT_ATTACH, /* tool_opts_attach (tool-attach.h) */
     TOOL_OPT_ATTACH_TYPE,
     TOOL_OPT_CMD = 100
 };
@@ -121,7 +121,9 @@ enum tool_comp {
     TOOL_COMP_PROVIDER,     /* configured provider names */
     TOOL_COMP_CHOICE,       /* the words of `arg`, split at '|' */
     TOOL_COMP_MODEL,        /* model ids cached by `flexiai models` */
-    TOOL_COMP_TOOL          /* [tool.NAME] and [mcp.NAME] names */
+    TOOL_COMP_TOOL,         /* [tool.NAME] and [mcp.NAME] names */
+    TOOL_COMP_TEMPLATE,     /* template names (tool-template.h) */
+    TOOL_COMP_FRAGMENT      /* files and saved fragment names */
 };
 
 enum tool_opt_flags {

@@ -46,6 +46,21 @@ function __flexiai_models
     find $dir/flexiai/models -maxdepth 1 -type f ! -name '*.tmp.*' -mtime -1 -exec cat '{}' + 2>/dev/null | awk '!seen[$0]++'
 end
 
+# Saved templates and fragments, by name.
+function __flexiai_saved
+    set -l dir $XDG_CONFIG_HOME
+    string match -q '/*' -- "$dir"; or set dir $HOME/.config
+    for f in $dir/flexiai/$argv[1]/*
+        test -f $f; or continue
+        set -l n (basename $f)
+        if test $argv[1] = templates
+            string match -q '*.ini' -- $n; and string replace -r '\.ini$' '' -- $n
+        else
+            string replace -r '\.(txt|md)$' '' -- $n
+        end
+    end
+end
+
 # Configured provider names, in failover order.
 function __flexiai_providers
     set -l file (__flexiai_config_file)
@@ -141,6 +156,7 @@ for __fx_line in (flexiai --completion-helper 2>/dev/null)
                 complete -c $c -n "__flexiai_in $cmd - $subs" -a $g[2] -d $g[4]
                 test $g[3] = provider; and complete -c $c -n "__flexiai_in $cmd $g[2] $subs" -a '(__flexiai_providers)'
                 test $g[3] = tool; and complete -c $c -n "__flexiai_in $cmd $g[2] $subs" -a '(__flexiai_tools)'
+                test $g[3] = template; and complete -c $c -n "__flexiai_in $cmd $g[2] $subs" -a '(__flexiai_saved templates)'
                 continue
             end
             set -l spec -l (string sub -s 3 -- $g[4]) -d $g[6]
@@ -155,6 +171,10 @@ for __fx_line in (flexiai --completion-helper 2>/dev/null)
                     set spec $spec -x -a '(__flexiai_models)'
                 case tool
                     set spec $spec -x -a '(__flexiai_tools)'
+                case template
+                    set spec $spec -x -a '(__flexiai_saved templates)'
+                case fragment
+                    set spec $spec -r -F -a '(__flexiai_saved fragments)'
                 case 'choice:*'
                     set spec $spec -x -a (string replace -a '|' ' ' -- (string replace 'choice:' '' -- $g[5]))
                 case '*'

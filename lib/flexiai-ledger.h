@@ -41,6 +41,14 @@ typedef struct flexiai_ledger_tool_call {
     const char *id, *name, *arguments, *result;
     int is_error;
 } flexiai_ledger_tool_call;
+/* A named piece of text put into the prompt (flexiai complete -f): the
+ * ledger stores its content once, by SHA-256, and the records that used
+ * it refer to it; where the content occurs in a message, the record keeps
+ * a reference instead (expanded again for -C). */
+typedef struct flexiai_ledger_fragment {
+    const char *name;
+    const char *content;
+} flexiai_ledger_fragment;
 
 /* What a program knows of a finished request.  Borrowed by the calls that
  * take it; start with flexiai_ledger_entry_init(). */
@@ -60,6 +68,8 @@ typedef struct flexiai_ledger_entry {
      * are then the ones the conversation started from. */
     const flexiai_ledger_tool_call *tool_calls;
     size_t ntool_calls;
+    const flexiai_ledger_fragment *fragments; /* used by it; may be NULL */
+    size_t nfragments;
 } flexiai_ledger_entry;
 
 void flexiai_ledger_entry_init(flexiai_ledger_entry *e);

@@ -386,7 +386,7 @@ missing_from_completion() {
 
 @test "every option in a command's table is in its man page" {
     local cmd page text opt missing=
-    for cmd in complete chat breaker config logs usage models; do
+    for cmd in complete chat breaker config logs usage models templates; do
         page=flexiai-$cmd.1
         [ "$cmd" = config ] && page=flexiai.1
         text=$(render "$page") || return 1

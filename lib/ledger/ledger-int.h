@@ -14,6 +14,7 @@
  *   ledger-tally.c    one pass over the records, counters per key tuple
  *   ledger-usage.c    usage totals with cost, as rows or JSON
  *   ledger-prometheus.c  the same counters in the Prometheus text format
+ *   ledger-fragments.c   fragments stored once by SHA-256, linked to records
  *
  * Like the rest of the library it never prints: a failing call returns -1
  * (or NULL) and fx_ledger_error() says why in one line.  Logging must never
@@ -157,6 +158,8 @@ struct fx_ledger_record {
     /* the tool calls and results (full mode), a JSON array of {id, name,
      * arguments, result, is_error}; NULL when none (ledger-tools.c) */
     char *tool_calls;
+    struct fx_ledger_fragment *fragments; /* used (ledger-fragments.c) */
+    size_t nfragments;
 };
 
 /* What the command knows that the result does not. */
@@ -449,6 +452,34 @@ void fx_ledger_tools_text(fxu_buf *b, const char *calls);
  * NULL). */
 struct cJSON;
 void fx_ledger_tools_add_json(struct cJSON *o, const char *calls);
+/* ---- fragments (ledger-fragments.c) --------------------------------- */
+
+/* A fragment a record used: stored once by its SHA-256 (64 hex digits);
+ * content NULL when not kept (mode usage) or not read back. */
+struct fx_ledger_fragment {
+    char *hash;
+    char *name;
+    char *content;
+    long long size; /* content bytes */
+};
+/* What a message holds instead of a fragment's content. */
+#define FX_LEDGER_FRAGMENT_REF "[flexiai fragment sha256:"
+/* rec->fragments from e's, each hashed; in each of rec's messages the
+ * first occurrence of a fragment's content becomes its reference
+ * (ledger-record.c: no SQLite). */
+void fx_ledger_fragments_from_entry(struct fx_ledger_record *rec,
+                                    const flexiai_ledger_entry *e);
+/* (fx_ledger_record_free() frees rec->fragments) */
+/* Store rec's fragments once each (content only when full) and link them
+ * to rec->id.  0 or -1. */
+int fx_ledger_fragments_put(fx_ledger *l, const struct fx_ledger_record *rec,
+                            int full);
+/* rec->fragments of record rec->id (hash, name, size; no content).  0 or
+ * -1. */
+int fx_ledger_fragments_get(fx_ledger *l, struct fx_ledger_record *rec);
+/* s with each reference replaced by the fragment's content (a reference
+ * not found stays); caller frees. */
+char *fx_ledger_fragments_expand(fx_ledger *l, const char *s);
 
 /* ---- shared by the ledger files (not for callers) -------------------- */
 

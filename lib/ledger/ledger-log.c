@@ -75,6 +75,8 @@ cut_everywhere(struct fx_ledger_record *r, const char *secret)
     for (size_t i = 0; i < r->nattempts; i++)
         cut_secret(&r->attempts[i].message, secret);
     cut_secret(&r->tool_calls, secret);
+    for (size_t i = 0; i < r->nfragments; i++)
+        cut_secret(&r->fragments[i].content, secret);
 }
 
 static void
@@ -137,6 +139,7 @@ build_record(const flexiai_config *cfg, const flexiai_ledger_entry *e,
                                  &meta);
     rec->deferred = e->deferred;
     rec->tool_calls = fx_ledger_tools_json(e->tool_calls, e->ntool_calls);
+    fx_ledger_fragments_from_entry(rec, e);
     cut_secrets(cfg, rec);
 }
 

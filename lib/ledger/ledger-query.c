@@ -283,7 +283,8 @@ fx_ledger_get(fx_ledger *l, int64_t id, struct fx_ledger_record *out)
     read_record(st, out);
     sqlite3_reset(st);
     out->tool_calls = fx_ledger_tools_get(l, out->id);
-    if (read_attempts(l, out) < 0 || fx_ledger_attach_get(l, out) < 0) {
+    if (read_attempts(l, out) < 0 || fx_ledger_attach_get(l, out) < 0 ||
+        fx_ledger_fragments_get(l, out) < 0) {
         fx_ledger_record_free(out);
         return -1;
     }
@@ -349,6 +350,11 @@ fx_ledger_conversation(fx_ledger *l, const char *cid,
                               cid);
     }
     fx_ledger_attach_to_messages(l, sqlite3_column_int64(st, 3), *msgs, *n);
+    for (size_t i = 0; i < *n; i++) { /* fragments stored once: back in */
+        char *full = fx_ledger_fragments_expand(l, (*msgs)[i].content);
+        free((*msgs)[i].content);
+        (*msgs)[i].content = full;
+    }
     const char *text = (const char *)sqlite3_column_text(st, 1);
     if (text) {
         *msgs = fxu_xrealloc(*msgs, (*n + 1) * sizeof(**msgs));
@@ -492,6 +498,13 @@ fx_ledger_record_json(const struct fx_ledger_record *r)
     for (size_t i = 0; i < r->nattempts; i++)
         cJSON_AddItemToArray(arr, attempt_json(&r->attempts[i]));
     fx_ledger_tools_add_json(o, r->tool_calls);
+    cJSON *fr = r->nfragments ? cJSON_AddArrayToObject(o, "fragments") : NULL;
+    for (size_t i = 0; i < r->nfragments; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "name", r->fragments[i].name);
+        cJSON_AddStringToObject(f, "sha256", r->fragments[i].hash);
+        cJSON_AddItemToArray(fr, f);
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -624,6 +637,10 @@ fx_ledger_record_text(const struct fx_ledger_record *r, int attempts)
         fxu_buf_printf(&b, "  error: %s\n", r->error);
     if (attempts)
         put_attempts(&b, r);
+    for (size_t i = 0; i < r->nfragments; i++) /* stored once, by hash */
+        fxu_buf_printf(&b, "  fragment: %s (sha256 %.12s, %lld bytes)\n",
+                       r->fragments[i].name, r->fragments[i].hash,
+                       r->fragments[i].size < 0 ? 0 : r->fragments[i].size);
     if (!r->has_messages && r->text == NULL) {
         fxu_buf_puts(&b, "  (text not kept)\n");
         return fxu_buf_steal(&b);

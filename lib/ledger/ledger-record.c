@@ -1,10 +1,10 @@
 /*
  * ledger-record.c - ledger records without the database: built from a
  * finished request (a flexiai_result plus what the command knows) and
- * freed, conversation ids, [log] mode names, where the ledger lives and
- * its directory (0700).  No SQLite here: the request commands, which only
- * append to the spool (ledger-spool.c), link this file and not the
- * database code.
+ * freed, with their fragments hashed and referred to, conversation ids,
+ * [log] mode names, where the ledger lives and its directory (0700).  No
+ * SQLite here: the request commands, which only append to the spool
+ * (ledger-spool.c), link this file and not the database code.
  */
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <stdlib.h>
@@ -213,6 +214,71 @@ fx_ledger_record_from_result(struct fx_ledger_record *rec,
         rec->first_provider = fxu_strdup(rec->attempts[0].provider);
 }
 
+/* ---- fragments: stored once (ledger-fragments.c), referred to here ---- */
+
+static char *
+sha256_hex(const char *s, size_t n)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    static const char hex[] = "0123456789abcdef";
+    char *out = fxu_xmalloc(2 * 32 + 1);
+    if (EVP_Digest(s, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+        memset(md, 0, 32);
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    return out;
+}
+
+/* The first occurrence of `what` in *s replaced by `by`. */
+static void
+replace_first(char **s, const char *what, const char *by)
+{
+    const char *hit = *s && *what ? strstr(*s, what) : NULL;
+    if (hit == NULL)
+        return;
+    fxu_buf b;
+    fxu_buf_init(&b);
+    fxu_buf_append(&b, *s, (size_t)(hit - *s));
+    fxu_buf_puts(&b, by);
+    fxu_buf_puts(&b, hit + strlen(what));
+    free(*s);
+    *s = fxu_buf_steal(&b);
+}
+
+void
+fx_ledger_fragments_from_entry(struct fx_ledger_record *rec,
+                               const flexiai_ledger_entry *e)
+{
+    if (e->fragments == NULL || e->nfragments == 0)
+        return;
+    rec->fragments = fxu_xcalloc(e->nfragments, sizeof(*rec->fragments));
+    for (size_t i = 0; i < e->nfragments; i++) {
+        const char *c = e->fragments[i].content ? e->fragments[i].content : "";
+        size_t len = strlen(c);
+        char *hash = sha256_hex(c, len);
+        size_t k = 0;
+        while (k < rec->nfragments && strcmp(rec->fragments[k].hash, hash))
+            k++;
+        if (k < rec->nfragments) { /* the same text twice: once */
+            free(hash);
+            continue;
+        }
+        struct fx_ledger_fragment *f = &rec->fragments[rec->nfragments++];
+        f->hash = hash;
+        f->name = fxu_strdup(e->fragments[i].name ? e->fragments[i].name : "");
+        f->content = fxu_strdup(c);
+        f->size = (long long)len;
+        char *ref = fxu_asprintf("%s%s]", FX_LEDGER_FRAGMENT_REF, hash);
+        for (size_t m = 0; len > 0 && m < rec->nmessages; m++)
+            replace_first(&rec->messages[m].content, c, ref);
+        free(ref);
+    }
+}
+
 void
 fx_ledger_messages_free(struct fx_ledger_message *msgs, size_t n)
 {
@@ -251,6 +317,12 @@ fx_ledger_record_free(struct fx_ledger_record *rec)
     free(rec->first_provider);
     free(rec->reasoning_state);
     free(rec->tool_calls);
+    for (size_t i = 0; i < rec->nfragments; i++) { /* ledger-fragments.c */
+        free(rec->fragments[i].hash);
+        free(rec->fragments[i].name);
+        free(rec->fragments[i].content);
+    }
+    free(rec->fragments);
     for (size_t i = 0; i < rec->nattempts; i++) {
         struct fx_ledger_attempt *a = &rec->attempts[i];
         free(a->provider);

@@ -220,7 +220,24 @@ fx_ledger_spool_put(fxu_buf *b, const struct fx_ledger_record *r, int mode)
         }
         put_raw(b, "}", 1);
     }
-    put_raw(b, "]}\n", 3);
+    put_raw(b, "]", 1);
+    if (r->nfragments) { /* [name, sha256, content (full mode)] */
+        put_name(b, "fragments");
+        for (size_t i = 0; i < r->nfragments; i++) {
+            const struct fx_ledger_fragment *f = &r->fragments[i];
+            put_raw(b, i ? ",[" : "[[", 2);
+            put_quoted(b, f->name ? f->name : "");
+            put_raw(b, ",", 1);
+            put_quoted(b, f->hash);
+            if (full && f->content) {
+                put_raw(b, ",", 1);
+                put_quoted(b, f->content);
+            }
+            put_raw(b, "]", 1);
+        }
+        put_raw(b, "]", 1);
+    }
+    put_raw(b, "}\n", 2);
 }
 
 char *
@@ -332,6 +349,23 @@ fx_ledger_spool_parse(const char *line, size_t len, struct fx_ledger_record *r,
         a->cached_tokens = (long)get_num(x, "cached_tokens", 0);
         a->cache_write_tokens = (long)get_num(x, "cache_write_tokens", 0);
         a->reasoning_tokens = (long)get_num(x, "reasoning_tokens", 0);
+    }
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(o, "fragments");
+    n = cJSON_GetArraySize(fr);
+    r->fragments = n > 0 ? fxu_xcalloc((size_t)n, sizeof(*r->fragments)) : NULL;
+    for (int i = 0; i < n; i++) {
+        const cJSON *x = cJSON_GetArrayItem(fr, i);
+        const cJSON *name = cJSON_GetArrayItem(x, 0);
+        const cJSON *hash = cJSON_GetArrayItem(x, 1);
+        const cJSON *content = cJSON_GetArrayItem(x, 2);
+        if (!cJSON_IsString(name) || !cJSON_IsString(hash))
+            continue;
+        struct fx_ledger_fragment *f = &r->fragments[r->nfragments++];
+        f->name = fxu_strdup(name->valuestring);
+        f->hash = fxu_strdup(hash->valuestring);
+        f->content =
+            cJSON_IsString(content) ? fxu_strdup(content->valuestring) : NULL;
+        f->size = f->content ? (long long)strlen(f->content) : -1;
     }
     cJSON_Delete(o);
     return 0;

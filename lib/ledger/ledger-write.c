@@ -205,6 +205,8 @@ insert_one(fx_ledger *l, struct fx_ledger_record *rec, int mode)
         return -1;
     if (full && fx_ledger_tools_put(l, rec->id, rec->tool_calls) < 0)
         return -1;
+    if (fx_ledger_fragments_put(l, rec, full) < 0)
+        return -1;
     return insert_attempts(l, rec);
 }
 
