@@ -139,9 +139,7 @@ struct opts {
     int deferred;           /* --deferred */
     struct deferred_opts d; /* the deferred jobs' subcommands */
     int schema_show;        /* --schema-show: print the compiled schema, exit */
-    struct tool_loop_args tl; /* --tools, --approve, --max-tool-rounds */
-    const char *compact;      /* --compact FILE */
-    int schema_show; /* --schema-show: print the compiled schema, exit */
+    struct tool_loop_args tl;       /* --tools, --approve, --max-tool-rounds */
     struct tool_template_args tmpl; /* --template, -P (batch-template.c) */
 };
 
@@ -208,10 +206,6 @@ on_option(void *ud, int id, const char *arg)
     case OPT_DEFERRED:
         o->deferred = 1;
         break;
-    default:
-        if (id >= DEFERRED_OPT_BASE)
-            deferred_option(&o->d, id, arg);
-        break;
     case TOOL_OPT_SCHEMA_SHOW:
         o->schema_show = 1;
         break;
@@ -224,7 +218,10 @@ on_option(void *ud, int id, const char *arg)
             tool_usage_error("--progress must be no or yes");
         break;
     default:
-        tool_template_option(&o->tmpl, NULL, id, arg);
+        if (id >= DEFERRED_OPT_BASE)
+            deferred_option(&o->d, id, arg);
+        else
+            tool_template_option(&o->tmpl, NULL, id, arg);
     }
 }
 

@@ -185,6 +185,9 @@ main(int argc, char **argv)
     /* --template: its system prompt and options under the command line's */
     struct tool_template *tmpl = tool_template_apply(&o.tmpl, &args, &o.frags);
     chat_template_start(tmpl, &o.tmpl, &o.frags);
+    /* the template's attachments after the command line's -a files */
+    for (size_t i = 0; tmpl && i < tmpl->nattachments; i++)
+        tool_attach_add(&o.att, tmpl->attachments[i], NULL);
     const char *system = take_system(&args);
     if (o.session)
         check_session_name(o.session);

@@ -96,8 +96,6 @@ struct opts {
     struct tool_attach att;
     /* --tools, --approve, --max-tool-rounds */
     struct tool_loop_args tl;
-    int cont;                       /* -C */
-    const char *cid;                /* --cid */
     struct tool_template_args tmpl; /* --template, -P */
     struct tool_fragments frags;    /* -f */
 };
@@ -379,8 +377,8 @@ int
 main(int argc, char **argv)
 #endif
 {
-    struct opts o = {
-        NULL, 0, 0, NULL, 0, 0, 0, NULL, {0}, {NULL, NULL, 0}, {0}, {NULL, 0}};
+    struct opts o;
+    memset(&o, 0, sizeof(o));
     o.tmpl.argc = argc;
     o.tmpl.argv = argv;
     struct tool_args a;
@@ -412,6 +410,9 @@ main(int argc, char **argv)
     struct tool_template *tmpl = tool_template_apply(&o.tmpl, &a, &o.frags);
     if (tmpl && tmpl->schema && o.schema == NULL)
         o.schema = tmpl->schema;
+    /* the template's attachments after the command line's -a files */
+    for (size_t i = 0; tmpl && i < tmpl->nattachments; i++)
+        tool_attach_add(&o.att, tmpl->attachments[i], NULL);
     flexiai_schema *schema = load_schema(&o);
     /* configuration: files, env, then flags (first: it sets how much
      * input may be read) */

@@ -136,8 +136,8 @@ tool_template_apply(const struct tool_template_args *ta, struct tool_args *a,
         tool_fragments_free(fs);
         *fs = mine;
     }
-    /* attach: t->attachments go to the -a code path (cmd/tool-attach.c)
-     * once it is on main, after the command line's -a files */
+    /* t->attachments: the caller adds them to its -a files
+     * (tool_attach_add(), after the command line's) */
     return t;
 }
 
