@@ -26,9 +26,9 @@
 /* Ids of --tools, --approve and --max-tool-rounds: between the shared
  * ids and the commands' own (TOOL_OPT_CMD), so that tool_parse() hands
  * them to the command's callback, which passes them on to
- * tool_loop_option(). */
+ * tool_loop_option().  80 to 82: tool-template.h has 90 to 92. */
 enum {
-    TOOL_LOOP_OPT_TOOLS = TOOL_OPT_CMD - 10,
+    TOOL_LOOP_OPT_TOOLS = TOOL_OPT_CMD - 20,
     TOOL_LOOP_OPT_APPROVE,
     TOOL_LOOP_OPT_MAX_ROUNDS
 };

@@ -27,6 +27,7 @@
 
 /* The options complete, chat and batch share: --template, -P; ids below
  * TOOL_OPT_CMD, given to the command's option function. */
+/* 90 to 92: tool-loop.h has 80 to 82 */
 enum { TOOL_OPT_TEMPLATE = 90, TOOL_OPT_PARAM, TOOL_OPT_FRAGMENT };
 /* --template NAME, -P/--param NAME VALUE (complete, chat, batch) */
 extern const struct tool_option tool_opts_template[];
