@@ -158,6 +158,16 @@ enc() { jq -rn --arg s "$1" '$s | @uri'; }
     run jq -r '[.id, .cached, .text] | @tsv' "$TEST_HOME/b.jsonl"
     assert_output "1	true	one
 2	true	two"
+    # usage: four answers, two calls (a hit sends nothing, fails nothing),
+    # and a known cost: the two calls' tokens, the hits free
+    run flexiai usage --json
+    assert_success
+    assert_equal "$(jq -r '.[0] | [.requests, .answers, .calls, .failed_calls, .cache_hits] | @tsv' <<<"$output")" "4	4	2	0	2"
+    local tokens cost
+    tokens=$(sqlite3 "$XDG_DATA_HOME/flexiai/logs.db" "SELECT sum(prompt_tokens) * 2 + sum(completion_tokens) * 8 FROM requests WHERE cached = 0")
+    cost=$(jq -r '.[0].cost' <<<"$output")
+    [ "$cost" != null ]
+    [ "$(awk -v a="$cost" -v b="$tokens" 'BEGIN { d = a - b / 1e6; print (d < 1e-12 && d > -1e-12) }')" = 1 ]
 }
 
 @test "flexiai cache stats, prune and clear" {

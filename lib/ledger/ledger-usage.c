@@ -103,10 +103,11 @@ usage_row(void *ud, const struct fx_ledger_row *r)
     g->failovers += answered && r->first && r->first != r->provider;
     g->failures += !answered;
     g->cache_hits += r->cached && answered;
-    g->calls += !r->usage_split && answered; /* else counted per attempt */
+    /* a call each (else counted per attempt); a cache hit made none */
+    g->calls += !r->usage_split && answered && !r->cached;
     if (!(r->usage_split & 2))
         add_tokens(g, r);
-    if (answered && r->provider && !(r->usage_split & 2)) {
+    if (answered && r->provider && !(r->usage_split & 2) && !r->cached) {
         key[0] = K_PART;
         key[5] = r->provider;
         key[6] = r->model;

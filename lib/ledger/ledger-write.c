@@ -113,7 +113,8 @@ insert_attempts(fx_ledger *l, const struct fx_ledger_record *rec)
 /* Not 0 when usage totals must read the record's attempts: one failed (a
  * schema retry, a broken stream, an error before a failover, a failed
  * request), so that each provider and model is counted its calls, its
- * failures and what it billed.  Skipped attempts were never sent.  3 when
+ * failures and what it billed.  Skipped attempts were never sent, and an
+ * answer from the response cache ("cached") sent nothing either.  3 when
  * the attempts carry the tokens, 1 when they do not (then the record's
  * own count, if any, is its answer's). */
 static int
@@ -123,7 +124,8 @@ usage_split(const struct fx_ledger_record *rec)
     for (size_t i = 0; i < rec->nattempts; i++) {
         const char *o = rec->attempts[i].outcome;
         if (o == NULL ||
-            (strcmp(o, "success") != 0 && strcmp(o, "skipped") != 0))
+            (strcmp(o, "success") != 0 && strcmp(o, "skipped") != 0 &&
+             strcmp(o, "cached") != 0))
             failed = 1;
         billed |= rec->attempts[i].has_usage;
     }
