@@ -171,7 +171,7 @@ TPM_USAGE='usage=%7B%22prompt_tokens%22:30%2C%22completion_tokens%22:10%2C%22tot
     provider_section primary openai primary "tpm = 20" | write_config
     # estimate: 50 (max_tokens) + 0 (a prompt of 1 byte)
     run --separate-stderr flexiai complete -p primary --max-tokens 50 --json x </dev/null
-    assert_failure 69
+    assert_failure 65
     assert_equal "$(jq -r '.attempts[0].error_class' <<<"$output")" unsupported
     assert_equal "$stderr" "flexiai: primary: unsupported (local limit tpm = 20: the request's estimate of 50 tokens is more than the limit, it can never pass)"
     assert_equal "$(mock_count primary)" 0
@@ -183,8 +183,8 @@ TPM_USAGE='usage=%7B%22prompt_tokens%22:30%2C%22completion_tokens%22:10%2C%22tot
     # comes), and a provider without the limit takes it
     items 2 >"$TEST_HOME/in.jsonl"
     run flexiai batch --max-tokens 50 -p primary -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
-    assert_failure 69
-    assert_equal "$(jq -r '.exit_code' "$TEST_HOME/out.jsonl" | sort -u)" 69
+    assert_failure 65
+    assert_equal "$(jq -r '.exit_code' "$TEST_HOME/out.jsonl" | sort -u)" 65
     provider_section backup openai backup >>"$CONFIG"
     run --separate-stderr flexiai complete --max-tokens 50 --json x </dev/null
     assert_success
