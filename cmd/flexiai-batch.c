@@ -594,7 +594,10 @@ main(int argc, char **argv)
     }
     tool_args_free(&a);
     tool_args_init(&a);
+    tool_template_args_free(&o.tmpl);
     o = (struct opts){.jobs = 8, .ordered = 1, .progress = -1};
+    o.tmpl.argc = argc;
+    o.tmpl.argv = argv;
     tool_loop_args_init(&o.tl);
     int first =
         tool_parse(&tool_cmd_batch, NULL, argc, argv, 0, &a, on_option, &o);

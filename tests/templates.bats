@@ -273,10 +273,8 @@ path"
 }
 
 @test "a template's attachments go to the request as -a's do" {
-    # attach: enable once cmd/tool-attach.c is on main and tool-template.c
-    # hands t->attachments to it (see the "attach:" hooks)
-    skip "attach: waits for cmd/tool-attach.c (the -a code path)"
-    printf '\x89PNG\r\n\x1a\n' >"$TEST_HOME/pic.png"
+    # a PNG's signature and header chunk: enough for libmagic
+    printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90\x77\x53\xde' >"$TEST_HOME/pic.png"
     printf 'prompt = What is in this picture?\nattachments = %s\n' "$TEST_HOME/pic.png" >"$TDIR/look.ini"
     run --separate-stderr flexiai complete --no-stream --template look </dev/null
     assert_success
