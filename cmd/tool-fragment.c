@@ -274,11 +274,9 @@ by_name(const void *a, const void *b)
 }
 
 void
-tool_fragment_names(FILE *fp)
+tool_dir_names(const char *dir, const char *const *exts, int only_ext, FILE *fp)
 {
-    char *dir = tool_fragment_dir();
     DIR *d = opendir(dir);
-    free(dir);
     if (d == NULL)
         return;
     char **names = NULL;
@@ -287,14 +285,16 @@ tool_fragment_names(FILE *fp)
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        char *name = fxu_strdup(e->d_name);
-        size_t len = strlen(name);
-        if (len > 4 && strcmp(name + len - 4, ".txt") == 0)
-            name[len - 4] = '\0';
-        else if (len > 3 && strcmp(name + len - 3, ".md") == 0)
-            name[len - 3] = '\0';
+        size_t len = strlen(e->d_name), keep = len;
+        for (const char *const *x = exts; x && *x && keep == len; x++) {
+            size_t xl = strlen(*x);
+            if (len > xl && strcmp(e->d_name + len - xl, *x) == 0)
+                keep = len - xl;
+        }
+        if (only_ext && keep == len)
+            continue;
         names = fxu_xrealloc(names, (n + 1) * sizeof(*names));
-        names[n++] = name;
+        names[n++] = fxu_strndup(e->d_name, keep);
     }
     closedir(d);
     qsort(names, n, sizeof(*names), by_name);
@@ -304,4 +304,13 @@ tool_fragment_names(FILE *fp)
         free(names[i]);
     }
     free(names);
+}
+
+void
+tool_fragment_names(FILE *fp)
+{
+    static const char *const exts[] = {".txt", ".md", NULL};
+    char *dir = tool_fragment_dir();
+    tool_dir_names(dir, exts, 0, fp);
+    free(dir);
 }

@@ -63,5 +63,10 @@ extern const struct tool_fragments *tool_ledger_fragments;
 /* The saved fragments' names (file names without .txt/.md), sorted, one
  * a line on fp (completions, `templates list --fragments`). */
 void tool_fragment_names(FILE *fp);
+/* The names in `dir`, sorted, once each, one a line on fp: entries not
+ * starting with '.', without the first of `exts` (NULL-ended) they end
+ * in; with only_ext, only those that end in one. */
+void tool_dir_names(const char *dir, const char *const *exts, int only_ext,
+                    FILE *fp);
 
 #endif

@@ -7,7 +7,6 @@
 
 #include "tool-template.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,36 +140,11 @@ tool_template_apply(const struct tool_template_args *ta, struct tool_args *a,
     return t;
 }
 
-static int
-by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void
 tool_template_names(FILE *fp)
 {
+    static const char *const exts[] = {".ini", NULL};
     char *dir = tool_template_dir();
-    DIR *d = opendir(dir);
+    tool_dir_names(dir, exts, 1, fp);
     free(dir);
-    if (d == NULL)
-        return;
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= 4 ||
-            strcmp(e->d_name + len - 4, ".ini") != 0)
-            continue;
-        names = fxu_xrealloc(names, (n + 1) * sizeof(*names));
-        names[n++] = fxu_strndup(e->d_name, len - 4);
-    }
-    closedir(d);
-    qsort(names, n, sizeof(*names), by_name);
-    for (size_t i = 0; i < n; i++) {
-        fprintf(fp, "%s\n", names[i]);
-        free(names[i]);
-    }
-    free(names);
 }
