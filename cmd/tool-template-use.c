@@ -112,8 +112,10 @@ tool_template_apply(const struct tool_template_args *ta, struct tool_args *a,
     struct tool_template *t = fxu_xcalloc(1, sizeof(*t));
     char *err = NULL;
     int rc = tool_template_load(ta->name, t, &err);
-    if (rc != 0)
+    if (rc != 0) {
+        free(t); /* emptied by the load; nothing may stay unreachable */
         tool_die(rc, "%s", err);
+    }
     if (a->model == NULL && t->model)
         a->model = t->model;
     if (a->provider == NULL && t->provider)
