@@ -298,11 +298,11 @@ tool_dir_names(const char *dir, const char *const *exts, int only_ext, FILE *fp)
     }
     closedir(d);
     qsort(names, n, sizeof(*names), by_name);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (i == 0 || strcmp(names[i], names[i - 1]) != 0)
             fprintf(fp, "%s\n", names[i]);
+    for (size_t i = 0; i < n; i++)
         free(names[i]);
-    }
     free(names);
 }
 
