@@ -99,8 +99,10 @@ static const char *
 set_key(struct tool_template *t, int params, const char *key, char *value)
 {
     if (params) {
-        if (!tool_template_param_name(key))
+        if (!tool_template_param_name(key)) {
+            free(value);
             return "a parameter name is letters, digits and _";
+        }
         t->defaults = fxu_xrealloc(t->defaults,
                                    (t->ndefaults + 1) * sizeof(*t->defaults));
         t->defaults[t->ndefaults].key = fxu_strdup(key);
