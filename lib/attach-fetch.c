@@ -6,6 +6,7 @@
  */
 #include "attach.h"
 #include "fx.h"
+#include "http.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ int
 fx_attach_fetch(const char *url, long long max, fxu_buf *out, char **mime,
                 char **err)
 {
-    CURL *h = curl_easy_init();
+    CURL *h = fx_curl_start() == 0 ? curl_easy_init() : NULL;
     struct sink s = {out, max, 0};
     char ebuf[CURL_ERROR_SIZE] = "";
     if (h == NULL) {

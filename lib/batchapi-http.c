@@ -106,6 +106,11 @@ on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 static int
 perform(struct xfer *x, int *cls, char **err)
 {
+    if (fx_curl_start() != 0) {
+        fx_set_err(err, "cannot initialise libcurl");
+        *cls = FLEXIAI_E_INTERNAL;
+        return -1;
+    }
     CURL *e = curl_easy_init();
     if (e == NULL)
         abort();
@@ -243,7 +248,7 @@ flexiai_batchapi_submit(flexiai_client *c, const char *name, const char *path,
         rc = run(&x, err);
         free((char *)x.url);
     } else {
-        CURL *tmp = curl_easy_init();
+        CURL *tmp = fx_curl_start() == 0 ? curl_easy_init() : NULL;
         x.mime = curl_mime_init(tmp);
         curl_mimepart *part = curl_mime_addpart(x.mime);
         curl_mime_name(part, "purpose");

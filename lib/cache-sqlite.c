@@ -1,11 +1,18 @@
 /*
  * cache-sqlite.c - the response cache in an SQLite file of its own
  * (0600, WAL, beside the ledger by default): one row per key with the
- * entry, its time and size; the hits and misses counted in a second
- * table.  Any number of processes may read and write at once.
+ * entry, its time and size; the misses counted in a second table.  Any
+ * number of processes may read and write at once.
  *
  *   entries(key TEXT PRIMARY KEY, value BLOB, created REAL, bytes INTEGER)
- *   counters(name TEXT PRIMARY KEY, n INTEGER)   -- "hits", "misses"
+ *   counters(name TEXT PRIMARY KEY, n INTEGER)   -- "misses" ("hits" from
+ *                                                   before the hits file)
+ *
+ * A hit writes nothing to the database: it is one byte appended to
+ * PATH-hits (O_APPEND, so processes never lose each other's), whose size
+ * is the count.  A hit is a short process that reads one row; a write
+ * transaction in it would cost more than the read, and WAL frames written
+ * by hits and never checkpointed made every later open replay them.
  */
 #include "config.h"
 
@@ -17,6 +24,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BUSY_MS 5000
@@ -24,6 +32,7 @@
 struct fx_cache_sqlite {
     sqlite3 *db;
     char *path;
+    int hits_fd; /* PATH-hits, opened at the first hit; -1 before */
 };
 
 static const char schema[] =
@@ -67,10 +76,15 @@ make_file(const char *path, char **err)
 struct fx_cache_sqlite *
 fx_cache_sqlite_open(const char *path, char **err)
 {
-    if (access(path, F_OK) < 0 && make_file(path, err) != 0)
+    /* a new (or empty) file is made a WAL database: the mode is kept in
+     * the file, so later opens need not ask for it again */
+    struct stat sb;
+    int fresh = stat(path, &sb) < 0 || sb.st_size == 0;
+    if (fresh && access(path, F_OK) < 0 && make_file(path, err) != 0)
         return NULL;
     struct fx_cache_sqlite *s = fxu_xcalloc(1, sizeof(*s));
     s->path = fxu_strdup(path);
+    s->hits_fd = -1;
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
@@ -79,19 +93,17 @@ fx_cache_sqlite_open(const char *path, char **err)
         return NULL;
     }
     sqlite3_busy_timeout(s->db, BUSY_MS);
-    /* a hit is a short process: the WAL stays for the next one, and the
-     * last connection to close leaves checkpoints to the writers (no sync
-     * at exit) */
+    /* the WAL file stays for the next process (emptied by the last
+     * connection's checkpoint at close, which only writers leave work
+     * for) */
     int on = 1;
     sqlite3_file_control(s->db, NULL, SQLITE_FCNTL_PERSIST_WAL, &on);
-#ifdef SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE
-    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-#endif
     /* WAL without a sync at each commit: a cache entry lost to a power
      * cut is only asked again */
-    if (sqlite3_exec(s->db,
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
-                     NULL, NULL, NULL) != SQLITE_OK ||
+    if ((fresh && sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL,
+                               NULL) != SQLITE_OK) ||
+        sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) !=
+            SQLITE_OK ||
         sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
         fail(s, err);
         fx_cache_sqlite_close(s);
@@ -106,8 +118,42 @@ fx_cache_sqlite_close(struct fx_cache_sqlite *s)
     if (s == NULL)
         return;
     sqlite3_close(s->db);
+    if (s->hits_fd >= 0)
+        close(s->hits_fd);
     free(s->path);
     free(s);
+}
+
+static char *
+hits_path(const struct fx_cache_sqlite *s)
+{
+    return fxu_asprintf("%s-hits", s->path);
+}
+
+/* one byte at the end of PATH-hits; a lost count is no failure */
+static void
+count_hit(struct fx_cache_sqlite *s)
+{
+    if (s->hits_fd < 0) {
+        char *p = hits_path(s);
+        s->hits_fd = open(
+            p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        free(p);
+        if (s->hits_fd < 0)
+            return;
+    }
+    ssize_t w = write(s->hits_fd, "h", 1);
+    (void)w;
+}
+
+static long long
+hits_counted(const struct fx_cache_sqlite *s)
+{
+    char *p = hits_path(s);
+    struct stat sb;
+    long long n = lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) ? sb.st_size : 0;
+    free(p);
+    return n;
 }
 
 static void
@@ -146,7 +192,10 @@ fx_cache_sqlite_get(struct fx_cache_sqlite *s, const char *key, double now,
         return fail(s, err);
     }
     sqlite3_finalize(st);
-    count(s, found ? "hits" : "misses");
+    if (found)
+        count_hit(s);
+    else
+        count(s, "misses");
     return found;
 }
 
@@ -203,7 +252,7 @@ fx_cache_sqlite_stats(struct fx_cache_sqlite *s, struct fx_cache_stats *out,
     out->bytes = sqlite3_column_int64(st, 1);
     out->oldest = sqlite3_column_double(st, 2);
     sqlite3_finalize(st);
-    out->hits = counter(s, "hits");
+    out->hits = counter(s, "hits") + hits_counted(s);
     out->misses = counter(s, "misses");
     return 0;
 }
@@ -218,6 +267,11 @@ fx_cache_sqlite_clear(struct fx_cache_sqlite *s, long long *removed, char **err)
     if (sqlite3_exec(s->db, "DELETE FROM counters", NULL, NULL, NULL) !=
         SQLITE_OK)
         return fail(s, err);
+    char *p = hits_path(s);
+    int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    free(p);
+    if (fd >= 0)
+        close(fd);
     return 0;
 }
 

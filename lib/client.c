@@ -12,8 +12,6 @@
 #include "fx.h"
 #include "http.h"
 
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,29 +23,12 @@ flexiai_client_error(const flexiai_client *c)
     return c->error ? c->error : "";
 }
 
-/* libcurl's global state, set up once for the process (flexiai.h,
- * "Process-wide effects"); never cleaned up: other code may use it. */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_ready;
-
-static void
-curl_start(void)
-{
-    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 flexiai_code
 flexiai_client_new(flexiai_config *cfg, flexiai_client **out, char **errmsg)
 {
     *out = NULL;
     if (errmsg)
         *errmsg = NULL;
-    pthread_once(&curl_once, curl_start);
-    if (curl_ready != CURLE_OK) {
-        if (errmsg)
-            *errmsg = fxu_strdup("cannot initialise libcurl");
-        return FLEXIAI_ESOFTWARE;
-    }
     flexiai_client *c = fxu_xcalloc(1, sizeof(*c));
     c->cfg = cfg;
     c->s = fx_config_settings(cfg);

@@ -19,6 +19,7 @@
 #include "ratelimit.h"
 #include "schema/schema.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,20 @@ refused(struct job *j, struct fx_provider *p)
     return 1;
 }
 
+/* libcurl's multi handle, made at the first transfer: 0, or -1 when
+ * libcurl could not make it. */
+static int
+start_multi(struct flexiai_batch *b)
+{
+    if (b->multi)
+        return 0;
+    b->multi = curl_multi_init();
+    if (b->multi == NULL)
+        return -1;
+    curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    return 0;
+}
+
 /* J_NEXT: the next provider that may be tried, or the end. */
 static void
 step_next(struct job *j)
@@ -400,6 +415,14 @@ step_start(struct job *j, double now)
                       j->p->name, j->cur_model, msg);
         j->pi++;
         j->state = J_NEXT;
+        return;
+    }
+    if (fx_curl_start() != 0 || start_multi(b) != 0) {
+        /* OpenSSL or memory gave out; nothing was sent */
+        fx_limits_settle(b, j);
+        free(j->res.error);
+        j->res.error = fxu_strdup("cannot initialise libcurl");
+        finish(j, FLEXIAI_ESOFTWARE);
         return;
     }
     struct fx_call call = {
@@ -637,12 +660,8 @@ flexiai_batch_new(flexiai_client *c)
     flexiai_batch *b = fxu_xcalloc(1, sizeof(*b));
     b->c = c;
     b->s = c->s;
-    /* NULL only when out of memory (libcurl is initialised by the
-     * client): stop as fxu_xmalloc does */
-    b->multi = curl_multi_init();
-    if (b->multi == NULL)
-        abort();
-    curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    /* libcurl's multi handle comes with the first transfer
+     * (start_multi): an answer from the cache needs none */
     b->docs = fxu_xcalloc(b->s->nproviders + 1, sizeof(*b->docs));
     b->inflight = fxu_xcalloc(b->s->nproviders + 1, sizeof(long));
     return b;
@@ -671,7 +690,8 @@ flexiai_batch_free(flexiai_batch *b)
     for (size_t i = 0; i < b->npool; i++)
         curl_easy_cleanup(b->pool[i]);
     free(b->pool);
-    curl_multi_cleanup(b->multi);
+    if (b->multi)
+        curl_multi_cleanup(b->multi);
     free(b->docs);
     free(b->inflight);
     fx_cache_close(b->cache);
@@ -741,10 +761,12 @@ flexiai_batch_run(flexiai_batch *b, int timeout_ms)
         if (b->ndone > 0 || b->nactive == 0)
             return b->ndone;
         int running = 0;
-        curl_multi_perform(b->multi, &running);
+        if (b->multi)
+            curl_multi_perform(b->multi, &running);
         CURLMsg *msg;
         int left;
-        while ((msg = curl_multi_info_read(b->multi, &left)) != NULL) {
+        while (b->multi &&
+               (msg = curl_multi_info_read(b->multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
             struct job *j = NULL;
@@ -767,8 +789,10 @@ flexiai_batch_run(flexiai_batch *b, int timeout_ms)
         for (struct job *j = b->head; j && ms; j = j->next)
             if (j->state == J_NEXT || j->state == J_START)
                 ms = 0;
-        if (ms)
+        if (ms && b->multi)
             curl_multi_poll(b->multi, NULL, 0, ms, NULL);
+        else if (ms) /* waiting for a limit, nothing in flight yet */
+            poll(NULL, 0, ms);
     }
 }
 

@@ -86,9 +86,10 @@
  * together with what it owns; a client uses its configuration, and a
  * batch its client, so those go together.  Different clients (each with
  * its own configuration) may run in different threads at once, with
- * three limits: make the first client before other threads use libcurl
- * (see curl_global_init below); load and validate configurations one at
- * a time; resolve api_key_cmd keys from one thread at a time
+ * three limits: a program that also uses libcurl itself from other
+ * threads calls curl_global_init() before starting them (see below);
+ * load and validate configurations one at a time; resolve api_key_cmd
+ * keys from one thread at a time
  * (flexiai_config_validate() with resolve_secrets before starting
  * threads, when a configuration uses api_key_cmd).  A loaded
  * flexiai_schema is never changed and may be shared by requests in any
@@ -99,10 +100,12 @@
  * Process-wide effects.  The library never writes to stdout or stderr and
  * never calls exit().  Beyond that it changes the process in these ways:
  *   - out of memory: abort(), as in xmalloc;
- *   - the first flexiai_client_new() calls curl_global_init(
- *     CURL_GLOBAL_DEFAULT) once; nothing calls curl_global_cleanup().  With
- *     libcurl older than 7.84 that call must not race any other thread's
- *     use of libcurl;
+ *   - the first transfer (not the client: an answer from the cache needs
+ *     none) calls curl_global_init(CURL_GLOBAL_DEFAULT) once for the
+ *     process; nothing calls curl_global_cleanup().  With libcurl older
+ *     than 7.84 that call must not race any other thread's use of libcurl:
+ *     flexiai's own threads never do, and a program that uses libcurl
+ *     itself calls curl_global_init() first, which makes flexiai's a count;
  *   - once a secret is in memory (a secret setting such as api_key read
  *     from a file by flexiai_config_load(), a Redis password taken by
  *     flexiai_config_validate(), a key resolved), a Linux process is made

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #define POLL_MS 50
 /* A whole answer, streamed or not, unless max_response_bytes says */
@@ -70,11 +71,31 @@ struct transfer {
     int sock_errno;    /* socket() failed with this (EMFILE...): ours */
 };
 
+/* libcurl's global state, set up once for the process at the first
+ * transfer (flexiai.h, "Process-wide effects"), not with the client: an
+ * answer from the cache, a dry run or a refusal before any traffic need
+ * not start OpenSSL.  Never cleaned up: other code may use it. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_ready;
+
+static void
+curl_start(void)
+{
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int
+fx_curl_start(void)
+{
+    pthread_once(&curl_once, curl_start);
+    return curl_ready == CURLE_OK ? 0 : -1;
+}
+
 struct fx_http *
 fx_http_new(void)
 {
     struct fx_http *h;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (fx_curl_start() != 0)
         return NULL;
     h = fxu_xcalloc(1, sizeof *h);
     h->multi = curl_multi_init();
@@ -96,7 +117,6 @@ fx_http_free(struct fx_http *h)
     if (h->multi)
         curl_multi_cleanup(h->multi);
     free(h);
-    curl_global_cleanup();
 }
 
 void

@@ -14,6 +14,10 @@
 /* ---- http.c ----------------------------------------------------------- */
 
 struct fx_http; /* one per client: reused connection */
+/* libcurl's global start, once for the process (at the first transfer):
+ * 0, or -1 when curl_global_init() failed. */
+int fx_curl_start(void);
+
 struct fx_http *fx_http_new(void);
 void fx_http_free(struct fx_http *h);
 

@@ -193,8 +193,31 @@ enc() { jq -rn --arg s "$1" '$s | @uri'; }
     assert_output "1 entry removed"
     run flexiai cache stats --json
     [ "$(jq -r .entries <<<"$output")" -eq 0 ]
+    [ "$(jq -r .hits <<<"$output")" -eq 0 ]
+    [ "$(jq -r .misses <<<"$output")" -eq 0 ]
     run flexiai cache frobnicate
     assert_failure 64
+}
+
+@test "hits from many processes at once are all counted, and a hit writes nothing to the database" {
+    flexiai complete --cache "count me" </dev/null
+    db=$XDG_DATA_HOME/flexiai/cache.db
+    # what the database and its WAL hold after the one write
+    before=$(cat "$db" "$db-wal" 2>/dev/null | cksum)
+    pids=
+    for i in 1 2 3 4 5 6 7 8; do
+        flexiai complete --cache "count me" </dev/null >"$BATS_TEST_TMPDIR/out.$i" &
+        pids="$pids $!"
+    done
+    for p in $pids; do wait "$p"; done
+    for i in 1 2 3 4 5 6 7 8; do
+        [ "$(cat "$BATS_TEST_TMPDIR/out.$i")" = "count me" ]
+    done
+    [ "$(mock_count oa)" -eq 1 ]
+    [ "$(cat "$db" "$db-wal" 2>/dev/null | cksum)" = "$before" ]
+    run flexiai cache stats --json
+    [ "$(jq -r .hits <<<"$output")" -eq 8 ]
+    [ "$(jq -r .misses <<<"$output")" -eq 1 ]
 }
 
 @test "Redis: a second host (its own data directory) gets the first host's answer" {
