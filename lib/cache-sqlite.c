@@ -93,11 +93,11 @@ fx_cache_sqlite_open(const char *path, char **err)
         return NULL;
     }
     sqlite3_busy_timeout(s->db, BUSY_MS);
-    /* the WAL file stays for the next process (emptied by the last
-     * connection's checkpoint at close, which only writers leave work
-     * for) */
-    int on = 1;
-    sqlite3_file_control(s->db, NULL, SQLITE_FCNTL_PERSIST_WAL, &on);
+    /* The last connection to close checkpoints and removes the WAL
+     * file.  (A persistent WAL kept its frames valid after the
+     * checkpoint: each next process replayed them at open and copied
+     * them back at close, two syncs and a directory sync for every hit.)
+     */
     /* WAL without a sync at each commit: a cache entry lost to a power
      * cut is only asked again */
     if ((fresh && sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL,
