@@ -4,7 +4,8 @@
  * /show lists them; each file is checked when it is attached (66 missing,
  * 65 too large or of a type not sent).  A message keeps its files for the
  * rest of the conversation: every later turn sends them again, as the
- * APIs are stateless.
+ * APIs are stateless; a session or conversation file keeps them by
+ * reference and a resumed one sends them again, each checked anew.
  */
 #include "config.h"
 
@@ -163,4 +164,44 @@ chat_conv_attach_free(struct chat_conv *c)
         tool_attach_free(c->attach_next);
         free(c->attach_next);
     }
+}
+
+static void
+notice(void *ud, const char *line)
+{
+    const struct chat_conv *c = ud;
+    c->out->notice(c->out->ud, line);
+}
+
+void
+chat_conv_attach_resume(struct chat_conv *c, const struct tool_attach_refs *r)
+{
+    for (size_t i = 0, j; i < r->n; i = j) {
+        size_t msg = r->v[i].msg;
+        for (j = i; j < r->n && r->v[j].msg == msg;)
+            j++;
+        struct tool_attach *l = fxu_xmalloc(sizeof(*l));
+        tool_attach_init(l);
+        tool_attach_from_refs(c->cfg, l, &r->v[i], j - i, notice, c);
+        if (msg < c->msgs.n)
+            tool_attach_to(l, &c->msgs.v[msg]);
+        /* kept with the conversation's other sent files */
+        c->attach_kept =
+            fxu_xrealloc(c->attach_kept, (c->nattach_kept + 1) * sizeof(l));
+        c->attach_kept[c->nattach_kept++] = l;
+    }
+}
+
+const flexiai_attachment_info *
+chat_conv_attach_info(const struct chat_conv *c, const flexiai_message *m)
+{
+    if (m->nattachments == 0)
+        return NULL;
+    for (size_t i = 0; i <= c->nattach_kept; i++) {
+        const struct tool_attach *l =
+            i < c->nattach_kept ? c->attach_kept[i] : c->attach_next;
+        if (l && l->v == m->attachments && l->n >= m->nattachments)
+            return l->info;
+    }
+    return NULL;
 }
