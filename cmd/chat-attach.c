@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "chat-conv.h"
+#include "flexiai-ledger.h"
 #include "tool-attach.h"
 
 #include <stdarg.h>
@@ -204,4 +205,28 @@ chat_conv_attach_info(const struct chat_conv *c, const flexiai_message *m)
             return l->info;
     }
     return NULL;
+}
+
+void
+chat_conv_attach_from_ledger(struct chat_conv *c,
+                             const struct flexiai_ledger_message *v, size_t n)
+{
+    struct tool_attach_refs r = {NULL, 0};
+    for (size_t i = 0; i < n && i < c->msgs.n; i++)
+        for (size_t k = 0; k < v[i].nattachments; k++) {
+            const flexiai_attachment *a = &v[i].attachments[k];
+            r.v = fxu_xrealloc(r.v, (r.n + 1) * sizeof(*r.v));
+            struct tool_attach_ref *e = &r.v[r.n++];
+            memset(e, 0, sizeof(*e));
+            e->msg = i;
+            e->path = fxu_strdup(a->path);
+            e->url = fxu_strdup(a->url);
+            e->mime = fxu_strdup(a->mime);
+            e->name = fxu_strdup(a->name);
+            e->size = -1;
+            snprintf(e->sha256, sizeof(e->sha256), "%s",
+                     v[i].sha256[k] ? v[i].sha256[k] : "");
+        }
+    chat_conv_attach_resume(c, &r);
+    tool_attach_refs_free(&r);
 }

@@ -209,6 +209,12 @@ void chat_conv_attach_free(struct chat_conv *c);
 struct tool_attach_refs;
 void chat_conv_attach_resume(struct chat_conv *c,
                              const struct tool_attach_refs *r);
+/* --cid: the ledger conversation's files (v[i]'s onto message i) the
+ * same way. */
+struct flexiai_ledger_message;
+void chat_conv_attach_from_ledger(struct chat_conv *c,
+                                  const struct flexiai_ledger_message *v,
+                                  size_t n);
 /* What message m's files were sent as (type, size, SHA-256; m's
  * nattachments of them), NULL when not known. */
 const flexiai_attachment_info *chat_conv_attach_info(const struct chat_conv *c,

@@ -166,3 +166,21 @@ EOF
     assert_equal "$stderr" "flexiai: $SESS/b.json: message 2: only a user message carries \"attachments\""
     assert_equal "$(mock_count o1)" "0"
 }
+
+@test "--cid: the ledger conversation's files go again by path, as -C sends them" {
+    flexiai chat --no-stream -a "$FILES/shot.png" <<<'what is it?' >/dev/null
+    local cid
+    cid=$(flexiai logs -n 1 --json | jq -r .conversation_id)
+    [ -n "$cid" ] && [ "$cid" != null ]
+    run --separate-stderr flexiai chat --no-stream --cid "$cid" <<<'and now?'
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(mock_last_body o1 | jq -r '.messages[0].content | map(.type) | join(",")')" "text,image_url"
+    assert_equal "$(attached o1 | jq -r '[.[].sha256] | join(" ")')" "$(sha "$FILES/shot.png") $(sha "$FILES/shot.png")"
+    # gone since: one line, and the question goes alone
+    rm "$FILES/shot.png"
+    run --separate-stderr flexiai chat --no-stream --cid "$cid" <<<'and again?'
+    assert_success
+    assert_equal "$stderr" "flexiai: $FILES/shot.png: left out of the conversation (cannot read $FILES/shot.png: No such file or directory)"
+    assert_equal "$(mock_last_body o1 | jq -r '.messages[0].content')" "what is it?"
+}
