@@ -244,6 +244,48 @@ tool_attach_from_refs(const flexiai_config *cfg, struct tool_attach *l,
     }
 }
 
+static void
+warn_line(void *ud, const char *line)
+{
+    (void)ud;
+    tool_warn("%s", line);
+}
+
+struct tool_attach *
+tool_attach_refs_onto(const flexiai_config *cfg,
+                      const struct tool_attach_refs *r, struct tool_msgs *m,
+                      size_t *nlists)
+{
+    struct tool_attach *v = NULL;
+    *nlists = 0;
+    for (size_t i = 0, j; i < r->n; i = j) {
+        size_t msg = r->v[i].msg;
+        for (j = i; j < r->n && r->v[j].msg == msg;)
+            j++;
+        v = fxu_xrealloc(v, (*nlists + 1) * sizeof(*v));
+        struct tool_attach *l = &v[(*nlists)++];
+        tool_attach_init(l);
+        tool_attach_from_refs(cfg, l, &r->v[i], j - i, warn_line, NULL);
+    }
+    /* onto the messages once the array no longer moves (l->v does not) */
+    for (size_t i = 0, k = 0; i < r->n; k++) {
+        size_t msg = r->v[i].msg;
+        if (msg < m->n)
+            tool_attach_to(&v[k], &m->v[msg]);
+        while (i < r->n && r->v[i].msg == msg)
+            i++;
+    }
+    return v;
+}
+
+void
+tool_attach_lists_free(struct tool_attach *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        tool_attach_free(&v[i]);
+    free(v);
+}
+
 void
 tool_attach_again(const flexiai_config *cfg, struct flexiai_ledger_message *m,
                   flexiai_message *to)

@@ -85,6 +85,14 @@ void tool_attach_from_refs(const flexiai_config *cfg, struct tool_attach *l,
                            const struct tool_attach_ref *r, size_t n,
                            void (*say)(void *ud, const char *line), void *ud);
 
+/* complete --messages: each message of m gets its refs again (the lines
+ * through tool_warn); the lists returned (*nlists of them) own the files:
+ * keep them while m is used, then tool_attach_lists_free(). */
+struct tool_attach *tool_attach_refs_onto(const flexiai_config *cfg,
+                                          const struct tool_attach_refs *r,
+                                          struct tool_msgs *m, size_t *nlists);
+void tool_attach_lists_free(struct tool_attach *v, size_t n);
+
 /* -C, --cid: a message of the ledger's conversation gets its files again
  * (into `to`, borrowed from m), each by its path or URL; one warning for
  * a file that changed since it was sent (then sent as it is now) or that

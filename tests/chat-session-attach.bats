@@ -122,7 +122,7 @@ EOF
     assert_equal "$(mock_last_body o1 | jq -r '.messages[0].content | map(.type) | join(",")')" "text,image_url"
 }
 
-@test "a session file without attachments (an older one) still resumes; complete --messages reads the new one" {
+@test "a session file without attachments (an older one) still resumes; complete --messages sends the new one's files" {
     mkdir -p "$SESS"
     printf '[{"role":"user","content":"earlier"},{"role":"assistant","content":"reply"}]\n' >"$SESS/old.json"
     run --separate-stderr flexiai chat --no-stream --session old <<<'now'
@@ -134,6 +134,19 @@ EOF
     (cd "$FILES" && flexiai chat --no-stream --session s <<<$'/attach shot.png\nwhat is it?') >/dev/null
     run --separate-stderr flexiai complete --no-stream --messages "$SESS/s.json" "more" </dev/null
     assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(mock_last_body o1 | jq -r '[.messages[] | .content | if type == "array" then map(.type) | join("+") else . end] | join(",")')" "text+image_url,what is it?,more"
+    assert_equal "$(attached o1 | jq -r '.[-1].sha256')" "$(sha "$FILES/shot.png")"
+    # and without a prompt the file's last question keeps its files
+    jq '.[:1]' "$SESS/s.json" >"$TEST_HOME/q.json"
+    run --separate-stderr flexiai complete --no-stream --messages "$TEST_HOME/q.json" </dev/null
+    assert_success
+    assert_equal "$(mock_last_body o1 | jq -r '.messages[0].content | map(.type) | join(",")')" "text,image_url"
+    rm "$FILES/shot.png"
+    run --separate-stderr flexiai complete --no-stream --messages "$TEST_HOME/q.json" </dev/null
+    assert_success
+    assert_equal "$stderr" "flexiai: warning: $FILES/shot.png: left out of the conversation (cannot read $FILES/shot.png: No such file or directory)"
+    assert_equal "$(mock_last_body o1 | jq -r '.messages[0].content')" "what is it?"
 }
 
 @test "a broken attachments entry: one line naming the message and the entry, exit 65, no request" {
