@@ -197,3 +197,25 @@ EOF
     assert_equal "$stderr" "flexiai: $FILES/shot.png: left out of the conversation (cannot read $FILES/shot.png: No such file or directory)"
     assert_equal "$(mock_last_body o1 | jq -r '.messages[0].content')" "what is it?"
 }
+
+@test "an interrupted turn that keeps its question keeps its files in the session; resumed, they go again" {
+    # the signal comes once "one two" is out; the rest would take 6 s
+    mock_script o1 "reply=one two three four five six seven eight,chunks=8,delay_ms=1000"
+    mkfifo "$TEST_HOME/in"
+    flexiai chat --session i <"$TEST_HOME/in" >"$TEST_HOME/out" 2>"$TEST_HOME/err" &
+    local pid=$! rc=0
+    exec 7>"$TEST_HOME/in"
+    printf '/attach %s\nwhat is it?\n' "$FILES/shot.png" >&7
+    wait_lines "$TEST_HOME/out" 'one two' 1
+    kill -INT $pid
+    wait $pid || rc=$?
+    exec 7>&-
+    assert_equal "$rc" 130
+    local f=$SESS/i.json
+    assert_equal "$(jq -r '.[0].attachments[0].sha256, (.[1].content | endswith("[interrupted]"))' "$f" | tr '\n' ' ')" "$(sha "$FILES/shot.png") true "
+    mock_reset
+    run --separate-stderr flexiai chat --no-stream --session i <<<'go on'
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(attached o1 | jq -r '[.[].sha256] | join(" ")')" "$(sha "$FILES/shot.png")"
+}
