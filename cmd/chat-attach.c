@@ -4,11 +4,13 @@
  * /show lists them; each file is checked when it is attached (66 missing,
  * 65 too large or of a type not sent).  A message keeps its files for the
  * rest of the conversation: every later turn sends them again, as the
- * APIs are stateless.
+ * APIs are stateless; a session or conversation file keeps them by
+ * reference and a resumed one sends them again, each checked anew.
  */
 #include "config.h"
 
 #include "chat-conv.h"
+#include "flexiai-ledger.h"
 #include "tool-attach.h"
 
 #include <stdarg.h>
@@ -163,4 +165,68 @@ chat_conv_attach_free(struct chat_conv *c)
         tool_attach_free(c->attach_next);
         free(c->attach_next);
     }
+}
+
+static void
+notice(void *ud, const char *line)
+{
+    const struct chat_conv *c = ud;
+    c->out->notice(c->out->ud, line);
+}
+
+void
+chat_conv_attach_resume(struct chat_conv *c, const struct tool_attach_refs *r)
+{
+    for (size_t i = 0, j; i < r->n; i = j) {
+        size_t msg = r->v[i].msg;
+        for (j = i; j < r->n && r->v[j].msg == msg;)
+            j++;
+        struct tool_attach *l = fxu_xmalloc(sizeof(*l));
+        tool_attach_init(l);
+        tool_attach_from_refs(c->cfg, l, &r->v[i], j - i, notice, c);
+        if (msg < c->msgs.n)
+            tool_attach_to(l, &c->msgs.v[msg]);
+        /* kept with the conversation's other sent files */
+        c->attach_kept =
+            fxu_xrealloc(c->attach_kept, (c->nattach_kept + 1) * sizeof(l));
+        c->attach_kept[c->nattach_kept++] = l;
+    }
+}
+
+const flexiai_attachment_info *
+chat_conv_attach_info(const struct chat_conv *c, const flexiai_message *m)
+{
+    if (m->nattachments == 0)
+        return NULL;
+    for (size_t i = 0; i <= c->nattach_kept; i++) {
+        const struct tool_attach *l =
+            i < c->nattach_kept ? c->attach_kept[i] : c->attach_next;
+        if (l && l->v == m->attachments && l->n >= m->nattachments)
+            return l->info;
+    }
+    return NULL;
+}
+
+void
+chat_conv_attach_from_ledger(struct chat_conv *c,
+                             const struct flexiai_ledger_message *v, size_t n)
+{
+    struct tool_attach_refs r = {NULL, 0};
+    for (size_t i = 0; i < n && i < c->msgs.n; i++)
+        for (size_t k = 0; k < v[i].nattachments; k++) {
+            const flexiai_attachment *a = &v[i].attachments[k];
+            r.v = fxu_xrealloc(r.v, (r.n + 1) * sizeof(*r.v));
+            struct tool_attach_ref *e = &r.v[r.n++];
+            memset(e, 0, sizeof(*e));
+            e->msg = i;
+            e->path = fxu_strdup(a->path);
+            e->url = fxu_strdup(a->url);
+            e->mime = fxu_strdup(a->mime);
+            e->name = fxu_strdup(a->name);
+            e->size = -1;
+            snprintf(e->sha256, sizeof(e->sha256), "%s",
+                     v[i].sha256[k] ? v[i].sha256[k] : "");
+        }
+    chat_conv_attach_resume(c, &r);
+    tool_attach_refs_free(&r);
 }

@@ -11,6 +11,7 @@
 #include "chat-conv.h"
 #include "chat-session.h"
 #include "flexiai-ledger.h"
+#include "tool-attach.h"
 #include "tool-loop.h"
 
 #include <ctype.h>
@@ -305,10 +306,13 @@ int
 chat_conv_load(struct chat_conv *c, const char *path, char **err)
 {
     struct tool_msgs m = {NULL, 0, 0, 0};
-    int rc = tool_msgs_read(path, &m, err);
+    struct tool_attach_refs refs = {NULL, 0};
+    int rc = tool_msgs_read_refs(path, &m, &refs, err);
     if (rc != 0)
         return rc;
     chat_conv_replace(c, &m);
+    chat_conv_attach_resume(c, &refs); /* the files its messages sent */
+    tool_attach_refs_free(&refs);
     free(c->last_question);
     c->last_question = NULL;
     return 0;
@@ -332,7 +336,14 @@ name_the_target(const char *path, char **err)
 int
 chat_conv_save(const struct chat_conv *c, const char *path, char **err)
 {
-    if (tool_msgs_write(path, c->msgs.v, c->msgs.n, err) == 0)
+    /* the files by reference: what each was sent as */
+    const flexiai_attachment_info **infos =
+        fxu_xcalloc(c->msgs.n ? c->msgs.n : 1, sizeof(*infos));
+    for (size_t i = 0; i < c->msgs.n; i++)
+        infos[i] = chat_conv_attach_info(c, &c->msgs.v[i]);
+    int rc = tool_msgs_write_att(path, c->msgs.v, c->msgs.n, infos, err);
+    free(infos);
+    if (rc == 0)
         return 0;
     name_the_target(path, err);
     return FLEXIAI_ECANTCREAT;
@@ -434,6 +445,8 @@ turn_interrupted(struct chat_conv *c, const char *question,
                                      res->text, CHAT_INTERRUPTED_MARK);
         chat_conv_push(c, "assistant", content);
         free(content);
+        /* the question stays in the conversation: its files with it */
+        chat_conv_attach_done(c, 1);
         remember_provider(c, res->provider);
     } else {
         /* nothing arrived: the question is dropped, /retry asks again */

@@ -204,5 +204,20 @@ void chat_conv_attach_names(const flexiai_message *m, FILE *fp);
 void chat_conv_attach_turn(struct chat_conv *c);
 void chat_conv_attach_done(struct chat_conv *c, int sent);
 void chat_conv_attach_free(struct chat_conv *c);
+/* A loaded conversation's files (tool_msgs_read_refs()) onto its
+ * messages, each checked again: a line for each left out or changed. */
+struct tool_attach_refs;
+void chat_conv_attach_resume(struct chat_conv *c,
+                             const struct tool_attach_refs *r);
+/* --cid: the ledger conversation's files (v[i]'s onto message i) the
+ * same way. */
+struct flexiai_ledger_message;
+void chat_conv_attach_from_ledger(struct chat_conv *c,
+                                  const struct flexiai_ledger_message *v,
+                                  size_t n);
+/* What message m's files were sent as (type, size, SHA-256; m's
+ * nattachments of them), NULL when not known. */
+const flexiai_attachment_info *chat_conv_attach_info(const struct chat_conv *c,
+                                                     const flexiai_message *m);
 
 #endif

@@ -122,6 +122,7 @@ from_ledger(struct chat_conv *c, const char *cid)
     for (size_t i = 0; i < n; i++)
         tool_msgs_push(&m, v[i].role, v[i].content);
     chat_conv_replace(c, &m);
+    chat_conv_attach_from_ledger(c, v, n); /* its files again, by path */
     flexiai_ledger_messages_free(v, n);
     flexiai_ledger_close(l);
     free(c->cid);

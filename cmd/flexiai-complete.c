@@ -211,6 +211,9 @@ continue_conversation(const flexiai_config *cfg, const struct opts *o,
     for (size_t i = 0; i < msgs->n; i++) {
         tool_msgs_push(&all, msgs->v[i].role, msgs->v[i].content);
         tool_msgs_set_state(&all, all.n - 1, msgs->v[i].reasoning_state);
+        /* a --messages file's files (borrowed) */
+        all.v[all.n - 1].attachments = msgs->v[i].attachments;
+        all.v[all.n - 1].nattachments = msgs->v[i].nattachments;
     }
     all.replaced = msgs->replaced;
     tool_msgs_free(msgs);
@@ -427,6 +430,8 @@ main(int argc, char **argv)
 
     /* the prompt */
     struct tool_msgs msgs = {NULL, 0, 0, 0};
+    struct tool_attach *msg_files = NULL; /* --messages files' files */
+    size_t nmsg_files = 0;
     size_t replaced = 0;
     fxu_buf p;
     fxu_buf_init(&p);
@@ -440,9 +445,13 @@ main(int argc, char **argv)
                          "-f");
     if (o.messages) {
         char *err = NULL;
-        int mrc = tool_msgs_read(o.messages, &msgs, &err);
+        struct tool_attach_refs refs = {NULL, 0};
+        int mrc = tool_msgs_read_refs(o.messages, &msgs, &refs, &err);
         if (mrc != 0)
             tool_die(mrc, "%s", err);
+        /* its messages' files again, by path, each checked anew */
+        msg_files = tool_attach_refs_onto(cfg, &refs, &msgs, &nmsg_files);
+        tool_attach_refs_free(&refs);
         if (p.len) {
             char *clean = fxu_utf8_sanitize(p.data, p.len, &replaced);
             tool_msgs_push(&msgs, "user", clean);
@@ -491,7 +500,8 @@ main(int argc, char **argv)
         continue_conversation(cfg, &o, &a, &msgs, &cid, &kept, &nkept);
 #endif
     /* the files go with this prompt, the last message */
-    tool_attach_to(&o.att, &msgs.v[msgs.n - 1]);
+    if (o.att.n)
+        tool_attach_to(&o.att, &msgs.v[msgs.n - 1]);
     struct out_state out = {.print = 0, .last = '\n'};
     fxu_buf_init(&out.held);
     flexiai_client *client = tool_setup_client(cfg, log_line, &out, 0);
@@ -608,6 +618,7 @@ main(int argc, char **argv)
     flexiai_ledger_messages_free(kept, nkept);
 #endif
     tool_attach_free(&o.att);
+    tool_attach_lists_free(msg_files, nmsg_files);
     tool_fragments_free(&o.frags);
     tool_template_free(tmpl);
     free(tmpl);

@@ -160,39 +160,161 @@ tool_attach_to(const struct tool_attach *l, flexiai_message *m)
     m->nattachments = l->n;
 }
 
+int
+tool_attach_recheck(const flexiai_config *cfg, const flexiai_attachment *a,
+                    const char *sha_then, flexiai_attachment_info *now,
+                    char **line)
+{
+    char *err = NULL;
+    *line = NULL;
+    memset(now, 0, sizeof(*now));
+    now->size = -1;
+    if (a->path == NULL && a->url == NULL) {
+        /* stdin's bytes: only their size and hash were kept */
+        *line = fxu_asprintf("%s (sha256 %.12s): left out of the conversation "
+                             "(its bytes were not kept: it cannot be sent "
+                             "again)",
+                             a->name ? a->name : "stdin",
+                             sha_then && *sha_then ? sha_then : "unknown");
+        return 0;
+    }
+    if (a->path == NULL) { /* a URL goes again as it is */
+        if (a->mime)
+            snprintf(now->mime, sizeof(now->mime), "%s", a->mime);
+        return 1;
+    }
+    /* the type it was sent as, while it is the same file */
+    int known = sha_then && *sha_then;
+    if (flexiai_attachment_check(cfg, a, now, &err) == FLEXIAI_OK) {
+        if (!known || strcmp(now->sha256, sha_then) == 0)
+            return 1;
+    } else {
+        free(err); /* said below, as it is now */
+        err = NULL;
+    }
+    flexiai_attachment cur = *a;
+    cur.mime = NULL; /* what it is now */
+    if (flexiai_attachment_check(cfg, &cur, now, &err) != FLEXIAI_OK) {
+        *line =
+            fxu_asprintf("%s: left out of the conversation (%s)", a->path, err);
+        free(err);
+        return 0;
+    }
+    if (!known || strcmp(now->sha256, sha_then) == 0)
+        return 1;
+    *line = fxu_asprintf("%s changed since the conversation sent it (sha256 "
+                         "%.12s then, %.12s now): sending it as it is now",
+                         a->path, sha_then, now->sha256);
+    return 2;
+}
+
+void
+tool_attach_from_refs(const flexiai_config *cfg, struct tool_attach *l,
+                      const struct tool_attach_ref *r, size_t n,
+                      void (*say)(void *ud, const char *line), void *ud)
+{
+    free(l->info);
+    l->info = fxu_xcalloc(n ? n : 1, sizeof(*l->info));
+    l->v = fxu_xrealloc(l->v, (n ? n : 1) * sizeof(*l->v));
+    l->cap = n ? n : 1;
+    for (size_t i = 0; i < n; i++) {
+        flexiai_attachment a = {0};
+        a.path = r[i].path;
+        a.url = r[i].url;
+        a.mime = r[i].mime;
+        a.name = r[i].name;
+        char *line = NULL;
+        int send =
+            tool_attach_recheck(cfg, &a, r[i].sha256, &l->info[l->n], &line);
+        if (line)
+            say(ud, line);
+        free(line);
+        if (send == 0)
+            continue;
+        flexiai_attachment *to = &l->v[l->n];
+        memset(to, 0, sizeof(*to));
+        to->path = keep(l, a.path);
+        to->url = keep(l, a.url);
+        to->name = keep(l, a.name);
+        /* the type it goes as: as sent, or what the changed file is now
+         * (a URL of no known type: its name decides) */
+        const char *mime = l->info[l->n].mime;
+        to->mime = *mime ? keep(l, mime) : NULL;
+        l->n++;
+    }
+}
+
+static void
+warn_line(void *ud, const char *line)
+{
+    (void)ud;
+    tool_warn("%s", line);
+}
+
+struct tool_attach *
+tool_attach_refs_onto(const flexiai_config *cfg,
+                      const struct tool_attach_refs *r, struct tool_msgs *m,
+                      size_t *nlists)
+{
+    struct tool_attach *v = NULL;
+    *nlists = 0;
+    for (size_t i = 0, j; i < r->n; i = j) {
+        size_t msg = r->v[i].msg;
+        for (j = i; j < r->n && r->v[j].msg == msg;)
+            j++;
+        v = fxu_xrealloc(v, (*nlists + 1) * sizeof(*v));
+        struct tool_attach *l = &v[(*nlists)++];
+        tool_attach_init(l);
+        tool_attach_from_refs(cfg, l, &r->v[i], j - i, warn_line, NULL);
+    }
+    /* onto the messages once the array no longer moves (l->v does not) */
+    for (size_t i = 0, k = 0; i < r->n; k++) {
+        size_t msg = r->v[i].msg;
+        if (msg < m->n)
+            tool_attach_to(&v[k], &m->v[msg]);
+        while (i < r->n && r->v[i].msg == msg)
+            i++;
+    }
+    return v;
+}
+
+void
+tool_attach_lists_free(struct tool_attach *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        tool_attach_free(&v[i]);
+    free(v);
+}
+
 void
 tool_attach_again(const flexiai_config *cfg, struct flexiai_ledger_message *m,
                   flexiai_message *to)
 {
-    size_t keep = 0;
+    size_t kept = 0;
     for (size_t i = 0; i < m->nattachments; i++) {
         flexiai_attachment *a = &m->attachments[i];
         flexiai_attachment_info info;
-        char *err = NULL;
-        flexiai_attachment now = *a;
-        now.mime = NULL; /* what it is now */
-        if (a->path && flexiai_attachment_check(cfg, &now, &info, &err) != 0) {
-            tool_warn("%s: left out of the conversation (%s)", a->path, err);
-            free(err);
+        char *line = NULL;
+        int send = tool_attach_recheck(cfg, a, m->sha256[i], &info, &line);
+        if (line)
+            tool_warn("%s", line);
+        free(line);
+        if (send == 0)
             continue;
-        }
-        if (a->path && m->sha256[i][0] && strcmp(info.sha256, m->sha256[i])) {
-            tool_warn("%s changed since the conversation sent it (sha256 "
-                      "%.12s then, %.12s now): sending it as it is now",
-                      a->path, m->sha256[i], info.sha256);
+        if (send == 2) {
             free((char *)a->mime); /* its type as it is now */
             a->mime = fxu_strdup(info.mime);
         }
-        if (keep != i) {
-            flexiai_attachment t = m->attachments[keep];
-            char *h = m->sha256[keep];
-            m->attachments[keep] = *a;
-            m->sha256[keep] = m->sha256[i];
+        if (kept != i) {
+            flexiai_attachment t = m->attachments[kept];
+            char *h = m->sha256[kept];
+            m->attachments[kept] = *a;
+            m->sha256[kept] = m->sha256[i];
             m->attachments[i] = t; /* still freed with m */
             m->sha256[i] = h;
         }
-        keep++;
+        kept++;
     }
-    to->attachments = keep ? m->attachments : NULL;
-    to->nattachments = keep;
+    to->attachments = kept ? m->attachments : NULL;
+    to->nattachments = kept;
 }

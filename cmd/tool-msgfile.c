@@ -1,18 +1,23 @@
 /*
  * tool-msgfile.c - conversation files: the JSON array of {role, content}
  * objects that `complete --messages`, chat's --load, /load, /save and
- * --session read and write.  Errors are returned, never printed.
+ * --session read and write.  A user message may carry "attachments": the
+ * files it sent, by reference (path or URL, type, name, size, SHA-256),
+ * never their bytes.  Errors are returned, never printed.
  */
 #include "config.h"
 
+#include "tool-attach.h"
 #include "tool.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -164,8 +169,124 @@ valid_role(const char *role)
            strcmp(role, "assistant") == 0;
 }
 
+void
+tool_attach_refs_free(struct tool_attach_refs *refs)
+{
+    for (size_t i = 0; i < refs->n; i++) {
+        free(refs->v[i].path);
+        free(refs->v[i].url);
+        free(refs->v[i].mime);
+        free(refs->v[i].name);
+    }
+    free(refs->v);
+    memset(refs, 0, sizeof(*refs));
+}
+
+static int
+is_sha256(const char *s)
+{
+    return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* An optional string member: 0 (absent: *out NULL, else a copy), -1 when
+ * it is there but not a non-empty string. */
+static int
+opt_string(const cJSON *o, const char *key, char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = NULL;
+    if (v == NULL)
+        return 0;
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0')
+        return -1;
+    *out = fxu_strdup(v->valuestring);
+    return 0;
+}
+
+/* One entry of a message's "attachments" into r: NULL, or why not. */
+static const char *
+read_ref(const cJSON *o, struct tool_attach_ref *r)
+{
+    if (!cJSON_IsObject(o))
+        return "not an object";
+    if (opt_string(o, "path", &r->path) || opt_string(o, "url", &r->url))
+        return "\"path\" and \"url\" are non-empty strings";
+    if (r->path && r->url)
+        return "a \"path\" or a \"url\", not both";
+    if (r->url && strncasecmp(r->url, "http://", 7) != 0 &&
+        strncasecmp(r->url, "https://", 8) != 0)
+        return "\"url\" is an http or https URL";
+    if (opt_string(o, "mime", &r->mime) || (r->mime && !strchr(r->mime, '/')))
+        return "\"mime\" is a type like image/png";
+    if (opt_string(o, "name", &r->name))
+        return "\"name\" is a non-empty string";
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(o, "size");
+    r->size = -1;
+    if (size && (!cJSON_IsNumber(size) || size->valuedouble < 0 ||
+                 size->valuedouble > (double)LLONG_MAX / 2 ||
+                 size->valuedouble != (double)(long long)size->valuedouble))
+        return "\"size\" is a number of bytes";
+    if (size)
+        r->size = (long long)size->valuedouble;
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(o, "sha256");
+    if (sha && !(cJSON_IsString(sha) && is_sha256(sha->valuestring)))
+        return "\"sha256\" is 64 lower-case hex digits";
+    if (sha)
+        memcpy(r->sha256, sha->valuestring, 65);
+    return NULL;
+}
+
+/* Message m->n - 1's "attachments" (o's), onto refs (NULL: checked only).
+ * NULL, or the error line. */
+static char *
+read_refs(const char *name, const cJSON *o, const struct tool_msgs *m,
+          struct tool_attach_refs *refs)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "attachments");
+    if (arr == NULL || cJSON_IsNull(arr))
+        return NULL;
+    if (!cJSON_IsArray(arr))
+        return fxu_asprintf("%s: message %zu: \"attachments\" must be an "
+                            "array",
+                            name, m->n);
+    if (cJSON_GetArraySize(arr) > 0 && strcmp(m->v[m->n - 1].role, "user") != 0)
+        return fxu_asprintf("%s: message %zu: only a user message carries "
+                            "\"attachments\"",
+                            name, m->n);
+    size_t k = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        struct tool_attach_ref r;
+        memset(&r, 0, sizeof(r));
+        r.msg = m->n - 1;
+        const char *why = read_ref(e, &r);
+        k++;
+        if (why == NULL && refs) {
+            refs->v = fxu_xrealloc(refs->v, (refs->n + 1) * sizeof(*refs->v));
+            refs->v[refs->n++] = r;
+            continue;
+        }
+        free(r.path); /* refused, or only checked (refs NULL) */
+        free(r.url);
+        free(r.mime);
+        free(r.name);
+        if (why)
+            return fxu_asprintf("%s: message %zu: attachment %zu: %s", name,
+                                m->n, k, why);
+    }
+    return NULL;
+}
+
 int
 tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
+{
+    return tool_msgs_read_refs(path, m, NULL, err);
+}
+
+int
+tool_msgs_read_refs(const char *path, struct tool_msgs *m,
+                    struct tool_attach_refs *refs, char **err)
 {
     int is_stdin = strcmp(path, "-") == 0;
     const char *name = is_stdin ? "stdin" : path;
@@ -237,18 +358,71 @@ tool_msgs_read(const char *path, struct tool_msgs *m, char **err)
             cJSON_GetObjectItemCaseSensitive(o, "reasoning_state");
         if (cJSON_IsString(state))
             tool_msgs_set_state(m, m->n - 1, state->valuestring);
+        /* the files it sent, by reference */
+        if ((*err = read_refs(name, o, m, refs)) != NULL)
+            break;
     }
     cJSON_Delete(root);
     if (*err) {
         tool_msgs_free(m);
+        if (refs)
+            tool_attach_refs_free(refs);
         return FLEXIAI_EDATA;
     }
     return 0;
 }
 
+/* Message v's files by reference (info: as they were sent, or NULL). */
+static void
+write_refs(cJSON *o, const flexiai_message *v,
+           const flexiai_attachment_info *info)
+{
+    if (v->nattachments == 0)
+        return;
+    cJSON *arr = cJSON_AddArrayToObject(o, "attachments");
+    for (size_t k = 0; k < v->nattachments; k++) {
+        const flexiai_attachment *a = &v->attachments[k];
+        const flexiai_attachment_info *in = info ? &info[k] : NULL;
+        cJSON *e = cJSON_CreateObject();
+        const char *name = a->name;
+        if (a->path) {
+            /* absolute: a session resumes from any directory */
+            char *abs = realpath(a->path, NULL);
+            cJSON_AddStringToObject(e, "path", abs ? abs : a->path);
+            free(abs);
+            if (name == NULL) {
+                const char *slash = strrchr(a->path, '/');
+                name = slash ? slash + 1 : a->path;
+            }
+        } else if (a->url) {
+            cJSON_AddStringToObject(e, "url", a->url);
+        } else if (name == NULL) {
+            name = "stdin"; /* its bytes are not kept: size and hash */
+        }
+        const char *mime = in && in->mime[0] ? in->mime : a->mime;
+        if (mime)
+            cJSON_AddStringToObject(e, "mime", mime);
+        if (name && *name)
+            cJSON_AddStringToObject(e, "name", name);
+        long long size = in ? in->size : a->data ? (long long)a->len : -1;
+        if (size >= 0)
+            cJSON_AddNumberToObject(e, "size", (double)size);
+        if (in && in->sha256[0])
+            cJSON_AddStringToObject(e, "sha256", in->sha256);
+        cJSON_AddItemToArray(arr, e);
+    }
+}
+
 int
 tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
                 char **err)
+{
+    return tool_msgs_write_att(path, v, n, NULL, err);
+}
+
+int
+tool_msgs_write_att(const char *path, const flexiai_message *v, size_t n,
+                    const flexiai_attachment_info *const *infos, char **err)
 {
     /* one message per line: readable, and diffs well */
     fxu_buf json;
@@ -260,6 +434,7 @@ tool_msgs_write(const char *path, const flexiai_message *v, size_t n,
         cJSON_AddStringToObject(o, "content", v[i].content);
         if (v[i].reasoning_state)
             cJSON_AddStringToObject(o, "reasoning_state", v[i].reasoning_state);
+        write_refs(o, &v[i], infos ? infos[i] : NULL);
         char *s = cJSON_PrintUnformatted(o);
         fxu_buf_printf(&json, "%s\n  %s", i ? "," : "", s);
         free(s);

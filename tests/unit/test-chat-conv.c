@@ -400,6 +400,12 @@ test_turns(struct chat_conv *c, struct capture *k)
     is_str(text(k), "", "... and no reply text");
 
     chat_conv_set_provider(c, "slow");
+    /* a file with the question that is interrupted, but kept */
+    char *note = tmp_path("note.txt");
+    FILE *fp = fopen(note, "w");
+    fputs("a note\n", fp);
+    fclose(fp);
+    is_int(chat_conv_attach(c, note, NULL), 0, "a file attached");
     cap_reset(k);
     k->cancel_on_text = &cancel;
     rc = chat_conv_turn(c, "one two three");
@@ -411,6 +417,9 @@ test_turns(struct chat_conv *c, struct capture *k)
     is_int(c->msgs.n, 4, "... question and partial answer kept");
     is_str(c->msgs.v[3].content, "one" CHAT_INTERRUPTED_MARK,
            "... the answer marked");
+    is_int(c->msgs.v[2].nattachments, 1, "... the question keeps its file");
+    ok(c->attach_next == NULL, "... which no longer waits for the next one");
+    free(note);
 
     cap_reset(k);
     cancel = 1; /* a SIGINT before the turn: scripted, it still counts */
