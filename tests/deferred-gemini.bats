@@ -116,7 +116,11 @@ setup() {
     assert_equal "$(jq -r '.[0] | [.status, .ended] | @tsv' <<<"$output")" "$(printf 'cancelled\ttrue')"
     run flexiai batch -q fetch "$JOB"
     assert_equal "$status" 75
-    assert_equal "$(jq -r .exit_code "$TEST_HOME/out.jsonl" | sort -u)" 75
+    # no answers came: each item's line says so, once
+    assert_equal "$(jq -r '[.id, .exit_code, .error] | @tsv' "$TEST_HOME/out.jsonl" | sort | tr '\n' '|')" \
+        "$(printf 't1\t75\tge: no answer (the job ended cancelled)|t2\t75\tge: no answer (the job ended cancelled)|t3\t75\tge: no answer (the job ended cancelled)|')"
+    run flexiai batch -q fetch "$JOB"
+    assert_equal "$(wc -l <"$TEST_HOME/out.jsonl")" 3
 }
 
 @test "Gemini: answers in a responses file are downloaded and read by their keys" {
