@@ -192,8 +192,9 @@ fx_bgem_status(const char *job, const char *body, size_t len,
  * The batch resource is read once from a file, one character at a time:
  * the containers open, the key of each object's current member, and the
  * elements of metadata.output.inlinedResponses.inlinedResponses written
- * one a line, without the whitespace between tokens.  Memory stays that
- * of the path, however many answers the batch holds. */
+ * one a line, without the whitespace between tokens; the rest of the
+ * resource (its answers' array left empty) may be kept, for its status.
+ * Memory stays that of the path, however many answers the batch holds. */
 
 #define SCAN_DEPTH 256
 #define KEY_MAX 32
@@ -207,7 +208,20 @@ struct scan {
     int cap;  /* depth of the answers' array; 0: not in it */
     int emit; /* writing an element */
     long n;
+    FILE *out;     /* the answers (may be NULL) */
+    fxu_buf *rest; /* the rest (may be NULL) */
 };
+
+static void
+put(struct scan *s, int ch)
+{
+    if (s->emit) {
+        if (s->out)
+            fputc(ch, s->out);
+    } else if (s->rest) {
+        fxu_buf_putc(s->rest, (char)ch);
+    }
+}
 
 static int
 path_is_answers(const struct scan *s)
@@ -223,11 +237,10 @@ path_is_answers(const struct scan *s)
 }
 
 static int
-scan_char(struct scan *s, int ch, FILE *out)
+scan_char(struct scan *s, int ch)
 {
     if (s->in_str) {
-        if (s->emit)
-            fputc(ch, out);
+        put(s, ch);
         if (s->esc) {
             s->esc = 0;
         } else if (ch == '\\') {
@@ -247,8 +260,8 @@ scan_char(struct scan *s, int ch, FILE *out)
         return 0;
     if (s->cap && s->depth == s->cap && ch == '{' && !s->emit)
         s->emit = 1;
-    if (s->emit)
-        fputc(ch, out);
+    if (!(s->cap && s->depth == s->cap && ch == ',')) /* the rest: [] */
+        put(s, ch);
     switch (ch) {
     case '"':
         s->in_str = 1;
@@ -278,7 +291,7 @@ scan_char(struct scan *s, int ch, FILE *out)
         s->depth--;
         s->want_key = 0;
         if (s->emit && s->cap && s->depth == s->cap) {
-            fputc('\n', out);
+            put(s, '\n');
             s->emit = 0;
             s->n++;
         }
@@ -293,14 +306,16 @@ scan_char(struct scan *s, int ch, FILE *out)
 }
 
 long
-fx_bgem_inline(FILE *in, FILE *out)
+fx_bgem_inline(FILE *in, FILE *out, fxu_buf *rest)
 {
     struct scan *s = fxu_xcalloc(1, sizeof(*s));
+    s->out = out;
+    s->rest = rest;
     int ch, bad = 0;
     while (!bad && (ch = getc(in)) != EOF)
-        bad = scan_char(s, ch, out) != 0;
+        bad = scan_char(s, ch) != 0;
     long n = s->n;
-    if (bad || s->depth != 0 || s->in_str || ferror(in) || ferror(out))
+    if (bad || s->depth != 0 || s->in_str || ferror(in) || (out && ferror(out)))
         n = -1;
     free(s);
     return n;

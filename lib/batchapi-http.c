@@ -474,7 +474,32 @@ flexiai_batchapi_status_get(flexiai_client *c, const char *name,
                             char **err)
 {
     memset(st, 0, sizeof(*st));
-    return job_call(c, name, job, "GET", "", st, NULL, err);
+    int kind;
+    if (fx_batchapi_provider(c, name, &kind, NULL) == NULL ||
+        kind != FX_BATCHAPI_GEMINI)
+        return job_call(c, name, job, "GET", "", st, NULL, err);
+    /* a Gemini batch that ended holds its answers: the resource into a
+     * scratch file, its status from the rest of it */
+    FILE *tmp = tmpfile();
+    if (tmp == NULL) {
+        fx_set_err(err, "%s: no scratch file", name);
+        return FLEXIAI_ECANTCREAT;
+    }
+    flexiai_code rc = job_call(c, name, job, "GET", "", NULL, tmp, err);
+    if (rc == FLEXIAI_OK) {
+        fxu_buf rest;
+        fxu_buf_init(&rest);
+        rewind(tmp);
+        if (fx_bgem_inline(tmp, NULL, &rest) < 0) {
+            fx_set_err(err, "%s: the batch is not JSON", name);
+            rc = FLEXIAI_EPROTOCOL;
+        } else {
+            fx_bgem_status(job, rest.data ? rest.data : "", rest.len, st);
+        }
+        fxu_buf_free(&rest);
+    }
+    fclose(tmp);
+    return rc;
 }
 
 flexiai_code
@@ -509,7 +534,7 @@ flexiai_batchapi_download(flexiai_client *c, const char *name, const char *what,
         rc = job_call(c, name, what, "GET", "", NULL, tmp, err);
         if (rc == FLEXIAI_OK) {
             rewind(tmp);
-            if (fx_bgem_inline(tmp, out) < 0) {
+            if (fx_bgem_inline(tmp, out, NULL) < 0) {
                 fx_set_err(err, "%s: the batch's answers are not JSON", name);
                 rc = FLEXIAI_EPROTOCOL;
             }

@@ -46,7 +46,9 @@ long fx_bgem_rpc_http(int code, const char **name);
 void fx_bgem_status(const char *job, const char *body, size_t len,
                     flexiai_batchapi_status *st);
 /* The inlined answers of the batch resource read from in, one JSONL line
- * each, to out: how many, or -1 when the resource is not JSON. */
-long fx_bgem_inline(FILE *in, FILE *out);
+ * each, to out (may be NULL), and the rest of the resource, its answers
+ * left out, appended to rest (may be NULL): how many answers, or -1 when
+ * the resource is not JSON. */
+long fx_bgem_inline(FILE *in, FILE *out, fxu_buf *rest);
 
 #endif

@@ -166,3 +166,19 @@ setup() {
     [[ $stderr == *"vx has no batch API"*"gemini"* ]]
     assert_equal "$(batchapi_log vx | jq .created)" 0
 }
+
+@test "Gemini: a batch holding more answers than a status answer may (over 1 MB): status, wait and fetch read it" {
+    local i
+    for i in $(seq 1 150); do printf '{"id":"n%d","prompt":"p %d"}\n' "$i" "$i"; done >"$TEST_HOME/many.jsonl"
+    batchapi ge "reply=$(head -c 9000 /dev/zero | tr '\0' x)"
+    JOB=$(flexiai batch -q --deferred -i "$TEST_HOME/many.jsonl" -o "$TEST_HOME/many.out")
+    run flexiai batch wait --timeout 30 "$JOB"
+    assert_success
+    run flexiai batch status --json "$JOB"
+    assert_success
+    assert_equal "$(jq -r '.[0] | [.status, .answered] | @tsv' <<<"$output")" "$(printf 'succeeded\t150')"
+    run flexiai batch -q fetch "$JOB"
+    assert_success
+    assert_equal "$(jq -r .id "$TEST_HOME/many.out" | sort -u | wc -l)" 150
+    assert_equal "$(jq -r 'select(.id == "n150") | .text | length' "$TEST_HOME/many.out")" 9000
+}

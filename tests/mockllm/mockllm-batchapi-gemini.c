@@ -159,9 +159,9 @@ job_free(struct job *j)
 }
 
 static const char *
-state_of(const struct job *j)
+state_of(const struct job *j, int creating)
 {
-    if (!mock_ba_ended(j))
+    if (creating || !mock_ba_ended(j))
         return j->polled <= 1 ? "BATCH_STATE_PENDING" : "BATCH_STATE_RUNNING";
     return j->cancelled ? "BATCH_STATE_CANCELLED"
            : j->expire  ? "BATCH_STATE_EXPIRED"
@@ -223,9 +223,10 @@ answer(const struct job *j, size_t i, int in_file)
     return o;
 }
 
-/* The Operation of a job: its name and the batch as metadata. */
+/* The Operation of a job: its name and the batch as metadata (a job
+ * being created is pending, whatever polls= says). */
 static char *
-operation(const struct job *j)
+operation(const struct job *j, int creating)
 {
     char name[96], t[32];
     snprintf(name, sizeof(name), "batches/%s", j->id);
@@ -239,10 +240,10 @@ operation(const struct job *j)
     time_t c = (time_t)j->created;
     strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", gmtime(&c));
     cJSON_AddStringToObject(md, "createTime", t);
-    cJSON_AddStringToObject(md, "state", state_of(j));
+    cJSON_AddStringToObject(md, "state", state_of(j, creating));
     cJSON *bs = cJSON_AddObjectToObject(md, "batchStats");
     add_i64(bs, "requestCount", (long)j->n);
-    int ended = mock_ba_ended(j);
+    int ended = !creating && mock_ba_ended(j);
     int answered = ended && !j->cancelled && !j->expire;
     long ok = 0, bad = 0;
     for (size_t i = 0; answered && i < j->n; i++) {
@@ -332,7 +333,7 @@ create(const char *route, const char *model, const char *body, char **out)
         return error(400, "INVALID_ARGUMENT", why, out);
     }
     mock_ba_job_link(j);
-    *out = operation(j);
+    *out = operation(j, 1);
     return 200;
 }
 
@@ -391,7 +392,7 @@ mock_bgem_answer(const char *route, const char *p, const char *method,
         j->polled++;
         if (j->polls_left > 0)
             j->polls_left--;
-        *out = operation(j);
+        *out = operation(j, 0);
         return 200;
     }
     if (post && strcmp(tail, ":cancel") == 0) {

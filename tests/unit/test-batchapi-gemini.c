@@ -174,7 +174,7 @@ cut(const char *text, long *n)
     FILE *in = tmpfile(), *out = tmpfile();
     fputs(text, in);
     rewind(in);
-    *n = fx_bgem_inline(in, out);
+    *n = fx_bgem_inline(in, out, NULL);
     long len = ftell(out);
     rewind(out);
     char *s = calloc(1, (size_t)len + 1);
@@ -212,6 +212,28 @@ test_inline(void)
            "\"i1\"}}\n",
            "one a line, spaces only inside strings kept");
     free(s);
+    /* the rest: the resource with its answers' array empty, for status */
+    FILE *in = tmpfile();
+    fputs(op, in);
+    rewind(in);
+    fxu_buf rest;
+    fxu_buf_init(&rest);
+    is_int(fx_bgem_inline(in, NULL, &rest), 2, "the rest kept");
+    fxu_buf_putc(&rest, '\0');
+    is_str(rest.data,
+           "{\"name\":\"batches/b1\",\"metadata\":{\"displayName\":\"x "
+           "\\\"inlinedResponses\\\": [{}] }\",\"output\":{"
+           "\"inlinedResponses\":{\"inlinedResponses\":[]}}},\"response\":"
+           "{\"output\":{\"inlinedResponses\":{\"inlinedResponses\":[{"
+           "\"metadata\":{\"key\":\"dup\"}}]}}}}",
+           "the rest: everything but the answers, valid JSON");
+    flexiai_batchapi_status st;
+    memset(&st, 0, sizeof(st));
+    fx_bgem_status("batches/b1", rest.data, strlen(rest.data), &st);
+    is_str(st.results, "batches/b1", "whose status still finds the answers");
+    flexiai_batchapi_status_free(&st);
+    fxu_buf_free(&rest);
+    fclose(in);
     s = cut("{\"metadata\":{\"output\":{\"inlinedResponses\":{"
             "\"inlinedResponses\":[{\"a\":1}",
             &n);
