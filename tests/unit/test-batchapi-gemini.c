@@ -17,10 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+static flexiai_config *cfg;
+
 static flexiai_client *
 make_client(void)
 {
-    flexiai_config *cfg = flexiai_config_new();
+    cfg = flexiai_config_new();
     static const char *const v[][3] = {
         {"provider.ge", "type", "gemini"},
         {"provider.ge", "model", "gemini-x"},
@@ -293,5 +295,7 @@ main(void)
     test_status();
     test_inline();
     test_results(c);
+    flexiai_client_free(c);
+    flexiai_config_free(cfg);
     return tap_done();
 }
