@@ -208,13 +208,25 @@ take_part(struct fetch *f, size_t k, const flexiai_batchapi_status *st)
         free(path);
     }
     /* an item without a result (the job failed, was cancelled before it
-     * started) failed too */
+     * started, expired without answers as Gemini's do) failed too: its
+     * line says so, as a failed item's */
     for (long i = p->first; i < p->first + p->count; i++)
         if (!f->seen[i] && !batch_idset_has(f->done, f->j->ids[i])) {
             f->failed[i] = 1;
             f->nfailed++;
             if (f->worst == 0)
                 f->worst = FLEXIAI_ETEMPFAIL;
+            if (!refetch && !f->rerun) {
+                flexiai_result res;
+                flexiai_result_init(&res);
+                res.error =
+                    fxu_asprintf("%s: no answer (the job ended %s)",
+                                 p->provider, st->status ? st->status : "");
+                res.finish_reason = fxu_strdup("error");
+                put_line(f, i, &res, FLEXIAI_ETEMPFAIL);
+                f->written_failed++;
+                flexiai_result_free(&res);
+            }
         }
     free(p->state);
     p->state = fxu_strdup("fetched");

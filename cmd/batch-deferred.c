@@ -2,10 +2,10 @@
  * batch-deferred.c - `flexiai batch --deferred`: every item of the input
  * made into its request as the live batch makes it, written as the
  * provider's batch input (one file per provider job: OpenAI takes 50 000
- * requests a job, Anthropic 100 000), recorded in the job file before
- * anything is sent and again as soon as each provider job has its id, then
- * the job's id on stdout.  Nothing of the input is held in memory but the
- * item ids.
+ * requests a job, Anthropic 100 000, Gemini 10 000 of one model), recorded in
+ * the job file before anything is sent and again as soon as each provider job
+ * has its id, then the job's id on stdout.  Nothing of the input is held in
+ * memory but the item ids.
  */
 #include "config.h"
 
@@ -30,8 +30,8 @@ pick_provider(flexiai_config *cfg, flexiai_client *client,
             tool_die(FLEXIAI_EUSAGE, "%s", tool_no_provider(cfg, a->provider));
         if (!flexiai_batchapi_supported(client, a->provider, NULL))
             tool_die(FLEXIAI_EUSAGE,
-                     "%s has no batch API flexiai speaks (openai and "
-                     "anthropic types have)",
+                     "%s has no batch API flexiai speaks (openai, "
+                     "anthropic and gemini types have)",
                      a->provider);
         return a->provider;
     }
@@ -57,8 +57,8 @@ pick_provider(flexiai_config *cfg, flexiai_client *client,
     }
     if (!any)
         tool_die(FLEXIAI_ECONFIG,
-                 "no provider%s has a batch API flexiai speaks (openai and "
-                 "anthropic types have)",
+                 "no provider%s has a batch API flexiai speaks (openai, "
+                 "anthropic and gemini types have)",
                  exclude ? " but the job's" : "");
     tool_die(FLEXIAI_ETEMPFAIL, "every provider with a batch API has its "
                                 "breaker open; nothing was sent");
@@ -196,6 +196,16 @@ add_item(struct sub *s, struct batch_item *it, FILE *items)
     char cid[32], *err = NULL;
     snprintf(cid, sizeof(cid), "i%zu", j->nids);
     flexiai_code rc = flexiai_batchapi_add(s->w, cid, &req, &err);
+    if (rc == FLEXIAI_EDATA && p->count > 0) {
+        /* the item cannot join this job (Gemini: another model): the
+         * next job takes it */
+        free(err);
+        err = NULL;
+        part_close(s);
+        part_open(s);
+        p = &j->parts[j->nparts - 1];
+        rc = flexiai_batchapi_add(s->w, cid, &req, &err);
+    }
     if (rc == FLEXIAI_EIO)
         tool_die(FLEXIAI_EIO, "%s", err);
     if (rc != FLEXIAI_OK)

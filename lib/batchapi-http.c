@@ -12,6 +12,11 @@
  *   Anthropic  POST {v1}/messages/batches (the input file is the body);
  *              GET {v1}/messages/batches/{id}; POST .../{id}/cancel;
  *              GET .../{id}/results
+ *   Gemini     POST {v1beta}/models/{m}:batchGenerateContent (the input
+ *              file past its model line is the body); GET {v1beta}/
+ *              batches/{id}; POST .../batches/{id}:cancel; the answers
+ *              from GET batches/{id} (batchapi-gemini.c cuts them out) or
+ *              GET {v1beta}/files/{id}:download?alt=media
  */
 #include "config.h"
 
@@ -45,6 +50,10 @@ endpoint(flexiai_client *c, const char *name, int *kind,
     req.nmessages = 1;
     if (fx_batchapi_build(p, &req, hr, err) != 0)
         return -1;
+    if (*kind == FX_BATCHAPI_GEMINI && (*root = fx_bgem_root(hr->url))) {
+        *pp = p;
+        return 0;
+    }
     static const char *const tails[] = {"/chat/completions", "/responses",
                                         "/messages", NULL};
     size_t n = strlen(hr->url);
@@ -68,7 +77,8 @@ struct xfer {
     char **headers;
     int multipart;      /* leave out the JSON content type */
     const char *json;   /* body, or */
-    const char *upload; /* a file as the body, or */
+    const char *upload; /* a file as the body (from upload_off), or */
+    long long upload_off;
     curl_mime *mime;
     FILE *out; /* the answer into a file (2xx), else */
     fxu_buf body;
@@ -146,7 +156,9 @@ perform(struct xfer *x, int *cls, char **err)
     } else if (x->upload) {
         struct stat sb;
         in = fopen(x->upload, "rb");
-        if (in == NULL || fstat(fileno(in), &sb) != 0) {
+        if (in == NULL || fstat(fileno(in), &sb) != 0 ||
+            sb.st_size < x->upload_off ||
+            fseeko(in, (off_t)x->upload_off, SEEK_SET) != 0) {
             fx_set_err(err, "%s: cannot read", x->upload);
             *cls = FLEXIAI_E_CONFIG;
             if (in)
@@ -158,7 +170,7 @@ perform(struct xfer *x, int *cls, char **err)
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_READDATA, in);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)sb.st_size);
+                         (curl_off_t)(sb.st_size - x->upload_off));
     } else if (x->json) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->json);
     } else if (strcmp(x->method, "POST") == 0) {
@@ -242,7 +254,29 @@ flexiai_batchapi_submit(flexiai_client *c, const char *name, const char *path,
     flexiai_code rc;
     struct xfer x = {.p = p, .method = "POST", .headers = hr.headers};
     fxu_buf_init(&x.body);
-    if (kind == FX_BATCHAPI_ANTHROPIC) {
+    char *model = NULL;
+    if (kind == FX_BATCHAPI_GEMINI) {
+        /* the Operation's name is the batch's: batches/{id} */
+        rc = fx_bgem_model_line(path, &model, &x.upload_off, err) == 0
+                 ? FLEXIAI_OK
+                 : FLEXIAI_EDATA;
+        if (rc == FLEXIAI_OK) {
+            x.url =
+                fxu_asprintf("%s/models/%s:batchGenerateContent", root, model);
+            x.upload = path;
+            rc = run(&x, err);
+            free((char *)x.url);
+        }
+        free(model);
+        if (rc == FLEXIAI_OK &&
+            ((*job = member(&x, "name")) == NULL || !fx_bgem_id_ok(*job))) {
+            free(*job);
+            *job = NULL;
+            fx_set_err(err, "%s: the batch API answered no batch name",
+                       p->name);
+            rc = FLEXIAI_EPROTOCOL;
+        }
+    } else if (kind == FX_BATCHAPI_ANTHROPIC) {
         x.url = fxu_asprintf("%s/messages/batches", root);
         x.upload = path;
         rc = run(&x, err);
@@ -291,7 +325,7 @@ flexiai_batchapi_submit(flexiai_client *c, const char *name, const char *path,
         }
         free(file_id);
     }
-    if (rc == FLEXIAI_OK && (*job = member(&x, "id")) == NULL) {
+    if (rc == FLEXIAI_OK && *job == NULL && (*job = member(&x, "id")) == NULL) {
         fx_set_err(err, "%s: the batch API answered no job id", p->name);
         rc = FLEXIAI_EPROTOCOL;
     }
@@ -323,6 +357,10 @@ static void
 parse_status(int kind, const char *job, const char *body, size_t len,
              flexiai_batchapi_status *st)
 {
+    if (kind == FX_BATCHAPI_GEMINI) {
+        fx_bgem_status(job, body, len, st);
+        return;
+    }
     cJSON *j = cJSON_ParseWithLength(body, len);
     const cJSON *rc = cJSON_GetObjectItemCaseSensitive(j, "request_counts");
     const cJSON *v;
@@ -391,14 +429,24 @@ job_call(flexiai_client *c, const char *name, const char *job,
     struct fx_provider *p;
     struct fx_http_req hr;
     char *root;
-    if (!id_ok(job, err))
-        return FLEXIAI_EDATA;
     if (endpoint(c, name, &kind, &p, &hr, &root, err) != 0)
         return FLEXIAI_ECONFIG;
+    if (kind == FX_BATCHAPI_GEMINI ? !fx_bgem_id_ok(job) : !id_ok(job, err)) {
+        if (kind == FX_BATCHAPI_GEMINI)
+            fx_set_err(err, "'%s' is no Gemini batch or file name", job);
+        fx_http_req_free(&hr);
+        free(root);
+        return FLEXIAI_EDATA;
+    }
     struct xfer x = {
         .p = p, .method = method, .headers = hr.headers, .out = out};
     fxu_buf_init(&x.body);
-    if (kind == FX_BATCHAPI_ANTHROPIC)
+    if (kind == FX_BATCHAPI_GEMINI && strncmp(job, "files/", 6) == 0)
+        x.url = fxu_asprintf("%s/%s:download?alt=media", root, job);
+    else if (kind == FX_BATCHAPI_GEMINI)
+        x.url = fxu_asprintf("%s/%s%s", root, job,
+                             strcmp(tail, "/cancel") == 0 ? ":cancel" : "");
+    else if (kind == FX_BATCHAPI_ANTHROPIC)
         x.url = fxu_asprintf("%s/messages/batches/%s%s", root, job, tail);
     else if (out)
         x.url = fxu_asprintf("%s/files/%s/content", root, job);
@@ -431,7 +479,32 @@ flexiai_batchapi_status_get(flexiai_client *c, const char *name,
                             char **err)
 {
     memset(st, 0, sizeof(*st));
-    return job_call(c, name, job, "GET", "", st, NULL, err);
+    int kind;
+    if (fx_batchapi_provider(c, name, &kind, NULL) == NULL ||
+        kind != FX_BATCHAPI_GEMINI)
+        return job_call(c, name, job, "GET", "", st, NULL, err);
+    /* a Gemini batch that ended holds its answers: the resource into a
+     * scratch file, its status from the rest of it */
+    FILE *tmp = tmpfile();
+    if (tmp == NULL) {
+        fx_set_err(err, "%s: no scratch file", name);
+        return FLEXIAI_ECANTCREAT;
+    }
+    flexiai_code rc = job_call(c, name, job, "GET", "", NULL, tmp, err);
+    if (rc == FLEXIAI_OK) {
+        fxu_buf rest;
+        fxu_buf_init(&rest);
+        rewind(tmp);
+        if (fx_bgem_inline(tmp, NULL, &rest) < 0) {
+            fx_set_err(err, "%s: the batch is not JSON", name);
+            rc = FLEXIAI_EPROTOCOL;
+        } else {
+            fx_bgem_status(job, rest.data ? rest.data : "", rest.len, st);
+        }
+        fxu_buf_free(&rest);
+    }
+    fclose(tmp);
+    return rc;
 }
 
 flexiai_code
@@ -450,8 +523,31 @@ flexiai_batchapi_download(flexiai_client *c, const char *name, const char *what,
         fx_set_err(err, "%s: cannot create", path);
         return FLEXIAI_ECANTCREAT;
     }
-    flexiai_code rc =
-        job_call(c, name, what, "GET", "/results", NULL, out, err);
+    int kind;
+    flexiai_code rc;
+    if (fx_batchapi_provider(c, name, &kind, NULL) &&
+        kind == FX_BATCHAPI_GEMINI && what &&
+        strncmp(what, "batches/", 8) == 0) {
+        /* the answers are inside the batch: the resource into a scratch
+         * file, its answers cut out of it line by line */
+        FILE *tmp = tmpfile();
+        if (tmp == NULL) {
+            fclose(out);
+            fx_set_err(err, "%s: no scratch file", path);
+            return FLEXIAI_ECANTCREAT;
+        }
+        rc = job_call(c, name, what, "GET", "", NULL, tmp, err);
+        if (rc == FLEXIAI_OK) {
+            rewind(tmp);
+            if (fx_bgem_inline(tmp, out, NULL) < 0) {
+                fx_set_err(err, "%s: the batch's answers are not JSON", name);
+                rc = FLEXIAI_EPROTOCOL;
+            }
+        }
+        fclose(tmp);
+    } else {
+        rc = job_call(c, name, what, "GET", "/results", NULL, out, err);
+    }
     if (fclose(out) != 0 && rc == FLEXIAI_OK) {
         fx_set_err(err, "%s: cannot write", path);
         rc = FLEXIAI_EIO;

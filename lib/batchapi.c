@@ -14,6 +14,11 @@
  *              results: {"custom_id","result":{"type":"succeeded",
  *              "message"}|{"type":"errored","error"}|{"type":"canceled"}|
  *              {"type":"expired"}}
+ *   Gemini     models/{m}\n{"batch":{"displayName","inputConfig":{"requests":
+ *              {"requests":[{"metadata":{"key"},"request":{...}}, ...]}}}}
+ *              (one model a job: the model is in the URL)
+ *              results: {"response":{...}|"error":{code,message},
+ *              "metadata":{"key"}} (or {"key",...} from a responses file)
  */
 #include "config.h"
 
@@ -40,6 +45,8 @@ fx_batchapi_provider(flexiai_client *c, const char *name, int *kind, char **err)
         *kind = FX_BATCHAPI_RESPONSES;
     else if (p->ops == &fx_provider_anthropic)
         *kind = FX_BATCHAPI_ANTHROPIC;
+    else if (p->ops == &fx_provider_gemini) /* not vertex: another API */
+        *kind = FX_BATCHAPI_GEMINI;
     if (*kind == FX_BATCHAPI_NONE) {
         fx_set_err(err, "%s: provider type %s has no batch API flexiai speaks",
                    p->name, p->type);
@@ -61,6 +68,14 @@ flexiai_batchapi_supported(flexiai_client *c, const char *name,
         lim->max_items = kind == FX_BATCHAPI_ANTHROPIC ? 100000 : 50000;
         lim->max_bytes =
             kind == FX_BATCHAPI_ANTHROPIC ? 256LL << 20 : 200LL << 20;
+        if (kind == FX_BATCHAPI_GEMINI) {
+            /* inline requests: under 20 MB in all (PROTOCOLS.md); no
+             * count is documented: 10 000 is ours, so that a job's
+             * answers, which come back inside the batch resource, stay
+             * tens of MB */
+            lim->max_items = 10000;
+            lim->max_bytes = 20LL << 20;
+        }
     }
     return 1;
 }
@@ -138,6 +153,7 @@ struct flexiai_batchapi_writer {
     long n;
     long long bytes;
     int failed;
+    char *model; /* Gemini: the job's model, from its first item */
 };
 
 flexiai_batchapi_writer *
@@ -192,7 +208,31 @@ flexiai_batchapi_add(flexiai_batchapi_writer *w, const char *custom_id,
     fx_client_warn_once(w->c, hr.warning);
     fxu_buf b;
     fxu_buf_init(&b);
-    if (w->kind == FX_BATCHAPI_ANTHROPIC) {
+    if (w->kind == FX_BATCHAPI_GEMINI) {
+        char *m = fx_bgem_url_model(hr.url);
+        if (m == NULL || (w->model && strcmp(m, w->model) != 0)) {
+            fx_set_err(err,
+                       "%s: one Gemini batch job takes one model: this "
+                       "item's is %s, the job's %s",
+                       w->p->name, m ? m : "none", w->model);
+            free(m);
+            fx_http_req_free(&hr);
+            return FLEXIAI_EDATA;
+        }
+        if (w->model == NULL) {
+            w->model = m;
+            fxu_buf_printf(&b,
+                           "models/%s\n{\"batch\":{\"displayName\":"
+                           "\"flexiai\",\"inputConfig\":{\"requests\":{"
+                           "\"requests\":[\n",
+                           m);
+        } else {
+            free(m);
+            fxu_buf_puts(&b, ",\n");
+        }
+        fxu_buf_printf(
+            &b, "{\"metadata\":{\"key\":\"%s\"},\"request\":", custom_id);
+    } else if (w->kind == FX_BATCHAPI_ANTHROPIC) {
         fxu_buf_puts(&b, w->n == 0 ? "{\"requests\":[\n" : ",\n");
         fxu_buf_printf(&b, "{\"custom_id\":\"%s\",\"params\":", custom_id);
     } else {
@@ -206,8 +246,8 @@ flexiai_batchapi_add(flexiai_batchapi_writer *w, const char *custom_id,
     }
     put(w, b.data, b.len);
     put(w, hr.body, strlen(hr.body));
-    put(w, w->kind == FX_BATCHAPI_ANTHROPIC ? "}" : "}\n",
-        w->kind == FX_BATCHAPI_ANTHROPIC ? 1 : 2);
+    int one = w->kind == FX_BATCHAPI_ANTHROPIC || w->kind == FX_BATCHAPI_GEMINI;
+    put(w, one ? "}" : "}\n", one ? 1 : 2);
     fxu_buf_free(&b);
     fx_http_req_free(&hr);
     w->n++;
@@ -232,6 +272,19 @@ flexiai_batchapi_finish(flexiai_batchapi_writer *w)
             put(w, "{\"requests\":[", 13);
         put(w, "\n]}\n", 4);
     }
+    if (w->kind == FX_BATCHAPI_GEMINI) {
+        if (w->n == 0) { /* nothing to send, but a file of the shape */
+            fxu_buf b;
+            fxu_buf_init(&b);
+            fxu_buf_puts(&b, "models/");
+            fx_url_escape(&b, w->p->model ? w->p->model : "none");
+            fxu_buf_puts(&b, "\n{\"batch\":{\"displayName\":\"flexiai\","
+                             "\"inputConfig\":{\"requests\":{\"requests\":[");
+            put(w, b.data, b.len);
+            fxu_buf_free(&b);
+        }
+        put(w, "\n]}}}}\n", 7);
+    }
     if (fflush(w->fp) != 0)
         w->failed = 1;
     return w->failed ? FLEXIAI_EIO : FLEXIAI_OK;
@@ -240,6 +293,8 @@ flexiai_batchapi_finish(flexiai_batchapi_writer *w)
 void
 flexiai_batchapi_writer_free(flexiai_batchapi_writer *w)
 {
+    if (w)
+        free(w->model);
     free(w);
 }
 
@@ -413,6 +468,35 @@ anthropic_line(flexiai_client *c, const struct fx_provider *p, const cJSON *j,
                                                   : "canceled in the batch");
 }
 
+/* {"response"} as a live answer; {"error": google.rpc.Status} as the live
+ * error of its code, for the provider's classify. */
+static flexiai_code
+gemini_line(flexiai_client *c, const struct fx_provider *p, const cJSON *j,
+            flexiai_result *res)
+{
+    const cJSON *resp = cJSON_GetObjectItemCaseSensitive(j, "response");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    if (cJSON_IsObject(e)) {
+        const cJSON *cv = cJSON_GetObjectItemCaseSensitive(e, "code");
+        int code = cJSON_IsNumber(cv) ? (int)cv->valuedouble : 2;
+        const char *msg = str_of(e, "message"), *name;
+        long status = fx_bgem_rpc_http(code, &name);
+        if (code == 1 || code == 4) /* cancelled, deadline: may run again */
+            return fail_item(res, p, FLEXIAI_E_TIMEOUT, 0, msg ? msg : name);
+        cJSON *b = cJSON_CreateObject();
+        cJSON *in = cJSON_AddObjectToObject(b, "error");
+        cJSON_AddNumberToObject(in, "code", (double)status);
+        cJSON_AddStringToObject(in, "message", msg ? msg : name);
+        cJSON_AddStringToObject(in, "status", name);
+        flexiai_code rc = answer_body(c, p, status, b, res);
+        cJSON_Delete(b);
+        return rc;
+    }
+    if (!cJSON_IsObject(resp))
+        return FLEXIAI_EPROTOCOL;
+    return answer_body(c, p, 200, resp, res);
+}
+
 flexiai_code
 flexiai_batchapi_result(flexiai_client *c, const char *name, const char *line,
                         size_t len, char **custom_id, flexiai_result *res)
@@ -425,6 +509,11 @@ flexiai_batchapi_result(flexiai_client *c, const char *name, const char *line,
         return FLEXIAI_ECONFIG;
     cJSON *j = cJSON_ParseWithLength(line, len);
     const char *cid = str_of(j, "custom_id");
+    if (kind == FX_BATCHAPI_GEMINI) {
+        cid = str_of(cJSON_GetObjectItemCaseSensitive(j, "metadata"), "key");
+        if (cid == NULL)
+            cid = str_of(j, "key"); /* a responses file's line */
+    }
     if (cid == NULL) {
         cJSON_Delete(j);
         return FLEXIAI_EPROTOCOL;
@@ -432,7 +521,8 @@ flexiai_batchapi_result(flexiai_client *c, const char *name, const char *line,
     *custom_id = fxu_strdup(cid);
     flexiai_code rc = kind == FX_BATCHAPI_ANTHROPIC
                           ? anthropic_line(c, p, j, res)
-                          : openai_line(c, p, j, res);
+                      : kind == FX_BATCHAPI_GEMINI ? gemini_line(c, p, j, res)
+                                                   : openai_line(c, p, j, res);
     cJSON_Delete(j);
     return rc;
 }

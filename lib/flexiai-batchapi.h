@@ -1,15 +1,25 @@
 /*
  * flexiai-batchapi.h - the providers' own batch APIs (half price, answers
  * within a day): OpenAI's Batch API (a JSONL file uploaded with purpose
- * "batch", then POST /v1/batches) and Anthropic's Message Batches (POST
- * /v1/messages/batches).  The conventions of flexiai.h hold here.
+ * "batch", then POST /v1/batches), Anthropic's Message Batches (POST
+ * /v1/messages/batches) and Gemini's batch mode (POST v1beta/models/
+ * {m}:batchGenerateContent with the requests inline).  The conventions of
+ * flexiai.h hold here.
  *
  * A program writes each item's request into an input file with a writer
  * (the same request body a live request sends, made by the same provider
  * code), submits the file, polls the job's status, downloads its results
  * into a file and turns each result line into a flexiai_result priced with
- * the provider's price_batch_factor.  Gemini's batch mode is not spoken
- * yet: flexiai_batchapi_supported() says 0 for it.
+ * the provider's price_batch_factor.
+ *
+ * Gemini: a provider of type gemini only.  Vertex AI's batch prediction is
+ * another API (input and output in Cloud Storage or BigQuery), not spoken:
+ * flexiai_batchapi_supported() says 0 for type vertex.  A Gemini job has
+ * one model (it is in the URL): flexiai_batchapi_add() refuses an item of
+ * another model than the writer's first with FLEXIAI_EDATA (a new writer
+ * takes it).  The job id is the batch's name, "batches/...".  Its answers
+ * come inside the batch (flexiai_batchapi_download() writes them one a
+ * line) or in a responses file ("files/...", downloaded as it is).
  */
 #ifndef FLEXIAI_BATCHAPI_H
 #define FLEXIAI_BATCHAPI_H
@@ -23,7 +33,9 @@ extern "C" {
 #endif
 
 /* The most items and input bytes one provider job takes (OpenAI: 50 000
- * requests, 200 MB; Anthropic: 100 000 requests, 256 MB). */
+ * requests, 200 MB; Anthropic: 100 000 requests, 256 MB; Gemini: inline
+ * requests under 20 MB, and 10 000 items, flexiai's number: Google
+ * documents no count). */
 typedef struct flexiai_batchapi_limits {
     long max_items;
     long long max_bytes;
@@ -42,7 +54,8 @@ flexiai_batchapi_writer *flexiai_batchapi_writer_new(flexiai_client *c,
                                                      char **err);
 /* One item: its request body as a live request makes it (not streamed),
  * under custom_id (letters, digits, '-' and '_', at most 64).  FLEXIAI_OK,
- * or FLEXIAI_EDATA / FLEXIAI_ECONFIG with *err (nothing written), or
+ * or FLEXIAI_EDATA (the item cannot join this job: Gemini, another model)
+ * / FLEXIAI_ECONFIG / FLEXIAI_EUSAGE with *err (nothing written), or
  * FLEXIAI_EIO. */
 flexiai_code flexiai_batchapi_add(flexiai_batchapi_writer *w,
                                   const char *custom_id,
@@ -61,7 +74,9 @@ flexiai_code flexiai_batchapi_submit(flexiai_client *c, const char *name,
 
 /* A job as the provider reports it. */
 typedef struct flexiai_batchapi_status {
-    char *status; /* the provider's word: in_progress, ended, completed... */
+    char *status; /* the provider's word: in_progress, ended, completed...
+                     (Gemini: its state without BATCH_STATE_, lower case:
+                     pending, running, succeeded, expired...) */
     int ended;    /* 1: no more answers will come */
     long total, succeeded, failed, processing; /* failed: errored, expired,
                                                   canceled together */

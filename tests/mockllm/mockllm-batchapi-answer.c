@@ -31,9 +31,8 @@ mock_ba_ended(const struct job *j)
     return j->cancelled || j->polls_left <= 0;
 }
 
-/* How item i ended: 0 answered, 1 failed, 2 expired, 3 cancelled. */
-static int
-fate(const struct job *j, size_t i)
+int
+mock_ba_fate(const struct job *j, size_t i)
 {
     if ((long)i < j->fail)
         return 1;
@@ -111,7 +110,7 @@ mock_ba_results(const struct job *j, int errors)
     size_t len = 0, cap = 4096;
     char *buf = calloc(1, cap);
     for (size_t i = 0; i < j->n; i++) {
-        int f = fate(j, i);
+        int f = mock_ba_fate(j, i);
         if (!j->anthropic && (f != 0) != errors)
             continue;
         cJSON *o = cJSON_CreateObject();
@@ -173,7 +172,7 @@ mock_ba_status_json(struct job *j, int poll)
     }
     long ok = 0, bad = 0, exp = 0, can = 0;
     for (size_t i = 0; i < j->n; i++) {
-        int f = fate(j, i);
+        int f = mock_ba_fate(j, i);
         ok += f == 0;
         bad += f == 1;
         exp += f == 2;

@@ -1,7 +1,8 @@
 /*
- * mockllm-batchapi-int.h - what the batch APIs' two files share: a job and
+ * mockllm-batchapi-int.h - what the batch APIs' files share: a job and
  * its items (mockllm-batchapi.c keeps them, mockllm-batchapi-answer.c
- * answers for them).
+ * answers for them, mockllm-batchapi-gemini.c plays Gemini's batch mode
+ * with them).
  */
 #ifndef MOCKLLM_BATCHAPI_INT_H
 #define MOCKLLM_BATCHAPI_INT_H
@@ -29,7 +30,29 @@ struct job {
     int expire;
     char *reply, *usage;
     double created;
+    int gemini, file; /* Gemini: its answers in a responses file */
+    long polled;
+    char model[160];
 };
+
+/* A route's behaviour (POST /_batchapi/NAME) and what it saw. */
+struct behaviour {
+    struct behaviour *next;
+    char route[128];
+    long polls, fail, answered, status;
+    int expire, file;
+    char *reply, *usage;
+    long created, npolls, cancels;
+};
+
+/* mockllm-batchapi.c: a route's behaviour (made on first use); a new job
+ * of the route, kept once linked; a kept job by id. */
+struct behaviour *mock_ba_behaviour(const char *route);
+struct job *mock_ba_job_new(const char *route);
+void mock_ba_job_link(struct job *j);
+struct job *mock_ba_job_find(const char *id);
+/* How item i ended: 0 answered, 1 failed, 2 expired, 3 cancelled. */
+int mock_ba_fate(const struct job *j, size_t i);
 
 /* Whitespace-separated words, as the live routes count tokens. */
 long mock_ba_words(const char *s);

@@ -21,7 +21,9 @@
  *   reply=TEXT  a fixed reply instead of the echo
  *   usage=JSON  members merged into every usage object (mockllm-usage.c)
  *   status=CODE creating a job fails with this HTTP status
+ *   file        Gemini: the answers in a responses file, not inlined
  *
+ * Gemini's batch mode is mockllm-batchapi-gemini.c's.
  * GET /_batchapi/NAME gives {"created","polls","cancels"} of the route.
  */
 #define _GNU_SOURCE
@@ -42,15 +44,6 @@ struct file {
     char id[64];
     char *data;
     size_t len;
-};
-
-struct behaviour {
-    struct behaviour *next;
-    char route[128];
-    long polls, fail, answered, status;
-    int expire;
-    char *reply, *usage;
-    long created, npolls, cancels;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -109,7 +102,7 @@ mock_batchapi_path(const char *url)
     if (strncmp(url, "/_batchapi/", 11) == 0)
         return 1;
     const char *p = split_route(url, route, sizeof(route), "");
-    return strncmp(p, "/v1/files", 9) == 0 ||
+    return mock_bgem_path(p) || strncmp(p, "/v1/files", 9) == 0 ||
            strncmp(p, "/v1/batches", 11) == 0 ||
            strncmp(p, "/v1/messages/batches", 20) == 0;
 }
@@ -156,7 +149,7 @@ control(const char *url, const char *method, const char *body, char **out)
     free(b->usage);
     b->reply = b->usage = NULL;
     b->polls = b->fail = b->answered = b->status = 0;
-    b->expire = 0;
+    b->expire = b->file = 0;
     char *spec = dupn(body ? body : "", body ? strlen(body) : 0), *save = NULL;
     for (char *t = strtok_r(spec, ",", &save); t;
          t = strtok_r(NULL, ",", &save)) {
@@ -171,6 +164,8 @@ control(const char *url, const char *method, const char *body, char **out)
             b->answered = atol(v);
         else if (kn == 6 && strncmp(t, "expire", 6) == 0)
             b->expire = 1;
+        else if (kn == 4 && strncmp(t, "file", 4) == 0)
+            b->file = 1;
         else if (kn == 6 && strncmp(t, "status", 6) == 0)
             b->status = atol(v);
         else if (kn == 5 && strncmp(t, "reply", 5) == 0)
@@ -261,8 +256,28 @@ job_new(const char *route, int anthropic)
     j->reply = b->reply ? strdup(b->reply) : NULL;
     j->usage = b->usage ? strdup(b->usage) : NULL;
     j->created = (double)time(NULL);
+    j->file = b->file;
     b->created++;
     return j;
+}
+
+struct behaviour *
+mock_ba_behaviour(const char *route)
+{
+    return behaviour(route, 1);
+}
+
+struct job *
+mock_ba_job_new(const char *route)
+{
+    return job_new(route, 0);
+}
+
+void
+mock_ba_job_link(struct job *j)
+{
+    j->next = jobs;
+    jobs = j;
 }
 
 static struct job *
@@ -272,6 +287,12 @@ job_find(const char *id)
         if (strcmp(j->id, id) == 0)
             return j;
     return NULL;
+}
+
+struct job *
+mock_ba_job_find(const char *id)
+{
+    return job_find(id);
 }
 
 static const char *
@@ -414,6 +435,10 @@ answer_locked(const char *url, const char *method, const char *body, size_t len,
     *out_type = "application/json";
     if (strncmp(url, "/_batchapi/", 11) == 0)
         return control(url, method, body, out);
+    const char *gp = split_route(url, route, sizeof(route), "gemini");
+    if (mock_bgem_path(gp)) /* mockllm-batchapi-gemini.c */
+        return mock_bgem_answer(route, gp, method, body, has_key, out,
+                                out_type);
     int anthropic = strstr(url, "/v1/messages/batches") != NULL;
     const char *p = split_route(url, route, sizeof(route),
                                 anthropic ? "anthropic" : "openai");

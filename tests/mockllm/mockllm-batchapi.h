@@ -21,4 +21,11 @@ unsigned mock_batchapi_answer(const char *url, const char *method,
                               const char *body, size_t len, const char *ctype,
                               int has_key, char **out, const char **out_type);
 
+/* mockllm-batchapi-gemini.c: 1 when p (after /p/NAME) is a path of
+ * Gemini's batch mode; its answer (mockllm-batchapi.c holds the lock). */
+int mock_bgem_path(const char *p);
+unsigned mock_bgem_answer(const char *route, const char *p, const char *method,
+                          const char *body, int has_key, char **out,
+                          const char **out_type);
+
 #endif

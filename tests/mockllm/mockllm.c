@@ -3092,7 +3092,9 @@ handle_request(struct MHD_Connection *c, struct req *r, const char *url,
         unsigned st = mock_batchapi_answer(
             url, method, r->body.p, r->body.len,
             header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
-            header(c, "authorization") || header(c, "x-api-key"), &out, &ctype);
+            header(c, "authorization") || header(c, "x-api-key") ||
+                header(c, "x-goog-api-key"),
+            &out, &ctype);
         r->state = ST_DONE;
         return send_buf(c, r, st, ctype, out, strlen(out), 1, NULL);
     }
