@@ -191,7 +191,7 @@ say "cc $CFLAGS_BENCH -o abrun $src/bench/abrun.c"
 cc $CFLAGS_BENCH -o "$tmp/abrun" "$src/bench/abrun.c" || die "cannot build abrun"
 say "cc $CFLAGS_BENCH -o stamp $src/bench/stamp.c"
 cc $CFLAGS_BENCH -o "$tmp/stamp" "$src/bench/stamp.c" || die "cannot build stamp"
-libs="$(pkg-config --libs libcurl libcjson hiredis inih openssl sqlite3) -lmagic -lpthread"
+libs="$(pkg-config --libs libcurl libcjson hiredis inih openssl sqlite3) -lpthread"
 say "cc $CFLAGS_BENCH -I $src/lib -I $top -o parse-sse $src/bench/parse-sse.c $top/lib/.libs/libfx.a $libs -lm"
 cc $CFLAGS_BENCH -I "$src/lib" -I "$top" -o "$tmp/parse-sse" "$src/bench/parse-sse.c" \
     "$tmp/libfx.a" $libs -lm || die "cannot build parse-sse"

@@ -4,13 +4,14 @@
  * checks a command runs before any traffic (flexiai_attachment_check():
  * readable, not too large, a type flexiai sends, its SHA-256).
  */
+#include "config.h"
+
 #include "attach.h"
 #include "conf/conf.h"
 #include "fx.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <magic.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,18 +104,7 @@ fx_attach_name(const flexiai_attachment *a)
 static int
 sniff(const void *data, size_t len, char *mime, size_t size, char **err)
 {
-    magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
-    if (m == NULL || magic_load(m, NULL) != 0) {
-        fx_set_err(err, "cannot load libmagic's database: %s",
-                   m && magic_error(m) ? magic_error(m) : "out of memory");
-        if (m)
-            magic_close(m);
-        return -1;
-    }
-    const char *t = magic_buffer(m, data, len);
-    snprintf(mime, size, "%s", t ? t : "application/octet-stream");
-    magic_close(m);
-    return 0;
+    return fx_attach_magic(data, len, mime, size, err);
 }
 
 /* A URL's type from its name: the extensions of the types sent. */

@@ -29,6 +29,11 @@ int fx_attach_parse_kinds(const char *list, char **bad);
  * or its name (a URL).  0 with mime filled, -1 with *err. */
 int fx_attach_mime(const flexiai_attachment *a, char *mime, size_t size,
                    char **err);
+/* The type of bytes, as libmagic says it ("application/octet-stream" when
+ * it cannot tell; attach-magic.c loads libmagic at the first call).  0
+ * with mime filled, -1 with *err. */
+int fx_attach_magic(const void *data, size_t len, char *mime, size_t size,
+                    char **err);
 /* The kinds a conversation's user turns carry. */
 unsigned fx_attach_needs(const flexiai_message *msgs, size_t n);
 /* The name a model sees: a->name, else the path's or URL's base name. */
