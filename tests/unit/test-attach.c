@@ -5,7 +5,7 @@
  * the splice that writes a file's base64 into the body (from bytes and
  * from a file read in pieces: the same text); a user's text that looks
  * like a placeholder left alone; capabilities per model family and
- * [provider.*] accepts.
+ * [provider.*] accepts; the providers' own size limits.
  */
 #include "config.h"
 
@@ -248,6 +248,90 @@ capabilities(void)
     flexiai_config_free(cfg);
 }
 
+/* The providers' own limits (PROTOCOLS.md): sizes only, so bytes whose
+ * length is set large are never read. */
+static void
+provider_limits(void)
+{
+    flexiai_config *cfg = flexiai_config_new();
+    struct fx_provider an = wire_provider("anthropic", "claude-x");
+    struct fx_provider ge = wire_provider("gemini", "gemini-x");
+    struct fx_provider oa = wire_provider("openai", "gpt-4o");
+    struct fx_provider vx = wire_provider("vertex", "gemini-x");
+    setup();
+    char *why = NULL;
+    /* 24 000 000 bytes are 32 000 000 as base64: just at Anthropic's 32 MB */
+    atts[0].len = 24000000;
+    msgs[0].attachments = &atts[0];
+    msgs[0].nattachments = 1;
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 0,
+       "anthropic: an image of 24 MB (32 MB as base64) is at the limit");
+    atts[0].len = 24000001;
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 1 && why &&
+           strcmp(why, "s.png is 24.0 MB (32.0 MB in the request, as "
+                       "base64), anthropic takes a request of at most 32 "
+                       "MB") == 0,
+       "anthropic: one byte more is over its request limit: %s",
+       why ? why : "");
+    free(why);
+    why = NULL;
+    ok(fx_attach_refused(cfg, &oa, "gpt-4o", msgs, 1, &why) == 0 &&
+           fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 0,
+       "openai and gemini document no such limit for an image");
+    /* two files together over it, each under it */
+    atts[0].len = 15000000;
+    atts[1].len = 15000000;
+    msgs[0].attachments = atts;
+    msgs[0].nattachments = 2;
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 1 && why &&
+           strstr(why, "the files come to 40.0 MB in the request") != NULL,
+       "anthropic: the request's files count together: %s", why ? why : "");
+    free(why);
+    why = NULL;
+    /* a URL goes as a URL: nothing of it in the request */
+    flexiai_attachment url = {.url = "https://example.com/big.pdf"};
+    msgs[0].attachments = &url;
+    msgs[0].nattachments = 1;
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 0,
+       "a URL adds nothing to the request's size");
+    /* Gemini: a PDF of at most 50 MB inline */
+    atts[1].len = 50000000;
+    msgs[0].attachments = &atts[1];
+    ok(fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 0,
+       "gemini: a PDF of 50 MB goes inline");
+    atts[1].len = 51000000;
+    ok(fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 1 && why &&
+           strcmp(why, "d.pdf is 51.0 MB, gemini takes a PDF of at most 50 "
+                       "MB inline") == 0,
+       "gemini: a PDF of 51 MB is over its inline limit: %s", why ? why : "");
+    free(why);
+    why = NULL;
+    ok(fx_attach_refused(cfg, &vx, "gemini-x", msgs, 1, &why) == 0 &&
+           fx_attach_refused(cfg, &oa, "gpt-4o", msgs, 1, &why) == 0,
+       "vertex and openai: no documented limit, none applied");
+    /* a file's size comes from the file (a sparse one: nothing written) */
+    char path[] = "/tmp/test-attach-XXXXXX";
+    int fd = mkstemp(path);
+    ok(fd >= 0 && write(fd, pdf, 8) == 8 && ftruncate(fd, 51000000) == 0,
+       "a sparse PDF of 51 MB");
+    close(fd);
+    flexiai_attachment file = {.path = path, .mime = "application/pdf"};
+    msgs[0].attachments = &file;
+    ok(fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 1 && why &&
+           strstr(why, " is 51.0 MB, gemini takes a PDF") != NULL,
+       "gemini: a file's size is its own: %s", why ? why : "");
+    free(why);
+    why = NULL;
+    /* a type it cannot take is said first */
+    flexiai_config_set(cfg, "provider.gemini", "accepts", "text");
+    ok(fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 1 && why &&
+           strstr(why, "not pdf") != NULL,
+       "a refused type is the reason before a size: %s", why ? why : "");
+    free(why);
+    unlink(path);
+    flexiai_config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -255,5 +339,6 @@ main(void)
     wires();
     splice_file();
     capabilities();
+    provider_limits();
     return tap_done();
 }
