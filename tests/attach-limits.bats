@@ -70,3 +70,26 @@ sparse_pdf() {
     assert_equal "$(mock_count a1)" 1
     assert_equal "$(mock_count g1)" 0
 }
+
+@test "limits: [provider.NAME] max_attachment_bytes skips that provider for a larger file; the next answers" {
+    {
+        printf '[failover]\nretries = 0\n\n'
+        provider_section small openai o1 "priority = 1" "max_attachment_bytes = 1000"
+        provider_section large openai o2 "priority = 2"
+    } | write_config
+    sparse_pdf doc.pdf 2000
+    run --separate-stderr flexiai complete --no-stream -v -a "$FILES/doc.pdf" "summarise"
+    assert_success
+    assert_equal "$(mock_count o1)" 0
+    assert_equal "$(mock_count o2)" 1
+    [[ "$stderr" == *"small openai-model: skipped, doc.pdf is 2000 bytes, small takes a file of at most 1000 bytes (max_attachment_bytes)"* ]]
+    # a file under it goes to the first as before
+    sparse_pdf tiny.pdf 500
+    run --separate-stderr flexiai complete --no-stream -a "$FILES/tiny.pdf" "summarise"
+    assert_success
+    assert_equal "$(mock_count o1)" 1
+    # the key is checked as the others are
+    printf '[provider.small]\nmax_attachment_bytes = lots\n' >>"$CONFIG"
+    run --separate-stderr flexiai complete -a "$FILES/tiny.pdf" "summarise"
+    assert_failure 78
+}

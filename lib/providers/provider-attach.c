@@ -109,17 +109,62 @@ base64_size(long long n)
     return (n + 2) / 3 * 4;
 }
 
-/* "25.0 MB" */
+/* "25.0 MB", "1001 bytes" */
 static void
 mb_words(long long n, char *out, size_t size)
 {
-    snprintf(out, size, "%.1f MB", (double)n / (double)MB);
+    if (n < MB)
+        snprintf(out, size, "%lld bytes", n);
+    else
+        snprintf(out, size, "%.1f MB", (double)n / (double)MB);
+}
+
+/* [provider.NAME] max_attachment_bytes: the largest file it takes, in
+ * place of its type's documented limits.  -1 when unset. */
+static long long
+own_limit(const flexiai_config *cfg, const struct fx_provider *p)
+{
+    if (cfg == NULL || p == NULL || p->name == NULL)
+        return -1;
+    char *section = fxu_asprintf("provider.%s", p->name);
+    const char *v = fx_config_value(cfg, section, "max_attachment_bytes");
+    free(section);
+    long long n = v ? atoll(v) : 0;
+    return n > 0 ? n : -1;
+}
+
+/* The first file of msgs' user turns larger than max bytes, or NULL. */
+static const flexiai_attachment *
+file_over(const flexiai_message *msgs, size_t n, long long max, long long *size)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; user_turn(&msgs[i]) && k < msgs[i].nattachments;
+             k++) {
+            *size = size_of(&msgs[i].attachments[k]);
+            if (*size > max)
+                return &msgs[i].attachments[k];
+        }
+    return NULL;
 }
 
 int
-fx_attach_too_large(const struct fx_provider *p, const flexiai_message *msgs,
-                    size_t n, char **why)
+fx_attach_too_large(const flexiai_config *cfg, const struct fx_provider *p,
+                    const flexiai_message *msgs, size_t n, char **why)
 {
+    long long own = own_limit(cfg, p), over = 0;
+    if (own > 0) {
+        const flexiai_attachment *a = file_over(msgs, n, own, &over);
+        if (a == NULL)
+            return 0;
+        char have[32], lim[32];
+        mb_words(over, have, sizeof(have));
+        mb_words(own, lim, sizeof(lim));
+        fx_set_err(why,
+                   "%s is %s, %s takes a file of at most %s "
+                   "(max_attachment_bytes)",
+                   fx_attach_name(a), have, p->name, lim);
+        return 1;
+    }
     const char *type = p && p->ops && p->ops->type ? p->ops->type : "";
     int anthropic = strcmp(type, "anthropic") == 0;
     int gemini = strcmp(type, "gemini") == 0;
@@ -218,7 +263,7 @@ fx_attach_refused(const flexiai_config *cfg, const struct fx_provider *p,
     /* a text file is text: every model reads it */
     unsigned missing = need & ~((unsigned)acc | FX_KIND_TEXT);
     if (missing == 0) /* the types it takes: are they too large for it? */
-        return fx_attach_too_large(p, msgs, n, why);
+        return fx_attach_too_large(cfg, p, msgs, n, why);
     fx_set_err(why, "%s takes %s, not %s (%s)", model ? model : p->name,
                fx_attach_kind_names((unsigned)acc | FX_KIND_TEXT),
                fx_attach_kind_names(missing), from);

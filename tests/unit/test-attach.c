@@ -328,6 +328,21 @@ provider_limits(void)
            strstr(why, "not pdf") != NULL,
        "a refused type is the reason before a size: %s", why ? why : "");
     free(why);
+    why = NULL;
+    /* [provider.NAME] max_attachment_bytes replaces its type's limits */
+    flexiai_config_set(cfg, "provider.anthropic", "max_attachment_bytes",
+                       "100000000");
+    atts[0].len = 30000000; /* 40 MB as base64 */
+    msgs[0].attachments = &atts[0];
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 0,
+       "anthropic with max_attachment_bytes = 100000000 takes 30 MB");
+    flexiai_config_set(cfg, "provider.openai", "max_attachment_bytes", "1000");
+    atts[0].len = 1001;
+    ok(fx_attach_refused(cfg, &oa, "gpt-4o", msgs, 1, &why) == 1 && why &&
+           strcmp(why, "s.png is 1001 bytes, openai takes a file of at "
+                       "most 1000 bytes (max_attachment_bytes)") == 0,
+       "a provider's own max_attachment_bytes: %s", why ? why : "");
+    free(why);
     unlink(path);
     flexiai_config_free(cfg);
 }
