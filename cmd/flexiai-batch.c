@@ -115,9 +115,10 @@ const struct tool_command tool_cmd_batch = {
     .footer = "Exit codes: 0 every item answered, 65 bad input lines only, "
               "69/75/76/77 as\ncomplete for the failed items together (75: "
               "one may pass, run again to\nresume; 76: no answer matched "
-              "the schema), 64/65/66 a bad --schema,\n73 cannot create -o "
-              "FILE, 74 cannot write it, 75 also: another batch is\nwriting "
-              "-o FILE, 130 interrupted.  See flexiai-batch(1).",
+              "the schema), 64/65/66 a bad --schema,\n65/66 a bad file of "
+              "--template, 73 cannot create -o FILE, 74 cannot write\nit, "
+              "75 also: another batch is writing -o FILE, 130 interrupted.  "
+              "See\nflexiai-batch(1).",
 };
 
 #define MAX_INPUTS 64
