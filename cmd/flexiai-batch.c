@@ -671,6 +671,9 @@ main(int argc, char **argv)
     if (o.deferred && o.tl.tools) /* a batch job cannot wait for our tools */
         tool_usage_error("--tools is not sent with --deferred (run the items "
                          "live)");
+    if (o.deferred && tmpl && tmpl->nattachments) /* not on its wire yet */
+        tool_usage_error("a template's attachments are not sent with "
+                         "--deferred (run the items live)");
     struct tool_loop *tl = tool_loop_open(cfg, &o.tl); /* MCP servers start */
     if (tl) {
         tl->cancel = &interrupted;

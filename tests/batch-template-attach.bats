@@ -118,3 +118,10 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
     [[ "$(jq -r .error <<<"$output")" == *"- (stdin) is not taken by batch"* ]]
     assert_equal "$(mock_count oa)" 0
 }
+
+@test "batch --deferred: a template's attachments are refused (64), not left out unsaid" {
+    run --separate-stderr flexiai batch --deferred --template look -i "$TEST_HOME/in.jsonl"
+    assert_failure 64
+    [[ "$stderr" == *"a template's attachments are not sent with --deferred"* ]]
+    assert_equal "$(mock_count oa)" 0
+}
