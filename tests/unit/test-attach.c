@@ -5,7 +5,8 @@
  * the splice that writes a file's base64 into the body (from bytes and
  * from a file read in pieces: the same text); a user's text that looks
  * like a placeholder left alone; capabilities per model family and
- * [provider.*] accepts; the providers' own size limits.
+ * [provider.*] accepts; the providers' own size limits; a file hashed
+ * once per process unless it changed.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char png[] = "\x89PNG\r\n\x1a\n"; /* base64 iVBORw0KGgo= */
@@ -347,6 +349,32 @@ provider_limits(void)
     flexiai_config_free(cfg);
 }
 
+/* A file described twice is read once; changed, it is read again. */
+static void
+describe_memo(void)
+{
+    char path[] = "/tmp/test-attach-memo-XXXXXX";
+    int fd = mkstemp(path);
+    ok(fd >= 0 && write(fd, "aaaa", 4) == 4, "a file");
+    flexiai_attachment a = {.path = path, .mime = "text/plain"};
+    flexiai_attachment_info one, two, three;
+    ok(fx_attach_describe(&a, &one) == 0 && fx_attach_describe(&a, &two) == 0 &&
+           strcmp(one.sha256, two.sha256) == 0 && two.size == 4,
+       "described twice: the same SHA-256");
+    /* the same size, other bytes, another modification time (set, so
+     * that a file system's coarse clock cannot hide the change) */
+    struct timespec times[2] = {{0, UTIME_OMIT}, {1000000000, 0}};
+    ok(pwrite(fd, "bbbb", 4, 0) == 4 && futimens(fd, times) == 0,
+       "rewritten in place");
+    close(fd);
+    ok(fx_attach_describe(&a, &three) == 0 &&
+           strcmp(three.sha256, one.sha256) != 0 &&
+           strcmp(three.sha256, "81cc5b17018674b401b42f35ba07bb79e211239c23bffe"
+                                "658da1577e3e646877") == 0,
+       "changed, it is read again: %s", three.sha256);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -355,5 +383,6 @@ main(void)
     splice_file();
     capabilities();
     provider_limits();
+    describe_memo();
     return tap_done();
 }
