@@ -2,7 +2,8 @@
  * attach.c - what an attachment is before it is sent: its type from its
  * content (libmagic) or its name, its kind (text, image, pdf), and the
  * checks a command runs before any traffic (flexiai_attachment_check():
- * readable, not too large, a type flexiai sends, its SHA-256).
+ * readable, not too large, a type flexiai sends, its SHA-256).  An
+ * unchanged file is hashed and typed once per process.
  */
 #include "attach.h"
 #include "conf/conf.h"
