@@ -4,7 +4,9 @@
  * item's "fragments".  What the item sets itself wins over its template;
  * its prompt (the last user message) becomes the template's prompt with
  * the item's text as $input, after the item's fragments.  Templates and
- * fragments are read once per run, however many items use them.
+ * fragments are read once per run, however many items use them; a
+ * template's `attachments` go with each item after the item's own, and
+ * are checked (read, hashed, typed) once per run, not once per item.
  */
 #include "config.h"
 
@@ -15,6 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A template's files, checked once with the first item that uses them. */
+struct batch_tmpl_files {
+    struct tool_attach att;
+    int checked, rc;
+    char *err;
+};
+
 /* What this run read, by name: a template (or why not), a fragment. */
 struct cached {
     char *name;
@@ -22,6 +31,7 @@ struct cached {
     struct tool_fragment f;
     int ok;
     char *err;
+    struct batch_tmpl_files *files; /* t's attachments; NULL: none */
 };
 static struct cached *templates, *fragments;
 static size_t ntemplates, nfragments;
@@ -49,6 +59,11 @@ template_named(const char *name)
     if (tool_template_load(name, c->t, &c->err) != 0) {
         free(c->t);
         c->t = NULL;
+    } else if (c->t->nattachments) {
+        c->files = fxu_xcalloc(1, sizeof(*c->files));
+        tool_attach_init(&c->files->att);
+        for (size_t i = 0; i < c->t->nattachments; i++)
+            tool_attach_add(&c->files->att, c->t->attachments[i], NULL);
     }
     return c;
 }
@@ -75,6 +90,11 @@ batch_templates_free(void)
         tool_template_free(templates[i].t);
         free(templates[i].t);
         free(templates[i].err);
+        if (templates[i].files) {
+            tool_attach_free(&templates[i].files->att);
+            free(templates[i].files->err);
+            free(templates[i].files);
+        }
     }
     for (size_t i = 0; i < nfragments; i++) {
         free(fragments[i].name);
@@ -157,9 +177,93 @@ template_options(struct batch_item *it, const struct tool_template *t,
         if (tool_template_subst(t->system, NULL, t, kv, n, &it->system, &err))
             return err;
     }
-    /* attach: t->attachments go to the item's attachments (-a code path,
-     * cmd/tool-attach.c) once that is on main */
     return NULL;
+}
+
+/* Is a template's name a file's (a '/', or ".ini" at its end) rather than
+ * a saved template's?  As tool_template_path() tells them apart. */
+static int
+names_file(const char *name)
+{
+    size_t len = strlen(name);
+    return strchr(name, '/') != NULL ||
+           (len > 4 && strcmp(name + len - 4, ".ini") == 0);
+}
+
+static const char no_stdin[] = "a template's attachment - (stdin) is not "
+                               "taken by batch (stdin holds the items)";
+
+/* The template's files after the item's own.  A saved template (in the
+ * configuration directory) or --template is the user's own, trusted as
+ * complete trusts it; a template file an input line names is not: its
+ * files count as the line's (local files only with --attach-files). */
+static char *
+template_files(struct batch_item *it, struct cached *c, int trusted)
+{
+    if (tool_attach_uses_stdin(&c->files->att))
+        return fxu_strdup(no_stdin);
+    size_t own = it->att.n;
+    for (size_t i = 0; i < c->t->nattachments; i++)
+        tool_attach_add(&it->att, c->t->attachments[i], NULL);
+    if (trusted) {
+        it->att_tmpl = own;
+        it->tfiles = c->files;
+    }
+    return NULL;
+}
+
+static int
+files_check(const flexiai_config *cfg, struct batch_tmpl_files *f, char **err)
+{
+    if (!f->checked) {
+        f->checked = 1;
+        if (tool_attach_uses_stdin(&f->att)) {
+            f->rc = FLEXIAI_EDATA;
+            f->err = fxu_strdup(no_stdin);
+        } else {
+            f->rc = tool_attach_check(cfg, &f->att, &f->err);
+        }
+    }
+    if (f->rc != 0)
+        *err = fxu_strdup(f->err ? f->err : "attachments refused");
+    return f->rc;
+}
+
+int
+batch_template_files_check(const flexiai_config *cfg, const char *name,
+                           char **err)
+{
+    struct cached *c = name ? template_named(name) : NULL;
+    if (c == NULL || c->t == NULL || c->files == NULL)
+        return 0; /* a bad template: said by whoever loads it */
+    return files_check(cfg, c->files, err);
+}
+
+int
+batch_item_attach_check(const flexiai_config *cfg, struct batch_item *it,
+                        char **err)
+{
+    struct tool_attach *l = &it->att;
+    size_t n = l->n, own = it->tfiles ? it->att_tmpl : n;
+    int rc = 0;
+    /* the line's own: each time (they are the line's) */
+    l->n = own;
+    if (own)
+        rc = tool_attach_check(cfg, l, err);
+    l->n = n;
+    if (rc != 0 || own == n)
+        return rc;
+    /* the template's: checked once, then the same answer for each item */
+    struct batch_tmpl_files *f = it->tfiles;
+    rc = files_check(cfg, f, err);
+    if (rc != 0)
+        return rc;
+    l->info = fxu_xrealloc(l->info, n * sizeof(*l->info));
+    for (size_t i = own; i < n; i++) {
+        l->v[i] = f->att.v[i - own]; /* its type known: not looked at again */
+        l->info[i] = f->att.info[i - own];
+    }
+    return 0;
 }
 
 /* The last user message: NULL when the item has none. */
@@ -197,11 +301,12 @@ batch_item_template(struct batch_item *it, const cJSON *o,
                               "URLs");
     }
     struct tool_template *t = NULL;
+    struct cached *tc = NULL;
     if (name) {
-        struct cached *c = template_named(name);
-        if (c->t == NULL)
-            return fxu_strdup(c->err);
-        t = c->t;
+        tc = template_named(name);
+        if (tc->t == NULL)
+            return fxu_strdup(tc->err);
+        t = tc->t;
     }
     if (t == NULL && !cJSON_IsArray(fv)) {
         if (o && cJSON_GetObjectItemCaseSensitive(o, "params"))
@@ -213,6 +318,8 @@ batch_item_template(struct batch_item *it, const cJSON *o,
     char *why = take_params(o, bp->tmpl, &kv, &n);
     if (why == NULL && t)
         why = template_options(it, t, kv, n);
+    if (why == NULL && tc && tc->files)
+        why = template_files(it, tc, !(cJSON_IsString(tv) && names_file(name)));
     /* the template's fragments, then the item's */
     for (size_t i = 0; why == NULL && t && i < t->nfragments; i++) {
         struct cached *c = fragment_named(t->fragments[i]);

@@ -35,6 +35,11 @@ struct batch_item {
     char *fp;      /* the request's fingerprint (batch_fingerprint) */
     /* "attachments": [...], on the last message (tool-attach.h) */
     struct tool_attach att;
+    /* att.v[att_tmpl..] are its template's `attachments` (a saved
+     * template's, trusted as complete trusts them), checked once per run
+     * through tfiles (batch-template.c); tfiles NULL: none */
+    size_t att_tmpl;
+    struct batch_tmpl_files *tfiles;
     /* --tools: the item's conversation with its tool calls, and the
      * request to send again with it (batch-tools.c); NULL: no tools */
     struct tool_conv *conv;
@@ -92,6 +97,16 @@ char *batch_item_template(struct batch_item *it, const struct cJSON *o,
  * (an item without "prompt" is then fine)? */
 int batch_item_template_prompts(const struct cJSON *o,
                                 const struct batch_parse *bp);
+/* Check an item's files before it is sent: the line's own each time,
+ * its template's once per run (the same answer for every item using that
+ * template).  0, or the exit code (66 unreadable, 65 too large or of an
+ * unknown type) with *err, one line. */
+int batch_item_attach_check(const flexiai_config *cfg, struct batch_item *it,
+                            char **err);
+/* The files of --template NAME, checked before any input is read or any
+ * output written: 0, or the exit code with *err. */
+int batch_template_files_check(const flexiai_config *cfg, const char *name,
+                               char **err);
 /* Forget the templates and fragments read (at the end of a run). */
 void batch_templates_free(void);
 

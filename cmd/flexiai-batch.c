@@ -115,9 +115,10 @@ const struct tool_command tool_cmd_batch = {
     .footer = "Exit codes: 0 every item answered, 65 bad input lines only, "
               "69/75/76/77 as\ncomplete for the failed items together (75: "
               "one may pass, run again to\nresume; 76: no answer matched "
-              "the schema), 64/65/66 a bad --schema,\n73 cannot create -o "
-              "FILE, 74 cannot write it, 75 also: another batch is\nwriting "
-              "-o FILE, 130 interrupted.  See flexiai-batch(1).",
+              "the schema), 64/65/66 a bad --schema,\n65/66 a bad file of "
+              "--template, 73 cannot create -o FILE, 74 cannot write\nit, "
+              "75 also: another batch is writing -o FILE, 130 interrupted.  "
+              "See\nflexiai-batch(1).",
 };
 
 #define MAX_INPUTS 64
@@ -433,16 +434,18 @@ fill(struct run *r, struct batch_input *in, long *seq)
             item_schema(r, it);
         if (it->error == NULL && it->att.n) {
             /* a missing or unsendable file is the line's mistake; an
-             * input line names no local file unless told it may */
+             * input line names no local file unless told it may (its
+             * saved template's files are the user's, batch-template.c) */
             char *aerr = NULL;
-            for (size_t i = 0; !r->o->attach_files && i < it->att.n; i++)
+            size_t own = it->tfiles ? it->att_tmpl : it->att.n;
+            for (size_t i = 0; !r->o->attach_files && i < own; i++)
                 if (it->att.v[i].path && aerr == NULL)
                     aerr = fxu_strdup("attachments: a file name is not taken "
                                       "from the input (http(s) URLs; "
                                       "--attach-files allows files)");
             if (aerr != NULL)
                 it->error = aerr;
-            else if (tool_attach_check(r->cfg, &it->att, &aerr) != 0)
+            else if (batch_item_attach_check(r->cfg, it, &aerr) != 0)
                 it->error = aerr;
             else
                 tool_attach_to(&it->att, &it->msgs.v[it->msgs.n - 1]);
@@ -657,11 +660,20 @@ main(int argc, char **argv)
         tool_die(FLEXIAI_ECONFIG, "no providers configured (add a "
                                   "[provider.NAME] section or set "
                                   "OPENAI_API_KEY)");
+    /* --template's files: checked once, before any input is read or any
+     * output written (66 unreadable, 65 too large or of another type) */
+    char *terr = NULL;
+    int trc = batch_template_files_check(cfg, o.tmpl.name, &terr);
+    if (trc != 0)
+        tool_die(trc, "%s", terr);
     flexiai_client *client = tool_setup_client(cfg, log_line, NULL, 0);
     o.jobs = batch_cap_jobs(o.jobs);
     if (o.deferred && o.tl.tools) /* a batch job cannot wait for our tools */
         tool_usage_error("--tools is not sent with --deferred (run the items "
                          "live)");
+    if (o.deferred && tmpl && tmpl->nattachments) /* not on its wire yet */
+        tool_usage_error("a template's attachments are not sent with "
+                         "--deferred (run the items live)");
     struct tool_loop *tl = tool_loop_open(cfg, &o.tl); /* MCP servers start */
     if (tl) {
         tl->cancel = &interrupted;

@@ -2,7 +2,8 @@
  * attach.c - what an attachment is before it is sent: its type from its
  * content (libmagic) or its name, its kind (text, image, pdf), and the
  * checks a command runs before any traffic (flexiai_attachment_check():
- * readable, not too large, a type flexiai sends, its SHA-256).
+ * readable, not too large, a type flexiai sends, its SHA-256).  An
+ * unchanged file is hashed and typed once per process.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,86 @@
 /* Bytes libmagic looks at: every type flexiai sends says what it is in
  * its first few hundred bytes. */
 #define SNIFF_BYTES 65536
+
+/* Files hashed (and typed) before in this process, by what fstat says of
+ * them: the same device, inode, size, modification and change times are
+ * the same bytes, not read again for their SHA-256 or type (the check,
+ * then each record's description; a batch that sends one file with many
+ * items).  Each request still reads the file into its body. */
+#define MEMO_SIZE 32
+
+static struct memo {
+    struct stat st; /* what identifies the bytes (same_file()) */
+    char sha256[65];
+    char mime[96]; /* what libmagic said; "" not asked yet */
+} memo[MEMO_SIZE];
+static size_t memo_used, memo_next;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int
+memo_find(const struct stat *st, flexiai_attachment_info *info)
+{
+    int found = 0;
+    pthread_mutex_lock(&memo_lock);
+    for (size_t i = 0; i < memo_used && !found; i++)
+        if (same_file(&memo[i].st, st)) {
+            memcpy(info->sha256, memo[i].sha256, sizeof(info->sha256));
+            info->size = (long long)st->st_size;
+            found = 1;
+        }
+    pthread_mutex_unlock(&memo_lock);
+    return found;
+}
+
+static void
+memo_keep(const struct stat *st, const flexiai_attachment_info *info)
+{
+    pthread_mutex_lock(&memo_lock);
+    struct memo *m = &memo[memo_next];
+    memo_next = (memo_next + 1) % MEMO_SIZE;
+    if (memo_used < MEMO_SIZE)
+        memo_used++;
+    m->st = *st;
+    memcpy(m->sha256, info->sha256, sizeof(m->sha256));
+    m->mime[0] = '\0';
+    pthread_mutex_unlock(&memo_lock);
+}
+
+/* The type libmagic gave this same file before (1), or 0. */
+static int
+memo_mime(const struct stat *st, char *mime, size_t size)
+{
+    int found = 0;
+    pthread_mutex_lock(&memo_lock);
+    for (size_t i = 0; i < memo_used && !found; i++)
+        if (memo[i].mime[0] && same_file(&memo[i].st, st)) {
+            snprintf(mime, size, "%s", memo[i].mime);
+            found = 1;
+        }
+    pthread_mutex_unlock(&memo_lock);
+    return found;
+}
+
+/* Keep a file's type with its hash (a file not hashed: not kept). */
+static void
+memo_mime_keep(const struct stat *st, const char *mime)
+{
+    pthread_mutex_lock(&memo_lock);
+    for (size_t i = 0; i < memo_used; i++)
+        if (same_file(&memo[i].st, st))
+            snprintf(memo[i].mime, sizeof(memo[i].mime), "%s", mime);
+    pthread_mutex_unlock(&memo_lock);
+}
 
 int
 fx_attach_kind(const char *mime)
@@ -154,12 +236,20 @@ fx_attach_mime(const flexiai_attachment *a, char *mime, size_t size, char **err)
                    strerror(errno));
         return -1;
     }
+    struct stat st;
+    int known = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (known && memo_mime(&st, mime, size)) {
+        close(fd);
+        return 0;
+    }
     char *head = fxu_xmalloc(SNIFF_BYTES);
     ssize_t got = read(fd, head, SNIFF_BYTES);
     close(fd);
     int rc = got < 0 ? -1 : sniff(head, (size_t)got, mime, size, err);
     if (got < 0)
         fx_set_err(err, "cannot read %s: %s", a->path, strerror(errno));
+    else if (rc == 0 && known)
+        memo_mime_keep(&st, mime);
     free(head);
     return rc;
 }
@@ -206,9 +296,29 @@ hex(const unsigned char *md, unsigned n, char *out)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* SHA-256 and size of the open file fd, read in pieces. */
+static int hash_read(int fd, flexiai_attachment_info *info);
+
+/* SHA-256 and size of the open file fd: from the memo when this same file
+ * was hashed before, else read in pieces. */
 static int
 hash_fd(int fd, flexiai_attachment_info *info)
+{
+    struct stat before, after;
+    int known = fstat(fd, &before) == 0 && S_ISREG(before.st_mode);
+    if (known && memo_find(&before, info))
+        return 0;
+    if (hash_read(fd, info) != 0)
+        return -1;
+    /* kept only when the file did not change while it was read */
+    if (known && fstat(fd, &after) == 0 && after.st_size == info->size &&
+        same_file(&before, &after))
+        memo_keep(&before, info);
+    return 0;
+}
+
+/* SHA-256 and size of the open file fd, read in pieces. */
+static int
+hash_read(int fd, flexiai_attachment_info *info)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];

@@ -163,6 +163,9 @@ const struct key_def fx_conf_keys[] = {
     {"defaults", "max_attachment_bytes", KT_INT, "52428800", 1, 1073741824,
      NULL},
     {"provider", "accepts", KT_LIST, NULL, NOLIM, NULL},
+    /* the largest file a provider takes, instead of its type's documented
+     * limits (lib/providers/provider-attach.c) */
+    {"provider", "max_attachment_bytes", KT_INT, NULL, 1, 1073741824, NULL},
 };
 const size_t fx_conf_nkeys = sizeof(fx_conf_keys) / sizeof(fx_conf_keys[0]);
 

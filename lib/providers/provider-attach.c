@@ -6,14 +6,17 @@
  * their name.  Shapes (PROTOCOLS.md, "2026 APIs"): Chat Completions
  * image_url and file parts; Responses input_image and input_file; Anthropic
  * image and document blocks with base64 or url sources; Gemini inlineData
- * (a URL is fetched: fileData takes only uploaded files).
+ * (a URL is fetched: fileData takes only uploaded files).  And what each
+ * provider's own documented size limit leaves out (fx_attach_refused()).
  */
 #include "attach.h"
 #include "provider-common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* ---- what a model takes ------------------------------------------------ */
 
@@ -71,6 +74,156 @@ fx_accepts_gemini(const char *model)
     return FX_KIND_ALL;
 }
 
+/* ---- the providers' own size limits --------------------------------------
+ * Only what PROTOCOLS.md ("2026 APIs") documents, in its megabytes (taken
+ * as 1 000 000 bytes: the lower reading): Anthropic Messages, a request of
+ * at most 32 MB, where an image or a PDF goes as base64 (4/3 of its size);
+ * Gemini generateContent, an inline PDF of at most 50 MB.  OpenAI (Chat
+ * Completions, Responses) and Vertex AI document none here: none applied.
+ * A URL passed on as a URL adds nothing; one flexiai fetches is not known
+ * before it is fetched (max_attachment_bytes caps it). */
+
+#define MB 1000000LL
+#define ANTHROPIC_REQUEST_MAX (32 * MB)
+#define GEMINI_INLINE_PDF_MAX (50 * MB)
+
+static int user_turn(const flexiai_message *m);
+
+/* a's size in bytes: a file's, bytes' length; -1 for a URL. */
+static long long
+size_of(const flexiai_attachment *a)
+{
+    struct stat st;
+    if (a->url)
+        return -1;
+    if (a->data)
+        return (long long)a->len;
+    if (a->path && stat(a->path, &st) == 0)
+        return (long long)st.st_size;
+    return -1;
+}
+
+static long long
+base64_size(long long n)
+{
+    return (n + 2) / 3 * 4;
+}
+
+/* "25.0 MB", "1001 bytes" */
+static void
+mb_words(long long n, char *out, size_t size)
+{
+    if (n < MB)
+        snprintf(out, size, "%lld bytes", n);
+    else
+        snprintf(out, size, "%.1f MB", (double)n / (double)MB);
+}
+
+/* [provider.NAME] max_attachment_bytes: the largest file it takes, in
+ * place of its type's documented limits.  -1 when unset. */
+static long long
+own_limit(const flexiai_config *cfg, const struct fx_provider *p)
+{
+    if (cfg == NULL || p == NULL || p->name == NULL)
+        return -1;
+    char *section = fxu_asprintf("provider.%s", p->name);
+    const char *v = fx_config_value(cfg, section, "max_attachment_bytes");
+    free(section);
+    long long n = v ? atoll(v) : 0;
+    return n > 0 ? n : -1;
+}
+
+/* The first file of msgs' user turns larger than max bytes, or NULL. */
+static const flexiai_attachment *
+file_over(const flexiai_message *msgs, size_t n, long long max, long long *size)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; user_turn(&msgs[i]) && k < msgs[i].nattachments;
+             k++) {
+            *size = size_of(&msgs[i].attachments[k]);
+            if (*size > max)
+                return &msgs[i].attachments[k];
+        }
+    return NULL;
+}
+
+int
+fx_attach_too_large(const flexiai_config *cfg, const struct fx_provider *p,
+                    const flexiai_message *msgs, size_t n, char **why)
+{
+    long long own = own_limit(cfg, p), over = 0;
+    if (own > 0) {
+        const flexiai_attachment *a = file_over(msgs, n, own, &over);
+        if (a == NULL)
+            return 0;
+        char have[32], lim[32];
+        mb_words(over, have, sizeof(have));
+        mb_words(own, lim, sizeof(lim));
+        fx_set_err(why,
+                   "%s is %s, %s takes a file of at most %s "
+                   "(max_attachment_bytes)",
+                   fx_attach_name(a), have, p->name, lim);
+        return 1;
+    }
+    const char *type = p && p->ops && p->ops->type ? p->ops->type : "";
+    int anthropic = strcmp(type, "anthropic") == 0;
+    int gemini = strcmp(type, "gemini") == 0;
+    if (!anthropic && !gemini)
+        return 0;
+    long long total = 0, most = 0, most_size = 0;
+    const flexiai_attachment *largest = NULL;
+    size_t count = 0;
+    char have[32], wire[32];
+    for (size_t i = 0; i < n; i++) {
+        if (!user_turn(&msgs[i]))
+            continue;
+        for (size_t k = 0; k < msgs[i].nattachments; k++) {
+            const flexiai_attachment *a = &msgs[i].attachments[k];
+            long long size = size_of(a);
+            char mime[96];
+            char *err = NULL;
+            int kind = fx_attach_mime(a, mime, sizeof(mime), &err) == 0
+                           ? fx_attach_kind(mime)
+                           : 0;
+            free(err);
+            if (size < 0 || kind == 0)
+                continue;
+            if (gemini && kind == FX_KIND_PDF && size > GEMINI_INLINE_PDF_MAX) {
+                mb_words(size, have, sizeof(have));
+                fx_set_err(why,
+                           "%s is %s, gemini takes a PDF of at most 50 MB "
+                           "inline",
+                           fx_attach_name(a), have);
+                return 1;
+            }
+            /* text goes in as text (its escapes aside), the rest base64 */
+            long long bytes = kind == FX_KIND_TEXT ? size : base64_size(size);
+            total += bytes;
+            count++;
+            if (bytes > most) {
+                most = bytes;
+                most_size = size;
+                largest = a;
+            }
+        }
+    }
+    if (!anthropic || total <= ANTHROPIC_REQUEST_MAX || largest == NULL)
+        return 0;
+    mb_words(most_size, have, sizeof(have));
+    mb_words(count == 1 ? most : total, wire, sizeof(wire));
+    if (count == 1)
+        fx_set_err(why,
+                   "%s is %s (%s in the request, as base64), anthropic "
+                   "takes a request of at most 32 MB",
+                   fx_attach_name(largest), have, wire);
+    else
+        fx_set_err(why,
+                   "the files come to %s in the request (as base64; %s is "
+                   "%s), anthropic takes a request of at most 32 MB",
+                   wire, fx_attach_name(largest), have);
+    return 1;
+}
+
 int
 fx_attach_refused(const flexiai_config *cfg, const struct fx_provider *p,
                   const char *model, const flexiai_message *msgs, size_t n,
@@ -109,8 +262,8 @@ fx_attach_refused(const flexiai_config *cfg, const struct fx_provider *p,
                                         : FX_KIND_TEXT;
     /* a text file is text: every model reads it */
     unsigned missing = need & ~((unsigned)acc | FX_KIND_TEXT);
-    if (missing == 0)
-        return 0;
+    if (missing == 0) /* the types it takes: are they too large for it? */
+        return fx_attach_too_large(cfg, p, msgs, n, why);
     fx_set_err(why, "%s takes %s, not %s (%s)", model ? model : p->name,
                fx_attach_kind_names((unsigned)acc | FX_KIND_TEXT),
                fx_attach_kind_names(missing), from);

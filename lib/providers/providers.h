@@ -139,5 +139,12 @@ const char *fx_provider_type_list(void);
 int fx_attach_refused(const flexiai_config *cfg, const struct fx_provider *p,
                       const char *model, const flexiai_message *msgs, size_t n,
                       char **why);
+/* provider-attach.c: 1 with *why when msgs' files are larger than what
+ * provider p takes: its [provider.*] max_attachment_bytes, else what its
+ * type documents (PROTOCOLS.md: Anthropic a request of 32 MB, base64
+ * counted; Gemini an inline PDF of 50 MB); 0 otherwise.  Part of
+ * fx_attach_refused(). */
+int fx_attach_too_large(const flexiai_config *cfg, const struct fx_provider *p,
+                        const flexiai_message *msgs, size_t n, char **why);
 
 #endif

@@ -5,7 +5,8 @@
  * the splice that writes a file's base64 into the body (from bytes and
  * from a file read in pieces: the same text); a user's text that looks
  * like a placeholder left alone; capabilities per model family and
- * [provider.*] accepts.
+ * [provider.*] accepts; the providers' own size limits; a file hashed
+ * once per process unless it changed.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char png[] = "\x89PNG\r\n\x1a\n"; /* base64 iVBORw0KGgo= */
@@ -248,6 +250,131 @@ capabilities(void)
     flexiai_config_free(cfg);
 }
 
+/* The providers' own limits (PROTOCOLS.md): sizes only, so bytes whose
+ * length is set large are never read. */
+static void
+provider_limits(void)
+{
+    flexiai_config *cfg = flexiai_config_new();
+    struct fx_provider an = wire_provider("anthropic", "claude-x");
+    struct fx_provider ge = wire_provider("gemini", "gemini-x");
+    struct fx_provider oa = wire_provider("openai", "gpt-4o");
+    struct fx_provider vx = wire_provider("vertex", "gemini-x");
+    setup();
+    char *why = NULL;
+    /* 24 000 000 bytes are 32 000 000 as base64: just at Anthropic's 32 MB */
+    atts[0].len = 24000000;
+    msgs[0].attachments = &atts[0];
+    msgs[0].nattachments = 1;
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 0,
+       "anthropic: an image of 24 MB (32 MB as base64) is at the limit");
+    atts[0].len = 24000001;
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 1 && why &&
+           strcmp(why, "s.png is 24.0 MB (32.0 MB in the request, as "
+                       "base64), anthropic takes a request of at most 32 "
+                       "MB") == 0,
+       "anthropic: one byte more is over its request limit: %s",
+       why ? why : "");
+    free(why);
+    why = NULL;
+    ok(fx_attach_refused(cfg, &oa, "gpt-4o", msgs, 1, &why) == 0 &&
+           fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 0,
+       "openai and gemini document no such limit for an image");
+    /* two files together over it, each under it */
+    atts[0].len = 15000000;
+    atts[1].len = 15000000;
+    msgs[0].attachments = atts;
+    msgs[0].nattachments = 2;
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 1 && why &&
+           strstr(why, "the files come to 40.0 MB in the request") != NULL,
+       "anthropic: the request's files count together: %s", why ? why : "");
+    free(why);
+    why = NULL;
+    /* a URL goes as a URL: nothing of it in the request */
+    flexiai_attachment url = {.url = "https://example.com/big.pdf"};
+    msgs[0].attachments = &url;
+    msgs[0].nattachments = 1;
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 0,
+       "a URL adds nothing to the request's size");
+    /* Gemini: a PDF of at most 50 MB inline */
+    atts[1].len = 50000000;
+    msgs[0].attachments = &atts[1];
+    ok(fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 0,
+       "gemini: a PDF of 50 MB goes inline");
+    atts[1].len = 51000000;
+    ok(fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 1 && why &&
+           strcmp(why, "d.pdf is 51.0 MB, gemini takes a PDF of at most 50 "
+                       "MB inline") == 0,
+       "gemini: a PDF of 51 MB is over its inline limit: %s", why ? why : "");
+    free(why);
+    why = NULL;
+    ok(fx_attach_refused(cfg, &vx, "gemini-x", msgs, 1, &why) == 0 &&
+           fx_attach_refused(cfg, &oa, "gpt-4o", msgs, 1, &why) == 0,
+       "vertex and openai: no documented limit, none applied");
+    /* a file's size comes from the file (a sparse one: nothing written) */
+    char path[] = "/tmp/test-attach-XXXXXX";
+    int fd = mkstemp(path);
+    ok(fd >= 0 && write(fd, pdf, 8) == 8 && ftruncate(fd, 51000000) == 0,
+       "a sparse PDF of 51 MB");
+    close(fd);
+    flexiai_attachment file = {.path = path, .mime = "application/pdf"};
+    msgs[0].attachments = &file;
+    ok(fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 1 && why &&
+           strstr(why, " is 51.0 MB, gemini takes a PDF") != NULL,
+       "gemini: a file's size is its own: %s", why ? why : "");
+    free(why);
+    why = NULL;
+    /* a type it cannot take is said first */
+    flexiai_config_set(cfg, "provider.gemini", "accepts", "text");
+    ok(fx_attach_refused(cfg, &ge, "gemini-x", msgs, 1, &why) == 1 && why &&
+           strstr(why, "not pdf") != NULL,
+       "a refused type is the reason before a size: %s", why ? why : "");
+    free(why);
+    why = NULL;
+    /* [provider.NAME] max_attachment_bytes replaces its type's limits */
+    flexiai_config_set(cfg, "provider.anthropic", "max_attachment_bytes",
+                       "100000000");
+    atts[0].len = 30000000; /* 40 MB as base64 */
+    msgs[0].attachments = &atts[0];
+    ok(fx_attach_refused(cfg, &an, "claude-x", msgs, 1, &why) == 0,
+       "anthropic with max_attachment_bytes = 100000000 takes 30 MB");
+    flexiai_config_set(cfg, "provider.openai", "max_attachment_bytes", "1000");
+    atts[0].len = 1001;
+    ok(fx_attach_refused(cfg, &oa, "gpt-4o", msgs, 1, &why) == 1 && why &&
+           strcmp(why, "s.png is 1001 bytes, openai takes a file of at "
+                       "most 1000 bytes (max_attachment_bytes)") == 0,
+       "a provider's own max_attachment_bytes: %s", why ? why : "");
+    free(why);
+    unlink(path);
+    flexiai_config_free(cfg);
+}
+
+/* A file described twice is read once; changed, it is read again. */
+static void
+describe_memo(void)
+{
+    char path[] = "/tmp/test-attach-memo-XXXXXX";
+    int fd = mkstemp(path);
+    ok(fd >= 0 && write(fd, "aaaa", 4) == 4, "a file");
+    flexiai_attachment a = {.path = path, .mime = "text/plain"};
+    flexiai_attachment_info one, two, three;
+    ok(fx_attach_describe(&a, &one) == 0 && fx_attach_describe(&a, &two) == 0 &&
+           strcmp(one.sha256, two.sha256) == 0 && two.size == 4,
+       "described twice: the same SHA-256");
+    /* the same size, other bytes, another modification time (set, so
+     * that a file system's coarse clock cannot hide the change) */
+    struct timespec times[2] = {{0, UTIME_OMIT}, {1000000000, 0}};
+    ok(pwrite(fd, "bbbb", 4, 0) == 4 && futimens(fd, times) == 0,
+       "rewritten in place");
+    close(fd);
+    ok(fx_attach_describe(&a, &three) == 0 &&
+           strcmp(three.sha256, one.sha256) != 0 &&
+           strcmp(three.sha256, "81cc5b17018674b401b42f35ba07bb79e211239c23bffe"
+                                "658da1577e3e646877") == 0,
+       "changed, it is read again: %s", three.sha256);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -255,5 +382,7 @@ main(void)
     wires();
     splice_file();
     capabilities();
+    provider_limits();
+    describe_memo();
     return tap_done();
 }
