@@ -109,9 +109,16 @@ put_line(struct fetch *f, long idx, const flexiai_result *res, int code)
         f->ioerr = 1;
     }
     fxu_buf_free(&b);
+    struct batch_item it;
+    int have = (f->ledger || code == FLEXIAI_OK) && item_at(f, idx, &it) == 0;
+    if (have && code == FLEXIAI_OK) {
+        /* a live run of the same item later finds it in the cache (when
+         * the cache is on: --cache, [cache] mode) */
+        flexiai_request req;
+        deferred_item_request(&it, &req);
+        flexiai_cache_keep(f->client, &req, res);
+    }
     if (f->ledger) {
-        struct batch_item it;
-        int have = item_at(f, idx, &it) == 0;
         char *cid = flexiai_ledger_new_cid();
         flexiai_ledger_entry e;
         flexiai_ledger_entry_init(&e);
@@ -128,9 +135,9 @@ put_line(struct fetch *f, long idx, const flexiai_result *res, int code)
             tool_warn("items not logged: %s",
                       flexiai_ledger_writer_error(f->ledger));
         free(cid);
-        if (have)
-            batch_item_free(&it);
     }
+    if (have)
+        batch_item_free(&it);
 }
 
 /* One results (or errors) file of part k. */

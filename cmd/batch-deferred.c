@@ -170,6 +170,20 @@ absolute(const char *path)
     return fxu_asprintf("%s/%s", cwd, path);
 }
 
+void
+deferred_item_request(struct batch_item *it, flexiai_request *req)
+{
+    flexiai_request_init(req);
+    req->messages = it->msgs.v;
+    req->nmessages = it->msgs.n;
+    req->model = it->model;
+    req->system = it->system;
+    req->has_temperature = it->has_temperature;
+    req->temperature = it->temperature;
+    req->max_tokens = it->max_tokens;
+    req->reasoning = (flexiai_reasoning)it->reasoning;
+}
+
 /* One item into the current part (a new part when it is full). */
 static void
 add_item(struct sub *s, struct batch_item *it, FILE *items)
@@ -184,15 +198,7 @@ add_item(struct sub *s, struct batch_item *it, FILE *items)
         p = &j->parts[j->nparts - 1];
     }
     flexiai_request req;
-    flexiai_request_init(&req);
-    req.messages = it->msgs.v;
-    req.nmessages = it->msgs.n;
-    req.model = it->model;
-    req.system = it->system;
-    req.has_temperature = it->has_temperature;
-    req.temperature = it->temperature;
-    req.max_tokens = it->max_tokens;
-    req.reasoning = (flexiai_reasoning)it->reasoning;
+    deferred_item_request(it, &req);
     char cid[32], *err = NULL;
     snprintf(cid, sizeof(cid), "i%zu", j->nids);
     flexiai_code rc = flexiai_batchapi_add(s->w, cid, &req, &err);

@@ -88,6 +88,9 @@ extern const struct tool_subcommand deferred_subs[];
 /* Option ids of the subcommands (above the batch command's own). */
 enum { DEFERRED_OPT_BASE = TOOL_OPT_CMD + 64 };
 void deferred_option(struct deferred_opts *d, int id, const char *arg);
+/* The request an item is sent as in a provider job (and kept in the
+ * response cache under, when its answer is fetched). */
+void deferred_item_request(struct batch_item *it, flexiai_request *req);
 /* fetch (batch-deferred-fetch.c): the ended parts' answers into the
  * output; failed items run live (d->live_rest: the process becomes the
  * live batch) or as a new job (d->resubmit).  Returns the exit code. */

@@ -931,6 +931,15 @@ flexiai_code flexiai_cache_clear(flexiai_client *c, long long *removed);
 /* Remove entries older than [cache] ttl, then the oldest until at most
  * [cache] max_bytes remain (SQLite; Redis evicts by its own maxmemory). */
 flexiai_code flexiai_cache_prune(flexiai_client *c, long long *removed);
+/* Keep res, provider res->provider's answer to req got some other way (a
+ * provider batch job), in the response cache under the key a live
+ * request would look up: when the cache is on for req (req->cache, else
+ * [cache] mode) and res is an answer the engine keeps (text, no tool
+ * calls, a schema's JSON when it has one).  FLEXIAI_OK whether kept or
+ * not; FLEXIAI_EUSAGE when res names no configured provider or req has
+ * no messages. */
+flexiai_code flexiai_cache_keep(flexiai_client *c, const flexiai_request *req,
+                                const flexiai_result *res);
 
 /* With the Redis store ([sync] backend = redis): the money spent this UTC
  * day and month by every host, as flexiai_budget_shared_add() counted it

@@ -196,3 +196,28 @@ setup() {
     assert_equal "$(jq -r .id "$TEST_HOME/many.out" | sort -n | uniq | wc -l)" 150
     assert_equal "$(jq -r 'select(.id == 150) | .text' "$TEST_HOME/many.out")" "n 150"
 }
+
+@test "fetched with the cache on: a live run of the same items later is answered from the cache" {
+    batchapi oa polls=1
+    JOB=$(flexiai batch --deferred -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl" 2>/dev/null)
+    flexiai batch wait "$JOB"
+    # without the cache on, fetching keeps nothing
+    run flexiai batch fetch "$JOB"
+    assert_success
+    run flexiai cache stats --json
+    assert_equal "$(jq -r .entries <<<"$output")" 0
+    rm "$TEST_HOME/out.jsonl"
+    run flexiai batch --cache fetch "$JOB"
+    assert_success
+    assert_equal "$(wc -l <"$TEST_HOME/out.jsonl")" 3
+    run flexiai cache stats --json
+    assert_equal "$(jq -r .entries <<<"$output")" 3
+    # the live batch over the same input, into a new output: no request
+    local before
+    before=$(mock_count oa)
+    run flexiai batch --cache -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/live.jsonl"
+    assert_success
+    assert_equal "$(mock_count oa)" "$before"
+    assert_equal "$(jq -r '[.id, .text, .cached] | @tsv' "$TEST_HOME/live.jsonl" | sort | tr '\n' ' ')" \
+        "$(printf 't1\titem 1\ttrue t2\titem 2\ttrue t3\titem 3\ttrue ')"
+}
