@@ -111,9 +111,10 @@ put_line(struct fetch *f, long idx, const flexiai_result *res, int code)
     fxu_buf_free(&b);
     struct batch_item it;
     int have = (f->ledger || code == FLEXIAI_OK) && item_at(f, idx, &it) == 0;
-    if (have && code == FLEXIAI_OK) {
+    if (have && code == FLEXIAI_OK && it.att.n == 0) {
         /* a live run of the same item later finds it in the cache (when
-         * the cache is on: --cache, [cache] mode) */
+         * the cache is on: --cache, [cache] mode); not an item with files,
+         * whose key holds their hashes as they were sent */
         flexiai_request req;
         deferred_item_request(&it, &req);
         flexiai_cache_keep(f->client, &req, res);

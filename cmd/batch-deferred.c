@@ -86,6 +86,16 @@ put_item_line(FILE *fp, const struct batch_item *it)
         cJSON_AddNumberToObject(o, "temperature", it->temperature);
     if (it->max_tokens > 0)
         cJSON_AddNumberToObject(o, "max_tokens", (double)it->max_tokens);
+    if (it->att.n) {
+        /* its files and URLs (its template's too), as sent */
+        cJSON *att = cJSON_AddArrayToObject(o, "attachments");
+        for (size_t i = 0; i < it->att.n; i++) {
+            const flexiai_attachment *a = &it->att.v[i];
+            if (a->path || a->url)
+                cJSON_AddItemToArray(
+                    att, cJSON_CreateString(a->path ? a->path : a->url));
+        }
+    }
     char *t = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     /* the id's own text first, as the live batch writes it */
@@ -274,6 +284,10 @@ deferred_submit(flexiai_config *cfg, flexiai_client *client,
         if (it.error == NULL && it.schema_spec)
             it.error = fxu_strdup("a \"schema\" is not sent as a deferred "
                                   "item (run it live)");
+        char *aerr = NULL;
+        if (it.error == NULL &&
+            batch_item_attach_ready(cfg, &it, in->attach_files, &aerr) != 0)
+            it.error = aerr;
         if (it.error) {
             tool_warn("line %ld: %s: not sent", it.lineno, it.error);
             bad++;

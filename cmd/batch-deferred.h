@@ -69,6 +69,7 @@ struct deferred_in {
     const struct batch_parse *parse;
     const char *exclude; /* a provider not to use (resubmit) */
     int quiet_id;        /* do not print the job id */
+    int attach_files;    /* --attach-files: items may name local files */
 };
 /* Submit every item of the input as one job; prints its id.  Returns the
  * exit code. */

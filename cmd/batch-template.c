@@ -368,3 +368,24 @@ batch_item_template_prompts(const cJSON *o, const struct batch_parse *bp)
     struct cached *c = name ? template_named(name) : NULL;
     return c && c->t && c->t->prompt;
 }
+
+int
+batch_item_attach_ready(const flexiai_config *cfg, struct batch_item *it,
+                        int attach_files, char **err)
+{
+    if (it->att.n == 0)
+        return 0;
+    size_t own = it->tfiles ? it->att_tmpl : it->att.n;
+    for (size_t i = 0; !attach_files && i < own; i++)
+        if (it->att.v[i].path) {
+            *err = fxu_strdup("attachments: a file name is not taken from the "
+                              "input (http(s) URLs; --attach-files allows "
+                              "files)");
+            return FLEXIAI_EDATA;
+        }
+    int rc = batch_item_attach_check(cfg, it, err);
+    if (rc != 0)
+        return rc;
+    tool_attach_to(&it->att, &it->msgs.v[it->msgs.n - 1]);
+    return 0;
+}

@@ -103,6 +103,12 @@ int batch_item_template_prompts(const struct cJSON *o,
  * unknown type) with *err, one line. */
 int batch_item_attach_check(const flexiai_config *cfg, struct batch_item *it,
                             char **err);
+/* An item's attachments (its own, then its template's) checked and put on
+ * its last message: an input line names no local file unless
+ * attach_files (its saved template's files are the user's).  0, or the
+ * exit code with *err: the line's mistake. */
+int batch_item_attach_ready(const flexiai_config *cfg, struct batch_item *it,
+                            int attach_files, char **err);
 /* The files of --template NAME, checked before any input is read or any
  * output written: 0, or the exit code with *err. */
 int batch_template_files_check(const flexiai_config *cfg, const char *name,

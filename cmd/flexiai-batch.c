@@ -433,22 +433,11 @@ fill(struct run *r, struct batch_input *in, long *seq)
         if (it->error == NULL && it->schema_spec)
             item_schema(r, it);
         if (it->error == NULL && it->att.n) {
-            /* a missing or unsendable file is the line's mistake; an
-             * input line names no local file unless told it may (its
-             * saved template's files are the user's, batch-template.c) */
+            /* a missing or unsendable file is the line's mistake */
             char *aerr = NULL;
-            size_t own = it->tfiles ? it->att_tmpl : it->att.n;
-            for (size_t i = 0; !r->o->attach_files && i < own; i++)
-                if (it->att.v[i].path && aerr == NULL)
-                    aerr = fxu_strdup("attachments: a file name is not taken "
-                                      "from the input (http(s) URLs; "
-                                      "--attach-files allows files)");
-            if (aerr != NULL)
+            if (batch_item_attach_ready(r->cfg, it, r->o->attach_files,
+                                        &aerr) != 0)
                 it->error = aerr;
-            else if (batch_item_attach_check(r->cfg, it, &aerr) != 0)
-                it->error = aerr;
-            else
-                tool_attach_to(&it->att, &it->msgs.v[it->msgs.n - 1]);
         }
         /* a provider the configuration does not name is the line's
          * mistake (65), as a bad schema is: never sent */
@@ -671,9 +660,6 @@ main(int argc, char **argv)
     if (o.deferred && o.tl.tools) /* a batch job cannot wait for our tools */
         tool_usage_error("--tools is not sent with --deferred (run the items "
                          "live)");
-    if (o.deferred && tmpl && tmpl->nattachments) /* not on its wire yet */
-        tool_usage_error("a template's attachments are not sent with "
-                         "--deferred (run the items live)");
     struct tool_loop *tl = tool_loop_open(cfg, &o.tl); /* MCP servers start */
     if (tl) {
         tl->cancel = &interrupted;
@@ -689,7 +675,8 @@ main(int argc, char **argv)
         struct deferred_in din = {.inputs = o.inputs,
                                   .ninputs = o.ninputs,
                                   .output = o.output,
-                                  .parse = &o.parse};
+                                  .parse = &o.parse,
+                                  .attach_files = o.attach_files};
         int drc = deferred_submit(cfg, client, &a, &din, NULL);
         fxu_buf_free(&prefix);
         flexiai_client_free(client);

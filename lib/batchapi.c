@@ -22,6 +22,7 @@
  */
 #include "config.h"
 
+#include "attach.h"
 #include "batchapi.h"
 #include "cost.h"
 #include "providers/provider-common.h"
@@ -136,7 +137,11 @@ fx_batchapi_build(struct fx_provider *p, const flexiai_request *req,
     };
     memset(out, 0, sizeof(*out));
     char *berr = NULL;
-    if (p->ops->build_request(&call, out, &berr) != 0) {
+    /* attachments as a live request sends them: the files' bytes put in
+     * where the provider code left their placeholders */
+    if (p->ops->build_request(&call, out, &berr) != 0 ||
+        fx_attach_splice(&out->body, req->messages, req->nmessages, &berr) !=
+            0) {
         fx_set_err(err, "%s", berr ? berr : "cannot build the request");
         free(berr);
         fx_http_req_free(out);

@@ -119,9 +119,10 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
     assert_equal "$(mock_count oa)" 0
 }
 
-@test "batch --deferred: a template's attachments are refused (64), not left out unsaid" {
-    run --separate-stderr flexiai batch --deferred --template look -i "$TEST_HOME/in.jsonl"
-    assert_failure 64
-    [[ "$stderr" == *"a template's attachments are not sent with --deferred"* ]]
+@test "batch --deferred: a template's attachments go into the provider job with each item" {
+    run --separate-stderr flexiai batch --deferred --template look -i "$TEST_HOME/in.jsonl" -o "$TEST_HOME/out.jsonl"
+    assert_success
+    # three items, each with the picture as a content part of its request
+    assert_equal "$(curl -sf "$MOCK_URL/_batchapi/oa" | jq .parts)" 3
     assert_equal "$(mock_count oa)" 0
 }

@@ -221,3 +221,23 @@ setup() {
     assert_equal "$(jq -r '[.id, .text, .cached] | @tsv' "$TEST_HOME/live.jsonl" | sort | tr '\n' ' ')" \
         "$(printf 't1\titem 1\ttrue t2\titem 2\ttrue t3\titem 3\ttrue ')"
 }
+
+@test "items' attachments go into the provider job; a local file needs --attach-files there too" {
+    printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90\x77\x53\xde' >"$TEST_HOME/pic.png"
+    printf '{"id":"a1","prompt":"what is this","attachments":["%s"]}\n{"id":"a2","prompt":"plain"}\n' \
+        "$TEST_HOME/pic.png" >"$TEST_HOME/att.jsonl"
+    # without --attach-files the line is refused, the other sent
+    run flexiai batch --deferred -i "$TEST_HOME/att.jsonl" -o "$TEST_HOME/o1.jsonl"
+    assert_line --partial "line 1: attachments: a file name is not taken from the input"
+    assert_equal "$(batchapi_log oa | jq .parts)" 0
+    JOB=$(flexiai batch --deferred --attach-files -i "$TEST_HOME/att.jsonl" -o "$TEST_HOME/o2.jsonl" 2>/dev/null)
+    # the image went in the job's input, as a content part
+    assert_equal "$(batchapi_log oa | jq .parts)" 1
+    flexiai batch wait "$JOB"
+    # fetched with the cache on: the item with a file is not kept there
+    run flexiai batch --cache fetch "$JOB"
+    assert_success
+    assert_equal "$(jq -r .id "$TEST_HOME/o2.jsonl" | sort | tr '\n' ' ')" "a1 a2 "
+    run flexiai cache stats --json
+    assert_equal "$(jq -r .entries <<<"$output")" 1
+}

@@ -43,6 +43,7 @@ struct behaviour {
     int expire, file;
     char *reply, *usage;
     long created, npolls, cancels;
+    long parts; /* content parts not text in the items submitted */
 };
 
 /* mockllm-batchapi.c: a route's behaviour (made on first use); a new job

@@ -141,6 +141,7 @@ control(const char *url, const char *method, const char *body, char **out)
         cJSON_AddNumberToObject(j, "created", (double)b->created);
         cJSON_AddNumberToObject(j, "polls", (double)b->npolls);
         cJSON_AddNumberToObject(j, "cancels", (double)b->cancels);
+        cJSON_AddNumberToObject(j, "parts", (double)b->parts);
         *out = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
         return 200;
@@ -330,6 +331,19 @@ add_item(struct job *j, size_t *cap, const char *cid, const cJSON *body)
     }
     memset(&j->items[j->n], 0, sizeof(j->items[0]));
     item_of(&j->items[j->n++], cid, body);
+    /* the attachments an item carries: its content parts not text */
+    struct behaviour *b = behaviour(j->route, 1);
+    const cJSON *msg, *part;
+    cJSON_ArrayForEach(msg, cJSON_GetObjectItemCaseSensitive(body, "messages"))
+    {
+        cJSON_ArrayForEach(part,
+                           cJSON_GetObjectItemCaseSensitive(msg, "content"))
+        {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "type");
+            if (cJSON_IsString(t) && strcmp(t->valuestring, "text") != 0)
+                b->parts++;
+        }
+    }
 }
 
 static unsigned
