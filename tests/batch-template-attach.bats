@@ -17,14 +17,14 @@ setup() {
         provider_section oa openai oa
     } | write_config
     TDIR=$XDG_CONFIG_HOME/flexiai/templates
-    mkdir -p "$TDIR" "$TEST_HOME/work"
+    mkdir -p "$TDIR" "$TEST_HOME/here"
     # a PNG's signature and header chunk: enough for libmagic
-    printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90\x77\x53\xde' >"$TEST_HOME/work/pic.png"
+    printf '\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90\x77\x53\xde' >"$TEST_HOME/here/pic.png"
     # a relative name: from the current directory, as complete takes it
     printf 'prompt = What is in this picture? $input\nattachments = pic.png\n' >"$TDIR/look.ini"
     printf '%s\n' '{"id": 1, "prompt": "a"}' '{"id": 2, "prompt": "b"}' \
         '{"id": 3, "prompt": "c"}' >"$TEST_HOME/in.jsonl"
-    cd "$TEST_HOME/work"
+    cd "$TEST_HOME/here"
 }
 
 teardown() { teardown_env; }
@@ -96,7 +96,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 }
 
 @test "batch: a template file an input line names by path brings no local file without --attach-files" {
-    printf 'attachments = %s\n' "$TEST_HOME/work/pic.png" >"$TEST_HOME/elsewhere.ini"
+    printf 'attachments = %s\n' "$TEST_HOME/here/pic.png" >"$TEST_HOME/elsewhere.ini"
     printf '{"id": 1, "template": "%s", "prompt": "a"}\n' "$TEST_HOME/elsewhere.ini" >"$TEST_HOME/items.jsonl"
     run --separate-stderr flexiai batch -i "$TEST_HOME/items.jsonl"
     assert_failure 65
