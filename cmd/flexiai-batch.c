@@ -679,8 +679,13 @@ main(int argc, char **argv)
                                   .attach_files = o.attach_files};
         int drc = deferred_submit(cfg, client, &a, &din, NULL);
         fxu_buf_free(&prefix);
+        tool_loop_free(tl);
         flexiai_client_free(client);
         flexiai_config_free(cfg);
+        batch_templates_free();
+        tool_template_free(tmpl);
+        free(tmpl);
+        tool_template_args_free(&o.tmpl);
         tool_args_free(&a);
         return drc;
     }

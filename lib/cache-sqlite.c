@@ -18,10 +18,10 @@
 
 #include "cache.h"
 #include "fxu.h"
+#include "sqlite-load.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

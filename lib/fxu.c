@@ -518,3 +518,29 @@ fxu_edit_distance(const char *a, const char *b)
     }
     return prev[lb];
 }
+
+/* 2^52: from there on every double is an integer (and so are inf, and
+ * NaN is NaN) */
+#define FXU_INTEGRAL 4503599627370496.0
+
+double
+fxu_floor(double x)
+{
+    if (!(x > -FXU_INTEGRAL && x < FXU_INTEGRAL))
+        return x;
+    double t = (double)(long long)x; /* toward zero */
+    return t > x ? t - 1.0 : t;
+}
+
+double
+fxu_round(double x)
+{
+    if (!(x > -FXU_INTEGRAL && x < FXU_INTEGRAL))
+        return x;
+    double t = (double)(long long)x; /* toward zero; x - t is exact */
+    if (x - t >= 0.5)
+        t += 1.0;
+    else if (t - x >= 0.5)
+        t -= 1.0;
+    return t;
+}

@@ -82,4 +82,10 @@ void fxu_fmt_duration(double seconds, char *buf, size_t size);
 /* Levenshtein distance, for did-you-mean (99 for strings over 64 bytes). */
 size_t fxu_edit_distance(const char *a, const char *b);
 
+/* floor() and round() (half away from zero) of libm, here so that a
+ * process loads no libm for them (only SQLite needs it, and SQLite is
+ * loaded when a database is opened: sqlite-load.h). */
+double fxu_floor(double x);
+double fxu_round(double x);
+
 #endif

@@ -15,11 +15,11 @@
 #include "config.h"
 
 #include "ledger-int.h"
+#include "sqlite-load.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

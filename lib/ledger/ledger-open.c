@@ -41,10 +41,10 @@
 #include "config.h"
 
 #include "ledger-int.h"
+#include "sqlite-load.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>

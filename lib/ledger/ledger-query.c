@@ -8,10 +8,10 @@
 #include "config.h"
 
 #include "ledger-int.h"
+#include "sqlite-load.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,7 +376,7 @@ fx_ledger_conversation(fx_ledger *l, const char *cid,
 static double
 tenths(double ms)
 {
-    return round(ms * 10.0) / 10.0;
+    return fxu_round(ms * 10.0) / 10.0;
 }
 
 static void
@@ -411,7 +411,7 @@ attempt_json(const struct fx_ledger_attempt *a)
     add_string_or_null(o, "error_class", a->error_class);
     if (a->retry_after >= 0)
         cJSON_AddNumberToObject(o, "retry_after",
-                                round(a->retry_after * 1000) / 1000.0);
+                                fxu_round(a->retry_after * 1000) / 1000.0);
     else
         cJSON_AddNullToObject(o, "retry_after");
     cJSON_AddNumberToObject(o, "latency_ms", tenths(a->latency_ms));
@@ -436,10 +436,10 @@ attempt_json(const struct fx_ledger_attempt *a)
 static void
 iso_time(double t, char *out, size_t size)
 {
-    time_t secs = (time_t)floor(t);
+    time_t secs = (time_t)fxu_floor(t);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    int ms = (int)((t - floor(t)) * 1000.0);
+    int ms = (int)((t - fxu_floor(t)) * 1000.0);
     char base[32];
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, size, "%s.%03dZ", base, ms > 999 ? 999 : ms);

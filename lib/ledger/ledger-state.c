@@ -12,8 +12,8 @@
 #include "config.h"
 
 #include "ledger-int.h"
+#include "sqlite-load.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 static const char make_table[] =

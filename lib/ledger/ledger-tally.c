@@ -9,8 +9,8 @@
 #include "config.h"
 
 #include "ledger-int.h"
+#include "sqlite-load.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -13,9 +13,9 @@
 #include "config.h"
 
 #include "ledger-int.h"
+#include "sqlite-load.h"
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 

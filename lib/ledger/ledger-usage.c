@@ -45,7 +45,7 @@ group_key(int64_t *key, int kind, const struct fx_ledger_usage_query *q,
     memset(key, 0, FX_TALLY_KEY * sizeof(*key));
     key[0] = kind;
     key[1] = q->by & FX_LEDGER_BY_DAY
-                 ? (int64_t)floor((r->time + (double)q->utc_offset) / 86400)
+                 ? (int64_t)fxu_floor((r->time + (double)q->utc_offset) / 86400)
                  : NO_DAY;
     key[2] = q->by & FX_LEDGER_BY_PROVIDER ? r->provider : -1;
     key[3] = q->by & FX_LEDGER_BY_MODEL ? r->model : -1;
@@ -348,13 +348,14 @@ fx_ledger_usage_json(const struct fx_ledger_usage *rows, size_t n, unsigned by)
         cJSON_AddNumberToObject(o, "failed_calls", (double)u->failed_calls);
         cJSON_AddNumberToObject(o, "cache_hits", (double)u->cache_hits);
         if (u->cost_known)
-            cJSON_AddNumberToObject(o, "cost", round(u->cost * 1e10) / 1e10);
+            cJSON_AddNumberToObject(o, "cost",
+                                    fxu_round(u->cost * 1e10) / 1e10);
         else
             cJSON_AddNullToObject(o, "cost");
         cJSON_AddNumberToObject(o, "deferred", (double)u->deferred);
         if (u->cost_known)
             cJSON_AddNumberToObject(o, "deferred_cost",
-                                    round(u->deferred_cost * 1e10) / 1e10);
+                                    fxu_round(u->deferred_cost * 1e10) / 1e10);
         else
             cJSON_AddNullToObject(o, "deferred_cost");
         cJSON_AddItemToArray(arr, o);

@@ -7,10 +7,10 @@
 #include "config.h"
 
 #include "ledger-int.h"
+#include "sqlite-load.h"
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

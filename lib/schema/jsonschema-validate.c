@@ -93,7 +93,7 @@ type_name(const cJSON *x)
     if (cJSON_IsBool(x))
         return "boolean";
     if (cJSON_IsNumber(x))
-        return floor(x->valuedouble) == x->valuedouble &&
+        return fxu_floor(x->valuedouble) == x->valuedouble &&
                        isfinite(x->valuedouble)
                    ? "integer"
                    : "number";
@@ -114,7 +114,7 @@ type_bits(const cJSON *x)
     if (cJSON_IsNumber(x)) {
         double d = x->valuedouble;
         return FX_JT_NUMBER |
-               (isfinite(d) && floor(d) == d ? FX_JT_INTEGER : 0u);
+               (isfinite(d) && fxu_floor(d) == d ? FX_JT_INTEGER : 0u);
     }
     if (cJSON_IsString(x))
         return FX_JT_STRING;

@@ -152,7 +152,7 @@ compile_limit(struct cctx *c, const cJSON *j, const char *kw, int count,
         return 0;
     if (!cJSON_IsNumber(v) ||
         (count && (v->valuedouble < 0 || !isfinite(v->valuedouble) ||
-                   floor(v->valuedouble) != v->valuedouble))) {
+                   fxu_floor(v->valuedouble) != v->valuedouble))) {
         cfail(c, "\"%s\" at %s must be a %s", kw, c->loc.data,
               count ? "non-negative integer" : "number");
         return -1;

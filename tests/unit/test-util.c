@@ -7,6 +7,7 @@
 #include "tap.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,10 +111,56 @@ test_versions(void)
            "flexiai_version_number() is the header's");
 }
 
+/* fxu_floor and fxu_round against libm's, which this test links */
+static void
+test_floor_round(void)
+{
+    static const double xs[] = {0.0,
+                                -0.0,
+                                0.5,
+                                -0.5,
+                                1.5,
+                                2.5,
+                                -2.5,
+                                0.49999999999999994,
+                                -0.49999999999999994,
+                                1e-300,
+                                -1e-300,
+                                123456.789,
+                                -123456.789,
+                                4503599627370495.5,
+                                -4503599627370495.5,
+                                4503599627370496.0,
+                                9007199254740993.0,
+                                1e300,
+                                -1e300,
+                                HUGE_VAL,
+                                -HUGE_VAL};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+        double x = xs[i];
+        if (fxu_floor(x) != floor(x) || fxu_round(x) != round(x)) {
+            printf("# x = %.17g: floor %.17g / %.17g, round %.17g / %.17g\n", x,
+                   fxu_floor(x), floor(x), fxu_round(x), round(x));
+            bad++;
+        }
+    }
+    /* and a sweep over tenths and money amounts */
+    for (long k = -20000; k <= 20000; k++) {
+        double x = (double)k / 10.0, y = (double)k * 1e-10 * 1e10 / 7.0;
+        if (fxu_floor(x) != floor(x) || fxu_round(x) != round(x) ||
+            fxu_floor(y) != floor(y) || fxu_round(y) != round(y))
+            bad++;
+    }
+    is_int(bad, 0, "fxu_floor and fxu_round agree with libm");
+    ok(isnan(fxu_floor(NAN)) && isnan(fxu_round(NAN)), "NaN stays NaN");
+}
+
 int
 main(void)
 {
     test_versions();
+    test_floor_round();
 
     fxu_buf b;
     fxu_buf_init(&b);
