@@ -8,8 +8,8 @@
 #include "config.h"
 
 #include "tool-fragment.h"
+#include "curl-load.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>

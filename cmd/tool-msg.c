@@ -6,9 +6,9 @@
 #include "config.h"
 
 #include "tool.h"
+#include "curl-load.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>

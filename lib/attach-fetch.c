@@ -7,8 +7,8 @@
 #include "attach.h"
 #include "fx.h"
 #include "http.h"
+#include "curl-load.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 

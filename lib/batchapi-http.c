@@ -21,9 +21,9 @@
 #include "config.h"
 
 #include "batchapi.h"
+#include "curl-load.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

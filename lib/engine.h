@@ -9,8 +9,7 @@
 #include "client.h"
 #include "fx.h"
 #include "http.h"
-
-#include <curl/curl.h>
+#include "curl-load.h"
 
 enum job_state {
     J_NEXT = 1, /* pick the next provider */

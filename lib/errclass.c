@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "fx.h"
+#include "curl-load.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -14,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <curl/curl.h>
 
 void
 fx_error_set(struct fx_error *e, int cls, const char *fmt, ...)

@@ -106,9 +106,9 @@
  *     than 7.84 that call must not race any other thread's use of libcurl:
  *     flexiai's own threads never do, and a program that uses libcurl
  *     itself calls curl_global_init() first, which makes flexiai's a count;
- *   - libsqlite3 (the first database opened: the ledger, the response
- *     cache) and libmagic (the first attachment typed) are loaded with
- *     dlopen() and stay loaded;
+ *   - libcurl (its first use), libsqlite3 (the first database opened:
+ *     the ledger, the response cache) and libmagic (the first attachment
+ *     typed) are loaded with dlopen() and stay loaded;
  *   - once a secret is in memory (a secret setting such as api_key read
  *     from a file by flexiai_config_load(), a Redis password taken by
  *     flexiai_config_validate(), a key resolved), a Linux process is made

@@ -19,6 +19,7 @@
 
 #include "fx.h"
 #include "http.h"
+#include "curl-load.h"
 
 #include <errno.h>
 #include <ctype.h>
@@ -29,7 +30,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
 #include <pthread.h>
 
 #define POLL_MS 50

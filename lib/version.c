@@ -7,9 +7,9 @@
 #include "config.h"
 
 #include "fx.h"
+#include "curl-load.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>

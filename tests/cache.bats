@@ -220,6 +220,19 @@ enc() { jq -rn --arg s "$1" '$s | @uri'; }
     [ "$(jq -r .misses <<<"$output")" -eq 1 ]
 }
 
+@test "an answer from the cache loads no libcurl; a request sent loads it" {
+    flexiai complete --cache "no curl" </dev/null >/dev/null
+    LD_DEBUG=files flexiai complete --cache "no curl" </dev/null \
+        >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/ld"
+    [ "$(cat "$BATS_TEST_TMPDIR/out")" = "no curl" ]
+    run grep -c "file=libcurl" "$BATS_TEST_TMPDIR/ld"
+    assert_output 0
+    LD_DEBUG=files flexiai complete --cache "asked now" </dev/null \
+        >/dev/null 2>"$BATS_TEST_TMPDIR/ld2"
+    grep -q "file=libcurl.* dynamically loaded by" "$BATS_TEST_TMPDIR/ld2"
+    [ "$(mock_count oa)" -eq 2 ]
+}
+
 @test "Redis: a second host (its own data directory) gets the first host's answer" {
     start_redis
     printf '[sync]\nbackend = redis\nredis_url = redis://127.0.0.1:%s/0\n[cache]\nbackend = redis\n' \

@@ -114,7 +114,7 @@ pc_dir() {
     local pc static archive deps
     pc=$(pc_dir)
     static=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$STAGE pkg-config --static --libs-only-l flexiai)
-    for lib in -lflexiai -lcurl -lcjson -lhiredis -linih -lssl -lcrypto -lm -lpthread; do
+    for lib in -lflexiai -lcjson -lhiredis -linih -lssl -lcrypto -lm -lpthread; do
         [[ " $static " == *" $lib "* ]] || fail "pkg-config --static --libs flexiai lacks $lib: $static"
     done
     # the archive with the modules Requires.private names, each through its
